@@ -1,0 +1,77 @@
+import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { DeploymentConfig } from "../config/schema";
+import { DeploymentNames, EDGE_REGION, type StackId } from "../config/names";
+
+export interface DeploymentStackProps {
+  readonly config: DeploymentConfig;
+  /** Region of the stack's default provider. */
+  readonly region: string;
+  /** Adds a provider aliased `us_east_1` (for edge-side resources or metrics read from a main-region stack). @default false */
+  readonly withEdgeRegionProvider?: boolean;
+}
+
+/**
+ * A Terraform root module of the deployment: its AWS provider(s) with default tags and its state backend
+ * (S3 with encryption and a lock file, Terraform Cloud, or local), all from the configuration.
+ */
+export abstract class DeploymentStack extends TerraformStack {
+  readonly config: DeploymentConfig;
+  readonly names: DeploymentNames;
+  readonly region: string;
+  /** The stack's default provider. */
+  readonly provider: AwsProvider;
+  /** The `us_east_1` alias, when requested. */
+  readonly edgeRegionProvider?: AwsProvider;
+
+  protected constructor(scope: Construct, readonly stackId: StackId, props: DeploymentStackProps) {
+    super(scope, stackId);
+    this.config = props.config;
+    this.names = new DeploymentNames(props.config);
+    this.region = props.region;
+    const defaultTags = [{ tags: this.tags() }];
+    this.provider = new AwsProvider(this, "aws", { region: props.region, defaultTags });
+    if (props.withEdgeRegionProvider) {
+      this.edgeRegionProvider = new AwsProvider(this, "aws-us-east-1", { alias: "us_east_1", region: EDGE_REGION, defaultTags });
+    }
+    this.configureBackend();
+  }
+
+  private tags(): Record<string, string> {
+    return {
+      ...this.config.tags,
+      Project: this.config.name,
+      Environment: this.config.environment,
+      Stack: this.stackId,
+      ManagedBy: "openhands-team",
+    };
+  }
+
+  private configureBackend(): void {
+    const backend = this.config.stateBackend;
+    switch (backend.type) {
+      case "s3":
+        new S3Backend(this, {
+          bucket: backend.bucket,
+          key: this.names.stateKey(this.stackId, backend.keyPrefix),
+          region: backend.region,
+          encrypt: true,
+          ...(backend.kmsKeyId ? { kmsKeyId: backend.kmsKeyId } : {}),
+        });
+        // cdktf 0.21's S3BackendConfig predates Terraform 1.10's native S3 locking.
+        this.addOverride("terraform.backend.s3.use_lockfile", true);
+        break;
+      case "terraform-cloud":
+        new CloudBackend(this, {
+          hostname: backend.hostname,
+          organization: backend.organization,
+          workspaces: new NamedCloudWorkspace(`${backend.workspacePrefix}-${this.stackId}`),
+        });
+        break;
+      case "local":
+        new LocalBackend(this, { path: `${backend.directory}/${this.stackId}.tfstate` });
+        break;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/** Synthesizes a deployment once per configuration and offers its stacks as parsed Terraform JSON. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { DEFAULT_CONFIG } from "../../src/cli-options";
+import { parseConfig } from "../../src/config/load";
+import type { DeploymentConfig } from "../../src/config/schema";
+import { synthesize } from "../../src/synth";
+import type { StackId } from "../../src/config/names";
+
+export type Json = Record<string, any>;
+
+/** The bundled example, as written in the file (a fresh copy each call, safe to mutate). */
+export function exampleInput(): Json {
+  return parseYaml(readFileSync(DEFAULT_CONFIG, "utf8")) as Json;
+}
+
+export function exampleConfig(mutate?: (raw: Json) => void): DeploymentConfig {
+  const raw = exampleInput();
+  mutate?.(raw);
+  return parseConfig(raw);
+}
+
+export interface Synthesized {
+  readonly outdir: string;
+  readonly stacksDir: string;
+  stack(id: StackId): Json;
+  /** All resources of one type in a stack, by name. */
+  resources(id: StackId, type: string): Record<string, Json>;
+}
+
+export function synthDeployment(config: DeploymentConfig = exampleConfig()): Synthesized {
+  const outdir = join(mkdtempSync(join(tmpdir(), "oh-synth-")), "cdktf.out");
+  synthesize(config, outdir);
+  const stacksDir = join(outdir, "stacks");
+  const cache = new Map<string, Json>();
+  const stack = (id: StackId): Json => {
+    if (!cache.has(id)) cache.set(id, JSON.parse(readFileSync(join(stacksDir, id, "cdk.tf.json"), "utf8")) as Json);
+    return cache.get(id)!;
+  };
+  return {
+    outdir,
+    stacksDir,
+    stack,
+    resources: (id, type) => (stack(id).resource?.[type] ?? {}) as Record<string, Json>,
+  };
+}

@@ -1,0 +1,3 @@
+import type { CloudFrontResponseHandler } from "aws-lambda";
+
+export const handler: CloudFrontResponseHandler = async (event) => event.Records[0]!.cf.response;

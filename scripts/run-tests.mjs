@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Runs every package's tests through Turborepo, then prints one plain line: "N passed, N failed".
+// Each package's jest writes reports/jest-results.json; a package whose tests could not run counts as one failure.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const packages = ["apps", "packages"].flatMap((group) =>
+  readdirSync(join(root, group)).map((name) => join(root, group, name)).filter((dir) => existsSync(join(dir, "package.json"))),
+);
+const filter = process.argv.slice(2);
+for (const dir of packages) rmSync(join(dir, "reports"), { recursive: true, force: true });
+
+const turbo = spawnSync(
+  "pnpm",
+  ["exec", "turbo", "run", "test", "--continue", "--concurrency=1", "--output-logs=full", "--force", ...filter],
+  { cwd: root, stdio: "inherit" },
+);
+
+let passed = 0;
+let failed = 0;
+const missing = [];
+for (const dir of packages) {
+  const name = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name;
+  if (filter.length && !filter.some((f) => f.includes(name))) continue;
+  const report = join(dir, "reports", "jest-results.json");
+  if (!existsSync(report)) {
+    missing.push(name);
+    failed += 1;
+    continue;
+  }
+  const results = JSON.parse(readFileSync(report, "utf8"));
+  passed += results.numPassedTests;
+  failed += results.numFailedTests + (results.numRuntimeErrorTestSuites ?? 0);
+}
+if (missing.length) console.log(`no test report from: ${missing.join(", ")} (counted as failures)`);
+if (turbo.status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && turbo.status === 0 ? 0 : 1);
