@@ -1,2 +1,6 @@
-/** Files the host's user data writes, relative to the host root. */
-export const HOST_ROOT_FILES = ["/etc/openhands-team"] as const;
+import { join } from "node:path";
+
+export { renderUserData, type UserDataParams } from "./user-data";
+
+/** Folder of the host bundle (scripts, compose project, proxy config, spawner), built by this package. */
+export const HOST_BUNDLE_DIR = join(__dirname, "..", "host-bundle");
