@@ -22,7 +22,7 @@ export function buildDeployment(app: App, config: DeploymentConfig): DeploymentS
   const data = new DataStack(app, config);
   const compute = new ComputeStack(app, config, { network, data });
   const auth = new AuthStack(app, config);
-  const edge = new EdgeStack(app, config, { auth, compute });
-  const monitoring = new MonitoringStack(app, config, { compute, edge });
+  const edge = new EdgeStack(app, config, { network, auth, compute });
+  const monitoring = new MonitoringStack(app, config, { network, data, compute, edge });
   return { network, data, compute, auth, edge, monitoring };
 }

@@ -1,6 +1,7 @@
 import type { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
 import type { DeploymentConfig } from "../config/schema";
 import { DeploymentStack } from "./deployment-stack";
 import type { DataStack } from "./data-stack";
@@ -14,6 +15,9 @@ export interface ComputeStackProps {
 /** Main region: the host, its role and the internal ALB. */
 export class ComputeStack extends DeploymentStack {
   readonly hostRoleArn: string;
+  /** The internal ALB, the CloudFront VPC origin. */
+  readonly albArn: string;
+  readonly albDnsName: string;
 
   constructor(scope: Construct, config: DeploymentConfig, props: ComputeStackProps) {
     super(scope, "compute", { config, region: config.region });
@@ -35,5 +39,14 @@ export class ComputeStack extends DeploymentStack {
       }),
     });
     this.hostRoleArn = role.arn;
+    const alb = new Lb(this, "alb", {
+      name: `${this.names.prefix}-alb`,
+      internal: true,
+      loadBalancerType: "application",
+      subnets: [...props.network.privateSubnetIds],
+      securityGroups: [props.network.albSecurityGroupId],
+    });
+    this.albArn = alb.arn;
+    this.albDnsName = alb.dnsName;
   }
 }

@@ -6,8 +6,10 @@ import { EDGE_REGION } from "../config/names";
 import { DeploymentStack } from "./deployment-stack";
 import type { AuthStack } from "./auth-stack";
 import type { ComputeStack } from "./compute-stack";
+import type { NetworkStack } from "./network-stack";
 
 export interface EdgeStackProps {
+  readonly network: NetworkStack;
   readonly auth: AuthStack;
   readonly compute: ComputeStack;
 }

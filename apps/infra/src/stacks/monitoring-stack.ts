@@ -4,8 +4,12 @@ import type { DeploymentConfig } from "../config/schema";
 import { DeploymentStack } from "./deployment-stack";
 import type { ComputeStack } from "./compute-stack";
 import type { EdgeStack } from "./edge-stack";
+import type { DataStack } from "./data-stack";
+import type { NetworkStack } from "./network-stack";
 
 export interface MonitoringStackProps {
+  readonly network: NetworkStack;
+  readonly data: DataStack;
   readonly compute: ComputeStack;
   readonly edge: EdgeStack;
 }
