@@ -2,7 +2,7 @@
 // Runs every package's tests through Turborepo, then prints one plain line: "N passed, N failed".
 // Each package's jest writes reports/jest-results.json; a package whose tests could not run counts as one failure.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,5 +37,8 @@ for (const dir of packages) {
 }
 if (missing.length) console.log(`no test report from: ${missing.join(", ")} (counted as failures)`);
 if (turbo.status !== 0 && failed === 0) failed = 1;
-console.log(`${passed} passed, ${failed} failed`);
+const summary = `${passed} passed, ${failed} failed`;
+mkdirSync(join(root, "reports"), { recursive: true });
+writeFileSync(join(root, "reports", "test-summary.txt"), `${summary}\n`);
+console.log(summary);
 process.exit(failed === 0 && turbo.status === 0 ? 0 : 1);
