@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   shellcheck cloud-init docker-compose
   iproute2 iptables
   wrk hyperfine
+  luajit
 )
 
 install_debian_packages() {
