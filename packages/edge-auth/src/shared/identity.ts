@@ -1,0 +1,34 @@
+// The signed identity that the edge adds for the runtime proxy (docs/CONTRACTS.md, "Identity from the edge to the proxy").
+import type { CloudFrontHeaders } from "aws-lambda";
+import { hmacBase64url } from "./signed";
+
+export const IDENTITY_LIFETIME_SECONDS = 60;
+
+export interface Identity {
+  readonly sub: string;
+  readonly slug: string;
+  readonly email: string;
+}
+
+export function identitySignature(key: Buffer, host: string, identity: Identity, exp: number): string {
+  return hmacBase64url(key, `v1\n${host}\n${identity.sub}\n${identity.slug}\n${identity.email}\n${exp}`);
+}
+
+/** Deletes every x-oh-* header the client sent. Header spoofing: only the edge may speak for a user. */
+export function stripIdentityHeaders(headers: CloudFrontHeaders): void {
+  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith("x-oh-")) delete headers[name];
+}
+
+export function addIdentityHeaders(headers: CloudFrontHeaders, key: Buffer, host: string, identity: Identity, nowSeconds: number): void {
+  const exp = nowSeconds + IDENTITY_LIFETIME_SECONDS;
+  headers["x-oh-user"] = [{ key: "X-Oh-User", value: identity.sub }];
+  headers["x-oh-user-slug"] = [{ key: "X-Oh-User-Slug", value: identity.slug }];
+  headers["x-oh-email"] = [{ key: "X-Oh-Email", value: identity.email }];
+  headers["x-oh-exp"] = [{ key: "X-Oh-Exp", value: String(exp) }];
+  headers["x-oh-sig"] = [{ key: "X-Oh-Sig", value: identitySignature(key, host, identity, exp) }];
+}
+
+/** Claims become header values and lines of the signed text: refuse anything that could break either. */
+export function isSafeClaim(value: unknown, maxLength: number): value is string {
+  return typeof value === "string" && value.length <= maxLength && /^[\x21-\x7e]*$/.test(value);
+}

@@ -1,0 +1,136 @@
+// The OIDC side: authorize URL, token endpoint client (with retries), and ID token verification with aws-jwt-verify.
+import { JwtVerifier } from "aws-jwt-verify";
+import { SimpleJwksCache } from "aws-jwt-verify/jwk";
+import type { Fetcher } from "aws-jwt-verify/https";
+import type { EdgeConfig, EdgeSecrets } from "./config";
+
+export interface TokenSet {
+  readonly idToken: string;
+  readonly refreshToken?: string;
+}
+
+export type TokenResult =
+  | { readonly ok: true; readonly tokens: TokenSet }
+  /** The provider refused (4xx): a bad or used code, an expired or revoked refresh token. */
+  | { readonly ok: false; readonly kind: "refused"; readonly status: number; readonly error: string }
+  /** Network errors or 5xx after every retry. */
+  | { readonly ok: false; readonly kind: "unavailable"; readonly detail: string };
+
+export interface TokenClientOptions {
+  readonly attempts?: number;
+  readonly timeoutMs?: number;
+  readonly backoffMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POSTs to the token endpoint; retries network errors and 5xx, never 4xx. The whole budget stays inside the 5 s viewer timeout. */
+export async function requestTokens(config: EdgeConfig, secrets: EdgeSecrets, form: Record<string, string>, options: TokenClientOptions = {}): Promise<TokenResult> {
+  const attempts = options.attempts ?? 3;
+  const headers: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" };
+  const body = new URLSearchParams({ ...form, client_id: config.clientId });
+  if (secrets.clientSecret !== undefined) {
+    const basic = `${encodeURIComponent(config.clientId)}:${encodeURIComponent(secrets.clientSecret)}`;
+    headers.Authorization = `Basic ${Buffer.from(basic).toString("base64")}`;
+  }
+  let detail = "";
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (attempt > 0) await sleep((options.backoffMs ?? 100) * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetch(config.tokenUrl, { method: "POST", headers, body: body.toString(), signal: AbortSignal.timeout(options.timeoutMs ?? 1500), redirect: "error" });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      detail = `network: ${(error as Error).message}`;
+      continue;
+    }
+    if (status >= 500) {
+      detail = `status ${status}`;
+      continue;
+    }
+    let parsed: Record<string, unknown> = {};
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === "object" && value !== null) parsed = value as Record<string, unknown>;
+    } catch {
+      // not JSON; handled below
+    }
+    if (status !== 200) return { ok: false, kind: "refused", status, error: typeof parsed.error === "string" ? parsed.error.slice(0, 100) : "unknown" };
+    if (typeof parsed.id_token !== "string") return { ok: false, kind: "refused", status, error: "no id_token in the token response" };
+    const tokens: TokenSet = typeof parsed.refresh_token === "string" ? { idToken: parsed.id_token, refreshToken: parsed.refresh_token } : { idToken: parsed.id_token };
+    return { ok: true, tokens };
+  }
+  return { ok: false, kind: "unavailable", detail };
+}
+
+export function authorizeUrl(config: EdgeConfig, params: { redirectUri: string; state: string; nonce: string; codeChallenge: string }): string {
+  const url = new URL(config.authorizeUrl);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", config.clientId);
+  url.searchParams.set("redirect_uri", params.redirectUri);
+  url.searchParams.set("scope", config.scopes.join(" "));
+  url.searchParams.set("state", params.state);
+  url.searchParams.set("nonce", params.nonce);
+  url.searchParams.set("code_challenge", params.codeChallenge);
+  url.searchParams.set("code_challenge_method", "S256");
+  return url.toString();
+}
+
+/** Cognito's hosted-UI logout: ends the login session, then returns to `logoutUri`. */
+export function logoutUrl(config: EdgeConfig, returnTo: string): string {
+  const url = new URL(config.logoutUrl);
+  url.searchParams.set("client_id", config.clientId);
+  url.searchParams.set("logout_uri", returnTo);
+  return url.toString();
+}
+
+/** JWKS download with the platform fetch (https, or http for a loopback test provider as the config allows). */
+const jwksFetcher: Fetcher = {
+  async fetch(uri) {
+    const response = await fetch(uri, { signal: AbortSignal.timeout(1500), redirect: "error" });
+    if (!response.ok) throw new Error(`JWKS download failed: status ${response.status}`);
+    return response.arrayBuffer();
+  },
+};
+
+export interface IdTokenClaims {
+  readonly sub: string;
+  readonly email?: unknown;
+  readonly nonce?: unknown;
+  readonly exp: number;
+  readonly [claim: string]: unknown;
+}
+
+export interface IdTokenVerifier {
+  /** Throws an aws-jwt-verify error for anything but a valid ID token of our client. */
+  verify(token: string): Promise<IdTokenClaims>;
+  /** Starts the JWKS download without waiting (cold start). */
+  warmUp(): void;
+}
+
+/**
+ * aws-jwt-verify's JwtVerifier with Cognito's ID token checks: signature by a key of the issuer's JWKS (RS/ES/EdDSA only, so
+ * `alg: none` and HS256-with-the-public-key are refused), `iss`, `aud` = our client, `exp`/`nbf`, and `token_use` = "id".
+ */
+export function createIdTokenVerifier(config: EdgeConfig): IdTokenVerifier {
+  const verifier = JwtVerifier.create(
+    {
+      issuer: config.issuer,
+      audience: config.clientId,
+      jwksUri: config.jwksUri,
+      customJwtCheck: ({ payload }) => {
+        // Token confusion: an access token (token_use "access") is never a session.
+        if (payload.token_use !== "id") throw new Error(`token_use is ${JSON.stringify(payload.token_use)}, expected "id"`);
+      },
+    },
+    { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher }) },
+  );
+  return {
+    verify: async (token) => (await verifier.verify(token)) as unknown as IdTokenClaims,
+    warmUp: () => {
+      verifier.hydrate().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,300 @@
+// The viewer-request decision for one request: answer it at the edge (login, refresh, logout, runtime hand-off, refusals)
+// or pass it on to the origin with the signed identity.
+import type { CloudFrontRequest, CloudFrontResultResponse } from "aws-lambda";
+import { JwtExpiredError } from "aws-jwt-verify/error";
+import type { EdgeConfig, EdgeSecrets } from "../shared/config";
+import {
+  COOKIE,
+  MAX_COOKIE_HEADER_LENGTH,
+  REFRESH_PATH,
+  clearCookie,
+  cookieHeaderLength,
+  ourCookie,
+  parseCookies,
+  setCookie,
+  stripOurCookies,
+} from "../shared/cookies";
+import { classifyHost } from "../shared/hosts";
+import { header, isNavigation, isStateChanging, isWebSocketUpgrade, json, page, redirect, refuse } from "../shared/http";
+import { addIdentityHeaders, isSafeClaim, stripIdentityHeaders, type Identity } from "../shared/identity";
+import { authorizeUrl, createIdTokenVerifier, logoutUrl, requestTokens, type IdTokenVerifier, type TokenClientOptions } from "../shared/oidc";
+import { safeReturnPath } from "../shared/return-path";
+import { randomToken, seal, sha256Base64url, safeEqual, unseal } from "../shared/signed";
+import { userSlug } from "../slug";
+import { UsedOnce } from "./used-once";
+
+export type ViewerRequestResult = CloudFrontRequest | CloudFrontResultResponse;
+
+/** A login must come back within this time. */
+export const LOGIN_MAX_AGE_SECONDS = 600;
+/** A runtime ticket is valid this long (one redirect). */
+export const TICKET_LIFETIME_SECONDS = 60;
+/** Access to one runtime host after a hand-off. */
+export const RUNTIME_SESSION_SECONDS = 8 * 3600;
+const RUNTIME_STATE_MAX_AGE_SECONDS = 300;
+
+export interface GateOptions {
+  /** Unix seconds. @default Date.now()/1000 */
+  readonly now?: () => number;
+  readonly tokenClient?: TokenClientOptions;
+  /** @default an aws-jwt-verify JwtVerifier for the configured issuer */
+  readonly verifier?: IdTokenVerifier;
+}
+
+type Session = { ok: true; identity: Identity } | { ok: false; reason: "none" | "expired" | "invalid" };
+
+function identityFromClaims(claims: { sub: unknown; email?: unknown }): Identity | undefined {
+  // Claims become header values and lines of the signed text: a newline in them could forge another identity's signature.
+  if (!isSafeClaim(claims.sub, 128) || claims.sub.length === 0) return undefined;
+  const email = isSafeClaim(claims.email, 254) ? claims.email : "";
+  return { sub: claims.sub, slug: userSlug(claims.sub), email };
+}
+
+function pathWithQuery(request: CloudFrontRequest): string {
+  return request.querystring ? `${request.uri}?${request.querystring}` : request.uri;
+}
+
+export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: GateOptions = {}): (request: CloudFrontRequest) => Promise<ViewerRequestResult> {
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const verifier = options.verifier ?? createIdTokenVerifier(config);
+  verifier.warmUp();
+  const appOrigin = `https://${config.appHost}`;
+  const redirectUri = `${appOrigin}/_auth/callback`;
+  const spentNonces = new UsedOnce();
+  const spentTickets = new UsedOnce();
+
+  const sessionCookies = (idToken: string, refreshToken?: string): string[] => {
+    const cookies = [setCookie(COOKIE.session, idToken, { maxAgeSeconds: config.sessionMaxAgeSeconds })];
+    if (refreshToken) cookies.push(setCookie(COOKIE.refresh, refreshToken, { maxAgeSeconds: config.sessionMaxAgeSeconds, path: REFRESH_PATH, sameSite: "Strict" }));
+    return cookies;
+  };
+  const clearSession = (): string[] => [clearCookie(COOKIE.session), clearCookie(COOKIE.refresh, REFRESH_PATH, "Strict"), clearCookie(COOKIE.login)];
+
+  async function readSession(cookies: Map<string, string>): Promise<Session> {
+    const token = ourCookie(cookies, COOKIE.session);
+    if (!token) return { ok: false, reason: "none" };
+    try {
+      const identity = identityFromClaims(await verifier.verify(token));
+      return identity ? { ok: true, identity } : { ok: false, reason: "invalid" };
+    } catch (error) {
+      // Only a token that is genuine apart from its age may be refreshed; forged, foreign or confused tokens mean "log in".
+      return { ok: false, reason: error instanceof JwtExpiredError ? "expired" : "invalid" };
+    }
+  }
+
+  function startLogin(returnPath: string, extraCookies: string[] = []): CloudFrontResultResponse {
+    const nonce = randomToken(24);
+    const codeVerifier = randomToken(32);
+    const login = seal(secrets.nonceKey, "login", { n: nonce, v: codeVerifier, t: now(), h: config.appHost });
+    const state = Buffer.from(JSON.stringify({ n: nonce, r: returnPath })).toString("base64url");
+    const location = authorizeUrl(config, { redirectUri, state, nonce: sha256Base64url(nonce), codeChallenge: sha256Base64url(codeVerifier) });
+    return redirect(location, [...extraCookies, setCookie(COOKIE.login, login, { maxAgeSeconds: LOGIN_MAX_AGE_SECONDS })]);
+  }
+
+  /** Not signed in (or no longer): navigations go through refresh or login, everything else gets a JSON 401 to recover from. */
+  function unauthenticated(request: CloudFrontRequest, session: Session, returnPath: string): CloudFrontResultResponse {
+    const refreshUrl = `${REFRESH_PATH}?return=${encodeURIComponent(returnPath)}`;
+    if (isNavigation(request)) {
+      if (session.ok === false && session.reason === "expired") return redirect(`${appOrigin}${refreshUrl}`);
+      return startLogin(returnPath, session.ok === false && session.reason === "invalid" ? [clearCookie(COOKIE.session)] : []);
+    }
+    const error = session.ok === false && session.reason === "expired" ? "session_expired" : "unauthenticated";
+    return json(401, { error, refresh: REFRESH_PATH, login: refreshUrl }, [], { "WWW-Authenticate": 'Cookie realm="openhands"' });
+  }
+
+  function badLogin(message: string, cookies: string[] = [clearCookie(COOKIE.login)]): CloudFrontResultResponse {
+    return page(400, "Sign-in failed", message, cookies, { href: `${appOrigin}/`, text: "Sign in again" });
+  }
+
+  async function callback(request: CloudFrontRequest, cookies: Map<string, string>): Promise<CloudFrontResultResponse> {
+    const query = new URLSearchParams(request.querystring);
+    const providerError = query.get("error");
+    if (providerError !== null) return badLogin(`The identity provider answered: ${providerError.slice(0, 200)}`);
+    const code = query.get("code");
+    const stateParam = query.get("state");
+    if (!code || !stateParam || code.length > 2048 || stateParam.length > 2048) return badLogin("The sign-in answer is incomplete.");
+    const login = unseal(secrets.nonceKey, "login", ourCookie(cookies, COOKIE.login));
+    // Login CSRF / fixation: a callback without our signed login cookie (or one made for another host) was not started here.
+    if (!login || typeof login.n !== "string" || typeof login.v !== "string" || typeof login.t !== "number" || login.h !== config.appHost) {
+      return badLogin("No sign-in was in progress in this browser.");
+    }
+    // Expired nonce: a login must finish within LOGIN_MAX_AGE_SECONDS.
+    if (now() - login.t > LOGIN_MAX_AGE_SECONDS || login.t > now() + 60) return badLogin("The sign-in took too long.");
+    let state: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(stateParam, "base64url").toString("utf8"));
+      if (typeof parsed === "object" && parsed !== null) state = parsed as Record<string, unknown>;
+    } catch {
+      // refused below
+    }
+    // State mismatch: the answer must belong to the login this browser started (CSRF on the callback).
+    if (typeof state.n !== "string" || !safeEqual(state.n, login.n)) return badLogin("The sign-in answer does not match this browser.");
+    // Replayed nonce: each login is completed once.
+    if (!spentNonces.spend(login.n, login.t + LOGIN_MAX_AGE_SECONDS, now())) return badLogin("This sign-in was already completed.");
+    const result = await requestTokens(config, secrets, { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: login.v }, options.tokenClient);
+    if (!result.ok) {
+      if (result.kind === "unavailable") return page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.", [clearCookie(COOKIE.login)], { href: `${appOrigin}/`, text: "Try again" });
+      return badLogin("The identity provider refused the sign-in code.");
+    }
+    let identity: Identity | undefined;
+    try {
+      const claims = await verifier.verify(result.tokens.idToken);
+      // Nonce mismatch: the ID token must be the one issued for this login (token injection).
+      if (claims.nonce !== sha256Base64url(login.n)) return badLogin("The identity token does not belong to this sign-in.");
+      identity = identityFromClaims(claims);
+    } catch {
+      identity = undefined;
+    }
+    if (!identity) return badLogin("The identity token was refused.");
+    if (result.tokens.idToken.length > 4000) return badLogin("The identity token is too large for a cookie.");
+    const returnPath = safeReturnPath(state.r, appOrigin);
+    return redirect(`${appOrigin}${returnPath}`, [...sessionCookies(result.tokens.idToken, result.tokens.refreshToken), clearCookie(COOKIE.login)]);
+  }
+
+  async function refresh(request: CloudFrontRequest, cookies: Map<string, string>): Promise<CloudFrontResultResponse> {
+    const returnPath = safeReturnPath(new URLSearchParams(request.querystring).get("return"), appOrigin);
+    // A POST is the SPA asking in the background: it gets JSON, never a redirect.
+    const api = request.method.toUpperCase() === "POST";
+    const loginRequired = (extra: string[]) => (api ? json(401, { error: "login_required", login: `${REFRESH_PATH}?return=${encodeURIComponent(returnPath)}` }, extra) : startLogin(returnPath, extra));
+    const refreshToken = ourCookie(cookies, COOKIE.refresh);
+    if (!refreshToken) return loginRequired([]);
+    const result = await requestTokens(config, secrets, { grant_type: "refresh_token", refresh_token: refreshToken }, options.tokenClient);
+    if (!result.ok && result.kind === "unavailable") {
+      return api ? json(503, { error: "provider_unavailable" }, [], { "Retry-After": "5" }) : page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.");
+    }
+    let identity: Identity | undefined;
+    if (result.ok) {
+      try {
+        identity = identityFromClaims(await verifier.verify(result.tokens.idToken));
+      } catch {
+        identity = undefined;
+      }
+    }
+    if (!result.ok || !identity) return loginRequired(clearSession());
+    const setCookies = sessionCookies(result.tokens.idToken, result.tokens.refreshToken);
+    return api ? json(200, { ok: true }, setCookies) : redirect(`${appOrigin}${returnPath}`, setCookies);
+  }
+
+  function logout(): CloudFrontResultResponse {
+    return redirect(logoutUrl(config, `${appOrigin}/`), clearSession());
+  }
+
+  async function runtimeTicket(request: CloudFrontRequest, cookies: Map<string, string>): Promise<CloudFrontResultResponse> {
+    const session = await readSession(cookies);
+    if (!session.ok) return unauthenticated(request, session, safeReturnPath(pathWithQuery(request), appOrigin));
+    const query = new URLSearchParams(request.querystring);
+    const target = classifyHost(query.get("host") ?? "", config);
+    if (target.kind !== "runtime") return refuse(request, 400, "bad_runtime_host", "That is not a runtime host.");
+    // Ticket for another user's sandbox: the slug in the host name must be the signed-in user's own.
+    if (target.slug !== session.identity.slug) return refuse(request, 403, "not_owner", "That runtime belongs to another user.");
+    const runtimeOrigin = `https://${target.host}`;
+    const path = safeReturnPath(query.get("path"), runtimeOrigin);
+    const binding = query.get("n");
+    // Without a browser binding the runtime host starts a bound hand-off itself.
+    if (binding === null) return redirect(`${runtimeOrigin}${path}`);
+    if (!/^[A-Za-z0-9_-]{43}$/.test(binding)) return refuse(request, 400, "bad_binding", "The runtime hand-off is malformed.");
+    const { sub, slug, email } = session.identity;
+    const ticket = seal(secrets.ticketKey, "ticket", { h: target.host, s: sub, u: slug, e: email, x: now() + TICKET_LIFETIME_SECONDS, j: randomToken(16), n: binding, p: path });
+    return redirect(`${runtimeOrigin}/_auth/runtime-callback?ticket=${ticket}`);
+  }
+
+  async function appHost(request: CloudFrontRequest): Promise<ViewerRequestResult> {
+    // CSRF (and cross-site WebSocket hijacking), including from sandbox pages on same-site runtime hosts:
+    // state-changing requests and upgrades must come from the app's own origin.
+    if (isStateChanging(request.method) || isWebSocketUpgrade(request)) {
+      const origin = header(request.headers, "origin");
+      const fetchSite = header(request.headers, "sec-fetch-site");
+      const sameOrigin = origin !== undefined ? origin === appOrigin : fetchSite === "same-origin";
+      if (!sameOrigin) return json(403, { error: "cross_origin", message: "This request did not come from the app." });
+    }
+    const cookies = parseCookies(request.headers);
+    switch (request.uri) {
+      case "/_auth/callback":
+        return callback(request, cookies);
+      case REFRESH_PATH:
+        return refresh(request, cookies);
+      case "/_auth/logout":
+        return logout();
+      case "/_auth/runtime":
+        return runtimeTicket(request, cookies);
+      default:
+        if (request.uri.startsWith("/_auth/")) return refuse(request, 404, "not_found", "No such page.");
+    }
+    const session = await readSession(cookies);
+    if (!session.ok) return unauthenticated(request, session, safeReturnPath(pathWithQuery(request), appOrigin));
+    // Our tokens never reach the origin (the app has no use for them, and they must not leak into logs or sandboxes).
+    stripOurCookies(request.headers);
+    addIdentityHeaders(request.headers, secrets.identitySigningKey, config.appHost, session.identity, now());
+    return request;
+  }
+
+  function readRuntimeSession(cookies: Map<string, string>, host: string, slug: string): Identity | undefined {
+    const value = unseal(secrets.ticketKey, "runtime", ourCookie(cookies, COOKIE.runtime));
+    // Cookie minted for another host (or user), or expired: not a credential here.
+    if (!value || value.h !== host || value.u !== slug || typeof value.x !== "number" || value.x < now()) return undefined;
+    const identity = identityFromClaims({ sub: value.s, email: value.e });
+    return identity && identity.slug === slug ? identity : undefined;
+  }
+
+  function runtimeCallback(request: CloudFrontRequest, cookies: Map<string, string>, host: string, slug: string): CloudFrontResultResponse {
+    const restart = { href: `https://${host}/`, text: "Open it again" };
+    const fail = (status: number, message: string) => page(status, "Runtime access refused", message, [clearCookie(COOKIE.runtimeState, "/", "None")], restart);
+    const ticket = unseal(secrets.ticketKey, "ticket", new URLSearchParams(request.querystring).get("ticket") ?? undefined);
+    // Tampered or truncated ticket, or one signed with another key.
+    if (!ticket) return fail(400, "The access ticket is not valid.");
+    // Ticket for another host: tickets are bound to one runtime host name.
+    if (ticket.h !== host) return fail(403, "The access ticket is for another host.");
+    // Ticket for another user: the ticket's user must own this host.
+    if (typeof ticket.s !== "string" || ticket.u !== slug || userSlug(ticket.s) !== slug) return fail(403, "The access ticket is for another user.");
+    // Expired ticket.
+    if (typeof ticket.x !== "number" || ticket.x < now()) return fail(400, "The access ticket has expired.");
+    // Ticket replay: it only works in the browser that asked for it (its state cookie), and only once.
+    const state = ourCookie(cookies, COOKIE.runtimeState);
+    if (!state || typeof ticket.n !== "string" || !safeEqual(sha256Base64url(state), ticket.n)) return fail(403, "The access ticket was not requested by this browser.");
+    if (typeof ticket.j !== "string" || !spentTickets.spend(ticket.j, ticket.x, now())) return fail(403, "The access ticket was already used.");
+    const runtime = seal(secrets.ticketKey, "runtime", { h: host, s: ticket.s, u: slug, e: ticket.e, x: now() + RUNTIME_SESSION_SECONDS });
+    const target = safeReturnPath(ticket.p, `https://${host}`);
+    // SameSite=None: the app shows runtime hosts in iframes, which may be cross-site when the runtime domain is its own site.
+    return redirect(`https://${host}${target}`, [
+      setCookie(COOKIE.runtime, runtime, { maxAgeSeconds: RUNTIME_SESSION_SECONDS, sameSite: "None" }),
+      clearCookie(COOKIE.runtimeState, "/", "None"),
+    ]);
+  }
+
+  function runtimeHost(request: CloudFrontRequest, host: string, slug: string): ViewerRequestResult {
+    const cookies = parseCookies(request.headers);
+    if (request.uri === "/_auth/runtime-callback") return runtimeCallback(request, cookies, host, slug);
+    const identity = readRuntimeSession(cookies, host, slug);
+    // Session theft by the sandbox: none of our cookies reach a runtime origin.
+    stripOurCookies(request.headers);
+    if (identity) {
+      addIdentityHeaders(request.headers, secrets.identitySigningKey, host, identity, now());
+      return request;
+    }
+    // The agent-server API authenticates with the sandbox's session key; the proxy checks it against the spawner's hash.
+    const query = new URLSearchParams(request.querystring);
+    if (header(request.headers, "x-session-api-key") || query.get("session_api_key")) return request;
+    // CORS preflights never carry credentials; the proxy answers them.
+    if (request.method.toUpperCase() === "OPTIONS" && header(request.headers, "access-control-request-method")) return request;
+    if (!isNavigation(request)) {
+      // WebSocket upgrades and API calls are never redirected.
+      return json(401, { error: "runtime_login_required", login: `https://${host}${safeReturnPath(pathWithQuery(request), `https://${host}`)}` });
+    }
+    const state = randomToken(32);
+    const path = safeReturnPath(pathWithQuery(request), `https://${host}`);
+    const location = `${appOrigin}/_auth/runtime?host=${encodeURIComponent(host)}&path=${encodeURIComponent(path)}&n=${sha256Base64url(state)}`;
+    return redirect(location, [setCookie(COOKIE.runtimeState, state, { maxAgeSeconds: RUNTIME_STATE_MAX_AGE_SECONDS, sameSite: "None" })]);
+  }
+
+  return async (request) => {
+    // Header spoofing: whatever the client sent as x-oh-* is gone before anything else looks at the request.
+    stripIdentityHeaders(request.headers);
+    // Oversized cookies (cookie bombs, tossing floods): refused before parsing.
+    if (cookieHeaderLength(request.headers) > MAX_COOKIE_HEADER_LENGTH) return refuse(request, 431, "cookies_too_large", "Too many or too large cookies; clear this site's cookies.");
+    const host = classifyHost(header(request.headers, "host"), config);
+    if (host.kind === "app") return appHost(request);
+    if (host.kind === "runtime") return runtimeHost(request, host.host, host.slug);
+    // Anything else on our domains (or a forged Host) is refused.
+    return refuse(request, 404, "unknown_host", "Unknown host.");
+  };
+}
