@@ -1,0 +1,191 @@
+/**
+ * The reachability matrix of files/host-bundle/firewall/oh-firewall.rules, tested for real: user bridges,
+ * veth pairs, container namespaces, Docker's iptables rules (a contract fake, see support/netns-lab.ts)
+ * and then our rules, applied by the real oh-firewall.sh inside a namespace that plays the host.
+ * Every pair is tried as a TCP connection that must (or must not) receive the listener's banner, and the
+ * pairs are tried in both directions. Rows marked `firewall` are the ones Docker alone lets through:
+ * the first test shows they really connect without our rules, so each of our rules is load-bearing.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { HOST_PRIMARY_IP, IMDS_IP, INTERNET_IP, NetnsLab, labUnavailableReason, type ProbeResult } from "./support/netns-lab";
+
+const FIREWALL_DIR = join(__dirname, "..", "files", "host-bundle", "firewall");
+const unavailable = labUnavailableReason();
+if (unavailable) {
+  // Loud on purpose: a skipped matrix means the firewall is untested on this machine.
+  console.warn(`\n*** SKIPPING the firewall reachability matrix: ${unavailable}. Run the tests as root on Linux with iproute2 and iptables. ***\n`);
+}
+const describeLab = unavailable ? describe.skip : describe;
+
+const A = { key: "A", bridge: "ohu-aaaaaaaaaaa", subnetIndex: 1 };
+const B = { key: "B", bridge: "ohu-bbbbbbbbbbb", subnetIndex: 7 };
+const GW_A = "10.240.1.1";
+const GW_B = "10.240.7.1";
+const CONTAINERS = [
+  { name: "appA", user: "A", host: 2, port: 3000 },
+  { name: "sbxA1", user: "A", host: 3, port: 8000, publishedPort: 40001 },
+  { name: "sbxA2", user: "A", host: 4, port: 8000, publishedPort: 40002 },
+  { name: "appB", user: "B", host: 2, port: 3000 },
+  { name: "sbxB1", user: "B", host: 3, port: 8000, publishedPort: 40003 },
+];
+const IP: Record<string, string> = { appA: "10.240.1.2", sbxA1: "10.240.1.3", sbxA2: "10.240.1.4", appB: "10.240.7.2", sbxB1: "10.240.7.3" };
+
+interface Row {
+  readonly from: string;
+  readonly host: string;
+  readonly port: number;
+  readonly allow: boolean;
+  /** Refused only because of our rules: Docker's own rules let it through. */
+  readonly firewall?: boolean;
+  readonly why: string;
+}
+
+const allow = (from: string, host: string, port: number, why: string): Row => ({ from, host, port, allow: true, why });
+const deny = (from: string, host: string, port: number, why: string, firewall = true): Row => ({ from, host, port, allow: false, firewall, why });
+
+const MATRIX: Row[] = [
+  // a sandbox of user A
+  allow("sbxA1", GW_A, 3000, "its own webhook relay (callbacks, /mcp/mcp)"),
+  allow("sbxA1", GW_A, 4000, "the LLM gateway on its own gateway"),
+  allow("sbxA1", INTERNET_IP, 443, "the internet (packages, git)"),
+  deny("sbxA1", IMDS_IP, 80, "instance metadata: the instance role's credentials"),
+  deny("sbxA1", GW_A, 8080, "OpenResty from inside (forged identity headers)"),
+  deny("sbxA1", GW_A, 8081, "the spawner's control API"),
+  deny("sbxA1", GW_A, 22, "sshd and any other host socket"),
+  deny("sbxA1", HOST_PRIMARY_IP, 8080, "OpenResty through the host's primary address"),
+  deny("sbxA1", HOST_PRIMARY_IP, 4000, "the LLM gateway through an address other than its gateway"),
+  deny("sbxA1", GW_B, 3000, "user B's relay (forged callbacks into B's app)"),
+  deny("sbxA1", GW_B, 4000, "the LLM gateway through user B's gateway"),
+  deny("sbxA1", GW_A, 40002, "its sibling sandbox through the sibling's published port"),
+  deny("sbxA1", GW_B, 40003, "user B's sandbox through its published port"),
+  deny("sbxA1", IP.appA!, 3000, "its own app directly (ICC off: it would list sandboxes with their keys)", false),
+  deny("sbxA1", IP.sbxA2!, 8000, "its sibling sandbox directly (ICC off)", false),
+  deny("sbxA1", IP.appB!, 3000, "user B's app", false),
+  deny("sbxA1", IP.sbxB1!, 8000, "user B's sandbox", false),
+  // the sibling and user B's sandbox: the same pairs the other way round
+  allow("sbxA2", GW_A, 3000, "its own webhook relay"),
+  deny("sbxA2", IP.sbxA1!, 8000, "its sibling sandbox directly (ICC off)", false),
+  deny("sbxA2", GW_A, 40001, "its sibling through the sibling's published port"),
+  allow("sbxB1", GW_B, 3000, "its own webhook relay"),
+  allow("sbxB1", GW_B, 4000, "the LLM gateway on its own gateway"),
+  deny("sbxB1", IMDS_IP, 80, "instance metadata"),
+  deny("sbxB1", GW_A, 3000, "user A's relay"),
+  deny("sbxB1", GW_A, 40001, "user A's sandbox through its published port"),
+  deny("sbxB1", IP.sbxA1!, 8000, "user A's sandbox directly", false),
+  deny("sbxB1", IP.appA!, 3000, "user A's app", false),
+  deny("sbxB1", IP.appB!, 3000, "its own app directly (ICC off)", false),
+  // the app of user A
+  allow("appA", GW_A, 40001, "its own sandbox's agent-server through the published port (health, conversations)"),
+  allow("appA", GW_A, 40002, "its other sandbox's published port"),
+  allow("appA", IMDS_IP, 80, "instance metadata from the app's fixed address (S3 events)"),
+  allow("appA", INTERNET_IP, 443, "the internet and AWS APIs"),
+  allow("appA", GW_A, 4000, "the LLM gateway"),
+  deny("appA", GW_A, 8080, "OpenResty from inside"),
+  deny("appA", GW_A, 8081, "the spawner's control API"),
+  deny("appA", GW_B, 40003, "user B's sandbox through B's published port"),
+  deny("appA", GW_B, 3000, "user B's relay"),
+  deny("appA", IP.sbxA1!, 8000, "its own sandbox directly (only through the published port)", false),
+  deny("appA", IP.appB!, 3000, "user B's app", false),
+  deny("appA", IP.sbxB1!, 8000, "user B's sandbox directly", false),
+  // the app of user B: the cross-user pairs the other way round
+  allow("appB", GW_B, 40003, "its own sandbox through the published port"),
+  allow("appB", IMDS_IP, 80, "instance metadata from the app's fixed address"),
+  deny("appB", GW_A, 40001, "user A's sandbox through A's published port"),
+  deny("appB", IP.appA!, 3000, "user A's app", false),
+  deny("appB", IP.sbxA1!, 8000, "user A's sandbox directly", false),
+  deny("appB", IP.sbxB1!, 8000, "its own sandbox directly (only through the published port)", false),
+  // processes in the host's namespace (OpenResty, spawner, LLM gateway)
+  allow("host", IP.appA!, 3000, "OpenResty to user A's app"),
+  allow("host", IP.appB!, 3000, "OpenResty to user B's app"),
+  allow("host", IP.sbxA1!, 8000, "OpenResty to a sandbox"),
+  allow("host", IP.sbxB1!, 8000, "OpenResty to user B's sandbox"),
+  allow("host", GW_A, 40001, "OpenResty to a published port"),
+  allow("host", "127.0.0.1", 8081, "OpenResty to the spawner API"),
+  allow("host", IMDS_IP, 80, "host processes to instance metadata (LLM gateway's Bedrock credentials)"),
+  // the VPC
+  allow("vpc", HOST_PRIMARY_IP, 8080, "the ALB to OpenResty"),
+  deny("vpc", HOST_PRIMARY_IP, 8081, "the spawner's control API from the VPC"),
+  deny("vpc", HOST_PRIMARY_IP, 4000, "the LLM gateway from the VPC"),
+  deny("vpc", GW_A, 3000, "a relay, routed through the host"),
+  deny("vpc", GW_A, 40001, "a published port, routed through the host (Docker DNATs it)"),
+  deny("vpc", IP.sbxA1!, 8000, "a sandbox, routed straight to it (Docker's DOCKER chain accepts it)"),
+  deny("vpc", IP.appA!, 3000, "an app, routed straight to it", false),
+];
+
+function id(row: Row): string {
+  return `${row.from} -> ${row.host}:${row.port}`;
+}
+
+describeLab("host firewall reachability matrix (network namespaces)", () => {
+  const lab = new NetnsLab();
+
+  async function run(rows: Row[]): Promise<Map<string, ProbeResult>> {
+    const sources = [...new Set(rows.map((r) => r.from))];
+    const results = await Promise.all(
+      sources.map((from) => lab.probe(from === "host" ? lab.host : from === "vpc" ? lab.vpc : lab.ns(from), rows.filter((r) => r.from === from).map((r) => ({ id: id(r), host: r.host, port: r.port })))),
+    );
+    return new Map(results.flat().map((r) => [r.id, r]));
+  }
+
+  function outcome(rows: Row[], results: Map<string, ProbeResult>): string[] {
+    return rows.map((r) => {
+      const res = results.get(id(r))!;
+      return `${id(r)}: ${res.connected ? "connected" : "refused"} (${r.why})`;
+    });
+  }
+
+  beforeAll(async () => {
+    lab.build({ users: [A, B], containers: CONTAINERS });
+    lab.applyDockerRules();
+    await Promise.all([
+      lab.listen(lab.host, "host", ["0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:4000", "0.0.0.0:22", `${GW_A}:3000`, `${GW_B}:3000`, `${GW_A}:40001`, `${GW_A}:40002`, `${GW_B}:40003`]),
+      lab.listen(lab.vpc, "vpc", [`${IMDS_IP}:80`, `${INTERNET_IP}:443`]),
+      ...CONTAINERS.map((c) => lab.listen(lab.ns(c.name), c.name, [`${IP[c.name]}:${c.port}`])),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab.destroy();
+  });
+
+  it("GIVEN Docker's rules alone WHEN the attacks our firewall exists for are tried THEN they connect (so every firewall row is load-bearing)", async () => {
+    const rows = MATRIX.filter((r) => r.firewall);
+    const results = await run(rows);
+    const expected = rows.map((r) => `${id(r)}: connected (${r.why})`);
+    expect(outcome(rows, results)).toEqual(expected);
+  }, 30_000);
+
+  it("GIVEN oh-firewall.sh applied on top of Docker's rules WHEN every pair is tried THEN exactly the allowed ones connect", async () => {
+    lab.exec(lab.host, "bash", [join(FIREWALL_DIR, "oh-firewall.sh")]);
+    const results = await run(MATRIX);
+    const expected = MATRIX.map((r) => `${id(r)}: ${r.allow ? "connected" : "refused"} (${r.why})`);
+    expect(outcome(MATRIX, results)).toEqual(expected);
+    // and an allowed connection reached the listener it was meant for (not a DNAT'd neighbour)
+    expect(results.get(`sbxA1 -> ${GW_A}:3000`)!.banner).toBe(`host ${GW_A}:3000`);
+    expect(results.get(`appA -> ${GW_A}:40001`)!.banner).toBe(`host ${GW_A}:40001`);
+    expect(results.get(`host -> ${IP.sbxA1}:8000`)!.banner).toBe(`sbxA1 ${IP.sbxA1}:8000`);
+  }, 30_000);
+
+  it("GIVEN the firewall applied WHEN oh-firewall.sh runs again THEN the rule set is unchanged and each jump exists once", () => {
+    const save = () => lab.exec(lab.host, "iptables-save", ["-t", "filter"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
+    const before = save();
+    lab.exec(lab.host, "bash", [join(FIREWALL_DIR, "oh-firewall.sh")]);
+    const after = save();
+    expect(after).toBe(before);
+    expect(after.split("\n").filter((l) => l === "-A INPUT -j OH-INPUT")).toHaveLength(1);
+    expect(after.split("\n").filter((l) => l === "-A DOCKER-USER -j OH-FORWARD")).toHaveLength(1);
+    expect(after.split("\n").filter((l) => l === "-A FORWARD -j DOCKER-USER")).toHaveLength(1);
+  });
+
+  it("GIVEN a missing rules file WHEN oh-firewall.sh runs THEN it fails with a clear message and leaves the rules alone", () => {
+    let message = "";
+    try {
+      execFileSync("ip", ["netns", "exec", lab.host, "bash", join(FIREWALL_DIR, "oh-firewall.sh"), "/nonexistent/rules"], { stdio: "pipe", encoding: "utf8" });
+    } catch (err) {
+      message = String((err as { stderr?: string }).stderr);
+    }
+    expect(message).toContain("rules file /nonexistent/rules is missing");
+    expect(lab.exec(lab.host, "iptables", ["-S", "OH-USERS"])).toContain("--limit-iface-in");
+  });
+});
