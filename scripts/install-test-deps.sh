@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(
   shellcheck cloud-init docker-compose
   iproute2 iptables jq
   wrk hyperfine
-  luajit
+  luajit2
 )
 
 install_debian_packages() {
