@@ -1,2 +1,3 @@
-/** Runtime host names: `<host port>-<user slug>.<runtime domain>`. */
-export const RUNTIME_LABEL = /^([1-9][0-9]{0,4})-([a-z2-7]{16})$/;
+export { parseSettings, SettingsError } from "./settings";
+export type { ProxySettings } from "./settings";
+export { DEBIAN_MODULES, DEFAULT_LUA_DIR, main, renderNginxConf, renderToDir } from "./render";

@@ -1,0 +1,42 @@
+-- Where a request goes, asked of the spawner and cached in a shared dict (bounded by its size,
+-- least recently used entries evicted first) with a TTL; concurrent misses for the same key in one
+-- worker wait for a single spawner call instead of each making their own.
+local semaphore = require "ngx.semaphore"
+
+local M = {}
+
+local dict
+local inflight = {}
+
+function M.init(dict_name)
+  dict = ngx.shared[dict_name]
+  if not dict then error("runtime-proxy: lua_shared_dict " .. dict_name .. " is missing") end
+end
+
+function M.get(key) return dict:get(key) end
+
+function M.set(key, value, ttl) dict:set(key, value, ttl) end
+
+function M.forget(key)
+  if key and key ~= "" then dict:delete(key) end
+end
+
+--- Runs fetch() once per key and worker at a time; others asking meanwhile get the same result.
+function M.coalesce(key, fetch, wait_seconds)
+  local running = inflight[key]
+  if running then
+    running.waiters = running.waiters + 1
+    local ok = running.sema:wait(wait_seconds)
+    if ok and running.result then return unpack(running.result, 1, 3) end
+    return nil, "timed out waiting for a concurrent lookup"
+  end
+  local entry = { sema = semaphore.new(), waiters = 0 }
+  inflight[key] = entry
+  local ok, a, b, c = pcall(fetch)
+  inflight[key] = nil
+  entry.result = ok and { a, b, c } or { nil, tostring(a) }
+  if entry.waiters > 0 then entry.sema:post(entry.waiters) end
+  return unpack(entry.result, 1, 3)
+end
+
+return M

@@ -1,0 +1,124 @@
+/**
+ * Renders the OpenResty configuration from the settings. As a program (dist/render.js):
+ *
+ *   node render.js --settings <settings.json> --out <dir>
+ *
+ * writes <dir>/nginx.conf. Exit 0 on success, 2 on invalid settings (every problem listed on
+ * stderr), 1 on any other failure.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseSettings, ProxySettings, SettingsError } from "./settings";
+
+/** Module order Debian's nginx needs: the Lua module fails to load without ndk first. */
+export const DEBIAN_MODULES: readonly string[] = [
+  "/usr/lib/nginx/modules/ndk_http_module.so",
+  "/usr/lib/nginx/modules/ngx_http_lua_module.so",
+];
+
+/** The folder holding `name` next to this file (dist/) or one level up (the package, from src/). */
+function assetDir(name: string): string {
+  const beside = join(__dirname, name);
+  return existsSync(beside) ? beside : resolve(__dirname, "..", name);
+}
+
+export const DEFAULT_LUA_DIR = assetDir("lua");
+const TEMPLATE = join(assetDir("conf"), "nginx.conf.template");
+
+/** What the Lua side reads at init_by_lua (everything it needs, nothing else). */
+function luaSettings(s: ProxySettings): string {
+  const text = JSON.stringify({
+    appHost: s.appHost,
+    runtimeDomain: s.runtimeDomain,
+    spawnerUrl: s.spawnerUrl,
+    identityKeyFile: s.identityKeyFile,
+    routeCacheSeconds: s.routeCacheSeconds,
+    negativeCacheSeconds: s.negativeCacheSeconds,
+    activityFlushSeconds: s.activityFlushSeconds,
+    spawnerTimeoutMs: s.spawnerTimeoutMs,
+    healthTimeoutMs: s.healthTimeoutMs,
+    spawnerRetryAfterSeconds: s.spawnerRetryAfterSeconds,
+    identitySkewSeconds: s.identitySkewSeconds,
+    identityMaxAheadSeconds: s.identityMaxAheadSeconds,
+  });
+  // Validated fields hold no ']' at all; this guards the Lua long string against any later change.
+  if (text.includes("]==]")) throw new Error("settings would break out of the Lua long string");
+  return text;
+}
+
+/** Renders nginx.conf text from validated settings. */
+export function renderNginxConf(s: ProxySettings, template = readFileSync(TEMPLATE, "utf8")): string {
+  const values: Record<string, string> = {
+    loadModules: s.modules.map((m) => `load_module ${m};`).join("\n"),
+    userDirective: s.user ? `user ${s.user};` : "",
+    workerProcesses: String(s.workerProcesses),
+    workerConnections: String(s.workerConnections),
+    runDir: s.runDir,
+    errorLog: s.errorLog === "off" ? "/dev/null" : s.errorLog,
+    logLevel: s.logLevel,
+    accessLogDirective: s.accessLog === "off" ? "access_log off;" : `access_log ${s.accessLog} oh_access;`,
+    clientMaxBodySize: s.clientMaxBodySize,
+    resolverDirective: s.resolver.length ? `resolver ${s.resolver.join(" ")} ipv6=off;` : "",
+    luaDir: s.luaDir,
+    routeCacheSize: s.routeCacheSize,
+    luaSettings: luaSettings(s),
+    upstreamKeepalive: String(s.upstreamKeepalive),
+    upstreamConnectSeconds: String(s.upstreamConnectSeconds),
+    streamSeconds: String(s.streamSeconds),
+    listen: `${s.listen.address}:${s.listen.port}`,
+    appHost: s.appHost,
+    runtimeDomain: s.runtimeDomain,
+    includes: s.includes.map((file) => `  include ${file};`).join("\n"),
+  };
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`nginx.conf.template: unknown placeholder {{${name}}}`);
+    return value;
+  });
+}
+
+/** Reads and validates a settings file, renders it, writes <outDir>/nginx.conf; returns its path. */
+export function renderToDir(settingsFile: string, outDir: string): string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(settingsFile, "utf8"));
+  } catch (error) {
+    throw new SettingsError([`${settingsFile}: cannot read it as JSON (${(error as Error).message})`]);
+  }
+  const conf = renderNginxConf(parseSettings(raw, DEFAULT_LUA_DIR));
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, "nginx.conf");
+  writeFileSync(out, conf, { mode: 0o644 });
+  return out;
+}
+
+const USAGE = "usage: node render.js --settings <settings.json> --out <dir>";
+
+/** The command line; returns the exit code. */
+export function main(argv: readonly string[], log = console): number {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if ((flag !== "--settings" && flag !== "--out") || value === undefined) {
+      log.error(USAGE);
+      return 2;
+    }
+    args.set(flag, value);
+  }
+  const settingsFile = args.get("--settings");
+  const outDir = args.get("--out");
+  if (!settingsFile || !outDir) {
+    log.error(USAGE);
+    return 2;
+  }
+  try {
+    log.log(`wrote ${renderToDir(settingsFile, outDir)}`);
+    return 0;
+  } catch (error) {
+    log.error((error as Error).message);
+    return error instanceof SettingsError ? 2 : 1;
+  }
+}
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));

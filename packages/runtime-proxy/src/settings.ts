@@ -1,0 +1,232 @@
+/**
+ * Settings of the runtime proxy: what the host's installer knows (host names, the spawner, the key
+ * file) plus tuning with defaults. Parsed and validated here once; the renderer and the tests use
+ * the result. Hand-written validation keeps dist/render.js free of dependencies: the host runs it
+ * from the bundle with plain `node`, without node_modules.
+ */
+
+/** Validated settings, every default applied. */
+export interface ProxySettings {
+  /** Host of the OpenHands app, e.g. `openhands.example.com`. */
+  readonly appHost: string;
+  /** Runtime domain: sandboxes are served on `<port>-<slug>.<runtimeDomain>`. */
+  readonly runtimeDomain: string;
+  /** Where nginx listens. @default { address: "0.0.0.0", port: 8080 } */
+  readonly listen: { readonly address: string; readonly port: number };
+  /** Spawner control API. @default "http://127.0.0.1:8081" */
+  readonly spawnerUrl: string;
+  /** File holding the identity-signing key (base64url, 32 bytes), mode 0600; read once by the master. */
+  readonly identityKeyFile: string;
+  /** Folder of the Lua modules. @default the `lua` folder next to render.js */
+  readonly luaDir: string;
+  /** Existing directory for the pid file and nginx temp folders. @default "/usr/local/openresty/nginx" (the OpenResty image prefix) */
+  readonly runDir: string;
+  /** `load_module` paths, in order. Debian's nginx needs ndk first, then lua; OpenResty needs none. @default [] */
+  readonly modules: readonly string[];
+  /** `user` directive for the workers; omitted: nginx's default. @default undefined */
+  readonly user?: string;
+  /** @default "auto" */
+  readonly workerProcesses: "auto" | number;
+  /** @default 4096 */
+  readonly workerConnections: number;
+  /** @default "stderr" */
+  readonly errorLog: string;
+  /** @default "warn" */
+  readonly logLevel: "debug" | "info" | "notice" | "warn" | "error";
+  /** Access log path, or "off". @default "/dev/stdout" */
+  readonly accessLog: string;
+  /** DNS resolvers, only needed when spawnerUrl names a host. @default [] */
+  readonly resolver: readonly string[];
+  /** @default "100m" */
+  readonly clientMaxBodySize: string;
+  /** Shared dict size for cached routes. @default "10m" */
+  readonly routeCacheSize: string;
+  /** How long a resolved route or a running app's address is reused. @default 30 */
+  readonly routeCacheSeconds: number;
+  /** How long a "no such sandbox" answer is reused. @default 3 */
+  readonly negativeCacheSeconds: number;
+  /** Batch interval of activity reports to the spawner. @default 30 */
+  readonly activityFlushSeconds: number;
+  /** Per call to the spawner. @default 3000 */
+  readonly spawnerTimeoutMs: number;
+  /** Spawner probe of the health endpoint. @default 1000 */
+  readonly healthTimeoutMs: number;
+  /** Retry-After when the spawner is down. @default 5 */
+  readonly spawnerRetryAfterSeconds: number;
+  /** @default 5 */
+  readonly upstreamConnectSeconds: number;
+  /** Idle limit of proxied streams and WebSockets. @default 3600 */
+  readonly streamSeconds: number;
+  /** Idle upstream connections kept per worker. @default 64 */
+  readonly upstreamKeepalive: number;
+  /** Clock skew tolerated on x-oh-exp. @default 5 */
+  readonly identitySkewSeconds: number;
+  /** How far ahead x-oh-exp may lie (the edge signs 60 s ahead). @default 300 */
+  readonly identityMaxAheadSeconds: number;
+  /** Extra nginx files included inside `http {}`. @default [] */
+  readonly includes: readonly string[];
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid runtime-proxy settings:\n  ${problems.join("\n  ")}`);
+    this.name = "SettingsError";
+  }
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** Paths end up inside nginx directives and a Lua long string: keep them to plain characters. */
+const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
+const SIZE = /^[1-9]\d{0,5}[km]?$/;
+const LOG_LEVELS = ["debug", "info", "notice", "warn", "error"] as const;
+
+const KNOWN = new Set([
+  "appHost", "runtimeDomain", "listen", "spawnerUrl", "identityKeyFile", "luaDir", "runDir", "modules", "user",
+  "workerProcesses", "workerConnections", "errorLog", "logLevel", "accessLog", "resolver", "clientMaxBodySize",
+  "routeCacheSize", "routeCacheSeconds", "negativeCacheSeconds", "activityFlushSeconds", "spawnerTimeoutMs",
+  "healthTimeoutMs", "spawnerRetryAfterSeconds", "upstreamConnectSeconds", "streamSeconds", "upstreamKeepalive",
+  "identitySkewSeconds", "identityMaxAheadSeconds", "includes",
+]);
+
+/**
+ * Validates raw settings (parsed JSON) and applies defaults.
+ * @param defaultLuaDir used when `luaDir` is not given
+ * @throws SettingsError listing every bad field with its value and the fix
+ */
+export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySettings {
+  const problems: string[] = [];
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new SettingsError([`settings: ${show(raw)} is not a JSON object`]);
+  }
+  const input = raw as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!KNOWN.has(key)) problems.push(`settings.${key}: unknown setting (expected one of ${[...KNOWN].join(", ")})`);
+  }
+
+  const dnsName = (field: string, example: string): string => {
+    const value = input[field];
+    if (typeof value !== "string" || !DNS_NAME.test(value)) {
+      problems.push(`settings.${field}: ${show(value)} is not a lower-case DNS name (expected like ${example})`);
+      return "";
+    }
+    return value;
+  };
+  const number = (field: string, fallback: number, min: number, max: number, integer = true): number => {
+    const value = input[field];
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      problems.push(`settings.${field}: ${show(value)} is not ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const path = (field: string, fallback: string | undefined): string => {
+    const value = input[field] ?? fallback;
+    if (typeof value !== "string" || !SAFE_PATH.test(value)) {
+      problems.push(`settings.${field}: ${show(value)} is not an absolute path of letters, digits, '.', '_', '-' and '/'`);
+      return "";
+    }
+    return value;
+  };
+  const pathList = (field: string): string[] => {
+    const value = input[field] ?? [];
+    if (!Array.isArray(value) || !value.every((p) => typeof p === "string" && SAFE_PATH.test(p))) {
+      problems.push(`settings.${field}: ${show(value)} is not a list of absolute paths`);
+      return [];
+    }
+    return value as string[];
+  };
+  const size = (field: string, fallback: string): string => {
+    const value = input[field] ?? fallback;
+    if (typeof value !== "string" || !SIZE.test(value)) {
+      problems.push(`settings.${field}: ${show(value)} is not an nginx size (expected like "10m" or "512k")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const appHost = dnsName("appHost", "openhands.example.com");
+  const runtimeDomain = dnsName("runtimeDomain", "runtime.example.com");
+  if (appHost && runtimeDomain && (appHost === runtimeDomain || appHost.endsWith(`.${runtimeDomain}`))) {
+    problems.push(`settings.appHost: ${show(appHost)} lies inside the runtime domain ${show(runtimeDomain)}; use a host outside it`);
+  }
+
+  let listen = { address: "0.0.0.0", port: 8080 };
+  if (input.listen !== undefined) {
+    const l = input.listen as Record<string, unknown>;
+    if (typeof l !== "object" || l === null || typeof l.address !== "string" || !IPV4.test(l.address)
+        || typeof l.port !== "number" || !Number.isInteger(l.port) || l.port < 1 || l.port > 65535) {
+      problems.push(`settings.listen: ${show(input.listen)} is not {"address": "<IPv4>", "port": 1-65535}`);
+    } else {
+      listen = { address: l.address, port: l.port };
+    }
+  }
+
+  const spawnerUrl = input.spawnerUrl ?? "http://127.0.0.1:8081";
+  if (typeof spawnerUrl !== "string" || !/^http:\/\/[a-z0-9.-]+:\d{1,5}$/.test(spawnerUrl)) {
+    problems.push(`settings.spawnerUrl: ${show(spawnerUrl)} is not http://<host>:<port> (expected like http://127.0.0.1:8081)`);
+  }
+
+  const workerProcesses = input.workerProcesses ?? "auto";
+  if (workerProcesses !== "auto" && !(typeof workerProcesses === "number" && Number.isInteger(workerProcesses) && workerProcesses >= 1 && workerProcesses <= 256)) {
+    problems.push(`settings.workerProcesses: ${show(workerProcesses)} is not "auto" or an integer from 1 to 256`);
+  }
+  const logLevel = input.logLevel ?? "warn";
+  if (!LOG_LEVELS.includes(logLevel as (typeof LOG_LEVELS)[number])) {
+    problems.push(`settings.logLevel: ${show(logLevel)} is not one of ${LOG_LEVELS.join(", ")}`);
+  }
+  const user = input.user;
+  if (user !== undefined && (typeof user !== "string" || !/^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$/.test(user))) {
+    problems.push(`settings.user: ${show(user)} is not "<user>" or "<user> <group>"`);
+  }
+  const logTarget = (field: string, fallback: string): string => {
+    const value = input[field] ?? fallback;
+    if (value === "stderr" || value === "off" || (typeof value === "string" && SAFE_PATH.test(value))) return value as string;
+    problems.push(`settings.${field}: ${show(value)} is not "stderr", "off" or an absolute path`);
+    return fallback;
+  };
+  const resolver = input.resolver ?? [];
+  if (!Array.isArray(resolver) || !resolver.every((r) => typeof r === "string" && IPV4.test(r))) {
+    problems.push(`settings.resolver: ${show(resolver)} is not a list of IPv4 addresses`);
+  }
+
+  const settings: ProxySettings = {
+    appHost,
+    runtimeDomain,
+    listen,
+    spawnerUrl: spawnerUrl as string,
+    identityKeyFile: path("identityKeyFile", undefined),
+    luaDir: path("luaDir", defaultLuaDir),
+    runDir: path("runDir", "/usr/local/openresty/nginx"),
+    modules: pathList("modules"),
+    ...(typeof user === "string" ? { user } : {}),
+    workerProcesses: workerProcesses as "auto" | number,
+    workerConnections: number("workerConnections", 4096, 64, 1_000_000),
+    errorLog: logTarget("errorLog", "stderr"),
+    logLevel: logLevel as ProxySettings["logLevel"],
+    accessLog: logTarget("accessLog", "/dev/stdout"),
+    resolver: resolver as string[],
+    clientMaxBodySize: size("clientMaxBodySize", "100m"),
+    routeCacheSize: size("routeCacheSize", "10m"),
+    routeCacheSeconds: number("routeCacheSeconds", 30, 1, 3600),
+    negativeCacheSeconds: number("negativeCacheSeconds", 3, 1, 3600),
+    activityFlushSeconds: number("activityFlushSeconds", 30, 0.1, 3600, false),
+    spawnerTimeoutMs: number("spawnerTimeoutMs", 3000, 100, 60_000),
+    healthTimeoutMs: number("healthTimeoutMs", 1000, 100, 60_000),
+    spawnerRetryAfterSeconds: number("spawnerRetryAfterSeconds", 5, 1, 600),
+    upstreamConnectSeconds: number("upstreamConnectSeconds", 5, 1, 120),
+    streamSeconds: number("streamSeconds", 3600, 10, 86_400),
+    upstreamKeepalive: number("upstreamKeepalive", 64, 1, 10_000),
+    identitySkewSeconds: number("identitySkewSeconds", 5, 0, 300),
+    identityMaxAheadSeconds: number("identityMaxAheadSeconds", 300, 60, 3600),
+    includes: pathList("includes"),
+  };
+  if (problems.length > 0) throw new SettingsError(problems);
+  return settings;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? "undefined" : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,0 +1,103 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEBIAN_MODULES, DEFAULT_LUA_DIR, parseSettings, renderNginxConf, SettingsError } from "../src";
+
+const minimal = { appHost: "openhands.example.com", runtimeDomain: "runtime.example.com", identityKeyFile: "/etc/oh/identity-key" };
+
+function problemsOf(raw: unknown): string[] {
+  try {
+    parseSettings(raw, "/lua");
+  } catch (error) {
+    if (error instanceof SettingsError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe("parseSettings", () => {
+  it("GIVEN the three required fields THEN the host defaults apply", () => {
+    const s = parseSettings(minimal, "/opt/lua");
+    expect(s.listen).toEqual({ address: "0.0.0.0", port: 8080 });
+    expect(s.spawnerUrl).toBe("http://127.0.0.1:8081");
+    expect(s.modules).toEqual([]);
+    expect(s.luaDir).toBe("/opt/lua");
+    expect(s.runDir).toBe("/usr/local/openresty/nginx");
+  });
+
+  it.each([
+    [{ ...minimal, appHost: "OpenHands.example.com" }, "settings.appHost"],
+    [{ ...minimal, runtimeDomain: "runtime..example.com" }, "settings.runtimeDomain"],
+    [{ ...minimal, appHost: "app.runtime.example.com" }, "lies inside the runtime domain"],
+    [{ ...minimal, identityKeyFile: "relative/key" }, "settings.identityKeyFile"],
+    [{ ...minimal, identityKeyFile: "/etc/oh/key]==]; os.exit()" }, "settings.identityKeyFile"],
+    [{ ...minimal, listen: { address: "0.0.0.0", port: 70000 } }, "settings.listen"],
+    [{ ...minimal, spawnerUrl: "https://127.0.0.1:8081" }, "settings.spawnerUrl"],
+    [{ ...minimal, routeCacheSeconds: 0 }, "settings.routeCacheSeconds"],
+    [{ ...minimal, modules: ["ngx_http_lua_module.so"] }, "settings.modules"],
+    [{ ...minimal, user: "root; load_module /x.so" }, "settings.user"],
+    [{ ...minimal, includs: [] }, "settings.includs: unknown setting"],
+  ])("GIVEN a bad field THEN the problem names it (%#)", (raw, expected) => {
+    expect(problemsOf(raw).join("\n")).toContain(expected);
+  });
+
+  it("GIVEN several bad fields THEN every one is listed", () => {
+    expect(problemsOf({ appHost: 1, runtimeDomain: null })).toHaveLength(3);
+    expect(problemsOf("not an object")).toHaveLength(1);
+  });
+});
+
+describe("renderNginxConf", () => {
+  it("GIVEN Debian modules THEN ndk is loaded before lua, and every placeholder is filled", () => {
+    const conf = renderNginxConf(parseSettings({ ...minimal, modules: DEBIAN_MODULES }, DEFAULT_LUA_DIR));
+    expect(conf.indexOf("ndk_http_module.so")).toBeLessThan(conf.indexOf("ngx_http_lua_module.so"));
+    expect(conf).not.toMatch(/\{\{\w+\}\}/);
+    expect(conf).toContain("listen 0.0.0.0:8080 default_server;");
+    expect(conf).toContain("server_name *.runtime.example.com;");
+    expect(conf).toContain(`lua_package_path "${DEFAULT_LUA_DIR}/?.lua;;";`);
+  });
+
+  it("GIVEN the OpenResty defaults THEN no load_module line is written", () => {
+    expect(renderNginxConf(parseSettings(minimal, "/lua"))).not.toContain("load_module");
+  });
+
+  it("GIVEN access logging THEN the format leaves out the query string (session keys)", () => {
+    const conf = renderNginxConf(parseSettings(minimal, "/lua"));
+    expect(conf).toContain("access_log /dev/stdout oh_access;");
+    expect(conf).not.toMatch(/log_format[^;]*\$request[ "']/);
+    expect(conf).not.toMatch(/log_format[^;]*\$(request_uri|args|query_string)/);
+  });
+});
+
+describe("dist/render.js (the command the host runs)", () => {
+  const cli = join(__dirname, "..", "dist", "render.js");
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "oh-render-")); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("GIVEN a settings file WHEN rendered THEN nginx.conf is written with the dist Lua folder", () => {
+    expect(existsSync(cli)).toBe(true); // built by `pnpm build` (turbo runs it before test)
+    writeFileSync(join(dir, "settings.json"), JSON.stringify(minimal));
+    const run = spawnSync("node", [cli, "--settings", join(dir, "settings.json"), "--out", join(dir, "out")], { encoding: "utf8" });
+    expect(run.status).toBe(0);
+    const conf = readFileSync(join(dir, "out", "nginx.conf"), "utf8");
+    expect(conf).toContain(`lua_package_path "${join(__dirname, "..", "dist", "lua")}/?.lua;;";`);
+  });
+
+  it("GIVEN invalid settings THEN it exits 2, lists the problems and writes nothing", () => {
+    writeFileSync(join(dir, "settings.json"), JSON.stringify({ ...minimal, appHost: "x" }));
+    const run = spawnSync("node", [cli, "--settings", join(dir, "settings.json"), "--out", join(dir, "out")], { encoding: "utf8" });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('settings.appHost: "x" is not a lower-case DNS name');
+    expect(existsSync(join(dir, "out", "nginx.conf"))).toBe(false);
+  });
+
+  it("GIVEN unreadable JSON or missing flags THEN it exits 2 with the usage or the file's error", () => {
+    writeFileSync(join(dir, "settings.json"), "{nope");
+    expect(spawnSync("node", [cli, "--settings", join(dir, "settings.json"), "--out", dir]).status).toBe(2);
+    const usage = spawnSync("node", [cli, "--settings"], { encoding: "utf8" });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("usage: node render.js --settings <settings.json> --out <dir>");
+  });
+});
