@@ -1,0 +1,122 @@
+/**
+ * The control API on 127.0.0.1:8081 (docs/CONTRACTS.md "Spawner API"), for OpenResty only:
+ *   POST /v1/users/<slug>/ensure {sub, email} → 200 {state:"running", upstream} | 202 {state:"starting", retryAfterMs}
+ *                                              | 503 {error:"capacity", message} | 400 on a malformed slug
+ *   GET  /v1/routes/resolve?host=<runtime host> → 200 {owner, upstream, kind, sessionKeySha256} | 404
+ *   POST /v1/activity [{slug, at}] → 204
+ *   GET  /healthz → 200;  GET /v1/stats → counters
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "./log";
+import { isUserSlug, slugForSub } from "./slug";
+import { BadRequestError, CapacityError, type Spawner } from "./spawner";
+
+const MAX_BODY = 1024 * 1024;
+
+export interface ControlApiOptions {
+  spawner: Spawner;
+  log: Logger;
+  /** How long an ensure request waits for the start before answering 202. */
+  ensureWaitMs: number;
+  /** Extra figures for /v1/stats (e.g. Docker filter refusals). */
+  extraStats?: () => Record<string, number>;
+}
+
+function send(res: ServerResponse, status: number, body?: unknown) {
+  if (body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      // Memory exhaustion: request bodies are capped.
+      if (size > MAX_BODY) {
+        reject(new BadRequestError(`request body larger than ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (!text) return resolve(undefined);
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new BadRequestError("request body is not valid JSON"));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+export function createControlApi(options: ControlApiOptions): Server {
+  const { spawner, log } = options;
+  const ensurePath = /^\/v1\/users\/([^/]*)\/ensure$/;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://spawner");
+    const method = req.method ?? "GET";
+    let m: RegExpExecArray | null;
+
+    if (url.pathname === "/healthz" && method === "GET") return send(res, 200, { status: "ok" });
+    if (url.pathname === "/v1/stats" && method === "GET") return send(res, 200, { ...spawner.stats(), ...(options.extraStats?.() ?? {}) });
+    if (url.pathname === "/v1/routes/resolve" && method === "GET") {
+      const route = spawner.resolveHost(url.searchParams.get("host"));
+      if (!route) return send(res, 404, { error: "not_found" });
+      return send(res, 200, route);
+    }
+    if (url.pathname === "/v1/activity" && method === "POST") {
+      spawner.recordActivity(await readJson(req));
+      return send(res, 204);
+    }
+    if ((m = ensurePath.exec(url.pathname)) && method === "POST") {
+      const slug = decodeURIComponent(m[1]!);
+      if (!isUserSlug(slug)) return send(res, 400, { error: "bad_request", message: `malformed user slug (expected 16 characters of [a-z2-7])` });
+      const body = (await readJson(req)) as { sub?: unknown; email?: unknown } | undefined;
+      if (!body || typeof body.sub !== "string" || body.sub.length === 0 || body.sub.length > 256) {
+        return send(res, 400, { error: "bad_request", message: "body must be {sub, email} with sub a non-empty string" });
+      }
+      // Confused deputy: a proxy bug or a forged call cannot start (or reach) one user's app for another sub.
+      if (slugForSub(body.sub) !== slug) return send(res, 400, { error: "bad_request", message: "slug does not belong to sub" });
+      const work = spawner.ensure(slug);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), options.ensureWaitMs);
+      });
+      try {
+        const outcome = await Promise.race([work, timeout]);
+        if (outcome === "timeout") {
+          work.catch(() => undefined);
+          return send(res, 202, { state: "starting", retryAfterMs: 2000 });
+        }
+        return send(res, 200, { state: "running", upstream: outcome });
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    }
+    if (["/healthz", "/v1/stats", "/v1/routes/resolve", "/v1/activity"].includes(url.pathname) || ensurePath.test(url.pathname)) {
+      return send(res, 405, { error: "method_not_allowed" });
+    }
+    return send(res, 404, { error: "not_found" });
+  };
+
+  return createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      if (error instanceof BadRequestError) return send(res, 400, { error: "bad_request", message: error.message });
+      if (error instanceof CapacityError) return send(res, 503, { error: "capacity", message: error.message });
+      log.error("control api failure", { path: (req.url ?? "").split("?")[0], error: error.message });
+      if (!res.headersSent) send(res, 502, { error: "start_failed", message: error.message });
+    });
+  });
+}

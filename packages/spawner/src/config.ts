@@ -1,0 +1,180 @@
+/**
+ * The spawner's configuration: one JSON document, validated here and nowhere else.
+ *
+ * Sources, first match wins: `--config <file>` on the command line, `SPAWNER_CONFIG_FILE` (a path),
+ * `SPAWNER_CONFIG_JSON` (the document itself). Any secret may be given inline or as `{"file": "/path"}`
+ * so that the host can keep each secret in its own root-only file.
+ */
+import { readFileSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { z } from "zod";
+
+const secretSchema = z.union([
+  z.string().min(1),
+  z.object({ file: z.string().refine(isAbsolute, "must be an absolute path") }).strict(),
+]);
+
+const imageRef = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be <repository>:<tag> (a tag, not only a digest)");
+
+const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, "must be a lower-case DNS name");
+
+export const configSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Control API: 127.0.0.1:8081 on the host (docs/CONTRACTS.md); never public. */
+    api: z
+      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8081) })
+      .strict()
+      .default({ host: "127.0.0.1", port: 8081 }),
+    appHost: hostName,
+    runtimeDomain: hostName,
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-central-1"),
+    eventsBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+    docker: z.object({ socketPath: z.string().default("/var/run/docker.sock") }).strict().default({ socketPath: "/var/run/docker.sock" }),
+    images: z.object({ app: imageRef, agentServer: imageRef }).strict(),
+    network: z
+      .object({
+        /** First two octets of the user subnets `<prefix>.N.0/24`; `127.240` runs everything on loopback in system tests. */
+        subnetPrefix: z.string().regex(/^(10|127)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/, "must be two octets such as 10.240").default("10.240"),
+        /** Port of the app inside its container, and of the webhook relay on every user gateway. */
+        appPort: z.number().int().min(1).max(65535).default(3000),
+        relayPort: z.number().int().min(1).max(65535).default(3000),
+        llmGatewayPort: z.number().int().min(1).max(65535).default(4000),
+      })
+      .strict()
+      .default({ subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000 }),
+    paths: z
+      .object({
+        /** EFS mount; identical on the host and in the spawner's container (paths are handed to dockerd). */
+        efsRoot: z.string().refine(isAbsolute, "must be an absolute path"),
+        /** Directory of the per-app Docker API sockets; identical on the host and in the spawner's container. */
+        dockerApiDir: z.string().refine(isAbsolute, "must be an absolute path"),
+      })
+      .strict(),
+    database: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(5432),
+        adminUser: z.string().min(1),
+        adminPassword: secretSchema,
+        adminDatabase: z.string().min(1).default("postgres"),
+        /** Host name the apps use (defaults to `host`); tests point the spawner and the apps at different addresses. */
+        appHost: z.string().min(1).optional(),
+      })
+      .strict(),
+    secrets: z.object({ dbPasswordKey: secretSchema, openhandsJwtSecret: secretSchema, llmGatewayKey: secretSchema }).strict(),
+    llm: z.object({ model: z.string().min(1) }).strict(),
+    users: z
+      .object({
+        idleMinutes: z.number().positive().default(60),
+        maxRunningApps: z.number().int().min(1).default(20),
+        maxRunningSandboxes: z.number().int().min(1).default(30),
+        sandboxesPerUser: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .default({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 }),
+    limits: z
+      .object({
+        appMemoryMiB: z.number().int().min(256).default(2048),
+        appCpus: z.number().positive().default(1),
+        sandboxMemoryMiB: z.number().int().min(256).default(4096),
+        sandboxCpus: z.number().positive().default(2),
+        pidsLimit: z.number().int().min(64).default(4096),
+      })
+      .strict()
+      .default({ appMemoryMiB: 2048, appCpus: 1, sandboxMemoryMiB: 4096, sandboxCpus: 2, pidsLimit: 4096 }),
+    timing: z
+      .object({
+        healthTimeoutMs: z.number().int().min(100).default(180_000),
+        healthIntervalMs: z.number().int().min(10).default(500),
+        ensureWaitMs: z.number().int().min(0).default(15_000),
+        cullIntervalMs: z.number().int().min(100).default(60_000),
+      })
+      .strict()
+      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 15_000, cullIntervalMs: 60_000 }),
+    /** uid/gid of the agent-server image's `openhands` user (owner of the workspace). */
+    workspaceUid: z.number().int().min(0).default(10001),
+  })
+  .strict();
+
+export type SpawnerConfigInput = z.input<typeof configSchema>;
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** The validated configuration with every secret read into a string. */
+export type SpawnerConfig = Omit<ParsedConfig, "database" | "secrets"> & {
+  database: Omit<ParsedConfig["database"], "adminPassword"> & { adminPassword: string };
+  secrets: { dbPasswordKey: string; openhandsJwtSecret: string; llmGatewayKey: string };
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function readSecret(value: z.infer<typeof secretSchema>, field: string): string {
+  if (typeof value === "string") return value;
+  try {
+    const text = readFileSync(value.file, "utf8").trim();
+    if (!text) throw new Error("file is empty");
+    return text;
+  } catch (error) {
+    throw new ConfigError(`${field}: cannot read secret file ${value.file}: ${(error as Error).message}`);
+  }
+}
+
+/** Validates a configuration document; every bad field is named with its value and what is expected. */
+export function parseConfig(input: unknown): SpawnerConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.join(".") || "(root)";
+      const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
+      const shown = value === undefined ? "missing" : /password|secret|key/i.test(path) ? "[redacted]" : JSON.stringify(value);
+      return `config.${path}: ${shown} ${issue.message}`;
+    });
+    throw new ConfigError(`invalid spawner configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const parsed = result.data;
+  return {
+    ...parsed,
+    database: { ...parsed.database, adminPassword: readSecret(parsed.database.adminPassword, "config.database.adminPassword") },
+    secrets: {
+      dbPasswordKey: readSecret(parsed.secrets.dbPasswordKey, "config.secrets.dbPasswordKey"),
+      openhandsJwtSecret: readSecret(parsed.secrets.openhandsJwtSecret, "config.secrets.openhandsJwtSecret"),
+      llmGatewayKey: readSecret(parsed.secrets.llmGatewayKey, "config.secrets.llmGatewayKey"),
+    },
+  };
+}
+
+/** Finds and parses the configuration from the command line or the environment. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SpawnerConfig {
+  const flag = argv.indexOf("--config");
+  let file: string | undefined;
+  if (flag >= 0) {
+    file = argv[flag + 1];
+    if (!file) throw new ConfigError("--config needs a file path");
+  } else if (env.SPAWNER_CONFIG_FILE) {
+    file = env.SPAWNER_CONFIG_FILE;
+  }
+  let text: string;
+  if (file) {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(error as Error).message}`);
+    }
+  } else if (env.SPAWNER_CONFIG_JSON) {
+    text = env.SPAWNER_CONFIG_JSON;
+  } else {
+    throw new ConfigError("no configuration: pass --config <file.json>, or set SPAWNER_CONFIG_FILE or SPAWNER_CONFIG_JSON");
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`configuration is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(document);
+}

@@ -1,0 +1,102 @@
+/**
+ * One PostgreSQL database and role per user, created on first start.
+ *
+ * The role `oh_<slug>` owns the database `oh_<slug>` (OpenHands runs its alembic migrations at startup as
+ * that role), and CONNECT is revoked from PUBLIC so that no other user's role can open it. The password is
+ * never stored: base64url(HMAC-SHA256(db-password-key, "db:" + slug)) (docs/CONTRACTS.md "Secrets").
+ */
+import { createHmac } from "node:crypto";
+import { Pool, type PoolClient } from "pg";
+import type { Logger } from "./log";
+import { isUserSlug } from "./slug";
+
+export interface UserDatabase {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+}
+
+export interface AdminConnection {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Address the apps use to reach the database, when it differs from the spawner's. */
+  appHost?: string;
+}
+
+export function userDatabasePassword(key: string, slug: string): string {
+  return createHmac("sha256", Buffer.from(key, "utf8")).update(`db:${slug}`, "utf8").digest("base64url");
+}
+
+export class UserDatabases {
+  private readonly pool: Pool;
+  private readonly inflight = new Map<string, Promise<UserDatabase>>();
+
+  constructor(
+    private readonly admin: AdminConnection,
+    private readonly passwordKey: string,
+    private readonly log: Logger,
+  ) {
+    this.pool = new Pool({ host: admin.host, port: admin.port, user: admin.user, password: admin.password, database: admin.database, max: 4, connectionTimeoutMillis: 15_000, idleTimeoutMillis: 30_000 });
+    this.pool.on("error", (error) => this.log.warn("database pool error", { error: error.message }));
+  }
+
+  /** Names for a slug; the slug alphabet ([a-z2-7]) is a safe identifier on its own. */
+  static namesFor(slug: string): { database: string; role: string } {
+    if (!isUserSlug(slug)) throw new Error(`not a user slug: ${JSON.stringify(slug)}`);
+    return { database: `oh_${slug}`, role: `oh_${slug}` };
+  }
+
+  /** Creates the role and database when absent; idempotent, and safe when called concurrently from several processes. */
+  ensure(slug: string): Promise<UserDatabase> {
+    const running = this.inflight.get(slug);
+    if (running) return running;
+    const work = this.provision(slug).finally(() => this.inflight.delete(slug));
+    this.inflight.set(slug, work);
+    return work;
+  }
+
+  private async provision(slug: string): Promise<UserDatabase> {
+    const { database, role } = UserDatabases.namesFor(slug);
+    const password = userDatabasePassword(this.passwordKey, slug);
+    const client: PoolClient = await this.pool.connect();
+    try {
+      // Another spawner (a replacement host overlapping the old one) may provision the same user at the same moment.
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`oh-spawner:${slug}`]);
+      try {
+        const roleExists = (await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount === 1;
+        const quotedRole = client.escapeIdentifier(role);
+        const literal = client.escapeLiteral(password);
+        if (!roleExists) {
+          await client.query(`CREATE ROLE ${quotedRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD ${literal}`);
+          this.log.info("database role created", { slug, role });
+        } else {
+          // Keeps the role usable after a rotation of the password key.
+          await client.query(`ALTER ROLE ${quotedRole} WITH LOGIN PASSWORD ${literal}`);
+        }
+        const dbExists = (await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database])).rowCount === 1;
+        if (!dbExists) {
+          // Aurora's master user is not a superuser: it must be a member of the role to make it the owner.
+          await client.query(`GRANT ${quotedRole} TO CURRENT_USER`).catch((error: Error) => this.log.debug("grant of role to admin skipped", { slug, error: error.message }));
+          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${quotedRole}`);
+          this.log.info("database created", { slug, database });
+        }
+        // Cross-tenant read: PUBLIC holds CONNECT and TEMP on every new database by default.
+        await client.query(`REVOKE ALL ON DATABASE ${client.escapeIdentifier(database)} FROM PUBLIC`);
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`oh-spawner:${slug}`]);
+      }
+    } finally {
+      client.release();
+    }
+    return { host: this.admin.appHost ?? this.admin.host, port: this.admin.port, database, user: role, password };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,190 @@
+/** Users' OpenHands apps as Docker containers `oh-app-<slug>` on their own bridge networks. */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { appEnvironment, APP_DOCKER_DIR, APP_STATE_DIR, userJwtSecret } from "../app-environment";
+import type { AppBackend, AppInstance, AppStartRequest, UserPlacement } from "../backends";
+import type { SpawnerConfig } from "../config";
+import type { Logger } from "../log";
+import { names } from "../slug";
+import { DockerApiError } from "./engine-client";
+import type { ContainerState, DockerHostView } from "./host-view";
+import { nextFreeSubnetIndex, subnetIndexOf, userSubnet, type UserSubnet } from "./network";
+
+export const SPEC_LABEL = "org.openhands-team.spec";
+export const OWNER_LABEL = "org.openhands-team.owner";
+
+export class DockerAppBackend implements AppBackend {
+  /** Subnet indexes handed out but possibly not yet visible in the view. */
+  private readonly reserved = new Set<number>();
+  private readonly subnets = new Map<string, UserSubnet>();
+
+  constructor(
+    private readonly view: DockerHostView,
+    private readonly config: SpawnerConfig,
+    private readonly log: Logger,
+  ) {}
+
+  private get daemon() {
+    return this.view.daemon;
+  }
+
+  async place(slug: string): Promise<UserPlacement> {
+    const prefix = this.config.network.subnetPrefix;
+    const name = names.network(slug);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const known = this.view.network(name) ?? (await this.readNetwork(name));
+      const index = subnetIndexOf(prefix, known?.subnet);
+      if (known && index !== undefined) return this.placement(slug, index);
+      if (known) throw new Error(`network ${name} exists with subnet ${known.subnet ?? "none"}, outside ${prefix}.0.0/16; remove it`);
+      const free = nextFreeSubnetIndex(prefix, this.view.allNetworks(), this.reserved);
+      if (free === undefined) throw new Error(`no free /24 left in ${prefix}.0.0/16 for user networks`);
+      this.reserved.add(free);
+      const subnet = userSubnet(prefix, free);
+      try {
+        await this.daemon.call("POST", "/networks/create", {
+          Name: name,
+          Driver: "bridge",
+          CheckDuplicate: true,
+          Internal: false,
+          Attachable: false,
+          IPAM: { Driver: "default", Config: [{ Subnet: subnet.subnet, Gateway: subnet.gateway, IPRange: subnet.dynamicRange }] },
+          Options: { "com.docker.network.bridge.name": names.bridge(slug), "com.docker.network.bridge.enable_icc": "false" },
+          Labels: { [OWNER_LABEL]: slug },
+        });
+        this.log.info("user network created", { slug, network: name, subnet: subnet.subnet });
+        this.view.setNetwork({ id: "", name, subnet: subnet.subnet, gateway: subnet.gateway });
+        return this.placement(slug, free);
+      } catch (error) {
+        // 409: created meanwhile (another spawner); 403: the subnet overlaps one we did not know of.
+        if (error instanceof DockerApiError && (error.status === 409 || error.status === 403)) {
+          await this.view.sync();
+          continue;
+        }
+        throw error;
+      } finally {
+        this.reserved.delete(free);
+      }
+    }
+    throw new Error(`could not create network ${name}`);
+  }
+
+  private async readNetwork(name: string) {
+    const body = await this.daemon.find<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>(`/networks/${encodeURIComponent(name)}`);
+    if (!body) return undefined;
+    const config = body.IPAM?.Config?.[0];
+    const state = { id: body.Id, name: body.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) };
+    this.view.setNetwork(state);
+    return state;
+  }
+
+  private placement(slug: string, index: number): UserPlacement {
+    const subnet = userSubnet(this.config.network.subnetPrefix, index);
+    this.subnets.set(slug, subnet);
+    return { slug, callbackAddress: subnet.gateway, sandboxHostAddress: subnet.gateway, sandboxUrlPattern: `http://${subnet.gateway}:{port}` };
+  }
+
+  createBody(request: AppStartRequest): Record<string, unknown> {
+    const { slug, placement, database, paths } = request;
+    const cfg = this.config;
+    const network = names.network(slug);
+    const appAddress = this.subnets.get(slug)?.appAddress;
+    const env = appEnvironment({
+      slug,
+      database,
+      gateway: placement.callbackAddress,
+      relayPort: cfg.network.relayPort,
+      appHost: cfg.appHost,
+      region: cfg.region,
+      eventsBucket: cfg.eventsBucket,
+      agentServerImage: cfg.images.agentServer,
+      sandboxesPerUser: cfg.users.sandboxesPerUser,
+      jwtSecret: userJwtSecret(cfg.secrets.openhandsJwtSecret, slug),
+    }).map(([key, value]) => `${key}=${value}`);
+    return {
+      Image: cfg.images.app,
+      Env: env,
+      Labels: { [OWNER_LABEL]: slug, "org.openhands-team.role": "app" },
+      ExposedPorts: { [`${cfg.network.appPort}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: network,
+        Binds: [`${paths.openhands}:${APP_STATE_DIR}:rw`, `${join(cfg.paths.dockerApiDir, slug)}:${APP_DOCKER_DIR}:ro`],
+        // Restarts after a crash or a daemon restart; a culled (stopped) app stays stopped.
+        RestartPolicy: { Name: "unless-stopped" },
+        Memory: cfg.limits.appMemoryMiB * 1024 * 1024,
+        NanoCpus: Math.round(cfg.limits.appCpus * 1e9),
+        PidsLimit: cfg.limits.pidsLimit,
+        Init: true,
+      },
+      NetworkingConfig: { EndpointsConfig: { [network]: appAddress ? { IPAMConfig: { IPv4Address: appAddress } } : {} } },
+    };
+  }
+
+  async start(request: AppStartRequest): Promise<AppInstance> {
+    const { slug } = request;
+    const name = names.appContainer(slug);
+    const body = this.createBody(request);
+    const spec = createHash("sha256").update(JSON.stringify(body)).digest("hex").slice(0, 16);
+    (body.Labels as Record<string, string>)[SPEC_LABEL] = spec;
+
+    let current = await this.view.refresh(name);
+    if (current && current.labels[SPEC_LABEL] !== spec && current.status !== "running" && current.status !== "paused" && current.status !== "restarting") {
+      // Image or environment changed since this container was made (an upgrade): rebuild it while it is stopped.
+      this.log.info("app container spec changed; recreating", { slug });
+      await this.daemon.call("DELETE", `/containers/${current.id}?force=1`);
+      current = undefined;
+    }
+    if (!current) {
+      await this.create(name, body);
+      current = await this.view.refresh(name);
+    }
+    if (!current) throw new Error(`app container ${name} vanished after create`);
+    if (current.status === "paused") await this.daemon.call("POST", `/containers/${current.id}/unpause`);
+    else if (current.status !== "running") await this.daemon.call("POST", `/containers/${current.id}/start`);
+    current = await this.view.refresh(name);
+    if (!current) throw new Error(`app container ${name} vanished after start`);
+    return this.toInstance(current);
+  }
+
+  private async create(name: string, body: Record<string, unknown>) {
+    const path = `/containers/create?name=${encodeURIComponent(name)}`;
+    try {
+      await this.daemon.call("POST", path, body);
+    } catch (error) {
+      if (error instanceof DockerApiError && error.status === 409) return; // created meanwhile: the same container
+      if (error instanceof DockerApiError && error.status === 404 && /no such image/i.test(error.daemonMessage)) {
+        this.log.warn("app image missing; pulling", { image: this.config.images.app });
+        const colon = this.config.images.app.lastIndexOf(":");
+        await this.daemon.call("POST", `/images/create?fromImage=${encodeURIComponent(this.config.images.app.slice(0, colon))}&tag=${encodeURIComponent(this.config.images.app.slice(colon + 1))}`);
+        await this.daemon.call("POST", path, body);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async stop(slug: string): Promise<void> {
+    const current = this.view.app(slug);
+    if (!current) return;
+    if (current.status === "paused") await this.daemon.call("POST", `/containers/${current.id}/unpause`).catch(() => undefined);
+    await this.daemon.call("POST", `/containers/${current.id}/stop?t=10`);
+    await this.view.refresh(current.id);
+  }
+
+  private toInstance(state: ContainerState): AppInstance {
+    const upstream = state.ip ? `http://${state.ip}:${this.config.network.appPort}` : undefined;
+    const mapped: AppInstance["state"] = state.status === "running" ? "running" : state.status === "restarting" || state.status === "created" ? "starting" : "stopped";
+    return { slug: state.owner, state: mapped, ...(upstream && mapped === "running" ? { upstream } : {}) };
+  }
+
+  get(slug: string): AppInstance | undefined {
+    const state = this.view.app(slug);
+    return state ? this.toInstance(state) : undefined;
+  }
+
+  list(): AppInstance[] {
+    return this.view
+      .all()
+      .filter((c) => c.kind === "app")
+      .map((c) => this.toInstance(c));
+  }
+}

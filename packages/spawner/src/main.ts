@@ -1,0 +1,38 @@
+/**
+ * Entry point of dist/spawner.js:
+ *   node dist/spawner.js --config /etc/openhands/spawner.json
+ * or with SPAWNER_CONFIG_FILE=<path> or SPAWNER_CONFIG_JSON='<document>' in the environment.
+ * Exits 2 on a bad configuration; SIGTERM/SIGINT close the listeners and leave every container running.
+ */
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./log";
+import { startSpawnerService } from "./service";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger({ level: config.logLevel, base: { service: "spawner" } });
+  const service = await startSpawnerService(config, { log });
+  const shutdown = (signal: string) => {
+    log.info("shutting down", { signal });
+    service
+      .close()
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "spawner failed to start", error: error.message }) + "\n");
+  process.exit(1);
+});

@@ -1,0 +1,133 @@
+/**
+ * The webhook relay: one HTTP listener per user on that user's gateway (port 3000 in production), the
+ * only door from a user's sandboxes to their app. It passes the sandbox callback paths and nothing else:
+ *   /api/v1/webhooks/*  conversation and event webhooks, secrets lookups (X-Session-API-Key / X-Access-Token)
+ *   /mcp/mcp            the app's MCP server (without it every agent start fails)
+ * Without it a sandbox that reached an app could call /api/v1/sandboxes/search and read session keys.
+ * The listen address is whatever the backend says sandboxes call (the gateway); tests use loopback addresses.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "./log";
+
+const WEBHOOK_PATH = /^\/api\/v1\/webhooks\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+const MCP_PATH = "/mcp/mcp";
+const ALLOWED_METHODS = new Set(["GET", "POST", "DELETE"]);
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "cookie"]);
+
+/** Decides whether a sandbox's request may reach the app; returns a refusal reason or undefined. */
+export function relayRefusal(method: string, rawUrl: string, headers: Record<string, string | string[] | undefined>): string | undefined {
+  const queryAt = rawUrl.indexOf("?");
+  const path = queryAt >= 0 ? rawUrl.slice(0, queryAt) : rawUrl;
+  // Path confusion: encoded characters, dot segments or doubled slashes could be normalised into another route by the app.
+  if (/%|\.\.|\/\/|\\|;/.test(path)) return "path not allowed";
+  if (!ALLOWED_METHODS.has(method)) return `method ${method} not allowed`;
+  // Protocol switch: an Upgrade (WebSocket, h2c) would turn the relay into a tunnel.
+  if (headers.upgrade) return "upgrade not allowed";
+  if (path === MCP_PATH || WEBHOOK_PATH.test(path)) return undefined;
+  return "only /api/v1/webhooks/* and /mcp/mcp are relayed";
+}
+
+interface RelayListener {
+  server: Server;
+  upstream: () => string | undefined;
+}
+
+export class WebhookRelay {
+  private readonly listeners = new Map<string, RelayListener>();
+  forwarded = 0;
+  refused = 0;
+
+  constructor(
+    private readonly port: number,
+    private readonly log: Logger,
+    private readonly onTraffic: (slug: string) => void,
+  ) {}
+
+  isOpen(slug: string): boolean {
+    return this.listeners.has(slug);
+  }
+
+  /** Starts the user's listener on `address` (idempotent); `upstream` names the user's app at call time. */
+  async open(slug: string, address: string, upstream: () => string | undefined): Promise<void> {
+    if (this.listeners.has(slug)) return;
+    const server = createServer((req, res) => this.handle(slug, req, res));
+    server.keepAliveTimeout = 5_000;
+    const listener = { server, upstream };
+    this.listeners.set(slug, listener);
+    let lastError: Error | undefined;
+    // The gateway address appears with the bridge; a fresh network may need a moment.
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(this.port, address, () => {
+            server.off("error", reject);
+            resolve();
+          });
+        });
+        this.log.info("relay listening", { slug, address, port: this.port });
+        return;
+      } catch (error) {
+        lastError = error as Error;
+        if ((error as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL") break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    this.listeners.delete(slug);
+    throw new Error(`relay for ${slug} cannot listen on ${address}:${this.port}: ${lastError?.message}`);
+  }
+
+  async close(slug: string): Promise<void> {
+    const listener = this.listeners.get(slug);
+    if (!listener) return;
+    this.listeners.delete(slug);
+    listener.server.closeAllConnections();
+    await new Promise<void>((resolve) => listener.server.close(() => resolve()));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.listeners.keys()].map((slug) => this.close(slug)));
+  }
+
+  private handle(slug: string, req: IncomingMessage, res: ServerResponse) {
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const refusal = relayRefusal(method, url, req.headers);
+    if (refusal) {
+      this.refused += 1;
+      this.log.warn("relay refused", { slug, method, path: url.split("?")[0]?.slice(0, 200), reason: refusal });
+      req.resume();
+      res.writeHead(403, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "forbidden", message: refusal }));
+      return;
+    }
+    const target = this.listeners.get(slug)?.upstream();
+    if (!target) {
+      req.resume();
+      res.writeHead(503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "unavailable", message: "the app is not running" }));
+      return;
+    }
+    this.onTraffic(slug);
+    this.forwarded += 1;
+    const upstreamUrl = new URL(url, target);
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    const upstream = httpRequest(upstreamUrl, { method, headers }, (answer) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "set-cookie") out[name] = value;
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.pipe(res);
+    });
+    upstream.on("error", (error) => {
+      this.log.warn("relay upstream error", { slug, error: error.message });
+      if (!res.headersSent) {
+        res.writeHead(502, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "bad_gateway", message: "the app did not answer" }));
+      } else res.destroy();
+    });
+    req.pipe(upstream);
+  }
+}

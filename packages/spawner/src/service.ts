@@ -1,0 +1,98 @@
+/** Wires the spawner together from a validated configuration; used by main.ts, the tests and the bench. */
+import type { AddressInfo } from "node:net";
+import { createControlApi } from "./api";
+import type { SpawnerConfig } from "./config";
+import { UserDatabases } from "./database";
+import { DockerAppBackend } from "./docker/app-backend";
+import { SandboxCreateRecords } from "./docker/create-records";
+import { DockerEngineClient } from "./docker/engine-client";
+import { DockerHostView } from "./docker/host-view";
+import { DockerSandboxBackend } from "./docker/sandbox-backend";
+import { createLogger, type Logger } from "./log";
+import { WebhookRelay } from "./relay";
+import { Spawner } from "./spawner";
+import { UserDirectories, userPaths } from "./user-directories";
+
+export interface SpawnerService {
+  readonly apiUrl: string;
+  readonly spawner: Spawner;
+  readonly view: DockerHostView;
+  readonly apps: DockerAppBackend;
+  readonly sandboxes: DockerSandboxBackend;
+  readonly relay: WebhookRelay;
+  close(): Promise<void>;
+}
+
+export async function startSpawnerService(config: SpawnerConfig, options: { log?: Logger } = {}): Promise<SpawnerService> {
+  const log = options.log ?? createLogger({ level: config.logLevel, base: { service: "spawner" } });
+  const daemon = new DockerEngineClient(config.docker.socketPath);
+  const view = new DockerHostView(daemon, log.child({ component: "docker-view" }));
+  const apps = new DockerAppBackend(view, config, log.child({ component: "apps" }));
+  const records = new SandboxCreateRecords((slug) => userPaths(config.paths.efsRoot, slug).sandboxRecords);
+  const sandboxes = new DockerSandboxBackend(view, config, records, log.child({ component: "sandboxes" }));
+  const databases = new UserDatabases(
+    { host: config.database.host, port: config.database.port, user: config.database.adminUser, password: config.database.adminPassword, database: config.database.adminDatabase, ...(config.database.appHost ? { appHost: config.database.appHost } : {}) },
+    config.secrets.dbPasswordKey,
+    log.child({ component: "database" }),
+  );
+  const directories = new UserDirectories(config.paths.efsRoot, config.workspaceUid, log.child({ component: "efs" }));
+  let spawner: Spawner | undefined;
+  const relay = new WebhookRelay(config.network.relayPort, log.child({ component: "relay" }), (slug) => spawner?.touch(slug));
+  spawner = new Spawner({
+    apps,
+    sandboxes,
+    databases,
+    directories,
+    relay,
+    log,
+    runtimeDomain: config.runtimeDomain,
+    maxRunningApps: config.users.maxRunningApps,
+    idleMs: config.users.idleMinutes * 60_000,
+    healthTimeoutMs: config.timing.healthTimeoutMs,
+    healthIntervalMs: config.timing.healthIntervalMs,
+    llm: { model: config.llm.model, baseUrl: `http://host.docker.internal:${config.network.llmGatewayPort}`, apiKey: config.secrets.llmGatewayKey },
+  });
+  const core = spawner;
+  view.onChange((state) => {
+    if (state.kind === "app" && state.status !== "running") core.appStopped(state.owner);
+  });
+
+  await view.sync();
+  view.startEvents();
+  core.reconcile();
+
+  const api = createControlApi({
+    spawner: core,
+    log: log.child({ component: "api" }),
+    ensureWaitMs: config.timing.ensureWaitMs,
+    extraStats: () => ({ sandboxRefusals: sandboxes.refusals, dockerEventsSeen: view.eventsSeen }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    api.once("error", reject);
+    api.listen(config.api.port, config.api.host, () => resolve());
+  });
+  const address = api.address() as AddressInfo;
+  const cullTimer = setInterval(() => {
+    core.cullIdle().catch((error: Error) => log.error("cull pass failed", { error: error.message }));
+  }, config.timing.cullIntervalMs);
+  cullTimer.unref();
+  log.info("spawner listening", { address: address.address, port: address.port });
+
+  return {
+    apiUrl: `http://${address.address}:${address.port}`,
+    spawner: core,
+    view,
+    apps,
+    sandboxes,
+    relay,
+    close: async () => {
+      clearInterval(cullTimer);
+      view.stopEvents();
+      api.closeAllConnections();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+      await relay.closeAll();
+      await sandboxes.closeAll();
+      await databases.close();
+    },
+  };
+}

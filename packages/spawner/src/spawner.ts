@@ -1,0 +1,250 @@
+/**
+ * The spawner's core: ensure (start on demand), activity, culling, capacity, route resolution and
+ * statistics, over the AppBackend and SandboxBackend interfaces. It keeps no state that Docker cannot
+ * give back: a restart rebuilds everything through reconcile().
+ */
+import { seedLlmSettings, waitForHealth, type LlmSeed } from "./app-client";
+import type { AppBackend, SandboxBackend, SandboxRoute } from "./backends";
+import type { UserDatabase } from "./database";
+import type { Logger } from "./log";
+import type { WebhookRelay } from "./relay";
+import { isUserSlug } from "./slug";
+import type { UserPaths } from "./user-directories";
+
+export class CapacityError extends Error {
+  override name = "CapacityError";
+}
+export class BadRequestError extends Error {
+  override name = "BadRequestError";
+}
+
+export interface SpawnerOptions {
+  apps: AppBackend;
+  sandboxes: SandboxBackend;
+  databases: { ensure(slug: string): Promise<UserDatabase> };
+  directories: { ensure(slug: string): UserPaths };
+  relay: WebhookRelay;
+  log: Logger;
+  runtimeDomain: string;
+  maxRunningApps: number;
+  idleMs: number;
+  healthTimeoutMs: number;
+  healthIntervalMs: number;
+  llm: LlmSeed;
+  now?: () => number;
+}
+
+export interface SpawnerStats {
+  runningUsers: number;
+  startingUsers: number;
+  runningSandboxes: number;
+  starts: number;
+  culls: number;
+  refusals: number;
+  failures: number;
+  settingsSeeded: number;
+  relayForwarded: number;
+  relayRefused: number;
+  uptimeSeconds: number;
+}
+
+export class Spawner {
+  private readonly starting = new Map<string, Promise<string>>();
+  private readonly healthy = new Set<string>();
+  private readonly activity = new Map<string, number>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly startedAt: number;
+  private counters = { starts: 0, culls: 0, refusals: 0, failures: 0, settingsSeeded: 0 };
+  private readonly now: () => number;
+  private readonly runtimeHost: RegExp;
+
+  constructor(private readonly options: SpawnerOptions) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    const domain = options.runtimeDomain.replace(/[.]/g, "\\.");
+    this.runtimeHost = new RegExp(`^([1-9][0-9]{0,4})-([a-z2-7]{16})\\.${domain}$`);
+  }
+
+  /** Serialises starts and culls of one user. */
+  private withUserLock<T>(slug: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(slug) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.locks.set(slug, settled);
+    void settled.then(() => {
+      if (this.locks.get(slug) === settled) this.locks.delete(slug);
+    });
+    return next;
+  }
+
+  /** The running app's upstream, when it is running and has been seen healthy. */
+  runningUpstream(slug: string): string | undefined {
+    if (!this.healthy.has(slug)) return undefined;
+    const app = this.options.apps.get(slug);
+    return app?.state === "running" ? app.upstream : undefined;
+  }
+
+  /**
+   * Starts the user's app if needed; resolves with its upstream once healthy. Concurrent calls for one
+   * user share one start (N parallel ensures start one container).
+   */
+  ensure(slug: string): Promise<string> {
+    // Injection into names, paths and SQL identifiers: only a well-formed slug goes further.
+    if (!isUserSlug(slug)) return Promise.reject(new BadRequestError(`malformed user slug ${JSON.stringify(String(slug).slice(0, 64))} (expected 16 characters of [a-z2-7])`));
+    const upstream = this.runningUpstream(slug);
+    if (upstream) {
+      this.touch(slug);
+      return Promise.resolve(upstream);
+    }
+    const inflight = this.starting.get(slug);
+    if (inflight) return inflight;
+    const work = this.withUserLock(slug, () => this.startUser(slug)).finally(() => this.starting.delete(slug));
+    this.starting.set(slug, work);
+    return work;
+  }
+
+  private async startUser(slug: string): Promise<string> {
+    const already = this.runningUpstream(slug);
+    if (already) return already;
+    const { apps, sandboxes, relay, log } = this.options;
+    const current = apps.get(slug);
+    if (current?.state !== "running") {
+      const running = apps.list().filter((app) => app.state === "running" && app.slug !== slug).length;
+      const startingOthers = [...this.starting.keys()].filter((other) => other !== slug && apps.get(other)?.state !== "running").length;
+      // Host exhaustion: one more app than the host was sized for would starve everyone's.
+      if (running + startingOthers >= this.options.maxRunningApps) {
+        this.counters.refusals += 1;
+        log.warn("start refused: host full", { slug, running, max: this.options.maxRunningApps });
+        throw new CapacityError(`this host already runs ${running} OpenHands apps (users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`);
+      }
+    }
+    const began = this.now();
+    try {
+      const database = await this.options.databases.ensure(slug);
+      const paths = this.options.directories.ensure(slug);
+      const placement = await apps.place(slug);
+      await sandboxes.open(slug, placement, paths);
+      await relay.open(slug, placement.callbackAddress, () => apps.get(slug)?.upstream);
+      const instance = await apps.start({ slug, placement, database, paths });
+      if (!instance.upstream) throw new Error(`the app of ${slug} has no address after start (state ${instance.state})`);
+      await waitForHealth(instance.upstream, this.options.healthTimeoutMs, this.options.healthIntervalMs);
+      try {
+        const outcome = await seedLlmSettings(instance.upstream, this.options.llm);
+        if (outcome === "seeded") this.counters.settingsSeeded += 1;
+        log.info("llm settings checked", { slug, outcome });
+      } catch (error) {
+        log.error("llm settings not seeded", { slug, error: (error as Error).message });
+      }
+      this.healthy.add(slug);
+      this.touch(slug);
+      if (current?.state !== "running") this.counters.starts += 1;
+      log.info("app ready", { slug, upstream: instance.upstream, ms: this.now() - began });
+      return instance.upstream;
+    } catch (error) {
+      this.counters.failures += 1;
+      log.error("app start failed", { slug, error: (error as Error).message });
+      throw error;
+    }
+  }
+
+  /** Forgets that an app was healthy (it stopped or restarted); the next ensure checks it again. */
+  appStopped(slug: string): void {
+    this.healthy.delete(slug);
+  }
+
+  touch(slug: string, at: number = this.now()): void {
+    if (!isUserSlug(slug)) return;
+    const previous = this.activity.get(slug) ?? 0;
+    if (at > previous) this.activity.set(slug, Math.min(at, this.now()));
+  }
+
+  /** Activity reports from the proxy: `[{slug, at}]`, `at` in unix milliseconds. Bad entries are skipped. */
+  recordActivity(batch: unknown): number {
+    if (!Array.isArray(batch)) throw new BadRequestError("activity must be a JSON array of {slug, at}");
+    let accepted = 0;
+    for (const entry of batch.slice(0, 10_000)) {
+      const { slug, at } = (entry ?? {}) as { slug?: unknown; at?: unknown };
+      if (!isUserSlug(slug) || typeof at !== "number" || !Number.isFinite(at)) continue;
+      this.touch(slug, at);
+      accepted += 1;
+    }
+    return accepted;
+  }
+
+  /** Stops apps idle longer than the limit (and their sandboxes), and sandboxes whose app is not running. */
+  async cullIdle(): Promise<string[]> {
+    const now = this.now();
+    const culled: string[] = [];
+    for (const app of this.options.apps.list()) {
+      if (app.state !== "running" || this.starting.has(app.slug)) continue;
+      const last = this.activity.get(app.slug);
+      if (last === undefined) {
+        // First sight (e.g. after a spawner restart): the idle clock starts now.
+        this.activity.set(app.slug, now);
+        continue;
+      }
+      if (now - last > this.options.idleMs) {
+        await this.cull(app.slug, `idle for ${Math.round((now - last) / 60_000)} min`);
+        culled.push(app.slug);
+      }
+    }
+    for (const owner of this.options.sandboxes.owners()) {
+      if (this.options.apps.get(owner)?.state !== "running" && !this.starting.has(owner)) {
+        const stopped = await this.options.sandboxes.stopAll(owner);
+        if (stopped) this.options.log.info("orphan sandboxes stopped", { slug: owner, stopped });
+      }
+    }
+    return culled;
+  }
+
+  cull(slug: string, reason: string): Promise<void> {
+    return this.withUserLock(slug, async () => {
+      const { apps, sandboxes, relay, log } = this.options;
+      this.healthy.delete(slug);
+      const stopped = await sandboxes.stopAll(slug);
+      await apps.stop(slug);
+      await relay.close(slug);
+      await sandboxes.close(slug);
+      this.activity.delete(slug);
+      this.counters.culls += 1;
+      log.info("app culled", { slug, reason, sandboxesStopped: stopped });
+    });
+  }
+
+  /** Rebuilds the runtime state for apps Docker says are running (after a spawner restart). */
+  reconcile(): string[] {
+    const resumed: string[] = [];
+    for (const app of this.options.apps.list()) {
+      if (app.state !== "running") continue;
+      this.activity.set(app.slug, this.now());
+      resumed.push(app.slug);
+      this.ensure(app.slug).catch(() => undefined);
+    }
+    this.options.log.info("reconciled from docker", { runningApps: resumed.length });
+    return resumed;
+  }
+
+  /** `GET /v1/routes/resolve?host=`: the route of `<port>-<slug>.<runtime domain>`, or undefined. */
+  resolveHost(host: unknown): SandboxRoute | undefined {
+    if (typeof host !== "string" || host.length > 300) return undefined;
+    // Host confusion: exactly one strict pattern, lower case, no port, no extra labels.
+    const match = this.runtimeHost.exec(host);
+    if (!match) return undefined;
+    const port = Number(match[1]);
+    if (port > 65535) return undefined;
+    return this.options.sandboxes.resolve(match[2]!, port);
+  }
+
+  stats(): SpawnerStats {
+    const apps = this.options.apps.list();
+    return {
+      runningUsers: apps.filter((app) => app.state === "running").length,
+      startingUsers: this.starting.size,
+      runningSandboxes: this.options.sandboxes.runningCount(),
+      ...this.counters,
+      relayForwarded: this.options.relay.forwarded,
+      relayRefused: this.options.relay.refused,
+      uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
+    };
+  }
+}
