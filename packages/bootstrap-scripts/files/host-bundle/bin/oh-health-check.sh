@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Watchdog (oh-health.timer, every 30 s): heals what the load balancer would otherwise replace the whole
+# host for. Puts the firewall back when its rules are gone (someone flushed iptables), and restarts the
+# stack after three health checks in a row failed.
+set -euo pipefail
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR/..
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+export OH_STEP=health
+
+HEALTH_URL=http://127.0.0.1:8080/_oh/health
+MAX_FAILURES=3
+FAILURES_FILE="$OH_RUN/health-failures"
+
+# sandboxes unfiltered: the firewall's jumps are checked on every run, not only at boot
+restore_firewall() {
+  if iptables -w -C INPUT -j OH-INPUT 2>/dev/null && iptables -w -C DOCKER-USER -j OH-FORWARD 2>/dev/null; then
+    return 0
+  fi
+  log "firewall rules missing, applying them again"
+  "$(host_path "$OH_HOME/host/firewall/oh-firewall.sh")" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")"
+}
+
+check_stack() {
+  local failures=0 file
+  file="$(host_path "$FAILURES_FILE")"
+  if curl -fsS --max-time 5 "$HEALTH_URL" >/dev/null 2>&1; then
+    rm -f "$file"
+    return 0
+  fi
+  [ -f "$file" ] && failures="$(cat "$file")"
+  failures=$((failures + 1))
+  if [ "$failures" -lt "$MAX_FAILURES" ]; then
+    mkdir -p "$(dirname "$file")"
+    echo "$failures" >"$file"
+    log "health check failed ($failures/$MAX_FAILURES)"
+    return 0
+  fi
+  rm -f "$file"
+  log "health check failed $MAX_FAILURES times in a row, restarting openhands-team.service"
+  systemctl restart openhands-team.service
+}
+
+main() {
+  restore_firewall
+  systemctl is-active --quiet openhands-team.service || return 0
+  check_stack
+}
+
+main "$@"

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
+# Step (also run alone at every boot by oh-secrets.service): secrets from Secrets Manager and SSM into
+# root-only files on tmpfs. On the first boot of a deployment it also generates the secrets that have
+# no value yet (docs/CONTRACTS.md, "Secrets"). Nothing secret is ever in user data or on a command line:
+# values travel through 0600 files (`file://`) and stdin.
+
+SECRET_KEYS=(identitySigningKey openhandsJwtSecret llmGatewayKey dbPasswordKey)
+EDGE_PLACEHOLDER_FILTER='type == "object" and .unset == true'
+
+# kebab identitySigningKey -> identity-signing-key (file names, request tokens)
+kebab() {
+  sed -E 's/([A-Z])/-\L\1/g' <<<"$1"
+}
+
+random_secret() {
+  head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='
+}
+
+# secret_value ARN: the current value; empty when the secret has no value yet. Any other failure
+# (access denied, throttling after retries) stops the step: generating a value then would replace a
+# real one.
+secret_value() {
+  local arn="$1" err out rc=0
+  err="$(mktemp)"
+  out="$(aws secretsmanager get-secret-value --region "$OH_REGION" --secret-id "$arn" \
+    --query SecretString --output text 2>"$err")" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    if grep -q ResourceNotFoundException "$err"; then
+      rm -f "$err"
+      return 0
+    fi
+    log "$(cat "$err")"
+    rm -f "$err"
+    die "cannot read secret $arn"
+  fi
+  rm -f "$err"
+  printf '%s' "$out"
+}
+
+# A fixed client request token per secret: two hosts booting together send the same token, so Secrets
+# Manager keeps the first value and refuses the second; both then read the winner's value.
+generate_secret_value() {
+  local key="$1" arn="$2" tmp
+  tmp="$(mktemp "$(host_path "$SECRETS_DIR")/.new.XXXXXX")"
+  random_secret >"$tmp"
+  if aws secretsmanager put-secret-value --region "$OH_REGION" --secret-id "$arn" \
+    --client-request-token "openhands-team-first-boot-$(kebab "$key")" \
+    --secret-string "file://$tmp" >/dev/null 2>&1; then
+    log "generated $key"
+  else
+    log "$key: another host stored a value first, using it"
+  fi
+  rm -f "$tmp"
+}
+
+# fetch_secret KEY ARN: value into $SECRETS_DIR/<kebab key>, generated first when it has none.
+fetch_secret() {
+  local key="$1" arn="$2" value
+  value="$(secret_value "$arn")"
+  if [ -z "$value" ]; then
+    generate_secret_value "$key" "$arn"
+    value="$(secret_value "$arn")"
+    [ -n "$value" ] || die "secret $arn still has no value after generating one"
+  fi
+  printf '%s' "$value" | write_file 0600 "$SECRETS_DIR/$(kebab "$key")"
+}
+
+# The Aurora master secret is managed by RDS: JSON with username and password.
+fetch_database_admin() {
+  local arn value user password
+  arn="$(cfg .database.masterSecretArn)"
+  value="$(secret_value "$arn")"
+  [ -n "$value" ] || die "database master secret $arn has no value (it is managed by RDS)"
+  user="$(jq -er '.username | strings' <<<"$value" 2>/dev/null)" || die "database master secret $arn has no username"
+  password="$(jq -er '.password | strings' <<<"$value" 2>/dev/null)" || die "database master secret $arn has no password"
+  printf '%s' "$user" | write_file 0600 "$SECRETS_DIR/db-admin-user"
+  printf '%s' "$password" | write_file 0600 "$SECRETS_DIR/db-admin-password"
+}
+
+# The edge reads its keys from an SSM parameter in us-east-1. Terraform creates it with a placeholder;
+# the first host fills it with the identity-signing key (the same value the proxy verifies with) and
+# fresh ticket and nonce keys. A filled parameter is never overwritten (an operator may have rotated it).
+fill_edge_secrets() {
+  local name region current identity tmp
+  name="$(cfg .edgeSecretsParameter.name)"
+  region="$(cfg .edgeSecretsParameter.region)"
+  identity="$(cat "$(host_path "$SECRETS_DIR/identity-signing-key")")"
+  current="$(retry 3 5 aws ssm get-parameter --region "$region" --name "$name" --with-decryption \
+    --query Parameter.Value --output text)" || die "cannot read the edge secrets parameter $name in $region"
+  if jq -e "$EDGE_PLACEHOLDER_FILTER" >/dev/null 2>&1 <<<"$current"; then
+    tmp="$(mktemp "$(host_path "$SECRETS_DIR")/.edge.XXXXXX")"
+    jq -cn --arg identity "$identity" --arg ticket "$(random_secret)" --arg nonce "$(random_secret)" \
+      '{identitySigningKey: $identity, ticketKey: $ticket, nonceKey: $nonce}' >"$tmp"
+    aws ssm put-parameter --region "$region" --name "$name" --type SecureString --overwrite \
+      --value "file://$tmp" >/dev/null || {
+      rm -f "$tmp"
+      die "cannot write the edge secrets parameter $name in $region"
+    }
+    rm -f "$tmp"
+    log "filled the edge secrets parameter $name"
+    return 0
+  fi
+  # a mismatch means every signed request would be refused by the proxy: say so loudly
+  jq -e --arg identity "$identity" '.identitySigningKey == $identity' >/dev/null 2>&1 <<<"$current" ||
+    log "WARNING: $name holds an identitySigningKey different from the identity-signing-key secret; the proxy will refuse the edge's requests"
+}
+
+# LiteLLM requires keys that start with "sk-": the gateway's key is "sk-" + the secret, in LiteLLM's env
+# file and in the file the spawner seeds every user's settings from.
+write_llm_gateway_env() {
+  local key
+  key="sk-$(cat "$(host_path "$SECRETS_DIR/llm-gateway-key")")"
+  printf '%s' "$key" | write_file 0600 "$SECRETS_DIR/llm-gateway-api-key"
+  printf 'LITELLM_MASTER_KEY=%s\n' "$key" | write_file 0600 "$OH_RUN/llm-gateway.env"
+}
+
+# The spawner's configuration (packages/spawner): every secret by reference to its file above.
+render_spawner_config() {
+  jq -S --arg secrets "$SECRETS_DIR" --arg efs "$EFS_MOUNT_DIR" --arg api "$DOCKER_API_DIR" \
+    --arg adminUser "$(cat "$(host_path "$SECRETS_DIR/db-admin-user")")" '{
+    version: 1,
+    api: {host: "127.0.0.1", port: 8081},
+    appHost: .appHost,
+    runtimeDomain: .runtimeDomain,
+    region: .region,
+    eventsBucket: .eventsBucket,
+    docker: {socketPath: "/var/run/docker.sock"},
+    images: {app: (.images.app | sub("@sha256:.*$"; "")), agentServer: (.images.agentServer | sub("@sha256:.*$"; ""))},
+    network: {subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000},
+    paths: {efsRoot: $efs, dockerApiDir: $api},
+    database: {
+      host: .database.host,
+      port: .database.port,
+      adminUser: $adminUser,
+      adminPassword: {file: ($secrets + "/db-admin-password")}
+    },
+    secrets: {
+      dbPasswordKey: {file: ($secrets + "/db-password-key")},
+      openhandsJwtSecret: {file: ($secrets + "/openhands-jwt-secret")},
+      llmGatewayKey: {file: ($secrets + "/llm-gateway-api-key")}
+    },
+    llm: {model: .bedrock.models[0]},
+    users: .users
+  }' "$(host_path "$HOST_CONFIG_FILE")" | write_file 0600 "$SPAWNER_CONFIG"
+}
+
+step_secrets() {
+  local key
+  ensure_dir 0755 "$OH_RUN"
+  ensure_dir 0700 "$SECRETS_DIR"
+  for key in "${SECRET_KEYS[@]}"; do
+    fetch_secret "$key" "$(cfg ".secrets.$key")"
+  done
+  fetch_database_admin
+  fill_edge_secrets
+  write_llm_gateway_env
+  render_spawner_config
+}
+
+# Run alone (oh-secrets.service): oh-secrets.sh sets OH_REGION from the host configuration.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  export OH_STEP=secrets
+  # shellcheck source=lib/common.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+  OH_REGION="$(cfg .region)"
+  step_secrets
+fi
