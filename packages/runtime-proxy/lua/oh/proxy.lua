@@ -7,6 +7,7 @@ local b64url = require "oh.b64url"
 local cookies = require "oh.cookies"
 local crypto = require "oh.crypto"
 local identity = require "oh.identity"
+local log = require "oh.log"
 local respond = require "oh.respond"
 local routes = require "oh.routes"
 local runtime_host = require "oh.runtime_host"
@@ -52,6 +53,7 @@ function M.init_worker()
   routes.init("oh_routes")
   activity.init("oh_activity")
   activity.start(S.activityFlushSeconds)
+  log.start(0.2)
 end
 
 -- Removes what must not travel further: every x-oh-* header (identity spoofing toward the app or
@@ -69,8 +71,10 @@ local function use_peer(ip, port, route_key)
   ngx.var.oh_route_key = route_key
 end
 
+local write_log = log.write
+
 local function log_refusal(what, reason)
-  ngx.log(ngx.WARN, "refused ", what, ": ", reason, " host=", tostring(ngx.var.http_host), " uri=", ngx.var.uri)
+  write_log(ngx.WARN, "refused ", what, ": ", reason, " host=", tostring(ngx.var.http_host), " uri=", ngx.var.uri)
 end
 
 -- The Host header must be the name nginx routed on, byte for byte: an absolute-form request target
@@ -121,7 +125,7 @@ function M.app_access()
   if not peer then
     local result, err = routes.coalesce(route_key, function() return ensure(who) end, S.spawnerTimeoutMs / 1000 * 2)
     if not result then
-      ngx.log(ngx.ERR, "spawner ensure for ", who.slug, " failed: ", err)
+      write_log(ngx.ERR, "spawner ensure for ", who.slug, " failed: ", tostring(err))
       return respond.error(503, "spawner_unavailable",
         "The workspace service is not answering. Retrying shortly usually helps.", S.spawnerRetryAfterSeconds)
     end
@@ -152,7 +156,7 @@ function M.app_header_filter()
   if not ngx.ctx.rewriter then return end
   local encoding = ngx.header["Content-Encoding"]
   if encoding and encoding ~= "identity" then
-    ngx.log(ngx.WARN, "not rewriting a ", tostring(encoding), "-encoded response for ", ngx.var.uri)
+    write_log(ngx.WARN, "not rewriting a ", tostring(encoding), "-encoded response for ", ngx.var.uri)
     ngx.ctx.rewriter = nil
     return
   end
@@ -240,7 +244,7 @@ function M.runtime_access()
 
   local route, err = resolve(host)
   if route == nil then
-    ngx.log(ngx.ERR, "spawner resolve for ", host, " failed: ", err)
+    write_log(ngx.ERR, "spawner resolve for ", host, " failed: ", tostring(err))
     return respond.error(503, "spawner_unavailable",
       "The workspace service is not answering. Retrying shortly usually helps.", S.spawnerRetryAfterSeconds)
   end
@@ -314,7 +318,7 @@ function M.balance()
   local ctx = ngx.ctx
   local ok, err = balancer.set_current_peer(ctx.peer_ip, ctx.peer_port)
   if not ok then
-    ngx.log(ngx.ERR, "cannot set the upstream peer: ", err)
+    write_log(ngx.ERR, "cannot set the upstream peer: ", tostring(err))
     return ngx.exit(500)
   end
 end
@@ -323,7 +327,7 @@ end
 function M.upstream_failed()
   local route_key = ngx.var.oh_route_key
   routes.forget(route_key)
-  ngx.log(ngx.WARN, "upstream for ", route_key, " failed (", tostring(ngx.var.upstream_status), "); route forgotten")
+  write_log(ngx.WARN, "upstream for ", route_key, " failed (", tostring(ngx.var.upstream_status), "); route forgotten")
   return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.")
 end
 
