@@ -69,7 +69,7 @@ describe("origin-response security headers", () => {
   it("GIVEN no configuration can be loaded THEN the generic headers still apply", async () => {
     const errors = jest.spyOn(console, "error").mockImplementation(() => undefined);
     const fromParameters = createOriginResponseHandlerFromParameters({ getParameters: async () => new Map() });
-    const { headers } = await fromParameters(event(APP_HOST), { functionName: "openhands-prod-edge-headers" });
+    const { headers } = await fromParameters(event(APP_HOST), { functionName: "openhands-prod-edge-origin-response" });
     expect(get(headers, "strict-transport-security")).toContain("max-age=");
     expect(get(headers, "content-security-policy")).toBe("frame-ancestors 'none'");
     expect(errors).toHaveBeenCalled();
@@ -78,7 +78,7 @@ describe("origin-response security headers", () => {
 
   it("GIVEN the config parameter THEN the app CSP applies", async () => {
     const fromParameters = createOriginResponseHandlerFromParameters({ getParameters: async (names) => new Map([[names[0]!, JSON.stringify(config)]]) });
-    const { headers } = await fromParameters(event(APP_HOST), { functionName: "us-east-1.openhands-prod-edge-headers" });
+    const { headers } = await fromParameters(event(APP_HOST), { functionName: "us-east-1.openhands-prod-edge-origin-response" });
     expect(get(headers, "x-frame-options")).toBe("DENY");
   });
 });

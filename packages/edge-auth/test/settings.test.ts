@@ -15,20 +15,20 @@ class FakeParameters implements ParameterSource {
 }
 
 const config = JSON.stringify(testConfig("https://login.example.com", "client"));
-const FN = "us-east-1.openhands-prod-edge-auth";
+const FN = "us-east-1.openhands-prod-edge-viewer-request";
 
 describe("parameterNamesFor", () => {
   it.each([
-    ["us-east-1.openhands-prod-edge-auth", "/openhands/prod/edge/config"],
-    ["openhands-prod-edge-auth", "/openhands/prod/edge/config"],
-    ["my-team-oh-dev2-edge-headers", "/my-team-oh/dev2/edge/config"],
-    ["eu-central-1.acme-x-edge-auth", "/acme/x/edge/config"],
+    ["us-east-1.openhands-prod-edge-viewer-request", "/openhands/prod/edge/config"],
+    ["openhands-prod-edge-viewer-request", "/openhands/prod/edge/config"],
+    ["my-team-oh-dev2-edge-origin-response", "/my-team-oh/dev2/edge/config"],
+    ["eu-central-1.acme-x-edge-viewer-request", "/acme/x/edge/config"],
   ])("GIVEN %s THEN the config parameter is %s", (fn, name) => {
     expect(parameterNamesFor(fn).config).toBe(name);
     expect(parameterNamesFor(fn).secrets).toBe(name.replace(/config$/, "secrets"));
   });
 
-  it.each(["", "openhands-edge-auth", "us-east-1.OpenHands-prod-edge-auth", "openhands-prod-edge-other", "openhands-pr-od-edge-auth-x", "x".repeat(300)])(
+  it.each(["", "openhands-edge-viewer-request", "us-east-1.OpenHands-prod-edge-viewer-request", "openhands-prod-edge-other", "openhands-pr-od-edge-auth-x", "x".repeat(300)])(
     "GIVEN %j THEN a clear error about the naming contract",
     (fn) => {
       expect(() => parameterNamesFor(fn)).toThrow(/does not follow the naming contract/);
@@ -55,8 +55,13 @@ describe("SettingsCache", () => {
     await cache.get(FN);
     expect(source.calls).toHaveLength(1);
     clock = 1000;
-    await cache.get(FN);
+    expect(await cache.get(FN)).toBe(a);
     expect(source.calls).toHaveLength(2);
+    source.values.set("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()));
+    clock = 2000;
+    const rotated = await cache.get(FN);
+    expect(rotated).not.toBe(a);
+    expect(rotated.state).toBe("ready");
   });
 
   it("GIVEN the placeholder THEN not-ready, checked again soon, and ready once the host filled it", async () => {
@@ -97,7 +102,7 @@ describe("SettingsCache", () => {
   it("GIVEN withSecrets false THEN only the config parameter is read", async () => {
     const source = new FakeParameters();
     source.values.set("/openhands/prod/edge/config", config);
-    const settings = await new SettingsCache(source, { withSecrets: false }).get("openhands-prod-edge-headers");
+    const settings = await new SettingsCache(source, { withSecrets: false }).get("openhands-prod-edge-origin-response");
     expect(settings.state).toBe("config-only");
     expect(source.calls).toEqual([["/openhands/prod/edge/config"]]);
   });

@@ -1,5 +1,5 @@
 // The OIDC side: authorize URL, token endpoint client (with retries), and ID token verification with aws-jwt-verify.
-import { JwtVerifier } from "aws-jwt-verify";
+import { JwtVerifier } from "aws-jwt-verify/jwt-verifier";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { Fetcher } from "aws-jwt-verify/https";
 import type { EdgeConfig, EdgeSecrets } from "./config";

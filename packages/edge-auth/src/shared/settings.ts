@@ -12,37 +12,49 @@ export interface ParameterNames {
   readonly secrets: string;
 }
 
-// `<name>-<environment>-edge-auth` (viewer-request) or `<name>-<environment>-edge-headers` (origin-response); at the edge the
-// runtime reports it as `us-east-1.<function name>`. The environment has no hyphen, so the last hyphen before the suffix splits them.
-const FUNCTION_NAME = /^(?:[a-z]{2}(?:-[a-z]+)+-\d\.)?([a-z][a-z0-9-]{1,18}[a-z0-9])-([a-z][a-z0-9]{0,9})-edge-(?:auth|headers)$/;
+// `<name>-<environment>-edge-viewer-request` or `<name>-<environment>-edge-origin-response` (the infra edge stack's names); at the
+// edge the runtime reports them as `us-east-1.<function name>`. The environment has no hyphen, so the last hyphen before the
+// suffix splits name from environment.
+const FUNCTION_NAME = /^(?:[a-z]{2}(?:-[a-z]+)+-\d\.)?([a-z][a-z0-9-]{1,18}[a-z0-9])-([a-z][a-z0-9]{0,9})-edge-(?:viewer-request|origin-response)$/;
 
 /** The SSM parameter names for a function name, or an EdgeConfigError naming the expected shape. */
 export function parameterNamesFor(functionName: string): ParameterNames {
   const match = FUNCTION_NAME.exec(functionName);
   if (!match) {
     throw new EdgeConfigError(
-      `function name: ${JSON.stringify(functionName.slice(0, 100))} does not follow the naming contract (expected <name>-<environment>-edge-auth or -edge-headers, optionally prefixed by "us-east-1.")`,
+      `function name: ${JSON.stringify(functionName.slice(0, 100))} does not follow the naming contract (expected <name>-<environment>-edge-viewer-request or -edge-origin-response, optionally prefixed by "us-east-1.")`,
     );
   }
   const prefix = `/${match[1]}/${match[2]}/edge`;
   return { config: `${prefix}/config`, secrets: `${prefix}/secrets` };
 }
 
-/** SSM in us-east-1 through the AWS SDK v3 that the Lambda Node.js runtime provides (left out of the bundle). */
+/**
+ * SSM in us-east-1 through the AWS SDK v3 that the Lambda Node.js runtime provides (left out of the bundle). One GetParameter
+ * per name, in parallel: the role needs only `ssm:GetParameter` on the two parameters, and a missing one is simply absent.
+ */
 export function ssmParameterSource(): ParameterSource {
-  type GetParameters = (names: string[]) => Promise<{ Parameters?: { Name?: string; Value?: string }[] }>;
-  // Loaded on first use: requiring the SDK costs cold-start time that tests and the origin-response path need not pay twice.
-  let client: Promise<GetParameters> | undefined;
+  type GetParameter = (name: string) => Promise<string | undefined>;
+  // Loaded on first use, not at module load: tests and local runs that pass the configuration never pay for the SDK. A plain
+  // require, not import(): the runtime provides the SDK through NODE_PATH, which only CommonJS resolution honours.
+  let client: GetParameter | undefined;
   return {
     async getParameters(names) {
-      client ??= import("@aws-sdk/client-ssm").then((sdk) => {
+      if (!client) {
+        const sdk = require("@aws-sdk/client-ssm") as typeof import("@aws-sdk/client-ssm");
         const ssm = new sdk.SSMClient({ region: "us-east-1", maxAttempts: 2 });
-        return (list: string[]) => ssm.send(new sdk.GetParametersCommand({ Names: list, WithDecryption: true }));
-      });
-      const output = await (await client)([...names]);
-      const values = new Map<string, string>();
-      for (const parameter of output.Parameters ?? []) if (parameter.Name && parameter.Value !== undefined) values.set(parameter.Name, parameter.Value);
-      return values;
+        client = async (name: string) => {
+          try {
+            return (await ssm.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value;
+          } catch (error) {
+            if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
+            throw error;
+          }
+        };
+      }
+      const get = client;
+      const values = await Promise.all(names.map(async (name) => [name, await get(name)] as const));
+      return new Map(values.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
     },
   };
 }
@@ -69,7 +81,7 @@ export interface SettingsCacheOptions {
  * and when a reload fails the previous settings stay in use.
  */
 export class SettingsCache {
-  private current: { settings: Settings; loadedAt: number; names: string } | undefined;
+  private current: { settings: Settings; loadedAt: number; names: string; raw: string } | undefined;
   private inflight: Promise<Settings> | undefined;
 
   constructor(private readonly source: ParameterSource, private readonly options: SettingsCacheOptions = {}) {}
@@ -98,6 +110,12 @@ export class SettingsCache {
     const values = await this.source.getParameters(withSecrets ? [names.config, names.secrets] : [names.config]);
     const configJson = values.get(names.config);
     if (configJson === undefined) throw new EdgeConfigError(`SSM parameter ${names.config} is missing (the infra edge stack writes it)`);
+    // Unchanged parameters keep the same settings object, so the handler keeps its verifier, JWKS cache and replay memory.
+    const raw = `${configJson}\n${withSecrets ? (values.get(names.secrets) ?? "") : ""}`;
+    if (this.current && this.current.names === names.config && this.current.raw === raw) {
+      this.current = { ...this.current, loadedAt: now };
+      return this.current.settings;
+    }
     const config = parseEdgeConfig(configJson);
     let settings: Settings;
     if (!withSecrets) {
@@ -112,7 +130,7 @@ export class SettingsCache {
         settings = { state: "not-ready", config };
       }
     }
-    this.current = { settings, loadedAt: now, names: names.config };
+    this.current = { settings, loadedAt: now, names: names.config, raw };
     return settings;
   }
 }
