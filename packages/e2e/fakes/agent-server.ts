@@ -24,6 +24,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 /** What the fake Docker engine hands a sandbox process: where its published ports are bound. */
 export interface SandboxProcessSpec {
   readonly containerName: string;
+  /** The container's own address on its network: the server listens there on the container ports, as inside Docker. */
+  readonly containerIp?: string;
   /** The address the published ports are bound to (the user's gateway). */
   readonly hostIp: string;
   /** Container port ("8000/tcp") to the host port dockerd chose. */
@@ -178,22 +180,35 @@ function worker(name: string) {
     });
 }
 
-function listen(containerPort: string, handler: (req: IncomingMessage, res: ServerResponse) => unknown): Promise<ReturnType<typeof createServer>> {
-  const hostPort = spec!.ports[containerPort];
-  if (!hostPort) throw new Error(`no published host port for ${containerPort}`);
-  const server = createServer((req, res) => {
-    Promise.resolve(handler(req, res)).catch((error: Error) => send(res, 500, { detail: error.message }));
-  });
+type Server = ReturnType<typeof createServer>;
+
+function bind(server: Server, port: number, address: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(hostPort, spec!.hostIp, () => resolve(server));
+    server.listen(port, address, () => resolve(server));
   });
 }
 
+/**
+ * One port of the sandbox: on the container's address and container port (what the host reaches directly),
+ * and on the published host port of the gateway (what docker-proxy forwards). Both serve the same handler.
+ */
+async function listen(containerPort: string, handler: (req: IncomingMessage, res: ServerResponse) => unknown): Promise<Server[]> {
+  const hostPort = spec!.ports[containerPort];
+  if (!hostPort) throw new Error(`no published host port for ${containerPort}`);
+  const serve = (): Server =>
+    createServer((req, res) => {
+      Promise.resolve(handler(req, res)).catch((error: Error) => send(res, 500, { detail: error.message }));
+    });
+  const servers = [await bind(serve(), hostPort, spec!.hostIp)];
+  if (spec!.containerIp) servers.push(await bind(serve(), Number.parseInt(containerPort, 10), spec!.containerIp));
+  return servers;
+}
+
 async function main(): Promise<void> {
-  const api = await listen("8000/tcp", agentServer);
+  const apis = await listen("8000/tcp", agentServer);
   const sockets = new WebSocketServer({ noServer: true });
-  api.on("upgrade", (req, socket, head) => {
+  const upgrade = (req: IncomingMessage, socket: import("node:stream").Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? "/", "http://sandbox");
     const match = /^\/sockets\/events\/([0-9a-f]+)$/.exec(url.pathname);
     const key = url.searchParams.get("session_api_key") ?? req.headers["x-session-api-key"];
@@ -211,7 +226,8 @@ async function main(): Promise<void> {
         addEvent(conversation, "agent", `echo from ${spec!.containerName}: ${String(data)}`);
       });
     });
-  });
+  };
+  for (const api of apis) api.on("upgrade", upgrade);
   if (spec!.ports["8001/tcp"]) await listen("8001/tcp", vscode);
   if (spec!.ports["8011/tcp"]) await listen("8011/tcp", worker("WORKER_1"));
   if (spec!.ports["8012/tcp"]) await listen("8012/tcp", worker("WORKER_2"));

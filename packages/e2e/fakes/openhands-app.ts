@@ -298,4 +298,7 @@ const server = createServer((req, res) => {
   route(req, res).catch((error: Error) => send(res, 500, { detail: error.message }));
 });
 process.on("SIGTERM", () => process.exit(0));
-server.listen(placement.port, placement.bindIp, () => process.stdout.write("openhands app ready\n"));
+// The real app runs alembic migrations and more before it listens; E2E_BOOT_DELAY_MS stands for that time.
+setTimeout(() => {
+  server.listen(placement.port, placement.bindIp, () => process.stdout.write("openhands app ready\n"));
+}, Number(env.E2E_BOOT_DELAY_MS ?? 0));

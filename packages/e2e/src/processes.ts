@@ -22,11 +22,14 @@ export interface StartOptions {
   readonly args: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
-  /** Output that says the process is ready (matched on stdout and stderr). */
-  readonly ready: RegExp;
+  /** Output that says the process is ready (matched on stdout and stderr), or a probe polled until true. */
+  readonly ready: RegExp | (() => Promise<boolean>);
   /** Folder for `<name>.log`. */
   readonly logDir: string;
   readonly timeoutMs?: number;
+  /** Run as this user (root only). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 const running = new Set<StartedProcess>();
@@ -37,6 +40,7 @@ export function startProcess(options: StartOptions): Promise<StartedProcess> {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const started: StartedProcess = {
@@ -63,21 +67,37 @@ export function startProcess(options: StartOptions): Promise<StartedProcess> {
       void started.stop("SIGKILL");
       reject(new Error(`${options.name} was not ready within ${options.timeoutMs ?? 15000} ms; output:\n${seen.slice(-2000)}`));
     }, options.timeoutMs ?? 15000);
+    const probe = options.ready;
     const watch = (chunk: Buffer): void => {
       log.write(chunk);
       if (ready) return;
       seen += chunk.toString("utf8");
-      if (options.ready.test(seen)) {
+      if (probe instanceof RegExp && probe.test(seen)) {
         ready = true;
         clearTimeout(timer);
         resolve(started);
       }
     };
+    if (!(probe instanceof RegExp)) {
+      const poll = (): void => {
+        if (ready || child.exitCode !== null) return;
+        probe()
+          .catch(() => false)
+          .then((ok) => {
+            if (ok && !ready) {
+              ready = true;
+              clearTimeout(timer);
+              resolve(started);
+            } else setTimeout(poll, 50);
+          });
+      };
+      poll();
+    }
     child.stdout?.on("data", watch);
     child.stderr?.on("data", watch);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${options.name} exited with ${code} before it was ready; output:\n${seen.slice(-2000)}`));
+      if (!ready) reject(new Error(`${options.name} exited with ${code} before it was ready; output:\n${seen.slice(-2000)}`));
     });
     child.once("error", (error) => {
       clearTimeout(timer);

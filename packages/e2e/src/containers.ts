@@ -1,0 +1,124 @@
+/**
+ * "Runs" containers of the fake Docker engine as local processes, so that what the spawner and the apps ask
+ * dockerd for actually answers on the addresses dockerd would have given:
+ *
+ * - `oh-app-<slug>` starts the OpenHands app contract fake on the container's IP (`<prefix>.N.2`) and the app
+ *   port, with the container's `Env`; its `DOCKER_HOST` is translated from the in-container path to the host
+ *   folder that the create body's `Binds` mounts there (the spawner's per-user filtered Docker API);
+ * - `oh-sbx-<slug>-<id>` starts the agent-server contract fake on the published host ports, bound to the
+ *   `HostIp` the spawner's filter wrote (the user's gateway), and resolves `ExtraHosts` the way Docker would.
+ *
+ * Stopping, pausing or removing a container stops its process (by PID).
+ */
+import { join } from "node:path";
+import type { FakeContainer } from "@openhands-team/spawner/testing";
+import { startTsProcess, type StartedProcess } from "./processes";
+
+export interface ContainerRunnerOptions {
+  readonly logDir: string;
+  /** Port OpenHands listens on inside its container. */
+  readonly appPort: number;
+  /** How long the app takes to boot (so that the "starting" page is seen, as with the real image). */
+  readonly appBootDelayMs: number;
+}
+
+const FAKES = join(__dirname, "..", "fakes");
+
+/** The host folder mounted at `containerPath` (or a parent of it) by a `Binds` entry. */
+export function hostPathFor(binds: readonly string[], containerPath: string): string | undefined {
+  for (const bind of binds) {
+    const [host, target] = bind.split(":");
+    if (!host || !target) continue;
+    if (containerPath === target) return host;
+    if (containerPath.startsWith(`${target}/`)) return host + containerPath.slice(target.length);
+  }
+  return undefined;
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: "" };
+}
+
+export class ContainerRunner {
+  private readonly processes = new Map<string, Promise<StartedProcess | undefined>>();
+  readonly failures: string[] = [];
+
+  constructor(private readonly options: ContainerRunnerOptions) {}
+
+  /** `onStart` hook of the fake Docker engine. */
+  readonly onStart = (container: FakeContainer): void => {
+    const name = container.Name.replace(/^\//, "");
+    let started: Promise<StartedProcess>;
+    if (name.startsWith("oh-app-")) started = this.startApp(name, container);
+    else if (name.startsWith("oh-sbx-")) started = this.startSandbox(name, container);
+    else return;
+    this.processes.set(
+      container.Id,
+      started.catch((error: Error) => {
+        this.failures.push(`${name}: ${error.message}`);
+        return undefined;
+      }),
+    );
+  };
+
+  /** `onStop` hook: stop, pause and destroy all end the process. */
+  readonly onStop = async (container: FakeContainer): Promise<void> => {
+    const running = this.processes.get(container.Id);
+    this.processes.delete(container.Id);
+    const started = await running;
+    await started?.stop();
+  };
+
+  async stopAll(): Promise<void> {
+    const all = [...this.processes.values()];
+    this.processes.clear();
+    for (const started of await Promise.all(all)) await started?.stop();
+  }
+
+  private startApp(name: string, container: FakeContainer): Promise<StartedProcess> {
+    const network = Object.values(container.NetworkSettings.Networks)[0];
+    if (!network?.IPAddress) throw new Error(`${name} has no address on its network`);
+    const env: NodeJS.ProcessEnv = { ...baseEnv() };
+    for (const entry of container.Config.Env) {
+      const equals = entry.indexOf("=");
+      if (equals > 0) env[entry.slice(0, equals)] = entry.slice(equals + 1);
+    }
+    const dockerHost = env.DOCKER_HOST ?? "";
+    if (dockerHost.startsWith("unix://")) {
+      const binds = (container.HostConfig.Binds as string[] | undefined) ?? [];
+      const hostPath = hostPathFor(binds, dockerHost.slice("unix://".length));
+      if (!hostPath) throw new Error(`${name}: DOCKER_HOST ${dockerHost} is not inside any bind mount (${binds.join(", ")})`);
+      env.DOCKER_HOST = `unix://${hostPath}`;
+    }
+    env.E2E_APP = JSON.stringify({ bindIp: network.IPAddress, port: this.options.appPort });
+    env.E2E_BOOT_DELAY_MS = String(this.options.appBootDelayMs);
+    return startTsProcess({ name, file: join(FAKES, "openhands-app.ts"), env, logDir: this.options.logDir, ready: /openhands app ready/, timeoutMs: 20_000 });
+  }
+
+  private startSandbox(name: string, container: FakeContainer): Promise<StartedProcess> {
+    const ports: Record<string, number> = {};
+    let hostIp = "";
+    for (const [containerPort, bindings] of Object.entries(container.NetworkSettings.Ports)) {
+      const binding = bindings?.[0];
+      if (!binding) continue;
+      ports[containerPort] = Number(binding.HostPort);
+      hostIp = binding.HostIp;
+    }
+    const network = Object.values(container.NetworkSettings.Networks)[0];
+    const gateway = network?.Gateway ?? "";
+    const extraHosts: Record<string, string> = {};
+    for (const entry of (container.HostConfig.ExtraHosts as string[] | undefined) ?? []) {
+      const colon = entry.indexOf(":");
+      const address = entry.slice(colon + 1);
+      extraHosts[entry.slice(0, colon)] = address === "host-gateway" ? gateway : address;
+    }
+    const env: NodeJS.ProcessEnv = { ...baseEnv() };
+    for (const entry of container.Config.Env) {
+      const equals = entry.indexOf("=");
+      if (equals > 0) env[entry.slice(0, equals)] = entry.slice(equals + 1);
+    }
+    // Published on all interfaces ("0.0.0.0") would be a filter failure; the fake then binds loopback's 127.0.0.1.
+    env.E2E_SANDBOX = JSON.stringify({ containerName: name, containerIp: network?.IPAddress || undefined, hostIp: hostIp === "0.0.0.0" || !hostIp ? "127.0.0.1" : hostIp, ports, extraHosts });
+    return startTsProcess({ name, file: join(FAKES, "agent-server.ts"), env, logDir: this.options.logDir, ready: /agent-server ready/, timeoutMs: 20_000 });
+  }
+}
