@@ -24,6 +24,8 @@ local function find_libcrypto()
 end
 
 local C = find_libcrypto()
+local HEX = {}
+for i = 0, 255 do HEX[i] = format("%02x", i) end
 local digest = ffi.new("unsigned char[32]")
 local digest_len = ffi.new("unsigned int[1]")
 
@@ -39,7 +41,7 @@ end
 function M.sha256_hex(message)
   C.SHA256(message, #message, digest)
   local out = {}
-  for i = 0, 31 do out[i + 1] = format("%02x", digest[i]) end
+  for i = 0, 31 do out[i + 1] = HEX[digest[i]] end
   return concat(out)
 end
 
