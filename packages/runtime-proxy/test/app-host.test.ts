@@ -101,6 +101,14 @@ describe("routing each user to their own OpenHands", () => {
     expect(seen.host).toBe(APP_HOST);
   });
 
+  it("GIVEN 150 filler headers with x-oh-* headers after them THEN the app still sees none of ours", async () => {
+    const filler: Record<string, string> = {};
+    for (let i = 0; i < 150; i += 1) filler[`x-filler-${i}`] = "1";
+    const reply = await get("/echo", { ...asUser(ada), ...filler, "x-oh-role": "admin" });
+    expect(reply.status).toBe(200);
+    expect(Object.keys(reply.json.headers).filter((h) => h.startsWith("x-oh-"))).toEqual([]);
+  });
+
   it("GIVEN requests THEN activity reaches the spawner in batches with Ada's slug", async () => {
     await get("/health", asUser(ada));
     for (let i = 0; i < 40 && !spawner.activity.some((e) => e.slug === ada.slug); i += 1) await sleep(100);
@@ -164,9 +172,14 @@ describe("starting, capacity, spawner down, app gone", () => {
     expect(gone.status).toBe(502);
     expect(gone.json.error).toBe("upstream_unreachable");
     expect(spawner.counts.ensure).toBe(0);
+    // The route was forgotten: the spawner is asked again; a browser gets a page that reloads itself.
+    const page = await get("/", { ...asUser(frank), Accept: "text/html" });
+    expect(page.status).toBe(502);
+    expect(page.body).toContain('<meta http-equiv="refresh" content="3">');
+    expect(spawner.counts.ensure).toBe(1);
     await frankApp.start(port);
     expect((await get("/health", asUser(frank))).status).toBe(200);
-    expect(spawner.counts.ensure).toBe(1);
+    expect(spawner.counts.ensure).toBe(2);
     await frankApp.stop();
   });
 });

@@ -73,6 +73,12 @@ end
 
 local write_log = log.write
 
+-- Every header, however many: with a cap, x-oh-* headers past it would escape the stripping below
+-- (identity spoofing toward the app or a sandbox). nginx bounds the total by large_client_header_buffers.
+local function all_headers()
+  return ngx.req.get_headers(0)
+end
+
 local function log_refusal(what, reason)
   write_log(ngx.WARN, "refused ", what, ": ", reason, " host=", tostring(ngx.var.http_host), " uri=", ngx.var.uri)
 end
@@ -112,7 +118,7 @@ function M.app_access()
     log_refusal("app request", "host mismatch")
     return respond.error(400, "bad_host", "This host name is not served here.")
   end
-  local headers = ngx.req.get_headers(100)
+  local headers = all_headers()
   local who, reason = identity.verify(KEY, host, headers, ngx.time(), VERIFY_OPTS)
   -- Every app request needs the edge's signed identity (edge bypass, forged or replayed identity).
   if not who then
@@ -223,7 +229,7 @@ function M.runtime_access()
     log_refusal("runtime request", why or "host mismatch")
     return respond.error(400, "bad_host", "This is not a valid workspace address.")
   end
-  local headers = ngx.req.get_headers(100)
+  local headers = all_headers()
   local who, reason = identity.verify(KEY, host, headers, ngx.time(), VERIFY_OPTS)
   -- An identity that is present must be valid (forged, expired, or minted for another host).
   if not who and reason ~= "missing" then
@@ -328,7 +334,9 @@ function M.upstream_failed()
   local route_key = ngx.var.oh_route_key
   routes.forget(route_key)
   write_log(ngx.WARN, "upstream for ", route_key, " failed (", tostring(ngx.var.upstream_status), "); route forgotten")
-  return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.")
+  -- A browser on the app host reloads by itself: the next request asks the spawner again.
+  local refresh = route_key:sub(1, 4) == "app:" and 3 or nil
+  return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.", nil, refresh)
 end
 
 function M.health()

@@ -37,9 +37,11 @@ local function send(status, content_type, body, retry_after)
 end
 
 --- Sends an error and ends the request. @param code a stable machine-readable word
-function M.error(status, code, message, retry_after)
+--- @param refresh_seconds when set, the browser page reloads itself after that long
+function M.error(status, code, message, retry_after, refresh_seconds)
   if M.wants_html() then
-    return send(status, "text/html; charset=utf-8", page(TITLES[status] or "Error", message), retry_after)
+    local head = refresh_seconds and ("<meta http-equiv=\"refresh\" content=\"" .. refresh_seconds .. "\">") or nil
+    return send(status, "text/html; charset=utf-8", page(TITLES[status] or "Error", message, head), retry_after)
   end
   local body = { error = code, message = message }
   if retry_after then body.retryAfterMs = retry_after * 1000 end
