@@ -245,6 +245,13 @@ describe("rewriting sandbox URLs in the app's responses", () => {
     expect(body).not.toContain("10.240.7.1");
   });
 
+  it("GIVEN a non-JSON download on a rewritten path THEN it passes byte for byte with its Content-Length", async () => {
+    const reply = await get("/api/v1/app-conversations/c0ffee00c0ffee00c0ffee00c0ffee00/download");
+    expect(reply.headers["content-type"]).toBe("application/zip");
+    expect(reply.body).toContain('"url":"http://10.240.7.1:32771/"');
+    expect(reply.headers["content-length"]).toBe(String(Buffer.byteLength(reply.body, "latin1")));
+  });
+
   it("GIVEN a client asking for gzip THEN the app is asked without Accept-Encoding on rewritten paths", async () => {
     await get("/api/v1/sandboxes/search", asUser(ada, { "Accept-Encoding": "gzip" }));
     expect(adaApp.requests.at(-1)?.headers["accept-encoding"]).toBeUndefined();

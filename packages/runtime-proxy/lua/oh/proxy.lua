@@ -99,6 +99,9 @@ local function ensure(who)
     { sub = who.sub, email = who.email })
   if not response then return nil, err end
   local body = type(response.json) == "table" and response.json or {}
+  if body.state == "starting" and (response.status == 202 or response.status == 200) then
+    return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs) }
+  end
   if response.status == 200 and body.state == "running" then
     local ip, port = upstream.parse(body.upstream)
     if not ip then return nil, "ensure answered a bad upstream (" .. port .. ")" end
@@ -160,6 +163,12 @@ end
 
 function M.app_header_filter()
   if not ngx.ctx.rewriter then return end
+  -- Only JSON carries sandbox URLs; downloads (zips, files) on the same paths pass untouched.
+  local content_type = ngx.header["Content-Type"]
+  if type(content_type) == "string" and not content_type:lower():find("json", 1, true) then
+    ngx.ctx.rewriter = nil
+    return
+  end
   local encoding = ngx.header["Content-Encoding"]
   if encoding and encoding ~= "identity" then
     write_log(ngx.WARN, "not rewriting a ", tostring(encoding), "-encoded response for ", ngx.var.uri)

@@ -141,6 +141,12 @@ export class FakeApp {
       });
       return;
     }
+    if (/^\/api\/v1\/app-conversations\/[0-9a-f]{32}\/download$/.test(url.pathname)) {
+      // A binary download on a rewritten path, holding text that looks like a sandbox URL.
+      const body = Buffer.from(`PK\u0003\u0004 "url":"http://${s.gateway}:${s.agentPort}/" \u0000\u0001`, "latin1");
+      res.writeHead(200, { "Content-Type": "application/zip", "Content-Length": body.length });
+      return void res.end(body);
+    }
     if (url.pathname === "/api/v1/web-client/config") return json(res, 200, { app_mode: "oss" });
     json(res, 404, { detail: "Not Found" });
   }
