@@ -5,7 +5,7 @@
  * - FakeApp: the per-user app server. Its API answers carry sandbox URLs built from
  *   OH_SANDBOX_CONTAINER_URL_PATTERN = http://<user gateway>:{port} (exposed_urls[].url,
  *   conversation_url, agent_server_url), and stream-start streams a JSON array of start tasks
- *   piece by piece (a StreamingResponse of "[", task, ",", task, "]").
+ *   piece by piece (a StreamingResponse, media type application/json: "[\n", task, ",\n" task, "]").
  * - FakeAgentServer: the sandbox's agent-server: /health and /alive open, /api/* behind
  *   X-Session-API-Key, CORS preflight answered by the server itself, and the WebSocket
  *   /sockets/events/<conversation id>?session_api_key=<key>.
@@ -132,8 +132,10 @@ export class FakeApp {
     if (url.pathname === "/api/v1/app-conversations/stream-start" && req.method === "POST") {
       // Streamed without Content-Length. The last task is cut mid-URL across two writes.
       res.writeHead(200, { "Content-Type": "application/json" });
-      res.write(`[${JSON.stringify(startTaskJson(s, "WORKING", false))}`);
-      const last = `,${JSON.stringify(startTaskJson(s, "READY", true))}]`;
+      // OpenHands yields "[\n", then each task's model_dump_json() (compact), ",\n" between, then "]".
+      res.write("[\n");
+      res.write(JSON.stringify(startTaskJson(s, "WORKING", false)));
+      const last = `,\n${JSON.stringify(startTaskJson(s, "READY", true))}]`;
       const cut = last.indexOf(String(s.agentPort)) + 2;
       new Promise<void>((resolve) => (this.releaseStream = resolve)).then(() => {
         res.write(last.slice(0, cut));
