@@ -241,13 +241,31 @@ describe("CORS preflight and the App tab's probe", () => {
     expect(reply.status).toBe(401);
   });
 
-  it("GIVEN the App tab's uncredentialed probe of a worker URL THEN 200 with CORS for the app, answered by the proxy", async () => {
+  it("GIVEN the App tab's uncredentialed probe of a live worker THEN 200 with CORS for the app and no content", async () => {
     const before = adaWorker.requests.length;
-    const reply = await send(proxy.port, adaWorkerHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
+    const reply = await send(proxy.port, adaWorkerHost, "/", { headers: { Origin: `https://${APP_HOST}`, Cookie: "x=1" } });
     expect(reply.status).toBe(200);
     expect(reply.body).toBe("");
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
-    expect(adaWorker.requests.length).toBe(before);
+    // The worker saw the proxy's own minimal GET /, none of the caller's headers.
+    expect(adaWorker.requests.length).toBe(before + 1);
+    const seen = adaWorker.requests.at(-1)!;
+    expect(seen.url).toBe("/");
+    expect(seen.headers["user-agent"]).toBe("openhands-team-proxy-probe");
+    expect(seen.headers.cookie).toBeUndefined();
+    expect(seen.headers.origin).toBeUndefined();
+    // The App tab polls every 3 s: within 2 s the answer is reused.
+    expect((await send(proxy.port, adaWorkerHost, "/", { headers: { Origin: `https://${APP_HOST}` } })).status).toBe(200);
+    expect(adaWorker.requests.length).toBe(before + 1);
+  });
+
+  it("GIVEN the probe of a worker port where nothing listens THEN 502, so the App tab shows it inactive", async () => {
+    const idlePort = await freePort();
+    const idleHost = host(idlePort, ada.slug);
+    spawner.routes.set(idleHost, { owner: ada.slug, upstream: `http://127.0.0.1:${idlePort}`, kind: "worker", sessionKeySha256: sha(ADA_KEY) });
+    const reply = await send(proxy.port, idleHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
+    expect(reply.status).toBe(502);
+    expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
   });
 
   it.each([

@@ -221,6 +221,29 @@ local function resolve(host)
   end, S.spawnerTimeoutMs / 1000 * 2)
 end
 
+-- Whether the worker port answers HTTP at all (2xx or 3xx to "GET /"), remembered for 2 s per host
+-- so the App tab's 3-second polling costs the sandbox at most one request per interval. A TCP
+-- connect alone would not do: Docker's userland proxy accepts on published ports even when nothing
+-- listens in the container.
+local PROBE_REQUEST = "GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: openhands-team-proxy-probe\r\nConnection: close\r\n\r\n"
+
+local function worker_answers(route, host)
+  local cache_key = "probe:" .. host
+  local cached = routes.get(cache_key)
+  if cached ~= nil then return cached == 1 end
+  local alive = false
+  local sock = ngx.socket.tcp()
+  sock:settimeouts(1000, 1000, 2000)
+  if sock:connect(route.ip, route.port) and sock:send(PROBE_REQUEST:format(host)) then
+    local line = sock:receive("*l")
+    local status = line and tonumber(line:match("^HTTP/1%.%d (%d%d%d)"))
+    alive = status ~= nil and status < 400
+  end
+  sock:close()
+  routes.set(cache_key, alive and 1 or 0, 2)
+  return alive
+end
+
 -- The session key the OpenHands SPA sends to the agent-server: header or query parameter.
 local function presented_session_key(headers)
   local key = headers["x-session-api-key"]
@@ -282,15 +305,20 @@ function M.runtime_access()
     -- CORS preflights carry no credentials by design; the sandbox answers them itself.
     allowed = true
   elseif probe then
-    -- The OpenHands App tab's uncredentialed probe: answered here, never passed to the sandbox.
+    -- The OpenHands App tab's uncredentialed liveness probe: only worker ports, answered with a
+    -- status and no content, from the proxy's own minimal request (no client data reaches the
+    -- sandbox, and nothing from the sandbox reaches the anonymous caller).
     if route.kind ~= "worker" then
       return respond.error(401, "unauthenticated", "Open this workspace from OpenHands to sign in to it.")
     end
     ngx.header["Access-Control-Allow-Origin"] = APP_ORIGIN
     ngx.header["Vary"] = "Origin"
-    ngx.header["Content-Type"] = "text/plain"
-    ngx.status = 200
-    return ngx.exit(ngx.HTTP_OK)
+    if worker_answers(route, host) then
+      ngx.header["Content-Type"] = "text/plain"
+      ngx.status = 200
+      return ngx.exit(ngx.HTTP_OK)
+    end
+    return respond.error(502, "upstream_unreachable", "Nothing answers on this port yet.")
   end
   if not allowed then
     log_refusal("runtime request", who and "signed user is not the owner" or "session key mismatch")
