@@ -7,6 +7,7 @@
 # it again on the same host changes nothing, and a replacement host reaches the same state from EFS,
 # Aurora, S3 and the parameters. The whole run is logged to /var/log/openhands-team/install.log.
 # OH_ROOT (default empty) prefixes every host path, for dry runs against stub commands.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 BUNDLE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -25,7 +25,7 @@ EFS_MOUNT_DIR=/mnt/openhands-efs
 CHANGED_FILES=()
 
 log() {
-  printf '%s openhands-team[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${OH_STEP:-install}" "$*" >&2
+  TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T openhands-team[%s]: %s\n' -1 "${OH_STEP:-install}" "$*" >&2
 }
 
 die() {
@@ -47,17 +47,21 @@ ensure_dir() {
 }
 
 # write_file MODE PATH < content: replaces the file only when its content or mode differ, atomically
-# (temporary file in the same folder, then rename), and records the path in CHANGED_FILES.
+# (temporary file in the same folder, then rename), and records the path in CHANGED_FILES. Text files
+# only; bash builtins do the comparison, so an unchanged file costs one stat.
 write_file() {
-  local mode="$1" target tmp
+  local mode="$1" target content="" current="" tmp
   target="$(host_path "$2")"
-  mkdir -p "$(dirname "$target")"
-  tmp="$(mktemp "$target.XXXXXX")"
-  cat >"$tmp"
-  if [ -f "$target" ] && cmp -s "$tmp" "$target" && [ "$(stat -c '%a' "$target")" = "${mode#0}" ]; then
-    rm -f "$tmp"
-    return 0
+  IFS= read -r -d '' content || true
+  if [ -f "$target" ]; then
+    IFS= read -r -d '' current <"$target" || true
+    if [ "$content" = "$current" ] && [ "$(stat -c '%a' "$target")" = "${mode#0}" ]; then
+      return 0
+    fi
   fi
+  [ -d "${target%/*}" ] || mkdir -p "${target%/*}"
+  tmp="$(mktemp "$target.XXXXXX")"
+  printf '%s' "$content" >"$tmp"
   chmod "$mode" "$tmp"
   mv -f "$tmp" "$target"
   CHANGED_FILES+=("$2")
@@ -78,11 +82,22 @@ changed() {
   return 1
 }
 
-# cfg JQ_FILTER: one value of the host configuration; fails naming the filter when it is missing.
+# Scalar values of the host configuration by path ("images.app", "bedrock.models.0"), loaded once.
+declare -gA CFG=()
+
+load_host_config_values() {
+  local path value
+  CFG=()
+  while IFS=$'\t' read -r path value; do
+    CFG["$path"]="$value"
+  done < <(jq -r 'paths(scalars) as $p | [($p | map(tostring) | join(".")), (getpath($p) | tostring)] | @tsv' "$(host_path "$HOST_CONFIG_FILE")")
+}
+
+# cfg .PATH: one value of the host configuration; fails naming the path when it is missing.
 cfg() {
-  local value
-  value="$(jq -er "$1" "$(host_path "$HOST_CONFIG_FILE")" 2>/dev/null)" || die "host configuration: $1 is missing"
-  printf '%s' "$value"
+  local path="${1#.}"
+  [ -n "${CFG[$path]+set}" ] || die "host configuration: $1 is missing"
+  printf '%s' "${CFG[$path]}"
 }
 
 # retry ATTEMPTS DELAY COMMAND...: runs COMMAND until it succeeds, at most ATTEMPTS times.

@@ -164,6 +164,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   export OH_STEP=secrets
   # shellcheck source=lib/common.sh
   source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+  load_host_config_values
   OH_REGION="$(cfg .region)"
   step_secrets
 fi

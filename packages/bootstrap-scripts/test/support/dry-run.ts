@@ -1,0 +1,180 @@
+/**
+ * Dry runs of the host installer: the built bundle (dist/host-bundle) runs in a temporary root (OH_ROOT)
+ * against stub commands (support/fake-host.sh) that log their argv and keep a small fake world (packages,
+ * units, mounts, images, parameters, secrets, firewall) between runs.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+
+export const BUNDLE_DIR = join(__dirname, "..", "..", "dist", "host-bundle");
+const FAKE_HOST = join(__dirname, "fake-host.sh");
+const STUBBED = [
+  "aws", "systemctl", "docker", "rpm", "dnf", "mountpoint", "mount", "blkid", "mkfs.xfs", "iptables", "iptables-restore",
+  "curl", "amazon-cloudwatch-agent-ctl", "sysctl", "modprobe", "sleep", "id",
+];
+export const REGION = "eu-central-1";
+export const HOST_CONFIG_PARAMETER = "/oh/test/host/config";
+export const EDGE_PARAMETER = "/oh/test/edge/secrets";
+const ACCOUNT = "123456789012";
+export const secretArn = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:oh/test/${name}-AbCdEf`;
+
+export function sampleHostConfig(): Record<string, unknown> {
+  return {
+    version: 1,
+    name: "oh",
+    environment: "test",
+    region: REGION,
+    appHost: "openhands.example.com",
+    runtimeDomain: "runtime.example.com",
+    efsFileSystemId: "fs-0123456789abcdef0",
+    eventsBucket: "oh-test-events",
+    database: { host: "oh-test.cluster-abc.eu-central-1.rds.amazonaws.com", port: 5432, masterSecretArn: secretArn("rds-master") },
+    secrets: {
+      identitySigningKey: secretArn("identity-signing-key"),
+      openhandsJwtSecret: secretArn("openhands-jwt-secret"),
+      llmGatewayKey: secretArn("llm-gateway-key"),
+      dbPasswordKey: secretArn("db-password-key"),
+    },
+    edgeSecretsParameter: { name: EDGE_PARAMETER, region: "us-east-1" },
+    images: {
+      app: "docker.openhands.dev/openhands/openhands:1.7.0",
+      agentServer: "ghcr.io/openhands/agent-server:1.19.1-python",
+      openresty: "openresty/openresty:1.27.1.2-alpine",
+      llmGateway: "ghcr.io/berriai/litellm:v1.77.7-stable",
+      node: "node:20.19.5-bookworm-slim",
+    },
+    bedrock: { region: REGION, models: ["eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"] },
+    users: { idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 },
+    logGroups: { host: "/oh/test/host", proxy: "/oh/test/proxy", spawner: "/oh/test/spawner", apps: "/oh/test/apps" },
+  };
+}
+
+const key = (s: string) => s.replace(/[/:@]/g, "_");
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stderr: string;
+  /** Stub calls of this run, one line each: the command then its %q-quoted arguments. */
+  readonly calls: string[];
+}
+
+/** One fake AWS world (parameters, secrets) that several hosts can share, and one host at a time. */
+export class DryRunHost {
+  readonly dir = mkdtempSync(join(tmpdir(), "oh-dry-run-"));
+  readonly root = join(this.dir, "root");
+  readonly state = join(this.dir, "state");
+  readonly bundle = join(this.dir, "bundle");
+  private readonly stubs = join(this.dir, "stubs");
+  private readonly log = join(this.dir, "calls.log");
+
+  constructor(options: { hostConfig?: unknown; world?: DryRunHost } = {}) {
+    if (!existsSync(join(BUNDLE_DIR, "install.sh"))) throw new Error(`no built bundle at ${BUNDLE_DIR}: run the package's build first`);
+    cpSync(BUNDLE_DIR, this.bundle, { recursive: true });
+    // the stub download of the compose plugin is not the real binary: pin its checksum in this copy
+    const fakePlugin = createHash("sha256").update("fake docker compose plugin\n").digest("hex");
+    const versions = join(this.bundle, "versions.env");
+    writeFileSync(versions, readFileSync(versions, "utf8").replace(/^COMPOSE_SHA256=.*$/m, `COMPOSE_SHA256=${fakePlugin}`));
+    mkdirSync(this.stubs);
+    for (const name of STUBBED) symlinkSync(FAKE_HOST, join(this.stubs, name));
+    chmodSync(FAKE_HOST, 0o755);
+    mkdirSync(join(this.root, "etc"), { recursive: true });
+    mkdirSync(join(this.root, "dev"), { recursive: true });
+    writeFileSync(join(this.root, "etc", "fstab"), "UUID=1111-2222 / xfs defaults,noatime 1 1\n");
+    writeFileSync(join(this.root, "dev", "xvdb"), "");
+    mkdirSync(this.state);
+    if (options.world) {
+      // a replacement host: same parameters and secrets, nothing else
+      cpSync(join(options.world.state, "ssm"), join(this.state, "ssm"), { recursive: true });
+      cpSync(join(options.world.state, "secrets"), join(this.state, "secrets"), { recursive: true });
+    } else {
+      this.setParameter(HOST_CONFIG_PARAMETER, JSON.stringify(options.hostConfig ?? sampleHostConfig()));
+      this.setParameter(EDGE_PARAMETER, '{"unset":true}');
+      this.setSecret(secretArn("rds-master"), JSON.stringify({ username: "ohadmin", password: "master-password" }));
+    }
+  }
+
+  setParameter(name: string, value: string): void {
+    mkdirSync(join(this.state, "ssm"), { recursive: true });
+    writeFileSync(join(this.state, "ssm", key(name)), value);
+  }
+
+  parameter(name: string): string {
+    return readFileSync(join(this.state, "ssm", key(name)), "utf8");
+  }
+
+  setSecret(arn: string, value: string): void {
+    mkdirSync(join(this.state, "secrets"), { recursive: true });
+    writeFileSync(join(this.state, "secrets", key(arn)), value);
+  }
+
+  secret(arn: string): string | undefined {
+    const file = join(this.state, "secrets", key(arn));
+    return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  }
+
+  /** Marks a fact of the fake world, e.g. "secrets/deny" (access denied on every secret). */
+  touchState(path: string): void {
+    mkdirSync(join(this.state, path, ".."), { recursive: true });
+    writeFileSync(join(this.state, path), "");
+  }
+
+  run(args: string[] = ["--region", REGION, "--host-config-parameter", HOST_CONFIG_PARAMETER], env: Record<string, string> = {}): RunResult {
+    const before = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").length - 1 : 0;
+    const result = spawnSync("bash", [join(this.bundle, "install.sh"), ...args], {
+      encoding: "utf8",
+      env: { PATH: `${this.stubs}:/usr/local/bin:/usr/bin:/bin`, OH_ROOT: this.root, STUB_STATE: this.state, STUB_LOG: this.log, HOME: this.dir, ...env },
+      timeout: 60_000,
+    });
+    const calls = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").slice(before, -1) : [];
+    return { code: result.status, stderr: result.stderr, calls };
+  }
+
+  file(path: string): string {
+    return readFileSync(join(this.root, path), "utf8");
+  }
+
+  exists(path: string): boolean {
+    return existsSync(join(this.root, path));
+  }
+
+  mode(path: string): string {
+    return (lstatSync(join(this.root, path)).mode & 0o777).toString(8).padStart(4, "0");
+  }
+
+  /** Every file and folder under the root with its mode, mtime and content digest. */
+  snapshot(): Map<string, string> {
+    const out = new Map<string, string>();
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir).sort()) {
+        const path = join(dir, name);
+        const stat = lstatSync(path);
+        const rel = relative(this.root, path);
+        if (stat.isDirectory()) {
+          out.set(rel + "/", `dir ${(stat.mode & 0o7777).toString(8)}`);
+          walk(path);
+        } else {
+          const digest = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
+          out.set(rel, `${(stat.mode & 0o7777).toString(8)} ${stat.mtimeMs} ${digest}`);
+        }
+      }
+    };
+    walk(this.root);
+    return out;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Calls that change a host or the AWS world (anything else only looks). */
+export function mutatingCalls(calls: readonly string[]): string[] {
+  const mutating = [
+    /^dnf install/, /^mkfs/, /^mount /, /^aws secretsmanager put-secret-value/, /^aws ssm put-parameter/, /^docker (pull|tag|run|image rm)/,
+    /^systemctl (enable|start|restart|daemon-reload)/, /^iptables-restore/, /^iptables .*-(I|N|A|D|F) /, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
+  ];
+  return calls.filter((call) => mutating.some((re) => re.test(call)));
+}
