@@ -63,6 +63,27 @@ describe("identity on the app host", () => {
     expect(adaApp.requests.length + bobApp.requests.length).toBe(before);
   });
 
+  it.each([
+    ["a sandbox page's Origin", { Origin: `https://32771-${"a".repeat(16)}.${RUNTIME_DOMAIN}` }],
+    ["Origin null", { Origin: "null" }],
+    ["Sec-Fetch-Site same-site without Origin", { "Sec-Fetch-Site": "same-site" }],
+  ])("GIVEN a signed POST with %s THEN 403 cross_site and the app is not contacted (CSRF)", async (_name, extra) => {
+    const before = adaApp.requests.length;
+    const reply = await get("/api/v1/settings", asUser(ada, extra as Record<string, string>), "POST");
+    expect(reply.status).toBe(403);
+    expect(reply.json.error).toBe("cross_site");
+    expect(adaApp.requests.length).toBe(before);
+  });
+
+  it.each([
+    ["the app's own Origin", { Origin: `https://${APP_HOST}` }],
+    ["Sec-Fetch-Site same-origin", { "Sec-Fetch-Site": "same-origin" }],
+    ["no Origin at all (API client)", {}],
+  ])("GIVEN a signed POST with %s THEN it reaches the app", async (_name, extra) => {
+    const reply = await get("/echo", asUser(ada, extra as Record<string, string>), "POST");
+    expect(reply.status).toBe(200);
+  });
+
   it("GIVEN a mixed-case Host THEN 400 before anything else", async () => {
     const reply = await send(proxy.port, "OpenHands.example.test", "/", { headers: asUser() });
     expect(reply.status).toBe(400);

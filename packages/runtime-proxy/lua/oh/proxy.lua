@@ -129,6 +129,19 @@ function M.app_access()
     return respond.error(401, "unauthenticated", "Sign in again: the request carried no valid identity.")
   end
 
+  -- Same-site CSRF: a sandbox page on a runtime subdomain is same-site with the app, so SameSite
+  -- cookies do not stop it; a state-changing request must come from the app's own origin. The edge
+  -- checks this first; this is the second line.
+  local method = ngx.req.get_method()
+  if method ~= "GET" and method ~= "HEAD" and method ~= "OPTIONS" then
+    local origin, site = headers.origin, headers["sec-fetch-site"]
+    if (origin ~= nil and origin ~= APP_ORIGIN)
+        or (origin == nil and site ~= nil and site ~= "same-origin" and site ~= "none") then
+      log_refusal("app request", "cross-site " .. method)
+      return respond.error(403, "cross_site", "This request did not come from OpenHands itself.")
+    end
+  end
+
   local route_key = "app:" .. who.slug
   local peer = routes.get(route_key)
   if not peer then
