@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "../constructs/main/cloudfront-prefix-lists";
 
 /**
  * The deployment configuration: one file, validated once, read by every stack.
@@ -53,6 +54,36 @@ const imageRef = (what: string) =>
         .optional(),
     })
     .strict();
+
+/** Like `imageRef`, but tags may carry a `v` or `main-v` prefix (LiteLLM's release tags do). */
+const hostImageRef = (what: string) =>
+  z
+    .object({
+      repository: z
+        .string()
+        .regex(
+          /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/,
+          `is not an image repository for the ${what} (expected registry/path without a tag, such as docker.io/library/node)`,
+        ),
+      tag: z
+        .string()
+        .regex(
+          /^(v|main-v)?[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9._-]*$/,
+          `is not a pinned tag for the ${what} (expected an exact version such as 1.27.1.2-alpine or v1.74.9-stable, never latest)`,
+        ),
+      digest: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/, "is not an image digest (expected sha256: followed by 64 hex digits)")
+        .optional(),
+    })
+    .strict();
+
+/** Pinned defaults of the host's own services; check them against the registries when upgrading. */
+export const DEFAULT_HOST_IMAGES = {
+  openresty: { repository: "docker.io/openresty/openresty", tag: "1.27.1.2-alpine" },
+  llmGateway: { repository: "ghcr.io/berriai/litellm", tag: "v1.74.9-stable" },
+  node: { repository: "docker.io/library/node", tag: "20.19.5-bookworm-slim" },
+} as const;
 
 const cron = z
   .string()
@@ -150,6 +181,26 @@ export const DeploymentConfigSchema = z
           .regex(/^(\d{1,3}\.){3}\d{1,3}\/([8-9]|[12]\d|3[0-2])$/, "is not an IPv4 CIDR (expected a.b.c.d/n such as 10.0.0.0/16)"),
         /** VPC flow logs to CloudWatch Logs. @default false */
         flowLogs: z.boolean().default(false),
+        /**
+         * The CloudFront origin-facing managed prefix list of the main region, allowed into the ALB.
+         * @default the published id for the region (see src/constructs/main/cloudfront-prefix-lists.ts)
+         */
+        cloudFrontPrefixListId: z
+          .string()
+          .regex(/^pl-[0-9a-f]{8,17}$/, "is not a managed prefix list id (expected pl- followed by 8-17 hex digits)")
+          .optional(),
+        /**
+         * The `CloudFront-VPCOrigins-Service-SG` that CloudFront creates in the VPC with the first VPC origin;
+         * when set, the ALB also admits it (AWS's narrowest source for VPC-origin traffic). @default none
+         */
+        vpcOriginSecurityGroupId: z
+          .string()
+          .regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a security group id (expected sg- followed by 8 or 17 hex digits)")
+          .optional(),
+        /** Route tables of the private subnets, associated with the S3 gateway endpoint. @default [] (endpoint created, no routes) */
+        privateRouteTableIds: z
+          .array(z.string().regex(/^rtb-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a route table id (expected rtb- followed by 8 or 17 hex digits)"))
+          .default([]),
       })
       .strict(),
     compute: z
@@ -228,6 +279,18 @@ export const DeploymentConfigSchema = z
         allowUnverifiedPair: z.boolean().default(false),
       })
       .strict(),
+    /** Images of the host's own services, pinned like the OpenHands pair. @default see DEFAULT_HOST_IMAGES */
+    hostImages: z
+      .object({
+        /** OpenResty, the runtime proxy. */
+        openresty: hostImageRef("OpenResty proxy"),
+        /** LiteLLM, the LLM gateway. */
+        llmGateway: hostImageRef("LLM gateway"),
+        /** Node.js, the spawner's runtime. */
+        node: hostImageRef("spawner runtime"),
+      })
+      .strict()
+      .default(DEFAULT_HOST_IMAGES),
     bedrock: z
       .object({
         /** Region of Bedrock calls. @default the main region */
@@ -382,6 +445,15 @@ export const DeploymentConfigSchema = z
           : `pairs with an unverified OpenHands version ${c.openhands.app.tag} (verified: ${Object.entries(VERIFIED_OPENHANDS_PAIRS)
               .map(([a, s]) => `${a} with ${s}`)
               .join(", ")}; or set openhands.allowUnverifiedPair: true)`,
+      });
+    }
+    // A malformed region is already reported by its own rule.
+    if (REGION.test(c.region) && !c.network.cloudFrontPrefixListId && !CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS[c.region]) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network", "cloudFrontPrefixListId"],
+        input: undefined,
+        message: `is missing: no published CloudFront origin-facing prefix list is known for ${c.region} (expected the id of com.amazonaws.global.cloudfront.origin-facing in that region, from aws ec2 describe-managed-prefix-lists)`,
       });
     }
     const oh = c.cost.officeHours;

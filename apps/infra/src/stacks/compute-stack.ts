@@ -1,8 +1,17 @@
 import type { Construct } from "constructs";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { HOST_BUNDLE_DIR, renderUserData } from "@openhands-team/bootstrap-scripts";
 import type { DeploymentConfig } from "../config/schema";
+import { EDGE_REGION } from "../config/names";
+import { HostBundle } from "../constructs/main/host-bundle";
+import { HostConfigParameter } from "../constructs/main/host-config-parameter";
+import { HostFleet } from "../constructs/main/host-fleet";
+import { HostLogGroups } from "../constructs/main/host-log-groups";
+import { HostRole } from "../constructs/main/host-role";
+import { HostSecrets } from "../constructs/main/host-secrets";
+import { InternalLoadBalancer } from "../constructs/main/internal-load-balancer";
+import { MainRegionNames, type HostLogGroupKey, type HostSecretKey } from "../constructs/main/main-region-names";
+import { PrivateBucket } from "../constructs/main/private-bucket";
+import { SERVICE_PORTS } from "../constructs/main/service-security-groups";
 import { DeploymentStack } from "./deployment-stack";
 import type { DataStack } from "./data-stack";
 import type { NetworkStack } from "./network-stack";
@@ -12,41 +21,130 @@ export interface ComputeStackProps {
   readonly data: DataStack;
 }
 
-/** Main region: the host, its role and the internal ALB. */
+type ImageRef = { readonly repository: string; readonly tag: string; readonly digest?: string };
+const image = (ref: ImageRef) => `${ref.repository}:${ref.tag}${ref.digest ? `@${ref.digest}` : ""}`;
+
+/**
+ * Main region: the host (launch template, Auto Scaling group, role), its secrets, log groups, bundle and
+ * configuration, and the internal ALB that CloudFront reaches through a VPC origin.
+ */
 export class ComputeStack extends DeploymentStack {
   readonly hostRoleArn: string;
   /** The internal ALB, the CloudFront VPC origin. */
   readonly albArn: string;
   readonly albDnsName: string;
+  readonly albArnSuffix: string;
+  readonly targetGroupArnSuffix: string;
+  readonly autoScalingGroupName: string;
+  readonly hostConfigParameterName: string;
+  readonly artifactsBucketName: string;
+  readonly logGroupNames: Readonly<Record<HostLogGroupKey, string>>;
+  readonly secretArns: Readonly<Record<HostSecretKey, string>>;
+  /** SHA-256 of the host bundle in this synthesis. */
+  readonly hostBundleSha256: string;
 
   constructor(scope: Construct, config: DeploymentConfig, props: ComputeStackProps) {
     super(scope, "compute", { config, region: config.region });
-    const role = new IamRole(this, "host-role", {
-      name: `${this.names.prefix}-host`,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    const prefix = this.names.prefix;
+    const main = new MainRegionNames(config);
+
+    const secrets = new HostSecrets(this, "secrets", { secretName: (key) => main.secretName(key) });
+    const logs = new HostLogGroups(this, "logs", {
+      logGroupName: (key) => main.logGroup(key),
+      retentionDays: config.monitoring.logRetentionDays,
+    });
+    const artifacts = new PrivateBucket(this, "artifacts", {
+      bucketPrefix: `${prefix}-artifacts-`,
+      noncurrentVersionDays: 30,
+      forceDestroy: true,
+    });
+    const bundle = new HostBundle(this, "host-bundle", {
+      bundleDir: HOST_BUNDLE_DIR,
+      bucketName: artifacts.bucketName,
+      bucketArn: artifacts.bucketArn,
+    });
+    const role = new HostRole(this, "host-role", {
+      namePrefix: prefix,
+      region: config.region,
+      bedrockRegion: this.names.bedrockRegion,
+      bedrockModels: config.bedrock.models,
+      eventsBucketArn: props.data.eventsBucketArn,
+      fileSystemArn: props.data.fileSystemArn,
+      secretArns: Object.values(secrets.arns),
+      databaseMasterSecretArn: props.data.databaseMasterSecretArn,
+      hostConfigParameter: main.hostConfigParameter,
+      edgeSecretsParameter: this.names.edgeSecretsParameter,
+      edgeRegion: EDGE_REGION,
+      logGroupArns: Object.values(logs.arns),
+      bundleObjectArn: bundle.objectArn,
+    });
+    const hostConfig = new HostConfigParameter(this, "host-config", {
+      parameterName: main.hostConfigParameter,
+      configuration: {
+        version: 1,
+        name: config.name,
+        environment: config.environment,
+        region: config.region,
+        appHost: config.domain.appHost,
+        runtimeDomain: config.domain.runtime.domain,
+        efsFileSystemId: props.data.fileSystemId,
+        eventsBucket: props.data.eventsBucketName,
+        database: { host: props.data.databaseEndpoint, port: props.data.databasePort, masterSecretArn: props.data.databaseMasterSecretArn },
+        secrets: secrets.arns,
+        edgeSecretsParameter: { name: this.names.edgeSecretsParameter, region: EDGE_REGION },
+        images: {
+          app: image(config.openhands.app),
+          agentServer: image(config.openhands.agentServer),
+          openresty: image(config.hostImages.openresty),
+          llmGateway: image(config.hostImages.llmGateway),
+          node: image(config.hostImages.node),
+        },
+        bedrock: { region: this.names.bedrockRegion, models: config.bedrock.models },
+        users: { ...config.users },
+        logGroups: logs.names,
+      },
+    });
+    const alb = new InternalLoadBalancer(this, "alb", {
+      albName: main.shortName("alb", 32),
+      targetGroupName: main.shortName("host", 32),
+      vpcId: props.network.vpcId,
+      subnetIds: props.network.privateSubnetIds,
+      securityGroupId: props.network.albSecurityGroupId,
+      appHost: config.domain.appHost,
+      runtimeDomain: config.domain.runtime.domain,
+      appZoneId: config.domain.hostedZoneId,
+      runtimeZoneId: this.names.runtimeZoneId,
+      targetPort: SERVICE_PORTS.proxy,
+    });
+    const fleet = new HostFleet(this, "host", {
+      namePrefix: prefix,
+      instanceType: config.compute.instanceType,
+      minSize: config.compute.minSize,
+      maxSize: config.compute.maxSize,
+      rootVolumeGiB: config.compute.rootVolumeGiB,
+      dockerVolumeGiB: config.compute.dockerVolumeGiB,
+      subnetIds: props.network.privateSubnetIds,
+      securityGroupId: props.network.hostSecurityGroupId,
+      instanceProfileArn: role.instanceProfileArn,
+      userData: renderUserData({
+        region: config.region,
+        bundleS3Uri: bundle.s3Uri,
+        bundleSha256: bundle.sha256,
+        hostConfigParameter: hostConfig.parameterName,
       }),
+      targetGroupArn: alb.targetGroupArn,
+      officeHours: config.cost.officeHours,
     });
-    new IamRolePolicy(this, "host-events", {
-      role: role.name,
-      name: "events-bucket",
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${props.data.eventsBucketArn}/users/*` },
-        ],
-      }),
-    });
-    this.hostRoleArn = role.arn;
-    const alb = new Lb(this, "alb", {
-      name: `${this.names.prefix}-alb`,
-      internal: true,
-      loadBalancerType: "application",
-      subnets: [...props.network.privateSubnetIds],
-      securityGroups: [props.network.albSecurityGroupId],
-    });
-    this.albArn = alb.arn;
-    this.albDnsName = alb.dnsName;
+    this.hostRoleArn = role.roleArn;
+    this.albArn = alb.albArn;
+    this.albDnsName = alb.albDnsName;
+    this.albArnSuffix = alb.albArnSuffix;
+    this.targetGroupArnSuffix = alb.targetGroupArnSuffix;
+    this.autoScalingGroupName = fleet.autoScalingGroupName;
+    this.hostConfigParameterName = hostConfig.parameterName;
+    this.artifactsBucketName = artifacts.bucketName;
+    this.logGroupNames = logs.names;
+    this.secretArns = secrets.arns;
+    this.hostBundleSha256 = bundle.sha256;
   }
 }

@@ -1,17 +1,92 @@
 import type { Construct } from "constructs";
-import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import type { DeploymentConfig } from "../config/schema";
+import { AuroraDatabase } from "../constructs/main/aurora-database";
+import { DataBackupPlan } from "../constructs/main/data-backup-plan";
+import { PrivateBucket } from "../constructs/main/private-bucket";
+import { WorkspaceFileSystem } from "../constructs/main/workspace-file-system";
 import { DeploymentStack } from "./deployment-stack";
+import { NetworkStack } from "./network-stack";
 
-/** Main region: the stateful resources, apart from compute so a compute change never plans a replacement here. */
+export interface DataStackProps {
+  readonly network: NetworkStack;
+}
+
+/**
+ * Main region: the stateful resources (Aurora, the events bucket, EFS, backups), apart from compute so that a
+ * compute change never plans a replacement here. Every store is protected from `destroy`.
+ */
 export class DataStack extends DeploymentStack {
   readonly eventsBucketName: string;
   readonly eventsBucketArn: string;
+  readonly accessLogsBucketName: string;
+  readonly databaseClusterIdentifier: string;
+  readonly databaseClusterArn: string;
+  readonly databaseEndpoint: string;
+  readonly databasePort: number;
+  readonly databaseMasterSecretArn: string;
+  readonly databaseWriterInstanceIdentifier: string;
+  readonly fileSystemId: string;
+  readonly fileSystemArn: string;
+  readonly backupVaultName: string;
 
-  constructor(scope: Construct, config: DeploymentConfig) {
+  /** `props.network` defaults to the network stack built earlier into the same app. */
+  constructor(scope: Construct, config: DeploymentConfig, props?: DataStackProps) {
     super(scope, "data", { config, region: config.region });
-    const events = new S3Bucket(this, "events", { bucketPrefix: `${this.names.prefix}-events-` });
-    this.eventsBucketName = events.bucket;
-    this.eventsBucketArn = events.arn;
+    const network = props?.network ?? NetworkStack.in(scope);
+    const prefix = this.names.prefix;
+    const events = new PrivateBucket(this, "events", {
+      bucketPrefix: `${prefix}-events-`,
+      noncurrentVersionDays: 90,
+      preventDestroy: true,
+    });
+    // Server access logs of the events bucket; a log bucket cannot log to itself.
+    const accessLogs = new PrivateBucket(this, "access-logs", {
+      bucketPrefix: `${prefix}-access-logs-`,
+      noncurrentVersionDays: 30,
+      expireAfterDays: 365,
+      extraPolicyStatements: (bucketArn) => [
+        {
+          Sid: "S3ServerAccessLogs",
+          Effect: "Allow",
+          Principal: { Service: "logging.s3.amazonaws.com" },
+          Action: "s3:PutObject",
+          Resource: `${bucketArn}/*`,
+          Condition: { ArnLike: { "aws:SourceArn": events.bucketArn } },
+        },
+      ],
+    });
+    events.sendAccessLogsTo(accessLogs);
+    const database = new AuroraDatabase(this, "aurora", {
+      namePrefix: prefix,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.databaseSecurityGroupId,
+      engineVersion: config.database.engineVersion,
+      minCapacity: config.database.minCapacity,
+      maxCapacity: config.database.maxCapacity,
+      autoPauseSeconds: config.database.autoPauseSeconds,
+      backupRetentionDays: config.database.backupRetentionDays,
+    });
+    const fileSystem = new WorkspaceFileSystem(this, "workspaces", {
+      namePrefix: prefix,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.fileSystemSecurityGroupId,
+    });
+    const backup = new DataBackupPlan(this, "backup", {
+      namePrefix: prefix,
+      resourceArns: [database.clusterArn, fileSystem.fileSystemArn],
+      retentionDays: config.backup.retentionDays,
+    });
+    this.eventsBucketName = events.bucketName;
+    this.eventsBucketArn = events.bucketArn;
+    this.accessLogsBucketName = accessLogs.bucketName;
+    this.databaseClusterIdentifier = database.clusterIdentifier;
+    this.databaseClusterArn = database.clusterArn;
+    this.databaseEndpoint = database.endpoint;
+    this.databasePort = database.port;
+    this.databaseMasterSecretArn = database.masterSecretArn;
+    this.databaseWriterInstanceIdentifier = database.writerInstanceIdentifier;
+    this.fileSystemId = fileSystem.fileSystemId;
+    this.fileSystemArn = fileSystem.fileSystemArn;
+    this.backupVaultName = backup.vaultName;
   }
 }

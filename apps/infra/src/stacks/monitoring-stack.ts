@@ -1,6 +1,9 @@
 import type { Construct } from "constructs";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import type { DeploymentConfig } from "../config/schema";
+import { ServiceAlarms } from "../constructs/main/service-alarms";
+import { ServiceDashboard } from "../constructs/main/service-dashboard";
 import { DeploymentStack } from "./deployment-stack";
 import type { ComputeStack } from "./compute-stack";
 import type { EdgeStack } from "./edge-stack";
@@ -14,14 +17,57 @@ export interface MonitoringStackProps {
   readonly edge: EdgeStack;
 }
 
-/** Main region, with a us-east-1 alias for CloudFront, WAF and Lambda@Edge metrics (they live there). */
+/**
+ * Main region, with a us-east-1 alias for the edge's topic (CloudFront and WAF metrics live there):
+ * the alarm topics with an optional e-mail subscription, the main-region alarms and a dashboard.
+ * The host's log groups belong to the compute stack, which must create them before the host boots.
+ */
 export class MonitoringStack extends DeploymentStack {
   readonly alarmTopicArn: string;
+  /** Topic in us-east-1 for alarms on CloudFront, WAF and Lambda@Edge metrics. */
+  readonly edgeAlarmTopicArn: string;
+  readonly dashboardName: string;
+  readonly alarmNames: Readonly<Record<string, string>>;
 
-  constructor(scope: Construct, config: DeploymentConfig, _props: MonitoringStackProps) {
+  constructor(scope: Construct, config: DeploymentConfig, props: MonitoringStackProps) {
     super(scope, "monitoring", { config, region: config.region, withEdgeRegionProvider: true });
-    const topic = new SnsTopic(this, "alarms", { name: `${this.names.prefix}-alarms` });
-    new SnsTopic(this, "edge-alarms", { name: `${this.names.prefix}-edge-alarms`, provider: this.edgeRegionProvider });
+    const prefix = this.names.prefix;
+    // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key, so the topics stay unencrypted
+    // (see the policy suppression OHT_SNS_001); alarm notifications carry no secret.
+    const topic = new SnsTopic(this, "alarms", { name: `${prefix}-alarms` });
+    const edgeTopic = new SnsTopic(this, "edge-alarms", { name: `${prefix}-edge-alarms`, provider: this.edgeRegionProvider });
+    if (config.monitoring.alarmEmail) {
+      new SnsTopicSubscription(this, "alarms-email", { topicArn: topic.arn, protocol: "email", endpoint: config.monitoring.alarmEmail });
+      new SnsTopicSubscription(this, "edge-alarms-email", {
+        topicArn: edgeTopic.arn,
+        protocol: "email",
+        endpoint: config.monitoring.alarmEmail,
+        provider: this.edgeRegionProvider,
+      });
+    }
+    const alarms = new ServiceAlarms(this, "service-alarms", {
+      namePrefix: prefix,
+      topicArn: topic.arn,
+      albArnSuffix: props.compute.albArnSuffix,
+      targetGroupArnSuffix: props.compute.targetGroupArnSuffix,
+      autoScalingGroupName: props.compute.autoScalingGroupName,
+      databaseClusterIdentifier: props.data.databaseClusterIdentifier,
+      databaseMaxCapacity: config.database.maxCapacity,
+      fileSystemId: props.data.fileSystemId,
+    });
+    const dashboard = new ServiceDashboard(this, "dashboard", {
+      dashboardName: `${prefix}-overview`,
+      region: config.region,
+      albArnSuffix: props.compute.albArnSuffix,
+      targetGroupArnSuffix: props.compute.targetGroupArnSuffix,
+      autoScalingGroupName: props.compute.autoScalingGroupName,
+      databaseClusterIdentifier: props.data.databaseClusterIdentifier,
+      fileSystemId: props.data.fileSystemId,
+      alarmArns: alarms.alarmArns,
+    });
     this.alarmTopicArn = topic.arn;
+    this.edgeAlarmTopicArn = edgeTopic.arn;
+    this.dashboardName = dashboard.dashboardName;
+    this.alarmNames = alarms.alarmNames;
   }
 }

@@ -1,30 +1,74 @@
 import type { Construct } from "constructs";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import type { DeploymentConfig } from "../config/schema";
+import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "../constructs/main/cloudfront-prefix-lists";
+import { PrivateServiceEndpoints } from "../constructs/main/private-service-endpoints";
+import { ServiceSecurityGroups } from "../constructs/main/service-security-groups";
+import { VpcFlowLog } from "../constructs/main/vpc-flow-log";
+import { MainRegionNames } from "../constructs/main/main-region-names";
 import { DeploymentStack } from "./deployment-stack";
 
-/** Main region: security groups (one purpose each) in the existing VPC. */
+/**
+ * Main region: the existing VPC and private subnets from the configuration, one security group per purpose,
+ * the S3 gateway endpoint, and optionally interface endpoints and VPC flow logs.
+ */
 export class NetworkStack extends DeploymentStack {
   readonly vpcId: string;
   readonly privateSubnetIds: readonly string[];
+  /** The internal ALB's group: HTTPS from CloudFront only. */
   readonly albSecurityGroupId: string;
   readonly hostSecurityGroupId: string;
+  readonly databaseSecurityGroupId: string;
+  readonly fileSystemSecurityGroupId: string;
+  readonly endpointSecurityGroupId: string;
+  /** The prefix list admitted into the ALB. */
+  readonly cloudFrontPrefixListId: string;
+  readonly flowLogGroupName?: string;
+
+  /** The network stack already built into `app` (stacks that were not handed it find it here). */
+  static in(app: Construct): NetworkStack {
+    const found = app.node.tryFindChild("network");
+    if (!(found instanceof NetworkStack)) throw new Error("the network stack must be built before the stacks that use it (see src/app.ts)");
+    return found;
+  }
 
   constructor(scope: Construct, config: DeploymentConfig) {
     super(scope, "network", { config, region: config.region });
     this.vpcId = config.network.vpcId;
     this.privateSubnetIds = config.network.privateSubnetIds;
-    const alb = new SecurityGroup(this, "alb-sg", {
-      name: `${this.names.prefix}-alb`,
-      description: "Internal ALB: reached only through the CloudFront VPC origin",
+    const prefixListId = config.network.cloudFrontPrefixListId ?? CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS[config.region];
+    if (!prefixListId) {
+      // The schema refuses this configuration already; this guards callers that skip it.
+      throw new Error(`config.network.cloudFrontPrefixListId: is missing and no prefix list is known for ${config.region}`);
+    }
+    const groups = new ServiceSecurityGroups(this, "security-groups", {
+      namePrefix: this.names.prefix,
       vpcId: this.vpcId,
+      cloudFrontPrefixListId: prefixListId,
+      vpcOriginSecurityGroupId: config.network.vpcOriginSecurityGroupId,
     });
-    const host = new SecurityGroup(this, "host-sg", {
-      name: `${this.names.prefix}-host`,
-      description: "OpenHands host: reached only from the ALB on the proxy port",
+    new PrivateServiceEndpoints(this, "endpoints", {
+      namePrefix: this.names.prefix,
+      region: config.region,
       vpcId: this.vpcId,
+      subnetIds: this.privateSubnetIds,
+      routeTableIds: config.network.privateRouteTableIds,
+      interfaceEndpoints: config.cost.interfaceEndpoints,
+      endpointSecurityGroupId: groups.endpointSecurityGroupId,
     });
-    this.albSecurityGroupId = alb.id;
-    this.hostSecurityGroupId = host.id;
+    if (config.network.flowLogs) {
+      const flowLog = new VpcFlowLog(this, "flow-log", {
+        namePrefix: this.names.prefix,
+        vpcId: this.vpcId,
+        logGroupName: new MainRegionNames(config).flowLogGroup,
+        retentionDays: config.monitoring.logRetentionDays,
+      });
+      this.flowLogGroupName = flowLog.logGroupName;
+    }
+    this.albSecurityGroupId = groups.albSecurityGroupId;
+    this.hostSecurityGroupId = groups.hostSecurityGroupId;
+    this.databaseSecurityGroupId = groups.databaseSecurityGroupId;
+    this.fileSystemSecurityGroupId = groups.fileSystemSecurityGroupId;
+    this.endpointSecurityGroupId = groups.endpointSecurityGroupId;
+    this.cloudFrontPrefixListId = prefixListId;
   }
 }

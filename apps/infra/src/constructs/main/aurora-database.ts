@@ -1,0 +1,111 @@
+import { Construct } from "constructs";
+import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
+import { RdsCluster } from "@cdktf/provider-aws/lib/rds-cluster";
+import { RdsClusterInstance } from "@cdktf/provider-aws/lib/rds-cluster-instance";
+import { RdsClusterParameterGroup } from "@cdktf/provider-aws/lib/rds-cluster-parameter-group";
+
+export interface AuroraDatabaseProps {
+  readonly namePrefix: string;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupId: string;
+  /** Aurora PostgreSQL version, 16.x. */
+  readonly engineVersion: string;
+  /** Minimum ACU; 0 lets the cluster pause. */
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** Idle seconds before pausing (used when minCapacity is 0). */
+  readonly autoPauseSeconds: number;
+  readonly backupRetentionDays: number;
+}
+
+/** Master user of the cluster; the spawner creates one database and one login per user with it. */
+export const MASTER_USERNAME = "ohmaster";
+
+/**
+ * Aurora Serverless v2 PostgreSQL, one writer, for OpenHands' conversation metadata (one database per user).
+ *
+ * Nothing is lost on destroy: deletion protection, a final snapshot, `prevent_destroy`, and automated
+ * backups. The master password is generated and rotated by RDS in Secrets Manager
+ * (`manage_master_user_password`), so no password exists in Terraform.
+ *
+ * TLS decision: OpenHands 1.7 runs its startup migrations through pg8000 with no SSL arguments and reads no
+ * SSL setting (DB_SSL is not read), so `rds.force_ssl=1` (the PostgreSQL 16 default) would stop it from
+ * starting. The parameter group sets `rds.force_ssl=0`: the cluster sits in private subnets, is not publicly
+ * accessible, and its security group admits the host alone. TLS stays available (minimum TLS 1.2) and the
+ * spawner's own connections use it.
+ */
+export class AuroraDatabase extends Construct {
+  readonly clusterIdentifier: string;
+  readonly clusterArn: string;
+  readonly endpoint: string;
+  readonly port: number;
+  /** Secrets Manager secret of the master user, owned and rotated by RDS. */
+  readonly masterSecretArn: string;
+  readonly writerInstanceIdentifier: string;
+
+  constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
+    super(scope, id);
+    const subnets = new DbSubnetGroup(this, "subnets", {
+      name: `${props.namePrefix}-aurora`,
+      description: "Private subnets of the OpenHands database",
+      subnetIds: [...props.subnetIds],
+    });
+    const parameters = new RdsClusterParameterGroup(this, "parameters", {
+      name: `${props.namePrefix}-aurora-pg16`,
+      family: "aurora-postgresql16",
+      description: "OpenHands: TLS optional for its pg8000 migrations, slow statements logged",
+      parameter: [
+        { name: "rds.force_ssl", value: "0", applyMethod: "pending-reboot" },
+        { name: "ssl_min_protocol_version", value: "TLSv1.2", applyMethod: "pending-reboot" },
+        { name: "log_min_duration_statement", value: "1000" },
+        { name: "log_connections", value: "1" },
+        { name: "log_disconnections", value: "1" },
+      ],
+    });
+    const paused = props.minCapacity === 0;
+    const cluster = new RdsCluster(this, "cluster", {
+      clusterIdentifier: `${props.namePrefix}-aurora`,
+      engine: "aurora-postgresql",
+      engineMode: "provisioned",
+      engineVersion: props.engineVersion,
+      masterUsername: MASTER_USERNAME,
+      manageMasterUserPassword: true,
+      dbSubnetGroupName: subnets.name,
+      dbClusterParameterGroupName: parameters.name,
+      vpcSecurityGroupIds: [props.securityGroupId],
+      storageEncrypted: true,
+      deletionProtection: true,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: `${props.namePrefix}-aurora-final`,
+      backupRetentionPeriod: props.backupRetentionDays,
+      preferredBackupWindow: "02:00-03:00",
+      preferredMaintenanceWindow: "sun:04:00-sun:05:00",
+      copyTagsToSnapshot: true,
+      iamDatabaseAuthenticationEnabled: true,
+      enabledCloudwatchLogsExports: ["postgresql"],
+      serverlessv2ScalingConfiguration: {
+        minCapacity: props.minCapacity,
+        maxCapacity: props.maxCapacity,
+        ...(paused ? { secondsUntilAutoPause: props.autoPauseSeconds } : {}),
+      },
+      // The final snapshot would be taken under a fixed name on every replacement; a replacement is a restore job.
+      lifecycle: { preventDestroy: true },
+    });
+    const writer = new RdsClusterInstance(this, "writer", {
+      identifier: `${props.namePrefix}-aurora-1`,
+      clusterIdentifier: cluster.id,
+      instanceClass: "db.serverless",
+      engine: "aurora-postgresql",
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: true,
+      dbSubnetGroupName: subnets.name,
+      copyTagsToSnapshot: true,
+    });
+    this.clusterIdentifier = cluster.clusterIdentifier;
+    this.clusterArn = cluster.arn;
+    this.endpoint = cluster.endpoint;
+    this.port = 5432;
+    this.masterSecretArn = cluster.masterUserSecret.get(0).secretArn;
+    this.writerInstanceIdentifier = writer.identifier;
+  }
+}

@@ -1,0 +1,70 @@
+import { Construct } from "constructs";
+import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
+
+export interface ServiceDashboardProps {
+  readonly dashboardName: string;
+  readonly region: string;
+  readonly albArnSuffix: string;
+  readonly targetGroupArnSuffix: string;
+  readonly autoScalingGroupName: string;
+  readonly databaseClusterIdentifier: string;
+  readonly fileSystemId: string;
+  /** ARNs of the alarms shown in an alarm-status widget. */
+  readonly alarmArns: readonly string[];
+}
+
+type Metric = readonly (string | Record<string, unknown>)[];
+
+/** One CloudWatch dashboard of the main region: traffic and errors, host, database, file system, alarms. */
+export class ServiceDashboard extends Construct {
+  readonly dashboardName: string;
+
+  constructor(scope: Construct, id: string, props: ServiceDashboardProps) {
+    super(scope, id);
+    const lb = ["LoadBalancer", props.albArnSuffix];
+    const tg = ["TargetGroup", props.targetGroupArnSuffix];
+    const graph = (title: string, metrics: Metric[], x: number, y: number, stat = "Sum") => ({
+      type: "metric",
+      x,
+      y,
+      width: 12,
+      height: 6,
+      properties: { title, region: props.region, view: "timeSeries", stacked: false, period: 300, stat, metrics },
+    });
+    const widgets = [
+      graph("Requests and errors (ALB)", [
+        ["AWS/ApplicationELB", "RequestCount", ...lb],
+        ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", ...lb],
+        ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ...lb, ...tg],
+        ["AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", ...lb, ...tg],
+      ], 0, 0),
+      graph("Response time p90 (s)", [["AWS/ApplicationELB", "TargetResponseTime", ...lb, { stat: "p90" }]], 12, 0, "Average"),
+      graph("Healthy and unhealthy hosts", [
+        ["AWS/ApplicationELB", "HealthyHostCount", ...lb, ...tg],
+        ["AWS/ApplicationELB", "UnHealthyHostCount", ...lb, ...tg],
+      ], 0, 6, "Maximum"),
+      graph("Host CPU (%)", [["AWS/EC2", "CPUUtilization", "AutoScalingGroupName", props.autoScalingGroupName]], 12, 6, "Average"),
+      graph("Aurora capacity (ACU) and connections", [
+        ["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", props.databaseClusterIdentifier],
+        ["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", props.databaseClusterIdentifier, { yAxis: "right" }],
+      ], 0, 12, "Average"),
+      graph("EFS I/O (%) and throughput", [
+        ["AWS/EFS", "PercentIOLimit", "FileSystemId", props.fileSystemId],
+        ["AWS/EFS", "MeteredIOBytes", "FileSystemId", props.fileSystemId, { yAxis: "right", stat: "Sum" }],
+      ], 12, 12, "Maximum"),
+      {
+        type: "alarm",
+        x: 0,
+        y: 18,
+        width: 24,
+        height: 4,
+        properties: { title: "Alarms", alarms: [...props.alarmArns] },
+      },
+    ];
+    const dashboard = new CloudwatchDashboard(this, "dashboard", {
+      dashboardName: props.dashboardName,
+      dashboardBody: JSON.stringify({ widgets }),
+    });
+    this.dashboardName = dashboard.dashboardName;
+  }
+}
