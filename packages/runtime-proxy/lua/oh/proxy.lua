@@ -73,7 +73,7 @@ end
 
 local write_log = log.write
 
--- Every header, however many: with a cap, x-oh-* headers past it would escape the stripping below
+-- Every header, however many: with a cap, x-oh-* headers past it would escape strip_credentials
 -- (identity spoofing toward the app or a sandbox). nginx bounds the total by large_client_header_buffers.
 local function all_headers()
   return ngx.req.get_headers(0)
@@ -99,15 +99,13 @@ local function ensure(who)
     { sub = who.sub, email = who.email })
   if not response then return nil, err end
   local body = type(response.json) == "table" and response.json or {}
-  if body.state == "starting" and (response.status == 202 or response.status == 200) then
+  if response.status == 202 or (response.status == 200 and body.state == "starting") then
     return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs) }
   end
   if response.status == 200 and body.state == "running" then
     local ip, port = upstream.parse(body.upstream)
     if not ip then return nil, "ensure answered a bad upstream (" .. port .. ")" end
     return { state = "running", peer = ip .. ":" .. port }
-  elseif response.status == 202 then
-    return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs) }
   elseif response.status == 503 then
     return { state = "capacity", message = type(body.message) == "string" and body.message or nil }
   end
