@@ -56,7 +56,8 @@ describe("logs", () => {
     await send(proxy.port, h2, "/z?session_api_key=SECRET-SESSION-KEY", { headers: identityHeaders(key, h2, makeUser("other", "o@example.com")) });
     await send(proxy.port, APP_HOST, "/?x=1", { headers: identityHeaders(newKey(), APP_HOST, ada) });
     await send(proxy.port, APP_HOST, "/", { headers: identityHeaders(key, APP_HOST, ada) });
-    await sleep(500); // the proxy writes its own lines from a 0.2 s timer
+    // The proxy writes its own lines from a 0.2 s timer.
+    for (let i = 0; i < 50 && !(proxy.errorLog().includes("refused runtime request") && proxy.errorLog().includes("route forgotten")); i += 1) await sleep(100);
     const access = readFileSync(join(proxy.prefix, "access.log"), "utf8");
     const errors = proxy.errorLog();
     expect(access).toContain("/sockets/events/abc");
