@@ -95,8 +95,8 @@ export const LOAD_BALANCING_CHECKS: readonly PolicyCheck[] = [
     },
   },
   {
-    id: "OHT_ACM_001",
-    title: "Certificate is DNS-validated and replaced before it is destroyed",
+    id: "OHT_ALB_009",
+    title: "The regional certificate of the ALB is DNS-validated and replaced before it is destroyed",
     resourceTypes: ["aws_acm_certificate"],
     evaluate(r) {
       if (r.body.validation_method !== "DNS") return `validation_method is ${r.body.validation_method ?? "unset"} (expected DNS, renewed automatically)`;

@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { exampleConfig, synthDeployment, type Json } from "../support/synth";
+import { ALL_CHECKS, checkDeployment, formatReport, loadSynthesizedStacks, MAIN_STACKS, runPolicy } from "../../src/policy";
+import { EDGE_CHECKS, EDGE_SUPPRESSIONS } from "../../src/policy/checks/edge";
+import { MAIN_CHECKS } from "../../src/policy/checks/main";
+import { MAIN_SUPPRESSIONS } from "../../src/policy/suppressions";
+import type { PolicyCheck } from "../../src/policy/types";
+
+const broken = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-main.tf.json"), "utf8")) as Json;
+
+describe("GIVEN the policy suite", () => {
+  it("THEN it has at least 30 named main-region checks with unique ids and one-line titles", () => {
+    expect(MAIN_CHECKS.length).toBeGreaterThanOrEqual(30);
+    const ids = ALL_CHECKS.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const check of MAIN_CHECKS) {
+      expect(check.id).toMatch(/^OHT_[A-Z0-9]+_\d{3}$/);
+      expect(check.title.length).toBeGreaterThan(20);
+      expect(check.title).not.toContain("\n");
+      expect(check.resourceTypes.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("THEN it covers S3, ALB, launch template, ASG, Aurora, EFS, IAM, security groups, logs, secrets, SNS and backup", () => {
+    const areas = new Set(MAIN_CHECKS.map((c) => c.id.split("_")[1]));
+    for (const area of ["S3", "ALB", "TG", "EC2", "ASG", "RDS", "EFS", "IAM", "SG", "LOG", "SEC", "SSM", "SNS", "BAK", "VPCE", "CW"]) expect(areas).toContain(area);
+  });
+
+  it("THEN the us-east-1 checks and suppressions of the edge stacks are part of it", () => {
+    for (const check of EDGE_CHECKS) expect(ALL_CHECKS).toContain(check);
+    expect(Array.isArray(EDGE_SUPPRESSIONS)).toBe(true);
+  });
+
+  it("THEN every main-region suppression carries a written justification", () => {
+    for (const s of MAIN_SUPPRESSIONS) {
+      expect(s.justification.length).toBeGreaterThanOrEqual(80);
+      expect(MAIN_CHECKS.map((c) => c.id)).toContain(s.checkId);
+    }
+  });
+});
+
+describe("GIVEN the example deployment synthesized", () => {
+  const synth = synthDeployment();
+  const report = checkDeployment(loadSynthesizedStacks(synth.outdir));
+
+  it("THEN the suite finds no failure", () => {
+    expect(report.failures.map((f) => `${f.checkId} ${f.resource}: ${f.message}`)).toEqual([]);
+    expect(report.invalidSuppressions).toEqual([]);
+  });
+
+  it("THEN it really looked: most checks applied, and passes far outnumber suppressions", () => {
+    const applied = new Set(report.findings.filter((f) => MAIN_STACKS.some((s) => f.resource.startsWith(`${s}.`))).map((f) => f.checkId));
+    expect(applied.size).toBeGreaterThanOrEqual(40);
+    expect(report.passed).toBeGreaterThan(3 * report.suppressed.length);
+  });
+
+  it("THEN every main-region suppression is still needed (none is stale)", () => {
+    const stale = report.unusedSuppressions.filter((s) => MAIN_SUPPRESSIONS.includes(s));
+    expect(stale).toEqual([]);
+  });
+
+  it("THEN the summary names the counts", () => {
+    expect(formatReport(report)).toMatch(/\d+ passed, 0 failed, \d+ suppressed \(\d+ checks applied\)$/);
+  });
+});
+
+describe("GIVEN every optional main-region resource switched on", () => {
+  const synth = synthDeployment(
+    exampleConfig((raw) => {
+      raw.cost.interfaceEndpoints = true;
+      raw.network.flowLogs = true;
+      raw.network.vpcOriginSecurityGroupId = "sg-0123456789abcdef0";
+      raw.monitoring.alarmEmail = "ops@example.com";
+      raw.cost.officeHours = { timeZone: "Europe/Berlin", start: "0 7 * * MON-FRI", stop: "0 20 * * MON-FRI" };
+    }),
+  );
+
+  it("THEN the suite still finds no failure", () => {
+    const report = checkDeployment(loadSynthesizedStacks(synth.outdir));
+    expect(report.failures.map((f) => `${f.checkId} ${f.resource}: ${f.message}`)).toEqual([]);
+  });
+});
+
+describe("GIVEN a deliberately broken main-region stack", () => {
+  const report = runPolicy({ broken }, [{ checks: MAIN_CHECKS }], []);
+  const failed = new Set(report.failures.map((f) => f.checkId));
+
+  it("THEN every main-region check fails on it", () => {
+    expect([...failed].sort()).toEqual(MAIN_CHECKS.map((c) => c.id).sort());
+  });
+
+  it.each([
+    ["OHT_S3_001", "broken.aws_s3_bucket.open", /no aws_s3_bucket_public_access_block/],
+    ["OHT_S3_008", "broken.aws_s3_bucket.open", /force_destroy is on/],
+    ["OHT_ALB_002", "broken.aws_lb.public", /internet-facing/],
+    ["OHT_ALB_003", "broken.aws_lb_listener.plain", /HTTP forwards without TLS/],
+    ["OHT_ALB_004", "broken.aws_lb_listener.weak", /ELBSecurityPolicy-2016-08/],
+    ["OHT_EC2_001", "broken.aws_launch_template.loose", /http_tokens is optional/],
+    ["OHT_EC2_006", "broken.aws_launch_template.loose", /AWS access key id/],
+    ["OHT_RDS_006", "broken.aws_rds_cluster.careless", /master_password is set/],
+    ["OHT_RDS_010", "broken.aws_rds_cluster.careless", /rds.force_ssl is 0/],
+    ["OHT_IAM_001", "broken.aws_iam_role_policy.opaque", /not literal JSON/],
+    ["OHT_IAM_002", "broken.aws_iam_role.anyone", /allows s3:\*.*NotAction|NotAction/],
+    ["OHT_IAM_003", "broken.aws_iam_role.anyone", /on "\*"/],
+    ["OHT_IAM_004", "broken.aws_iam_role.anyone", /iam:PassRole/],
+    ["OHT_IAM_005", "broken.aws_iam_role.anyone", /non-service principal/],
+    ["OHT_IAM_006", "broken.aws_iam_role_policy_attachment.admin", /AdministratorAccess/],
+    ["OHT_SG_002", "broken.aws_security_group.wide", /0\.0\.0\.0\/0/],
+    ["OHT_SEC_001", "broken.aws_secretsmanager_secret_version.written", /secret value/],
+    ["OHT_SSM_001", "broken.aws_ssm_parameter.db_password", /type is String/],
+  ])("THEN %s fails on %s with the reason", (checkId, resource, reason) => {
+    const finding = report.failures.find((f) => f.checkId === checkId && f.resource === resource);
+    expect(finding?.message).toMatch(reason);
+  });
+
+  it("THEN the project's suppressions do not hide it (they name the project's own resources)", () => {
+    const withSuppressions = runPolicy({ broken }, [{ checks: MAIN_CHECKS }], MAIN_SUPPRESSIONS.filter((s) => s.resource !== "*"));
+    expect(withSuppressions.failures.length).toBe(report.failures.length);
+  });
+});
+
+describe("GIVEN suppressions that do not hold up", () => {
+  const check: PolicyCheck = { id: "OHT_TEST_001", title: "buckets are versioned", resourceTypes: ["aws_s3_bucket"], evaluate: () => "not versioned" };
+  const stacks = { broken };
+
+  it("WHEN the justification is too short THEN the suppression is refused and the failure stays", () => {
+    const report = runPolicy(stacks, [{ checks: [check] }], [{ checkId: "OHT_TEST_001", resource: "*", justification: "not needed" }]);
+    expect(report.invalidSuppressions.map((i) => i.reason)).toEqual(["the justification is too short to say why"]);
+    expect(report.failures).toHaveLength(1);
+  });
+
+  it("WHEN it names an unknown check THEN it is refused", () => {
+    const report = runPolicy(stacks, [{ checks: [check] }], [{ checkId: "OHT_NOPE_001", resource: "*", justification: "x".repeat(60) }]);
+    expect(report.invalidSuppressions.map((i) => i.reason)).toEqual(["unknown check OHT_NOPE_001"]);
+  });
+
+  it("WHEN it matches nothing THEN it is reported as stale", () => {
+    const report = runPolicy(stacks, [{ checks: [check] }], [{ checkId: "OHT_TEST_001", resource: "other.aws_s3_bucket.*", justification: "y".repeat(60) }]);
+    expect(report.unusedSuppressions).toHaveLength(1);
+    expect(formatReport(report)).toContain("STALE suppression OHT_TEST_001 other.aws_s3_bucket.*");
+  });
+
+  it("WHEN a check throws on a resource it cannot read THEN that is a failure, not a crash", () => {
+    const throwing: PolicyCheck = { id: "OHT_TEST_002", title: "reads something", resourceTypes: ["aws_s3_bucket"], evaluate: () => { throw new Error("boom"); } };
+    const report = runPolicy(stacks, [{ checks: [throwing] }], []);
+    expect(report.failures[0]?.message).toBe("the check could not read the resource: boom");
+  });
+});
