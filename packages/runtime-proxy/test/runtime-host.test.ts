@@ -85,6 +85,16 @@ describe("strict host parsing: refused before any lookup", () => {
     expect(contacts()).toBe(before);
   });
 
+  it.each([
+    ["the app host in the request target, a runtime Host header", () => `http://${APP_HOST}/echo`, () => adaHost],
+    ["another runtime host in the request target", () => `http://${bobHost}/echo`, () => adaHost],
+  ])("GIVEN %s (absolute-form) THEN 400: routing and the signed host cannot be split", async (_name, target, hostHeader) => {
+    const before = contacts();
+    const reply = await send(proxy.port, hostHeader(), target(), { headers: signed(hostHeader(), ada) });
+    expect(reply.status).toBe(400);
+    expect(contacts()).toBe(before);
+  });
+
   it("GIVEN a host that is neither the app nor under the runtime domain THEN 404 unknown_host", async () => {
     const reply = await send(proxy.port, `32771-${SLUG}.runtime.example.test.evil.com`, "/", { headers: { "X-Session-API-Key": ADA_KEY } });
     expect(reply.status).toBe(404);
