@@ -11,7 +11,7 @@ export function httpCall(url: string, method: string, body?: unknown, timeoutMs 
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
-      { method, timeout: timeoutMs, headers: payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {} },
+      { method, timeout: timeoutMs, agent: false, headers: payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {} },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -115,7 +115,7 @@ export class WebhookRelay {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     }
-    const upstream = httpRequest(upstreamUrl, { method, headers }, (answer) => {
+    const upstream = httpRequest(upstreamUrl, { method, headers, agent: false }, (answer) => {
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "set-cookie") out[name] = value;
       res.writeHead(answer.statusCode ?? 502, out);

@@ -2,7 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { createControlApi } from "./api";
 import type { SpawnerConfig } from "./config";
-import { UserDatabases } from "./database";
+import { UserDatabases, type UserDatabase } from "./database";
 import { DockerAppBackend } from "./docker/app-backend";
 import { SandboxCreateRecords } from "./docker/create-records";
 import { DockerEngineClient } from "./docker/engine-client";
@@ -23,14 +23,20 @@ export interface SpawnerService {
   close(): Promise<void>;
 }
 
-export async function startSpawnerService(config: SpawnerConfig, options: { log?: Logger } = {}): Promise<SpawnerService> {
+export interface SpawnerServiceOptions {
+  log?: Logger;
+  /** Replaces the PostgreSQL provisioning (tests and benches that do not exercise the database). */
+  databases?: { ensure(slug: string): Promise<UserDatabase>; close(): Promise<void> };
+}
+
+export async function startSpawnerService(config: SpawnerConfig, options: SpawnerServiceOptions = {}): Promise<SpawnerService> {
   const log = options.log ?? createLogger({ level: config.logLevel, base: { service: "spawner" } });
   const daemon = new DockerEngineClient(config.docker.socketPath);
   const view = new DockerHostView(daemon, log.child({ component: "docker-view" }));
   const apps = new DockerAppBackend(view, config, log.child({ component: "apps" }));
   const records = new SandboxCreateRecords((slug) => userPaths(config.paths.efsRoot, slug).sandboxRecords);
   const sandboxes = new DockerSandboxBackend(view, config, records, log.child({ component: "sandboxes" }));
-  const databases = new UserDatabases(
+  const databases = options.databases ?? new UserDatabases(
     { host: config.database.host, port: config.database.port, user: config.database.adminUser, password: config.database.adminPassword, database: config.database.adminDatabase, ...(config.database.appHost ? { appHost: config.database.appHost } : {}) },
     config.secrets.dbPasswordKey,
     log.child({ component: "database" }),

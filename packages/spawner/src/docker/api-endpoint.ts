@@ -172,7 +172,7 @@ export class FilteredDockerEndpoint {
       const headers: Record<string, string> = { host: "docker" };
       const auth = req.headers["x-registry-auth"];
       if (typeof auth === "string") headers["x-registry-auth"] = auth;
-      const upstream = httpRequest({ socketPath: this.options.daemon.socketPath, method: req.method, path, headers }, (answer) => {
+      const upstream = httpRequest({ socketPath: this.options.daemon.socketPath, agent: false, method: req.method, path, headers }, (answer) => {
         const out: Record<string, string> = {};
         for (const name of ["content-type", "api-version", "docker-experimental", "ostype", "server"]) {
           const value = answer.headers[name];

@@ -37,6 +37,8 @@ export class DockerEngineClient {
       const req = httpRequest(
         {
           socketPath: this.socketPath,
+          // A fresh connection per call: a pooled one may point at a daemon that has restarted since.
+          agent: false,
           method,
           path,
           headers: { host: "docker", ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}) },
@@ -89,7 +91,7 @@ export class DockerEngineClient {
       ended = true;
       onEnd(error);
     };
-    const req = httpRequest({ socketPath: this.socketPath, method: "GET", path, headers: { host: "docker" } }, (res: IncomingMessage) => {
+    const req = httpRequest({ socketPath: this.socketPath, agent: false, method: "GET", path, headers: { host: "docker" } }, (res: IncomingMessage) => {
       if ((res.statusCode ?? 0) !== 200) {
         res.resume();
         finish(new Error(`docker GET ${path}: ${res.statusCode}`));

@@ -1,0 +1,189 @@
+/**
+ * Test harness: the real spawner service against the fake Docker engine (testing/fake-docker-engine.ts),
+ * with a contract fake of OpenHands (testing/fake-openhands-app.ts) "running" in every started app
+ * container, listening on the container's address. Everything runs on loopback: the user subnets are
+ * 127.X.N.0/24 (network.subnetPrefix), so the relay can bind the user's gateway 127.X.N.1, which no
+ * real bridge provides here.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig, type SpawnerConfig, type SpawnerConfigInput } from "../../src/config";
+import type { UserDatabase } from "../../src/database";
+import { createLogger, type Logger } from "../../src/log";
+import { startSpawnerService, type SpawnerService } from "../../src/service";
+import { slugForSub } from "../../src/slug";
+import { startFakeDockerEngine, type FakeDockerEngine, type FakeDockerEngineOptions } from "../../testing/fake-docker-engine";
+import { startFakeOpenHandsApp, type FakeOpenHandsApp } from "../../testing/fake-openhands-app";
+
+export const APP_IMAGE = "ghcr.io/openhands/openhands:1.7.0";
+export const AGENT_IMAGE = "ghcr.io/openhands/agent-server:1.19.1-python";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+  json: () => any;
+}
+
+export function http(options: { url?: string; socketPath?: string; path?: string; method?: string; body?: unknown; headers?: Record<string, string> }): Promise<HttpResult> {
+  const payload = options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
+  return new Promise((resolve, reject) => {
+    const headers = { ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}), ...options.headers };
+    const done = (res: import("node:http").IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
+      });
+    };
+    const req = options.socketPath
+      ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers } }, done)
+      : httpRequest(options.url!, { method: options.method ?? "GET", headers }, done);
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** A sub whose slug is known, and the slug. */
+export function user(n: number): { sub: string; slug: string } {
+  const sub = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  return { sub, slug: slugForSub(sub) };
+}
+
+export const fakeDatabases = () => {
+  const calls: string[] = [];
+  return {
+    calls,
+    ensure: async (slug: string): Promise<UserDatabase> => {
+      calls.push(slug);
+      return { host: "db.internal", port: 5432, database: `oh_${slug}`, user: `oh_${slug}`, password: `pw-${slug}` };
+    },
+    close: async () => undefined,
+  };
+};
+
+export interface Harness {
+  dir: string;
+  engine: FakeDockerEngine;
+  config: SpawnerConfig;
+  apps: Map<string, FakeOpenHandsApp>;
+  service?: SpawnerService;
+  logs: string[];
+  startService(extra?: { databases?: ReturnType<typeof fakeDatabases> | { ensure(slug: string): Promise<UserDatabase>; close(): Promise<void> } }): Promise<SpawnerService>;
+  stopService(): Promise<void>;
+  /** Replaces the Docker engine with an empty one (a new host), keeping EFS. */
+  replaceHost(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: {
+    config?: Partial<SpawnerConfigInput> & { users?: SpawnerConfigInput["users"]; timing?: SpawnerConfigInput["timing"] };
+    engine?: Partial<FakeDockerEngineOptions>;
+    appOptions?: { healthyAfterMs?: number; settings?: Record<string, unknown> };
+    dir?: string;
+  } = {},
+): Promise<Harness> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "spawner-test-"));
+  const apps = new Map<string, FakeOpenHandsApp>();
+  const logs: string[] = [];
+  const appPort = await freePort();
+  const relayPort = await freePort();
+  // A loopback /16 of our own, so parallel test files do not meet on the same addresses.
+  const second = 100 + Math.floor(Math.random() * 150);
+  const input: SpawnerConfigInput = {
+    appHost: "openhands.example.com",
+    runtimeDomain: "runtime.example.com",
+    region: "eu-central-1",
+    eventsBucket: "oh-events-test",
+    api: { host: "127.0.0.1", port: 0 },
+    docker: { socketPath: join(dir, "docker.sock") },
+    images: { app: APP_IMAGE, agentServer: AGENT_IMAGE },
+    network: { subnetPrefix: `127.${second}`, appPort, relayPort, llmGatewayPort: 4000 },
+    paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
+    database: { host: "127.0.0.1", port: 5432, adminUser: "admin", adminPassword: "admin" },
+    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
+    llm: { model: "litellm_proxy/claude-sonnet" },
+    timing: { healthTimeoutMs: 10_000, healthIntervalMs: 20, ensureWaitMs: 5_000, cullIntervalMs: 3_600_000 },
+    ...options.config,
+  };
+  const config = parseConfig(input);
+
+  const engineOptions = (): FakeDockerEngineOptions => ({
+    socketPath: config.docker.socketPath,
+    images: [APP_IMAGE, AGENT_IMAGE],
+    // "Runs" an app container: a fake OpenHands on the container's address and the app port.
+    onStart: async (container) => {
+      if (!container.Name.startsWith("/oh-app-")) return;
+      const ip = Object.values(container.NetworkSettings.Networks)[0]?.IPAddress;
+      if (!ip) throw new Error("app container started without an address");
+      const app = await startFakeOpenHandsApp({ host: ip, port: config.network.appPort, ...options.appOptions });
+      apps.set(container.Name.slice(1), app);
+    },
+    onStop: async (container, action) => {
+      if (action === "pause") return;
+      const app = apps.get(container.Name.slice(1));
+      apps.delete(container.Name.slice(1));
+      await app?.close();
+    },
+    ...options.engine,
+  });
+
+  const harness: Harness = {
+    dir,
+    engine: await startFakeDockerEngine(engineOptions()),
+    config,
+    apps,
+    logs,
+    async startService(extra = {}) {
+      const log: Logger = createLogger({ level: "debug", write: (line) => logs.push(line) });
+      harness.service = await startSpawnerService(config, { log, databases: extra.databases ?? fakeDatabases() });
+      return harness.service;
+    },
+    async stopService() {
+      await harness.service?.close();
+      harness.service = undefined;
+    },
+    async replaceHost() {
+      await harness.stopService();
+      for (const app of apps.values()) await app.close();
+      apps.clear();
+      await harness.engine.close();
+      harness.engine = await startFakeDockerEngine(engineOptions());
+    },
+    async close() {
+      await harness.stopService();
+      for (const app of apps.values()) await app.close();
+      apps.clear();
+      await harness.engine.close();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Waits until a condition holds (event-driven state settles asynchronously). */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The spawner service end to end, against the fake Docker engine and the contract fake of OpenHands
+ * (no Docker engine and no OpenHands here; see testing/). User networks live on loopback (127.X.N.0/24)
+ * so that the relay can bind the user's gateway address.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { eventually, http, startHarness, user, fakeDatabases, type Harness, AGENT_IMAGE } from "./helpers/harness";
+import { DockerPyClient } from "./helpers/docker-py";
+
+jest.setTimeout(30_000);
+
+describe("spawner service", () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const ensure = (apiUrl: string, who: { sub: string; slug: string }) =>
+    http({ url: `${apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub, email: "a@example.com" } });
+
+  it("GIVEN N parallel ensure calls for one user WHEN they run THEN one container is created and started, and all answer running", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(1);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => ensure(service.apiUrl, alice)));
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    const upstreams = new Set(answers.map((a) => a.json().upstream));
+    expect(upstreams.size).toBe(1);
+    expect([...upstreams][0]).toMatch(/^http:\/\/127\.\d+\.1\.2:\d+$/);
+    expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(1);
+    expect(h.engine.callsMatching("POST", /^\/containers\/[0-9a-f]{64}\/start$/)).toHaveLength(1);
+    expect(h.engine.callsMatching("POST", /^\/networks\/create$/)).toHaveLength(1);
+  });
+
+  it("GIVEN a new user WHEN the app becomes healthy THEN LLM settings are seeded once through POST /api/v1/settings, with the gateway and key", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(2);
+    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
+    const app = h.apps.get(`oh-app-${alice.slug}`)!;
+    const posts = app.requests.filter((r) => r.path === "/api/v1/settings" && r.method === "POST");
+    expect(posts).toHaveLength(1);
+    expect(JSON.parse(posts[0]!.body)).toEqual({
+      agent_settings_diff: { llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: "llm-gateway-key" } },
+      user_consents_to_analytics: false,
+    });
+    const health = app.requests.findIndex((r) => r.path === "/health");
+    const get = app.requests.findIndex((r) => r.path === "/api/v1/settings" && r.method === "GET");
+    expect(health).toBeGreaterThanOrEqual(0);
+    expect(get).toBeGreaterThan(health);
+  });
+
+  it("GIVEN a user who changed their settings WHEN their app starts again THEN the settings are not overwritten", async () => {
+    h = await startHarness({ appOptions: { settings: { agent_settings: { llm: { model: "my/own-model" } } } } });
+    const service = await h.startService();
+    const alice = user(3);
+    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
+    const app = h.apps.get(`oh-app-${alice.slug}`)!;
+    expect(app.requests.filter((r) => r.path === "/api/v1/settings" && r.method === "POST")).toHaveLength(0);
+    expect(app.settings).toEqual({ agent_settings: { llm: { model: "my/own-model" } } });
+  });
+
+  it("GIVEN a started app THEN its container has the environment, mounts, limits, restart policy and fixed address of DESIGN.md", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(4);
+    await ensure(service.apiUrl, alice);
+    const container = h.engine.find(`oh-app-${alice.slug}`)!;
+    const env = Object.fromEntries(container.Config.Env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    const prefix = h.config.network.subnetPrefix;
+    expect(env).toMatchObject({
+      DB_HOST: "db.internal",
+      DB_NAME: `oh_${alice.slug}`,
+      DB_USER: `oh_${alice.slug}`,
+      FILE_STORE: "local",
+      FILE_STORE_PATH: "/.openhands",
+      OH_PERSISTENCE_DIR: "/.openhands",
+      OH_EVENT_KIND: "openhands.app_server.event.aws_event_service.AwsEventServiceInjector",
+      OH_EVENT_BUCKET_NAME: "oh-events-test",
+      OH_EVENT_PREFIX: `users/${alice.slug}`,
+      OH_SANDBOX_KIND: "openhands.app_server.sandbox.docker_sandbox_service.DockerSandboxServiceInjector",
+      OH_SANDBOX_CONTAINER_NAME_PREFIX: `oh-sbx-${alice.slug}-`,
+      OH_SANDBOX_MAX_NUM_SANDBOXES: "3",
+      OH_SANDBOX_CONTAINER_URL_PATTERN: `http://${prefix}.1.1:{port}`,
+      OH_SANDBOX_HOST_PORT: String(h.config.network.relayPort),
+      AGENT_SERVER_IMAGE_REPOSITORY: "ghcr.io/openhands/agent-server",
+      AGENT_SERVER_IMAGE_TAG: "1.19.1-python",
+      DOCKER_HOST: "unix:///run/ohdocker/docker.sock",
+      OH_PERMITTED_CORS_ORIGINS_0: "https://openhands.example.com",
+    });
+    expect(env.JWT_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const unset of ["SESSION_API_KEY", "OH_WEB_URL", "WEB_HOST", "SANDBOX_VOLUMES", "RUNTIME"]) expect(env).not.toHaveProperty(unset);
+    expect(container.HostConfig).toMatchObject({
+      NetworkMode: `oh-u-${alice.slug}`,
+      RestartPolicy: { Name: "unless-stopped" },
+      Memory: 2048 * 1024 * 1024,
+      NanoCpus: 1e9,
+      Binds: [`${h.config.paths.efsRoot}/users/${alice.slug}/openhands:/.openhands:rw`, `${h.config.paths.dockerApiDir}/${alice.slug}:/run/ohdocker:ro`],
+    });
+    expect(container.NetworkSettings.Networks[`oh-u-${alice.slug}`]!.IPAddress).toBe(`${prefix}.1.2`);
+    const network = [...h.engine.networks.values()].find((n) => n.Name === `oh-u-${alice.slug}`)!;
+    expect(network.IPAM.Config[0]).toEqual({ Subnet: `${prefix}.1.0/24`, Gateway: `${prefix}.1.1`, IPRange: `${prefix}.1.128/25` });
+    expect(network.Options).toEqual({ "com.docker.network.bridge.name": `ohu-${alice.slug.slice(0, 11)}`, "com.docker.network.bridge.enable_icc": "false" });
+    expect(existsSync(join(h.config.paths.dockerApiDir, alice.slug, "docker.sock"))).toBe(true);
+  });
+
+  it("GIVEN malformed slugs or a slug that is not the sub's WHEN ensure is called THEN 400 and nothing is started", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(5);
+    for (const bad of ["ABCDEFGHIJKLMNOP", "abc", "abcdefghijklmnop1", "..%2f..%2fetc", "abcdefgh0jklmnop", "%00"]) {
+      const res = await http({ url: `${service.apiUrl}/v1/users/${bad}/ensure`, method: "POST", body: { sub: alice.sub } });
+      expect([400, 404]).toContain(res.status);
+    }
+    const other = user(6);
+    const mismatch = await http({ url: `${service.apiUrl}/v1/users/${other.slug}/ensure`, method: "POST", body: { sub: alice.sub } });
+    expect(mismatch.status).toBe(400);
+    const noBody = await http({ url: `${service.apiUrl}/v1/users/${alice.slug}/ensure`, method: "POST", body: "{not json" });
+    expect(noBody.status).toBe(400);
+    await expect(service.spawner.ensure("../../etc/passwd")).rejects.toThrow(/malformed user slug/);
+    expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(0);
+  });
+
+  it("GIVEN the host runs maxRunningApps apps WHEN another user ensures THEN 503 capacity with a clear message, and the running users still get 200", async () => {
+    h = await startHarness({ config: { users: { maxRunningApps: 2, idleMinutes: 60, maxRunningSandboxes: 30, sandboxesPerUser: 3 } } });
+    const service = await h.startService();
+    expect((await ensure(service.apiUrl, user(7))).status).toBe(200);
+    expect((await ensure(service.apiUrl, user(8))).status).toBe(200);
+    const third = await ensure(service.apiUrl, user(9));
+    expect(third.status).toBe(503);
+    expect(third.json()).toMatchObject({ error: "capacity" });
+    expect(third.json().message).toMatch(/users\.maxRunningApps = 2/);
+    expect((await ensure(service.apiUrl, user(7))).status).toBe(200);
+    expect((await http({ url: `${service.apiUrl}/v1/stats` })).json()).toMatchObject({ runningUsers: 2, starts: 2, refusals: 1 });
+  });
+
+  it("GIVEN an app slower than ensureWaitMs WHEN ensure is called THEN 202 starting, and later 200 running", async () => {
+    h = await startHarness({ appOptions: { healthyAfterMs: 600 }, config: { timing: { ensureWaitMs: 100, healthTimeoutMs: 10_000, healthIntervalMs: 20, cullIntervalMs: 3_600_000 } } });
+    const service = await h.startService();
+    const alice = user(10);
+    const first = await ensure(service.apiUrl, alice);
+    expect(first.status).toBe(202);
+    expect(first.json()).toEqual({ state: "starting", retryAfterMs: 2000 });
+    await eventually(async () => (await ensure(service.apiUrl, alice)).status === 200);
+    expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(1);
+  });
+
+  it("GIVEN running apps WHEN the spawner restarts THEN it rebuilds its view from Docker: no new container, relay and Docker socket back, routes resolvable", async () => {
+    h = await startHarness();
+    let service = await h.startService();
+    const alice = user(11);
+    await ensure(service.apiUrl, alice);
+    const docker = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await docker.negotiate();
+    const run = await docker.run(`oh-sbx-${alice.slug}-abc`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    expect(run.start?.status).toBe(204);
+    await h.stopService();
+    const creates = h.engine.callsMatching("POST", /^\/containers\/create$/).length;
+    service = await h.startService();
+    const answer = await eventually(async () => {
+      const res = await ensure(service.apiUrl, alice);
+      return res.status === 200 ? res : undefined;
+    });
+    expect(answer.json().state).toBe("running");
+    expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(creates);
+    expect(service.relay.isOpen(alice.slug)).toBe(true);
+    expect(existsSync(service.sandboxes.socketPathFor(alice.slug))).toBe(true);
+    const sandbox = h.engine.find(`oh-sbx-${alice.slug}-abc`)!;
+    const hostPort = sandbox.NetworkSettings.Ports["8000/tcp"]![0]!.HostPort;
+    const route = await http({ url: `${service.apiUrl}/v1/routes/resolve?host=${hostPort}-${alice.slug}.runtime.example.com` });
+    expect(route.status).toBe(200);
+    expect(route.json()).toMatchObject({ owner: alice.slug, kind: "agent-server" });
+  });
+
+  it("GIVEN a user's sandboxes were recorded WHEN the host is replaced (empty Docker, same EFS) THEN ensure recreates them, stopped (exited), with their original session key", async () => {
+    h = await startHarness();
+    let service = await h.startService();
+    const alice = user(12);
+    await ensure(service.apiUrl, alice);
+    const docker = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await docker.negotiate();
+    await docker.run(`oh-sbx-${alice.slug}-one`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    await docker.run(`oh-sbx-${alice.slug}-two`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    expect(readdirSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes")).sort()).toEqual([`oh-sbx-${alice.slug}-one.json`, `oh-sbx-${alice.slug}-two.json`]);
+
+    await h.replaceHost();
+    expect(h.engine.containers.size).toBe(0);
+    service = await h.startService();
+    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
+    for (const id of ["one", "two"]) {
+      const restored = h.engine.find(`oh-sbx-${alice.slug}-${id}`)!;
+      expect(restored).toBeDefined();
+      expect(restored.State.Status).toBe("exited");
+      expect(restored.Config.Env).toContain("OH_SESSION_API_KEYS_0=session-key-of-this-sandbox");
+      expect(restored.HostConfig.NetworkMode).toBe(`oh-u-${alice.slug}`);
+      expect(restored.HostConfig.Binds).toEqual([`${h.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`]);
+    }
+  });
+
+  it("GIVEN an app idle longer than idleMinutes WHEN the cull pass runs THEN its sandboxes and the app are stopped, relay and socket closed; activity reports and relay traffic keep it alive", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const [alice, bob, carol] = [user(13), user(14), user(15)];
+    for (const who of [alice, bob, carol]) await ensure(service.apiUrl, who);
+    const docker = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await docker.negotiate();
+    await docker.run(`oh-sbx-${alice.slug}-s1`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+
+    // Pretend an hour and a bit has passed: move the clock through recorded activity.
+    const spawner = service.spawner as unknown as { activity: Map<string, number> };
+    const longAgo = Date.now() - 61 * 60_000;
+    for (const who of [alice, bob, carol]) spawner.activity.set(who.slug, longAgo);
+    // bob: the proxy reports activity; carol: her sandbox calls a webhook through the relay.
+    expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: [{ slug: bob.slug, at: Date.now() }, { slug: "bad", at: 1 }, null] })).status).toBe(204);
+    const gateway = `${h.config.network.subnetPrefix}.3.1`;
+    const hook = await http({ url: `http://${gateway}:${h.config.network.relayPort}/api/v1/webhooks/conversations`, method: "POST", body: {} });
+    expect(hook.status).toBe(200);
+
+    const culled = await service.spawner.cullIdle();
+    expect(culled).toEqual([alice.slug]);
+    expect(h.engine.find(`oh-app-${alice.slug}`)!.State.Status).toBe("exited");
+    expect(h.engine.find(`oh-sbx-${alice.slug}-s1`)!.State.Status).toBe("exited");
+    expect(h.engine.find(`oh-app-${bob.slug}`)!.State.Status).toBe("running");
+    expect(h.engine.find(`oh-app-${carol.slug}`)!.State.Status).toBe("running");
+    expect(service.relay.isOpen(alice.slug)).toBe(false);
+    expect(existsSync(service.sandboxes.socketPathFor(alice.slug))).toBe(false);
+    expect((await http({ url: `${service.apiUrl}/v1/stats` })).json()).toMatchObject({ culls: 1, runningUsers: 2 });
+
+    // Coming back starts the same container again.
+    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
+    expect(h.engine.find(`oh-app-${alice.slug}`)!.State.Status).toBe("running");
+    expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(4);
+  });
+
+  it("GIVEN sandboxes running WHEN the proxy resolves runtime hosts THEN owner, upstream, kind and session-key hash come from Docker events; malformed hosts are 404", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(16);
+    await ensure(service.apiUrl, alice);
+    const docker = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await docker.negotiate();
+    await docker.run(`oh-sbx-${alice.slug}-r1`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    const sandbox = h.engine.find(`oh-sbx-${alice.slug}-r1`)!;
+    const ip = sandbox.NetworkSettings.Networks[`oh-u-${alice.slug}`]!.IPAddress;
+    const ports = Object.fromEntries(Object.entries(sandbox.NetworkSettings.Ports).map(([key, bindings]) => [key, bindings![0]!.HostPort]));
+    const port = (key: string) => ports[key]!;
+    expect(sandbox.NetworkSettings.Ports["8000/tcp"]![0]!.HostIp).toBe(`${h.config.network.subnetPrefix}.1.1`);
+    const resolve = (host: string) => http({ url: `${service.apiUrl}/v1/routes/resolve?host=${encodeURIComponent(host)}` });
+    const { createHash } = await import("node:crypto");
+    const agent = await eventually(async () => {
+      const res = await resolve(`${port("8000/tcp")}-${alice.slug}.runtime.example.com`);
+      return res.status === 200 ? res : undefined;
+    });
+    expect(agent.json()).toEqual({ owner: alice.slug, upstream: `http://${ip}:8000`, kind: "agent-server", sessionKeySha256: createHash("sha256").update("session-key-of-this-sandbox").digest("hex") });
+    expect((await resolve(`${port("8001/tcp")}-${alice.slug}.runtime.example.com`)).json().kind).toBe("vscode");
+    expect((await resolve(`${port("8011/tcp")}-${alice.slug}.runtime.example.com`)).json().kind).toBe("worker");
+    const bob = user(17);
+    for (const bad of [
+      `${port("8000/tcp")}-${bob.slug}.runtime.example.com`, // right port, another owner
+      `0${port("8000/tcp")}-${alice.slug}.runtime.example.com`, // leading zero
+      `${port("8000/tcp")}-${alice.slug}.runtime.example.com.evil.com`,
+      `${port("8000/tcp")}-${alice.slug}.RUNTIME.example.com`,
+      `${port("8000/tcp")}-${alice.slug}.runtime.example.com:443`,
+      `99999-${alice.slug}.runtime.example.com`,
+      `x.${port("8000/tcp")}-${alice.slug}.runtime.example.com`,
+      "",
+    ]) {
+      expect((await resolve(bad)).status).toBe(404);
+    }
+    // The route disappears with the container (a Docker event), without a request-time poll.
+    await docker.call("POST", docker.v(`/containers/${sandbox.Id}/stop?t=10`));
+    await eventually(async () => (await resolve(`${port("8000/tcp")}-${alice.slug}.runtime.example.com`)).status === 404 || undefined);
+    const inspectsBefore = h.engine.callsMatching("GET", /^\/containers\/.+\/json$/).length;
+    for (let i = 0; i < 20; i += 1) await resolve(`12345-${alice.slug}.runtime.example.com`);
+    expect(h.engine.callsMatching("GET", /^\/containers\/.+\/json$/).length).toBe(inspectsBefore);
+  });
+
+  it("GIVEN the control API WHEN probed THEN /healthz is 200, unknown paths 404, wrong methods 405, and stats carry the counters", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    expect((await http({ url: `${service.apiUrl}/healthz` })).status).toBe(200);
+    expect((await http({ url: `${service.apiUrl}/v1/nothing` })).status).toBe(404);
+    expect((await http({ url: `${service.apiUrl}/v1/stats`, method: "DELETE" })).status).toBe(405);
+    expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: { not: "an array" } })).status).toBe(400);
+    expect(Object.keys((await http({ url: `${service.apiUrl}/v1/stats` })).json())).toEqual(
+      expect.arrayContaining(["runningUsers", "starts", "culls", "refusals", "failures", "runningSandboxes"]),
+    );
+  });
+
+  it("GIVEN the logs of a start THEN they are JSON lines and carry no credential", async () => {
+    h = await startHarness();
+    const service = await h.startService({ databases: fakeDatabases() });
+    await ensure(service.apiUrl, user(18));
+    expect(h.logs.length).toBeGreaterThan(3);
+    for (const line of h.logs) {
+      const record = JSON.parse(line);
+      expect(record).toHaveProperty("level");
+      expect(line).not.toMatch(/llm-gateway-key|jwt-secret|pw-[a-z2-7]{16}|db-key/);
+    }
+  });
+});
