@@ -1,0 +1,224 @@
+/**
+ * The per-user filtered Docker API, end to end: docker-py's real call sequence (openhands-1.7-design-review.md
+ * §1) from the owner's OpenHands through the filter to the fake Docker engine, and one test per refusal.
+ * Two users (alice and bob) share one host; each test speaks as alice through her socket.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SpawnerService } from "../src/service";
+import { DockerPyClient } from "./helpers/docker-py";
+import { AGENT_IMAGE, http, startHarness, user, type Harness } from "./helpers/harness";
+
+jest.setTimeout(30_000);
+
+describe("filtered Docker API", () => {
+  let h: Harness;
+  let service: SpawnerService;
+  const alice = user(101);
+  const bob = user(102);
+  let asAlice: DockerPyClient;
+  let asBob: DockerPyClient;
+  let bobSandboxId: string;
+  const bobName = `oh-sbx-${bob.slug}-bobsbox`;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    service = await h.startService();
+    for (const who of [alice, bob]) {
+      const res = await http({ url: `${service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
+      expect(res.status).toBe(200);
+    }
+    asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    asBob = new DockerPyClient(service.sandboxes.socketPathFor(bob.slug));
+    await asAlice.negotiate();
+    await asBob.negotiate();
+    const run = await asBob.run(bobName, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    expect(run.start?.status).toBe(204);
+    bobSandboxId = run.id!;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const untouched = (id: string, action: string) => h.engine.calls.filter((c) => c.method === "POST" && c.path === `/containers/${id}/${action}`).length;
+
+  it("GIVEN the owner's OpenHands WHEN docker-py runs a sandbox's whole life THEN every call passes and the create is rewritten onto the user's network, gateway and workspace", async () => {
+    const name = `oh-sbx-${alice.slug}-life1`;
+    // version negotiation (unprefixed)
+    expect(asAlice.apiVersion).toBe("1.47");
+    // spec service: image inspect by reference, pull when missing, inspect again
+    h.engine.images.delete(AGENT_IMAGE);
+    const [repo, tag] = [AGENT_IMAGE.slice(0, AGENT_IMAGE.lastIndexOf(":")), AGENT_IMAGE.slice(AGENT_IMAGE.lastIndexOf(":") + 1)];
+    expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(404);
+    const pull = await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`));
+    expect(pull.status).toBe(200);
+    expect(pull.body).toMatch(/Downloaded newer image/);
+    expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(200);
+    // containers.run: create, inspect by Id, start
+    const run = await asAlice.run(name, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    expect([run.create.status, run.inspect?.status, run.start?.status]).toEqual([201, 200, 204]);
+    const id = run.id!;
+    // list then inspect by Id
+    const { list, inspects } = await asAlice.listAll();
+    expect(list.status).toBe(200);
+    expect(list.json().map((c: { Names: string[] }) => c.Names[0])).toEqual([`/${name}`]);
+    expect(inspects.map((r) => r.status)).toEqual([200]);
+    // containers.get by name, image tags through the image Id
+    const byName = await asAlice.call("GET", asAlice.v(`/containers/${name}/json`));
+    expect(byName.status).toBe(200);
+    const inspected = byName.json();
+    expect(inspected.Name).toBe(`/${name}`);
+    expect(inspected.Config.Env).toContain("OH_SESSION_API_KEYS_0=session-key-of-this-sandbox");
+    expect((await asAlice.call("GET", asAlice.v(`/images/${inspected.Image.split(":")[1]}/json`))).json().RepoTags).toEqual([AGENT_IMAGE]);
+    // pause, unpause, stop, remove, volume lookup and delete
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/pause`))).status).toBe(204);
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/unpause`))).status).toBe(204);
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/start`))).status).toBe(204);
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
+    expect((await asAlice.call("DELETE", asAlice.v(`/containers/${id}?v=False&link=False&force=False`))).status).toBe(204);
+    const volume = await asAlice.call("GET", asAlice.v(`/volumes/openhands-workspace-${name}`));
+    expect(volume.status).toBe(404);
+    expect(volume.json()).toEqual({ message: `get openhands-workspace-${name}: no such volume` });
+    expect((await asAlice.call("DELETE", asAlice.v(`/volumes/openhands-workspace-${name}`))).status).toBe(404);
+    // After removal the daemon's own 404 body passes through (docker-py's NotFound detection).
+    const gone = await asAlice.call("GET", asAlice.v(`/containers/${id}/json`));
+    expect(gone.status).toBe(404);
+    expect(gone.json()).toEqual({ message: `No such container: ${id}` });
+
+    // What the daemon received for the create: the rewrite.
+    const create = h.engine.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!;
+    const body = create.body as { HostConfig: Record<string, unknown>; NetworkingConfig: unknown; Labels: Record<string, string> };
+    const gateway = `${h.config.network.subnetPrefix}.1.1`;
+    expect(body.HostConfig).toMatchObject({
+      NetworkMode: `oh-u-${alice.slug}`,
+      PortBindings: {
+        "8000/tcp": [{ HostIp: gateway, HostPort: "" }],
+        "8001/tcp": [{ HostIp: gateway, HostPort: "" }],
+        "8011/tcp": [{ HostIp: gateway, HostPort: "" }],
+        "8012/tcp": [{ HostIp: gateway, HostPort: "" }],
+      },
+      ExtraHosts: [`host.docker.internal:${gateway}`],
+      Binds: [`${h.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+      Privileged: false,
+      Init: true,
+      Memory: 4096 * 1024 * 1024,
+    });
+    expect(body.NetworkingConfig).toEqual({ EndpointsConfig: { [`oh-u-${alice.slug}`]: {} } });
+    expect(body.Labels).toMatchObject({ sandbox_spec_id: AGENT_IMAGE, "org.openhands-team.owner": alice.slug });
+    // The record was written on create and removed with the container.
+    expect(readdirSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes"))).toEqual([]);
+  });
+
+  it("GIVEN a create WHEN it succeeds THEN the request as OpenHands sent it is recorded under the user's EFS folder", async () => {
+    const name = `oh-sbx-${alice.slug}-rec1`;
+    await asAlice.run(name, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    const record = JSON.parse(readFileSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
+    expect(record).toMatchObject({ version: 1, name, body: { HostConfig: { NetworkMode: "default", ExtraHosts: ["host.docker.internal:host-gateway"] } } });
+  });
+
+  it("GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist", async () => {
+    for (const ref of [bobSandboxId, bobSandboxId.slice(0, 12), bobName]) {
+      const res = await asAlice.call("GET", asAlice.v(`/containers/${ref}/json`));
+      expect(res.status).toBe(404);
+      expect(res.json()).toEqual({ message: `No such container: ${ref}` });
+      expect(res.body).not.toContain("session-key");
+    }
+  });
+
+  it.each(["stop", "pause"])("GIVEN another user's sandbox WHEN alice asks to %s it by Id or by name THEN 404 and the daemon never receives the call", async (action) => {
+    for (const ref of [bobSandboxId, bobName]) {
+      const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
+      expect(res.status).toBe(404);
+    }
+    expect(untouched(bobSandboxId, action)).toBe(0);
+    expect(h.engine.find(bobName)!.State.Status).toBe("running");
+  });
+
+  it("GIVEN another user's sandbox WHEN alice removes it by Id or by name (even with force) THEN 404 and it still exists", async () => {
+    for (const ref of [bobSandboxId, bobName]) {
+      expect((await asAlice.call("DELETE", asAlice.v(`/containers/${ref}?v=False&link=False&force=True`))).status).toBe(404);
+    }
+    expect(h.engine.find(bobName)).toBeDefined();
+    expect(h.engine.calls.filter((c) => c.method === "DELETE" && c.path === `/containers/${bobSandboxId}`)).toHaveLength(0);
+  });
+
+  it("GIVEN sandboxes of two users and an app WHEN alice lists all containers THEN she sees only her own", async () => {
+    const { list } = await asAlice.listAll();
+    const names: string[] = list.json().map((c: { Names: string[] }) => c.Names[0]);
+    expect(names.length).toBeGreaterThan(0);
+    for (const n of names) expect(n.startsWith(`/oh-sbx-${alice.slug}-`)).toBe(true);
+    expect(names).not.toContain(`/${bobName}`);
+    expect(names).not.toContain(`/oh-app-${alice.slug}`);
+    // Even with her own filter asking for bob's name.
+    const filtered = await asAlice.call("GET", asAlice.v(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [bob.slug] }))}`));
+    expect(filtered.json()).toEqual([]);
+  });
+
+  const refusedCreate = async (suffix: string, overrides: Parameters<typeof DockerPyClient.sandboxBody>[1], pattern: RegExp) => {
+    const name = `oh-sbx-${alice.slug}-${suffix}`;
+    const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(AGENT_IMAGE, overrides));
+    expect(res.status).toBe(403);
+    expect(res.json().message).toMatch(pattern);
+    expect(h.engine.calls.filter((c) => c.path === "/containers/create" && c.query.name === name)).toHaveLength(0);
+  };
+
+  it("GIVEN a privileged create THEN it is refused before the daemon sees it", () => refusedCreate("priv", { HostConfig: { Privileged: true } }, /privileged/));
+  it("GIVEN a host-network create (AGENT_SERVER_USE_HOST_NETWORK) THEN it is refused", () => refusedCreate("hostnet", { HostConfig: { NetworkMode: "host" } }, /network mode "host"/));
+  it("GIVEN a create joining another container's network namespace THEN it is refused", () => refusedCreate("joinnet", { HostConfig: { NetworkMode: `container:${bobSandboxId}` } }, /network mode/));
+  it("GIVEN a create with the host PID namespace THEN it is refused", () => refusedCreate("hostpid", { HostConfig: { PidMode: "host" } }, /PidMode/));
+  it("GIVEN a create binding a foreign host path (another user's workspace) THEN it is refused", () =>
+    refusedCreate("bind", { HostConfig: { Binds: [`${h.config.paths.efsRoot}/users/${bob.slug}/workspace:/workspace:rw`] } }, /bind mounts/));
+  it("GIVEN a create mounting the Docker socket through Mounts THEN it is refused", () =>
+    refusedCreate("mount", { HostConfig: { Mounts: [{ Type: "bind", Source: "/var/run/docker.sock", Target: "/var/run/docker.sock" }] } }, /bind mounts/));
+  it("GIVEN a create with a device (SANDBOX_KVM_ENABLED's /dev/kvm) THEN it is refused", () =>
+    refusedCreate("kvm", { HostConfig: { Devices: [{ PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm" }] } }, /devices/));
+  it("GIVEN a create adding capabilities THEN it is refused", () => refusedCreate("caps", { HostConfig: { CapAdd: ["SYS_ADMIN"] } }, /CapAdd/));
+  it("GIVEN a create joining another user's network THEN it is refused", () =>
+    refusedCreate("othernet", { NetworkingConfig: { EndpointsConfig: { [`oh-u-${bob.slug}`]: {} } } }, /network "oh-u-/));
+  it("GIVEN a create of another image THEN it is refused", () => refusedCreate("img", { Image: "alpine:3" }, /image "alpine:3" is not allowed/));
+
+  it("GIVEN a create named inside another user's prefix or as an app THEN it is refused", async () => {
+    for (const name of [`oh-sbx-${bob.slug}-squat`, `oh-app-${alice.slug}`, `oh-sbx-${alice.slug}-`, "other"]) {
+      const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(AGENT_IMAGE));
+      expect(res.status).toBe(403);
+    }
+  });
+
+  it("GIVEN calls outside the allow-list or path tricks THEN 403 and nothing reaches the daemon", async () => {
+    const before = h.engine.calls.length;
+    const attempts: Array<[string, string]> = [
+      ["GET", "/_ping"],
+      ["GET", "/info"],
+      ["POST", asAlice.v(`/containers/${bobSandboxId}/exec`)],
+      ["POST", asAlice.v(`/containers/${bobSandboxId}/attach?stream=1`)],
+      ["GET", asAlice.v(`/containers/${bobSandboxId}/logs`)],
+      ["POST", asAlice.v(`/containers/${bobSandboxId}/kill`)],
+      ["GET", asAlice.v("/networks")],
+      ["POST", asAlice.v("/volumes/create")],
+      ["POST", asAlice.v("/build")],
+      ["GET", asAlice.v(`/containers/oh-sbx-${alice.slug}-x/../${bobName}/json`)],
+      ["GET", asAlice.v(`/containers/oh-sbx-${alice.slug}-x%2F..%2F${bobName}/json`)],
+      ["POST", asAlice.v(`/containers/create`)],
+    ];
+    for (const [method, path] of attempts) {
+      const res = await asAlice.call(method, path, method === "POST" ? {} : undefined);
+      expect({ path, status: res.status }).toEqual({ path, status: 403 });
+    }
+    expect(h.engine.calls.length).toBe(before);
+  });
+
+  it("GIVEN a pull of any other image THEN it is refused", async () => {
+    const res = await asAlice.call("POST", asAlice.v("/images/create?fromImage=docker.io/library/alpine&tag=3"));
+    expect(res.status).toBe(403);
+    expect(h.engine.images.has("docker.io/library/alpine:3")).toBe(false);
+  });
+
+  it("GIVEN another user's sandbox volume WHEN alice inspects or deletes it THEN 404 without reaching the daemon", async () => {
+    for (const method of ["GET", "DELETE"]) {
+      const res = await asAlice.call(method, asAlice.v(`/volumes/openhands-workspace-${bobName}`));
+      expect(res.status).toBe(404);
+    }
+    expect(h.engine.calls.filter((c) => c.path === `/volumes/openhands-workspace-${bobName}`)).toHaveLength(0);
+  });
+});
