@@ -1,0 +1,91 @@
+/**
+ * The webhook relay on a user's gateway. Here the gateway is a loopback address (127.X.N.1): no bridge
+ * interface exists on this machine, and the relay listens wherever the backend says sandboxes call.
+ */
+import { createLogger } from "../src/log";
+import { relayRefusal, WebhookRelay } from "../src/relay";
+import { startFakeOpenHandsApp, type FakeOpenHandsApp } from "../testing/fake-openhands-app";
+import { freePort, http } from "./helpers/harness";
+
+describe("webhook relay", () => {
+  let app: FakeOpenHandsApp;
+  let relay: WebhookRelay;
+  let base: string;
+  const traffic: string[] = [];
+  const slug = "aaaaaaaaaaaaaaaa";
+  const gateway = `127.${100 + Math.floor(Math.random() * 150)}.7.1`;
+
+  beforeAll(async () => {
+    app = await startFakeOpenHandsApp({ host: "127.0.0.1" });
+    const port = await freePort();
+    relay = new WebhookRelay(port, createLogger({ write: () => undefined }), (s) => traffic.push(s));
+    await relay.open(slug, gateway, () => app.url);
+    base = `http://${gateway}:${port}`;
+  });
+  afterAll(async () => {
+    await relay.closeAll();
+    await app.close();
+  });
+
+  it("GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header, and it counts as activity", async () => {
+    const res = await http({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: { id: "c1" }, headers: { "x-session-api-key": "k1" } });
+    expect(res.status).toBe(200);
+    const seen = app.requests.find((r) => r.path === "/api/v1/webhooks/conversations")!;
+    expect(seen.headers["x-session-api-key"]).toBe("k1");
+    expect(JSON.parse(seen.body)).toEqual({ id: "c1" });
+    expect(traffic).toContain(slug);
+  });
+
+  it("GIVEN event and secrets webhooks THEN they pass too", async () => {
+    expect((await http({ url: `${base}/api/v1/webhooks/events/0123456789abcdef0123456789abcdef`, method: "POST", body: [] })).status).toBe(200);
+    expect((await http({ url: `${base}/api/v1/webhooks/secrets`, headers: { "x-access-token": "jwt" } })).status).toBe(200);
+  });
+
+  it("GIVEN an MCP call (streamable HTTP POST, GET and DELETE on /mcp/mcp) THEN it is relayed", async () => {
+    const post = await http({ url: `${base}/mcp/mcp`, method: "POST", body: { jsonrpc: "2.0", id: 1, method: "initialize" }, headers: { "x-openhands-serverconversation-id": "c1", accept: "application/json, text/event-stream" } });
+    expect(post.status).toBe(200);
+    expect(app.requests.some((r) => r.path === "/mcp/mcp" && r.headers["x-openhands-serverconversation-id"] === "c1")).toBe(true);
+    expect((await http({ url: `${base}/mcp/mcp` })).status).toBe(200);
+    expect((await http({ url: `${base}/mcp/mcp`, method: "DELETE" })).status).toBe(200);
+  });
+
+  it.each([
+    ["GET", "/api/v1/sandboxes/search"],
+    ["GET", "/api/v1/settings"],
+    ["POST", "/api/v1/settings"],
+    ["GET", "/api/v1/app-conversations/search"],
+    ["GET", "/"],
+    ["GET", "/health"],
+    ["GET", "/mcp"],
+    ["GET", "/mcp/mcp/extra"],
+    ["GET", "/api/v1/webhooks"],
+    ["GET", "/api/v1/webhooks/"],
+    ["GET", "/api/v1/webhooks/../sandboxes/search"],
+    ["GET", "/api/v1/webhooks/%2e%2e/sandboxes/search"],
+    ["GET", "/api/v1/webhooks//x"],
+    ["GET", "/api/v1/webhooks/x;/../../settings"],
+    ["PUT", "/api/v1/webhooks/conversations"],
+    ["PATCH", "/mcp/mcp"],
+  ])("GIVEN %s %s from a sandbox THEN the relay refuses it and the app never sees it", async (method, path) => {
+    const before = app.requests.length;
+    const res = await http({ url: `${base}${path}`, method });
+    expect(res.status).toBe(403);
+    expect(app.requests.length).toBe(before);
+  });
+
+  it("GIVEN a WebSocket upgrade on an allowed path THEN it is refused (no tunnel)", () => {
+    expect(relayRefusal("GET", "/mcp/mcp", { upgrade: "websocket" })).toMatch(/upgrade/);
+  });
+
+  it("GIVEN the app is not running WHEN a callback arrives THEN 503, not a hang", async () => {
+    const port = await freePort();
+    const other = new WebhookRelay(port, createLogger({ write: () => undefined }), () => undefined);
+    const address = gateway.replace(/\.1$/, ".9");
+    await other.open("bbbbbbbbbbbbbbbb", address, () => undefined);
+    try {
+      expect((await http({ url: `http://${address}:${port}/api/v1/webhooks/conversations`, method: "POST", body: {} })).status).toBe(503);
+    } finally {
+      await other.closeAll();
+    }
+  });
+});
