@@ -323,6 +323,11 @@ export const DeploymentConfigSchema = z
         tokenMinutes: z.number().int().min(5, "is below 5 minutes (Cognito allows 5 minutes to 1 day)").max(1440, "is above 1440 minutes (Cognito allows 5 minutes to 1 day)").default(60),
         /** Refresh token lifetime in days. @default 30 */
         refreshTokenDays: z.number().int().min(1).max(3650).default(30),
+        /**
+         * Custom login domain inside the apex (such as login.example.com) instead of the prefix domain.
+         * Cognito requires an A record on its parent domain. @default none: `<domainPrefix>.auth.us-east-1.amazoncognito.com`
+         */
+        customDomain: hostname("login host name").optional(),
       })
       .strict(),
     edge: z
@@ -408,6 +413,23 @@ export const DeploymentConfigSchema = z
         path: ["domain", "runtime", "hostedZoneId"],
         input: undefined,
         message: `is missing: the runtime domain ${rt} is outside ${c.domain.apex} (expected the Route 53 zone id of ${rt})`,
+      });
+    }
+    // A malformed host is already reported by its own rule.
+    const login = c.cognito.customDomain && HOSTNAME.test(c.cognito.customDomain) ? c.cognito.customDomain : undefined;
+    if (login && (!under(login, c.domain.apex) || login === c.domain.apex)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cognito", "customDomain"],
+        input: login,
+        message: `is not a host inside the apex domain ${c.domain.apex} (expected such as login.${c.domain.apex}; its certificate and record go to the apex zone)`,
+      });
+    } else if (login && (login === c.domain.appHost || under(login, rt))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cognito", "customDomain"],
+        input: login,
+        message: `collides with the app host or the runtime domain (expected a host of its own, such as login.${c.domain.apex})`,
       });
     }
     if (new Set(c.network.privateSubnetIds).size !== c.network.privateSubnetIds.length) {

@@ -1,27 +1,35 @@
 import type { Construct } from "constructs";
-import { CognitoUserPool } from "@cdktf/provider-aws/lib/cognito-user-pool";
-import { CognitoUserPoolClient } from "@cdktf/provider-aws/lib/cognito-user-pool-client";
 import type { DeploymentConfig } from "../config/schema";
 import { EDGE_REGION } from "../config/names";
+import { UserDirectory } from "../constructs/edge/user-directory";
 import { DeploymentStack } from "./deployment-stack";
 
-/** us-east-1: the Cognito user pool and its app client. */
+/** us-east-1: the Cognito user pool, its groups, the app client and the login domain. */
 export class AuthStack extends DeploymentStack {
   readonly userPoolId: string;
+  readonly userPoolArn: string;
   readonly userPoolClientId: string;
+  /** Host of the login pages; known from the configuration, so reading it adds no cross-stack reference. */
+  readonly loginDomain: string;
 
   constructor(scope: Construct, config: DeploymentConfig) {
     super(scope, "auth", { config, region: EDGE_REGION });
-    const pool = new CognitoUserPool(this, "users", {
-      name: `${this.names.prefix}-users`,
-      adminCreateUserConfig: { allowAdminCreateUserOnly: config.cognito.adminOnlySignUp },
+    const directory = new UserDirectory(this, "users", {
+      namePrefix: this.names.prefix,
+      appHost: config.domain.appHost,
+      region: EDGE_REGION,
+      domainPrefix: config.cognito.domainPrefix,
+      customDomain: config.cognito.customDomain,
+      // The schema only accepts a custom login host inside the apex.
+      customDomainZoneId: config.cognito.customDomain ? config.domain.hostedZoneId : undefined,
+      mfa: config.cognito.mfa,
+      adminOnlySignUp: config.cognito.adminOnlySignUp,
+      tokenMinutes: config.cognito.tokenMinutes,
+      refreshTokenDays: config.cognito.refreshTokenDays,
     });
-    const client = new CognitoUserPoolClient(this, "app-client", {
-      name: `${this.names.prefix}-app`,
-      userPoolId: pool.id,
-      generateSecret: false,
-    });
-    this.userPoolId = pool.id;
-    this.userPoolClientId = client.id;
+    this.userPoolId = directory.userPoolId;
+    this.userPoolArn = directory.userPoolArn;
+    this.userPoolClientId = directory.clientId;
+    this.loginDomain = directory.loginDomain;
   }
 }

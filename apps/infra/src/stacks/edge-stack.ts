@@ -1,8 +1,16 @@
 import type { Construct } from "constructs";
-import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
-import { Fn } from "cdktf";
 import type { DeploymentConfig } from "../config/schema";
 import { EDGE_REGION } from "../config/names";
+import { DistributionAccessLogs } from "../constructs/edge/access-logs";
+import { AliasRecords } from "../constructs/edge/alias-records";
+import { DnsValidatedCertificate } from "../constructs/edge/dns-validated-certificate";
+import { EdgeDistribution } from "../constructs/edge/edge-distribution";
+import { EdgeFunctions } from "../constructs/edge/edge-functions";
+import { EdgeParameters, edgeConfigDocument } from "../constructs/edge/edge-parameters";
+import { EdgePolicies } from "../constructs/edge/edge-policies";
+import { LOGIN_SCOPES } from "../constructs/edge/user-directory";
+import { AlbVpcOrigin } from "../constructs/edge/vpc-origin";
+import { EdgeWebAcl } from "../constructs/edge/web-acl";
 import { DeploymentStack } from "./deployment-stack";
 import type { AuthStack } from "./auth-stack";
 import type { ComputeStack } from "./compute-stack";
@@ -12,24 +20,143 @@ export interface EdgeStackProps {
   readonly network: NetworkStack;
   readonly auth: AuthStack;
   readonly compute: ComputeStack;
+  /** Folder of @openhands-team/edge-auth (tests). @default resolved from the workspace */
+  readonly edgeAuthPackageRoot?: string;
 }
 
-/** us-east-1: certificate, WAF, Lambda@Edge, CloudFront and DNS. */
+/**
+ * us-east-1: certificate, WAF, Lambda@Edge, CloudFront and DNS.
+ *
+ * Two distributions share the certificate, the web ACL, the functions and the VPC origin: one for the app host,
+ * one for the runtime wildcard. CloudFront's cache key does not contain the host, so on a shared distribution a
+ * sandbox could place its own `/assets/...` into the app's cache; apart, the runtime side caches nothing and
+ * gets its own, stricter response headers.
+ */
 export class EdgeStack extends DeploymentStack {
   readonly edgeConfigParameterName: string;
+  readonly edgeSecretsParameterName: string;
+  /** The app host's distribution (alarms watch this one first). */
+  readonly distributionId: string;
+  /** The runtime wildcard's distribution. */
+  readonly runtimeDistributionId: string;
+  /** Both, app first. */
+  readonly distributionIds: readonly string[];
+  readonly webAclName: string;
+  readonly webAclArn: string;
+  /** Names of the web ACL's rules in priority order (metric names are `<webAclName>-...`). */
+  readonly webAclRuleNames: readonly string[];
+  readonly edgeFunctionNames: readonly string[];
 
   constructor(scope: Construct, config: DeploymentConfig, props: EdgeStackProps) {
     super(scope, "edge", { config, region: EDGE_REGION });
-    const parameter = new SsmParameter(this, "edge-config", {
-      name: this.names.edgeConfigParameter,
-      type: "String",
-      value: Fn.jsonencode({
-        appHost: config.domain.appHost,
-        runtimeDomain: config.domain.runtime.domain,
+    const prefix = this.names.prefix;
+    const appHost = config.domain.appHost;
+    const runtimeDomain = config.domain.runtime.domain;
+    const runtimeWildcard = `*.${runtimeDomain}`;
+    const logRetentionDays = config.monitoring.logRetentionDays;
+
+    const certificate = new DnsValidatedCertificate(this, "certificate", {
+      domainName: appHost,
+      subjectAlternativeNames: [runtimeWildcard],
+      zoneIdByDomain: { [appHost]: config.domain.hostedZoneId, [runtimeWildcard]: this.names.runtimeZoneId },
+    });
+
+    const webAcl = new EdgeWebAcl(this, "waf", {
+      name: `${prefix}-edge`,
+      rateLimitPer5Minutes: config.edge.rateLimitPer5Minutes,
+      allowedCidrs: config.edge.allowedCidrs,
+      logging: config.edge.accessLogs,
+      logRetentionDays,
+    });
+
+    const parameters = new EdgeParameters(this, "parameters", {
+      configName: this.names.edgeConfigParameter,
+      secretsName: this.names.edgeSecretsParameter,
+      config: edgeConfigDocument({
+        appHost,
+        runtimeDomain,
+        region: EDGE_REGION,
         userPoolId: props.auth.userPoolId,
         clientId: props.auth.userPoolClientId,
+        loginDomain: props.auth.loginDomain,
+        scopes: LOGIN_SCOPES,
+        refreshTokenDays: config.cognito.refreshTokenDays,
       }),
     });
-    this.edgeConfigParameterName = parameter.name;
+
+    const functions = new EdgeFunctions(this, "functions", {
+      namePrefix: prefix,
+      parameterArns: [parameters.configArn, parameters.secretsArn],
+      logRetentionDays,
+      bundlePackageRoot: props.edgeAuthPackageRoot,
+    });
+    const functionArns = { viewerRequest: functions.viewerRequest.qualifiedArn, originResponse: functions.originResponse.qualifiedArn };
+
+    const origin = new AlbVpcOrigin(this, "origin", {
+      name: `${prefix}-alb`,
+      albArn: props.compute.albArn,
+      albDnsName: props.compute.albDnsName,
+    });
+    const policies = new EdgePolicies(this, "policies", { namePrefix: prefix, appHost });
+    const shared = {
+      certificateArn: certificate.certificateArn,
+      webAclArn: webAcl.webAclArn,
+      origin,
+      functions: functionArns,
+      cachePolicyId: policies.cachingDisabledPolicyId,
+      originRequestPolicyId: policies.dynamicOriginRequestPolicyId,
+      priceClass: config.edge.priceClass,
+    };
+    const app = new EdgeDistribution(this, "app", {
+      ...shared,
+      comment: `${prefix}: OpenHands app ${appHost}`,
+      aliases: [appHost],
+      responseHeadersPolicyId: policies.appResponseHeadersPolicyId,
+      cacheBehaviors: [
+        {
+          pathPattern: "/assets/*",
+          cachePolicyId: policies.assetCachePolicyId,
+          originRequestPolicyId: policies.assetOriginRequestPolicyId,
+        },
+      ],
+    });
+    const runtime = new EdgeDistribution(this, "runtime", {
+      ...shared,
+      comment: `${prefix}: sandboxes ${runtimeWildcard}`,
+      aliases: [runtimeWildcard],
+      responseHeadersPolicyId: policies.runtimeResponseHeadersPolicyId,
+    });
+
+    new AliasRecords(this, "app-records", {
+      zoneId: config.domain.hostedZoneId,
+      name: appHost,
+      targetDomainName: app.domainName,
+      targetZoneId: app.hostedZoneId,
+    });
+    new AliasRecords(this, "runtime-records", {
+      zoneId: this.names.runtimeZoneId,
+      name: runtimeWildcard,
+      targetDomainName: runtime.domainName,
+      targetZoneId: runtime.hostedZoneId,
+    });
+
+    if (config.edge.accessLogs) {
+      new DistributionAccessLogs(this, "access-logs", {
+        namePrefix: prefix,
+        logGroupName: `/${config.name}/${config.environment}/cloudfront`,
+        retentionDays: logRetentionDays,
+        distributions: { app: app.distributionArn, runtime: runtime.distributionArn },
+      });
+    }
+
+    this.edgeConfigParameterName = parameters.configName;
+    this.edgeSecretsParameterName = parameters.secretsName;
+    this.distributionId = app.distributionId;
+    this.runtimeDistributionId = runtime.distributionId;
+    this.distributionIds = [app.distributionId, runtime.distributionId];
+    this.webAclName = webAcl.webAclName;
+    this.webAclArn = webAcl.webAclArn;
+    this.webAclRuleNames = webAcl.ruleNames;
+    this.edgeFunctionNames = [functions.viewerRequest.functionName, functions.originResponse.functionName];
   }
 }
