@@ -135,6 +135,24 @@ describe("spawner service", () => {
     expect((await http({ url: `${service.apiUrl}/v1/stats` })).json()).toMatchObject({ runningUsers: 2, starts: 2, refusals: 1 });
   });
 
+  it("GIVEN maxRunningSandboxes sandboxes run on the host WHEN another user's OpenHands starts one THEN the daemon is not asked and the app gets a clear 503", async () => {
+    h = await startHarness({ config: { users: { maxRunningApps: 20, idleMinutes: 60, maxRunningSandboxes: 1, sandboxesPerUser: 3 } } });
+    const service = await h.startService();
+    const [alice, bob] = [user(19), user(20)];
+    for (const who of [alice, bob]) await ensure(service.apiUrl, who);
+    const asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    const asBob = new DockerPyClient(service.sandboxes.socketPathFor(bob.slug));
+    await asAlice.negotiate();
+    await asBob.negotiate();
+    expect((await asAlice.run(`oh-sbx-${alice.slug}-first`, DockerPyClient.sandboxBody(AGENT_IMAGE))).start?.status).toBe(204);
+    const second = await asBob.run(`oh-sbx-${bob.slug}-second`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    expect(second.create.status).toBe(201);
+    expect(second.start?.status).toBe(503);
+    expect(second.start?.json().message).toMatch(/host capacity reached: 1 sandboxes .*users\.maxRunningSandboxes/);
+    expect(h.engine.find(`oh-sbx-${bob.slug}-second`)!.State.Status).toBe("created");
+    expect((await http({ url: `${service.apiUrl}/v1/stats` })).json().sandboxRefusals).toBe(1);
+  });
+
   it("GIVEN an app slower than ensureWaitMs WHEN ensure is called THEN 202 starting, and later 200 running", async () => {
     h = await startHarness({ appOptions: { healthyAfterMs: 600 }, config: { timing: { ensureWaitMs: 100, healthTimeoutMs: 10_000, healthIntervalMs: 20, cullIntervalMs: 3_600_000 } } });
     const service = await h.startService();

@@ -90,7 +90,7 @@ export function ownsContainerName(slug: string, daemonName: unknown): boolean {
 /** Keeps only the user's own sandboxes in a `GET /containers/json` answer. */
 export function filterContainerList(slug: string, list: unknown): unknown[] {
   if (!Array.isArray(list)) return [];
-  return list.filter((item) => ownsContainerName(slug, primaryName((item as { Names?: unknown }).Names)));
+  return list.filter((item) => item !== null && typeof item === "object" && ownsContainerName(slug, primaryName((item as { Names?: unknown }).Names)));
 }
 
 /** Splits "repo[:tag]" the way docker-py does (a ':' after the last '/' starts the tag). */
