@@ -66,7 +66,8 @@ export const configSchema = z
       })
       .strict(),
     secrets: z.object({ dbPasswordKey: secretSchema, openhandsJwtSecret: secretSchema, llmGatewayKey: secretSchema }).strict(),
-    llm: z.object({ model: z.string().min(1) }).strict(),
+    /** The LLM gateway's model name (LiteLLM `model_name`); users' settings get `litellm_proxy/<model>`. */
+    llm: z.object({ model: z.string().min(1).max(200) }).strict(),
     users: z
       .object({
         idleMinutes: z.number().positive().default(60),

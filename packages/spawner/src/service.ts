@@ -23,6 +23,11 @@ export interface SpawnerService {
   close(): Promise<void>;
 }
 
+/** The gateway's model name as OpenHands must name it: LiteLLM's `litellm_proxy/` provider routes it to the gateway. */
+export function seededModel(gatewayModel: string): string {
+  return gatewayModel.startsWith("litellm_proxy/") ? gatewayModel : `litellm_proxy/${gatewayModel}`;
+}
+
 export interface SpawnerServiceOptions {
   log?: Logger;
   /** Replaces the PostgreSQL provisioning (tests and benches that do not exercise the database). */
@@ -56,7 +61,7 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     idleMs: config.users.idleMinutes * 60_000,
     healthTimeoutMs: config.timing.healthTimeoutMs,
     healthIntervalMs: config.timing.healthIntervalMs,
-    llm: { model: config.llm.model, baseUrl: `http://host.docker.internal:${config.network.llmGatewayPort}`, apiKey: config.secrets.llmGatewayKey },
+    llm: { model: seededModel(config.llm.model), baseUrl: `http://host.docker.internal:${config.network.llmGatewayPort}`, apiKey: config.secrets.llmGatewayKey },
   });
   const core = spawner;
   view.onChange((state) => {

@@ -51,6 +51,12 @@ describe("spawner service", () => {
     expect(get).toBeGreaterThan(health);
   });
 
+  it("GIVEN the gateway's model name without a provider THEN it is seeded as litellm_proxy/<name>", async () => {
+    const { seededModel } = await import("../src/service");
+    expect(seededModel("eu.anthropic.claude-sonnet-4-5-20250929-v1:0")).toBe("litellm_proxy/eu.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    expect(seededModel("litellm_proxy/x")).toBe("litellm_proxy/x");
+  });
+
   it("GIVEN a user who changed their settings WHEN their app starts again THEN the settings are not overwritten", async () => {
     h = await startHarness({ appOptions: { settings: { agent_settings: { llm: { model: "my/own-model" } } } } });
     const service = await h.startService();
