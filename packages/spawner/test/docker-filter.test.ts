@@ -208,6 +208,16 @@ describe("filtered Docker API", () => {
     expect(h.engine.calls.length).toBe(before);
   });
 
+  it("GIVEN a create whose body is not JSON, or too large THEN a clear refusal, not a crash", async () => {
+    const name = `oh-sbx-${alice.slug}-junk`;
+    const junk = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), "{not json");
+    expect(junk.status).toBe(403);
+    expect(junk.json().message).toMatch(/must be a JSON object/);
+    const huge = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), { Image: AGENT_IMAGE, Env: ["X=" + "a".repeat(2 * 1024 * 1024)] });
+    expect(huge.status).toBe(413);
+    expect((await asAlice.call("GET", "/version")).status).toBe(200);
+  });
+
   it("GIVEN a pull of any other image THEN it is refused", async () => {
     const res = await asAlice.call("POST", asAlice.v("/images/create?fromImage=docker.io/library/alpine&tag=3"));
     expect(res.status).toBe(403);

@@ -300,6 +300,23 @@ describe("spawner service", () => {
     expect(h.engine.callsMatching("GET", /^\/containers\/.+\/json$/).length).toBe(inspectsBefore);
   });
 
+  it("GIVEN the Docker event stream breaks and events are missed WHEN it reconnects THEN the view resyncs from Docker", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(21);
+    await ensure(service.apiUrl, alice);
+    const docker = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await docker.negotiate();
+    await docker.run(`oh-sbx-${alice.slug}-ev`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    const sandbox = h.engine.find(`oh-sbx-${alice.slug}-ev`)!;
+    const host = `${sandbox.NetworkSettings.Ports["8000/tcp"]![0]!.HostPort}-${alice.slug}.runtime.example.com`;
+    await eventually(() => service.spawner.resolveHost(host));
+    h.engine.dropEventStreams();
+    h.engine.silently(({ containers }) => containers.delete(sandbox.Id));
+    await eventually(() => !service.spawner.resolveHost(host) || undefined, 10_000);
+    expect(h.logs.some((line) => line.includes("docker event stream ended; resyncing"))).toBe(true);
+  });
+
   it("GIVEN the control API WHEN probed THEN /healthz is 200, unknown paths 404, wrong methods 405, and stats carry the counters", async () => {
     h = await startHarness();
     const service = await h.startService();

@@ -95,6 +95,10 @@ export interface FakeDockerEngine {
   addImage(ref: string): void;
   /** Calls (method and unprefixed path) matching a predicate, for assertions. */
   callsMatching(method: string, path: RegExp): RecordedCall[];
+  /** Ends every open GET /events stream (a daemon restart as clients see it); events until they reconnect are lost. */
+  dropEventStreams(): void;
+  /** Changes a container without emitting any event (a missed event). */
+  silently(mutate: (engine: { containers: Map<string, FakeContainer> }) => void): void;
   /** Stops the server and ends the event streams; containers are forgotten. */
   close(): Promise<void>;
 }
@@ -505,6 +509,11 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
     find,
     addImage,
     callsMatching: (method, path) => calls.filter((c) => c.method === method && path.test(c.path)),
+    dropEventStreams: () => {
+      for (const res of eventStreams) res.end();
+      eventStreams.clear();
+    },
+    silently: (mutate) => mutate({ containers }),
     close: async () => {
       for (const res of eventStreams) res.end();
       eventStreams.clear();

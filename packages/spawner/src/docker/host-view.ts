@@ -80,6 +80,8 @@ export class DockerHostView {
   private readonly networks = new Map<string, NetworkState>();
   /** owner → Id of their app container, for the hot path of ensure. */
   private readonly appIds = new Map<string, string>();
+  private refreshCounter = 0;
+  private readonly appliedSeq = new Map<string, number>();
   private events: { close(): void } | undefined;
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -111,13 +113,19 @@ export class DockerHostView {
 
   /** Re-reads one container (by Id or name) into the view; a 404 removes it. */
   async refresh(ref: string): Promise<ContainerState | undefined> {
+    // Inspects overlap (events and explicit refreshes): an answer older than one already applied is dropped.
+    const seq = ++this.refreshCounter;
     const body = await this.daemon.find<InspectBody>(`/containers/${encodeURIComponent(ref)}/json`);
     if (!body) {
-      for (const [id, state] of this.containers) if (id === ref || state.name === ref) this.forget(id);
+      for (const [id, state] of this.containers) {
+        if ((id === ref || state.name === ref) && (this.appliedSeq.get(id) ?? 0) < seq) this.forget(id);
+      }
       return undefined;
     }
     const state = toContainerState(body);
     if (!state) return undefined;
+    if ((this.appliedSeq.get(state.id) ?? 0) > seq) return this.containers.get(state.id);
+    this.appliedSeq.set(state.id, seq);
     const previous = this.containers.get(state.id);
     this.containers.set(state.id, state);
     if (state.kind === "app") this.appIds.set(state.owner, state.id);
@@ -129,6 +137,7 @@ export class DockerHostView {
     const previous = this.containers.get(id);
     if (!previous) return;
     this.containers.delete(id);
+    this.appliedSeq.delete(id);
     if (previous.kind === "app" && this.appIds.get(previous.owner) === id) this.appIds.delete(previous.owner);
     const gone = { ...previous, status: "removed", ports: [] };
     for (const listener of this.listeners) listener(gone, previous);
