@@ -81,6 +81,7 @@ describe("GIVEN the example configuration WHEN the auth stack is synthesized", (
     expect(client().prevent_user_existence_errors).toBe("ENABLED");
     expect(client().enable_token_revocation).toBe(true);
     expect(client().explicit_auth_flows).toEqual(["ALLOW_REFRESH_TOKEN_AUTH"]);
+    expect(client().auth_session_validity).toBe(10);
   });
 
   it("THEN the login domain is the configured prefix on the hosted UI", () => {

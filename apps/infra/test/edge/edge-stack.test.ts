@@ -1,4 +1,5 @@
 import { exampleConfig, synthDeployment, type Json } from "../support/synth";
+import { COUNTED_COMMON_RULES } from "../../src/constructs/edge/web-acl";
 import { all, one, ref } from "./support";
 
 const APP = "openhands.example.com";
@@ -76,14 +77,18 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(rule("rate-limit-per-ip").statement).toEqual({ rate_based_statement: { limit: 2000, aggregate_key_type: "IP", evaluation_window_sec: 300 } });
     });
 
-    it("THEN the common rule set only counts its body-size rule, and blocks with the rest", () => {
+    it("THEN the common rule set only counts the body rules that match code (body size first), and blocks with the rest", () => {
       const common = rule("AWSManagedRulesCommonRuleSet");
       expect(common.override_action).toEqual({ none: {} });
       expect(common.statement.managed_rule_group_statement).toEqual({
         vendor_name: "AWS",
         name: "AWSManagedRulesCommonRuleSet",
-        rule_action_override: [{ name: "SizeRestrictions_BODY", action_to_use: { count: {} } }],
+        rule_action_override: ["SizeRestrictions_BODY", "CrossSiteScripting_BODY", "GenericLFI_BODY", "GenericRFI_BODY"].map((name) => ({
+          name,
+          action_to_use: { count: {} },
+        })),
       });
+      for (const reason of Object.values(COUNTED_COMMON_RULES)) expect(reason.length).toBeGreaterThan(40);
     });
 
     it("THEN known bad inputs and IP reputation block as AWS ships them", () => {

@@ -76,7 +76,7 @@ describe("GIVEN a deployment broken on purpose", () => {
     ["OHT_WAF_002", "Log4Shell protection is dropped", (s) => (waf(s).rule = (waf(s).rule as Json[]).filter((r) => r.name !== "AWSManagedRulesKnownBadInputsRuleSet")), /missing AWSManagedRulesKnownBadInputsRuleSet/],
     ["OHT_WAF_003", "the rate rule only counts (password guessing unchecked)", (s) => (rule(s, "rate-limit-per-ip").action = { count: {} }), /does not block/],
     ["OHT_WAF_003", "the rate rule is removed", (s) => (waf(s).rule = (waf(s).rule as Json[]).filter((r) => r.name !== "rate-limit-per-ip")), /no rate-based rule/],
-    ["OHT_WAF_004", "SQL injection rules are quietly set to count", (s) => rule(s, "AWSManagedRulesCommonRuleSet").statement.managed_rule_group_statement.rule_action_override.push({ name: "CrossSiteScripting_BODY", action_to_use: { count: {} } }), /counted without a written reason: CrossSiteScripting_BODY/],
+    ["OHT_WAF_004", "the instance-metadata SSRF rule is quietly set to count", (s) => rule(s, "AWSManagedRulesCommonRuleSet").statement.managed_rule_group_statement.rule_action_override.push({ name: "EC2MetaDataSSRF_QUERYARGUMENTS", action_to_use: { count: {} } }), /counted without a written reason: EC2MetaDataSSRF_QUERYARGUMENTS/],
     ["OHT_WAF_004", "a whole rule group only counts", (s) => (rule(s, "AWSManagedRulesKnownBadInputsRuleSet").override_action = { count: {} }), /only counts/],
     ["OHT_WAF_005", "WAF logs keep session cookies", (s) => (first(s, "edge", "aws_wafv2_web_acl_logging_configuration").redacted_fields = []), /session cookies or query strings reach the logs/],
     ["OHT_COG_001", "8-character passwords are accepted", (s) => (pool(s).password_policy.minimum_length = 8), /minimum_length is 8/],

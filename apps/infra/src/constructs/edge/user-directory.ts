@@ -119,7 +119,8 @@ export class UserDirectory extends Construct {
       // The same answer for unknown and known users, against account enumeration.
       preventUserExistenceErrors: "ENABLED",
       enableTokenRevocation: true,
-      authSessionValidity: 3,
+      // Minutes between password and TOTP code on the hosted pages: enough to enrol an authenticator app.
+      authSessionValidity: 10,
       accessTokenValidity: props.tokenMinutes ?? 60,
       idTokenValidity: props.tokenMinutes ?? 60,
       refreshTokenValidity: props.refreshTokenDays ?? 30,

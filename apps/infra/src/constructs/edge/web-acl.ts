@@ -18,17 +18,25 @@ export interface EdgeWebAclProps {
 }
 
 /**
- * Why the body-size rule of the common rule set only counts: it blocks request bodies over 8 KB, and OpenHands
- * sends larger ones by design (a conversation's first message with pasted code or images, settings with MCP
- * servers, file uploads to a sandbox). WAF still records the matches, so the metric shows who sends what.
+ * Rules of the common rule set that only count, each with its reason. Their matches are still recorded
+ * (metrics, sampled requests); everything else in the set blocks.
+ *
+ * OpenHands' requests carry source code by design (a conversation's first message, settings, file uploads):
+ * bodies over 8 KB are normal, and code contains HTML tags, relative paths and URLs that the body rules take
+ * for cross-site scripting, file inclusion or remote inclusion. Blocking them would refuse ordinary work;
+ * nothing in OpenHands renders or includes those bodies on the server.
  */
-export const BODY_SIZE_RULE_COUNT_REASON =
-  "OpenHands posts bodies over 8 KB by design (first messages with code or images, settings, file uploads); counted, not blocked";
+export const COUNTED_COMMON_RULES: Readonly<Record<string, string>> = {
+  SizeRestrictions_BODY: "bodies over 8 KB are normal (first messages with code or images, settings with MCP servers, file uploads)",
+  CrossSiteScripting_BODY: "pasted code contains HTML and <script> tags; the API stores it, no page renders it unescaped",
+  GenericLFI_BODY: "code and prompts contain relative paths such as ../src; the server reads no file named in a body",
+  GenericRFI_BODY: "code and prompts contain URLs; the server includes no remote file named in a body",
+};
 
 /** The AWS managed rule groups, in evaluation order after the allow list. */
 export const MANAGED_RULE_GROUPS = [
   { name: "AWSManagedRulesAmazonIpReputationList", priority: 1 },
-  { name: "AWSManagedRulesCommonRuleSet", priority: 3, countOnly: ["SizeRestrictions_BODY"] },
+  { name: "AWSManagedRulesCommonRuleSet", priority: 3, countOnly: Object.keys(COUNTED_COMMON_RULES) },
   { name: "AWSManagedRulesKnownBadInputsRuleSet", priority: 4 },
 ] as const;
 

@@ -1,3 +1,4 @@
+import { COUNTED_COMMON_RULES } from "../../constructs/edge/web-acl";
 import type { PolicyCheck, PolicyResource, PolicySuppression, TerraformJson } from "../types";
 
 /*
@@ -265,7 +266,7 @@ const WAF_CHECKS: PolicyCheck[] = [
   },
   {
     id: "OHT_WAF_004",
-    title: "Managed rules are only switched to count where the reason is written down (SizeRestrictions_BODY)",
+    title: "Managed rules only count where the reason is written down (COUNTED_COMMON_RULES: body rules that match code)",
     resourceTypes: ["aws_wafv2_web_acl"],
     evaluate(r) {
       const counted = blocksOf(r.body.rule).flatMap((rule) =>
@@ -279,7 +280,7 @@ const WAF_CHECKS: PolicyCheck[] = [
       );
       const whole = blocksOf(r.body.rule).find((rule) => blocksOf(rule.override_action)[0]?.count);
       if (whole) return `rule group ${String(whole.name)} only counts`;
-      const unexplained = counted.filter((name) => name !== "SizeRestrictions_BODY");
+      const unexplained = counted.filter((name) => !COUNTED_COMMON_RULES[name]);
       return unexplained.length ? `counted without a written reason: ${unexplained.join(", ")}` : undefined;
     },
   },
