@@ -2,6 +2,7 @@ import type { Construct } from "constructs";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import type { DeploymentConfig } from "../config/schema";
+import { EdgeAlarms } from "../constructs/main/edge-alarms";
 import { ServiceAlarms } from "../constructs/main/service-alarms";
 import { ServiceDashboard } from "../constructs/main/service-dashboard";
 import { DeploymentStack } from "./deployment-stack";
@@ -19,7 +20,8 @@ export interface MonitoringStackProps {
 
 /**
  * Main region, with a us-east-1 alias for the edge's topic (CloudFront and WAF metrics live there):
- * the alarm topics with an optional e-mail subscription, the main-region alarms and a dashboard.
+ * the alarm topics with an optional e-mail subscription, the main-region alarms, the edge's alarms
+ * (CloudFront 5xx rate, WAF blocks) in us-east-1, and a dashboard.
  * The host's log groups belong to the compute stack, which must create them before the host boots.
  */
 export class MonitoringStack extends DeploymentStack {
@@ -28,6 +30,8 @@ export class MonitoringStack extends DeploymentStack {
   readonly edgeAlarmTopicArn: string;
   readonly dashboardName: string;
   readonly alarmNames: Readonly<Record<string, string>>;
+  /** Alarms in us-east-1 on the distributions and the web ACL. */
+  readonly edgeAlarmNames: readonly string[];
 
   constructor(scope: Construct, config: DeploymentConfig, props: MonitoringStackProps) {
     super(scope, "monitoring", { config, region: config.region, withEdgeRegionProvider: true });
@@ -55,6 +59,13 @@ export class MonitoringStack extends DeploymentStack {
       databaseMaxCapacity: config.database.maxCapacity,
       fileSystemId: props.data.fileSystemId,
     });
+    const edgeAlarms = new EdgeAlarms(this, "edge-metric-alarms", {
+      namePrefix: prefix,
+      provider: this.edgeRegionProvider!,
+      topicArn: edgeTopic.arn,
+      distributionIds: props.edge.distributionIds,
+      webAclName: props.edge.webAclName,
+    });
     const dashboard = new ServiceDashboard(this, "dashboard", {
       dashboardName: `${prefix}-overview`,
       region: config.region,
@@ -64,10 +75,12 @@ export class MonitoringStack extends DeploymentStack {
       databaseClusterIdentifier: props.data.databaseClusterIdentifier,
       fileSystemId: props.data.fileSystemId,
       alarmArns: alarms.alarmArns,
+      distributionIds: props.edge.distributionIds,
     });
     this.alarmTopicArn = topic.arn;
     this.edgeAlarmTopicArn = edgeTopic.arn;
     this.dashboardName = dashboard.dashboardName;
     this.alarmNames = alarms.alarmNames;
+    this.edgeAlarmNames = edgeAlarms.alarmNames;
   }
 }

@@ -2,8 +2,22 @@ import { exampleConfig, synthDeployment, type Json } from "../support/synth";
 
 describe("GIVEN the example configuration", () => {
   const synth = synthDeployment();
-  const alarms = Object.values(synth.resources("monitoring", "aws_cloudwatch_metric_alarm"));
+  const all = Object.values(synth.resources("monitoring", "aws_cloudwatch_metric_alarm"));
+  const alarms = all.filter((a) => a.provider !== "aws.us_east_1");
   const alarm = (name: string): Json => alarms.find((a) => a.alarm_name === `openhands-prod-${name}`)!;
+
+  it("THEN the edge alarms live in us-east-1 on both distributions and the web ACL, notifying the us-east-1 topic", () => {
+    const edge = all.filter((a) => a.provider === "aws.us_east_1");
+    expect(edge.map((a) => a.alarm_name).sort()).toEqual(
+      ["openhands-prod-cloudfront-app-5xx-rate", "openhands-prod-cloudfront-runtime-5xx-rate", "openhands-prod-waf-blocked-burst"],
+    );
+    for (const a of edge) expect(a.alarm_actions).toEqual([expect.stringContaining("aws_sns_topic.edge-alarms")]);
+    const app = edge.find((a) => a.alarm_name.endsWith("app-5xx-rate"))!;
+    expect(app).toEqual(expect.objectContaining({ namespace: "AWS/CloudFront", metric_name: "5xxErrorRate", threshold: 5 }));
+    expect(app.dimensions).toEqual({ DistributionId: expect.stringContaining("cross-stack-reference-input-edge"), Region: "Global" });
+    const waf = edge.find((a) => a.alarm_name.endsWith("waf-blocked-burst"))!;
+    expect(waf.dimensions).toEqual({ WebACL: expect.stringMatching(/edge/), Rule: "ALL" });
+  });
 
   it("THEN the main-region alarms cover the host, the ALB, Aurora and EFS", () => {
     expect(alarms.map((a) => a.alarm_name.replace("openhands-prod-", "")).sort()).toEqual(
@@ -52,9 +66,13 @@ describe("GIVEN the example configuration", () => {
       "Host CPU (%)",
       "Aurora capacity (ACU) and connections",
       "EFS I/O (%) and throughput",
+      "CloudFront requests",
+      "CloudFront 5xx rate (%)",
       "Alarms",
     ]);
-    expect(body.widgets[6].properties.alarms).toHaveLength(8);
+    expect(body.widgets[8].properties.alarms).toHaveLength(8);
+    expect(body.widgets[6].properties.region).toBe("us-east-1");
+    expect(body.widgets[6].properties.metrics).toHaveLength(2);
   });
 
   it("THEN there is no e-mail subscription without an address", () => {

@@ -11,6 +11,8 @@ export interface ServiceDashboardProps {
   readonly fileSystemId: string;
   /** ARNs of the alarms shown in an alarm-status widget. */
   readonly alarmArns: readonly string[];
+  /** CloudFront distributions (metrics in us-east-1), app first. @default none */
+  readonly distributionIds?: readonly string[];
 }
 
 type Metric = readonly (string | Record<string, unknown>)[];
@@ -23,14 +25,15 @@ export class ServiceDashboard extends Construct {
     super(scope, id);
     const lb = ["LoadBalancer", props.albArnSuffix];
     const tg = ["TargetGroup", props.targetGroupArnSuffix];
-    const graph = (title: string, metrics: Metric[], x: number, y: number, stat = "Sum") => ({
+    const graph = (title: string, metrics: Metric[], x: number, y: number, stat = "Sum", region = props.region) => ({
       type: "metric",
       x,
       y,
       width: 12,
       height: 6,
-      properties: { title, region: props.region, view: "timeSeries", stacked: false, period: 300, stat, metrics },
+      properties: { title, region, view: "timeSeries", stacked: false, period: 300, stat, metrics },
     });
+    const distributions = props.distributionIds ?? [];
     const widgets = [
       graph("Requests and errors (ALB)", [
         ["AWS/ApplicationELB", "RequestCount", ...lb],
@@ -52,10 +55,16 @@ export class ServiceDashboard extends Construct {
         ["AWS/EFS", "PercentIOLimit", "FileSystemId", props.fileSystemId],
         ["AWS/EFS", "MeteredIOBytes", "FileSystemId", props.fileSystemId, { yAxis: "right", stat: "Sum" }],
       ], 12, 12, "Maximum"),
+      ...(distributions.length
+        ? [
+            graph("CloudFront requests", distributions.map((id) => ["AWS/CloudFront", "Requests", "DistributionId", id, "Region", "Global"]), 0, 18, "Sum", "us-east-1"),
+            graph("CloudFront 5xx rate (%)", distributions.map((id) => ["AWS/CloudFront", "5xxErrorRate", "DistributionId", id, "Region", "Global"]), 12, 18, "Average", "us-east-1"),
+          ]
+        : []),
       {
         type: "alarm",
         x: 0,
-        y: 18,
+        y: 24,
         width: 24,
         height: 4,
         properties: { title: "Alarms", alarms: [...props.alarmArns] },
