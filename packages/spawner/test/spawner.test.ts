@@ -317,6 +317,32 @@ describe("spawner service", () => {
     expect(h.logs.some((line) => line.includes("docker event stream ended; resyncing"))).toBe(true);
   });
 
+  it("GIVEN every /24 of the prefix is taken WHEN a new user starts THEN a user with nothing running gives theirs up (restored later from records); with none idle, a clear failure", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const prefix = h.config.network.subnetPrefix;
+    const [alice, bob, carol] = [user(22), user(23), user(24)];
+    await ensure(service.apiUrl, alice);
+    const asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await asAlice.negotiate();
+    await asAlice.run(`oh-sbx-${alice.slug}-kept`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    for (let n = 2; n <= 254; n += 1) {
+      const res = await http({ socketPath: h.engine.socketPath, path: "/networks/create", method: "POST", body: { Name: `other-${n}`, IPAM: { Config: [{ Subnet: `${prefix}.${n}.0/24` }] } } });
+      expect(res.status).toBe(201);
+    }
+    await service.view.sync();
+    await service.spawner.cull(alice.slug, "test");
+    expect((await ensure(service.apiUrl, bob)).status).toBe(200);
+    expect(h.engine.find(`oh-app-${alice.slug}`)).toBeUndefined();
+    expect(h.engine.find(`oh-app-${bob.slug}`)!.NetworkSettings.Networks[`oh-u-${bob.slug}`]!.IPAddress).toBe(`${prefix}.1.2`);
+    const full = await ensure(service.apiUrl, carol);
+    expect(full.status).toBe(502);
+    expect(full.json().message).toMatch(/no free \/24 left/);
+    await service.spawner.cull(bob.slug, "test");
+    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
+    expect(h.engine.find(`oh-sbx-${alice.slug}-kept`)!.State.Status).toBe("exited");
+  });
+
   it("GIVEN the control API WHEN probed THEN /healthz is 200, unknown paths 404, wrong methods 405, and stats carry the counters", async () => {
     h = await startHarness();
     const service = await h.startService();

@@ -37,7 +37,10 @@ export class DockerAppBackend implements AppBackend {
       if (known && index !== undefined) return this.placement(slug, index);
       if (known) throw new Error(`network ${name} exists with subnet ${known.subnet ?? "none"}, outside ${prefix}.0.0/16; remove it`);
       const free = nextFreeSubnetIndex(prefix, this.view.allNetworks(), this.reserved);
-      if (free === undefined) throw new Error(`no free /24 left in ${prefix}.0.0/16 for user networks`);
+      if (free === undefined) {
+        if (await this.evictOneIdleUser(slug)) continue;
+        throw new Error(`no free /24 left in ${prefix}.0.0/16 for user networks, and every user holding one has something running`);
+      }
       this.reserved.add(free);
       const subnet = userSubnet(prefix, free);
       try {
@@ -66,6 +69,28 @@ export class DockerAppBackend implements AppBackend {
       }
     }
     throw new Error(`could not create network ${name}`);
+  }
+
+  /**
+   * Frees a /24 held by a user with nothing running: removes their stopped containers and their network.
+   * Nothing is lost: the app's state is on EFS and in the database, and the user's sandboxes come back
+   * from their create records at the next start (the host-replacement path).
+   */
+  private async evictOneIdleUser(except: string): Promise<boolean> {
+    const busy = new Set(this.view.all().filter((c) => c.status === "running" || c.status === "paused" || c.status === "restarting").map((c) => c.owner));
+    for (const network of this.view.allNetworks()) {
+      const owner = /^oh-u-([a-z2-7]{16})$/.exec(network.name)?.[1];
+      if (!owner || owner === except || busy.has(owner)) continue;
+      for (const container of this.view.containersOf(owner)) {
+        await this.daemon.call("DELETE", `/containers/${container.id}?force=1`);
+        await this.view.refresh(container.id);
+      }
+      await this.daemon.call("DELETE", `/networks/${encodeURIComponent(network.name)}`);
+      await this.view.sync();
+      this.log.info("idle user's network reclaimed", { slug: owner, network: network.name, subnet: network.subnet });
+      return true;
+    }
+    return false;
   }
 
   private async readNetwork(name: string) {

@@ -81,6 +81,8 @@ export class DockerHostView {
   /** owner → Id of their app container, for the hot path of ensure. */
   private readonly appIds = new Map<string, string>();
   private refreshCounter = 0;
+  private networkRefresh: Promise<void> | undefined;
+  private networkRefreshQueued = false;
   private readonly appliedSeq = new Map<string, number>();
   private events: { close(): void } | undefined;
   private stopped = false;
@@ -182,16 +184,7 @@ export class DockerHostView {
     const id = actor?.ID;
     if (!id) return;
     if (event.Type === "network") {
-      this.daemon
-        .call<Array<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>>("GET", "/networks")
-        .then((list) => {
-          this.networks.clear();
-          for (const n of list ?? []) {
-            const config = n.IPAM?.Config?.[0];
-            this.networks.set(n.Name, { id: n.Id, name: n.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) });
-          }
-        })
-        .catch((error: Error) => this.log.warn("network refresh failed", { error: error.message }));
+      this.refreshNetworks();
       return;
     }
     const name = actor.Attributes?.name ?? "";
@@ -201,6 +194,31 @@ export class DockerHostView {
       return;
     }
     this.refresh(id).catch((error: Error) => this.log.warn("container refresh failed", { id, error: error.message }));
+  }
+
+  /** Coalesces bursts of network events into at most one listing in flight and one queued. */
+  private refreshNetworks(): void {
+    if (this.networkRefresh) {
+      this.networkRefreshQueued = true;
+      return;
+    }
+    this.networkRefresh = this.daemon
+      .call<Array<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>>("GET", "/networks")
+      .then((list) => {
+        this.networks.clear();
+        for (const n of list ?? []) {
+          const config = n.IPAM?.Config?.[0];
+          this.networks.set(n.Name, { id: n.Id, name: n.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) });
+        }
+      })
+      .catch((error: Error) => this.log.warn("network refresh failed", { error: error.message }))
+      .finally(() => {
+        this.networkRefresh = undefined;
+        if (this.networkRefreshQueued) {
+          this.networkRefreshQueued = false;
+          this.refreshNetworks();
+        }
+      });
   }
 
   containersOf(owner: string): ContainerState[] {
