@@ -81,7 +81,8 @@ export function createControlApi(options: ControlApiOptions): Server {
       return send(res, 204);
     }
     if ((m = ensurePath.exec(url.pathname)) && method === "POST") {
-      const slug = decodeURIComponent(m[1]!);
+      // No decoding: a slug never needs it, and a stray '%' must not become an error path.
+      const slug = m[1]!;
       if (!isUserSlug(slug)) return send(res, 400, { error: "bad_request", message: `malformed user slug (expected 16 characters of [a-z2-7])` });
       const body = (await readJson(req)) as { sub?: unknown; email?: unknown } | undefined;
       if (!body || typeof body.sub !== "string" || body.sub.length === 0 || body.sub.length > 256) {

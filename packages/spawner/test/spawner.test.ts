@@ -115,10 +115,11 @@ describe("spawner service", () => {
     h = await startHarness();
     const service = await h.startService();
     const alice = user(5);
-    for (const bad of ["ABCDEFGHIJKLMNOP", "abc", "abcdefghijklmnop1", "..%2f..%2fetc", "abcdefgh0jklmnop", "%00"]) {
+    for (const bad of ["ABCDEFGHIJKLMNOP", "abc", "abcdefghijklmnop1", "..%2f..%2fetc", "abcdefgh0jklmnop", "%00", "%E0%A4%A", "abcdefghijklmno%70"]) {
       const res = await http({ url: `${service.apiUrl}/v1/users/${bad}/ensure`, method: "POST", body: { sub: alice.sub } });
-      expect([400, 404]).toContain(res.status);
+      expect({ bad, status: res.status }).toEqual({ bad, status: 400 });
     }
+    expect((await http({ url: `${service.apiUrl}/v1/users/a/b/ensure`, method: "POST", body: { sub: alice.sub } })).status).toBe(404);
     const other = user(6);
     const mismatch = await http({ url: `${service.apiUrl}/v1/users/${other.slug}/ensure`, method: "POST", body: { sub: alice.sub } });
     expect(mismatch.status).toBe(400);
