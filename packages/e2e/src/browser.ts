@@ -28,14 +28,12 @@ export interface UserBrowser {
 let shot = 0;
 
 /**
- * @param hostMap name pattern to `127.0.0.1:<port>`, e.g. `{"*.e2e.test": 41234}`; Chromium sends the original
- *   host name (and default port) so the edge sees exactly what CloudFront would.
+ * @param hostResolverRules e.g. `MAP openhands.e2e.test 127.0.0.1:41234, MAP *.runtime.e2e.test 127.0.0.1:41234`;
+ *   Chromium still sends the original host name (and the default port), so the edge sees what CloudFront would.
  */
-export async function openBrowser(name: string, hostMap: Readonly<Record<string, number>>, artifactsDir: string): Promise<UserBrowser> {
+export async function openBrowser(name: string, hostResolverRules: string, artifactsDir: string): Promise<UserBrowser> {
   const profile = mkdtempSync(join(tmpdir(), `e2e-chromium-${name}-`));
-  const rules = Object.entries(hostMap)
-    .map(([pattern, port]) => `MAP ${pattern} 127.0.0.1:${port}`)
-    .join(", ");
+  const rules = hostResolverRules;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,

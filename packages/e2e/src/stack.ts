@@ -16,6 +16,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { startEdgeHarness, startOidcProvider, type EdgeHarness } from "@openhands-team/edge-auth/harness";
+import { userSlug } from "@openhands-team/edge-auth/src/slug";
 import { startFakeDockerEngine, startPostgres, type FakeDockerEngine, type TestPostgres } from "@openhands-team/spawner/testing";
 import { ContainerRunner } from "./containers";
 import { freePort, startProcess, type StartedProcess } from "./processes";
@@ -176,6 +178,66 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       engine,
       runner,
       database,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export interface TestUser {
+  /** Login name typed into the OIDC provider's form; it becomes the account id, which the ID token carries as `sub`. */
+  readonly login: string;
+  readonly sub: string;
+  readonly slug: string;
+}
+
+export interface Stack extends BackendStack {
+  readonly appOrigin: string;
+  readonly oidcIssuer: string;
+  readonly edge: EdgeHarness;
+  /** `--host-resolver-rules` for Chromium: the app host and every runtime host to the edge harness. */
+  readonly hostResolverRules: string;
+  user(login: string): TestUser;
+}
+
+/** The backend plus the edge: the loopback OIDC provider and the harness running the real edge bundles over TLS. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const backend = await startBackend(options);
+  const stops: Array<() => Promise<void>> = [() => backend.stop()];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const appOrigin = `https://${APP_HOST}`;
+    const oidc = await startOidcProvider({
+      clientId: "e2e-app-client",
+      redirectUris: [`${appOrigin}/_auth/callback`],
+      postLogoutRedirectUris: [`${appOrigin}/`],
+    });
+    stops.push(() => oidc.close());
+    const b64 = (bytes: Buffer) => bytes.toString("base64url");
+    const edge = await startEdgeHarness({
+      config: {
+        version: 1,
+        appHost: APP_HOST,
+        runtimeDomain: RUNTIME_DOMAIN,
+        scopes: ["openid", "email", "profile"],
+        sessionMaxAgeSeconds: 3600,
+        ...oidc.edgeConfig,
+      },
+      secrets: { identitySigningKey: b64(backend.identityKey), ticketKey: b64(randomBytes(32)), nonceKey: b64(randomBytes(32)) },
+      originUrl: `http://127.0.0.1:${backend.proxyPort}`,
+    });
+    stops.push(() => edge.close());
+    return {
+      ...backend,
+      appOrigin,
+      oidcIssuer: oidc.issuer,
+      edge,
+      hostResolverRules: edge.hostResolverRules,
+      user: (login) => ({ login, sub: login, slug: userSlug(login) }),
       stop,
     };
   } catch (error) {

@@ -89,4 +89,9 @@
   }
 
   document.getElementById("new-conversation").addEventListener("click", start);
+
+  // The real SPA keeps polling the conversation list while it is open; so does this page.
+  setInterval(function () {
+    fetch("/api/v1/app-conversations/search").then(function (response) { state.polls = (state.polls || 0) + 1; return response.text(); }).catch(function () {});
+  }, 2000);
 })();
