@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   postgresql
   chromium
   shellcheck cloud-init docker-compose
-  iproute2 iptables jq unzip
+  iproute2 iptables jq unzip zip
   wrk hyperfine
   luajit2
 )
