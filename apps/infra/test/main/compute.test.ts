@@ -213,3 +213,29 @@ describe("GIVEN the user data of the example", () => {
     expect(Buffer.from(gz).toString("base64").length).toBeLessThan(16 * 1024);
   });
 });
+
+describe("GIVEN the longest name and environment the configuration allows", () => {
+  const synth = synthDeployment(
+    exampleConfig((raw) => {
+      raw.name = "a-very-long-team-xyz";
+      raw.environment = "production";
+    }),
+  );
+
+  it("THEN the ALB and target group names still fit AWS's 32 characters, stay distinct and well-formed", () => {
+    const alb = only(synth, "compute", "aws_lb").name as string;
+    const targets = only(synth, "compute", "aws_lb_target_group").name as string;
+    for (const name of [alb, targets]) {
+      expect(name.length).toBeLessThanOrEqual(32);
+      expect(name).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
+      expect(name).not.toContain("--");
+    }
+    expect(alb).not.toBe(targets);
+    expect(alb.endsWith("-alb")).toBe(true);
+  });
+
+  it("THEN the other names keep the full prefix", () => {
+    expect(only(synth, "compute", "aws_launch_template").name).toBe("a-very-long-team-xyz-production-host");
+    expect(only(synth, "data", "aws_rds_cluster").cluster_identifier).toBe("a-very-long-team-xyz-production-aurora");
+  });
+});
