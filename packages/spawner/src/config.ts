@@ -91,11 +91,11 @@ export const configSchema = z
       .object({
         healthTimeoutMs: z.number().int().min(100).default(180_000),
         healthIntervalMs: z.number().int().min(10).default(500),
-        ensureWaitMs: z.number().int().min(0).default(15_000),
+        ensureWaitMs: z.number().int().min(0).max(60_000).default(2_000),
         cullIntervalMs: z.number().int().min(100).default(60_000),
       })
       .strict()
-      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 15_000, cullIntervalMs: 60_000 }),
+      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000 }),
     /** uid/gid of the agent-server image's `openhands` user (owner of the workspace). */
     workspaceUid: z.number().int().min(0).default(10001),
   })
