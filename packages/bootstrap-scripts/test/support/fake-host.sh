@@ -11,6 +11,7 @@
 #   ssm/<name>         parameter values (name with / replaced by _)
 #   secrets/<arn>      secret values (arn with : and / replaced by _), secrets/<arn>.token the request token
 #   iptables           rules added with -N/-I (one per line); iptables-restore input is appended too
+#   health-down        present: the health endpoint does not answer
 # Failures mimic the real tools' exit codes and messages where the scripts look at them.
 # Contract sources: AWS CLI v2 (exit code 254 and "An error occurred (<Code>)" on service errors),
 # systemctl(1) is-enabled/is-active --quiet exit codes, mountpoint(1), blkid(8) -o value -s TYPE.
@@ -202,7 +203,7 @@ case "$name" in
     if has -o "$@"; then
       printf 'fake docker compose plugin\n' >"$(arg -o "$@")"
     else
-      [ -f "$state/units/openhands-team.service.active" ] || exit 7
+      [ -f "$state/units/openhands-team.service.active" ] && [ ! -f "$state/health-down" ] || exit 7
       echo '{"nginx":"ok","spawner":"ok"}'
     fi
     ;;

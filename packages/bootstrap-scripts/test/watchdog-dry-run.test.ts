@@ -1,0 +1,52 @@
+/**
+ * The watchdog (bin/oh-health-check.sh, run every 30 s by oh-health.timer) in dry runs against the stub
+ * commands: it puts the firewall back when its rules are gone and restarts the stack only after three
+ * failed health checks in a row.
+ */
+import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { DryRunHost, mutatingCalls } from "./support/dry-run";
+
+describe("oh-health-check.sh (dry run)", () => {
+  let host: DryRunHost;
+
+  beforeEach(() => {
+    host = new DryRunHost();
+    // what the installer leaves on a host: the firewall under /opt, the stack running
+    mkdirSync(join(host.root, "opt/openhands-team/host"), { recursive: true });
+    cpSync(join(host.bundle, "firewall"), join(host.root, "opt/openhands-team/host/firewall"), { recursive: true });
+    host.touchState("units/openhands-team.service.active");
+  });
+  afterEach(() => host.cleanup());
+
+  it("GIVEN someone flushed the host's iptables (sandboxes unfiltered) WHEN the watchdog runs THEN it loads the rules and jumps again", () => {
+    const run = host.runScript("bin/oh-health-check.sh");
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("firewall rules missing, applying them again");
+    expect(run.calls).toEqual(expect.arrayContaining(["iptables-restore -w --noflush", "iptables -w -I INPUT 1 -j OH-INPUT", "iptables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
+    const again = host.runScript("bin/oh-health-check.sh");
+    expect(mutatingCalls(again.calls)).toEqual([]);
+  });
+
+  it("GIVEN the health endpoint stops answering WHEN the watchdog runs three times THEN only the third run restarts the stack, and a healthy run resets the count", () => {
+    host.runScript("bin/oh-health-check.sh");
+    host.touchState("health-down");
+    const restarts = [1, 2, 3].map(() => host.runScript("bin/oh-health-check.sh").calls.filter((c) => c === "systemctl restart openhands-team.service").length);
+    expect(restarts).toEqual([0, 0, 1]);
+    // two more failures, then a healthy answer: the count starts over
+    host.runScript("bin/oh-health-check.sh");
+    host.runScript("bin/oh-health-check.sh");
+    rmSync(join(host.state, "health-down"));
+    host.runScript("bin/oh-health-check.sh");
+    host.touchState("health-down");
+    const after = [1, 2].map(() => host.runScript("bin/oh-health-check.sh").calls.filter((c) => c.startsWith("systemctl restart")).length);
+    expect(after).toEqual([0, 0]);
+  });
+
+  it("GIVEN the stack was stopped on purpose WHEN the watchdog runs THEN it leaves it stopped", () => {
+    host.runScript("bin/oh-health-check.sh");
+    rmSync(join(host.state, "units/openhands-team.service.active"));
+    const runs = [1, 2, 3, 4].map(() => host.runScript("bin/oh-health-check.sh"));
+    expect(runs.flatMap((r) => mutatingCalls(r.calls))).toEqual([]);
+  });
+});
