@@ -51,6 +51,12 @@ export class UserDatabases {
     return { database: `oh_${slug}`, role: `oh_${slug}` };
   }
 
+  /** The connection settings of a user's database, without touching PostgreSQL. */
+  describe(slug: string): UserDatabase {
+    const { database, role } = UserDatabases.namesFor(slug);
+    return { host: this.admin.appHost ?? this.admin.host, port: this.admin.port, database, user: role, password: userDatabasePassword(this.passwordKey, slug) };
+  }
+
   /** Creates the role and database when absent; idempotent, and safe when called concurrently from several processes. */
   ensure(slug: string): Promise<UserDatabase> {
     const running = this.inflight.get(slug);
@@ -93,7 +99,7 @@ export class UserDatabases {
     } finally {
       client.release();
     }
-    return { host: this.admin.appHost ?? this.admin.host, port: this.admin.port, database, user: role, password };
+    return this.describe(slug);
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,7 @@ export function seededModel(gatewayModel: string): string {
 export interface SpawnerServiceOptions {
   log?: Logger;
   /** Replaces the PostgreSQL provisioning (tests and benches that do not exercise the database). */
-  databases?: { ensure(slug: string): Promise<UserDatabase>; close(): Promise<void> };
+  databases?: { ensure(slug: string): Promise<UserDatabase>; describe(slug: string): UserDatabase; close(): Promise<void> };
 }
 
 export async function startSpawnerService(config: SpawnerConfig, options: SpawnerServiceOptions = {}): Promise<SpawnerService> {

@@ -21,7 +21,7 @@ export class BadRequestError extends Error {
 export interface SpawnerOptions {
   apps: AppBackend;
   sandboxes: SandboxBackend;
-  databases: { ensure(slug: string): Promise<UserDatabase> };
+  databases: { ensure(slug: string): Promise<UserDatabase>; describe(slug: string): UserDatabase };
   directories: { ensure(slug: string): UserPaths };
   relay: WebhookRelay;
   log: Logger;
@@ -120,7 +120,9 @@ export class Spawner {
     }
     const began = this.now();
     try {
-      const database = await this.options.databases.ensure(slug);
+      // An app that already runs has its database: a restarted spawner must not depend on PostgreSQL
+      // (perhaps paused at 0 ACU) to reopen that user's relay and Docker socket.
+      const database = current?.state === "running" ? this.options.databases.describe(slug) : await this.options.databases.ensure(slug);
       const paths = this.options.directories.ensure(slug);
       const placement = await apps.place(slug);
       await sandboxes.open(slug, placement, paths);

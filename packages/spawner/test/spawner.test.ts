@@ -182,7 +182,12 @@ describe("spawner service", () => {
     expect(run.start?.status).toBe(204);
     await h.stopService();
     const creates = h.engine.callsMatching("POST", /^\/containers\/create$/).length;
-    service = await h.startService();
+    // The database is unreachable after the restart: running apps come back regardless.
+    const databases = fakeDatabases();
+    databases.ensure = async () => {
+      throw new Error("connect ECONNREFUSED (database paused)");
+    };
+    service = await h.startService({ databases });
     const answer = await eventually(async () => {
       const res = await ensure(service.apiUrl, alice);
       return res.status === 200 ? res : undefined;

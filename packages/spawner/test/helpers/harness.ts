@@ -67,11 +67,13 @@ export function user(n: number): { sub: string; slug: string } {
 
 export const fakeDatabases = () => {
   const calls: string[] = [];
+  const describe = (slug: string): UserDatabase => ({ host: "db.internal", port: 5432, database: `oh_${slug}`, user: `oh_${slug}`, password: `pw-${slug}` });
   return {
     calls,
+    describe,
     ensure: async (slug: string): Promise<UserDatabase> => {
       calls.push(slug);
-      return { host: "db.internal", port: 5432, database: `oh_${slug}`, user: `oh_${slug}`, password: `pw-${slug}` };
+      return describe(slug);
     },
     close: async () => undefined,
   };
@@ -84,7 +86,7 @@ export interface Harness {
   apps: Map<string, FakeOpenHandsApp>;
   service?: SpawnerService;
   logs: string[];
-  startService(extra?: { databases?: ReturnType<typeof fakeDatabases> | { ensure(slug: string): Promise<UserDatabase>; close(): Promise<void> } }): Promise<SpawnerService>;
+  startService(extra?: { databases?: ReturnType<typeof fakeDatabases> }): Promise<SpawnerService>;
   stopService(): Promise<void>;
   /** Replaces the Docker engine with an empty one (a new host), keeping EFS. */
   replaceHost(): Promise<void>;
