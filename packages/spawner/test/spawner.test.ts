@@ -263,6 +263,21 @@ describe("spawner service", () => {
     expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(4);
   });
 
+  it("GIVEN an app that died while its sandboxes run WHEN the cull pass runs THEN the orphaned sandboxes are stopped", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const alice = user(25);
+    await ensure(service.apiUrl, alice);
+    const docker = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+    await docker.negotiate();
+    await docker.run(`oh-sbx-${alice.slug}-orphan`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    const app = h.engine.find(`oh-app-${alice.slug}`)!;
+    expect((await http({ socketPath: h.engine.socketPath, path: `/containers/${app.Id}/stop`, method: "POST" })).status).toBe(204);
+    await eventually(() => service.apps.get(alice.slug)?.state === "stopped" || undefined);
+    await service.spawner.cullIdle();
+    expect(h.engine.find(`oh-sbx-${alice.slug}-orphan`)!.State.Status).toBe("exited");
+  });
+
   it("GIVEN sandboxes running WHEN the proxy resolves runtime hosts THEN owner, upstream, kind and session-key hash come from Docker events; malformed hosts are 404", async () => {
     h = await startHarness();
     const service = await h.startService();
