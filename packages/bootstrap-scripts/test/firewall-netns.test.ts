@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { HOST_PRIMARY_IP, IMDS_IP, INTERNET_IP, NetnsLab, labUnavailableReason, type ProbeResult } from "./support/netns-lab";
+import { HOST_PRIMARY_IP, IMDS_IP, INTERNET_IP, VPC_ROUTER_IP, NetnsLab, labUnavailableReason, type ProbeResult } from "./support/netns-lab";
 
 const FIREWALL_DIR = join(__dirname, "..", "files", "host-bundle", "firewall");
 const unavailable = labUnavailableReason();
@@ -50,6 +50,7 @@ const MATRIX: Row[] = [
   allow("sbxA1", GW_A, 4000, "the LLM gateway on its own gateway"),
   allow("sbxA1", INTERNET_IP, 443, "the internet (packages, git)"),
   deny("sbxA1", IMDS_IP, 80, "instance metadata: the instance role's credentials"),
+  deny("sbxA1", VPC_ROUTER_IP, 2049, "NFS to an EFS mount target (other users' workspaces)"),
   deny("sbxA1", GW_A, 8080, "OpenResty from inside (forged identity headers)"),
   deny("sbxA1", GW_A, 8081, "the spawner's control API"),
   deny("sbxA1", GW_A, 22, "sshd and any other host socket"),
@@ -80,6 +81,8 @@ const MATRIX: Row[] = [
   allow("appA", GW_A, 40002, "its other sandbox's published port"),
   allow("appA", IMDS_IP, 80, "instance metadata from the app's fixed address (S3 events)"),
   allow("appA", INTERNET_IP, 443, "the internet and AWS APIs"),
+  allow("appA", VPC_ROUTER_IP, 5432, "the VPC (Aurora)"),
+  deny("appA", VPC_ROUTER_IP, 2049, "NFS to an EFS mount target"),
   allow("appA", GW_A, 4000, "the LLM gateway"),
   deny("appA", GW_A, 8080, "OpenResty from inside"),
   deny("appA", GW_A, 8081, "the spawner's control API"),
@@ -103,6 +106,7 @@ const MATRIX: Row[] = [
   allow("host", GW_A, 40001, "OpenResty to a published port"),
   allow("host", "127.0.0.1", 8081, "OpenResty to the spawner API"),
   allow("host", IMDS_IP, 80, "host processes to instance metadata (LLM gateway's Bedrock credentials)"),
+  allow("host", VPC_ROUTER_IP, 2049, "the host mounts EFS itself"),
   // the VPC
   allow("vpc", HOST_PRIMARY_IP, 8080, "the ALB to OpenResty"),
   deny("vpc", HOST_PRIMARY_IP, 8081, "the spawner's control API from the VPC"),
@@ -140,7 +144,7 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
     lab.applyDockerRules();
     await Promise.all([
       lab.listen(lab.host, "host", ["0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:4000", "0.0.0.0:22", `${GW_A}:3000`, `${GW_B}:3000`, `${GW_A}:40001`, `${GW_A}:40002`, `${GW_B}:40003`]),
-      lab.listen(lab.vpc, "vpc", [`${IMDS_IP}:80`, `${INTERNET_IP}:443`]),
+      lab.listen(lab.vpc, "vpc", [`${IMDS_IP}:80`, `${INTERNET_IP}:443`, `${VPC_ROUTER_IP}:5432`, `${VPC_ROUTER_IP}:2049`]),
       ...CONTAINERS.map((c) => lab.listen(lab.ns(c.name), c.name, [`${IP[c.name]}:${c.port}`])),
     ]);
   }, 60_000);
