@@ -263,6 +263,22 @@ describe("spawner service", () => {
     expect(h.engine.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(4);
   });
 
+  it("GIVEN two users WHEN a sandbox calls back on its gateway THEN only its own user's app receives it", async () => {
+    h = await startHarness();
+    const service = await h.startService();
+    const [alice, bob] = [user(26), user(27)];
+    await ensure(service.apiUrl, alice);
+    await ensure(service.apiUrl, bob);
+    const prefix = h.config.network.subnetPrefix;
+    const relay = (n: number) => `http://${prefix}.${n}.1:${h.config.network.relayPort}`;
+    expect((await http({ url: `${relay(1)}/api/v1/webhooks/conversations`, method: "POST", body: { from: "alice-sandbox" } })).status).toBe(200);
+    expect((await http({ url: `${relay(2)}/mcp/mcp`, method: "POST", body: { from: "bob-sandbox" } })).status).toBe(200);
+    const seen = (slug: string) => h.apps.get(`oh-app-${slug}`)!.requests.filter((r) => r.path.startsWith("/api/v1/webhooks") || r.path === "/mcp/mcp").map((r) => JSON.parse(r.body).from);
+    expect(seen(alice.slug)).toEqual(["alice-sandbox"]);
+    expect(seen(bob.slug)).toEqual(["bob-sandbox"]);
+    expect((await http({ url: `${relay(1)}/api/v1/sandboxes/search` })).status).toBe(403);
+  });
+
   it("GIVEN an app that died while its sandboxes run WHEN the cull pass runs THEN the orphaned sandboxes are stopped", async () => {
     h = await startHarness();
     const service = await h.startService();

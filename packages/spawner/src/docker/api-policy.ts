@@ -52,7 +52,7 @@ export function classifyDockerCall(method: string, rawUrl: string): Classified {
   if (method === "DELETE" && (m = new RegExp(`^/containers/${CONTAINER_REF}$`).exec(path))) return pass({ op: "remove", ref: m[1]! });
   if (method === "GET" && (m = /^\/images\/(.+)\/json$/.exec(path))) {
     const ref = decodeURIComponentSafe(m[1]!);
-    if (!ref || !IMAGE_REF.test(ref)) return refuse(`image reference ${JSON.stringify(m[1])} is not allowed`);
+    if (!ref || !IMAGE_REF.test(ref)) return refuse(`image reference ${show(m[1])} is not allowed`);
     return pass({ op: "image-inspect", ref });
   }
   if (method === "POST" && path === "/images/create") {
@@ -129,6 +129,12 @@ const HOST_CONFIG_ALLOWED = new Set([
   "UsernsMode", "CgroupnsMode", "DeviceRequests", "DeviceCgroupRules", "Runtime", "CgroupParent", "Links", "Tmpfs",
 ]);
 
+/** A caller-supplied value, quoted and cut short for messages and logs. */
+const show = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+};
+
 const isEmpty = (value: unknown) =>
   value === undefined || value === null || value === false || value === "" || (Array.isArray(value) && value.length === 0) || (typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
 
@@ -136,15 +142,15 @@ const isEmpty = (value: unknown) =>
 export function reviewCreate(name: string, input: unknown, ctx: CreateContext): CreateReview {
   const refuse = (message: string): CreateReview => ({ ok: false, message: `openhands-team docker filter: ${message}` });
   // Name squatting: a container outside the user's prefix would be listed, routed and owned as someone else's.
-  if (!ownsContainerName(ctx.slug, name) || name.length > 200) return refuse(`container name ${JSON.stringify(name)} is outside ${names.sandboxPrefix(ctx.slug)}*`);
+  if (!ownsContainerName(ctx.slug, name) || name.length > 200) return refuse(`container name ${show(name)} is outside ${names.sandboxPrefix(ctx.slug)}*`);
   if (!input || typeof input !== "object" || Array.isArray(input)) return refuse("the create body must be a JSON object");
   const body = input as Record<string, unknown>;
   for (const [key, value] of Object.entries(body)) {
     // Unknown create fields could carry capabilities this review does not know about.
-    if (!TOP_LEVEL_ALLOWED.has(key) && !isEmpty(value)) return refuse(`create field ${key} is not allowed`);
+    if (!TOP_LEVEL_ALLOWED.has(key) && !isEmpty(value)) return refuse(`create field ${show(key)} is not allowed`);
   }
   // Arbitrary images: sandboxes run the pinned agent-server only (spec id = image.tags[0]).
-  if (body.Image !== ctx.image) return refuse(`image ${JSON.stringify(body.Image)} is not allowed (only ${ctx.image})`);
+  if (body.Image !== ctx.image) return refuse(`image ${show(body.Image)} is not allowed (only ${ctx.image})`);
   const hostConfig = (body.HostConfig ?? {}) as Record<string, unknown>;
   if (typeof hostConfig !== "object" || Array.isArray(hostConfig)) return refuse("HostConfig must be an object");
 
@@ -152,11 +158,11 @@ export function reviewCreate(name: string, input: unknown, ctx: CreateContext): 
   if (hostConfig.Privileged) return refuse("privileged containers are not allowed");
   const mode = hostConfig.NetworkMode;
   // Isolation bypass: the host network (or another container's) reaches every user's app and IMDS.
-  if (mode !== undefined && mode !== "" && mode !== "default" && mode !== "bridge") return refuse(`network mode ${JSON.stringify(mode)} is not allowed`);
+  if (mode !== undefined && mode !== "" && mode !== "default" && mode !== "bridge") return refuse(`network mode ${show(mode)} is not allowed`);
   for (const field of ["PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode"] as const) {
     const value = hostConfig[field];
     // Namespace escape: host (or another container's) PID/IPC/UTS/user/cgroup namespaces.
-    if (!isEmpty(value) && !(value === "private" && (field === "IpcMode" || field === "CgroupnsMode"))) return refuse(`${field} ${JSON.stringify(value)} is not allowed`);
+    if (!isEmpty(value) && !(value === "private" && (field === "IpcMode" || field === "CgroupnsMode"))) return refuse(`${field} ${show(value)} is not allowed`);
   }
   // Device access: raw host devices (disks, /dev/kvm, GPUs).
   if (!isEmpty(hostConfig.Devices) || !isEmpty(hostConfig.DeviceRequests) || !isEmpty(hostConfig.DeviceCgroupRules)) return refuse("devices are not allowed");
@@ -167,18 +173,18 @@ export function reviewCreate(name: string, input: unknown, ctx: CreateContext): 
     if (!isEmpty(hostConfig[field]) && !(field === "Runtime" && hostConfig[field] === "runc")) return refuse(`${field} is not allowed`);
   }
   for (const [key, value] of Object.entries(hostConfig)) {
-    if (!HOST_CONFIG_ALLOWED.has(key) && !isEmpty(value)) return refuse(`HostConfig.${key} is not allowed`);
+    if (!HOST_CONFIG_ALLOWED.has(key) && !isEmpty(value)) return refuse(`HostConfig.${key.slice(0, 100)} is not allowed`);
   }
   const endpoints = ((body.NetworkingConfig ?? {}) as { EndpointsConfig?: Record<string, unknown> }).EndpointsConfig ?? {};
   // Cross-user reach: joining another user's bridge.
-  for (const network of Object.keys(endpoints)) if (network !== ctx.network) return refuse(`network ${JSON.stringify(network)} is not allowed`);
+  for (const network of Object.keys(endpoints)) if (network !== ctx.network) return refuse(`network ${show(network)} is not allowed`);
 
   const exposed = (body.ExposedPorts ?? {}) as Record<string, unknown>;
   const requested = (hostConfig.PortBindings ?? {}) as Record<string, unknown>;
   const portKeys = new Set([...Object.keys(exposed), ...Object.keys(requested)]);
   const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const key of portKeys) {
-    if (!/^\d{1,5}\/(tcp|udp)$/.test(key)) return refuse(`port ${JSON.stringify(key)} is not allowed`);
+    if (!/^\d{1,5}\/(tcp|udp)$/.test(key)) return refuse(`port ${show(key)} is not allowed`);
     // Exposure: published ports bind to the user's gateway only, never 0.0.0.0; dockerd picks the host port.
     portBindings[key] = [{ HostIp: ctx.gateway, HostPort: "" }];
   }
