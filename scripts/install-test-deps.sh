@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   shellcheck cloud-init docker-compose
   iproute2 iptables jq unzip zip
   wrk hyperfine
+  openssl
   luajit2
 )
 
