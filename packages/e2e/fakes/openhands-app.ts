@@ -17,7 +17,8 @@
  *   stand-in for the React app that calls the same endpoints and opens the same agent-server URLs the real one does.
  *
  * No auth of its own, like single-user OpenHands: whoever reaches the port is the user. Configured by the
- * container's `Env`, plus `E2E_APP` (JSON {bindIp, port}) from the fake Docker engine.
+ * container's `Env`, plus `E2E_APP` (JSON {bindIp, port}) from the fake Docker engine and `E2E_BOOT_DELAY_MS`
+ * (how long it takes to listen, standing for the real app's start-up and migrations).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
