@@ -4,7 +4,7 @@
 // loading, caching and placeholder code runs as in Lambda@Edge. Also starts the loopback OIDC provider that stands in for Cognito.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request as httpRequest, createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import { Agent, request as httpRequest, createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -136,6 +136,9 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
   const originContext = { functionName: `us-east-1.${name}-${environment}-edge-origin-response` };
   const origin = new URL(options.originUrl);
   const stats = { viewerRequests: 0, originResponses: 0, forwarded: 0, upgrades: 0 };
+  // Our own agent, so that close() can end the kept-alive connections to the origin too.
+  const agent = new Agent({ keepAlive: true });
+  const sockets = new Set<Duplex>();
 
   async function decide(req: IncomingMessage): Promise<CloudFrontRequest | CloudFrontResultResponse> {
     stats.viewerRequests += 1;
@@ -150,6 +153,7 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
       method: request.method,
       path: request.querystring ? `${request.uri}?${request.querystring}` : request.uri,
       headers: toNodeHeaders(request.headers),
+      agent,
     };
   }
 
@@ -215,6 +219,8 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
       socket.write(`${lines.join("\r\n")}\r\n\r\n`);
       if (originHead.length) socket.write(originHead);
       if (head.length) originSocket.write(head);
+      sockets.add(originSocket);
+      originSocket.on("close", () => sockets.delete(originSocket));
       originSocket.pipe(socket).pipe(originSocket);
       originSocket.on("error", () => socket.destroy());
     });
@@ -233,7 +239,6 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
   const handler = (req: IncomingMessage, res: ServerResponse) => void onRequest(req, res);
   const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void onUpgrade(req, socket, head));
-  const sockets = new Set<Duplex>();
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -261,6 +266,7 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        agent.destroy();
         server.close(() => resolve());
       }),
   };
@@ -283,6 +289,8 @@ export interface OidcProvider {
   readonly pid: number;
   /** The edge config fields for this provider (issuer, jwksUri, authorizeUrl, tokenUrl, logoutUrl, clientId, userPoolId). */
   readonly edgeConfig: Record<string, string>;
+  /** What the provider printed on stderr so far (its warnings and errors), for test failure messages. */
+  output(): string;
   close(): Promise<void>;
 }
 
@@ -314,6 +322,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       clientId: options.clientId,
       userPoolId: "us-east-1_Loopback1",
     },
+    output: () => stderr,
     async close() {
       if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGTERM");
       await exited;

@@ -33,10 +33,11 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   claims: { openid: ["sub", "token_use", "cognito:username"], email: ["email", "email_verified"], profile: [] },
   async findAccount(_ctx, id) {
+    // The login name typed at the dev login form is the account id and the sub.
     const login = String(id);
     return {
-      accountId: `sub-${login}`,
-      claims: async () => ({ sub: `sub-${login}`, "cognito:username": login, email: `${login}@example.test`, email_verified: true, token_use: "id" }),
+      accountId: login,
+      claims: async () => ({ sub: login, "cognito:username": login, email: `${login}@example.test`, email_verified: true, token_use: "id" }),
     };
   },
   // Cognito asks for no consent: grant the requested scopes on the first login.
@@ -47,6 +48,11 @@ const provider = new Provider(issuer, {
     grant.addOIDCScope("openid email profile");
     await grant.save();
     return grant;
+  },
+  renderError: async (ctx, out, error) => {
+    process.stderr.write(`provider error: ${error?.stack ?? JSON.stringify(out)}\n`);
+    ctx.type = "html";
+    ctx.body = `<!doctype html><title>error</title><pre id="error">${String(out.error).replace(/</g, "&lt;")}: ${String(out.error_description ?? "").replace(/</g, "&lt;")}</pre>`;
   },
   issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed("refresh_token"),
   rotateRefreshToken: false,
@@ -77,4 +83,5 @@ provider.use(async (ctx, next) => {
 
 app = provider.callback();
 process.stdout.write(`${JSON.stringify({ issuer, pid: process.pid })}\n`);
-process.on("SIGTERM", () => server.close(() => process.exit(0)));
+// Stop at once: open keep-alive connections (the browser, the edge) must not hold the process.
+process.on("SIGTERM", () => process.exit(0));

@@ -50,6 +50,11 @@ function identityFromClaims(claims: { sub: unknown; email?: unknown }): Identity
   return { sub: claims.sub, slug: userSlug(claims.sub), email };
 }
 
+/** One JSON line per refused login or refresh, for CloudWatch; never a token or a key. */
+function logRefusal(what: string, detail: Record<string, unknown>): void {
+  console.warn(JSON.stringify({ level: "warn", message: what, ...detail }));
+}
+
 function pathWithQuery(request: CloudFrontRequest): string {
   return request.querystring ? `${request.uri}?${request.querystring}` : request.uri;
 }
@@ -133,6 +138,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     if (!spentNonces.spend(login.n, login.t + LOGIN_MAX_AGE_SECONDS, now())) return badLogin("This sign-in was already completed.");
     const result = await requestTokens(config, secrets, { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: login.v }, options.tokenClient);
     if (!result.ok) {
+      logRefusal("code exchange failed", result.kind === "unavailable" ? { detail: result.detail } : { status: result.status, error: result.error });
       if (result.kind === "unavailable") return page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.", [clearCookie(COOKIE.login)], { href: `${appOrigin}/`, text: "Try again" });
       return badLogin("The identity provider refused the sign-in code.");
     }
@@ -142,8 +148,8 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
       // Nonce mismatch: the ID token must be the one issued for this login (token injection).
       if (claims.nonce !== sha256Base64url(login.n)) return badLogin("The identity token does not belong to this sign-in.");
       identity = identityFromClaims(claims);
-    } catch {
-      identity = undefined;
+    } catch (error) {
+      logRefusal("ID token refused", { error: (error as Error).message });
     }
     if (!identity) return badLogin("The identity token was refused.");
     if (result.tokens.idToken.length > 4000) return badLogin("The identity token is too large for a cookie.");
@@ -166,9 +172,11 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     if (result.ok) {
       try {
         identity = identityFromClaims(await verifier.verify(result.tokens.idToken));
-      } catch {
-        identity = undefined;
+      } catch (error) {
+        logRefusal("refreshed ID token refused", { error: (error as Error).message });
       }
+    } else {
+      logRefusal("refresh refused by the provider", { status: result.status, error: result.error });
     }
     if (!result.ok || !identity) return loginRequired(clearSession());
     const setCookies = sessionCookies(result.tokens.idToken, result.tokens.refreshToken);

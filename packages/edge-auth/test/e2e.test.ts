@@ -1,0 +1,236 @@
+// End to end: headless Chromium, the real built bundles in the local CloudFront harness (TLS, host names mapped to loopback),
+// a real OIDC provider (oidc-provider, shaped like Cognito) on loopback, and an origin that echoes what reached it.
+// Chromium logs in, the session expires and is refreshed (in the background and by navigation), a runtime host is opened
+// through the ticket hand-off (with a WebSocket), and the user logs out.
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { startEdgeHarness, startOidcProvider, type EdgeHarness, type OidcProvider } from "../harness";
+import { userSlug } from "../src/slug";
+
+jest.setTimeout(120_000);
+
+const APP = "oh.example.test";
+const RUNTIME_DOMAIN = "runtime.example.test";
+const TOKEN_TTL = 5;
+const key = randomBytes(32).toString("base64url");
+const secrets = { identitySigningKey: key, ticketKey: randomBytes(32).toString("base64url"), nonceKey: randomBytes(32).toString("base64url") };
+
+interface Echo {
+  method: string;
+  url: string;
+  host: string;
+  identity: Record<string, string>;
+  cookie: string;
+}
+
+function echoOf(req: IncomingMessage): Echo {
+  const identity: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (name.startsWith("x-oh-")) identity[name] = String(value);
+  return { method: req.method ?? "", url: req.url ?? "", host: String(req.headers.host), identity, cookie: req.headers.cookie ?? "" };
+}
+
+const upgraded = new Set<Socket>();
+
+/** The origin: echoes each request (HTML for pages, JSON otherwise) and accepts WebSockets, sending the echo as the first frame. */
+async function startOrigin(): Promise<Server> {
+  const server = createHttpServer((req, res) => {
+    const echo = JSON.stringify(echoOf(req));
+    req.resume();
+    if ((req.headers.accept ?? "").includes("text/html")) {
+      res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>origin</title><pre id="echo">${echo.replace(/</g, "&lt;")}</pre>`);
+    } else {
+      res.writeHead(200, { "content-type": "application/json" }).end(echo);
+    }
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
+    const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const payload = Buffer.from(JSON.stringify(echoOf(req)));
+    const header = payload.length < 126 ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 255]);
+    socket.write(Buffer.concat([header, payload]));
+    socket.on("error", () => undefined);
+    socket.on("end", () => socket.destroy());
+    upgraded.add(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+function expectedSig(host: string, id: Record<string, string>): string {
+  return createHmac("sha256", Buffer.from(key, "base64url"))
+    .update(`v1\n${host}\n${id["x-oh-user"]}\n${id["x-oh-user-slug"]}\n${id["x-oh-email"]}\n${id["x-oh-exp"]}`)
+    .digest("base64url");
+}
+
+async function readEcho(page: Page): Promise<Echo> {
+  return JSON.parse((await page.locator("#echo").textContent()) ?? "{}") as Echo;
+}
+
+function rawRequest(harness: EdgeHarness, host: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${harness.url}${path}`, { headers: { host, accept: "application/json" }, rejectUnauthorized: false, servername: host }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let provider: OidcProvider;
+let origin: Server;
+let harness: EdgeHarness;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+
+beforeAll(async () => {
+  provider = await startOidcProvider({
+    clientId: "e2e-client",
+    redirectUris: [`https://${APP}/_auth/callback`],
+    postLogoutRedirectUris: [`https://${APP}/`],
+    idTokenTtlSeconds: TOKEN_TTL,
+  });
+  origin = await startOrigin();
+  harness = await startEdgeHarness({
+    config: { version: 1, appHost: APP, runtimeDomain: RUNTIME_DOMAIN, ...provider.edgeConfig, scopes: ["openid", "email", "profile"], sessionMaxAgeSeconds: 86400 },
+    secrets: { unset: true },
+    originUrl: `http://127.0.0.1:${(origin.address() as AddressInfo).port}`,
+  });
+  profile = mkdtempSync(join(tmpdir(), "edge-e2e-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    ignoreHTTPSErrors: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      // The app host and every runtime host go to the harness; nothing else resolves (the provider is an IP literal).
+      `--host-resolver-rules=${harness.hostResolverRules}, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`,
+      // The harness serves a throwaway self-signed certificate; HTTPS is needed for the Secure and __Host- cookies.
+      "--ignore-certificate-errors",
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await harness?.close();
+  origin?.closeAllConnections();
+  for (const socket of upgraded) socket.destroy();
+  await new Promise((resolve) => (origin ? origin.close(resolve) : resolve(undefined)));
+  if (process.env.E2E_DEBUG) console.log(provider?.output());
+  await provider?.close();
+});
+
+const SUB = "ada";
+const SLUG = userSlug(SUB);
+const RUNTIME = `40123-${SLUG}.${RUNTIME_DOMAIN}`;
+
+describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provider", () => {
+  it("WHEN the secrets are still a placeholder THEN the edge answers 503; once filled THEN it asks for a login", async () => {
+    expect((await rawRequest(harness, APP, "/")).status).toBe(503);
+    harness.setParameter("secrets", secrets);
+    expect((await rawRequest(harness, APP, "/api/x")).status).toBe(401);
+  });
+
+  it("WHEN the user logs in at the provider THEN the page loads with a signed identity and host-only cookies", async () => {
+    await page.goto(`https://${APP}/workspace?tab=1`);
+    expect(page.url().startsWith(`${provider.issuer}/`)).toBe(true);
+    await page.fill('input[name="login"]', "ada");
+    await page.fill('input[name="password"]', "any password");
+    await Promise.all([page.waitForURL(`https://${APP}/workspace?tab=1`), page.click('button[type="submit"]')]);
+    const echo = await readEcho(page);
+    expect(echo.identity["x-oh-user"]).toBe(SUB);
+    expect(echo.identity["x-oh-user-slug"]).toBe(SLUG);
+    expect(echo.identity["x-oh-email"]).toBe("ada@example.test");
+    expect(echo.identity["x-oh-sig"]).toBe(expectedSig(APP, echo.identity));
+    expect(echo.cookie).not.toContain("oh-");
+    const cookies = await context.cookies(`https://${APP}/_auth/refresh`);
+    const session = cookies.find((c) => c.name === "__Host-oh-session")!;
+    expect(session).toMatchObject({ domain: APP, path: "/", secure: true, httpOnly: true, sameSite: "Lax" });
+    expect(cookies.find((c) => c.name === "__Secure-oh-refresh")).toMatchObject({ domain: APP, path: "/_auth/refresh", secure: true, httpOnly: true, sameSite: "Strict" });
+    expect((await context.cookies(`https://${APP}/`)).map((c) => c.name)).not.toContain("__Secure-oh-refresh");
+  });
+
+  it("THEN the app's responses carry the security headers of the origin-response function", async () => {
+    const response = await page.goto(`https://${APP}/headers`);
+    const headers = response!.headers();
+    expect(headers["strict-transport-security"]).toContain("max-age=");
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+  });
+
+  it("WHEN the ID token expires THEN an XHR gets a JSON 401, the SPA's POST to the refresh path renews the session, and a navigation refreshes too", async () => {
+    const before = (await context.cookies(`https://${APP}/`)).find((c) => c.name === "__Host-oh-session")!.value;
+    await sleep((TOKEN_TTL + 1) * 1000);
+    const expired = await page.evaluate(async () => {
+      const r = await fetch("/api/conversations", { headers: { accept: "application/json" } });
+      return { status: r.status, body: await r.json() };
+    });
+    expect(expired).toEqual({ status: 401, body: expect.objectContaining({ error: "session_expired" }) });
+    const refreshed = await page.evaluate(async () => {
+      const r = await fetch("/_auth/refresh", { method: "POST" });
+      const again = await fetch("/api/conversations", { method: "POST", headers: { accept: "application/json" } });
+      return { status: r.status, again: again.status, echo: (await again.json()) as { method: string; identity: Record<string, string> } };
+    });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.again).toBe(200);
+    expect(refreshed.echo.identity["x-oh-user"]).toBe(SUB);
+    expect(refreshed.echo.method).toBe("POST");
+    const middle = (await context.cookies(`https://${APP}/`)).find((c) => c.name === "__Host-oh-session")!.value;
+    expect(middle).not.toBe(before);
+    await sleep((TOKEN_TTL + 1) * 1000);
+    await page.goto(`https://${APP}/after-refresh?q=2`);
+    expect(page.url()).toBe(`https://${APP}/after-refresh?q=2`);
+    expect((await readEcho(page)).identity["x-oh-user"]).toBe(SUB);
+    const after = (await context.cookies(`https://${APP}/`)).find((c) => c.name === "__Host-oh-session")!.value;
+    expect(after).not.toBe(middle);
+  });
+
+  it("WHEN a runtime host is opened THEN the ticket hand-off gives it its own cookie, identity for that host, and a WebSocket through", async () => {
+    await page.goto(`https://${RUNTIME}/app?x=1`);
+    expect(page.url()).toBe(`https://${RUNTIME}/app?x=1`);
+    const echo = await readEcho(page);
+    expect(echo.host).toBe(RUNTIME);
+    expect(echo.identity["x-oh-sig"]).toBe(expectedSig(RUNTIME, echo.identity));
+    expect(echo.cookie).not.toContain("oh-");
+    const runtimeCookies = await context.cookies(`https://${RUNTIME}/`);
+    expect(runtimeCookies.find((c) => c.name === "__Host-oh-runtime")).toMatchObject({ domain: RUNTIME, secure: true, httpOnly: true, sameSite: "None" });
+    expect(runtimeCookies.map((c) => c.name)).not.toContain("__Host-oh-session");
+    const ws = await page.evaluate(
+      (url) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = new WebSocket(url);
+          socket.onmessage = (m) => resolve(String(m.data));
+          socket.onerror = () => reject(new Error("websocket failed"));
+        }),
+      `wss://${RUNTIME}/sockets/events/1?session_api_key=k`,
+    );
+    const wsEcho = JSON.parse(ws) as Echo;
+    expect(wsEcho.url).toBe("/sockets/events/1?session_api_key=k");
+    expect(wsEcho.identity["x-oh-user"]).toBe(SUB);
+    expect(wsEcho.cookie).not.toContain("oh-");
+  });
+
+  it("WHEN the user logs out THEN the cookies are gone, the provider session ended, and the app asks for a login again", async () => {
+    await page.goto(`https://${APP}/_auth/logout`);
+    await page.waitForURL((url) => url.href.startsWith(`${provider.issuer}/interaction/`));
+    expect(await page.locator('input[name="login"]').count()).toBe(1);
+    const names = (await context.cookies(`https://${APP}/_auth/refresh`)).map((c) => c.name);
+    expect(names).not.toContain("__Host-oh-session");
+    expect(names).not.toContain("__Secure-oh-refresh");
+    const api = await rawRequest(harness, APP, "/api/x");
+    expect(api.status).toBe(401);
+  });
+});
