@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   iproute2 iptables jq unzip zip
   wrk hyperfine
   openssl
+  openssl
   luajit2
 )
 
