@@ -12,7 +12,6 @@ DEBIAN_PACKAGES=(
   iproute2 iptables jq unzip zip
   wrk hyperfine
   openssl
-  openssl
   luajit2
 )
 
