@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), "spawner-bench-"));
 try {
   const outfile = join(dir, "bench.js");
   await build({ entryPoints: [join(root, "bench", "spawner.bench.ts")], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", external: ["pg-native"], logLevel: "warning" });
-  const run = spawnSync(process.execPath, [outfile], { stdio: "inherit" });
+  const run = spawnSync(process.execPath, [outfile], { stdio: "inherit", env: { ...process.env, SPAWNER_PACKAGE_DIR: root } });
   process.exitCode = run.status ?? 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
