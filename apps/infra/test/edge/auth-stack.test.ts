@@ -1,5 +1,5 @@
 import { exampleConfig, synthDeployment } from "../support/synth";
-import { all, one } from "./support";
+import { all, one, onlyOf, synthAuthOnly } from "./support";
 
 describe("GIVEN the example configuration WHEN the auth stack is synthesized", () => {
   const synth = synthDeployment();
@@ -99,22 +99,25 @@ describe("GIVEN the example configuration WHEN the auth stack is synthesized", (
 
 describe("GIVEN other Cognito settings in the configuration", () => {
   it("WHEN MFA is optional THEN the pool offers TOTP without requiring it", () => {
-    const synth = synthDeployment(exampleConfig((raw) => (raw.cognito.mfa = "optional")));
-    const pool = one(synth, "auth", "aws_cognito_user_pool");
+    const pool = onlyOf(synthAuthOnly(exampleConfig((raw) => (raw.cognito.mfa = "optional"))), "aws_cognito_user_pool");
     expect(pool.mfa_configuration).toBe("OPTIONAL");
     expect(pool.software_token_mfa_configuration).toEqual({ enabled: true });
   });
 
   it("WHEN MFA is off THEN no software token configuration is written", () => {
-    const synth = synthDeployment(exampleConfig((raw) => (raw.cognito.mfa = "off")));
-    const pool = one(synth, "auth", "aws_cognito_user_pool");
+    const pool = onlyOf(synthAuthOnly(exampleConfig((raw) => (raw.cognito.mfa = "off"))), "aws_cognito_user_pool");
     expect(pool.mfa_configuration).toBe("OFF");
     expect(pool.software_token_mfa_configuration).toBeUndefined();
   });
 
   it("WHEN token lifetimes are set THEN the client uses them", () => {
-    const synth = synthDeployment(exampleConfig((raw) => Object.assign(raw.cognito, { tokenMinutes: 15, refreshTokenDays: 7 })));
-    const client = one(synth, "auth", "aws_cognito_user_pool_client");
+    const config = exampleConfig((raw) => Object.assign(raw.cognito, { tokenMinutes: 15, refreshTokenDays: 7 }));
+    const client = onlyOf(synthAuthOnly(config), "aws_cognito_user_pool_client");
     expect([client.access_token_validity, client.id_token_validity, client.refresh_token_validity]).toEqual([15, 15, 7]);
+  });
+
+  it("WHEN self sign-up is allowed THEN the pool says so (and the policy suite will flag it)", () => {
+    const pool = onlyOf(synthAuthOnly(exampleConfig((raw) => (raw.cognito.adminOnlySignUp = false))), "aws_cognito_user_pool");
+    expect(pool.admin_create_user_config).toEqual({ allow_admin_create_user_only: false });
   });
 });

@@ -1,4 +1,10 @@
 /** Helpers for the us-east-1 stack tests: one resource by type, references, and the edge policy checks. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "cdktf";
+import type { DeploymentConfig } from "../../src/config/schema";
+import { AuthStack } from "../../src/stacks/auth-stack";
 import type { Json, Synthesized } from "../support/synth";
 import type { PolicyCheck, PolicyResource, PolicySuppression } from "../../src/policy/types";
 
@@ -53,4 +59,21 @@ export function runChecks(
     }
   }
   return findings;
+}
+
+/** The auth stack alone (it reads no other stack): a quick synth for configuration variants. */
+export function synthAuthOnly(config: DeploymentConfig): Json {
+  const outdir = mkdtempSync(join(tmpdir(), "oh-auth-"));
+  const app = new App({ outdir });
+  new AuthStack(app, config);
+  app.synth();
+  return JSON.parse(readFileSync(join(outdir, "stacks", "auth", "cdk.tf.json"), "utf8")) as Json;
+}
+
+/** The only resource of a type in a stack's JSON, without cdktf's metadata. */
+export function onlyOf(stackJson: Json, type: string): Json {
+  const bodies = Object.values((stackJson.resource?.[type] ?? {}) as Record<string, Json>);
+  if (bodies.length !== 1) throw new Error(`expected one ${type}, found ${bodies.length}`);
+  const { ["//"]: _meta, ...rest } = bodies[0]!;
+  return rest;
 }
