@@ -174,6 +174,12 @@ describe("filtered Docker API", () => {
   it("GIVEN a create with a device (SANDBOX_KVM_ENABLED's /dev/kvm) THEN it is refused", () =>
     refusedCreate("kvm", { HostConfig: { Devices: [{ PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm" }] } }, /devices/));
   it("GIVEN a create adding capabilities THEN it is refused", () => refusedCreate("caps", { HostConfig: { CapAdd: ["SYS_ADMIN"] } }, /CapAdd/));
+  it("GIVEN a create with its own log driver (dockerd would connect out with the host's role) THEN it is refused", () =>
+    refusedCreate("logs", { HostConfig: { LogConfig: { Type: "awslogs", Config: { "awslogs-group": "someone-elses" } } } }, /LogConfig/));
+  it("GIVEN a create publishing a thousand ports THEN it is refused", () =>
+    refusedCreate("ports", { ExposedPorts: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`${9000 + i}/tcp`, {}])) }, /at most 16 ports/));
+  it("GIVEN a create lowering its OOM score (the kernel would kill others first) THEN it is refused", () =>
+    refusedCreate("oom", { HostConfig: { OomScoreAdj: -1000 } }, /OomScoreAdj/));
   it("GIVEN a create joining another user's network THEN it is refused", () =>
     refusedCreate("othernet", { NetworkingConfig: { EndpointsConfig: { [`oh-u-${bob.slug}`]: {} } } }, /network "oh-u-/));
   it("GIVEN a create of another image THEN it is refused", () => refusedCreate("img", { Image: "alpine:3" }, /image "alpine:3" is not allowed/));

@@ -121,10 +121,11 @@ const TOP_LEVEL_ALLOWED = new Set([
   "AttachStderr", "Tty", "OpenStdin", "StdinOnce", "NetworkDisabled", "HostConfig", "NetworkingConfig", "Hostname",
   "Domainname", "User", "StopSignal", "StopTimeout", "Healthcheck",
 ]);
+const MAX_PUBLISHED_PORTS = 16;
 /** HostConfig fields docker-py 7.1.0 may send for OpenHands, or harmless ones the filter overwrites. */
 const HOST_CONFIG_ALLOWED = new Set([
   "NetworkMode", "PortBindings", "Binds", "ExtraHosts", "Init", "Devices", "Privileged", "RestartPolicy", "AutoRemove",
-  "Memory", "NanoCpus", "PidsLimit", "CpuShares", "ShmSize", "CapDrop", "ReadonlyRootfs", "LogConfig", "OomScoreAdj",
+  "Memory", "NanoCpus", "PidsLimit", "ShmSize", "CapDrop", "ReadonlyRootfs",
   "PublishAllPorts", "Mounts", "VolumesFrom", "CapAdd", "SecurityOpt", "Sysctls", "PidMode", "IpcMode", "UTSMode",
   "UsernsMode", "CgroupnsMode", "DeviceRequests", "DeviceCgroupRules", "Runtime", "CgroupParent", "Links", "Tmpfs",
 ]);
@@ -172,7 +173,11 @@ export function reviewCreate(name: string, input: unknown, ctx: CreateContext): 
   for (const field of ["CapAdd", "SecurityOpt", "Sysctls", "Runtime", "CgroupParent", "Links"] as const) {
     if (!isEmpty(hostConfig[field]) && !(field === "Runtime" && hostConfig[field] === "runc")) return refuse(`${field} is not allowed`);
   }
+  // Daemon-side reach: a log driver (syslog, gelf, fluentd, awslogs) makes dockerd itself connect out from the
+  // host, with the host's network and instance role; the daemon's default driver applies instead.
+  if (!isEmpty(hostConfig.LogConfig)) return refuse("LogConfig is not allowed");
   for (const [key, value] of Object.entries(hostConfig)) {
+    // Anything else unknown (OOM score, CPU shares, ulimits, DNS...) could tilt the host against other users.
     if (!HOST_CONFIG_ALLOWED.has(key) && !isEmpty(value)) return refuse(`HostConfig.${key.slice(0, 100)} is not allowed`);
   }
   const endpoints = ((body.NetworkingConfig ?? {}) as { EndpointsConfig?: Record<string, unknown> }).EndpointsConfig ?? {};
@@ -182,6 +187,8 @@ export function reviewCreate(name: string, input: unknown, ctx: CreateContext): 
   const exposed = (body.ExposedPorts ?? {}) as Record<string, unknown>;
   const requested = (hostConfig.PortBindings ?? {}) as Record<string, unknown>;
   const portKeys = new Set([...Object.keys(exposed), ...Object.keys(requested)]);
+  // Resource exhaustion: every published port is a listener (and a docker-proxy) on the host; OpenHands uses 4.
+  if (portKeys.size > MAX_PUBLISHED_PORTS) return refuse(`at most ${MAX_PUBLISHED_PORTS} ports may be published`);
   const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const key of portKeys) {
     if (!/^\d{1,5}\/(tcp|udp)$/.test(key)) return refuse(`port ${show(key)} is not allowed`);
