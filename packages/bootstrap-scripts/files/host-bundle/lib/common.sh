@@ -41,7 +41,7 @@ host_path() {
 # ensure_dir MODE PATH: creates the directory (and parents) and sets its mode when it differs.
 ensure_dir() {
   local mode="$1" dir
-  dir="$(host_path "$2")"
+  dir="$OH_ROOT$2"
   [ -d "$dir" ] || mkdir -p "$dir"
   [ "$(stat -c '%a' "$dir")" = "${mode#0}" ] || chmod "$mode" "$dir"
 }
@@ -51,7 +51,7 @@ ensure_dir() {
 # only; bash builtins do the comparison, so an unchanged file costs one stat.
 write_file() {
   local mode="$1" target content="" current="" tmp
-  target="$(host_path "$2")"
+  target="$OH_ROOT$2"
   IFS= read -r -d '' content || true
   if [ -f "$target" ]; then
     IFS= read -r -d '' current <"$target" || true

@@ -14,13 +14,13 @@ sync_dir() {
     if [ -x "$file" ]; then copy_file 0755 "$file" "$target/$rel"; else copy_file 0644 "$file" "$target/$rel"; fi
   done < <(find "$source" -type f -print0 | sort -z)
   while IFS= read -r -d '' file; do
-    rel="${file#"$(host_path "$target")"/}"
+    rel="${file#"$OH_ROOT$target"/}"
     if [ ! -e "$source/$rel" ]; then
       rm -f "$file"
       CHANGED_FILES+=("$target/$rel")
       log "removed stale $target/$rel"
     fi
-  done < <(find "$(host_path "$target")" -type f -print0 | sort -z)
+  done < <(find "$OH_ROOT$target" -type f -print0 | sort -z)
 }
 
 install_bundle_programs() {
