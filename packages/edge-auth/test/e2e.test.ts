@@ -223,6 +223,24 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     expect(wsEcho.cookie).not.toContain("oh-");
   });
 
+  it("WHEN the app shows another runtime host in an iframe THEN the hand-off runs inside the frame and the sandbox page loads there", async () => {
+    const framedHost = `40124-${SLUG}.${RUNTIME_DOMAIN}`;
+    await page.goto(`https://${APP}/with-frame`);
+    await page.evaluate(`document.body.appendChild(Object.assign(document.createElement("iframe"), { src: "https://${framedHost}/framed?y=2" })) && true`);
+    const frame = await (async () => {
+      for (let i = 0; i < 100; i += 1) {
+        const found = page.frames().find((f) => f.url() === `https://${framedHost}/framed?y=2`);
+        if (found && (await found.locator("#echo").count()) === 1) return found;
+        await sleep(100);
+      }
+      throw new Error(`the frame never loaded: ${page.frames().map((f) => f.url()).join(", ")}`);
+    })();
+    const echo = JSON.parse((await frame.locator("#echo").textContent()) ?? "{}") as Echo;
+    expect(echo.host).toBe(framedHost);
+    expect(echo.identity["x-oh-sig"]).toBe(expectedSig(framedHost, echo.identity));
+    expect(page.url()).toBe(`https://${APP}/with-frame`);
+  });
+
   it("WHEN the user logs out THEN the cookies are gone, the provider session ended, and the app asks for a login again", async () => {
     await page.goto(`https://${APP}/_auth/logout`);
     await page.waitForURL((url) => url.href.startsWith(`${provider.issuer}/interaction/`));
