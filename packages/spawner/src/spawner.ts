@@ -145,6 +145,11 @@ export class Spawner {
     } catch (error) {
       this.counters.failures += 1;
       log.error("app start failed", { slug, error: (error as Error).message });
+      if (apps.get(slug)?.state !== "running") {
+        // Nothing runs for this user: no door stays open on their gateway or in the socket folder.
+        await relay.close(slug).catch(() => undefined);
+        await sandboxes.close(slug).catch(() => undefined);
+      }
       throw error;
     }
   }

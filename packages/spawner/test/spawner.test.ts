@@ -160,6 +160,18 @@ describe("spawner service", () => {
     expect((await http({ url: `${service.apiUrl}/v1/stats` })).json().sandboxRefusals).toBe(1);
   });
 
+  it("GIVEN the app image cannot be created WHEN ensure runs THEN a clear failure, counted, and no relay or socket left open", async () => {
+    h = await startHarness({ engine: { onCreate: (name) => (name.startsWith("oh-app-") ? { status: 500, message: "no space left on device" } : undefined) } });
+    const service = await h.startService();
+    const alice = user(28);
+    const res = await ensure(service.apiUrl, alice);
+    expect(res.status).toBe(502);
+    expect(res.json()).toEqual({ error: "start_failed", message: expect.stringMatching(/no space left on device/) });
+    expect(service.relay.isOpen(alice.slug)).toBe(false);
+    expect(existsSync(service.sandboxes.socketPathFor(alice.slug))).toBe(false);
+    expect((await http({ url: `${service.apiUrl}/v1/stats` })).json()).toMatchObject({ failures: 1, runningUsers: 0 });
+  });
+
   it("GIVEN an app slower than ensureWaitMs WHEN ensure is called THEN 202 starting, and later 200 running", async () => {
     h = await startHarness({ appOptions: { healthyAfterMs: 600 }, config: { timing: { ensureWaitMs: 100, healthTimeoutMs: 10_000, healthIntervalMs: 20, cullIntervalMs: 3_600_000 } } });
     const service = await h.startService();
