@@ -88,7 +88,7 @@ function runtimeUrlOf(port: string | number, slug: string, path = "/"): string {
 beforeAll(async () => {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(join(ARTIFACTS, "logs"), { recursive: true });
-  stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: IDLE_MINUTES, appBootDelayMs: 2500 });
+  stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: IDLE_MINUTES, appBootDelayMs: 1000 });
   edge = new EdgeClient(stack.edge.port);
   for (const login of ["alice", "bob"] as const) {
     const session = { user: stack.user(login), browser: await openBrowser(login, stack.hostResolverRules, ARTIFACTS), bodies: [], navigations: [] };
@@ -189,6 +189,35 @@ describe("two people on one host", () => {
       const leaks = session.bodies.map(internalUrlIn).filter(Boolean);
       expect(leaks).toEqual([]);
     }
+  });
+
+  test("GIVEN a page served from alice's own runtime host (sandbox content) WHEN it posts to the app host's API with her cookies THEN the edge refuses it and no sandbox starts", async () => {
+    const alice = sessions.alice;
+    const sandboxes = () => [...stack.engine.containers.values()].filter((container) => container.Name.startsWith(`/oh-sbx-${alice.user.slug}-`)).length;
+    const before = sandboxes();
+    const page = await alice.browser.page.context().newPage();
+    await page.goto(alice.sandbox!.urls.WORKER_1!);
+    await page.waitForSelector("#worker");
+    // A "simple" cross-origin request (no preflight): the browser sends it with the same-site session cookie.
+    const outcome = await page.evaluate(async (origin) => {
+      try {
+        const response = await fetch(`${origin}/api/v1/app-conversations`, { method: "POST", credentials: "include", headers: { "content-type": "text/plain" }, body: "{}" });
+        return `status ${response.status}`;
+      } catch (error) {
+        return `blocked ${(error as Error).name}`;
+      }
+    }, stack.appOrigin);
+    await page.close();
+    expect(outcome).not.toBe("status 200");
+    // The request never reached the app: nothing was created on the host.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(sandboxes()).toBe(before);
+    const refused = await edge.send(`${stack.appOrigin}/api/v1/app-conversations`, {
+      method: "POST",
+      headers: { origin: new URL(alice.sandbox!.urls.WORKER_1!).origin, "sec-fetch-site": "same-site", "content-type": "text/plain", cookie: (await alice.browser.page.context().cookies(stack.appOrigin)).map((c) => `${c.name}=${c.value}`).join("; ") },
+      body: "{}",
+    });
+    expect(refused.status).toBe(403);
   });
 
   describe.each([
