@@ -311,6 +311,15 @@ describe("GIVEN the runtime hand-off", () => {
     expect(asResponse(await edge.send({ host: RUNTIME, method: "OPTIONS", uri: "/api" })).status).toBe("401");
   });
 
+  it("WHEN the App tab probes a worker without credentials from the app's origin THEN it passes unsigned to the proxy", async () => {
+    const probe = asRequest(await edge.send({ host: RUNTIME, uri: "/", headers: { Origin: `https://${APP_HOST}` } }));
+    expect(Object.keys(probe.headers).filter((h) => h.startsWith("x-oh-"))).toEqual([]);
+    // Only the app's exact origin, only GET, never a WebSocket upgrade.
+    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { Origin: "https://evil.example" } })).status).toBe("401");
+    expect(asResponse(await edge.send({ host: RUNTIME, method: "POST", uri: "/", headers: { Origin: `https://${APP_HOST}` } })).status).toBe("401");
+    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { Origin: `https://${APP_HOST}`, Upgrade: "websocket", "Sec-WebSocket-Key": "x" } })).status).toBe("401");
+  });
+
   it("WHEN an XHR or WebSocket arrives without access THEN 401 JSON, never a redirect", async () => {
     const ws = asResponse(await edge.send({ host: RUNTIME, uri: "/ws", headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x" } }));
     expect(ws.status).toBe("401");

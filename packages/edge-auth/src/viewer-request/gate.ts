@@ -269,6 +269,15 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     ]);
   }
 
+  function isAppTabProbe(request: CloudFrontRequest): boolean {
+    return (
+      request.method.toUpperCase() === "GET" &&
+      header(request.headers, "origin") === appOrigin &&
+      !header(request.headers, "upgrade") &&
+      !header(request.headers, "cookie")
+    );
+  }
+
   function runtimeHost(request: CloudFrontRequest, host: string, slug: string): ViewerRequestResult {
     const cookies = parseCookies(request.headers);
     if (request.uri === "/_auth/runtime-callback") return runtimeCallback(request, cookies, host, slug);
@@ -284,6 +293,9 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     if (header(request.headers, "x-session-api-key") || query.get("session_api_key")) return request;
     // CORS preflights never carry credentials; the proxy answers them.
     if (request.method.toUpperCase() === "OPTIONS" && header(request.headers, "access-control-request-method")) return request;
+    // The App tab's liveness probe: a credential-less GET from the app's own origin. It goes on unsigned; the proxy
+    // answers it with the worker's liveness only (no sandbox content), so it cannot be used to read a sandbox.
+    if (isAppTabProbe(request)) return request;
     if (!isNavigation(request)) {
       // WebSocket upgrades and API calls are never redirected.
       return json(401, { error: "runtime_login_required", login: `https://${host}${safeReturnPath(pathWithQuery(request), `https://${host}`)}` });
