@@ -17,6 +17,9 @@ if (unavailable) {
   console.warn(`\n*** SKIPPING the firewall reachability matrix: ${unavailable}. Run the tests as root on Linux with iproute2 and iptables. ***\n`);
 }
 const describeLab = unavailable ? describe.skip : describe;
+// A dropped SYN is only seen as a timeout; allowed connections answer in milliseconds, but give a machine
+// busy with other test suites room before calling a connection refused.
+const PROBE_TIMEOUT_MS = 3000;
 
 const A = { key: "A", bridge: "ohu-aaaaaaaaaaa", subnetIndex: 1 };
 const B = { key: "B", bridge: "ohu-bbbbbbbbbbb", subnetIndex: 7 };
@@ -127,7 +130,9 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
   async function run(rows: Row[]): Promise<Map<string, ProbeResult>> {
     const sources = [...new Set(rows.map((r) => r.from))];
     const results = await Promise.all(
-      sources.map((from) => lab.probe(from === "host" ? lab.host : from === "vpc" ? lab.vpc : lab.ns(from), rows.filter((r) => r.from === from).map((r) => ({ id: id(r), host: r.host, port: r.port })))),
+      sources.map((from) =>
+        lab.probe(from === "host" ? lab.host : from === "vpc" ? lab.vpc : lab.ns(from), rows.filter((r) => r.from === from).map((r) => ({ id: id(r), host: r.host, port: r.port })), PROBE_TIMEOUT_MS),
+      ),
     );
     return new Map(results.flat().map((r) => [r.id, r]));
   }
@@ -158,7 +163,7 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
     const results = await run(rows);
     const expected = rows.map((r) => `${id(r)}: connected (${r.why})`);
     expect(outcome(rows, results)).toEqual(expected);
-  }, 30_000);
+  }, 90_000);
 
   it("GIVEN oh-firewall.sh applied on top of Docker's rules WHEN every pair is tried THEN exactly the allowed ones connect", async () => {
     lab.exec(lab.host, "bash", [join(FIREWALL_DIR, "oh-firewall.sh")]);
@@ -169,7 +174,7 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
     expect(results.get(`sbxA1 -> ${GW_A}:3000`)!.banner).toBe(`host ${GW_A}:3000`);
     expect(results.get(`appA -> ${GW_A}:40001`)!.banner).toBe(`host ${GW_A}:40001`);
     expect(results.get(`host -> ${IP.sbxA1}:8000`)!.banner).toBe(`sbxA1 ${IP.sbxA1}:8000`);
-  }, 30_000);
+  }, 90_000);
 
   it("GIVEN the firewall applied WHEN oh-firewall.sh runs again THEN the rule set is unchanged and each jump exists once", () => {
     const save = () => lab.exec(lab.host, "iptables-save", ["-t", "filter"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");

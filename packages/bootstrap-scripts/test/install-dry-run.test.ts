@@ -26,7 +26,7 @@ describe("install.sh on a bare host (dry run)", () => {
 
   beforeAll(() => {
     first = host.run();
-  }, 120_000);
+  }, 320_000);
   afterAll(() => host.cleanup());
 
   it("GIVEN a bare host WHEN install.sh runs THEN it succeeds and takes the steps in their order", () => {
@@ -188,7 +188,7 @@ describe("install.sh on a bare host (dry run)", () => {
     after.delete("var/log/openhands-team/install.log");
     before.delete("var/log/openhands-team/install.log");
     expect(after).toEqual(before);
-  }, 120_000);
+  }, 320_000);
 
   it("GIVEN a replacement host (same parameters and secrets, new disks, a stale extra tag on the agent-server image) WHEN install.sh runs THEN it reuses every secret and reaches the same files", () => {
     const replacement = new DryRunHost({ world: host });
@@ -210,7 +210,7 @@ describe("install.sh on a bare host (dry run)", () => {
     } finally {
       replacement.cleanup();
     }
-  }, 120_000);
+  }, 320_000);
 });
 
 describe("install.sh refuses bad input (dry run)", () => {
@@ -248,7 +248,7 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(run.stderr).toContain("bedrock.models: [] is not a non-empty list of model ids");
     expect(run.calls.filter((c) => /^(mount|mkfs|aws secretsmanager)/.test(c))).toEqual([]);
     expect(host.file("etc/fstab")).not.toContain("efs");
-  }, 60_000);
+  }, 320_000);
 
   it("GIVEN Secrets Manager denies access (a real value may exist) WHEN oh-secrets runs at boot THEN it stops and never generates a replacement secret", () => {
     const host = newHost();
@@ -283,5 +283,5 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(run.stderr).toContain("compose plugin checksum mismatch");
     expect(host.exists("usr/local/lib/docker/cli-plugins/docker-compose")).toBe(false);
     expect(run.calls.some((c) => c.startsWith("aws "))).toBe(false);
-  }, 60_000);
+  }, 320_000);
 });

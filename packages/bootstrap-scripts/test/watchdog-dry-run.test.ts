@@ -7,6 +7,8 @@ import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DryRunHost, mutatingCalls } from "./support/dry-run";
 
+jest.setTimeout(120_000);
+
 describe("oh-health-check.sh (dry run)", () => {
   let host: DryRunHost;
 

@@ -138,7 +138,8 @@ export class DryRunHost {
     const result = spawnSync("bash", [join(this.bundle, script), ...args], {
       encoding: "utf8",
       env: { PATH: `${this.stubs}:/usr/local/bin:/usr/bin:/bin`, OH_ROOT: this.root, STUB_STATE: this.state, STUB_LOG: this.log, HOME: this.dir, ...env },
-      timeout: 60_000,
+      // generous: on a machine shared with other test suites a full install can take a minute or more
+      timeout: 300_000,
     });
     const calls = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").slice(before, -1) : [];
     return { code: result.status, stderr: result.stderr, calls };

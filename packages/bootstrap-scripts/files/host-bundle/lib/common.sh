@@ -60,8 +60,8 @@ write_file() {
     fi
   fi
   [ -d "${target%/*}" ] || mkdir -p "${target%/*}"
-  tmp="$(mktemp "$target.XXXXXX")"
-  printf '%s' "$content" >"$tmp"
+  tmp="$target.new.$$"
+  (umask 077 && printf '%s' "$content" >"$tmp")
   chmod "$mode" "$tmp"
   mv -f "$tmp" "$target"
   CHANGED_FILES+=("$2")
