@@ -4,23 +4,24 @@
 // and the test suite split into unit tests and the Terraform (validate + offline plan) tests.
 // Usage: pnpm --filter @openhands-team/infra bench   (BENCH_RUNS=<n> to change the synth repetitions)
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
-const bin = (name) => join(root, "node_modules", ".bin", name);
+// Tools come from the package's own node_modules or, for the shared ones (jest), from the workspace root's.
+const bin = (name) => [join(root, "node_modules", ".bin", name), join(root, "..", "..", "node_modules", ".bin", name)].find((p) => existsSync(p)) ?? name;
 
 function time(label, command, args, { repeat = 1, allowFail = false } = {}) {
   const samples = [];
   for (let i = 0; i < repeat; i++) {
     const started = process.hrtime.bigint();
-    const result = spawnSync(command, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const result = spawnSync(command, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (result.status !== 0 && !allowFail) {
-      console.error(`${label} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+      console.error(`${label} failed (exit ${result.status}, signal ${result.signal}, ${result.error ?? "no spawn error"}):\n${result.stdout}\n${result.stderr}`);
       process.exit(1);
     }
     samples.push(seconds);

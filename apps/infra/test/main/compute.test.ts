@@ -79,9 +79,11 @@ describe("GIVEN the example configuration", () => {
       const local = /local\.([^)]+)\)/.exec(template.user_data)![1]!;
       const text = compute.locals[local] as string;
       expect(text.startsWith("#cloud-config\n")).toBe(true);
-      expect(text).toMatch(/echo '[0-9a-f]{64}  \/tmp\/host-bundle.zip' \| sha256sum -c -/);
-      expect(text).toContain("${aws_s3_object.host-bundle_object_");
-      expect(text).toContain("install.sh '${aws_ssm_parameter.host-config_parameter_");
+      // renderUserData owns the format; this stack hands it the bundle's URI, SHA-256 and the parameter name.
+      expect(text).toContain(only(synth, "compute", "aws_s3_object").source_hash);
+      expect(text).toContain("s3://${aws_s3_object.host-bundle_object_");
+      expect(text).toContain("${aws_ssm_parameter.host-config_parameter_");
+      expect(text).toContain("eu-central-1");
     });
   });
 
