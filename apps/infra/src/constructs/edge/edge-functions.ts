@@ -13,7 +13,10 @@ export const EDGE_RUNTIME = "nodejs22.x";
 const VIEWER_LIMITS = { memorySize: 128, timeout: 5 };
 
 export interface EdgeFunctionsProps {
-  /** `<name>-<environment>`: functions are `<prefix>-edge-<kind>`. */
+  /**
+   * `<name>-<environment>`: functions are `<prefix>-edge-<kind>`. A contract with packages/edge-auth, which has no
+   * environment variables at the edge and derives `/<name>/<environment>/edge/{config,secrets}` from its own name.
+   */
   readonly namePrefix: string;
   /** The only parameters the functions may read: the edge configuration and secrets. */
   readonly parameterArns: readonly string[];
