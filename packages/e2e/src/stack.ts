@@ -49,6 +49,8 @@ export interface BackendStack {
   readonly engine: FakeDockerEngine;
   readonly runner: ContainerRunner;
   readonly database: TestPostgres;
+  /** Stops the spawner by its PID and starts it again on the same port, with another idle limit (it keeps no state). */
+  restartSpawner(idleMinutes: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,16 +120,24 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       timing: { healthTimeoutMs: 30_000, healthIntervalMs: 200, ensureWaitMs: 300, cullIntervalMs: 1000 },
     };
     const spawnerConfigFile = join(root, "spawner.json");
-    writeFileSync(spawnerConfigFile, JSON.stringify(spawnerConfig, null, 2), { mode: 0o600 });
-    const spawner: StartedProcess = await startProcess({
-      name: "spawner",
-      command: process.execPath,
-      args: [join(packageDir("@openhands-team/spawner"), "dist", "spawner.js"), "--config", spawnerConfigFile],
-      logDir,
-      ready: async () => (await probe(`http://127.0.0.1:${spawnerPort}/healthz`)) === 200,
-      timeoutMs: 20_000,
-    });
-    stops.push(() => spawner.stop());
+    let spawner: StartedProcess | undefined;
+    const startSpawner = async (idleMinutes: number) => {
+      writeFileSync(spawnerConfigFile, JSON.stringify({ ...spawnerConfig, users: { ...spawnerConfig.users, idleMinutes } }, null, 2), { mode: 0o600 });
+      spawner = await startProcess({
+        name: "spawner",
+        command: process.execPath,
+        args: [join(packageDir("@openhands-team/spawner"), "dist", "spawner.js"), "--config", spawnerConfigFile],
+        logDir,
+        ready: async () => (await probe(`http://127.0.0.1:${spawnerPort}/healthz`)) === 200,
+        timeoutMs: 20_000,
+      });
+    };
+    await startSpawner(options.idleMinutes);
+    stops.push(async () => spawner?.stop());
+    const restartSpawner = async (idleMinutes: number) => {
+      await spawner?.stop();
+      await startSpawner(idleMinutes);
+    };
 
     const identityKey = randomBytes(32);
     const proxyDir = join(root, "proxy");
@@ -178,6 +188,7 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       engine,
       runner,
       database,
+      restartSpawner,
       stop,
     };
   } catch (error) {
