@@ -2,7 +2,7 @@
  * Headless Chromium (Debian's package) driven by playwright-core: a fresh profile per user, every name of the
  * test domain resolved to the edge harness on loopback, and screenshots of the main steps kept as artifacts.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
@@ -32,10 +32,12 @@ let shot = 0;
  *   Chromium still sends the original host name (and the default port), so the edge sees what CloudFront would.
  */
 export async function openBrowser(name: string, hostResolverRules: string, artifactsDir: string): Promise<UserBrowser> {
+  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath}: install the Debian package chromium (scripts/install-test-deps.sh) or set CHROMIUM_PATH`);
   const profile = mkdtempSync(join(tmpdir(), `e2e-chromium-${name}-`));
   const rules = hostResolverRules;
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath,
     headless: true,
     // The edge harness serves TLS with a throwaway certificate: the cookies are `Secure` and `__Host-`.
     ignoreHTTPSErrors: true,

@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,8 +71,26 @@ export function probe(url: string, headers: Record<string, string> = {}): Promis
   });
 }
 
+/** Everything the stack runs must be there before anything starts; each miss names its fix. */
+function checkPrerequisites(): void {
+  const missing: string[] = [];
+  const built = [
+    ["@openhands-team/edge-auth", join("dist", "viewer-request", "index.js")],
+    ["@openhands-team/edge-auth", join("dist", "origin-response", "index.js")],
+    ["@openhands-team/runtime-proxy", join("dist", "render.js")],
+    ["@openhands-team/spawner", join("dist", "spawner.js")],
+  ] as const;
+  for (const [name, file] of built) {
+    if (!existsSync(join(packageDir(name), file))) missing.push(`${name}/${file} is not built: run \`pnpm exec turbo run build --filter=@openhands-team/e2e...\``);
+  }
+  if (!existsSync(NGINX_BIN)) missing.push(`nginx not found at ${NGINX_BIN}: install nginx and libnginx-mod-http-lua (scripts/install-test-deps.sh) or set NGINX_BIN`);
+  for (const module of DEBIAN_NGINX_MODULES) if (!existsSync(module)) missing.push(`nginx module ${module} not found: install libnginx-mod-http-lua`);
+  if (missing.length) throw new Error(`the e2e stack cannot start:\n  ${missing.join("\n  ")}`);
+}
+
 /** PostgreSQL, the fake Docker engine with its process runner, the spawner and nginx. */
 export async function startBackend(options: StackOptions): Promise<BackendStack> {
+  checkPrerequisites();
   const root = mkdtempSync(join(tmpdir(), "e2e-stack-"));
   chmodSync(root, 0o755); // nginx workers run as nobody when the tests run as root
   const logDir = join(options.artifactsDir, "logs");
