@@ -60,6 +60,15 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(unit).toMatch(/^RequiredBy=docker.service$/m);
   });
 
+  it("THEN the kernel keeps bridged traffic in iptables and the ephemeral port range the firewall opens, at every boot", () => {
+    expect(host.file("etc/sysctl.d/90-openhands-team.conf")).toContain("net.bridge.bridge-nf-call-iptables = 1\n");
+    expect(host.file("etc/sysctl.d/90-openhands-team.conf")).toContain("net.ipv4.ip_local_port_range = 32768 60999\n");
+    expect(host.file("etc/modules-load.d/openhands-team.conf")).toBe("br_netfilter\n");
+    expect(firstIndex(first.calls, /^sysctl -q --system$/)).toBeLessThan(firstIndex(first.calls, /^systemctl start docker.service$/));
+    const rules = readFileSync(join(host.root, "opt/openhands-team/host/firewall/oh-firewall.rules"), "utf8");
+    expect(rules).toContain("--dport 32768:60999");
+  });
+
   it("THEN every pinned image is pulled, the digest-pinned agent-server by digest and then tagged once with its tag", () => {
     const images = (sampleHostConfig() as { images: Record<string, string> }).images;
     const pulls = first.calls.filter((c) => /^docker (pull|tag)/.test(c));
@@ -210,6 +219,21 @@ describe("install.sh on a bare host (dry run)", () => {
     } finally {
       replacement.cleanup();
     }
+  }, 320_000);
+
+  it("GIVEN a changed host configuration (one more model, another apps log group) WHEN install.sh runs THEN it restarts exactly what depends on the changed files", () => {
+    const config = JSON.parse(host.parameter("/oh/test/host/config"));
+    config.bedrock.models.push("eu.anthropic.claude-opus-4-1-20250805-v1:0");
+    config.logGroups.apps = "/oh/test/apps-v2";
+    host.setParameter("/oh/test/host/config", JSON.stringify(config));
+    const run = host.run();
+    expect(run.code).toBe(0);
+    expect(mutatingCalls(run.calls)).toEqual([
+      "systemctl restart docker.service",
+      "systemctl restart openhands-team.service",
+    ]);
+    expect(host.file("etc/openhands-team/litellm.yaml")).toContain("claude-opus-4-1");
+    expect(JSON.parse(host.file("etc/docker/daemon.json"))["log-opts"]["awslogs-group"]).toBe("/oh/test/apps-v2");
   }, 320_000);
 });
 

@@ -187,7 +187,7 @@ export class DryRunHost {
 export function mutatingCalls(calls: readonly string[]): string[] {
   const mutating = [
     /^dnf install/, /^mkfs/, /^mount /, /^aws secretsmanager put-secret-value/, /^aws ssm put-parameter/, /^docker (pull|tag|run|image rm)/,
-    /^systemctl (enable|start|restart|daemon-reload)/, /^iptables-restore/, /^iptables .*-(I|N|A|D|F) /, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
+    /^systemctl (enable|start|restart|daemon-reload)/, /^sysctl .*(-w|--system)/, /^modprobe/, /^iptables-restore/, /^iptables .*-(I|N|A|D|F) /, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
   ];
   return calls.filter((call) => mutating.some((re) => re.test(call)));
 }

@@ -7,6 +7,9 @@
 # point OH_ROOT at a temporary folder; commands that act on the system (dnf, systemctl, docker, mount,
 # aws, iptables) get real paths and are stubbed in a dry run.
 
+# `producer | write_file ...` must run write_file in this shell, or what it records in CHANGED_FILES is lost.
+shopt -s lastpipe
+
 OH_ROOT="${OH_ROOT:-}"
 OH_ETC=/etc/openhands-team
 OH_RUN=/run/openhands-team

@@ -2,6 +2,24 @@
 # Step: the firewall first, then Docker. oh-firewall.service runs before docker.service at every boot
 # (so no container ever runs unfiltered); here the rules are also applied at once when they changed.
 
+# Kernel settings the firewall and the port contract rely on, at every boot: bridged frames pass
+# iptables (br_netfilter, so ICC off is enforced), routing on, and the ephemeral port range dockerd picks
+# published ports from (docs/CONTRACTS.md: 32768-60999, the range the firewall opens to each app).
+configure_kernel() {
+  echo br_netfilter | write_file 0644 /etc/modules-load.d/openhands-team.conf
+  printf '%s\n' \
+    "# openhands-team: see /opt/openhands-team/host/firewall/oh-firewall.rules" \
+    "net.bridge.bridge-nf-call-iptables = 1" \
+    "net.ipv4.ip_forward = 1" \
+    "net.ipv4.ip_local_port_range = 32768 60999" | write_file 0644 /etc/sysctl.d/90-openhands-team.conf
+  if changed /etc/modules-load.d/openhands-team.conf; then
+    modprobe br_netfilter
+  fi
+  if changed /etc/sysctl.d/90-openhands-team.conf; then
+    sysctl -q --system >/dev/null
+  fi
+}
+
 apply_firewall() {
   if changed "$OH_HOME/host/firewall/" || ! iptables -w -C INPUT -j OH-INPUT 2>/dev/null; then
     "$(host_path "$OH_HOME/host/firewall/oh-firewall.sh")" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")"
@@ -21,6 +39,7 @@ start_docker() {
 }
 
 step_docker() {
+  configure_kernel
   apply_firewall
   start_docker
 }
