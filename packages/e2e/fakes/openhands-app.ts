@@ -288,6 +288,7 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     webhooks.push(path);
     return send(res, 200, { success: true });
   }
+  // Not an OpenHands route: lets the system test see which callbacks reached this app through the relay.
   if (path === "/api/v1/e2e/webhooks") return send(res, 200, webhooks);
   if (path.startsWith("/api/")) return send(res, 404, { detail: "Not Found" });
   if (path === "/assets/app.js") return send(res, 200, readFileSync(join(assets, "app.js"), "utf8"), "text/javascript; charset=utf-8");

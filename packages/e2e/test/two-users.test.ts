@@ -165,6 +165,11 @@ describe("two people on one host", () => {
       // Events WebSocket with the key in the query, as the 1.7.0 frontend opens it: the agent's echo came back.
       expect(await page.textContent("#events")).toContain(`echo from ${view.sandboxId}: hello`);
 
+      // The sandbox called its app back (webhook base http://host.docker.internal:3000, mapped by the spawner's
+      // filter to the user's gateway) through the spawner's relay, which reached this user's app.
+      const webhooks = await page.evaluate(async () => (await fetch("/api/v1/e2e/webhooks")).json());
+      expect(webhooks).toContain("/api/v1/webhooks/conversations");
+
       // A worker port, opened like the App tab's link: the runtime host hands off through the app host's ticket.
       const worker = await page.context().newPage();
       await worker.goto(view.urls.WORKER_1!);
