@@ -101,6 +101,7 @@ describe("filtered Docker API", () => {
       ExtraHosts: [`host.docker.internal:${gateway}`],
       Binds: [`${h.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
       Privileged: false,
+      CapDrop: ["NET_RAW"],
       Init: true,
       Memory: 4096 * 1024 * 1024,
     });

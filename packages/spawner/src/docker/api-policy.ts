@@ -205,6 +205,9 @@ export function reviewCreate(name: string, input: unknown, ctx: CreateContext): 
       PortBindings: portBindings,
       PublishAllPorts: false,
       Privileged: false,
+      // Address spoofing: without raw sockets a sandbox cannot forge its app's fixed address (.2), which the host
+      // firewall trusts for the metadata service and the sandboxes' published ports.
+      CapDrop: [...new Set([...(Array.isArray(hostConfig.CapDrop) ? (hostConfig.CapDrop as unknown[]).map(String) : []), "NET_RAW"])],
       // Callbacks and the LLM gateway: host.docker.internal is the user's gateway, where the relay listens.
       ExtraHosts: [`host.docker.internal:${ctx.gateway}`],
       Binds: [`${ctx.workspaceHostPath}:/workspace:rw`],
