@@ -12,10 +12,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { identitySignature } from "@openhands-team/edge-auth/src/shared/identity";
 import { openBrowser } from "./browser";
+import { readEnvironment } from "./environment";
 import { stopAll } from "./processes";
 import { APP_HOST, startStack, type Stack } from "./stack";
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
+const REQUESTS = readEnvironment().benchRequests;
 const ARTIFACTS = join(__dirname, "..", "artifacts", "bench");
 
 type Send = () => Promise<number>;

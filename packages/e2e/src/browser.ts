@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { readEnvironment } from "./environment";
 
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -32,7 +33,7 @@ let shot = 0;
  *   Chromium still sends the original host name (and the default port), so the edge sees what CloudFront would.
  */
 export async function openBrowser(name: string, hostResolverRules: string, artifactsDir: string): Promise<UserBrowser> {
-  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  const executablePath = readEnvironment().chromiumPath;
   if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath}: install the Debian package chromium (scripts/install-test-deps.sh) or set CHROMIUM_PATH`);
   const profile = mkdtempSync(join(tmpdir(), `e2e-chromium-${name}-`));
   const rules = hostResolverRules;

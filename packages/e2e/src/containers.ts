@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import type { FakeContainer } from "@openhands-team/spawner/testing";
+import { readEnvironment } from "./environment";
 import { startTsProcess, type StartedProcess } from "./processes";
 
 export interface ContainerRunnerOptions {
@@ -36,7 +37,8 @@ export function hostPathFor(binds: readonly string[], containerPath: string): st
 }
 
 function baseEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: "" };
+  const { path, home } = readEnvironment();
+  return { PATH: path, HOME: home, NODE_OPTIONS: "" };
 }
 
 export class ContainerRunner {

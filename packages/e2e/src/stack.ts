@@ -20,6 +20,7 @@ import { startEdgeHarness, startOidcProvider, type EdgeHarness } from "@openhand
 import { userSlug } from "@openhands-team/edge-auth/src/slug";
 import { startFakeDockerEngine, startPostgres, type FakeDockerEngine, type TestPostgres } from "@openhands-team/spawner/testing";
 import { ContainerRunner } from "./containers";
+import { readEnvironment } from "./environment";
 import { freePort, startProcess, type StartedProcess } from "./processes";
 
 export const APP_HOST = "openhands.e2e.test";
@@ -27,7 +28,6 @@ export const RUNTIME_DOMAIN = "runtime.e2e.test";
 export const APP_IMAGE = "docker.openhands.dev/openhands/openhands:1.7.0";
 export const AGENT_SERVER_IMAGE = "ghcr.io/openhands/agent-server:1.19.1-python";
 export const LLM_MODEL = "litellm_proxy/claude-sonnet-4-5";
-const NGINX_BIN = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
 const DEBIAN_NGINX_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"];
 
 export interface StackOptions {
@@ -73,6 +73,7 @@ export function probe(url: string, headers: Record<string, string> = {}): Promis
 
 /** Everything the stack runs must be there before anything starts; each miss names its fix. */
 function checkPrerequisites(): void {
+  const { nginxBin } = readEnvironment();
   const missing: string[] = [];
   const built = [
     ["@openhands-team/edge-auth", join("dist", "viewer-request", "index.js")],
@@ -83,7 +84,7 @@ function checkPrerequisites(): void {
   for (const [name, file] of built) {
     if (!existsSync(join(packageDir(name), file))) missing.push(`${name}/${file} is not built: run \`pnpm exec turbo run build --filter=@openhands-team/e2e...\``);
   }
-  if (!existsSync(NGINX_BIN)) missing.push(`nginx not found at ${NGINX_BIN}: install nginx and libnginx-mod-http-lua (scripts/install-test-deps.sh) or set NGINX_BIN`);
+  if (!existsSync(nginxBin)) missing.push(`nginx not found at ${nginxBin}: install nginx and libnginx-mod-http-lua (scripts/install-test-deps.sh) or set NGINX_BIN`);
   for (const module of DEBIAN_NGINX_MODULES) if (!existsSync(module)) missing.push(`nginx module ${module} not found: install libnginx-mod-http-lua`);
   if (missing.length) throw new Error(`the e2e stack cannot start:\n  ${missing.join("\n  ")}`);
 }
@@ -188,7 +189,7 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
     }
     const nginx = await startProcess({
       name: "nginx",
-      command: NGINX_BIN,
+      command: readEnvironment().nginxBin,
       args: ["-p", proxyDir, "-c", join(proxyDir, "nginx.conf"), "-e", join(logDir, "nginx-error.log"), "-g", "daemon off;"],
       logDir,
       ready: async () => (await probe(`http://127.0.0.1:${proxyPort}/_oh/health`)) === 200,

@@ -3,6 +3,8 @@
  * before it starts anything.
  */
 import { hostPathFor } from "../src/containers";
+import { readEnvironment } from "../src/environment";
+import { startBackend } from "../src/stack";
 
 describe("hostPathFor (DOCKER_HOST inside the app container to the host's socket)", () => {
   const binds = ["/efs/users/abc/openhands:/.openhands:rw", "/run/oh-docker-api/abc:/run/ohdocker:ro"];
@@ -27,14 +29,21 @@ describe("a stack whose prerequisites are missing", () => {
     const saved = process.env.NGINX_BIN;
     process.env.NGINX_BIN = "/nonexistent/nginx";
     try {
-      let startBackend: typeof import("../src/stack").startBackend | undefined;
-      jest.isolateModules(() => {
-        ({ startBackend } = require("../src/stack") as typeof import("../src/stack"));
-      });
-      await expect(startBackend!({ artifactsDir: "/tmp", idleMinutes: 1, appBootDelayMs: 0 })).rejects.toThrow(/nginx not found at \/nonexistent\/nginx: .*NGINX_BIN/);
+      await expect(startBackend({ artifactsDir: "/tmp", idleMinutes: 1, appBootDelayMs: 0 })).rejects.toThrow(/nginx not found at \/nonexistent\/nginx: .*NGINX_BIN/);
     } finally {
       if (saved === undefined) delete process.env.NGINX_BIN;
       else process.env.NGINX_BIN = saved;
     }
+  });
+});
+
+describe("readEnvironment", () => {
+  test("GIVEN nothing set WHEN read THEN the Debian paths and 400 bench requests", () => {
+    expect(readEnvironment({})).toMatchObject({ nginxBin: "/usr/sbin/nginx", chromiumPath: "/usr/bin/chromium", benchRequests: 400 });
+  });
+
+  test("GIVEN a bench request count that is not a whole positive number WHEN read THEN the error names the variable, the value and the fix", () => {
+    expect(() => readEnvironment({ BENCH_REQUESTS: "lots" })).toThrow('BENCH_REQUESTS: "lots" is not a whole number of requests (expected 1 or more, e.g. 400)');
+    expect(() => readEnvironment({ BENCH_REQUESTS: "0" })).toThrow(/BENCH_REQUESTS/);
   });
 });
