@@ -241,3 +241,14 @@ describe("GIVEN the longest name and environment the configuration allows", () =
     expect(only(synth, "data", "aws_rds_cluster").cluster_identifier).toBe("a-very-long-team-xyz-production-aurora");
   });
 });
+
+describe("GIVEN a host bundle folder that was never built", () => {
+  it("THEN synth stops with the folder and the command that builds it", () => {
+    const { App, TerraformStack } = require("cdktf");
+    const { HostBundle } = require("../../src/constructs/main/host-bundle");
+    const stack = new TerraformStack(new App({ outdir: require("node:os").tmpdir() }), "probe");
+    expect(() => new HostBundle(stack, "bundle", { bundleDir: "/nonexistent/host-bundle", bucketName: "b", bucketArn: "arn:aws:s3:::b" })).toThrow(
+      /the host bundle \/nonexistent\/host-bundle has no install\.sh: build @openhands-team\/bootstrap-scripts first/,
+    );
+  });
+});

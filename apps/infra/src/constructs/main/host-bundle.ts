@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Construct } from "constructs";
@@ -32,6 +32,11 @@ export class HostBundle extends Construct {
 
   constructor(scope: Construct, id: string, props: HostBundleProps) {
     super(scope, id);
+    if (!existsSync(join(props.bundleDir, "install.sh"))) {
+      throw new Error(
+        `the host bundle ${props.bundleDir} has no install.sh: build @openhands-team/bootstrap-scripts first (pnpm exec turbo run build --filter=@openhands-team/infra...)`,
+      );
+    }
     const zip = deterministicZip(props.bundleDir);
     this.sha256 = sha256Hex(zip);
     const staging = join(tmpdir(), "openhands-team-host-bundle");

@@ -71,12 +71,14 @@ export class HostFleet extends Construct {
       userData: Fn.base64gzip(userData.asString),
       ebsOptimized: "true",
       monitoring: { enabled: false },
+      // Credential theft through SSRF: IMDSv1's unauthenticated GETs are refused (tokens required).
       metadataOptions: {
         httpEndpoint: "enabled",
         httpTokens: "required",
         httpPutResponseHopLimit: 2,
         instanceMetadataTags: "disabled",
       },
+      // Data exposure from a detached or snapshotted volume: every volume is encrypted.
       blockDeviceMappings: [
         {
           deviceName: "/dev/xvda",

@@ -96,6 +96,7 @@ export class HostRole extends Construct {
     const account = new TerraformLocal(this, "account-id", Fn.element(Fn.split(":", role.arn), 4)).asString;
     const statements = [
       ...bedrockStatements(partition, account, props.bedrockRegion, props.bedrockModels),
+      // Cross-user and cross-prefix tampering: only the users/ prefix, where each app writes its own events.
       {
         Sid: "EventsReadWrite",
         Effect: "Allow",
@@ -109,6 +110,7 @@ export class HostRole extends Construct {
         Resource: props.eventsBucketArn,
         Condition: { StringLike: { "s3:prefix": ["users/*"] } },
       },
+      // Mounts from outside the VPC's mount targets (a leaked role session elsewhere) are refused.
       {
         Sid: "WorkspacesMount",
         Effect: "Allow",
@@ -116,6 +118,7 @@ export class HostRole extends Construct {
         Resource: props.fileSystemArn,
         Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
       },
+      // Secret sprawl: exactly the four named secrets, never a name pattern another deployment could match.
       {
         Sid: "HostSecrets",
         Effect: "Allow",
@@ -152,6 +155,7 @@ export class HostRole extends Construct {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
         Resource: props.logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
       },
+      // Metric spoofing into other namespaces (alarms of other systems): the host's namespaces only.
       {
         Sid: "Metrics",
         Effect: "Allow",
@@ -202,6 +206,7 @@ export function bedrockStatements(partition: string, account: string, region: st
     const profileArns = profiles.map((m) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/${m}`);
     statements.push({ Sid: "BedrockInferenceProfiles", Effect: "Allow", Action: actions, Resource: profileArns });
     const underlying = [...new Set(profiles.map((m) => PROFILE_PREFIX.exec(m)![2]!))];
+    // Model hopping: the underlying model is reachable only through one of the configured profiles.
     statements.push({
       Sid: "BedrockModelsThroughProfiles",
       Effect: "Allow",

@@ -87,6 +87,7 @@ export class InternalLoadBalancer extends Construct {
       loadBalancerType: "application",
       subnets: [...props.subnetIds],
       securityGroups: [props.securityGroupId],
+      // Request smuggling and header injection: malformed header names are dropped, ambiguous requests refused.
       dropInvalidHeaderFields: true,
       desyncMitigationMode: "strictest",
       idleTimeout: ALB_IDLE_TIMEOUT_SECONDS,
@@ -119,6 +120,7 @@ export class InternalLoadBalancer extends Construct {
       loadBalancerArn: alb.arn,
       port: 443,
       protocol: "HTTPS",
+      // Downgrade to weak protocols or ciphers: TLS 1.2+ with forward secrecy only.
       sslPolicy: ALB_TLS_POLICY,
       certificateArn: validated.certificateArn,
       defaultAction: [{ type: "forward", targetGroupArn: targets.arn }],
