@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -232,6 +232,24 @@ export interface Stack extends BackendStack {
   user(login: string): TestUser;
 }
 
+/**
+ * The harness does not stop a provider that missed its start-up deadline: stop our own child processes running
+ * it, by PID (they are children of this process, so nobody else's).
+ */
+function stopSlowProviders(): void {
+  const listing = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" });
+  for (const line of listing.split("\n")) {
+    const match = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (match && match[2]!.includes("harness/oidc-provider.mjs")) {
+      try {
+        process.kill(Number(match[1]), "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
 /** The backend plus the edge: the loopback OIDC provider and the harness running the real edge bundles over TLS. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const backend = await startBackend(options);
@@ -241,10 +259,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   try {
     const appOrigin = `https://${APP_HOST}`;
-    const oidc = await startOidcProvider({
-      clientId: "e2e-app-client",
-      redirectUris: [`${appOrigin}/_auth/callback`],
-      postLogoutRedirectUris: [`${appOrigin}/`],
+    const oidcOptions = { clientId: "e2e-app-client", redirectUris: [`${appOrigin}/_auth/callback`], postLogoutRedirectUris: [`${appOrigin}/`] };
+    // The harness gives the provider 15 s to print its issuer; on a cold, busy machine its first start can take
+    // longer (seen once on a fresh clone), so it gets one more try before the stack gives up.
+    const oidc = await startOidcProvider(oidcOptions).catch((error: Error) => {
+      appendFileSync(join(backend.logDir, "oidc-provider.log"), `first start failed, retrying: ${error.message}\n`);
+      stopSlowProviders();
+      return startOidcProvider(oidcOptions);
     });
     stops.push(() => oidc.close());
     const b64 = (bytes: Buffer) => bytes.toString("base64url");
