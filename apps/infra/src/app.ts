@@ -19,7 +19,7 @@ export interface DeploymentStacks {
 /** Builds every stack of a deployment into `app`; cross-stack references become remote-state reads. */
 export function buildDeployment(app: App, config: DeploymentConfig): DeploymentStacks {
   const network = new NetworkStack(app, config);
-  const data = new DataStack(app, config);
+  const data = new DataStack(app, config, { network });
   const compute = new ComputeStack(app, config, { network, data });
   const auth = new AuthStack(app, config);
   const edge = new EdgeStack(app, config, { network, auth, compute });

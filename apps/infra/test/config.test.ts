@@ -66,6 +66,8 @@ describe("GIVEN an invalid configuration", () => {
     ["a number where text belongs", (r) => (r.name = 42), "config.name: 42 is not a string (expected a string)"],
     ["an alarm address that is not one", (r) => (r.monitoring.alarmEmail = "ops-at-example"), 'config.monitoring.alarmEmail: "ops-at-example" is not an e-mail address (expected such as ops@example.com)'],
     ["an office-hours stop equal to its start", (r) => (r.cost.officeHours = { timeZone: "Europe/Berlin", start: "0 7 * * *", stop: "0 7 * * *" }), 'config.cost.officeHours.stop: "0 7 * * *" equals cost.officeHours.start (expected a stop time different from the start time)'],
+    ["a VPC that overlaps the per-user Docker networks", (r) => (r.network.vpcCidr = "10.0.0.0/8"), 'config.network.vpcCidr: "10.0.0.0/8" overlaps 10.240.0.0/16, the host\'s per-user Docker networks (the host could not reach that part of the VPC; expected a VPC outside 10.240.0.0/16)'],
+    ["a CIDR with an octet over 255", (r) => (r.network.vpcCidr = "10.300.0.0/16"), 'config.network.vpcCidr: "10.300.0.0/16" is not an IPv4 CIDR (each of a.b.c.d must be 0-255)'],
     ["a tag key in the aws: namespace", (r) => (r.tags = { "aws:owner": "x" }), 'config.tags.aws:owner: "aws:owner" is not a tag key (expected 1-128 characters, not starting with aws:)'],
   ];
 

@@ -5,7 +5,7 @@
  * host reaches the same state from the same parameters and secrets, and how bad input is refused.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -283,6 +283,28 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(run.stderr).toContain("AccessDeniedException");
     expect(run.stderr).toContain("cannot read secret");
     expect(run.calls.filter((c) => c.startsWith("aws secretsmanager put-secret-value"))).toEqual([]);
+  });
+
+  it("GIVEN the edge stack is not applied yet (first deploy) WHEN oh-secrets runs THEN it carries on, and the watchdog fills the parameter once it exists", () => {
+    const host = newHost();
+    host.placeHostConfig();
+    host.deleteParameter(EDGE_PARAMETER);
+    const boot = host.runScript("steps/50-secrets.sh");
+    expect(boot.code).toBe(0);
+    expect(boot.stderr).toContain("the edge stack has not created /oh/test/edge/secrets yet");
+    expect(host.exists("run/openhands-team/edge-secrets-pending")).toBe(true);
+    // the edge stack is applied: Terraform creates the parameter with its placeholder; the watchdog runs from the installed host files
+    mkdirSync(join(host.root, "opt/openhands-team/host"), { recursive: true });
+    cpSync(join(host.bundle, "firewall"), join(host.root, "opt/openhands-team/host/firewall"), { recursive: true });
+    host.setParameter(EDGE_PARAMETER, '{"unset":true}');
+    const watchdog = host.runScript("bin/oh-health-check.sh");
+    expect(watchdog.code).toBe(0);
+    const edge = JSON.parse(host.parameter(EDGE_PARAMETER)) as Record<string, string>;
+    expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
+    expect(host.exists("run/openhands-team/edge-secrets-pending")).toBe(false);
+    // filled: later runs leave it alone
+    const again = host.runScript("bin/oh-health-check.sh");
+    expect(again.calls.filter((c) => c.startsWith("aws ssm"))).toEqual([]);
   });
 
   it("GIVEN an edge secrets parameter already filled with another identity key WHEN oh-secrets runs at boot THEN it keeps it and warns", () => {

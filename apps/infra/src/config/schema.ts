@@ -31,6 +31,26 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/** The host's per-user Docker bridges take /24s from this pool (docs/CONTRACTS.md). */
+export const USER_NETWORK_POOL = "10.240.0.0/16";
+
+function cidrRange(cidr: string): [number, number] | undefined {
+  const [address, bits] = cidr.split("/");
+  const octets = (address ?? "").split(".").map(Number);
+  const prefix = Number(bits);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || !(prefix >= 0 && prefix <= 32)) return undefined;
+  const base = octets.reduce((n, o) => n * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  const start = base - (base % size);
+  return [start, start + size - 1];
+}
+
+function cidrsOverlap(a: string, b: string): boolean {
+  const ra = cidrRange(a);
+  const rb = cidrRange(b);
+  return ra !== undefined && rb !== undefined && ra[0] <= rb[1] && rb[0] <= ra[1];
+}
+
 const PINNED_TAG = /^[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9._-]*$/;
 
 const imageRef = (what: string) =>
@@ -178,7 +198,8 @@ export const DeploymentConfigSchema = z
         /** IPv4 CIDR of the VPC, for endpoint security groups. */
         vpcCidr: z
           .string()
-          .regex(/^(\d{1,3}\.){3}\d{1,3}\/([8-9]|[12]\d|3[0-2])$/, "is not an IPv4 CIDR (expected a.b.c.d/n such as 10.0.0.0/16)"),
+          .regex(/^(\d{1,3}\.){3}\d{1,3}\/([8-9]|[12]\d|3[0-2])$/, "is not an IPv4 CIDR (expected a.b.c.d/n such as 10.0.0.0/16)")
+          .refine((v) => v.split("/")[0]!.split(".").every((o) => Number(o) <= 255), "is not an IPv4 CIDR (each of a.b.c.d must be 0-255)"),
         /** VPC flow logs to CloudWatch Logs. @default false */
         flowLogs: z.boolean().default(false),
         /**
@@ -430,6 +451,14 @@ export const DeploymentConfigSchema = z
         path: ["cognito", "customDomain"],
         input: login,
         message: `collides with the app host or the runtime domain (expected a host of its own, such as login.${c.domain.apex})`,
+      });
+    }
+    if (cidrsOverlap(c.network.vpcCidr, USER_NETWORK_POOL)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network", "vpcCidr"],
+        input: c.network.vpcCidr,
+        message: `overlaps ${USER_NETWORK_POOL}, the host's per-user Docker networks (the host could not reach that part of the VPC; expected a VPC outside ${USER_NETWORK_POOL})`,
       });
     }
     if (new Set(c.network.privateSubnetIds).size !== c.network.privateSubnetIds.length) {

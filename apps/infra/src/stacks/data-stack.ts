@@ -29,10 +29,9 @@ export class DataStack extends DeploymentStack {
   readonly fileSystemArn: string;
   readonly backupVaultName: string;
 
-  /** `props.network` defaults to the network stack built earlier into the same app. */
-  constructor(scope: Construct, config: DeploymentConfig, props?: DataStackProps) {
+  constructor(scope: Construct, config: DeploymentConfig, props: DataStackProps) {
     super(scope, "data", { config, region: config.region });
-    const network = props?.network ?? NetworkStack.in(scope);
+    const network = props.network;
     const prefix = this.names.prefix;
     const events = new PrivateBucket(this, "events", {
       bucketPrefix: `${prefix}-events-`,

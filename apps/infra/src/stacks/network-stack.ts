@@ -25,12 +25,6 @@ export class NetworkStack extends DeploymentStack {
   readonly flowLogGroupName?: string;
 
   /** The network stack already built into `app` (stacks that were not handed it find it here). */
-  static in(app: Construct): NetworkStack {
-    const found = app.node.tryFindChild("network");
-    if (!(found instanceof NetworkStack)) throw new Error("the network stack must be built before the stacks that use it (see src/app.ts)");
-    return found;
-  }
-
   constructor(scope: Construct, config: DeploymentConfig) {
     super(scope, "network", { config, region: config.region });
     this.vpcId = config.network.vpcId;

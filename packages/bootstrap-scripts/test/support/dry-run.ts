@@ -102,6 +102,11 @@ export class DryRunHost {
     writeFileSync(join(this.state, "ssm", key(name)), value);
   }
 
+  /** As before the stack that owns it was applied. */
+  deleteParameter(name: string): void {
+    rmSync(join(this.state, "ssm", key(name)), { force: true });
+  }
+
   parameter(name: string): string {
     return readFileSync(join(this.state, "ssm", key(name)), "utf8");
   }

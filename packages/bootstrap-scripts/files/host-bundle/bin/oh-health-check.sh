@@ -40,8 +40,20 @@ check_stack() {
   systemctl restart openhands-team.service
 }
 
+# first deploy: the edge stack created its secrets parameter after this host booted
+fill_pending_edge_secrets() {
+  [ -f "$(host_path "$EDGE_SECRETS_PENDING")" ] || return 0
+  # shellcheck source=steps/50-secrets.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../steps/50-secrets.sh"
+  load_host_config_values
+  OH_REGION="$(cfg .region)"
+  export OH_REGION
+  fill_edge_secrets
+}
+
 main() {
   restore_firewall
+  fill_pending_edge_secrets
   systemctl is-active --quiet openhands-team.service || return 0
   check_stack
 }

@@ -19,6 +19,8 @@ HOST_CONFIG_FILE="$OH_ETC/host-config.json"
 COMPOSE_DIR="$OH_ETC/compose"
 # Secrets live on tmpfs only: fetched again at every boot, never on a disk or in a snapshot.
 SECRETS_DIR="$OH_RUN/secrets"
+# present while the edge stack has not created the edge secrets parameter yet; the watchdog retries
+EDGE_SECRETS_PENDING="$OH_RUN/edge-secrets-pending"
 SPAWNER_CONFIG="$OH_RUN/spawner.json"
 # Per-app filtered Docker API sockets (the spawner's); the same path inside the spawner's container.
 DOCKER_API_DIR=/run/ohdocker

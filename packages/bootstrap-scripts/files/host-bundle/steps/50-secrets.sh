@@ -86,8 +86,20 @@ fill_edge_secrets() {
   name="$(cfg .edgeSecretsParameter.name)"
   region="$(cfg .edgeSecretsParameter.region)"
   identity="$(cat "$(host_path "$SECRETS_DIR/identity-signing-key")")"
-  current="$(retry 3 5 aws ssm get-parameter --region "$region" --name "$name" --with-decryption \
-    --query Parameter.Value --output text)" || die "cannot read the edge secrets parameter $name in $region"
+  # compute is applied before edge on a first deploy: a parameter that does not exist yet is not an error,
+  # the watchdog fills it once the edge stack has created it (and no request can reach the host before that)
+  if ! current="$(aws ssm get-parameter --region "$region" --name "$name" --with-decryption \
+    --query Parameter.Value --output text 2>"$(host_path "$OH_RUN")/.edge-error")"; then
+    if grep -q ParameterNotFound "$(host_path "$OH_RUN")/.edge-error"; then
+      rm -f "$(host_path "$OH_RUN")/.edge-error"
+      : >"$(host_path "$EDGE_SECRETS_PENDING")"
+      log "the edge stack has not created $name yet; the watchdog fills it once it exists"
+      return 0
+    fi
+    current="$(retry 3 5 aws ssm get-parameter --region "$region" --name "$name" --with-decryption \
+      --query Parameter.Value --output text)" || die "cannot read the edge secrets parameter $name in $region"
+  fi
+  rm -f "$(host_path "$OH_RUN")/.edge-error" "$(host_path "$EDGE_SECRETS_PENDING")"
   if jq -e "$EDGE_PLACEHOLDER_FILTER" >/dev/null 2>&1 <<<"$current"; then
     tmp="$(mktemp "$(host_path "$SECRETS_DIR")/.edge.XXXXXX")"
     jq -cn --arg identity "$identity" --arg ticket "$(random_secret)" --arg nonce "$(random_secret)" \
