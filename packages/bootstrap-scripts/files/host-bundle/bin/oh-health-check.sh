@@ -43,7 +43,7 @@ check_stack() {
 # first deploy: the edge stack created its secrets parameter after this host booted
 fill_pending_edge_secrets() {
   [ -f "$(host_path "$EDGE_SECRETS_PENDING")" ] || return 0
-  # shellcheck source=steps/50-secrets.sh
+  # shellcheck source=steps/50-secrets.sh source-path=SCRIPTDIR/..
   source "$(dirname "${BASH_SOURCE[0]}")/../steps/50-secrets.sh"
   load_host_config_values
   OH_REGION="$(cfg .region)"
