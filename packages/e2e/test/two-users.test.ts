@@ -165,6 +165,9 @@ describe("two people on one host", () => {
       // Events WebSocket with the key in the query, as the 1.7.0 frontend opens it: the agent's echo came back.
       expect(await page.textContent("#events")).toContain(`echo from ${view.sandboxId}: hello`);
 
+      // The App tab's uncredentialed probe of the WORKER URL learns whether something answers, and nothing more.
+      expect(await page.textContent("#worker-probe")).toBe("status 200, no content");
+
       // The sandbox called its app back (webhook base http://host.docker.internal:3000, mapped by the spawner's
       // filter to the user's gateway) through the spawner's relay, which reached this user's app.
       const webhooks = await page.evaluate(async () => (await fetch("/api/v1/e2e/webhooks")).json());
@@ -273,6 +276,16 @@ describe("two people on one host", () => {
         }
       }, [target, attacker().sandbox!.sessionKey]);
       expect(fromPage).not.toBe("status 200");
+    });
+
+    test("WHEN they probe the other's worker port without credentials, as the App tab does THEN they get no content of it", async () => {
+      const victimWorker = victim().sandbox!.urls.WORKER_1!;
+      const probe = await edge.send(victimWorker, { headers: { origin: stack.appOrigin } });
+      expect(probe.body).not.toContain(victim().sandbox!.sandboxId);
+      expect(probe.body).not.toContain("WORKER_1 of");
+      // Not a way into the agent-server either: the probe answers on worker ports only.
+      const agent = await edge.send(victim().sandbox!.conversationUrl, { headers: { origin: stack.appOrigin } });
+      expect([401, 403]).toContain(agent.status);
     });
 
     test("WHEN they open the other's events WebSocket with their own key THEN the upgrade is refused", async () => {

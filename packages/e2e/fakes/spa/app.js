@@ -63,7 +63,11 @@
           .catch(function (error) { show("agent-rest", "error: " + error.message); });
         var worker = sandbox.exposed_urls.filter(function (exposed) { return exposed.name === "WORKER_1"; })[0];
         var probe = fetch(worker.url, { credentials: "omit" })
-          .then(function (response) { show("worker-probe", "status " + response.status); })
+          .then(function (response) {
+            return response.text().then(function (text) {
+              show("worker-probe", "status " + response.status + (text.indexOf("WORKER_1 of") >= 0 ? ", worker content" : ", no content"));
+            });
+          })
           .catch(function (error) { show("worker-probe", "error: " + error.message); });
         var socket = new WebSocket(websocketUrl(conversation.conversation_url, conversation.id, key));
         state.socket = socket;
