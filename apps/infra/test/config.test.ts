@@ -3,21 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdi
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { ConfigError, loadConfig, parseConfig } from "../src/config/load";
+import { loadConfig, parseConfig } from "../src/config/load";
 import { DEFAULT_CONFIG } from "../src/cli-options";
-import { exampleInput, type Json } from "./support/synth";
+import { configProblems, exampleInput, type Json } from "./support/synth";
 
-function problemsOf(mutate: (raw: Json) => void): string[] {
-  const raw = exampleInput();
-  mutate(raw);
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error("configuration was accepted");
-}
 
 describe("GIVEN the bundled example configuration", () => {
   it("THEN it validates and fills the documented defaults", () => {
@@ -72,7 +61,7 @@ describe("GIVEN an invalid configuration", () => {
   ];
 
   it.each(cases)("WHEN it has %s THEN it is refused with its own message", (_what, mutate, message) => {
-    expect(problemsOf(mutate)).toEqual([message]);
+    expect(configProblems(mutate)).toEqual([message]);
   });
 
   it("THEN every message is distinct", () => {
@@ -80,7 +69,7 @@ describe("GIVEN an invalid configuration", () => {
   });
 
   it("WHEN several fields are wrong THEN each is reported", () => {
-    const problems = problemsOf((r) => {
+    const problems = configProblems((r) => {
       r.region = "nowhere";
       r.compute.maxSize = 9;
     });

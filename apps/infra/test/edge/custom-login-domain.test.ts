@@ -1,18 +1,6 @@
-import { ConfigError, parseConfig } from "../../src/config/load";
-import { exampleConfig, exampleInput, synthDeployment, type Json } from "../support/synth";
+import { configProblems, exampleConfig, synthDeployment } from "../support/synth";
 import { all, one, ref } from "./support";
 
-function problemsOf(mutate: (raw: Json) => void): string[] {
-  const raw = exampleInput();
-  mutate(raw);
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error("configuration was accepted");
-}
 
 describe("GIVEN a custom login domain in the configuration", () => {
   const synth = synthDeployment(exampleConfig((raw) => (raw.cognito.customDomain = "login.example.com")));
@@ -51,6 +39,6 @@ describe("GIVEN an invalid custom login domain", () => {
     ["a runtime host (sandbox content would share the login origin)", "login.runtime.example.com", 'config.cognito.customDomain: "login.runtime.example.com" collides with the app host or the runtime domain (expected a host of its own, such as login.example.com)'],
     ["not a host name", "Login_Host", 'config.cognito.customDomain: "Login_Host" is not a login host name (expected a lower-case DNS name such as openhands.example.com)'],
   ])("WHEN it is %s THEN it is refused with its own message", (_what, value, message) => {
-    expect(problemsOf((raw) => (raw.cognito.customDomain = value))).toEqual([message]);
+    expect(configProblems((raw) => (raw.cognito.customDomain = value))).toEqual([message]);
   });
 });

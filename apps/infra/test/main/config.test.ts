@@ -1,17 +1,6 @@
-import { ConfigError, parseConfig } from "../../src/config/load";
-import { exampleInput, type Json } from "../support/synth";
+import { parseConfig } from "../../src/config/load";
+import { configProblems, exampleInput } from "../support/synth";
 
-function problems(mutate: (raw: Json) => void): string[] {
-  const raw = exampleInput();
-  mutate(raw);
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
 
 describe("GIVEN the main-region fields added to the configuration", () => {
   it("THEN the example needs none of them: prefix list from the region table, default host images, no route tables", () => {
@@ -22,28 +11,28 @@ describe("GIVEN the main-region fields added to the configuration", () => {
   });
 
   it("WHEN the region has no known prefix list and none is given THEN the field is named with the fix", () => {
-    expect(problems((raw) => (raw.region = "me-central-1"))).toEqual([
+    expect(configProblems((raw) => (raw.region = "me-central-1"))).toEqual([
       expect.stringMatching(/^config\.network\.cloudFrontPrefixListId: is missing: no published CloudFront origin-facing prefix list is known for me-central-1 \(expected .*describe-managed-prefix-lists\)$/),
     ]);
   });
 
   it("WHEN the prefix list id is malformed THEN the value and the expected form are named", () => {
-    expect(problems((raw) => (raw.network.cloudFrontPrefixListId = "sg-123"))).toEqual([
+    expect(configProblems((raw) => (raw.network.cloudFrontPrefixListId = "sg-123"))).toEqual([
       'config.network.cloudFrontPrefixListId: "sg-123" is not a managed prefix list id (expected pl- followed by 8-17 hex digits)',
     ]);
   });
 
   it("WHEN the VPC-origin group or a route table id is malformed THEN each is refused by name", () => {
-    expect(problems((raw) => (raw.network.vpcOriginSecurityGroupId = "CloudFront-VPCOrigins-Service-SG"))).toEqual([
+    expect(configProblems((raw) => (raw.network.vpcOriginSecurityGroupId = "CloudFront-VPCOrigins-Service-SG"))).toEqual([
       'config.network.vpcOriginSecurityGroupId: "CloudFront-VPCOrigins-Service-SG" is not a security group id (expected sg- followed by 8 or 17 hex digits)',
     ]);
-    expect(problems((raw) => (raw.network.privateRouteTableIds = ["rtb-0123456789abcdef0", "main"]))).toEqual([
+    expect(configProblems((raw) => (raw.network.privateRouteTableIds = ["rtb-0123456789abcdef0", "main"]))).toEqual([
       'config.network.privateRouteTableIds[1]: "main" is not a route table id (expected rtb- followed by 8 or 17 hex digits)',
     ]);
   });
 
   it("WHEN a host image uses a floating tag THEN it is refused (images are pinned)", () => {
-    const message = problems((raw) => {
+    const message = configProblems((raw) => {
       raw.hostImages = {
         openresty: { repository: "docker.io/openresty/openresty", tag: "latest" },
         llmGateway: { repository: "ghcr.io/berriai/litellm", tag: "main-v1.74.9-stable" },
@@ -54,7 +43,7 @@ describe("GIVEN the main-region fields added to the configuration", () => {
   });
 
   it("WHEN a host image repository carries a tag THEN it is refused", () => {
-    const message = problems((raw) => {
+    const message = configProblems((raw) => {
       raw.hostImages = {
         openresty: { repository: "docker.io/openresty/openresty", tag: "1.27.1.2-alpine" },
         llmGateway: { repository: "ghcr.io/berriai/litellm:v1", tag: "v1.74.9-stable" },

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_CONFIG } from "../../src/cli-options";
-import { parseConfig } from "../../src/config/load";
+import { ConfigError, parseConfig } from "../../src/config/load";
 import type { DeploymentConfig } from "../../src/config/schema";
 import { synthesize } from "../../src/synth";
 import type { StackId } from "../../src/config/names";
@@ -14,6 +14,19 @@ export type Json = Record<string, any>;
 /** The bundled example, as written in the file (a fresh copy each call, safe to mutate). */
 export function exampleInput(): Json {
   return parseYaml(readFileSync(DEFAULT_CONFIG, "utf8")) as Json;
+}
+
+/** The problems the validation reports for the example changed by `mutate`; empty when it is accepted. */
+export function configProblems(mutate: (raw: Json) => void): string[] {
+  const raw = exampleInput();
+  mutate(raw);
+  try {
+    parseConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
 }
 
 export function exampleConfig(mutate?: (raw: Json) => void): DeploymentConfig {
