@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
+import { freePort } from "../../testing/postgres";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type SpawnerConfig, type SpawnerConfigInput } from "../../src/config";
@@ -21,17 +21,7 @@ import { startFakeOpenHandsApp, type FakeOpenHandsApp } from "../../testing/fake
 export const APP_IMAGE = "ghcr.io/openhands/openhands:1.7.0";
 export const AGENT_IMAGE = "ghcr.io/openhands/agent-server:1.19.1-python";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface HttpResult {
   status: number;
