@@ -251,7 +251,70 @@ describe("GIVEN logout", () => {
     expect(`${url.origin}${url.pathname}`).toBe(`${edge.issuer.url}/logout`);
     expect(url.searchParams.get("client_id")).toBe("test-client-id");
     expect(url.searchParams.get("logout_uri")).toBe(`https://${APP_HOST}/`);
-    expect(cookieJar(result)).toEqual({ [COOKIE.session]: "", [COOKIE.refresh]: "", [COOKIE.login]: "" });
+    expect(cookieJar(result)).toEqual({ [COOKIE.session]: "", [COOKIE.refresh]: "", [COOKIE.login]: "", [COOKIE.runtimes]: "" });
+  });
+});
+
+describe("GIVEN logout after runtime hand-offs", () => {
+  const OTHER_RUNTIME = `40777-${SLUG}.${RUNTIME_DOMAIN}`;
+
+  async function mintFor(host: string, session: string, runtimes?: string) {
+    const first = await edge.send({ host, uri: "/", headers: NAV });
+    const cookies: Record<string, string> = { [COOKIE.session]: session };
+    if (runtimes) cookies[COOKIE.runtimes] = runtimes;
+    return edge.send({ uri: "/_auth/runtime", querystring: new URL(location(first)).search.slice(1), headers: NAV, cookies });
+  }
+
+  it("THEN the browser passes through each runtime host it was handed to, each clears its own cookie, and ends at the provider's logout", async () => {
+    const { session } = await edge.login();
+    const firstMint = await mintFor(RUNTIME, session);
+    const remembered = cookieJar(firstMint)[COOKIE.runtimes]!;
+    expect(setCookies(firstMint).find((c) => c.startsWith(COOKIE.runtimes))).toMatch(/; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/);
+    const secondMint = await mintFor(OTHER_RUNTIME, session, remembered);
+    const both = cookieJar(secondMint)[COOKIE.runtimes]!;
+
+    const out = await edge.send({ uri: "/_auth/logout", headers: NAV, cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both } });
+    expect(cookieJar(out)).toMatchObject({ [COOKIE.session]: "", [COOKIE.runtimes]: "" });
+    const hop1 = new URL(location(out));
+    expect(`${hop1.host}${hop1.pathname}`).toBe(`${OTHER_RUNTIME}/_auth/runtime-logout`);
+    const atHop1 = await edge.send({ host: OTHER_RUNTIME, uri: hop1.pathname, querystring: hop1.search.slice(1), headers: NAV });
+    expect(cookieJar(atHop1)).toEqual({ [COOKIE.runtime]: "", [COOKIE.runtimeState]: "" });
+    const hop2 = new URL(location(atHop1));
+    expect(`${hop2.host}${hop2.pathname}`).toBe(`${RUNTIME}/_auth/runtime-logout`);
+    const atHop2 = await edge.send({ host: RUNTIME, uri: hop2.pathname, querystring: hop2.search.slice(1), headers: NAV });
+    expect(cookieJar(atHop2)[COOKIE.runtime]).toBe("");
+    const end = new URL(location(atHop2));
+    expect(`${end.origin}${end.pathname}`).toBe(`${edge.issuer.url}/logout`);
+  });
+
+  it("WHEN a logout hop carries a forged, expired or foreign chain THEN it only clears that host's cookie and redirects nowhere", async () => {
+    const { session } = await edge.login();
+    const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
+    const chainUrl = new URL(location(await edge.send({ uri: "/_auth/logout", headers: NAV, cookies: { [COOKIE.runtimes]: remembered } })));
+    const chain = chainUrl.searchParams.get("chain")!;
+    // Open redirect through a forged chain naming an outside host.
+    const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
+    const forged = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${forgedBody}.${chain.split(".")[1]}`, headers: NAV }));
+    expect(forged.status).toBe("200");
+    expect(forged.headers?.location).toBeUndefined();
+    expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
+    // A chain for other hosts, replayed on a host it does not name.
+    const foreign = asResponse(await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: NAV }));
+    expect(foreign.status).toBe("200");
+    // An expired chain.
+    edge.offset = 600;
+    const stale = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: NAV }));
+    expect(stale.status).toBe("200");
+    expect(stale.headers?.location).toBeUndefined();
+  });
+
+  it("WHEN the remembered list is tampered with THEN logout ignores it and goes straight to the provider", async () => {
+    const { session } = await edge.login();
+    const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
+    const [, mac] = remembered.split(".");
+    const tampered = `${Buffer.from(JSON.stringify({ h: ["evil.example"] })).toString("base64url")}.${mac}`;
+    const out = new URL(location(await edge.send({ uri: "/_auth/logout", headers: NAV, cookies: { [COOKIE.runtimes]: tampered } })));
+    expect(`${out.origin}${out.pathname}`).toBe(`${edge.issuer.url}/logout`);
   });
 });
 

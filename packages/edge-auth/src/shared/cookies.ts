@@ -12,6 +12,8 @@ export const COOKIE = {
   runtime: "__Host-oh-runtime",
   /** Runtime host: binds a ticket to the browser that asked for it. */
   runtimeState: "__Host-oh-rt-state",
+  /** App host: the runtime hosts this browser was handed to, so that logout can sign out of each (signed with the nonce key). */
+  runtimes: "__Host-oh-runtimes",
 } as const;
 
 export const REFRESH_PATH = "/_auth/refresh";

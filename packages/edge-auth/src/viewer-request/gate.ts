@@ -32,6 +32,10 @@ export const TICKET_LIFETIME_SECONDS = 60;
 /** Access to one runtime host after a hand-off. */
 export const RUNTIME_SESSION_SECONDS = 8 * 3600;
 const RUNTIME_STATE_MAX_AGE_SECONDS = 300;
+/** Runtime hosts remembered for logout; older ones fall off (their cookies still expire after RUNTIME_SESSION_SECONDS). */
+export const MAX_REMEMBERED_RUNTIME_HOSTS = 24;
+/** A logout's pass through the runtime hosts must finish within this time. */
+const LOGOUT_CHAIN_SECONDS = 120;
 
 export interface GateOptions {
   /** Unix seconds. @default Date.now()/1000 */
@@ -183,8 +187,42 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     return api ? json(200, { ok: true }, setCookies) : redirect(`${appOrigin}${returnPath}`, setCookies);
   }
 
-  function logout(): CloudFrontResultResponse {
-    return redirect(logoutUrl(config, `${appOrigin}/`), clearSession());
+  function rememberedRuntimeHosts(cookies: Map<string, string>): string[] {
+    const value = unseal(secrets.nonceKey, "runtimes", ourCookie(cookies, COOKIE.runtimes));
+    const hosts: unknown[] = Array.isArray(value?.h) ? (value.h as unknown[]) : [];
+    // Open redirect: only names that still parse as our runtime hosts can become logout hops.
+    return hosts.filter((h): h is string => typeof h === "string" && classifyHost(h, config).kind === "runtime").slice(0, MAX_REMEMBERED_RUNTIME_HOSTS);
+  }
+
+  /**
+   * Runtime cookies are host-only on each runtime host, out of the app host's reach: logout passes the browser through
+   * every runtime host it was handed to (each clears its own cookie), then to the provider's logout.
+   */
+  function logout(cookies: Map<string, string>): CloudFrontResultResponse {
+    const hosts = rememberedRuntimeHosts(cookies);
+    const cleared = [...clearSession(), clearCookie(COOKIE.runtimes)];
+    if (hosts.length === 0) return redirect(logoutUrl(config, `${appOrigin}/`), cleared);
+    const chain = seal(secrets.nonceKey, "logout", { h: hosts, x: now() + LOGOUT_CHAIN_SECONDS });
+    return redirect(`https://${hosts[0]}/_auth/runtime-logout?chain=${chain}`, cleared);
+  }
+
+  function runtimeLogout(request: CloudFrontRequest, host: string): CloudFrontResultResponse {
+    const cleared = [clearCookie(COOKIE.runtime, "/", "None"), clearCookie(COOKIE.runtimeState, "/", "None")];
+    const token = new URLSearchParams(request.querystring).get("chain") ?? undefined;
+    const chain = unseal(secrets.nonceKey, "logout", token);
+    const hosts: unknown[] = Array.isArray(chain?.h) ? (chain.h as unknown[]) : [];
+    const at = hosts.indexOf(host);
+    // Forged, foreign or stale logout chains redirect nowhere: the hop only signs this host out.
+    if (!chain || typeof chain.x !== "number" || chain.x < now() || at < 0) {
+      return page(200, "Signed out", "You are signed out of this runtime host.", cleared, { href: `${appOrigin}/`, text: "Open OpenHands" });
+    }
+    const next = hosts[at + 1];
+    // Open redirect: the next hop is a signed runtime host that still matches the pattern, or the provider's logout.
+    const location =
+      typeof next === "string" && classifyHost(next, config).kind === "runtime"
+        ? `https://${next}/_auth/runtime-logout?chain=${token}`
+        : logoutUrl(config, `${appOrigin}/`);
+    return redirect(location, cleared);
   }
 
   async function runtimeTicket(request: CloudFrontRequest, cookies: Map<string, string>): Promise<CloudFrontResultResponse> {
@@ -203,7 +241,9 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     if (!/^[A-Za-z0-9_-]{43}$/.test(binding)) return refuse(request, 400, "bad_binding", "The runtime hand-off is malformed.");
     const { sub, slug, email } = session.identity;
     const ticket = seal(secrets.ticketKey, "ticket", { h: target.host, s: sub, u: slug, e: email, x: now() + TICKET_LIFETIME_SECONDS, j: randomToken(16), n: binding, p: path });
-    return redirect(`${runtimeOrigin}/_auth/runtime-callback?ticket=${ticket}`);
+    const remembered = [target.host, ...rememberedRuntimeHosts(cookies).filter((h) => h !== target.host)].slice(0, MAX_REMEMBERED_RUNTIME_HOSTS);
+    const runtimes = setCookie(COOKIE.runtimes, seal(secrets.nonceKey, "runtimes", { h: remembered }), { maxAgeSeconds: config.sessionMaxAgeSeconds });
+    return redirect(`${runtimeOrigin}/_auth/runtime-callback?ticket=${ticket}`, [runtimes]);
   }
 
   async function appHost(request: CloudFrontRequest): Promise<ViewerRequestResult> {
@@ -222,7 +262,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
       case REFRESH_PATH:
         return refresh(request, cookies);
       case "/_auth/logout":
-        return logout();
+        return logout(cookies);
       case "/_auth/runtime":
         return runtimeTicket(request, cookies);
       default:
@@ -281,6 +321,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
   function runtimeHost(request: CloudFrontRequest, host: string, slug: string): ViewerRequestResult {
     const cookies = parseCookies(request.headers);
     if (request.uri === "/_auth/runtime-callback") return runtimeCallback(request, cookies, host, slug);
+    if (request.uri === "/_auth/runtime-logout") return runtimeLogout(request, host);
     const identity = readRuntimeSession(cookies, host, slug);
     // Session theft by the sandbox: none of our cookies reach a runtime origin.
     stripOurCookies(request.headers);
