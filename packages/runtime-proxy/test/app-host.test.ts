@@ -136,6 +136,11 @@ describe("routing each user to their own OpenHands", () => {
     const entry = spawner.activity.find((e) => e.slug === ada.slug);
     expect(entry?.at).toBeGreaterThan(Date.now() - 60_000);
     expect(spawner.counts.activity).toBeLessThan(20);
+    // A 204 without Content-Length is complete: the report is not left waiting for a close (past the 1 s spawner
+    // timeout of these tests), nor sent again.
+    await sleep(1500);
+    expect(proxy.errorLog()).not.toMatch(/activity.*(timeout|failed)/i);
+    expect(spawner.activity.filter((e) => e.slug === ada.slug && e.at === entry!.at)).toHaveLength(1);
   });
 });
 

@@ -15,7 +15,9 @@ function M.configure(url, timeout_ms)
   target = { host = host, port = tonumber(port), timeout = timeout_ms, authority = host .. ":" .. port }
 end
 
-local function read_body(sock, headers)
+local function read_body(sock, status, headers)
+  -- 1xx, 204 and 304 never carry a body (RFC 9112 6.3), whatever the headers say: reading on would wait for a close.
+  if status < 200 or status == 204 or status == 304 then return "" end
   local length = tonumber(headers["content-length"])
   if length then
     if length == 0 then return "" end
@@ -59,7 +61,7 @@ local function exchange(sock, request)
     local name, value = line:match("^([^:]+):%s*(.-)%s*$")
     if name then headers[name:lower()] = value end
   end
-  local body, berr = read_body(sock, headers)
+  local body, berr = read_body(sock, status, headers)
   if not body then return nil, berr end
   return { status = status, body = body, keepalive = (headers.connection or ""):lower() ~= "close" }
 end

@@ -50,7 +50,13 @@ export class FakeSpawner {
     const text = Buffer.concat(chunks).toString("utf8");
     const url = new URL(req.url ?? "/", "http://spawner");
     const reply = (status: number, body?: unknown) => {
-      const payload = body === undefined ? "" : JSON.stringify(body);
+      // As the spawner answers (node:http): a 204 has neither a body nor a Content-Length.
+      if (body === undefined) {
+        res.writeHead(status);
+        res.end();
+        return;
+      }
+      const payload = JSON.stringify(body);
       res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) });
       res.end(payload);
     };
