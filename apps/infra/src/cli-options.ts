@@ -20,16 +20,20 @@ export const PACKAGE_ROOT = (() => {
 export const DEFAULT_CONFIG = resolve(PACKAGE_ROOT, "config/example.yaml");
 
 export function readSynthOptions(argv: readonly string[], env: NodeJS.ProcessEnv): SynthOptions {
-  let configPath = env.OH_TEAM_CONFIG || DEFAULT_CONFIG;
+  // Relative paths mean the folder the user ran the command in (pnpm runs the script in the package's own folder).
+  const base = env.INIT_CWD || process.cwd();
+  let configPath = env.OH_TEAM_CONFIG ? resolve(base, env.OH_TEAM_CONFIG) : DEFAULT_CONFIG;
   let outdir = env.CDKTF_OUTDIR || resolve(PACKAGE_ROOT, "cdktf.out");
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = argv[i + 1];
+    // `pnpm synth -- --config x` passes the separator through.
+    if (arg === "--") continue;
     if ((arg === "--config" || arg === "--out") && (next === undefined || next.startsWith("--"))) {
       throw new Error(`${arg} needs a value (usage: synth [--config <file>] [--out <folder>])`);
     }
-    if (arg === "--config") configPath = resolve(next as string);
-    else if (arg === "--out") outdir = resolve(next as string);
+    if (arg === "--config") configPath = resolve(base, next as string);
+    else if (arg === "--out") outdir = resolve(base, next as string);
     else throw new Error(`unknown argument "${arg}" (usage: synth [--config <file>] [--out <folder>])`);
     i++;
   }

@@ -69,7 +69,10 @@ export function formatSummary(summary: readonly StackSummary[], outdir: string, 
   );
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
-  const rel = (p: string) => relative(process.cwd(), p) || ".";
+  const rel = (p: string) => {
+    const path = relative(process.cwd(), p) || ".";
+    return path.startsWith("..") ? p : path;
+  };
   return [
     `config: ${rel(configPath)}`,
     ...lines,

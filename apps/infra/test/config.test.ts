@@ -121,6 +121,20 @@ describe("GIVEN the synth command", () => {
     expect(readFileSync(join(out, "manifest.json"), "utf8")).toContain('"version"');
   });
 
+  (haveBuild ? it : it.skip)("WHEN run through pnpm (a -- separator, paths relative to where pnpm was started) THEN it finds the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
+    writeFileSync(join(dir, "mine.yaml"), stringify(exampleInput()));
+    const out = join(dir, "cdktf.out");
+    const result = spawnSync(process.execPath, [main, "--", "--config", "mine.yaml", "--out", "cdktf.out"], {
+      encoding: "utf8",
+      env: { ...process.env, INIT_CWD: dir, OH_TEAM_CONFIG: "" },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`config: ${join(dir, "mine.yaml")}`);
+    expect(readdirSync(join(out, "stacks"))).toContain("edge");
+  });
+
   (haveBuild ? it : it.skip)("WHEN given an unknown argument THEN it refuses it", () => {
     const result = spawnSync(process.execPath, [main, "--bogus"], { encoding: "utf8" });
     expect(result.status).toBe(1);
