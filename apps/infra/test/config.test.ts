@@ -91,6 +91,7 @@ describe("GIVEN an invalid configuration", () => {
 describe("GIVEN the synth command", () => {
   const main = resolve(__dirname, "../dist/src/main.js");
   const haveBuild = existsSync(main);
+  if (!haveBuild) console.warn(`\n!!! SKIPPING the synth command tests: ${main} is missing; run pnpm build first.\n`);
 
   (haveBuild ? it : it.skip)("WHEN the configuration is invalid THEN it exits 2 and leaves the output folder as it was", () => {
     const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
