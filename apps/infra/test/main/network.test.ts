@@ -1,4 +1,4 @@
-import { exampleConfig, synthDeployment, type Json } from "../support/synth";
+import { exampleConfig, synthDeployment, withEveryOption, type Json } from "../support/synth";
 import { named } from "./helpers";
 
 const rules = (synth: ReturnType<typeof synthDeployment>, type: string) => Object.entries(synth.resources("network", type));
@@ -74,12 +74,7 @@ describe("GIVEN the example configuration (eu-central-1)", () => {
 
 describe("GIVEN interface endpoints, flow logs, route tables and the VPC-origin group in the configuration", () => {
   const synth = synthDeployment(
-    exampleConfig((raw) => {
-      raw.cost.interfaceEndpoints = true;
-      raw.network.flowLogs = true;
-      raw.network.privateRouteTableIds = ["rtb-0123456789abcdef0"];
-      raw.network.vpcOriginSecurityGroupId = "sg-0123456789abcdef0";
-    }),
+    exampleConfig(withEveryOption),
   );
 
   it("THEN each interface endpoint has private DNS, the endpoint group and both subnets", () => {

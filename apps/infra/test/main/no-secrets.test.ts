@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { exampleConfig, synthDeployment, type Json } from "../support/synth";
+import { exampleConfig, synthDeployment, withEveryOption, type Json } from "../support/synth";
 
 /** Base64/base64url/hex runs long enough to be keys. */
 const CANDIDATE = /[A-Za-z0-9+/_-]{32,}={0,2}/g;
@@ -125,12 +125,7 @@ describe("GIVEN the secret scanner", () => {
 
 describe.each([
   ["the example configuration", exampleConfig()],
-  ["every optional resource on", exampleConfig((raw) => {
-    raw.cost.interfaceEndpoints = true;
-    raw.network.flowLogs = true;
-    raw.monitoring.alarmEmail = "ops@example.com";
-    raw.cost.officeHours = { timeZone: "UTC", start: "0 7 * * MON-FRI", stop: "0 19 * * MON-FRI" };
-  })],
+  ["every optional resource on", exampleConfig(withEveryOption)],
 ])("GIVEN %s synthesized", (_label, config) => {
   const synth = synthDeployment(config);
   const all = texts(synth.outdir);

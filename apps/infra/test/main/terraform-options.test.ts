@@ -3,7 +3,7 @@
  * interface endpoints, the VPC-origin group, office hours, alarm e-mail, a separate runtime domain): the
  * example deployment's plan (test/terraform.test.ts) never creates these.
  */
-import { exampleConfig, synthDeployment } from "../support/synth";
+import { exampleConfig, synthDeployment, withEveryOption } from "../support/synth";
 import { findTerraformTools, planStack, type TerraformTools } from "../support/terraform";
 
 const tools = findTerraformTools();
@@ -14,12 +14,7 @@ const describeTf = missing ? describe.skip : describe;
 describeTf("GIVEN every optional main-region resource switched on", () => {
   const synth = synthDeployment(
     exampleConfig((raw) => {
-      raw.cost.interfaceEndpoints = true;
-      raw.network.flowLogs = true;
-      raw.network.privateRouteTableIds = ["rtb-0123456789abcdef0"];
-      raw.network.vpcOriginSecurityGroupId = "sg-0123456789abcdef0";
-      raw.monitoring.alarmEmail = "ops@example.com";
-      raw.cost.officeHours = { timeZone: "Europe/Berlin", start: "0 7 * * MON-FRI", stop: "0 20 * * MON-FRI" };
+      withEveryOption(raw);
       raw.domain.runtime = { domain: "oh-runtime.net", hostedZoneId: "Z0987654321ABCDEFGHIJ" };
     }),
   );

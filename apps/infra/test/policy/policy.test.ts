@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { exampleConfig, synthDeployment, type Json } from "../support/synth";
+import { exampleConfig, synthDeployment, withEveryOption, type Json } from "../support/synth";
 import { ALL_CHECKS, checkDeployment, formatReport, loadSynthesizedStacks, MAIN_STACKS, runPolicy } from "../../src/policy";
 import { EDGE_CHECKS, EDGE_SUPPRESSIONS } from "../../src/policy/checks/edge";
 import { MAIN_CHECKS } from "../../src/policy/checks/main";
@@ -67,13 +67,7 @@ describe("GIVEN the example deployment synthesized", () => {
 
 describe("GIVEN every optional main-region resource switched on", () => {
   const synth = synthDeployment(
-    exampleConfig((raw) => {
-      raw.cost.interfaceEndpoints = true;
-      raw.network.flowLogs = true;
-      raw.network.vpcOriginSecurityGroupId = "sg-0123456789abcdef0";
-      raw.monitoring.alarmEmail = "ops@example.com";
-      raw.cost.officeHours = { timeZone: "Europe/Berlin", start: "0 7 * * MON-FRI", stop: "0 20 * * MON-FRI" };
-    }),
+    exampleConfig(withEveryOption),
   );
 
   it("THEN the suite still finds no failure", () => {

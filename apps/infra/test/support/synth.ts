@@ -29,6 +29,16 @@ export function configProblems(mutate: (raw: Json) => void): string[] {
   return [];
 }
 
+/** Switches on every optional main-region resource of the example: endpoints, flow logs, route tables, the VPC-origin group, alarm e-mail, office hours. */
+export function withEveryOption(raw: Json): void {
+  raw.cost.interfaceEndpoints = true;
+  raw.network.flowLogs = true;
+  raw.network.privateRouteTableIds = ["rtb-0123456789abcdef0"];
+  raw.network.vpcOriginSecurityGroupId = "sg-0123456789abcdef0";
+  raw.monitoring.alarmEmail = "ops@example.com";
+  raw.cost.officeHours = { timeZone: "Europe/Berlin", start: "0 7 * * MON-FRI", stop: "0 20 * * MON-FRI" };
+}
+
 export function exampleConfig(mutate?: (raw: Json) => void): DeploymentConfig {
   const raw = exampleInput();
   mutate?.(raw);
