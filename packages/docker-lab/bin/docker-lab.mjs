@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+// docker-lab run -- <command...>
+//
+// Runs <command> inside a network namespace of its own in which Debian's dockerd runs, so that the bridges,
+// veths and iptables rules that dockerd, the spawner and the host firewall create never touch the machine's
+// own network. The command is the "host": it reaches every container address, binds the users' gateway
+// addresses and applies iptables rules that affect the lab namespace only. Afterwards every container is
+// removed, dockerd is stopped by PID, its mounts are released and the namespace is deleted.
+//
+// When the lab cannot start (not root, no dockerd, no nsenter), it says so loudly and runs <command> as it is,
+// without DOCKER_HOST: tests that need the engine then skip, saying why.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+
+const LAB_PREFIX = "ohlab-";
+const START_TIMEOUT_MS = 40_000;
+const STOP_TIMEOUT_MS = 20_000;
+
+function log(message) {
+  process.stderr.write(`docker-lab: ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  return spawnSync(command, args, { encoding: "utf8", ...options });
+}
+
+function which(command) {
+  return run("sh", ["-c", `command -v ${command}`]).status === 0;
+}
+
+/** Why the lab cannot start here, or undefined when it can. */
+function unavailableReason() {
+  if (process.platform !== "linux") return `not Linux (${process.platform})`;
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return "not root (dockerd and network namespaces need root)";
+  for (const tool of ["dockerd", "docker", "nsenter", "ip", "iptables"]) {
+    if (!which(tool)) return `${tool} is not installed (scripts/install-test-deps.sh installs docker.io, iproute2, iptables)`;
+  }
+  return undefined;
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points under `dir`, deepest first. */
+function mountsUnder(dir) {
+  const lines = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
+  const points = [];
+  for (const line of lines) {
+    const point = line.split(" ")[4];
+    if (point && (point === dir || point.startsWith(`${dir}/`))) points.push(point.replace(/\\040/g, " "));
+  }
+  return points.sort((a, b) => b.length - a.length);
+}
+
+function releaseMounts(dir) {
+  for (const point of mountsUnder(dir)) run("umount", ["-l", point]);
+}
+
+async function waitForExit(pid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return !pidAlive(pid);
+}
+
+async function stopPid(pid, label) {
+  if (!pid || !pidAlive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  if (await waitForExit(pid, STOP_TIMEOUT_MS)) return;
+  log(`${label} (pid ${pid}) did not stop in ${STOP_TIMEOUT_MS / 1000} s; killing it`);
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  await waitForExit(pid, 5_000);
+}
+
+function readPid(file) {
+  try {
+    const pid = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Labs left behind by a run that was killed: their owner is gone, so their dockerd, mounts and namespace go too. */
+async function sweepAbandonedLabs() {
+  for (const entry of readdirSync("/tmp")) {
+    const match = /^ohlab-(\d+)-/.exec(entry);
+    if (!match || pidAlive(Number(match[1]))) continue;
+    const dir = join("/tmp", entry);
+    log(`removing an abandoned lab: ${dir}`);
+    await stopPid(readPid(join(dir, "dockerd.pid")), "abandoned dockerd");
+    releaseMounts(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const namespaces = run("ip", ["netns", "list"]).stdout ?? "";
+  for (const line of namespaces.split("\n")) {
+    const name = line.split(" ")[0];
+    const match = name && new RegExp(`^${LAB_PREFIX}(\\d+)$`).exec(name);
+    if (match && !pidAlive(Number(match[1]))) run("ip", ["netns", "delete", name]);
+  }
+}
+
+function ping(socketPath) {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: "/_ping", timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** Daemon settings as the host's /etc/docker/daemon.json has them (bootstrap-scripts 40-files.sh), minus the
+ * CloudWatch log driver and live-restore (which would leave containers running after the lab stops). */
+function dockerdArgs(dir, storageDriver) {
+  return [
+    "--data-root", join(dir, "data"),
+    "--exec-root", join(dir, "exec"),
+    "--pidfile", join(dir, "dockerd.pid"),
+    "--host", `unix://${join(dir, "docker.sock")}`,
+    "--storage-driver", storageDriver,
+    "--userland-proxy=true",
+    "--iptables=true",
+    "--ip-forward=true",
+    "--icc=false",
+    "--log-driver", "json-file",
+  ];
+}
+
+async function startDockerd(netns, dir, storageDriver) {
+  const socketPath = join(dir, "docker.sock");
+  const logFile = join(dir, `dockerd-${storageDriver}.log`);
+  const { openSync } = await import("node:fs");
+  const out = openSync(logFile, "a");
+  // nsenter --net enters only the network namespace: dockerd keeps the machine's sysfs and cgroup mounts, so
+  // memory and pids limits work (`ip netns exec` would hand it an empty /sys/fs/cgroup).
+  const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "--", "dockerd", ...dockerdArgs(dir, storageDriver)], {
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  child.unref();
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    if (existsSync(socketPath) && (await ping(socketPath))) return { pid: child.pid, socketPath, logFile };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stopPid(child.pid, "dockerd");
+  releaseMounts(dir);
+  const tail = readFileSync(logFile, "utf8").split("\n").slice(-8).join("\n");
+  throw new Error(`dockerd (${storageDriver}) did not answer within ${START_TIMEOUT_MS / 1000} s:\n${tail}`);
+}
+
+function dockerCli(socketPath, args) {
+  return run("docker", args, { env: { ...process.env, DOCKER_HOST: `unix://${socketPath}` } });
+}
+
+async function stopLab(lab) {
+  if (lab.socketPath) {
+    const ids = (dockerCli(lab.socketPath, ["ps", "-aq"]).stdout ?? "").split("\n").filter(Boolean);
+    if (ids.length) dockerCli(lab.socketPath, ["rm", "-f", "-v", ...ids]);
+  }
+  await stopPid(lab.pid, "dockerd");
+  releaseMounts(lab.dir);
+  run("ip", ["netns", "delete", lab.netns]);
+  rmSync(lab.dir, { recursive: true, force: true });
+}
+
+async function startLab() {
+  await sweepAbandonedLabs();
+  const netns = `${LAB_PREFIX}${process.pid}`;
+  // Short path: a unix socket path must stay under 108 bytes.
+  const dir = mkdtempSync(`/tmp/${LAB_PREFIX}${process.pid}-`);
+  const added = run("ip", ["netns", "add", netns]);
+  if (added.status !== 0) throw new Error(`ip netns add ${netns}: ${added.stderr.trim()}`);
+  run("ip", ["-n", netns, "link", "set", "lo", "up"]);
+  const lab = { netns, dir, pid: undefined, socketPath: undefined };
+  const started = Date.now();
+  try {
+    let daemon;
+    try {
+      daemon = await startDockerd(netns, dir, "overlay2");
+    } catch (error) {
+      log(`overlay2 storage did not start (${error.message.split("\n")[0]}); trying vfs`);
+      daemon = await startDockerd(netns, dir, "vfs");
+    }
+    lab.pid = daemon.pid;
+    lab.socketPath = daemon.socketPath;
+    writeFileSync(join(dir, "lab.json"), JSON.stringify({ netns, socketPath: daemon.socketPath, pid: daemon.pid }));
+    log(`dockerd ${daemon.pid} ready in ${Date.now() - started} ms in network namespace ${netns} (${daemon.socketPath})`);
+    return lab;
+  } catch (error) {
+    await stopLab(lab);
+    throw error;
+  }
+}
+
+function usage() {
+  process.stderr.write("usage: docker-lab run -- <command> [args...]\n");
+  process.exit(64);
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv[0] !== "run") usage();
+  const separator = argv.indexOf("--");
+  const command = separator >= 0 ? argv.slice(separator + 1) : argv.slice(1);
+  if (command.length === 0) usage();
+
+  const reason = unavailableReason();
+  if (reason) {
+    log("*".repeat(72));
+    log(`DOCKER LAB UNAVAILABLE: ${reason}. Tests that need a real Docker engine will SKIP.`);
+    log("*".repeat(72));
+    const direct = spawnSync(command[0], command.slice(1), { stdio: "inherit", env: { ...process.env, OH_DOCKER_LAB_UNAVAILABLE: reason } });
+    process.exit(direct.status ?? 1);
+  }
+
+  let lab;
+  try {
+    lab = await startLab();
+  } catch (error) {
+    log(`could not start the lab: ${error.message}`);
+    process.exit(70);
+  }
+
+  const env = {
+    ...process.env,
+    DOCKER_HOST: `unix://${lab.socketPath}`,
+    OH_DOCKER_LAB_SOCKET: lab.socketPath,
+    OH_DOCKER_LAB_NETNS: lab.netns,
+    OH_DOCKER_LAB_DIR: lab.dir,
+  };
+  const child = spawn("nsenter", [`--net=/run/netns/${lab.netns}`, "--", ...command], { stdio: "inherit", env });
+  const forward = (signal) => child.kill(signal);
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  const code = await new Promise((resolve) => child.on("exit", (status, signal) => resolve(status ?? (signal ? 128 + 1 : 1))));
+  const stopping = Date.now();
+  await stopLab(lab);
+  log(`lab stopped and removed in ${Date.now() - stopping} ms`);
+  process.exit(code);
+}
+
+main().catch((error) => {
+  log(`failed: ${error.stack ?? error}`);
+  process.exit(70);
+});
