@@ -9,14 +9,17 @@
  *
  * What these stand for cannot run here: the real OpenHands, agent-server and LiteLLM images are not reachable.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  readSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -46,6 +49,8 @@ export const STAND_IN = {
     "1.34.0-python": `${REGISTRY}/agent-server:1.34.0-python`,
   },
   llmGateway: `${REGISTRY}/litellm:stand-in`,
+  /** The proxy's OpenResty: Debian's nginx with the Lua module, behind an `openresty` command. */
+  openresty: `${REGISTRY}/openresty:nginx-lua`,
 } as const;
 
 interface DerivedImage {
@@ -75,6 +80,26 @@ const DERIVED: Readonly<Record<string, DerivedImage>> = {
 };
 
 const BASE_BINARIES = ["/usr/bin/node", "/usr/bin/dash"];
+
+/** Debian packages whose files make the OpenResty stand-in (with the libraries their binaries load). */
+const OPENRESTY_PACKAGES = ["nginx", "libnginx-mod-http-ndk", "libnginx-mod-http-lua", "lua-resty-core", "lua-resty-lrucache", "lua-cjson"];
+
+/**
+ * `openresty` as the OpenResty image has it: nginx with the Lua module built in. Debian's nginx loads it as a
+ * dynamic module, so the wrapper puts the two load_module lines in front of whatever `-g` the caller gives
+ * (nginx keeps only the last `-g`).
+ */
+const OPENRESTY_WRAPPER = `#!/bin/sh
+modules="load_module /usr/lib/nginx/modules/ndk_http_module.so; load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
+globals=""
+n=$#
+while [ "$n" -gt 0 ]; do
+  arg=$1; shift; n=$((n - 1))
+  if [ "$arg" = "-g" ] && [ "$n" -gt 0 ]; then globals=$1; shift; n=$((n - 1)); continue; fi
+  set -- "$@" "$arg"
+done
+exec /usr/sbin/nginx -g "$modules $globals" "$@"
+`;
 
 function repoRoot(): string {
   return join(__dirname, "..", "..", "..");
@@ -108,13 +133,46 @@ interface BaseFile {
   readonly source: string;
 }
 
-function baseFiles(): BaseFile[] {
+function isElf(path: string): boolean {
+  try {
+    const header = Buffer.alloc(4);
+    const fd = openSync(path, "r");
+    try {
+      readSync(fd, header, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return header.toString("latin1") === "\x7fELF";
+  } catch {
+    return false;
+  }
+}
+
+/** Regular files a Debian package installed, without its documentation. */
+function packageFiles(pkg: string): string[] {
+  const listed = execFileSync("dpkg-query", ["-L", pkg], { encoding: "utf8" }).split("\n");
+  return listed.filter((path) => path && !path.startsWith("/usr/share/doc/") && !path.startsWith("/usr/share/man/") && existsSync(path) && statSync(path).isFile());
+}
+
+/** The given files and binaries, plus every shared library the ELF ones load. */
+function rootfsFiles(paths: readonly string[]): BaseFile[] {
   const files = new Map<string, BaseFile>();
-  for (const binary of BASE_BINARIES) {
-    files.set(binary, { target: binary, source: realpathSync(binary) });
-    for (const lib of sharedLibraries(binary)) files.set(lib, { target: lib, source: realpathSync(lib) });
+  for (const path of paths) {
+    files.set(path, { target: path, source: realpathSync(path) });
+    if (!isElf(realpathSync(path))) continue;
+    for (const lib of sharedLibraries(path)) files.set(lib, { target: lib, source: realpathSync(lib) });
   }
   return [...files.values()].sort((a, b) => a.target.localeCompare(b.target));
+}
+
+function baseFiles(): BaseFile[] {
+  return rootfsFiles(BASE_BINARIES);
+}
+
+function openrestyFiles(): BaseFile[] {
+  const missing = OPENRESTY_PACKAGES.filter((pkg) => spawnSync("dpkg-query", ["-W", pkg]).status !== 0);
+  if (missing.length) throw new Error(`docker-lab: the OpenResty stand-in needs Debian packages ${missing.join(", ")} (scripts/install-test-deps.sh)`);
+  return rootfsFiles([...BASE_BINARIES, ...OPENRESTY_PACKAGES.flatMap(packageFiles)]);
 }
 
 const ETC_FILES: Readonly<Record<string, string>> = {
@@ -124,17 +182,17 @@ const ETC_FILES: Readonly<Record<string, string>> = {
   "etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",
 };
 
-/** Content hash of the base: every file's bytes and the recipe. */
-function baseHash(files: readonly BaseFile[]): string {
+/** Content hash of a root filesystem: every file's bytes, the extra text files and the recipe. */
+function rootfsHash(files: readonly BaseFile[], extra: Readonly<Record<string, string>>): string {
   const hash = createHash("sha256").update(`recipe ${RECIPE_VERSION}\n`);
   for (const file of files) hash.update(`${file.target} ${sha256File(file.source)}\n`);
-  for (const [path, text] of Object.entries(ETC_FILES)) hash.update(`${path} ${text}\n`);
+  for (const [path, text] of Object.entries({ ...ETC_FILES, ...extra })) hash.update(`${path} ${text}\n`);
   return hash.digest("hex");
 }
 
-/** The base root filesystem as a tarball in the cache, built once per content hash. */
-function baseTarball(files: readonly BaseFile[], hash: string): string {
-  const tarball = join(cacheDir(), `base-${hash.slice(0, 32)}.tar`);
+/** A root filesystem as a tarball in the cache, built once per content hash. */
+function rootfsTarball(name: string, files: readonly BaseFile[], extra: Readonly<Record<string, string>>, hash: string): string {
+  const tarball = join(cacheDir(), `${name}-${hash.slice(0, 32)}.tar`);
   if (existsSync(tarball)) return tarball;
   const stage = mkdtempSync(join(tmpdir(), "docker-lab-base-"));
   try {
@@ -143,11 +201,13 @@ function baseTarball(files: readonly BaseFile[], hash: string): string {
       mkdirSync(dirname(target), { recursive: true });
       copyFileSync(file.source, target);
     }
-    for (const [path, text] of Object.entries(ETC_FILES)) {
+    for (const [path, text] of Object.entries({ ...ETC_FILES, ...extra })) {
       mkdirSync(dirname(join(stage, path)), { recursive: true });
-      writeFileSync(join(stage, path), text);
+      writeFileSync(join(stage, path), text, { mode: path.includes("/bin/") ? 0o755 : 0o644 });
     }
-    for (const dir of ["tmp", "root", "home/openhands", "workspace", "usr/local/bin"]) mkdirSync(join(stage, dir), { recursive: true });
+    for (const dir of ["tmp", "root", "home/openhands", "workspace", "usr/local/bin", "var/log/nginx", "var/lib/nginx", "usr/local/openresty/nginx"]) {
+      mkdirSync(join(stage, dir), { recursive: true });
+    }
     execFileSync("chmod", ["1777", join(stage, "tmp")]);
     execFileSync("chown", ["10001:10001", join(stage, "home/openhands"), join(stage, "workspace")]);
     mkdirSync(join(stage, "bin"), { recursive: true });
@@ -166,20 +226,27 @@ function imageLabel(reference: string): string | undefined {
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
-function ensureBase(): string {
-  const files = baseFiles();
-  const hash = baseHash(files);
-  if (imageLabel(STAND_IN.node) === hash) return hash;
-  const tarball = baseTarball(files, hash);
+function importRootfs(reference: string, name: string, files: readonly BaseFile[], extra: Readonly<Record<string, string>>, cmd: string): string {
+  const hash = rootfsHash(files, extra);
+  if (imageLabel(reference) === hash) return hash;
+  const tarball = rootfsTarball(name, files, extra, hash);
   docker([
     "import",
     "--change", `LABEL ${CONTENT_LABEL}=${hash}`,
-    "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin",
-    "--change", 'CMD ["node"]',
+    "--change", "ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin",
+    "--change", `CMD ${cmd}`,
     tarball,
-    STAND_IN.node,
+    reference,
   ]);
   return hash;
+}
+
+function ensureBase(): string {
+  return importRootfs(STAND_IN.node, "base", baseFiles(), {}, '["node"]');
+}
+
+function ensureOpenresty(): void {
+  importRootfs(STAND_IN.openresty, "openresty", openrestyFiles(), { "usr/local/bin/openresty": OPENRESTY_WRAPPER }, '["openresty", "-g", "daemon off;"]');
 }
 
 function fakesBundle(name: string): string {
@@ -245,7 +312,7 @@ async function withLabLock<T>(fn: () => T): Promise<T> {
   }
 }
 
-const KNOWN = new Set<string>([STAND_IN.node, ...Object.keys(DERIVED)]);
+const KNOWN = new Set<string>([STAND_IN.node, STAND_IN.openresty, ...Object.keys(DERIVED)]);
 
 /**
  * Makes sure `reference` (one of STAND_IN's) exists in the lab engine and returns it. The first call per engine
@@ -255,6 +322,10 @@ export async function ensureImage(reference: string): Promise<string> {
   if (!KNOWN.has(reference)) throw new Error(`docker-lab: ${reference} is not a stand-in image (see STAND_IN)`);
   if (!labEngine()) throw new Error(`docker-lab: no engine: ${labUnavailableReason()}`);
   return withLabLock(() => {
+    if (reference === STAND_IN.openresty) {
+      ensureOpenresty();
+      return reference;
+    }
     const baseContent = ensureBase();
     const recipe = DERIVED[reference];
     if (recipe) ensureDerived(reference, recipe, baseContent);

@@ -2,8 +2,9 @@
  * The lab itself: dockerd answers in this process's own network namespace, limits work, and the base stand-in
  * image runs Node.js.
  */
-import { statSync } from "node:fs";
-import { networkInterfaces } from "node:os";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
 import { describeWithEngine, docker, ensureImage, labEngine, STAND_IN } from "../src";
 
 describeWithEngine("docker-lab engine", () => {
@@ -41,5 +42,32 @@ describeWithEngine("docker-lab engine", () => {
 
   test("refuses a reference that is not a stand-in", async () => {
     await expect(ensureImage("docker.io/library/busybox:latest")).rejects.toThrow(/not a stand-in image/);
+  });
+});
+
+describeWithEngine("the OpenResty stand-in", () => {
+  test("runs a Lua location with resty.core and cjson, through the `openresty` command the compose file uses", async () => {
+    const reference = await ensureImage(STAND_IN.openresty);
+    const dir = mkdtempSync(join(tmpdir(), "lab-openresty-"));
+    const port = 20000 + (process.pid % 20000);
+    writeFileSync(
+      join(dir, "nginx.conf"),
+      `error_log stderr warn;\npid ${dir}/nginx.pid;\nevents {}\nhttp {\n  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;\n` +
+        `  server {\n    listen 127.0.0.1:${port};\n    location / {\n      content_by_lua_block {\n        require("resty.core")\n` +
+        `        ngx.say(require("cjson").encode({ ok = true, lua = ngx.config.ngx_lua_version }))\n      }\n    }\n  }\n}\n`,
+    );
+    const name = `lab-openresty-${process.pid}`;
+    docker(["run", "-d", "--name", name, "--network", "host", "-v", `${dir}:${dir}`, reference, "openresty", "-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"]);
+    try {
+      let body = "";
+      for (let attempt = 0; attempt < 50 && !body; attempt += 1) {
+        body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => "");
+        if (!body) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(JSON.parse(body)).toMatchObject({ ok: true });
+    } finally {
+      docker(["rm", "-f", name], { allowFailure: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
