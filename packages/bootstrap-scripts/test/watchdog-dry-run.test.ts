@@ -3,7 +3,7 @@
  * commands: it puts the firewall back when its rules are gone and restarts the stack only after three
  * failed health checks in a row.
  */
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DryRunHost, mutatingCalls } from "./support/dry-run";
 
@@ -17,6 +17,8 @@ describe("oh-health-check.sh (dry run)", () => {
     // what the installer leaves on a host: the firewall under /opt, the stack running
     mkdirSync(join(host.root, "opt/openhands-team/host"), { recursive: true });
     cpSync(join(host.bundle, "firewall"), join(host.root, "opt/openhands-team/host/firewall"), { recursive: true });
+    mkdirSync(join(host.root, "etc/openhands-team"), { recursive: true });
+    writeFileSync(join(host.root, "etc/openhands-team/firewall.env"), "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n");
     host.touchState("units/openhands-team.service.active");
   });
   afterEach(() => host.cleanup());
@@ -26,6 +28,7 @@ describe("oh-health-check.sh (dry run)", () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain("firewall rules missing, applying them again");
     expect(run.calls).toEqual(expect.arrayContaining(["iptables-restore -w --noflush", "iptables -w -I INPUT 1 -j OH-INPUT", "iptables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
+    expect(run.calls).toEqual(expect.arrayContaining(["ip6tables-restore -w --noflush", "ip6tables -w -I INPUT 1 -j OH-INPUT", "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
     const again = host.runScript("bin/oh-health-check.sh");
     expect(mutatingCalls(again.calls)).toEqual([]);
   });

@@ -13,7 +13,7 @@ export const BUNDLE_DIR = join(__dirname, "..", "..", "dist", "host-bundle");
 const FAKE_HOST = join(__dirname, "fake-host.sh");
 const STUBBED = [
   "aws", "systemctl", "docker", "rpm", "dnf", "mountpoint", "mount", "blkid", "mkfs.xfs", "iptables", "iptables-restore",
-  "curl", "amazon-cloudwatch-agent-ctl", "sysctl", "modprobe", "sleep", "id",
+  "ip6tables", "ip6tables-restore", "curl", "amazon-cloudwatch-agent-ctl", "sysctl", "modprobe", "sleep", "id",
 ];
 export const REGION = "eu-central-1";
 export const HOST_CONFIG_PARAMETER = "/oh/test/host/config";
@@ -33,6 +33,7 @@ export function sampleHostConfig(): Record<string, unknown> {
     efsFileSystemId: "fs-0123456789abcdef0",
     eventsBucket: "oh-test-events",
     database: { host: "oh-test.cluster-abc.eu-central-1.rds.amazonaws.com", port: 5432, masterSecretArn: secretArn("rds-master") },
+    network: { vpcCidrs: ["10.0.0.0/16"] },
     secrets: {
       identitySigningKey: secretArn("identity-signing-key"),
       openhandsJwtSecret: secretArn("openhands-jwt-secret"),
@@ -192,7 +193,7 @@ export class DryRunHost {
 export function mutatingCalls(calls: readonly string[]): string[] {
   const mutating = [
     /^dnf install/, /^mkfs/, /^mount /, /^aws secretsmanager put-secret-value/, /^aws ssm put-parameter/, /^docker (pull|tag|run|image rm)/,
-    /^systemctl (enable|start|restart|daemon-reload)/, /^sysctl .*(-w|--system)/, /^modprobe/, /^iptables-restore/, /^iptables .*-(I|N|A|D|F) /, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
+    /^systemctl (enable|start|restart|daemon-reload)/, /^sysctl .*(-w|--system)/, /^modprobe/, /^ip6?tables-restore/, /^ip6?tables .*-(I|N|A|D|F) /, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
   ];
   return calls.filter((call) => mutating.some((re) => re.test(call)));
 }

@@ -10,7 +10,7 @@
 #   images/<id>        one image: its RepoTags then "digest <repo>@sha256:..." lines
 #   ssm/<name>         parameter values (name with / replaced by _)
 #   secrets/<arn>      secret values (arn with : and / replaced by _), secrets/<arn>.token the request token
-#   iptables           rules added with -N/-I (one per line); iptables-restore input is appended too
+#   iptables, ip6tables  rules added with -N/-I (one per line); iptables-restore input is appended too
 #   health-down        present: the health endpoint does not answer
 # Failures mimic the real tools' exit codes and messages where the scripts look at them.
 # Contract sources: AWS CLI v2 (exit code 254 and "An error occurred (<Code>)" on service errors),
@@ -186,19 +186,19 @@ case "$name" in
     ;;
   blkid) cat "$state/fs/$(key "${!#}")" 2>/dev/null || exit 2 ;;
   mkfs.xfs) mkdir -p "$state/fs" && echo xfs >"$state/fs/$(key "${!#}")" ;;
-  iptables)
+  iptables | ip6tables)
     if has -C "$@"; then
-      grep -qxF -- "$(printf '%s ' "$@" | sed 's/-w //; s/-C /-A /')" "$state/iptables" 2>/dev/null
+      grep -qxF -- "$(printf '%s ' "$@" | sed 's/-w //; s/-C /-A /')" "$state/$name" 2>/dev/null
     elif has -I "$@"; then
-      printf '%s ' "$@" | sed 's/-w //; s/-I \([^ ]*\) 1 /-A \1 /' >>"$state/iptables"
-      echo >>"$state/iptables"
+      printf '%s ' "$@" | sed 's/-w //; s/-I \([^ ]*\) 1 /-A \1 /' >>"$state/$name"
+      echo >>"$state/$name"
     elif has -N "$@"; then
-      echo "-N $(arg -N "$@")" >>"$state/iptables"
+      echo "-N $(arg -N "$@")" >>"$state/$name"
     elif has -L "$@"; then
-      grep -qxF -- "-N ${!#}" "$state/iptables" 2>/dev/null
+      grep -qxF -- "-N ${!#}" "$state/$name" 2>/dev/null
     fi
     ;;
-  iptables-restore) cat >>"$state/iptables" ;;
+  iptables-restore | ip6tables-restore) cat >>"$state/${name%-restore}" ;;
   curl)
     if has -o "$@"; then
       printf 'fake docker compose plugin\n' >"$(arg -o "$@")"

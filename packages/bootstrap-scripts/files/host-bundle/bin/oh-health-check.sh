@@ -13,11 +13,13 @@ FAILURES_FILE="$OH_RUN/health-failures"
 
 # sandboxes unfiltered: the firewall's jumps are checked on every run, not only at boot
 restore_firewall() {
-  if iptables -w -C INPUT -j OH-INPUT 2>/dev/null && iptables -w -C DOCKER-USER -j OH-FORWARD 2>/dev/null; then
+  local firewall
+  firewall="$(host_path "$OH_HOME/host/firewall/oh-firewall.sh")"
+  if "$firewall" --check; then
     return 0
   fi
   log "firewall rules missing, applying them again"
-  "$(host_path "$OH_HOME/host/firewall/oh-firewall.sh")" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")"
+  "$firewall" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")" "$(host_path "$FIREWALL_SETTINGS")"
 }
 
 check_stack() {

@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
-# Applies the host firewall: loads the OH-* chains of oh-firewall.rules (the reachability matrix is
-# written there, next to the rules) and makes sure each is jumped to exactly once, first in line.
+# Applies the host firewall: loads the OH-* chains of oh-firewall.rules (IPv4; the reachability matrix is
+# written there, next to the rules) and oh-firewall6.rules (IPv6, next to it), and makes sure each is
+# jumped to exactly once, first in line.
+#
+#   oh-firewall.sh [RULES_FILE [SETTINGS_FILE]]    apply (defaults: ./oh-firewall.rules, /etc/openhands-team/firewall.env)
+#   oh-firewall.sh --check                         exit 0 when every jump is in place, 1 otherwise (changes nothing)
+#
+# SETTINGS_FILE holds the deployment's values the rules need, one KEY=value a line (written by the
+# installer from the host configuration): VPC_CIDRS (the VPC's IPv4 CIDRs, space-separated, the primary
+# first) and DATABASE_PORT (Aurora's port). Without valid settings nothing is loaded and the script fails,
+# so docker.service (which requires oh-firewall.service) does not start unfiltered.
 # Idempotent: running it again rebuilds the same chains and adds no second jump. Run by
-# oh-firewall.service after every start of docker.service.
+# oh-firewall.service before docker.service at every boot, by the installer and by the watchdog.
 set -euo pipefail
 
-RULES_FILE="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/oh-firewall.rules}"
+FIREWALL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# the per-user Docker networks (docs/CONTRACTS.md); the VPC must not overlap them
+USER_NETWORKS=10.240.0.0/16
 
 log() {
   echo "oh-firewall: $*" >&2
+}
+
+die() {
+  log "$*"
+  exit 1
+}
+
+# Whether this kernel has IPv6 at all (no IPv6, nothing to filter).
+ipv6_on() {
+  [ -e /proc/net/if_inet6 ]
 }
 
 # Bridged frames between two containers of one bridge only meet iptables with br_netfilter on;
@@ -18,40 +39,148 @@ enable_bridge_netfilter() {
     modprobe br_netfilter
   fi
   sysctl -q -w net.bridge.bridge-nf-call-iptables=1
+  if ipv6_on; then
+    sysctl -q -w net.bridge.bridge-nf-call-ip6tables=1
+  fi
+}
+
+# ip_to_int A.B.C.D: the address as a 32-bit number.
+ip_to_int() {
+  local a b c d
+  IFS=. read -r a b c d <<<"$1"
+  echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+int_to_ip() {
+  echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"
+}
+
+# cidr_range A.B.C.D/N: "<first> <last>" as numbers.
+cidr_range() {
+  local address="${1%/*}" bits="${1#*/}" mask first
+  mask=$(((0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF))
+  first=$(($(ip_to_int "$address") & mask))
+  echo "$first $((first | (~mask & 0xFFFFFFFF)))"
+}
+
+# Values reach iptables rules: anything outside these shapes is refused before a rule is written.
+read_settings() {
+  local file="$1" line key value cidr octet first last user_first user_last normalised=()
+  [ -r "$file" ] || die "settings file $file is missing (the installer writes it from the host configuration)"
+  VPC_CIDRS=""
+  DATABASE_PORT=""
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '' | '#'*) continue ;; esac
+    key="${line%%=*}"
+    value="${line#*=}"
+    case "$key" in
+      VPC_CIDRS) VPC_CIDRS="$value" ;;
+      DATABASE_PORT) DATABASE_PORT="$value" ;;
+      *) die "settings file $file: unknown line \"$line\" (expected VPC_CIDRS=... and DATABASE_PORT=...)" ;;
+    esac
+  done <"$file"
+  [ -n "$VPC_CIDRS" ] || die "settings file $file: VPC_CIDRS is missing or empty (the VPC's IPv4 CIDRs)"
+  read -r user_first user_last <<<"$(cidr_range "$USER_NETWORKS")"
+  for cidr in $VPC_CIDRS; do
+    [[ "$cidr" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] || die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR such as 10.0.0.0/16"
+    for octet in "${BASH_REMATCH[@]:1:4}"; do
+      [ "$((10#$octet))" -le 255 ] || die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR (each of a.b.c.d must be 0-255)"
+    done
+    if [ "$((10#${BASH_REMATCH[5]}))" -lt 8 ] || [ "$((10#${BASH_REMATCH[5]}))" -gt 32 ]; then
+      die "settings file $file: VPC_CIDRS: \"$cidr\" has a prefix length outside 8-32"
+    fi
+    cidr="$((10#${BASH_REMATCH[1]})).$((10#${BASH_REMATCH[2]})).$((10#${BASH_REMATCH[3]})).$((10#${BASH_REMATCH[4]}))/$((10#${BASH_REMATCH[5]}))"
+    read -r first last <<<"$(cidr_range "$cidr")"
+    if [ "$first" -le "$user_last" ] && [ "$user_first" -le "$last" ]; then
+      die "settings file $file: VPC_CIDRS: \"$cidr\" overlaps the user networks $USER_NETWORKS"
+    fi
+    normalised+=("$(int_to_ip "$first")/${cidr#*/}")
+  done
+  VPC_CIDRS="${normalised[*]}"
+  # AmazonProvidedDNS: the primary CIDR's base address + 2
+  read -r first last <<<"$(cidr_range "${normalised[0]}")"
+  VPC_DNS="$(int_to_ip $((first + 2)))"
+  if [[ ! "$DATABASE_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || [ "$DATABASE_PORT" -gt 65535 ]; then
+    die "settings file $file: DATABASE_PORT: \"$DATABASE_PORT\" is not a TCP port"
+  fi
+}
+
+# The rules file with its placeholders filled (see oh-firewall.rules).
+render_rules() {
+  local line cidr
+  while IFS= read -r line || [ -n "$line" ]; do
+    line="${line//@VPC_DNS@/$VPC_DNS}"
+    line="${line//@DATABASE_PORT@/$DATABASE_PORT}"
+    if [[ "$line" == *@VPC_CIDR@* ]]; then
+      for cidr in $VPC_CIDRS; do
+        printf '%s\n' "${line//@VPC_CIDR@/$cidr}"
+      done
+    else
+      printf '%s\n' "$line"
+    fi
+  done <"$1"
 }
 
 # Docker creates DOCKER-USER when it starts; create it ourselves if we run first, and let Docker jump to it.
 ensure_chain() {
-  local chain="$1"
-  iptables -w -n -L "$chain" >/dev/null 2>&1 || iptables -w -N "$chain"
+  local tool="$1" chain="$2"
+  "$tool" -w -n -L "$chain" >/dev/null 2>&1 || "$tool" -w -N "$chain"
 }
 
 # A missing jump is inserted at the top of the chain; an existing one is left where it is.
 ensure_jump() {
-  local from="$1" to="$2"
-  if iptables -w -C "$from" -j "$to" 2>/dev/null; then
+  local tool="$1" from="$2" to="$3"
+  if "$tool" -w -C "$from" -j "$to" 2>/dev/null; then
     return 0
   fi
-  iptables -w -I "$from" 1 -j "$to"
-  log "jump $from -> $to added"
+  "$tool" -w -I "$from" 1 -j "$to"
+  log "$tool: jump $from -> $to added"
 }
 
-load_rules() {
-  iptables-restore -w --noflush <"$RULES_FILE"
-  log "loaded $(grep -c '^-A ' "$RULES_FILE") rules from $RULES_FILE"
+JUMPS=("INPUT OH-INPUT" "DOCKER-USER OH-FORWARD" "FORWARD DOCKER-USER")
+
+# Exit status 0 when every jump of both families is in place.
+jumps_in_place() {
+  local tool jump from to
+  for tool in iptables ip6tables; do
+    [ "$tool" = iptables ] || ipv6_on || continue
+    for jump in "${JUMPS[@]}"; do
+      read -r from to <<<"$jump"
+      "$tool" -w -C "$from" -j "$to" 2>/dev/null || return 1
+    done
+  done
+}
+
+apply() {
+  local tool="$1" rules="$2" jump from to
+  ensure_chain "$tool" DOCKER-USER
+  "$tool-restore" -w --noflush <<<"$rules"
+  log "$tool: loaded $(grep -c '^-A ' <<<"$rules") rules"
+  for jump in "${JUMPS[@]}"; do
+    read -r from to <<<"$jump"
+    ensure_jump "$tool" "$from" "$to"
+  done
 }
 
 main() {
-  [ -r "$RULES_FILE" ] || {
-    log "rules file $RULES_FILE is missing"
-    exit 1
-  }
+  if [ "${1:-}" = --check ]; then
+    jumps_in_place
+    return
+  fi
+  local rules_file="${1:-$FIREWALL_DIR/oh-firewall.rules}" settings_file="${2:-/etc/openhands-team/firewall.env}" rules6_file rules
+  rules6_file="$(dirname "$rules_file")/oh-firewall6.rules"
+  [ -r "$rules_file" ] || die "rules file $rules_file is missing"
+  [ -r "$rules6_file" ] || die "rules file $rules6_file is missing"
+  read_settings "$settings_file"
+  rules="$(render_rules "$rules_file")"
   enable_bridge_netfilter
-  ensure_chain DOCKER-USER
-  load_rules
-  ensure_jump INPUT OH-INPUT
-  ensure_jump DOCKER-USER OH-FORWARD
-  ensure_jump FORWARD DOCKER-USER
+  apply iptables "$rules"
+  log "VPC ${VPC_CIDRS// /, } (resolver $VPC_DNS, database port $DATABASE_PORT)"
+  if ipv6_on; then
+    apply ip6tables "$(cat "$rules6_file")"
+  else
+    log "IPv6 is off in this kernel: no IPv6 rules needed"
+  fi
 }
 
 main "$@"

@@ -17,6 +17,8 @@ OH_HOME=/opt/openhands-team
 OH_LOG_DIR=/var/log/openhands-team
 HOST_CONFIG_FILE="$OH_ETC/host-config.json"
 COMPOSE_DIR="$OH_ETC/compose"
+# The deployment's values the firewall's rules need (VPC CIDRs, database port), read by oh-firewall.sh.
+FIREWALL_SETTINGS="$OH_ETC/firewall.env"
 # Secrets live on tmpfs only: fetched again at every boot, never on a disk or in a snapshot.
 SECRETS_DIR="$OH_RUN/secrets"
 # present while the edge stack has not created the edge secrets parameter yet; the watchdog retries

@@ -32,6 +32,8 @@ HOST_CONFIG_CHECKS='
   def region: "\\A[a-z]{2}(-[a-z]+)+-[0-9]\\z";
   def loggroup: "\\A[A-Za-z0-9_./#-]{1,512}\\z";
   def count: "\\A[1-9][0-9]{0,5}\\z";
+  def octet: "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+  def cidr: "\\A(\(octet)\\.){3}\(octet)/([89]|[12][0-9]|3[0-2])\\z";
   def check(path; re; what):
     (getpath(path) // "" | tostring) as $v
     | if $v | test(re) then empty else "\(path | map(tostring) | join(".")): \"\($v)\" is not \(what)" end;
@@ -46,6 +48,9 @@ HOST_CONFIG_CHECKS='
   check(["database", "host"]; dns; "a DNS name"),
   check(["database", "port"]; "\\A[1-9][0-9]{0,4}\\z"; "a TCP port"),
   check(["database", "masterSecretArn"]; arn; "a Secrets Manager ARN"),
+  (if (.network.vpcCidrs | type) == "array" and (.network.vpcCidrs | length) > 0 then
+     (range(.network.vpcCidrs | length) as $i | check(["network", "vpcCidrs", $i]; cidr; "an IPv4 CIDR such as 10.0.0.0/16"))
+   else "network.vpcCidrs: \(.network.vpcCidrs | tojson) is not a non-empty list of the IPv4 CIDRs of the VPC (the primary first)" end),
   (("identitySigningKey", "openhandsJwtSecret", "llmGatewayKey", "dbPasswordKey") as $k | check(["secrets", $k]; arn; "a Secrets Manager ARN")),
   check(["edgeSecretsParameter", "name"]; "\\A/[A-Za-z0-9_./-]+\\z"; "an SSM parameter name"),
   check(["edgeSecretsParameter", "region"]; region; "an AWS region"),

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Step: every file of the host, rendered from the bundle and the host configuration: the bundle's own
 # programs under /opt/openhands-team, Docker's daemon.json, the compose project, the LLM gateway's
-# model list, the proxy's and the spawner's settings, the CloudWatch agent's log list, systemd units.
+# model list, the firewall's, the proxy's and the spawner's settings, the CloudWatch agent's log list, systemd units.
 
 CLOUDWATCH_AGENT_CONFIG="$OH_ETC/cloudwatch-agent.json"
 
@@ -33,6 +33,17 @@ install_bundle_programs() {
   sync_dir "$BUNDLE_DIR/spawner" "$OH_HOME/spawner"
   [ -f "$BUNDLE_DIR/runtime-proxy/render.js" ] || die "bundle is incomplete: runtime-proxy/render.js is missing"
   sync_dir "$BUNDLE_DIR/runtime-proxy" "$OH_HOME/runtime-proxy"
+}
+
+# The deployment's values the firewall needs (oh-firewall.sh reads them at every boot, before the network is
+# up, so they live on disk): the VPC's CIDRs (nothing from a user bridge reaches them but the app's database
+# connections and DNS) and Aurora's port. Validated by 20-host-config and again by oh-firewall.sh.
+render_firewall_settings() {
+  {
+    echo "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, database.port)"
+    echo "VPC_CIDRS=$(jq -r '.network.vpcCidrs | join(" ")' "$(host_path "$HOST_CONFIG_FILE")")"
+    echo "DATABASE_PORT=$(cfg .database.port)"
+  } | write_file 0644 "$FIREWALL_SETTINGS"
 }
 
 # The userland proxy stays on: the apps reach their sandboxes' published ports on their own gateway
@@ -133,6 +144,7 @@ install_systemd_units() {
 step_files() {
   ensure_dir 0755 "$OH_LOG_DIR"
   install_bundle_programs
+  render_firewall_settings
   render_docker_daemon_config
   render_compose_project
   render_llm_gateway_config

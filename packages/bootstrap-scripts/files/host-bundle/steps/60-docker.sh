@@ -10,6 +10,7 @@ configure_kernel() {
   printf '%s\n' \
     "# openhands-team: see /opt/openhands-team/host/firewall/oh-firewall.rules" \
     "net.bridge.bridge-nf-call-iptables = 1" \
+    "net.bridge.bridge-nf-call-ip6tables = 1" \
     "net.ipv4.ip_forward = 1" \
     "net.ipv4.ip_local_port_range = 32768 60999" | write_file 0644 /etc/sysctl.d/90-openhands-team.conf
   if changed /etc/modules-load.d/openhands-team.conf; then
@@ -21,8 +22,10 @@ configure_kernel() {
 }
 
 apply_firewall() {
-  if changed "$OH_HOME/host/firewall/" || ! iptables -w -C INPUT -j OH-INPUT 2>/dev/null; then
-    "$(host_path "$OH_HOME/host/firewall/oh-firewall.sh")" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")"
+  local firewall
+  firewall="$(host_path "$OH_HOME/host/firewall/oh-firewall.sh")"
+  if changed "$OH_HOME/host/firewall/" || changed "$FIREWALL_SETTINGS" || ! "$firewall" --check; then
+    "$firewall" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")" "$(host_path "$FIREWALL_SETTINGS")"
   fi
   systemctl is-enabled --quiet oh-firewall.service || systemctl enable oh-firewall.service
 }
