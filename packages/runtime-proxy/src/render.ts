@@ -40,10 +40,24 @@ function luaSettings(s: ProxySettings): string {
     spawnerRetryAfterSeconds: s.spawnerRetryAfterSeconds,
     identitySkewSeconds: s.identitySkewSeconds,
     identityMaxAheadSeconds: s.identityMaxAheadSeconds,
+    userSubnetPrefix: s.userSubnetPrefix,
+    appPort: s.appPort,
+    lookupsPerClientPerMinute: s.lookupsPerClientPerMinute,
   });
   // Validated fields hold no ']' at all; this guards the Lua long string against any later change.
   if (text.includes("]==]")) throw new Error("settings would break out of the Lua long string");
   return text;
+}
+
+/**
+ * `$oh_client`, the key of the per-client limits: the address the outermost trusted proxy saw. Each
+ * trusted proxy appends the address it was connected from to X-Forwarded-For, so the entry `hops` places
+ * from the right is the viewer; entries further left are the viewer's own claims (limit evasion).
+ */
+function clientAddressMap(hops: 0 | 1 | 2): string {
+  const pattern = hops === 2 ? "~(?:^|,)\\s*(?<oh_c>[^,\\s]+)\\s*,\\s*[^,\\s]+\\s*$" : "~(?:^|,)\\s*(?<oh_c>[^,\\s]+)\\s*$";
+  if (hops === 0) return "map $remote_addr $oh_client {\n    default $binary_remote_addr;\n  }";
+  return `map $http_x_forwarded_for $oh_client {\n    "${pattern}" $oh_c;\n    default $binary_remote_addr;\n  }`;
 }
 
 /** Renders nginx.conf text from validated settings. */
@@ -69,6 +83,11 @@ export function renderNginxConf(s: ProxySettings, template = readFileSync(TEMPLA
     appHost: s.appHost,
     runtimeDomain: s.runtimeDomain,
     includes: s.includes.map((file) => `  include ${file};`).join("\n"),
+    clientAddressMap: clientAddressMap(s.clientAddressHops),
+    connectionsPerClient: String(s.connectionsPerClient),
+    clientHeaderSeconds: String(s.clientHeaderSeconds),
+    clientBodySeconds: String(s.clientBodySeconds),
+    sendSeconds: String(s.sendSeconds),
   };
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

@@ -65,6 +65,29 @@ export interface ProxySettings {
   readonly identityMaxAheadSeconds: number;
   /** Extra nginx files included inside `http {}`. @default [] */
   readonly includes: readonly string[];
+  /**
+   * First two octets of the users' subnets (`<prefix>.N.0/24`), the same value as the spawner's
+   * `network.subnetPrefix`. Upstreams must lie inside: the app at `<prefix>.N.2:<appPort>`, sandboxes
+   * at `<prefix>.N.128-254`. Never loopback, link-local, `0.x` or multicast. @default "10.240"
+   */
+  readonly userSubnetPrefix: string;
+  /** Port of OpenHands inside each app container (the spawner's `network.appPort`). @default 3000 */
+  readonly appPort: number;
+  /**
+   * How many trusted proxies append to `X-Forwarded-For` in front of nginx (CloudFront, then the ALB: 2).
+   * The per-client limits key on the entry that many places from the right; 0 keys on the TCP peer. @default 2
+   */
+  readonly clientAddressHops: 0 | 1 | 2;
+  /** Requests a client may have in progress at once (limit_conn; WebSockets count while open). @default 200 */
+  readonly connectionsPerClient: number;
+  /** Spawner route lookups (cache misses) a client without a signed identity may cause per minute. @default 120 */
+  readonly lookupsPerClientPerMinute: number;
+  /** Time to send the whole request header. @default 10 */
+  readonly clientHeaderSeconds: number;
+  /** Longest pause between two reads of the request body. @default 30 */
+  readonly clientBodySeconds: number;
+  /** Longest pause of the client between two writes of the answer. @default 60 */
+  readonly sendSeconds: number;
 }
 
 export class SettingsError extends Error {
@@ -86,7 +109,8 @@ const KNOWN = new Set([
   "workerProcesses", "workerConnections", "errorLog", "logLevel", "accessLog", "resolver", "clientMaxBodySize",
   "routeCacheSize", "routeCacheSeconds", "negativeCacheSeconds", "activityFlushSeconds", "spawnerTimeoutMs",
   "healthTimeoutMs", "spawnerRetryAfterSeconds", "upstreamConnectSeconds", "streamSeconds", "upstreamKeepalive",
-  "identitySkewSeconds", "identityMaxAheadSeconds", "includes",
+  "identitySkewSeconds", "identityMaxAheadSeconds", "includes", "userSubnetPrefix", "appPort", "clientAddressHops",
+  "connectionsPerClient", "lookupsPerClientPerMinute", "clientHeaderSeconds", "clientBodySeconds", "sendSeconds",
 ]);
 
 /**
@@ -191,6 +215,21 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
     problems.push(`settings.resolver: ${show(resolver)} is not a list of IPv4 addresses`);
   }
 
+  // Upstreams outside the users' subnets would let a confused spawner answer (or a stale route) steer
+  // the proxy to loopback services, the metadata service or another host service (SSRF).
+  const userSubnetPrefix = input.userSubnetPrefix ?? "10.240";
+  const prefixMatch = typeof userSubnetPrefix === "string" ? /^(\d{1,3})\.(\d{1,3})$/.exec(userSubnetPrefix) : null;
+  const [first, second] = prefixMatch ? [Number(prefixMatch[1]), Number(prefixMatch[2])] : [NaN, NaN];
+  if (!prefixMatch || !IPV4.test(`${userSubnetPrefix}.0.0`) || first === 0 || first === 127 || first >= 224
+      || (first === 169 && second === 254)) {
+    problems.push(`settings.userSubnetPrefix: ${show(userSubnetPrefix)} is not the first two octets of a private /16 `
+      + `(expected like "10.240"; loopback, link-local, 0.x and multicast are refused)`);
+  }
+  const clientAddressHops = input.clientAddressHops ?? 2;
+  if (clientAddressHops !== 0 && clientAddressHops !== 1 && clientAddressHops !== 2) {
+    problems.push(`settings.clientAddressHops: ${show(clientAddressHops)} is not 0, 1 or 2`);
+  }
+
   const settings: ProxySettings = {
     appHost,
     runtimeDomain,
@@ -221,6 +260,14 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
     identitySkewSeconds: number("identitySkewSeconds", 5, 0, 300),
     identityMaxAheadSeconds: number("identityMaxAheadSeconds", 300, 60, 3600),
     includes: pathList("includes"),
+    userSubnetPrefix: userSubnetPrefix as string,
+    appPort: number("appPort", 3000, 1, 65535),
+    clientAddressHops: clientAddressHops as 0 | 1 | 2,
+    connectionsPerClient: number("connectionsPerClient", 200, 1, 100_000),
+    lookupsPerClientPerMinute: number("lookupsPerClientPerMinute", 120, 1, 100_000),
+    clientHeaderSeconds: number("clientHeaderSeconds", 10, 1, 300),
+    clientBodySeconds: number("clientBodySeconds", 30, 1, 600),
+    sendSeconds: number("sendSeconds", 60, 1, 3600),
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;

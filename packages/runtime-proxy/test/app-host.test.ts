@@ -8,6 +8,7 @@ import { FakeSpawner } from "./harness/fake-spawner";
 import { identityHeaders, makeUser, newKey, signature } from "./harness/identity";
 import { freePort, send, sleep } from "./harness/net";
 import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
+import { appAddress, expose, Exposed } from "./harness/subnet";
 
 const ada = makeUser("3f0c1d2e-0000-4000-8000-00000000a0a0", "ada@example.com");
 const bob = makeUser("3f0c1d2e-0000-4000-8000-00000000b0b0", "bob@example.com");
@@ -23,7 +24,14 @@ let proxy: RunningProxy;
 
 const asUser = (user = ada, extra: Record<string, string> = {}) => ({ ...identityHeaders(key, APP_HOST, user), ...extra });
 const get = (path: string, headers: Record<string, string> = asUser(), method = "GET") => send(proxy.port, APP_HOST, path, { headers, method });
-const running = (app: FakeApp) => () => ({ status: 200, body: { state: "running", upstream: `http://127.0.0.1:${app.port}` } });
+// Each app is reached at its user's .2 on port 3000 (a relay to the fake on loopback): the proxy accepts no other app upstream.
+const APP_PORT = 3000;
+const exposed = new Map<FakeApp, Exposed>();
+let nextNet = 21;
+async function place(app: FakeApp): Promise<void> {
+  exposed.set(app, await expose(app.port, appAddress(nextNet++), APP_PORT));
+}
+const running = (app: FakeApp) => () => ({ status: 200, body: { state: "running", upstream: exposed.get(app)!.url } });
 
 beforeAll(async () => {
   spawner = new FakeSpawner(await freePort());
@@ -32,6 +40,8 @@ beforeAll(async () => {
   bobApp = new FakeApp({ ...shape, gateway: "10.240.8.1", sessionKey: "sk-bob-1" });
   await adaApp.start();
   await bobApp.start();
+  await place(adaApp);
+  await place(bobApp);
   spawner.ensure.set(ada.slug, running(adaApp));
   spawner.ensure.set(bob.slug, running(bobApp));
   proxy = await startProxy({ spawnerPort: spawner.port, key, settings: { routeCacheSeconds: 30 } });
@@ -39,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
-  await Promise.all([spawner?.stop(), adaApp?.stop(), bobApp?.stop()]);
+  await Promise.all([spawner?.stop(), adaApp?.stop(), bobApp?.stop(), ...[...exposed.values()].map((e) => e.close())]);
 });
 
 describe("identity on the app host", () => {
@@ -189,6 +199,7 @@ describe("starting, capacity, spawner down, app gone", () => {
     const frank = makeUser("frank-sub", "frank@example.com");
     const frankApp = new FakeApp(shape);
     await frankApp.start();
+    await place(frankApp);
     spawner.ensure.set(frank.slug, running(frankApp));
     expect((await get("/health", asUser(frank))).status).toBe(200);
     const port = frankApp.port;

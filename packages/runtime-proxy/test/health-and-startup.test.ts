@@ -5,6 +5,7 @@ import { FakeSpawner } from "./harness/fake-spawner";
 import { identityHeaders, makeUser, newKey } from "./harness/identity";
 import { freePort, send, sleep } from "./harness/net";
 import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startFailure, startProxy } from "./harness/proxy";
+import { sandboxAddress } from "./harness/subnet";
 
 const key = newKey();
 let spawner: FakeSpawner;
@@ -35,6 +36,7 @@ describe("GET /_oh/health", () => {
   it("GIVEN the spawner is down THEN still 200 (nginx serves), spawner reported unreachable", async () => {
     await spawner.stop();
     try {
+      await sleep(1100); // the last probe's answer is reused for 1 s
       const reply = await send(proxy.port, "10.0.1.23", "/_oh/health");
       expect(reply.status).toBe(200);
       expect(reply.json).toEqual({ nginx: "ok", spawner: "unreachable" });
@@ -51,7 +53,8 @@ describe("logs", () => {
     await send(proxy.port, h, "/sockets/events/abc?session_api_key=SECRET-SESSION-KEY");
     await send(proxy.port, h, "/x?session_api_key=SECRET-SESSION-KEY", { headers: { "X-Session-API-Key": "SECRET-SESSION-KEY" } });
     const h2 = `40001-${ada.slug}.${RUNTIME_DOMAIN}`;
-    spawner.routes.set(h2, { owner: ada.slug, upstream: `http://127.0.0.1:${await freePort()}`, kind: "worker", sessionKeySha256: null });
+    // A sandbox address where nothing listens: the request is let through, and the upstream fails.
+    spawner.routes.set(h2, { owner: ada.slug, upstream: `http://${sandboxAddress(41, 0)}:${await freePort()}`, kind: "worker", sessionKeySha256: null });
     await send(proxy.port, h2, "/y?session_api_key=SECRET-SESSION-KEY", { headers: identityHeaders(key, h2, ada) });
     await send(proxy.port, h2, "/z?session_api_key=SECRET-SESSION-KEY", { headers: identityHeaders(key, h2, makeUser("other", "o@example.com")) });
     await send(proxy.port, APP_HOST, "/?x=1", { headers: identityHeaders(newKey(), APP_HOST, ada) });

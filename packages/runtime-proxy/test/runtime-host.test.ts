@@ -9,6 +9,7 @@ import { FakeSpawner } from "./harness/fake-spawner";
 import { identityHeaders, makeUser, newKey, signature } from "./harness/identity";
 import { freePort, send } from "./harness/net";
 import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
+import { expose, Exposed, sandboxAddress } from "./harness/subnet";
 
 const ada = makeUser("runtime-ada", "ada@example.com");
 const bob = makeUser("runtime-bob", "bob@example.com");
@@ -29,8 +30,21 @@ let adaHost = "";
 let adaWorkerHost = "";
 let bobHost = "";
 
+// Ada's sandboxes in 10.240.11.0/24, Bob's in 10.240.12.0/24 (the fakes listen on loopback; a relay
+// exposes each at a sandbox address, since the proxy accepts no other upstream).
+const ADA_NET = 11;
+const BOB_NET = 12;
+const exposed = new Map<FakeAgentServer, Exposed>();
+let nextSandbox = 0;
+
+async function place(server: FakeAgentServer, net: number): Promise<void> {
+  exposed.set(server, await expose(server.port, sandboxAddress(net, nextSandbox++)));
+}
+
 function route(owner: string, server: FakeAgentServer, kind: "agent-server" | "worker", sessionKey: string) {
-  return { owner, upstream: `http://127.0.0.1:${server.port}`, kind, sessionKeySha256: sha(sessionKey) };
+  const at = exposed.get(server);
+  if (!at) throw new Error(`${server.name} was not placed in a user subnet`);
+  return { owner, upstream: at.url, kind, sessionKeySha256: sha(sessionKey) };
 }
 
 const signed = (h: string, user = ada, extra: Record<string, string> = {}) => ({ ...identityHeaders(key, h, user), ...extra });
@@ -43,6 +57,9 @@ beforeAll(async () => {
   adaWorker = new FakeAgentServer(ADA_KEY, "ada-worker");
   bobAgent = new FakeAgentServer(BOB_KEY, "bob-agent");
   await Promise.all([adaAgent.start(), adaWorker.start(), bobAgent.start()]);
+  await place(adaAgent, ADA_NET);
+  await place(adaWorker, ADA_NET);
+  await place(bobAgent, BOB_NET);
   adaHost = host(adaAgent.port, ada.slug);
   adaWorkerHost = host(adaWorker.port, ada.slug);
   bobHost = host(bobAgent.port, bob.slug);
@@ -56,7 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
-  await Promise.all([spawner?.stop(), adaAgent?.stop(), adaWorker?.stop(), bobAgent?.stop()]);
+  await Promise.all([spawner?.stop(), adaAgent?.stop(), adaWorker?.stop(), bobAgent?.stop(), ...[...exposed.values()].map((e) => e.close())]);
 });
 
 describe("strict host parsing: refused before any lookup", () => {
@@ -191,16 +208,17 @@ describe("session keys (the SPA's cross-origin calls carry no identity)", () => 
     ["Bob's key on Ada's sandbox", BOB_KEY],
     ["Ada's key with one character changed", `${ADA_KEY.slice(0, -1)}x`],
     ["an oversized key", "k".repeat(600)],
-  ])("GIVEN %s THEN 403 and the sandbox is not contacted", async (_name, wrong) => {
+  ])("GIVEN %s THEN 404, as for a port where nothing runs, and the sandbox is not contacted", async (_name, wrong) => {
     const before = contacts();
     const reply = await send(proxy.port, adaHost, "/api/conversations", { headers: { "X-Session-API-Key": wrong } });
-    expect(reply.status).toBe(403);
+    expect(reply.status).toBe(404);
+    expect(reply.json.error).toBe("sandbox_not_found");
     expect(contacts()).toBe(before);
   });
 
-  it("GIVEN Ada's key on Bob's host THEN 403", async () => {
+  it("GIVEN Ada's key on Bob's host THEN 404", async () => {
     const reply = await send(proxy.port, bobHost, `/api/conversations?session_api_key=${ADA_KEY}`);
-    expect(reply.status).toBe(403);
+    expect(reply.status).toBe(404);
   });
 
   it("GIVEN a WebSocket with the key in the query THEN events flow both ways through the proxy", async () => {
@@ -222,28 +240,31 @@ describe("session keys (the SPA's cross-origin calls carry no identity)", () => 
     expect(messages[1]).toEqual({ kind: "echo", data: "hello agent" });
   });
 
-  it("GIVEN a WebSocket with a wrong key THEN the upgrade is refused with 403", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/sockets/events/${CONVERSATION}?session_api_key=nope`, { headers: { Host: adaHost } });
+  it("GIVEN a WebSocket from the app with a wrong key THEN the upgrade is refused (404, as for an empty port)", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/sockets/events/${CONVERSATION}?session_api_key=nope`, { headers: { Host: adaHost, Origin: `https://${APP_HOST}` } });
     const status = await new Promise<number>((resolve) => {
       ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
       ws.on("open", () => resolve(101));
       ws.on("error", () => resolve(-1));
     });
     ws.terminate();
-    expect(status).toBe(403);
+    expect(status).toBe(404);
   });
 });
 
 describe("CORS preflight and the App tab's probe", () => {
-  it("GIVEN a CORS preflight without credentials THEN it goes to the sandbox, which answers it", async () => {
-    const before = adaAgent.requests.length;
+  it("GIVEN a CORS preflight from the app THEN the proxy answers it itself, and the sandbox and spawner see nothing", async () => {
+    const before = contacts();
+    spawner.resetCounts();
     const reply = await send(proxy.port, adaHost, "/api/conversations", {
       method: "OPTIONS",
       headers: { Origin: `https://${APP_HOST}`, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-session-api-key" },
     });
-    expect(reply.status).toBe(200);
+    expect(reply.status).toBe(204);
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
-    expect(adaAgent.requests.length).toBe(before + 1);
+    expect(reply.headers["access-control-allow-headers"]).toContain("X-Session-API-Key");
+    expect(contacts()).toBe(before);
+    expect(spawner.counts.resolve).toBe(0);
   });
 
   it("GIVEN OPTIONS without Access-Control-Request-Method THEN it is no preflight: 401", async () => {
@@ -272,14 +293,20 @@ describe("CORS preflight and the App tab's probe", () => {
   it("GIVEN the probe of a worker port where nothing listens THEN 502, so the App tab shows it inactive", async () => {
     const idlePort = await freePort();
     const idleHost = host(idlePort, ada.slug);
-    spawner.routes.set(idleHost, { owner: ada.slug, upstream: `http://127.0.0.1:${idlePort}`, kind: "worker", sessionKeySha256: sha(ADA_KEY) });
+    spawner.routes.set(idleHost, { owner: ada.slug, upstream: `http://${sandboxAddress(ADA_NET, 120)}:${idlePort}`, kind: "worker", sessionKeySha256: sha(ADA_KEY) });
     const reply = await send(proxy.port, idleHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
     expect(reply.status).toBe(502);
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
   });
 
+  it("GIVEN an uncredentialed probe on the agent-server port THEN the same 502 as a silent worker, and the agent-server sees nothing", async () => {
+    const before = contacts();
+    const reply = await send(proxy.port, adaHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
+    expect(reply.status).toBe(502);
+    expect(contacts()).toBe(before);
+  });
+
   it.each([
-    ["on the agent-server port", () => adaHost, `https://${APP_HOST}`],
     ["from a foreign origin", () => adaWorkerHost, "https://evil.example"],
     ["from a runtime origin", () => adaWorkerHost, `https://1-${ada.slug}.${RUNTIME_DOMAIN}`],
   ])("GIVEN an uncredentialed probe %s THEN 401", async (_name, probeHost, origin) => {
@@ -310,6 +337,7 @@ describe("caching, vanished sandboxes and a spawner outage", () => {
   it("GIVEN 30 requests to one host THEN the spawner is asked at most once", async () => {
     const fresh = new FakeAgentServer(ADA_KEY, "fresh");
     await fresh.start();
+    await place(fresh, ADA_NET);
     const h = host(fresh.port, ada.slug);
     spawner.routes.set(h, route(ada.slug, fresh, "agent-server", ADA_KEY));
     spawner.resetCounts();
@@ -321,11 +349,13 @@ describe("caching, vanished sandboxes and a spawner outage", () => {
   it("GIVEN a sandbox that vanished THEN 502 once, the route is forgotten, and then 404", async () => {
     const doomed = new FakeAgentServer(ADA_KEY, "doomed");
     await doomed.start();
+    await place(doomed, ADA_NET);
     const h = host(doomed.port, ada.slug);
     spawner.routes.set(h, route(ada.slug, doomed, "agent-server", ADA_KEY));
     const headers = { "X-Session-API-Key": ADA_KEY };
     expect((await send(proxy.port, h, "/health", { headers })).status).toBe(200);
     await doomed.stop();
+    await exposed.get(doomed)!.close();
     spawner.routes.delete(h);
     spawner.resetCounts();
     const gone = await send(proxy.port, h, "/health", { headers });
@@ -340,6 +370,7 @@ describe("caching, vanished sandboxes and a spawner outage", () => {
   it("GIVEN the spawner is down THEN 503 with Retry-After, and the proxy recovers when it returns", async () => {
     const late = new FakeAgentServer(ADA_KEY, "late");
     await late.start();
+    await place(late, ADA_NET);
     const h = host(late.port, ada.slug);
     spawner.routes.set(h, route(ada.slug, late, "agent-server", ADA_KEY));
     await spawner.stop();

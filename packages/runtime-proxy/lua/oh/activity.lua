@@ -1,5 +1,6 @@
 -- Activity reports to the spawner, in batches: every request notes "<slug> was active at <ms>" in a
 -- shared dict; worker 0 sends the batch as POST /v1/activity [{slug, at}] every flush interval.
+local log = require "oh.log"
 local spawner = require "oh.spawner"
 
 local M = {}
@@ -35,7 +36,8 @@ local function flush(premature)
   if #batch == 0 then return end
   local response, err = spawner.request("POST", "/v1/activity", batch)
   if not response or response.status >= 300 then
-    ngx.log(ngx.WARN, "activity report failed (", err or response.status, "); keeping ", #batch, " entries")
+    -- Log injection: the error text comes from the network; escaped like every other line.
+    ngx.log(ngx.WARN, "activity report failed (", log.escape(err or response.status), "); keeping ", #batch, " entries")
     -- Put them back unless a newer note arrived meanwhile.
     for _, entry in ipairs(batch) do dict:add(entry.slug, entry.at) end
   end

@@ -7,12 +7,26 @@ local M = {}
 local MAX_PENDING = 1000
 local pending, dropped = {}, 0
 
+local function hex(c) return string.format("\\x%02X", c:byte()) end
+
+--- Control bytes (CR, LF, everything below 0x20, 0x7f), bytes of non-ASCII characters and '\' as
+--- \xHH: a logged value (a decoded URI, a header, a spawner answer) cannot start a forged line,
+--- move the terminal cursor, or pass for an escape written by us. Pure.
+function M.escape(text)
+  text = tostring(text)
+  if not text:find("[%c\128-\255\\]") then return text end
+  return (text:gsub("[%c\128-\255\\]", hex))
+end
+
+local escape = M.escape
+
 function M.write(level, ...)
   if #pending >= MAX_PENDING then
     dropped = dropped + 1
     return
   end
-  pending[#pending + 1] = { level, table.concat({ ... }) }
+  -- Log injection: every piece is escaped, whatever its source.
+  pending[#pending + 1] = { level, escape(table.concat({ ... })) }
 end
 
 local function flush(premature)

@@ -7,7 +7,9 @@ local b64url = require "oh.b64url"
 local cookies = require "oh.cookies"
 local crypto = require "oh.crypto"
 local identity = require "oh.identity"
+local limits = require "oh.limits"
 local log = require "oh.log"
+local origin = require "oh.origin"
 local respond = require "oh.respond"
 local routes = require "oh.routes"
 local runtime_host = require "oh.runtime_host"
@@ -21,6 +23,7 @@ local S          -- settings rendered into nginx.conf
 local KEY        -- raw identity-signing key; never logged
 local VERIFY_OPTS
 local APP_ORIGIN
+local PREFIX      -- users' subnets: <PREFIX>.N.0/24
 local KINDS = { ["agent-server"] = true, vscode = true, worker = true, unknown = true }
 -- App API responses that carry sandbox URLs (design review §5).
 local REWRITE_PATHS = { "^/api/v1/sandboxes", "^/api/v1/app%-conversations" }
@@ -46,12 +49,14 @@ function M.init(settings_json)
   KEY = read_key(S.identityKeyFile)
   VERIFY_OPTS = { skew = S.identitySkewSeconds, max_ahead = S.identityMaxAheadSeconds }
   APP_ORIGIN = "https://" .. S.appHost
+  PREFIX = S.userSubnetPrefix
   spawner.configure(S.spawnerUrl, S.spawnerTimeoutMs)
 end
 
 function M.init_worker()
   routes.init("oh_routes")
   activity.init("oh_activity")
+  limits.init("oh_limits")
   activity.start(S.activityFlushSeconds)
   log.start(0.2)
 end
@@ -65,10 +70,25 @@ local function strip_credentials(headers)
   if headers.cookie then ngx.req.set_header("Cookie", cookies.strip(headers.cookie)) end
 end
 
-local function use_peer(ip, port, route_key)
+local function use_peer(ip, port, route_key, method, headers)
   local ctx = ngx.ctx
   ctx.peer_ip, ctx.peer_port = ip, port
   ngx.var.oh_route_key = route_key
+  -- Only an authorised GET may open a WebSocket; any other Upgrade (h2c: a raw tunnel to the
+  -- upstream) or an upgrade on another method is not forwarded.
+  if headers.upgrade ~= nil and origin.upgrade_to_forward(method, headers) then
+    ngx.var.oh_upgrade = "websocket"
+    ngx.var.oh_connection = "upgrade"
+  end
+end
+
+-- Set-Cookie from the app or a sandbox: no Domain attribute, none of our names (cookie tossing).
+local function filter_set_cookies()
+  local set_cookie = ngx.header["Set-Cookie"]
+  if set_cookie then
+    local filtered = cookies.filter_set_cookies(set_cookie)
+    if filtered then ngx.header["Set-Cookie"] = #filtered > 0 and filtered or nil end
+  end
 end
 
 local write_log = log.write
@@ -103,7 +123,9 @@ local function ensure(who)
     return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs) }
   end
   if response.status == 200 and body.state == "running" then
-    local ip, port = upstream.parse(body.upstream)
+    -- Only <prefix>.N.2:<appPort>: a spawner answer (or a stale route) pointing at loopback, the
+    -- gateway, a host service or the metadata service is refused (SSRF, route crossing to a host service).
+    local ip, port = upstream.app(body.upstream, PREFIX, S.appPort)
     if not ip then return nil, "ensure answered a bad upstream (" .. port .. ")" end
     return { state = "running", peer = ip .. ":" .. port }
   elseif response.status == 503 then
@@ -130,11 +152,12 @@ function M.app_access()
   -- Same-site CSRF: a sandbox page on a runtime subdomain is same-site with the app, so SameSite
   -- cookies do not stop it; a state-changing request must come from the app's own origin. The edge
   -- checks this first; this is the second line.
+  -- WebSocket handshakes are covered too (cross-site WebSocket hijacking). Requests with neither
+  -- Origin nor Sec-Fetch-Site come from no browser (API clients) and still need the identity.
   local method = ngx.req.get_method()
-  if method ~= "GET" and method ~= "HEAD" and method ~= "OPTIONS" then
-    local origin, site = headers.origin, headers["sec-fetch-site"]
-    if (origin ~= nil and origin ~= APP_ORIGIN)
-        or (origin == nil and site ~= nil and site ~= "same-origin" and site ~= "none") then
+  if (method ~= "GET" and method ~= "HEAD" and method ~= "OPTIONS") or origin.is_websocket(headers) then
+    if (headers.origin ~= nil or headers["sec-fetch-site"] ~= nil)
+        and not origin.allowed(method, headers, APP_ORIGIN, APP_ORIGIN) then
       log_refusal("app request", "cross-site " .. method)
       return respond.error(403, "cross_site", "This request did not come from OpenHands itself.")
     end
@@ -158,7 +181,7 @@ function M.app_access()
   end
 
   local ip, port = peer:match("^(.+):(%d+)$")
-  use_peer(ip, tonumber(port), route_key)
+  use_peer(ip, tonumber(port), route_key, method, headers)
   activity.record(who.slug)
   strip_credentials(headers)
   local uri = ngx.var.uri
@@ -173,6 +196,7 @@ function M.app_access()
 end
 
 function M.app_header_filter()
+  filter_set_cookies()
   if not ngx.ctx.rewriter then return end
   -- Only JSON carries sandbox URLs; downloads (zips, files) on the same paths pass untouched.
   local content_type = ngx.header["Content-Type"]
@@ -202,11 +226,8 @@ local function decode_route(value)
   return { owner = owner, ip = ip, port = tonumber(port), kind = kind, hash = hash }
 end
 
-local function resolve(host)
+local function lookup(host)
   local route_key = "rt:" .. host
-  local cached = routes.get(route_key)
-  if cached == "-" then return false end
-  if cached then return decode_route(cached) end
   return routes.coalesce(route_key, function()
     -- host passed runtime_host.parse: letters, digits, dots and one dash, nothing to escape.
     local response, err = spawner.request("GET", "/v1/routes/resolve?host=" .. host)
@@ -219,17 +240,32 @@ local function resolve(host)
     if response.status ~= 200 or type(body) ~= "table" then
       return nil, "resolve answered " .. response.status
     end
-    local ip, port = upstream.parse(body.upstream)
+    -- Only <prefix>.N.128/25: whatever the spawner answers, never loopback, the gateway, the app,
+    -- a host service or the metadata service (SSRF; a stale route reaching a host service).
+    local ip, port = upstream.sandbox(body.upstream, PREFIX)
     local hash = body.sessionKeySha256
     if hash == cjson.null or hash == nil then hash = "" end
     if not ip or type(body.owner) ~= "string" or not body.owner:find("^[a-z2-7]+$") or #body.owner ~= 16
         or not KINDS[body.kind] or type(hash) ~= "string" or not (hash == "" or hash:find("^%x+$") and #hash == 64) then
-      return nil, "resolve answered a malformed route"
+      return nil, "resolve answered a malformed route (" .. tostring(ip and "fields" or port) .. ")"
     end
     local value = body.owner .. "|" .. ip .. "|" .. port .. "|" .. body.kind .. "|" .. hash:lower()
     routes.set(route_key, value, S.routeCacheSeconds)
     return decode_route(value)
   end, S.spawnerTimeoutMs / 1000 * 2)
+end
+
+--- @param anonymous the caller has no signed identity: a cache miss costs it one lookup of its budget
+--- @return route, or false (no such route), or nil, err, or nil, "limited"
+local function resolve(host, anonymous)
+  local cached = routes.get("rt:" .. host)
+  if cached == "-" then return false end
+  if cached then return decode_route(cached) end
+  -- Port enumeration and spawner load from callers without an identity: lookups are bounded per client.
+  if anonymous and not limits.take_lookup(ngx.var.oh_client or "", S.lookupsPerClientPerMinute) then
+    return nil, "limited"
+  end
+  return lookup(host)
 end
 
 -- Whether the worker port answers HTTP at all (2xx or 3xx to "GET /"), remembered for 2 s per host
@@ -264,6 +300,20 @@ local function presented_session_key(headers)
   return key
 end
 
+local function no_credential()
+  return respond.error(401, "unauthenticated", "Open this workspace from OpenHands to sign in to it.")
+end
+
+-- One answer for "no such port", "another user's port" and "wrong key" to callers without an
+-- identity, so a session key does not turn the proxy into a port scanner (port enumeration).
+local function not_found()
+  return respond.error(404, "sandbox_not_found", "No running sandbox answers at this address.")
+end
+
+local function probe_inactive()
+  return respond.error(502, "upstream_unreachable", "Nothing answers on this port yet.")
+end
+
 function M.runtime_access()
   local host = exact_host()
   local parsed, why = runtime_host.parse(host, S.runtimeDomain)
@@ -273,6 +323,17 @@ function M.runtime_access()
     return respond.error(400, "bad_host", "This is not a valid workspace address.")
   end
   local headers = all_headers()
+  local method = ngx.req.get_method()
+  local own_origin = "https://" .. host
+
+  -- Anonymous "preflights" reaching a sandbox (requests smuggled to it as OPTIONS, an h2c tunnel,
+  -- activity that postpones the cull): the proxy answers every CORS preflight itself, with no
+  -- lookup, nothing forwarded and nothing recorded.
+  if origin.is_preflight(method, headers) then
+    for name, value in pairs(origin.preflight_headers(headers, APP_ORIGIN, own_origin)) do ngx.header[name] = value end
+    return ngx.exit(204)
+  end
+
   local who, reason = identity.verify(KEY, host, headers, ngx.time(), VERIFY_OPTS)
   -- An identity that is present must be valid (forged, expired, or minted for another host).
   if not who and reason ~= "missing" then
@@ -280,29 +341,61 @@ function M.runtime_access()
     return respond.error(401, "unauthenticated", "Sign in again: the request carried no valid identity.")
   end
   local key = presented_session_key(headers)
-  local method = ngx.req.get_method()
-  local preflight = method == "OPTIONS" and headers["access-control-request-method"] ~= nil
-    and headers.origin ~= nil
-  local probe = not who and key == nil and not preflight and (method == "GET" or method == "HEAD")
-    and headers.origin == APP_ORIGIN
-  -- Without identity, session key or preflight nothing is looked up (anonymous enumeration).
-  if not who and key == nil and not preflight and not probe then
+  if who or key ~= nil then
+    -- Cross-site requests and WebSocket hijacking with the caller's credentials (a page on another
+    -- runtime host or any site): non-GET/HEAD and handshakes only from this host or the app.
+    if not origin.allowed(method, headers, own_origin, APP_ORIGIN) then
+      log_refusal("runtime request", "cross-site " .. method)
+      return respond.error(403, "cross_site", "This request did not come from this workspace or OpenHands.")
+    end
+  end
+  local probe = not who and key == nil and (method == "GET" or method == "HEAD")
+    and headers.origin == APP_ORIGIN and not origin.is_websocket(headers)
+  -- Without identity or session key nothing is looked up (anonymous enumeration).
+  if not who and key == nil and not probe then
     log_refusal("runtime request", "no credential")
-    return respond.error(401, "unauthenticated", "Open this workspace from OpenHands to sign in to it.")
+    return no_credential()
+  end
+  -- A signed user on another user's slug: refused before any lookup (enumeration of others' ports).
+  if who and who.slug ~= parsed.slug and key == nil then
+    log_refusal("runtime request", "signed user is not the host's owner")
+    return respond.error(403, "not_yours", "This workspace belongs to someone else.")
   end
 
-  local route, err = resolve(host)
+  local route, err = resolve(host, not who)
   if route == nil then
+    if err == "limited" then
+      log_refusal("runtime request", "lookup budget spent")
+      return respond.error(429, "too_many_lookups", "Too many workspace addresses asked for; wait a minute.", 60)
+    end
     write_log(ngx.ERR, "spawner resolve for ", host, " failed: ", tostring(err))
     return respond.error(503, "spawner_unavailable",
       "The workspace service is not answering. Retrying shortly usually helps.", S.spawnerRetryAfterSeconds)
   end
+
+  if probe then
+    -- The OpenHands App tab's uncredentialed liveness probe: only worker ports, answered with a
+    -- status and no content, from the proxy's own minimal request (no client data reaches the
+    -- sandbox, and nothing from the sandbox reaches the anonymous caller). Every other case gets
+    -- the same 502 as a silent worker (port enumeration).
+    ngx.header["Access-Control-Allow-Origin"] = APP_ORIGIN
+    ngx.header["Vary"] = "Origin"
+    if route and route.owner == parsed.slug and route.kind == "worker" and worker_answers(route, host) then
+      ngx.header["Content-Type"] = "text/plain"
+      ngx.status = 200
+      return ngx.exit(ngx.HTTP_OK)
+    end
+    return probe_inactive()
+  end
+
   if route == false then
+    if not who then return not_found() end
     return respond.error(404, "sandbox_not_found", "No running sandbox answers at this address.")
   end
   -- The slug in the name must own the port: another user's sandbox port put under one's own slug.
   if route.owner ~= parsed.slug then
     log_refusal("runtime request", "host slug is not the route owner")
+    if not who then return not_found() end
     return respond.error(403, "not_yours", "This workspace belongs to someone else.")
   end
 
@@ -312,31 +405,14 @@ function M.runtime_access()
   elseif key then
     -- Session key check against the spawner's hash (access to another user's sandbox, key guessing).
     allowed = route.hash ~= "" and crypto.constant_time_equals(crypto.sha256_hex(key), route.hash)
-  elseif key == nil and preflight then
-    -- CORS preflights carry no credentials by design; the sandbox answers them itself.
-    allowed = true
-  elseif probe then
-    -- The OpenHands App tab's uncredentialed liveness probe: only worker ports, answered with a
-    -- status and no content, from the proxy's own minimal request (no client data reaches the
-    -- sandbox, and nothing from the sandbox reaches the anonymous caller).
-    if route.kind ~= "worker" then
-      return respond.error(401, "unauthenticated", "Open this workspace from OpenHands to sign in to it.")
-    end
-    ngx.header["Access-Control-Allow-Origin"] = APP_ORIGIN
-    ngx.header["Vary"] = "Origin"
-    if worker_answers(route, host) then
-      ngx.header["Content-Type"] = "text/plain"
-      ngx.status = 200
-      return ngx.exit(ngx.HTTP_OK)
-    end
-    return respond.error(502, "upstream_unreachable", "Nothing answers on this port yet.")
   end
   if not allowed then
     log_refusal("runtime request", who and "signed user is not the owner" or "session key mismatch")
+    if not who then return not_found() end
     return respond.error(403, "not_yours", "This workspace belongs to someone else.")
   end
 
-  use_peer(route.ip, route.port, "rt:" .. host)
+  use_peer(route.ip, route.port, "rt:" .. host, method, headers)
   activity.record(route.owner)
   strip_credentials(headers)
 end
@@ -356,13 +432,7 @@ function M.runtime_header_filter()
   else
     h["Content-Security-Policy"] = ours
   end
-  -- A sandbox may not set cookies for parent domains through its responses (cookie tossing).
-  local set_cookie = h["Set-Cookie"]
-  if set_cookie then
-    local list = type(set_cookie) == "table" and set_cookie or { set_cookie }
-    for i, value in ipairs(list) do list[i] = value:gsub(";%s*[Dd][Oo][Mm][Aa][Ii][Nn]=[^;]*", "") end
-    h["Set-Cookie"] = list
-  end
+  filter_set_cookies()
 end
 
 ------------------------------------------------------------------------------------------------
@@ -387,9 +457,20 @@ function M.upstream_failed()
   return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.", nil, refresh)
 end
 
+-- The spawner's state as last probed, per worker: health checks on any host name, unauthenticated,
+-- cost the spawner at most one probe per worker and second (spawner flooding through /_oh/health).
+local health_state, health_at, health_probing = "unreachable", -1, false
+
 function M.health()
-  local response = spawner.request("GET", "/healthz", nil, S.healthTimeoutMs)
-  local spawner_state = (response and response.status == 200) and "ok" or "unreachable"
+  local now = ngx.now()
+  if now - health_at >= 1 and not health_probing then
+    health_probing = true
+    local ok, response = pcall(spawner.request, "GET", "/healthz", nil, S.healthTimeoutMs)
+    health_probing = false
+    health_state = (ok and response and response.status == 200) and "ok" or "unreachable"
+    health_at = ngx.now()
+  end
+  local spawner_state = health_state
   ngx.header["Content-Type"] = "application/json"
   ngx.header["Cache-Control"] = "no-store"
   ngx.print('{"nginx":"ok","spawner":"' .. spawner_state .. '"}\n')

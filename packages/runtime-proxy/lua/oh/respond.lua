@@ -4,7 +4,7 @@ local cjson = require "cjson.safe"
 local M = {}
 
 local TITLES = {
-  [400] = "Bad request", [401] = "Not signed in", [403] = "Not yours", [404] = "Not found",
+  [400] = "Bad request", [401] = "Not signed in", [403] = "Not yours", [404] = "Not found", [429] = "Too many requests",
   [502] = "Workspace not answering", [503] = "Temporarily unavailable",
 }
 

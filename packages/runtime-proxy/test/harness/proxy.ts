@@ -58,6 +58,8 @@ export async function prepareProxy(options: ProxyOptions) {
     workerProcesses: 2,
     activityFlushSeconds: 0.3,
     spawnerTimeoutMs: 1000,
+    // No CloudFront or ALB in front: the per-client limits key on the TCP peer.
+    clientAddressHops: 0,
     includes,
     ...options.settings,
   }, DEFAULT_LUA_DIR);
