@@ -184,7 +184,8 @@ describe("attacks on the login", () => {
 
   it("open redirect through the refresh return and the runtime path is refused", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken() } }));
-    const refreshed = await edge.send({ uri: "/_auth/refresh", querystring: `return=${encodeURIComponent("//evil.example/x")}`, headers: NAV, cookies: { [COOKIE.refresh]: "r" } });
+    const expired = edge.issuer.idToken({ exp: now() - 10, iat: now() - 3700 });
+    const refreshed = await edge.send({ uri: "/_auth/refresh", querystring: `return=${encodeURIComponent("//evil.example/x")}`, headers: NAV, cookies: { [COOKIE.session]: expired, [COOKIE.refresh]: "r" } });
     expect(location(refreshed)).toBe(`https://${APP_HOST}/`);
     const { session } = await edge.login();
     const runtime = await edge.send({ uri: "/_auth/runtime", querystring: `host=${RUNTIME}&path=${encodeURIComponent("https://evil.example/")}`, headers: NAV, cookies: { [COOKIE.session]: session } });

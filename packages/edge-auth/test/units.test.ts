@@ -52,7 +52,8 @@ describe("cookies", () => {
 
 describe("hosts", () => {
   it("GIVEN host headers THEN classified strictly", () => {
-    expect(normalizeHost(" OH.Example.Test:443 ")).toBe("oh.example.test");
+    expect(normalizeHost("OH.Example.Test:443")).toBe("oh.example.test");
+    expect(normalizeHost(" oh.example.test ")).toBe("");
     expect(normalizeHost("a_b.test")).toBe("");
     expect(normalizeHost(undefined)).toBe("");
     expect(classifyHost("oh.example.test", config).kind).toBe("app");
@@ -70,7 +71,8 @@ describe("return paths", () => {
     ["/%2F%2Fevil", "/%2F%2Fevil"],
     [undefined, "/"],
     ["", "/"],
-    [`/${"a".repeat(3000)}`, "/"],
+    [`/${"a".repeat(3000)}`, `/${"a".repeat(3000)}`],
+    [`/${"a".repeat(9000)}`, "/"],
     ["/x#frag", "/x"],
     ["/..//evil", "/"],
   ])("GIVEN %j THEN %j", (raw, expected) => {

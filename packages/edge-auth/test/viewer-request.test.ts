@@ -33,9 +33,12 @@ describe("GIVEN no session on the app host", () => {
     expect(url.searchParams.get("code_challenge_method")).toBe("S256");
     expect(url.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(url.searchParams.get("scope")).toBe("openid email profile");
+    // The state holds the nonce only; the return path rides in the signed login cookie.
     const state = JSON.parse(Buffer.from(url.searchParams.get("state")!, "base64url").toString());
-    expect(state.r).toBe("/conversations/1?tab=app");
+    expect(Object.keys(state)).toEqual(["n"]);
     const login = setCookies(result).find((c) => c.startsWith(`${COOKIE.login}=`))!;
+    const payload = JSON.parse(Buffer.from(cookieJar(result)[COOKIE.login]!.split(".")[0]!, "base64url").toString());
+    expect(payload.r).toBe("/conversations/1?tab=app");
     expect(login).toMatch(/; Path=\/; Max-Age=600; Secure; HttpOnly; SameSite=Lax$/);
     expect(login).not.toMatch(/Domain=/i);
   });
@@ -62,14 +65,14 @@ describe("GIVEN no session on the app host", () => {
 });
 
 describe("GIVEN a completed login", () => {
-  it("THEN the callback sets host-only session and path-scoped refresh cookies and returns to the path", async () => {
+  it("THEN the callback sets host-only session and refresh cookies and returns to the path", async () => {
     const started = await edge.startLogin("/conversations/7?x=1");
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }), refresh_token: "r1" } }));
     const result = await edge.send({ uri: "/_auth/callback", querystring: `code=abc&state=${started.state}`, headers: NAV, cookies: { [COOKIE.login]: started.loginCookie } });
     expect(location(result)).toBe(`https://${APP_HOST}/conversations/7?x=1`);
     const cookies = setCookies(result);
     expect(cookies.find((c) => c.startsWith(`${COOKIE.session}=`))).toMatch(/; Path=\/; Max-Age=2592000; Secure; HttpOnly; SameSite=Lax$/);
-    expect(cookies.find((c) => c.startsWith(`${COOKIE.refresh}=r1`))).toMatch(/; Path=\/_auth\/refresh; Max-Age=2592000; Secure; HttpOnly; SameSite=Strict$/);
+    expect(cookies.find((c) => c.startsWith(`${COOKIE.refresh}=r1`))).toMatch(/; Path=\/; Max-Age=2592000; Secure; HttpOnly; SameSite=Strict$/);
     expect(cookieJar(result)[COOKIE.login]).toBe("");
     expect(cookies.join("\n")).not.toMatch(/Domain=/i);
     const token = edge.issuer.tokenRequests.at(-1)!.form;
@@ -182,6 +185,8 @@ describe("GIVEN the callback fails", () => {
 
 describe("GIVEN an expired session", () => {
   const expiredSession = () => edge.issuer.idToken({ exp: Math.floor(Date.now() / 1000) - 10, iat: Math.floor(Date.now() / 1000) - 3700 });
+  /** What a browser sends to the refresh path: the (expired) session and the refresh token. */
+  const refreshCookies = (refresh: string) => ({ [COOKIE.session]: expiredSession(), [COOKIE.refresh]: refresh });
 
   it("WHEN a page is navigated to THEN it goes through the refresh path with the return path", async () => {
     const result = await edge.send({ uri: "/conversations/3", headers: NAV, cookies: { [COOKIE.session]: expiredSession() } });
@@ -197,7 +202,7 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the refresh path is navigated to with a refresh cookie THEN new cookies are set and it returns", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ email: "new@example.test" }) } }));
-    const result = await edge.send({ uri: "/_auth/refresh", querystring: "return=%2Fconversations%2F3", headers: NAV, cookies: { [COOKIE.refresh]: "r1" } });
+    const result = await edge.send({ uri: "/_auth/refresh", querystring: "return=%2Fconversations%2F3", headers: NAV, cookies: refreshCookies("r1") });
     expect(location(result)).toBe(`https://${APP_HOST}/conversations/3`);
     expect(cookieJar(result)[COOKIE.session]).toMatch(/^ey/);
     expect(cookieJar(result)[COOKIE.refresh]).toBeUndefined();
@@ -207,7 +212,7 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the SPA POSTs to the refresh path THEN it gets JSON 200 with the cookies", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken(), refresh_token: "rotated" } }));
-    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.refresh]: "r1" } }));
+    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }));
     expect(result.status).toBe("200");
     expect(bodyJson(result)).toEqual({ ok: true });
     expect(cookieJar(result)[COOKIE.refresh]).toBe("rotated");
@@ -215,17 +220,17 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the refresh token is refused THEN the cookies are cleared and a navigation starts a login", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 400, body: { error: "invalid_grant" } }));
-    const result = await edge.send({ uri: "/_auth/refresh", headers: NAV, cookies: { [COOKIE.refresh]: "revoked" } });
+    const result = await edge.send({ uri: "/_auth/refresh", headers: NAV, cookies: refreshCookies("revoked") });
     expect(location(result)).toContain(`${edge.issuer.url}/authorize?`);
     const jar = cookieJar(result);
     expect(jar[COOKIE.session]).toBe("");
     expect(jar[COOKIE.refresh]).toBe("");
-    expect(setCookies(result).find((c) => c.startsWith(`${COOKIE.refresh}=;`))).toContain("Path=/_auth/refresh");
+    expect(setCookies(result).find((c) => c.startsWith(`${COOKIE.refresh}=;`))).toContain("Path=/;");
   });
 
   it("WHEN the refresh answer holds an invalid token THEN a POST gets 401 login_required", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ aud: "other" }) } }));
-    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.refresh]: "r1" } }));
+    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }));
     expect(result.status).toBe("401");
     expect(bodyJson(result).error).toBe("login_required");
   });
@@ -237,8 +242,8 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the provider is down during a refresh THEN 503 (page or JSON)", async () => {
     edge.issuer.tokenResponses.push(...[1, 2, 3, 4, 5, 6].map(() => () => ({ status: 503, body: {} })));
-    expect(asResponse(await edge.send({ uri: "/_auth/refresh", headers: NAV, cookies: { [COOKIE.refresh]: "r1" } })).status).toBe("503");
-    const api = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.refresh]: "r1" } }));
+    expect(asResponse(await edge.send({ uri: "/_auth/refresh", headers: NAV, cookies: refreshCookies("r1") })).status).toBe("503");
+    const api = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }));
     expect(api.status).toBe("503");
     expect(api.headers?.["retry-after"]?.[0]?.value).toBe("5");
   });
@@ -246,7 +251,7 @@ describe("GIVEN an expired session", () => {
 
 describe("GIVEN logout", () => {
   it("THEN every cookie is cleared and the browser goes to the provider's logout with client_id and logout_uri", async () => {
-    const result = await edge.send({ uri: "/_auth/logout", headers: NAV });
+    const result = await edge.send({ uri: "/_auth/logout", headers: { ...NAV, "Sec-Fetch-Site": "same-origin" } });
     const url = new URL(location(result));
     expect(`${url.origin}${url.pathname}`).toBe(`${edge.issuer.url}/logout`);
     expect(url.searchParams.get("client_id")).toBe("test-client-id");
@@ -256,6 +261,7 @@ describe("GIVEN logout", () => {
 });
 
 describe("GIVEN logout after runtime hand-offs", () => {
+  const USER_NAV = { ...NAV, "Sec-Fetch-Site": "none" };
   const OTHER_RUNTIME = `40777-${SLUG}.${RUNTIME_DOMAIN}`;
 
   async function mintFor(host: string, session: string, runtimes?: string) {
@@ -273,7 +279,7 @@ describe("GIVEN logout after runtime hand-offs", () => {
     const secondMint = await mintFor(OTHER_RUNTIME, session, remembered);
     const both = cookieJar(secondMint)[COOKIE.runtimes]!;
 
-    const out = await edge.send({ uri: "/_auth/logout", headers: NAV, cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both } });
+    const out = await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both } });
     expect(cookieJar(out)).toMatchObject({ [COOKIE.session]: "", [COOKIE.runtimes]: "" });
     const hop1 = new URL(location(out));
     expect(`${hop1.host}${hop1.pathname}`).toBe(`${OTHER_RUNTIME}/_auth/runtime-logout`);
@@ -290,20 +296,20 @@ describe("GIVEN logout after runtime hand-offs", () => {
   it("WHEN a logout hop carries a forged, expired or foreign chain THEN it only clears that host's cookie and redirects nowhere", async () => {
     const { session } = await edge.login();
     const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
-    const chainUrl = new URL(location(await edge.send({ uri: "/_auth/logout", headers: NAV, cookies: { [COOKIE.runtimes]: remembered } })));
+    const chainUrl = new URL(location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })));
     const chain = chainUrl.searchParams.get("chain")!;
     // Open redirect through a forged chain naming an outside host.
     const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
-    const forged = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${forgedBody}.${chain.split(".")[1]}`, headers: NAV }));
+    const forged = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${forgedBody}.${chain.split(".")[1]}`, headers: USER_NAV }));
     expect(forged.status).toBe("200");
     expect(forged.headers?.location).toBeUndefined();
     expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
     // A chain for other hosts, replayed on a host it does not name.
-    const foreign = asResponse(await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: NAV }));
+    const foreign = asResponse(await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }));
     expect(foreign.status).toBe("200");
     // An expired chain.
     edge.offset = 600;
-    const stale = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: NAV }));
+    const stale = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }));
     expect(stale.status).toBe("200");
     expect(stale.headers?.location).toBeUndefined();
   });
@@ -313,7 +319,7 @@ describe("GIVEN logout after runtime hand-offs", () => {
     const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
     const [, mac] = remembered.split(".");
     const tampered = `${Buffer.from(JSON.stringify({ h: ["evil.example"] })).toString("base64url")}.${mac}`;
-    const out = new URL(location(await edge.send({ uri: "/_auth/logout", headers: NAV, cookies: { [COOKIE.runtimes]: tampered } })));
+    const out = new URL(location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: tampered } })));
     expect(`${out.origin}${out.pathname}`).toBe(`${edge.issuer.url}/logout`);
   });
 });
@@ -324,9 +330,10 @@ describe("GIVEN the runtime hand-off", () => {
     const url = new URL(location(result));
     expect(`${url.origin}${url.pathname}`).toBe(`https://${APP_HOST}/_auth/runtime`);
     expect(url.searchParams.get("host")).toBe(RUNTIME);
-    expect(url.searchParams.get("path")).toBe("/index.html?a=1");
+    // The path stays in the state cookie on the runtime host; `n` binds it.
+    expect(url.searchParams.get("path")).toBeNull();
     expect(url.searchParams.get("n")).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(setCookies(result)[0]).toMatch(new RegExp(`^${COOKIE.runtimeState}=.*; Path=/; Max-Age=300; Secure; HttpOnly; SameSite=None$`));
+    expect(setCookies(result)[0]).toMatch(new RegExp(`^${COOKIE.runtimeState}=.*; Path=/; Max-Age=300; Secure; HttpOnly; SameSite=Lax$`));
   });
 
   it("WHEN the whole hand-off runs THEN the runtime host gets a host-only cookie and later requests carry the identity for that host", async () => {
@@ -340,7 +347,7 @@ describe("GIVEN the runtime hand-off", () => {
     const exchanged = await edge.send({ host: RUNTIME, uri: callback.pathname, querystring: callback.search.slice(1), headers: NAV, cookies: { [COOKIE.runtimeState]: state } });
     expect(location(exchanged)).toBe(`https://${RUNTIME}/app`);
     const runtimeCookie = cookieJar(exchanged)[COOKIE.runtime]!;
-    expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(/; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=None$/);
+    expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(/; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/);
     expect(cookieJar(exchanged)[COOKIE.runtimeState]).toBe("");
     const request = asRequest(await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }));
     const exp = headerValue(request, "x-oh-exp")!;

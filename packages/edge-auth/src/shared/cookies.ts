@@ -4,9 +4,12 @@ import type { CloudFrontHeaders } from "aws-lambda";
 export const COOKIE = {
   /** The verified ID token. */
   session: "__Host-oh-session",
-  /** Refresh token; only ever sent to the refresh path. */
-  refresh: "__Secure-oh-refresh",
-  /** Login in progress: nonce, PKCE verifier, time (signed with the nonce key). */
+  /**
+   * Refresh token. `__Host-` (host-only, Path=/): no same-site page can plant one (a `Domain=<apex>` cookie of this name is
+   * refused by the browser). It reaches every path of the app host, but only the refresh path reads it, and no origin sees it.
+   */
+  refresh: "__Host-oh-refresh",
+  /** Login in progress: nonce, PKCE verifier, time, return path (signed with the nonce key). */
   login: "__Host-oh-login",
   /** Runtime host: access to this one host for one user (signed with the ticket key). */
   runtime: "__Host-oh-runtime",
@@ -16,37 +19,84 @@ export const COOKIE = {
   runtimes: "__Host-oh-runtimes",
 } as const;
 
+/** The names we read. Any other name in our families (such as the former `__Secure-oh-refresh`) is cleared, never read. */
+const OUR_NAMES: ReadonlySet<string> = new Set(Object.values(COOKIE));
+
 export const REFRESH_PATH = "/_auth/refresh";
 
 /** A single cookie of ours longer than this is ignored (a real one is at most a few KB). */
 export const MAX_COOKIE_VALUE_LENGTH = 4096;
 /** Cookie headers longer than this (all together) are refused with 431. */
 export const MAX_COOKIE_HEADER_LENGTH = 16384;
+/** Set-Cookie text the edge adds to clear hostile cookies in one answer (Lambda@Edge generated answers stay small). */
+const MAX_CLEAR_BYTES = 12 * 1024;
+/** Cookie paths tried when clearing a cookie we did not set (each a prefix of the request path). */
+const MAX_CLEAR_PATHS = 6;
+
+/** Cookie name as a browser sends it, minus the optional white space of RFC 6265 (SP and HTAB only). */
+function cookieName(pair: string): string | undefined {
+  const eq = pair.indexOf("=");
+  const name = (eq < 0 ? pair : pair.slice(0, eq)).replace(/^[ \t]+|[ \t]+$/g, "");
+  return name || undefined;
+}
+
+/** Prefix spoofing: `\u2000__Host-oh-session` or `__HOST-oh-session` is not our cookie, but it is in our family (cleared, stripped). */
+function inOurFamily(name: string): boolean {
+  return /^__(host|secure)-oh[-_]/.test(name.trim().toLowerCase());
+}
 
 /** True for names in our families; such cookies are ours alone and never reach an origin. */
 export function isOurCookie(name: string): boolean {
-  return /^__(Host|Secure)-oh-/i.test(name);
+  return inOurFamily(name);
 }
 
 export function cookieHeaderLength(headers: CloudFrontHeaders): number {
   return (headers.cookie ?? []).reduce((sum, h) => sum + h.value.length, 0);
 }
 
-/** name -> first value. Malformed pairs are skipped; values are not URL-decoded (ours are base64url). */
-export function parseCookies(headers: CloudFrontHeaders): Map<string, string> {
-  const cookies = new Map<string, string>();
+export interface RequestCookies {
+  /** name -> value; our names only when they were sent exactly once. */
+  readonly values: Map<string, string>;
+  /** Names to clear: our names sent more than once, and strangers in our families. */
+  readonly hostile: ReadonlySet<string>;
+}
+
+/**
+ * Reads the Cookie headers. Cookie tossing: a same-site page can add a second cookie of one of our names (other Domain or
+ * Path, browsers list both); which one is the browser's own cannot be told, so neither is used and both are cleared.
+ * Values are not URL-decoded (ours are base64url); malformed pairs are skipped.
+ */
+export function readCookies(headers: CloudFrontHeaders): RequestCookies {
+  const values = new Map<string, string>();
+  const hostile = new Set<string>();
   for (const header of headers.cookie ?? []) {
     for (const pair of header.value.split(";")) {
       const eq = pair.indexOf("=");
       if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      let value = pair.slice(eq + 1).trim();
+      const name = cookieName(pair);
+      if (!name) continue;
+      let value = pair.slice(eq + 1).replace(/^[ \t]+|[ \t]+$/g, "");
       if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-      if (!name || cookies.has(name)) continue;
-      cookies.set(name, value);
+      if (OUR_NAMES.has(name)) {
+        if (values.has(name) || hostile.has(name)) {
+          values.delete(name);
+          hostile.add(name);
+        } else {
+          values.set(name, value);
+        }
+      } else if (inOurFamily(name)) {
+        hostile.add(name);
+      } else if (!values.has(name)) {
+        values.set(name, value);
+      }
     }
   }
-  return cookies;
+  return { values, hostile };
+}
+
+/** name -> value (see readCookies: our names only when sent once). */
+export function parseCookies(headers: CloudFrontHeaders): Map<string, string> {
+  return readCookies(headers).values;
 }
 
 /** Our cookie, or undefined when it is absent or oversized. */
@@ -56,15 +106,14 @@ export function ourCookie(cookies: Map<string, string>, name: string): string | 
   return value && value.length <= MAX_COOKIE_VALUE_LENGTH ? value : undefined;
 }
 
-/** Removes our cookies from the request; deletes the header when nothing else is left. */
+/** Removes our cookies (and anything posing as one) from the request; deletes the header when nothing else is left. */
 export function stripOurCookies(headers: CloudFrontHeaders): void {
   const kept: string[] = [];
   for (const header of headers.cookie ?? []) {
     for (const pair of header.value.split(";")) {
-      const trimmed = pair.trim();
+      const trimmed = pair.replace(/^[ \t]+|[ \t]+$/g, "");
       if (!trimmed) continue;
-      const eq = trimmed.indexOf("=");
-      const name = (eq < 0 ? trimmed : trimmed.slice(0, eq)).trim();
+      const name = cookieName(trimmed) ?? "";
       if (!isOurCookie(name)) kept.push(trimmed);
     }
   }
@@ -87,4 +136,74 @@ export function setCookie(name: string, value: string, options: CookieOptions): 
 
 export function clearCookie(name: string, path = "/", sameSite: CookieOptions["sameSite"] = "Lax"): string {
   return setCookie(name, "", { maxAgeSeconds: 0, path, sameSite });
+}
+
+/** The Domain values a cookie seen on `host` can carry: the host itself and each parent with at least two labels. */
+export function parentDomains(host: string): string[] {
+  const labels = host.split(".");
+  const domains: string[] = [];
+  for (let i = 0; i + 2 <= labels.length; i += 1) domains.push(labels.slice(i).join("."));
+  return domains;
+}
+
+/** The Path values a cookie sent with a request for `uri` can carry (RFC 6265 path-match), shortest first. */
+export function matchingPaths(uri: string): string[] {
+  const paths = ["/"];
+  const path = uri.startsWith("/") ? uri.slice(0, 2048) : "/";
+  for (let i = 1; i < path.length && paths.length < MAX_CLEAR_PATHS; i += 1) {
+    if (path[i] === "/") paths.push(path.slice(0, i), path.slice(0, i + 1));
+  }
+  if (path !== "/" && !paths.includes(path)) paths.push(path);
+  return [...new Set(paths)].slice(0, MAX_CLEAR_PATHS + 1);
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
+
+/**
+ * Set-Cookie lines that expire `names` wherever they can live for this request: host-only and `Domain=` each parent of
+ * `host`, on every path that matched `uri`. Cookies set by a same-site page (tossing, cookie bombs) are removed this way;
+ * `__Host-` names exist only host-only on `/`. Stays within MAX_CLEAR_BYTES: names first come first, `Path=/` before deeper paths.
+ */
+export function clearEverywhere(names: Iterable<string>, host: string, uri: string): string[] {
+  const lines: string[] = [];
+  let bytes = 0;
+  const wanted = [...names].filter((name) => TOKEN.test(name));
+  const domains = [undefined, ...parentDomains(host)];
+  const paths = matchingPaths(uri);
+  for (const [index, path] of paths.entries()) {
+    for (const name of wanted) {
+      if (name.startsWith("__Host-")) {
+        if (index > 0) continue;
+        const line = `${name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`;
+        if (bytes + line.length > MAX_CLEAR_BYTES) return lines;
+        lines.push(line);
+        bytes += line.length;
+        continue;
+      }
+      for (const domain of domains) {
+        const line = `${name}=; ${domain ? `Domain=${domain}; ` : ""}Path=${path}; Max-Age=0; Secure; HttpOnly; SameSite=Lax`;
+        if (bytes + line.length > MAX_CLEAR_BYTES) return lines;
+        lines.push(line);
+        bytes += line.length;
+      }
+    }
+  }
+  return lines;
+}
+
+/** Names in an oversized Cookie header, largest first (a cookie bomb's big cookies are cleared first). */
+export function cookieNamesBySize(headers: CloudFrontHeaders): string[] {
+  const sizes = new Map<string, number>();
+  for (const header of headers.cookie ?? []) {
+    for (const pair of header.value.split(";")) {
+      const name = cookieName(pair);
+      if (name) sizes.set(name, (sizes.get(name) ?? 0) + pair.length);
+    }
+  }
+  return [...sizes.entries()].sort((a, b) => b[1] - a[1]).map(([name]) => name);
+}
+
+/** Our names (sent once) are kept by a 431: they are bounded, and only we can set them. */
+export function isOurName(name: string): boolean {
+  return OUR_NAMES.has(name);
 }

@@ -10,8 +10,9 @@ const RUNTIME_LABEL = /^([1-9][0-9]{0,4})-([a-z2-7]{16})$/;
 
 /** Lower case, without a port; "" for anything that is not a plain host name. */
 export function normalizeHost(value: string | undefined): string {
-  if (!value) return "";
-  const host = value.trim().toLowerCase().replace(/:\d{1,5}$/, "");
+  // Host folding (Kelvin sign lower-cases to "k", trim() drops NBSP/BOM/U+2028): refuse non-[A-Za-z0-9.:-] before normalising.
+  if (!value || !/^[A-Za-z0-9.:-]{1,260}$/.test(value)) return "";
+  const host = value.toLowerCase().replace(/:\d{1,5}$/, "");
   return /^[a-z0-9.-]{1,253}$/.test(host) ? host : "";
 }
 

@@ -58,8 +58,16 @@ export function page(status: number, title: string, message: string, setCookies:
 }
 
 /** A JSON answer for API callers, a page for browsers. */
-export function refuse(request: CloudFrontRequest, status: number, error: string, message: string): CloudFrontResultResponse {
-  return isNavigation(request) ? page(status, STATUS_TEXT[status] ?? "Error", message) : json(status, { error, message });
+export function refuse(request: CloudFrontRequest, status: number, error: string, message: string, setCookies: readonly string[] = []): CloudFrontResultResponse {
+  return isNavigation(request) ? page(status, STATUS_TEXT[status] ?? "Error", message, setCookies) : json(status, { error, message }, setCookies);
+}
+
+/** A page asking the user to confirm with a same-origin POST (a button): what another site cannot trigger for them. */
+export function confirmPage(status: number, title: string, message: string, action: string, button: string): CloudFrontResultResponse {
+  const body = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><form method="post" action="${escapeHtml(action)}"><button type="submit">${escapeHtml(button)}</button></form></body></html>`;
+  // No form-action: the POST's answer redirects to the provider's logout, and form-action also governs redirects.
+  const csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+  return response(status, STATUS_TEXT[status] ?? "Error", { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp }, [], body);
 }
 
 const STATUS_TEXT: Record<number, string> = {

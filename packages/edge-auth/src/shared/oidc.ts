@@ -107,6 +107,11 @@ export interface IdTokenClaims {
 export interface IdTokenVerifier {
   /** Throws an aws-jwt-verify error for anything but a valid ID token of our client. */
   verify(token: string): Promise<IdTokenClaims>;
+  /**
+   * The same checks with `exp` (and `nbf`) relaxed by `graceSeconds`: the refresh path asks who an expired session belonged to.
+   * The signature, issuer, client and token_use are still checked.
+   */
+  verifyIgnoringExpiry(token: string, graceSeconds: number): Promise<IdTokenClaims>;
   /** Starts the JWKS download without waiting (cold start). */
   warmUp(): void;
 }
@@ -130,6 +135,7 @@ export function createIdTokenVerifier(config: EdgeConfig): IdTokenVerifier {
   );
   return {
     verify: async (token) => (await verifier.verify(token)) as unknown as IdTokenClaims,
+    verifyIgnoringExpiry: async (token, graceSeconds) => (await verifier.verify(token, { graceSeconds })) as unknown as IdTokenClaims,
     warmUp: () => {
       verifier.hydrate().catch(() => undefined);
     },

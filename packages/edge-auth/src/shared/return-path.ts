@@ -1,6 +1,7 @@
 // Return paths after login, refresh and runtime hand-off: same host, path and query only.
 
-const MAX_RETURN_PATH_LENGTH = 2048;
+/** CloudFront's longest URL: no request path can be longer. */
+export const MAX_RETURN_PATH_LENGTH = 8192;
 
 /**
  * The path (with query) to send the browser back to on `origin`, or "/" when `raw` is anything but a plain path there.
@@ -21,4 +22,10 @@ export function safeReturnPath(raw: unknown, origin: string): string {
   if (parsed.origin !== origin) return "/";
   const path = `${parsed.pathname}${parsed.search}`;
   return path.startsWith("//") ? "/" : path;
+}
+
+/** The path with its query dropped: a shorter safe place to land when a deep link cannot be carried whole. */
+export function withoutQuery(path: string): string {
+  const q = path.indexOf("?");
+  return q < 0 ? path : path.slice(0, q);
 }
