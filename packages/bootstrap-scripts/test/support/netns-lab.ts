@@ -51,10 +51,24 @@ export interface ProbeResult {
 }
 
 const SUPPORT = __dirname;
+/** The VPC this lab's host lives in (passed to the firewall as its VPC_CIDRS), and addresses in it. */
+export const VPC_CIDR = "10.0.0.0/16";
 export const HOST_PRIMARY_IP = "10.0.1.5";
 export const VPC_ROUTER_IP = "10.0.1.1";
+/** AmazonProvidedDNS: the VPC's base address + 2. */
+export const VPC_DNS_IP = "10.0.0.2";
+/** Aurora's writer, in another subnet of the VPC. */
+export const AURORA_IP = "10.0.2.50";
+/** Any other service in the VPC (an interface endpoint, another team's instance). */
+export const VPC_SERVICE_IP = "10.0.3.7";
+/** A private network outside the VPC, reached through peering or a transit gateway. */
+export const PEERED_IP = "172.31.5.5";
 export const IMDS_IP = "169.254.169.254";
+/** Another link-local service (the shape of ECS's credentials endpoint). */
+export const LINK_LOCAL_SERVICE_IP = "169.254.170.2";
 export const INTERNET_IP = "198.51.100.7";
+/** IPv6 link-local addresses: every user bridge's (the host's side) and each container's is fe80::<last octet of its IPv4 address>. */
+export const BRIDGE_LINK_LOCAL = "fe80::1";
 
 /** Whether this machine can build the lab (root, `ip netns`, iptables with addrtype); the reason if not. */
 export function labUnavailableReason(): string | undefined {
@@ -109,8 +123,7 @@ export class NetnsLab {
     this.sh(this.host, "ip", ["link", "set", "eth0", "up"]);
     this.sh(this.host, "ip", ["route", "add", "default", "via", VPC_ROUTER_IP]);
     this.sh(this.vpc, "ip", ["addr", "add", `${VPC_ROUTER_IP}/24`, "dev", "eth0"]);
-    this.sh(this.vpc, "ip", ["addr", "add", `${IMDS_IP}/32`, "dev", "lo"]);
-    this.sh(this.vpc, "ip", ["addr", "add", `${INTERNET_IP}/32`, "dev", "lo"]);
+    for (const ip of [IMDS_IP, LINK_LOCAL_SERVICE_IP, INTERNET_IP, VPC_DNS_IP, AURORA_IP, VPC_SERVICE_IP, PEERED_IP]) this.sh(this.vpc, "ip", ["addr", "add", `${ip}/32`, "dev", "lo"]);
     this.sh(this.vpc, "ip", ["link", "set", "eth0", "up"]);
     // worst case: a VPC neighbour whose route table sends 10.240.0.0/16 to this host
     this.sh(this.vpc, "ip", ["route", "add", "10.240.0.0/16", "via", HOST_PRIMARY_IP]);
@@ -120,6 +133,8 @@ export class NetnsLab {
       this.users.push(user);
       this.sh(this.host, "ip", ["link", "add", user.bridge, "type", "bridge"]);
       this.sh(this.host, "ip", ["addr", "add", `${user.gateway}/24`, "dev", user.bridge]);
+      // the kernel gives a bridge a link-local address of its own; a fixed one (no duplicate detection) is easier to aim at
+      this.sh(this.host, "ip", ["-6", "addr", "add", `${BRIDGE_LINK_LOCAL}/64`, "dev", user.bridge, "nodad"]);
       this.sh(this.host, "ip", ["link", "set", user.bridge, "up"]);
     }
     for (const c of spec.containers) {
@@ -133,6 +148,7 @@ export class NetnsLab {
       execFileSync("ip", ["-n", this.host, "link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns]);
       this.sh(this.host, "ip", ["link", "set", hostSide, "master", user.bridge, "up"]);
       this.sh(ns, "ip", ["addr", "add", `${container.ip}/24`, "dev", "eth0"]);
+      this.sh(ns, "ip", ["-6", "addr", "add", `fe80::${c.host}/64`, "dev", "eth0", "nodad"]);
       this.sh(ns, "ip", ["link", "set", "eth0", "up"]);
       this.sh(ns, "ip", ["route", "add", "default", "via", user.gateway]);
     }
