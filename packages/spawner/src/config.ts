@@ -43,9 +43,14 @@ export const configSchema = z
         appPort: z.number().int().min(1).max(65535).default(3000),
         relayPort: z.number().int().min(1).max(65535).default(3000),
         llmGatewayPort: z.number().int().min(1).max(65535).default(4000),
+        /**
+         * How long a /24 freed by removing a user's network stays unused: at least twice the proxy's route
+         * cache (runtime-proxy `routeCacheSeconds`, 30 s), so no cached route to `.2` reaches the next user.
+         */
+        subnetReuseDelayMs: z.number().int().min(0).max(3_600_000).default(60_000),
       })
       .strict()
-      .default({ subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000 }),
+      .default({ subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 60_000 }),
     paths: z
       .object({
         /** EFS mount; identical on the host and in the spawner's container (paths are handed to dockerd). */
@@ -74,9 +79,11 @@ export const configSchema = z
         maxRunningApps: z.number().int().min(1).default(20),
         maxRunningSandboxes: z.number().int().min(1).default(30),
         sandboxesPerUser: z.number().int().min(1).default(3),
+        /** Sandbox containers one user may have in any state (OpenHands keeps one per conversation until deleted). */
+        maxSandboxContainersPerUser: z.number().int().min(1).max(1000).default(50),
       })
       .strict()
-      .default({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 }),
+      .default({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3, maxSandboxContainersPerUser: 50 }),
     limits: z
       .object({
         appMemoryMiB: z.number().int().min(256).default(2048),

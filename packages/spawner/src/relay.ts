@@ -30,6 +30,14 @@ export function relayRefusal(method: string, rawUrl: string, headers: Record<str
 interface RelayListener {
   server: Server;
   upstream: () => string | undefined;
+  /** The first three octets of the user's /24 ("10.240.7."), the only callers this listener serves. */
+  network: string;
+}
+
+/** Whether a caller's address (IPv4, or IPv4-mapped IPv6) is in the /24 whose prefix is `network` ("a.b.c."). */
+export function isOnNetwork(remoteAddress: string | undefined, network: string): boolean {
+  const address = (remoteAddress ?? "").replace(/^::ffff:/i, "");
+  return /^(\d{1,3}\.){3}\d{1,3}$/.test(address) && address.startsWith(network);
 }
 
 export class WebhookRelay {
@@ -50,9 +58,11 @@ export class WebhookRelay {
   /** Starts the user's listener on `address` (idempotent); `upstream` names the user's app at call time. */
   async open(slug: string, address: string, upstream: () => string | undefined): Promise<void> {
     if (this.listeners.has(slug)) return;
+    const octets = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)\d{1,3}$/.exec(address);
+    if (!octets) throw new Error(`relay for ${slug}: ${address} is not an IPv4 gateway address`);
     const server = createServer((req, res) => this.handle(slug, req, res));
     server.keepAliveTimeout = 5_000;
-    const listener = { server, upstream };
+    const listener = { server, upstream, network: octets[1]! };
     this.listeners.set(slug, listener);
     let lastError: Error | undefined;
     // The gateway address appears with the bridge; a fresh network may need a moment.
@@ -92,7 +102,10 @@ export class WebhookRelay {
   private handle(slug: string, req: IncomingMessage, res: ServerResponse) {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
-    const refusal = relayRefusal(method, url, req.headers);
+    const listener = this.listeners.get(slug);
+    // Cross-user callbacks: only the user's own bridge (their sandboxes) may call; another user's sandbox that
+    // reaches this gateway by routing would otherwise act on this user's app with its own session key.
+    const refusal = !listener || !isOnNetwork(req.socket.remoteAddress, listener.network) ? "callers outside this user's network are refused" : relayRefusal(method, url, req.headers);
     if (refusal) {
       this.refused += 1;
       this.log.warn("relay refused", { slug, method, path: url.split("?")[0]?.slice(0, 200), reason: refusal });
@@ -101,7 +114,7 @@ export class WebhookRelay {
       res.end(JSON.stringify({ error: "forbidden", message: refusal }));
       return;
     }
-    const target = this.listeners.get(slug)?.upstream();
+    const target = listener?.upstream();
     if (!target) {
       req.resume();
       res.writeHead(503, { "content-type": "application/json" });

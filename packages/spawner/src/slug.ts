@@ -40,15 +40,33 @@ export const names = {
 
 export type ContainerRole = { kind: "app"; owner: string } | { kind: "sandbox"; owner: string; sandboxId: string };
 
+/**
+ * The longest sandbox id after `oh-sbx-<slug>-`. One limit for everything that reads a sandbox name (the
+ * filter's paths, its create review, the host view, the create records): a name one part accepts and
+ * another does not would be a sandbox the spawner does not track.
+ */
+export const MAX_SANDBOX_ID_LENGTH = 128;
+const SANDBOX_ID = `[A-Za-z0-9][A-Za-z0-9_.-]{0,${MAX_SANDBOX_ID_LENGTH - 1}}`;
+/** Any container reference dockerd accepts as a name, bounded by the longest name we create. */
+export const MAX_CONTAINER_NAME_LENGTH = "oh-sbx-".length + 16 + 1 + MAX_SANDBOX_ID_LENGTH;
+
 const APP_NAME = /^oh-app-([a-z2-7]{16})$/;
-const SANDBOX_NAME = /^oh-sbx-([a-z2-7]{16})-([A-Za-z0-9][A-Za-z0-9_.-]{0,127})$/;
+const SANDBOX_NAME = new RegExp(`^oh-sbx-([a-z2-7]{16})-(${SANDBOX_ID})$`);
 
 /** Who owns a container, from its name alone (with or without Docker's leading '/'). */
 export function roleOfContainer(name: string): ContainerRole | undefined {
+  if (typeof name !== "string") return undefined;
   const bare = name.startsWith("/") ? name.slice(1) : name;
   const app = APP_NAME.exec(bare);
   if (app) return { kind: "app", owner: app[1]! };
   const sandbox = SANDBOX_NAME.exec(bare);
   if (sandbox) return { kind: "sandbox", owner: sandbox[1]!, sandboxId: sandbox[2]! };
   return undefined;
+}
+
+/** Whether a container name (with or without the leading '/') is one of this user's sandboxes; the one parser. */
+export function isOwnSandboxName(slug: string, name: unknown): boolean {
+  if (typeof name !== "string") return false;
+  const role = roleOfContainer(name);
+  return role?.kind === "sandbox" && role.owner === slug;
 }

@@ -19,8 +19,8 @@ describe("spawner configuration", () => {
   it("GIVEN the minimal document THEN defaults follow docs/CONTRACTS.md (API 127.0.0.1:8081, relay 3000, LLM gateway 4000, 10.240/16)", () => {
     const config = parseConfig(minimal);
     expect(config.api).toEqual({ host: "127.0.0.1", port: 8081 });
-    expect(config.network).toEqual({ subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000 });
-    expect(config.users).toEqual({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 });
+    expect(config.network).toEqual({ subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 60_000 });
+    expect(config.users).toEqual({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3, maxSandboxContainersPerUser: 50 });
     expect(config.docker.socketPath).toBe("/var/run/docker.sock");
     expect(config.database.port).toBe(5432);
   });

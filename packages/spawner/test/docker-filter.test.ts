@@ -111,11 +111,13 @@ describe("filtered Docker API", () => {
     expect(readdirSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes"))).toEqual([]);
   });
 
-  it("GIVEN a create WHEN it succeeds THEN the request as OpenHands sent it is recorded under the user's EFS folder", async () => {
+  it("GIVEN a create WHEN it succeeds THEN the body as the filter rebuilt it (never the caller's text) is recorded under the user's EFS folder", async () => {
     const name = `oh-sbx-${alice.slug}-rec1`;
     await asAlice.run(name, DockerPyClient.sandboxBody(AGENT_IMAGE));
     const record = JSON.parse(readFileSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
-    expect(record).toMatchObject({ version: 1, name, body: { HostConfig: { NetworkMode: "default", ExtraHosts: ["host.docker.internal:host-gateway"] } } });
+    const sent = h.engine.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!.body;
+    expect(record).toMatchObject({ version: 1, name, body: sent });
+    expect(record.body.HostConfig).toMatchObject({ NetworkMode: `oh-u-${alice.slug}`, Binds: [`${h.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`] });
   });
 
   it("GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist", async () => {
@@ -151,15 +153,25 @@ describe("filtered Docker API", () => {
     for (const n of names) expect(n.startsWith(`/oh-sbx-${alice.slug}-`)).toBe(true);
     expect(names).not.toContain(`/${bobName}`);
     expect(names).not.toContain(`/oh-app-${alice.slug}`);
-    // Even with her own filter asking for bob's name.
-    const filtered = await asAlice.call("GET", asAlice.v(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [bob.slug] }))}`));
-    expect(filtered.json()).toEqual([]);
+    // Existence oracle: filters (and since/before) are refused with one answer, whether bob's container exists or not.
+    const answers = new Set<string>();
+    for (const query of [
+      `filters=${encodeURIComponent(JSON.stringify({ name: [bob.slug] }))}`,
+      `filters=${encodeURIComponent(JSON.stringify({ before: [bobName] }))}`,
+      `filters=${encodeURIComponent(JSON.stringify({ before: [`oh-sbx-${bob.slug}-missing`] }))}`,
+      `before=${bobName}`,
+      `since=oh-sbx-${bob.slug}-missing`,
+    ]) {
+      const res = await asAlice.call("GET", asAlice.v(`/containers/json?all=1&${query}`));
+      answers.add(`${res.status} ${res.body}`);
+    }
+    expect([...answers]).toEqual([expect.stringMatching(/^400 .*only all, limit, size and trunc_cmd/)]);
   });
 
-  const refusedCreate = async (suffix: string, overrides: Parameters<typeof DockerPyClient.sandboxBody>[1], pattern: RegExp) => {
+  const refusedCreate = async (suffix: string, overrides: Parameters<typeof DockerPyClient.sandboxBody>[1], pattern: RegExp, status = 403) => {
     const name = `oh-sbx-${alice.slug}-${suffix}`;
     const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(AGENT_IMAGE, overrides));
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(status);
     expect(res.json().message).toMatch(pattern);
     expect(h.engine.calls.filter((c) => c.path === "/containers/create" && c.query.name === name)).toHaveLength(0);
   };
@@ -179,8 +191,8 @@ describe("filtered Docker API", () => {
     refusedCreate("logs", { HostConfig: { LogConfig: { Type: "awslogs", Config: { "awslogs-group": "someone-elses" } } } }, /LogConfig/));
   it("GIVEN a create publishing a thousand ports THEN it is refused", () =>
     refusedCreate("ports", { ExposedPorts: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`${9000 + i}/tcp`, {}])) }, /at most 16 ports/));
-  it("GIVEN a create lowering its OOM score (the kernel would kill others first) THEN it is refused", () =>
-    refusedCreate("oom", { HostConfig: { OomScoreAdj: -1000 } }, /OomScoreAdj/));
+  it("GIVEN a create lowering its OOM score (the kernel would kill others first) THEN it is refused as an unknown field", () =>
+    refusedCreate("oom", { HostConfig: { OomScoreAdj: -1000 } }, /HostConfig.OomScoreAdj" is not allowed/, 400));
   it("GIVEN a create joining another user's network THEN it is refused", () =>
     refusedCreate("othernet", { NetworkingConfig: { EndpointsConfig: { [`oh-u-${bob.slug}`]: {} } } }, /network "oh-u-/));
   it("GIVEN a create of another image THEN it is refused", () => refusedCreate("img", { Image: "alpine:3" }, /image "alpine:3" is not allowed/));
@@ -218,8 +230,8 @@ describe("filtered Docker API", () => {
   it("GIVEN a create whose body is not JSON, or too large THEN a clear refusal, not a crash", async () => {
     const name = `oh-sbx-${alice.slug}-junk`;
     const junk = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), "{not json");
-    expect(junk.status).toBe(403);
-    expect(junk.json().message).toMatch(/must be a JSON object/);
+    expect(junk.status).toBe(400);
+    expect(junk.json().message).toMatch(/not acceptable JSON/);
     const huge = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), { Image: AGENT_IMAGE, Env: ["X=" + "a".repeat(2 * 1024 * 1024)] });
     expect(huge.status).toBe(413);
     expect((await asAlice.call("GET", "/version")).status).toBe(200);

@@ -11,6 +11,9 @@ describe("webhook relay", () => {
   let app: FakeOpenHandsApp;
   let relay: WebhookRelay;
   let base: string;
+  /** A sandbox's address on the user's bridge (the relay serves its own /24 only). */
+  const sandboxAddress = () => gateway.replace(/\.1$/, ".130");
+  const fromSandbox = (options: Parameters<typeof http>[0]) => http({ ...options, localAddress: sandboxAddress() });
   const traffic: string[] = [];
   const slug = "aaaaaaaaaaaaaaaa";
   const gateway = `127.${100 + Math.floor(Math.random() * 150)}.7.1`;
@@ -28,7 +31,7 @@ describe("webhook relay", () => {
   });
 
   it("GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header, and it counts as activity", async () => {
-    const res = await http({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: { id: "c1" }, headers: { "x-session-api-key": "k1" } });
+    const res = await fromSandbox({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: { id: "c1" }, headers: { "x-session-api-key": "k1" } });
     expect(res.status).toBe(200);
     const seen = app.requests.find((r) => r.path === "/api/v1/webhooks/conversations")!;
     expect(seen.headers["x-session-api-key"]).toBe("k1");
@@ -37,16 +40,16 @@ describe("webhook relay", () => {
   });
 
   it("GIVEN event and secrets webhooks THEN they pass too", async () => {
-    expect((await http({ url: `${base}/api/v1/webhooks/events/0123456789abcdef0123456789abcdef`, method: "POST", body: [] })).status).toBe(200);
-    expect((await http({ url: `${base}/api/v1/webhooks/secrets`, headers: { "x-access-token": "jwt" } })).status).toBe(200);
+    expect((await fromSandbox({ url: `${base}/api/v1/webhooks/events/0123456789abcdef0123456789abcdef`, method: "POST", body: [] })).status).toBe(200);
+    expect((await fromSandbox({ url: `${base}/api/v1/webhooks/secrets`, headers: { "x-access-token": "jwt" } })).status).toBe(200);
   });
 
   it("GIVEN an MCP call (streamable HTTP POST, GET and DELETE on /mcp/mcp) THEN it is relayed", async () => {
-    const post = await http({ url: `${base}/mcp/mcp`, method: "POST", body: { jsonrpc: "2.0", id: 1, method: "initialize" }, headers: { "x-openhands-serverconversation-id": "c1", accept: "application/json, text/event-stream" } });
+    const post = await fromSandbox({ url: `${base}/mcp/mcp`, method: "POST", body: { jsonrpc: "2.0", id: 1, method: "initialize" }, headers: { "x-openhands-serverconversation-id": "c1", accept: "application/json, text/event-stream" } });
     expect(post.status).toBe(200);
     expect(app.requests.some((r) => r.path === "/mcp/mcp" && r.headers["x-openhands-serverconversation-id"] === "c1")).toBe(true);
-    expect((await http({ url: `${base}/mcp/mcp` })).status).toBe(200);
-    expect((await http({ url: `${base}/mcp/mcp`, method: "DELETE" })).status).toBe(200);
+    expect((await fromSandbox({ url: `${base}/mcp/mcp` })).status).toBe(200);
+    expect((await fromSandbox({ url: `${base}/mcp/mcp`, method: "DELETE" })).status).toBe(200);
   });
 
   it.each([
@@ -68,8 +71,19 @@ describe("webhook relay", () => {
     ["PATCH", "/mcp/mcp"],
   ])("GIVEN %s %s from a sandbox THEN the relay refuses it and the app never sees it", async (method, path) => {
     const before = app.requests.length;
-    const res = await http({ url: `${base}${path}`, method });
+    const res = await fromSandbox({ url: `${base}${path}`, method });
     expect(res.status).toBe(403);
+    expect(app.requests.length).toBe(before);
+  });
+
+  it("GIVEN a caller outside the user's /24 (another user's sandbox routed to this gateway, or the host) WHEN it calls an allowed path THEN 403 and the app never sees it", async () => {
+    const before = app.requests.length;
+    const otherUsersSandbox = gateway.replace(/\.\d+\.1$/, ".8.130");
+    for (const localAddress of [otherUsersSandbox, "127.0.0.1"]) {
+      const res = await http({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: {}, localAddress });
+      expect({ localAddress, status: res.status }).toEqual({ localAddress, status: 403 });
+      expect(res.json().message).toMatch(/outside this user's network/);
+    }
     expect(app.requests.length).toBe(before);
   });
 
@@ -83,7 +97,7 @@ describe("webhook relay", () => {
     const address = gateway.replace(/\.1$/, ".9");
     await other.open("bbbbbbbbbbbbbbbb", address, () => undefined);
     try {
-      expect((await http({ url: `http://${address}:${port}/api/v1/webhooks/conversations`, method: "POST", body: {} })).status).toBe(503);
+      expect((await http({ url: `http://${address}:${port}/api/v1/webhooks/conversations`, method: "POST", body: {}, localAddress: sandboxAddress() })).status).toBe(503);
     } finally {
       await other.closeAll();
     }

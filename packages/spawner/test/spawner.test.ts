@@ -256,7 +256,7 @@ describe("spawner service", () => {
     // bob: the proxy reports activity; carol: her sandbox calls a webhook through the relay.
     expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: [{ slug: bob.slug, at: Date.now() }, { slug: "bad", at: 1 }, null] })).status).toBe(204);
     const gateway = `${h.config.network.subnetPrefix}.3.1`;
-    const hook = await http({ url: `http://${gateway}:${h.config.network.relayPort}/api/v1/webhooks/conversations`, method: "POST", body: {} });
+    const hook = await http({ url: `http://${gateway}:${h.config.network.relayPort}/api/v1/webhooks/conversations`, method: "POST", body: {}, localAddress: gateway.replace(/\.1$/, ".130") });
     expect(hook.status).toBe(200);
 
     const culled = await service.spawner.cullIdle();
@@ -283,12 +283,15 @@ describe("spawner service", () => {
     await ensure(service.apiUrl, bob);
     const prefix = h.config.network.subnetPrefix;
     const relay = (n: number) => `http://${prefix}.${n}.1:${h.config.network.relayPort}`;
-    expect((await http({ url: `${relay(1)}/api/v1/webhooks/conversations`, method: "POST", body: { from: "alice-sandbox" } })).status).toBe(200);
-    expect((await http({ url: `${relay(2)}/mcp/mcp`, method: "POST", body: { from: "bob-sandbox" } })).status).toBe(200);
+    const sandboxOf = (n: number) => `${prefix}.${n}.130`;
+    expect((await http({ url: `${relay(1)}/api/v1/webhooks/conversations`, method: "POST", body: { from: "alice-sandbox" }, localAddress: sandboxOf(1) })).status).toBe(200);
+    expect((await http({ url: `${relay(2)}/mcp/mcp`, method: "POST", body: { from: "bob-sandbox" }, localAddress: sandboxOf(2) })).status).toBe(200);
+    // Cross-user callbacks: bob's sandbox calling alice's gateway is refused by alice's relay itself.
+    expect((await http({ url: `${relay(1)}/api/v1/webhooks/conversations`, method: "POST", body: { from: "bob-sandbox" }, localAddress: sandboxOf(2) })).status).toBe(403);
     const seen = (slug: string) => h.apps.get(`oh-app-${slug}`)!.requests.filter((r) => r.path.startsWith("/api/v1/webhooks") || r.path === "/mcp/mcp").map((r) => JSON.parse(r.body).from);
     expect(seen(alice.slug)).toEqual(["alice-sandbox"]);
     expect(seen(bob.slug)).toEqual(["bob-sandbox"]);
-    expect((await http({ url: `${relay(1)}/api/v1/sandboxes/search` })).status).toBe(403);
+    expect((await http({ url: `${relay(1)}/api/v1/sandboxes/search`, localAddress: sandboxOf(1) })).status).toBe(403);
   });
 
   it("GIVEN an app that died while its sandboxes run WHEN the cull pass runs THEN the orphaned sandboxes are stopped", async () => {
@@ -366,8 +369,9 @@ describe("spawner service", () => {
     expect(h.logs.some((line) => line.includes("docker event stream ended; resyncing"))).toBe(true);
   });
 
-  it("GIVEN every /24 of the prefix is taken WHEN a new user starts THEN a user with nothing running gives theirs up (restored later from records); with none idle, a clear failure", async () => {
-    h = await startHarness();
+  it("GIVEN every /24 of the prefix is taken WHEN a new user starts THEN a user with nothing running gives theirs up (restored later from records), not reused before subnetReuseDelayMs; with none idle, a clear failure", async () => {
+    const delay = 1_500;
+    h = await startHarness({ network: { subnetReuseDelayMs: delay } });
     const service = await h.startService();
     const prefix = h.config.network.subnetPrefix;
     const [alice, bob, carol] = [user(22), user(23), user(24)];
@@ -381,7 +385,11 @@ describe("spawner service", () => {
     }
     await service.view.sync();
     await service.spawner.cull(alice.slug, "test");
+    const askedAt = Date.now();
     expect((await ensure(service.apiUrl, bob)).status).toBe(200);
+    // Stale proxy routes: alice's /24 (and her app's .2) goes to bob only after the reuse delay.
+    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(delay);
+    expect(h.logs.some((line) => line.includes("waiting for a recently freed /24"))).toBe(true);
     expect(h.engine.find(`oh-app-${alice.slug}`)).toBeUndefined();
     expect(h.engine.find(`oh-app-${bob.slug}`)!.NetworkSettings.Networks[`oh-u-${bob.slug}`]!.IPAddress).toBe(`${prefix}.1.2`);
     const full = await ensure(service.apiUrl, carol);

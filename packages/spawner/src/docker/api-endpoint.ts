@@ -8,9 +8,9 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dirname } from "node:path";
 import type { Logger } from "../log";
-import { classifyDockerCall, filterContainerList, ownsContainerName, ownsVolume, reviewCreate, splitImageRef, type CreateContext } from "./api-policy";
+import { classifyDockerCall, filterContainerList, mayLookUpContainer, ownsContainerName, ownsVolume, reviewCreateText, splitImageRef, type CreateContext } from "./api-policy";
 import type { SandboxCreateRecords } from "./create-records";
-import { daemonMessage, type DockerEngineClient } from "./engine-client";
+import { daemonMessage, type DockerEngineClient, type DockerResponse } from "./engine-client";
 
 const MAX_CREATE_BODY = 1024 * 1024;
 
@@ -24,12 +24,25 @@ export interface FilteredEndpointOptions {
   records: SandboxCreateRecords;
   /** Host-wide sandbox limit: a refusal, or a slot to release once the start is done. */
   reserveSandboxStart: () => SandboxStartReservation;
+  /** Sandbox containers of this user that exist now, in any state (the view, kept current by events). */
+  containerCount: () => number;
+  /** users.maxSandboxContainersPerUser: created, running and stopped containers together. */
+  maxContainers: number;
+  /** Tells the view about a container the filter just created (so the next count includes it). */
+  created: (containerId: string) => Promise<void>;
   log: Logger;
   onRefusal?: (reason: string) => void;
 }
 
+/** dockerd's answer headers, in dockerd's order and spelling; own answers carry the same (no tell-tale difference). */
+const DAEMON_HEADERS = ["Api-Version", "Content-Type", "Docker-Experimental", "Ostype", "Server"] as const;
+
 export class FilteredDockerEndpoint {
   private server: Server | undefined;
+  /** The daemon's own header values, from its latest answer. */
+  private daemonHeaders: Record<string, string> | undefined;
+  /** Creates of this user, one at a time, so the per-user container count cannot be raced. */
+  private createQueue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: FilteredEndpointOptions) {}
 
@@ -71,6 +84,33 @@ export class FilteredDockerEndpoint {
     json(res, status, { message });
   }
 
+  private remember(answer: DockerResponse): DockerResponse {
+    const headers: Record<string, string> = {};
+    for (const name of DAEMON_HEADERS) {
+      const value = answer.headers[name.toLowerCase()];
+      if (typeof value === "string") headers[name] = value;
+    }
+    if (headers.Server) this.daemonHeaders = headers;
+    return answer;
+  }
+
+  /** Sends a daemon answer with the daemon's headers (and only those). */
+  private relay(res: ServerResponse, answer: DockerResponse, body: Buffer = answer.body) {
+    this.remember(answer);
+    sendDaemonStyle(res, answer.status, body, this.daemonHeaders);
+  }
+
+  /**
+   * Existence oracle: the answer for another user's container (or volume) is byte for byte dockerd's answer
+   * for one that does not exist: same status, body (dockerd ends it with a newline) and headers.
+   */
+  private async notFound(res: ServerResponse, message: string, reason: string) {
+    this.options.onRefusal?.(reason);
+    this.options.log.warn("docker call refused", { slug: this.options.slug, message: reason });
+    if (!this.daemonHeaders) this.remember(await this.options.daemon.raw("GET", "/version"));
+    sendDaemonStyle(res, 404, Buffer.from(`${JSON.stringify({ message })}\n`), this.daemonHeaders);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { slug, daemon, createContext } = this.options;
     const method = req.method ?? "GET";
@@ -80,35 +120,43 @@ export class FilteredDockerEndpoint {
       req.resume();
       return this.refuse(res, classified.status, classified.message);
     }
-    const { call } = classified;
-    const versionPrefix = /^\/v1\.\d{1,3}(?=\/)/.exec(url)?.[0] ?? "";
-    const query = url.includes("?") ? url.slice(url.indexOf("?")) : "";
+    const { call, versionPrefix } = classified;
+    // Every path below is built again from the classified call: no caller query or path text reaches dockerd.
+    const v = versionPrefix;
 
     switch (call.op) {
       case "version":
-        return this.forward(req, res, url);
+        req.resume();
+        return this.forward(req, res, `${v}/version`);
       case "list": {
-        const upstream = await daemon.raw("GET", url);
-        if (upstream.status !== 200) return sendRaw(res, upstream.status, upstream.body);
+        req.resume();
+        const upstream = this.remember(await daemon.raw("GET", `${v}/containers/json?all=${call.all ? 1 : 0}`));
+        if (upstream.status !== 200) return this.relay(res, upstream);
         // Cross-tenant listing: others' sandboxes (and their session keys in Env) never appear.
-        return json(res, 200, filterContainerList(slug, parseJson(upstream.body)));
+        return this.relay(res, upstream, Buffer.from(`${JSON.stringify(filterContainerList(slug, parseJson(upstream.body), call.limit))}\n`));
       }
       case "inspect": {
-        const upstream = await daemon.raw("GET", url);
-        if (upstream.status !== 200) return sendRaw(res, upstream.status, upstream.body);
+        req.resume();
+        // Existence oracle: a reference that cannot be the user's is answered as missing without asking dockerd.
+        if (!mayLookUpContainer(slug, call.ref)) return this.notFound(res, `No such container: ${call.ref}`, "container reference outside the user's sandboxes");
+        const upstream = await daemon.raw("GET", `${v}/containers/${call.ref}/json`);
+        if (upstream.status !== 200) return this.relay(res, upstream);
         const parsed = parseJson(upstream.body) as { Name?: unknown } | undefined;
-        // Ownership is decided on the name the daemon returns, so an Id or a short Id cannot reach another user's container.
-        if (!ownsContainerName(slug, parsed?.Name)) return this.refuse(res, 404, `No such container: ${call.ref}`);
-        return sendRaw(res, 200, upstream.body);
+        // Ownership is decided on the name the daemon returns, so an Id cannot reach another user's container.
+        if (!ownsContainerName(slug, parsed?.Name)) return this.notFound(res, `No such container: ${call.ref}`, "another user's container");
+        return this.relay(res, upstream);
       }
       case "action":
       case "remove": {
         req.resume();
-        const target = await daemon.raw("GET", `${versionPrefix}/containers/${call.ref}/json`);
-        if (target.status !== 200) return sendRaw(res, target.status, target.body);
+        if (!mayLookUpContainer(slug, call.ref)) return this.notFound(res, `No such container: ${call.ref}`, "container reference outside the user's sandboxes");
+        const target = await daemon.raw("GET", `${v}/containers/${call.ref}/json`);
+        if (target.status !== 200) return this.relay(res, target);
         const container = parseJson(target.body) as { Id?: string; Name?: string } | undefined;
         // Cross-tenant control: stop, pause, remove or start only the user's own containers.
-        if (!container?.Id || !ownsContainerName(slug, container.Name)) return this.refuse(res, 404, `No such container: ${call.ref}`);
+        if (!container?.Id || !/^[0-9a-f]{64}$/.test(container.Id) || !ownsContainerName(slug, container.Name)) {
+          return this.notFound(res, `No such container: ${call.ref}`, "another user's container");
+        }
         let reservation: SandboxStartReservation | undefined;
         if (call.op === "action" && (call.action === "start" || call.action === "unpause")) {
           reservation = this.options.reserveSandboxStart();
@@ -116,7 +164,7 @@ export class FilteredDockerEndpoint {
           if (!reservation.ok) return this.refuse(res, 503, reservation.message);
         }
         // The checked Id, not the caller's reference, goes to the daemon: no race on a name.
-        const path = call.op === "remove" ? `${versionPrefix}/containers/${container.Id}${query}` : `${versionPrefix}/containers/${container.Id}/${call.action}${query}`;
+        const path = call.op === "remove" ? `${v}/containers/${container.Id}${call.query}` : `${v}/containers/${container.Id}/${call.action}${call.query}`;
         let upstream;
         try {
           upstream = await daemon.raw(method, path);
@@ -124,30 +172,25 @@ export class FilteredDockerEndpoint {
           if (reservation?.ok) await reservation.done(container.Id).catch(() => undefined);
         }
         if (call.op === "remove" && upstream.status === 204) this.options.records.remove(slug, container.Name!.slice(1));
-        return sendRaw(res, upstream.status, upstream.body);
+        return this.relay(res, upstream);
       }
       case "create": {
         const raw = await readLimited(req, MAX_CREATE_BODY);
         if (raw === undefined) return this.refuse(res, 413, "openhands-team docker filter: create body too large");
-        const original = parseJson(raw);
-        const review = reviewCreate(call.name, original, createContext);
-        if (!review.ok) return this.refuse(res, 403, review.message);
-        const upstream = await daemon.raw("POST", url, review.body);
-        if (upstream.status === 201) {
-          try {
-            this.options.records.save(slug, call.name, original as Record<string, unknown>);
-          } catch (error) {
-            this.options.log.error("sandbox create record not written", { slug, name: call.name, error: (error as Error).message });
-          }
-          this.options.log.info("sandbox created", { slug, name: call.name });
-        }
-        return sendRaw(res, upstream.status, upstream.body);
+        // Case folding, duplicate keys, unknown fields: the body is parsed strictly and rebuilt from scratch.
+        const review = reviewCreateText(call.name, raw, createContext);
+        if (!review.ok) return this.refuse(res, review.status, review.message);
+        const run = this.createQueue.then(() => this.create(res, `${v}/containers/create?name=${encodeURIComponent(call.name)}`, call.name, review.body));
+        this.createQueue = run.catch(() => undefined);
+        return run;
       }
       case "image-inspect": {
         req.resume();
-        // Image probing: only the pinned agent-server image and image ids are visible.
-        if (call.ref !== createContext.image && !/^(sha256:)?[0-9a-f]{12,64}$/.test(call.ref)) return this.refuse(res, 404, `No such image: ${call.ref}`);
-        return this.forward(req, res, url);
+        // Image probing: only the pinned agent-server image and full image ids are visible.
+        if (call.ref !== createContext.image && !/^(sha256:)?[0-9a-f]{64}$/.test(call.ref)) {
+          return this.notFound(res, `no such image: ${call.ref}: No such image: ${call.ref}`, "image outside the pinned agent-server");
+        }
+        return this.forward(req, res, `${v}/images/${call.ref}/json`);
       }
       case "image-pull": {
         req.resume();
@@ -155,15 +198,36 @@ export class FilteredDockerEndpoint {
         const asked = splitImageRef(call.ref);
         // Disk exhaustion and foreign code: the app may pull the pinned agent-server image and nothing else.
         if (asked.repository !== wanted.repository || asked.tag !== wanted.tag) return this.refuse(res, 403, `openhands-team docker filter: pulling ${call.ref} is not allowed`);
-        return this.forward(req, res, url);
+        return this.forward(req, res, `${v}/images/create?fromImage=${encodeURIComponent(wanted.repository)}&tag=${encodeURIComponent(wanted.tag)}`);
       }
       case "volume": {
         req.resume();
         // Cross-tenant data: only volumes named after the user's own sandboxes.
-        if (!ownsVolume(slug, call.name)) return this.refuse(res, 404, `get ${call.name}: no such volume`);
-        return this.forward(req, res, url);
+        if (!ownsVolume(slug, call.name)) return this.notFound(res, `get ${call.name}: no such volume`, "volume outside the user's sandboxes");
+        return this.forward(req, res, `${v}/volumes/${call.name}`);
       }
     }
+  }
+
+  private async create(res: ServerResponse, path: string, name: string, body: Record<string, unknown>): Promise<void> {
+    const { slug, daemon, maxContainers } = this.options;
+    // Disk and name-space exhaustion: created-but-never-started (or stopped) containers count too.
+    if (this.options.containerCount() >= maxContainers) {
+      return this.refuse(res, 403, `openhands-team docker filter: this user already has ${maxContainers} sandbox containers (users.maxSandboxContainersPerUser); delete old conversations first`);
+    }
+    const upstream = await daemon.raw("POST", path, body);
+    if (upstream.status === 201) {
+      const id = (parseJson(upstream.body) as { Id?: string } | undefined)?.Id;
+      if (id) await this.options.created(id).catch(() => undefined);
+      try {
+        // The record holds the rebuilt body, which is reviewed again when it is replayed.
+        this.options.records.save(slug, name, body);
+      } catch (error) {
+        this.options.log.error("sandbox create record not written", { slug, name, error: (error as Error).message });
+      }
+      this.options.log.info("sandbox created", { slug, name });
+    }
+    return this.relay(res, upstream);
   }
 
   /** Streams a request to the daemon and its answer back unchanged (image pulls are streamed). */
@@ -171,13 +235,15 @@ export class FilteredDockerEndpoint {
     return new Promise((resolve) => {
       const headers: Record<string, string> = { host: "docker" };
       const auth = req.headers["x-registry-auth"];
-      if (typeof auth === "string") headers["x-registry-auth"] = auth;
+      if (typeof auth === "string" && path.includes("/images/create")) headers["x-registry-auth"] = auth;
       const upstream = httpRequest({ socketPath: this.options.daemon.socketPath, agent: false, method: req.method, path, headers }, (answer) => {
         const out: Record<string, string> = {};
-        for (const name of ["content-type", "api-version", "docker-experimental", "ostype", "server"]) {
-          const value = answer.headers[name];
+        for (const name of DAEMON_HEADERS) {
+          const value = answer.headers[name.toLowerCase()];
           if (typeof value === "string") out[name] = value;
         }
+        if (typeof answer.headers["content-length"] === "string") out["Content-Length"] = answer.headers["content-length"];
+        if (out.Server) this.daemonHeaders = Object.fromEntries(DAEMON_HEADERS.filter((n) => out[n] !== undefined).map((n) => [n, out[n]!]));
         res.writeHead(answer.statusCode ?? 502, out);
         answer.pipe(res);
         answer.on("end", () => resolve());
@@ -198,13 +264,17 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(text);
 }
 
-function sendRaw(res: ServerResponse, status: number, body: Buffer) {
+function sendDaemonStyle(res: ServerResponse, status: number, body: Buffer, daemonHeaders: Record<string, string> | undefined) {
+  const headers: Record<string, string | number> = { ...(daemonHeaders ?? {}) };
   if (status === 204 || status === 304 || body.length === 0) {
-    res.writeHead(status);
+    delete headers["Content-Type"];
+    res.writeHead(status, headers);
     res.end();
     return;
   }
-  res.writeHead(status, { "content-type": "application/json", "content-length": body.length });
+  headers["Content-Type"] ??= "application/json";
+  headers["Content-Length"] = body.length;
+  res.writeHead(status, headers);
   res.end(body);
 }
 

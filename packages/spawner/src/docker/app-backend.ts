@@ -1,5 +1,6 @@
 /** Users' OpenHands apps as Docker containers `oh-app-<slug>` on their own bridge networks. */
 import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { appEnvironment, APP_DOCKER_DIR, APP_STATE_DIR, userJwtSecret } from "../app-environment";
 import type { AppBackend, AppInstance, AppStartRequest, UserPlacement } from "../backends";
@@ -17,12 +18,55 @@ export class DockerAppBackend implements AppBackend {
   /** Subnet indexes handed out but possibly not yet visible in the view. */
   private readonly reserved = new Set<number>();
   private readonly subnets = new Map<string, UserSubnet>();
+  /** subnet index → when its network was removed (persisted, so a spawner restart keeps holding it back). */
+  private readonly reclaimedAt = new Map<number, number>();
+  private readonly reclaimedFile: string;
 
   constructor(
     private readonly view: DockerHostView,
     private readonly config: SpawnerConfig,
     private readonly log: Logger,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.reclaimedFile = join(config.paths.dockerApiDir, "reclaimed-subnets.json");
+    try {
+      const saved = JSON.parse(readFileSync(this.reclaimedFile, "utf8")) as Record<string, unknown>;
+      for (const [index, at] of Object.entries(saved)) if (typeof at === "number" && Number.isInteger(Number(index))) this.reclaimedAt.set(Number(index), at);
+    } catch {
+      // No file (first start) or an unreadable one: nothing held back.
+    }
+    view.onNetworkGone((network) => {
+      const index = subnetIndexOf(config.network.subnetPrefix, network.subnet);
+      if (index !== undefined) this.reclaimed(index);
+    });
+  }
+
+  /** Records that a user's /24 was freed now. */
+  private reclaimed(index: number) {
+    const now = this.now();
+    this.reclaimedAt.set(index, now);
+    for (const [other, at] of this.reclaimedAt) if (at + this.config.network.subnetReuseDelayMs <= now) this.reclaimedAt.delete(other);
+    try {
+      mkdirSync(this.config.paths.dockerApiDir, { recursive: true, mode: 0o755 });
+      writeFileSync(this.reclaimedFile, JSON.stringify(Object.fromEntries(this.reclaimedAt)), { mode: 0o600 });
+    } catch (error) {
+      this.log.warn("reclaimed subnets not saved", { error: (error as Error).message });
+    }
+  }
+
+  /** Indexes freed less than network.subnetReuseDelayMs ago, and when the first of them becomes usable. */
+  private quarantined(): { indexes: Set<number>; nextFreeAt: number | undefined } {
+    const now = this.now();
+    const indexes = new Set<number>();
+    let nextFreeAt: number | undefined;
+    for (const [index, at] of this.reclaimedAt) {
+      const until = at + this.config.network.subnetReuseDelayMs;
+      if (until <= now) continue;
+      indexes.add(index);
+      nextFreeAt = nextFreeAt === undefined ? until : Math.min(nextFreeAt, until);
+    }
+    return { indexes, nextFreeAt };
+  }
 
   private get daemon() {
     return this.view.daemon;
@@ -31,13 +75,21 @@ export class DockerAppBackend implements AppBackend {
   async place(slug: string): Promise<UserPlacement> {
     const prefix = this.config.network.subnetPrefix;
     const name = names.network(slug);
-    for (let attempt = 0; attempt < 5; attempt += 1) {
+    for (let attempt = 0; attempt < 6; attempt += 1) {
       const known = this.view.network(name) ?? (await this.readNetwork(name));
       const index = subnetIndexOf(prefix, known?.subnet);
       if (known && index !== undefined) return this.placement(slug, index);
       if (known) throw new Error(`network ${name} exists with subnet ${known.subnet ?? "none"}, outside ${prefix}.0.0/16; remove it`);
-      const free = nextFreeSubnetIndex(prefix, this.view.allNetworks(), this.reserved);
+      const held = this.quarantined();
+      // Stale routes: the proxy caches upstreams (`.2` of a /24) for a while; a /24 freed moments ago would send
+      // another user's cached requests to this user's app, so it stays unused for twice that cache.
+      const free = nextFreeSubnetIndex(prefix, this.view.allNetworks(), [...this.reserved, ...held.indexes]);
       if (free === undefined) {
+        if (held.nextFreeAt !== undefined) {
+          this.log.info("waiting for a recently freed /24 to become reusable", { slug, waitMs: held.nextFreeAt - this.now() });
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, held.nextFreeAt! - this.now()) + 5));
+          continue;
+        }
         if (await this.evictOneIdleUser(slug)) continue;
         throw new Error(`no free /24 left in ${prefix}.0.0/16 for user networks, and every user holding one has something running`);
       }
@@ -86,6 +138,8 @@ export class DockerAppBackend implements AppBackend {
         await this.view.refresh(container.id);
       }
       await this.daemon.call("DELETE", `/networks/${encodeURIComponent(network.name)}`);
+      const index = subnetIndexOf(this.config.network.subnetPrefix, network.subnet);
+      if (index !== undefined) this.reclaimed(index);
       await this.view.sync();
       this.log.info("idle user's network reclaimed", { slug: owner, network: network.name, subnet: network.subnet });
       return true;

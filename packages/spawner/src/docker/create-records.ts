@@ -1,16 +1,18 @@
 /**
- * Every sandbox create a user's OpenHands makes is kept on EFS (the request as OpenHands sent it, before
- * the rewrite), so that a replacement host can recreate the user's sandboxes for OpenHands to resume.
+ * Every sandbox create a user's OpenHands makes is kept on EFS (the body as the filter rebuilt it, never the
+ * caller's text), so that a replacement host can recreate the user's sandboxes for OpenHands to resume.
+ * Replays go through the filter's review again.
  * One JSON file per container under <efsRoot>/users/<slug>/sandboxes/, written atomically.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ownsContainerName } from "./api-policy";
+import { parseStrictJson } from "./strict-json";
 
 export interface SandboxCreateRecord {
   version: 1;
   name: string;
-  /** The create body as OpenHands sent it. */
+  /** The create body as the filter rebuilt it and sent it to dockerd. */
   body: Record<string, unknown>;
   recordedAt: string;
 }
@@ -41,7 +43,8 @@ export class SandboxCreateRecords {
     for (const file of readdirSync(dir)) {
       if (!file.endsWith(".json")) continue;
       try {
-        const record = JSON.parse(readFileSync(join(dir, file), "utf8")) as SandboxCreateRecord;
+        // Parsed strictly: a record edited to carry a key twice is refused, not half-read.
+        const record = parseStrictJson(readFileSync(join(dir, file))) as SandboxCreateRecord;
         // A record planted or edited under another user's name is ignored.
         if (record.version === 1 && ownsContainerName(slug, record.name) && file === `${record.name}.json` && record.body && typeof record.body === "object") {
           records.push(record);

@@ -22,6 +22,7 @@ export class DockerApiError extends Error {
 export interface DockerResponse {
   status: number;
   body: Buffer;
+  headers: IncomingMessage["headers"];
 }
 
 export class DockerEngineClient {
@@ -47,7 +48,7 @@ export class DockerEngineClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
           res.on("error", reject);
         },
       );

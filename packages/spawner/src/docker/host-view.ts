@@ -36,6 +36,14 @@ export interface NetworkState {
   gateway?: string;
 }
 
+type NetworkListItem = { Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } };
+
+/**
+ * Container events that change what the view holds. Health probes are execs (exec_create, exec_start,
+ * exec_die, health_status): following those would be one inspect per probe.
+ */
+const STATE_EVENTS = new Set(["create", "start", "restart", "die", "stop", "kill", "oom", "pause", "unpause", "rename", "update", "destroy"]);
+
 interface InspectBody {
   Id: string;
   Name: string;
@@ -88,6 +96,7 @@ export class DockerHostView {
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(state: ContainerState, previous: ContainerState | undefined) => void>();
+  private readonly networkGoneListeners = new Set<(state: NetworkState) => void>();
   eventsSeen = 0;
 
   constructor(
@@ -105,12 +114,23 @@ export class DockerHostView {
       await this.refresh(item.Id);
     }
     for (const id of [...this.containers.keys()]) if (!seen.has(id)) this.forget(id);
-    const networks = (await this.daemon.call<Array<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>>("GET", "/networks")) ?? [];
+    const networks = (await this.daemon.call<NetworkListItem[]>("GET", "/networks")) ?? [];
+    this.replaceNetworks(networks);
+  }
+
+  /** Takes a fresh network listing; networks that went away are reported (their /24 is then held back). */
+  private replaceNetworks(list: NetworkListItem[]) {
+    const before = new Map(this.networks);
     this.networks.clear();
-    for (const n of networks) {
+    for (const n of list) {
       const config = n.IPAM?.Config?.[0];
       this.networks.set(n.Name, { id: n.Id, name: n.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) });
     }
+    for (const [name, state] of before) if (!this.networks.has(name)) for (const listener of this.networkGoneListeners) listener(state);
+  }
+
+  onNetworkGone(listener: (state: NetworkState) => void): void {
+    this.networkGoneListeners.add(listener);
   }
 
   /** Re-reads one container (by Id or name) into the view; a 404 removes it. */
@@ -189,6 +209,8 @@ export class DockerHostView {
     }
     const name = actor.Attributes?.name ?? "";
     if (!roleOfContainer(name)) return;
+    // Event flood: a healthcheck probe every second would otherwise be an inspect every second.
+    if (typeof event.Action !== "string" || !STATE_EVENTS.has(event.Action)) return;
     if (event.Action === "destroy") {
       this.forget(id);
       return;
@@ -203,14 +225,8 @@ export class DockerHostView {
       return;
     }
     this.networkRefresh = this.daemon
-      .call<Array<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>>("GET", "/networks")
-      .then((list) => {
-        this.networks.clear();
-        for (const n of list ?? []) {
-          const config = n.IPAM?.Config?.[0];
-          this.networks.set(n.Name, { id: n.Id, name: n.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) });
-        }
-      })
+      .call<NetworkListItem[]>("GET", "/networks")
+      .then((list) => this.replaceNetworks(list ?? []))
       .catch((error: Error) => this.log.warn("network refresh failed", { error: error.message }))
       .finally(() => {
         this.networkRefresh = undefined;

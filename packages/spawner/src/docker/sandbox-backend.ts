@@ -6,7 +6,7 @@ import type { Logger } from "../log";
 import { names } from "../slug";
 import type { UserPaths } from "../user-directories";
 import { FilteredDockerEndpoint, type SandboxStartReservation } from "./api-endpoint";
-import { reviewCreate, type CreateContext } from "./api-policy";
+import { reviewCreateText, type CreateContext } from "./api-policy";
 import { SandboxCreateRecords } from "./create-records";
 import { DockerApiError } from "./engine-client";
 import { routeKindForPort, type ContainerState, type DockerHostView } from "./host-view";
@@ -107,6 +107,11 @@ export class DockerSandboxBackend implements SandboxBackend {
         createContext: context,
         records: this.records,
         reserveSandboxStart: this.reserveSandboxStart,
+        containerCount: () => this.view.containersOf(slug).filter((c) => c.kind === "sandbox").length,
+        maxContainers: this.config.users.maxSandboxContainersPerUser,
+        created: async (id) => {
+          await this.view.refresh(id);
+        },
         log: this.log.child({ component: "docker-filter", slug }),
         onRefusal: () => undefined,
       });
@@ -130,7 +135,8 @@ export class DockerSandboxBackend implements SandboxBackend {
     let restored = 0;
     for (const record of this.records.list(slug)) {
       if (await this.view.refresh(record.name)) continue;
-      const review = reviewCreate(record.name, record.body, context);
+      // A record is replayed only through the same review as a live create (it may have been edited on EFS).
+      const review = reviewCreateText(record.name, JSON.stringify(record.body), context);
       if (!review.ok) {
         this.log.warn("recorded sandbox refused on restore", { slug, name: record.name, reason: review.message });
         continue;

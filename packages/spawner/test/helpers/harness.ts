@@ -29,7 +29,7 @@ export interface HttpResult {
   json: () => any;
 }
 
-export function http(options: { url?: string; socketPath?: string; path?: string; method?: string; body?: unknown; headers?: Record<string, string> }): Promise<HttpResult> {
+export function http(options: { url?: string; socketPath?: string; path?: string; method?: string; body?: unknown; headers?: Record<string, string>; localAddress?: string }): Promise<HttpResult> {
   const payload = options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const headers = { ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}), ...options.headers };
@@ -43,7 +43,7 @@ export function http(options: { url?: string; socketPath?: string; path?: string
     };
     const req = options.socketPath
       ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers } }, done)
-      : httpRequest(options.url!, { method: options.method ?? "GET", headers }, done);
+      : httpRequest(options.url!, { method: options.method ?? "GET", headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, done);
     req.on("error", reject);
     req.end(payload);
   });
@@ -85,7 +85,9 @@ export interface Harness {
 
 export async function startHarness(
   options: {
-    config?: Partial<SpawnerConfigInput> & { users?: SpawnerConfigInput["users"]; timing?: SpawnerConfigInput["timing"] };
+    config?: Partial<Omit<SpawnerConfigInput, "network">> & { users?: SpawnerConfigInput["users"]; timing?: SpawnerConfigInput["timing"] };
+    /** Merged into the harness's loopback network settings. */
+    network?: { subnetReuseDelayMs?: number };
     engine?: Partial<FakeDockerEngineOptions>;
     appOptions?: { healthyAfterMs?: number; settings?: Record<string, unknown> };
     dir?: string;
@@ -106,7 +108,7 @@ export async function startHarness(
     api: { host: "127.0.0.1", port: 0 },
     docker: { socketPath: join(dir, "docker.sock") },
     images: { app: APP_IMAGE, agentServer: AGENT_IMAGE },
-    network: { subnetPrefix: `127.${second}`, appPort, relayPort, llmGatewayPort: 4000 },
+    network: { subnetPrefix: `127.${second}`, appPort, relayPort, llmGatewayPort: 4000, subnetReuseDelayMs: 0, ...options.network },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
     database: { host: "127.0.0.1", port: 5432, adminUser: "admin", adminPassword: "admin" },
     secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
