@@ -1,12 +1,12 @@
 // The attack suite: one test per attack, each against the real viewer-request decision and a real issuer on loopback.
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { COOKIE } from "../src/shared/cookies";
 import { seal } from "../src/shared/signed";
 import { safeReturnPath } from "../src/shared/return-path";
 import { userSlug } from "../src/slug";
 import { signHs256, unsigned } from "./support/issuer";
 import { startTestEdge, type TestEdge } from "./support/edge";
-import { APP_HOST, NAV, RUNTIME_DOMAIN, asRequest, asResponse, bodyJson, cookieJar, headerValue, location } from "./support/events";
+import { APP_HOST, NAV, RUNTIME_DOMAIN, asRequest, asResponse, bodyJson, cookieJar, headerValue, location, setCookies as setCookiesOf } from "./support/events";
 
 let edge: TestEdge;
 beforeAll(async () => {
@@ -309,5 +309,288 @@ describe("CSRF", () => {
 
   it("a logout forced from another site is refused", async () => {
     expect(asResponse(await edge.send({ method: "POST", uri: "/_auth/logout", headers: { Origin: "https://evil.example" } })).status).toBe("403");
+  });
+});
+
+describe("cookie tossing from same-site pages", () => {
+  const APEX = "example.test";
+  const expiredFor = (sub: string) => edge.issuer.idToken({ sub, exp: now() - 10, iat: now() - 3700 });
+  const attackerToken = () => edge.issuer.idToken({ sub: "attacker-sub", email: "eve@example.test" });
+  const tokenRequestsWith = (refresh: string) => edge.issuer.tokenRequests.filter((r) => r.form.get("refresh_token") === refresh).length;
+  const clearsFor = (result: Awaited<ReturnType<TestEdge["send"]>>, name: string) => setCookiesOf(result).filter((c) => c.startsWith(`${name}=;`) && /Max-Age=0/.test(c));
+
+  it("the attacker's refresh token planted under the former name with Domain=<apex>, listed first, is never used, and both copies are cleared", async () => {
+    // What browsers send after `__Secure-oh-refresh=<B>; Domain=example.test; Path=/_auth/refresh` from a runtime host page.
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
+    const result = await edge.send({
+      uri: "/_auth/refresh",
+      headers: { ...NAV, Cookie: `__Secure-oh-refresh=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; __Secure-oh-refresh=victim-refresh` },
+    });
+    expect(tokenRequestsWith("attacker-refresh")).toBe(0);
+    expect(cookieJar(result)[COOKIE.session] ?? "").toBe("");
+    const clears = clearsFor(result, "__Secure-oh-refresh");
+    expect(clears.some((c) => !/Domain=/.test(c) && /Path=\/_auth\/refresh;/.test(c))).toBe(true);
+    expect(clears.some((c) => c.includes(`Domain=${APEX};`) && /Path=\/_auth\/refresh;/.test(c))).toBe(true);
+    expect(clears.some((c) => c.includes(`Domain=${APEX};`) && / Path=\/;/.test(c))).toBe(true);
+  });
+
+  it("any of our cookie names sent twice is used for neither copy, and cleared", async () => {
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
+    const result = await edge.send({
+      uri: "/_auth/refresh",
+      headers: { ...NAV, Cookie: `${COOKIE.refresh}=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; ${COOKIE.refresh}=victim-refresh` },
+    });
+    expect(tokenRequestsWith("attacker-refresh") + tokenRequestsWith("victim-refresh")).toBe(0);
+    expect(clearsFor(result, COOKIE.refresh).length).toBeGreaterThan(0);
+    // Two session cookies: neither signs anyone in.
+    const victim = edge.issuer.signJwt(claims());
+    const attacker = edge.issuer.signJwt(claims({ sub: "attacker-sub" }));
+    const api = asResponse(await edge.send({ uri: "/api/x", headers: { ...API, Cookie: `${COOKIE.session}=${attacker}; ${COOKIE.session}=${victim}` } }));
+    expect(api.status).toBe("401");
+    expect(clearsFor(api, COOKIE.session).length).toBeGreaterThan(0);
+  });
+
+  it("a refresh without a session cookie is refused before the provider is asked", async () => {
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
+    const result = await edge.send({ uri: "/_auth/refresh", headers: NAV, cookies: { [COOKIE.refresh]: "attacker-refresh" } });
+    expect(tokenRequestsWith("attacker-refresh")).toBe(0);
+    expect(cookieJar(result)[COOKIE.session] ?? "").toBe("");
+  });
+
+  it("a refresh whose new ID token is for another user never replaces the session", async () => {
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken(), refresh_token: "attacker-refresh-2" } }));
+    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.session]: expiredFor("user-sub-1"), [COOKIE.refresh]: "tossed-refresh" } }));
+    expect(result.status).toBe("401");
+    expect(cookieJar(result)[COOKIE.session]).toBe("");
+    expect(cookieJar(result)[COOKIE.refresh]).toBe("");
+  });
+
+  it("a session cookie whose signature is not genuine cannot be refreshed, whatever its age", async () => {
+    const [head, , sig] = expiredFor("user-sub-1").split(".");
+    const forged = `${head}.${Buffer.from(JSON.stringify(claims({ exp: now() - 10 }))).toString("base64url")}.${sig}`;
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken() } }));
+    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.session]: forged, [COOKIE.refresh]: "r-forged" } }));
+    expect(result.status).toBe("401");
+    expect(tokenRequestsWith("r-forged")).toBe(0);
+  });
+
+  it("prefix spoofing: a cookie named with leading Unicode white space is not our session cookie", async () => {
+    const token = edge.issuer.signJwt(claims());
+    for (const space of ["\u00a0", "\u2000", "\ufeff", "\u2028"]) {
+      const result = asResponse(await edge.send({ uri: "/api/x", headers: { ...API, Cookie: `${space}${COOKIE.session}=${token}` } }));
+      expect(result.status).toBe("401");
+    }
+  });
+
+  it("the refresh cookie is host-only __Host- (Path=/), so no Domain=<apex> copy can exist", async () => {
+    const started = await edge.startLogin();
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }), refresh_token: "r-host" } }));
+    const result = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, headers: NAV, cookies: { [COOKIE.login]: started.loginCookie } });
+    const line = setCookiesOf(result).find((c) => c.includes("=r-host;"))!;
+    expect(line.startsWith("__Host-")).toBe(true);
+    expect(line).toMatch(/; Path=\/; /);
+    expect(line).not.toMatch(/Domain=/i);
+  });
+});
+
+describe("cross-site requests to runtime hosts", () => {
+  const OTHER_RUNTIME = `40123-${OTHER_SLUG}.${RUNTIME_DOMAIN}`;
+  let runtimeCookie = "";
+  beforeAll(async () => {
+    const { ticket, state } = await mintTicket(RUNTIME);
+    runtimeCookie = cookieJar(await exchange(RUNTIME, ticket, state))[COOKIE.runtime]!;
+  });
+  const send = (method: string, headers: Record<string, string>, uri = "/api/conversations") => edge.send({ host: RUNTIME, method, uri, headers, cookies: { [COOKIE.runtime]: runtimeCookie } });
+
+  it.each([
+    ["another user's runtime host (same-site)", { Origin: `https://${OTHER_RUNTIME}` }],
+    ["a foreign site", { Origin: "https://evil.example" }],
+    ["an opaque origin", { Origin: "null" }],
+    ["the runtime host over http", { Origin: `http://${RUNTIME}` }],
+    ["no Origin, Sec-Fetch-Site same-site", { "Sec-Fetch-Site": "same-site" }],
+    ["no Origin, Sec-Fetch-Site cross-site", { "Sec-Fetch-Site": "cross-site" }],
+    ["no Origin, no Sec-Fetch-Site", {}],
+  ])("a POST carrying the victim's runtime cookie from %s is refused 403", async (_name, headers) => {
+    const result = asResponse(await send("POST", headers));
+    expect(result.status).toBe("403");
+    expect(bodyJson(result).error).toBe("cross_origin");
+  });
+
+  it("cross-site WebSocket hijacking of a worker (handshake known by Sec-WebSocket-Key alone, as CloudFront strips Upgrade) is refused 403", async () => {
+    for (const origin of [`https://${OTHER_RUNTIME}`, "https://evil.example"]) {
+      expect(asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Origin: origin }, "/sockets/events/1")).status).toBe("403");
+      expect(asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Upgrade: "websocket", Origin: origin }, "/sockets/events/1")).status).toBe("403");
+    }
+  });
+
+  it("the host itself, the app and the user's own navigation still act as the user (control)", async () => {
+    const allowed: Record<string, string>[] = [{ Origin: `https://${RUNTIME}` }, { Origin: `https://${APP_HOST}` }, { "Sec-Fetch-Site": "same-origin" }];
+    for (const headers of allowed) {
+      expect(headerValue(asRequest(await send("POST", headers)), "x-oh-user")).toBe("user-sub-1");
+    }
+    expect(headerValue(asRequest(await send("GET", { "Sec-WebSocket-Key": "k", Origin: `https://${APP_HOST}` }, "/sockets/events/1")), "x-oh-user")).toBe("user-sub-1");
+    expect(headerValue(asRequest(await send("GET", { "Sec-Fetch-Site": "cross-site" }, "/page")), "x-oh-user")).toBe("user-sub-1");
+  });
+
+  it("the runtime cookies are SameSite=Lax when the runtime domain is the app's site, so other sites' pages never carry them", async () => {
+    const { ticket, state } = await mintTicket(RUNTIME);
+    const lines = setCookiesOf(await exchange(RUNTIME, ticket, state));
+    expect(lines.find((c) => c.startsWith(`${COOKIE.runtime}=`) && !c.startsWith(`${COOKIE.runtime}=;`))).toMatch(/SameSite=Lax$/);
+    expect(setCookiesOf(await edge.send({ host: RUNTIME, uri: "/", headers: NAV }))[0]).toMatch(/SameSite=Lax$/);
+  });
+});
+
+describe("forced logout", () => {
+  it.each([
+    ["a cross-site link", { "Sec-Fetch-Site": "cross-site" }],
+    ["a same-site sandbox page", { "Sec-Fetch-Site": "same-site" }],
+    ["a client without Fetch metadata", {}],
+  ])("GET /_auth/logout from %s clears nothing", async (_name, headers) => {
+    const result = asResponse(await edge.send({ uri: "/_auth/logout", headers: { ...NAV, ...headers }, cookies: { [COOKIE.session]: edge.issuer.signJwt(claims()) } }));
+    expect(result.status).toBe("403");
+    expect(setCookiesOf(result)).toEqual([]);
+    expect(result.headers?.location).toBeUndefined();
+  });
+
+  it("the user's own logout (typed, same-origin GET, or a POST from the app) still signs out (control)", async () => {
+    const specs: { method?: string; headers: Record<string, string> }[] = [
+      { headers: { ...NAV, "Sec-Fetch-Site": "none" } },
+      { headers: { ...NAV, "Sec-Fetch-Site": "same-origin" } },
+      { method: "POST", headers: { Origin: `https://${APP_HOST}` } },
+    ];
+    for (const spec of specs) {
+      const result = await edge.send({ uri: "/_auth/logout", ...spec });
+      expect(cookieJar(result)[COOKIE.session]).toBe("");
+    }
+  });
+
+  it("a runtime host's logout hop without a valid chain, from another site, clears nothing", async () => {
+    const result = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: "chain=forged.x", headers: { ...NAV, "Sec-Fetch-Site": "cross-site" } }));
+    expect(result.status).toBe("403");
+    expect(setCookiesOf(result)).toEqual([]);
+  });
+});
+
+describe("the liveness-probe pass-through", () => {
+  const APP_ORIGIN = { Origin: `https://${APP_HOST}` };
+  it("a WebSocket handshake known only by Sec-WebSocket-Key does not ride it unsigned", async () => {
+    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { ...APP_ORIGIN, "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" } })).status).toBe("401");
+  });
+
+  it.each([
+    ["another path", "/api/conversations", ""],
+    ["a query", "/", "x=1"],
+    ["an empty query marker", "/", "?"],
+  ])("a credential-less GET with %s does not ride it", async (_name, uri, querystring) => {
+    expect(asResponse(await edge.send({ host: RUNTIME, uri, querystring, headers: APP_ORIGIN })).status).toBe("401");
+  });
+});
+
+describe("host values outside ASCII", () => {
+  const kelvinSub = (() => {
+    for (let i = 0; ; i += 1) if (userSlug(`kelvin-${i}`).includes("k")) return `kelvin-${i}`;
+  })();
+  const kelvinHost = `40123-${userSlug(kelvinSub)}.${RUNTIME_DOMAIN}`;
+
+  it.each([
+    ["the Kelvin sign (lower-cases to k)", kelvinHost.replace("k", "\u212a")],
+    ["a trailing no-break space", `${APP_HOST}\u00a0`],
+    ["a leading byte-order mark", `\ufeff${APP_HOST}`],
+    ["a trailing line separator", `${APP_HOST}\u2028`],
+    ["a leading space", ` ${APP_HOST}`],
+    ["a dotless i", APP_HOST.replace("e", "\u0130")],
+  ])("a Host with %s is not folded onto one of ours", async (_name, host) => {
+    expect(asResponse(await edge.send({ host, uri: "/", headers: NAV })).status).toBe("404");
+  });
+
+  it("the runtime hand-off refuses a host parameter that only folds onto a runtime host", async () => {
+    const { session } = await edge.login();
+    const result = asResponse(await edge.send({ uri: "/_auth/runtime", querystring: `host=${encodeURIComponent(kelvinHost.replace("k", "\u212a"))}&n=${"a".repeat(43)}`, cookies: { [COOKIE.session]: session } }));
+    expect(result.status).toBe("400");
+  });
+});
+
+describe("lock-out and long links", () => {
+  it("a cookie bomb planted with Domain=<apex> is expired by the 431 (host-only and Domain=), our own session kept", async () => {
+    const session = edge.issuer.signJwt(claims());
+    const cookie = `bomb-a=${"a".repeat(9000)}; ${COOKIE.session}=${session}; bomb-b=${"b".repeat(8000)}`;
+    const result = asResponse(await edge.send({ uri: "/conversations/1", headers: { ...NAV, Cookie: cookie } }));
+    expect(result.status).toBe("431");
+    const lines = setCookiesOf(result);
+    for (const name of ["bomb-a", "bomb-b"]) {
+      expect(lines).toContain(`${name}=; Domain=example.test; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`);
+      expect(lines).toContain(`${name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`);
+      expect(lines.some((l) => l.startsWith(`${name}=; Domain=example.test; Path=/conversations;`))).toBe(true);
+    }
+    expect(lines.some((l) => l.startsWith(`${COOKIE.session}=`))).toBe(false);
+    // The same on a runtime host, where another user's sandbox can plant Domain=<runtime domain> cookies.
+    const runtime = asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { ...NAV, Cookie: `bomb=${"c".repeat(17000)}` } }));
+    expect(setCookiesOf(runtime)).toContain(`bomb=; Domain=${RUNTIME_DOMAIN}; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`);
+  });
+
+  it("a flood of many small cookies is cleared within a bounded answer, largest first", async () => {
+    const many = Array.from({ length: 400 }, (_, i) => `f${i}=${"x".repeat(40 + (i % 7))}`).join("; ");
+    const result = asResponse(await edge.send({ uri: "/", headers: { ...NAV, Cookie: many } }));
+    expect(result.status).toBe("431");
+    const lines = setCookiesOf(result);
+    expect(lines.join("\n").length).toBeLessThanOrEqual(12 * 1024 + lines.length);
+    expect(lines.length).toBeGreaterThan(30);
+  });
+
+  async function completeLogin(uri: string, querystring: string): Promise<string> {
+    const first = await edge.send({ uri, querystring, headers: NAV });
+    const authorize = new URL(location(first));
+    const nonce = authorize.searchParams.get("nonce")!;
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce }) } }));
+    const done = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${authorize.searchParams.get("state")}`, headers: NAV, cookies: cookieJar(first) });
+    return location(done);
+  }
+
+  it.each([1490, 2100, 2700, 5000])("a deep link of %i characters (random query) signs in and lands on the link", async (length) => {
+    const query = `q=${randomBytes(length).toString("base64url").slice(0, length - "/conversations/abc?q=".length)}`;
+    expect(await completeLogin("/conversations/abc", query)).toBe(`https://${APP_HOST}/conversations/abc?${query}`);
+  });
+
+  it("a login path cookie swapped for another path never chooses where the sign-in lands", async () => {
+    const first = await edge.send({ uri: "/conversations/abc", querystring: `q=${randomBytes(4000).toString("base64url")}`, headers: NAV });
+    const authorize = new URL(location(first));
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: authorize.searchParams.get("nonce") }) } }));
+    const jar = cookieJar(first);
+    const swapped = { ...jar, [COOKIE.loginMore]: `${jar[COOKIE.loginMore]!.slice(0, -4)}AAAA` };
+    const done = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${authorize.searchParams.get("state")}`, headers: NAV, cookies: swapped });
+    expect(location(done)).toBe(`https://${APP_HOST}/`);
+  });
+
+  it("a long but compressible deep link of 7000 characters signs in and lands on the link", async () => {
+    const query = `files=${Array.from({ length: 400 }, (_, i) => `src/module${i % 20}/file.ts`).join(",")}`.slice(0, 7000);
+    expect(await completeLogin("/conversations/abc", query)).toBe(`https://${APP_HOST}/conversations/abc?${query}`);
+  });
+
+  it("a deep link too long for any cookie still signs in, landing on its path without the query", async () => {
+    const query = `q=${randomBytes(6000).toString("base64url")}`;
+    expect(await completeLogin("/conversations/abc", query)).toBe(`https://${APP_HOST}/conversations/abc`);
+  });
+
+  it("an expired session on a long deep link is renewed and lands on the link", async () => {
+    const query = `q=${randomBytes(3500).toString("base64url")}`;
+    const expired = edge.issuer.idToken({ exp: now() - 10, iat: now() - 3700 });
+    const first = await edge.send({ uri: "/conversations/abc", querystring: query, headers: NAV, cookies: { [COOKIE.session]: expired } });
+    // The refresh URL would be too long: the browser signs in again with the link in its login cookie.
+    const authorize = new URL(location(first));
+    expect(authorize.pathname).toBe("/authorize");
+    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: authorize.searchParams.get("nonce") }) } }));
+    const done = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${authorize.searchParams.get("state")}`, headers: NAV, cookies: cookieJar(first) });
+    expect(location(done)).toBe(`https://${APP_HOST}/conversations/abc?${query}`);
+  });
+
+  it("a long runtime deep link goes through the hand-off and lands on the link", async () => {
+    const { session } = await edge.login();
+    const query = `path=${randomBytes(2400).toString("base64url")}`;
+    const first = await edge.send({ host: RUNTIME, uri: "/files", querystring: query, headers: NAV });
+    const state = cookieJar(first)[COOKIE.runtimeState]!;
+    const mint = await edge.send({ uri: "/_auth/runtime", querystring: new URL(location(first)).search.slice(1), headers: NAV, cookies: { [COOKIE.session]: session } });
+    const callback = new URL(location(mint));
+    const exchanged = await edge.send({ host: RUNTIME, uri: callback.pathname, querystring: callback.search.slice(1), headers: NAV, cookies: { [COOKIE.runtimeState]: state } });
+    expect(location(exchanged)).toBe(`https://${RUNTIME}/files?${query}`);
   });
 });

@@ -1,6 +1,7 @@
 // Small pieces: signed values, cookies, hosts, return paths, single use.
 import { classifyHost, normalizeHost } from "../src/shared/hosts";
-import { parseCookies, stripOurCookies, setCookie, isOurCookie } from "../src/shared/cookies";
+import { clearEverywhere, matchingPaths, parentDomains, parseCookies, readCookies, stripOurCookies, setCookie, isOurCookie } from "../src/shared/cookies";
+import { runtimeIsSameSite } from "../src/viewer-request/gate";
 import { safeReturnPath } from "../src/shared/return-path";
 import { seal, unseal, safeEqual } from "../src/shared/signed";
 import { isNavigation } from "../src/shared/http";
@@ -45,6 +46,34 @@ describe("cookies", () => {
     expect(headers.cookie).toEqual([{ key: "Cookie", value: "keep=2; flag" }]);
   });
 
+  it("GIVEN one of our names twice, or a stranger in our family THEN neither value is read and the names are hostile", () => {
+    const { values, hostile } = readCookies(cfRequest({ headers: { Cookie: ["__Host-oh-session=a; x=1; __Secure-oh-refresh=r", "__Host-oh-session=b; __HOST-oh-login=l; __Host-oh-runtime=ok"] } }).headers);
+    expect(values.get("__Host-oh-session")).toBeUndefined();
+    expect(values.get("__Host-oh-runtime")).toBe("ok");
+    expect([...hostile].sort()).toEqual(["__HOST-oh-login", "__Host-oh-session", "__Secure-oh-refresh"]);
+    // Only SP and HTAB surround a name; a name led by other white space is another cookie.
+    expect(readCookies(cfRequest({ headers: { Cookie: "\u00a0__Host-oh-session=a" } }).headers).values.has("__Host-oh-session")).toBe(false);
+  });
+
+  it("GIVEN a host and a path THEN the Domain and Path values a received cookie can carry", () => {
+    expect(parentDomains("40123-abc.runtime.example.test")).toEqual(["40123-abc.runtime.example.test", "runtime.example.test", "example.test"]);
+    expect(matchingPaths("/_auth/refresh")).toEqual(["/", "/_auth", "/_auth/", "/_auth/refresh"]);
+    expect(matchingPaths("/a/")).toEqual(["/", "/a", "/a/"]);
+    expect(matchingPaths("/a/b/c/d/e/f/g/h").length).toBeLessThanOrEqual(7);
+    const lines = clearEverywhere(["__Host-oh-x", "t"], "oh.example.test", "/a");
+    expect(lines).toEqual([
+      "__Host-oh-x=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+      "t=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+      "t=; Domain=oh.example.test; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+      "t=; Domain=example.test; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+      "t=; Path=/a; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+      "t=; Domain=oh.example.test; Path=/a; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+      "t=; Domain=example.test; Path=/a; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+    ]);
+    // Names that are not HTTP tokens cannot be written back and are left out.
+    expect(clearEverywhere(["a b", "c;d", "\u00a0x"], "oh.example.test", "/")).toEqual([]);
+  });
+
   it("GIVEN a cookie THEN it is host-only, Secure and HttpOnly", () => {
     expect(setCookie("n", "v", { maxAgeSeconds: -5 })).toBe("n=v; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax");
   });
@@ -60,6 +89,20 @@ describe("hosts", () => {
     expect(classifyHost("1-abcdefghijklmnop.runtime.example.test", config)).toEqual({ kind: "runtime", host: "1-abcdefghijklmnop.runtime.example.test", port: 1, slug: "abcdefghijklmnop" });
     expect(classifyHost("1-abcdefghijklmnop.runtime.example.test.evil", config).kind).toBe("unknown");
     expect(classifyHost("1-abcdefghijklmnopruntime.example.test", config).kind).toBe("unknown");
+  });
+});
+
+describe("runtime domain and app on one site", () => {
+  it.each([
+    ["oh.example.test", "runtime.example.test", true],
+    ["example.com", "runtime.example.com", true],
+    ["app.example.co.uk", "rt.example.co.uk", true],
+    ["app.example.com", "example-runtime.net", false],
+    ["oh.foo.co.uk", "rt.bar.co.uk", false],
+    ["oh.foo.com.au", "rt.bar.com.au", false],
+    ["a.example.com", "b.example.org", false],
+  ])("GIVEN %s and %s THEN same-site is %s", (app, runtime, expected) => {
+    expect(runtimeIsSameSite(app, runtime)).toBe(expected);
   });
 });
 

@@ -1,9 +1,11 @@
 // Every branch of the viewer-request decision, through the factory, against a real token issuer on loopback.
 import { createHmac } from "node:crypto";
+import { inflateRawSync } from "node:zlib";
 import { COOKIE } from "../src/shared/cookies";
 import { userSlug } from "../src/slug";
 import { startTestEdge, type TestEdge } from "./support/edge";
-import { APP_HOST, NAV, RUNTIME_DOMAIN, asRequest, asResponse, bodyJson, cookieJar, headerValue, location, setCookies } from "./support/events";
+import { createViewerRequestHandler } from "../src/viewer-request";
+import { APP_HOST, NAV, RUNTIME_DOMAIN, asRequest, asResponse, bodyJson, cfEvent, cfRequest, cookieJar, headerValue, location, setCookies } from "./support/events";
 
 let edge: TestEdge;
 beforeAll(async () => {
@@ -37,8 +39,10 @@ describe("GIVEN no session on the app host", () => {
     const state = JSON.parse(Buffer.from(url.searchParams.get("state")!, "base64url").toString());
     expect(Object.keys(state)).toEqual(["n"]);
     const login = setCookies(result).find((c) => c.startsWith(`${COOKIE.login}=`))!;
-    const payload = JSON.parse(Buffer.from(cookieJar(result)[COOKIE.login]!.split(".")[0]!, "base64url").toString());
-    expect(payload.r).toBe("/conversations/1?tab=app");
+    const [sealed, packed] = cookieJar(result)[COOKIE.login]!.split("~");
+    const payload = JSON.parse(Buffer.from(sealed!.split(".")[0]!, "base64url").toString());
+    expect(Object.keys(payload).sort()).toEqual(["h", "n", "p", "t", "v"]);
+    expect(inflateRawSync(Buffer.from(packed!, "base64url")).toString()).toBe("/conversations/1?tab=app");
     expect(login).toMatch(/; Path=\/; Max-Age=600; Secure; HttpOnly; SameSite=Lax$/);
     expect(login).not.toMatch(/Domain=/i);
   });
@@ -256,7 +260,7 @@ describe("GIVEN logout", () => {
     expect(`${url.origin}${url.pathname}`).toBe(`${edge.issuer.url}/logout`);
     expect(url.searchParams.get("client_id")).toBe("test-client-id");
     expect(url.searchParams.get("logout_uri")).toBe(`https://${APP_HOST}/`);
-    expect(cookieJar(result)).toEqual({ [COOKIE.session]: "", [COOKIE.refresh]: "", [COOKIE.login]: "", [COOKIE.runtimes]: "" });
+    expect(cookieJar(result)).toEqual({ [COOKIE.session]: "", [COOKIE.refresh]: "", [COOKIE.login]: "", [COOKIE.loginMore]: "", [COOKIE.runtimes]: "" });
   });
 });
 
@@ -404,4 +408,14 @@ describe("GIVEN the runtime hand-off", () => {
     asResponse(await edge.send({ host: `65535-${SLUG}.${RUNTIME_DOMAIN}`, headers: NAV }));
     expect(asResponse(await edge.send({ host: `${APP_HOST}:443`, headers: NAV })).status).toBe("302");
   });
+});
+
+describe("GIVEN a runtime domain that is its own registrable domain", () => {
+  it("THEN the runtime cookies are SameSite=None (the App tab's iframe is cross-site there)", async () => {
+    const handler = createViewerRequestHandler({ config: { ...edge.config, runtimeDomain: "runtime-example.net" }, secrets: edge.secrets });
+    const host = `40123-${SLUG}.runtime-example.net`;
+    const first = asResponse(await handler(cfEvent(cfRequest({ host, uri: "/", headers: NAV }))));
+    expect(setCookies(first)[0]).toMatch(/SameSite=None$/);
+  });
+
 });

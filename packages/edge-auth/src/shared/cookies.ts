@@ -9,8 +9,10 @@ export const COOKIE = {
    * refused by the browser). It reaches every path of the app host, but only the refresh path reads it, and no origin sees it.
    */
   refresh: "__Host-oh-refresh",
-  /** Login in progress: nonce, PKCE verifier, time, return path (signed with the nonce key). */
+  /** Login in progress: nonce, PKCE verifier, time, hash of the return path (signed with the nonce key), "~", the deflated path. */
   login: "__Host-oh-login",
+  /** Login in progress: the rest of a deflated return path too long for the login cookie. */
+  loginMore: "__Host-oh-login-path",
   /** Runtime host: access to this one host for one user (signed with the ticket key). */
   runtime: "__Host-oh-runtime",
   /** Runtime host: binds a ticket to the browser that asked for it. */

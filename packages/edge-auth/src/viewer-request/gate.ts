@@ -115,7 +115,8 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     if (refreshToken) cookies.push(setCookie(COOKIE.refresh, refreshToken, { maxAgeSeconds: config.sessionMaxAgeSeconds, sameSite: "Strict" }));
     return cookies;
   };
-  const clearSession = (): string[] => [clearCookie(COOKIE.session), clearCookie(COOKIE.refresh, "/", "Strict"), clearCookie(COOKIE.login)];
+  const clearLogin = (): string[] => [clearCookie(COOKIE.login), clearCookie(COOKIE.loginMore)];
+  const clearSession = (): string[] => [clearCookie(COOKIE.session), clearCookie(COOKIE.refresh, "/", "Strict"), ...clearLogin()];
 
   async function readSession(cookies: Map<string, string>): Promise<Session> {
     const token = ourCookie(cookies, COOKIE.session);
@@ -132,16 +133,22 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
   function startLogin(returnPath: string, extraCookies: string[] = []): CloudFrontResultResponse {
     const nonce = randomToken(24);
     const codeVerifier = randomToken(32);
-    // Long deep links: the return path rides in the login cookie (deflated when long), never in the provider's state; a path
-    // that does not fit even so lands without its query, or at "/".
-    let login = "";
+    // Long deep links: the return path rides deflated in the login cookies (the signed part holds its hash), never in the
+    // provider's state; a path too long even for two cookies lands without its query, or at "/".
+    let cookies: string[] = [];
     for (const path of [returnPath, withoutQuery(returnPath), "/"]) {
-      login = seal(secrets.nonceKey, "login", { n: nonce, v: codeVerifier, t: now(), h: config.appHost, ...packPath(path) });
-      if (login.length <= MAX_PATH_COOKIE_LENGTH) break;
+      const packed = packPath(path);
+      const login = seal(secrets.nonceKey, "login", { n: nonce, v: codeVerifier, t: now(), h: config.appHost, p: sha256Base64url(packed) });
+      const room = MAX_PATH_COOKIE_LENGTH - login.length - 1;
+      const rest = packed.slice(room);
+      if (rest.length > MAX_PATH_COOKIE_LENGTH) continue;
+      cookies = [setCookie(COOKIE.login, `${login}~${packed.slice(0, room)}`, { maxAgeSeconds: LOGIN_MAX_AGE_SECONDS })];
+      if (rest) cookies.push(setCookie(COOKIE.loginMore, rest, { maxAgeSeconds: LOGIN_MAX_AGE_SECONDS }));
+      break;
     }
     const state = Buffer.from(JSON.stringify({ n: nonce })).toString("base64url");
     const location = authorizeUrl(config, { redirectUri, state, nonce: sha256Base64url(nonce), codeChallenge: sha256Base64url(codeVerifier) });
-    return redirect(location, [...extraCookies, setCookie(COOKIE.login, login, { maxAgeSeconds: LOGIN_MAX_AGE_SECONDS })]);
+    return redirect(location, [...extraCookies, ...cookies]);
   }
 
   /** Not signed in (or no longer): navigations go through refresh or login, everything else gets a JSON 401 to recover from. */
@@ -167,7 +174,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     return json(401, { error, refresh: REFRESH_PATH, login: refreshUrl }, [], { "WWW-Authenticate": 'Cookie realm="openhands"' });
   }
 
-  function badLogin(message: string, cookies: string[] = [clearCookie(COOKIE.login)]): CloudFrontResultResponse {
+  function badLogin(message: string, cookies: string[] = clearLogin()): CloudFrontResultResponse {
     return page(400, "Sign-in failed", message, cookies, { href: `${appOrigin}/`, text: "Sign in again" });
   }
 
@@ -178,7 +185,8 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     const code = query.get("code");
     const stateParam = query.get("state");
     if (!code || !stateParam || code.length > 2048 || stateParam.length > 2048) return badLogin("The sign-in answer is incomplete.");
-    const login = unseal(secrets.nonceKey, "login", ourCookie(cookies, COOKIE.login), MAX_PATH_COOKIE_LENGTH);
+    const [sealed, head = ""] = (ourCookie(cookies, COOKIE.login) ?? "").split("~", 2);
+    const login = unseal(secrets.nonceKey, "login", sealed);
     // Login CSRF / fixation: a callback without our signed login cookie (or one made for another host) was not started here.
     if (!login || typeof login.n !== "string" || typeof login.v !== "string" || typeof login.t !== "number" || login.h !== config.appHost) {
       return badLogin("No sign-in was in progress in this browser.");
@@ -199,7 +207,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     const result = await requestTokens(config, secrets, { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: login.v }, options.tokenClient);
     if (!result.ok) {
       logRefusal("code exchange failed", result.kind === "unavailable" ? { detail: result.detail } : { status: result.status, error: result.error });
-      if (result.kind === "unavailable") return page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.", [clearCookie(COOKIE.login)], { href: `${appOrigin}/`, text: "Try again" });
+      if (result.kind === "unavailable") return page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.", clearLogin(), { href: `${appOrigin}/`, text: "Try again" });
       return badLogin("The identity provider refused the sign-in code.");
     }
     let identity: Identity | undefined;
@@ -213,8 +221,10 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     }
     if (!identity) return badLogin("The identity token was refused.");
     if (result.tokens.idToken.length > 4000) return badLogin("The identity token is too large for a cookie.");
-    const returnPath = safeReturnPath(unpackPath(login), appOrigin);
-    return redirect(`${appOrigin}${returnPath}`, [...sessionCookies(result.tokens.idToken, result.tokens.refreshToken), clearCookie(COOKIE.login)]);
+    const packed = head + (ourCookie(cookies, COOKIE.loginMore) ?? "");
+    // The path is only what this login stored: its hash is in the signed part.
+    const returnPath = safeReturnPath(typeof login.p === "string" && safeEqual(sha256Base64url(packed), login.p) ? unpackPath(packed) : "/", appOrigin);
+    return redirect(`${appOrigin}${returnPath}`, [...sessionCookies(result.tokens.idToken, result.tokens.refreshToken), ...clearLogin()]);
   }
 
   /** Who the session cookie belongs to, its expiry ignored (up to the cookie's own lifetime); undefined unless it is genuine. */
@@ -367,11 +377,11 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     return identity && identity.slug === slug ? identity : undefined;
   }
 
-  /** The runtime-state cookie: a random value, then (after a ".") the packed path to land on. `n` of the ticket is its SHA-256. */
+  /** The runtime-state cookie: a random value, "." and the deflated path to land on (base64url). `n` of the ticket is its SHA-256. */
   function runtimeState(path: string): string {
     const random = randomToken(32);
     for (const candidate of [path, withoutQuery(path), "/"]) {
-      const value = `${random}.${Buffer.from(JSON.stringify(packPath(candidate))).toString("base64url")}`;
+      const value = `${random}.${packPath(candidate)}`;
       if (value.length <= MAX_PATH_COOKIE_LENGTH) return value;
     }
     return random;
@@ -379,13 +389,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
 
   function pathInState(state: string): string | undefined {
     const dot = state.indexOf(".");
-    if (dot < 0) return undefined;
-    try {
-      const payload: unknown = JSON.parse(Buffer.from(state.slice(dot + 1), "base64url").toString("utf8"));
-      return typeof payload === "object" && payload !== null ? unpackPath(payload as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined;
-    }
+    return dot < 0 ? undefined : unpackPath(state.slice(dot + 1));
   }
 
   function runtimeCallback(request: CloudFrontRequest, cookies: Map<string, string>, host: string, slug: string): CloudFrontResultResponse {
