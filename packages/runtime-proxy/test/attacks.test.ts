@@ -336,6 +336,21 @@ describe("10. port enumeration without an identity", () => {
   });
 });
 
+describe("10. the lookup budget behind CloudFront and the ALB (clientAddressHops 2)", () => {
+  it("GIVEN a scanner rotating the X-Forwarded-For entries it controls THEN it keeps its one budget; another viewer has its own", async () => {
+    const behind = await startProxy({ spawnerPort: spawner.port, key, settings: { clientAddressHops: 2, lookupsPerClientPerMinute: 2 } });
+    try {
+      const ask = (port: number, xff: string) => send(behind.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess", "X-Forwarded-For": xff } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i += 1) statuses.push((await ask(42000 + i, `10.9.9.${i}, 203.0.113.7, 130.176.0.1`)).status);
+      expect(statuses).toEqual([404, 404, 429, 429, 429]);
+      expect((await ask(42010, "203.0.113.8, 130.176.0.1")).status).toBe(404);
+    } finally {
+      await behind.stop();
+    }
+  });
+});
+
 describe("11. Set-Cookie from upstreams", () => {
   const hostile = [
     "a=1; Domain =example.test; Path=/",

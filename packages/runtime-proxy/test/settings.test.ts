@@ -38,6 +38,18 @@ describe("parseSettings", () => {
     [{ ...minimal, modules: ["ngx_http_lua_module.so"] }, "settings.modules"],
     [{ ...minimal, user: "root; load_module /x.so" }, "settings.user"],
     [{ ...minimal, includs: [] }, "settings.includs: unknown setting"],
+    // Upstreams in loopback, link-local, 0.x or multicast space would reach host services (SSRF).
+    [{ ...minimal, userSubnetPrefix: "127.240" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, userSubnetPrefix: "169.254" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, userSubnetPrefix: "0.1" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, userSubnetPrefix: "224.1" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, userSubnetPrefix: "10.240.0" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, userSubnetPrefix: "10.256" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, userSubnetPrefix: "10.240.0.0/16" }, "settings.userSubnetPrefix"],
+    [{ ...minimal, appPort: 0 }, "settings.appPort"],
+    [{ ...minimal, clientAddressHops: 3 }, "settings.clientAddressHops"],
+    [{ ...minimal, connectionsPerClient: 0 }, "settings.connectionsPerClient"],
+    [{ ...minimal, clientHeaderSeconds: 0 }, "settings.clientHeaderSeconds"],
   ])("GIVEN a bad field THEN the problem names it (%#)", (raw, expected) => {
     expect(problemsOf(raw).join("\n")).toContain(expected);
   });
@@ -56,6 +68,32 @@ describe("renderNginxConf", () => {
     expect(conf).toContain("listen 0.0.0.0:8080 default_server;");
     expect(conf).toContain("server_name *.runtime.example.com;");
     expect(conf).toContain(`lua_package_path "${DEFAULT_LUA_DIR}/?.lua;;";`);
+  });
+
+  it("GIVEN the defaults THEN the hardening directives are in place", () => {
+    const s = parseSettings(minimal, "/lua");
+    expect(s.userSubnetPrefix).toBe("10.240");
+    expect(s.appPort).toBe(3000);
+    const conf = renderNginxConf(s);
+    expect(conf).toContain("proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset;");
+    for (const h of ["Forwarded", "X-Real-IP", "X-Forwarded-Port", "X-Original-URL", "X-Rewrite-URL"]) expect(conf).toContain(`proxy_set_header ${h} "";`);
+    expect(conf).toContain("client_header_timeout 10s;");
+    expect(conf).toContain("client_body_timeout 30s;");
+    expect(conf).toContain("send_timeout 60s;");
+    expect(conf).toContain("limit_conn oh_conn 200;");
+    expect(conf).toContain("log_format oh_access escape=default");
+    expect(conf).not.toContain("$http_upgrade");
+    expect(conf).toContain('"userSubnetPrefix":"10.240"');
+  });
+
+  it.each([
+    [0, "default $binary_remote_addr;"],
+    [1, "$http_x_forwarded_for"],
+    [2, "$http_x_forwarded_for"],
+  ])("GIVEN clientAddressHops %s THEN the per-client key is taken from the trusted end", (hops, expected) => {
+    const conf = renderNginxConf(parseSettings({ ...minimal, clientAddressHops: hops }, "/lua"));
+    expect(conf).toContain(expected);
+    if (hops === 0) expect(conf).not.toContain("$http_x_forwarded_for $oh_client");
   });
 
   it("GIVEN the OpenResty defaults THEN no load_module line is written", () => {
