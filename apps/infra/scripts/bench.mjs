@@ -42,7 +42,7 @@ try {
   const policy = time("policy suite over cdktf.out (node dist/src/policy/cli.js)", "node", ["dist/src/policy/cli.js", outdir], { repeat: runs });
   // A failing test run is still timed (and flagged): on a shared machine a sibling package's rebuild can break a run.
   const unit = time("infra tests without Terraform (jest)", bin("jest"), ["--silent", "--testPathIgnorePatterns", "terraform"], { allowFail: true });
-  const terraform = time("infra Terraform tests (validate + offline plan, jest)", bin("jest"), ["--silent", "test/terraform.test.ts"], { allowFail: true });
+  const terraform = time("infra Terraform tests (validate + offline plan, jest)", bin("jest"), ["--silent", "test/deployment/terraform.test.ts"], { allowFail: true });
   const rows = [built, viaTsx, policy, unit, terraform];
   const width = Math.max(...rows.map((r) => r.label.length));
   console.log(`${"what".padEnd(width)}  mean s   min s   max s   runs`);

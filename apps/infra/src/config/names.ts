@@ -7,7 +7,23 @@ export const EDGE_REGION = "us-east-1";
 export const STACK_IDS = ["network", "data", "compute", "auth", "edge", "monitoring"] as const;
 export type StackId = (typeof STACK_IDS)[number];
 
-/** Names derived from the configuration, in one place so that every stack and package agrees. */
+/** The host's Secrets Manager secrets (docs/CONTRACTS.md), by their key in the host configuration. */
+export const HOST_SECRET_NAMES = {
+  identitySigningKey: "identity-signing-key",
+  openhandsJwtSecret: "openhands-jwt-secret",
+  llmGatewayKey: "llm-gateway-key",
+  dbPasswordKey: "db-password-key",
+} as const;
+export type HostSecretKey = keyof typeof HOST_SECRET_NAMES;
+
+/** The host's log groups (docs/CONTRACTS.md `logGroups`), by key. */
+export const HOST_LOG_GROUPS = ["host", "proxy", "spawner", "apps"] as const;
+export type HostLogGroupKey = (typeof HOST_LOG_GROUPS)[number];
+
+/**
+ * Every name derived from the configuration, in one place so that every stack, the host and docs/CONTRACTS.md agree:
+ * resource name prefixes, parameter and secret names, log groups, zones and state keys.
+ */
 export class DeploymentNames {
   constructor(private readonly config: DeploymentConfig) {}
 
@@ -16,19 +32,64 @@ export class DeploymentNames {
     return `${this.config.name}-${this.config.environment}`;
   }
 
+  /** `/<name>/<environment>`, the prefix of every log group and parameter. */
+  get pathPrefix(): string {
+    return `/${this.config.name}/${this.config.environment}`;
+  }
+
   /** SSM parameter (us-east-1) with the edge functions' plain configuration. */
   get edgeConfigParameter(): string {
-    return `/${this.config.name}/${this.config.environment}/edge/config`;
+    return `${this.pathPrefix}/edge/config`;
   }
 
   /** SSM SecureString parameter (us-east-1) with the edge functions' keys. */
   get edgeSecretsParameter(): string {
-    return `/${this.config.name}/${this.config.environment}/edge/secrets`;
+    return `${this.pathPrefix}/edge/secrets`;
+  }
+
+  /** SSM parameter (main region) with the host configuration JSON. */
+  get hostConfigParameter(): string {
+    return `${this.pathPrefix}/host/config`;
   }
 
   /** Secrets Manager prefix (main region) of the host's secrets. */
   get secretPrefix(): string {
     return `${this.config.name}/${this.config.environment}`;
+  }
+
+  /** Secrets Manager name of one host secret: `<name>/<environment>/<secret>`. */
+  secretName(key: HostSecretKey): string {
+    return `${this.secretPrefix}/${HOST_SECRET_NAMES[key]}`;
+  }
+
+  /** Log group of one host service: `/<name>/<environment>/<service>`. */
+  logGroup(key: HostLogGroupKey): string {
+    return `${this.pathPrefix}/${key}`;
+  }
+
+  /** Log group of the VPC flow logs (main region). */
+  get flowLogGroup(): string {
+    return `${this.pathPrefix}/vpc-flow-logs`;
+  }
+
+  /** Log group of the CloudFront access logs (us-east-1). */
+  get cloudFrontLogGroup(): string {
+    return `${this.pathPrefix}/cloudfront`;
+  }
+
+  /** Log group RDS writes the cluster's PostgreSQL log to (the name is fixed by RDS). */
+  databaseLogGroup(clusterIdentifier: string): string {
+    return `/aws/rds/cluster/${clusterIdentifier}/postgresql`;
+  }
+
+  /** Name of the CloudFront web ACL (its metrics are `<webAclName>-<rule>`). */
+  get webAclName(): string {
+    return `${this.prefix}-edge`;
+  }
+
+  /** Name of the CloudFront VPC origin of the internal ALB. */
+  get vpcOriginName(): string {
+    return `${this.prefix}-alb`;
   }
 
   /** Route 53 zone of the runtime domain: its own zone, or the apex zone when it lies under the apex. */
@@ -44,5 +105,15 @@ export class DeploymentNames {
   /** Terraform state key of a stack (S3 backend). */
   stateKey(stack: StackId, keyPrefix: string): string {
     return `${keyPrefix}/${this.config.name}/${this.config.environment}/${stack}.tfstate`;
+  }
+
+  /** A resource name of at most `max` characters: `<name>-<environment>-<suffix>`, shortened with a stable hash when too long. */
+  shortName(suffix: string, max: number): string {
+    const full = `${this.prefix}-${suffix}`;
+    if (full.length <= max) return full;
+    let hash = 0;
+    for (const ch of full) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+    const tag = hash.toString(36).slice(0, 5);
+    return `${full.slice(0, max - tag.length - 1 - suffix.length - 1)}-${tag}-${suffix}`.replace(/--+/g, "-");
   }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "../constructs/main/cloudfront-prefix-lists";
+import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "./cloudfront-prefix-lists";
 
 /**
  * The deployment configuration: one file, validated once, read by every stack.
@@ -51,22 +51,20 @@ function cidrsOverlap(a: string, b: string): boolean {
   return ra !== undefined && rb !== undefined && ra[0] <= rb[1] && rb[0] <= ra[1];
 }
 
-const PINNED_TAG = /^[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9._-]*$/;
+/** An exact version tag, optionally prefixed `v` or `main-v` (LiteLLM's release tags are); `latest` and floating tags are refused. */
+const PINNED_TAG = /^(v|main-v)?[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9._-]*$/;
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
-const imageRef = (what: string) =>
+/** A pinned container image: every image the host runs (the OpenHands pair and the host's own services). */
+const image = (what: string, example: { repository: string; tags: string }) =>
   z
     .object({
       /** Registry and repository, without a tag. */
       repository: z
         .string()
-        .regex(
-          /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/,
-          `is not an image repository for the ${what} (expected registry/path without a tag, such as ghcr.io/openhands/agent-server)`,
-        ),
-      /** An exact version tag; `latest` and floating tags are refused. */
-      tag: z
-        .string()
-        .regex(PINNED_TAG, `is not a pinned tag for the ${what} (expected an exact version such as 1.7.0, never latest)`),
+        .regex(IMAGE_REPOSITORY, `is not an image repository for the ${what} (expected registry/path without a tag, such as ${example.repository})`),
+      /** An exact version tag. */
+      tag: z.string().regex(PINNED_TAG, `is not a pinned tag for the ${what} (expected an exact version such as ${example.tags}, never latest)`),
       /** Optional content digest to pin the exact image. @default none */
       digest: z
         .string()
@@ -74,29 +72,7 @@ const imageRef = (what: string) =>
         .optional(),
     })
     .strict();
-
-/** Like `imageRef`, but tags may carry a `v` or `main-v` prefix (LiteLLM's release tags do). */
-const hostImageRef = (what: string) =>
-  z
-    .object({
-      repository: z
-        .string()
-        .regex(
-          /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/,
-          `is not an image repository for the ${what} (expected registry/path without a tag, such as docker.io/library/node)`,
-        ),
-      tag: z
-        .string()
-        .regex(
-          /^(v|main-v)?[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9._-]*$/,
-          `is not a pinned tag for the ${what} (expected an exact version such as 1.27.1.2-alpine or v1.74.9-stable, never latest)`,
-        ),
-      digest: z
-        .string()
-        .regex(/^sha256:[0-9a-f]{64}$/, "is not an image digest (expected sha256: followed by 64 hex digits)")
-        .optional(),
-    })
-    .strict();
+const HOST_IMAGE_EXAMPLE = { repository: "docker.io/library/node", tags: "1.27.1.2-alpine or v1.74.9-stable" };
 
 /** Pinned defaults of the host's own services; check them against the registries when upgrading. */
 export const DEFAULT_HOST_IMAGES = {
@@ -204,7 +180,7 @@ export const DeploymentConfigSchema = z
         flowLogs: z.boolean().default(false),
         /**
          * The CloudFront origin-facing managed prefix list of the main region, allowed into the ALB.
-         * @default the published id for the region (see src/constructs/main/cloudfront-prefix-lists.ts)
+         * @default the published id for the region (see src/config/cloudfront-prefix-lists.ts)
          */
         cloudFrontPrefixListId: z
           .string()
@@ -241,7 +217,7 @@ export const DeploymentConfigSchema = z
         dockerVolumeGiB: z.number().int().min(30, "is below 30 GiB (expected room for the pinned images)").max(4000).default(100),
       })
       .strict()
-      .default({ instanceType: "m7g.xlarge", minSize: 1, maxSize: 1, rootVolumeGiB: 30, dockerVolumeGiB: 100 }),
+      .prefault({}),
     users: z
       .object({
         /** Stop a user's OpenHands after this many idle minutes. @default 60 */
@@ -254,7 +230,7 @@ export const DeploymentConfigSchema = z
         sandboxesPerUser: z.number().int().min(1).max(20).default(3),
       })
       .strict()
-      .default({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 }),
+      .prefault({}),
     database: z
       .object({
         /** Aurora PostgreSQL engine version, 16.x. @default "16.6" */
@@ -284,34 +260,34 @@ export const DeploymentConfigSchema = z
         backupRetentionDays: z.number().int().min(1, "is below 1 day (expected 1 to 35)").max(35, "is above 35 days (Aurora keeps at most 35)").default(7),
       })
       .strict()
-      .default({ engineVersion: "16.6", minCapacity: 0, maxCapacity: 4, autoPauseSeconds: 600, backupRetentionDays: 7 }),
+      .prefault({}),
     backup: z
       .object({
         /** AWS Backup daily recovery points for Aurora and EFS, kept this many days. @default 35 */
         retentionDays: z.number().int().min(1).max(3650).default(35),
       })
       .strict()
-      .default({ retentionDays: 35 }),
+      .prefault({}),
     openhands: z
       .object({
-        app: imageRef("OpenHands app"),
-        agentServer: imageRef("agent-server"),
+        app: image("OpenHands app", { repository: "ghcr.io/openhands/agent-server", tags: "1.7.0" }),
+        agentServer: image("agent-server", { repository: "ghcr.io/openhands/agent-server", tags: "1.7.0" }),
         /** Accept an app/agent-server pair not in the verified list. @default false */
         allowUnverifiedPair: z.boolean().default(false),
       })
       .strict(),
-    /** Images of the host's own services, pinned like the OpenHands pair. @default see DEFAULT_HOST_IMAGES */
+    /** Images of the host's own services, pinned like the OpenHands pair. @default DEFAULT_HOST_IMAGES, each one separately */
     hostImages: z
       .object({
         /** OpenResty, the runtime proxy. */
-        openresty: hostImageRef("OpenResty proxy"),
+        openresty: image("OpenResty proxy", HOST_IMAGE_EXAMPLE).default(DEFAULT_HOST_IMAGES.openresty),
         /** LiteLLM, the LLM gateway. */
-        llmGateway: hostImageRef("LLM gateway"),
+        llmGateway: image("LLM gateway", HOST_IMAGE_EXAMPLE).default(DEFAULT_HOST_IMAGES.llmGateway),
         /** Node.js, the spawner's runtime. */
-        node: hostImageRef("spawner runtime"),
+        node: image("spawner runtime", HOST_IMAGE_EXAMPLE).default(DEFAULT_HOST_IMAGES.node),
       })
       .strict()
-      .default(DEFAULT_HOST_IMAGES),
+      .prefault({}),
     bedrock: z
       .object({
         /** Region of Bedrock calls. @default the main region */
@@ -365,7 +341,7 @@ export const DeploymentConfigSchema = z
         priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"]).default("PriceClass_100"),
       })
       .strict()
-      .default({ rateLimitPer5Minutes: 2000, allowedCidrs: [], accessLogs: false, priceClass: "PriceClass_100" }),
+      .prefault({}),
     monitoring: z
       .object({
         /** Alarm notifications to this address. @default none */
@@ -377,7 +353,7 @@ export const DeploymentConfigSchema = z
           .default(30),
       })
       .strict()
-      .default({ logRetentionDays: 30 }),
+      .prefault({}),
     cost: z
       .object({
         /** Stop the host outside office hours (ASG scheduled actions). @default disabled */
@@ -396,7 +372,7 @@ export const DeploymentConfigSchema = z
         interfaceEndpoints: z.boolean().default(false),
       })
       .strict()
-      .default({ interfaceEndpoints: false }),
+      .prefault({}),
     stateBackend,
     /** Tags on every resource. @default {} */
     tags: z

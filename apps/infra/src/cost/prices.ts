@@ -1,6 +1,6 @@
 /**
- * Dated on-demand prices used by the estimate, transcribed from the project's research notes
- * (shared/reference/aws-cost-and-policy.md, research date 2026-11; newest sources read 2026-09).
+ * Dated on-demand prices used by the estimate (AWS price list files and pricing pages as of 2026-11;
+ * the newest sources read 2026-09).
  * Prices are us-east-1; the SKUs used here normally cost the same in us-west-2 and most large regions,
  * but check the offer file of your main region before relying on a figure.
  * Confidence: V = verified against an AWS price file or Infracost golden test, 3P = third-party page

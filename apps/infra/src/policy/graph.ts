@@ -76,3 +76,22 @@ export function strings(value: unknown): string[] {
 export function isTrue(value: unknown): boolean {
   return value === true || value === "true";
 }
+
+/** The resource of `type` in the same stack that `value` (such as `${aws_iam_role.x.arn}`) refers to. */
+export function referenced(resource: PolicyResource, value: unknown, type: string): TerraformJson | undefined {
+  const match = new RegExp(`\\$\\{${type}\\.([A-Za-z0-9_-]+)\\.`).exec(String(value ?? ""));
+  return match ? (resourcesOf(resource.stackJson, type)[match[1]!] as TerraformJson | undefined) : undefined;
+}
+
+/** The first failing message of a list of (condition, message) pairs. */
+export function firstFailure(...cases: Array<[boolean, string]>): string | undefined {
+  return cases.find(([failed]) => failed)?.[1];
+}
+
+/** A CloudFront distribution's default behaviour and every ordered one, each with a label for messages. */
+export function cacheBehaviours(distribution: TerraformJson): Array<{ label: string; body: TerraformJson }> {
+  return [
+    ...blocks(distribution.default_cache_behavior).map((body) => ({ label: "default behaviour", body })),
+    ...blocks(distribution.ordered_cache_behavior).map((body) => ({ label: `behaviour ${String(body.path_pattern)}`, body })),
+  ];
+}

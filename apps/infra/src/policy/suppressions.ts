@@ -1,10 +1,10 @@
 import type { PolicySuppression } from "./types";
 
 /**
- * Deliberate exceptions in the main-region stacks. `resource` is `<stack>.<type>.<name>`, where `*` matches
- * any run of characters (cdktf appends a hash to every name). Each says why the check does not fit here.
+ * The suite's one list of deliberate exceptions, over all six stacks. `resource` is `<stack>.<type>.<name>`, where `*`
+ * matches any run of characters (cdktf appends a hash to every name). Each says why the check does not fit there.
  */
-export const MAIN_SUPPRESSIONS: readonly PolicySuppression[] = [
+export const SUPPRESSIONS: readonly PolicySuppression[] = [
   {
     checkId: "OHT_S3_007",
     resource: "data.aws_s3_bucket.access-logs_bucket_*",
@@ -38,7 +38,7 @@ export const MAIN_SUPPRESSIONS: readonly PolicySuppression[] = [
   {
     checkId: "OHT_EC2_002",
     resource: "compute.aws_launch_template.*",
-    justification: "Each user's OpenHands app container needs the instance role for S3 events (one network hop past the host); the host firewall keeps sandboxes off 169.254.169.254 (DESIGN.md, host networking).",
+    justification: "Each user's OpenHands app container needs the instance role for S3 events (one network hop past the host); the host firewall keeps sandboxes off 169.254.169.254 (packages/bootstrap-scripts README, the firewall).",
   },
   {
     checkId: "OHT_EC2_008",
@@ -74,5 +74,17 @@ export const MAIN_SUPPRESSIONS: readonly PolicySuppression[] = [
     checkId: "OHT_SEC_003",
     resource: "compute.aws_secretsmanager_secret.*",
     justification: "The host generates these keys on first boot; rotating the identity-signing key or the database password key needs the edge, proxy and every user database to switch together, which the README's rotation runbook does.",
+  },
+  {
+    checkId: "OHT_CF_011",
+    resource: "edge.aws_cloudfront_distribution.*",
+    justification:
+      "Access logs are opt-in (edge.accessLogs: true delivers them to CloudWatch Logs without query strings or cookies); by default WAF's sampled requests and CloudFront's metrics cover a small team at no log cost.",
+  },
+  {
+    checkId: "OHT_WAF_005",
+    resource: "edge.aws_wafv2_web_acl.*",
+    justification:
+      "WAF request logs come with edge.accessLogs: true (cookies, authorization and query strings redacted); by default sampled requests and per-rule metrics are kept.",
   },
 ];

@@ -1,7 +1,7 @@
 import type { Construct } from "constructs";
 import type { DeploymentConfig } from "../config/schema";
 import { EDGE_REGION } from "../config/names";
-import { UserDirectory } from "../constructs/edge/user-directory";
+import { UserDirectory } from "../constructs/identity/user-directory";
 import { DeploymentStack } from "./deployment-stack";
 
 /** us-east-1: the Cognito user pool, its groups, the app client and the login domain. */

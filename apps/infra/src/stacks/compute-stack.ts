@@ -1,17 +1,16 @@
 import type { Construct } from "constructs";
 import { HOST_BUNDLE_DIR, renderUserData } from "@openhands-team/bootstrap-scripts";
 import type { DeploymentConfig } from "../config/schema";
-import { EDGE_REGION } from "../config/names";
-import { HostBundle } from "../constructs/main/host-bundle";
-import { HostConfigParameter } from "../constructs/main/host-config-parameter";
-import { HostFleet } from "../constructs/main/host-fleet";
-import { HostLogGroups } from "../constructs/main/host-log-groups";
-import { HostRole } from "../constructs/main/host-role";
-import { HostSecrets } from "../constructs/main/host-secrets";
-import { InternalLoadBalancer } from "../constructs/main/internal-load-balancer";
-import { MainRegionNames, type HostLogGroupKey, type HostSecretKey } from "../constructs/main/main-region-names";
-import { PrivateBucket } from "../constructs/main/private-bucket";
-import { SERVICE_PORTS } from "../constructs/main/service-security-groups";
+import { EDGE_REGION, type HostLogGroupKey, type HostSecretKey } from "../config/names";
+import { HostBundle } from "../constructs/compute/host-bundle";
+import { HostConfigParameter } from "../constructs/compute/host-config-parameter";
+import { HostFleet } from "../constructs/compute/host-fleet";
+import { HostLogGroups } from "../constructs/observability/host-log-groups";
+import { HostRole } from "../constructs/identity/host-role";
+import { HostSecrets } from "../constructs/identity/host-secrets";
+import { InternalLoadBalancer } from "../constructs/compute/internal-load-balancer";
+import { PrivateBucket } from "../constructs/data/private-bucket";
+import { SERVICE_PORTS } from "../constructs/network/service-security-groups";
 import { DeploymentStack } from "./deployment-stack";
 import type { DataStack } from "./data-stack";
 import type { NetworkStack } from "./network-stack";
@@ -46,7 +45,7 @@ export class ComputeStack extends DeploymentStack {
   constructor(scope: Construct, config: DeploymentConfig, props: ComputeStackProps) {
     super(scope, "compute", { config, region: config.region });
     const prefix = this.names.prefix;
-    const main = new MainRegionNames(config);
+    const main = this.names;
 
     const secrets = new HostSecrets(this, "secrets", { secretName: (key) => main.secretName(key) });
     const logs = new HostLogGroups(this, "logs", {
@@ -90,6 +89,7 @@ export class ComputeStack extends DeploymentStack {
         efsFileSystemId: props.data.fileSystemId,
         eventsBucket: props.data.eventsBucketName,
         database: { host: props.data.databaseEndpoint, port: props.data.databasePort, masterSecretArn: props.data.databaseMasterSecretArn },
+        network: { vpcCidrs: [config.network.vpcCidr] },
         secrets: secrets.arns,
         edgeSecretsParameter: { name: this.names.edgeSecretsParameter, region: EDGE_REGION },
         images: {

@@ -1,9 +1,9 @@
 import type { Construct } from "constructs";
 import type { DeploymentConfig } from "../config/schema";
-import { AuroraDatabase } from "../constructs/main/aurora-database";
-import { DataBackupPlan } from "../constructs/main/data-backup-plan";
-import { PrivateBucket } from "../constructs/main/private-bucket";
-import { WorkspaceFileSystem } from "../constructs/main/workspace-file-system";
+import { AuroraDatabase } from "../constructs/data/aurora-database";
+import { DataBackupPlan } from "../constructs/data/data-backup-plan";
+import { PrivateBucket } from "../constructs/data/private-bucket";
+import { WorkspaceFileSystem } from "../constructs/data/workspace-file-system";
 import { DeploymentStack } from "./deployment-stack";
 import { NetworkStack } from "./network-stack";
 

@@ -1,14 +1,14 @@
 import type { Construct } from "constructs";
 import type { DeploymentConfig } from "../config/schema";
 import { EDGE_REGION } from "../config/names";
-import { DistributionAccessLogs } from "../constructs/edge/access-logs";
+import { DistributionAccessLogs } from "../constructs/observability/access-logs";
 import { AliasRecords } from "../constructs/edge/alias-records";
 import { DnsValidatedCertificate } from "../constructs/edge/dns-validated-certificate";
 import { EdgeDistribution } from "../constructs/edge/edge-distribution";
 import { EdgeFunctions } from "../constructs/edge/edge-functions";
 import { EdgeParameters, edgeConfigDocument } from "../constructs/edge/edge-parameters";
 import { EdgePolicies } from "../constructs/edge/edge-policies";
-import { LOGIN_SCOPES } from "../constructs/edge/user-directory";
+import { LOGIN_SCOPES } from "../constructs/identity/user-directory";
 import { AlbVpcOrigin } from "../constructs/edge/vpc-origin";
 import { EdgeWebAcl } from "../constructs/edge/web-acl";
 import { DeploymentStack } from "./deployment-stack";
@@ -62,7 +62,7 @@ export class EdgeStack extends DeploymentStack {
     });
 
     const webAcl = new EdgeWebAcl(this, "waf", {
-      name: `${prefix}-edge`,
+      name: this.names.webAclName,
       rateLimitPer5Minutes: config.edge.rateLimitPer5Minutes,
       allowedCidrs: config.edge.allowedCidrs,
       logging: config.edge.accessLogs,
@@ -93,7 +93,7 @@ export class EdgeStack extends DeploymentStack {
     const functionArns = { viewerRequest: functions.viewerRequest.qualifiedArn, originResponse: functions.originResponse.qualifiedArn };
 
     const origin = new AlbVpcOrigin(this, "origin", {
-      name: `${prefix}-alb`,
+      name: this.names.vpcOriginName,
       albArn: props.compute.albArn,
       albDnsName: props.compute.albDnsName,
     });
@@ -143,7 +143,7 @@ export class EdgeStack extends DeploymentStack {
     if (config.edge.accessLogs) {
       new DistributionAccessLogs(this, "access-logs", {
         namePrefix: prefix,
-        logGroupName: `/${config.name}/${config.environment}/cloudfront`,
+        logGroupName: this.names.cloudFrontLogGroup,
         retentionDays: logRetentionDays,
         distributions: { app: app.distributionArn, runtime: runtime.distributionArn },
       });

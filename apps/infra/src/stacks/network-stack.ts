@@ -1,10 +1,9 @@
 import type { Construct } from "constructs";
 import type { DeploymentConfig } from "../config/schema";
-import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "../constructs/main/cloudfront-prefix-lists";
-import { PrivateServiceEndpoints } from "../constructs/main/private-service-endpoints";
-import { ServiceSecurityGroups } from "../constructs/main/service-security-groups";
-import { VpcFlowLog } from "../constructs/main/vpc-flow-log";
-import { MainRegionNames } from "../constructs/main/main-region-names";
+import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "../config/cloudfront-prefix-lists";
+import { PrivateServiceEndpoints } from "../constructs/network/private-service-endpoints";
+import { ServiceSecurityGroups } from "../constructs/network/service-security-groups";
+import { VpcFlowLog } from "../constructs/observability/vpc-flow-log";
 import { DeploymentStack } from "./deployment-stack";
 
 /**
@@ -53,7 +52,7 @@ export class NetworkStack extends DeploymentStack {
       const flowLog = new VpcFlowLog(this, "flow-log", {
         namePrefix: this.names.prefix,
         vpcId: this.vpcId,
-        logGroupName: new MainRegionNames(config).flowLogGroup,
+        logGroupName: this.names.flowLogGroup,
         retentionDays: config.monitoring.logRetentionDays,
       });
       this.flowLogGroupName = flowLog.logGroupName;

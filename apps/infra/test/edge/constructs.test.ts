@@ -1,7 +1,7 @@
 import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DnsValidatedCertificate } from "../../src/constructs/edge/dns-validated-certificate";
-import { UserDirectory } from "../../src/constructs/edge/user-directory";
+import { UserDirectory } from "../../src/constructs/identity/user-directory";
 import { edgeConfigDocument } from "../../src/constructs/edge/edge-parameters";
 
 function stack(): TerraformStack {

@@ -5,8 +5,8 @@ import { App } from "cdktf";
 import { EDGE_FUNCTION_KINDS, MissingEdgeBundleError, edgeBundleFolder } from "../../src/constructs/edge/edge-auth-bundle";
 import { buildDeployment } from "../../src/app";
 import { EdgeStack } from "../../src/stacks/edge-stack";
-import { exampleConfig, synthDeployment } from "../support/synth";
-import { one } from "./support";
+import { exampleConfig, synthDeployment } from "../support/template";
+import { one } from "../support/template";
 
 /** Lambda@Edge's limit for the compressed package of a viewer-event function. */
 const VIEWER_PACKAGE_LIMIT = 1024 * 1024;

@@ -1,6 +1,6 @@
-import { exampleConfig, synthDeployment, type Json } from "../support/synth";
+import { exampleConfig, synthDeployment, type Json } from "../support/template";
 import { COUNTED_COMMON_RULES } from "../../src/constructs/edge/web-acl";
-import { all, one, ref } from "./support";
+import { all, one, ref } from "../support/template";
 
 const APP = "openhands.example.com";
 const RUNTIME = "*.runtime.example.com";

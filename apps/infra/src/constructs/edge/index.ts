@@ -1,5 +1,5 @@
 /** Constructs of the us-east-1 stacks: Cognito, certificates and DNS, WAF, Lambda@Edge, CloudFront. */
-export * from "./access-logs";
+export * from "../observability/access-logs";
 export * from "./alias-records";
 export * from "./dns-validated-certificate";
 export * from "./edge-auth-bundle";
@@ -8,6 +8,6 @@ export * from "./edge-functions";
 export * from "./edge-parameters";
 export * from "./edge-paths";
 export * from "./edge-policies";
-export * from "./user-directory";
+export * from "../identity/user-directory";
 export * from "./vpc-origin";
 export * from "./web-acl";

@@ -1,0 +1,144 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { loadConfig, parseConfig } from "../../src/config/load";
+import { DEFAULT_CONFIG } from "../../src/cli-options";
+import { configProblems, exampleInput, type Json } from "../support/template";
+
+
+describe("GIVEN the bundled example configuration", () => {
+  it("THEN it validates and fills the documented defaults", () => {
+    const config = loadConfig(DEFAULT_CONFIG);
+    expect(config.name).toBe("openhands");
+    expect(config.database.minCapacity).toBe(0);
+    expect(config.stateBackend.type).toBe("s3");
+    expect(config.openhands.agentServer.tag).toBe("1.19.1-python");
+  });
+
+  it("THEN leaving out every defaulted section gives the documented defaults", () => {
+    const raw = exampleInput();
+    for (const key of ["compute", "users", "database", "backup", "edge", "monitoring", "cost", "tags"]) delete raw[key];
+    const config = parseConfig(raw);
+    expect(config.compute).toEqual({ instanceType: "m7g.xlarge", minSize: 1, maxSize: 1, rootVolumeGiB: 30, dockerVolumeGiB: 100 });
+    expect(config.database.autoPauseSeconds).toBe(600);
+    expect(config.cost.interfaceEndpoints).toBe(false);
+    expect(config.cognito.mfa).toBe("required");
+  });
+});
+
+describe("GIVEN an invalid configuration", () => {
+  const cases: Array<[string, (raw: Json) => void, string]> = [
+    ["a hosted zone id that is not one", (r) => (r.domain.hostedZoneId = "abc"), 'config.domain.hostedZoneId: "abc" is not a Route 53 zone id (expected Z followed by 10-32 upper-case letters or digits)'],
+    ["an x86 instance type", (r) => (r.compute.instanceType = "m7i.xlarge"), 'config.compute.instanceType: "m7i.xlarge" is not a Graviton instance type (expected an arm64 type such as m7g.xlarge or t4g.large)'],
+    ["a region that does not exist", (r) => (r.region = "moon-1"), 'config.region: "moon-1" is not an AWS region (expected a region code such as eu-central-1)'],
+    ["one private subnet", (r) => (r.network.privateSubnetIds = ["subnet-0123456789abcdef0"]), 'config.network.privateSubnetIds: ["subnet-0123456789abcdef0"] lists fewer than two subnets (expected private subnets in two or more availability zones)'],
+    ["a malformed subnet id", (r) => (r.network.privateSubnetIds[1] = "subnet-xyz"), 'config.network.privateSubnetIds[1]: "subnet-xyz" is not a subnet id (expected subnet- followed by 8 or 17 hex digits)'],
+    ["the same subnet twice", (r) => (r.network.privateSubnetIds = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]), "config.network.privateSubnetIds: [\"subnet-0123456789abcdef0\",\"subnet-0123456789abcdef0\"] lists a subnet twice (expected distinct subnets in different availability zones)"],
+    ["an app host outside the apex", (r) => (r.domain.appHost = "openhands.example.org"), 'config.domain.appHost: "openhands.example.org" is not in the apex domain example.com (expected a host such as openhands.example.com)'],
+    ["a runtime domain equal to the app host", (r) => (r.domain.runtime.domain = "openhands.example.com"), 'config.domain.runtime.domain: "openhands.example.com" overlaps the app host openhands.example.com (sandbox content must never share the app origin; expected such as runtime.example.com)'],
+    ["a separate runtime domain without its zone", (r) => (r.domain.runtime.domain = "example-runtime.net"), "config.domain.runtime.hostedZoneId: is missing: the runtime domain example-runtime.net is outside example.com (expected the Route 53 zone id of example-runtime.net)"],
+    ["Aurora max capacity below min", (r) => Object.assign(r.database, { minCapacity: 8, maxCapacity: 4 }), "config.database.maxCapacity: 4 is below database.minCapacity 8 (expected maxCapacity >= minCapacity)"],
+    ["a capacity that is not a half ACU", (r) => (r.database.minCapacity = 0.3), "config.database.minCapacity: 0.3 is not a multiple of 0.5 ACU (expected 0, 0.5, 1, 1.5, ...)"],
+    ["auto-pause below 5 minutes", (r) => (r.database.autoPauseSeconds = 60), "config.database.autoPauseSeconds: 60 is below 300 seconds (Aurora pauses after 5 minutes at the earliest)"],
+    ["backup retention over 35 days", (r) => (r.database.backupRetentionDays = 90), "config.database.backupRetentionDays: 90 is above 35 days (Aurora keeps at most 35)"],
+    ["a floating image tag", (r) => (r.openhands.app.tag = "latest"), 'config.openhands.app.tag: "latest" is not a pinned tag for the OpenHands app (expected an exact version such as 1.7.0, never latest)'],
+    ["an agent-server that does not pair with the app", (r) => (r.openhands.agentServer.tag = "1.15.0-python"), 'config.openhands.agentServer.tag: "1.15.0-python" does not pair with OpenHands 1.7.0 (expected 1.19.1-python, the agent-server that app version pins; or set openhands.allowUnverifiedPair: true)'],
+    ["no Bedrock model", (r) => (r.bedrock.models = []), "config.bedrock.models: [] is empty (expected at least one Bedrock model id)"],
+    ["an unknown MFA mode", (r) => (r.cognito.mfa = "sms"), 'config.cognito.mfa: "sms" is not an MFA mode (expected "off", "optional" or "required")'],
+    ["a Cognito prefix with a reserved word", (r) => (r.cognito.domainPrefix = "aws-login"), 'config.cognito.domainPrefix: "aws-login" contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)'],
+    ["an unknown state backend", (r) => (r.stateBackend = { type: "gcs", bucket: "x" }), 'config.stateBackend.type: "gcs" is not a state backend (expected type "s3", "terraform-cloud" or "local")'],
+    ["Terraform Cloud without an organization", (r) => (r.stateBackend = { type: "terraform-cloud", workspacePrefix: "oh" }), "config.stateBackend.organization: is required (expected string; see config/example.yaml)"],
+    ["a log retention CloudWatch does not offer", (r) => (r.monitoring.logRetentionDays = 45), "config.monitoring.logRetentionDays: 45 is not a CloudWatch retention (expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"],
+    ["a misspelt key", (r) => (r.compute.instancetype = "m7g.large"), 'config.compute: unknown key "instancetype" (remove it or check the spelling against config/example.yaml)'],
+    ["a number where text belongs", (r) => (r.name = 42), "config.name: 42 is not a string (expected a string)"],
+    ["an alarm address that is not one", (r) => (r.monitoring.alarmEmail = "ops-at-example"), 'config.monitoring.alarmEmail: "ops-at-example" is not an e-mail address (expected such as ops@example.com)'],
+    ["an office-hours stop equal to its start", (r) => (r.cost.officeHours = { timeZone: "Europe/Berlin", start: "0 7 * * *", stop: "0 7 * * *" }), 'config.cost.officeHours.stop: "0 7 * * *" equals cost.officeHours.start (expected a stop time different from the start time)'],
+    ["a VPC that overlaps the per-user Docker networks", (r) => (r.network.vpcCidr = "10.0.0.0/8"), 'config.network.vpcCidr: "10.0.0.0/8" overlaps 10.240.0.0/16, the host\'s per-user Docker networks (the host could not reach that part of the VPC; expected a VPC outside 10.240.0.0/16)'],
+    ["a CIDR with an octet over 255", (r) => (r.network.vpcCidr = "10.300.0.0/16"), 'config.network.vpcCidr: "10.300.0.0/16" is not an IPv4 CIDR (each of a.b.c.d must be 0-255)'],
+    ["a tag key in the aws: namespace", (r) => (r.tags = { "aws:owner": "x" }), 'config.tags.aws:owner: "aws:owner" is not a tag key (expected 1-128 characters, not starting with aws:)'],
+  ];
+
+  it.each(cases)("WHEN it has %s THEN it is refused with its own message", (_what, mutate, message) => {
+    expect(configProblems(mutate)).toEqual([message]);
+  });
+
+  it("THEN every message is distinct", () => {
+    expect(new Set(cases.map(([, , m]) => m)).size).toBe(cases.length);
+  });
+
+  it("WHEN several fields are wrong THEN each is reported", () => {
+    const problems = configProblems((r) => {
+      r.region = "nowhere";
+      r.compute.maxSize = 9;
+    });
+    expect(problems).toHaveLength(2);
+    expect(problems.join("\n")).toMatch(/config\.region/);
+    expect(problems.join("\n")).toMatch(/config\.compute\.maxSize: 9 exceeds 2/);
+  });
+
+  it("WHEN the file is not YAML or not a mapping THEN the error says so", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oh-cfg-"));
+    writeFileSync(join(dir, "bad.yaml"), "name: [unclosed\n");
+    writeFileSync(join(dir, "list.yaml"), "- a\n- b\n");
+    expect(() => loadConfig(join(dir, "bad.yaml"))).toThrow(/is not valid YAML/);
+    expect(() => loadConfig(join(dir, "list.yaml"))).toThrow(/config: is not a mapping/);
+    expect(() => loadConfig(join(dir, "absent.yaml"))).toThrow(/cannot read the file \(ENOENT\)/);
+  });
+});
+
+describe("GIVEN the synth command", () => {
+  const main = resolve(__dirname, "../../dist/src/main.js");
+  const haveBuild = existsSync(main);
+  if (!haveBuild) console.warn(`\n!!! SKIPPING the synth command tests: ${main} is missing; run pnpm build first.\n`);
+
+  (haveBuild ? it : it.skip)("WHEN the configuration is invalid THEN it exits 2 and leaves the output folder as it was", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
+    const out = join(dir, "cdktf.out");
+    mkdirSync(out);
+    writeFileSync(join(out, "previous.txt"), "previous output");
+    const raw = exampleInput();
+    raw.database.maxCapacity = 999;
+    writeFileSync(join(dir, "bad.yaml"), stringify(raw));
+    const result = spawnSync(process.execPath, [main, "--config", join(dir, "bad.yaml"), "--out", out], { encoding: "utf8" });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("config.database.maxCapacity: 999 is above 256 ACU (expected 1 to 256)");
+    expect(result.stderr).toContain("Nothing was written.");
+    expect(readdirSync(out)).toEqual(["previous.txt"]);
+    expect(readdirSync(dir).sort()).toEqual(["bad.yaml", "cdktf.out"]);
+  });
+
+  (haveBuild ? it : it.skip)("WHEN the configuration is valid THEN it prints a summary of stacks, regions, backend and resources", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
+    const out = join(dir, "cdktf.out");
+    const stdout = execFileSync(process.execPath, [main, "--out", out], { encoding: "utf8" });
+    expect(stdout).toMatch(/^config: /m);
+    expect(stdout).toMatch(/^network\s+eu-central-1\s+s3\s+\d+/m);
+    expect(stdout).toMatch(/^edge\s+us-east-1\s+s3\s+\d+/m);
+    expect(stdout).toMatch(/^monitoring\s+eu-central-1, us-east-1 \(alias us_east_1\)\s+s3/m);
+    expect(stdout).toMatch(/6 stacks, \d+ resources, written to/);
+    expect(readdirSync(join(out, "stacks")).sort()).toEqual(["auth", "compute", "data", "edge", "monitoring", "network"]);
+    expect(readFileSync(join(out, "manifest.json"), "utf8")).toContain('"version"');
+  });
+
+  (haveBuild ? it : it.skip)("WHEN run through pnpm (a -- separator, paths relative to where pnpm was started) THEN it finds the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
+    writeFileSync(join(dir, "mine.yaml"), stringify(exampleInput()));
+    const out = join(dir, "cdktf.out");
+    const result = spawnSync(process.execPath, [main, "--", "--config", "mine.yaml", "--out", "cdktf.out"], {
+      encoding: "utf8",
+      env: { ...process.env, INIT_CWD: dir, OH_TEAM_CONFIG: "" },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`config: ${join(dir, "mine.yaml")}`);
+    expect(readdirSync(join(out, "stacks"))).toContain("edge");
+  });
+
+  (haveBuild ? it : it.skip)("WHEN given an unknown argument THEN it refuses it", () => {
+    const result = spawnSync(process.execPath, [main, "--bogus"], { encoding: "utf8" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('unknown argument "--bogus"');
+  });
+});

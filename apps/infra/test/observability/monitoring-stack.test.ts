@@ -1,0 +1,93 @@
+import { exampleConfig, synthDeployment, type Json } from "../support/template";
+
+describe("GIVEN the example configuration", () => {
+  const synth = synthDeployment();
+  const all = Object.values(synth.resources("monitoring", "aws_cloudwatch_metric_alarm"));
+  const alarms = all.filter((a) => a.provider !== "aws.us_east_1");
+  const alarm = (name: string): Json => alarms.find((a) => a.alarm_name === `openhands-prod-${name}`)!;
+
+  it("THEN the edge alarms live in us-east-1 on both distributions and the web ACL, notifying the us-east-1 topic", () => {
+    const edge = all.filter((a) => a.provider === "aws.us_east_1");
+    expect(edge.map((a) => a.alarm_name).sort()).toEqual(
+      ["openhands-prod-cloudfront-app-5xx-rate", "openhands-prod-cloudfront-runtime-5xx-rate", "openhands-prod-waf-blocked-burst"],
+    );
+    for (const a of edge) expect(a.alarm_actions).toEqual([expect.stringContaining("aws_sns_topic.edge-alarms")]);
+    const app = edge.find((a) => a.alarm_name.endsWith("app-5xx-rate"))!;
+    expect(app).toEqual(expect.objectContaining({ namespace: "AWS/CloudFront", metric_name: "5xxErrorRate", threshold: 5 }));
+    expect(app.dimensions).toEqual({ DistributionId: expect.stringContaining("cross-stack-reference-input-edge"), Region: "Global" });
+    const waf = edge.find((a) => a.alarm_name.endsWith("waf-blocked-burst"))!;
+    expect(waf.dimensions).toEqual({ WebACL: expect.stringMatching(/edge/), Rule: "ALL" });
+  });
+
+  it("THEN the main-region alarms cover the host, the ALB, Aurora and EFS", () => {
+    expect(alarms.map((a) => a.alarm_name.replace("openhands-prod-", "")).sort()).toEqual(
+      ["alb-5xx", "database-capacity", "database-connections", "efs-io-limit", "host-cpu", "host-status-check", "target-5xx", "unhealthy-host"],
+    );
+  });
+
+  it("THEN every alarm notifies the alarm topic when it fires and when it recovers, and missing data is not an incident", () => {
+    for (const a of alarms) {
+      expect(a.alarm_actions).toEqual([expect.stringContaining("aws_sns_topic.alarms")]);
+      expect(a.ok_actions).toEqual(a.alarm_actions);
+      expect(a.treat_missing_data).toBe("notBreaching");
+    }
+  });
+
+  it("THEN the unhealthy-host alarm watches the host's target group on the ALB", () => {
+    const a = alarm("unhealthy-host");
+    expect(a).toEqual(expect.objectContaining({ namespace: "AWS/ApplicationELB", metric_name: "UnHealthyHostCount", threshold: 1 }));
+    expect(a.dimensions.LoadBalancer).toContain("cross-stack-reference-input-compute");
+    expect(a.dimensions.TargetGroup).toContain("arn_suffix");
+  });
+
+  it("THEN the ALB 5xx alarms count the load balancer's and the targets' errors", () => {
+    expect(alarm("alb-5xx").metric_name).toBe("HTTPCode_ELB_5XX_Count");
+    expect(alarm("target-5xx").metric_name).toBe("HTTPCode_Target_5XX_Count");
+  });
+
+  it("THEN the Aurora alarms fire at 90 % of the ACU ceiling and 80 % of its connection limit", () => {
+    expect(alarm("database-capacity")).toEqual(expect.objectContaining({ metric_name: "ServerlessDatabaseCapacity", threshold: 3.6 }));
+    expect(alarm("database-connections")).toEqual(expect.objectContaining({ metric_name: "DatabaseConnections", threshold: 720 }));
+    expect(alarm("database-capacity").dimensions.DBClusterIdentifier).toContain("cross-stack-reference-input-data");
+  });
+
+  it("THEN the EFS alarm watches the I/O limit of the workspaces file system", () => {
+    expect(alarm("efs-io-limit")).toEqual(expect.objectContaining({ namespace: "AWS/EFS", metric_name: "PercentIOLimit", threshold: 95 }));
+  });
+
+  it("THEN a dashboard shows traffic, hosts, database, file system and the alarms", () => {
+    const dashboard = Object.values(synth.resources("monitoring", "aws_cloudwatch_dashboard"))[0]!;
+    expect(dashboard.dashboard_name).toBe("openhands-prod-overview");
+    const body = JSON.parse(dashboard.dashboard_body) as Json;
+    expect(body.widgets.map((w: Json) => w.properties.title)).toEqual([
+      "Requests and errors (ALB)",
+      "Response time p90 (s)",
+      "Healthy and unhealthy hosts",
+      "Host CPU (%)",
+      "Aurora capacity (ACU) and connections",
+      "EFS I/O (%) and throughput",
+      "CloudFront requests",
+      "CloudFront 5xx rate (%)",
+      "Alarms",
+    ]);
+    expect(body.widgets[8].properties.alarms).toHaveLength(8);
+    expect(body.widgets[6].properties.region).toBe("us-east-1");
+    expect(body.widgets[6].properties.metrics).toHaveLength(2);
+  });
+
+  it("THEN there is no e-mail subscription without an address", () => {
+    expect(synth.resources("monitoring", "aws_sns_topic_subscription")).toEqual({});
+  });
+});
+
+describe("GIVEN an alarm e-mail address", () => {
+  const synth = synthDeployment(exampleConfig((raw) => (raw.monitoring.alarmEmail = "ops@example.com")));
+
+  it("THEN both alarm topics (main region and us-east-1) mail it", () => {
+    const subscriptions = Object.values(synth.resources("monitoring", "aws_sns_topic_subscription"));
+    expect(subscriptions.map((s) => [s.protocol, s.endpoint, s.provider ?? "default"])).toEqual([
+      ["email", "ops@example.com", "default"],
+      ["email", "ops@example.com", "aws.us_east_1"],
+    ]);
+  });
+});
