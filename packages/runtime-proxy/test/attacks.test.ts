@@ -272,6 +272,56 @@ describe("9. the proxy accepts upstreams only inside the users' subnets", () => 
   });
 });
 
+describe("9. a cached route into a subnet that went to another user", () => {
+  const a = makeUser("cross-a", "a@example.com");
+  const b = makeUser("cross-b", "b@example.com");
+  const started: HostileUpstream[] = [];
+  const upstreamAt = async (address: string, port = 0) => {
+    const u = new HostileUpstream(address);
+    await u.start(port);
+    started.push(u);
+    return u;
+  };
+  afterAll(async () => { await Promise.all(started.map((u) => u.stop())); });
+
+  it("GIVEN A's app route cached and A's /24 reclaimed for B THEN once B's app is known, A is sent to A's new app, never to B's", async () => {
+    const oldA = await upstreamAt(appAddress(NET + 4), 3000);
+    spawner.ensure.set(a.slug, () => ({ status: 200, body: { state: "running", upstream: oldA.url } }));
+    expect((await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, a) })).status).toBe(200);
+    // A's app stops; the spawner gives A's subnet to B (B's app at the same .2) and later starts A elsewhere.
+    await oldA.stop();
+    const appB = await upstreamAt(appAddress(NET + 4), 3000);
+    const newA = await upstreamAt(appAddress(NET + 5), 3000);
+    spawner.ensure.set(b.slug, () => ({ status: 200, body: { state: "running", upstream: appB.url } }));
+    spawner.ensure.set(a.slug, () => ({ status: 200, body: { state: "running", upstream: newA.url } }));
+    expect((await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, b) })).status).toBe(200);
+    const seenByB = appB.seen.length;
+    const reply = await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, a) });
+    expect(reply.status).toBe(200);
+    expect(appB.seen.length).toBe(seenByB);
+    expect(newA.seen.length).toBe(1);
+  });
+
+  it("GIVEN A's sandbox route cached and the address reused by B's sandbox THEN once B's route is known, A's host is asked again and never reaches B", async () => {
+    const address = sandboxAddress(NET + 6, 0);
+    const oldA = await upstreamAt(address);
+    const aHost = `34001-${a.slug}.${RUNTIME_DOMAIN}`;
+    const bHost = `34002-${b.slug}.${RUNTIME_DOMAIN}`;
+    spawner.routes.set(aHost, { owner: a.slug, upstream: oldA.url, kind: "agent-server", sessionKeySha256: null });
+    expect((await send(proxy.port, aHost, "/echo", { headers: identityHeaders(key, aHost, a) })).status).toBe(200);
+    const port = oldA.port;
+    await oldA.stop();
+    const sandboxB = await upstreamAt(address, port);
+    spawner.routes.delete(aHost);
+    spawner.routes.set(bHost, { owner: b.slug, upstream: sandboxB.url, kind: "agent-server", sessionKeySha256: null });
+    expect((await send(proxy.port, bHost, "/echo", { headers: identityHeaders(key, bHost, b) })).status).toBe(200);
+    const seenByB = sandboxB.seen.length;
+    const reply = await send(proxy.port, aHost, "/echo", { headers: identityHeaders(key, aHost, a) });
+    expect(reply.status).toBe(404);
+    expect(sandboxB.seen.length).toBe(seenByB);
+  });
+});
+
 describe("10. port enumeration without an identity", () => {
   const strip = (r: { status: number; body: string }) => ({ status: r.status, body: r.body });
 
@@ -307,7 +357,7 @@ describe("10. port enumeration without an identity", () => {
 
   it("GIVEN a signed user on another user's slug THEN 403 without a lookup", async () => {
     const h = `32077-${mallory.slug}.${RUNTIME_DOMAIN}`;
-    spawner.routes.set(h, { owner: mallory.slug, upstream: sandbox.url, kind: "agent-server", sessionKeySha256: null });
+    spawner.routes.set(h, { owner: mallory.slug, upstream: `http://${sandboxAddress(NET + 1, 0)}:8000`, kind: "agent-server", sessionKeySha256: null });
     spawner.resetCounts();
     const reply = await send(proxy.port, h, "/", { headers: identityHeaders(key, h, victim) });
     expect(reply.status).toBe(403);

@@ -165,6 +165,12 @@ function M.app_access()
 
   local route_key = "app:" .. who.slug
   local peer = routes.get(route_key)
+  -- A cached app route into a subnet the spawner has since given to another user (route crossing users).
+  if peer and routes.claimed_by_other(peer, who.slug) then
+    write_log(ngx.WARN, "cached app route of ", who.slug, " points into a reclaimed subnet; asking the spawner again")
+    routes.forget(route_key)
+    peer = nil
+  end
   if not peer then
     local result, err = routes.coalesce(route_key, function() return ensure(who) end, S.spawnerTimeoutMs / 1000 * 2)
     if not result then
@@ -178,6 +184,7 @@ function M.app_access()
     end
     peer = result.peer
     routes.set(route_key, peer, S.routeCacheSeconds)
+    routes.claim(peer, who.slug, S.routeCacheSeconds * 2)
   end
 
   local ip, port = peer:match("^(.+):(%d+)$")
@@ -251,6 +258,7 @@ local function lookup(host)
     end
     local value = body.owner .. "|" .. ip .. "|" .. port .. "|" .. body.kind .. "|" .. hash:lower()
     routes.set(route_key, value, S.routeCacheSeconds)
+    routes.claim(ip, body.owner, S.routeCacheSeconds * 2)
     return decode_route(value)
   end, S.spawnerTimeoutMs / 1000 * 2)
 end
@@ -260,7 +268,13 @@ end
 local function resolve(host, anonymous)
   local cached = routes.get("rt:" .. host)
   if cached == "-" then return false end
-  if cached then return decode_route(cached) end
+  if cached then
+    local route = decode_route(cached)
+    -- A cached sandbox route into a subnet the spawner has since given to another user (route crossing users).
+    if not routes.claimed_by_other(route.ip, route.owner) then return route end
+    write_log(ngx.WARN, "cached route of ", host, " points into a reclaimed subnet; asking the spawner again")
+    routes.forget("rt:" .. host)
+  end
   -- Port enumeration and spawner load from callers without an identity: lookups are bounded per client.
   if anonymous and not limits.take_lookup(ngx.var.oh_client or "", S.lookupsPerClientPerMinute) then
     return nil, "limited"

@@ -21,6 +21,24 @@ function M.forget(key)
   if key and key ~= "" then dict:delete(key) end
 end
 
+-- Which user a users' subnet (<a.b.c>) was last handed to, as the spawner's answers said. A cached
+-- route into a subnet that the spawner has since given to someone else is stale (a reclaimed /24:
+-- a cached route would reach the new user's app or sandbox).
+local function subnet_of(address) return address:match("^(%d+%.%d+%.%d+)%.") end
+
+--- Notes that `owner` holds the subnet of `address` ("ip" or "ip:port"); written on lookups only.
+function M.claim(address, owner, ttl)
+  local subnet = subnet_of(address)
+  if subnet then dict:set("net:" .. subnet, owner, ttl) end
+end
+
+--- Whether the subnet of `address` is known to belong to someone other than `owner` now.
+function M.claimed_by_other(address, owner)
+  local subnet = subnet_of(address)
+  local holder = subnet and dict:get("net:" .. subnet)
+  return holder ~= nil and holder ~= owner
+end
+
 --- Runs fetch() once per key and worker at a time; others asking meanwhile get the same result.
 function M.coalesce(key, fetch, wait_seconds)
   local running = inflight[key]
