@@ -34,6 +34,15 @@ export interface EdgeHarnessOptions {
   readonly environment?: string;
 }
 
+export interface EdgeDecision {
+  readonly method: string;
+  readonly host: string;
+  /** Path and query as the viewer sent them. */
+  readonly url: string;
+  readonly websocket: boolean;
+  readonly outcome: number | "forwarded";
+}
+
 export interface EdgeHarness {
   /** `https://127.0.0.1:<port>` (or http when tls is false). Send the viewer's host in the Host header. */
   readonly url: string;
@@ -46,6 +55,8 @@ export interface EdgeHarness {
   readonly hostResolverRules: string;
   /** Counters for tests: events handled by each function. */
   readonly stats: { viewerRequests: number; originResponses: number; forwarded: number; upgrades: number };
+  /** The viewer-request decisions, newest last (at most 500): the edge's own answer status, or "forwarded" to the origin. */
+  readonly decisions: readonly EdgeDecision[];
   close(): Promise<void>;
 }
 
@@ -140,9 +151,20 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
   const agent = new Agent({ keepAlive: true });
   const sockets = new Set<Duplex>();
 
+  const decisions: EdgeDecision[] = [];
+
   async function decide(req: IncomingMessage): Promise<CloudFrontRequest | CloudFrontResultResponse> {
     stats.viewerRequests += 1;
-    return viewer(viewerEvent(req), viewerContext);
+    const result = await viewer(viewerEvent(req), viewerContext);
+    decisions.push({
+      method: req.method ?? "",
+      host: String(req.headers.host ?? ""),
+      url: req.url ?? "",
+      websocket: req.headers["sec-websocket-key"] !== undefined,
+      outcome: isGenerated(result) ? Number(result.status) : "forwarded",
+    });
+    if (decisions.length > 500) decisions.shift();
+    return result;
   }
 
   function forwardOptions(request: CloudFrontRequest) {
@@ -260,6 +282,7 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
     cert: tls ? tls.cert : undefined,
     hostResolverRules: `MAP ${appHost} ${target}, MAP *.${runtimeDomain} ${target}`,
     stats,
+    decisions,
     setParameter(which, value) {
       parameters.set(`/${name}/${environment}/edge/${which}`, JSON.stringify(value));
     },

@@ -417,5 +417,4 @@ describe("GIVEN a runtime domain that is its own registrable domain", () => {
     const first = asResponse(await handler(cfEvent(cfRequest({ host, uri: "/", headers: NAV }))));
     expect(setCookies(first)[0]).toMatch(/SameSite=None$/);
   });
-
 });
