@@ -475,6 +475,8 @@ describe("the liveness-probe pass-through", () => {
   const APP_ORIGIN = { Origin: `https://${APP_HOST}` };
   it("a WebSocket handshake known only by Sec-WebSocket-Key does not ride it unsigned", async () => {
     expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { ...APP_ORIGIN, "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" } })).status).toBe("401");
+    // Any other upgrade (h2c) neither.
+    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { ...APP_ORIGIN, Upgrade: "h2c", Connection: "Upgrade, HTTP2-Settings" } })).status).toBe("401");
   });
 
   it.each([

@@ -60,6 +60,19 @@ describe("origin-response security headers", () => {
     expect(headers["set-cookie"]).toBeUndefined();
   });
 
+  it("GIVEN a sandbox's nameless cookie or tab-spaced Domain posing as ours THEN it is dropped or loses Domain", async () => {
+    const { headers } = await handler(
+      event(RUNTIME, {
+        "set-cookie": [
+          { key: "Set-Cookie", value: "=__Host-oh-refresh=evil; Path=/; Secure" },
+          { key: "Set-Cookie", value: " = __host-oh_session=evil" },
+          { key: "Set-Cookie", value: "c=3; Domain\t=example.test; Path=/" },
+        ],
+      }),
+    );
+    expect(headers["set-cookie"]!.map((c) => c.value)).toEqual(["c=3; Path=/"]);
+  });
+
   it("GIVEN an unknown host THEN strict generic headers", async () => {
     const { headers } = await handler(event("evil.example"));
     expect(get(headers, "content-security-policy")).toBe("frame-ancestors 'none'");

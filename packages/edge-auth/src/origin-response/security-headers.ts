@@ -58,7 +58,8 @@ function stripCookieDomains(headers: CloudFrontHeaders): void {
   const cookies = headers["set-cookie"];
   if (!cookies) return;
   const kept = cookies
-    .filter((c) => !/^\s*__(Host|Secure)-oh-/i.test(c.value))
+    // A nameless cookie (`=__Host-oh-session=x`) is sent back as `__Host-oh-session=x` by browsers that accept it.
+    .filter((c) => !/^[\s=]*__(host|secure)-oh[-_]/i.test(c.value))
     .map((c) => ({ key: "Set-Cookie", value: c.value.split(";").filter((part) => !/^\s*domain\s*=/i.test(part)).join(";") }));
   if (kept.length) headers["set-cookie"] = kept;
   else delete headers["set-cookie"];

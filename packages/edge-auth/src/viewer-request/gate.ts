@@ -423,6 +423,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
       request.uri === "/" &&
       request.querystring === "" &&
       !isWebSocketUpgrade(request) &&
+      !header(request.headers, "upgrade") &&
       header(request.headers, "origin") === appOrigin &&
       !header(request.headers, "cookie")
     );
