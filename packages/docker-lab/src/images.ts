@@ -59,6 +59,9 @@ interface DerivedImage {
   readonly env: Readonly<Record<string, string>>;
   readonly ports: readonly number[];
   readonly workdir?: string;
+  /** Default arguments. The bundle is the entry point, as the real images' servers are: the agent-server gets
+   * `--port 8000` from OpenHands and LiteLLM its `--config ... --port 4000` from the compose file as the command. */
+  readonly args?: readonly string[];
 }
 
 const DERIVED: Readonly<Record<string, DerivedImage>> = {
@@ -69,12 +72,14 @@ const DERIVED: Readonly<Record<string, DerivedImage>> = {
     env: { AGENT_SERVER_VERSION: "1.19.1" },
     ports: [8000, 8001, 8011, 8012],
     workdir: "/workspace",
+    args: ["--port", "8000"],
   },
   [STAND_IN.agentServer["1.34.0-python"]]: {
     bundle: "agent-server.js",
     env: { AGENT_SERVER_VERSION: "1.34.0" },
     ports: [8000, 8001, 8011, 8012],
     workdir: "/workspace",
+    args: ["--port", "8000"],
   },
   [STAND_IN.llmGateway]: { bundle: "llm-gateway.js", env: {}, ports: [4000] },
 };
@@ -275,7 +280,8 @@ function ensureDerived(reference: string, recipe: DerivedImage, baseContent: str
       `EXPOSE ${recipe.ports.join(" ")}`,
       ...(recipe.workdir ? [`WORKDIR ${recipe.workdir}`] : []),
       `LABEL ${CONTENT_LABEL}=${hash}`,
-      `CMD ["node", "/opt/openhands-fakes/${recipe.bundle}"]`,
+      `ENTRYPOINT ["node", "/opt/openhands-fakes/${recipe.bundle}"]`,
+      `CMD ${JSON.stringify(recipe.args ?? [])}`,
     ];
     writeFileSync(join(context, "Dockerfile"), `${lines.join("\n")}\n`);
     // The classic builder needs no registry when FROM is a local image.

@@ -71,3 +71,49 @@ describeWithEngine("the OpenResty stand-in", () => {
     }
   });
 });
+
+describeWithEngine("the OpenHands, agent-server and LLM gateway stand-ins", () => {
+  const started: string[] = [];
+  afterAll(() => {
+    if (started.length) docker(["rm", "-f", ...started], { allowFailure: true });
+  });
+
+  async function runAndAsk(reference: string, env: Record<string, string>, port: number, path: string, init?: RequestInit): Promise<{ status: number; text: string }> {
+    const name = `lab-standin-${started.length}-${process.pid}`;
+    docker(["run", "-d", "--name", name, ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), reference]);
+    started.push(name);
+    const ip = docker(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", name]).stdout.trim();
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const reply = await fetch(`http://${ip}:${port}${path}`, init).then(async (r) => ({ status: r.status, text: await r.text() })).catch(() => undefined);
+      if (reply) return reply;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${reference} did not answer on ${ip}:${port}: ${docker(["logs", name], { allowFailure: true }).stderr}`);
+  }
+
+  test("each agent-server stand-in carries exactly one tag and answers /health the way its version does", async () => {
+    for (const [tag, health] of [["1.19.1-python", '"OK"'], ["1.34.0-python", '{"status":"ok"}']] as const) {
+      const reference = await ensureImage(STAND_IN.agentServer[tag]);
+      const tags = JSON.parse(docker(["image", "inspect", "--format", "{{json .RepoTags}}", reference]).stdout) as string[];
+      expect(tags).toEqual([reference]);
+      const reply = await runAndAsk(reference, { OH_SESSION_API_KEYS_0: "key" }, 8000, "/health");
+      expect([tag, reply.status, reply.text.trim()]).toEqual([tag, 200, health]);
+    }
+  });
+
+  test("the LLM gateway stand-in takes its master key and refuses another", async () => {
+    const reference = await ensureImage(STAND_IN.llmGateway);
+    const ok = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", { headers: { authorization: "Bearer sk-lab" } });
+    expect(ok.status).toBe(200);
+    const refused = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", { headers: { authorization: "Bearer sk-other" } });
+    expect(refused.status).toBe(401);
+  });
+
+  test("the app stand-ins carry their OpenHands version", async () => {
+    for (const version of ["1.7.0", "1.11.0"] as const) {
+      const reference = await ensureImage(STAND_IN.app[version]);
+      const env = JSON.parse(docker(["image", "inspect", "--format", "{{json .Config.Env}}", reference]).stdout) as string[];
+      expect(env).toContain(`OPENHANDS_VERSION=${version}`);
+    }
+  });
+});
