@@ -2,6 +2,9 @@
 // proxy_pass to the same backend, measured side by side in one run with wrk; and how often the
 // spawner is asked (resolve/ensure calls per 10,000 requests).
 //   pnpm --filter @openhands-team/runtime-proxy bench   (BENCH_SECONDS=3 per run, BENCH_ROUNDS=3, BENCH_CONNECTIONS=32)
+// The proxy accepts upstreams only in the users' subnets, so the backend listens at a sandbox address
+// (10.240.1.130) and at an app address (10.240.1.2:3000): the bench runs in the private network
+// namespace of test/in-netns.sh, where 10.240.0.0/16 is on loopback.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -24,6 +27,12 @@ const APP_HOST = "openhands.bench.test";
 const RUNTIME_DOMAIN = "runtime.bench.test";
 const SLUG = "abcdefghijklmnop";
 const SESSION_KEY = "bench-session-key";
+const SANDBOX_IP = "10.240.1.130";
+const APP_IP = "10.240.1.2";
+if (process.env.OH_PROXY_TEST_NETNS !== "1") {
+  console.error("run the bench through `pnpm bench` (sh test/in-netns.sh node bench/run.mjs): it needs 10.240.0.0/16 on loopback");
+  process.exit(1);
+}
 
 const freePort = () => new Promise((resolve) => {
   const s = createNetServer();
@@ -51,11 +60,11 @@ const spawner = createServer((req, res) => {
     const send = (status, value) => { const text = value === undefined ? "" : JSON.stringify(value); res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) }); res.end(text); };
     if (req.url.startsWith("/v1/routes/resolve")) {
       counts.resolve += 1;
-      return send(200, { owner: SLUG, upstream: `http://127.0.0.1:${backendPort}`, kind: "agent-server", sessionKeySha256: createHash("sha256").update(SESSION_KEY).digest("hex") });
+      return send(200, { owner: SLUG, upstream: `http://${SANDBOX_IP}:${backendPort}`, kind: "agent-server", sessionKeySha256: createHash("sha256").update(SESSION_KEY).digest("hex") });
     }
     if (req.url.includes("/ensure")) {
       counts.ensure += 1;
-      return send(200, { state: "running", upstream: `http://127.0.0.1:${backendPort}` });
+      return send(200, { state: "running", upstream: `http://${APP_IP}:3000` });
     }
     if (req.url === "/v1/activity") { counts.activity += 1; return send(204); }
     send(200, {});
@@ -69,8 +78,8 @@ const key = randomBytes(32);
 writeFileSync(join(prefix, "key"), key.toString("base64url"), { mode: 0o600 });
 // The backend (a fixed 200) and the static proxy_pass baseline live in the same nginx.
 writeFileSync(join(prefix, "bench.conf"), `
-  upstream bench_static { server 127.0.0.1:${backendPort}; keepalive 64; }
-  server { listen 127.0.0.1:${backendPort}; access_log off; location / { return 200 "ok\\n"; } }
+  upstream bench_static { server ${SANDBOX_IP}:${backendPort}; keepalive 64; }
+  server { listen ${SANDBOX_IP}:${backendPort}; listen ${APP_IP}:3000; access_log off; location / { return 200 "ok\\n"; } }
   server {
     listen 127.0.0.1:${staticPort};
     location / { proxy_pass http://bench_static; proxy_set_header Host $http_host; proxy_set_header Connection ""; }

@@ -26,7 +26,17 @@ end
 --- Sec-Fetch-Site same-origin or none (cross-site request forgery, cross-site WebSocket hijacking).
 --- @param first, second the two exact origins allowed ("https://<host>")
 function M.allowed(method, headers, first, second)
-  if (method == "GET" or method == "HEAD") and not M.is_websocket(headers) then return true end
+  if M.safe(method, headers) then return true end
+  return M.from(headers, first, second)
+end
+
+--- GET or HEAD that is no WebSocket handshake: needs no Origin check.
+function M.safe(method, headers)
+  return (method == "GET" or method == "HEAD") and headers.upgrade == nil and headers["sec-websocket-key"] == nil
+end
+
+--- Origin is one of the two given; without Origin, Sec-Fetch-Site same-origin or none.
+function M.from(headers, first, second)
   local origin = headers.origin
   if origin ~= nil then return origin == first or origin == second end
   local site = headers["sec-fetch-site"]

@@ -338,13 +338,12 @@ function M.runtime_access()
   end
   local headers = all_headers()
   local method = ngx.req.get_method()
-  local own_origin = "https://" .. host
 
   -- Anonymous "preflights" reaching a sandbox (requests smuggled to it as OPTIONS, an h2c tunnel,
   -- activity that postpones the cull): the proxy answers every CORS preflight itself, with no
   -- lookup, nothing forwarded and nothing recorded.
   if origin.is_preflight(method, headers) then
-    for name, value in pairs(origin.preflight_headers(headers, APP_ORIGIN, own_origin)) do ngx.header[name] = value end
+    for name, value in pairs(origin.preflight_headers(headers, APP_ORIGIN, "https://" .. host)) do ngx.header[name] = value end
     return ngx.exit(204)
   end
 
@@ -355,10 +354,10 @@ function M.runtime_access()
     return respond.error(401, "unauthenticated", "Sign in again: the request carried no valid identity.")
   end
   local key = presented_session_key(headers)
-  if who or key ~= nil then
+  if (who or key ~= nil) and not origin.safe(method, headers) then
     -- Cross-site requests and WebSocket hijacking with the caller's credentials (a page on another
     -- runtime host or any site): non-GET/HEAD and handshakes only from this host or the app.
-    if not origin.allowed(method, headers, own_origin, APP_ORIGIN) then
+    if not origin.from(headers, "https://" .. host, APP_ORIGIN) then
       log_refusal("runtime request", "cross-site " .. method)
       return respond.error(403, "cross_site", "This request did not come from this workspace or OpenHands.")
     end
