@@ -90,14 +90,14 @@ export class EdgeStack extends DeploymentStack {
       logRetentionDays,
       bundlePackageRoot: props.edgeAuthPackageRoot,
     });
-    const functionArns = { viewerRequest: functions.viewerRequest.qualifiedArn, originResponse: functions.originResponse.qualifiedArn };
+    const functionArns = { viewerRequest: functions.viewerRequest.qualifiedArn };
 
     const origin = new AlbVpcOrigin(this, "origin", {
       name: this.names.vpcOriginName,
       albArn: props.compute.albArn,
       albDnsName: props.compute.albDnsName,
     });
-    const policies = new EdgePolicies(this, "policies", { namePrefix: prefix, appHost });
+    const policies = new EdgePolicies(this, "policies", { namePrefix: prefix, appHost, runtimeDomain });
     const shared = {
       certificateArn: certificate.certificateArn,
       webAclArn: webAcl.webAclArn,
@@ -157,6 +157,6 @@ export class EdgeStack extends DeploymentStack {
     this.webAclName = webAcl.webAclName;
     this.webAclArn = webAcl.webAclArn;
     this.webAclRuleNames = webAcl.ruleNames;
-    this.edgeFunctionNames = [functions.viewerRequest.functionName, functions.originResponse.functionName];
+    this.edgeFunctionNames = [functions.viewerRequest.functionName];
   }
 }

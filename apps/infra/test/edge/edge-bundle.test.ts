@@ -40,7 +40,7 @@ describe("GIVEN the edge-auth bundles built by the Turbo graph", () => {
 
   it("THEN the assets live inside the stack folder and are referenced relatively", () => {
     const assets = readdirSync(join(synth.stacksDir, "edge", "assets"));
-    expect(assets.sort()).toEqual([expect.stringMatching(/^functions_origin-response-bundle_/), expect.stringMatching(/^functions_viewer-request-bundle_/)]);
+    expect(assets.sort()).toEqual([expect.stringMatching(/^functions_viewer-request-bundle_/)]);
     for (const kind of EDGE_FUNCTION_KINDS) {
       expect(one(synth, "edge", "aws_lambda_function", (f) => f.function_name.endsWith(kind)).filename).toMatch(/^assets\//);
     }
@@ -50,12 +50,12 @@ describe("GIVEN the edge-auth bundles built by the Turbo graph", () => {
 describe("GIVEN an edge-auth package that was not built", () => {
   const root = mkdtempSync(join(tmpdir(), "oh-edge-auth-"));
   mkdirSync(join(root, "dist", "viewer-request"), { recursive: true });
-  writeFileSync(join(root, "dist", "viewer-request", "index.js"), "exports.handler = async () => ({});\n");
+  writeFileSync(join(root, "dist", "viewer-request", "README"), "a folder without the bundle's index.js\n");
 
   it("WHEN a bundle folder is missing THEN the lookup names the folder and the build to run", () => {
-    expect(() => edgeBundleFolder("origin-response", root)).toThrow(MissingEdgeBundleError);
-    expect(() => edgeBundleFolder("origin-response", root)).toThrow(
-      `edge-auth bundle ${join(root, "dist", "origin-response")} has no index.js (expected the output of packages/edge-auth's build; run \`pnpm exec turbo run build --filter=@openhands-team/infra...\` first)`,
+    expect(() => edgeBundleFolder("viewer-request", root)).toThrow(MissingEdgeBundleError);
+    expect(() => edgeBundleFolder("viewer-request", root)).toThrow(
+      `edge-auth bundle ${join(root, "dist", "viewer-request")} has no index.js (expected the output of packages/edge-auth's build; run \`pnpm exec turbo run build --filter=@openhands-team/infra...\` first)`,
     );
   });
 

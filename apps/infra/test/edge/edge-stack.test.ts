@@ -159,15 +159,10 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(policy.query_strings_config).toEqual({ query_string_behavior: "all" });
     });
 
-    it.each([
-      [APP, "viewer-request"],
-      [APP, "origin-response"],
-      [RUNTIME, "viewer-request"],
-      [RUNTIME, "origin-response"],
-    ])("THEN every behaviour of %s runs the %s function's published version, without the body", (alias, kind) => {
+    it.each([APP, RUNTIME])("THEN every behaviour of %s runs the viewer-request function's published version, without the body, and nothing else", (alias) => {
       const d = distribution(alias);
       for (const b of [d.default_cache_behavior, ...((d.ordered_cache_behavior as Json[] | undefined) ?? [])]) {
-        expect(b.lambda_function_association).toContainEqual({ event_type: kind, lambda_arn: fnRef(kind), include_body: false });
+        expect(b.lambda_function_association).toEqual([{ event_type: "viewer-request", lambda_arn: fnRef("viewer-request"), include_body: false }]);
       }
     });
 
@@ -207,13 +202,23 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(policy.cookies_config).toEqual({ cookie_behavior: "none" });
     });
 
-    it("THEN the app host sends HSTS, nosniff, same-origin framing and referrers", () => {
+    it("THEN the app host sends HSTS, nosniff, the app's CSP, no framing and same-origin referrers", () => {
       const policy = one(synth, "edge", "aws_cloudfront_response_headers_policy", (p) => p.name === "openhands-prod-app");
-      expect(distribution(APP).default_cache_behavior.response_headers_policy_id).toBe(policyRef("aws_cloudfront_response_headers_policy", "openhands-prod-app"));
+      for (const b of [distribution(APP).default_cache_behavior, ...(distribution(APP).ordered_cache_behavior as Json[])]) {
+        expect(b.response_headers_policy_id).toBe(policyRef("aws_cloudfront_response_headers_policy", "openhands-prod-app"));
+      }
       expect(policy.security_headers_config).toEqual({
         strict_transport_security: { access_control_max_age_sec: 63_072_000, include_subdomains: true, preload: false, override: true },
         content_type_options: { override: true },
-        frame_options: { frame_option: "SAMEORIGIN", override: true },
+        content_security_policy: {
+          content_security_policy:
+            "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:; style-src 'self' 'unsafe-inline'; " +
+            "img-src 'self' data: blob: https:; font-src 'self' data:; " +
+            "connect-src 'self' https://*.runtime.example.com wss://*.runtime.example.com; frame-src 'self' https://*.runtime.example.com; " +
+            "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+          override: true,
+        },
+        frame_options: { frame_option: "DENY", override: true },
         referrer_policy: { referrer_policy: "same-origin", override: true },
       });
       expect(policy.remove_headers_config).toEqual({ items: [{ header: "Server" }, { header: "X-Powered-By" }] });
@@ -239,7 +244,11 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
   });
 
   describe("Lambda@Edge", () => {
-    it.each(["viewer-request", "origin-response"])("THEN %s is a published x86_64 nodejs22.x function within viewer limits", (kind) => {
+    it("THEN the viewer-request function is the only one (no origin-facing function on a VPC origin)", () => {
+      expect(all(synth, "edge", "aws_lambda_function").map((f) => f.function_name)).toEqual(["openhands-prod-edge-viewer-request"]);
+    });
+
+    it.each(["viewer-request"])("THEN %s is a published x86_64 nodejs22.x function within viewer limits", (kind) => {
       const fn = one(synth, "edge", "aws_lambda_function", (f) => f.function_name === `openhands-prod-edge-${kind}`);
       expect(fn).toEqual(
         expect.objectContaining({
@@ -276,7 +285,7 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       const account = Object.keys(synth.stack("edge").locals)[0]!;
       expect(synth.stack("edge").locals[account]).toMatch(/^\$\{element\(split\(":", aws_iam_role\.[^.]+\.arn\), 4\)\}$/);
       expect((logs.Resource as string[]).sort()).toEqual(
-        ["viewer-request", "origin-response"]
+        ["viewer-request"]
           .flatMap((kind) => [`log-group:/aws/lambda/us-east-1.openhands-prod-edge-${kind}`, `log-group:/aws/lambda/us-east-1.openhands-prod-edge-${kind}:*`])
           .map((tail) => `arn:aws:logs:*:\${local.${account}}:${tail}`)
           .sort(),
@@ -284,12 +293,9 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(statements).toHaveLength(2);
     });
 
-    it("THEN the us-east-1 log groups of both functions keep logs for the configured days", () => {
+    it("THEN the function's us-east-1 log group keeps logs for the configured days", () => {
       const groups = all(synth, "edge", "aws_cloudwatch_log_group");
-      expect(groups.map((g) => [g.name, g.retention_in_days]).sort()).toEqual([
-        ["/aws/lambda/us-east-1.openhands-prod-edge-origin-response", 30],
-        ["/aws/lambda/us-east-1.openhands-prod-edge-viewer-request", 30],
-      ]);
+      expect(groups.map((g) => [g.name, g.retention_in_days]).sort()).toEqual([["/aws/lambda/us-east-1.openhands-prod-edge-viewer-request", 30]]);
     });
   });
 

@@ -6,6 +6,7 @@ import { STACK_IDS } from "../../src/config/names";
 import type { PolicyCheck } from "../../src/policy/types";
 
 const broken = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-main.tf.json"), "utf8")) as Json;
+const brokenEdge = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-edge.tf.json"), "utf8")) as Json;
 
 /** Checks whose failure the broken main-region fixture shows; the edge-side ones are attacked in edge-checks.test.ts. */
 const MAIN_SERVICE_CHECKS = ALL_CHECKS.filter((c) => !CHECKS_BY_DOMAIN.edge.includes(c) && !/^OHT_(COG|EDGE)_/.test(c.id));
@@ -125,6 +126,19 @@ describe("GIVEN a deliberately broken main-region stack", () => {
   it("THEN the project's suppressions do not hide it (they name the project's own resources)", () => {
     const withSuppressions = runPolicy({ broken }, POLICY_SUITES, SUPPRESSIONS.filter((s) => s.resource !== "*"));
     expect(withSuppressions.failures.length).toBe(report.failures.length);
+  });
+});
+
+describe("GIVEN a deliberately broken edge stack (security headers from a function on a VPC origin)", () => {
+  const report = runPolicy({ broken: brokenEdge }, POLICY_SUITES, SUPPRESSIONS);
+  const failure = (checkId: string) => report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
+
+  it("THEN OHT_CF_012 refuses the origin-response function on the VPC origin", () => {
+    expect(failure("OHT_CF_012")?.message).toBe("default behaviour runs an origin-response function on the VPC origin alb");
+  });
+
+  it("THEN OHT_CF_013 refuses a response headers policy without a CSP", () => {
+    expect(failure("OHT_CF_013")?.message).toBe("default behaviour: no Content-Security-Policy with frame-ancestors");
   });
 });
 

@@ -1,8 +1,12 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** The edge functions that packages/edge-auth builds, one folder each under its dist/ (handler `index.handler`). */
-export const EDGE_FUNCTION_KINDS = ["viewer-request", "origin-response"] as const;
+/**
+ * The edge functions the deployment runs from packages/edge-auth's build, one folder each under its dist/ (handler
+ * `index.handler`). Only viewer-request: CloudFront refuses origin-request and origin-response triggers on a VPC
+ * origin, so security headers come from response headers policies (security-headers.ts).
+ */
+export const EDGE_FUNCTION_KINDS = ["viewer-request"] as const;
 export type EdgeFunctionKind = (typeof EDGE_FUNCTION_KINDS)[number];
 
 /** Thrown when a bundle the edge stack packages is missing: synth must not ship an empty function. */

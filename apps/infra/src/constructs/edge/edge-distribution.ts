@@ -9,12 +9,10 @@ const CACHED_METHODS = ["GET", "HEAD"];
 const ORIGIN_TIMEOUT_SECONDS = 60;
 const ORIGIN_ID = "alb";
 
-/** The functions a behaviour runs. */
+/** The functions a behaviour runs: viewer events only (CloudFront refuses origin events on a VPC origin). */
 export interface EdgeFunctionArns {
   /** Qualified ARN of the viewer-request function (authentication). */
   readonly viewerRequest: string;
-  /** Qualified ARN of the origin-response function (security headers). */
-  readonly originResponse: string;
 }
 
 /** A behaviour for a path pattern, ahead of the default one. */
@@ -50,7 +48,7 @@ export interface EdgeDistributionProps {
 /**
  * A CloudFront distribution in front of the internal ALB's VPC origin: HTTPS only (TLS 1.2_2021 at least, SNI),
  * HTTP/2 and HTTP/3, IPv6, WAF attached, and on every behaviour the viewer-request function (authentication,
- * no request reaches the origin without it) and the origin-response function (security headers).
+ * no request reaches the origin without it) and the host's response headers policy (security headers).
  */
 export class EdgeDistribution extends Construct {
   readonly distributionId: string;
@@ -63,7 +61,6 @@ export class EdgeDistribution extends Construct {
     const lambdaFunctionAssociation = [
       // The body stays with CloudFront: authentication needs only headers, and the 1 MB viewer bundle stays small.
       { eventType: "viewer-request", lambdaArn: props.functions.viewerRequest, includeBody: false },
-      { eventType: "origin-response", lambdaArn: props.functions.originResponse, includeBody: false },
     ];
     const orderedCacheBehavior: CloudfrontDistributionOrderedCacheBehavior[] = (props.cacheBehaviors ?? []).map((b) => ({
       pathPattern: b.pathPattern,

@@ -34,14 +34,13 @@ export interface EdgeFunction {
 }
 
 /**
- * The Lambda@Edge functions of packages/edge-auth (viewer-request: authentication; origin-response: security
- * headers), published as numbered versions in us-east-1 from the bundles built by the Turbo graph, with one
- * role that trusts lambda and edgelambda and may read exactly the two edge parameters.
+ * The Lambda@Edge function of packages/edge-auth (viewer-request: authentication), published as numbered versions
+ * in us-east-1 from the bundle built by the Turbo graph, with a role that trusts lambda and edgelambda and may read
+ * exactly the two edge parameters. No origin-facing function: CloudFront refuses them on a VPC origin.
  */
 export class EdgeFunctions extends Construct {
   readonly roleArn: string;
   readonly viewerRequest: EdgeFunction;
-  readonly originResponse: EdgeFunction;
 
   constructor(scope: Construct, id: string, props: EdgeFunctionsProps) {
     super(scope, id);
@@ -121,7 +120,6 @@ export class EdgeFunctions extends Construct {
       return { kind, functionName: names[kind], qualifiedArn: fn.qualifiedArn };
     };
     this.viewerRequest = build("viewer-request");
-    this.originResponse = build("origin-response");
     this.roleArn = role.arn;
   }
 }

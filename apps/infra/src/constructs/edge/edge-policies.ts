@@ -3,12 +3,11 @@ import { CloudfrontCachePolicy } from "@cdktf/provider-aws/lib/cloudfront-cache-
 import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfront-origin-request-policy";
 import { CloudfrontResponseHeadersPolicy } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
 import { IDENTITY_HEADERS } from "./edge-paths";
+import { appContentSecurityPolicy, CSP_MAX_LENGTH, HSTS_SECONDS, runtimeContentSecurityPolicy } from "./security-headers";
 
 /** AWS managed cache policy `Managed-CachingDisabled` (its id is the same in every account). */
 export const CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 
-/** Two years, the HSTS max-age browsers' preload lists expect. */
-const HSTS_SECONDS = 63_072_000;
 /** At most a year for hashed assets (their name changes with their content). */
 const ASSET_MAX_TTL_SECONDS = 31_536_000;
 
@@ -17,6 +16,8 @@ export interface EdgePoliciesProps {
   readonly namePrefix: string;
   /** Host of the OpenHands app: the one origin allowed to frame runtime hosts (the App tab). */
   readonly appHost: string;
+  /** Runtime domain: the app's CSP lets it connect to and frame `*.<runtimeDomain>`. */
+  readonly runtimeDomain: string;
 }
 
 /**
@@ -27,7 +28,8 @@ export interface EdgePoliciesProps {
  *   and with them the WebSocket handshake headers;
  * - hashed SPA assets (`/assets/*` on the app host): cached for everyone, keyed by path only, and only as long
  *   as the origin allows (default TTL 0), so a fallback page served for an unknown asset name is never kept;
- * - response headers for the app host and, stricter, for sandbox content on runtime hosts.
+ * - response headers, one policy per host: HSTS, nosniff, the host's Content-Security-Policy, framing and
+ *   referrer rules (src/constructs/edge/security-headers.ts), replacing whatever the origin sends.
  */
 export class EdgePolicies extends Construct {
   readonly dynamicOriginRequestPolicyId: string;
@@ -71,17 +73,24 @@ export class EdgePolicies extends Construct {
       queryStringsConfig: { queryStringBehavior: "none" },
     }).id;
 
+    const appCsp = appContentSecurityPolicy(props.runtimeDomain);
+    const runtimeCsp = runtimeContentSecurityPolicy(props.appHost);
+    for (const csp of [appCsp, runtimeCsp]) {
+      if (csp.length > CSP_MAX_LENGTH) throw new Error(`EdgePolicies: a Content-Security-Policy of ${csp.length} characters exceeds CloudFront's ${CSP_MAX_LENGTH}`);
+    }
     const strictTransportSecurity = { accessControlMaxAgeSec: HSTS_SECONDS, includeSubdomains: true, preload: false, override: true };
     const removeHeadersConfig = { items: [{ header: "Server" }, { header: "X-Powered-By" }] };
 
     this.appResponseHeadersPolicyId = new CloudfrontResponseHeadersPolicy(this, "app-headers", {
       name: `${props.namePrefix}-app`,
-      comment: "OpenHands app host: HSTS, no sniffing, no framing by other sites, same-origin referrers",
+      comment: "OpenHands app host: HSTS, no sniffing, the app's CSP, never framed, same-origin referrers",
       securityHeadersConfig: {
         strictTransportSecurity,
         contentTypeOptions: { override: true },
-        // Only the app frames itself: another site cannot overlay it (clickjacking).
-        frameOptions: { frameOption: "SAMEORIGIN", override: true },
+        // Scripts, connections and frames only from the app and the runtime hosts (injected script, data theft).
+        contentSecurityPolicy: { contentSecurityPolicy: appCsp, override: true },
+        // Nothing frames the app, as the CSP's frame-ancestors 'none' says for older browsers too (clickjacking).
+        frameOptions: { frameOption: "DENY", override: true },
         referrerPolicy: { referrerPolicy: "same-origin", override: true },
       },
       removeHeadersConfig,
@@ -95,7 +104,7 @@ export class EdgePolicies extends Construct {
         contentTypeOptions: { override: true },
         // Sandbox pages may be framed by the app's App tab and nothing else (phishing, clickjacking); the
         // sandbox cannot loosen it, our header replaces its own.
-        contentSecurityPolicy: { contentSecurityPolicy: `frame-ancestors https://${props.appHost}`, override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: runtimeCsp, override: true },
         // Runtime URLs can carry session keys in their query: never send them on to other sites.
         referrerPolicy: { referrerPolicy: "no-referrer", override: true },
       },

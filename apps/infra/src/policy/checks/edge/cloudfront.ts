@@ -157,4 +157,39 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
       return sources.length > 0 ? undefined : "no logging_config and no log delivery source";
     },
   },
+  {
+    id: "OHT_CF_012",
+    title: "No origin-request or origin-response Lambda@Edge on a behaviour whose origin is a VPC origin (CloudFront refuses them)",
+    resourceTypes: ["aws_cloudfront_distribution"],
+    evaluate(r) {
+      const vpcOrigins = new Set(blocks(r.body.origin).filter((o) => blocks(o.vpc_origin_config).length > 0).map((o) => String(o.origin_id)));
+      for (const b of cacheBehaviours(r.body)) {
+        if (!vpcOrigins.has(String(b.body.target_origin_id))) continue;
+        const originEvent = blocks(b.body.lambda_function_association).find((a) => /^origin-/.test(String(a.event_type)));
+        // The apply is refused, or the function never runs and its security headers are silently missing.
+        if (originEvent) return `${b.label} runs an ${String(originEvent.event_type)} function on the VPC origin ${String(b.body.target_origin_id)}`;
+      }
+      return undefined;
+    },
+  },
+  {
+    id: "OHT_CF_013",
+    title: "Every behaviour sends a Content-Security-Policy with frame-ancestors and a Referrer-Policy from its response headers policy",
+    resourceTypes: ["aws_cloudfront_distribution"],
+    evaluate(r) {
+      for (const b of cacheBehaviours(r.body)) {
+        const policy = referenced(r, b.body.response_headers_policy_id, "aws_cloudfront_response_headers_policy");
+        if (!policy) return `${b.label}: its response headers policy is not in this stack, its headers cannot be checked`;
+        const security = blocks(policy.security_headers_config)[0] ?? {};
+        const csp = blocks(security.content_security_policy)[0];
+        const referrer = blocks(security.referrer_policy)[0];
+        // Without frame-ancestors another site can frame the page (clickjacking, fake login overlays).
+        if (!/(^|;\s*)frame-ancestors\s/.test(String(csp?.content_security_policy ?? ""))) return `${b.label}: no Content-Security-Policy with frame-ancestors`;
+        if (csp?.override !== true) return `${b.label}: the origin's Content-Security-Policy would win (override is not true)`;
+        // Runtime URLs can carry keys in their query: a referrer would hand them to other sites.
+        if (!referrer?.referrer_policy) return `${b.label}: no Referrer-Policy`;
+      }
+      return undefined;
+    },
+  },
 ];
