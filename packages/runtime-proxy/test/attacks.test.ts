@@ -463,6 +463,20 @@ describe("12. log injection", () => {
   });
 });
 
+describe("12. nginx's own error lines", () => {
+  it("GIVEN %0a in the URI of a request whose app is down THEN nginx's connect() error stays one line", async () => {
+    const down = makeUser("log-down", "down@example.com");
+    spawner.ensure.set(down.slug, () => ({ status: 200, body: { state: "running", upstream: `http://${appAddress(NET + 7)}:3000` } }));
+    const reply = await send(proxy.port, APP_HOST, "/p%0a2026/01/01%2000:00:00%20[emerg]%201#1:%20forged%0d%0a", { headers: identityHeaders(key, APP_HOST, down) });
+    expect(reply.status).toBe(502);
+    await sleep(700);
+    const errors = proxy.errorLog();
+    expect(errors).toContain("connect() failed");
+    expect(errors).not.toMatch(/^2026\/01\/01 00:00:00 \[emerg\]/m);
+    expect(errors).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+});
+
 describe("13. hardening", () => {
   it.each([
     ["X-Accel-Redirect to the health endpoint", { "X-Accel-Redirect": "/_oh/health" }],
