@@ -163,8 +163,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
 
 /**
  * Set-Cookie lines that expire `names` wherever they can live for this request: host-only and `Domain=` each parent of
- * `host`, on every path that matched `uri`. Cookies set by a same-site page (tossing, cookie bombs) are removed this way;
- * `__Host-` names exist only host-only on `/`. Stays within MAX_CLEAR_BYTES: names first come first, `Path=/` before deeper paths.
+ * `host`, on every path that matched `uri`. Cookies set by a same-site page (tossing, cookie bombs) are removed this way,
+ * `__Host-` names too (a browser without cookie prefixes lets a sibling set them with `Domain=`; the others ignore those
+ * lines). Stays within MAX_CLEAR_BYTES: names first come first, `Path=/` before deeper paths.
  */
 export function clearEverywhere(names: Iterable<string>, host: string, uri: string): string[] {
   const lines: string[] = [];
@@ -172,16 +173,8 @@ export function clearEverywhere(names: Iterable<string>, host: string, uri: stri
   const wanted = [...names].filter((name) => TOKEN.test(name));
   const domains = [undefined, ...parentDomains(host)];
   const paths = matchingPaths(uri);
-  for (const [index, path] of paths.entries()) {
+  for (const path of paths) {
     for (const name of wanted) {
-      if (name.startsWith("__Host-")) {
-        if (index > 0) continue;
-        const line = `${name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`;
-        if (bytes + line.length > MAX_CLEAR_BYTES) return lines;
-        lines.push(line);
-        bytes += line.length;
-        continue;
-      }
       for (const domain of domains) {
         const line = `${name}=; ${domain ? `Domain=${domain}; ` : ""}Path=${path}; Max-Age=0; Secure; HttpOnly; SameSite=Lax`;
         if (bytes + line.length > MAX_CLEAR_BYTES) return lines;
