@@ -6,6 +6,8 @@
  *     with ours on top (network namespaces; skipped, loudly, without root).
  */
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { renderUserData } from "../src/user-data";
@@ -56,14 +58,17 @@ async function firewallCost(): Promise<void> {
   }
   const lab = new NetnsLab();
   const count = 2000;
+  const settingsDir = mkdtempSync(join(tmpdir(), "oh-fw-bench-"));
+  const settings = join(settingsDir, "firewall.env");
+  writeFileSync(settings, "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n");
   try {
     lab.build({ users: [{ key: "A", bridge: "ohu-aaaaaaaaaaa", subnetIndex: 1 }, { key: "B", bridge: "ohu-bbbbbbbbbbb", subnetIndex: 2 }], containers: [{ name: "sbxA1", user: "A", host: 3, port: 8000 }] });
     lab.applyDockerRules();
     await lab.listen(lab.host, "relay", ["10.240.1.1:3000"]);
-    const firewall = join(__dirname, "..", "files", "host-bundle", "firewall", "oh-firewall.sh");
+    const firewallDir = join(__dirname, "..", "files", "host-bundle", "firewall");
     const once = () => Number(lab.exec(lab.ns("sbxA1"), process.execPath, [join(__dirname, "..", "test", "support", "tcp-connect-rate.cjs"), "10.240.1.1", "3000", String(count)]).trim());
     const setRules = (on: boolean) => {
-      if (on) execFileSync("ip", ["netns", "exec", lab.host, "bash", firewall], { stdio: "pipe" });
+      if (on) execFileSync("ip", ["netns", "exec", lab.host, "bash", join(firewallDir, "oh-firewall.sh"), join(firewallDir, "oh-firewall.rules"), settings], { stdio: "pipe" });
       else for (const [chain, target] of [["INPUT", "OH-INPUT"], ["DOCKER-USER", "OH-FORWARD"]]) lab.exec(lab.host, "iptables", ["-w", "-D", chain!, "-j", target!]);
     };
     // alternate the two set-ups so that machine load hits both alike; keep each one's best round
@@ -80,6 +85,7 @@ async function firewallCost(): Promise<void> {
     row(`connections/s (best of 4 x ${count})`, ((count * 1000) / without).toFixed(0), ((count * 1000) / withRules).toFixed(0), (without / withRules).toFixed(2));
   } finally {
     await lab.destroy();
+    rmSync(settingsDir, { recursive: true, force: true });
   }
 }
 
