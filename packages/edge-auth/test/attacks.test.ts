@@ -513,6 +513,15 @@ describe("host values outside ASCII", () => {
   });
 });
 
+describe("request methods outside ASCII", () => {
+  it("a method that only upper-cases to OPTIONS or GET does not ride the preflight or probe pass", async () => {
+    for (const method of ["OPT\u0131ON\u017f", "opt\u0131ons", "GE\u0162"]) {
+      const result = asResponse(await edge.send({ host: RUNTIME, method, uri: "/api", headers: { "Access-Control-Request-Method": "POST", Origin: `https://${APP_HOST}` } }));
+      expect(result.status).toBe("405");
+    }
+  });
+});
+
 describe("lock-out and long links", () => {
   it("a cookie bomb planted with Domain=<apex> is expired by the 431 (host-only and Domain=), our own session kept", async () => {
     const session = edge.issuer.signJwt(claims());

@@ -479,6 +479,8 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
   return async (request) => {
     // Header spoofing: whatever the client sent as x-oh-* is gone before anything else looks at the request.
     stripIdentityHeaders(request.headers);
+    // Method folding ("OPTıONſ" upper-cases to OPTIONS, and would ride the preflight pass): ASCII letters only.
+    if (!/^[A-Za-z]{1,16}$/.test(request.method)) return json(405, { error: "bad_method", message: "Unsupported request method." });
     const host = classifyHost(header(request.headers, "host"), config);
     if (cookieHeaderLength(request.headers) > MAX_COOKIE_HEADER_LENGTH) {
       const { hostile } = readCookies(request.headers);
