@@ -159,7 +159,8 @@ export function matchingPaths(uri: string): string[] {
   return [...new Set(paths)].slice(0, MAX_CLEAR_PATHS + 1);
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
+/** Names we can write back in a Set-Cookie: printable ASCII (inner spaces allowed, as browsers allow them), no `;` or `=`. */
+const WRITABLE_NAME = /^(?=.{1,256}$)[\x21-\x3a\x3c\x3e-\x7e](?:[\x20-\x3a\x3c\x3e-\x7e]*[\x21-\x3a\x3c\x3e-\x7e])?$/;
 
 /**
  * Set-Cookie lines that expire `names` wherever they can live for this request: host-only and `Domain=` each parent of
@@ -170,7 +171,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
 export function clearEverywhere(names: Iterable<string>, host: string, uri: string): string[] {
   const lines: string[] = [];
   let bytes = 0;
-  const wanted = [...names].filter((name) => TOKEN.test(name));
+  const wanted = [...names].filter((name) => WRITABLE_NAME.test(name));
   const domains = [undefined, ...parentDomains(host)];
   const paths = matchingPaths(uri);
   for (const path of paths) {

@@ -151,7 +151,6 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     return redirect(location, [...extraCookies, ...cookies]);
   }
 
-  /** Not signed in (or no longer): navigations go through refresh or login, everything else gets a JSON 401 to recover from. */
   /** `/_auth/refresh?return=<path>`, shortened (query dropped, then "/") when it would make too long a URL. */
   function refreshUrlFor(returnPath: string): string {
     for (const path of [returnPath, withoutQuery(returnPath)]) {
@@ -161,6 +160,7 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     return `${REFRESH_PATH}?return=%2F`;
   }
 
+  /** Not signed in (or no longer): navigations go through refresh or login, everything else gets a JSON 401 to recover from. */
   function unauthenticated(request: CloudFrontRequest, session: Session, returnPath: string): CloudFrontResultResponse {
     const refreshUrl = refreshUrlFor(returnPath);
     if (isNavigation(request)) {
@@ -482,10 +482,10 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
     // Method folding ("OPTıONſ" upper-cases to OPTIONS, and would ride the preflight pass): ASCII letters only.
     if (!/^[A-Za-z]{1,16}$/.test(request.method)) return json(405, { error: "bad_method", message: "Unsupported request method." });
     const host = classifyHost(header(request.headers, "host"), config);
+    // Cookie-bomb lock-out (a same-site page floods Domain= cookies): the 431 expires them (host-only and Domain=) to recover.
     if (cookieHeaderLength(request.headers) > MAX_COOKIE_HEADER_LENGTH) {
       const { hostile } = readCookies(request.headers);
       const names = cookieNamesBySize(request.headers).filter((name) => !isOurName(name) || hostile.has(name));
-      // Cookie-bomb lock-out (a same-site page floods Domain= cookies): the 431 expires them (host-only and Domain=) to recover.
       const clears = host.kind === "unknown" ? [] : clearEverywhere(names, host.host, request.uri);
       return refuse(request, 431, "cookies_too_large", "This site's cookies were too many or too large and have been cleared; reload the page.", clears);
     }
