@@ -271,7 +271,8 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
 
   async function runContainer(ct: Container): Promise<void> {
     const args = ["run", "-d", "--name", ct.name, "--cap-drop", "NET_RAW", "-v", `${SUPPORT}:/oh-test:ro`];
-    if (ct.user) args.push("--network", ct.user.network);
+    // dockerd hands containers the host's resolver (on an EC2 host, the VPC's); here it is named explicitly
+    if (ct.user) args.push("--network", ct.user.network, "--dns", VPC_DNS);
     if (ct.role === "app") args.push("--ip", ct.user!.subnet.appAddress);
     // sandbox ports: published on the owner's gateway, the host port left to dockerd (the filter's create rewrite)
     if (ct.role === "sandbox") args.push("-p", `${ct.user!.subnet.gateway}::${ct.port}`);
@@ -349,6 +350,7 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
       background(process.execPath, [join(SUPPORT, "tcp-listener.cjs"), "host", "0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:4000", `0.0.0.0:${DB_PORT}`, "0.0.0.0:22"], "host listeners"),
       background(process.execPath, [join(SUPPORT, "tcp-relay.cjs"), `${A.subnet.gateway}:3000`, `${A.subnet.appAddress}:3000`], "relay A"),
       background(process.execPath, [join(SUPPORT, "tcp-relay.cjs"), `${B.subnet.gateway}:3000`, `${B.subnet.appAddress}:3000`], "relay B"),
+      background("ip", ["netns", "exec", vpcNs, process.execPath, join(SUPPORT, "dns-answer.cjs"), AURORA, `${VPC_DNS}:53`, `${VPC_SERVICE}:53`], "DNS resolvers"),
       background("ip", ["netns", "exec", vpcNs, process.execPath, join(SUPPORT, "tcp-listener.cjs"), "vpc", `${VPC_DNS}:53`, `${VPC_DNS}:8443`, `${AURORA}:${DB_PORT}`, `${AURORA}:8443`, `${VPC_SERVICE}:8443`, `${VPC_ROUTER}:2049`, `${PEERED}:443`, `${IMDS}:80`, `${INTERNET}:443`], "VPC listeners"),
     ]);
   });
@@ -418,6 +420,31 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     ];
     const results = await run(rows);
     expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: ${r.allow ? "connected" : "refused"} (${r.why})`));
+  });
+
+  /** Resolves `name` inside a container, through its configured resolver or straight at `server`; the addresses, or the error code. */
+  function resolve(label: string, name: string, server?: string): string {
+    const script = `const dns = require("node:dns"); const r = new dns.promises.Resolver({ timeout: ${PROBE_TIMEOUT_MS}, tries: 1 });
+      if (process.argv[2]) r.setServers([process.argv[2]]);
+      r.resolve4(process.argv[1]).then((a) => console.log(a.join(",")), (e) => console.log(e.code));`;
+    return docker(["exec", c(label).name, "node", "-e", script, name, ...(server ? [server] : [])]).stdout.trim();
+  }
+
+  it("GIVEN the firewall WHEN containers resolve names THEN Docker's embedded resolver reaches the VPC resolver through the bridge, and no other DNS server in the VPC answers", () => {
+    // the embedded resolver (127.0.0.11) forwards from the container's own namespace: through the bridge and FORWARD
+    expect(resolve("sbxA1", "aurora.vpc.test")).toBe(AURORA);
+    expect(resolve("appB", "aurora.vpc.test")).toBe(AURORA);
+    expect(resolve("sbxA1", "aurora.vpc.test", VPC_DNS)).toBe(AURORA);
+    // a DNS server elsewhere in the VPC (a tunnel out past the resolver rule, or a service listening on 53)
+    expect(resolve("sbxA1", "aurora.vpc.test", VPC_SERVICE)).toBe("ETIMEOUT");
+    expect(resolve("appA", "aurora.vpc.test", VPC_SERVICE)).toBe("ETIMEOUT");
+    // which Docker's rules alone let through
+    removeFirewall();
+    try {
+      expect(resolve("sbxA1", "aurora.vpc.test", VPC_SERVICE)).toBe(AURORA);
+    } finally {
+      applyFirewall();
+    }
   });
 
   it("GIVEN real containers THEN they have no IPv6 (dockerd turns it off on IPv4-only networks) and the IPv6 rules are in place for the bridges that do have it", () => {
