@@ -69,6 +69,10 @@ export async function prepareProxy(options: ProxyOptions) {
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  if (process.env.OH_PROXY_TEST_NETNS !== "1") {
+    throw new Error("the proxy accepts upstreams only in the users' subnets (10.240.0.0/16), which exist on loopback only inside "
+      + "the tests' network namespace: run through `pnpm test` or `sh test/in-netns.sh npx jest <file>`");
+  }
   const { prefix, port, conf } = await prepareProxy(options);
   const errorLogPath = join(prefix, "error.log");
   const errorLog = () => (existsSync(errorLogPath) ? readFileSync(errorLogPath, "utf8") : "");
