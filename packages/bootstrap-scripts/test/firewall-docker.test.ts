@@ -129,6 +129,8 @@ const MATRIX: Row[] = [
   deny("sbxA1", fixed(A.subnet.gateway), port(DB_PORT), "a PostgreSQL on the host, through its gateway"),
   deny("sbxA1", fixed(HOST_IP), port(DB_PORT), "a PostgreSQL on the host's primary address"),
   deny("sbxA1", fixed(HOST_IP), port(4000), "the LLM gateway through the host's primary address"),
+  deny("sbxA1", fixed("172.17.0.1"), port(4000), "the LLM gateway through Docker's default gateway address"),
+  deny("sbxA1", fixed("172.17.0.1"), port(8081), "the control API through Docker's default gateway address"),
   deny("sbxA1", fixed(A.subnet.gateway), port(22), "sshd"),
   deny("sbxA1", fixed(IMDS), port(80), "instance metadata: the instance role's credentials"),
   deny("sbxA1", fixed(AURORA), port(DB_PORT), "Aurora (the DB security group admits the host)"),
