@@ -99,6 +99,18 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
     expect(spawner.activity.filter((e) => e.slug === victim.slug)).toEqual([]);
   });
 
+  it("GIVEN OPTIONS with Access-Control-Request-Method but no Origin, a session key and Sec-Fetch-Site none THEN still answered by the proxy (the edge passes these unsigned)", async () => {
+    spawner.resetCounts();
+    const before = seenCount();
+    const reply = await send(proxy.port, victimHost, `/api/x?session_api_key=${VICTIM_KEY}`, {
+      method: "OPTIONS", headers: { "Access-Control-Request-Method": "POST", "Sec-Fetch-Site": "none" }, body: "smuggled",
+    });
+    expect(reply.status).toBe(204);
+    expect(reply.headers["access-control-allow-origin"]).toBeUndefined();
+    expect(seenCount()).toBe(before);
+    expect(spawner.counts.resolve).toBe(0);
+  });
+
   it.each([
     ["a foreign site", "https://evil.example", undefined],
     ["another runtime host", `https://32001-${mallory.slug}.${RUNTIME_DOMAIN}`, undefined],

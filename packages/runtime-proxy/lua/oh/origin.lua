@@ -2,9 +2,10 @@
 -- CORS preflight). Pure: the caller passes the lower-case header table.
 local M = {}
 
---- A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method.
+--- A CORS preflight: OPTIONS with Access-Control-Request-Method (browsers add Origin). Any such
+--- request counts, Origin or not: the edge lets all of them through unsigned, so none may reach a sandbox.
 function M.is_preflight(method, headers)
-  return method == "OPTIONS" and headers.origin ~= nil and headers["access-control-request-method"] ~= nil
+  return method == "OPTIONS" and headers["access-control-request-method"] ~= nil
 end
 
 --- A WebSocket handshake, however it is spelled: an Upgrade header, or a Sec-WebSocket-Key (which

@@ -77,6 +77,7 @@ return {
   { "origin: preflights get CORS only for the app or the host itself, with fixed lists", function()
     check.truthy(origin.is_preflight("OPTIONS", { origin = "x", ["access-control-request-method"] = "POST" }))
     check.falsy(origin.is_preflight("OPTIONS", { origin = "x" }))
+    check.truthy(origin.is_preflight("OPTIONS", { ["access-control-request-method"] = "POST" }))
     check.falsy(origin.is_preflight("POST", { origin = "x", ["access-control-request-method"] = "POST" }))
     local h = origin.preflight_headers({ origin = APP }, SELF, APP)
     check.eq(h["Access-Control-Allow-Origin"], APP)
