@@ -129,6 +129,9 @@ function writeRawResponse(socket: Duplex, status: string, description: string, h
   socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));
 }
 
+/** CloudFront quota: "Maximum length of a request, including headers and query strings" (the body not included). */
+const CLOUDFRONT_MAX_HEADER_BYTES = 20480;
+
 export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<EdgeHarness> {
   const bundleDir = options.bundleDir ?? join(packageDir(), "dist");
   const name = options.name ?? "openhands";
@@ -259,7 +262,9 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
   const runtimeDomain = String(options.config.runtimeDomain);
   const tls = options.tls === undefined ? createSelfSignedCertificate([appHost, `*.${runtimeDomain}`]) : options.tls;
   const handler = (req: IncomingMessage, res: ServerResponse) => void onRequest(req, res);
-  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
+  // CloudFront accepts requests of up to 20,480 bytes of headers (Node's default would stop at 16 KB, before the edge decides).
+  const limits = { maxHeaderSize: CLOUDFRONT_MAX_HEADER_BYTES };
+  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert, ...limits }, handler) : createHttpServer(limits, handler);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void onUpgrade(req, socket, head));
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);

@@ -294,7 +294,9 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     ];
     await page.evaluate(`${JSON.stringify(tossed)}.forEach((c) => { document.cookie = c; })`);
     // The tossed cookies are real: the browser now sends them to the app host (the __Host- ones it refused).
-    const planted = (await context.cookies(`https://${APP}/_auth/refresh`)).filter((c) => c.domain === ".example.test").map((c) => c.name).sort();
+    const tossedNames = async () => (await context.cookies(`https://${APP}/_auth/refresh`)).filter((c) => c.domain === ".example.test").map((c) => c.name).sort();
+    for (let i = 0; i < 50 && (await tossedNames()).length < 3; i += 1) await sleep(100);
+    const planted = await tossedNames();
     expect(planted).toEqual(["__Secure-oh-refresh", "__Secure-oh-refresh", "__Secure-oh-session"]);
 
     // "Immediate" variant: the sandbox page sends the victim to the logout first; it is refused and nothing is cleared.
@@ -316,6 +318,21 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     expect(background).toEqual({ status: 200, who: SUB });
     // The tossed copies were expired on the way.
     expect((await context.cookies(`https://${APP}/_auth/refresh`)).filter((c) => c.domain === ".example.test" && c.name.includes("refresh"))).toEqual([]);
+  });
+
+  it("WHEN a page on another user's runtime host floods the apex with big cookies THEN the app answers 431 once, expires them, and the next load works as the victim", async () => {
+    await page.goto(`https://${EVE_RUNTIME}/flood?session_api_key=k`);
+    await page.evaluate(`for (let i = 0; i < 4; i += 1) document.cookie = "bomb" + i + "=" + "x".repeat(3900) + "; Domain=example.test; Path=/; Secure; SameSite=None"`);
+    // document.cookie reaches the browser's cookie store asynchronously.
+    const bombs = async () => (await context.cookies(`https://${APP}/`)).filter((c) => c.name.startsWith("bomb")).length;
+    for (let i = 0; i < 50 && (await bombs()) < 4; i += 1) await sleep(100);
+    expect(await bombs()).toBe(4);
+    const locked = await page.goto(`https://${APP}/after-flood`);
+    expect(locked!.status()).toBe(431);
+    expect((await context.cookies(`https://${APP}/`)).filter((c) => c.name.startsWith("bomb"))).toEqual([]);
+    const recovered = await page.goto(`https://${APP}/after-flood`);
+    expect(recovered!.status()).toBe(200);
+    expect((await readEcho(page)).identity["x-oh-user"]).toBe(SUB);
   });
 
   it("WHEN another user's runtime host page or another site POSTs to and opens a WebSocket to the victim's runtime host THEN the edge refuses them and nothing reaches the worker as the victim", async () => {
@@ -368,5 +385,19 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     expect(names).not.toContain("__Host-oh-refresh");
     const api = await rawRequest(harness, APP, "/api/x");
     expect(api.status).toBe(401);
+  });
+
+  it("WHEN a signed-out user opens a deep link of about 5,000 characters THEN the login carries it and lands on it", async () => {
+    const deep = `https://${APP}/conversations/deep?q=${randomBytes(3750).toString("base64url")}`;
+    await page.goto(deep);
+    expect(page.url().startsWith(`${provider.issuer}/`)).toBe(true);
+    const login = (await context.cookies(`https://${APP}/`)).filter((c) => c.name.startsWith("__Host-oh-login"));
+    expect(login.map((c) => c.name).sort()).toEqual(["__Host-oh-login", "__Host-oh-login-path"]);
+    await page.fill('input[name="login"]', "ada");
+    await page.fill('input[name="password"]', "any password");
+    await Promise.all([page.waitForURL(deep), page.click('button[type="submit"]')]);
+    const echo = await readEcho(page);
+    expect(echo.url).toBe(deep.slice(`https://${APP}`.length));
+    expect(echo.identity["x-oh-user"]).toBe(SUB);
   });
 });
