@@ -84,7 +84,7 @@ export interface ProxySettings {
   readonly lookupsPerClientPerMinute: number;
   /** Time to send the whole request header. @default 10 */
   readonly clientHeaderSeconds: number;
-  /** Longest pause between two reads of the request body. @default 30 */
+  /** Longest pause between two reads of the request body (slower bodies are bounded by connectionsPerClient). @default 10 */
   readonly clientBodySeconds: number;
   /** Longest pause of the client between two writes of the answer. @default 60 */
   readonly sendSeconds: number;
@@ -266,7 +266,7 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
     connectionsPerClient: number("connectionsPerClient", 200, 1, 100_000),
     lookupsPerClientPerMinute: number("lookupsPerClientPerMinute", 120, 1, 100_000),
     clientHeaderSeconds: number("clientHeaderSeconds", 10, 1, 300),
-    clientBodySeconds: number("clientBodySeconds", 30, 1, 600),
+    clientBodySeconds: number("clientBodySeconds", 10, 1, 600),
     sendSeconds: number("sendSeconds", 60, 1, 3600),
   };
   if (problems.length > 0) throw new SettingsError(problems);

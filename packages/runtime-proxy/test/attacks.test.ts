@@ -548,6 +548,33 @@ describe("13. hardening", () => {
     }
   });
 
+  it("GIVEN a client trickling its request body THEN nginx ends the request when a pause exceeds the body timeout, and the sandbox sees nothing", async () => {
+    const slow = await startProxy({ spawnerPort: spawner.port, key, settings: { clientBodySeconds: 1 } });
+    try {
+      const before = sandbox.seen.length;
+      const socket = connect(slow.port, "127.0.0.1");
+      let closed = false;
+      let received = "";
+      socket.on("data", (d) => (received += d.toString()));
+      socket.on("close", () => (closed = true));
+      socket.on("error", () => undefined);
+      socket.write(`POST /echo HTTP/1.1\r\nHost: ${victimHost}\r\nX-Session-API-Key: ${VICTIM_KEY}\r\nOrigin: ${APP_ORIGIN}\r\nContent-Length: 40\r\n\r\n`);
+      let sent = 0;
+      while (!closed && sent < 40) {
+        socket.write("x");
+        sent += 1;
+        await sleep(1500);
+      }
+      expect(closed).toBe(true);
+      expect(sent).toBeLessThan(40);
+      expect(received).toMatch(/^HTTP\/1\.1 408 |^$/);
+      expect(sandbox.seen.length).toBe(before);
+      socket.destroy();
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("GIVEN one client holding many requests open THEN the one past the per-client limit gets 429", async () => {
     const tight = await startProxy({ spawnerPort: spawner.port, key, settings: { connectionsPerClient: 3 } });
     const sockets: import("node:net").Socket[] = [];

@@ -78,7 +78,7 @@ describe("renderNginxConf", () => {
     expect(conf).toContain("proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset;");
     for (const h of ["Forwarded", "X-Real-IP", "X-Forwarded-Port", "X-Original-URL", "X-Rewrite-URL"]) expect(conf).toContain(`proxy_set_header ${h} "";`);
     expect(conf).toContain("client_header_timeout 10s;");
-    expect(conf).toContain("client_body_timeout 30s;");
+    expect(conf).toContain("client_body_timeout 10s;");
     expect(conf).toContain("send_timeout 60s;");
     expect(conf).toContain("limit_conn oh_conn 200;");
     expect(conf).toContain("log_format oh_access escape=default");
