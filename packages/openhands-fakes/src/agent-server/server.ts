@@ -38,6 +38,8 @@ export interface AgentServerOptions {
   readonly name?: string;
   /** Test-only routes answered before the agent-server's own. */
   readonly extraRoutes?: ExtraRoute;
+  /** Test-only WebSocket upgrades handled before the agent-server's own; true means it took the socket. */
+  readonly extraUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 export interface ConversationEvent {
@@ -337,6 +339,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
 
   /** sockets.py L66-184: a key in the query or header is checked before accepting (403); without one, first-message auth. */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (options.extraUpgrade?.(req, socket, head)) return;
     const url = new URL(req.url ?? "/", "http://sandbox");
     const match = /^\/sockets\/events\/([^/]+)$/.exec(url.pathname);
     if (!match) {

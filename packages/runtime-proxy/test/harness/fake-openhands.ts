@@ -1,34 +1,27 @@
 /**
- * Contract fakes of OpenHands 1.7.0, shaped after ../shared/reference/openhands-1.7-facts.md §2.1-§4
- * and openhands-1.7-design-review.md §3-§5 (OpenHands itself cannot run here: it needs Docker).
+ * The proxy tests' OpenHands: the contract fakes of @openhands-team/openhands-fakes (app 1.7.0, agent-server
+ * 1.19.1), plus the fixtures these tests need and the real fakes cannot give without a Docker engine and a
+ * reachable sandbox:
  *
- * - FakeApp: the per-user app server. Its API answers carry sandbox URLs built from
- *   OH_SANDBOX_CONTAINER_URL_PATTERN = http://<user gateway>:{port} (exposed_urls[].url,
- *   conversation_url, agent_server_url), and stream-start streams a JSON array of start tasks
- *   piece by piece (a StreamingResponse, media type application/json: "[\n", task, ",\n" task, "]").
- * - FakeAgentServer: the sandbox's agent-server: /health and /alive open, /api/* behind
- *   X-Session-API-Key, CORS preflight answered by the server itself, and the WebSocket
- *   /sockets/events/<conversation id>?session_api_key=<key>.
+ * - FakeApp: the app fake, with canned sandbox and conversation answers whose URLs are built from
+ *   OH_SANDBOX_CONTAINER_URL_PATTERN = http://<user gateway>:{port} (typed against the fake's own SandboxInfo
+ *   and StartTask, so their shape cannot drift from it), a stream-start that streams a JSON array of start tasks
+ *   piece by piece (StreamingResponse: "[\n", task, ",\n" task, "]") and pauses until the test releases it,
+ *   a binary download, and `/echo`. Everything else (health, settings, webhooks, start tasks, SPA) is the fake's.
+ * - FakeAgentServer: the agent-server fake (health, CORS preflight for the app origin, X-Session-API-Key on
+ *   /api/*), plus `/echo`, `/set-cookie`, a worker page on other paths, a canned conversation list, and an
+ *   events WebSocket that echoes raw frames, so the tests can see frames cross the proxy both ways.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { WebSocketServer } from "ws";
+import { startAgentServer, startOpenHandsApp, type RunningAgentServer, type RunningOpenHandsApp, type SandboxInfo, type StartTask } from "@openhands-team/openhands-fakes";
+import { APP_HOST } from "./proxy";
 
-function listen(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => {
-    const address = server.address();
-    resolve(typeof address === "object" && address ? address.port : 0);
-  }));
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown): true {
   const payload = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) });
   res.end(payload);
+  return true;
 }
 
 /** What the browser would see of one sandbox, before the proxy rewrites it. */
@@ -41,7 +34,7 @@ export interface SandboxShape {
   workerPorts: [number, number];
 }
 
-export function sandboxJson(s: SandboxShape) {
+export function sandboxJson(s: SandboxShape): SandboxInfo {
   return {
     id: s.id,
     created_by_user_id: null,
@@ -78,7 +71,7 @@ export function conversationJson(s: SandboxShape, conversationId: string) {
   };
 }
 
-export function startTaskJson(s: SandboxShape, status: string, withUrl: boolean) {
+export function startTaskJson(s: SandboxShape, status: StartTask["status"], withUrl: boolean): StartTask {
   return {
     id: "5f1c0a3e2b7d4c9a8e6f1b2c3d4e5f60",
     created_by_user_id: null,
@@ -97,32 +90,33 @@ export class FakeApp {
   readonly requests: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> = [];
   /** Resolves the paused stream-start; tests release it after checking the first part arrived. */
   releaseStream: () => void = () => undefined;
-  private server = createServer((req, res) => this.handle(req, res));
+  private app?: RunningOpenHandsApp;
   port = 0;
 
   constructor(readonly sandbox: SandboxShape) {}
 
   async start(port = 0): Promise<number> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    this.port = await listen(this.server, port);
+    this.app = await startOpenHandsApp({
+      version: "1.7.0",
+      port,
+      env: { OH_SANDBOX_KIND: "DockerSandboxServiceInjector", OH_SANDBOX_CONTAINER_URL_PATTERN: `http://${this.sandbox.gateway}:{port}` },
+      extraRoutes: (req, res) => this.fixture(req, res),
+    });
+    this.port = this.app.port;
     return this.port;
   }
 
-  stop(): Promise<void> {
-    return close(this.server);
+  async stop(): Promise<void> {
+    await this.app?.close();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private fixture(req: IncomingMessage, res: ServerResponse): boolean {
     this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://app");
     const s = this.sandbox;
-    if (url.pathname === "/health") {
-      res.writeHead(200, { "Content-Type": "application/json" });
-      return void res.end('"OK"');
-    }
     if (url.pathname === "/echo") return json(res, 200, { headers: req.headers, url: req.url });
     if (url.pathname === "/api/v1/sandboxes/search") return json(res, 200, { items: [sandboxJson(s)], next_page_id: null });
-    if (url.pathname === "/api/v1/sandboxes") return json(res, 200, [sandboxJson(s)]);
+    if (url.pathname === "/api/v1/sandboxes" && req.method === "GET") return json(res, 200, [sandboxJson(s)]);
     if (url.pathname === "/api/v1/app-conversations/search") {
       return json(res, 200, { items: [conversationJson(s, "c0ffee00c0ffee00c0ffee00c0ffee00")], next_page_id: null });
     }
@@ -141,85 +135,81 @@ export class FakeApp {
         res.write(last.slice(0, cut));
         setTimeout(() => res.end(last.slice(cut)), 30);
       });
-      return;
+      return true;
     }
     if (/^\/api\/v1\/app-conversations\/[0-9a-f]{32}\/download$/.test(url.pathname)) {
       // A binary download on a rewritten path, holding text that looks like a sandbox URL.
       const body = Buffer.from(`PK\u0003\u0004 "url":"http://${s.gateway}:${s.agentPort}/" \u0000\u0001`, "latin1");
       res.writeHead(200, { "Content-Type": "application/zip", "Content-Length": body.length });
-      return void res.end(body);
+      res.end(body);
+      return true;
     }
-    if (url.pathname === "/api/v1/web-client/config") return json(res, 200, { app_mode: "oss" });
-    json(res, 404, { detail: "Not Found" });
+    return false;
   }
 }
 
 export class FakeAgentServer {
   readonly requests: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> = [];
   readonly sockets: Array<{ url: string; headers: IncomingMessage["headers"] }> = [];
-  private server = createServer();
+  private server?: RunningAgentServer;
   private wss?: WebSocketServer;
   port = 0;
 
   constructor(readonly sessionKey: string, readonly name = "agent-server") {}
 
   async start(port = 0): Promise<number> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    this.wss = new WebSocketServer({ noServer: true });
-    this.server.on("upgrade", (req, socket, head) => {
-      const url = new URL(req.url ?? "/", "http://sandbox");
-      const match = /^\/sockets\/events\/([0-9a-f]{32})$/.exec(url.pathname);
-      if (!match || url.searchParams.get("session_api_key") !== this.sessionKey) {
-        socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
-      this.sockets.push({ url: req.url ?? "", headers: req.headers });
-      this.wss?.handleUpgrade(req, socket, head, (ws) => {
-        ws.send(JSON.stringify({ kind: "ConversationStateUpdateEvent", conversation_id: match[1], key: "execution_status", value: "idle" }));
-        ws.on("message", (data) => ws.send(JSON.stringify({ kind: "echo", data: data.toString() })));
-      });
+    const wss = new WebSocketServer({ noServer: true });
+    this.wss = wss;
+    this.server = await startAgentServer({
+      version: "1.19.1",
+      name: this.name,
+      env: { OH_SESSION_API_KEYS_0: this.sessionKey, OH_ALLOW_CORS_ORIGINS_0: `https://${APP_HOST}` },
+      ports: { AGENT_SERVER: port },
+      extraRoutes: (req, res) => this.fixture(req, res),
+      extraUpgrade: (req, socket, head) => {
+        const url = new URL(req.url ?? "/", "http://sandbox");
+        const match = /^\/sockets\/events\/([0-9a-f]{32})$/.exec(url.pathname);
+        if (!match || url.searchParams.get("session_api_key") !== this.sessionKey) return false;
+        this.sockets.push({ url: req.url ?? "", headers: req.headers });
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.send(JSON.stringify({ kind: "ConversationStateUpdateEvent", conversation_id: match[1], key: "execution_status", value: "idle" }));
+          ws.on("message", (data) => ws.send(JSON.stringify({ kind: "echo", data: data.toString() })));
+        });
+        return true;
+      },
     });
-    this.port = await listen(this.server, port);
+    this.port = this.server.ports.AGENT_SERVER;
     return this.port;
   }
 
   async stop(): Promise<void> {
     for (const client of this.wss?.clients ?? []) client.terminate();
     this.wss?.close();
-    await close(this.server);
+    await this.server?.close();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private fixture(req: IncomingMessage, res: ServerResponse): boolean {
     this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://sandbox");
-    const origin = req.headers.origin;
-    if (req.method === "OPTIONS") {
-      // The agent-server's CORS middleware answers preflights without a key.
-      res.writeHead(200, {
-        "Access-Control-Allow-Origin": origin ?? "*",
-        "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
-        "Access-Control-Allow-Headers": "X-Session-API-Key, Content-Type",
-        "Content-Length": "0",
-      });
-      return void res.end();
-    }
-    if (url.pathname === "/health") {
-      res.writeHead(200, { "Content-Type": "application/json" });
-      return void res.end('"OK"');
-    }
-    if (url.pathname === "/alive") return json(res, 200, { status: "ok" });
     if (url.pathname === "/set-cookie") {
       res.writeHead(200, { "Set-Cookie": ["tossed=1; Domain=example.com; Path=/", "local=2; Path=/; HttpOnly"], "Content-Security-Policy": "default-src 'self'" });
-      return void res.end("ok");
+      res.end("ok");
+      return true;
     }
     if (url.pathname === "/echo") return json(res, 200, { headers: req.headers, url: req.url, name: this.name });
-    if (url.pathname.startsWith("/api/")) {
+    if (url.pathname === "/api/conversations" && req.method === "GET") {
+      // The real agent-server reads the key from the header only; this fixture also takes the query parameter
+      // the proxy accepts, so the proxy's own check is what these tests see.
       const key = req.headers["x-session-api-key"] ?? url.searchParams.get("session_api_key");
       if (key !== this.sessionKey) return json(res, 401, { detail: "Unauthorized" });
-      if (url.pathname === "/api/conversations") return json(res, 200, [{ id: url.searchParams.get("ids"), execution_status: "idle" }]);
-      return json(res, 200, { ok: true, path: url.pathname });
+      return json(res, 200, [{ id: url.searchParams.get("ids"), execution_status: "idle" }]);
     }
-    res.writeHead(200, { "Content-Type": "text/html" });
-    res.end(`<h1>${this.name}</h1>`);
+    if (req.method !== "OPTIONS" && !url.pathname.startsWith("/api/") && !["/health", "/alive", "/ready", "/server_info"].includes(url.pathname)) {
+      // A worker port: an app the agent started, answering every path.
+      res.writeHead(200, { "Content-Type": "text/html" });
+      res.end(`<h1>${this.name}</h1>`);
+      return true;
+    }
+    return false;
   }
 }
