@@ -12,6 +12,8 @@ export interface StackSummary {
   readonly resources: number;
   readonly dataSources: number;
   readonly outputs: number;
+  /** What the stack left out, and why (printed under the summary). */
+  readonly notes: readonly string[];
 }
 
 /** Synthesizes into `outdir` atomically: a failure leaves the previous output untouched and no partial folder. */
@@ -20,9 +22,10 @@ export function synthesize(config: DeploymentConfig, outdir: string, inPlace = f
   rmSync(target, { recursive: true, force: true });
   try {
     const app = new App({ outdir: target, skipValidation: false });
-    buildDeployment(app, config);
+    const stacks = buildDeployment(app, config);
     app.synth();
-    const summary = summarize(target);
+    const notes = new Map(Object.values(stacks).map((stack) => [stack.stackId as string, [...stack.notes]]));
+    const summary = summarize(target).map((s) => ({ ...s, notes: notes.get(s.id) ?? [] }));
     if (!inPlace) {
       const old = `${target}.old`;
       if (existsSync(outdir)) renameSync(outdir, old);
@@ -59,6 +62,7 @@ export function summarize(outdir: string): StackSummary[] {
       resources: count(tf.resource),
       dataSources: count(tf.data),
       outputs: Object.keys(tf.output ?? {}).length,
+      notes: [],
     };
   });
 }
@@ -76,6 +80,7 @@ export function formatSummary(summary: readonly StackSummary[], outdir: string, 
   return [
     `config: ${rel(configPath)}`,
     ...lines,
+    ...summary.flatMap((s) => s.notes.map((note) => `note (${s.id}): ${note}`)),
     `${summary.length} stacks, ${summary.reduce((n, s) => n + s.resources, 0)} resources, written to ${rel(outdir)}/stacks/<stack>/cdk.tf.json in ${(ms / 1000).toFixed(2)} s`,
   ].join("\n");
 }

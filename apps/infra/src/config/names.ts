@@ -77,11 +77,6 @@ export class DeploymentNames {
     return `${this.pathPrefix}/cloudfront`;
   }
 
-  /** Log group RDS writes the cluster's PostgreSQL log to (the name is fixed by RDS). */
-  databaseLogGroup(clusterIdentifier: string): string {
-    return `/aws/rds/cluster/${clusterIdentifier}/postgresql`;
-  }
-
   /** Name of the CloudFront web ACL (its metrics are `<webAclName>-<rule>`). */
   get webAclName(): string {
     return `${this.prefix}-edge`;

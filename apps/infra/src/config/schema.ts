@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "./cloudfront-prefix-lists";
+import { cidrsOverlap, parseCidr } from "./cidr";
 
 /**
  * The deployment configuration: one file, validated once, read by every stack.
@@ -34,23 +35,6 @@ export const LOG_RETENTION_DAYS = [
 /** The host's per-user Docker bridges take /24s from this pool (docs/CONTRACTS.md). */
 export const USER_NETWORK_POOL = "10.240.0.0/16";
 
-function cidrRange(cidr: string): [number, number] | undefined {
-  const [address, bits] = cidr.split("/");
-  const octets = (address ?? "").split(".").map(Number);
-  const prefix = Number(bits);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || !(prefix >= 0 && prefix <= 32)) return undefined;
-  const base = octets.reduce((n, o) => n * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  const start = base - (base % size);
-  return [start, start + size - 1];
-}
-
-function cidrsOverlap(a: string, b: string): boolean {
-  const ra = cidrRange(a);
-  const rb = cidrRange(b);
-  return ra !== undefined && rb !== undefined && ra[0] <= rb[1] && rb[0] <= ra[1];
-}
-
 /** An exact version tag, optionally prefixed `v` or `main-v` (LiteLLM's release tags are); `latest` and floating tags are refused. */
 const PINNED_TAG = /^(v|main-v)?[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9._-]*$/;
 const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
@@ -80,6 +64,12 @@ export const DEFAULT_HOST_IMAGES = {
   llmGateway: { repository: "ghcr.io/berriai/litellm", tag: "v1.74.9-stable" },
   node: { repository: "docker.io/library/node", tag: "20.19.5-bookworm-slim" },
 } as const;
+
+/** A client range of the WAF allow list: a real IPv4 or IPv6 CIDR, network address, not /0. */
+const allowedCidr = z.string().superRefine((value, ctx) => {
+  const parsed = parseCidr(value);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", input: value, message: parsed.reason });
+});
 
 const cron = z
   .string()
@@ -175,7 +165,12 @@ export const DeploymentConfigSchema = z
         vpcCidr: z
           .string()
           .regex(/^(\d{1,3}\.){3}\d{1,3}\/([8-9]|[12]\d|3[0-2])$/, "is not an IPv4 CIDR (expected a.b.c.d/n such as 10.0.0.0/16)")
-          .refine((v) => v.split("/")[0]!.split(".").every((o) => Number(o) <= 255), "is not an IPv4 CIDR (each of a.b.c.d must be 0-255)"),
+          .refine((v) => v.split("/")[0]!.split(".").every((o) => Number(o) <= 255), "is not an IPv4 CIDR (each of a.b.c.d must be 0-255)")
+          .superRefine((value, ctx) => {
+            const parsed = parseCidr(value);
+            // Octets over 255 are reported by the rule above.
+            if (!parsed.ok && /host bits/.test(parsed.reason)) ctx.addIssue({ code: "custom", input: value, message: parsed.reason });
+          }),
         /** VPC flow logs to CloudWatch Logs. @default false */
         flowLogs: z.boolean().default(false),
         /**
@@ -194,7 +189,10 @@ export const DeploymentConfigSchema = z
           .string()
           .regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a security group id (expected sg- followed by 8 or 17 hex digits)")
           .optional(),
-        /** Route tables of the private subnets, associated with the S3 gateway endpoint. @default [] (endpoint created, no routes) */
+        /**
+         * Route tables of the private subnets: with them an S3 gateway endpoint keeps S3 traffic off NAT.
+         * @default [] (no gateway endpoint, since one without route tables carries nothing; synth prints a note)
+         */
         privateRouteTableIds: z
           .array(z.string().regex(/^rtb-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a route table id (expected rtb- followed by 8 or 17 hex digits)"))
           .default([]),
@@ -233,7 +231,11 @@ export const DeploymentConfigSchema = z
       .prefault({}),
     database: z
       .object({
-        /** Aurora PostgreSQL engine version, 16.x. @default "16.6" */
+        /**
+         * Aurora PostgreSQL 16.x version a new cluster is created with. AWS applies later minor versions itself (automatic
+         * minor upgrades) and Terraform ignores the difference (`ignore_changes`), so there is no need to follow them here.
+         * @default "16.6"
+         */
         engineVersion: z.string().regex(/^16\.[0-9]+$/, "is not an Aurora PostgreSQL 16 version (expected 16.x such as 16.6)").default("16.6"),
         /** Minimum ACU; 0 lets the cluster pause. @default 0 */
         minCapacity: z
@@ -331,11 +333,13 @@ export const DeploymentConfigSchema = z
       .object({
         /** Requests per IP per 5 minutes before WAF blocks. @default 2000 */
         rateLimitPer5Minutes: z.number().int().min(100, "is below 100 (WAF rate-based rules allow 100 or more)").max(2_000_000_000).default(2000),
-        /** If set, only these IPv4/IPv6 CIDRs reach the app. @default [] (everyone) */
-        allowedCidrs: z
-          .array(z.string().regex(/^((\d{1,3}\.){3}\d{1,3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/, "is not a CIDR (expected such as 203.0.113.0/24)"))
-          .default([]),
-        /** CloudFront standard access logs to S3. @default false */
+        /**
+         * If set, only these IPv4/IPv6 CIDRs reach the app (one WAF IP set per address family). With IPv4 ranges only,
+         * the distributions serve IPv4 only (no IPv6, no AAAA records): a dual-stack browser in an allowed office would
+         * otherwise arrive over IPv6 and be blocked. @default [] (everyone)
+         */
+        allowedCidrs: z.array(allowedCidr).default([]),
+        /** CloudFront access logs and WAF request logs to CloudWatch Logs. @default false */
         accessLogs: z.boolean().default(false),
         /** CloudFront price class. @default "PriceClass_100" */
         priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"]).default("PriceClass_100"),
@@ -368,7 +372,7 @@ export const DeploymentConfigSchema = z
           })
           .strict()
           .optional(),
-        /** Interface endpoints (Bedrock runtime, Secrets Manager, SSM, ECR, Logs); the S3 gateway endpoint is always on. @default false */
+        /** Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs). @default false */
         interfaceEndpoints: z.boolean().default(false),
       })
       .strict()
@@ -429,7 +433,9 @@ export const DeploymentConfigSchema = z
         message: `collides with the app host or the runtime domain (expected a host of its own, such as login.${c.domain.apex})`,
       });
     }
-    if (cidrsOverlap(c.network.vpcCidr, USER_NETWORK_POOL)) {
+    const vpc = parseCidr(c.network.vpcCidr);
+    const pool = parseCidr(USER_NETWORK_POOL);
+    if (vpc.ok && pool.ok && cidrsOverlap(vpc.cidr, pool.cidr)) {
       ctx.addIssue({
         code: "custom",
         path: ["network", "vpcCidr"],

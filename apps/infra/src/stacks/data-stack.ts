@@ -25,6 +25,8 @@ export class DataStack extends DeploymentStack {
   readonly databasePort: number;
   readonly databaseMasterSecretArn: string;
   readonly databaseWriterInstanceIdentifier: string;
+  /** The cluster's PostgreSQL log group (created here, with the configured retention). */
+  readonly databaseLogGroupName: string;
   readonly fileSystemId: string;
   readonly fileSystemArn: string;
   readonly backupVaultName: string;
@@ -64,6 +66,7 @@ export class DataStack extends DeploymentStack {
       maxCapacity: config.database.maxCapacity,
       autoPauseSeconds: config.database.autoPauseSeconds,
       backupRetentionDays: config.database.backupRetentionDays,
+      logRetentionDays: config.monitoring.logRetentionDays,
     });
     const fileSystem = new WorkspaceFileSystem(this, "workspaces", {
       namePrefix: prefix,
@@ -84,6 +87,7 @@ export class DataStack extends DeploymentStack {
     this.databasePort = database.port;
     this.databaseMasterSecretArn = database.masterSecretArn;
     this.databaseWriterInstanceIdentifier = database.writerInstanceIdentifier;
+    this.databaseLogGroupName = database.logGroupName;
     this.fileSystemId = fileSystem.fileSystemId;
     this.fileSystemArn = fileSystem.fileSystemArn;
     this.backupVaultName = backup.vaultName;

@@ -4,6 +4,9 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { DeploymentConfig } from "../config/schema";
 import { DeploymentNames, EDGE_REGION, type StackId } from "../config/names";
 
+/** The oldest Terraform that applies every stack: write-only attributes (`value_wo`) arrived in 1.11. */
+export const MIN_TERRAFORM_VERSION = "1.11";
+
 export interface DeploymentStackProps {
   readonly config: DeploymentConfig;
   /** Region of the stack's default provider. */
@@ -24,6 +27,8 @@ export abstract class DeploymentStack extends TerraformStack {
   readonly provider: AwsProvider;
   /** The `us_east_1` alias, when requested. */
   readonly edgeRegionProvider?: AwsProvider;
+  /** What synth tells the operator about this stack (something left out, and why). */
+  readonly notes: string[] = [];
 
   protected constructor(scope: Construct, readonly stackId: StackId, props: DeploymentStackProps) {
     super(scope, stackId);
@@ -36,6 +41,13 @@ export abstract class DeploymentStack extends TerraformStack {
       this.edgeRegionProvider = new AwsProvider(this, "aws-us-east-1", { alias: "us_east_1", region: EDGE_REGION, defaultTags });
     }
     this.configureBackend();
+    // Write-only attributes (the edge secrets parameter's value_wo) need Terraform 1.11; S3 native locking 1.10.
+    this.addOverride("terraform.required_version", `>= ${MIN_TERRAFORM_VERSION}`);
+  }
+
+  /** Records a note that synth prints under the summary. */
+  note(text: string): void {
+    this.notes.push(text);
   }
 
   private tags(): Record<string, string> {

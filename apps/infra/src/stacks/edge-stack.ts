@@ -54,6 +54,9 @@ export class EdgeStack extends DeploymentStack {
     const runtimeDomain = config.domain.runtime.domain;
     const runtimeWildcard = `*.${runtimeDomain}`;
     const logRetentionDays = config.monitoring.logRetentionDays;
+    // An allow list of IPv4 ranges only would block every IPv6 viewer, even one inside an allowed office: then
+    // the distributions serve IPv4 only and no AAAA record is published.
+    const ipv6 = config.edge.allowedCidrs.length === 0 || config.edge.allowedCidrs.some((cidr) => cidr.includes(":"));
 
     const certificate = new DnsValidatedCertificate(this, "certificate", {
       domainName: appHost,
@@ -106,6 +109,7 @@ export class EdgeStack extends DeploymentStack {
       cachePolicyId: policies.cachingDisabledPolicyId,
       originRequestPolicyId: policies.dynamicOriginRequestPolicyId,
       priceClass: config.edge.priceClass,
+      ipv6,
     };
     const app = new EdgeDistribution(this, "app", {
       ...shared,
@@ -132,12 +136,14 @@ export class EdgeStack extends DeploymentStack {
       name: appHost,
       targetDomainName: app.domainName,
       targetZoneId: app.hostedZoneId,
+      ipv6,
     });
     new AliasRecords(this, "runtime-records", {
       zoneId: this.names.runtimeZoneId,
       name: runtimeWildcard,
       targetDomainName: runtime.domainName,
       targetZoneId: runtime.hostedZoneId,
+      ipv6,
     });
 
     if (config.edge.accessLogs) {

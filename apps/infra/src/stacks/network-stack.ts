@@ -47,6 +47,7 @@ export class NetworkStack extends DeploymentStack {
       routeTableIds: config.network.privateRouteTableIds,
       interfaceEndpoints: config.cost.interfaceEndpoints,
       endpointSecurityGroupId: groups.endpointSecurityGroupId,
+      note: (text) => this.note(text),
     });
     if (config.network.flowLogs) {
       const flowLog = new VpcFlowLog(this, "flow-log", {

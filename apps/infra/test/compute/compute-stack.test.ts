@@ -152,8 +152,10 @@ describe("GIVEN the example configuration", () => {
       expect(parameter.type).toBe("String");
       const config = JSON.parse(parameter.value) as Json;
       expect(Object.keys(config).sort()).toEqual(
-        ["appHost", "bedrock", "database", "edgeSecretsParameter", "efsFileSystemId", "environment", "eventsBucket", "images", "logGroups", "name", "region", "runtimeDomain", "secrets", "users", "version"],
+        ["appHost", "bedrock", "database", "edgeSecretsParameter", "efsFileSystemId", "environment", "eventsBucket", "images", "logGroups", "name", "network", "region", "runtimeDomain", "secrets", "users", "version"],
       );
+      // The host firewall keeps user containers out of the VPC's ranges.
+      expect(config.network).toEqual({ vpcCidrs: ["10.0.0.0/16"] });
       expect(config).toEqual(
         expect.objectContaining({ version: 1, name: "openhands", environment: "prod", region: "eu-central-1", appHost: "openhands.example.com", runtimeDomain: "runtime.example.com" }),
       );

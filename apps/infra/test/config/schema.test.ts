@@ -8,6 +8,35 @@ import { DEFAULT_CONFIG } from "../../src/cli-options";
 import { configProblems, exampleInput, type Json } from "../support/template";
 
 
+describe("GIVEN an edge allow list", () => {
+  it.each([
+    ["10.0.0.0/33", 'config.edge.allowedCidrs[0]: "10.0.0.0/33" has a prefix longer than 32 bits (expected /1 to /32 for IPv4)'],
+    ["2001:db8::/129", 'config.edge.allowedCidrs[0]: "2001:db8::/129" has a prefix longer than 128 bits (expected /1 to /128 for IPv6)'],
+    ["0.0.0.0/0", 'config.edge.allowedCidrs[0]: "0.0.0.0/0" allows every address (/0 is refused: leave the list empty to allow everyone)'],
+    ["::/0", 'config.edge.allowedCidrs[0]: "::/0" allows every address (/0 is refused: leave the list empty to allow everyone)'],
+    ["10.0.0.1/24", 'config.edge.allowedCidrs[0]: "10.0.0.1/24" has host bits set (expected the network address 10.0.0.0/24)'],
+    ["2001:db8::1/32", 'config.edge.allowedCidrs[0]: "2001:db8::1/32" has host bits set (expected the network address 2001:db8::/32)'],
+    ["10.0.0.010/32", 'config.edge.allowedCidrs[0]: "10.0.0.010/32" is not an IPv4 CIDR (expected four numbers 0-255 without leading zeros, such as 203.0.113.0/24)'],
+    ["10.0.256.0/24", 'config.edge.allowedCidrs[0]: "10.0.256.0/24" is not an IPv4 CIDR (expected four numbers 0-255 without leading zeros, such as 203.0.113.0/24)'],
+    ["2001:db8:::/48", 'config.edge.allowedCidrs[0]: "2001:db8:::/48" is not an IPv6 CIDR (expected hex groups with at most one ::, such as 2001:db8::/32)'],
+    ["1:2:3:4:5:6:7:8:9/64", 'config.edge.allowedCidrs[0]: "1:2:3:4:5:6:7:8:9/64" is not an IPv6 CIDR (expected hex groups with at most one ::, such as 2001:db8::/32)'],
+    ["203.0.113.0", 'config.edge.allowedCidrs[0]: "203.0.113.0" is not a CIDR (expected address/prefix such as 203.0.113.0/24 or 2001:db8::/32)'],
+  ])("WHEN it lists %s THEN it is refused with a clear message", (cidr, message) => {
+    expect(configProblems((r) => (r.edge.allowedCidrs = [cidr]))).toEqual([message]);
+  });
+
+  it.each([["203.0.113.0/24"], ["198.51.100.7/32"], ["2001:db8::/32"], ["2001:db8:0:1::/64"], ["::ffff:192.0.2.0/120"], ["fe80::/10"]])(
+    "WHEN it lists %s THEN it is accepted",
+    (cidr) => {
+      expect(configProblems((r) => (r.edge.allowedCidrs = [cidr]))).toEqual([]);
+    },
+  );
+
+  it("WHEN the VPC CIDR has host bits set THEN it is refused with the network address", () => {
+    expect(configProblems((r) => (r.network.vpcCidr = "10.0.1.0/16"))).toEqual(['config.network.vpcCidr: "10.0.1.0/16" has host bits set (expected the network address 10.0.0.0/16)']);
+  });
+});
+
 describe("GIVEN the bundled example configuration", () => {
   it("THEN it validates and fills the documented defaults", () => {
     const config = loadConfig(DEFAULT_CONFIG);

@@ -27,9 +27,22 @@ describe("GIVEN the example configuration", () => {
       expect(cluster.deletion_protection).toBe(true);
       expect(cluster.skip_final_snapshot).toBe(false);
       expect(cluster.final_snapshot_identifier).toBe("openhands-prod-aurora-final");
-      expect(cluster.lifecycle).toEqual({ prevent_destroy: true });
+      expect(cluster.lifecycle.prevent_destroy).toBe(true);
       expect(cluster.backup_retention_period).toBe(7);
       expect(cluster.copy_tags_to_snapshot).toBe(true);
+    });
+
+    it("THEN AWS's minor upgrades do not make the next plan try a downgrade: engine_version changes are ignored", () => {
+      expect(cluster.engine_version).toBe("16.6");
+      expect(instance.auto_minor_version_upgrade).toBe(true);
+      expect(cluster.lifecycle).toEqual({ prevent_destroy: true, ignore_changes: ["engine_version"] });
+    });
+
+    it("THEN its PostgreSQL log group is created here, before the cluster, with the configured retention", () => {
+      const groups = Object.entries(synth.resources("data", "aws_cloudwatch_log_group"));
+      const [name, group] = groups.find(([, g]) => g.name === "/aws/rds/cluster/openhands-prod-aurora/postgresql")!;
+      expect(group.retention_in_days).toBe(30);
+      expect(cluster.depends_on).toEqual([`aws_cloudwatch_log_group.${name}`]);
     });
 
     it("THEN it is encrypted, private, exports its logs and sits in the database security group", () => {

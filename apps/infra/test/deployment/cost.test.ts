@@ -53,6 +53,6 @@ describe("GIVEN office hours and interface endpoints", () => {
 
   it("THEN the host is priced for 65 hours a week and each endpoint for each AZ", () => {
     expect(line(lines, "EC2 m7g.xlarge")?.monthly).toBeCloseTo(((65 * 52) / 12) * 0.1632, 2);
-    expect(line(lines, "Interface endpoints x8")?.monthly).toBeCloseTo(8 * 2 * 7.3, 2);
+    expect(line(lines, "Interface endpoints x6")?.monthly).toBeCloseTo(6 * 2 * 7.3, 2);
   });
 });

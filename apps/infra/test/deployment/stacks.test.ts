@@ -8,6 +8,10 @@ describe("GIVEN the example configuration (S3 state backend)", () => {
     for (const id of STACK_IDS) expect(synth.stack(id).terraform).toBeDefined();
   });
 
+  it("THEN every stack requires Terraform 1.11 or newer (write-only attributes; S3 native locking needs 1.10)", () => {
+    for (const id of STACK_IDS) expect(synth.stack(id).terraform.required_version).toBe(">= 1.11");
+  });
+
   it("THEN edge-side stacks use us-east-1 and main-region stacks the configured region", () => {
     const regionOf = (id: (typeof STACK_IDS)[number]) => (synth.stack(id).provider.aws as Json[]).find((p) => !p.alias)!.region;
     expect(regionOf("auth")).toBe("us-east-1");
@@ -74,6 +78,8 @@ describe("GIVEN a Terraform Cloud state backend", () => {
       const tf = synth.stack(id).terraform;
       expect(tf.backend).toBeUndefined();
       expect(tf.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: `oh-prod-${id}` } });
+      // A workspace's own Terraform version setting must satisfy this too (README, Terraform Cloud).
+      expect(tf.required_version).toBe(">= 1.11");
     }
   });
 });

@@ -418,11 +418,25 @@ describe("GIVEN an allow list, access logs, a price class and a rate limit in th
     expect(one(synth, "edge", "aws_cloudwatch_log_group", (g) => g.name === "/openhands/prod/cloudfront").retention_in_days).toBe(30);
   });
 
-  it("WHEN only IPv4 CIDRs are listed THEN the rule refers to one set without an OR", () => {
+  it("THEN with an IPv6 range listed, both distributions keep IPv6 and the AAAA records stay", () => {
+    for (const d of all(synth, "edge", "aws_cloudfront_distribution")) expect(d.is_ipv6_enabled).toBe(true);
+    expect(all(synth, "edge", "aws_route53_record").filter((r) => r.type === "AAAA")).toHaveLength(2);
+  });
+
+  describe("WHEN only IPv4 CIDRs are listed", () => {
     const v4only = synthDeployment(exampleConfig((raw) => (raw.edge.allowedCidrs = ["198.51.100.7/32"])));
-    const first = (one(v4only, "edge", "aws_wafv2_web_acl").rule as Json[])[0]!;
-    expect(first.statement).toEqual({
-      not_statement: { statement: { ip_set_reference_statement: { arn: ref(v4only, "edge", "aws_wafv2_ip_set", "arn", () => true) } } },
+
+    it("THEN the rule refers to one set without an OR", () => {
+      const first = (one(v4only, "edge", "aws_wafv2_web_acl").rule as Json[])[0]!;
+      expect(first.statement).toEqual({
+        not_statement: { statement: { ip_set_reference_statement: { arn: ref(v4only, "edge", "aws_wafv2_ip_set", "arn", () => true) } } },
+      });
+    });
+
+    it("THEN the distributions serve IPv4 only and no AAAA record is published (an IPv6 viewer in the allowed office would be blocked)", () => {
+      for (const d of all(v4only, "edge", "aws_cloudfront_distribution")) expect(d.is_ipv6_enabled).toBe(false);
+      const records = all(v4only, "edge", "aws_route53_record").filter((r) => r.alias);
+      expect(records.map((r) => r.type).sort()).toEqual(["A", "A"]);
     });
   });
 });

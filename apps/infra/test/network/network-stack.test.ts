@@ -1,5 +1,8 @@
-import { exampleConfig, synthDeployment, withEveryOption, type Json } from "../support/template";
-import { named } from "../support/template";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatSummary, synthesize } from "../../src/synth";
+import { exampleConfig, named, synthDeployment, withEveryOption, type Json } from "../support/template";
 
 const rules = (synth: ReturnType<typeof synthDeployment>, type: string) => Object.entries(synth.resources("network", type));
 const rule = (synth: ReturnType<typeof synthDeployment>, type: string, prefix: string): Json => named(synth, "network", type, `security-groups_${prefix}`);
@@ -59,11 +62,16 @@ describe("GIVEN the example configuration (eu-central-1)", () => {
     expect(open.map(([name]) => name)).toEqual([expect.stringContaining("host-to-anywhere")]);
   });
 
-  it("THEN the S3 gateway endpoint exists and no interface endpoint or flow log is created by default", () => {
-    const endpoints = Object.values(synth.resources("network", "aws_vpc_endpoint"));
-    expect(endpoints).toHaveLength(1);
-    expect(endpoints[0]).toEqual(expect.objectContaining({ service_name: "com.amazonaws.eu-central-1.s3", vpc_endpoint_type: "Gateway" }));
+  it("THEN without route tables no endpoint is created (a gateway endpoint without routes carries nothing), nor flow logs", () => {
+    expect(synth.resources("network", "aws_vpc_endpoint")).toEqual({});
     expect(synth.resources("network", "aws_flow_log")).toEqual({});
+  });
+
+  it("THEN synth prints a note saying why the S3 gateway endpoint was left out and how to get it", () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "oh-notes-")), "cdktf.out");
+    const summary = synthesize(exampleConfig(), outdir);
+    const text = formatSummary(summary, outdir, "config/example.yaml", 1);
+    expect(text).toMatch(/^note \(network\): no S3 gateway endpoint: network\.privateRouteTableIds is empty, .*list the private subnets' route tables/m);
   });
 
   it("THEN the stack exports the ids the other stacks read", () => {
@@ -80,7 +88,8 @@ describe("GIVEN interface endpoints, flow logs, route tables and the VPC-origin 
   it("THEN each interface endpoint has private DNS, the endpoint group and both subnets", () => {
     const interfaces = Object.values(synth.resources("network", "aws_vpc_endpoint")).filter((e) => e.vpc_endpoint_type === "Interface");
     expect(interfaces.map((e) => e.service_name.replace("com.amazonaws.eu-central-1.", "")).sort()).toEqual(
-      ["bedrock-runtime", "ec2messages", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "ssmmessages"],
+      // No ECR endpoints: no image comes from ECR.
+      ["bedrock-runtime", "ec2messages", "logs", "secretsmanager", "ssm", "ssmmessages"],
     );
     for (const e of interfaces) {
       expect(e.private_dns_enabled).toBe(true);
@@ -89,7 +98,8 @@ describe("GIVEN interface endpoints, flow logs, route tables and the VPC-origin 
     }
   });
 
-  it("THEN the S3 gateway endpoint routes the configured route tables", () => {
+  it("THEN the S3 gateway endpoint routes the configured route tables, and synth has nothing to note", () => {
+    expect(synthesize(exampleConfig(withEveryOption), join(mkdtempSync(join(tmpdir(), "oh-notes-")), "cdktf.out")).flatMap((s) => s.notes)).toEqual([]);
     const gateway = Object.values(synth.resources("network", "aws_vpc_endpoint")).find((e) => e.vpc_endpoint_type === "Gateway")!;
     expect(gateway.route_table_ids).toEqual(["rtb-0123456789abcdef0"]);
   });

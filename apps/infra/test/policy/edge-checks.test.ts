@@ -84,6 +84,10 @@ describe("GIVEN a deployment broken on purpose", () => {
     ["OHT_WAF_004", "the instance-metadata SSRF rule is quietly set to count", (s) => rule(s, "AWSManagedRulesCommonRuleSet").statement.managed_rule_group_statement.rule_action_override.push({ name: "EC2MetaDataSSRF_QUERYARGUMENTS", action_to_use: { count: {} } }), /counted without a written reason: EC2MetaDataSSRF_QUERYARGUMENTS/],
     ["OHT_WAF_004", "a whole rule group only counts", (s) => (rule(s, "AWSManagedRulesKnownBadInputsRuleSet").override_action = { count: {} }), /only counts/],
     ["OHT_WAF_005", "WAF logs keep session cookies", (s) => (first(s, "edge", "aws_wafv2_web_acl_logging_configuration").redacted_fields = []), /session cookies or query strings reach the logs/],
+    ["OHT_WAF_006", "an IPv4-only allow list is put in front of a distribution that serves IPv6 (every IPv6 viewer blocked)", (s) => {
+      s.edge.resource.aws_wafv2_ip_set = { office: { name: "office", scope: "CLOUDFRONT", ip_address_version: "IPV4", addresses: ["203.0.113.0/24"] } };
+      (waf(s).rule as Json[]).unshift({ name: "block-outside-allow-list", priority: 0, action: { block: {} }, statement: { not_statement: { statement: { ip_set_reference_statement: { arn: "${aws_wafv2_ip_set.office.arn}" } } } }, visibility_config: { cloudwatch_metrics_enabled: true, metric_name: "allow", sampled_requests_enabled: true } });
+    }, /IPv4 only/],
     ["OHT_COG_001", "8-character passwords are accepted", (s) => (pool(s).password_policy.minimum_length = 8), /minimum_length is 8/],
     ["OHT_COG_001", "symbols are not required", (s) => (pool(s).password_policy.require_symbols = false), /require_symbols/],
     ["OHT_COG_002", "MFA is off (a leaked password signs in)", (s) => (pool(s).mfa_configuration = "OFF"), /MFA is off/],

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { RdsCluster } from "@cdktf/provider-aws/lib/rds-cluster";
 import { RdsClusterInstance } from "@cdktf/provider-aws/lib/rds-cluster-instance";
@@ -16,6 +17,8 @@ export interface AuroraDatabaseProps {
   /** Idle seconds before pausing (used when minCapacity is 0). */
   readonly autoPauseSeconds: number;
   readonly backupRetentionDays: number;
+  /** Retention of the cluster's PostgreSQL log group. */
+  readonly logRetentionDays: number;
 }
 
 /** Master user of the cluster; the spawner creates one database and one login per user with it. */
@@ -33,6 +36,13 @@ export const MASTER_USERNAME = "ohmaster";
  * starting. The parameter group sets `rds.force_ssl=0`: the cluster sits in private subnets, is not publicly
  * accessible, and its security group admits the host alone. TLS stays available (minimum TLS 1.2) and the
  * spawner's own connections use it.
+ *
+ * Minor versions: AWS upgrades the cluster itself (`auto_minor_version_upgrade`), so `engineVersion` is the
+ * version a new cluster starts with and Terraform ignores later differences; otherwise the next plan after an
+ * upgrade would try to downgrade and fail. A major upgrade is a deliberate change made outside this module.
+ *
+ * The PostgreSQL log group `/aws/rds/cluster/<id>/postgresql` is created here, with the configured retention,
+ * before the cluster: left to RDS it would keep logs forever.
  */
 export class AuroraDatabase extends Construct {
   readonly clusterIdentifier: string;
@@ -42,6 +52,8 @@ export class AuroraDatabase extends Construct {
   /** Secrets Manager secret of the master user, owned and rotated by RDS. */
   readonly masterSecretArn: string;
   readonly writerInstanceIdentifier: string;
+  /** `/aws/rds/cluster/<id>/postgresql`. */
+  readonly logGroupName: string;
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
@@ -63,8 +75,13 @@ export class AuroraDatabase extends Construct {
       ],
     });
     const paused = props.minCapacity === 0;
+    const clusterIdentifier = `${props.namePrefix}-aurora`;
+    const logGroup = new CloudwatchLogGroup(this, "postgresql-logs", {
+      name: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      retentionInDays: props.logRetentionDays,
+    });
     const cluster = new RdsCluster(this, "cluster", {
-      clusterIdentifier: `${props.namePrefix}-aurora`,
+      clusterIdentifier,
       engine: "aurora-postgresql",
       engineMode: "provisioned",
       engineVersion: props.engineVersion,
@@ -89,7 +106,9 @@ export class AuroraDatabase extends Construct {
         ...(paused ? { secondsUntilAutoPause: props.autoPauseSeconds } : {}),
       },
       // The final snapshot would be taken under a fixed name on every replacement; a replacement is a restore job.
-      lifecycle: { preventDestroy: true },
+      // AWS's minor upgrades change the version: ignored, or the next plan would try to downgrade.
+      lifecycle: { preventDestroy: true, ignoreChanges: ["engine_version"] },
+      dependsOn: [logGroup],
     });
     const writer = new RdsClusterInstance(this, "writer", {
       identifier: `${props.namePrefix}-aurora-1`,
@@ -107,5 +126,6 @@ export class AuroraDatabase extends Construct {
     this.port = 5432;
     this.masterSecretArn = cluster.masterUserSecret.get(0).secretArn;
     this.writerInstanceIdentifier = writer.identifier;
+    this.logGroupName = logGroup.name;
   }
 }

@@ -10,15 +10,18 @@ export interface AliasRecordsProps {
   readonly targetDomainName: string;
   /** Hosted zone id of the target. */
   readonly targetZoneId: string;
+  /** Publish the AAAA record too (the target serves IPv6). @default true */
+  readonly ipv6?: boolean;
 }
 
-/** Alias records A and AAAA for one name: IPv4 and IPv6 viewers reach the same target. */
+/** Alias records A and (when the target serves IPv6) AAAA for one name: IPv4 and IPv6 viewers reach the same target. */
 export class AliasRecords extends Construct {
   readonly fqdns: readonly string[];
 
   constructor(scope: Construct, id: string, props: AliasRecordsProps) {
     super(scope, id);
-    this.fqdns = (["A", "AAAA"] as const).map(
+    const types = props.ipv6 === false ? (["A"] as const) : (["A", "AAAA"] as const);
+    this.fqdns = types.map(
       (type) =>
         new Route53Record(this, type.toLowerCase(), {
           zoneId: props.zoneId,

@@ -43,6 +43,8 @@ export interface EdgeDistributionProps {
   readonly cacheBehaviors?: readonly EdgeCacheBehavior[];
   /** @default "PriceClass_100" */
   readonly priceClass?: string;
+  /** Serve IPv6 viewers. @default true */
+  readonly ipv6?: boolean;
 }
 
 /**
@@ -80,7 +82,7 @@ export class EdgeDistribution extends Construct {
       comment: props.comment,
       aliases: [...props.aliases],
       httpVersion: "http2and3",
-      isIpv6Enabled: true,
+      isIpv6Enabled: props.ipv6 ?? true,
       priceClass: props.priceClass ?? "PriceClass_100",
       webAclId: props.webAclArn,
       origin: [

@@ -1,5 +1,5 @@
 import type { PolicyCheck } from "../../types";
-import { blocks, companions, isTrue, resourcesOf } from "../../graph";
+import { blocks, companions, isTrue, resourcesOf, strings } from "../../graph";
 
 const CLUSTER = ["aws_rds_cluster"];
 
@@ -108,6 +108,38 @@ export const RDS_CHECKS: readonly PolicyCheck[] = [
       if (!scaling) return undefined;
       if (Number(scaling.min_capacity) === 0 && scaling.seconds_until_auto_pause === undefined) return "min_capacity 0 without seconds_until_auto_pause";
       return undefined;
+    },
+  },
+  {
+    id: "OHT_RDS_014",
+    title: "Aurora with automatic minor upgrades ignores engine_version drift (else the next plan tries a downgrade and fails)",
+    resourceTypes: CLUSTER,
+    evaluate(r) {
+      if (r.body.engine_version === undefined) return undefined;
+      const upgrading = companions(r, "aws_rds_cluster_instance", "cluster_identifier").some((i) => i.auto_minor_version_upgrade !== false);
+      if (!upgrading) return undefined;
+      const ignored = strings(blocks(r.body.lifecycle)[0]?.ignore_changes);
+      return ignored.includes("engine_version") || ignored.includes("all")
+        ? undefined
+        : `engine_version ${String(r.body.engine_version)} is pinned while AWS upgrades minor versions: add lifecycle.ignore_changes = [engine_version]`;
+    },
+  },
+  {
+    id: "OHT_RDS_015",
+    title: "Every log type Aurora exports goes to a log group of the stack with a retention (RDS would create it keeping logs forever)",
+    resourceTypes: CLUSTER,
+    evaluate(r) {
+      const identifier = String(r.body.cluster_identifier ?? "");
+      const groups = Object.values(resourcesOf(r.stackJson, "aws_cloudwatch_log_group"));
+      const missing = strings(r.body.enabled_cloudwatch_logs_exports).filter((type) => {
+        const name = `/aws/rds/cluster/${identifier}/${type}`;
+        return !groups.some((g) => g.name === name && Number(g.retention_in_days ?? 0) > 0);
+      });
+      if (missing.length) return `no log group with a retention for ${missing.map((t) => `/aws/rds/cluster/${identifier}/${t}`).join(", ")}`;
+      // Created after the cluster, the group would already exist (made by RDS) and the apply would fail.
+      const exported = strings(r.body.enabled_cloudwatch_logs_exports).length > 0;
+      const waits = strings(r.body.depends_on).some((d) => d.startsWith("aws_cloudwatch_log_group."));
+      return exported && !waits ? "the cluster does not depend on its log groups: RDS may create them first" : undefined;
     },
   },
 ];

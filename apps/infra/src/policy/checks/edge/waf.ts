@@ -1,6 +1,6 @@
 import { COUNTED_COMMON_RULES } from "../../../constructs/edge/web-acl";
 import type { PolicyCheck } from "../../types";
-import { blocks, companions, firstFailure } from "../../graph";
+import { blocks, companions, firstFailure, referenced } from "../../graph";
 
 /** WAF web ACLs. */
 export const WAF_CHECKS: readonly PolicyCheck[] = [
@@ -74,6 +74,23 @@ export const WAF_CHECKS: readonly PolicyCheck[] = [
       if (!logging) return "no logging configuration";
       const redacted = JSON.stringify(logging.redacted_fields ?? []);
       return redacted.includes('"cookie"') && redacted.includes("query_string") ? undefined : "session cookies or query strings reach the logs";
+    },
+  },
+  {
+    id: "OHT_WAF_006",
+    title: "A distribution that serves IPv6 is not behind an allow list of IPv4 ranges only (every IPv6 viewer would be blocked)",
+    resourceTypes: ["aws_cloudfront_distribution"],
+    evaluate(r) {
+      if (r.body.is_ipv6_enabled === false || r.body.is_ipv6_enabled === "false") return undefined;
+      const acl = referenced(r, r.body.web_acl_id, "aws_wafv2_web_acl");
+      if (!acl) return undefined;
+      const sets = (JSON.stringify(acl.rule ?? []).match(/\$\{aws_wafv2_ip_set\.[A-Za-z0-9_-]+\.arn\}/g) ?? []).map((arn) =>
+        referenced(r, arn, "aws_wafv2_ip_set"),
+      );
+      if (sets.length === 0) return undefined;
+      return sets.some((set) => set?.ip_address_version === "IPV6")
+        ? undefined
+        : "IPv6 is enabled but the web ACL's IP sets are IPv4 only: disable IPv6 (and AAAA records) or add an IPv6 set";
     },
   },
 ];
