@@ -48,8 +48,7 @@ function M.safe_set_cookie(value)
   if rest == "" then return value end
   local kept = { first }
   for part in rest:gmatch(";([^;]*)") do
-    -- Domain in any case and spacing ("Domain =x", "Domain\t=x", "domain=") is dropped: a sandbox
-    -- cookie stays on its own host (cookie tossing across the site).
+    -- Cookie tossing across the site: Domain in any case and spacing ("Domain =x", "Domain\t=x") is dropped.
     if attribute_name(part) ~= "domain" then kept[#kept + 1] = part end
   end
   return table.concat(kept, ";")

@@ -74,8 +74,7 @@ local function use_peer(ip, port, route_key, method, headers)
   local ctx = ngx.ctx
   ctx.peer_ip, ctx.peer_port = ip, port
   ngx.var.oh_route_key = route_key
-  -- Only an authorised GET may open a WebSocket; any other Upgrade (h2c: a raw tunnel to the
-  -- upstream) or an upgrade on another method is not forwarded.
+  -- Raw tunnels to the upstream (Upgrade: h2c, upgrades on other methods): only an authorised GET becomes a WebSocket.
   if headers.upgrade ~= nil and origin.upgrade_to_forward(method, headers) then
     ngx.var.oh_upgrade = "websocket"
     ngx.var.oh_connection = "upgrade"
@@ -123,8 +122,7 @@ local function ensure(who)
     return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs) }
   end
   if response.status == 200 and body.state == "running" then
-    -- Only <prefix>.N.2:<appPort>: a spawner answer (or a stale route) pointing at loopback, the
-    -- gateway, a host service or the metadata service is refused (SSRF, route crossing to a host service).
+    -- SSRF through a spawner answer (loopback, the gateway, a host service, metadata): only <prefix>.N.2:<appPort>.
     local ip, port = upstream.app(body.upstream, PREFIX, S.appPort)
     if not ip then return nil, "ensure answered a bad upstream (" .. port .. ")" end
     return { state = "running", peer = ip .. ":" .. port }
@@ -152,8 +150,7 @@ function M.app_access()
   -- Same-site CSRF: a sandbox page on a runtime subdomain is same-site with the app, so SameSite
   -- cookies do not stop it; a state-changing request must come from the app's own origin. The edge
   -- checks this first; this is the second line.
-  -- WebSocket handshakes are covered too (cross-site WebSocket hijacking). Requests with neither
-  -- Origin nor Sec-Fetch-Site come from no browser (API clients) and still need the identity.
+  -- Cross-site WebSocket hijacking too: handshakes are checked like state-changing requests (API clients send neither header).
   local method = ngx.req.get_method()
   if (method ~= "GET" and method ~= "HEAD" and method ~= "OPTIONS") or origin.is_websocket(headers) then
     if (headers.origin ~= nil or headers["sec-fetch-site"] ~= nil)
@@ -247,8 +244,7 @@ local function lookup(host)
     if response.status ~= 200 or type(body) ~= "table" then
       return nil, "resolve answered " .. response.status
     end
-    -- Only <prefix>.N.128/25: whatever the spawner answers, never loopback, the gateway, the app,
-    -- a host service or the metadata service (SSRF; a stale route reaching a host service).
+    -- SSRF through a spawner answer (loopback, the gateway, the app, a host service): only <prefix>.N.128-254.
     local ip, port = upstream.sandbox(body.upstream, PREFIX)
     local hash = body.sessionKeySha256
     if hash == cjson.null or hash == nil then hash = "" end
@@ -318,8 +314,7 @@ local function no_credential()
   return respond.error(401, "unauthenticated", "Open this workspace from OpenHands to sign in to it.")
 end
 
--- One answer for "no such port", "another user's port" and "wrong key" to callers without an
--- identity, so a session key does not turn the proxy into a port scanner (port enumeration).
+-- Port enumeration with a session key: one answer for no such port, another user's port and a wrong key.
 local function not_found()
   return respond.error(404, "sandbox_not_found", "No running sandbox answers at this address.")
 end
@@ -339,9 +334,7 @@ function M.runtime_access()
   local headers = all_headers()
   local method = ngx.req.get_method()
 
-  -- Anonymous "preflights" reaching a sandbox (requests smuggled to it as OPTIONS, an h2c tunnel,
-  -- activity that postpones the cull): the proxy answers every CORS preflight itself, with no
-  -- lookup, nothing forwarded and nothing recorded.
+  -- Anonymous "preflights" smuggling requests or h2c tunnels to a sandbox and postponing its cull: answered here.
   if origin.is_preflight(method, headers) then
     for name, value in pairs(origin.preflight_headers(headers, APP_ORIGIN, "https://" .. host)) do ngx.header[name] = value end
     return ngx.exit(204)
@@ -355,8 +348,7 @@ function M.runtime_access()
   end
   local key = presented_session_key(headers)
   if (who or key ~= nil) and not origin.safe(method, headers) then
-    -- Cross-site requests and WebSocket hijacking with the caller's credentials (a page on another
-    -- runtime host or any site): non-GET/HEAD and handshakes only from this host or the app.
+    -- Cross-site requests and WebSocket hijacking with the caller's credentials: only from this host or the app.
     if not origin.from(headers, "https://" .. host, APP_ORIGIN) then
       log_refusal("runtime request", "cross-site " .. method)
       return respond.error(403, "cross_site", "This request did not come from this workspace or OpenHands.")
@@ -470,8 +462,7 @@ function M.upstream_failed()
   return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.", nil, refresh)
 end
 
--- The spawner's state as last probed, per worker: health checks on any host name, unauthenticated,
--- cost the spawner at most one probe per worker and second (spawner flooding through /_oh/health).
+-- Spawner flooding through the unauthenticated /_oh/health: one probe per worker and second at most.
 local health_state, health_at, health_probing = "unreachable", -1, false
 
 function M.health()
