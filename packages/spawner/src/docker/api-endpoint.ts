@@ -85,11 +85,7 @@ export class FilteredDockerEndpoint {
   }
 
   private remember(answer: DockerResponse): DockerResponse {
-    const headers: Record<string, string> = {};
-    for (const name of DAEMON_HEADERS) {
-      const value = answer.headers[name.toLowerCase()];
-      if (typeof value === "string") headers[name] = value;
-    }
+    const headers = daemonHeadersOf(answer.headers);
     if (headers.Server) this.daemonHeaders = headers;
     return answer;
   }
@@ -97,7 +93,7 @@ export class FilteredDockerEndpoint {
   /** Sends a daemon answer with the daemon's headers (and only those). */
   private relay(res: ServerResponse, answer: DockerResponse, body: Buffer = answer.body) {
     this.remember(answer);
-    sendDaemonStyle(res, answer.status, body, this.daemonHeaders);
+    sendDaemonStyle(res, answer.status, body, daemonHeadersOf(answer.headers));
   }
 
   /**
@@ -108,7 +104,7 @@ export class FilteredDockerEndpoint {
     this.options.onRefusal?.(reason);
     this.options.log.warn("docker call refused", { slug: this.options.slug, message: reason });
     if (!this.daemonHeaders) this.remember(await this.options.daemon.raw("GET", "/version"));
-    sendDaemonStyle(res, 404, Buffer.from(`${JSON.stringify({ message })}\n`), this.daemonHeaders);
+    sendDaemonStyle(res, 404, Buffer.from(`${JSON.stringify({ message })}\n`), { ...this.daemonHeaders, "Content-Type": "application/json" });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -237,13 +233,10 @@ export class FilteredDockerEndpoint {
       const auth = req.headers["x-registry-auth"];
       if (typeof auth === "string" && path.includes("/images/create")) headers["x-registry-auth"] = auth;
       const upstream = httpRequest({ socketPath: this.options.daemon.socketPath, agent: false, method: req.method, path, headers }, (answer) => {
-        const out: Record<string, string> = {};
-        for (const name of DAEMON_HEADERS) {
-          const value = answer.headers[name.toLowerCase()];
-          if (typeof value === "string") out[name] = value;
-        }
+        const out: Record<string, string> = daemonHeadersOf(answer.headers);
+        if (out.Server) this.daemonHeaders = { ...out };
+        out.Date = typeof answer.headers.date === "string" ? answer.headers.date : new Date().toUTCString();
         if (typeof answer.headers["content-length"] === "string") out["Content-Length"] = answer.headers["content-length"];
-        if (out.Server) this.daemonHeaders = Object.fromEntries(DAEMON_HEADERS.filter((n) => out[n] !== undefined).map((n) => [n, out[n]!]));
         res.writeHead(answer.statusCode ?? 502, out);
         answer.pipe(res);
         answer.on("end", () => resolve());
@@ -264,18 +257,29 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(text);
 }
 
-function sendDaemonStyle(res: ServerResponse, status: number, body: Buffer, daemonHeaders: Record<string, string> | undefined) {
-  const headers: Record<string, string | number> = { ...(daemonHeaders ?? {}) };
-  if (status === 204 || status === 304 || body.length === 0) {
-    delete headers["Content-Type"];
-    res.writeHead(status, headers);
-    res.end();
-    return;
+/** The daemon's headers of an answer, in dockerd's order and spelling. */
+function daemonHeadersOf(headers: IncomingMessage["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of DAEMON_HEADERS) {
+    const value = headers[name.toLowerCase()];
+    if (typeof value === "string") out[name] = value;
   }
-  headers["Content-Type"] ??= "application/json";
-  headers["Content-Length"] = body.length;
+  return out;
+}
+
+/** Writes an answer as dockerd does: its headers in its order, a JSON body with Content-Type and Content-Length. */
+function sendDaemonStyle(res: ServerResponse, status: number, body: Buffer, daemonHeaders: Record<string, string> | undefined) {
+  const empty = status === 204 || status === 304 || body.length === 0;
+  const headers: Record<string, string | number> = {};
+  for (const name of DAEMON_HEADERS) {
+    const value = name === "Content-Type" ? (empty ? undefined : (daemonHeaders?.[name] ?? "application/json")) : daemonHeaders?.[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  // dockerd (Go) writes Date before Content-Length; Node would append its own after every other header.
+  headers.Date = new Date().toUTCString();
+  if (!empty) headers["Content-Length"] = body.length;
   res.writeHead(status, headers);
-  res.end(body);
+  res.end(empty ? undefined : body);
 }
 
 function parseJson(body: Buffer): unknown {
