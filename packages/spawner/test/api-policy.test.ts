@@ -32,7 +32,7 @@ describe("Docker API policy (pure)", () => {
       const result = classifyDockerCall(method, url);
       expect({ url, op: result.ok ? result.call.op : result.message }).toEqual({ url, op });
     }
-    for (const [method, url] of [["GET", "/_ping"], ["GET", "/v1.47/info"], ["POST", "/v1.47/containers/abc/exec"], ["GET", "/v1.47/containers/a/../b/json"], ["PUT", "/v1.47/containers/abc/archive"], ["POST", "/v1.47/containers/create"], ["GET", "//v1.47/version"]]) {
+    for (const [method, url] of [["GET", "/_ping"], ["GET", "/v1.47/info"], ["POST", "/v1.47/containers/abc/exec"], ["GET", "/v1.47/containers/a/../b/json"], ["PUT", "/v1.47/containers/abc/archive"], ["POST", "/v1.47/containers/create"], ["GET", "//v1.47/version"], ["POST", `/v1.23/containers/create?name=oh-sbx-${slug}-x`], ["POST", "/v1.12/containers/abc/start"], ["GET", "/v1.39/version"]]) {
       expect(classifyDockerCall(method!, url!).ok).toBe(false);
     }
   });

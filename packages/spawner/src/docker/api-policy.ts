@@ -29,6 +29,8 @@ const CONTAINER_REF = `([A-Za-z0-9][A-Za-z0-9_.-]{0,${MAX_CONTAINER_NAME_LENGTH 
 const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/:@]{0,254}$/;
 const FULL_ID = /^[0-9a-f]{64}$/;
 const PREFIX = "openhands-team docker filter:";
+/** The oldest Engine API version accepted (dockerd 19.03); docker-py negotiates the daemon's (1.41 for 20.10). */
+const MIN_API_MINOR = 40;
 
 /** Go's httputils.BoolValue: anything but "", "0", "no", "false" and "none" (any case) is true. */
 function goBool(value: string | null): boolean {
@@ -58,6 +60,9 @@ export function classifyDockerCall(method: string, rawUrl: string): Classified {
   const search = queryAt >= 0 ? rawUrl.slice(queryAt + 1) : "";
   const versionPrefix = VERSION_PREFIX.exec(rawPath)?.[0] ?? "";
   const path = rawPath.slice(versionPrefix.length);
+  // Legacy decoding: below API 1.40 dockerd reads create and start bodies by older rules (HostConfig on start,
+  // deprecated top-level fields) that the rebuild does not speak; docker-py negotiates the daemon's own version.
+  if (versionPrefix && Number(versionPrefix.slice("/v1.".length)) < MIN_API_MINOR) return refuse(`API version ${versionPrefix.slice(2)} is too old for this filter (1.${MIN_API_MINOR} or later)`, 400);
   if (/%/.test(path) && !/^\/images\//.test(path)) return refuse(`${method} ${show(path)} is not allowed`);
   const pass = (call: DockerCall): Classified => ({ ok: true, call, versionPrefix });
   let m: RegExpExecArray | null;
