@@ -91,5 +91,9 @@ export class DataStack extends DeploymentStack {
     this.fileSystemId = fileSystem.fileSystemId;
     this.fileSystemArn = fileSystem.fileSystemArn;
     this.backupVaultName = backup.vaultName;
+    this.operatorOutput("database_log_group", database.logGroupName, "CloudWatch log group of Aurora's PostgreSQL log");
+    this.operatorOutput("database_cluster", database.clusterIdentifier, "Aurora cluster identifier");
+    this.operatorOutput("events_bucket", events.bucketName, "S3 bucket of the OpenHands event streams");
+    this.operatorOutput("backup_vault", backup.vaultName, "AWS Backup vault with the daily recovery points of Aurora and EFS");
   }
 }

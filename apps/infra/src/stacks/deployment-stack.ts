@@ -1,4 +1,4 @@
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack } from "cdktf";
+import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { DeploymentConfig } from "../config/schema";
@@ -43,6 +43,14 @@ export abstract class DeploymentStack extends TerraformStack {
     this.configureBackend();
     // Write-only attributes (the edge secrets parameter's value_wo) need Terraform 1.11; S3 native locking 1.10.
     this.addOverride("terraform.required_version", `>= ${MIN_TERRAFORM_VERSION}`);
+  }
+
+  /**
+   * An output under a plain name, for the person who applies the stack (`terraform output`): what they need
+   * to find the deployment (URLs, ids, log groups), never a secret.
+   */
+  protected operatorOutput(name: string, value: unknown, description: string): void {
+    new TerraformOutput(this, name, { value, description });
   }
 
   /** Records a note that synth prints under the summary. */

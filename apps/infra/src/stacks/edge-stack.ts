@@ -16,6 +16,9 @@ import type { AuthStack } from "./auth-stack";
 import type { ComputeStack } from "./compute-stack";
 import type { NetworkStack } from "./network-stack";
 
+/** Logical id the edge certificate's validation records had while this stack wrote them (cdktf's id of `edge/certificate/validation`). */
+export const FORMER_VALIDATION_RECORDS = "certificate_validation_5EC41E25";
+
 export interface EdgeStackProps {
   readonly network: NetworkStack;
   readonly auth: AuthStack;
@@ -62,7 +65,13 @@ export class EdgeStack extends DeploymentStack {
       domainName: appHost,
       subjectAlternativeNames: [runtimeWildcard],
       zoneIdByDomain: { [appHost]: config.domain.hostedZoneId, [runtimeWildcard]: this.names.runtimeZoneId },
+      // The compute stack's regional certificate has the same names, so the same validation records: it owns them
+      // (it is applied first), and this certificate waits for validation through them.
+      validationRecords: "shared",
     });
+    // Deployments from before kept a copy of those records in this stack's state: forget it without deleting the
+    // records in Route 53 (the compute stack's certificate renews through them).
+    this.addOverride("removed", [{ from: `aws_route53_record.${FORMER_VALIDATION_RECORDS}`, lifecycle: { destroy: false } }]);
 
     const webAcl = new EdgeWebAcl(this, "waf", {
       name: this.names.webAclName,
@@ -164,5 +173,18 @@ export class EdgeStack extends DeploymentStack {
     this.webAclArn = webAcl.webAclArn;
     this.webAclRuleNames = webAcl.ruleNames;
     this.edgeFunctionNames = [functions.viewerRequest.functionName];
+
+    this.operatorOutput("app_url", `https://${appHost}`, "The OpenHands app");
+    this.operatorOutput("runtime_domain", runtimeDomain, "Sandboxes are served on <port>-<user>.<runtime domain>");
+    this.operatorOutput("distribution_ids", { app: app.distributionId, runtime: runtime.distributionId }, "CloudFront distributions (cache invalidation, metrics)");
+    this.operatorOutput(
+      "log_groups",
+      {
+        // Replicas log in the region that served the viewer, under this name in each region.
+        edgeFunction: `/aws/lambda/us-east-1.${functions.viewerRequest.functionName}`,
+        ...(config.edge.accessLogs ? { cloudFront: this.names.cloudFrontLogGroup, waf: `aws-waf-logs-${this.names.webAclName}` } : {}),
+      },
+      "CloudWatch log groups of the edge (us-east-1; the function also logs in other regions where it ran)",
+    );
   }
 }

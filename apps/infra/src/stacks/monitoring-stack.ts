@@ -82,5 +82,11 @@ export class MonitoringStack extends DeploymentStack {
     this.dashboardName = dashboard.dashboardName;
     this.alarmNames = alarms.alarmNames;
     this.edgeAlarmNames = edgeAlarms.alarmNames;
+    this.operatorOutput(
+      "dashboard_url",
+      `https://${config.region}.console.aws.amazon.com/cloudwatch/home?region=${config.region}#dashboards:name=${dashboard.dashboardName}`,
+      "The CloudWatch overview dashboard",
+    );
+    this.operatorOutput("alarm_topics", { main: topic.arn, edge: edgeTopic.arn }, "SNS topics of the alarms (subscribe more recipients here)");
   }
 }

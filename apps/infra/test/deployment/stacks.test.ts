@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { exampleConfig, synthDeployment, type Json } from "../support/template";
 import { STACK_IDS } from "../../src/config/names";
 
@@ -92,5 +94,23 @@ describe("GIVEN a local state backend", () => {
     const remote = synth.stack("edge").data.terraform_remote_state["cross-stack-reference-input-auth"] as Json;
     expect(remote.backend).toBe("local");
     expect(remote.config.path).toBe("../../../terraform-state/auth.tfstate");
+  });
+});
+
+describe("GIVEN the root README's Terraform Cloud instructions", () => {
+  const synth = synthDeployment();
+  const readme = readFileSync(join(__dirname, "../../../../README.md"), "utf8").replace(/\s+/g, " ");
+
+  it("THEN the remote state sharing it asks for is exactly who reads whom", () => {
+    const readers = new Map<string, string[]>();
+    for (const id of STACK_IDS) {
+      for (const input of Object.keys(synth.stack(id).data?.terraform_remote_state ?? {})) {
+        const source = input.replace("cross-stack-reference-input-", "");
+        readers.set(source, [...(readers.get(source) ?? []), id]);
+      }
+    }
+    const listed = [...readers].map(([source, by]) => `\`${source}\` with ${by.length === 1 ? by[0] : `${by.slice(0, -1).join(", ")} and ${by.at(-1)}`}`);
+    expect(listed.length).toBeGreaterThan(3);
+    for (const phrase of listed) expect(readme).toContain(phrase);
   });
 });

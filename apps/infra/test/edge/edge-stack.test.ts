@@ -1,6 +1,9 @@
-import { exampleConfig, synthDeployment, type Json } from "../support/template";
+import { App, Testing, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { DnsValidatedCertificate } from "../../src/constructs/edge/dns-validated-certificate";
 import { COUNTED_COMMON_RULES } from "../../src/constructs/edge/web-acl";
-import { all, one, ref } from "../support/template";
+import { FORMER_VALIDATION_RECORDS } from "../../src/stacks/edge-stack";
+import { all, exampleConfig, one, ref, synthDeployment, type Json } from "../support/template";
 
 const APP = "openhands.example.com";
 const RUNTIME = "*.runtime.example.com";
@@ -29,12 +32,21 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       );
     });
 
-    it("THEN each name is proved by a record in its zone, keyed by the name (known when planning)", () => {
-      const validation = one(synth, "edge", "aws_route53_record", (r) => r.for_each !== undefined);
-      expect(validation.for_each).toEqual({ [APP]: ZONE, [RUNTIME]: ZONE });
-      expect(validation.zone_id).toBe("${each.value}");
-      expect(validation.name).toContain(".domain_validation_options : o.domain_name => o.resource_record_name }[each.key]");
-      expect(validation.allow_overwrite).toBe(true);
+    it("THEN it writes no validation record: the compute stack owns the records of the same names", () => {
+      expect(all(synth, "edge", "aws_route53_record").filter((r) => r.for_each !== undefined)).toEqual([]);
+      const computeRecords = all(synth, "compute", "aws_route53_record").filter((r) => r.for_each !== undefined);
+      expect(computeRecords.map((r) => r.for_each)).toEqual([`\${toset(["${APP}", "${RUNTIME}"])}`]);
+      expect(one(synth, "edge", "aws_acm_certificate_validation").validation_record_fqdns).toBeUndefined();
+    });
+
+    it("THEN the records an earlier version wrote here leave this stack's state without being deleted", () => {
+      expect(synth.stack("edge").removed).toEqual([{ from: `aws_route53_record.${FORMER_VALIDATION_RECORDS}`, lifecycle: { destroy: false } }]);
+      // The id is cdktf's for edge/certificate/validation, the path the records had.
+      const app = new App();
+      const stack = new TerraformStack(app, "edge");
+      new AwsProvider(stack, "aws", { region: "us-east-1" });
+      new DnsValidatedCertificate(stack, "certificate", { domainName: APP, zoneIdByDomain: { [APP]: ZONE } });
+      expect(Object.keys(JSON.parse(Testing.synth(stack)).resource.aws_route53_record)).toEqual([FORMER_VALIDATION_RECORDS]);
     });
 
     it("THEN the distributions wait for the validated certificate", () => {
@@ -349,9 +361,9 @@ describe("GIVEN a separate registrable runtime domain with its own zone", () => 
     exampleConfig((raw) => (raw.domain.runtime = { domain: "example-sandbox.net", hostedZoneId: "Z0987654321ABCDEFGHIJ" })),
   );
 
-  it("THEN the wildcard is proved and aliased in the runtime zone, the app host in the apex zone", () => {
-    const validation = one(synth, "edge", "aws_route53_record", (r) => r.for_each !== undefined);
-    expect(validation.for_each).toEqual({ [APP]: ZONE, "*.example-sandbox.net": "Z0987654321ABCDEFGHIJ" });
+  it("THEN the wildcard is proved (by the compute stack's record) and aliased in the runtime zone, the app host in the apex zone", () => {
+    const validation = one(synth, "compute", "aws_route53_record", (r) => r.for_each !== undefined);
+    expect(validation.zone_id).toContain(`"*.example-sandbox.net" = "Z0987654321ABCDEFGHIJ"`);
     for (const type of ["A", "AAAA"]) {
       expect(one(synth, "edge", "aws_route53_record", (r) => r.name === "*.example-sandbox.net" && r.type === type).zone_id).toBe("Z0987654321ABCDEFGHIJ");
       expect(one(synth, "edge", "aws_route53_record", (r) => r.name === APP && r.type === type).zone_id).toBe(ZONE);

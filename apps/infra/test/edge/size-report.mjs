@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const infra = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const LIMITS = { "viewer-request": 1024 * 1024, "origin-response": 50 * 1024 * 1024 };
+const LIMITS = { "viewer-request": 1024 * 1024 };
 const out = join(mkdtempSync(join(tmpdir(), "oh-edge-size-")), "cdktf.out");
 try {
   const started = process.hrtime.bigint();

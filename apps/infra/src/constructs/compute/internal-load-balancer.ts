@@ -63,6 +63,9 @@ export class InternalLoadBalancer extends Construct {
       keyAlgorithm: "EC_prime256v1",
       lifecycle: { createBeforeDestroy: true },
     });
+    // ACM asks for the same validation record for a name in every region of an account: this stack owns the records
+    // of both names, and the edge stack's us-east-1 certificate for the same names validates through them.
+    // allow_overwrite adopts a record an earlier deployment's edge stack wrote.
     // Static keys (the two names) and a lookup into the validation options: `for_each` over the options
     // themselves (cdktf's fromComplexList wraps them in tolist()) is unknown until apply, and the offline plan fails.
     const domains = TerraformIterator.fromList([props.appHost, wildcard]);

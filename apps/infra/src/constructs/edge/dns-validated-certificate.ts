@@ -11,13 +11,19 @@ export interface DnsValidatedCertificateProps {
   readonly subjectAlternativeNames?: readonly string[];
   /** The Route 53 zone that proves each name (every name of the certificate must have one). */
   readonly zoneIdByDomain: Readonly<Record<string, string>>;
+  /**
+   * `own`: this construct writes the validation records. `shared`: another stack owns them (ACM asks for the same
+   * record for a name in every region of an account), and this certificate only waits for its validation: two
+   * stacks writing one record means destroying either deletes the record the other needs to renew. @default "own"
+   */
+  readonly validationRecords?: "own" | "shared";
 }
 
 /**
  * An ACM certificate in the stack's region (us-east-1 for CloudFront and Cognito), DNS-validated with one
- * record per name in that name's zone. ACM uses the same validation record for a name in every region of an
- * account, so the records may already exist (a regional certificate for the same names); they are written
- * with `allow_overwrite` and hold the same value either way.
+ * record per name in that name's zone, or, for names whose records another stack owns (`validationRecords:
+ * "shared"`), waiting on those records. ACM uses the same validation record for a name in every region of an
+ * account; exactly one stack writes it.
  */
 export class DnsValidatedCertificate extends Construct {
   /** ARN of the issued certificate: referencing it waits for validation. */
@@ -38,6 +44,10 @@ export class DnsValidatedCertificate extends Construct {
       keyAlgorithm: "RSA_2048",
       lifecycle: { createBeforeDestroy: true },
     });
+    if (props.validationRecords === "shared") {
+      this.certificateArn = new AcmCertificateValidation(this, "validation-wait", { certificateArn: certificate.arn }).certificateArn;
+      return;
+    }
     // One record per name, keyed by the name: the keys are known when planning (the validation values are not),
     // so a plan works before the certificate exists.
     const address = `${certificate.terraformResourceType}.${certificate.friendlyUniqueId}`;

@@ -1,5 +1,5 @@
 import type { PolicyCheck } from "../../types";
-import { firstFailure, strings } from "../../graph";
+import { firstFailure, resourcesOf, strings } from "../../graph";
 
 /** Parameter names that hold secrets. */
 const SECRET_NAME = /(secret|password|key|token)/i;
@@ -43,7 +43,7 @@ export const SECRET_CHECKS: readonly PolicyCheck[] = [
     id: "OHT_SEC_003",
     title: "Secrets rotate automatically (CKV2_AWS_57, cdk-nag SMG4)",
     resourceTypes: ["aws_secretsmanager_secret"],
-    evaluate: (r) => (r.stackJson.resource?.aws_secretsmanager_secret_rotation ? undefined : "no rotation configured"),
+    evaluate: (r) => (Object.keys(resourcesOf(r.stackJson, "aws_secretsmanager_secret_rotation")).length ? undefined : "no rotation configured"),
   },
   {
     id: "OHT_SSM_001",
