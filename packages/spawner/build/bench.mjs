@@ -1,4 +1,5 @@
-// Bundles bench/spawner.bench.ts (with the test fakes) to a temporary file and runs it.
+// Bundles the benches (with the test helpers) to a temporary folder and runs them:
+// bench/spawner.bench.ts as it is, bench/real-engine.bench.ts under `docker-lab run` (a real Docker engine).
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,11 +9,24 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = mkdtempSync(join(tmpdir(), "spawner-bench-"));
+const only = process.argv[2];
+const env = {
+  ...process.env,
+  SPAWNER_PACKAGE_DIR: root,
+  // The bundled docker-lab cannot find the repository from its own file: its image cache stays where the tests keep it.
+  OH_DOCKER_LAB_CACHE: process.env.OH_DOCKER_LAB_CACHE ?? join(root, "..", "..", "node_modules", ".cache", "docker-lab"),
+};
 try {
-  const outfile = join(dir, "bench.js");
-  await build({ entryPoints: [join(root, "bench", "spawner.bench.ts")], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", external: ["pg-native"], logLevel: "warning" });
-  const run = spawnSync(process.execPath, [outfile], { stdio: "inherit", env: { ...process.env, SPAWNER_PACKAGE_DIR: root } });
-  process.exitCode = run.status ?? 1;
+  let status = 0;
+  for (const [name, underLab] of [["spawner", false], ["real-engine", true]]) {
+    if (only && only !== name) continue;
+    const outfile = join(dir, `${name}.js`);
+    await build({ entryPoints: [join(root, "bench", `${name}.bench.ts`)], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", external: ["pg-native", "esbuild"], logLevel: "warning" });
+    const command = underLab ? [join(root, "node_modules", ".bin", "docker-lab"), "run", "--", process.execPath, outfile] : [process.execPath, outfile];
+    const run = spawnSync(command[0], command.slice(1), { stdio: "inherit", env });
+    status ||= run.status ?? 1;
+  }
+  process.exitCode = status;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -18,8 +18,11 @@ export const LAB_AGENT_IMAGE = "localhost:1/oh-spawner-test/agent-server:1.19.1-
 /** The app stand-in's report port (requests and settings as JSON). */
 export const APP_REPORT_PORT = 3999;
 
+/** The package folder (the bench runs this file bundled elsewhere and says where the package is). */
+const PACKAGE_DIR = process.env.SPAWNER_PACKAGE_DIR ?? join(__dirname, "..", "..");
+
 const APP_ENTRY = `
-const { startFakeOpenHandsApp } = require(${JSON.stringify(join(__dirname, "..", "..", "testing", "fake-openhands-app.ts"))});
+const { startFakeOpenHandsApp } = require(${JSON.stringify(join(PACKAGE_DIR, "testing", "fake-openhands-app.ts"))});
 const http = require("node:http");
 startFakeOpenHandsApp({ host: "0.0.0.0", port: 3000 }).then((app) => {
   http.createServer((req, res) => {
@@ -48,7 +51,7 @@ process.on("SIGTERM", () => process.exit(0));
 function build(reference: string, base: string, entry: string, ports: number[], workdir?: string) {
   const dir = mkdtempSync(join(tmpdir(), "spawner-image-"));
   try {
-    const out = buildSync({ stdin: { contents: entry, resolveDir: __dirname, loader: "js" }, bundle: true, platform: "node", target: "node20", format: "cjs", write: false, logLevel: "error" });
+    const out = buildSync({ stdin: { contents: entry, resolveDir: PACKAGE_DIR, loader: "js" }, bundle: true, platform: "node", target: "node20", format: "cjs", write: false, logLevel: "error" });
     writeFileSync(join(dir, "main.js"), out.outputFiles[0]!.contents);
     writeFileSync(
       join(dir, "Dockerfile"),

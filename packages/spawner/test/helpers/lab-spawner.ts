@@ -23,7 +23,10 @@ export interface LabSpawner {
   close(): Promise<void>;
 }
 
-export async function startLabSpawner(images: { app: string; agentServer: string }, overrides: { users?: SpawnerConfigInput["users"] } = {}): Promise<LabSpawner> {
+export async function startLabSpawner(
+  images: { app: string; agentServer: string },
+  overrides: { users?: SpawnerConfigInput["users"]; /** Another socket in front of the engine (the bench's counting proxy). */ dockerSocketPath?: string } = {},
+): Promise<LabSpawner> {
   const engine = labEngine();
   if (!engine) throw new Error("no lab engine");
   const dir = mkdtempSync(join(tmpdir(), "spawner-lab-"));
@@ -33,7 +36,7 @@ export async function startLabSpawner(images: { app: string; agentServer: string
     region: "eu-central-1",
     eventsBucket: "oh-events-test",
     api: { host: "127.0.0.1", port: 0 },
-    docker: { socketPath: engine.socketPath },
+    docker: { socketPath: overrides.dockerSocketPath ?? engine.socketPath },
     images,
     network: { subnetPrefix: "10.241", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 0 },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
@@ -42,7 +45,7 @@ export async function startLabSpawner(images: { app: string; agentServer: string
     llm: { model: "claude-sonnet" },
     limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
     timing: { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000 },
-    ...overrides,
+    ...(overrides.users ? { users: overrides.users } : {}),
   };
   const config = parseConfig(input);
   const logs: string[] = [];
