@@ -21,8 +21,15 @@ describe("GIVEN the example configuration", () => {
 
   it("THEN the main-region alarms cover the host, the ALB, Aurora and EFS", () => {
     expect(alarms.map((a) => a.alarm_name.replace("openhands-prod-", "")).sort()).toEqual(
-      ["alb-5xx", "database-capacity", "database-connections", "efs-io-limit", "host-cpu", "host-status-check", "target-5xx", "unhealthy-host"],
+      ["alb-5xx", "database-capacity", "database-connections", "docker-volume", "efs-io-limit", "host-cpu", "host-memory", "host-status-check", "target-5xx", "unhealthy-host"],
     );
+  });
+
+  it("THEN memory pressure and a filling Docker volume alarm from the CloudWatch agent's metrics of the host's group", () => {
+    expect(alarm("host-memory")).toEqual(expect.objectContaining({ namespace: "CWAgent", metric_name: "mem_used_percent", threshold: 90, comparison_operator: "GreaterThanThreshold" }));
+    expect(Object.keys(alarm("host-memory").dimensions)).toEqual(["AutoScalingGroupName"]);
+    expect(alarm("docker-volume")).toEqual(expect.objectContaining({ namespace: "CWAgent", metric_name: "disk_used_percent", threshold: 85 }));
+    expect(alarm("docker-volume").dimensions).toEqual({ AutoScalingGroupName: expect.stringContaining("cross-stack-reference-input-compute"), path: "/var/lib/docker" });
   });
 
   it("THEN every alarm notifies the alarm topic when it fires and when it recovers, and missing data is not an incident", () => {
@@ -70,7 +77,7 @@ describe("GIVEN the example configuration", () => {
       "CloudFront 5xx rate (%)",
       "Alarms",
     ]);
-    expect(body.widgets[8].properties.alarms).toHaveLength(8);
+    expect(body.widgets[8].properties.alarms).toHaveLength(10);
     expect(body.widgets[6].properties.region).toBe("us-east-1");
     expect(body.widgets[6].properties.metrics).toHaveLength(2);
   });

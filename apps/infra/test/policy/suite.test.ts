@@ -25,6 +25,11 @@ describe("GIVEN the policy suite", () => {
     }
   });
 
+  it("THEN the README states how many checks there are", () => {
+    const readme = readFileSync(join(__dirname, "../../README.md"), "utf8");
+    expect(readme).toContain(`\`ALL_CHECKS\` (${ALL_CHECKS.length} checks:`);
+  });
+
   it("THEN it covers every service of the deployment", () => {
     const areas = new Set(ALL_CHECKS.map((c) => c.id.split("_")[1]));
     for (const area of ["S3", "ALB", "TG", "EC2", "ASG", "RDS", "EFS", "IAM", "SG", "LOG", "SEC", "SSM", "SNS", "BAK", "VPCE", "CW", "CF", "WAF", "COG", "LE", "ACM", "EDGE"]) {

@@ -21,13 +21,26 @@ export function auroraMaxConnections(acu: number): number {
   return Math.min(Math.floor((acu * 2 * 1024 ** 3) / 9_531_392), 5000);
 }
 
+/**
+ * What the host's CloudWatch agent publishes for the memory and disk alarms (namespace `CWAgent`, aggregated by
+ * these dimensions): `mem_used_percent` by Auto Scaling group, `disk_used_percent` by group and mount path.
+ */
+export const HOST_AGENT_METRICS = {
+  namespace: "CWAgent",
+  memory: { metricName: "mem_used_percent", dimensions: ["AutoScalingGroupName"] },
+  disk: { metricName: "disk_used_percent", dimensions: ["AutoScalingGroupName", "path"] },
+  /** The Docker data volume (images, containers, sandboxes). */
+  dockerVolumePath: "/var/lib/docker",
+} as const;
+
 /** One alarm's definition, without the parts every alarm shares. */
 type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, "alarmName" | "alarmActions" | "okActions" | "actionsEnabled">;
 
 /**
  * Alarms of the main region, each notifying the topic when it fires and when it recovers: the host failing
- * its health check, ALB and proxy 5xx, host CPU and status checks, Aurora at its capacity ceiling or near
- * its connection limit, EFS at its I/O limit. Missing data counts as fine (a paused database or an
+ * its health check, ALB and proxy 5xx, host CPU and status checks, host memory pressure and a filling Docker
+ * volume (from the CloudWatch agent, HOST_AGENT_METRICS), Aurora at its capacity ceiling or near its
+ * connection limit, EFS at its I/O limit. Missing data counts as fine (a paused database or an
  * office-hours night is not an incident).
  */
 export class ServiceAlarms extends Construct {
@@ -93,6 +106,28 @@ export class ServiceAlarms extends Construct {
         period: 60,
         evaluationPeriods: 3,
         threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+      },
+      "host-memory": {
+        alarmDescription: "Host memory above 90 % for 15 minutes: apps and sandboxes are close to the OOM killer; lower users.maxRunningApps or use a larger instance type",
+        namespace: HOST_AGENT_METRICS.namespace,
+        metricName: HOST_AGENT_METRICS.memory.metricName,
+        dimensions: { AutoScalingGroupName: props.autoScalingGroupName },
+        statistic: "Average",
+        period: 300,
+        evaluationPeriods: 3,
+        threshold: 90,
+        comparisonOperator: "GreaterThanThreshold",
+      },
+      "docker-volume": {
+        alarmDescription: `The Docker volume (${HOST_AGENT_METRICS.dockerVolumePath}) is 85 % full: new images and sandboxes will fail; prune images or raise compute.dockerVolumeGiB`,
+        namespace: HOST_AGENT_METRICS.namespace,
+        metricName: HOST_AGENT_METRICS.disk.metricName,
+        dimensions: { AutoScalingGroupName: props.autoScalingGroupName, path: HOST_AGENT_METRICS.dockerVolumePath },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 85,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
       },
       "database-capacity": {
