@@ -1,6 +1,6 @@
 // One esbuild bundle per edge function, each in its own folder (the Lambda asset, handler `index.handler`), with a size budget.
-// The AWS SDK v3 (@aws-sdk/*) stays external: the Lambda Node.js runtime provides it, and only the SSM client is loaded,
-// on the first request of a container.
+// No AWS SDK: SSM is one SigV4-signed request (src/shared/ssm.ts). `Headers` is replaced by a small shim so that the signer
+// never loads undici (src/shared/headers-shim.ts).
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,7 +27,7 @@ for (const fn of FUNCTIONS) {
     format: "cjs",
     minify: true,
     legalComments: "none",
-    external: ["@aws-sdk/*"],
+    inject: [join(root, "src", "shared", "headers-shim.ts")],
   });
   const bytes = readFileSync(outfile);
   // Deflate is what a zip archive uses: this is the size that counts against the Lambda@Edge limit (plus a few header bytes).

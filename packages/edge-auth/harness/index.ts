@@ -11,6 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResponseEvent, CloudFrontResultResponse } from "aws-lambda";
+import { startSsmStandIn, type SsmStandIn } from "./ssm-stand-in";
+
+export { startSsmStandIn, type SsmStandIn, type SsmCredentials, type SsmFault, type SsmRequestRecord, type SsmStandInOptions } from "./ssm-stand-in";
 
 type ViewerHandler = (event: CloudFrontRequestEvent, context?: { functionName: string }) => Promise<CloudFrontRequest | CloudFrontResultResponse>;
 type OriginResponseHandler = (event: CloudFrontResponseEvent, context?: { functionName: string }) => Promise<{ status: string; statusDescription?: string; headers: CloudFrontHeaders }>;
@@ -49,10 +52,12 @@ export interface EdgeHarness {
   readonly port: number;
   /** PEM certificate the harness serves (undefined for plain HTTP). */
   readonly cert: string | undefined;
-  /** The stand-in parameter store; change a value to see the edge pick it up (e.g. the secrets leaving their placeholder). */
+  /** Writes a parameter of the SSM stand-in; change a value to see the edge pick it up (e.g. the secrets leaving their placeholder). */
   setParameter(which: "config" | "secrets", value: Record<string, unknown>): void;
   /** Chromium `--host-resolver-rules` value that sends the app host and every runtime host to this harness. */
   readonly hostResolverRules: string;
+  /** The SSM stand-in the bundles read their parameters from (requests, faults). */
+  readonly ssm: SsmStandIn;
   /** Counters for tests: events handled by each function. */
   readonly stats: { viewerRequests: number; originResponses: number; forwarded: number; upgrades: number };
   /** The viewer-request decisions, newest last (at most 500): the edge's own answer status, or "forwarded" to the origin. */
@@ -136,16 +141,16 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
   const bundleDir = options.bundleDir ?? join(packageDir(), "dist");
   const name = options.name ?? "openhands";
   const environment = options.environment ?? "test";
-  const parameters = new Map<string, string>([
-    [`/${name}/${environment}/edge/config`, JSON.stringify(options.config)],
-    [`/${name}/${environment}/edge/secrets`, JSON.stringify(options.secrets)],
-  ]);
-  const source: ParameterSource = { getParameters: async (names) => new Map(names.filter((n) => parameters.has(n)).map((n) => [n, parameters.get(n)!])) };
-  const viewerModule = require(join(bundleDir, "viewer-request", "index.js")) as { createViewerRequestHandlerFromParameters: (s: ParameterSource, o: object) => ViewerHandler };
-  const originModule = require(join(bundleDir, "origin-response", "index.js")) as { createOriginResponseHandlerFromParameters: (s: ParameterSource, o: object) => OriginResponseHandler };
+  // SSM on loopback (the contract fake of harness/ssm-stand-in.ts), read through the bundles' own SigV4 client.
+  const ssm = await startSsmStandIn();
+  ssm.put(`/${name}/${environment}/edge/config`, JSON.stringify(options.config));
+  ssm.put(`/${name}/${environment}/edge/secrets`, JSON.stringify(options.secrets), "SecureString");
+  type SourceFactory = (options: { env: Record<string, string> }) => ParameterSource;
+  const viewerModule = require(join(bundleDir, "viewer-request", "index.js")) as { ssmParameterSource: SourceFactory; createViewerRequestHandlerFromParameters: (s: ParameterSource, o: object) => ViewerHandler };
+  const originModule = require(join(bundleDir, "origin-response", "index.js")) as { ssmParameterSource: SourceFactory; createOriginResponseHandlerFromParameters: (s: ParameterSource, o: object) => OriginResponseHandler };
   // TTL 0: every request sees the current parameters (unchanged values keep the same handler state).
-  const viewer = viewerModule.createViewerRequestHandlerFromParameters(source, { ttlMs: 0, notReadyTtlMs: 0 });
-  const originResponse = originModule.createOriginResponseHandlerFromParameters(source, { ttlMs: 0 });
+  const viewer = viewerModule.createViewerRequestHandlerFromParameters(viewerModule.ssmParameterSource({ env: ssm.env }), { ttlMs: 0, notReadyTtlMs: 0 });
+  const originResponse = originModule.createOriginResponseHandlerFromParameters(originModule.ssmParameterSource({ env: ssm.env }), { ttlMs: 0 });
   const viewerContext = { functionName: `us-east-1.${name}-${environment}-edge-viewer-request` };
   const originContext = { functionName: `us-east-1.${name}-${environment}-edge-origin-response` };
   const origin = new URL(options.originUrl);
@@ -289,14 +294,15 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
     stats,
     decisions,
     setParameter(which, value) {
-      parameters.set(`/${name}/${environment}/edge/${which}`, JSON.stringify(value));
+      ssm.put(`/${name}/${environment}/edge/${which}`, JSON.stringify(value), which === "secrets" ? "SecureString" : "String");
     },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
         agent.destroy();
-        server.close(() => resolve());
+        server.close(() => void ssm.close().then(resolve));
       }),
+    ssm,
   };
 }
 

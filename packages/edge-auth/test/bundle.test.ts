@@ -1,75 +1,52 @@
-// The built bundles as Lambda@Edge runs them: `handler` with only the function name to go on, reading SSM through the AWS SDK.
-// SSM is a contract fake on loopback speaking the SSM JSON 1.1 protocol (X-Amz-Target: AmazonSSM.GetParameter), reached
-// through the SDK's documented endpoint override (AWS_ENDPOINT_URL_SSM); nothing else is stubbed.
+// The built bundles as Lambda@Edge runs them: `handler` with only the function name and the runtime's environment to go on.
+// SSM is the contract fake of harness/ssm-stand-in.ts, reached through AWS_ENDPOINT_URL_SSM; nothing else is stubbed.
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { CloudFrontRequestEvent, CloudFrontResponseEvent } from "aws-lambda";
+import { startSsmStandIn, type SsmStandIn } from "../harness/ssm-stand-in";
 import { APP_HOST, NAV, cfEvent, cfRequest, testConfig, testSecrets } from "./support/events";
 
 const dist = join(__dirname, "..", "dist");
-const parameters = new Map<string, string>();
-const requests: { target: string; body: Record<string, unknown> }[] = [];
-let server: Server;
+let ssm: SsmStandIn;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      const parsed = JSON.parse(body || "{}") as { Name: string };
-      requests.push({ target: String(req.headers["x-amz-target"]), body: parsed });
-      const value = parameters.get(parsed.Name);
-      if (value === undefined) {
-        res.writeHead(400, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "ParameterNotFound", message: "not found" }));
-        return;
-      }
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ Parameter: { Name: parsed.Name, Type: "String", Value: value, Version: 1 } }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    AWS_ACCESS_KEY_ID: "AKIDTEST",
-    AWS_SECRET_ACCESS_KEY: "test-secret",
-    AWS_REGION: "us-east-1",
-    AWS_EC2_METADATA_DISABLED: "true",
-  });
+  ssm = await startSsmStandIn();
+  Object.assign(process.env, ssm.env);
 });
 afterAll(async () => {
   process.env = saved;
-  await new Promise((resolve) => server.close(resolve));
+  await ssm.close();
 });
 
 describe("GIVEN the built bundles", () => {
-  it("THEN each is a self-contained CommonJS file with the AWS SDK left external, within the budget", () => {
+  it("THEN each is a self-contained CommonJS file without the AWS SDK, within the budget", () => {
     const sizes = JSON.parse(readFileSync(join(dist, "sizes.json"), "utf8"));
     for (const fn of ["viewer-request", "origin-response"]) {
       expect(existsSync(join(dist, fn, "index.js"))).toBe(true);
       expect(sizes.functions[fn].compressedBytes).toBeLessThanOrEqual(sizes.budgetCompressedBytes);
       const source = readFileSync(join(dist, fn, "index.js"), "utf8");
-      expect(source.includes('require("@aws-sdk/client-ssm")')).toBe(true);
-      expect(/require\("(aws-jwt-verify|\.\/|\.\.\/)/.test(source)).toBe(false);
+      expect(source.includes("@aws-sdk")).toBe(false);
+      expect(/require\("(aws-jwt-verify|aws4fetch|\.\/|\.\.\/)/.test(source)).toBe(false);
     }
   });
 
   it("WHEN the viewer-request handler runs with the secrets placeholder THEN 503; once the host filled them THEN it authenticates", async () => {
     const { handler } = require(join(dist, "viewer-request", "index.js")) as { handler: (e: CloudFrontRequestEvent, c: { functionName: string }) => Promise<{ status?: string; headers?: Record<string, { value: string }[]> }> };
     const context = { functionName: "us-east-1.openhands-prod-edge-viewer-request" };
-    parameters.set("/openhands/prod/edge/config", JSON.stringify(testConfig("https://login.example.test", "client")));
-    parameters.set("/openhands/prod/edge/secrets", '{"unset":true}');
+    ssm.put("/openhands/prod/edge/config", JSON.stringify(testConfig("https://login.example.test", "client")));
+    ssm.put("/openhands/prod/edge/secrets", '{"unset":true}', "SecureString");
     const first = await handler(cfEvent(cfRequest({ uri: "/", headers: NAV })), context);
     expect(first.status).toBe("503");
-    expect(requests.map((r) => r.target).sort()).toEqual(["AmazonSSM.GetParameter", "AmazonSSM.GetParameter"]);
-    expect(requests.map((r) => r.body).sort((a, b) => String(a.Name).localeCompare(String(b.Name)))).toEqual([
-      { Name: "/openhands/prod/edge/config", WithDecryption: true },
-      { Name: "/openhands/prod/edge/secrets", WithDecryption: true },
+    // One signed GetParameters for both names (the stand-in checked the signature, the target and the body).
+    expect(ssm.requests.map(({ target, names, withDecryption, outcome }) => ({ target, names, withDecryption, outcome }))).toEqual([
+      { target: "AmazonSSM.GetParameters", names: ["/openhands/prod/edge/config", "/openhands/prod/edge/secrets"], withDecryption: true, outcome: "200" },
     ]);
     // The placeholder is looked at again after 15 s; a fresh module instance stands for a container started later.
     jest.resetModules();
-    parameters.set("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()));
+    ssm.put("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()), "SecureString");
     const fresh = require(join(dist, "viewer-request", "index.js")) as typeof import("../src/viewer-request");
     const second = await fresh.handler(cfEvent(cfRequest({ uri: "/", headers: NAV })), context);
     expect("status" in second && second.status).toBe("302");
@@ -84,6 +61,24 @@ describe("GIVEN the built bundles", () => {
     expect("status" in result && result.status).toBe("503");
     expect(errors.mock.calls.join(" ")).toContain("/other/prod/edge/config is missing");
     errors.mockRestore();
+  });
+
+  it("WHEN a fresh process answers its first request THEN neither the AWS SDK nor undici was loaded", async () => {
+    // The SDK stays reachable (as the Lambda runtime offers it on NODE_PATH): the bundle must not take it.
+    const script = `
+      const m = require(${JSON.stringify(join(dist, "viewer-request", "index.js"))});
+      const event = ${JSON.stringify(cfEvent(cfRequest({ uri: "/", headers: NAV })))};
+      m.handler(event, { functionName: "us-east-1.openhands-prod-edge-viewer-request" }).then((r) => {
+        process.stdout.write(JSON.stringify({
+          status: r.status,
+          undici: process.moduleLoadList.filter((n) => n.includes("undici")),
+          sdk: Object.keys(require.cache).filter((k) => k.includes("@aws-sdk")),
+        }));
+      });`;
+    const calls = ssm.requests.length;
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { env: { ...process.env, NODE_PATH: join(__dirname, "..", "node_modules") }, encoding: "utf8" });
+    expect(JSON.parse(stdout)).toEqual({ status: "302", undici: [], sdk: [] });
+    expect(ssm.requests.length).toBe(calls + 1);
   });
 
   it("WHEN the origin-response handler runs THEN it reads the config parameter and adds the app's headers", async () => {

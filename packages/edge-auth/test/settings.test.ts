@@ -1,16 +1,33 @@
 // Configuration from SSM: names from the function name, one load per container, the placeholder, reloads and failures.
+import { startSsmStandIn, type SsmStandIn } from "../harness/ssm-stand-in";
 import { SettingsCache, parameterNamesFor, type ParameterSource } from "../src/shared/settings";
+import { ssmParameterSource } from "../src/shared/ssm";
 import { createViewerRequestHandler, createViewerRequestHandlerFromParameters } from "../src/viewer-request";
 import { cfEvent, cfRequest, asResponse, bodyJson, testConfig, testSecrets } from "./support/events";
 
+// The parameters come from the SSM stand-in through the real client; `fail` makes the role's policy deny every name.
+let ssm: SsmStandIn;
+beforeEach(async () => {
+  ssm = await startSsmStandIn();
+});
+afterEach(() => ssm.close());
+
 class FakeParameters implements ParameterSource {
-  values = new Map<string, string>();
-  calls: string[][] = [];
-  fail = false;
-  async getParameters(names: readonly string[]): Promise<Map<string, string>> {
-    this.calls.push([...names]);
-    if (this.fail) throw new Error("AccessDenied");
-    return new Map(names.filter((n) => this.values.has(n)).map((n) => [n, this.values.get(n)!]));
+  private readonly client = ssmParameterSource({ env: ssm.env });
+  readonly values = {
+    set: (name: string, value: string) => {
+      ssm.put(name, value, name.endsWith("/secrets") ? "SecureString" : "String");
+      return this.values;
+    },
+  };
+  get calls(): string[][] {
+    return ssm.requests.map((r) => [...r.names]);
+  }
+  set fail(value: boolean) {
+    ssm.allow = () => !value;
+  }
+  getParameters(names: readonly string[]): Promise<Map<string, string>> {
+    return this.client.getParameters(names);
   }
 }
 

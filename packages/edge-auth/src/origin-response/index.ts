@@ -3,10 +3,12 @@ import type { CloudFrontResponse, CloudFrontResponseEvent, Context } from "aws-l
 import { parseEdgeConfig, type EdgeConfig } from "../shared/config";
 import { classifyHost } from "../shared/hosts";
 import { header } from "../shared/http";
-import { SettingsCache, ssmParameterSource, type ParameterSource, type SettingsCacheOptions } from "../shared/settings";
+import { SettingsCache, type ParameterSource, type SettingsCacheOptions } from "../shared/settings";
+import { ssmParameterSource } from "../shared/ssm";
 import { applySecurityHeaders } from "./security-headers";
 
 export { appContentSecurityPolicy } from "./security-headers";
+export { ssmParameterSource } from "../shared/ssm";
 
 export type OriginResponseHandler = (event: CloudFrontResponseEvent, context?: Pick<Context, "functionName">) => Promise<CloudFrontResponse>;
 

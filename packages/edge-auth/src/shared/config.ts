@@ -30,7 +30,14 @@ export interface EdgeSecrets {
   readonly nonceKey: Buffer;
   /** Present when the app client has a secret (token requests then use HTTP Basic). */
   readonly clientSecret?: string;
+  /**
+   * The issuer's JWKS as the host downloaded it from `uri` (fields `jwksUri` and `jwks`), so that a cold start verifies a session
+   * without a second round trip. Used only for the configured `jwksUri`; a `kid` it lacks is still downloaded from the issuer.
+   */
+  readonly jwks?: { readonly uri: string; readonly keys: Jwks };
 }
+
+export type Jwks = { readonly keys: readonly Record<string, unknown>[] };
 
 export class EdgeConfigError extends Error {
   override readonly name = "EdgeConfigError";
@@ -137,6 +144,27 @@ function key(field: string, value: unknown): Buffer {
   return bytes;
 }
 
+/**
+ * The optional `jwksUri` + `jwks` pair of the secrets parameter. Anything malformed is left out with a log line (the keys are then
+ * downloaded from the issuer as without it): it only saves a round trip, and the verifier checks every key it takes from it.
+ */
+function embeddedJwks(raw: Record<string, unknown>): EdgeSecrets["jwks"] {
+  if (raw.jwks === undefined && raw.jwksUri === undefined) return undefined;
+  const jwks = raw.jwks as { keys?: unknown } | null;
+  const keys = typeof jwks === "object" && jwks !== null && !Array.isArray(jwks) ? jwks.keys : undefined;
+  const ok =
+    typeof raw.jwksUri === "string" &&
+    Array.isArray(keys) &&
+    keys.length > 0 &&
+    keys.length <= 20 &&
+    keys.every((k) => typeof k === "object" && k !== null && !Array.isArray(k) && typeof (k as { kid?: unknown }).kid === "string" && typeof (k as { kty?: unknown }).kty === "string");
+  if (!ok) {
+    console.warn(JSON.stringify({ level: "warn", message: "edge-auth: secrets.jwks/jwksUri ignored (expected jwksUri and a JWKS of 1-20 keys with kid and kty); the JWKS is downloaded instead" }));
+    return undefined;
+  }
+  return { uri: raw.jwksUri as string, keys: { keys: keys as Record<string, unknown>[] } };
+}
+
 /** Parses the secrets parameter (JSON text or object); throws EdgeSecretsNotReadyError while it holds `{"unset":true}`. */
 export function parseEdgeSecrets(json: unknown): EdgeSecrets {
   const raw = parseJson("secrets", json);
@@ -149,5 +177,6 @@ export function parseEdgeSecrets(json: unknown): EdgeSecrets {
     ticketKey: key("ticketKey", raw.ticketKey),
     nonceKey: key("nonceKey", raw.nonceKey),
   };
-  return typeof raw.clientSecret === "string" ? { ...secrets, clientSecret: raw.clientSecret } : secrets;
+  const jwks = embeddedJwks(raw);
+  return { ...secrets, ...(typeof raw.clientSecret === "string" ? { clientSecret: raw.clientSecret } : {}), ...(jwks ? { jwks } : {}) };
 }

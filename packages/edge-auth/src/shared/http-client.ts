@@ -5,6 +5,8 @@ import { request as httpsRequest } from "node:https";
 
 export interface HttpAnswer {
   readonly status: number;
+  /** Lower-case names; repeated headers joined as Node joins them. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: Buffer;
 }
 
@@ -23,7 +25,7 @@ export function httpCall(url: string, options: { method?: string; headers?: Reco
         if (size > MAX_BODY_BYTES) req.destroy(new Error("response body over 1 MB"));
         else chunks.push(chunk);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string | undefined>, body: Buffer.concat(chunks) }));
       res.on("error", reject);
     });
     req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));

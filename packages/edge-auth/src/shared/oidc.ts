@@ -2,7 +2,7 @@
 import { JwtVerifier } from "aws-jwt-verify/jwt-verifier";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { Fetcher } from "aws-jwt-verify/https";
-import type { EdgeConfig, EdgeSecrets } from "./config";
+import type { EdgeConfig, EdgeSecrets, Jwks } from "./config";
 import { httpCall } from "./http-client";
 
 export interface TokenSet {
@@ -112,15 +112,18 @@ export interface IdTokenVerifier {
    * The signature, issuer, client and token_use are still checked.
    */
   verifyIgnoringExpiry(token: string, graceSeconds: number): Promise<IdTokenClaims>;
-  /** Starts the JWKS download without waiting (cold start). */
+  /** Starts the JWKS download without waiting (cold start), unless the JWKS came with the secrets. */
   warmUp(): void;
 }
 
 /**
  * aws-jwt-verify's JwtVerifier with Cognito's ID token checks: signature by a key of the issuer's JWKS (RS/ES/EdDSA only, so
  * `alg: none` and HS256-with-the-public-key are refused), `iss`, `aud` = our client, `exp`/`nbf`, and `token_use` = "id".
+ * `embedded` (the JWKS the host stored with the secrets) seeds the library's JWKS cache when it was downloaded from the configured
+ * `jwksUri`: the first verification then needs no download, and a `kid` missing from it (a rotated key) is downloaded by the
+ * library as usual, under its rate limit.
  */
-export function createIdTokenVerifier(config: EdgeConfig): IdTokenVerifier {
+export function createIdTokenVerifier(config: EdgeConfig, embedded?: { readonly uri: string; readonly keys: Jwks }): IdTokenVerifier {
   const verifier = JwtVerifier.create(
     {
       issuer: config.issuer,
@@ -133,11 +136,14 @@ export function createIdTokenVerifier(config: EdgeConfig): IdTokenVerifier {
     },
     { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher }) },
   );
+  // A JWKS of another issuer (the pool was replaced, the host wrote it before the config changed) is not used at all.
+  const seeded = embedded !== undefined && embedded.uri === config.jwksUri;
+  if (seeded) verifier.cacheJwks(embedded.keys as Parameters<typeof verifier.cacheJwks>[0]);
   return {
     verify: async (token) => (await verifier.verify(token)) as unknown as IdTokenClaims,
     verifyIgnoringExpiry: async (token, graceSeconds) => (await verifier.verify(token, { graceSeconds })) as unknown as IdTokenClaims,
     warmUp: () => {
-      verifier.hydrate().catch(() => undefined);
+      if (!seeded) verifier.hydrate().catch(() => undefined);
     },
   };
 }

@@ -29,36 +29,6 @@ export function parameterNamesFor(functionName: string): ParameterNames {
   return { config: `${prefix}/config`, secrets: `${prefix}/secrets` };
 }
 
-/**
- * SSM in us-east-1 through the AWS SDK v3 that the Lambda Node.js runtime provides (left out of the bundle). One GetParameter
- * per name, in parallel: the role needs only `ssm:GetParameter` on the two parameters, and a missing one is simply absent.
- */
-export function ssmParameterSource(): ParameterSource {
-  type GetParameter = (name: string) => Promise<string | undefined>;
-  // Loaded on first use, not at module load: tests and local runs that pass the configuration never pay for the SDK. A plain
-  // require, not import(): the runtime provides the SDK through NODE_PATH, which only CommonJS resolution honours.
-  let client: GetParameter | undefined;
-  return {
-    async getParameters(names) {
-      if (!client) {
-        const sdk = require("@aws-sdk/client-ssm") as typeof import("@aws-sdk/client-ssm");
-        const ssm = new sdk.SSMClient({ region: "us-east-1", maxAttempts: 2 });
-        client = async (name: string) => {
-          try {
-            return (await ssm.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value;
-          } catch (error) {
-            if ((error as { name?: string }).name === "ParameterNotFound") return undefined;
-            throw error;
-          }
-        };
-      }
-      const get = client;
-      const values = await Promise.all(names.map(async (name) => [name, await get(name)] as const));
-      return new Map(values.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
-    },
-  };
-}
-
 export type Settings =
   | { readonly state: "ready"; readonly config: EdgeConfig; readonly secrets: EdgeSecrets }
   /** The secrets parameter still holds its placeholder: answer 503 and look again soon. */

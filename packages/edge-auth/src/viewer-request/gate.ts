@@ -96,7 +96,7 @@ function pathWithQuery(request: CloudFrontRequest): string {
 
 export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: GateOptions = {}): (request: CloudFrontRequest) => Promise<ViewerRequestResult> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-  const verifier = options.verifier ?? createIdTokenVerifier(config);
+  const verifier = options.verifier ?? createIdTokenVerifier(config, secrets.jwks);
   verifier.warmUp();
   const appOrigin = `https://${config.appHost}`;
   const redirectUri = `${appOrigin}/_auth/callback`;

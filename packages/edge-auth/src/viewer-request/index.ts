@@ -3,10 +3,12 @@
 import type { CloudFrontRequestEvent, CloudFrontResultResponse, Context } from "aws-lambda";
 import { EdgeConfigError, EdgeSecretsNotReadyError, parseEdgeConfig, parseEdgeSecrets } from "../shared/config";
 import { json } from "../shared/http";
-import { SettingsCache, ssmParameterSource, type ParameterSource, type Settings, type SettingsCacheOptions } from "../shared/settings";
+import { SettingsCache, type ParameterSource, type Settings, type SettingsCacheOptions } from "../shared/settings";
+import { ssmParameterSource } from "../shared/ssm";
 import { createGate, type GateOptions, type ViewerRequestResult } from "./gate";
 
 export { parameterNamesFor, type ParameterSource } from "../shared/settings";
+export { ssmParameterSource, SsmError } from "../shared/ssm";
 export { userSlug } from "../slug";
 export { identitySignature } from "../shared/identity";
 

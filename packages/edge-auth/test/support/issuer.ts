@@ -16,6 +16,8 @@ export interface TestIssuer {
   readonly tokenResponses: ((form: URLSearchParams) => { status: number; body: unknown } | "drop")[];
   defaultTokenResponse: (form: URLSearchParams) => { status: number; body: unknown };
   jwksRequests: number;
+  /** The keys its JWKS lists (starts with `publicJwk`; push a key to rotate). */
+  readonly jwksKeys: Record<string, unknown>[];
   signJwt(payload: Record<string, unknown>, header?: Record<string, unknown>, key?: KeyObject): string;
   idToken(claims?: Record<string, unknown>): string;
   close(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     tokenRequests: [],
     tokenResponses: [],
     jwksRequests: 0,
+    jwksKeys: [publicJwk],
     defaultTokenResponse: () => ({ status: 200, body: { id_token: issuer.idToken(), refresh_token: "refresh-token-2", token_type: "Bearer" } }),
     signJwt(payload, header = {}, key = privateKey) {
       return signRs256(payload, { alg: "RS256", typ: "JWT", kid, ...header }, key);
@@ -73,7 +76,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/jwks.json") {
       issuer.jwksRequests += 1;
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [publicJwk] }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: issuer.jwksKeys }));
       return;
     }
     if (req.url === "/token" && req.method === "POST") {
