@@ -175,6 +175,15 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(config.llm.model).toBe("eu.anthropic.claude-sonnet-4-5-20250929-v1:0");
   });
 
+  it("THEN the spawner, the proxy and the firewall agree on the users' networks and the app port (the proxy refuses upstreams outside them)", () => {
+    const spawner = JSON.parse(host.file("run/openhands-team/spawner.json")) as { network: { subnetPrefix: string; appPort: number } };
+    const proxy = JSON.parse(host.file("etc/openhands-team/proxy-settings.json")) as { userSubnetPrefix: string; appPort: number };
+    expect(proxy.userSubnetPrefix).toBe(spawner.network.subnetPrefix);
+    expect(proxy.appPort).toBe(spawner.network.appPort);
+    const firewall = host.file("opt/openhands-team/host/firewall/oh-firewall.sh");
+    expect(firewall).toContain(`USER_NETWORKS=${spawner.network.subnetPrefix}.0.0/16\n`);
+  });
+
   it("THEN the compose project it rendered validates with docker-compose config, and a broken one does not", () => {
     const compose = join(host.root, "etc/openhands-team/compose/compose.yaml");
     const env = join(host.root, "etc/openhands-team/compose/.env");

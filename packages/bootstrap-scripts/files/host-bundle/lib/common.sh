@@ -28,6 +28,11 @@ SPAWNER_CONFIG="$OH_RUN/spawner.json"
 DOCKER_API_DIR=/run/ohdocker
 PROXY_RUN_DIR=/var/run/oh-proxy
 EFS_MOUNT_DIR=/mnt/openhands-efs
+# The users' networks, one value for the spawner (network.subnetPrefix), the proxy (userSubnetPrefix: it accepts
+# upstreams only inside it) and the firewall (USER_NETWORKS in oh-firewall.sh, whose rules are written for it).
+USER_SUBNET_PREFIX=10.240
+# The port OpenHands listens on in each app container (spawner network.appPort, proxy appPort).
+APP_PORT=3000
 # Files this run wrote (content or mode changed); steps restart what depends on them.
 CHANGED_FILES=()
 

@@ -108,9 +108,12 @@ render_llm_gateway_config() {
 # OpenResty container, which mounts them at the same places.
 render_proxy_settings() {
   jq -n --arg appHost "$(cfg .appHost)" --arg runtimeDomain "$(cfg .runtimeDomain)" \
-    --arg key "$SECRETS_DIR/identity-signing-key" --arg lua "$OH_HOME/runtime-proxy/lua" --arg run "$PROXY_RUN_DIR" '{
+    --arg key "$SECRETS_DIR/identity-signing-key" --arg lua "$OH_HOME/runtime-proxy/lua" --arg run "$PROXY_RUN_DIR" \
+    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" '{
     appHost: $appHost,
     runtimeDomain: $runtimeDomain,
+    userSubnetPrefix: $subnetPrefix,
+    appPort: $appPort,
     listen: {address: "0.0.0.0", port: 8080},
     spawnerUrl: "http://127.0.0.1:8081",
     identityKeyFile: $key,

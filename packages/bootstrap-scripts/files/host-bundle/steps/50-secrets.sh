@@ -130,6 +130,7 @@ write_llm_gateway_env() {
 # The spawner's configuration (packages/spawner): every secret by reference to its file above.
 render_spawner_config() {
   jq -S --arg secrets "$SECRETS_DIR" --arg efs "$EFS_MOUNT_DIR" --arg api "$DOCKER_API_DIR" \
+    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" \
     --arg adminUser "$(cat "$(host_path "$SECRETS_DIR/db-admin-user")")" '{
     version: 1,
     api: {host: "127.0.0.1", port: 8081},
@@ -139,7 +140,7 @@ render_spawner_config() {
     eventsBucket: .eventsBucket,
     docker: {socketPath: "/var/run/docker.sock"},
     images: {app: (.images.app | sub("@sha256:.*$"; "")), agentServer: (.images.agentServer | sub("@sha256:.*$"; ""))},
-    network: {subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000},
+    network: {subnetPrefix: $subnetPrefix, appPort: $appPort, relayPort: 3000, llmGatewayPort: 4000},
     paths: {efsRoot: $efs, dockerApiDir: $api},
     database: {
       host: .database.host,
