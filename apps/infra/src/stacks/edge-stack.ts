@@ -155,13 +155,14 @@ export class EdgeStack extends DeploymentStack {
       ipv6,
     });
 
+    let accessLogGroup: string | undefined;
     if (config.edge.accessLogs) {
-      new DistributionAccessLogs(this, "access-logs", {
+      accessLogGroup = new DistributionAccessLogs(this, "access-logs", {
         namePrefix: prefix,
         logGroupName: this.names.cloudFrontLogGroup,
         retentionDays: logRetentionDays,
         distributions: { app: app.distributionArn, runtime: runtime.distributionArn },
-      });
+      }).logGroupName;
     }
 
     this.edgeConfigParameterName = parameters.configName;
@@ -181,8 +182,9 @@ export class EdgeStack extends DeploymentStack {
       "log_groups",
       {
         // Replicas log in the region that served the viewer, under this name in each region.
-        edgeFunction: `/aws/lambda/us-east-1.${functions.viewerRequest.functionName}`,
-        ...(config.edge.accessLogs ? { cloudFront: this.names.cloudFrontLogGroup, waf: `aws-waf-logs-${this.names.webAclName}` } : {}),
+        edgeFunction: functions.viewerRequest.logGroupName,
+        ...(accessLogGroup ? { cloudFront: accessLogGroup } : {}),
+        ...(webAcl.logGroupName ? { waf: webAcl.logGroupName } : {}),
       },
       "CloudWatch log groups of the edge (us-east-1; the function also logs in other regions where it ran)",
     );

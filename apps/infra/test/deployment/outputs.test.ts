@@ -32,7 +32,9 @@ describe("GIVEN the example deployment", () => {
 
   it("THEN the log groups are named, the host's and the edge function's", () => {
     expect(Object.keys(plainOutputs(template, "compute").log_groups!.value as Json).sort()).toEqual(["apps", "host", "proxy", "spawner"]);
-    expect(plainOutputs(template, "edge").log_groups!.value).toEqual({ edgeFunction: "/aws/lambda/us-east-1.openhands-prod-edge-viewer-request" });
+    expect(plainOutputs(template, "edge").log_groups!.value).toEqual({
+      edgeFunction: template.ref("edge", "aws_cloudwatch_log_group", "name", (g) => g.name === "/aws/lambda/us-east-1.openhands-prod-edge-viewer-request"),
+    });
     expect(plainOutputs(template, "data").database_log_group!.value).toMatch(/^\$\{aws_cloudwatch_log_group\.[^.]+\.name\}$/);
   });
 
@@ -50,10 +52,11 @@ describe("GIVEN every option", () => {
 
   it("THEN the flow log, CloudFront and WAF log groups are output too", () => {
     expect(plainOutputs(template, "network").flow_log_group).toBeDefined();
+    const group = (name: string) => template.ref("edge", "aws_cloudwatch_log_group", "name", (g) => g.name === name);
     expect(plainOutputs(template, "edge").log_groups!.value).toEqual({
-      edgeFunction: "/aws/lambda/us-east-1.openhands-prod-edge-viewer-request",
+      edgeFunction: group("/aws/lambda/us-east-1.openhands-prod-edge-viewer-request"),
       cloudFront: "/openhands/prod/cloudfront",
-      waf: "aws-waf-logs-openhands-prod-edge",
+      waf: group("aws-waf-logs-openhands-prod-edge"),
     });
   });
 });

@@ -31,6 +31,8 @@ export interface EdgeFunction {
   readonly functionName: string;
   /** Qualified ARN of the published version: CloudFront associates versions, never $LATEST. */
   readonly qualifiedArn: string;
+  /** `/aws/lambda/us-east-1.<function>`: the name its replicas log under in every region. */
+  readonly logGroupName: string;
 }
 
 /**
@@ -93,7 +95,7 @@ export class EdgeFunctions extends Construct {
     });
 
     const build = (kind: EdgeFunctionKind): EdgeFunction => {
-      new CloudwatchLogGroup(this, `${kind}-logs`, {
+      const logGroup = new CloudwatchLogGroup(this, `${kind}-logs`, {
         name: `/aws/lambda/us-east-1.${names[kind]}`,
         retentionInDays: props.logRetentionDays ?? 30,
       });
@@ -117,7 +119,7 @@ export class EdgeFunctions extends Construct {
         // Every change publishes a numbered version; CloudFront is pointed at that version.
         publish: true,
       });
-      return { kind, functionName: names[kind], qualifiedArn: fn.qualifiedArn };
+      return { kind, functionName: names[kind], qualifiedArn: fn.qualifiedArn, logGroupName: logGroup.name };
     };
     this.viewerRequest = build("viewer-request");
     this.roleArn = role.arn;

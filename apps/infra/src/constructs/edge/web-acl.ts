@@ -49,6 +49,8 @@ export class EdgeWebAcl extends Construct {
   readonly webAclName: string;
   /** Rule names in priority order, for alarms and dashboards. */
   readonly ruleNames: readonly string[];
+  /** `aws-waf-logs-<name>`, when logging is on. */
+  readonly logGroupName?: string;
 
   constructor(scope: Construct, id: string, props: EdgeWebAclProps) {
     super(scope, id);
@@ -101,6 +103,7 @@ export class EdgeWebAcl extends Construct {
         name: `aws-waf-logs-${props.name}`,
         retentionInDays: props.logRetentionDays ?? 30,
       });
+      this.logGroupName = logGroup.name;
       new Wafv2WebAclLoggingConfiguration(this, "logging", {
         resourceArn: acl.arn,
         logDestinationConfigs: [logGroup.arn],
