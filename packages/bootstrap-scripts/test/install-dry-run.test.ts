@@ -184,6 +184,16 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(firewall).toContain(`USER_NETWORKS=${spawner.network.subnetPrefix}.0.0/16\n`);
   });
 
+  it("THEN the CloudWatch agent publishes host memory and the Docker volume's disk use under the dimensions the alarms read", () => {
+    const agent = JSON.parse(host.file("etc/openhands-team/cloudwatch-agent.json")) as Record<string, any>;
+    expect(agent.metrics.namespace).toBe("CWAgent");
+    expect(agent.metrics.append_dimensions).toEqual({ AutoScalingGroupName: "${aws:AutoScalingGroupName}" });
+    expect(agent.metrics.aggregation_dimensions).toEqual([["AutoScalingGroupName"], ["AutoScalingGroupName", "path"]]);
+    expect(agent.metrics.metrics_collected.mem.measurement).toEqual(["mem_used_percent"]);
+    expect(agent.metrics.metrics_collected.disk.measurement).toEqual(["used_percent"]);
+    expect(agent.metrics.metrics_collected.disk.resources).toContain("/var/lib/docker");
+  });
+
   it("THEN the compose project it rendered validates with docker-compose config, and a broken one does not", () => {
     const compose = join(host.root, "etc/openhands-team/compose/compose.yaml");
     const env = join(host.root, "etc/openhands-team/compose/.env");

@@ -124,9 +124,21 @@ render_proxy_settings() {
   }' | write_file 0644 "$OH_ETC/proxy-settings.json"
 }
 
+# Host logs, and the memory and disk figures the monitoring stack's alarms watch (namespace CWAgent,
+# mem_used_percent by AutoScalingGroupName, disk_used_percent by AutoScalingGroupName and path for the Docker
+# volume): published rolled up to exactly those dimensions, so a replacement host feeds the same alarms.
 render_cloudwatch_agent_config() {
   jq -n --arg group "$(cfg .logGroups.host)" --arg dir "$OH_LOG_DIR" '{
-    agent: {run_as_user: "root"},
+    agent: {run_as_user: "root", metrics_collection_interval: 60},
+    metrics: {
+      namespace: "CWAgent",
+      append_dimensions: {AutoScalingGroupName: "${aws:AutoScalingGroupName}"},
+      aggregation_dimensions: [["AutoScalingGroupName"], ["AutoScalingGroupName", "path"]],
+      metrics_collected: {
+        mem: {measurement: ["mem_used_percent"]},
+        disk: {measurement: ["used_percent"], resources: ["/", "/var/lib/docker"], drop_device: true}
+      }
+    },
     logs: {logs_collected: {files: {collect_list: [
       {file_path: ($dir + "/*.log"), log_group_name: $group, log_stream_name: "{instance_id}/openhands-team"},
       {file_path: "/var/log/cloud-init-output.log", log_group_name: $group, log_stream_name: "{instance_id}/cloud-init"}
