@@ -75,7 +75,7 @@ async function sessionCookie(stack: Stack): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: 30, appBootDelayMs: 0 });
+  const stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: 30 });
   try {
     const alice = stack.user("alice");
     const cookie = await sessionCookie(stack);
@@ -91,8 +91,7 @@ async function main(): Promise<void> {
         "x-oh-sig": identitySignature(stack.identityKey, APP_HOST, identity, exp),
       };
     };
-    const app = stack.engine.find(`oh-app-${alice.slug}`);
-    const appAddress = Object.values(app?.NetworkSettings.Networks ?? {})[0]?.IPAddress;
+    const appAddress = (await stack.engine.container(`oh-app-${alice.slug}`))?.ip;
     if (!appAddress) throw new Error("alice's app has no address");
 
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });

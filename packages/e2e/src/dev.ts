@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     throw new Error(`--idle-minutes: ${JSON.stringify(process.argv[idleArg + 1])} is not a positive number of minutes`);
   }
   process.stdout.write("starting PostgreSQL, the fake Docker engine, the spawner, nginx, the OIDC provider and the edge...\n");
-  const stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes, appBootDelayMs: 2500 });
+  const stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes });
   const profile = mkdtempSync(join(tmpdir(), "oh-dev-chromium-"));
   const users = ["alice", "bob"].map((login) => stack.user(login));
   process.stdout.write(

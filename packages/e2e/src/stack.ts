@@ -1,33 +1,47 @@
 /**
- * The whole service on loopback, from the real pieces:
+ * The whole service, from the real pieces, inside docker-lab's network namespace (the "host"):
  *
  *   Chromium ─► edge harness (the real viewer-request and origin-response bundles of edge-auth, TLS)
  *            ─► nginx with the runtime-proxy's rendered configuration
- *            ─► the real spawner (dist/spawner.js) ─► fake Docker Engine API (spawner/testing)
- *            ─► containers run as local processes: the OpenHands app and agent-server contract fakes
+ *            ─► the real spawner (dist/spawner.js) ─► the lab's real Docker engine (dockerd)
+ *            ─► real containers on the users' bridges (10.240.N.0/24): each user's OpenHands app (.2) from the
+ *               app stand-in image, their sandboxes (.128/25) from the agent-server stand-in image, created by the
+ *               app through its filtered Docker API; the LLM gateway stand-in on the host's network
  *   and the loopback OIDC provider (edge-auth/harness) standing in for Cognito; PostgreSQL standing in for Aurora.
  *
- * Every server listens on 127.0.0.1 (or a 127.x.y.z address of the user networks) with a port chosen by the
- * kernel, lives in a temporary folder, and is stopped by its PID in stop().
+ * Host processes listen on 127.0.0.1 with a port chosen by the kernel (the relays on the users' gateways), live in
+ * a temporary folder and are stopped by their PID in stop(); docker-lab removes every container and bridge when
+ * the run ends.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes, randomInt } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { startEdgeHarness, startOidcProvider, type EdgeHarness } from "@openhands-team/edge-auth/harness";
 import { userSlug } from "@openhands-team/edge-auth/src/slug";
-import { startFakeDockerEngine, startPostgres, type FakeDockerEngine, type TestPostgres } from "@openhands-team/spawner/testing";
-import { ContainerRunner } from "./containers";
+import { docker, ensureImage, labEngine, labUnavailableReason, STAND_IN } from "@openhands-team/docker-lab";
+import { startPostgres, type TestPostgres } from "@openhands-team/spawner/testing";
+import { containerNames, inspectContainer, saveContainerLogs, startCountingSocket, type ContainerView, type CountingSocket } from "./engine";
 import { readEnvironment } from "./environment";
 import { freePort, startProcess, type StartedProcess } from "./processes";
 
 export const APP_HOST = "openhands.e2e.test";
 export const RUNTIME_DOMAIN = "runtime.e2e.test";
-export const APP_IMAGE = "docker.openhands.dev/openhands/openhands:1.7.0";
-export const AGENT_SERVER_IMAGE = "ghcr.io/openhands/agent-server:1.19.1-python";
+/**
+ * The real images (docker.openhands.dev/openhands/openhands:1.7.0, ghcr.io/openhands/agent-server:1.19.1-python,
+ * LiteLLM) cannot be pulled here: no registry is reachable. docker-lab builds stand-ins that run the contract fakes
+ * of @openhands-team/openhands-fakes; the spawner is configured with their references as it would be with the real ones.
+ */
+export const APP_IMAGE = STAND_IN.app["1.7.0"];
+export const AGENT_SERVER_IMAGE = STAND_IN.agentServer["1.19.1-python"];
+export const LLM_GATEWAY_IMAGE = STAND_IN.llmGateway;
 export const LLM_MODEL = "litellm_proxy/claude-sonnet-4-5";
+/** The users' subnets `<prefix>.N.0/24`: the spawner's `network.subnetPrefix` and the proxy's `userSubnetPrefix`. */
+export const SUBNET_PREFIX = "10.240";
+const LLM_GATEWAY_PORT = 4000;
+const LLM_GATEWAY_CONTAINER = "e2e-llm-gateway";
 const DEBIAN_NGINX_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"];
 
 export interface StackOptions {
@@ -35,8 +49,16 @@ export interface StackOptions {
   readonly artifactsDir: string;
   /** The spawner stops an app idle this long. */
   readonly idleMinutes: number;
-  /** How long a fake app takes to listen after its container starts. */
-  readonly appBootDelayMs: number;
+}
+
+/** The lab's Docker engine as the test sees it. */
+export interface StackEngine {
+  /** dockerd's own socket (the lab's). */
+  readonly socketPath: string;
+  /** The counting socket in front of it, which the spawner uses. */
+  readonly counter: CountingSocket;
+  container(name: string): Promise<ContainerView | undefined>;
+  names(prefix: string): Promise<string[]>;
 }
 
 export interface BackendStack {
@@ -46,9 +68,10 @@ export interface BackendStack {
   readonly proxyPort: number;
   readonly spawnerUrl: string;
   readonly subnetPrefix: string;
-  readonly engine: FakeDockerEngine;
-  readonly runner: ContainerRunner;
+  readonly engine: StackEngine;
   readonly database: TestPostgres;
+  /** The key the spawner seeds into every user's settings and the LLM gateway stand-in accepts. */
+  readonly llmGatewayKey: string;
   /** Stops the spawner by its PID and starts it again on the same port, with another idle limit (it keeps no state). */
   restartSpawner(idleMinutes: number): Promise<void>;
   stop(): Promise<void>;
@@ -86,40 +109,53 @@ function checkPrerequisites(): void {
   }
   if (!existsSync(nginxBin)) missing.push(`nginx not found at ${nginxBin}: install nginx and libnginx-mod-http-lua (scripts/install-test-deps.sh) or set NGINX_BIN`);
   for (const module of DEBIAN_NGINX_MODULES) if (!existsSync(module)) missing.push(`nginx module ${module} not found: install libnginx-mod-http-lua`);
+  if (!labEngine()) missing.push(`no Docker engine: run under docker-lab (\`pnpm --filter @openhands-team/e2e test\` does): ${labUnavailableReason()}`);
   if (missing.length) throw new Error(`the e2e stack cannot start:\n  ${missing.join("\n  ")}`);
 }
 
-/** PostgreSQL, the fake Docker engine with its process runner, the spawner and nginx. */
+/** PostgreSQL, the lab's Docker engine behind a counting socket, the LLM gateway stand-in, the spawner and nginx. */
 export async function startBackend(options: StackOptions): Promise<BackendStack> {
   checkPrerequisites();
+  const lab = labEngine()!;
   const root = mkdtempSync(join(tmpdir(), "e2e-stack-"));
   chmodSync(root, 0o755); // nginx workers run as nobody when the tests run as root
   const logDir = join(options.artifactsDir, "logs");
   mkdirSync(logDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
+    await saveContainerLogs(lab.socketPath, logDir).catch(() => undefined);
     for (const step of stops.reverse()) await step().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   };
   try {
+    // Built once per content hash (cached on disk), imported into this lab's engine.
+    const [appImage, agentServerImage, gatewayImage] = [await ensureImage(APP_IMAGE), await ensureImage(AGENT_SERVER_IMAGE), await ensureImage(LLM_GATEWAY_IMAGE)];
     const database = await startPostgres();
     stops.push(() => database.stop());
 
-    const runner = new ContainerRunner({ logDir, appPort: 3000, appBootDelayMs: options.appBootDelayMs });
-    const engine = await startFakeDockerEngine({
-      socketPath: join(root, "docker.sock"),
-      images: [APP_IMAGE, AGENT_SERVER_IMAGE],
-      onStart: runner.onStart,
-      onStop: runner.onStop,
-      allocateHostPort: (hostIp) => freePort(hostIp === "0.0.0.0" ? "127.0.0.1" : hostIp),
-    });
-    stops.push(() => engine.close());
-    stops.push(() => runner.stopAll());
+    const counter = await startCountingSocket(lab.socketPath);
+    stops.push(() => counter.close());
+    const engine: StackEngine = {
+      socketPath: lab.socketPath,
+      counter,
+      container: (name) => inspectContainer(lab.socketPath, name),
+      names: (prefix) => containerNames(lab.socketPath, prefix),
+    };
 
-    // A random 127.x prefix for the user networks, so that concurrent runs on one machine do not collide.
-    const subnetPrefix = `127.${randomInt(100, 200)}`;
-    const spawnerPort = await freePort();
     const secret = () => randomBytes(32).toString("base64url");
+    const llmGatewayKey = secret();
+    // LiteLLM stand-in on the host's network (the lab namespace), so that it answers on every user's gateway at
+    // llmGatewayPort, where the seeded settings (http://host.docker.internal:4000) send the sandboxes.
+    docker(["run", "--detach", "--name", LLM_GATEWAY_CONTAINER, "--network", "host", "--env", `LITELLM_MASTER_KEY=${llmGatewayKey}`, "--env", `FAKE_MODELS=${LLM_MODEL.replace(/^litellm_proxy\//, "")}`, gatewayImage]);
+    stops.push(async () => void docker(["rm", "--force", LLM_GATEWAY_CONTAINER], { allowFailure: true }));
+    const gatewayDeadline = Date.now() + 20_000;
+    while ((await probe(`http://127.0.0.1:${LLM_GATEWAY_PORT}/health/liveliness`)) !== 200) {
+      if (Date.now() > gatewayDeadline) throw new Error(`the LLM gateway stand-in did not answer within 20 s: ${docker(["logs", LLM_GATEWAY_CONTAINER], { allowFailure: true }).stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const subnetPrefix = SUBNET_PREFIX;
+    const spawnerPort = await freePort();
     const spawnerConfig = {
       version: 1,
       logLevel: "info",
@@ -128,15 +164,17 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       runtimeDomain: RUNTIME_DOMAIN,
       region: "eu-central-1",
       eventsBucket: "e2e-events",
-      docker: { socketPath: engine.socketPath },
-      images: { app: APP_IMAGE, agentServer: AGENT_SERVER_IMAGE },
-      network: { subnetPrefix, appPort: 3000, relayPort: 3000, llmGatewayPort: 4000 },
+      docker: { socketPath: counter.socketPath },
+      images: { app: appImage, agentServer: agentServerImage },
+      network: { subnetPrefix, appPort: 3000, relayPort: 3000, llmGatewayPort: LLM_GATEWAY_PORT },
       paths: { efsRoot: join(root, "efs"), dockerApiDir: join(root, "docker-api") },
       database: { host: database.host, port: database.port, adminUser: database.user, adminPassword: database.password },
-      secrets: { dbPasswordKey: secret(), openhandsJwtSecret: secret(), llmGatewayKey: secret() },
+      secrets: { dbPasswordKey: secret(), openhandsJwtSecret: secret(), llmGatewayKey },
       llm: { model: LLM_MODEL },
       users: { idleMinutes: options.idleMinutes, maxRunningApps: 10, maxRunningSandboxes: 10, sandboxesPerUser: 3 },
-      timing: { healthTimeoutMs: 30_000, healthIntervalMs: 200, ensureWaitMs: 300, cullIntervalMs: 1000 },
+      // Small limits: the stand-ins are one Node.js process each, and the machine is shared.
+      limits: { appMemoryMiB: 256, appCpus: 1, sandboxMemoryMiB: 256, sandboxCpus: 1, pidsLimit: 256 },
+      timing: { healthTimeoutMs: 60_000, healthIntervalMs: 200, ensureWaitMs: 300, cullIntervalMs: 1000 },
     };
     const spawnerConfigFile = join(root, "spawner.json");
     let spawner: StartedProcess | undefined;
@@ -175,6 +213,7 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
         identityKeyFile: keyFile,
         runDir: proxyDir,
         modules: DEBIAN_NGINX_MODULES,
+        userSubnetPrefix: subnetPrefix,
         errorLog: join(logDir, "nginx-error.log"),
         accessLog: join(logDir, "nginx-access.log"),
         logLevel: "info",
@@ -205,8 +244,8 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       spawnerUrl: `http://127.0.0.1:${spawnerPort}`,
       subnetPrefix,
       engine,
-      runner,
       database,
+      llmGatewayKey,
       restartSpawner,
       stop,
     };

@@ -1,39 +1,35 @@
 /**
- * The glue's own inputs: where a container's DOCKER_HOST lives on the host, and a stack that cannot start says why
- * before it starts anything.
+ * The glue's own inputs: a stack that cannot start says why before it starts anything, engine calls are grouped by
+ * kind, and the environment is read with clear errors.
  */
-import { hostPathFor } from "../src/containers";
+import { foldPath } from "../src/engine";
 import { readEnvironment } from "../src/environment";
 import { startBackend } from "../src/stack";
-
-describe("hostPathFor (DOCKER_HOST inside the app container to the host's socket)", () => {
-  const binds = ["/efs/users/abc/openhands:/.openhands:rw", "/run/oh-docker-api/abc:/run/ohdocker:ro"];
-
-  test("GIVEN the socket inside a mounted folder WHEN translated THEN it names the file in the host folder", () => {
-    expect(hostPathFor(binds, "/run/ohdocker/docker.sock")).toBe("/run/oh-docker-api/abc/docker.sock");
-  });
-
-  test("GIVEN the mount point itself WHEN translated THEN it is the host folder", () => {
-    expect(hostPathFor(binds, "/.openhands")).toBe("/efs/users/abc/openhands");
-  });
-
-  test("GIVEN a path outside every mount, or one that only shares a prefix WHEN translated THEN there is none", () => {
-    expect(hostPathFor(binds, "/var/run/docker.sock")).toBeUndefined();
-    expect(hostPathFor(binds, "/run/ohdocker-other/docker.sock")).toBeUndefined();
-    expect(hostPathFor(["malformed"], "/run/ohdocker/docker.sock")).toBeUndefined();
-  });
-});
 
 describe("a stack whose prerequisites are missing", () => {
   test("GIVEN NGINX_BIN names no file WHEN the backend starts THEN it refuses at once, naming the variable and the fix", async () => {
     const saved = process.env.NGINX_BIN;
     process.env.NGINX_BIN = "/nonexistent/nginx";
     try {
-      await expect(startBackend({ artifactsDir: "/tmp", idleMinutes: 1, appBootDelayMs: 0 })).rejects.toThrow(/nginx not found at \/nonexistent\/nginx: .*NGINX_BIN/);
+      await expect(startBackend({ artifactsDir: "/tmp", idleMinutes: 1 })).rejects.toThrow(/nginx not found at \/nonexistent\/nginx: .*NGINX_BIN/);
     } finally {
       if (saved === undefined) delete process.env.NGINX_BIN;
       else process.env.NGINX_BIN = saved;
     }
+  });
+});
+
+describe("foldPath (Docker API calls per ensure, grouped by kind)", () => {
+  test("GIVEN container, network, image and volume paths WHEN folded THEN names and ids become {ref} and the fixed routes stay", () => {
+    expect(foldPath("/containers/oh-app-abc/json")).toBe("/containers/{ref}/json");
+    expect(foldPath("/containers/3f9a/start")).toBe("/containers/{ref}/start");
+    expect(foldPath("/containers/create")).toBe("/containers/create");
+    expect(foldPath("/containers/json")).toBe("/containers/json");
+    expect(foldPath("/networks/oh-u-abc")).toBe("/networks/{ref}");
+    expect(foldPath("/networks/create")).toBe("/networks/create");
+    expect(foldPath("/images/localhost:1/openhands-standin/agent-server:1.19.1-python/json")).toBe("/images/{ref}/json");
+    expect(foldPath("/volumes/openhands-workspace-x")).toBe("/volumes/{ref}");
+    expect(foldPath("/_ping")).toBe("/_ping");
   });
 });
 

@@ -1,12 +1,12 @@
 /**
- * System test: two people log in through the real edge bundles, the real runtime proxy (Debian nginx + Lua) and the
- * real spawner, and each reaches only their own OpenHands and sandboxes.
+ * System test: two people log in through the real edge bundles, the real runtime proxy (Debian nginx + Lua), the
+ * real spawner and a real Docker engine (docker-lab), and each reaches only their own OpenHands and sandboxes.
  *
  * What is not real here, and what stands in for it (see README "What is real"):
  * - CloudFront: edge-auth's harness runs the viewer-request and origin-response bundles on every request;
  * - Cognito: edge-auth's loopback OIDC provider (oidc-provider);
- * - dockerd: the spawner's fake Docker Engine API, whose containers this package runs as local processes;
- * - OpenHands app and agent-server: contract fakes in fakes/, shaped after the pinned 1.7.0 / SDK 1.19.1 sources;
+ * - the OpenHands app 1.7.0, agent-server 1.19.1 and LiteLLM images (no registry here): docker-lab's stand-in
+ *   images, which run the contract fakes of @openhands-team/openhands-fakes in real containers;
  * - Aurora: Debian's PostgreSQL.
  *
  * The tests run in order and share one stack: the later ones build on the logins and sandboxes of the first.
@@ -18,7 +18,8 @@ import type { Page, Response } from "playwright-core";
 import { openBrowser, type UserBrowser } from "../src/browser";
 import { EdgeClient, openSocket } from "../src/edge-client";
 import { stopAll } from "../src/processes";
-import { APP_HOST, LLM_MODEL, RUNTIME_DOMAIN, startStack, type Stack, type TestUser } from "../src/stack";
+import { docker } from "@openhands-team/docker-lab";
+import { AGENT_SERVER_IMAGE, APP_HOST, APP_IMAGE, LLM_MODEL, RUNTIME_DOMAIN, startStack, type Stack, type TestUser } from "../src/stack";
 
 const ARTIFACTS = join(__dirname, "..", "artifacts");
 /** Long enough that nobody is culled while the tests run, until the cull tests restart the spawner with the short one. */
@@ -37,6 +38,8 @@ interface Session {
 
 interface SandboxView {
   readonly sandboxId: string;
+  /** The sandbox container's host name: its pages and the agent's echo name it (a marker of its content). */
+  readonly hostname: string;
   readonly conversationId: string;
   readonly conversationUrl: string;
   readonly sessionKey: string;
@@ -90,7 +93,7 @@ function runtimeUrlOf(port: string | number, slug: string, path = "/"): string {
 beforeAll(async () => {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(join(ARTIFACTS, "logs"), { recursive: true });
-  stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: IDLE_MINUTES, appBootDelayMs: 1000 });
+  stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: IDLE_MINUTES });
   edge = new EdgeClient(stack.edge.port);
   for (const login of ["alice", "bob"] as const) {
     const session = { user: stack.user(login), browser: await openBrowser(login, stack.hostResolverRules, ARTIFACTS), bodies: [], navigations: [] };
@@ -105,11 +108,7 @@ beforeEach(() => {
 
 afterAll(async () => {
   for (const session of Object.values(sessions)) await session.browser?.close().catch(() => undefined);
-  if (stack) {
-    const failures = stack.runner.failures;
-    await stack.stop();
-    if (failures.length) console.warn(`container processes that failed to start:\n${failures.join("\n")}`);
-  }
+  if (stack) await stack.stop();
   await stopAll();
 }, 60_000);
 
@@ -130,8 +129,10 @@ describe("two people on one host", () => {
       expect(session.navigations.at(-1)?.status).toBe(200);
       // The spawner seeded the LLM settings once the app was healthy: no key to type for the first conversation.
       await page.waitForFunction((model) => document.querySelector("#llm-model")?.textContent === model, LLM_MODEL);
-      const container = stack.engine.find(`oh-app-${session.user.slug}`);
-      expect(container?.State.Running).toBe(true);
+      // A real container of the app image, at .2 of the user's own subnet.
+      const container = await stack.engine.container(`oh-app-${session.user.slug}`);
+      expect(container).toMatchObject({ running: true, image: APP_IMAGE });
+      expect(container!.ip).toMatch(new RegExp(`^${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.2$`));
     },
   );
 
@@ -147,7 +148,7 @@ describe("two people on one host", () => {
       await page.waitForFunction(() => (document.querySelector("#worker-probe")?.textContent ?? "") !== "", undefined, { timeout: 15_000 });
       await session.browser.screenshot("conversation");
 
-      const view = await page.evaluate(() => {
+      const seen = await page.evaluate(() => {
         const state = (window as unknown as { __oh: { conversation: { id: string; sandbox_id: string; conversation_url: string; session_api_key: string }; sandbox: { exposed_urls: Array<{ name: string; url: string }> } } }).__oh;
         return {
           sandboxId: state.conversation.sandbox_id,
@@ -157,13 +158,22 @@ describe("two people on one host", () => {
           urls: Object.fromEntries(state.sandbox.exposed_urls.map((exposed) => [exposed.name, exposed.url])),
         };
       });
+      const sandbox = await stack.engine.container(seen.sandboxId);
+      expect(sandbox).toBeDefined();
+      const view: SandboxView = { ...seen, hostname: sandbox!.hostname };
       session.sandbox = view;
       const sandboxPrefix = `oh-sbx-${session.user.slug}-`;
       expect(view.sandboxId.startsWith(sandboxPrefix)).toBe(true);
+      // The app created it through its filtered Docker API: a real container of the one agent-server image,
+      // in the sandbox range (.128/25) of the same user's subnet as the app.
+      const app = await stack.engine.container(`oh-app-${session.user.slug}`);
+      expect(sandbox).toMatchObject({ running: true, image: AGENT_SERVER_IMAGE, network: app!.network });
+      expect(Number(sandbox!.ip.split(".")[3])).toBeGreaterThanOrEqual(128);
+      expect(sandbox!.ip.split(".").slice(0, 3)).toEqual(app!.ip.split(".").slice(0, 3));
       // Agent-server REST (cross-origin with the session key) reached this user's sandbox.
       expect(await page.textContent("#agent-rest")).toBe(`ok ${view.sandboxId}`);
       // Events WebSocket with the key in the query, as the 1.7.0 frontend opens it: the agent's echo came back.
-      expect(await page.textContent("#events")).toContain(`echo from ${view.sandboxId}: hello`);
+      expect(await page.textContent("#events")).toContain(`echo from ${view.hostname}: hello`);
 
       // The App tab's uncredentialed probe of the WORKER URL learns whether something answers, and nothing more.
       expect(await page.textContent("#worker-probe")).toBe("status 200, no content");
@@ -177,7 +187,7 @@ describe("two people on one host", () => {
       const worker = await page.context().newPage();
       await worker.goto(view.urls.WORKER_1!);
       await worker.waitForSelector("#worker", { timeout: 15_000 });
-      expect(await worker.textContent("#worker")).toBe(`WORKER_1 of ${view.sandboxId}`);
+      expect(await worker.textContent("#worker")).toBe(`WORKER_1 of ${view.hostname}`);
       expect(new URL(worker.url()).hostname).toBe(new URL(view.urls.WORKER_1!).hostname);
       await worker.screenshot({ path: join(ARTIFACTS, `worker-${login}.png`) });
       await worker.close();
@@ -201,10 +211,27 @@ describe("two people on one host", () => {
     }
   });
 
+  test("GIVEN bob's sandbox WHEN its agent calls the model at the address the seeded settings name THEN the LLM gateway stand-in answers, and refuses a wrong key", () => {
+    // The settings the spawner seeded send the agent to http://host.docker.internal:4000 with the gateway key; the
+    // filter maps host.docker.internal to the user's gateway, where the gateway stand-in listens (host network).
+    const call = (key: string) =>
+      docker(["exec", sessions.bob.sandbox!.sandboxId, "/usr/bin/node", "-e", `
+        fetch("http://host.docker.internal:4000/v1/chat/completions", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer " + process.argv[1] },
+          body: JSON.stringify({ model: ${JSON.stringify(LLM_MODEL.replace(/^litellm_proxy\//, ""))}, messages: [{ role: "user", content: "ping" }] }),
+        }).then(async (r) => console.log(r.status, await r.text()), (e) => console.log(0, e.message));`, key], { allowFailure: true }).stdout.trim();
+    const answer = call(stack.llmGatewayKey);
+    expect(answer).toMatch(/^200 /);
+    expect(JSON.parse(answer.slice(4)).choices[0].message.content).toBe("Deterministic answer to: ping");
+    expect(call("not-the-key")).toMatch(/^401 /);
+  });
+
   test("GIVEN a page served from alice's own runtime host (sandbox content) WHEN it posts to the app host's API with her cookies THEN the edge refuses it and no sandbox starts", async () => {
     const alice = sessions.alice;
-    const sandboxes = () => [...stack.engine.containers.values()].filter((container) => container.Name.startsWith(`/oh-sbx-${alice.user.slug}-`)).length;
-    const before = sandboxes();
+    const sandboxes = async () => (await stack.engine.names(`oh-sbx-${alice.user.slug}-`)).length;
+    const before = await sandboxes();
+    const callsBefore = stack.engine.counter.calls.length;
     const page = await alice.browser.page.context().newPage();
     await page.goto(alice.sandbox!.urls.WORKER_1!);
     await page.waitForSelector("#worker");
@@ -221,7 +248,8 @@ describe("two people on one host", () => {
     expect(outcome).not.toBe("status 200");
     // The request never reached the app: nothing was created on the host.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(sandboxes()).toBe(before);
+    expect(await sandboxes()).toBe(before);
+    expect(stack.engine.counter.calls.slice(callsBefore).filter((call) => call.method === "POST" && call.path === "/containers/create")).toEqual([]);
     const refused = await edge.send(`${stack.appOrigin}/api/v1/app-conversations`, {
       method: "POST",
       headers: { origin: new URL(alice.sandbox!.urls.WORKER_1!).origin, "sec-fetch-site": "same-site", "content-type": "text/plain", cookie: (await alice.browser.page.context().cookies(stack.appOrigin)).map((c) => `${c.name}=${c.value}`).join("; ") },
@@ -242,7 +270,7 @@ describe("two people on one host", () => {
       const page = await attacker().browser.page.context().newPage();
       const response = await page.goto(victim().sandbox!.urls.WORKER_1!);
       expect(response?.status()).toBe(403);
-      expect(await page.content()).not.toContain(victim().sandbox!.sandboxId);
+      expect(await page.content()).not.toContain(victim().sandbox!.hostname);
       await page.screenshot({ path: join(ARTIFACTS, `refused-worker-${attackerName}-to-${victimName}.png`) });
       await page.close();
     });
@@ -250,20 +278,25 @@ describe("two people on one host", () => {
     test("WHEN they edit the URL to the other's port under their own name, or their port under the other's name THEN nothing of the other's answers", async () => {
       const page = await attacker().browser.page.context().newPage();
       const victimPort = port(victim().sandbox!.urls.WORKER_1!);
-      const ownPort = port(attacker().sandbox!.urls.WORKER_1!);
-      for (const url of [runtimeUrlOf(victimPort, attacker().user.slug), runtimeUrlOf(ownPort, victim().user.slug)]) {
-        const response = await page.goto(url);
-        expect(response?.status()).toBeGreaterThanOrEqual(400);
-        expect(await page.content()).not.toContain(victim().sandbox!.sandboxId);
-      }
+      const ownPorts = Object.values(attacker().sandbox!.urls).map(port);
+      // dockerd hands out host ports per host address from 32768 on, and each user's ports are published on their own
+      // gateway, so the other's port number is often one of one's own: under one's own name it is then one's own
+      // sandbox (the name's owner decides, never the number), and it must show nothing of the other's.
+      const underOwnName = await page.goto(runtimeUrlOf(victimPort, attacker().user.slug));
+      if (!ownPorts.includes(victimPort)) expect(underOwnName?.status()).toBeGreaterThanOrEqual(400);
+      expect(await page.content()).not.toContain(victim().sandbox!.hostname);
+      const underTheirName = await page.goto(runtimeUrlOf(port(attacker().sandbox!.urls.WORKER_1!), victim().user.slug));
+      expect(underTheirName?.status()).toBeGreaterThanOrEqual(400);
+      expect(await page.content()).not.toContain(victim().sandbox!.hostname);
       await page.close();
     });
 
     test("WHEN they call the other's agent-server API with their own key, or with none THEN it is refused", async () => {
       const target = victim().sandbox!.conversationUrl;
       const withOwnKey = await edge.send(target, { headers: { "x-session-api-key": attacker().sandbox!.sessionKey } });
-      expect([401, 403]).toContain(withOwnKey.status);
-      expect(withOwnKey.body).not.toContain(victim().sandbox!.sandboxId);
+      // The proxy answers a wrong key like a port with nothing behind it (404: no port enumeration).
+      expect([401, 403, 404]).toContain(withOwnKey.status);
+      expect(withOwnKey.body).not.toContain(victim().sandbox!.hostname);
       const withoutKey = await edge.send(target);
       expect([401, 403]).toContain(withoutKey.status);
       // The same from the attacker's page: the answer never becomes readable.
@@ -281,7 +314,7 @@ describe("two people on one host", () => {
     test("WHEN they probe the other's worker port without credentials, as the App tab does THEN they get no content of it", async () => {
       const victimWorker = victim().sandbox!.urls.WORKER_1!;
       const probe = await edge.send(victimWorker, { headers: { origin: stack.appOrigin } });
-      expect(probe.body).not.toContain(victim().sandbox!.sandboxId);
+      expect(probe.body).not.toContain(victim().sandbox!.hostname);
       expect(probe.body).not.toContain("WORKER_1 of");
       // Not a way into the agent-server either: the probe answers on worker ports only.
       const agent = await edge.send(victim().sandbox!.conversationUrl, { headers: { origin: stack.appOrigin } });
@@ -309,7 +342,8 @@ describe("two people on one host", () => {
       );
       expect(fromPage).not.toBe("open");
       // And the owner's own key still works through the same path (the refusal above is about ownership).
-      const owner = await edge.openSocket(socketUrl.replace(attacker().sandbox!.sessionKey, victimView.sessionKey));
+      // (From the app's origin, as the SPA opens it: a handshake from elsewhere is refused by its Origin.)
+      const owner = await edge.openSocket(socketUrl.replace(attacker().sandbox!.sessionKey, victimView.sessionKey), { origin: stack.appOrigin });
       expect(owner.outcome).toBe("open");
     });
 
@@ -323,12 +357,12 @@ describe("two people on one host", () => {
       const page = await context.newPage();
       const response = await page.goto(victimWorker);
       expect(response?.status()).toBeGreaterThanOrEqual(400);
-      expect(await page.content()).not.toContain(victim().sandbox!.sandboxId);
+      expect(await page.content()).not.toContain(victim().sandbox!.hostname);
       await page.close();
       // The same cookie sent by hand: refused at the edge, nothing reaches the sandbox.
       const byHand = await edge.send(victimWorker, { headers: { cookie: `${runtimeCookie!.name}=${runtimeCookie!.value}`, accept: "application/json" } });
       expect(byHand.status).toBeGreaterThanOrEqual(400);
-      expect(byHand.body).not.toContain(victim().sandbox!.sandboxId);
+      expect(byHand.body).not.toContain(victim().sandbox!.hostname);
       await context.clearCookies({ domain: new URL(victimWorker).hostname });
     });
 
@@ -400,7 +434,7 @@ describe("two people on one host", () => {
     const content = await worker.content();
     await worker.screenshot({ path: join(ARTIFACTS, "worker-after-logout-alice.png") });
     await worker.close();
-    expect(content).not.toContain(alice.sandbox!.sandboxId);
+    expect(content).not.toContain(alice.sandbox!.hostname);
   });
 
   // KNOWN GAP, owned by edge-auth: like the session cookie, the runtime cookie is a sealed, stateless credential (valid
@@ -430,8 +464,8 @@ describe("two people on one host", () => {
       // Watch both apps for twice the idle limit.
       const until = restartedAt + 2 * CULL_IDLE_MINUTES * 60_000 + 2_000;
       while (Date.now() < until || observed.aliceCulledAfterMs < 0) {
-        if (observed.aliceCulledAfterMs < 0 && stack.engine.find(appName(sessions.alice))?.State.Running === false) observed.aliceCulledAfterMs = Date.now() - restartedAt;
-        if (stack.engine.find(appName(bob))?.State.Running === false) observed.bobStopped = true;
+        if (observed.aliceCulledAfterMs < 0 && (await stack.engine.container(appName(sessions.alice)))?.running === false) observed.aliceCulledAfterMs = Date.now() - restartedAt;
+        if ((await stack.engine.container(appName(bob)))?.running === false) observed.bobStopped = true;
         if (Date.now() > until + 30_000) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
@@ -441,7 +475,7 @@ describe("two people on one host", () => {
       const alice = sessions.alice;
       expect(observed.aliceCulledAfterMs).toBeGreaterThan(0);
       expect(observed.aliceCulledAfterMs).toBeLessThan(CULL_IDLE_MINUTES * 60_000 + 10_000);
-      expect(stack.engine.find(alice.sandbox!.sandboxId)?.State.Running).toBe(false);
+      expect((await stack.engine.container(alice.sandbox!.sandboxId))?.running).toBe(false);
       expect((await culls()).culls).toBeGreaterThan(observed.cullsBefore);
       // Her worker host has nothing behind it any more.
       const gone = await edge.send(alice.sandbox!.urls.WORKER_1!, { headers: { accept: "application/json" } });
@@ -451,9 +485,9 @@ describe("two people on one host", () => {
     // Activity reports from the proxy keep him alive. (They do arrive, although nginx-error.log shows
     // "activity report failed (timeout)" for each: the spawner answers 204 without Content-Length, and the proxy's
     // Lua client waits for a body until its timeout, then sends the batch again.)
-    test("WHEN bob keeps working in his OpenHands for twice the limit THEN he is never culled", () => {
+    test("WHEN bob keeps working in his OpenHands for twice the limit THEN he is never culled", async () => {
       expect(observed.bobStopped).toBe(false);
-      expect(stack.engine.find(appName(sessions.bob))?.State.Running).toBe(true);
+      expect((await stack.engine.container(appName(sessions.bob)))?.running).toBe(true);
     });
 
     test("WHEN alice comes back and logs in THEN her next request brings her OpenHands back", async () => {
@@ -469,7 +503,7 @@ describe("two people on one host", () => {
       const statuses = alice.navigations.slice(seen).map((nav) => nav.status);
       expect(statuses.some((status) => status === 503 || status === 502)).toBe(true);
       expect(statuses.at(-1)).toBe(200);
-      expect(stack.engine.find(appName(alice))?.State.Running).toBe(true);
+      expect((await stack.engine.container(appName(alice)))?.running).toBe(true);
     }, 60_000);
   });
 });
