@@ -43,17 +43,19 @@ const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(\
 const image = (what: string, example: { repository: string; tags: string }) =>
   z
     .object({
-      /** Registry and repository, without a tag. */
       repository: z
         .string()
-        .regex(IMAGE_REPOSITORY, `is not an image repository for the ${what} (expected registry/path without a tag, such as ${example.repository})`),
-      /** An exact version tag. */
-      tag: z.string().regex(PINNED_TAG, `is not a pinned tag for the ${what} (expected an exact version such as ${example.tags}, never latest)`),
-      /** Optional content digest to pin the exact image. @default none */
+        .regex(IMAGE_REPOSITORY, `is not an image repository for the ${what} (expected registry/path without a tag, such as ${example.repository})`)
+        .describe(`Registry and repository of the ${what} image, without a tag, such as ${example.repository}.`),
+      tag: z
+        .string()
+        .regex(PINNED_TAG, `is not a pinned tag for the ${what} (expected an exact version such as ${example.tags}, never latest)`)
+        .describe(`Exact version tag of the ${what} image, such as ${example.tags}; never latest. Quote it when YAML would read it as a number ("1.7").`),
       digest: z
         .string()
         .regex(/^sha256:[0-9a-f]{64}$/, "is not an image digest (expected sha256: followed by 64 hex digits)")
-        .optional(),
+        .optional()
+        .describe(`Content digest (sha256:...) that pins the exact ${what} image. Default: none (the tag alone).`),
     })
     .strict();
 const HOST_IMAGE_EXAMPLE = { repository: "docker.io/library/node", tags: "1.27.1.2-alpine or v1.74.9-stable" };
@@ -78,90 +80,101 @@ const cron = z
     'is not a five-field cron expression (expected minute hour day-of-month month day-of-week, such as "0 7 * * MON-FRI")',
   );
 
-const stateBackend = z.discriminatedUnion(
-  "type",
-  [
-    z
-      .object({
-        type: z.literal("s3"),
-        /** Existing, versioned S3 bucket for Terraform state (create it once, see README). */
-        bucket: z
-          .string()
-          .regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "is not an S3 bucket name (expected 3-63 lower-case letters, digits, dots or hyphens)"),
-        /** Key prefix; each stack's state is `<keyPrefix>/<name>/<environment>/<stack>.tfstate`. @default "openhands-team" */
-        keyPrefix: z
-          .string()
-          .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "is not a key prefix (expected path segments of letters, digits, . _ -, no leading or trailing slash)")
-          .default("openhands-team"),
-        region,
-        /** Optional KMS key for state encryption. @default SSE-S3 */
-        kmsKeyId: z.string().startsWith("arn:aws", "is not a KMS key ARN (expected arn:aws...:kms:...:key/...)").optional(),
-      })
-      .strict(),
-    z
-      .object({
-        type: z.literal("terraform-cloud"),
-        organization: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{1,40}$/, "is not a Terraform Cloud organization name (expected letters, digits, _ or -)"),
-        /** Workspaces are named `<workspacePrefix>-<stack>`. */
-        workspacePrefix: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{1,60}$/, "is not a workspace prefix (expected letters, digits, _ or -)"),
-        /** @default "app.terraform.io" */
-        hostname: hostname("Terraform Cloud host").default("app.terraform.io"),
-      })
-      .strict(),
-    z
-      .object({
-        type: z.literal("local"),
-        /** Folder for state files, relative to each stack's folder in cdktf.out. @default "../../../terraform-state" */
-        directory: z.string().min(1).default("../../../terraform-state"),
-      })
-      .strict(),
-  ],
-  { error: 'is not a state backend (expected type "s3", "terraform-cloud" or "local")' },
-);
+const stateBackend = z
+  .discriminatedUnion(
+    "type",
+    [
+      z
+        .object({
+          type: z.literal("s3").describe("State in an S3 bucket, one key per stack."),
+          bucket: z
+            .string()
+            .regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "is not an S3 bucket name (expected 3-63 lower-case letters, digits, dots or hyphens)")
+            .describe("Existing, versioned S3 bucket for Terraform state (create it once, see README: state bucket bootstrap)."),
+          keyPrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "is not a key prefix (expected path segments of letters, digits, . _ -, no leading or trailing slash)")
+            .default("openhands-team")
+            .describe("Key prefix: each stack's state is <keyPrefix>/<name>/<environment>/<stack>.tfstate. Default: openhands-team."),
+          region: region.describe("Region of the state bucket, such as eu-central-1."),
+          kmsKeyId: z
+            .string()
+            .regex(/^arn:aws/, "is not a KMS key ARN (expected arn:aws...:kms:...:key/...)")
+            .optional()
+            .describe("ARN of a KMS key that encrypts the state objects. Default: none (SSE-S3)."),
+        })
+        .strict(),
+      z
+        .object({
+          type: z.literal("terraform-cloud").describe("State in Terraform Cloud (or Terraform Enterprise), one workspace per stack."),
+          organization: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,40}$/, "is not a Terraform Cloud organization name (expected letters, digits, _ or -)")
+            .describe("Terraform Cloud organization that holds the workspaces."),
+          workspacePrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,60}$/, "is not a workspace prefix (expected letters, digits, _ or -)")
+            .describe("Workspaces are named <workspacePrefix>-<stack>, such as openhands-prod-network."),
+          hostname: hostname("Terraform Cloud host")
+            .default("app.terraform.io")
+            .describe("Host of Terraform Cloud or of a Terraform Enterprise installation. Default: app.terraform.io."),
+        })
+        .strict(),
+      z
+        .object({
+          type: z.literal("local").describe("State in local files: for trying the deployment out, not for a team."),
+          directory: z
+            .string()
+            .min(1)
+            .default("../../../terraform-state")
+            .describe("Folder for state files, relative to each stack's folder in cdktf.out. Default: ../../../terraform-state."),
+        })
+        .strict(),
+    ],
+    { error: 'is not a state backend (expected type "s3", "terraform-cloud" or "local")' },
+  )
+  .describe('Where Terraform keeps state, one key or workspace per stack: type "s3", "terraform-cloud" or "local".');
 
 export const DeploymentConfigSchema = z
   .object({
-    /** Short name, used in resource names. */
     name: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{1,18}[a-z0-9]$/, "is not a valid name (expected 3-20 lower-case letters, digits or hyphens, starting with a letter)"),
-    /** Environment, such as prod or staging. */
+      .regex(/^[a-z][a-z0-9-]{1,18}[a-z0-9]$/, "is not a valid name (expected 3-20 lower-case letters, digits or hyphens, starting with a letter)")
+      .describe("Short name of the deployment, 3-20 lower-case letters, digits or hyphens; prefixes every resource name."),
     environment: z
       .string()
-      .regex(/^[a-z][a-z0-9]{0,9}$/, "is not a valid environment (expected 1-10 lower-case letters or digits, starting with a letter)"),
-    /** Main region: network, data, compute, monitoring. The edge is always in us-east-1. */
-    region,
+      .regex(/^[a-z][a-z0-9]{0,9}$/, "is not a valid environment (expected 1-10 lower-case letters or digits, starting with a letter)")
+      .describe("Environment, such as prod or staging: 1-10 lower-case letters or digits."),
+    region: region.describe("Main region (network, data, compute, monitoring), such as eu-central-1. The edge is always in us-east-1."),
     domain: z
       .object({
-        /** Registrable domain that holds the app host. */
-        apex: hostname("domain"),
-        /** Public hosted zone of `apex`. */
-        hostedZoneId: zoneId,
-        /** Host of the OpenHands app. */
-        appHost: hostname("host name"),
+        apex: hostname("domain").describe("Registrable domain with a public Route 53 zone that holds the app host, such as example.com."),
+        hostedZoneId: zoneId.describe("Id of the public Route 53 hosted zone of apex."),
+        appHost: hostname("host name").describe("Host where users open OpenHands, inside apex, such as openhands.example.com."),
         runtime: z
           .object({
-            /** Sandboxes are served on `<port>-<user>.<domain>`; a subdomain of apex, or a separate registrable domain. */
-            domain: hostname("runtime domain"),
-            /** Zone of a separate runtime domain. @default the apex zone when the runtime domain is under apex */
-            hostedZoneId: zoneId.optional(),
+            domain: hostname("runtime domain").describe(
+              "Sandboxes are served on <port>-<user>.<domain>: a subdomain of apex (such as runtime.example.com), or a separate registrable domain (stronger: not same-site). Never the app host.",
+            ),
+            hostedZoneId: zoneId
+              .optional()
+              .describe("Route 53 zone of a separate runtime domain; required when the runtime domain is outside apex. Default: the apex zone."),
           })
-          .strict(),
+          .strict()
+          .describe("Where sandboxes (the apps users run) are served, apart from the app's origin."),
       })
-      .strict(),
+      .strict()
+      .describe("DNS names of the deployment and their Route 53 zones."),
     network: z
       .object({
-        /** Existing VPC. */
-        vpcId: z.string().regex(/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a VPC id (expected vpc- followed by 8 or 17 hex digits)"),
-        /** Existing private subnets with a route to the internet (NAT), in two or more availability zones. */
+        vpcId: z
+          .string()
+          .regex(/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a VPC id (expected vpc- followed by 8 or 17 hex digits)")
+          .describe("Existing VPC the deployment runs in, such as vpc-0123456789abcdef0."),
         privateSubnetIds: z
           .array(z.string().regex(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a subnet id (expected subnet- followed by 8 or 17 hex digits)"))
-          .min(2, "lists fewer than two subnets (expected private subnets in two or more availability zones)"),
-        /** IPv4 CIDR of the VPC, for endpoint security groups. */
+          .min(2, "lists fewer than two subnets (expected private subnets in two or more availability zones)")
+          .describe("Existing private subnets with a route to the internet (NAT), in two or more availability zones."),
         vpcCidr: z
           .string()
           .regex(/^(\d{1,3}\.){3}\d{1,3}\/([8-9]|[12]\d|3[0-2])$/, "is not an IPv4 CIDR (expected a.b.c.d/n such as 10.0.0.0/16)")
@@ -170,131 +183,174 @@ export const DeploymentConfigSchema = z
             const parsed = parseCidr(value);
             // Octets over 255 are reported by the rule above.
             if (!parsed.ok && /host bits/.test(parsed.reason)) ctx.addIssue({ code: "custom", input: value, message: parsed.reason });
-          }),
-        /** VPC flow logs to CloudWatch Logs. @default false */
-        flowLogs: z.boolean().default(false),
-        /**
-         * The CloudFront origin-facing managed prefix list of the main region, allowed into the ALB.
-         * @default the published id for the region (see src/config/cloudfront-prefix-lists.ts)
-         */
+          })
+          .describe(`IPv4 CIDR of the VPC, such as 10.0.0.0/16, for the endpoint security groups and the host firewall; must not overlap ${USER_NETWORK_POOL}.`),
+        flowLogs: z.boolean().default(false).describe("VPC flow logs to CloudWatch Logs. Default: false."),
         cloudFrontPrefixListId: z
           .string()
           .regex(/^pl-[0-9a-f]{8,17}$/, "is not a managed prefix list id (expected pl- followed by 8-17 hex digits)")
-          .optional(),
-        /**
-         * The `CloudFront-VPCOrigins-Service-SG` that CloudFront creates in the VPC with the first VPC origin;
-         * when set, the ALB also admits it (AWS's narrowest source for VPC-origin traffic). @default none
-         */
+          .optional()
+          .describe(
+            "The CloudFront origin-facing managed prefix list of the main region, admitted into the ALB. Default: AWS's published id for the region (src/config/cloudfront-prefix-lists.ts); required in a region without one.",
+          ),
         vpcOriginSecurityGroupId: z
           .string()
           .regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a security group id (expected sg- followed by 8 or 17 hex digits)")
-          .optional(),
-        /**
-         * Route tables of the private subnets: with them an S3 gateway endpoint keeps S3 traffic off NAT.
-         * @default [] (no gateway endpoint, since one without route tables carries nothing; synth prints a note)
-         */
+          .optional()
+          .describe(
+            "The CloudFront-VPCOrigins-Service-SG that CloudFront creates in the VPC with the first VPC origin; when set, the ALB also admits it (AWS's narrowest source for VPC-origin traffic). Default: none.",
+          ),
         privateRouteTableIds: z
           .array(z.string().regex(/^rtb-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a route table id (expected rtb- followed by 8 or 17 hex digits)"))
-          .default([]),
+          .default([])
+          .describe(
+            "Route tables of the private subnets: with them an S3 gateway endpoint keeps S3 traffic off NAT. Default: [] (no gateway endpoint, since one without route tables carries nothing; synth prints a note).",
+          ),
       })
-      .strict(),
+      .strict()
+      .describe("The existing VPC and private subnets the deployment uses."),
     compute: z
       .object({
-        /** A Graviton (arm64) instance type. @default "m7g.xlarge" */
         instanceType: z
           .string()
           .regex(/^[a-z]+[0-9]+g[a-z]*\.(medium|large|xlarge|[0-9]+xlarge|metal)$/, "is not a Graviton instance type (expected an arm64 type such as m7g.xlarge or t4g.large)")
-          .default("m7g.xlarge"),
-        /** @default 1 */
-        minSize: z.number().int().min(0).max(1, "exceeds 1 (one host holds the per-user state; scale out through ECS, see README)").default(1),
-        /** @default 1 */
-        maxSize: z.number().int().min(1).max(2, "exceeds 2 (expected 1, or 2 to allow a replacement during instance refresh)").default(1),
-        /** Root volume in GiB. @default 30 */
-        rootVolumeGiB: z.number().int().min(20, "is below 20 GiB (expected at least 20 for AL2023 and Docker)").max(500).default(30),
-        /** Docker data volume (images, sandboxes) in GiB. @default 100 */
-        dockerVolumeGiB: z.number().int().min(30, "is below 30 GiB (expected room for the pinned images)").max(4000).default(100),
+          .default("m7g.xlarge")
+          .describe("A Graviton (arm64) instance type for the host. Default: m7g.xlarge (4 vCPU, 16 GiB)."),
+        minSize: z
+          .number()
+          .int()
+          .min(0)
+          .max(1, "exceeds 1 (one host holds the per-user state; scale out through ECS, see README)")
+          .default(1)
+          .describe("Minimum number of hosts, 0 or 1 (one host holds the per-user state). Default: 1."),
+        maxSize: z
+          .number()
+          .int()
+          .min(1)
+          .max(2, "exceeds 2 (expected 1, or 2 to allow a replacement during instance refresh)")
+          .default(1)
+          .describe("Maximum number of hosts: 1, or 2 to allow a replacement during instance refresh. Default: 1."),
+        rootVolumeGiB: z
+          .number()
+          .int()
+          .min(20, "is below 20 GiB (expected at least 20 for AL2023 and Docker)")
+          .max(500)
+          .default(30)
+          .describe("Root volume of the host in GiB, 20-500. Default: 30."),
+        dockerVolumeGiB: z
+          .number()
+          .int()
+          .min(30, "is below 30 GiB (expected room for the pinned images)")
+          .max(4000)
+          .default(100)
+          .describe("Docker data volume (images and sandboxes) in GiB, 30-4000. Default: 100."),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("The host: one Graviton instance in an auto scaling group. Default: every field's default."),
     users: z
       .object({
-        /** Stop a user's OpenHands after this many idle minutes. @default 60 */
-        idleMinutes: z.number().int().min(5).max(1440).default(60),
-        /** Host-wide limit of running apps. @default 20 */
-        maxRunningApps: z.number().int().min(1).max(200).default(20),
-        /** Host-wide limit of running sandboxes. @default 30 */
-        maxRunningSandboxes: z.number().int().min(1).max(400).default(30),
-        /** Per-user sandbox quota (OH_SANDBOX_MAX_NUM_SANDBOXES). @default 3 */
-        sandboxesPerUser: z.number().int().min(1).max(20).default(3),
+        idleMinutes: z.number().int().min(5).max(1440).default(60).describe("Stop a user's OpenHands after this many idle minutes, 5-1440. Default: 60."),
+        maxRunningApps: z.number().int().min(1).max(200).default(20).describe("Host-wide limit of running OpenHands apps, 1-200. Default: 20."),
+        maxRunningSandboxes: z.number().int().min(1).max(400).default(30).describe("Host-wide limit of running sandboxes, 1-400. Default: 30."),
+        sandboxesPerUser: z
+          .number()
+          .int()
+          .min(1)
+          .max(20)
+          .default(3)
+          .describe("Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 1-20. Default: 3."),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("Limits of the per-user spawner. Default: every field's default."),
     database: z
       .object({
-        /**
-         * Aurora PostgreSQL 16.x version a new cluster is created with. AWS applies later minor versions itself (automatic
-         * minor upgrades) and Terraform ignores the difference (`ignore_changes`), so there is no need to follow them here.
-         * @default "16.6"
-         */
-        engineVersion: z.string().regex(/^16\.[0-9]+$/, "is not an Aurora PostgreSQL 16 version (expected 16.x such as 16.6)").default("16.6"),
-        /** Minimum ACU; 0 lets the cluster pause. @default 0 */
+        engineVersion: z
+          .string()
+          .regex(/^16\.[0-9]+$/, "is not an Aurora PostgreSQL 16 version (expected 16.x such as 16.6)")
+          .default("16.6")
+          .describe(
+            'Aurora PostgreSQL 16.x version a new cluster is created with; quote it ("16.6"). AWS applies later minor versions itself and Terraform ignores the difference, so there is no need to follow them here. Default: "16.6".',
+          ),
         minCapacity: z
           .number()
           .min(0)
           .max(256)
           .refine((v) => Number.isInteger(v * 2), "is not a multiple of 0.5 ACU (expected 0, 0.5, 1, 1.5, ...)")
-          .default(0),
-        /** Maximum ACU. @default 4 */
+          .default(0)
+          .describe("Minimum capacity in ACU, a multiple of 0.5; 0 lets the cluster pause when idle. Default: 0."),
         maxCapacity: z
           .number()
           .min(1, "is below 1 ACU (expected 1 to 256)")
           .max(256, "is above 256 ACU (expected 1 to 256)")
           .refine((v) => Number.isInteger(v * 2), "is not a multiple of 0.5 ACU (expected 1, 1.5, 2, ...)")
-          .default(4),
-        /** Pause after this many idle seconds when minCapacity is 0. @default 600 */
+          .default(4)
+          .describe("Maximum capacity in ACU, 1-256, a multiple of 0.5, at least minCapacity. Default: 4."),
         autoPauseSeconds: z
           .number()
           .int()
           .min(300, "is below 300 seconds (Aurora pauses after 5 minutes at the earliest)")
           .max(86400, "is above 86400 seconds (Aurora pauses after one day at the latest)")
-          .default(600),
-        /** Automated backup retention in days. @default 7 */
-        backupRetentionDays: z.number().int().min(1, "is below 1 day (expected 1 to 35)").max(35, "is above 35 days (Aurora keeps at most 35)").default(7),
+          .default(600)
+          .describe("Pause after this many idle seconds when minCapacity is 0, 300-86400. Default: 600."),
+        backupRetentionDays: z
+          .number()
+          .int()
+          .min(1, "is below 1 day (expected 1 to 35)")
+          .max(35, "is above 35 days (Aurora keeps at most 35)")
+          .default(7)
+          .describe("Aurora's automated backups are kept this many days, 1-35. Default: 7."),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("Aurora Serverless v2 PostgreSQL, one database per user. Default: every field's default."),
     backup: z
       .object({
-        /** AWS Backup daily recovery points for Aurora and EFS, kept this many days. @default 35 */
-        retentionDays: z.number().int().min(1).max(3650).default(35),
+        retentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(35)
+          .describe("AWS Backup daily recovery points of Aurora and EFS are kept this many days, 1-3650. Default: 35."),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("AWS Backup plan of the data. Default: every field's default."),
     openhands: z
       .object({
-        app: image("OpenHands app", { repository: "ghcr.io/openhands/agent-server", tags: "1.7.0" }),
-        agentServer: image("agent-server", { repository: "ghcr.io/openhands/agent-server", tags: "1.7.0" }),
-        /** Accept an app/agent-server pair not in the verified list. @default false */
-        allowUnverifiedPair: z.boolean().default(false),
-      })
-      .strict(),
-    /** Images of the host's own services, pinned like the OpenHands pair. @default DEFAULT_HOST_IMAGES, each one separately */
-    hostImages: z
-      .object({
-        /** OpenResty, the runtime proxy. */
-        openresty: image("OpenResty proxy", HOST_IMAGE_EXAMPLE).default(DEFAULT_HOST_IMAGES.openresty),
-        /** LiteLLM, the LLM gateway. */
-        llmGateway: image("LLM gateway", HOST_IMAGE_EXAMPLE).default(DEFAULT_HOST_IMAGES.llmGateway),
-        /** Node.js, the spawner's runtime. */
-        node: image("spawner runtime", HOST_IMAGE_EXAMPLE).default(DEFAULT_HOST_IMAGES.node),
+        app: image("OpenHands app", { repository: "docker.openhands.dev/openhands/openhands", tags: "1.7.0" }).describe(
+          "The OpenHands app image (repository and exact tag), such as docker.openhands.dev/openhands/openhands 1.7.0.",
+        ),
+        agentServer: image("agent-server", { repository: "ghcr.io/openhands/agent-server", tags: "1.19.1-python" }).describe(
+          "The agent-server image the app starts for sandboxes; its tag must be the one the app version pins (1.7.0 pins 1.19.1-python).",
+        ),
+        allowUnverifiedPair: z
+          .boolean()
+          .default(false)
+          .describe("Accept an app/agent-server pair that is not in the verified list. Default: false."),
       })
       .strict()
-      .prefault({}),
+      .describe("The OpenHands app and agent-server images, pinned as a verified pair."),
+    hostImages: z
+      .object({
+        openresty: image("OpenResty proxy", HOST_IMAGE_EXAMPLE)
+          .default(DEFAULT_HOST_IMAGES.openresty)
+          .describe(`OpenResty, the runtime proxy. Default: ${DEFAULT_HOST_IMAGES.openresty.repository}:${DEFAULT_HOST_IMAGES.openresty.tag}.`),
+        llmGateway: image("LLM gateway", HOST_IMAGE_EXAMPLE)
+          .default(DEFAULT_HOST_IMAGES.llmGateway)
+          .describe(`LiteLLM, the LLM gateway. Default: ${DEFAULT_HOST_IMAGES.llmGateway.repository}:${DEFAULT_HOST_IMAGES.llmGateway.tag}.`),
+        node: image("spawner runtime", HOST_IMAGE_EXAMPLE)
+          .default(DEFAULT_HOST_IMAGES.node)
+          .describe(`Node.js, the spawner's runtime. Default: ${DEFAULT_HOST_IMAGES.node.repository}:${DEFAULT_HOST_IMAGES.node.tag}.`),
+      })
+      .strict()
+      .prefault({})
+      .describe("Images of the host's own services, pinned like the OpenHands pair. Default: the pinned images, each one separately."),
     bedrock: z
       .object({
-        /** Region of Bedrock calls. @default the main region */
-        region: region.optional(),
-        /** Model or inference-profile ids offered through the LLM gateway; the first is the default. */
+        region: region.optional().describe("Region of the Bedrock calls, such as eu-central-1. Default: the main region."),
         models: z
           .array(
             z
@@ -304,81 +360,101 @@ export const DeploymentConfigSchema = z
                 "is not a Bedrock model or inference profile id (expected such as eu.anthropic.claude-sonnet-4-5-20250929-v1:0)",
               ),
           )
-          .min(1, "is empty (expected at least one Bedrock model id)"),
+          .min(1, "is empty (expected at least one Bedrock model id)")
+          .describe("Bedrock model or inference-profile ids offered through the LLM gateway; the first is every new user's default."),
       })
-      .strict(),
+      .strict()
+      .describe("The Bedrock models users talk to."),
     cognito: z
       .object({
-        /** TOTP MFA: off, optional or required. @default "required" */
-        mfa: z.enum(["off", "optional", "required"], { error: 'is not an MFA mode (expected "off", "optional" or "required")' }).default("required"),
-        /** Only administrators create users. @default true */
-        adminOnlySignUp: z.boolean().default(true),
-        /** Prefix of the Cognito login domain (`<prefix>.auth.<region>.amazoncognito.com`). */
+        mfa: z
+          .enum(["off", "optional", "required"], { error: 'is not an MFA mode (expected "off", "optional" or "required")' })
+          .default("required")
+          .describe("TOTP multi-factor authentication: off, optional or required. Default: required."),
+        adminOnlySignUp: z.boolean().default(true).describe("Only administrators create users (no self sign-up). Default: true."),
         domainPrefix: z
           .string()
           .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "is not a Cognito domain prefix (expected lower-case letters, digits and hyphens)")
-          .refine((v) => !/aws|amazon|cognito/.test(v), "contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)"),
-        /** Access and ID token lifetime in minutes. @default 60 */
-        tokenMinutes: z.number().int().min(5, "is below 5 minutes (Cognito allows 5 minutes to 1 day)").max(1440, "is above 1440 minutes (Cognito allows 5 minutes to 1 day)").default(60),
-        /** Refresh token lifetime in days. @default 30 */
-        refreshTokenDays: z.number().int().min(1).max(3650).default(30),
-        /**
-         * Custom login domain inside the apex (such as login.example.com) instead of the prefix domain.
-         * Cognito requires an A record on its parent domain. @default none: `<domainPrefix>.auth.us-east-1.amazoncognito.com`
-         */
-        customDomain: hostname("login host name").optional(),
-      })
-      .strict(),
-    edge: z
-      .object({
-        /** Requests per IP per 5 minutes before WAF blocks. @default 2000 */
-        rateLimitPer5Minutes: z.number().int().min(100, "is below 100 (WAF rate-based rules allow 100 or more)").max(2_000_000_000).default(2000),
-        /**
-         * If set, only these IPv4/IPv6 CIDRs reach the app (one WAF IP set per address family). With IPv4 ranges only,
-         * the distributions serve IPv4 only (no IPv6, no AAAA records): a dual-stack browser in an allowed office would
-         * otherwise arrive over IPv6 and be blocked. @default [] (everyone)
-         */
-        allowedCidrs: z.array(allowedCidr).default([]),
-        /** CloudFront access logs and WAF request logs to CloudWatch Logs. @default false */
-        accessLogs: z.boolean().default(false),
-        /** CloudFront price class. @default "PriceClass_100" */
-        priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"]).default("PriceClass_100"),
+          .refine((v) => !/aws|amazon|cognito/.test(v), "contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)")
+          .describe("Prefix of the Cognito login domain <prefix>.auth.us-east-1.amazoncognito.com; lower-case letters, digits and hyphens, without aws, amazon or cognito."),
+        tokenMinutes: z
+          .number()
+          .int()
+          .min(5, "is below 5 minutes (Cognito allows 5 minutes to 1 day)")
+          .max(1440, "is above 1440 minutes (Cognito allows 5 minutes to 1 day)")
+          .default(60)
+          .describe("Lifetime of the access and ID tokens in minutes, 5-1440. Default: 60."),
+        refreshTokenDays: z.number().int().min(1).max(3650).default(30).describe("Lifetime of the refresh token in days, 1-3650. Default: 30."),
+        customDomain: hostname("login host name")
+          .optional()
+          .describe(
+            "Own login host inside apex (such as login.example.com) instead of the prefix domain; Cognito requires an A record on its parent domain. Default: none (<domainPrefix>.auth.us-east-1.amazoncognito.com).",
+          ),
       })
       .strict()
-      .prefault({}),
+      .describe("The Cognito user pool users sign in with."),
+    edge: z
+      .object({
+        rateLimitPer5Minutes: z
+          .number()
+          .int()
+          .min(100, "is below 100 (WAF rate-based rules allow 100 or more)")
+          .max(2_000_000_000)
+          .default(2000)
+          .describe("Requests per client IP per 5 minutes before the WAF blocks it, 100 or more. Default: 2000."),
+        allowedCidrs: z
+          .array(allowedCidr)
+          .default([])
+          .describe(
+            "If set, only these IPv4/IPv6 CIDRs reach the app (no /0, network addresses only). With IPv4 ranges only, the app is served over IPv4 only: a dual-stack browser in an allowed office would otherwise arrive over IPv6 and be blocked. Default: [] (everyone).",
+          ),
+        accessLogs: z.boolean().default(false).describe("CloudFront access logs and WAF request logs to CloudWatch Logs. Default: false."),
+        priceClass: z
+          .enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"])
+          .default("PriceClass_100")
+          .describe("CloudFront price class: the edge locations that serve users. Default: PriceClass_100."),
+      })
+      .strict()
+      .prefault({})
+      .describe("CloudFront, WAF and Lambda@Edge in front of the app. Default: every field's default."),
     monitoring: z
       .object({
-        /** Alarm notifications to this address. @default none */
-        alarmEmail: z.email("is not an e-mail address (expected such as ops@example.com)").optional(),
-        /** CloudWatch Logs retention in days. @default 30 */
+        alarmEmail: z
+          .email("is not an e-mail address (expected such as ops@example.com)")
+          .optional()
+          .describe("Alarm notifications go to this address (an SNS e-mail subscription). Default: none."),
         logRetentionDays: z
           .number()
           .refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), `is not a CloudWatch retention (expected one of ${LOG_RETENTION_DAYS.join(", ")})`)
-          .default(30),
+          .default(30)
+          .describe(`CloudWatch Logs retention in days, one of ${LOG_RETENTION_DAYS.join(", ")}. Default: 30.`),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("Alarms, dashboard and log retention. Default: every field's default."),
     cost: z
       .object({
-        /** Stop the host outside office hours (ASG scheduled actions). @default disabled */
         officeHours: z
           .object({
-            /** IANA time zone of the schedule, such as Europe/Berlin. */
-            timeZone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)+$|^UTC$/, "is not an IANA time zone (expected such as Europe/Berlin or UTC)"),
-            /** When the host starts. */
-            start: cron,
-            /** When the host stops. */
-            stop: cron,
+            timeZone: z
+              .string()
+              .regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)+$|^UTC$/, "is not an IANA time zone (expected such as Europe/Berlin or UTC)")
+              .describe("IANA time zone of the schedule, such as Europe/Berlin or UTC."),
+            start: cron.describe('When the host starts: a five-field cron expression, such as "0 7 * * MON-FRI".'),
+            stop: cron.describe('When the host stops: a five-field cron expression, such as "0 20 * * MON-FRI".'),
           })
           .strict()
-          .optional(),
-        /** Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs). @default false */
-        interfaceEndpoints: z.boolean().default(false),
+          .optional()
+          .describe("Stop the host outside office hours (scheduled actions of the auto scaling group). Default: none (always on)."),
+        interfaceEndpoints: z
+          .boolean()
+          .default(false)
+          .describe("Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs), about $7 a month each per AZ. Default: false."),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("Switches that trade cost for availability or isolation. Default: every field's default."),
     stateBackend,
-    /** Tags on every resource. @default {} */
     tags: z
       .record(
         z
@@ -386,7 +462,8 @@ export const DeploymentConfigSchema = z
           .regex(/^(?!aws:)[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u, "is not a tag key (expected 1-128 characters, not starting with aws:)"),
         z.string().max(256, "is longer than 256 characters (tag values allow 256)"),
       )
-      .default({}),
+      .default({})
+      .describe("Tags on every resource: keys of 1-128 characters not starting with aws:, values of up to 256. Default: {}."),
   })
   .strict()
   .superRefine((c, ctx) => {
