@@ -12,13 +12,16 @@
  * The tests run in order and share one stack: the later ones build on the logins and sandboxes of the first.
  * Screenshots of the main steps go to artifacts/ (git-ignored), with the logs of every process.
  */
-import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import type { Page, Response } from "playwright-core";
 import { openBrowser, type UserBrowser } from "../src/browser";
 import { EdgeClient, openSocket } from "../src/edge-client";
+import { startHostileWorker } from "../src/hostile-worker";
 import { stopAll } from "../src/processes";
 import { docker } from "@openhands-team/docker-lab";
+import { identitySignature } from "@openhands-team/edge-auth/src/shared/identity";
 import { AGENT_SERVER_IMAGE, APP_HOST, APP_IMAGE, LLM_MODEL, RUNTIME_DOMAIN, startStack, type Stack, type TestUser } from "../src/stack";
 
 const ARTIFACTS = join(__dirname, "..", "artifacts");
@@ -84,6 +87,25 @@ async function logIn(session: Session): Promise<void> {
 function internalUrlIn(text: string): string | undefined {
   const match = new RegExp(`https?://(${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.\\d+|127\\.0\\.0\\.1|localhost|10\\.\\d+\\.\\d+\\.\\d+)(:\\d+)?`).exec(text);
   return match?.[0];
+}
+
+/** The identity headers the edge adds for `user` on `host`, signed with the stack's key. */
+function signedIdentity(target: Stack, user: TestUser, host: string): Record<string, string> {
+  const exp = Math.floor(Date.now() / 1000) + 60;
+  const identity = { sub: user.sub, slug: user.slug, email: `${user.login}@example.test` };
+  return { "x-oh-user": identity.sub, "x-oh-user-slug": identity.slug, "x-oh-email": identity.email, "x-oh-exp": String(exp), "x-oh-sig": identitySignature(target.identityKey, host, identity, exp) };
+}
+
+/** A POST straight to nginx (what the edge would forward), its status. */
+function proxyPost(target: Stack, host: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port: target.proxyPort, method: "POST", path, headers: { host, "content-type": "text/plain", ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end("steal");
+  });
 }
 
 function runtimeUrlOf(port: string | number, slug: string, path = "/"): string {
@@ -390,6 +412,106 @@ describe("two people on one host", () => {
       expect(reply.status).toBe(401);
       const genuine = await edge.send(`${stack.appOrigin}/api/v1/settings`, { headers: { cookie: `__Host-oh-session=${session!.value}`, accept: "application/json" } });
       expect(genuine.status).toBe(200);
+    });
+  });
+
+  // Issue 13 items 1 and 2 against the whole system: bob plays the attacker (eve). His sandbox serves a page on one of
+  // its worker ports, i.e. on his runtime host, same-site with the app and with alice's runtime hosts. He sends alice
+  // a link to it that carries his own sandbox's session key (the edge passes key requests on, the proxy checks the
+  // key against his sandbox), so it opens in alice's browser without any ticket of hers.
+  describe("GIVEN bob (the attacker) serves a page from his sandbox's worker port and alice opens his link", () => {
+    const APEX = RUNTIME_DOMAIN.split(".").slice(1).join(".");
+    let hostileUrl = "";
+    let attacker: { refresh: string; session: string };
+    const accessLog = () => readFileSync(join(stack.logDir, "nginx-access.log"), "utf8");
+    const decisionsFor = (from: number, host: string) => stack.edge.decisions.slice(from).filter((decision) => decision.host === host && decision.url.startsWith("/e2e-attack/"));
+
+    beforeAll(async () => {
+      const bob = sessions.bob;
+      const cookies = await bob.browser.context.cookies(`${stack.appOrigin}/_auth/refresh`);
+      attacker = { refresh: cookies.find((c) => c.name === "__Host-oh-refresh")?.value ?? "", session: cookies.find((c) => c.name === "__Host-oh-session")?.value ?? "" };
+      await startHostileWorker({ sandbox: bob.sandbox!.sandboxId, containerPort: 8012, apex: APEX, refreshToken: attacker.refresh, sessionCookie: attacker.session });
+      hostileUrl = new URL(bob.sandbox!.urls.WORKER_2!).origin;
+    });
+
+    test("WHEN the page plants bob's refresh token and session on the apex (the __Host- names too) and alice then refreshes THEN she stays signed in as herself, never as bob, and the planted copies are expired", async () => {
+      expect(attacker.refresh.length).toBeGreaterThan(20);
+      const alice = sessions.alice;
+      const context = alice.browser.context;
+      const page = await context.newPage();
+      const key = `session_api_key=${encodeURIComponent(sessions.bob.sandbox!.sessionKey)}`;
+      await page.goto(`${hostileUrl}/plant?${key}`);
+      await page.waitForFunction(() => document.querySelector("#status")?.textContent === "planted", undefined, { timeout: 10_000 });
+      // The tossed cookies are real: the browser now sends a __Secure- refresh cookie of bob's to the app host's refresh
+      // path (it refuses a __Host- name with Domain). The edge already expires whatever of ours it sees on any later
+      // request under the apex (the page's own favicon request, say), but the copy scoped to /_auth/refresh is sent
+      // only there, so it waits for her next refresh: the stealthy variant.
+      const tossed = async () => (await context.cookies(`${stack.appOrigin}/_auth/refresh`)).filter((c) => c.domain === `.${APEX}`).map((c) => `${c.name} ${c.path}`);
+      for (let i = 0; i < 50 && !(await tossed()).includes("__Secure-oh-refresh /_auth/refresh"); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await tossed()).toContain("__Secure-oh-refresh /_auth/refresh");
+      expect((await tossed()).filter((cookie) => cookie.startsWith("__Host-"))).toEqual([]);
+
+      // The "immediate" variant: the page sends her to the logout first; a cross-site logout is refused, nothing is cleared.
+      const decisionsBefore = stack.edge.decisions.length;
+      await Promise.all([page.waitForURL(`${stack.appOrigin}/_auth/logout`), page.evaluate((url) => void (location.href = url), `${stack.appOrigin}/_auth/logout`)]);
+      const logout = stack.edge.decisions.slice(decisionsBefore).filter((d) => d.host === APP_HOST && d.url === "/_auth/logout");
+      expect(logout.map((d) => d.outcome)).toEqual([403]);
+      expect((await context.cookies(stack.appOrigin)).map((c) => c.name)).toContain("__Host-oh-session");
+
+      // Her next refresh, by navigation and in the background as the SPA does it: she is still alice, in her own OpenHands.
+      await page.goto(`${stack.appOrigin}/_auth/refresh?return=%2F`);
+      expect(await waitForApp(page)).toBe(`oh-sbx-${alice.user.slug}-`);
+      const background = await page.evaluate(async () => {
+        const refreshed = await fetch("/_auth/refresh", { method: "POST" });
+        const list = await fetch("/api/v1/app-conversations/search");
+        return { status: refreshed.status, conversations: list.status === 200 ? JSON.stringify(await list.json()) : `status ${list.status}` };
+      });
+      expect(background.status).toBe(200);
+      // Her own OpenHands answered (her conversation is there), not bob's.
+      expect(background.conversations).toContain(alice.sandbox!.sandboxId);
+      expect(background.conversations).not.toContain(sessions.bob.sandbox!.sandboxId);
+      expect(await waitForApp(page)).not.toBe(`oh-sbx-${sessions.bob.user.slug}-`);
+      // The tossed copies were expired on the way.
+      expect((await context.cookies(`${stack.appOrigin}/_auth/refresh`)).filter((c) => c.domain === `.${APEX}`)).toEqual([]);
+      await page.close();
+    });
+
+    test("WHEN the page POSTs to and opens WebSockets to alice's runtime hosts and the app host THEN each is refused (403/401) and nothing reaches her sandbox or app", async () => {
+      const alice = sessions.alice;
+      const targets = [new URL(alice.sandbox!.urls.WORKER_1!).origin, new URL(alice.sandbox!.conversationUrl).origin, stack.appOrigin];
+      // She holds a runtime cookie for her worker host (SameSite=Lax: a same-site page's requests carry it).
+      expect((await alice.browser.context.cookies(targets[0]!)).map((c) => c.name)).toContain("__Host-oh-runtime");
+      const decisionsBefore = stack.edge.decisions.length;
+      const logBefore = accessLog().length;
+      const callsBefore = stack.engine.counter.calls.length;
+      const page = await alice.browser.context.newPage();
+      await page.goto(`${hostileUrl}/attack?session_api_key=${encodeURIComponent(sessions.bob.sandbox!.sessionKey)}&targets=${encodeURIComponent(JSON.stringify(targets))}`);
+      await page.waitForFunction(() => (document.querySelector("#status")?.textContent ?? "").startsWith("["), undefined, { timeout: 30_000 });
+      const seen = JSON.parse((await page.textContent("#status")) ?? "[]") as Array<{ target: string; socket: string }>;
+      await page.close();
+      expect(seen.map((attempt) => attempt.socket)).toEqual(["error", "error", "error"]);
+      for (const target of targets) {
+        const decisions = decisionsFor(decisionsBefore, new URL(target).host);
+        // One POST and one WebSocket handshake per target, each answered by the edge itself: 403 (the worker host, where
+        // her runtime cookie went along, and the app host) or 401 (the agent-server host, where she has no credential).
+        expect(decisions.map((d) => [d.method, d.websocket])).toEqual([
+          ["POST", false],
+          ["GET", true],
+        ]);
+        for (const decision of decisions) expect([401, 403]).toContain(decision.outcome);
+      }
+      expect(decisionsFor(decisionsBefore, new URL(targets[0]!).host).map((d) => d.outcome)).toEqual([403, 403]);
+      expect(decisionsFor(decisionsBefore, APP_HOST).map((d) => d.outcome)).toEqual([403, 403]);
+      // Nothing reached the proxy, so nothing reached her sandbox or app; and nothing was created for her.
+      expect(accessLog().slice(logBefore)).not.toContain("/e2e-attack/");
+      expect(stack.engine.counter.calls.slice(callsBefore).filter((call) => call.method === "POST")).toEqual([]);
+      // The proxy repeats the check: exactly what the edge would add for her (a signed identity) with the hostile Origin.
+      const worker = new URL(alice.sandbox!.urls.WORKER_1!).host;
+      const atProxy = await openSocket(`ws://127.0.0.1:${stack.proxyPort}`, `wss://${worker}/e2e-attack/socket`, { ...signedIdentity(stack, alice.user, worker), origin: hostileUrl });
+      expect(atProxy).toMatchObject({ outcome: "refused", status: 403 });
+      const postAtProxy = await proxyPost(stack, worker, "/e2e-attack/post", { ...signedIdentity(stack, alice.user, worker), origin: hostileUrl });
+      expect(postAtProxy).toBe(403);
+      expect(accessLog().slice(logBefore).split("\n").filter((line) => line.includes("/e2e-attack/") && !/ up=-?$/.test(line.trim()))).toEqual([]);
     });
   });
 
