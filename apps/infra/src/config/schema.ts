@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "./cloudfront-prefix-lists";
 import { cidrsOverlap, parseCidr } from "./cidr";
+import { withArticle } from "./wording";
 
 /**
  * The deployment configuration: one file, validated once, read by every stack.
@@ -13,7 +14,7 @@ const HOSTNAME = /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2
 const hostname = (what: string) =>
   z
     .string()
-    .regex(HOSTNAME, `is not a ${what} (expected a lower-case DNS name such as openhands.example.com)`);
+    .regex(HOSTNAME, `is not ${withArticle(what)} (expected a lower-case DNS name such as openhands.example.com)`);
 
 const REGION = /^(us|eu|ap|ca|sa|me|af|il|mx)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$/;
 const region = z.string().regex(REGION, "is not an AWS region (expected a region code such as eu-central-1)");
