@@ -1,6 +1,6 @@
 // One esbuild bundle per edge function, each in its own folder (the Lambda asset, handler `index.handler`), with a size budget.
-// No AWS SDK: SSM is one SigV4-signed request (src/shared/ssm.ts). `Headers` is replaced by a small shim so that the signer
-// never loads undici (src/shared/headers-shim.ts).
+// No AWS SDK: SSM is one SigV4-signed request (src/shared/ssm.ts). The signer's `Headers` and `crypto.subtle` are small
+// node:crypto-backed stand-ins, so a cold start loads neither undici nor WebCrypto (src/shared/signer-globals.ts).
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,7 +27,7 @@ for (const fn of FUNCTIONS) {
     format: "cjs",
     minify: true,
     legalComments: "none",
-    inject: [join(root, "src", "shared", "headers-shim.ts")],
+    inject: [join(root, "src", "shared", "signer-globals.ts")],
   });
   const bytes = readFileSync(outfile);
   // Deflate is what a zip archive uses: this is the size that counts against the Lambda@Edge limit (plus a few header bytes).
