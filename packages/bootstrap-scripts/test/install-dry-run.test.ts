@@ -360,6 +360,71 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(host.mode("run/openhands-team/secrets/identity-signing-key")).toBe("0600");
   });
 
+  // The issuer's JWKS next to the edge keys: the host downloads it (curl, stubbed here by a script that serves
+  // $STUB_STATE/jwks and logs its argv like the other stubs) from the jwksUri of the edge config parameter.
+  const EDGE_CONFIG = "/oh/test/edge/config";
+  const JWKS_URI = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Pool1/.well-known/jwks.json";
+  const rsaKey = (kid: string) => ({ kty: "RSA", kid, alg: "RS256", use: "sig", e: "AQAB", n: `n-of-${kid}` });
+  function withJwksServer(host: DryRunHost, jwks: string | undefined): Record<string, string> {
+    const bin = join(host.dir, "jwks-bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "curl"), '#!/usr/bin/env bash\n{ printf curl; printf " %q" "$@"; printf "\\n"; } >>"$STUB_LOG"\n[ -f "$STUB_STATE/jwks" ] || exit 22\ncat "$STUB_STATE/jwks"\n', { mode: 0o755 });
+    if (jwks !== undefined) writeFileSync(join(host.state, "jwks"), jwks);
+    return { PATH: `${bin}:${join(host.dir, "stubs")}:/usr/local/bin:/usr/bin:/bin` };
+  }
+  const edgeSecrets = (host: DryRunHost) => JSON.parse(host.parameter(EDGE_PARAMETER)) as Record<string, unknown>;
+
+  it("GIVEN the edge config names the issuer's jwksUri WHEN oh-secrets fills the placeholder THEN the keys and the issuer's JWKS (public fields only) go in one parameter", () => {
+    const host = newHost();
+    host.placeHostConfig();
+    host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri: JWKS_URI }));
+    // a private exponent in the answer (a misconfigured issuer) is never stored
+    const env = withJwksServer(host, JSON.stringify({ keys: [{ ...rsaKey("k1"), d: "private" }, rsaKey("k2")] }));
+    const run = host.runScript("steps/50-secrets.sh", [], env);
+    expect(run.code).toBe(0);
+    const edge = edgeSecrets(host);
+    expect(Object.keys(edge).sort()).toEqual(["identitySigningKey", "jwks", "jwksUri", "nonceKey", "ticketKey"]);
+    expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
+    expect(edge.jwksUri).toBe(JWKS_URI);
+    expect(edge.jwks).toEqual({ keys: [rsaKey("k1"), rsaKey("k2")] });
+    expect(run.calls).toContain(`curl -fsS --proto =https --max-redirs 0 --max-time 10 --max-filesize 65536 ${JWKS_URI}`);
+    expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toHaveLength(1);
+    // the next boot finds the same JWKS: nothing is written
+    const again = host.runScript("steps/50-secrets.sh", [], env);
+    expect(again.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
+  });
+
+  it("GIVEN a filled parameter (keys rotated by an operator) WHEN the issuer rotated its keys THEN the next boot replaces only the JWKS", () => {
+    const host = newHost();
+    host.placeHostConfig();
+    host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri: JWKS_URI }));
+    const keys = { identitySigningKey: "rotated-by-an-operator", ticketKey: "t", nonceKey: "n", clientSecret: "cs" };
+    host.setParameter(EDGE_PARAMETER, JSON.stringify({ ...keys, jwksUri: JWKS_URI, jwks: { keys: [rsaKey("old")] } }));
+    const run = host.runScript("steps/50-secrets.sh", [], withJwksServer(host, JSON.stringify({ keys: [rsaKey("old"), rsaKey("new")] })));
+    expect(run.code).toBe(0);
+    expect(edgeSecrets(host)).toEqual({ ...keys, jwksUri: JWKS_URI, jwks: { keys: [rsaKey("old"), rsaKey("new")] } });
+    expect(run.stderr).toContain("stored the issuer's current JWKS in /oh/test/edge/secrets");
+    expect(run.stderr).toContain("WARNING: /oh/test/edge/secrets holds an identitySigningKey different");
+  });
+
+  it.each([
+    ["the edge config parameter does not exist yet", undefined, JSON.stringify({ keys: [rsaKey("k1")] }), "cannot read /oh/test/edge/config"],
+    ["the jwksUri is plain http", "http://issuer.example.com/jwks.json", JSON.stringify({ keys: [rsaKey("k1")] }), "has no https jwksUri"],
+    ["the jwksUri smuggles a curl option", "https://issuer.example.com/jwks.json -o /etc/passwd", JSON.stringify({ keys: [rsaKey("k1")] }), "has no https jwksUri"],
+    ["the download fails", JWKS_URI, undefined, "cannot download the issuer's JWKS"],
+    ["the answer is not a JWKS", JWKS_URI, "<html>error</html>", "is not a JWKS"],
+    ["the answer has keys without kid", JWKS_URI, JSON.stringify({ keys: [{ kty: "RSA" }] }), "is not a JWKS"],
+    ["the JWKS would pass SSM's 4 KB limit", JWKS_URI, JSON.stringify({ keys: Array.from({ length: 12 }, (_, i) => ({ ...rsaKey(`k${i}`), n: "x".repeat(342) })) }), "exceed 4096 bytes"],
+  ])("GIVEN %s WHEN oh-secrets fills the placeholder THEN the keys are written without a JWKS (the edge downloads it) and it says why", (_what, jwksUri, jwks, message) => {
+    const host = newHost();
+    host.placeHostConfig();
+    if (jwksUri !== undefined) host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri }));
+    const run = host.runScript("steps/50-secrets.sh", [], withJwksServer(host, jwks));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(message);
+    expect(Object.keys(edgeSecrets(host)).sort()).toEqual(["identitySigningKey", "nonceKey", "ticketKey"]);
+  });
+
   it("GIVEN a compose plugin download that is not the pinned binary (supply-chain tampering) WHEN install.sh runs THEN it stops and installs nothing", () => {
     const host = newHost();
     const versions = join(host.bundle, "versions.env");

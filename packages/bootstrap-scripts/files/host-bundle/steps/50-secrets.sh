@@ -78,11 +78,62 @@ fetch_database_admin() {
   printf '%s' "$password" | write_file 0600 "$SECRETS_DIR/db-admin-password"
 }
 
+# The issuer's JWKS rides in the edge secrets parameter (fields jwksUri and jwks), so that a cold edge
+# function verifies a session with the one SSM call it makes anyway instead of downloading the JWKS
+# second. Downloaded at every boot from the jwksUri of the edge config parameter (next to the secrets
+# one); only public key fields are kept. The edge ignores a JWKS of another URI and still downloads the
+# JWKS itself for a kid it lacks (key rotation), so anything failing here only costs a cold edge that
+# second round trip: log it and carry on. Prints {"jwksUri": ..., "jwks": {"keys": [...]}} or nothing.
+issuer_jwks() {
+  local region="$1" secrets_name="$2" config_name config uri jwks
+  [[ "$secrets_name" == */secrets ]] || return 0
+  config_name="${secrets_name%/secrets}/config"
+  if ! config="$(aws ssm get-parameter --region "$region" --name "$config_name"     --query Parameter.Value --output text 2>/dev/null)"; then
+    log "cannot read $config_name; the edge downloads the issuer's JWKS itself"
+    return 0
+  fi
+  # the edge config allows http only for a loopback test issuer; a host only ever fetches over https
+  uri="$(jq -er '.jwksUri | strings | select(test("^https://[A-Za-z0-9.-]+(:[0-9]+)?/[!-~]*$"))' <<<"$config" 2>/dev/null)" || {
+    log "$config_name has no https jwksUri; the edge downloads the issuer's JWKS itself"
+    return 0
+  }
+  jwks="$(curl -fsS --proto '=https' --max-redirs 0 --max-time 10 --max-filesize 65536 "$uri" 2>/dev/null)" || {
+    log "cannot download the issuer's JWKS from $uri; the edge downloads it itself"
+    return 0
+  }
+  jq -ce --arg uri "$uri" '
+    select(type == "object" and (.keys | type) == "array" and (.keys | length) >= 1 and (.keys | length) <= 20
+      and all(.keys[]; type == "object" and (.kid | type) == "string" and (.kty | type) == "string"))
+    | {jwksUri: $uri, jwks: {keys: [.keys[] | {kty, kid, alg, use, n, e, crv, x, y} | with_entries(select(.value | type == "string"))]}}'     <<<"$jwks" 2>/dev/null || {
+    log "the answer of $uri is not a JWKS; the edge downloads it itself"
+    return 0
+  }
+}
+
+# put_edge_secrets NAME REGION JSON: writes the SecureString through a 0600 file (never argv); a value
+# over SSM's 4 KB standard-tier limit goes without the JWKS.
+put_edge_secrets() {
+  local name="$1" region="$2" value="$3" tmp
+  if [ "${#value}" -gt 4096 ]; then
+    log "the edge secrets with the issuer's JWKS exceed 4096 bytes; writing them without it"
+    value="$(jq -c 'del(.jwksUri, .jwks)' <<<"$value")"
+  fi
+  tmp="$(mktemp "$(host_path "$SECRETS_DIR")/.edge.XXXXXX")"
+  printf '%s' "$value" >"$tmp"
+  aws ssm put-parameter --region "$region" --name "$name" --type SecureString --overwrite \
+    --value "file://$tmp" >/dev/null || {
+    rm -f "$tmp"
+    die "cannot write the edge secrets parameter $name in $region"
+  }
+  rm -f "$tmp"
+}
+
 # The edge reads its keys from an SSM parameter in us-east-1. Terraform creates it with a placeholder;
 # the first host fills it with the identity-signing key (the same value the proxy verifies with) and
-# fresh ticket and nonce keys. A filled parameter is never overwritten (an operator may have rotated it).
+# fresh ticket and nonce keys. The keys of a filled parameter are never changed (an operator may have
+# rotated them); only its jwksUri/jwks fields follow the issuer, rewritten when they differ.
 fill_edge_secrets() {
-  local name region current identity tmp
+  local name region current identity jwks
   name="$(cfg .edgeSecretsParameter.name)"
   region="$(cfg .edgeSecretsParameter.region)"
   identity="$(cat "$(host_path "$SECRETS_DIR/identity-signing-key")")"
@@ -100,22 +151,24 @@ fill_edge_secrets() {
       --query Parameter.Value --output text)" || die "cannot read the edge secrets parameter $name in $region"
   fi
   rm -f "$(host_path "$OH_RUN")/.edge-error" "$(host_path "$EDGE_SECRETS_PENDING")"
+  jwks="$(issuer_jwks "$region" "$name")"
+  [ -n "$jwks" ] || jwks='{}'
   if jq -e "$EDGE_PLACEHOLDER_FILTER" >/dev/null 2>&1 <<<"$current"; then
-    tmp="$(mktemp "$(host_path "$SECRETS_DIR")/.edge.XXXXXX")"
-    jq -cn --arg identity "$identity" --arg ticket "$(random_secret)" --arg nonce "$(random_secret)" \
-      '{identitySigningKey: $identity, ticketKey: $ticket, nonceKey: $nonce}' >"$tmp"
-    aws ssm put-parameter --region "$region" --name "$name" --type SecureString --overwrite \
-      --value "file://$tmp" >/dev/null || {
-      rm -f "$tmp"
-      die "cannot write the edge secrets parameter $name in $region"
-    }
-    rm -f "$tmp"
+    put_edge_secrets "$name" "$region" "$(jq -cn --arg identity "$identity" --arg ticket "$(random_secret)" \
+      --arg nonce "$(random_secret)" --argjson jwks "$jwks" \
+      '{identitySigningKey: $identity, ticketKey: $ticket, nonceKey: $nonce} + $jwks')"
     log "filled the edge secrets parameter $name"
     return 0
   fi
   # a mismatch means every signed request would be refused by the proxy: say so loudly
   jq -e --arg identity "$identity" '.identitySigningKey == $identity' >/dev/null 2>&1 <<<"$current" ||
     log "WARNING: $name holds an identitySigningKey different from the identity-signing-key secret; the proxy will refuse the edge's requests"
+  # the issuer rotated its keys (or the parameter predates the JWKS): same keys, new JWKS
+  if [ "$jwks" != '{}' ] && jq -e 'type == "object"' >/dev/null 2>&1 <<<"$current" &&
+    ! jq -e --argjson jwks "$jwks" '{jwksUri, jwks} == $jwks' >/dev/null 2>&1 <<<"$current"; then
+    put_edge_secrets "$name" "$region" "$(jq -c --argjson jwks "$jwks" '. + $jwks' <<<"$current")"
+    log "stored the issuer's current JWKS in $name"
+  fi
 }
 
 # LiteLLM requires keys that start with "sk-": the gateway's key is "sk-" + the secret, in LiteLLM's env
