@@ -7,35 +7,12 @@
  * - Docker API calls the spawner makes per ensure, counted by a unix-socket proxy in front of dockerd.
  * The engine's own start is printed by docker-lab ("dockerd ... ready in N ms").
  */
-import { createServer, request } from "node:http";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { labEngine } from "@openhands-team/docker-lab";
 import { DockerPyClient } from "../test/helpers/docker-py";
 import { http, user } from "../test/helpers/harness";
 import { ensureLabImages } from "../test/helpers/lab-images";
 import { startLabSpawner } from "../test/helpers/lab-spawner";
-
-/** A counting proxy: every request the spawner sends to dockerd, by "METHOD /path" (ids and names folded). */
-async function countingProxy(target: string) {
-  const socketPath = join(mkdtempSync(join(tmpdir(), "spawner-count-")), "docker.sock");
-  const counts = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0]!.replace(/\/v1\.\d+/, "").replace(/\/containers\/(?!create$|json$)[^/]+/, "/containers/{ref}").replace(/\/networks\/(?!create$)[^/]+/, "/networks/{ref}");
-    const key = `${req.method} ${path}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    const upstream = request({ socketPath: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-  return { socketPath, counts, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -45,17 +22,25 @@ async function main() {
   let t = performance.now();
   const images = await ensureLabImages();
   const imagesMs = performance.now() - t;
-  const proxy = await countingProxy(engine.socketPath);
-  const lab = await startLabSpawner({ app: images.app, agentServer: images.agentServer }, { dockerSocketPath: proxy.socketPath });
+  const lab = await startLabSpawner({ app: images.app, agentServer: images.agentServer });
+  // Every request that reaches dockerd, by "METHOD /path" (ids and names folded).
+  const counts = () => {
+    const out = new Map<string, number>();
+    for (const call of lab.calls) {
+      const key = `${call.method} ${call.path.replace(/\/containers\/(?!create$|json$)[^/]+/, "/containers/{ref}").replace(/\/networks\/(?!create$)[^/]+/, "/networks/{ref}")}`;
+      out.set(key, (out.get(key) ?? 0) + 1);
+    }
+    return out;
+  };
   const lines: string[] = [];
   try {
     const ensure = (who: { sub: string; slug: string }) => http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
     const cold: number[] = [];
     const callsPerCold: number[] = [];
     let last = new Map<string, number>();
-    const snapshot = () => new Map(proxy.counts);
-    const diff = (before: Map<string, number>) => [...proxy.counts].reduce((sum, [key, n]) => sum + n - (before.get(key) ?? 0), 0);
-    const detail = (before: Map<string, number>) => [...proxy.counts].map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const).filter(([, n]) => n > 0).map(([key, n]) => `${key} ×${n}`).join(", ");
+    const snapshot = () => counts();
+    const diff = (before: Map<string, number>) => [...counts()].reduce((sum, [key, n]) => sum + n - (before.get(key) ?? 0), 0);
+    const detail = (before: Map<string, number>) => [...counts()].map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const).filter(([, n]) => n > 0).map(([key, n]) => `${key} ×${n}`).join(", ");
     let coldDetail = "";
     for (let i = 0; i < 3; i += 1) {
       const who = user(900 + i);
@@ -115,7 +100,6 @@ async function main() {
     console.log(lines.join("\n"));
   } finally {
     await lab.close();
-    await proxy.close();
   }
 }
 

@@ -1,19 +1,22 @@
 /**
- * The per-user filtered Docker API, end to end: docker-py's real call sequence (openhands-1.7-design-review.md
- * §1) from the owner's OpenHands through the filter to the fake Docker engine, and one test per refusal.
- * Two users (alice and bob) share one host; each test speaks as alice through her socket.
+ * The per-user filtered Docker API on a real Docker engine (docker-lab): docker-py's call sequence
+ * (openhands-1.7-design-review.md §1) from the owner's OpenHands through the filter to dockerd, and one test per
+ * refusal, each checking what reached dockerd (a recording proxy sits between the spawner and the engine) and
+ * what the engine holds. Two users (alice and bob) share one host; each test speaks as alice through her socket.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { SpawnerService } from "../src/service";
+import { describeWithEngine } from "@openhands-team/docker-lab";
 import { DockerPyClient } from "./helpers/docker-py";
-import { AGENT_IMAGE, http, startHarness, user, type Harness } from "./helpers/harness";
+import { http, user } from "./helpers/harness";
+import { ensureLabImages } from "./helpers/lab-images";
+import { exists, inspect, startLabSpawner, type LabSpawner } from "./helpers/lab-spawner";
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
-describe("filtered Docker API", () => {
-  let h: Harness;
-  let service: SpawnerService;
+describeWithEngine("filtered Docker API", () => {
+  let lab: LabSpawner;
+  let image: string;
   const alice = user(101);
   const bob = user(102);
   let asAlice: DockerPyClient;
@@ -22,40 +25,37 @@ describe("filtered Docker API", () => {
   const bobName = `oh-sbx-${bob.slug}-bobsbox`;
 
   beforeAll(async () => {
-    h = await startHarness();
-    service = await h.startService();
+    const images = await ensureLabImages();
+    image = images.agentServer;
+    lab = await startLabSpawner({ app: images.app, agentServer: images.agentServer });
     for (const who of [alice, bob]) {
-      const res = await http({ url: `${service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
+      const res = await http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
       expect(res.status).toBe(200);
     }
-    asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
-    asBob = new DockerPyClient(service.sandboxes.socketPathFor(bob.slug));
+    asAlice = new DockerPyClient(lab.service.sandboxes.socketPathFor(alice.slug));
+    asBob = new DockerPyClient(lab.service.sandboxes.socketPathFor(bob.slug));
     await asAlice.negotiate();
     await asBob.negotiate();
-    const run = await asBob.run(bobName, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    const run = await asBob.run(bobName, DockerPyClient.sandboxBody(image));
     expect(run.start?.status).toBe(204);
     bobSandboxId = run.id!;
   });
   afterAll(async () => {
-    await h?.close();
+    await lab?.close();
   });
 
-  const untouched = (id: string, action: string) => h.engine.calls.filter((c) => c.method === "POST" && c.path === `/containers/${id}/${action}`).length;
+  const reached = (method: string, path: string) => lab.calls.filter((c) => c.method === method && c.path === path).length;
 
-  it("GIVEN the owner's OpenHands WHEN docker-py runs a sandbox's whole life THEN every call passes and the create is rewritten onto the user's network, gateway and workspace", async () => {
+  it("GIVEN the owner's OpenHands WHEN docker-py runs a sandbox's whole life THEN every call passes and the create dockerd gets is rebuilt onto the user's network, gateway and workspace", async () => {
     const name = `oh-sbx-${alice.slug}-life1`;
-    // version negotiation (unprefixed)
-    expect(asAlice.apiVersion).toBe("1.47");
-    // spec service: image inspect by reference, pull when missing, inspect again
-    h.engine.images.delete(AGENT_IMAGE);
-    const [repo, tag] = [AGENT_IMAGE.slice(0, AGENT_IMAGE.lastIndexOf(":")), AGENT_IMAGE.slice(AGENT_IMAGE.lastIndexOf(":") + 1)];
-    expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(404);
-    const pull = await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`));
-    expect(pull.status).toBe(200);
-    expect(pull.body).toMatch(/Downloaded newer image/);
-    expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(200);
+    // version negotiation (unprefixed): the daemon's own API version
+    expect(asAlice.apiVersion).toBe("1.41");
+    // spec service: image inspect by reference; a pull has no registry here, and the daemon's 500 passes through
+    expect((await asAlice.call("GET", asAlice.v(`/images/${image}/json`))).status).toBe(200);
+    const [repo, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
+    expect((await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`))).status).toBe(500);
     // containers.run: create, inspect by Id, start
-    const run = await asAlice.run(name, DockerPyClient.sandboxBody(AGENT_IMAGE));
+    const run = await asAlice.run(name, DockerPyClient.sandboxBody(image));
     expect([run.create.status, run.inspect?.status, run.start?.status]).toEqual([201, 200, 204]);
     const id = run.id!;
     // list then inspect by Id
@@ -69,8 +69,8 @@ describe("filtered Docker API", () => {
     const inspected = byName.json();
     expect(inspected.Name).toBe(`/${name}`);
     expect(inspected.Config.Env).toContain("OH_SESSION_API_KEYS_0=session-key-of-this-sandbox");
-    expect((await asAlice.call("GET", asAlice.v(`/images/${inspected.Image.split(":")[1]}/json`))).json().RepoTags).toEqual([AGENT_IMAGE]);
-    // pause, unpause, stop, remove, volume lookup and delete
+    expect((await asAlice.call("GET", asAlice.v(`/images/${inspected.Image.split(":")[1]}/json`))).json().RepoTags).toEqual([image]);
+    // pause, unpause, stop, start, stop, remove, volume lookup and delete
     expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/pause`))).status).toBe(204);
     expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/unpause`))).status).toBe(204);
     expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
@@ -79,18 +79,17 @@ describe("filtered Docker API", () => {
     expect((await asAlice.call("DELETE", asAlice.v(`/containers/${id}?v=False&link=False&force=False`))).status).toBe(204);
     const volume = await asAlice.call("GET", asAlice.v(`/volumes/openhands-workspace-${name}`));
     expect(volume.status).toBe(404);
-    expect(volume.json()).toEqual({ message: `get openhands-workspace-${name}: no such volume` });
+    expect(volume.body).toBe(`{"message":"get openhands-workspace-${name}: no such volume"}\n`);
     expect((await asAlice.call("DELETE", asAlice.v(`/volumes/openhands-workspace-${name}`))).status).toBe(404);
     // After removal the daemon's own 404 body passes through (docker-py's NotFound detection).
     const gone = await asAlice.call("GET", asAlice.v(`/containers/${id}/json`));
     expect(gone.status).toBe(404);
-    expect(gone.json()).toEqual({ message: `No such container: ${id}` });
+    expect(gone.body).toBe(`{"message":"No such container: ${id}"}\n`);
 
-    // What the daemon received for the create: the rewrite.
-    const create = h.engine.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!;
-    const body = create.body as { HostConfig: Record<string, unknown>; NetworkingConfig: unknown; Labels: Record<string, string> };
-    const gateway = `${h.config.network.subnetPrefix}.1.1`;
-    expect(body.HostConfig).toMatchObject({
+    // What dockerd received for the create: the rebuilt body, nothing else.
+    const create = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!;
+    const gateway = "10.241.1.1";
+    expect(create.body.HostConfig).toEqual({
       NetworkMode: `oh-u-${alice.slug}`,
       PortBindings: {
         "8000/tcp": [{ HostIp: gateway, HostPort: "" }],
@@ -99,34 +98,40 @@ describe("filtered Docker API", () => {
         "8012/tcp": [{ HostIp: gateway, HostPort: "" }],
       },
       ExtraHosts: [`host.docker.internal:${gateway}`],
-      Binds: [`${h.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+      Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
       Privileged: false,
+      PublishAllPorts: false,
       CapDrop: ["NET_RAW"],
       Init: true,
-      Memory: 4096 * 1024 * 1024,
+      Memory: 300 * 1024 * 1024,
+      NanoCpus: 2.5e8,
+      PidsLimit: 200,
+      RestartPolicy: { Name: "no" },
+      AutoRemove: false,
     });
-    expect(body.NetworkingConfig).toEqual({ EndpointsConfig: { [`oh-u-${alice.slug}`]: {} } });
-    expect(body.Labels).toMatchObject({ sandbox_spec_id: AGENT_IMAGE, "org.openhands-team.owner": alice.slug });
+    expect(create.body.NetworkingConfig).toEqual({ EndpointsConfig: { [`oh-u-${alice.slug}`]: {} } });
+    expect(create.body.Labels).toEqual({ sandbox_spec_id: image, "org.openhands-team.owner": alice.slug });
     // The record was written on create and removed with the container.
-    expect(readdirSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes"))).toEqual([]);
+    expect(readdirSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes"))).toEqual([]);
   });
 
   it("GIVEN a create WHEN it succeeds THEN the body as the filter rebuilt it (never the caller's text) is recorded under the user's EFS folder", async () => {
     const name = `oh-sbx-${alice.slug}-rec1`;
-    await asAlice.run(name, DockerPyClient.sandboxBody(AGENT_IMAGE));
-    const record = JSON.parse(readFileSync(join(h.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
-    const sent = h.engine.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!.body;
+    await asAlice.run(name, DockerPyClient.sandboxBody(image));
+    const record = JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
+    const sent = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!.body;
     expect(record).toMatchObject({ version: 1, name, body: sent });
-    expect(record.body.HostConfig).toMatchObject({ NetworkMode: `oh-u-${alice.slug}`, Binds: [`${h.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`] });
+    expect(record.body.HostConfig).toMatchObject({ NetworkMode: `oh-u-${alice.slug}`, Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`] });
   });
 
-  it("GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist", async () => {
-    for (const ref of [bobSandboxId, bobSandboxId.slice(0, 12), bobName]) {
+  it("GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist; a short Id is not even looked up", async () => {
+    for (const ref of [bobSandboxId, bobName, bobSandboxId.slice(0, 12)]) {
       const res = await asAlice.call("GET", asAlice.v(`/containers/${ref}/json`));
       expect(res.status).toBe(404);
-      expect(res.json()).toEqual({ message: `No such container: ${ref}` });
-      expect(res.body).not.toContain("session-key");
+      expect(res.body).toBe(`{"message":"No such container: ${ref}"}\n`);
     }
+    expect(reached("GET", `/containers/${bobSandboxId.slice(0, 12)}/json`)).toBe(0);
+    expect(reached("GET", `/containers/${bobName}/json`)).toBe(0);
   });
 
   it.each(["stop", "pause"])("GIVEN another user's sandbox WHEN alice asks to %s it by Id or by name THEN 404 and the daemon never receives the call", async (action) => {
@@ -134,19 +139,19 @@ describe("filtered Docker API", () => {
       const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
       expect(res.status).toBe(404);
     }
-    expect(untouched(bobSandboxId, action)).toBe(0);
-    expect(h.engine.find(bobName)!.State.Status).toBe("running");
+    expect(reached("POST", `/containers/${bobSandboxId}/${action}`)).toBe(0);
+    expect(inspect(bobName).State.Status).toBe("running");
   });
 
   it("GIVEN another user's sandbox WHEN alice removes it by Id or by name (even with force) THEN 404 and it still exists", async () => {
     for (const ref of [bobSandboxId, bobName]) {
       expect((await asAlice.call("DELETE", asAlice.v(`/containers/${ref}?v=False&link=False&force=True`))).status).toBe(404);
     }
-    expect(h.engine.find(bobName)).toBeDefined();
-    expect(h.engine.calls.filter((c) => c.method === "DELETE" && c.path === `/containers/${bobSandboxId}`)).toHaveLength(0);
+    expect(exists(bobName)).toBe(true);
+    expect(reached("DELETE", `/containers/${bobSandboxId}`)).toBe(0);
   });
 
-  it("GIVEN sandboxes of two users and an app WHEN alice lists all containers THEN she sees only her own", async () => {
+  it("GIVEN sandboxes of two users and apps WHEN alice lists all containers THEN she sees only her own; list filters are refused with one answer", async () => {
     const { list } = await asAlice.listAll();
     const names: string[] = list.json().map((c: { Names: string[] }) => c.Names[0]);
     expect(names.length).toBeGreaterThan(0);
@@ -166,14 +171,17 @@ describe("filtered Docker API", () => {
       answers.add(`${res.status} ${res.body}`);
     }
     expect([...answers]).toEqual([expect.stringMatching(/^400 .*only all, limit, size and trunc_cmd/)]);
+    expect((await asAlice.call("GET", asAlice.v(`/containers/json?all=1&all=0`))).status).toBe(400);
+    expect(lab.calls.filter((c) => c.path === "/containers/json" && (c.query.before || c.query.since || /bob|before|since|missing/.test(c.query.filters ?? "")))).toHaveLength(0);
   });
 
   const refusedCreate = async (suffix: string, overrides: Parameters<typeof DockerPyClient.sandboxBody>[1], pattern: RegExp, status = 403) => {
     const name = `oh-sbx-${alice.slug}-${suffix}`;
-    const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(AGENT_IMAGE, overrides));
+    const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(image, overrides));
     expect(res.status).toBe(status);
     expect(res.json().message).toMatch(pattern);
-    expect(h.engine.calls.filter((c) => c.path === "/containers/create" && c.query.name === name)).toHaveLength(0);
+    expect(lab.calls.filter((c) => c.path === "/containers/create" && c.query.name === name)).toHaveLength(0);
+    expect(exists(name)).toBe(false);
   };
 
   it("GIVEN a privileged create THEN it is refused before the daemon sees it", () => refusedCreate("priv", { HostConfig: { Privileged: true } }, /privileged/));
@@ -181,7 +189,7 @@ describe("filtered Docker API", () => {
   it("GIVEN a create joining another container's network namespace THEN it is refused", () => refusedCreate("joinnet", { HostConfig: { NetworkMode: `container:${bobSandboxId}` } }, /network mode/));
   it("GIVEN a create with the host PID namespace THEN it is refused", () => refusedCreate("hostpid", { HostConfig: { PidMode: "host" } }, /PidMode/));
   it("GIVEN a create binding a foreign host path (another user's workspace) THEN it is refused", () =>
-    refusedCreate("bind", { HostConfig: { Binds: [`${h.config.paths.efsRoot}/users/${bob.slug}/workspace:/workspace:rw`] } }, /bind mounts/));
+    refusedCreate("bind", { HostConfig: { Binds: [`${lab.config.paths.efsRoot}/users/${bob.slug}/workspace:/workspace:rw`] } }, /bind mounts/));
   it("GIVEN a create mounting the Docker socket through Mounts THEN it is refused", () =>
     refusedCreate("mount", { HostConfig: { Mounts: [{ Type: "bind", Source: "/var/run/docker.sock", Target: "/var/run/docker.sock" }] } }, /bind mounts/));
   it("GIVEN a create with a device (SANDBOX_KVM_ENABLED's /dev/kvm) THEN it is refused", () =>
@@ -196,16 +204,19 @@ describe("filtered Docker API", () => {
   it("GIVEN a create joining another user's network THEN it is refused", () =>
     refusedCreate("othernet", { NetworkingConfig: { EndpointsConfig: { [`oh-u-${bob.slug}`]: {} } } }, /network "oh-u-/));
   it("GIVEN a create of another image THEN it is refused", () => refusedCreate("img", { Image: "alpine:3" }, /image "alpine:3" is not allowed/));
+  it("GIVEN a create that restarts itself (outliving its user's cull) THEN it is refused", () => refusedCreate("restart", { HostConfig: { RestartPolicy: { Name: "always" } } }, /restart policy/));
 
   it("GIVEN a create named inside another user's prefix or as an app THEN it is refused", async () => {
+    const creates = lab.callsMatching("POST", /^\/containers\/create$/).length;
     for (const name of [`oh-sbx-${bob.slug}-squat`, `oh-app-${alice.slug}`, `oh-sbx-${alice.slug}-`, "other"]) {
-      const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(AGENT_IMAGE));
+      const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(image));
       expect(res.status).toBe(403);
     }
+    expect(lab.callsMatching("POST", /^\/containers\/create$/)).toHaveLength(creates);
   });
 
   it("GIVEN calls outside the allow-list or path tricks THEN 403 and nothing reaches the daemon", async () => {
-    const before = h.engine.calls.length;
+    const before = lab.calls.length;
     const attempts: Array<[string, string]> = [
       ["GET", "/_ping"],
       ["GET", "/info"],
@@ -224,7 +235,7 @@ describe("filtered Docker API", () => {
       const res = await asAlice.call(method, path, method === "POST" ? {} : undefined);
       expect({ path, status: res.status }).toEqual({ path, status: 403 });
     }
-    expect(h.engine.calls.length).toBe(before);
+    expect(lab.calls.length).toBe(before);
   });
 
   it("GIVEN a create whose body is not JSON, or too large THEN a clear refusal, not a crash", async () => {
@@ -232,22 +243,25 @@ describe("filtered Docker API", () => {
     const junk = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), "{not json");
     expect(junk.status).toBe(400);
     expect(junk.json().message).toMatch(/not acceptable JSON/);
-    const huge = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), { Image: AGENT_IMAGE, Env: ["X=" + "a".repeat(2 * 1024 * 1024)] });
+    const huge = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), { Image: image, Env: ["X=" + "a".repeat(2 * 1024 * 1024)] });
     expect(huge.status).toBe(413);
     expect((await asAlice.call("GET", "/version")).status).toBe(200);
+    expect(exists(name)).toBe(false);
   });
 
-  it("GIVEN a pull of any other image THEN it is refused", async () => {
+  it("GIVEN a pull of any other image THEN it is refused before the daemon", async () => {
+    const before = lab.calls.filter((c) => c.path === "/images/create").length;
     const res = await asAlice.call("POST", asAlice.v("/images/create?fromImage=docker.io/library/alpine&tag=3"));
     expect(res.status).toBe(403);
-    expect(h.engine.images.has("docker.io/library/alpine:3")).toBe(false);
+    expect(lab.calls.filter((c) => c.path === "/images/create")).toHaveLength(before);
   });
 
-  it("GIVEN another user's sandbox volume WHEN alice inspects or deletes it THEN 404 without reaching the daemon", async () => {
+  it("GIVEN another user's sandbox volume WHEN alice inspects or deletes it THEN dockerd's 404 without reaching the daemon", async () => {
     for (const method of ["GET", "DELETE"]) {
       const res = await asAlice.call(method, asAlice.v(`/volumes/openhands-workspace-${bobName}`));
       expect(res.status).toBe(404);
+      expect(res.body).toBe(`{"message":"get openhands-workspace-${bobName}: no such volume"}\n`);
     }
-    expect(h.engine.calls.filter((c) => c.path === `/volumes/openhands-workspace-${bobName}`)).toHaveLength(0);
+    expect(lab.calls.filter((c) => c.path === `/volumes/openhands-workspace-${bobName}`)).toHaveLength(0);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, request } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,54 +15,116 @@ import { createLogger } from "../../src/log";
 import { startSpawnerService, type SpawnerService } from "../../src/service";
 import { fakeDatabases } from "./harness";
 
+/** A request the spawner (or a filter) sent to dockerd: path without the version prefix, query parsed. */
+export interface EngineCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body?: any;
+}
+
+/**
+ * A unix socket in front of dockerd that records every request and passes it on unchanged, so a test can say
+ * what reached the engine (and what did not).
+ */
+export async function startRecordingProxy(target: string): Promise<{ socketPath: string; calls: EngineCall[]; close(): Promise<void> }> {
+  const socketPath = join(mkdtempSync(join(tmpdir(), "spawner-proxy-")), "docker.sock");
+  const calls: EngineCall[] = [];
+  const server = createServer((req, res) => {
+    const url = req.url ?? "/";
+    const at = url.indexOf("?");
+    const call: EngineCall = { method: req.method ?? "GET", path: (at >= 0 ? url.slice(0, at) : url).replace(/^\/v1\.\d+/, ""), query: Object.fromEntries(new URLSearchParams(at >= 0 ? url.slice(at + 1) : "")) };
+    calls.push(call);
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (body.length) {
+        try {
+          call.body = JSON.parse(body.toString("utf8"));
+        } catch {
+          call.body = body.toString("utf8");
+        }
+      }
+      const upstream = request({ socketPath: target, method: req.method, path: url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return {
+    socketPath,
+    calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export interface LabSpawner {
   dir: string;
   config: SpawnerConfig;
   service: SpawnerService;
   logs: string[];
-  restart(): Promise<SpawnerService>;
+  /** Every request that reached dockerd through the spawner (its own calls and every filter's). */
+  calls: EngineCall[];
+  callsMatching(method: string, path: RegExp): EngineCall[];
+  restart(databases?: ReturnType<typeof fakeDatabases>): Promise<SpawnerService>;
   close(): Promise<void>;
 }
 
 export async function startLabSpawner(
   images: { app: string; agentServer: string },
-  overrides: { users?: SpawnerConfigInput["users"]; /** Another socket in front of the engine (the bench's counting proxy). */ dockerSocketPath?: string } = {},
+  overrides: {
+    users?: SpawnerConfigInput["users"];
+    timing?: SpawnerConfigInput["timing"];
+    network?: { subnetReuseDelayMs?: number };
+  } = {},
 ): Promise<LabSpawner> {
   const engine = labEngine();
   if (!engine) throw new Error("no lab engine");
   const dir = mkdtempSync(join(tmpdir(), "spawner-lab-"));
+  const proxy = await startRecordingProxy(engine.socketPath);
   const input: SpawnerConfigInput = {
     appHost: "openhands.example.com",
     runtimeDomain: "runtime.example.com",
     region: "eu-central-1",
     eventsBucket: "oh-events-test",
     api: { host: "127.0.0.1", port: 0 },
-    docker: { socketPath: overrides.dockerSocketPath ?? engine.socketPath },
+    docker: { socketPath: proxy.socketPath },
     images,
-    network: { subnetPrefix: "10.241", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 0 },
+    network: { subnetPrefix: "10.241", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 0, ...overrides.network },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
     database: { host: "127.0.0.1", port: 5432, adminUser: "admin", adminPassword: "admin" },
     secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
     llm: { model: "claude-sonnet" },
     limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
-    timing: { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000 },
+    timing: overrides.timing ?? { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000 },
     ...(overrides.users ? { users: overrides.users } : {}),
   };
   const config = parseConfig(input);
   const logs: string[] = [];
-  const start = () => startSpawnerService(config, { log: createLogger({ level: "debug", write: (line) => logs.push(line) }), databases: fakeDatabases() });
+  const start = (databases = fakeDatabases()) => startSpawnerService(config, { log: createLogger({ level: "debug", write: (line) => logs.push(line) }), databases });
   const lab: LabSpawner = {
     dir,
     config,
     logs,
+    calls: proxy.calls,
+    callsMatching: (method, path) => proxy.calls.filter((c) => c.method === method && path.test(c.path)),
     service: await start(),
-    async restart() {
+    async restart(databases?: ReturnType<typeof fakeDatabases>) {
       await lab.service.close();
-      lab.service = await start();
+      lab.service = await start(databases);
       return lab.service;
     },
     async close() {
       await lab.service.close();
+      await proxy.close();
       // Containers and networks this test made; docker-lab removes whatever is left when the run ends.
       const ids = docker(["ps", "-aq", "--filter", "name=^/oh-"]).stdout.split("\n").filter(Boolean);
       if (ids.length) docker(["rm", "-f", ...ids], { allowFailure: true });
