@@ -136,7 +136,7 @@ export function createIdTokenVerifier(config: EdgeConfig, embedded?: { readonly 
     },
     { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher }) },
   );
-  // A JWKS of another issuer (the pool was replaced, the host wrote it before the config changed) is not used at all.
+  // Keys of another issuer (a replaced pool, a JWKS planted for another URI): a stored JWKS counts only for the configured jwksUri.
   const seeded = embedded !== undefined && embedded.uri === config.jwksUri;
   if (seeded) verifier.cacheJwks(embedded.keys as Parameters<typeof verifier.cacheJwks>[0]);
   return {

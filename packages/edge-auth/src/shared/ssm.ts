@@ -36,6 +36,7 @@ function endpointFrom(env: NodeJS.ProcessEnv): string {
   } catch {
     throw new SsmError("InvalidEndpoint", `AWS_ENDPOINT_URL_SSM ${JSON.stringify(override.slice(0, 100))} is not a URL`);
   }
+  // Credentials' signatures and decrypted keys in clear on the network: plain http is refused off loopback.
   if (!(url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)))) {
     throw new SsmError("InvalidEndpoint", `AWS_ENDPOINT_URL_SSM ${JSON.stringify(override.slice(0, 100))} is not https (plain http only on loopback)`);
   }
