@@ -41,13 +41,13 @@ function slug(sub) {
   return out.slice(0, 16);
 }
 
-// The SSM stand-in is TypeScript; the bench runs it through the TypeScript compiler the workspace already has.
+// The SSM stand-in is TypeScript; the bench compiles it with the package's esbuild.
 async function loadSsmStandIn() {
-  const ts = require("typescript");
+  const { transformSync } = require("esbuild");
   const source = readFileSync(join(root, "harness", "ssm-stand-in.ts"), "utf8");
-  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+  const { code } = transformSync(source, { loader: "ts", format: "cjs", target: "node20" });
   const module = { exports: {} };
-  new Function("require", "module", "exports", outputText)(require, module, module.exports);
+  new Function("require", "module", "exports", code)(require, module, module.exports);
   return module.exports.startSsmStandIn;
 }
 
