@@ -13,4 +13,11 @@ describe("userSlug", () => {
     expect(userSlug("abc")).toMatch(/^[a-z2-7]{16}$/);
     expect(userSlug("abd")).not.toBe(userSlug("abc"));
   });
+
+  it("GIVEN more subs than its memory holds THEN every answer is still the hash of its own sub", () => {
+    const direct = (sub: string) => base32(createHash("sha256").update(`oh-user:${sub}`).digest()).slice(0, 16);
+    const subs = [...Array.from({ length: 5000 }, (_, i) => `sub-${i}`), "__proto__", "constructor", "sub-0", "sub-4999"];
+    for (const sub of subs) expect(userSlug(sub)).toBe(direct(sub));
+    for (const sub of subs) expect(userSlug(sub)).toBe(direct(sub));
+  });
 });
