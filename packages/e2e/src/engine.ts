@@ -88,6 +88,8 @@ export interface ContainerView {
   readonly id: string;
   readonly name: string;
   readonly image: string;
+  /** `Config.Env`, as `NAME=value` entries. */
+  readonly env: readonly string[];
   /** The container's host name (dockerd: the first 12 hex digits of its id); the fakes name themselves by it. */
   readonly hostname: string;
   readonly running: boolean;
@@ -123,7 +125,7 @@ export function engineCall(socketPath: string, method: string, path: string): Pr
 interface InspectBody {
   Id: string;
   Name: string;
-  Config: { Image: string; Hostname: string };
+  Config: { Image: string; Hostname: string; Env: string[] | null };
   State: { Running: boolean; Status: string };
   NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
 }
@@ -139,6 +141,7 @@ export async function inspectContainer(socketPath: string, ref: string): Promise
     id: inspect.Id,
     name: inspect.Name.replace(/^\//, ""),
     image: inspect.Config.Image,
+    env: inspect.Config.Env ?? [],
     hostname: inspect.Config.Hostname,
     running: inspect.State.Running,
     status: inspect.State.Status,

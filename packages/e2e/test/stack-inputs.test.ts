@@ -19,6 +19,20 @@ describe("a stack whose prerequisites are missing", () => {
   });
 });
 
+describe("a stack outside a Docker lab", () => {
+  test("GIVEN no lab engine in the environment WHEN the backend starts THEN it refuses at once, naming docker-lab", async () => {
+    const saved = { socket: process.env.OH_DOCKER_LAB_SOCKET, netns: process.env.OH_DOCKER_LAB_NETNS };
+    delete process.env.OH_DOCKER_LAB_SOCKET;
+    delete process.env.OH_DOCKER_LAB_NETNS;
+    try {
+      await expect(startBackend({ artifactsDir: "/tmp", idleMinutes: 1 })).rejects.toThrow(/no Docker engine: run under docker-lab/);
+    } finally {
+      if (saved.socket !== undefined) process.env.OH_DOCKER_LAB_SOCKET = saved.socket;
+      if (saved.netns !== undefined) process.env.OH_DOCKER_LAB_NETNS = saved.netns;
+    }
+  });
+});
+
 describe("foldPath (Docker API calls per ensure, grouped by kind)", () => {
   test("GIVEN container, network, image and volume paths WHEN folded THEN names and ids become {ref} and the fixed routes stay", () => {
     expect(foldPath("/containers/oh-app-abc/json")).toBe("/containers/{ref}/json");

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { Page, Response } from "playwright-core";
 import { openBrowser, type UserBrowser } from "../src/browser";
 import { EdgeClient, openSocket } from "../src/edge-client";
+import { engineCall } from "../src/engine";
 import { startHostileWorker } from "../src/hostile-worker";
 import { stopAll } from "../src/processes";
 import { docker } from "@openhands-team/docker-lab";
@@ -155,6 +156,9 @@ describe("two people on one host", () => {
       const container = await stack.engine.container(`oh-app-${session.user.slug}`);
       expect(container).toMatchObject({ running: true, image: APP_IMAGE });
       expect(container!.ip).toMatch(new RegExp(`^${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.2$`));
+      // Its sandboxes come from the one agent-server image the spawner is configured with, through its filtered socket.
+      const [repository, tag] = [AGENT_SERVER_IMAGE.slice(0, AGENT_SERVER_IMAGE.lastIndexOf(":")), AGENT_SERVER_IMAGE.slice(AGENT_SERVER_IMAGE.lastIndexOf(":") + 1)];
+      expect(container!.env).toEqual(expect.arrayContaining([`AGENT_SERVER_IMAGE_REPOSITORY=${repository}`, `AGENT_SERVER_IMAGE_TAG=${tag}`, "DOCKER_HOST=unix:///run/ohdocker/docker.sock"]));
     },
   );
 
@@ -191,6 +195,9 @@ describe("two people on one host", () => {
       const app = await stack.engine.container(`oh-app-${session.user.slug}`);
       expect(sandbox).toMatchObject({ running: true, image: AGENT_SERVER_IMAGE, network: app!.network });
       expect(Number(sandbox!.ip.split(".")[3])).toBeGreaterThanOrEqual(128);
+      // OpenHands needs the agent-server image to carry exactly one tag.
+      const image = await engineCall(stack.engine.socketPath, "GET", `/images/${AGENT_SERVER_IMAGE}/json`);
+      expect((image.body as { RepoTags: string[] }).RepoTags).toEqual([AGENT_SERVER_IMAGE]);
       expect(sandbox!.ip.split(".").slice(0, 3)).toEqual(app!.ip.split(".").slice(0, 3));
       // Agent-server REST (cross-origin with the session key) reached this user's sandbox.
       expect(await page.textContent("#agent-rest")).toBe(`ok ${view.sandboxId}`);
