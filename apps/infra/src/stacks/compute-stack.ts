@@ -73,6 +73,7 @@ export class ComputeStack extends DeploymentStack {
       databaseMasterSecretArn: props.data.databaseMasterSecretArn,
       hostConfigParameter: main.hostConfigParameter,
       edgeSecretsParameter: this.names.edgeSecretsParameter,
+      edgeConfigParameter: this.names.edgeConfigParameter,
       edgeRegion: EDGE_REGION,
       logGroupArns: Object.values(logs.arns),
       bundleObjectArn: bundle.objectArn,

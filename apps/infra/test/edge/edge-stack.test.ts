@@ -282,13 +282,18 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: ["lambda.amazonaws.com", "edgelambda.amazonaws.com"] }, Action: "sts:AssumeRole" }],
       });
-      for (const fn of all(synth, "edge", "aws_lambda_function")) expect(fn.role).toBe(ref(synth, "edge", "aws_iam_role", "arn", () => true));
+      for (const fn of all(synth, "edge", "aws_lambda_function")) {
+        expect(fn.role).toBe(ref(synth, "edge", "aws_iam_role", "arn", () => true));
+        // a new bundle never runs before the permission it calls SSM with exists
+        expect(fn.depends_on).toEqual([expect.stringMatching(/^aws_iam_role_policy\./)]);
+      }
     });
 
     it("THEN the role reads exactly the two edge parameters and writes only its own logs", () => {
       const statements = JSON.parse(one(synth, "edge", "aws_iam_role_policy").policy).Statement as Json[];
       const ssm = statements.find((s) => s.Sid === "EdgeParameters")!;
-      expect(ssm.Action).toBe("ssm:GetParameter");
+      // one GetParameters call brings both at a cold start (packages/edge-auth, src/shared/ssm.ts)
+      expect(ssm.Action).toBe("ssm:GetParameters");
       expect(ssm.Resource).toEqual([
         ref(synth, "edge", "aws_ssm_parameter", "arn", (p) => p.name === "/openhands/prod/edge/config"),
         ref(synth, "edge", "aws_ssm_parameter", "arn", (p) => p.name === "/openhands/prod/edge/secrets"),

@@ -64,12 +64,15 @@ describe("GIVEN the example configuration", () => {
     expect(master.Resource).toContain("master_user_secret");
   });
 
-  it("THEN it reads its configuration parameter and may fill the edge secrets parameter in us-east-1, nothing else in SSM", () => {
+  it("THEN it reads its configuration parameter, may fill the edge secrets parameter and read the edge configuration in us-east-1, nothing else in SSM", () => {
     expect(statement(policy, "HostConfiguration")).toEqual(
       expect.objectContaining({ Action: "ssm:GetParameter", Resource: expect.stringMatching(/:ssm:eu-central-1:.+:parameter\/openhands\/prod\/host\/config$/) }),
     );
     expect(statement(policy, "EdgeSecretsFirstBoot")).toEqual(
       expect.objectContaining({ Action: ["ssm:GetParameter", "ssm:PutParameter"], Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/secrets$/) }),
+    );
+    expect(statement(policy, "EdgeConfigJwksUri")).toEqual(
+      expect.objectContaining({ Action: "ssm:GetParameter", Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/config$/) }),
     );
   });
 

@@ -6,7 +6,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { EDGE_FUNCTION_KINDS, edgeBundleFolder, type EdgeFunctionKind } from "./edge-auth-bundle";
 
-/** A Node.js runtime Lambda@Edge supports; its built-in AWS SDK v3 provides the SSM client the bundles leave out. */
+/** A Node.js runtime Lambda@Edge supports. The bundle loads no AWS SDK: it signs one SSM GetParameters call itself. */
 export const EDGE_RUNTIME = "nodejs22.x";
 
 /** Viewer-triggered functions: 128 MB and 5 seconds are Lambda@Edge's limits for viewer events. */
@@ -70,7 +70,7 @@ export class EdgeFunctions extends Construct {
     // the expression (and its quotes) out of the policy text, which stays readable JSON.
     const account = new TerraformLocal(this, "account-id", Fn.element(Fn.split(":", role.arn), 4)).asString;
     const logGroupArns = EDGE_FUNCTION_KINDS.map((kind) => `arn:aws:logs:*:${account}:log-group:/aws/lambda/us-east-1.${names[kind]}`);
-    new IamRolePolicy(this, "policy", {
+    const policy = new IamRolePolicy(this, "policy", {
       role: role.id,
       name: "edge-functions",
       policy: JSON.stringify({
@@ -86,8 +86,8 @@ export class EdgeFunctions extends Construct {
           {
             Sid: "EdgeParameters",
             Effect: "Allow",
-            // Exactly the two edge parameters: the functions can read no other configuration or secret.
-            Action: "ssm:GetParameter",
+            // Exactly the two edge parameters, in one GetParameters call: the functions read no other configuration or secret.
+            Action: "ssm:GetParameters",
             Resource: [...props.parameterArns],
           },
         ],
@@ -118,6 +118,8 @@ export class EdgeFunctions extends Construct {
         ...VIEWER_LIMITS,
         // Every change publishes a numbered version; CloudFront is pointed at that version.
         publish: true,
+        // A new bundle never runs before the permission it calls with exists.
+        dependsOn: [policy],
       });
       return { kind, functionName: names[kind], qualifiedArn: fn.qualifiedArn, logGroupName: logGroup.name };
     };

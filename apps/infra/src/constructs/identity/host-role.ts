@@ -51,6 +51,8 @@ export interface HostRoleProps {
   readonly hostConfigParameter: string;
   /** Name of the edge secrets parameter, us-east-1. */
   readonly edgeSecretsParameter: string;
+  /** Name of the edge configuration parameter, us-east-1: the host reads the issuer's `jwksUri` there. */
+  readonly edgeConfigParameter: string;
   readonly edgeRegion: string;
   /** ARNs of the host's log groups. */
   readonly logGroupArns: readonly string[];
@@ -142,6 +144,14 @@ export class HostRole extends Construct {
         Effect: "Allow",
         Action: ["ssm:GetParameter", "ssm:PutParameter"],
         Resource: `arn:${partition}:ssm:${props.edgeRegion}:${account}:parameter${props.edgeSecretsParameter}`,
+      },
+      {
+        // The host stores the issuer's JWKS next to the edge secrets (one round trip for a cold edge); it reads the
+        // issuer's jwksUri from the edge configuration, and only reads it.
+        Sid: "EdgeConfigJwksUri",
+        Effect: "Allow",
+        Action: "ssm:GetParameter",
+        Resource: `arn:${partition}:ssm:${props.edgeRegion}:${account}:parameter${props.edgeConfigParameter}`,
       },
       {
         Sid: "HostBundle",
