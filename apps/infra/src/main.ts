@@ -1,24 +1,34 @@
-import { loadConfig, ConfigError } from "./config/load";
-import { readSynthOptions } from "./cli-options";
+import { displayPath, loadConfig, ConfigError } from "./config/load";
+import { EXIT, progress, readSynthOptions, SYNTH_USAGE, UsageError } from "./cli-options";
 import { formatSummary, synthesize } from "./synth";
 
 function main(): number {
   const started = Date.now();
+  const step = progress("synth");
   try {
     const options = readSynthOptions(process.argv.slice(2), process.env);
+    if (options.help) {
+      console.log(SYNTH_USAGE);
+      return EXIT.ok;
+    }
+    step(`checking ${displayPath(options.configPath)}`);
     const config = loadConfig(options.configPath);
-    const summary = synthesize(config, options.outdir, options.runByCdktfCli);
+    const summary = synthesize(config, options.outdir, options.runByCdktfCli, step);
     console.log(formatSummary(summary, options.outdir, options.configPath, Date.now() - started));
-    return 0;
+    return EXIT.ok;
   } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`synth: ${err.message}\n${err.usage.split("\n")[0]!} (--help for more)`);
+      return EXIT.invalid;
+    }
     if (err instanceof ConfigError) {
       console.error(err.message);
       console.error("Nothing was written.");
-      return 2;
+      return EXIT.invalid;
     }
     console.error(`synth failed: ${err instanceof Error ? err.message : String(err)}`);
     console.error("Nothing was written.");
-    return 1;
+    return EXIT.failed;
   }
 }
 

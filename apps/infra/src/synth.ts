@@ -4,6 +4,7 @@ import { App } from "cdktf";
 import type { DeploymentConfig } from "./config/schema";
 import { buildDeployment } from "./app";
 import { STACK_IDS } from "./config/names";
+import { displayPath } from "./config/load";
 
 export interface StackSummary {
   readonly id: string;
@@ -16,14 +17,20 @@ export interface StackSummary {
   readonly notes: readonly string[];
 }
 
-/** Synthesizes into `outdir` atomically: a failure leaves the previous output untouched and no partial folder. */
-export function synthesize(config: DeploymentConfig, outdir: string, inPlace = false): StackSummary[] {
+/**
+ * Synthesizes into `outdir` atomically: a failure leaves the previous output untouched and no partial folder.
+ * `step` hears each stage as it starts (the CLIs print it as progress).
+ */
+export function synthesize(config: DeploymentConfig, outdir: string, inPlace = false, step: (what: string) => void = () => {}): StackSummary[] {
   const target = inPlace ? outdir : join(dirname(outdir), `.${basename(outdir)}.tmp-${process.pid}`);
   rmSync(target, { recursive: true, force: true });
   try {
+    step(`building the ${STACK_IDS.length} stacks (${STACK_IDS.join(", ")})`);
     const app = new App({ outdir: target, skipValidation: false });
     const stacks = buildDeployment(app, config);
+    step("synthesizing Terraform JSON and checking the constructs");
     app.synth();
+    if (!inPlace) step(`writing ${displayPath(outdir)}`);
     const notes = new Map(Object.values(stacks).map((stack) => [stack.stackId as string, [...stack.notes]]));
     const summary = summarize(target).map((s) => ({ ...s, notes: notes.get(s.id) ?? [] }));
     if (!inPlace) {

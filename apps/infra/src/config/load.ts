@@ -217,7 +217,8 @@ function nodeAt(doc: Document, path: readonly PropertyKey[]): { node: YamlNode |
   return { node, key, complete: true };
 }
 
-function displayPath(path: string): string {
+/** A path as the user reads it: relative to the working folder when inside it. */
+export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
 }

@@ -1,13 +1,26 @@
 /**
  * Dated on-demand prices used by the estimate (AWS price list files and pricing pages as of 2026-11;
  * the newest sources read 2026-09).
- * Prices are us-east-1; the SKUs used here normally cost the same in us-west-2 and most large regions,
- * but check the offer file of your main region before relying on a figure.
+ * Every price is us-east-1's: no dated source for another region's prices was read. Prices differ between
+ * regions (often by 10-20 % in Europe and Asia), so the estimate marks each figure priced for a region the
+ * table does not hold, instead of passing us-east-1's off as that region's. Add a region only from its
+ * offer file (`https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offer>/current/<region>/index.json`),
+ * with the file's publication date.
  * Confidence: V = verified against an AWS price file or Infracost golden test, 3P = third-party page
  * quoting AWS, K = AWS list price not re-verified in the notes, EST = derived.
  */
 export const PRICE_TABLE_DATE = "2026-11";
 export const PRICE_TABLE_REGION = "us-east-1";
+/** Regions whose prices the table holds. */
+export const PRICED_REGIONS: readonly string[] = [PRICE_TABLE_REGION];
+
+/** What each confidence marker of the estimate means (printed as its legend). */
+export const CONFIDENCE_LEGEND: Readonly<Record<Price["confidence"], string>> = {
+  V: "verified against an AWS price list file or an Infracost golden test",
+  "3P": "a dated third-party page quoting AWS",
+  K: "an AWS list price, not re-verified",
+  EST: "derived from a usage assumption (listed below)",
+};
 
 export interface Price {
   readonly usd: number;

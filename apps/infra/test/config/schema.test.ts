@@ -1,8 +1,6 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { stringify } from "yaml";
+import { join } from "node:path";
 import { loadConfig, parseConfig } from "../../src/config/load";
 import { DEFAULT_CONFIG } from "../../src/cli-options";
 import { configProblems, exampleInput, type Json } from "../support/template";
@@ -116,60 +114,5 @@ describe("GIVEN an invalid configuration", () => {
     expect(() => loadConfig(join(dir, "bad.yaml"))).toThrow(/is not valid YAML/);
     expect(() => loadConfig(join(dir, "list.yaml"))).toThrow(/config: is not a mapping/);
     expect(() => loadConfig(join(dir, "absent.yaml"))).toThrow(/cannot read the file \(ENOENT\)/);
-  });
-});
-
-describe("GIVEN the synth command", () => {
-  const main = resolve(__dirname, "../../dist/src/main.js");
-  const haveBuild = existsSync(main);
-  if (!haveBuild) console.warn(`\n!!! SKIPPING the synth command tests: ${main} is missing; run pnpm build first.\n`);
-
-  (haveBuild ? it : it.skip)("WHEN the configuration is invalid THEN it exits 2 and leaves the output folder as it was", () => {
-    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
-    const out = join(dir, "cdktf.out");
-    mkdirSync(out);
-    writeFileSync(join(out, "previous.txt"), "previous output");
-    const raw = exampleInput();
-    raw.database.maxCapacity = 999;
-    writeFileSync(join(dir, "bad.yaml"), stringify(raw));
-    const result = spawnSync(process.execPath, [main, "--config", join(dir, "bad.yaml"), "--out", out], { encoding: "utf8" });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain("config.database.maxCapacity: 999 is above 256 ACU (expected 1 to 256)");
-    expect(result.stderr).toContain("Nothing was written.");
-    expect(readdirSync(out)).toEqual(["previous.txt"]);
-    expect(readdirSync(dir).sort()).toEqual(["bad.yaml", "cdktf.out"]);
-  });
-
-  (haveBuild ? it : it.skip)("WHEN the configuration is valid THEN it prints a summary of stacks, regions, backend and resources", () => {
-    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
-    const out = join(dir, "cdktf.out");
-    const stdout = execFileSync(process.execPath, [main, "--out", out], { encoding: "utf8" });
-    expect(stdout).toMatch(/^config: /m);
-    expect(stdout).toMatch(/^network\s+eu-central-1\s+s3\s+\d+/m);
-    expect(stdout).toMatch(/^edge\s+us-east-1\s+s3\s+\d+/m);
-    expect(stdout).toMatch(/^monitoring\s+eu-central-1, us-east-1 \(alias us_east_1\)\s+s3/m);
-    expect(stdout).toMatch(/6 stacks, \d+ resources, written to/);
-    expect(readdirSync(join(out, "stacks")).sort()).toEqual(["auth", "compute", "data", "edge", "monitoring", "network"]);
-    expect(readFileSync(join(out, "manifest.json"), "utf8")).toContain('"version"');
-  });
-
-  (haveBuild ? it : it.skip)("WHEN run through pnpm (a -- separator, paths relative to where pnpm was started) THEN it finds the file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "oh-cli-"));
-    writeFileSync(join(dir, "mine.yaml"), stringify(exampleInput()));
-    const out = join(dir, "cdktf.out");
-    const result = spawnSync(process.execPath, [main, "--", "--config", "mine.yaml", "--out", "cdktf.out"], {
-      encoding: "utf8",
-      env: { ...process.env, INIT_CWD: dir, OH_TEAM_CONFIG: "" },
-    });
-    expect(result.stderr).toBe("");
-    expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`config: ${join(dir, "mine.yaml")}`);
-    expect(readdirSync(join(out, "stacks"))).toContain("edge");
-  });
-
-  (haveBuild ? it : it.skip)("WHEN given an unknown argument THEN it refuses it", () => {
-    const result = spawnSync(process.execPath, [main, "--bogus"], { encoding: "utf8" });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('unknown argument "--bogus"');
   });
 });

@@ -33,6 +33,13 @@ describe("GIVEN the example deployment synthesized", () => {
     expect(line(lines, "Interface endpoints")?.monthly).toBe(0);
   });
 
+  it("THEN each figure names the region of its resources, and those outside the price table's regions are flagged", () => {
+    expect(line(lines, "EC2 m7g.xlarge")).toMatchObject({ regions: ["eu-central-1"], unpricedRegions: ["eu-central-1"] });
+    expect(line(lines, "WAF")).toMatchObject({ regions: ["us-east-1"], unpricedRegions: [] });
+    expect(line(lines, "CloudWatch alarms")).toMatchObject({ regions: ["eu-central-1", "us-east-1"], unpricedRegions: ["eu-central-1"] });
+    expect(line(lines, "CloudFront")).toMatchObject({ regions: ["global"], unpricedRegions: [] });
+  });
+
   it("THEN the total is about half of the reference deployment's", () => {
     expect(total(lines)).toBeLessThan(REFERENCE_MONTHLY.low * 0.6);
     expect(total(lines)).toBeGreaterThan(150);
@@ -54,5 +61,24 @@ describe("GIVEN office hours and interface endpoints", () => {
   it("THEN the host is priced for 65 hours a week and each endpoint for each AZ", () => {
     expect(line(lines, "EC2 m7g.xlarge")?.monthly).toBeCloseTo(((65 * 52) / 12) * 0.1632, 2);
     expect(line(lines, "Interface endpoints x6")?.monthly).toBeCloseTo(6 * 2 * 7.3, 2);
+  });
+});
+
+describe("GIVEN a deployment in us-east-1, the region the price table holds", () => {
+  const lines = estimateMonthlyCost(
+    loadSynthesizedStacks(
+      synthDeployment(
+        exampleConfig((raw) => {
+          raw.region = "us-east-1";
+          raw.stateBackend.region = "us-east-1";
+          raw.bedrock.models = ["us.anthropic.claude-sonnet-4-5-20250929-v1:0"];
+        }),
+      ).outdir,
+    ),
+  );
+
+  it("THEN no figure is flagged as borrowed from another region", () => {
+    expect(line(lines, "EC2 m7g.xlarge")?.regions).toEqual(["us-east-1"]);
+    expect(lines.filter((l) => l.unpricedRegions.length).map((l) => l.item)).toEqual([]);
   });
 });
