@@ -73,7 +73,7 @@ export const SUPPRESSIONS: readonly PolicySuppression[] = [
   {
     checkId: "OHT_SEC_003",
     resource: "compute.aws_secretsmanager_secret.*",
-    justification: "The host generates these keys on first boot; rotating the identity-signing key or the database password key needs the edge, proxy and every user database to switch together, which the README's rotation runbook does.",
+    justification: "The host generates these keys on first boot; rotating the identity-signing key or the database password key needs the edge, proxy and every user database to switch together, which docs/operations.md, \"Rotating secrets\", describes.",
   },
   {
     checkId: "OHT_CF_011",

@@ -31,7 +31,7 @@ export class AuthStack extends DeploymentStack {
     this.userPoolArn = directory.userPoolArn;
     this.userPoolClientId = directory.clientId;
     this.loginDomain = directory.loginDomain;
-    this.operatorOutput("user_pool_id", directory.userPoolId, "Cognito user pool (us-east-1): create users here (admins and users groups)");
+    this.operatorOutput("user_pool_id", directory.userPoolId, "Cognito user pool (us-east-1): add people with `pnpm users add <email>`");
     this.operatorOutput("login_url", `https://${directory.loginDomain}`, "Cognito login pages the app sends users to");
   }
 }

@@ -47,10 +47,8 @@ describe("GIVEN the example configuration WHEN the auth stack is synthesized", (
     expect(pool().name).toBe("openhands-prod-users");
   });
 
-  it("THEN the groups admins and users exist in the pool", () => {
-    const groups = all(synth, "auth", "aws_cognito_user_group");
-    expect(groups.map((g) => g.name).sort()).toEqual(["admins", "users"]);
-    for (const group of groups) expect(group.user_pool_id).toMatch(/^\$\{aws_cognito_user_pool\.[^.]+\.id\}$/);
+  it("THEN the pool has no groups (nothing reads cognito:groups)", () => {
+    expect(all(synth, "auth", "aws_cognito_user_group")).toEqual([]);
   });
 
   it("THEN the app client uses the authorization code flow only, with no client secret", () => {

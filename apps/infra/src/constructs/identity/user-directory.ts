@@ -1,5 +1,4 @@
 import { Construct } from "constructs";
-import { CognitoUserGroup } from "@cdktf/provider-aws/lib/cognito-user-group";
 import { CognitoUserPool } from "@cdktf/provider-aws/lib/cognito-user-pool";
 import { CognitoUserPoolClient } from "@cdktf/provider-aws/lib/cognito-user-pool-client";
 import { CognitoUserPoolDomain } from "@cdktf/provider-aws/lib/cognito-user-pool-domain";
@@ -11,12 +10,6 @@ export type MfaMode = "off" | "optional" | "required";
 
 /** The only OAuth scopes the edge asks for: identity and e-mail, nothing that reaches AWS APIs. */
 export const LOGIN_SCOPES = ["openid", "email", "profile"] as const;
-
-/** Groups every deployment has; the spawner and the edge may read `cognito:groups`. */
-export const USER_GROUPS = [
-  { name: "admins", description: "Operators of this OpenHands deployment", precedence: 0 },
-  { name: "users", description: "People who use OpenHands", precedence: 10 },
-] as const;
 
 export interface UserDirectoryProps {
   /** `<name>-<environment>`, the prefix of the pool and client names. */
@@ -46,7 +39,7 @@ export interface UserDirectoryProps {
 
 /**
  * Cognito for one team: a user pool of administrator-created users who sign in with their e-mail address,
- * a strong password and TOTP, the `admins` and `users` groups, an app client for the authorization code flow
+ * a strong password and TOTP, an app client for the authorization code flow
  * with PKCE (no client secret: nothing secret is generated into Terraform state), and the login domain.
  */
 export class UserDirectory extends Construct {
@@ -90,15 +83,8 @@ export class UserDirectory extends Construct {
       accountRecoverySetting: { recoveryMechanism: [{ name: "verified_email", priority: 1 }] },
     });
 
-    for (const group of USER_GROUPS) {
-      new CognitoUserGroup(this, `group-${group.name}`, {
-        userPoolId: pool.id,
-        name: group.name,
-        description: group.description,
-        precedence: group.precedence,
-      });
-    }
-
+    // No groups: nothing reads `cognito:groups` (every signed-in person gets their own OpenHands, and operators
+    // manage people with `pnpm users`, which needs AWS credentials, not a group).
     this.callbackUrl = `https://${props.appHost}${EDGE_PATHS.callback}`;
     this.logoutUrl = `https://${props.appHost}/`;
     const client = new CognitoUserPoolClient(this, "app-client", {
