@@ -152,11 +152,10 @@ export function describeIssues(
     const shown = scalar && typeof scalar.value !== "string" && scalar.value !== null ? scalar.text : show(value);
     switch (issue.code) {
       case "invalid_type":
-        return at(
-          value === undefined
-            ? `${field}: is required (expected ${typeName(issue.expected)}; see config/example.yaml)`
-            : `${field}: ${shown} is not ${typeName(issue.expected)} (expected ${typeName(issue.expected)}${typeHint(issue.path, issue.expected, context)})`,
-        );
+        if (value === undefined) return at(`${field}: is required (expected ${typeName(issue.expected)}; see config/example.yaml)`);
+        // `compute:` with nothing under it is null to YAML.
+        if (value === null) return at(`${field}: is empty (expected ${typeName(issue.expected)}; write its value, or leave the key out where it has a default)`);
+        return at(`${field}: ${shown} is not ${typeName(issue.expected)} (expected ${typeName(issue.expected)}${typeHint(issue.path, issue.expected, context)})`);
       case "unrecognized_keys": {
         const allowed = objectKeysAt(issue.path, raw);
         return issue.keys.map((key) => ({ message: unknownKey(field, key, allowed), path: issue.path, key }));
@@ -233,7 +232,8 @@ export function loadConfig(path: string): DeploymentConfig {
     throw new ConfigError(source, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)}); pass --config <file> or set OH_TEAM_CONFIG`]);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lines, prettyErrors: true });
+  // logLevel "error": a warning (a collection used as a key) would go to the process's stderr; the key is reported as unknown instead.
+  const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lines, prettyErrors: true, logLevel: "error" });
   const start: Position = { line: 1, column: 1 };
   if (doc.errors.length) {
     // The parser's message is `<what> at line L, column C:` followed by a code frame: the position goes first, the frame under it.

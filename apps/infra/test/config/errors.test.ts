@@ -141,6 +141,13 @@ describe("GIVEN a value of the wrong kind", () => {
     expect(errorLines(text)[1]).toBe(`FILE:${positionOf(text, "35\n ")}: config.backup: 35 is not an object (expected an object)`);
   });
 
+  it("WHEN a section has nothing under it THEN it is called empty, at its key", () => {
+    const text = edited(["users:\n  idleMinutes: 60 ", "users:\n# idleMinutes: 60 "], ["  maxRunningApps: 20 ", "# maxRunningApps: 20 "], ["  maxRunningSandboxes: 30 ", "# maxRunningSandboxes: 30 "], ["  sandboxesPerUser: 3 ", "# sandboxesPerUser: 3 "]);
+    expect(errorLines(text)[1]).toBe(
+      `FILE:${positionOf(text, "users:")}: config.users: is empty (expected an object; write its value, or leave the key out where it has a default)`,
+    );
+  });
+
   it.each([
     ["array", "an array"],
     ["object", "an object"],
