@@ -256,6 +256,29 @@ describe("two people on one host", () => {
     expect(call("not-the-key")).toMatch(/^401 /);
   });
 
+  test("GIVEN bob's sandbox WHEN it calls his app directly, and through host.docker.internal:3000 THEN only the relay answers, and only for the callback paths", async () => {
+    const bob = sessions.bob;
+    const app = await stack.engine.container(`oh-app-${bob.user.slug}`);
+    const calls = [
+      [`http://${app!.ip}:3000/api/v1/sandboxes/search`, "GET"],
+      ["http://host.docker.internal:3000/api/v1/sandboxes/search", "GET"],
+      ["http://host.docker.internal:3000/api/v1/webhooks/conversations", "POST"],
+    ];
+    // One Node.js process in the sandbox makes the three calls at once (a dropped packet waits out its 3 s timeout).
+    const out = docker(["exec", bob.sandbox!.sandboxId, "/usr/bin/node", "-e", `
+      Promise.all(JSON.parse(process.argv[1]).map(([url, method]) =>
+        fetch(url, { method, signal: AbortSignal.timeout(3000), headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined })
+          .then((r) => r.status, (e) => e.name))).then((results) => { console.log(JSON.stringify(results)); process.exit(0); });`, JSON.stringify(calls)], { allowFailure: true }).stdout.trim();
+    const [direct, listThroughRelay, webhookThroughRelay] = JSON.parse(out || "[]") as Array<number | string>;
+    // Inter-container traffic is off on the user's bridge: the sandbox cannot reach the app at .2.
+    expect(typeof direct).toBe("string");
+    // The relay on the gateway passes the callback paths only (no session keys to read from the sandbox list)...
+    expect(listThroughRelay).toBeGreaterThanOrEqual(400);
+    expect(listThroughRelay).toBeLessThan(500);
+    // ...and a webhook without the sandbox's key reaches the app, which refuses it (401), as OpenHands does.
+    expect(webhookThroughRelay).toBe(401);
+  });
+
   test("GIVEN a page served from alice's own runtime host (sandbox content) WHEN it posts to the app host's API with her cookies THEN the edge refuses it and no sandbox starts", async () => {
     const alice = sessions.alice;
     const sandboxes = async () => (await stack.engine.names(`oh-sbx-${alice.user.slug}-`)).length;
