@@ -502,6 +502,10 @@ describe("two people on one host", () => {
       expect(background.conversations).toContain(alice.sandbox!.sandboxId);
       expect(background.conversations).not.toContain(sessions.bob.sandbox!.sandboxId);
       expect(await waitForApp(page)).not.toBe(`oh-sbx-${sessions.bob.user.slug}-`);
+      // The session cookie her browser holds now (the ID token itself) names her.
+      const held = (await context.cookies(stack.appOrigin)).filter((c) => c.name === "__Host-oh-session");
+      expect(held).toHaveLength(1);
+      expect(JSON.parse(Buffer.from(held[0]!.value.split(".")[1]!, "base64url").toString("utf8")).sub).toBe(alice.user.sub);
       // The tossed copies were expired on the way.
       expect((await context.cookies(`${stack.appOrigin}/_auth/refresh`)).filter((c) => c.domain === `.${APEX}`)).toEqual([]);
       await page.close();
