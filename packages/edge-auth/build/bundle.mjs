@@ -4,10 +4,12 @@
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { deflateRawSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const contractsSource = join(dirname(createRequire(import.meta.url).resolve("@openhands-team/contracts/package.json")), "src", "index.ts");
 const FUNCTIONS = ["viewer-request", "origin-response"];
 // Lambda@Edge allows 1 MB (zipped) for viewer functions; we stay far below it so that a cold start loads little code.
 const BUDGET_BYTES = 100 * 1024;
@@ -28,6 +30,8 @@ for (const fn of FUNCTIONS) {
     minify: true,
     legalComments: "none",
     inject: [join(root, "src", "shared", "signer-globals.ts")],
+    // The contracts package from its TypeScript source (ES modules), so that only what the function uses is inlined.
+    alias: { "@openhands-team/contracts": contractsSource },
   });
   const bytes = readFileSync(outfile);
   // Deflate is what a zip archive uses: this is the size that counts against the Lambda@Edge limit (plus a few header bytes).

@@ -1,5 +1,6 @@
-// The identity signature against the shared test vectors (the runtime proxy tests its Lua check against the same file).
-import vectors from "./vectors/identity-signature.json";
+// The identity signature against the shared test vectors of @openhands-team/contracts (the runtime proxy tests its Lua check
+// against the same file).
+import vectors from "@openhands-team/contracts/vectors/identity-signature.json";
 import { addIdentityHeaders, identitySignature, stripIdentityHeaders } from "../src/shared/identity";
 import { userSlug } from "../src/slug";
 import { cfRequest } from "./support/events";

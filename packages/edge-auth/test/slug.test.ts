@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { base32, userSlug } from "../src/slug";
+import { base32 } from "@openhands-team/contracts";
+import { userSlug } from "../src/slug";
 
 describe("userSlug", () => {
   it("encodes RFC 4648 test vectors in lower case without padding", () => {

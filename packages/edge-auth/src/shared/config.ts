@@ -1,26 +1,11 @@
 // The edge configuration and secrets of docs/CONTRACTS.md, parsed and validated in one place.
 // Errors name the field, the bad value and the fix; nothing else in the package reads raw JSON.
+import type { EdgeConfig } from "@openhands-team/contracts";
 
-/** Plain configuration, SSM `/<name>/<environment>/edge/config`. */
-export interface EdgeConfig {
-  readonly version: 1;
-  /** Host of the OpenHands app, lower case, no port. */
-  readonly appHost: string;
-  /** Sandboxes are served on `<port>-<slug>.<runtimeDomain>`. */
-  readonly runtimeDomain: string;
-  readonly issuer: string;
-  readonly jwksUri: string;
-  readonly userPoolId: string;
-  readonly clientId: string;
-  readonly authorizeUrl: string;
-  readonly tokenUrl: string;
-  readonly logoutUrl: string;
-  readonly scopes: readonly string[];
-  /** Lifetime of the session and refresh cookies. */
-  readonly sessionMaxAgeSeconds: number;
-}
+/** Plain configuration, SSM `/<name>/<environment>/edge/config`: the contract's type, which apps/infra writes. */
+export type { EdgeConfig };
 
-/** Keys, SSM SecureString `/<name>/<environment>/edge/secrets`, decoded. */
+/** Keys, SSM SecureString `/<name>/<environment>/edge/secrets`: the contract's EdgeSecretsDocument, decoded. */
 export interface EdgeSecrets {
   /** HMAC key of the identity headers (x-oh-sig), shared with the runtime proxy. */
   readonly identitySigningKey: Buffer;

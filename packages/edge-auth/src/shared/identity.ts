@@ -1,22 +1,15 @@
 // The signed identity that the edge adds for the runtime proxy (docs/CONTRACTS.md, "Identity from the edge to the proxy").
+// The signing string and the signature are @openhands-team/contracts'; this module puts them on a CloudFront request.
 import type { CloudFrontHeaders } from "aws-lambda";
-import { hmacBase64url } from "./signed";
+import { IDENTITY_HEADER_PREFIX, IDENTITY_LIFETIME_SECONDS, identitySignature, type SignedIdentity } from "@openhands-team/contracts";
 
-export const IDENTITY_LIFETIME_SECONDS = 60;
+export { IDENTITY_LIFETIME_SECONDS, identitySignature };
 
-export interface Identity {
-  readonly sub: string;
-  readonly slug: string;
-  readonly email: string;
-}
-
-export function identitySignature(key: Buffer, host: string, identity: Identity, exp: number): string {
-  return hmacBase64url(key, `v1\n${host}\n${identity.sub}\n${identity.slug}\n${identity.email}\n${exp}`);
-}
+export type Identity = SignedIdentity;
 
 /** Deletes every x-oh-* header the client sent. Header spoofing: only the edge may speak for a user. */
 export function stripIdentityHeaders(headers: CloudFrontHeaders): void {
-  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith("x-oh-")) delete headers[name];
+  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith(IDENTITY_HEADER_PREFIX)) delete headers[name];
 }
 
 export function addIdentityHeaders(headers: CloudFrontHeaders, key: Buffer, host: string, identity: Identity, nowSeconds: number): void {
