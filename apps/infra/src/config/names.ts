@@ -1,3 +1,4 @@
+import { HOST_LOG_GROUP_KEYS, type HostLogGroupKey, type HostSecretKey } from "@openhands-team/contracts";
 import type { DeploymentConfig } from "./schema";
 
 /** The region of CloudFront's certificate, WAF web ACL, Lambda@Edge and Cognito. */
@@ -13,12 +14,11 @@ export const HOST_SECRET_NAMES = {
   openhandsJwtSecret: "openhands-jwt-secret",
   llmGatewayKey: "llm-gateway-key",
   dbPasswordKey: "db-password-key",
-} as const;
-export type HostSecretKey = keyof typeof HOST_SECRET_NAMES;
+} as const satisfies Record<HostSecretKey, string>;
+export type { HostLogGroupKey, HostSecretKey };
 
 /** The host's log groups (docs/CONTRACTS.md `logGroups`), by key. */
-export const HOST_LOG_GROUPS = ["host", "proxy", "spawner", "apps"] as const;
-export type HostLogGroupKey = (typeof HOST_LOG_GROUPS)[number];
+export const HOST_LOG_GROUPS = HOST_LOG_GROUP_KEYS;
 
 /**
  * Every name derived from the configuration, in one place so that every stack, the host and docs/CONTRACTS.md agree:

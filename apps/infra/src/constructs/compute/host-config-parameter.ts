@@ -1,38 +1,9 @@
 import { Construct } from "constructs";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
-import type { HostLogGroupKey, HostSecretKey } from "../../config/names";
+import type { HostConfiguration } from "@openhands-team/contracts";
 
-/** The host configuration JSON (docs/CONTRACTS.md, "Host configuration"); values may be Terraform references. */
-export interface HostConfiguration {
-  readonly version: 1;
-  readonly name: string;
-  readonly environment: string;
-  readonly region: string;
-  readonly appHost: string;
-  readonly runtimeDomain: string;
-  readonly efsFileSystemId: string;
-  readonly eventsBucket: string;
-  readonly database: { readonly host: string; readonly port: number; readonly masterSecretArn: string };
-  /** The VPC's IPv4 CIDRs, the primary first: the host firewall keeps user containers out of them. */
-  readonly network: { readonly vpcCidrs: readonly string[] };
-  readonly secrets: Readonly<Record<HostSecretKey, string>>;
-  readonly edgeSecretsParameter: { readonly name: string; readonly region: string };
-  readonly images: {
-    readonly app: string;
-    readonly agentServer: string;
-    readonly openresty: string;
-    readonly llmGateway: string;
-    readonly node: string;
-  };
-  readonly bedrock: { readonly region: string; readonly models: readonly string[] };
-  readonly users: {
-    readonly idleMinutes: number;
-    readonly maxRunningApps: number;
-    readonly maxRunningSandboxes: number;
-    readonly sandboxesPerUser: number;
-  };
-  readonly logGroups: Readonly<Record<HostLogGroupKey, string>>;
-}
+/** The host configuration JSON (docs/CONTRACTS.md, "Host configuration"), from @openhands-team/contracts; values may be Terraform references. */
+export type { HostConfiguration };
 
 export interface HostConfigParameterProps {
   /** `/<name>/<environment>/host/config`. */

@@ -1,24 +1,12 @@
 import { Construct } from "constructs";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
+import { EDGE_SECRETS_PLACEHOLDER, type EdgeConfig } from "@openhands-team/contracts";
 
-/** `/<name>/<environment>/edge/config`, exactly as docs/CONTRACTS.md writes it (version 1). */
-export interface EdgeConfigDocument {
-  readonly version: 1;
-  readonly appHost: string;
-  readonly runtimeDomain: string;
-  readonly issuer: string;
-  readonly jwksUri: string;
-  readonly userPoolId: string;
-  readonly clientId: string;
-  readonly authorizeUrl: string;
-  readonly tokenUrl: string;
-  readonly logoutUrl: string;
-  readonly scopes: readonly string[];
-  readonly sessionMaxAgeSeconds: number;
-}
+/** `/<name>/<environment>/edge/config` (docs/CONTRACTS.md): the type packages/edge-auth reads, from @openhands-team/contracts. */
+export type EdgeConfigDocument = EdgeConfig;
 
 /** What the secrets parameter holds until the host writes the real keys; the edge answers 503 meanwhile. */
-export const EDGE_SECRETS_PLACEHOLDER = '{"unset":true}';
+export { EDGE_SECRETS_PLACEHOLDER };
 
 export interface EdgeConfigDocumentInput {
   readonly appHost: string;

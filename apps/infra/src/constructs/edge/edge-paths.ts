@@ -7,5 +7,5 @@ export const EDGE_PATHS = {
   runtimeCallback: "/_auth/runtime-callback",
 } as const;
 
-/** Identity headers the edge sets after deleting every client-sent `x-oh-*` header (docs/CONTRACTS.md). */
-export const IDENTITY_HEADERS = ["x-oh-user", "x-oh-user-slug", "x-oh-email", "x-oh-exp", "x-oh-sig"] as const;
+/** Identity headers the edge sets after deleting every client-sent `x-oh-*` header (docs/CONTRACTS.md), from @openhands-team/contracts. */
+export { IDENTITY_HEADERS } from "@openhands-team/contracts";
