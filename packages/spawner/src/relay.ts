@@ -108,7 +108,7 @@ export class WebhookRelay {
     const refusal = !listener || !isOnNetwork(req.socket.remoteAddress, listener.network) ? "callers outside this user's network are refused" : relayRefusal(method, url, req.headers);
     if (refusal) {
       this.refused += 1;
-      this.log.warn("relay refused", { slug, method, path: url.split("?")[0]?.slice(0, 200), reason: refusal });
+      this.log.warn("relay refused", { slug, method, path: url.split("?")[0]?.slice(0, 200), from: req.socket.remoteAddress, reason: refusal });
       req.resume();
       res.writeHead(403, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "forbidden", message: refusal }));

@@ -190,8 +190,9 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
       res.end();
       return;
     }
-    const text = typeof body === "string" ? body : JSON.stringify(body);
-    res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json", "api-version": apiVersion, server: "Docker/27.5.1 (linux)" });
+    // dockerd's JSON answers (errors included) end in a newline (Go's json.Encoder).
+    const text = typeof body === "string" ? body : `${JSON.stringify(body)}\n`;
+    res.writeHead(status, { "Api-Version": apiVersion, "Content-Type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json", "Docker-Experimental": "false", Ostype: "linux", Server: "Docker/27.5.1 (linux)" });
     res.end(text);
   };
   const noSuchContainer = (res: ServerResponse, ref: string) => send(res, 404, { message: `No such container: ${ref}` });

@@ -30,6 +30,7 @@ export interface EngineCall {
 export async function startRecordingProxy(target: string): Promise<{ socketPath: string; calls: EngineCall[]; close(): Promise<void> }> {
   const socketPath = join(mkdtempSync(join(tmpdir(), "spawner-proxy-")), "docker.sock");
   const calls: EngineCall[] = [];
+  const upstreams = new Set<ReturnType<typeof request>>();
   const server = createServer((req, res) => {
     const url = req.url ?? "/";
     const at = url.indexOf("?");
@@ -46,11 +47,14 @@ export async function startRecordingProxy(target: string): Promise<{ socketPath:
           call.body = body.toString("utf8");
         }
       }
-      const upstream = request({ socketPath: target, method: req.method, path: url, headers: req.headers }, (answer) => {
+      const upstream = request({ socketPath: target, agent: false, method: req.method, path: url, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });
+      upstreams.add(upstream);
+      upstream.on("close", () => upstreams.delete(upstream));
       upstream.on("error", () => res.destroy());
+      res.on("close", () => upstream.destroy());
       upstream.end(body);
     });
   });
@@ -60,6 +64,7 @@ export async function startRecordingProxy(target: string): Promise<{ socketPath:
     calls,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const upstream of upstreams) upstream.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
