@@ -3,5 +3,6 @@ export { PoolPeople, type Person, type PeopleList, type AddMode, type AddResult,
 export { resolveUserPool, poolIdFromOutputs, AUTH_STACK_REGION, USER_POOL_OUTPUT, type UserPoolTarget } from "./users/user-pool";
 export { parseEmail } from "./users/email";
 export { temporaryPassword } from "./users/temporary-password";
-export { userSlug } from "./users/user-slug";
+/** The user key of docs/CONTRACTS.md: it names a person's containers, database and EFS directory. */
+export { userSlug } from "@openhands-team/contracts";
 export { EXIT, UsageError, AwsFailure, explainAwsError } from "./users/errors";

@@ -16,7 +16,7 @@ import {
 import { explainAwsError, UsageError } from "./errors";
 import { temporaryPassword } from "./temporary-password";
 import type { UserPoolTarget } from "./user-pool";
-import { userSlug } from "./user-slug";
+import { userSlug } from "@openhands-team/contracts";
 
 /** One person in the pool, as `list` shows them. */
 export interface Person {
