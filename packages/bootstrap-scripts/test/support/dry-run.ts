@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import hostConfigVector from "@openhands-team/contracts/vectors/host-config.json";
 
 export const BUNDLE_DIR = join(__dirname, "..", "..", "dist", "host-bundle");
 const FAKE_HOST = join(__dirname, "fake-host.sh");
@@ -22,36 +23,12 @@ const ACCOUNT = "123456789012";
 export const AGENT_SERVER_DIGEST = `sha256:${"c".repeat(64)}`;
 export const secretArn = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:oh/test/${name}-AbCdEf`;
 
+/**
+ * A fresh copy of the contract's host configuration vector (@openhands-team/contracts, vectors/host-config.json; type
+ * HostConfiguration), the document apps/infra writes in this shape: the installer's jq reads exactly what the type describes.
+ */
 export function sampleHostConfig(): Record<string, unknown> {
-  return {
-    version: 1,
-    name: "oh",
-    environment: "test",
-    region: REGION,
-    appHost: "openhands.example.com",
-    runtimeDomain: "runtime.example.com",
-    efsFileSystemId: "fs-0123456789abcdef0",
-    eventsBucket: "oh-test-events",
-    database: { host: "oh-test.cluster-abc.eu-central-1.rds.amazonaws.com", port: 5432, masterSecretArn: secretArn("rds-master") },
-    network: { vpcCidrs: ["10.0.0.0/16"] },
-    secrets: {
-      identitySigningKey: secretArn("identity-signing-key"),
-      openhandsJwtSecret: secretArn("openhands-jwt-secret"),
-      llmGatewayKey: secretArn("llm-gateway-key"),
-      dbPasswordKey: secretArn("db-password-key"),
-    },
-    edgeSecretsParameter: { name: EDGE_PARAMETER, region: "us-east-1" },
-    images: {
-      app: "docker.openhands.dev/openhands/openhands:1.7.0",
-      agentServer: `ghcr.io/openhands/agent-server:1.19.1-python@${AGENT_SERVER_DIGEST}`,
-      openresty: "openresty/openresty:1.27.1.2-alpine",
-      llmGateway: "ghcr.io/berriai/litellm:v1.77.7-stable",
-      node: "node:20.19.5-bookworm-slim",
-    },
-    bedrock: { region: REGION, models: ["eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"] },
-    users: { idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 },
-    logGroups: { host: "/oh/test/host", proxy: "/oh/test/proxy", spawner: "/oh/test/spawner", apps: "/oh/test/apps" },
-  };
+  return structuredClone(hostConfigVector.document) as Record<string, unknown>;
 }
 
 const key = (s: string) => s.replace(/[/:@]/g, "_");

@@ -1,0 +1,53 @@
+/**
+ * The shell side of the host configuration contract (docs/CONTRACTS.md, "Host configuration"): the installer's jq checks
+ * (HOST_CONFIG_CHECKS in files/host-bundle/steps/20-host-config.sh) against the contract's vector
+ * (@openhands-team/contracts, vectors/host-config.json) and the type's field lists.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HOST_CONFIGURATION_KEYS, HOST_IMAGE_KEYS, HOST_LOG_GROUP_KEYS, HOST_SECRET_KEYS } from "@openhands-team/contracts";
+import hostConfigVector from "@openhands-team/contracts/vectors/host-config.json";
+
+const STEP = join(__dirname, "..", "files", "host-bundle", "steps", "20-host-config.sh");
+const jq = spawnSync("jq", ["--version"]).status === 0;
+if (!jq) console.warn("\n!!! SKIPPED: the host configuration contract needs jq, which is not installed.\n");
+
+type Json = Record<string, unknown>;
+const scratch = mkdtempSync(join(tmpdir(), "oh-hostcfg-"));
+let runs = 0;
+
+function problems(document: unknown): { status: number | null; stdout: string; stderr: string } {
+  const file = join(scratch, `config-${(runs += 1)}.json`);
+  writeFileSync(file, JSON.stringify(document));
+  return spawnSync("bash", ["-c", 'source "$1" && jq -r "$HOST_CONFIG_CHECKS" "$2"', "check", STEP, file], { encoding: "utf8" });
+}
+
+const without = (key: string, inner?: string): Json => {
+  const copy = structuredClone(hostConfigVector.document) as Json;
+  if (inner === undefined) delete copy[key];
+  else delete (copy[key] as Json)[inner];
+  return copy;
+};
+
+(jq ? describe : describe.skip)("GIVEN the contract's host configuration vector", () => {
+  it("THEN the installer's checks report no problem", () => {
+    const result = problems(hostConfigVector.document);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim()).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it.each(HOST_CONFIGURATION_KEYS.map((key) => [key]))("WHEN the field %s is missing THEN the checks name it", (key) => {
+    expect(problems(without(key)).stdout).toMatch(new RegExp(`^${key}[.:]`, "m"));
+  });
+
+  it.each([
+    ...HOST_SECRET_KEYS.map((key) => ["secrets", key]),
+    ...HOST_IMAGE_KEYS.map((key) => ["images", key]),
+    ...HOST_LOG_GROUP_KEYS.map((key) => ["logGroups", key]),
+  ])("WHEN %s.%s is missing THEN the checks name it", (outer, inner) => {
+    expect(problems(without(outer, inner)).stdout).toContain(`${outer}.${inner}: `);
+  });
+});
