@@ -460,7 +460,8 @@ describe("two people on one host", () => {
     beforeAll(async () => {
       const bob = sessions.bob;
       const cookies = await bob.browser.context.cookies(`${stack.appOrigin}/_auth/refresh`);
-      attacker = { refresh: cookies.find((c) => c.name === "__Host-oh-refresh")?.value ?? "", session: cookies.find((c) => c.name === "__Host-oh-session")?.value ?? "" };
+      // The attacker's own refresh token, whatever the edge calls its cookie (`__Host-oh-refresh`; `__Secure-oh-refresh` before).
+      attacker = { refresh: cookies.find((c) => c.name.endsWith("-oh-refresh"))?.value ?? "", session: cookies.find((c) => c.name === "__Host-oh-session")?.value ?? "" };
       await startHostileWorker({ sandbox: bob.sandbox!.sandboxId, containerPort: 8012, apex: APEX, refreshToken: attacker.refresh, sessionCookie: attacker.session });
       hostileUrl = new URL(bob.sandbox!.urls.WORKER_2!).origin;
     });
@@ -484,10 +485,13 @@ describe("two people on one host", () => {
 
       // The "immediate" variant: the page sends her to the logout first; a cross-site logout is refused, nothing is cleared.
       expect(stack.edge.decisions.filter((d) => d.host === APP_HOST && d.url === "/_auth/logout")).toEqual([]);
-      await Promise.all([page.waitForURL(`${stack.appOrigin}/_auth/logout`), page.evaluate((url) => void (location.href = url), `${stack.appOrigin}/_auth/logout`)]);
+      const planted = page.url();
+      await Promise.all([page.waitForURL((url) => url.href !== planted), page.evaluate((url) => void (location.href = url), `${stack.appOrigin}/_auth/logout`)]);
+      await page.waitForLoadState();
       const logout = stack.edge.decisions.filter((d) => d.host === APP_HOST && d.url === "/_auth/logout");
-      expect(logout.map((d) => d.outcome)).toEqual([403]);
       expect((await context.cookies(stack.appOrigin)).map((c) => c.name)).toContain("__Host-oh-session");
+      expect(logout.map((d) => d.outcome)).toEqual([403]);
+      expect(page.url()).toBe(`${stack.appOrigin}/_auth/logout`);
 
       // Her next refresh, by navigation and in the background as the SPA does it: she is still alice, in her own OpenHands.
       await page.goto(`${stack.appOrigin}/_auth/refresh?return=%2F`);
