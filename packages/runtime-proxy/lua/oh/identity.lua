@@ -63,4 +63,39 @@ function M.verify(key, host, headers, now, opts)
   return { sub = sub, slug = slug, email = email, exp = expires }
 end
 
+local function fresh(who, now, opts)
+  -- Replay of a captured identity after it expired: checked on every request, cached or not.
+  if now > who.exp + opts.skew then return nil, "expired" end
+  -- An identity minted far into the future would be a long-lived replayable credential.
+  if who.exp > now + opts.max_ahead then return nil, "not yet valid" end
+  return who
+end
+
+--- M.verify, remembering each identity that passed in `cache` (per worker: get(k) and set(k, v, ttl),
+--- e.g. resty.lrucache) until it expires, so a hit skips the HMAC. The cache key is the whole signed
+--- text plus the signature, and a hit must also match every field and pass the expiry checks again.
+--- Only identities that verified are stored. Same results as M.verify.
+function M.verify_cached(cache, key, host, headers, now, opts)
+  local sub, slug, email = headers["x-oh-user"], headers["x-oh-user-slug"], headers["x-oh-email"]
+  local exp, sig = headers["x-oh-exp"], headers["x-oh-sig"]
+  local cache_key
+  if type(sub) == "string" and type(slug) == "string" and type(email) == "string" and type(exp) == "string"
+      and type(sig) == "string" and type(host) == "string" then
+    cache_key = M.canonical(host, sub, slug, email, exp) .. "\n" .. sig
+    local who = cache:get(cache_key)
+    -- A tampered field or signature is another key; the fields are compared too, so no split of the
+    -- key text into other fields can reuse an entry (forged identity riding on a cached one).
+    if who and who.host == host and who.sub == sub and who.slug == slug and who.email == email
+        and who.exp_text == exp and who.sig == sig then
+      return fresh(who, now, opts)
+    end
+  end
+  local who, reason = M.verify(key, host, headers, now, opts)
+  if who and cache_key then
+    who.host, who.exp_text, who.sig = host, exp, sig
+    cache:set(cache_key, who, who.exp + opts.skew - now + 1)
+  end
+  return who, reason
+end
+
 return M

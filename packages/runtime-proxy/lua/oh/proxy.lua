@@ -2,6 +2,7 @@
 -- health, anything else). Decisions are made here; parsing and crypto live in the pure modules.
 local cjson = require "cjson.safe"
 local balancer = require "ngx.balancer"
+local lrucache = require "resty.lrucache"
 local activity = require "oh.activity"
 local b64url = require "oh.b64url"
 local cookies = require "oh.cookies"
@@ -24,9 +25,11 @@ local KEY        -- raw identity-signing key; never logged
 local VERIFY_OPTS
 local APP_ORIGIN
 local PREFIX      -- users' subnets: <PREFIX>.N.0/24
+local FRAME_ANCESTORS
 local KINDS = { ["agent-server"] = true, vscode = true, worker = true, unknown = true }
--- App API responses that carry sandbox URLs (design review §5).
-local REWRITE_PATHS = { "^/api/v1/sandboxes", "^/api/v1/app%-conversations" }
+-- Per worker: identities that verified (until they expire), and parsed forms of cached route values
+-- (keyed by the exact value text read from the shared dict, so a changed route is parsed afresh).
+local IDENTITIES, PARSED_ROUTES, PARSED_PEERS
 
 local function read_key(path)
   local file, err = io.open(path, "rb")
@@ -49,12 +52,16 @@ function M.init(settings_json)
   KEY = read_key(S.identityKeyFile)
   VERIFY_OPTS = { skew = S.identitySkewSeconds, max_ahead = S.identityMaxAheadSeconds }
   APP_ORIGIN = "https://" .. S.appHost
+  FRAME_ANCESTORS = "frame-ancestors " .. APP_ORIGIN
   PREFIX = S.userSubnetPrefix
   spawner.configure(S.spawnerUrl, S.spawnerTimeoutMs)
 end
 
 function M.init_worker()
   routes.init("oh_routes")
+  IDENTITIES = assert(lrucache.new(2048))
+  PARSED_ROUTES = assert(lrucache.new(1024))
+  PARSED_PEERS = assert(lrucache.new(1024))
   activity.init("oh_activity")
   limits.init("oh_limits")
   activity.start(S.activityFlushSeconds)
@@ -132,7 +139,18 @@ local function ensure(who)
   return nil, "ensure answered " .. response.status
 end
 
-function M.app_access()
+-- "ip:port" of a cached app route, parsed once per worker and value.
+local function parse_peer(peer)
+  local parsed = PARSED_PEERS:get(peer)
+  if parsed then return parsed end
+  local ip, port = peer:match("^(.+):(%d+)$")
+  parsed = { ip = ip, port = tonumber(port), net = routes.net_key(ip) }
+  PARSED_PEERS:set(peer, parsed)
+  return parsed
+end
+
+--- @param rewrite the location rewrites sandbox URLs in the answer (nginx.conf.template)
+function M.app_access(rewrite)
   local host = exact_host()
   -- Only the configured app host reaches a user's app (host header confusion).
   if host ~= S.appHost then
@@ -140,7 +158,7 @@ function M.app_access()
     return respond.error(400, "bad_host", "This host name is not served here.")
   end
   local headers = all_headers()
-  local who, reason = identity.verify(KEY, host, headers, ngx.time(), VERIFY_OPTS)
+  local who, reason = identity.verify_cached(IDENTITIES, KEY, host, headers, ngx.time(), VERIFY_OPTS)
   -- Every app request needs the edge's signed identity (edge bypass, forged or replayed identity).
   if not who then
     log_refusal("app request", "identity " .. reason)
@@ -162,8 +180,9 @@ function M.app_access()
 
   local route_key = "app:" .. who.slug
   local peer = routes.get(route_key)
+  local parsed = peer and parse_peer(peer)
   -- A cached app route into a subnet the spawner has since given to another user (route crossing users).
-  if peer and routes.claimed_by_other(peer, who.slug) then
+  if parsed and routes.net_held_by_other(parsed.net, who.slug) then
     write_log(ngx.WARN, "cached app route of ", who.slug, " points into a reclaimed subnet; asking the spawner again")
     routes.forget(route_key)
     peer = nil
@@ -182,24 +201,27 @@ function M.app_access()
     peer = result.peer
     routes.set(route_key, peer, S.routeCacheSeconds)
     routes.claim(peer, who.slug, S.routeCacheSeconds * 2)
+    parsed = parse_peer(peer)
   end
 
-  local ip, port = peer:match("^(.+):(%d+)$")
-  use_peer(ip, tonumber(port), route_key, method, headers)
+  use_peer(parsed.ip, parsed.port, route_key, method, headers)
   activity.record(who.slug)
   strip_credentials(headers)
-  local uri = ngx.var.uri
-  for _, pattern in ipairs(REWRITE_PATHS) do
-    if uri:find(pattern) then
-      ngx.ctx.rewriter = url_rewrite.new(who.slug, S.runtimeDomain)
-      -- The body is rewritten on the way back, so it must arrive uncompressed.
-      ngx.req.clear_header("Accept-Encoding")
-      break
-    end
+  -- App API answers that carry sandbox URLs (design review §5): nginx sends /api/v1/sandboxes* and
+  -- /api/v1/app-conversations* to a location that calls this with rewrite = true.
+  if rewrite then
+    ngx.ctx.rewriter = url_rewrite.new(who.slug, S.runtimeDomain)
+    -- The body is rewritten on the way back, so it must arrive uncompressed.
+    ngx.req.clear_header("Accept-Encoding")
   end
 end
 
 function M.app_header_filter()
+  filter_set_cookies()
+end
+
+--- Header filter of the rewritten locations: Set-Cookie, then the rewriter's decisions.
+function M.app_rewrite_header_filter()
   filter_set_cookies()
   if not ngx.ctx.rewriter then return end
   -- Only JSON carries sandbox URLs; downloads (zips, files) on the same paths pass untouched.
@@ -225,9 +247,14 @@ end
 ------------------------------------------------------------------------------------------------
 -- Runtime hosts: a sandbox port, reachable by its owner or with the sandbox's session key.
 
+-- A cached route value, parsed once per worker and value text. Callers do not modify the table.
 local function decode_route(value)
+  local route = PARSED_ROUTES:get(value)
+  if route then return route end
   local owner, ip, port, kind, hash = value:match("^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$")
-  return { owner = owner, ip = ip, port = tonumber(port), kind = kind, hash = hash }
+  route = { owner = owner, ip = ip, port = tonumber(port), kind = kind, hash = hash, net = routes.net_key(ip) }
+  PARSED_ROUTES:set(value, route)
+  return route
 end
 
 local function lookup(host)
@@ -267,7 +294,7 @@ local function resolve(host, anonymous)
   if cached then
     local route = decode_route(cached)
     -- A cached sandbox route into a subnet the spawner has since given to another user (route crossing users).
-    if not routes.claimed_by_other(route.ip, route.owner) then return route end
+    if not routes.net_held_by_other(route.net, route.owner) then return route end
     write_log(ngx.WARN, "cached route of ", host, " points into a reclaimed subnet; asking the spawner again")
     routes.forget("rt:" .. host)
   end
@@ -340,7 +367,7 @@ function M.runtime_access()
     return ngx.exit(204)
   end
 
-  local who, reason = identity.verify(KEY, host, headers, ngx.time(), VERIFY_OPTS)
+  local who, reason = identity.verify_cached(IDENTITIES, KEY, host, headers, ngx.time(), VERIFY_OPTS)
   -- An identity that is present must be valid (forged, expired, or minted for another host).
   if not who and reason ~= "missing" then
     log_refusal("runtime request", "identity " .. reason)
@@ -427,7 +454,7 @@ function M.runtime_header_filter()
   h["Cache-Control"] = "no-store"
   h["Referrer-Policy"] = "no-referrer"
   -- Only the OpenHands app may frame a sandbox page (clickjacking, phishing frames).
-  local ours = "frame-ancestors " .. APP_ORIGIN
+  local ours = FRAME_ANCESTORS
   local csp = h["Content-Security-Policy"]
   if type(csp) == "table" then
     csp[#csp + 1] = ours

@@ -32,11 +32,22 @@ function M.claim(address, owner, ttl)
   if subnet then dict:set("net:" .. subnet, owner, ttl) end
 end
 
+--- The dict key noting the holder of the subnet of `address`, or nil (not an IPv4 address).
+function M.net_key(address)
+  local subnet = subnet_of(address)
+  return subnet and "net:" .. subnet
+end
+
+--- Whether the subnet noted under `net_key` (M.net_key) belongs to someone other than `owner` now.
+--- Read on every request: the key is computed once per cached route value, the holder is not.
+function M.net_held_by_other(net_key, owner)
+  local holder = net_key and dict:get(net_key)
+  return holder ~= nil and holder ~= owner
+end
+
 --- Whether the subnet of `address` is known to belong to someone other than `owner` now.
 function M.claimed_by_other(address, owner)
-  local subnet = subnet_of(address)
-  local holder = subnet and dict:get("net:" .. subnet)
-  return holder ~= nil and holder ~= owner
+  return M.net_held_by_other(M.net_key(address), owner)
 end
 
 --- Runs fetch() once per key and worker at a time; others asking meanwhile get the same result.
