@@ -107,6 +107,57 @@ describe("identity on the app host", () => {
   });
 });
 
+// Each nginx worker remembers identities that verified, until they expire: the cache must not
+// weaken the check (replay after expiry, a tampered signature or field riding on a cached entry).
+describe("identity cache on the app host", () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  // Several requests, each on its own connection, so both nginx workers see (and cache) the identity.
+  const many = async (headers: Record<string, string>, path = "/echo") => Promise.all(Array.from({ length: 8 }, () => get(path, headers)));
+
+  it("GIVEN an identity that passed and is cached THEN once it has expired it is refused, and the app is not contacted", async () => {
+    const strict = await startProxy({ spawnerPort: spawner.port, key, settings: { identitySkewSeconds: 0 } });
+    try {
+      const exp = nowSeconds() + 2;
+      const headers = identityHeaders(key, APP_HOST, ada, exp);
+      const fresh = await Promise.all(Array.from({ length: 8 }, () => send(strict.port, APP_HOST, "/echo", { headers })));
+      expect(fresh.map((r) => r.status)).toEqual(Array(8).fill(200));
+      while (nowSeconds() <= exp) await sleep(100);
+      const before = adaApp.requests.length;
+      const late = await Promise.all(Array.from({ length: 8 }, () => send(strict.port, APP_HOST, "/echo", { headers })));
+      expect(late.map((r) => r.status)).toEqual(Array(8).fill(401));
+      expect(late[0]!.json.error).toBe("unauthenticated");
+      expect(adaApp.requests.length).toBe(before);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  const flip = (c: string) => (c === "A" ? "B" : "A");
+  it.each([
+    ["the signature's last character changed", (h: Record<string, string>) => ({ ...h, "x-oh-sig": h["x-oh-sig"]!.slice(0, 42) + flip(h["x-oh-sig"]!.slice(42)) })],
+    ["the signature's first character changed", (h: Record<string, string>) => ({ ...h, "x-oh-sig": flip(h["x-oh-sig"]!.slice(0, 1)) + h["x-oh-sig"]!.slice(1) })],
+    ["another slug under the cached signature", (h: Record<string, string>) => ({ ...h, "x-oh-user-slug": bob.slug })],
+    ["another email under the cached signature", (h: Record<string, string>) => ({ ...h, "x-oh-email": "eve@example.com" })],
+    ["a later expiry under the cached signature", (h: Record<string, string>) => ({ ...h, "x-oh-exp": String(Number(h["x-oh-exp"]) + 1) })],
+    ["the slug header repeated", (h: Record<string, string>) => ({ ...h, "x-oh-user-slug": [h["x-oh-user-slug"]!, bob.slug] as unknown as string })],
+  ])("GIVEN a valid identity cached THEN %s is refused (401) and no app is contacted", async (_name, tamper) => {
+    const headers = asUser();
+    expect((await many(headers)).map((r) => r.status)).toEqual(Array(8).fill(200));
+    const before = adaApp.requests.length + bobApp.requests.length;
+    const replies = await many(tamper(headers));
+    expect(replies.map((r) => r.status)).toEqual(Array(8).fill(401));
+    expect(adaApp.requests.length + bobApp.requests.length).toBe(before);
+  });
+
+  it("GIVEN an identity cached on the app host THEN the same headers on a runtime host are refused", async () => {
+    const headers = asUser();
+    expect((await many(headers)).map((r) => r.status)).toEqual(Array(8).fill(200));
+    const runtimeHost = `32771-${ada.slug}.${RUNTIME_DOMAIN}`;
+    const replies = await Promise.all(Array.from({ length: 4 }, () => send(proxy.port, runtimeHost, "/", { headers })));
+    expect(replies.map((r) => r.status)).toEqual(Array(4).fill(401));
+  });
+});
+
 describe("routing each user to their own OpenHands", () => {
   it("GIVEN Ada and Bob THEN each reaches their own app, and the spawner is asked once per user", async () => {
     spawner.resetCounts();
