@@ -1,7 +1,7 @@
 // Bench: requests per second and latency through the proxy's dynamic routes against a static
 // proxy_pass to the same backend, measured side by side in one run with wrk; and how often the
 // spawner is asked (resolve/ensure calls per 10,000 requests).
-//   pnpm --filter @openhands-team/runtime-proxy bench   (BENCH_SECONDS=3 per run, BENCH_ROUNDS=3, BENCH_CONNECTIONS=32)
+//   pnpm --filter @openhands-team/runtime-proxy bench   (BENCH_SECONDS=2 per run, BENCH_ROUNDS=5, BENCH_CONNECTIONS=32)
 // The proxy accepts upstreams only in the users' subnets, so the backend listens at a sandbox address
 // (10.240.1.130) and at an app address (10.240.1.2:3000): the bench runs in the private network
 // namespace of test/in-netns.sh, where 10.240.0.0/16 is on loopback.
@@ -17,10 +17,10 @@ import { join } from "node:path";
 const require = createRequire(import.meta.url);
 const { DEBIAN_MODULES, DEFAULT_LUA_DIR, parseSettings, renderNginxConf } = require("../dist/index.js");
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 // Cases are interleaved over several rounds and the median is reported: other work on the machine
 // then weighs on every case alike.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const NGINX = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
 const APP_HOST = "openhands.bench.test";
@@ -130,11 +130,20 @@ async function wrk(port, headers) {
 }
 
 const runtimeHost = `${backendPort}-${SLUG}.${RUNTIME_DOMAIN}`;
+// Each dynamic route is paired with a static proxy_pass run that sends exactly the same request
+// (same headers, same size), run right before it in every round; "vs static" is the median over the
+// rounds of dynamic / paired static. "vs bare" compares with the static run of a bare request (Host only).
+const dynamic = [
+  ["runtime host, session key header", { Host: runtimeHost, "X-Session-API-Key": SESSION_KEY }],
+  ["runtime host, signed identity", { Host: runtimeHost, ...identity(runtimeHost) }],
+  ["app host, signed identity", { Host: APP_HOST, ...identity(APP_HOST) }],
+];
 const cases = [
-  ["static proxy_pass (baseline)", staticPort, { Host: runtimeHost }],
-  ["runtime host, session key header", proxyPort, { Host: runtimeHost, "X-Session-API-Key": SESSION_KEY }],
-  ["runtime host, signed identity", proxyPort, { Host: runtimeHost, ...identity(runtimeHost) }],
-  ["app host, signed identity", proxyPort, { Host: APP_HOST, ...identity(APP_HOST) }],
+  ["static proxy_pass, bare request", staticPort, { Host: runtimeHost }, null],
+  ...dynamic.flatMap(([name, headers], i) => [
+    [`  static, same request as next`, staticPort, headers, null],
+    [name, proxyPort, headers, 2 * i + 1],
+  ]),
 ];
 await wrk(proxyPort, { Host: runtimeHost, "X-Session-API-Key": SESSION_KEY }); // warm up
 const runs = cases.map(() => []);
@@ -151,7 +160,9 @@ const median = (values) => {
   const known = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return known.length ? known[Math.floor(known.length / 2)] : NaN;
 };
-const results = cases.map(([name], i) => [name, {
+const results = cases.map(([name, , , pair], i) => [name, {
+  pair: pair === null ? NaN : median(runs[i].map((r, round) => r.rps / runs[pair][round].rps)),
+  bare: median(runs[i].map((r, round) => r.rps / runs[0][round].rps)),
   rps: median(runs[i].map((r) => r.rps)),
   p50: median(runs[i].map((r) => r.p50)),
   p99: median(runs[i].map((r) => r.p99)),
@@ -159,13 +170,13 @@ const results = cases.map(([name], i) => [name, {
 }]);
 await stop();
 
-const base = results[0][1];
 console.log(`\nruntime-proxy bench: wrk -t2 -c${CONNECTIONS} -d${SECONDS}s per run, median of ${ROUNDS} interleaved rounds;`
   + " nginx 2 workers; backend = nginx return 200 (same instance)\n");
-console.log("route".padEnd(36) + "req/s".padStart(10) + "p50 ms".padStart(9) + "p99 ms".padStart(9) + "  vs static".padStart(12) + "  non-2xx");
+console.log("route".padEnd(36) + "req/s".padStart(10) + "p50 ms".padStart(9) + "p99 ms".padStart(9) + "vs static".padStart(11) + "vs bare".padStart(9) + "  non-2xx");
+const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "");
 for (const [name, r] of results) {
   console.log(name.padEnd(36) + r.rps.toFixed(0).padStart(10) + r.p50.toFixed(2).padStart(9) + r.p99.toFixed(2).padStart(9)
-    + `${(r.rps / base.rps).toFixed(2)}x`.padStart(12) + String(r.non2xx).padStart(9));
+    + ratio(r.pair).padStart(11) + ratio(r.bare).padStart(9) + String(r.non2xx).padStart(9));
 }
 const calls = (counts.resolve - before.resolve) + (counts.ensure - before.ensure);
 console.log(`\nspawner calls during the measured dynamic runs (after a warm-up run): ${counts.resolve - before.resolve} resolve + ${counts.ensure - before.ensure} ensure`
