@@ -9,9 +9,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "./log";
 import { isUserSlug, slugForSub } from "./slug";
-import { BadRequestError, CapacityError, type Spawner } from "./spawner";
+import { BadRequestError, CapacityError, StartFailedError, type Spawner } from "./spawner";
 
 const MAX_BODY = 1024 * 1024;
+
+/** A request body over the limit: answered 413 (not a connection reset). */
+class TooLargeError extends Error {
+  override name = "TooLargeError";
+}
+
+/** The client went away while sending its body: nothing to answer, nothing wrong here. */
+function isClientAbort(req: IncomingMessage, error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return req.destroyed || code === "ECONNRESET" || code === "ECONNABORTED" || error.message === "aborted";
+}
 
 export interface ControlApiOptions {
   spawner: Spawner;
@@ -37,17 +48,22 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on("data", (chunk: Buffer) => {
+      if (over) return;
       size += chunk.length;
-      // Memory exhaustion: request bodies are capped.
+      // Memory exhaustion: request bodies are capped; reading stops at the limit and the answer is 413.
       if (size > MAX_BODY) {
-        reject(new BadRequestError(`request body larger than ${MAX_BODY} bytes`));
-        req.destroy();
+        over = true;
+        chunks.length = 0;
+        req.pause();
+        reject(new TooLargeError(`request body larger than ${MAX_BODY} bytes`));
         return;
       }
       chunks.push(chunk);
     });
     req.on("end", () => {
+      if (over) return;
       const text = Buffer.concat(chunks).toString("utf8");
       if (!text) return resolve(undefined);
       try {
@@ -99,6 +115,7 @@ export function createControlApi(options: ControlApiOptions): Server {
         const outcome = await Promise.race([work, timeout]);
         if (outcome === "timeout") {
           work.catch(() => undefined);
+          spawner.answeredStarting(slug, work);
           return send(res, 202, { state: "starting", retryAfterMs: 2000 });
         }
         return send(res, 200, { state: "running", upstream: outcome });
@@ -112,12 +129,25 @@ export function createControlApi(options: ControlApiOptions): Server {
     return send(res, 404, { error: "not_found" });
   };
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
       if (error instanceof BadRequestError) return send(res, 400, { error: "bad_request", message: error.message });
       if (error instanceof CapacityError) return send(res, 503, { error: "capacity", message: error.message });
-      log.error("control api failure", { path: (req.url ?? "").split("?")[0], error: error.message });
+      if (error instanceof TooLargeError) {
+        // The rest of the body is not read: the connection closes after the answer.
+        res.setHeader("connection", "close");
+        return send(res, 413, { error: "too_large", message: error.message });
+      }
+      const path = (req.url ?? "").split("?")[0];
+      // An aborted upload is the client's doing: logged quietly, never at error level.
+      if (isClientAbort(req, error)) return log.info("control api request aborted by the client", { path });
+      if (error instanceof StartFailedError) log.warn("start failed", { path, error: error.message });
+      else log.error("control api failure", { path, error: error.message });
       if (!res.headersSent) send(res, 502, { error: "start_failed", message: error.message });
     });
   });
+  // Slow clients: headers and bodies must arrive in bounded time (the proxy is the only caller; it is quick).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  return server;
 }

@@ -37,8 +37,15 @@ export const configSchema = z
     images: z.object({ app: imageRef, agentServer: imageRef }).strict(),
     network: z
       .object({
-        /** First two octets of the user subnets `<prefix>.N.0/24`; `127.240` runs everything on loopback in system tests. */
-        subnetPrefix: z.string().regex(/^(10|127)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/, "must be two octets such as 10.240").default("10.240"),
+        /**
+         * First two octets of the user subnets `<prefix>.N.0/24`, inside 10.0.0.0/8. Loopback (127.x) is refused:
+         * the proxy refuses 127.x upstreams, and an app on loopback would share the host's own services' addresses.
+         */
+        subnetPrefix: z
+          .string()
+          .refine((value) => !/^127\./.test(value), "is loopback: user subnets must be in 10.0.0.0/8 (the proxy refuses 127.x upstreams)")
+          .refine((value) => /^127\./.test(value) || /^10\.(25[0-5]|2[0-4]\d|1?\d?\d)$/.test(value), "must be two octets such as 10.240")
+          .default("10.240"),
         /** Port of the app inside its container, and of the webhook relay on every user gateway. */
         appPort: z.number().int().min(1).max(65535).default(3000),
         relayPort: z.number().int().min(1).max(65535).default(3000),
@@ -100,9 +107,13 @@ export const configSchema = z
         healthIntervalMs: z.number().int().min(10).default(500),
         ensureWaitMs: z.number().int().min(0).max(60_000).default(2_000),
         cullIntervalMs: z.number().int().min(100).default(60_000),
+        /** Bound on connecting to PostgreSQL and on each statement (a hung database fails the start, it does not hold it). */
+        databaseTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+        /** Bound on each Docker API call of the spawner's own (a hung engine fails the start with what failed). */
+        dockerTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
       })
       .strict()
-      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000 }),
+      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000, databaseTimeoutMs: 10_000, dockerTimeoutMs: 30_000 }),
     /** uid/gid of the agent-server image's `openhands` user (owner of the workspace). */
     workspaceUid: z.number().int().min(0).default(10001),
   })
@@ -113,7 +124,8 @@ type ParsedConfig = z.output<typeof configSchema>;
 
 /** The validated configuration with every secret read into a string. */
 export type SpawnerConfig = Omit<ParsedConfig, "database" | "secrets"> & {
-  database: Omit<ParsedConfig["database"], "adminPassword"> & { adminPassword: string };
+  /** `adminPasswordFile`: where the password was read, to read it again after a rotation (absent when inline). */
+  database: Omit<ParsedConfig["database"], "adminPassword"> & { adminPassword: string; adminPasswordFile?: string };
   secrets: { dbPasswordKey: string; openhandsJwtSecret: string; llmGatewayKey: string };
 };
 
@@ -121,7 +133,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-function readSecret(value: z.infer<typeof secretSchema>, field: string): string {
+export function readSecret(value: z.infer<typeof secretSchema>, field: string): string {
   if (typeof value === "string") return value;
   try {
     const text = readFileSync(value.file, "utf8").trim();
@@ -132,22 +144,46 @@ function readSecret(value: z.infer<typeof secretSchema>, field: string): string 
   }
 }
 
-/** Validates a configuration document; every bad field is named with its value and what is expected. */
+/** Field paths whose values are (or may be) credentials. */
+const SECRET_PATH = /password|secret|key|token|credential/i;
+
+/**
+ * What an error message may show of a bad value: only a short scalar outside secret fields. Objects are never
+ * printed (an unknown key at the top would otherwise print the whole document, inline secrets included).
+ */
+function shownValue(path: string, value: unknown): string {
+  if (value === undefined) return "missing";
+  // Secrets in error output: a value under a secret-like path, or any object or array, is described, not printed.
+  if (SECRET_PATH.test(path)) return "[redacted]";
+  if (value === null || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
+  if (typeof value === "string") return value.length <= 100 ? JSON.stringify(value) : `(a string of ${value.length} characters)`;
+  return Array.isArray(value) ? "(an array)" : "(an object)";
+}
+
+/** Validates a configuration document; every bad field is named with what is expected (and its value when harmless). */
 export function parseConfig(input: unknown): SpawnerConfig {
   const result = configSchema.safeParse(input);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const path = issue.path.join(".") || "(root)";
+      if (issue.code === "unrecognized_keys") {
+        // Key names only, each cut short: a key is not a value, but a pasted secret could sit in one.
+        const keys = issue.keys.map((key) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)).join(", ");
+        return `config.${path}: unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}`;
+      }
       const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
-      const shown = value === undefined ? "missing" : /password|secret|key/i.test(path) ? "[redacted]" : JSON.stringify(value);
-      return `config.${path}: ${shown} ${issue.message}`;
+      return `config.${path}: ${shownValue(path, value)} ${issue.message}`;
     });
     throw new ConfigError(`invalid spawner configuration:\n  ${lines.join("\n  ")}`);
   }
   const parsed = result.data;
   return {
     ...parsed,
-    database: { ...parsed.database, adminPassword: readSecret(parsed.database.adminPassword, "config.database.adminPassword") },
+    database: {
+      ...parsed.database,
+      adminPassword: readSecret(parsed.database.adminPassword, "config.database.adminPassword"),
+      ...(typeof parsed.database.adminPassword === "object" ? { adminPasswordFile: parsed.database.adminPassword.file } : {}),
+    },
     secrets: {
       dbPasswordKey: readSecret(parsed.secrets.dbPasswordKey, "config.secrets.dbPasswordKey"),
       openhandsJwtSecret: readSecret(parsed.secrets.openhandsJwtSecret, "config.secrets.openhandsJwtSecret"),
@@ -182,7 +218,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Spa
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`configuration is not valid JSON: ${(error as Error).message}`);
+    // Secrets in error output: newer Node versions quote the text around the error; only the position is kept.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError(`configuration is not valid JSON${position ? ` (at character ${position})` : ""}`);
   }
   return parseConfig(document);
 }

@@ -26,6 +26,24 @@ export interface AdminConnection {
   database: string;
   /** Address the apps use to reach the database, when it differs from the spawner's. */
   appHost?: string;
+  /**
+   * Reads the admin password again (RDS rotates its managed master password every 7 days and the host
+   * rewrites the secret file): called once when PostgreSQL refuses the password (SQLSTATE 28P01).
+   */
+  rereadPassword?: () => string;
+  /** Bound on connecting and on each statement (a hung or failing-over server must not hold a start forever). */
+  timeoutMs?: number;
+}
+
+/** A user's database could not be prepared; the message says why, without credentials. */
+export class DatabaseError extends Error {
+  override name = "DatabaseError";
+}
+
+/** SQLSTATE 28P01 invalid_password (and 28000 invalid_authorization_specification, which some poolers send). */
+function isAuthFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "28P01" || code === "28000";
 }
 
 export function userDatabasePassword(key: string, slug: string): string {
@@ -35,14 +53,36 @@ export function userDatabasePassword(key: string, slug: string): string {
 export class UserDatabases {
   private readonly pool: Pool;
   private readonly inflight = new Map<string, Promise<UserDatabase>>();
+  private password: string;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly admin: AdminConnection,
     private readonly passwordKey: string,
     private readonly log: Logger,
   ) {
-    this.pool = new Pool({ host: admin.host, port: admin.port, user: admin.user, password: admin.password, database: admin.database, max: 4, connectionTimeoutMillis: 15_000, idleTimeoutMillis: 30_000 });
-    this.pool.on("error", (error) => this.log.warn("database pool error", { error: error.message }));
+    this.password = admin.password;
+    this.timeoutMs = admin.timeoutMs ?? 10_000;
+    this.pool = new Pool({
+      host: admin.host,
+      port: admin.port,
+      user: admin.user,
+      // Read at every new connection, so a password read again after a rotation applies at once.
+      password: () => this.password,
+      database: admin.database,
+      max: 4,
+      // Hung server (stopped process, failover): connecting, each statement and each round trip are bounded.
+      connectionTimeoutMillis: this.timeoutMs,
+      query_timeout: this.timeoutMs,
+      statement_timeout: this.timeoutMs,
+      lock_timeout: this.timeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    });
+    // Crash on a dropped connection: an idle client's 'error' (server restart, failover) reaches the pool's handler ...
+    this.pool.on("error", (error) => this.log.warn("database connection lost (idle)", { error: error.message }));
+    // ... and a checked-out client's 'error' (server killed mid-setup) reaches this one instead of an unhandled 'error' event.
+    this.pool.on("connect", (client) => client.on("error", (error) => this.log.warn("database connection lost", { error: error.message })));
   }
 
   /** Names for a slug; the slug alphabet ([a-z2-7]) is a safe identifier on its own. */
@@ -66,10 +106,39 @@ export class UserDatabases {
     return work;
   }
 
+  /** A pooled connection; on a refused password the admin password is read again and the connect tried once more. */
+  private async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      if (!isAuthFailure(error) || !this.admin.rereadPassword) throw error;
+      let fresh: string;
+      try {
+        fresh = this.admin.rereadPassword();
+      } catch (readError) {
+        throw new DatabaseError(`PostgreSQL refused the admin password and it could not be read again: ${(readError as Error).message}`);
+      }
+      this.log.warn("database refused the admin password; read it again and retrying once", { changed: fresh !== this.password });
+      this.password = fresh;
+      return await this.pool.connect();
+    }
+  }
+
   private async provision(slug: string): Promise<UserDatabase> {
+    try {
+      return await this.provisionOnce(slug);
+    } catch (error) {
+      if (error instanceof DatabaseError) throw error;
+      const code = (error as { code?: unknown }).code;
+      throw new DatabaseError(`the database of ${slug} could not be prepared: ${(error as Error).message}${typeof code === "string" ? ` (${code})` : ""}`);
+    }
+  }
+
+  private async provisionOnce(slug: string): Promise<UserDatabase> {
     const { database, role } = UserDatabases.namesFor(slug);
     const password = userDatabasePassword(this.passwordKey, slug);
-    const client: PoolClient = await this.pool.connect();
+    const client: PoolClient = await this.connect();
+    let broken: Error | undefined;
     try {
       // Another spawner (a replacement host overlapping the old one) may provision the same user at the same moment.
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [`oh-spawner:${slug}`]);
@@ -94,10 +163,17 @@ export class UserDatabases {
         // Cross-tenant read: PUBLIC holds CONNECT and TEMP on every new database by default.
         await client.query(`REVOKE ALL ON DATABASE ${client.escapeIdentifier(database)} FROM PUBLIC`);
       } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`oh-spawner:${slug}`]);
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`oh-spawner:${slug}`]).catch((error: Error) => {
+          // A lost connection releases the lock with its session; the client must not go back to the pool.
+          broken = error;
+        });
       }
+    } catch (error) {
+      broken = error as Error;
+      throw error;
     } finally {
-      client.release();
+      // A client that failed (timeout, lost connection) is destroyed, not reused with a half-done state.
+      client.release(broken ?? false);
     }
     return this.describe(slug);
   }

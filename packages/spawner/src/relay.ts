@@ -12,6 +12,14 @@ import type { Logger } from "./log";
 const WEBHOOK_PATH = /^\/api\/v1\/webhooks\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 const MCP_PATH = "/mcp/mcp";
 const ALLOWED_METHODS = new Set(["GET", "POST", "DELETE"]);
+/** Per user: connections the relay accepts at once (one sandbox cannot take the spawner's open files). */
+export const RELAY_MAX_CONNECTIONS = 64;
+/** Largest request body relayed (webhook events and MCP calls are small). */
+export const RELAY_MAX_BODY = 8 * 1024 * 1024;
+/** Headers within 10 s, the whole request within 60 s, no connection idle longer than 120 s. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+const IDLE_TIMEOUT_MS = 120_000;
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "cookie"]);
 
 /** Decides whether a sandbox's request may reach the app; returns a refusal reason or undefined. */
@@ -62,6 +70,13 @@ export class WebhookRelay {
     if (!octets) throw new Error(`relay for ${slug}: ${address} is not an IPv4 gateway address`);
     const server = createServer((req, res) => this.handle(slug, req, res));
     server.keepAliveTimeout = 5_000;
+    // Slow headers or bodies (slowloris) from a sandbox: each request must arrive in bounded time.
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    // Idle connections held open: closed after a bounded quiet time.
+    server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy());
+    // File-descriptor exhaustion by one user's sandboxes: connections per relay are bounded (others' relays are not touched).
+    server.maxConnections = RELAY_MAX_CONNECTIONS;
     const listener = { server, upstream, network: octets[1]! };
     this.listeners.set(slug, listener);
     let lastError: Error | undefined;
@@ -128,18 +143,54 @@ export class WebhookRelay {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     }
-    const upstream = httpRequest(upstreamUrl, { method, headers, agent: false }, (answer) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    // Memory and time held by an oversized body: refused with 413 before anything reaches the app.
+    if (declared > RELAY_MAX_BODY) {
+      res.writeHead(413, { "content-type": "application/json", connection: "close" });
+      res.end(JSON.stringify({ error: "too_large", message: `request bodies are limited to ${RELAY_MAX_BODY} bytes` }));
+      return;
+    }
+    const upstream = httpRequest(upstreamUrl, { method, headers, agent: false, timeout: IDLE_TIMEOUT_MS }, (answer) => {
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "set-cookie") out[name] = value;
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
     });
+    // An app that stops answering mid-request does not hold the connection pair open.
+    upstream.on("timeout", () => upstream.destroy(new Error(`no answer from the app within ${IDLE_TIMEOUT_MS} ms`)));
+    // Open-file exhaustion by aborted requests: when the caller goes, its upstream connection goes too.
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    let received = 0;
+    let answeredHere = false;
+    req.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      // A chunked body that grows past the limit is cut off (no Content-Length to refuse it by).
+      if (received > RELAY_MAX_BODY && !answeredHere) {
+        answeredHere = true;
+        upstream.destroy();
+        req.unpipe(upstream);
+        if (!res.headersSent) {
+          res.writeHead(413, { "content-type": "application/json", connection: "close" });
+          res.end(JSON.stringify({ error: "too_large", message: `request bodies are limited to ${RELAY_MAX_BODY} bytes` }));
+        } else res.destroy();
+      }
+    });
     upstream.on("error", (error) => {
+      if (answeredHere) return;
+      if (res.destroyed || req.destroyed) {
+        // The caller aborted: expected, quiet.
+        this.log.debug("relay request aborted by the caller", { slug });
+        return;
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       this.log.warn("relay upstream error", { slug, error: error.message });
-      if (!res.headersSent) {
-        res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: "bad_gateway", message: "the app did not answer" }));
-      } else res.destroy();
+      res.writeHead(502, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "bad_gateway", message: "the app did not answer" }));
     });
     req.pipe(upstream);
   }

@@ -1,7 +1,7 @@
 /** Wires the spawner together from a validated configuration; used by main.ts, the tests and the bench. */
 import type { AddressInfo } from "node:net";
 import { createControlApi } from "./api";
-import type { SpawnerConfig } from "./config";
+import { readSecret, type SpawnerConfig } from "./config";
 import { UserDatabases, type UserDatabase } from "./database";
 import { DockerAppBackend } from "./docker/app-backend";
 import { SandboxCreateRecords } from "./docker/create-records";
@@ -36,13 +36,23 @@ export interface SpawnerServiceOptions {
 
 export async function startSpawnerService(config: SpawnerConfig, options: SpawnerServiceOptions = {}): Promise<SpawnerService> {
   const log = options.log ?? createLogger({ level: config.logLevel, base: { service: "spawner" } });
-  const daemon = new DockerEngineClient(config.docker.socketPath);
+  const daemon = new DockerEngineClient(config.docker.socketPath, config.timing.dockerTimeoutMs);
   const view = new DockerHostView(daemon, log.child({ component: "docker-view" }));
   const apps = new DockerAppBackend(view, config, log.child({ component: "apps" }));
   const records = new SandboxCreateRecords((slug) => userPaths(config.paths.efsRoot, slug).sandboxRecords);
   const sandboxes = new DockerSandboxBackend(view, config, records, log.child({ component: "sandboxes" }));
   const databases = options.databases ?? new UserDatabases(
-    { host: config.database.host, port: config.database.port, user: config.database.adminUser, password: config.database.adminPassword, database: config.database.adminDatabase, ...(config.database.appHost ? { appHost: config.database.appHost } : {}) },
+    {
+      host: config.database.host,
+      port: config.database.port,
+      user: config.database.adminUser,
+      password: config.database.adminPassword,
+      database: config.database.adminDatabase,
+      timeoutMs: config.timing.databaseTimeoutMs,
+      ...(config.database.appHost ? { appHost: config.database.appHost } : {}),
+      // A rotated master password: the host rewrites the file, the spawner reads it again on a refused login.
+      ...(config.database.adminPasswordFile ? { rereadPassword: () => readSecret({ file: config.database.adminPasswordFile! }, "config.database.adminPassword") } : {}),
+    },
     config.secrets.dbPasswordKey,
     log.child({ component: "database" }),
   );

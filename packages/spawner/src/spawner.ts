@@ -17,6 +17,28 @@ export class CapacityError extends Error {
 export class BadRequestError extends Error {
   override name = "BadRequestError";
 }
+/** A start that failed; the message names the step that failed and why (shown to the user by the proxy). */
+export class StartFailedError extends Error {
+  override name = "StartFailedError";
+}
+
+/** At most this many users' activity times are kept (a flood of reports cannot grow the map without end). */
+const MAX_ACTIVITY_ENTRIES = 10_000;
+
+/** Runs one step of a start; its failure names the step. */
+async function step<T>(name: string, work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StartFailedError || error instanceof CapacityError) throw error;
+    throw new StartFailedError(`${name} failed: ${(error as Error).message}`);
+  }
+}
+
+/** "42 s" below a minute, "3 min" above. */
+export function idleText(ms: number): string {
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+}
 
 export interface SpawnerOptions {
   apps: AppBackend;
@@ -52,6 +74,8 @@ export class Spawner {
   private readonly starting = new Map<string, Promise<string>>();
   private readonly healthy = new Set<string>();
   private readonly activity = new Map<string, number>();
+  /** The last failed start of a user not yet told to anyone (it went on after a 202): the next ensure answers it. */
+  private readonly unreportedFailures = new Map<string, string>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly startedAt: number;
   private counters = { starts: 0, culls: 0, refusals: 0, failures: 0, settingsSeeded: 0 };
@@ -98,9 +122,22 @@ export class Spawner {
     }
     const inflight = this.starting.get(slug);
     if (inflight) return inflight;
+    // Starting page forever: a start that failed after a 202 is answered once, with what failed; the ensure after it tries again.
+    const failure = this.unreportedFailures.get(slug);
+    if (failure !== undefined) {
+      this.unreportedFailures.delete(slug);
+      return Promise.reject(new StartFailedError(failure));
+    }
     const work = this.withUserLock(slug, () => this.startUser(slug)).finally(() => this.starting.delete(slug));
     this.starting.set(slug, work);
     return work;
+  }
+
+  /** The caller was told "starting" (202) for this start: should it fail, the next ensure answers with its failure. */
+  answeredStarting(slug: string, work: Promise<string>): void {
+    work.catch((error: Error) => {
+      if (!(error instanceof CapacityError) && !(error instanceof BadRequestError)) this.unreportedFailures.set(slug, error.message);
+    });
   }
 
   private async startUser(slug: string): Promise<string> {
@@ -114,22 +151,24 @@ export class Spawner {
       // Host exhaustion: one more app than the host was sized for would starve everyone's.
       if (running + startingOthers >= this.options.maxRunningApps) {
         this.counters.refusals += 1;
-        log.warn("start refused: host full", { slug, running, max: this.options.maxRunningApps });
-        throw new CapacityError(`this host already runs ${running} OpenHands apps (users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`);
+        log.warn("start refused: host full", { slug, running, starting: startingOthers, max: this.options.maxRunningApps });
+        throw new CapacityError(
+          `this host already runs or starts ${running + startingOthers} OpenHands apps (${running} running, ${startingOthers} starting; users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`,
+        );
       }
     }
     const began = this.now();
     try {
       // An app that already runs has its database: a restarted spawner must not depend on PostgreSQL
       // (perhaps paused at 0 ACU) to reopen that user's relay and Docker socket.
-      const database = current?.state === "running" ? this.options.databases.describe(slug) : await this.options.databases.ensure(slug);
-      const paths = this.options.directories.ensure(slug);
-      const placement = await apps.place(slug);
-      await sandboxes.open(slug, placement, paths);
-      await relay.open(slug, placement.callbackAddress, () => apps.get(slug)?.upstream);
-      const instance = await apps.start({ slug, placement, database, paths });
-      if (!instance.upstream) throw new Error(`the app of ${slug} has no address after start (state ${instance.state})`);
-      await waitForHealth(instance.upstream, this.options.healthTimeoutMs, this.options.healthIntervalMs);
+      const database = current?.state === "running" ? this.options.databases.describe(slug) : await step("preparing the user database", () => this.options.databases.ensure(slug));
+      const paths = await step("preparing the user folders", () => this.options.directories.ensure(slug));
+      const placement = await step("preparing the user network (Docker)", () => apps.place(slug));
+      await step("opening the Docker API of the app", () => sandboxes.open(slug, placement, paths));
+      await step("opening the webhook relay", () => relay.open(slug, placement.callbackAddress, () => apps.get(slug)?.upstream));
+      const instance = await step("starting the app container (Docker)", () => apps.start({ slug, placement, database, paths }));
+      if (!instance.upstream) throw new StartFailedError(`the app of ${slug} has no address after start (state ${instance.state})`);
+      await step("waiting for the app to answer", () => waitForHealth(instance.upstream!, this.options.healthTimeoutMs, this.options.healthIntervalMs));
       try {
         const outcome = await seedLlmSettings(instance.upstream, this.options.llm);
         if (outcome === "seeded") this.counters.settingsSeeded += 1;
@@ -138,6 +177,7 @@ export class Spawner {
         log.error("llm settings not seeded", { slug, error: (error as Error).message });
       }
       this.healthy.add(slug);
+      this.unreportedFailures.delete(slug);
       this.touch(slug);
       if (current?.state !== "running") this.counters.starts += 1;
       log.info("app ready", { slug, upstream: instance.upstream, ms: this.now() - began });
@@ -161,8 +201,11 @@ export class Spawner {
 
   touch(slug: string, at: number = this.now()): void {
     if (!isUserSlug(slug)) return;
-    const previous = this.activity.get(slug) ?? 0;
-    if (at > previous) this.activity.set(slug, Math.min(at, this.now()));
+    // Memory growth: activity of users with no app here (forged or stale slugs) is not kept.
+    if (!this.options.apps.get(slug) && !this.starting.has(slug)) return;
+    const previous = this.activity.get(slug);
+    if (previous === undefined && this.activity.size >= MAX_ACTIVITY_ENTRIES) return;
+    if (at > (previous ?? 0)) this.activity.set(slug, Math.min(at, this.now()));
   }
 
   /** Activity reports from the proxy: `[{slug, at}]`, `at` in unix milliseconds. Bad entries are skipped. */
@@ -191,10 +234,12 @@ export class Spawner {
         continue;
       }
       if (now - last > this.options.idleMs) {
-        await this.cull(app.slug, `idle for ${Math.round((now - last) / 60_000)} min`);
+        await this.cull(app.slug, `idle for ${idleText(now - last)}`);
         culled.push(app.slug);
       }
     }
+    // Activity of users whose app is gone (removed, reclaimed) is dropped.
+    for (const slug of [...this.activity.keys()]) if (!this.options.apps.get(slug) && !this.starting.has(slug)) this.activity.delete(slug);
     for (const owner of this.options.sandboxes.owners()) {
       if (this.options.apps.get(owner)?.state !== "running" && !this.starting.has(owner)) {
         const stopped = await this.options.sandboxes.stopAll(owner);
@@ -240,6 +285,11 @@ export class Spawner {
     const port = Number(match[1]);
     if (port > 65535) return undefined;
     return this.options.sandboxes.resolve(match[2]!, port);
+  }
+
+  /** How many users' activity times are kept (bounded; see MAX_ACTIVITY_ENTRIES). */
+  get activityEntries(): number {
+    return this.activity.size;
   }
 
   stats(): SpawnerStats {

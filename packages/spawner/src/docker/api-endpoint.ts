@@ -13,6 +13,8 @@ import type { SandboxCreateRecords } from "./create-records";
 import { daemonMessage, type DockerEngineClient, type DockerResponse } from "./engine-client";
 
 const MAX_CREATE_BODY = 1024 * 1024;
+/** Per user: connections to the filtered Docker API at once (OpenHands uses a handful). */
+export const FILTER_MAX_CONNECTIONS = 32;
 
 export type SandboxStartReservation = { ok: false; message: string } | { ok: true; done(containerId: string): Promise<void> };
 
@@ -61,6 +63,11 @@ export class FilteredDockerEndpoint {
         else res.destroy();
       });
     });
+    // Slow or idle clients: headers within 10 s, a request body within 60 s (image pulls stream only their answer).
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+    // File-descriptor exhaustion by one app: connections to its Docker API are bounded; other users' sockets are separate.
+    server.maxConnections = FILTER_MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(socketPath, () => resolve());
@@ -172,7 +179,11 @@ export class FilteredDockerEndpoint {
       }
       case "create": {
         const raw = await readLimited(req, MAX_CREATE_BODY);
-        if (raw === undefined) return this.refuse(res, 413, "openhands-team docker filter: create body too large");
+        if (raw === undefined) {
+          // The rest of an oversized body is never read: the answer closes the connection.
+          res.setHeader("connection", "close");
+          return this.refuse(res, 413, "openhands-team docker filter: create body too large");
+        }
         // Case folding, duplicate keys, unknown fields: the body is parsed strictly and rebuilt from scratch.
         const review = reviewCreateText(call.name, raw, createContext);
         if (!review.ok) return this.refuse(res, review.status, review.message);
@@ -246,6 +257,11 @@ export class FilteredDockerEndpoint {
         if (!res.headersSent) json(res, 502, { message: `docker daemon unreachable: ${error.message}` });
         resolve();
       });
+      // Open files held by abandoned calls: when the app hangs up, the daemon connection is closed too.
+      res.on("close", () => {
+        if (!res.writableFinished) upstream.destroy();
+        resolve();
+      });
       upstream.end();
     });
   }
@@ -296,9 +312,15 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | unde
     let size = 0;
     let over = false;
     req.on("data", (chunk: Buffer) => {
+      if (over) return;
       size += chunk.length;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
+      // Memory and time: reading stops at the limit (the caller answers 413 and closes the connection).
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        req.pause();
+        resolve(undefined);
+      } else chunks.push(chunk);
     });
     req.on("end", () => resolve(over ? undefined : Buffer.concat(chunks)));
     req.on("error", () => resolve(undefined));

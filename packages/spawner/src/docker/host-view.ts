@@ -111,7 +111,8 @@ export class DockerHostView {
     for (const item of list) {
       if (!item.Names?.some((n) => roleOfContainer(n))) continue;
       seen.add(item.Id);
-      await this.refresh(item.Id);
+      // One failing inspect does not stop the resync; refresh has treated that container as gone.
+      await this.refresh(item.Id).catch((error: Error) => this.log.warn("container inspect failed during resync", { id: item.Id, error: error.message }));
     }
     for (const id of [...this.containers.keys()]) if (!seen.has(id)) this.forget(id);
     const networks = (await this.daemon.call<NetworkListItem[]>("GET", "/networks")) ?? [];
@@ -137,11 +138,19 @@ export class DockerHostView {
   async refresh(ref: string): Promise<ContainerState | undefined> {
     // Inspects overlap (events and explicit refreshes): an answer older than one already applied is dropped.
     const seq = ++this.refreshCounter;
-    const body = await this.daemon.find<InspectBody>(`/containers/${encodeURIComponent(ref)}/json`);
+    let body: InspectBody | undefined;
+    let failure: Error | undefined;
+    try {
+      body = await this.daemon.find<InspectBody>(`/containers/${encodeURIComponent(ref)}/json`);
+    } catch (error) {
+      // Stale "running" after missed events: a container the engine cannot describe is treated as gone until it can.
+      failure = error as Error;
+    }
     if (!body) {
       for (const [id, state] of this.containers) {
         if ((id === ref || state.name === ref) && (this.appliedSeq.get(id) ?? 0) < seq) this.forget(id);
       }
+      if (failure) throw failure;
       return undefined;
     }
     const state = toContainerState(body);
@@ -181,9 +190,11 @@ export class DockerHostView {
         (error) => {
           if (this.stopped) return;
           this.log.warn("docker event stream ended; resyncing", { error: error?.message });
+          // Missed events while the engine was unreachable: the whole view is listed again before following events.
           this.resyncTimer = setTimeout(() => {
             this.sync()
-              .catch((err: Error) => this.log.error("resync failed", { error: err.message }))
+              .then(() => this.log.info("view resynced from docker", { containers: this.containers.size }))
+              .catch((err: Error) => this.log.warn("resync failed; retrying", { error: err.message }))
               .finally(connect);
           }, 1000);
         },
