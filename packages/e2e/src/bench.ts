@@ -14,7 +14,7 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
-import { identitySignature } from "@openhands-team/edge-auth/src/shared/identity";
+import { identitySignature, names } from "@openhands-team/contracts";
 import { openBrowser } from "./browser";
 import { readEnvironment } from "./environment";
 import { performance } from "node:perf_hooks";
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
         "x-oh-sig": identitySignature(stack.identityKey, host, identity, exp),
       };
     };
-    const appAddress = (await stack.engine.container(`oh-app-${alice.slug}`))?.ip;
+    const appAddress = (await stack.engine.container(names.appContainer(alice.slug)))?.ip;
     if (!appAddress) throw new Error("alice's app has no address");
 
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
@@ -169,8 +169,8 @@ async function main(): Promise<void> {
     const stopped: number[] = [];
     let stoppedCalls = { total: 0, detail: "" };
     for (let i = 0; i < 3; i += 1) {
-      docker(["stop", "--time", "10", `oh-app-${stack.user("dave").slug}`]);
-      for (let wait = 0; wait < 100 && (await stack.engine.container(`oh-app-${stack.user("dave").slug}`))?.running; wait += 1) await sleep(50);
+      docker(["stop", "--time", "10", names.appContainer(stack.user("dave").slug)]);
+      for (let wait = 0; wait < 100 && (await stack.engine.container(names.appContainer(stack.user("dave").slug)))?.running; wait += 1) await sleep(50);
       await sleep(500); // the spawner sees the engine's die event
       since = stack.engine.counter.calls.length;
       const started = performance.now();

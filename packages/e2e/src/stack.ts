@@ -20,7 +20,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { startEdgeHarness, startOidcProvider, type EdgeHarness } from "@openhands-team/edge-auth/harness";
-import { userSlug } from "@openhands-team/edge-auth/src/slug";
+import { userSlug } from "@openhands-team/contracts";
 import { docker, ensureImage, labEngine, labUnavailableReason, STAND_IN } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "@openhands-team/spawner/testing";
 import { containerNames, inspectContainer, saveContainerLogs, startCountingSocket, type ContainerView, type CountingSocket } from "./engine";

@@ -22,7 +22,7 @@ import { engineCall } from "../src/engine";
 import { startHostileWorker } from "../src/hostile-worker";
 import { stopAll } from "../src/processes";
 import { docker } from "@openhands-team/docker-lab";
-import { identitySignature } from "@openhands-team/edge-auth/src/shared/identity";
+import { identitySignature } from "@openhands-team/contracts";
 import { AGENT_SERVER_IMAGE, APP_HOST, APP_IMAGE, LLM_MODEL, RUNTIME_DOMAIN, startStack, type Stack, type TestUser } from "../src/stack";
 
 const ARTIFACTS = join(__dirname, "..", "artifacts");
