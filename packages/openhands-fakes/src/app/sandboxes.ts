@@ -1,6 +1,7 @@
 /**
  * DockerSandboxService and DockerSandboxSpecService of OpenHands 1.7.0 (`openhands/app_server/sandbox/
- * docker_sandbox_service.py`, "DSS" below; the same logic in 1.11.0 per openhands-1.11-facts.md), over the
+ * docker_sandbox_service.py`, "DSS" below; the same logic in 1.11.0, where that file moved the lines but not the
+ * behaviour), over the
  * docker-py replay in ../docker-py.ts.
  */
 import { randomBytes } from "node:crypto";
