@@ -505,6 +505,21 @@ describe("13. hardening", () => {
     expect(Object.keys(reply.headers).filter((h) => h.startsWith("x-accel-"))).toEqual([]);
   });
 
+  it("GIVEN a sandbox answering its own Referrer-Policy, Cache-Control and a permissive frame-ancestors THEN the client gets the proxy's, with the sandbox's CSP kept beside ours", async () => {
+    sandbox.answers.set("/own-policies", (_req, res) => {
+      res.writeHead(200, {
+        "Referrer-Policy": "unsafe-url", "Cache-Control": "public, max-age=86400", "Content-Security-Policy": "frame-ancestors *",
+        "Content-Type": "text/plain", "Content-Length": "3",
+      });
+      res.end("ok\n");
+    });
+    const reply = await send(proxy.port, victimHost, "/own-policies", { headers: signed(victimHost) });
+    expect(reply.status).toBe(200);
+    expect(reply.headers["referrer-policy"]).toBe("no-referrer");
+    expect(reply.headers["cache-control"]).toBe("no-store");
+    expect(reply.headers["content-security-policy"]).toBe(`frame-ancestors *, frame-ancestors https://${APP_HOST}`);
+  });
+
   it("GIVEN client-supplied forwarding, address, URL-override and method-override headers THEN no upstream sees them", async () => {
     const spoofed = {
       Forwarded: "for=10.0.0.1;host=evil", "X-Real-IP": "10.0.0.1", "X-Forwarded-Port": "1", "X-Original-URL": "/admin",

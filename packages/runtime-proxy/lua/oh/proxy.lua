@@ -25,7 +25,6 @@ local KEY        -- raw identity-signing key; never logged
 local VERIFY_OPTS
 local APP_ORIGIN
 local PREFIX      -- users' subnets: <PREFIX>.N.0/24
-local FRAME_ANCESTORS
 local KINDS = { ["agent-server"] = true, vscode = true, worker = true, unknown = true }
 -- Per worker: identities that verified (until they expire), and parsed forms of cached route values
 -- (keyed by the exact value text read from the shared dict, so a changed route is parsed afresh).
@@ -52,7 +51,6 @@ function M.init(settings_json)
   KEY = read_key(S.identityKeyFile)
   VERIFY_OPTS = { skew = S.identitySkewSeconds, max_ahead = S.identityMaxAheadSeconds }
   APP_ORIGIN = "https://" .. S.appHost
-  FRAME_ANCESTORS = "frame-ancestors " .. APP_ORIGIN
   PREFIX = S.userSubnetPrefix
   spawner.configure(S.spawnerUrl, S.spawnerTimeoutMs)
 end
@@ -449,21 +447,10 @@ function M.runtime_access()
   strip_credentials(headers)
 end
 
+-- Referrer-Policy and the CSP's frame-ancestors (clickjacking) are added by nginx (add_header in the
+-- runtime server), so this filter makes two header operations per answer.
 function M.runtime_header_filter()
-  local h = ngx.header
-  h["Cache-Control"] = "no-store"
-  h["Referrer-Policy"] = "no-referrer"
-  -- Only the OpenHands app may frame a sandbox page (clickjacking, phishing frames).
-  local ours = FRAME_ANCESTORS
-  local csp = h["Content-Security-Policy"]
-  if type(csp) == "table" then
-    csp[#csp + 1] = ours
-    h["Content-Security-Policy"] = csp
-  elseif csp then
-    h["Content-Security-Policy"] = { csp, ours }
-  else
-    h["Content-Security-Policy"] = ours
-  end
+  ngx.header["Cache-Control"] = "no-store"
   filter_set_cookies()
 end
 
