@@ -80,7 +80,7 @@ async function main() {
       const port = inspect.NetworkSettings.Ports["8000/tcp"][0];
       for (;;) {
         const health = await http({ url: `http://${port.HostIp}:${port.HostPort}/health` }).catch(() => undefined);
-        if (health?.body === "OK") break;
+        if (health?.status === 200) break;
         await new Promise((r) => setTimeout(r, 20));
       }
       sandbox.push(performance.now() - t);

@@ -1,5 +1,5 @@
 // Bundles the benches (with the test helpers) to a temporary folder and runs them:
-// bench/spawner.bench.ts as it is, bench/real-engine.bench.ts under `docker-lab run` (a real Docker engine).
+// both under `docker-lab run` (a real Docker engine; the fake-engine harness binds its gateways in the lab namespace).
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,11 +18,12 @@ const env = {
 };
 try {
   let status = 0;
-  for (const [name, underLab] of [["spawner", false], ["real-engine", true]]) {
+  for (const name of ["spawner", "real-engine"]) {
     if (only && only !== name) continue;
     const outfile = join(dir, `${name}.js`);
     await build({ entryPoints: [join(root, "bench", `${name}.bench.ts`)], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", external: ["pg-native", "esbuild"], logLevel: "warning" });
-    const command = underLab ? [join(root, "node_modules", ".bin", "docker-lab"), "run", "--", process.execPath, outfile] : [process.execPath, outfile];
+    // Both under docker-lab: the real engine, and the lab namespace whose loopback carries the fake engine's gateways.
+    const command = [join(root, "node_modules", ".bin", "docker-lab"), "run", "--", process.execPath, outfile];
     const run = spawnSync(command[0], command.slice(1), { stdio: "inherit", env });
     status ||= run.status ?? 1;
   }

@@ -3,6 +3,7 @@
  * Docker engine, the fake OpenHands app and a real PostgreSQL: the whole start of a user, over the wire.
  * (The package's build produces dist/spawner.js before its tests run.)
  */
+import { describeWithEngine } from "@openhands-team/docker-lab";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { eventually, freePort, http, startHarness, user, type Harness } from "./
 jest.setTimeout(60_000);
 const bundle = join(__dirname, "..", "dist", "spawner.js");
 
-describe("dist/spawner.js", () => {
+describeWithEngine("dist/spawner.js", () => {
   let pg: TestPostgres;
   let h: Harness;
   let child: ChildProcess | undefined;

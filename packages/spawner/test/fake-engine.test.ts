@@ -5,16 +5,16 @@
  * - a broken event stream with events missed meanwhile (a daemon restart under a running spawner);
  * - every /24 of the prefix taken (254 bridges with iptables rules are too slow to make in a test);
  * - a registry (none is reachable here: a pull of the agent-server image that succeeds);
- * - an app that keeps a user's own settings across restarts (the app stand-in keeps them in memory only).
  * The fake engine is never kinder than dockerd: 404s end in a newline, names need 2+ characters, 409s on names.
  */
+import { describeWithEngine } from "@openhands-team/docker-lab";
 import { existsSync } from "node:fs";
 import { DockerPyClient } from "./helpers/docker-py";
 import { AGENT_IMAGE, eventually, http, startHarness, user, type Harness } from "./helpers/harness";
 
 jest.setTimeout(30_000);
 
-describe("spawner service on the fake engine (faults and what the lab lacks)", () => {
+describeWithEngine("spawner service on the fake engine (faults and what the lab lacks)", () => {
   let h: Harness;
   afterEach(async () => {
     await h?.close();
@@ -23,15 +23,6 @@ describe("spawner service on the fake engine (faults and what the lab lacks)", (
   const ensure = (apiUrl: string, who: { sub: string; slug: string }) =>
     http({ url: `${apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub, email: "a@example.com" } });
 
-  it("GIVEN a user who changed their settings WHEN their app starts again THEN the settings are not overwritten", async () => {
-    h = await startHarness({ appOptions: { settings: { agent_settings: { llm: { model: "my/own-model" } } } } });
-    const service = await h.startService();
-    const alice = user(3);
-    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
-    const app = h.apps.get(`oh-app-${alice.slug}`)!;
-    expect(app.requests.filter((r) => r.path === "/api/v1/settings" && r.method === "POST")).toHaveLength(0);
-    expect(app.settings).toEqual({ agent_settings: { llm: { model: "my/own-model" } } });
-  });
   it("GIVEN the app image cannot be created WHEN ensure runs THEN a clear failure, counted, and no relay or socket left open", async () => {
     h = await startHarness({ engine: { onCreate: (name) => (name.startsWith("oh-app-") ? { status: 500, message: "no space left on device" } : undefined) } });
     const service = await h.startService();

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { docker, labEngine, describeWithEngine } from "@openhands-team/docker-lab";
 import { DockerPyClient } from "./helpers/docker-py";
 import { eventually, http, user } from "./helpers/harness";
-import { APP_REPORT_PORT, ensureLabImages } from "./helpers/lab-images";
+import { ensureLabImages } from "./helpers/lab-images";
 import { execNode, exists, inspect, rawExchange, startLabSpawner, type LabSpawner } from "./helpers/lab-spawner";
 
 jest.setTimeout(120_000);
@@ -58,9 +58,9 @@ describeWithEngine("spawner on a real Docker engine", () => {
     const memoryLimit = `/sys/fs/cgroup/memory/docker/${app.Id}/memory.limit_in_bytes`;
     if (existsSync(memoryLimit)) expect(readFileSync(memoryLimit, "utf8").trim()).toBe(String(256 * 1024 * 1024));
     else console.warn(`SKIPPED (cgroup file check): ${memoryLimit} is not visible here; the limit is checked by inspect only`);
-    const report = await http({ url: `http://10.241.1.2:${APP_REPORT_PORT}/` });
-    const seen = report.json().requests.map((r: { method: string; path: string }) => `${r.method} ${r.path}`);
-    expect(seen).toEqual(expect.arrayContaining(["GET /health", "GET /api/v1/settings", "POST /api/v1/settings"]));
+    // Seeded: the app keeps its settings under FILE_STORE_PATH, the user's EFS folder.
+    const settings = JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "openhands", "settings.json"), "utf8"));
+    expect(JSON.stringify(settings)).toContain("litellm_proxy/claude-sonnet");
     expect((await ensure(bob)).status).toBe(200);
     expect(inspect(`oh-app-${bob.slug}`).NetworkSettings.Networks[`oh-u-${bob.slug}`].IPAddress).toBe("10.241.2.2");
     asAlice = new DockerPyClient(lab.service.sandboxes.socketPathFor(alice.slug));
@@ -138,7 +138,12 @@ describeWithEngine("spawner on a real Docker engine", () => {
     expect(c.Config.Labels).toMatchObject({ sandbox_spec_id: images.agentServer, "org.openhands-team.owner": alice.slug });
     const port = c.NetworkSettings.Ports["8000/tcp"][0];
     expect(port.HostIp).toBe(gateway(1));
-    expect((await eventually(async () => (await http({ url: `http://${gateway(1)}:${port.HostPort}/health` }).catch(() => undefined))?.body === "OK" || undefined, 20_000))).toBe(true);
+    // The agent-server answers /health on the published port, on the user's gateway (1.19.1: the JSON string "OK").
+    const health = await eventually(async () => {
+      const res = await http({ url: `http://${gateway(1)}:${port.HostPort}/health` }).catch(() => undefined);
+      return res?.status === 200 ? res : undefined;
+    }, 20_000);
+    expect(health.body).toBe('"OK"');
     const route = await eventually(async () => {
       const res = await http({ url: `${lab.service.apiUrl}/v1/routes/resolve?host=${port.HostPort}-${alice.slug}.runtime.example.com` });
       return res.status === 200 ? res.json() : undefined;
@@ -278,10 +283,10 @@ describeWithEngine("spawner on a real Docker engine", () => {
     for (let i = 0; i < n; i += 1) expect((await asAlice.call("DELETE", asAlice.v(`/containers/oh-sbx-${alice.slug}-cap${i}`))).status).toBe(204);
   });
 
-  it("GIVEN the relay on alice's gateway WHEN her sandbox calls host.docker.internal THEN relayed; WHEN bob's sandbox calls her gateway THEN 403 from the relay itself", async () => {
+  it("GIVEN the relay on alice's gateway WHEN her sandbox calls host.docker.internal THEN relayed (the app itself answers: 401 without the sandbox's key); WHEN bob's sandbox calls her gateway THEN 403 from the relay itself", async () => {
     const call = async (container: string, host: string) =>
       (await execNode(container, `require("http").request({host:${JSON.stringify(host)},port:3000,path:"/api/v1/webhooks/conversations",method:"POST",timeout:10000,headers:{"content-type":"application/json"}},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`)).stdout.trim();
-    expect(await call(keep, "host.docker.internal")).toBe("200");
+    expect(await call(keep, "host.docker.internal")).toBe("401");
     expect(await call(bobSandbox.name, gateway(1))).toBe("403");
     expect(lab.logs.some((line) => line.includes("callers outside this user's network are refused"))).toBe(true);
   });

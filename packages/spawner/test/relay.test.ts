@@ -4,11 +4,17 @@
  */
 import { createLogger } from "../src/log";
 import { relayRefusal, WebhookRelay } from "../src/relay";
-import { startFakeOpenHandsApp, type FakeOpenHandsApp } from "../testing/fake-openhands-app";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startOpenHandsApp, type RunningOpenHandsApp } from "@openhands-team/openhands-fakes";
+import { startFakeDockerEngine, type FakeDockerEngine } from "../testing/fake-docker-engine";
 import { freePort, http } from "./helpers/harness";
 
 describe("webhook relay", () => {
-  let app: FakeOpenHandsApp;
+  let app: RunningOpenHandsApp;
+  let engine: FakeDockerEngine;
+  let dir: string;
   let relay: WebhookRelay;
   let base: string;
   /** A sandbox's address on the user's bridge (the relay serves its own /24 only). */
@@ -19,7 +25,11 @@ describe("webhook relay", () => {
   const gateway = `127.${100 + Math.floor(Math.random() * 150)}.7.1`;
 
   beforeAll(async () => {
-    app = await startFakeOpenHandsApp({ host: "127.0.0.1" });
+    // The app checks webhook keys against its sandboxes (docker-py through DOCKER_HOST): an engine with none.
+    dir = mkdtempSync(join(tmpdir(), "relay-test-"));
+    engine = await startFakeDockerEngine({ socketPath: join(dir, "docker.sock") });
+    app = await startOpenHandsApp({ version: "1.7.0", host: "127.0.0.1", env: { DOCKER_HOST: `unix://${engine.socketPath}` } });
+    await app.ready;
     const port = await freePort();
     relay = new WebhookRelay(port, createLogger({ write: () => undefined }), (s) => traffic.push(s));
     await relay.open(slug, gateway, () => app.url);
@@ -28,28 +38,40 @@ describe("webhook relay", () => {
   afterAll(async () => {
     await relay.closeAll();
     await app.close();
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it("GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header, and it counts as activity", async () => {
+  /** Whether the app received a request for this path (the relay forwarded it). */
+  const appSaw = (method: string, path: string) => app.requests.filter((r) => r.method === method && r.url.split("?")[0] === path);
+
+  it("GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header (and answers it itself), and it counts as activity", async () => {
     const res = await fromSandbox({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: { id: "c1" }, headers: { "x-session-api-key": "k1" } });
-    expect(res.status).toBe(200);
-    const seen = app.requests.find((r) => r.path === "/api/v1/webhooks/conversations")!;
+    // The app's own answer: k1 is no sandbox of this app (webhook_router.py valid_sandbox), not the relay's 403.
+    expect(res.status).toBe(401);
+    expect(res.json()).toEqual({ detail: "Invalid session API key" });
+    const seen = appSaw("POST", "/api/v1/webhooks/conversations")[0]!;
     expect(seen.headers["x-session-api-key"]).toBe("k1");
     expect(JSON.parse(seen.body)).toEqual({ id: "c1" });
     expect(traffic).toContain(slug);
   });
 
-  it("GIVEN event and secrets webhooks THEN they pass too", async () => {
-    expect((await fromSandbox({ url: `${base}/api/v1/webhooks/events/0123456789abcdef0123456789abcdef`, method: "POST", body: [] })).status).toBe(200);
-    expect((await fromSandbox({ url: `${base}/api/v1/webhooks/secrets`, headers: { "x-access-token": "jwt" } })).status).toBe(200);
+  it("GIVEN event and secrets webhooks THEN they reach the app too", async () => {
+    await fromSandbox({ url: `${base}/api/v1/webhooks/events/0123456789abcdef0123456789abcdef`, method: "POST", body: [] });
+    await fromSandbox({ url: `${base}/api/v1/webhooks/secrets`, headers: { "x-access-token": "jwt" } });
+    expect(appSaw("POST", "/api/v1/webhooks/events/0123456789abcdef0123456789abcdef")).toHaveLength(1);
+    expect(appSaw("GET", "/api/v1/webhooks/secrets")[0]!.headers["x-access-token"]).toBe("jwt");
   });
 
   it("GIVEN an MCP call (streamable HTTP POST, GET and DELETE on /mcp/mcp) THEN it is relayed", async () => {
     const post = await fromSandbox({ url: `${base}/mcp/mcp`, method: "POST", body: { jsonrpc: "2.0", id: 1, method: "initialize" }, headers: { "x-openhands-serverconversation-id": "c1", accept: "application/json, text/event-stream" } });
     expect(post.status).toBe(200);
-    expect(app.requests.some((r) => r.path === "/mcp/mcp" && r.headers["x-openhands-serverconversation-id"] === "c1")).toBe(true);
-    expect((await fromSandbox({ url: `${base}/mcp/mcp` })).status).toBe(200);
-    expect((await fromSandbox({ url: `${base}/mcp/mcp`, method: "DELETE" })).status).toBe(200);
+    expect(app.mcpCalls).toContain("c1");
+    for (const method of ["GET", "DELETE"]) {
+      const res = await fromSandbox({ url: `${base}/mcp/mcp`, method });
+      expect(res.status).not.toBe(403);
+      expect(appSaw(method, "/mcp/mcp")).toHaveLength(1);
+    }
   });
 
   it.each([

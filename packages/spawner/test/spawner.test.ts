@@ -4,12 +4,13 @@
  * which calls reached the engine. What only a fake engine can do (daemon faults, a registry, 254 networks) is
  * in fake-engine.test.ts.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { describeWithEngine, docker } from "@openhands-team/docker-lab";
 import { DockerPyClient } from "./helpers/docker-py";
 import { eventually, fakeDatabases, http, user } from "./helpers/harness";
-import { APP_REPORT_PORT, ensureLabImages } from "./helpers/lab-images";
+import { ensureLabImages } from "./helpers/lab-images";
 import { execNode, inspect, startLabSpawner, type LabSpawner } from "./helpers/lab-spawner";
 
 jest.setTimeout(60_000);
@@ -28,7 +29,8 @@ describeWithEngine("spawner service", () => {
   const start = async (overrides: Parameters<typeof startLabSpawner>[1] = {}) => (lab = await startLabSpawner(images, overrides));
   const ensure = (apiUrl: string, who: { sub: string; slug: string }) =>
     http({ url: `${apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub, email: "a@example.com" } });
-  const appReport = async (n: number) => (await http({ url: `http://10.241.${n}.2:${APP_REPORT_PORT}/` })).json() as { requests: Array<{ method: string; path: string; body: string }>; settings: unknown };
+  /** What the app stored: it keeps settings.json under FILE_STORE_PATH, the user's EFS folder. */
+  const storedSettings = (lab: LabSpawner, slug: string) => JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", slug, "openhands", "settings.json"), "utf8"));
 
   it("GIVEN N parallel ensure calls for one user WHEN they run THEN one network, one container created and started, and all answer running", async () => {
     const { service, callsMatching } = await start();
@@ -41,20 +43,17 @@ describeWithEngine("spawner service", () => {
     expect(callsMatching("POST", /^\/networks\/create$/)).toHaveLength(1);
   });
 
-  it("GIVEN a new user WHEN the app becomes healthy THEN LLM settings are seeded once through POST /api/v1/settings, after /health and GET", async () => {
-    const { service } = await start();
-    expect((await ensure(service.apiUrl, user(2))).status).toBe(200);
-    const { requests } = await appReport(1);
-    const posts = requests.filter((r) => r.path === "/api/v1/settings" && r.method === "POST");
-    expect(posts).toHaveLength(1);
-    expect(JSON.parse(posts[0]!.body)).toEqual({
-      agent_settings_diff: { llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: "llm-gateway-key" } },
-      user_consents_to_analytics: false,
-    });
-    const health = requests.findIndex((r) => r.path === "/health");
-    const get = requests.findIndex((r) => r.path === "/api/v1/settings" && r.method === "GET");
-    expect(health).toBeGreaterThanOrEqual(0);
-    expect(get).toBeGreaterThan(health);
+  it("GIVEN a new user WHEN the app becomes healthy THEN LLM settings are seeded through POST /api/v1/settings with the gateway and key; a user's own settings are never overwritten", async () => {
+    const lab = await start();
+    const alice = user(2);
+    expect((await ensure(lab.service.apiUrl, alice)).status).toBe(200);
+    expect(storedSettings(lab, alice.slug)).toMatchObject({ agent_settings: { llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: "llm-gateway-key" } } });
+    // The user changes their model (the app stores it); after a cull and a new start it is still theirs.
+    const own = { agent_settings_diff: { llm: { model: "my/own-model" } } };
+    expect((await http({ url: "http://10.241.1.2:3000/api/v1/settings", method: "POST", body: own })).status).toBeLessThan(300);
+    await lab.service.spawner.cull(alice.slug, "test");
+    expect((await ensure(lab.service.apiUrl, alice)).status).toBe(200);
+    expect(storedSettings(lab, alice.slug)).toMatchObject({ agent_settings: { llm: { model: "my/own-model" } } });
   });
 
   it("GIVEN the gateway's model name without a provider THEN it is seeded as litellm_proxy/<name>", async () => {
@@ -84,7 +83,7 @@ describeWithEngine("spawner service", () => {
       OH_SANDBOX_MAX_NUM_SANDBOXES: "3",
       OH_SANDBOX_CONTAINER_URL_PATTERN: "http://10.241.1.1:{port}",
       OH_SANDBOX_HOST_PORT: String(config.network.relayPort),
-      AGENT_SERVER_IMAGE_REPOSITORY: "localhost:1/oh-spawner-test/agent-server",
+      AGENT_SERVER_IMAGE_REPOSITORY: "localhost:1/openhands-standin/agent-server",
       AGENT_SERVER_IMAGE_TAG: "1.19.1-python",
       DOCKER_HOST: "unix:///run/ohdocker/docker.sock",
       OH_PERMITTED_CORS_ORIGINS_0: "https://openhands.example.com",
@@ -190,7 +189,8 @@ describeWithEngine("spawner service", () => {
       `oh-sbx-${carol.slug}-s1`,
       `require("http").request({host:"host.docker.internal",port:3000,path:"/api/v1/webhooks/conversations",method:"POST",timeout:10000},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`,
     );
-    expect(hook.stdout.trim()).toBe("200");
+    // Relayed: the app itself answers (401: no X-Session-API-Key), not the relay (403).
+    expect(hook.stdout.trim()).toBe("401");
     expect(await service.spawner.cullIdle()).toEqual([alice.slug]);
     expect(inspect(`oh-app-${alice.slug}`).State.Status).toBe("exited");
     expect(inspect(`oh-sbx-${alice.slug}-s1`).State.Status).toBe("exited");

@@ -1,4 +1,3 @@
 /** Test doubles shared with other packages' system tests (see README "Testing fakes"). */
 export * from "./fake-docker-engine";
-export * from "./fake-openhands-app";
 export * from "./postgres";

@@ -1,11 +1,13 @@
 /**
  * Test harness: the real spawner service against the fake Docker engine (testing/fake-docker-engine.ts),
- * with a contract fake of OpenHands (testing/fake-openhands-app.ts) "running" in every started app
- * container, listening on the container's address. Everything runs on loopback: the user subnets are
- * 127.X.N.0/24 (network.subnetPrefix), so the relay can bind the user's gateway 127.X.N.1, which no
- * real bridge provides here.
+ * with the OpenHands app fake of @openhands-team/openhands-fakes "running" in every started app
+ * container, listening on the container's address. No bridge exists for the fake engine's networks, so the
+ * harness puts a 10.X.0.0/16 of its own on the loopback interface of docker-lab's network namespace (never
+ * the machine's): the relay binds the user's gateway 10.X.N.1 and the app listens on 10.X.N.2 as on a host.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { labEngine, labUnavailableReason } from "@openhands-team/docker-lab";
 import { request as httpRequest } from "node:http";
 import { freePort } from "../../testing/postgres";
 import { tmpdir } from "node:os";
@@ -16,7 +18,7 @@ import { createLogger, type Logger } from "../../src/log";
 import { startSpawnerService, type SpawnerService } from "../../src/service";
 import { slugForSub } from "../../src/slug";
 import { startFakeDockerEngine, type FakeDockerEngine, type FakeDockerEngineOptions } from "../../testing/fake-docker-engine";
-import { startFakeOpenHandsApp, type FakeOpenHandsApp } from "../../testing/fake-openhands-app";
+import { startOpenHandsApp, type RunningOpenHandsApp } from "@openhands-team/openhands-fakes";
 
 export const APP_IMAGE = "ghcr.io/openhands/openhands:1.7.0";
 export const AGENT_IMAGE = "ghcr.io/openhands/agent-server:1.19.1-python";
@@ -73,7 +75,7 @@ export interface Harness {
   dir: string;
   engine: FakeDockerEngine;
   config: SpawnerConfig;
-  apps: Map<string, FakeOpenHandsApp>;
+  apps: Map<string, RunningOpenHandsApp>;
   service?: SpawnerService;
   logs: string[];
   startService(extra?: { databases?: ReturnType<typeof fakeDatabases> }): Promise<SpawnerService>;
@@ -89,17 +91,21 @@ export async function startHarness(
     /** Merged into the harness's loopback network settings. */
     network?: { subnetReuseDelayMs?: number };
     engine?: Partial<FakeDockerEngineOptions>;
-    appOptions?: { healthyAfterMs?: number; settings?: Record<string, unknown> };
+
     dir?: string;
   } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "spawner-test-"));
-  const apps = new Map<string, FakeOpenHandsApp>();
+  const apps = new Map<string, RunningOpenHandsApp>();
   const logs: string[] = [];
   const appPort = await freePort();
   const relayPort = await freePort();
   // A loopback /16 of our own, so parallel test files do not meet on the same addresses.
-  const second = 100 + Math.floor(Math.random() * 150);
+  if (!labEngine()) throw new Error(`the fake-engine harness needs docker-lab's network namespace: ${labUnavailableReason()}`);
+  // A /16 of our own on the lab's loopback (apart from the real engine's 10.241), so user gateways can be bound.
+  const second = 200 + Math.floor(Math.random() * 40);
+  const added = spawnSync("ip", ["addr", "add", `10.${second}.0.0/16`, "dev", "lo"], { encoding: "utf8" });
+  if (added.status !== 0 && !/File exists/.test(added.stderr)) throw new Error(`ip addr add 10.${second}.0.0/16 dev lo: ${added.stderr.trim()}`);
   const input: SpawnerConfigInput = {
     appHost: "openhands.example.com",
     runtimeDomain: "runtime.example.com",
@@ -108,7 +114,7 @@ export async function startHarness(
     api: { host: "127.0.0.1", port: 0 },
     docker: { socketPath: join(dir, "docker.sock") },
     images: { app: APP_IMAGE, agentServer: AGENT_IMAGE },
-    network: { subnetPrefix: `127.${second}`, appPort, relayPort, llmGatewayPort: 4000, subnetReuseDelayMs: 0, ...options.network },
+    network: { subnetPrefix: `10.${second}`, appPort, relayPort, llmGatewayPort: 4000, subnetReuseDelayMs: 0, ...options.network },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
     database: { host: "127.0.0.1", port: 5432, adminUser: "admin", adminPassword: "admin" },
     secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
@@ -126,7 +132,8 @@ export async function startHarness(
       if (!container.Name.startsWith("/oh-app-")) return;
       const ip = Object.values(container.NetworkSettings.Networks)[0]?.IPAddress;
       if (!ip) throw new Error("app container started without an address");
-      const app = await startFakeOpenHandsApp({ host: ip, port: config.network.appPort, ...options.appOptions });
+      const app = await startOpenHandsApp({ version: "1.7.0", host: ip, port: config.network.appPort, env: { FILE_STORE: "local" } });
+      await app.ready;
       apps.set(container.Name.slice(1), app);
     },
     onStop: async (container, action) => {
@@ -165,6 +172,7 @@ export async function startHarness(
       for (const app of apps.values()) await app.close();
       apps.clear();
       await harness.engine.close();
+      spawnSync("ip", ["addr", "del", `10.${second}.0.0/16`, "dev", "lo"]);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
