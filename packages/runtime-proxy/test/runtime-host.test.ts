@@ -147,6 +147,21 @@ describe("identity on runtime hosts", () => {
 });
 
 describe("ownership", () => {
+  it("GIVEN identity headers in upper case, plus other X-OH-* names THEN the sandbox sees none of them", async () => {
+    const upper = Object.fromEntries(Object.entries(signed(adaHost, ada)).map(([name, value]) => [name.startsWith("x-oh-") ? name.toUpperCase() : name, value]));
+    const reply = await send(proxy.port, adaHost, "/echo", { headers: { ...upper, "X-OH-USER-ID": "spoofed", "x-oh-role": "admin", "X-Oh-Exp-2": "1" } });
+    expect(reply.status).toBe(200);
+    const seen = reply.json.headers as Record<string, string>;
+    expect(Object.keys(seen).filter((h) => h.toLowerCase().startsWith("x-oh-"))).toEqual([]);
+  });
+
+  it("GIVEN a session key and x-oh-* headers that are no identity field THEN the sandbox sees none of them", async () => {
+    const reply = await send(proxy.port, adaHost, "/echo", { headers: { "X-Session-API-Key": ADA_KEY, "X-OH-Role": "admin", "x-oh-users": "eve" } });
+    expect(reply.status).toBe(200);
+    const seen = reply.json.headers as Record<string, string>;
+    expect(Object.keys(seen).filter((h) => h.toLowerCase().startsWith("x-oh-"))).toEqual([]);
+  });
+
   it("GIVEN Ada signed in on her own sandbox port THEN it is proxied, without our cookies and identity headers", async () => {
     const reply = await send(proxy.port, adaHost, "/echo?session_api_key=kept", {
       headers: signed(adaHost, ada, { Cookie: "__Host-oh-runtime=secret; app=1; __Host-oh-session=s", "X-Session-API-Key": "passes-through" }),
@@ -213,6 +228,17 @@ describe("session keys (the SPA's cross-origin calls carry no identity)", () => 
     const reply = await send(proxy.port, adaHost, "/api/conversations", { headers: { "X-Session-API-Key": wrong } });
     expect(reply.status).toBe(404);
     expect(reply.json.error).toBe("sandbox_not_found");
+    expect(contacts()).toBe(before);
+  });
+
+  // Each worker remembers keys that matched a route's hash; only that exact key for that hash may skip the hashing.
+  it("GIVEN Ada's key accepted (and remembered) by both workers THEN a key with the same prefix, Ada's key on Bob's host and Bob's on Ada's are still refused", async () => {
+    const eight = (h: string, k: string) => Promise.all(Array.from({ length: 8 }, () => send(proxy.port, h, "/api/conversations", { headers: { "X-Session-API-Key": k } })));
+    expect((await eight(adaHost, ADA_KEY)).map((r) => r.status)).toEqual(Array(8).fill(200));
+    const before = contacts();
+    for (const [h, k] of [[adaHost, `${ADA_KEY.slice(0, -1)}x`], [adaHost, `${ADA_KEY}x`], [adaHost, ADA_KEY.slice(0, -1)], [bobHost, ADA_KEY], [adaHost, BOB_KEY]] as const) {
+      expect([k, (await eight(h, k)).map((r) => r.status)]).toEqual([k, Array(8).fill(404)]);
+    }
     expect(contacts()).toBe(before);
   });
 

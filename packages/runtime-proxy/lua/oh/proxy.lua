@@ -29,6 +29,9 @@ local KINDS = { ["agent-server"] = true, vscode = true, worker = true, unknown =
 -- Per worker: identities that verified (until they expire), and parsed forms of cached route values
 -- (keyed by the exact value text read from the shared dict, so a changed route is parsed afresh).
 local IDENTITIES, PARSED_ROUTES, PARSED_PEERS
+-- Per worker: runtime host names that parsed (keyed by the exact name), and session keys that hashed to
+-- a route's sessionKeySha256 (keyed by that hash and the exact key presented).
+local PARSED_HOSTS, GOOD_SESSION_KEYS
 
 local function read_key(path)
   local file, err = io.open(path, "rb")
@@ -60,6 +63,8 @@ function M.init_worker()
   IDENTITIES = assert(lrucache.new(2048))
   PARSED_ROUTES = assert(lrucache.new(1024))
   PARSED_PEERS = assert(lrucache.new(1024))
+  PARSED_HOSTS = assert(lrucache.new(1024))
+  GOOD_SESSION_KEYS = assert(lrucache.new(1024))
   activity.init("oh_activity")
   limits.init("oh_limits")
   activity.start(S.activityFlushSeconds)
@@ -68,9 +73,13 @@ end
 
 -- Removes what must not travel further: every x-oh-* header (identity spoofing toward the app or
 -- a sandbox) and our own cookies (session theft by sandbox code).
+-- The five identity headers are dropped by nginx itself (proxy_set_header ... "" in nginx.conf.template,
+-- every copy); any other x-oh-* name is cleared here.
+local DROPPED_BY_NGINX = { ["x-oh-user"] = true, ["x-oh-user-slug"] = true, ["x-oh-email"] = true, ["x-oh-exp"] = true, ["x-oh-sig"] = true }
+
 local function strip_credentials(headers)
   for name in pairs(headers) do
-    if name:sub(1, 5) == "x-oh-" then ngx.req.clear_header(name) end
+    if not DROPPED_BY_NGINX[name] and name:sub(1, 5) == "x-oh-" then ngx.req.clear_header(name) end
   end
   if headers.cookie then ngx.req.set_header("Cookie", cookies.strip(headers.cookie)) end
 end
@@ -348,9 +357,31 @@ local function probe_inactive()
   return respond.error(502, "upstream_unreachable", "Nothing answers on this port yet.")
 end
 
+-- runtime_host.parse, remembered per worker for names that parsed (the result depends on the name only).
+local function parse_runtime_host(host)
+  if host == nil then return nil, "missing host" end
+  local parsed = PARSED_HOSTS:get(host)
+  if parsed then return parsed end
+  local why
+  parsed, why = runtime_host.parse(host, S.runtimeDomain)
+  if parsed then PARSED_HOSTS:set(host, parsed) end
+  return parsed, why
+end
+
+-- Whether `key` hashes to the route's sessionKeySha256. A pair that matched is remembered per worker
+-- under the hash and the exact key, so only the same key for the same route skips the hashing.
+local function session_key_matches(key, hash)
+  if hash == "" then return false end
+  local cache_key = hash .. "\n" .. key
+  if GOOD_SESSION_KEYS:get(cache_key) then return true end
+  local ok = crypto.constant_time_equals(crypto.sha256_hex(key), hash)
+  if ok then GOOD_SESSION_KEYS:set(cache_key, true) end
+  return ok
+end
+
 function M.runtime_access()
   local host = exact_host()
-  local parsed, why = runtime_host.parse(host, S.runtimeDomain)
+  local parsed, why = parse_runtime_host(host)
   -- Strict host pattern before anything else (look-alike, mixed-case, extra-label and unicode hosts).
   if not host or not parsed then
     log_refusal("runtime request", why or "host mismatch")
@@ -434,7 +465,7 @@ function M.runtime_access()
     allowed = true
   elseif key then
     -- Session key check against the spawner's hash (access to another user's sandbox, key guessing).
-    allowed = route.hash ~= "" and crypto.constant_time_equals(crypto.sha256_hex(key), route.hash)
+    allowed = session_key_matches(key, route.hash)
   end
   if not allowed then
     log_refusal("runtime request", who and "signed user is not the owner" or "session key mismatch")
