@@ -89,7 +89,7 @@ async function main() {
     lines.push(
       "| figure | value |",
       "|---|---|",
-      `| stand-in images ready in a fresh engine (base import + 2 builds) | ${imagesMs.toFixed(0)} ms |`,
+      `| stand-in images ready in a fresh engine (Node base imported from the cached root filesystem, app and agent-server stand-ins built) | ${imagesMs.toFixed(0)} ms |`,
       `| ensure to healthy, new user (real engine; median of ${cold.length}) | ${median(cold).toFixed(0)} ms (${cold.map((v) => v.toFixed(0)).join(", ")}) |`,
       `| ensure to healthy, culled user (start of the stopped app; median of ${warm.length}) | ${median(warm).toFixed(0)} ms |`,
       `| sandbox ready through the filter (create, inspect, start, /health on the gateway port; median of ${sandbox.length}) | ${median(sandbox).toFixed(0)} ms |`,
