@@ -21,7 +21,7 @@ class TooLargeError extends Error {
 /** The client went away while sending its body: nothing to answer, nothing wrong here. */
 function isClientAbort(req: IncomingMessage, error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return req.destroyed || code === "ECONNRESET" || code === "ECONNABORTED" || error.message === "aborted";
+  return !req.complete && (code === "ECONNRESET" || code === "ECONNABORTED" || error.message === "aborted" || req.socket.destroyed);
 }
 
 export interface ControlApiOptions {
@@ -129,7 +129,7 @@ export function createControlApi(options: ControlApiOptions): Server {
     return send(res, 404, { error: "not_found" });
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     handle(req, res).catch((error: Error) => {
       if (error instanceof BadRequestError) return send(res, 400, { error: "bad_request", message: error.message });
       if (error instanceof CapacityError) return send(res, 503, { error: "capacity", message: error.message });
@@ -140,7 +140,10 @@ export function createControlApi(options: ControlApiOptions): Server {
       }
       const path = (req.url ?? "").split("?")[0];
       // An aborted upload is the client's doing: logged quietly, never at error level.
-      if (isClientAbort(req, error)) return log.info("control api request aborted by the client", { path });
+      if (isClientAbort(req, error)) {
+        log.info("control api request aborted by the client", { path });
+        return res.destroy();
+      }
       if (error instanceof StartFailedError) log.warn("start failed", { path, error: error.message });
       else log.error("control api failure", { path, error: error.message });
       if (!res.headersSent) send(res, 502, { error: "start_failed", message: error.message });

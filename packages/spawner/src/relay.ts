@@ -16,10 +16,18 @@ const ALLOWED_METHODS = new Set(["GET", "POST", "DELETE"]);
 export const RELAY_MAX_CONNECTIONS = 64;
 /** Largest request body relayed (webhook events and MCP calls are small). */
 export const RELAY_MAX_BODY = 8 * 1024 * 1024;
-/** Headers within 10 s, the whole request within 60 s, no connection idle longer than 120 s. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 60_000;
-const IDLE_TIMEOUT_MS = 120_000;
+export interface RelayLimits {
+  /** Connections at once per user. */
+  maxConnections: number;
+  /** Request headers must arrive within this time. */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this time. */
+  requestTimeoutMs: number;
+  /** A connection (either side) quiet for this long is closed. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = { maxConnections: RELAY_MAX_CONNECTIONS, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 120_000 };
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "cookie"]);
 
 /** Decides whether a sandbox's request may reach the app; returns a refusal reason or undefined. */
@@ -53,11 +61,16 @@ export class WebhookRelay {
   forwarded = 0;
   refused = 0;
 
+  private readonly limits: RelayLimits;
+
   constructor(
     private readonly port: number,
     private readonly log: Logger,
     private readonly onTraffic: (slug: string) => void,
-  ) {}
+    limits: Partial<RelayLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_RELAY_LIMITS, ...limits };
+  }
 
   isOpen(slug: string): boolean {
     return this.listeners.has(slug);
@@ -68,15 +81,17 @@ export class WebhookRelay {
     if (this.listeners.has(slug)) return;
     const octets = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)\d{1,3}$/.exec(address);
     if (!octets) throw new Error(`relay for ${slug}: ${address} is not an IPv4 gateway address`);
-    const server = createServer((req, res) => this.handle(slug, req, res));
+    const { maxConnections, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs } = this.limits;
+    // Timeouts are checked every second (Node's default is every 30 s).
+    const server = createServer({ connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, (req, res) => this.handle(slug, req, res));
     server.keepAliveTimeout = 5_000;
     // Slow headers or bodies (slowloris) from a sandbox: each request must arrive in bounded time.
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
-    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.headersTimeout = headersTimeoutMs;
+    server.requestTimeout = requestTimeoutMs;
     // Idle connections held open: closed after a bounded quiet time.
-    server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy());
+    server.setTimeout(idleTimeoutMs, (socket) => socket.destroy());
     // File-descriptor exhaustion by one user's sandboxes: connections per relay are bounded (others' relays are not touched).
-    server.maxConnections = RELAY_MAX_CONNECTIONS;
+    server.maxConnections = maxConnections;
     const listener = { server, upstream, network: octets[1]! };
     this.listeners.set(slug, listener);
     let lastError: Error | undefined;
@@ -150,14 +165,14 @@ export class WebhookRelay {
       res.end(JSON.stringify({ error: "too_large", message: `request bodies are limited to ${RELAY_MAX_BODY} bytes` }));
       return;
     }
-    const upstream = httpRequest(upstreamUrl, { method, headers, agent: false, timeout: IDLE_TIMEOUT_MS }, (answer) => {
+    const upstream = httpRequest(upstreamUrl, { method, headers, agent: false, timeout: this.limits.idleTimeoutMs }, (answer) => {
       const out: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "set-cookie") out[name] = value;
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
     });
     // An app that stops answering mid-request does not hold the connection pair open.
-    upstream.on("timeout", () => upstream.destroy(new Error(`no answer from the app within ${IDLE_TIMEOUT_MS} ms`)));
+    upstream.on("timeout", () => upstream.destroy(new Error(`no answer from the app within ${this.limits.idleTimeoutMs} ms`)));
     // Open-file exhaustion by aborted requests: when the caller goes, its upstream connection goes too.
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();

@@ -72,6 +72,8 @@ export interface SpawnerStats {
 
 export class Spawner {
   private readonly starting = new Map<string, Promise<string>>();
+  /** Users whose start passed the capacity check and has not ended (what the capacity check counts as starting). */
+  private readonly admitted = new Set<string>();
   private readonly healthy = new Set<string>();
   private readonly activity = new Map<string, number>();
   /** The last failed start of a user not yet told to anyone (it went on after a 202): the next ensure answers it. */
@@ -147,7 +149,7 @@ export class Spawner {
     const current = apps.get(slug);
     if (current?.state !== "running") {
       const running = apps.list().filter((app) => app.state === "running" && app.slug !== slug).length;
-      const startingOthers = [...this.starting.keys()].filter((other) => other !== slug && apps.get(other)?.state !== "running").length;
+      const startingOthers = [...this.admitted].filter((other) => other !== slug && apps.get(other)?.state !== "running").length;
       // Host exhaustion: one more app than the host was sized for would starve everyone's.
       if (running + startingOthers >= this.options.maxRunningApps) {
         this.counters.refusals += 1;
@@ -158,6 +160,7 @@ export class Spawner {
       }
     }
     const began = this.now();
+    this.admitted.add(slug);
     try {
       // An app that already runs has its database: a restarted spawner must not depend on PostgreSQL
       // (perhaps paused at 0 ACU) to reopen that user's relay and Docker socket.
@@ -191,6 +194,8 @@ export class Spawner {
         await sandboxes.close(slug).catch(() => undefined);
       }
       throw error;
+    } finally {
+      this.admitted.delete(slug);
     }
   }
 

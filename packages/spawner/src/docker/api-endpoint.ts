@@ -56,7 +56,8 @@ export class FilteredDockerEndpoint {
     const { socketPath } = this.options;
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
     if (existsSync(socketPath)) unlinkSync(socketPath);
-    const server = createServer((req, res) => {
+    // Timeouts are checked every second (Node's default is every 30 s).
+    const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
       this.handle(req, res).catch((error: Error) => {
         this.options.log.error("docker filter failure", { error: error.message });
         if (!res.headersSent) json(res, 500, { message: `openhands-team docker filter: ${error.message}` });

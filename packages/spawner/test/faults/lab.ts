@@ -1,0 +1,259 @@
+/**
+ * Fault injection for the spawner on docker-lab's real Docker engine and a real PostgreSQL 15:
+ * - a socket proxy in front of dockerd that passes bytes, stops answering ("hang") or goes away ("down"),
+ *   as a hung or restarting engine does (stopping the lab's dockerd itself would take the engine from every test);
+ * - PostgreSQL stopped abruptly by PID, frozen (SIGSTOP) and started again on the same data and port;
+ * - the spawner service with its production wiring (real UserDatabases, the admin password in a file).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { connect, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { docker, labEngine } from "@openhands-team/docker-lab";
+import { parseConfig, type SpawnerConfig, type SpawnerConfigInput } from "../../src/config";
+import { createLogger } from "../../src/log";
+import { startSpawnerService, type SpawnerService } from "../../src/service";
+import { slugForSub } from "../../src/slug";
+import type { TestPostgres } from "../../testing/postgres";
+
+export type ProxyMode = "pass" | "hang" | "down";
+
+/** A unix socket in front of dockerd whose behaviour the test switches. */
+export interface FaultProxy {
+  socketPath: string;
+  mode: ProxyMode;
+  /** Sets the mode; "down" also cuts every open connection (the events stream included). */
+  set(mode: ProxyMode): void;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const socketPath = join(mkdtempSync(join(tmpdir(), "spawner-fault-proxy-")), "docker.sock");
+  const open = new Set<Socket>();
+  const held = new Set<Socket>();
+  const server = createServer((client) => {
+    open.add(client);
+    client.on("close", () => open.delete(client));
+    client.on("error", () => undefined);
+    if (proxy.mode === "down") return client.destroy();
+    if (proxy.mode === "hang") {
+      // Accepted and never answered, as an engine that stopped answering.
+      held.add(client);
+      return;
+    }
+    const upstream = connect(target);
+    open.add(upstream);
+    upstream.on("close", () => {
+      open.delete(upstream);
+      client.destroy();
+    });
+    upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const proxy: FaultProxy = {
+    socketPath,
+    mode: "pass",
+    set(mode) {
+      proxy.mode = mode;
+      if (mode === "down") for (const socket of open) socket.destroy();
+      if (mode === "pass") {
+        for (const socket of held) socket.destroy();
+        held.clear();
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return proxy;
+}
+
+/** Abruptly stops a PostgreSQL started by testing/postgres.ts (SIGQUIT: immediate shutdown, as a crash). */
+export async function killPostgres(pid: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGQUIT");
+  } catch {
+    return;
+  }
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`PostgreSQL ${pid} did not stop`);
+}
+
+/** Starts PostgreSQL again on the data folder and port of `pg`; returns the new postmaster PID. */
+export async function restartPostgres(pg: TestPostgres): Promise<number> {
+  const binDir = process.env.PG_BIN_DIR ?? "/usr/lib/postgresql/15/bin";
+  const dir = dirname(pg.dataDir);
+  const pidFile = join(pg.dataDir, "postmaster.pid");
+  if (existsSync(pidFile)) rmSync(pidFile);
+  const args = [join(binDir, "postgres"), "-D", pg.dataDir, "-h", "127.0.0.1", "-p", String(pg.port), "-k", dir, "-c", "fsync=off", "-c", "max_connections=60"];
+  const asRoot = process.getuid?.() === 0;
+  const child = asRoot ? spawn("runuser", ["-u", "postgres", "--", ...args], { stdio: "ignore" }) : spawn(args[0]!, args.slice(1), { stdio: "ignore" });
+  const until = Date.now() + 20_000;
+  for (;;) {
+    if (existsSync(pidFile) && readFileSync(pidFile, "utf8").includes("ready")) return Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+    if (child.exitCode !== null || Date.now() > until) throw new Error("PostgreSQL did not start again");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The postmaster and every backend of it (to freeze the whole server with SIGSTOP). */
+export function postgresProcesses(postmaster: number): number[] {
+  const children = readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    });
+  return [postmaster, ...children];
+}
+
+/**
+ * Lets this process call a relay from an address inside a user's /24, as that user's sandbox does. Docker's
+ * `-s <subnet> ! -o <bridge> -j MASQUERADE` rewrites such a source on the way through `lo` (to docker0's
+ * address), so a RETURN for `lo` goes first in the lab namespace's nat table (re-inserted: dockerd inserts
+ * its rules at the top when it creates a network).
+ */
+export function keepLoopbackSources(): void {
+  try {
+    execFileSync("iptables", ["-t", "nat", "-D", "POSTROUTING", "-o", "lo", "-j", "RETURN"], { stdio: "ignore" });
+  } catch {
+    // not there yet
+  }
+  execFileSync("iptables", ["-t", "nat", "-I", "POSTROUTING", "1", "-o", "lo", "-j", "RETURN"], { stdio: "ignore" });
+}
+
+/** Open file descriptors of this process (the spawner runs in it). */
+export function openFds(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+  json(): any;
+}
+
+/** One HTTP request (TCP or unix socket); resolves with the answer, rejects on a connection error. */
+export function http(options: { url?: string; socketPath?: string; path?: string; method?: string; body?: unknown; localAddress?: string; timeoutMs?: number }): Promise<HttpResult> {
+  const payload = options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
+  return new Promise((resolve, reject) => {
+    const headers = payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {};
+    const done = (res: import("node:http").IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
+      });
+    };
+    const req = options.socketPath
+      ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers }, agent: false }, done)
+      : httpRequest(options.url!, { method: options.method ?? "GET", headers, agent: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, done);
+    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error("no answer in time")));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A sub whose slug is known, and the slug. */
+export function user(n: number): { sub: string; slug: string } {
+  const sub = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  return { sub, slug: slugForSub(sub) };
+}
+
+export interface FaultLab {
+  dir: string;
+  config: SpawnerConfig;
+  service: SpawnerService;
+  proxy: FaultProxy;
+  logs: string[];
+  passwordFile: string;
+  ensure(who: { sub: string; slug: string }): Promise<HttpResult>;
+  close(): Promise<void>;
+}
+
+/** The spawner on the lab engine (through a fault proxy) and a real PostgreSQL; user networks `<prefix>.N.0/24`. */
+export async function startFaultLab(options: {
+  images: { app: string; agentServer: string };
+  pg: TestPostgres;
+  subnetPrefix: string;
+  timing?: SpawnerConfigInput["timing"];
+  users?: SpawnerConfigInput["users"];
+}): Promise<FaultLab> {
+  const engine = labEngine();
+  if (!engine) throw new Error("no lab engine");
+  const dir = mkdtempSync(join(tmpdir(), "spawner-faults-"));
+  const proxy = await startFaultProxy(engine.socketPath);
+  const passwordFile = join(dir, "admin-password");
+  writeFileSync(passwordFile, `${options.pg.password}\n`, { mode: 0o600 });
+  const input: SpawnerConfigInput = {
+    logLevel: "debug",
+    appHost: "openhands.example.com",
+    runtimeDomain: "runtime.example.com",
+    region: "eu-central-1",
+    eventsBucket: "oh-events-test",
+    api: { host: "127.0.0.1", port: 0 },
+    docker: { socketPath: proxy.socketPath },
+    images: options.images,
+    network: { subnetPrefix: options.subnetPrefix, appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 0 },
+    paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
+    database: { host: options.pg.host, port: options.pg.port, adminUser: options.pg.user, adminPassword: { file: passwordFile } },
+    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
+    llm: { model: "claude-sonnet" },
+    limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
+    timing: options.timing ?? { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000, databaseTimeoutMs: 3_000, dockerTimeoutMs: 5_000 },
+    ...(options.users ? { users: options.users } : {}),
+  };
+  const config = parseConfig(input);
+  const logs: string[] = [];
+  const service = await startSpawnerService(config, { log: createLogger({ level: "debug", write: (line) => logs.push(line) }) });
+  const lab: FaultLab = {
+    dir,
+    config,
+    service,
+    proxy,
+    logs,
+    passwordFile,
+    ensure: (who) => http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub }, timeoutMs: 120_000 }),
+    async close() {
+      proxy.set("pass");
+      await lab.service.close();
+      await proxy.close();
+      const ids = docker(["ps", "-aq", "--filter", "name=^/oh-"]).stdout.split("\n").filter(Boolean);
+      if (ids.length) docker(["rm", "-f", ...ids], { allowFailure: true });
+      const networks = docker(["network", "ls", "-q", "--filter", "name=^oh-u-"]).stdout.split("\n").filter(Boolean);
+      if (networks.length) docker(["network", "rm", ...networks], { allowFailure: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return lab;
+}
