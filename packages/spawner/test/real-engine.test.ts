@@ -242,6 +242,12 @@ describeWithEngine("spawner on a real Docker engine", () => {
     const direct = normalise(await get(labEngine()!.socketPath, missingName), missingName);
     expect(ownForBobName).toBe(direct);
     expect(direct.endsWith('{"message":"No such container: <ref>"}\n')).toBe(true);
+    // Images: another image's Id (the app's) answers as a missing Id does, byte for byte dockerd's.
+    const appImageId: string = inspect(`oh-app-${alice.slug}`).Image.split(":")[1];
+    const image = (s: string, ref: string) => rawExchange(s, `GET /v1.41/images/${ref}/json HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`);
+    const missingImage = "0".repeat(64);
+    expect(normalise(await image(socket, appImageId), appImageId)).toBe(normalise(await image(labEngine()!.socketPath, missingImage), missingImage));
+    expect((await image(socket, inspect(keep).Image.split(":")[1])).split(" ")[1]).toBe("200");
     // List filters that answer by existence (before/since, as filters or parameters): one answer either way.
     const list = async (query: string) => {
       const res = await asAlice.call("GET", asAlice.v(`/containers/json?all=1&${query}`));

@@ -194,9 +194,14 @@ export class FilteredDockerEndpoint {
       }
       case "image-inspect": {
         req.resume();
-        // Image probing: only the pinned agent-server image and full image ids are visible.
-        if (call.ref !== createContext.image && !/^(sha256:)?[0-9a-f]{64}$/.test(call.ref)) {
-          return this.notFound(res, `no such image: ${call.ref}: No such image: ${call.ref}`, "image outside the pinned agent-server");
+        const id = /^(sha256:)?([0-9a-f]{64})$/.exec(call.ref)?.[2];
+        if (call.ref !== createContext.image) {
+          // Image probing: only the pinned agent-server image is visible, by reference or by its own Id (what
+          // docker-py asks for a sandbox's `container.image`); any other answers as a missing image does.
+          const pinned = id ? (parseJson((await daemon.raw("GET", `${v}/images/${createContext.image}/json`)).body) as { Id?: unknown } | undefined) : undefined;
+          if (!id || pinned?.Id !== `sha256:${id}`) {
+            return this.notFound(res, `no such image: ${call.ref}: No such image: ${id ? `sha256:${id}` : call.ref}`, "image outside the pinned agent-server");
+          }
         }
         return this.forward(req, res, `${v}/images/${call.ref}/json`);
       }
