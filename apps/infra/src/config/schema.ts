@@ -65,7 +65,7 @@ const HOST_IMAGE_EXAMPLE = { repository: "docker.io/library/node", tags: "1.27.1
 export const DEFAULT_HOST_IMAGES = {
   openresty: { repository: "docker.io/openresty/openresty", tag: "1.27.1.2-alpine" },
   llmGateway: { repository: "ghcr.io/berriai/litellm", tag: "v1.74.9-stable" },
-  node: { repository: "docker.io/library/node", tag: "20.19.5-bookworm-slim" },
+  node: { repository: "docker.io/library/node", tag: "24.11.1-bookworm-slim" },
 } as const;
 
 /** A client range of the WAF allow list: a real IPv4 or IPv6 CIDR, network address, not /0. */

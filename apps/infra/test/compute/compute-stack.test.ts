@@ -167,7 +167,7 @@ describe("GIVEN the example configuration", () => {
         agentServer: "ghcr.io/openhands/agent-server:1.19.1-python",
         openresty: "docker.io/openresty/openresty:1.27.1.2-alpine",
         llmGateway: "ghcr.io/berriai/litellm:v1.74.9-stable",
-        node: "docker.io/library/node:20.19.5-bookworm-slim",
+        node: "docker.io/library/node:24.11.1-bookworm-slim",
       });
       expect(config.bedrock).toEqual({ region: "eu-central-1", models: ["eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"] });
       expect(config.users).toEqual({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 });

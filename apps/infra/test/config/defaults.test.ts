@@ -36,7 +36,7 @@ describe("GIVEN the main-region fields added to the configuration", () => {
       raw.hostImages = {
         openresty: { repository: "docker.io/openresty/openresty", tag: "latest" },
         llmGateway: { repository: "ghcr.io/berriai/litellm", tag: "main-v1.74.9-stable" },
-        node: { repository: "docker.io/library/node", tag: "20.19.5-bookworm-slim" },
+        node: { repository: "docker.io/library/node", tag: "24.11.1-bookworm-slim" },
       };
     });
     expect(message).toEqual(['config.hostImages.openresty.tag: "latest" is not a pinned tag for the OpenResty proxy (expected an exact version such as 1.27.1.2-alpine or v1.74.9-stable, never latest)']);
@@ -47,7 +47,7 @@ describe("GIVEN the main-region fields added to the configuration", () => {
       raw.hostImages = {
         openresty: { repository: "docker.io/openresty/openresty", tag: "1.27.1.2-alpine" },
         llmGateway: { repository: "ghcr.io/berriai/litellm:v1", tag: "v1.74.9-stable" },
-        node: { repository: "docker.io/library/node", tag: "20.19.5-bookworm-slim" },
+        node: { repository: "docker.io/library/node", tag: "24.11.1-bookworm-slim" },
       };
     });
     expect(message).toEqual([expect.stringMatching(/^config\.hostImages\.llmGateway\.repository: "ghcr\.io\/berriai\/litellm:v1" is not an image repository for the LLM gateway/)]);
