@@ -10,13 +10,19 @@
 // When the lab cannot start (not root, no dockerd, no nsenter), it says so loudly and runs <command> as it is,
 // without DOCKER_HOST: tests that need the engine then skip, saying why.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 
 const LAB_PREFIX = "ohlab-";
 const START_TIMEOUT_MS = 40_000;
 const STOP_TIMEOUT_MS = 20_000;
+/** How long the command has to stop after a signal before its process tree is killed (OH_DOCKER_LAB_GRACE_MS). */
+const COMMAND_GRACE_MS = Number(process.env.OH_DOCKER_LAB_GRACE_MS) > 0 ? Number(process.env.OH_DOCKER_LAB_GRACE_MS) : 10_000;
+
+// A parent that went away takes the terminal or pipe with it: writing there must not stop the clean-up.
+process.stderr.on("error", () => {});
+process.stdout.on("error", () => {});
 
 function log(message) {
   process.stderr.write(`docker-lab: ${message}\n`);
@@ -171,12 +177,80 @@ function dockerCli(socketPath, args) {
   return run("docker", args, { env: { ...process.env, DOCKER_HOST: `unix://${socketPath}` } });
 }
 
+/** Every process whose network namespace is the lab's (servers a test started and left behind, host-network containers). */
+function processesInNetns(netns) {
+  let target;
+  try {
+    target = statSync(`/run/netns/${netns}`).ino;
+  } catch {
+    return [];
+  }
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (statSync(`/proc/${entry}/ns/net`).ino === target) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** `root` and every process below it. */
+function processTree(root) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [];
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift();
+    tree.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+async function killAll(pids, label) {
+  const alive = pids.filter(pidAlive);
+  if (alive.length === 0) return;
+  log(`stopping ${alive.length} process(es) ${label}`);
+  for (const pid of alive) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  }
+  const deadline = Date.now() + 5_000;
+  while (alive.some(pidAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of alive.filter(pidAlive)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
+
 async function stopLab(lab) {
   if (lab.socketPath) {
     const ids = (dockerCli(lab.socketPath, ["ps", "-aq"]).stdout ?? "").split("\n").filter(Boolean);
     if (ids.length) dockerCli(lab.socketPath, ["rm", "-f", "-v", ...ids]);
   }
   await stopPid(lab.pid, "dockerd");
+  // Nothing the command started outlives the lab: whatever still runs in its namespace is stopped.
+  await killAll(processesInNetns(lab.netns), "left running in the lab's network namespace");
   releaseMounts(lab.dir);
   run("ip", ["netns", "delete", lab.netns]);
   rmSync(lab.dir, { recursive: true, force: true });
@@ -248,10 +322,30 @@ async function main() {
     OH_DOCKER_LAB_DIR: lab.dir,
   };
   const child = spawn("nsenter", [`--net=/run/netns/${lab.netns}`, "--", ...command], { stdio: "inherit", env });
-  const forward = (signal) => child.kill(signal);
-  process.on("SIGINT", forward);
-  process.on("SIGTERM", forward);
-  const code = await new Promise((resolve) => child.on("exit", (status, signal) => resolve(status ?? (signal ? 128 + 1 : 1))));
+  const exited = new Promise((resolve) => child.on("exit", (status, signal) => resolve(status ?? (signal ? 128 + 1 : 1))));
+  let graceTimer;
+  let forced;
+  const killed = new Promise((resolve) => {
+    forced = resolve;
+  });
+  const requestStop = (signal, why) => {
+    if (graceTimer) return;
+    log(`${why}: stopping the command, then the lab`);
+    child.kill(signal);
+    graceTimer = setTimeout(async () => {
+      await killAll(processTree(child.pid), "of the command that did not stop in time");
+      forced(128 + 15);
+    }, COMMAND_GRACE_MS);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => requestStop(signal, `got ${signal}`));
+  // A parent that dies without signalling (pnpm or a shell killed) leaves this process re-parented: stop anyway.
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent) requestStop("SIGTERM", `parent ${parent} is gone`);
+  }, 500);
+  const code = await Promise.race([exited, killed]);
+  clearTimeout(graceTimer);
+  clearInterval(watch);
   const stopping = Date.now();
   await stopLab(lab);
   log(`lab stopped and removed in ${Date.now() - stopping} ms`);
