@@ -108,8 +108,10 @@ local write_log = log.write
 
 -- Every header, however many: with a cap, x-oh-* headers past it would escape strip_credentials
 -- (identity spoofing toward the app or a sandbox). nginx bounds the total by large_client_header_buffers.
+-- The names are lower case already; the table's metatable only serves other spellings, and every
+-- lookup of an absent header through it costs a lower() and a character replacement, so it is removed.
 local function all_headers()
-  return ngx.req.get_headers(0)
+  return setmetatable(ngx.req.get_headers(0), nil)
 end
 
 local function log_refusal(what, reason)
@@ -144,6 +146,12 @@ local function ensure(who)
     return { state = "capacity", message = type(body.message) == "string" and body.message or nil }
   end
   return nil, "ensure answered " .. response.status
+end
+
+-- One ensure per user and worker at a time. A function of its own: a closure inside app_access would
+-- keep LuaJIT from compiling app_access (upvalue closing is not compiled).
+local function ensure_once(route_key, who)
+  return routes.coalesce(route_key, function() return ensure(who) end, S.spawnerTimeoutMs / 1000 * 2)
 end
 
 -- "ip:port" of a cached app route, parsed once per worker and value.
@@ -195,7 +203,7 @@ function M.app_access(rewrite)
     peer = nil
   end
   if not peer then
-    local result, err = routes.coalesce(route_key, function() return ensure(who) end, S.spawnerTimeoutMs / 1000 * 2)
+    local result, err = ensure_once(route_key, who)
     if not result then
       write_log(ngx.ERR, "spawner ensure for ", who.slug, " failed: ", tostring(err))
       return respond.error(503, "spawner_unavailable",
@@ -402,7 +410,10 @@ function M.runtime_access()
     log_refusal("runtime request", "identity " .. reason)
     return respond.error(401, "unauthenticated", "Sign in again: the request carried no valid identity.")
   end
-  local key = presented_session_key(headers)
+  -- A signed user on a host of their own slug is decided by the identity alone (below: allowed when
+  -- the route's owner is the slug, refused otherwise), so the key is not looked for.
+  local key
+  if not (who and who.slug == parsed.slug) then key = presented_session_key(headers) end
   if (who or key ~= nil) and not origin.safe(method, headers) then
     -- Cross-site requests and WebSocket hijacking with the caller's credentials: only from this host or the app.
     if not origin.from(headers, "https://" .. host, APP_ORIGIN) then
