@@ -197,6 +197,37 @@ function processesInNetns(netns) {
   return pids;
 }
 
+/** A process's start time (field 22 of /proc/<pid>/stat), or undefined when it is gone: tells a reused PID apart. */
+function startTimeOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes above `pid`, up to but without init. */
+function ancestorsOf(pid) {
+  const chain = [];
+  let current = pid;
+  for (let depth = 0; depth < 64; depth += 1) {
+    let ppid;
+    try {
+      const stat = readFileSync(`/proc/${current}/stat`, "utf8");
+      ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      break;
+    }
+    if (!ppid || ppid === 1) break;
+    const startTime = startTimeOf(ppid);
+    if (startTime === undefined) break;
+    chain.push({ pid: ppid, startTime });
+    current = ppid;
+  }
+  return chain;
+}
+
 /** `root` and every process below it. */
 function processTree(root) {
   const children = new Map();
@@ -338,10 +369,12 @@ async function main() {
     }, COMMAND_GRACE_MS);
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => requestStop(signal, `got ${signal}`));
-  // A parent that dies without signalling (pnpm or a shell killed) leaves this process re-parented: stop anyway.
-  const parent = process.ppid;
+  // Any process that started this one (pnpm, turbo, a shell, a test runner) dying without signalling, however far
+  // up, stops the lab: otherwise the stack would run on, orphaned.
+  const ancestors = ancestorsOf(process.pid);
   const watch = setInterval(() => {
-    if (process.ppid !== parent) requestStop("SIGTERM", `parent ${parent} is gone`);
+    const gone = ancestors.find((ancestor) => startTimeOf(ancestor.pid) !== ancestor.startTime);
+    if (gone) requestStop("SIGTERM", `process ${gone.pid} that started this lab is gone`);
   }, 500);
   const code = await Promise.race([exited, killed]);
   clearTimeout(graceTimer);

@@ -4,7 +4,7 @@
  * own beside the one these tests run in.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithEngine } from "../src";
@@ -67,6 +67,28 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
     lab.parent.kill("SIGKILL");
     await until("the lab's clean-up", () => !namespaces().includes(lab.netns) && !existsSync(lab.labDir), 60_000);
     expect(lab.pids.filter(alive)).toEqual([]);
+  }, 90_000);
+
+  test("GIVEN a process further up (as pnpm above a shell) is killed while the lab's own parent lives THEN the lab stops all the same", async () => {
+    writeFileSync(
+      join(dir, "command.sh"),
+      `printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; sleep 300\n`,
+    );
+    // the lab's parent: a shell that outlives the grandparent
+    writeFileSync(join(dir, "parent.sh"), `${process.execPath} ${LAB} run -- sh ${dir}/command.sh &\necho $$ > ${dir}/parent.pid\nsleep 600\n`);
+    const grandparent = spawn(process.execPath, ["-e", `require("child_process").spawn("sh", [${JSON.stringify(join(dir, "parent.sh"))}], { stdio: "ignore" }); setInterval(() => {}, 1000);`], { stdio: "ignore" });
+    await until("the lab's command", () => existsSync(join(dir, "ready")), 30_000);
+    const [netns, labDir, ...pids] = readFileSync(join(dir, "ready"), "utf8").trim().split("\n");
+    const parentPid = Number(readFileSync(join(dir, "parent.pid"), "utf8"));
+    try {
+      grandparent.kill("SIGKILL");
+      await until("the lab's clean-up", () => !namespaces().includes(netns ?? "") && !existsSync(labDir ?? ""), 60_000);
+      expect(alive(parentPid)).toBe(true);
+      expect(pids.map(Number).filter(alive)).toEqual([]);
+    } finally {
+      spawnSync("pkill", ["-P", String(parentPid)]);
+      if (alive(parentPid)) process.kill(parentPid, "SIGKILL");
+    }
   }, 90_000);
 
   test("GIVEN a command that ignores SIGTERM WHEN the lab gets SIGTERM THEN after the grace period the command is killed and the lab removed", async () => {
