@@ -112,7 +112,10 @@ export function createControlApi(options: ControlApiOptions): Server {
         timer = setTimeout(() => resolve("timeout"), options.ensureWaitMs);
       });
       try {
-        const outcome = await Promise.race([work, timeout]);
+        const outcome = await Promise.race([work, timeout]).catch((error: Error) => {
+          spawner.failureReported(slug);
+          throw error;
+        });
         if (outcome === "timeout") {
           work.catch(() => undefined);
           spawner.answeredStarting(slug, work);

@@ -135,6 +135,11 @@ export class Spawner {
     return work;
   }
 
+  /** A caller of ensure got this start's failure itself (a 502): it is not told a second time. */
+  failureReported(slug: string): void {
+    this.unreportedFailures.delete(slug);
+  }
+
   /** The caller was told "starting" (202) for this start: should it fail, the next ensure answers with its failure. */
   answeredStarting(slug: string, work: Promise<string>): void {
     work.catch((error: Error) => {

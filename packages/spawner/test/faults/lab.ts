@@ -111,6 +111,25 @@ export async function restartPostgres(pg: TestPostgres): Promise<number> {
   }
 }
 
+/** The parent of a process (from /proc/<pid>/stat). */
+export function parentOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+}
+
+/**
+ * Continues a frozen PostgreSQL, and the `runuser` that started it: runuser stops itself when its child stops
+ * (job control), and a stopped runuser never reaps the postmaster (the test run would not end).
+ */
+export function resumePostgres(pids: number[]): void {
+  for (const pid of pids) process.kill(pid, "SIGCONT");
+  try {
+    const parent = parentOf(pids[0]!);
+    if (readFileSync(`/proc/${parent}/comm`, "utf8").trim() === "runuser") process.kill(parent, "SIGCONT");
+  } catch {
+    // no parent to continue
+  }
+}
+
 /** The postmaster and every backend of it (to freeze the whole server with SIGSTOP). */
 export function postgresProcesses(postmaster: number): number[] {
   const children = readdirSync("/proc")
