@@ -172,7 +172,10 @@ export function parseConfig(input: unknown): SpawnerConfig {
         return `config.${path}: unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}`;
       }
       const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
-      return `config.${path}: ${shownValue(path, value)} ${issue.message}`;
+      // A scalar where a section was expected ("database": "postgres://user:password@…") is described, not printed.
+      const section = issue.code === "invalid_type" && ["object", "array", "record", "map", "set"].includes(String(issue.expected));
+      const shown = section && value !== undefined ? `(a ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value})` : shownValue(path, value);
+      return `config.${path}: ${shown} ${issue.message}`;
     });
     throw new ConfigError(`invalid spawner configuration:\n  ${lines.join("\n  ")}`);
   }
