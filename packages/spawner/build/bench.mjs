@@ -18,7 +18,7 @@ const env = {
 };
 try {
   let status = 0;
-  for (const name of ["spawner", "real-engine"]) {
+  for (const name of ["spawner", "real-engine", "load"]) {
     if (only && only !== name) continue;
     const outfile = join(dir, `${name}.js`);
     await build({ entryPoints: [join(root, "bench", `${name}.bench.ts`)], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", external: ["pg-native", "esbuild"], logLevel: "warning" });
