@@ -48,6 +48,34 @@ describe("oh-health-check.sh (dry run)", () => {
     expect(after).toEqual([0, 0]);
   });
 
+  it("GIVEN a running spawner WHEN the watchdog runs THEN it publishes people and sandboxes running, and counters as the change since its last run (all of them after a spawner restart)", () => {
+    host.placeHostConfig();
+    const stats = (uptimeSeconds: number, starts: number, culls: number) =>
+      writeFileSync(join(host.state, "spawner-stats.json"), JSON.stringify({ runningUsers: 3, startingUsers: 1, runningSandboxes: 4, starts, culls, refusals: 0, failures: 1, uptimeSeconds }));
+    const published = (calls: string[]) => {
+      const call = calls.find((c) => c.startsWith("aws cloudwatch put-metric-data"));
+      if (!call) return undefined;
+      expect(call).toContain("--namespace OpenHandsTeam");
+      expect(call).toContain("--region eu-central-1");
+      const data = /--metric-data (.*)$/.exec(call)![1]!.replace(/\\(.)/g, "$1");
+      const metrics = JSON.parse(data) as { MetricName: string; Value: number; Dimensions: { Name: string; Value: string }[] }[];
+      for (const metric of metrics) expect(metric.Dimensions).toEqual([{ Name: "Deployment", Value: "oh-test" }]);
+      return Object.fromEntries(metrics.map((m) => [m.MetricName, m.Value]));
+    };
+    stats(100, 5, 1);
+    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({ RunningApps: 3, StartingApps: 1, RunningSandboxes: 4, Starts: 5, Culls: 1, Refusals: 0, Failures: 1 });
+    stats(130, 7, 1);
+    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({ RunningApps: 3, StartingApps: 1, RunningSandboxes: 4, Starts: 2, Culls: 0, Refusals: 0, Failures: 0 });
+    // the spawner restarted: its counters began again at 0
+    stats(10, 1, 0);
+    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({ RunningApps: 3, StartingApps: 1, RunningSandboxes: 4, Starts: 1, Culls: 0, Refusals: 0, Failures: 1 });
+    // no answer from the spawner: nothing published, nothing fails
+    rmSync(join(host.state, "spawner-stats.json"));
+    const quiet = host.runScript("bin/oh-health-check.sh");
+    expect(quiet.code).toBe(0);
+    expect(published(quiet.calls)).toBeUndefined();
+  });
+
   it("GIVEN the stack was stopped on purpose WHEN the watchdog runs THEN it leaves it stopped", () => {
     host.runScript("bin/oh-health-check.sh");
     rmSync(join(host.state, "units/openhands-team.service.active"));

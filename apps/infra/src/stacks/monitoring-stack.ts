@@ -76,6 +76,7 @@ export class MonitoringStack extends DeploymentStack {
       fileSystemId: props.data.fileSystemId,
       alarmArns: alarms.alarmArns,
       distributionIds: props.edge.distributionIds,
+      deployment: prefix,
     });
     this.alarmTopicArn = topic.arn;
     this.edgeAlarmTopicArn = edgeTopic.arn;

@@ -1,3 +1,4 @@
+import { HOST_METRIC_NAMESPACES } from "../../src/constructs/identity/host-role";
 import { exampleConfig, synthDeployment, type Json } from "../support/template";
 
 describe("GIVEN the example configuration", () => {
@@ -75,11 +76,19 @@ describe("GIVEN the example configuration", () => {
       "EFS I/O (%) and throughput",
       "CloudFront requests",
       "CloudFront 5xx rate (%)",
+      "People and sandboxes running (spawner)",
+      "Starts, culls, refusals, failures (spawner)",
       "Alarms",
     ]);
-    expect(body.widgets[8].properties.alarms).toHaveLength(10);
+    expect(body.widgets[10].properties.alarms).toHaveLength(10);
     expect(body.widgets[6].properties.region).toBe("us-east-1");
     expect(body.widgets[6].properties.metrics).toHaveLength(2);
+    // the spawner's figures, as the host's watchdog publishes them, in a namespace the host role may write
+    expect(body.widgets[8].properties.metrics).toEqual(
+      ["RunningApps", "StartingApps", "RunningSandboxes"].map((name) => ["OpenHandsTeam", name, "Deployment", "openhands-prod"]),
+    );
+    expect(body.widgets[9].properties.metrics.map((m: string[]) => m[1])).toEqual(["Starts", "Culls", "Refusals", "Failures"]);
+    expect(HOST_METRIC_NAMESPACES).toContain(body.widgets[8].properties.metrics[0][0]);
   });
 
   it("THEN there is no e-mail subscription without an address", () => {

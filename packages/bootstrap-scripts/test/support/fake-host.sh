@@ -101,6 +101,7 @@ fake_aws() {
       printf '%s' "$token" >"$file.token"
       ;;
     "ecr get-login-password") echo "ecr-token" ;;
+    "cloudwatch put-metric-data") ;;
     *) echo "fake aws: unsupported $service $op" >&2 && exit 2 ;;
   esac
 }
@@ -204,7 +205,10 @@ case "$name" in
       printf 'fake docker compose plugin\n' >"$(arg -o "$@")"
     else
       [ -f "$state/units/openhands-team.service.active" ] && [ ! -f "$state/health-down" ] || exit 7
-      echo '{"nginx":"ok","spawner":"ok"}'
+      case "${*: -1}" in
+        */v1/stats) cat "$state/spawner-stats.json" 2>/dev/null || exit 7 ;;
+        *) echo '{"nginx":"ok","spawner":"ok"}' ;;
+      esac
     fi
     ;;
   amazon-cloudwatch-agent-ctl) mkdir -p "$state/units" && touch "$state/units/amazon-cloudwatch-agent.service.active" ;;

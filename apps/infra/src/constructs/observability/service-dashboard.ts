@@ -13,7 +13,17 @@ export interface ServiceDashboardProps {
   readonly alarmArns: readonly string[];
   /** CloudFront distributions (metrics in us-east-1), app first. @default none */
   readonly distributionIds?: readonly string[];
+  /** `<name>-<environment>`: the Deployment dimension of the spawner's metrics, which the host's watchdog publishes. */
+  readonly deployment: string;
 }
+
+/** Where the host's watchdog publishes the spawner's figures (packages/bootstrap-scripts, bin/oh-health-check.sh). */
+export const SPAWNER_METRICS = {
+  namespace: "OpenHandsTeam",
+  dimension: "Deployment",
+  gauges: ["RunningApps", "StartingApps", "RunningSandboxes"],
+  counters: ["Starts", "Culls", "Refusals", "Failures"],
+} as const;
 
 type Metric = readonly (string | Record<string, unknown>)[];
 
@@ -61,10 +71,24 @@ export class ServiceDashboard extends Construct {
             graph("CloudFront 5xx rate (%)", distributions.map((id) => ["AWS/CloudFront", "5xxErrorRate", "DistributionId", id, "Region", "Global"]), 12, 18, "Average", "us-east-1"),
           ]
         : []),
+      graph(
+        "People and sandboxes running (spawner)",
+        SPAWNER_METRICS.gauges.map((name) => [SPAWNER_METRICS.namespace, name, SPAWNER_METRICS.dimension, props.deployment]),
+        0,
+        24,
+        "Maximum",
+      ),
+      graph(
+        "Starts, culls, refusals, failures (spawner)",
+        SPAWNER_METRICS.counters.map((name) => [SPAWNER_METRICS.namespace, name, SPAWNER_METRICS.dimension, props.deployment]),
+        12,
+        24,
+        "Sum",
+      ),
       {
         type: "alarm",
         x: 0,
-        y: 24,
+        y: 30,
         width: 24,
         height: 4,
         properties: { title: "Alarms", alarms: [...props.alarmArns] },

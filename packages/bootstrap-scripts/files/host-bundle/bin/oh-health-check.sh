@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Watchdog (oh-health.timer, every 30 s): heals what the load balancer would otherwise replace the whole
+# Watchdog (oh-health.timer, every 30 s): publishes the spawner's figures, and heals what the load balancer would otherwise replace the whole
 # host for. Puts the firewall back when its rules are gone (someone flushed iptables), and restarts the
 # stack after three health checks in a row failed.
 set -euo pipefail
@@ -8,6 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 export OH_STEP=health
 
 HEALTH_URL=http://127.0.0.1:8080/_oh/health
+STATS_URL=http://127.0.0.1:8081/v1/stats
+STATS_LAST_FILE="$OH_RUN/spawner-stats-last.json"
+METRICS_NAMESPACE=OpenHandsTeam
 MAX_FAILURES=3
 FAILURES_FILE="$OH_RUN/health-failures"
 
@@ -42,6 +45,33 @@ check_stack() {
   systemctl restart openhands-team.service
 }
 
+# The spawner's figures as CloudWatch metrics (namespace OpenHandsTeam, dimension Deployment=<name>-<environment>,
+# shown on the dashboard): people and sandboxes running now, and starts, culls, refusals and failures since the last
+# run (the spawner's counters start at 0 with the spawner; a restart is seen by its uptime going down).
+publish_spawner_metrics() {
+  local stats last file data
+  stats="$(curl -fsS --max-time 3 "$STATS_URL" 2>/dev/null)" || return 0
+  file="$(host_path "$STATS_LAST_FILE")"
+  last='{}'
+  [ -f "$file" ] && last="$(cat "$file")"
+  data="$(jq -c --argjson last "$last" --arg deployment "$(cfg .name)-$(cfg .environment)" '
+    (if (($last.uptimeSeconds // -1) <= .uptimeSeconds) then $last else {} end) as $base
+    | [{Name: "Deployment", Value: $deployment}] as $dims
+    | [["RunningApps", .runningUsers, "Count"], ["StartingApps", (.startingUsers // 0), "Count"], ["RunningSandboxes", .runningSandboxes, "Count"]]
+      + ([["Starts", "starts"], ["Culls", "culls"], ["Refusals", "refusals"], ["Failures", "failures"]]
+         | map([.[0], ([0, ($stats[.[1]] - ($base[.[1]] // 0))] | max), "Count"]))
+    | map({MetricName: .[0], Value: .[1], Unit: .[2], Dimensions: $dims})' --argjson stats "$stats" <<<"$stats" 2>/dev/null)" || {
+    log "spawner stats unreadable; no metrics this time"
+    return 0
+  }
+  if aws cloudwatch put-metric-data --region "$(cfg .region)" --namespace "$METRICS_NAMESPACE" --metric-data "$data" >/dev/null; then
+    mkdir -p "$(dirname "$file")"
+    printf '%s\n' "$stats" >"$file"
+  else
+    log "publishing the spawner's metrics failed; the next run tries again"
+  fi
+}
+
 # first deploy: the edge stack created its secrets parameter after this host booted
 fill_pending_edge_secrets() {
   [ -f "$(host_path "$EDGE_SECRETS_PENDING")" ] || return 0
@@ -58,6 +88,9 @@ main() {
   fill_pending_edge_secrets
   systemctl is-active --quiet openhands-team.service || return 0
   check_stack
+  [ -f "$(host_path "$HOST_CONFIG_FILE")" ] || return 0
+  load_host_config_values
+  publish_spawner_metrics
 }
 
 main "$@"
