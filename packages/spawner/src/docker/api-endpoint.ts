@@ -180,6 +180,11 @@ export class FilteredDockerEndpoint {
       }
       case "create": {
         const raw = await readLimited(req, MAX_CREATE_BODY);
+        if (raw === "aborted") {
+          // The app hung up mid-body: nothing to answer, logged quietly.
+          this.options.log.debug("docker create body aborted by the caller", { slug });
+          return void res.destroy();
+        }
         if (raw === undefined) {
           // The rest of an oversized body is never read: the answer closes the connection.
           res.setHeader("connection", "close");
@@ -312,7 +317,7 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined | "aborted"> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -329,7 +334,8 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | unde
       } else chunks.push(chunk);
     });
     req.on("end", () => resolve(over ? undefined : Buffer.concat(chunks)));
-    req.on("error", () => resolve(undefined));
+    req.on("error", () => resolve(over ? undefined : "aborted"));
+    req.on("aborted", () => resolve(over ? undefined : "aborted"));
   });
 }
 
