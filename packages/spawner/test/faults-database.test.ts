@@ -4,6 +4,7 @@
  * password rotated (RDS-managed master passwords rotate every 7 days; the host rewrites the secret file).
  * The spawner runs in this process: an unhandled 'error' event of a pooled client would end the test run.
  */
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Client } from "pg";
 import { describeWithEngine } from "@openhands-team/docker-lab";
@@ -114,6 +115,29 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
     const retried = await lab.ensure(carol);
     expect(retried.status).toBe(200);
     expect(await roleExists(carol.slug)).toBe(true);
+  });
+
+  it("GIVEN a new user's setup between two statements WHEN its connection is reset (TCP RST, as a failover's dropped connection) THEN the pooled client's 'error' is handled, the user gets a 502 and the next ensure works", async () => {
+    const frank = user(506);
+    const lock = await holdSetupLock(frank.slug);
+    const answer = lab.ensure(frank);
+    await spawnerWaitingOnLock();
+    const clientPort = (await admin<{ client_port: number }>("SELECT client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'"))[0]!.client_port;
+    // The spawner's next statement on this connection is answered with a reset (only this connection; the lab's own namespace).
+    const rule = ["OUTPUT", "-p", "tcp", "-s", "127.0.0.1", "--sport", String(clientPort), "--dport", String(pg.port), "-j", "REJECT", "--reject-with", "tcp-reset"];
+    execFileSync("iptables", ["-I", ...rule]);
+    try {
+      await lock.end();
+      const failed = await answer;
+      expect(failed.status).toBe(502);
+      expect(failed.json().message).toMatch(/^preparing the user database failed: /);
+      await othersStillServed();
+    } finally {
+      execFileSync("iptables", ["-D", ...rule]);
+    }
+    const retried = await lab.ensure(frank);
+    expect(retried.status).toBe(200);
+    expect(await roleExists(frank.slug)).toBe(true);
   });
 
   it("GIVEN the admin password rotated and the host's file rewritten WHEN a new user starts THEN PostgreSQL's refusal (28P01) makes the spawner read the file again and the start works", async () => {
