@@ -218,6 +218,11 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(unit).toMatch(/^RequiresMountsFor=\/mnt\/openhands-efs \/var\/lib\/docker$/m);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(first.calls).toContain("systemctl enable oh-health.timer");
+    // a rotated database master password reaches the spawner's file within the hour
+    expect(first.calls).toContain("systemctl enable oh-secrets-refresh.timer");
+    expect(host.file("etc/systemd/system/oh-secrets-refresh.service")).toMatch(/^ExecStart=\/opt\/openhands-team\/host\/steps\/50-secrets.sh$/m);
+    expect(host.file("etc/systemd/system/oh-secrets-refresh.service")).not.toMatch(/RemainAfterExit/);
+    expect(host.file("etc/systemd/system/oh-secrets-refresh.timer")).toMatch(/^OnUnitActiveSec=1h$/m);
     expect(host.mode("opt/openhands-team/host/firewall/oh-firewall.sh")).toBe("0755");
     expect(host.mode("opt/openhands-team/host/steps/50-secrets.sh")).toBe("0755");
   });

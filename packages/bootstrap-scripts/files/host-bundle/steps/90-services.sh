@@ -22,6 +22,7 @@ start_stack() {
     systemctl restart openhands-team.service
   fi
   unit_enabled_and_started oh-health.timer
+  unit_enabled_and_started oh-secrets-refresh.timer
 }
 
 wait_for_health() {
