@@ -1,6 +1,6 @@
 /**
  * The environment of a user's OpenHands 1.7.0 app container, variable by variable, with the reason for
- * each (sources: openhands-1.7-facts.md and openhands-1.7-design-review.md, read from the pinned source).
+ * each (read from the pinned OpenHands source; docs/architecture.md, "One OpenHands per person, and why").
  *
  * Deliberately NOT set:
  * - SESSION_API_KEY: every /api/v1 router would demand X-Session-API-Key, which the SPA never sends.

@@ -14,7 +14,7 @@ const ctx: CreateContext = {
 };
 
 describe("Docker API policy (pure)", () => {
-  it("GIVEN the allow-list of the design review THEN exactly those calls classify, with or without the version prefix where docker-py sends it", () => {
+  it("GIVEN the allow-list of the README's filtered Docker API THEN exactly those calls classify, with or without the version prefix where docker-py sends it", () => {
     const ok: Array<[string, string, string]> = [
       ["GET", "/version", "version"],
       ["GET", "/v1.47/version", "version"],

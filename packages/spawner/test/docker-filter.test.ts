@@ -1,6 +1,6 @@
 /**
  * The per-user filtered Docker API on a real Docker engine (docker-lab): docker-py's call sequence
- * (openhands-1.7-design-review.md §1) from the owner's OpenHands through the filter to dockerd, and one test per
+ * (the spawner README, "Filtered Docker API") from the owner's OpenHands through the filter to dockerd, and one test per
  * refusal, each checking what reached dockerd (a recording proxy sits between the spawner and the engine) and
  * what the engine holds. Two users (alice and bob) share one host; each test speaks as alice through her socket.
  */

@@ -62,7 +62,7 @@ describeWithEngine("spawner service", () => {
     expect(seededModel("litellm_proxy/x")).toBe("litellm_proxy/x");
   });
 
-  it("GIVEN a started app THEN the engine ran it with the environment of DESIGN.md", async () => {
+  it("GIVEN a started app THEN the engine ran it with the environment of docs/architecture.md", async () => {
     const { service, config } = await start();
     const alice = user(4);
     await ensure(service.apiUrl, alice);

@@ -222,7 +222,7 @@ function M.app_access(rewrite)
   use_peer(parsed.ip, parsed.port, route_key, method, headers)
   activity.record(who.slug)
   strip_credentials(headers)
-  -- App API answers that carry sandbox URLs (design review §5): nginx sends /api/v1/sandboxes* and
+  -- App API answers that carry sandbox URLs (README, "URL rewriting"): nginx sends /api/v1/sandboxes* and
   -- /api/v1/app-conversations* to a location that calls this with rewrite = true.
   if rewrite then
     ngx.ctx.rewriter = url_rewrite.new(who.slug, S.runtimeDomain)

@@ -1,6 +1,6 @@
 /**
  * What a user's OpenHands may ask of Docker: exactly the calls of OpenHands 1.7.0 through docker-py 7.1.0
- * (openhands-1.7-design-review.md §1), scoped to the user's own sandboxes, and how a create is rebuilt.
+ * (the spawner README, "Filtered Docker API"), scoped to the user's own sandboxes, and how a create is rebuilt.
  * Pure functions; the socket server in api-endpoint.ts applies them.
  *
  * Nothing the caller sends goes to dockerd as sent: every path, query and body is built again from the

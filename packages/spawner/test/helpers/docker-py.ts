@@ -1,5 +1,5 @@
 /**
- * The HTTP calls docker-py 7.1.0 makes for OpenHands 1.7.0 (openhands-1.7-design-review.md §1 and §2),
+ * The HTTP calls docker-py 7.1.0 makes for OpenHands 1.7.0 (the spawner README, "Filtered Docker API"),
  * replayed against a user's filtered Docker socket.
  */
 import { http, type HttpResult } from "./harness";
