@@ -23,9 +23,13 @@ const zoneId = z
   .string()
   .regex(/^Z[A-Z0-9]{10,32}$/, "is not a Route 53 zone id (expected Z followed by 10-32 upper-case letters or digits)");
 
-/** Verified pairs: the app image pins its agent-server (openhands/app_server/sandbox/sandbox_spec_service.py). */
+/**
+ * Verified pairs: the app image pins its agent-server (1.7.0: openhands/app_server/sandbox/sandbox_spec_service.py;
+ * 1.11.0: pyproject.toml pins openhands-agent-server==1.34.0 and the default tag is that version plus `-python`).
+ */
 export const VERIFIED_OPENHANDS_PAIRS: Readonly<Record<string, string>> = {
   "1.7.0": "1.19.1-python",
+  "1.11.0": "1.34.0-python",
 };
 
 /** CloudWatch Logs accepts only these retention values. */
@@ -321,11 +325,11 @@ export const DeploymentConfigSchema = z
       .describe("AWS Backup plan of the data. Default: every field's default."),
     openhands: z
       .object({
-        app: image("OpenHands app", { repository: "docker.openhands.dev/openhands/openhands", tags: "1.7.0" }).describe(
-          "The OpenHands app image (repository and exact tag), such as docker.openhands.dev/openhands/openhands 1.7.0.",
+        app: image("OpenHands app", { repository: "docker.openhands.dev/openhands/openhands", tags: "1.11.0" }).describe(
+          "The OpenHands app image (repository and exact tag), such as docker.openhands.dev/openhands/openhands 1.11.0.",
         ),
-        agentServer: image("agent-server", { repository: "ghcr.io/openhands/agent-server", tags: "1.19.1-python" }).describe(
-          "The agent-server image the app starts for sandboxes; its tag must be the one the app version pins (1.7.0 pins 1.19.1-python).",
+        agentServer: image("agent-server", { repository: "ghcr.io/openhands/agent-server", tags: "1.34.0-python" }).describe(
+          "The agent-server image the app starts for sandboxes; its tag must be the one the app version pins (1.11.0 pins 1.34.0-python, 1.7.0 pins 1.19.1-python).",
         ),
         allowUnverifiedPair: z
           .boolean()

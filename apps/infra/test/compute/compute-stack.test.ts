@@ -163,8 +163,8 @@ describe("GIVEN the example configuration", () => {
       expect(Object.keys(config.secrets).sort()).toEqual(["dbPasswordKey", "identitySigningKey", "llmGatewayKey", "openhandsJwtSecret"]);
       expect(config.edgeSecretsParameter).toEqual({ name: "/openhands/prod/edge/secrets", region: "us-east-1" });
       expect(config.images).toEqual({
-        app: "docker.openhands.dev/openhands/openhands:1.7.0",
-        agentServer: "ghcr.io/openhands/agent-server:1.19.1-python",
+        app: "docker.openhands.dev/openhands/openhands:1.11.0",
+        agentServer: "ghcr.io/openhands/agent-server:1.34.0-python",
         openresty: "docker.io/openresty/openresty:1.27.1.2-alpine",
         llmGateway: "ghcr.io/berriai/litellm:v1.74.9-stable",
         node: "docker.io/library/node:24.11.1-bookworm-slim",

@@ -87,7 +87,7 @@ describe("GIVEN a misspelt key", () => {
     ["a nested key in the wrong case", ["  instanceType: m7g.xlarge", "  instancetype: m7g.xlarge"], "instancetype", 'config.compute: unknown key "instancetype" (did you mean "instanceType"?)'],
     ["a top-level key with two letters swapped", ["\nregion: eu-central-1 ", "\nregoin: eu-central-1 "], "regoin", 'config: unknown key "regoin" (did you mean "region"?)'],
     ["a key of the chosen state backend form", ["  bucket: example", "  bucekt: example"], "bucekt", 'config.stateBackend: unknown key "bucekt" (did you mean "bucket"?)'],
-    ["a key inside an image", ["    tag: 1.19.1-python", "    tags: 1.19.1-python"], "tags: 1.19", 'config.openhands.agentServer: unknown key "tags" (did you mean "tag"?)'],
+    ["a key inside an image", ["    tag: 1.34.0-python", "    tags: 1.34.0-python"], "tags: 1.34", 'config.openhands.agentServer: unknown key "tags" (did you mean "tag"?)'],
   ])("WHEN it is %s THEN the error points at the key and suggests the allowed one", (_what, edit, needle, message) => {
     const text = edited(edit as [string, string]);
     expect(errorLines(text)).toContain(`FILE:${positionOf(text, needle)}: ${message}`);
@@ -111,9 +111,9 @@ describe("GIVEN a misspelt key", () => {
 
 describe("GIVEN a version that YAML reads as a number", () => {
   it("WHEN an image tag is written 1.7 THEN the error says to quote it", () => {
-    const text = edited(["    tag: 1.7.0\n", "    tag: 1.7\n"]);
+    const text = edited(["    tag: 1.11.0 ", "    tag: 1.7 "]);
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, "1.7\n")}: config.openhands.app.tag: 1.7 is not a string (expected a string; YAML reads 1.7 as a number: quote it, tag: "1.7")`,
+      `FILE:${positionOf(text, "1.7 ")}: config.openhands.app.tag: 1.7 is not a string (expected a string; YAML reads 1.7 as a number: quote it, tag: "1.7")`,
     );
   });
 

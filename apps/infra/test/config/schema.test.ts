@@ -41,7 +41,18 @@ describe("GIVEN the bundled example configuration", () => {
     expect(config.name).toBe("openhands");
     expect(config.database.minCapacity).toBe(0);
     expect(config.stateBackend.type).toBe("s3");
-    expect(config.openhands.agentServer.tag).toBe("1.19.1-python");
+    expect(config.openhands.app.tag).toBe("1.11.0");
+    expect(config.openhands.agentServer.tag).toBe("1.34.0-python");
+  });
+
+  it.each([
+    ["1.11.0", "1.34.0-python"],
+    ["1.7.0", "1.19.1-python"],
+  ])("THEN the verified pair %s with %s validates", (app, agentServer) => {
+    const raw = exampleInput();
+    raw.openhands.app.tag = app;
+    raw.openhands.agentServer.tag = agentServer;
+    expect(parseConfig(raw).openhands.agentServer.tag).toBe(agentServer);
   });
 
   it("THEN leaving out every defaulted section gives the documented defaults", () => {
@@ -70,8 +81,8 @@ describe("GIVEN an invalid configuration", () => {
     ["a capacity that is not a half ACU", (r) => (r.database.minCapacity = 0.3), "config.database.minCapacity: 0.3 is not a multiple of 0.5 ACU (expected 0, 0.5, 1, 1.5, ...)"],
     ["auto-pause below 5 minutes", (r) => (r.database.autoPauseSeconds = 60), "config.database.autoPauseSeconds: 60 is below 300 seconds (Aurora pauses after 5 minutes at the earliest)"],
     ["backup retention over 35 days", (r) => (r.database.backupRetentionDays = 90), "config.database.backupRetentionDays: 90 is above 35 days (Aurora keeps at most 35)"],
-    ["a floating image tag", (r) => (r.openhands.app.tag = "latest"), 'config.openhands.app.tag: "latest" is not a pinned tag for the OpenHands app (expected an exact version such as 1.7.0, never latest)'],
-    ["an agent-server that does not pair with the app", (r) => (r.openhands.agentServer.tag = "1.15.0-python"), 'config.openhands.agentServer.tag: "1.15.0-python" does not pair with OpenHands 1.7.0 (expected 1.19.1-python, the agent-server that app version pins; or set openhands.allowUnverifiedPair: true)'],
+    ["a floating image tag", (r) => (r.openhands.app.tag = "latest"), 'config.openhands.app.tag: "latest" is not a pinned tag for the OpenHands app (expected an exact version such as 1.11.0, never latest)'],
+    ["an agent-server that does not pair with the app", (r) => (r.openhands.agentServer.tag = "1.19.1-python"), 'config.openhands.agentServer.tag: "1.19.1-python" does not pair with OpenHands 1.11.0 (expected 1.34.0-python, the agent-server that app version pins; or set openhands.allowUnverifiedPair: true)'],
     ["no Bedrock model", (r) => (r.bedrock.models = []), "config.bedrock.models: [] is empty (expected at least one Bedrock model id)"],
     ["an unknown MFA mode", (r) => (r.cognito.mfa = "sms"), 'config.cognito.mfa: "sms" is not an MFA mode (expected "off", "optional" or "required")'],
     ["a Cognito prefix with a reserved word", (r) => (r.cognito.domainPrefix = "aws-login"), 'config.cognito.domainPrefix: "aws-login" contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)'],
