@@ -18,6 +18,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithEngine, docker, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
@@ -456,6 +457,37 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     expect(sh("ip", ["-6", "-o", "addr", "show", "dev", A.bridge])).toMatch(/inet6 fe80::/);
     expect(sh("ip6tables", ["-w", "-S", "OH-INPUT"])).toContain("-A OH-INPUT -i ohu-+ -j DROP");
     expect(sh("ip6tables", ["-w", "-S", "OH-FORWARD"])).toContain("-A OH-FORWARD -i ohu-+ -j DROP");
+  });
+
+  it("GIVEN a user network that is gone WHEN the host connects to one of its addresses THEN the blackhole refuses at once and nothing leaves for the default route", async () => {
+    expect(sh("ip", ["route", "show", "type", "blackhole"])).toContain("blackhole 10.240.0.0/16");
+    const gone: User = user("gone", 77);
+    await createUserNetwork(gone);
+    // the live bridge's own /24 route wins over the blackhole
+    expect(sh("ip", ["route", "get", gone.subnet.appAddress])).toContain(gone.bridge);
+    const removed = await engine("DELETE", `/networks/${gone.network}`);
+    expect(removed.status).toBe(204);
+    // now the address is refused by this host at once, with an error, instead of leaving for the default route
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const socket = connect({ host: gone.subnet.appAddress, port: 3000 });
+      socket.setTimeout(3_000, () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.on("connect", () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.on("error", (e: NodeJS.ErrnoException) => resolve(e));
+    });
+    expect(error?.code).toMatch(/^(EINVAL|ENETUNREACH|EHOSTUNREACH)$/);
+  });
+
+  it("GIVEN the blackhole route deleted (by hand) THEN the watchdog's check sees it and applying puts it back", () => {
+    sh("ip", ["route", "del", "blackhole", "10.240.0.0/16"]);
+    expect(() => sh("bash", [join(FIREWALL_DIR, "oh-firewall.sh"), "--check"])).toThrow();
+    applyFirewall();
+    expect(sh("bash", [join(FIREWALL_DIR, "oh-firewall.sh"), "--check"])).toBe("");
   });
 
   it("GIVEN the firewall applied WHEN oh-firewall.sh runs again (as the watchdog and a re-install do) THEN nothing changes", () => {

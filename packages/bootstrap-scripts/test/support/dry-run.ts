@@ -14,7 +14,7 @@ export const BUNDLE_DIR = join(__dirname, "..", "..", "dist", "host-bundle");
 const FAKE_HOST = join(__dirname, "fake-host.sh");
 const STUBBED = [
   "aws", "systemctl", "docker", "rpm", "dnf", "mountpoint", "mount", "blkid", "mkfs.xfs", "iptables", "iptables-restore",
-  "ip6tables", "ip6tables-restore", "curl", "amazon-cloudwatch-agent-ctl", "sysctl", "modprobe", "sleep", "id",
+  "ip6tables", "ip6tables-restore", "curl", "amazon-cloudwatch-agent-ctl", "sysctl", "modprobe", "sleep", "id", "ip",
 ];
 export const REGION = "eu-central-1";
 export const HOST_CONFIG_PARAMETER = "/oh/test/host/config";
@@ -170,7 +170,7 @@ export class DryRunHost {
 export function mutatingCalls(calls: readonly string[]): string[] {
   const mutating = [
     /^dnf install/, /^mkfs/, /^mount /, /^aws secretsmanager put-secret-value/, /^aws ssm put-parameter/, /^docker (pull|tag|run|image rm)/,
-    /^systemctl (enable|start|restart|daemon-reload)/, /^sysctl .*(-w|--system)/, /^modprobe/, /^ip6?tables-restore/, /^ip6?tables .*-(I|N|A|D|F) /, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
+    /^systemctl (enable|start|restart|daemon-reload)/, /^sysctl .*(-w|--system)/, /^modprobe/, /^ip6?tables-restore/, /^ip6?tables .*-(I|N|A|D|F) /, /^ip route (add|replace|del)/, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
   ];
   return calls.filter((call) => mutating.some((re) => re.test(call)));
 }

@@ -213,6 +213,14 @@ case "$name" in
     ;;
   amazon-cloudwatch-agent-ctl) mkdir -p "$state/units" && touch "$state/units/amazon-cloudwatch-agent.service.active" ;;
   sysctl | modprobe | sleep) ;;
+  ip)
+    # the firewall's blackhole route for the user networks: remembered in the fake world
+    case "$*" in
+      "route replace blackhole "*) mkdir -p "$state/routes" && touch "$state/routes/blackhole" ;;
+      "route show type blackhole "*) [ -f "$state/routes/blackhole" ] && echo "blackhole ${*: -1}" ;;
+      *) echo "fake host: unsupported ip $*" >&2 && exit 2 ;;
+    esac
+    ;;
   id) echo 0 ;;
   *) echo "fake host: no stub for $name" >&2 && exit 2 ;;
 esac

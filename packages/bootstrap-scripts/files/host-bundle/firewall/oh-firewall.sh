@@ -139,9 +139,21 @@ ensure_jump() {
 
 JUMPS=("INPUT OH-INPUT" "DOCKER-USER OH-FORWARD" "FORWARD DOCKER-USER")
 
-# Exit status 0 when every jump of both families is in place.
+# A removed user network's addresses never leave the host: with its /24 route gone, traffic from the host to
+# them (the proxy's cached route, a stale upstream) would follow the default route into the VPC. A blackhole for
+# the whole range answers at once instead; each live bridge's own /24 route is more specific and wins.
+blackhole_user_networks() {
+  ip route replace blackhole "$USER_NETWORKS"
+}
+
+blackhole_in_place() {
+  ip route show type blackhole "$USER_NETWORKS" | grep -q .
+}
+
+# Exit status 0 when every jump of both families, and the blackhole route, are in place.
 jumps_in_place() {
   local tool jump from to
+  blackhole_in_place || return 1
   for tool in iptables ip6tables; do
     [ "$tool" = iptables ] || ipv6_on || continue
     for jump in "${JUMPS[@]}"; do
@@ -174,6 +186,7 @@ main() {
   read_settings "$settings_file"
   rules="$(render_rules "$rules_file")"
   enable_bridge_netfilter
+  blackhole_user_networks
   apply iptables "$rules"
   log "VPC ${VPC_CIDRS// /, } (resolver $VPC_DNS, database port $DATABASE_PORT)"
   if ipv6_on; then
