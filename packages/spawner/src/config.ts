@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { z } from "zod";
+import { openhandsVersion } from "./app-environment";
 
 const secretSchema = z.union([
   z.string().min(1),
@@ -34,7 +35,21 @@ export const configSchema = z
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-central-1"),
     eventsBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
     docker: z.object({ socketPath: z.string().default("/var/run/docker.sock") }).strict().default({ socketPath: "/var/run/docker.sock" }),
-    images: z.object({ app: imageRef, agentServer: imageRef }).strict(),
+    images: z
+      .object({
+        app: imageRef,
+        agentServer: imageRef,
+        /**
+         * The app's OpenHands version (`major.minor.patch`), which chooses the environment it gets. Default: the
+         * leading version of the app image's tag; required when that tag does not start with one.
+         */
+        openhandsVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/, "must be an OpenHands version such as 1.11.0").optional(),
+      })
+      .strict()
+      .refine((images) => openhandsVersion(images) !== undefined, {
+        message: "app image tag does not start with an OpenHands version (such as 1.11.0): set images.openhandsVersion",
+        path: ["openhandsVersion"],
+      }),
     network: z
       .object({
         /**

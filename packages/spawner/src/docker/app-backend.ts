@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { appEnvironment, APP_DOCKER_DIR, APP_STATE_DIR, userJwtSecret } from "../app-environment";
+import { appEnvironment, APP_DOCKER_DIR, APP_STATE_DIR, openhandsVersion, userJwtSecret } from "../app-environment";
 import type { AppBackend, AppInstance, AppStartRequest, UserPlacement } from "../backends";
 import type { SpawnerConfig } from "../config";
 import type { Logger } from "../log";
@@ -178,6 +178,7 @@ export class DockerAppBackend implements AppBackend {
       agentServerImage: cfg.images.agentServer,
       sandboxesPerUser: cfg.users.sandboxesPerUser,
       jwtSecret: userJwtSecret(cfg.secrets.openhandsJwtSecret, slug),
+      openhandsVersion: openhandsVersion(cfg.images)!,
     }).map(([key, value]) => `${key}=${value}`);
     return {
       Image: cfg.images.app,
