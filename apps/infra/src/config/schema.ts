@@ -32,6 +32,23 @@ export const VERIFIED_OPENHANDS_PAIRS: Readonly<Record<string, string>> = {
   "1.11.0": "1.34.0-python",
 };
 
+/** The `major.minor.patch` an app tag starts with (`1.11.0`, `v1.11.0`), or undefined. */
+export function openhandsAppVersion(tag: string): [number, number, number] | undefined {
+  const match = /^(?:v|main-v)?(\d+)\.(\d+)\.(\d+)(?![\d.])/.exec(tag);
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+}
+
+/**
+ * Whether the app can connect to PostgreSQL over TLS: from 1.8.0 it reads DB_SSL_MODE for both its drivers
+ * (asyncpg and the pg8000 migrations); 1.7.0 sends no SSL options at all.
+ */
+export function appSupportsDatabaseTls(tag: string): boolean {
+  const version = openhandsAppVersion(tag);
+  if (!version) return false;
+  const [major, minor] = version;
+  return major > 1 || (major === 1 && minor >= 8);
+}
+
 /** CloudWatch Logs accepts only these retention values. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,

@@ -83,7 +83,10 @@ export function runPolicy(
               findings.push({ checkId: check.id, title: check.title, resource: id, status: "pass" });
               continue;
             }
-            const suppression = valid.find((s) => s.checkId === check.id && glob(s.resource).test(id));
+            const tags = (body.tags ?? {}) as Record<string, unknown>;
+            const suppression = valid.find(
+              (s) => s.checkId === check.id && glob(s.resource).test(id) && (!s.onlyTagged || tags[s.onlyTagged.key] === s.onlyTagged.value),
+            );
             if (suppression) used.add(suppression);
             findings.push({
               checkId: check.id,

@@ -1,3 +1,4 @@
+import { TLS_OPTIONAL_TAG } from "../constructs/data/aurora-database";
 import type { PolicySuppression } from "./types";
 
 /**
@@ -53,6 +54,8 @@ export const SUPPRESSIONS: readonly PolicySuppression[] = [
   {
     checkId: "OHT_RDS_010",
     resource: "data.aws_rds_cluster.*",
+    // Only a cluster synthesized for a pair before 1.8.0 carries the tag; from 1.8.0 TLS is forced and the check must pass.
+    onlyTagged: TLS_OPTIONAL_TAG,
     justification: "OpenHands 1.7 runs its migrations through pg8000 without SSL arguments and reads no SSL setting, so forced TLS stops it; the cluster is private, not public, and admits the host's group alone (see AuroraDatabase).",
   },
   {

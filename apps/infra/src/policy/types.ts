@@ -32,4 +32,6 @@ export interface PolicySuppression {
   /** `<stack>.<type>.<name>`, or `*` for every resource of the check. */
   readonly resource: string;
   readonly justification: string;
+  /** Only resources carrying this tag (key and value) are suppressed; for exceptions that depend on the configuration. */
+  readonly onlyTagged?: { readonly key: string; readonly value: string };
 }

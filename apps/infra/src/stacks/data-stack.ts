@@ -1,5 +1,5 @@
 import type { Construct } from "constructs";
-import type { DeploymentConfig } from "../config/schema";
+import { appSupportsDatabaseTls, type DeploymentConfig } from "../config/schema";
 import { AuroraDatabase } from "../constructs/data/aurora-database";
 import { DataBackupPlan } from "../constructs/data/data-backup-plan";
 import { PrivateBucket } from "../constructs/data/private-bucket";
@@ -67,6 +67,7 @@ export class DataStack extends DeploymentStack {
       autoPauseSeconds: config.database.autoPauseSeconds,
       backupRetentionDays: config.database.backupRetentionDays,
       logRetentionDays: config.monitoring.logRetentionDays,
+      requireTls: appSupportsDatabaseTls(config.openhands.app.tag),
     });
     const fileSystem = new WorkspaceFileSystem(this, "workspaces", {
       namePrefix: prefix,

@@ -53,13 +53,29 @@ describe("GIVEN the example configuration", () => {
       expect(only(synth, "data", "aws_db_subnet_group").subnet_ids).toEqual(["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]);
     });
 
-    it("THEN its parameter group lets OpenHands' pg8000 migrations connect without TLS while TLS stays at 1.2 or better", () => {
+    it("THEN with the OpenHands 1.11.0 pair its parameter group forces TLS 1.2 or better and the cluster has no TLS exception tag", () => {
       expect(parameters.family).toBe("aurora-postgresql16");
       const byName = Object.fromEntries((parameters.parameter as Json[]).map((p) => [p.name, p.value]));
-      expect(byName["rds.force_ssl"]).toBe("0");
+      expect(byName["rds.force_ssl"]).toBe("1");
       expect(byName["ssl_min_protocol_version"]).toBe("TLSv1.2");
       expect(byName["log_min_duration_statement"]).toBe("1000");
       expect(cluster.db_cluster_parameter_group_name).toContain("aws_rds_cluster_parameter_group.");
+      expect(cluster.tags).toBeUndefined();
+      // A move between pairs changes rds.force_ssl in place: the description (replacement-only) is left as it was.
+      expect(parameters.lifecycle).toEqual({ ignore_changes: ["description"] });
+    });
+
+    it("THEN with the OpenHands 1.7.0 pair (no SSL setting in that app) TLS is optional and the cluster says why in a tag", () => {
+      const old = synthDeployment(
+        exampleConfig((raw) => {
+          raw.openhands.app.tag = "1.7.0";
+          raw.openhands.agentServer.tag = "1.19.1-python";
+        }),
+      );
+      const byName = Object.fromEntries((only(old, "data", "aws_rds_cluster_parameter_group").parameter as Json[]).map((p) => [p.name, p.value]));
+      expect(byName["rds.force_ssl"]).toBe("0");
+      expect(byName["ssl_min_protocol_version"]).toBe("TLSv1.2");
+      expect(only(old, "data", "aws_rds_cluster").tags).toEqual({ "openhands-team:database-tls": "optional-for-openhands-1.7" });
     });
   });
 

@@ -5,6 +5,11 @@ import { ALL_CHECKS, CHECK_DOMAINS, CHECKS_BY_DOMAIN, formatReport, POLICY_SUITE
 import { STACK_IDS } from "../../src/config/names";
 import type { PolicyCheck } from "../../src/policy/types";
 
+const withOpenHands17 = (raw: Json): void => {
+  raw.openhands.app.tag = "1.7.0";
+  raw.openhands.agentServer.tag = "1.19.1-python";
+};
+
 const broken = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-main.tf.json"), "utf8")) as Json;
 const brokenEdge = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-edge.tf.json"), "utf8")) as Json;
 
@@ -76,10 +81,23 @@ describe("GIVEN the example deployment synthesized", () => {
     for (const f of edgeLogs) expect(f.status).toBe("pass");
   });
 
-  it("THEN every suppression matches a finding of the example or of the every-option deployment (none is stale in both)", () => {
+  it("THEN every suppression matches a finding of the example, the every-option or the OpenHands 1.7.0 deployment (none is stale in all)", () => {
     const every = Template.synth(exampleConfig(withEveryOption)).policy();
-    const staleInBoth = report.unusedSuppressions.filter((s) => every.unusedSuppressions.includes(s));
-    expect(staleInBoth).toEqual([]);
+    const old = Template.synth(exampleConfig(withOpenHands17)).policy();
+    const staleInAll = report.unusedSuppressions.filter((s) => every.unusedSuppressions.includes(s) && old.unusedSuppressions.includes(s));
+    expect(staleInAll).toEqual([]);
+  });
+
+  it("THEN the example (OpenHands 1.11.0) passes the forced-TLS check; the 1.7.0 pair's optional TLS is suppressed, and only there", () => {
+    expect(report.findings.filter((f) => f.checkId === "OHT_RDS_010").map((f) => f.status)).toEqual(["pass"]);
+    const old = Template.synth(exampleConfig(withOpenHands17));
+    expect(old.policy().findings.filter((f) => f.checkId === "OHT_RDS_010").map((f) => f.status)).toEqual(["suppressed"]);
+    // Attack: a 1.11.0 deployment whose parameter group was switched back to rds.force_ssl=0 is not hidden by that exception.
+    const stacks = Template.synth(exampleConfig()).stacks();
+    const groups = stacks.data!.resource.aws_rds_cluster_parameter_group as Record<string, Json>;
+    for (const group of Object.values(groups)) for (const p of group.parameter as Json[]) if (p.name === "rds.force_ssl") p.value = "0";
+    const weakened = runPolicy(stacks, POLICY_SUITES, SUPPRESSIONS);
+    expect(weakened.failures.map((f) => f.checkId)).toEqual(["OHT_RDS_010"]);
   });
 
   it("THEN the summary names the counts", () => {

@@ -19,7 +19,15 @@ export interface AuroraDatabaseProps {
   readonly backupRetentionDays: number;
   /** Retention of the cluster's PostgreSQL log group. */
   readonly logRetentionDays: number;
+  /** Refuse connections without TLS (`rds.force_ssl=1`): only when the pinned OpenHands app can use TLS (1.8.0+). */
+  readonly requireTls: boolean;
 }
+
+/**
+ * Marks a cluster whose parameter group leaves TLS optional because the pinned app cannot use it; the policy
+ * suppression of the forced-TLS check applies to such clusters only (src/policy/suppressions.ts).
+ */
+export const TLS_OPTIONAL_TAG = { key: "openhands-team:database-tls", value: "optional-for-openhands-1.7" } as const;
 
 /** Master user of the cluster; the spawner creates one database and one login per user with it. */
 export const MASTER_USERNAME = "ohmaster";
@@ -31,11 +39,13 @@ export const MASTER_USERNAME = "ohmaster";
  * backups. The master password is generated and rotated by RDS in Secrets Manager
  * (`manage_master_user_password`), so no password exists in Terraform.
  *
- * TLS decision: OpenHands 1.7 runs its startup migrations through pg8000 with no SSL arguments and reads no
- * SSL setting (DB_SSL is not read), so `rds.force_ssl=1` (the PostgreSQL 16 default) would stop it from
- * starting. The parameter group sets `rds.force_ssl=0`: the cluster sits in private subnets, is not publicly
- * accessible, and its security group admits the host alone. TLS stays available (minimum TLS 1.2) and the
- * spawner's own connections use it.
+ * TLS decision: from OpenHands 1.8.0 the app reads DB_SSL_MODE for both its drivers and the spawner sets it to
+ * `require`, so the parameter group forces TLS (`rds.force_ssl=1`, minimum TLS 1.2). OpenHands 1.7 runs its
+ * startup migrations through pg8000 with no SSL arguments and reads no SSL setting, so with a 1.7 pair
+ * `rds.force_ssl=1` would stop it from starting: then the group sets `rds.force_ssl=0` and the cluster carries
+ * TLS_OPTIONAL_TAG (the cluster sits in private subnets, is not publicly accessible, and its security group
+ * admits the host alone). The spawner's own connections use TLS either way. `rds.force_ssl` applies at the
+ * next reboot of the writer (docs/operations.md, "Upgrading OpenHands").
  *
  * Minor versions: AWS upgrades the cluster itself (`auto_minor_version_upgrade`), so `engineVersion` is the
  * version a new cluster starts with and Terraform ignores later differences; otherwise the next plan after an
@@ -65,14 +75,17 @@ export class AuroraDatabase extends Construct {
     const parameters = new RdsClusterParameterGroup(this, "parameters", {
       name: `${props.namePrefix}-aurora-pg16`,
       family: "aurora-postgresql16",
-      description: "OpenHands: TLS optional for its pg8000 migrations, slow statements logged",
+      description: props.requireTls ? "OpenHands: TLS required, slow statements logged" : "OpenHands: TLS optional for its pg8000 migrations, slow statements logged",
       parameter: [
-        { name: "rds.force_ssl", value: "0", applyMethod: "pending-reboot" },
+        { name: "rds.force_ssl", value: props.requireTls ? "1" : "0", applyMethod: "pending-reboot" },
         { name: "ssl_min_protocol_version", value: "TLSv1.2", applyMethod: "pending-reboot" },
         { name: "log_min_duration_statement", value: "1000" },
         { name: "log_connections", value: "1" },
         { name: "log_disconnections", value: "1" },
       ],
+      // The description cannot change in place (a new group of the same name would be needed): a deployment that
+      // moves to a TLS-capable pair keeps its old description and changes only rds.force_ssl.
+      lifecycle: { ignoreChanges: ["description"] },
     });
     const paused = props.minCapacity === 0;
     const clusterIdentifier = `${props.namePrefix}-aurora`;
@@ -109,6 +122,7 @@ export class AuroraDatabase extends Construct {
       // AWS's minor upgrades change the version: ignored, or the next plan would try to downgrade.
       lifecycle: { preventDestroy: true, ignoreChanges: ["engine_version"] },
       dependsOn: [logGroup],
+      ...(props.requireTls ? {} : { tags: { [TLS_OPTIONAL_TAG.key]: TLS_OPTIONAL_TAG.value } }),
     });
     const writer = new RdsClusterInstance(this, "writer", {
       identifier: `${props.namePrefix}-aurora-1`,
