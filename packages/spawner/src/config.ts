@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { openhandsVersion } from "./app-environment";
+import type { DatabaseTls } from "./database";
 
 const secretSchema = z.union([
   z.string().min(1),
@@ -90,6 +91,19 @@ export const configSchema = z
         adminDatabase: z.string().min(1).default("postgres"),
         /** Host name the apps use (defaults to `host`); tests point the spawner and the apps at different addresses. */
         appHost: z.string().min(1).optional(),
+        /**
+         * TLS of the spawner's own admin connection. `verify-full` checks the server's certificate against `caFile`
+         * (the RDS CA bundle) and its name; `require` encrypts without checking it; `disable` is for a local server
+         * without TLS. Default: require (the host has no RDS CA bundle unless `caFile` names one).
+         */
+        tls: z
+          .object({
+            mode: z.enum(["verify-full", "require", "disable"]).default("require"),
+            caFile: z.string().refine(isAbsolute, "must be an absolute path").optional(),
+          })
+          .strict()
+          .refine((tls) => tls.mode !== "verify-full" || tls.caFile !== undefined, { message: "verify-full needs caFile (the CA bundle that signs the database's certificate, such as the RDS global bundle)", path: ["caFile"] })
+          .default({ mode: "require" }),
       })
       .strict(),
     secrets: z.object({ dbPasswordKey: secretSchema, openhandsJwtSecret: secretSchema, llmGatewayKey: secretSchema }).strict(),
@@ -140,7 +154,7 @@ type ParsedConfig = z.output<typeof configSchema>;
 /** The validated configuration with every secret read into a string. */
 export type SpawnerConfig = Omit<ParsedConfig, "database" | "secrets"> & {
   /** `adminPasswordFile`: where the password was read, to read it again after a rotation (absent when inline). */
-  database: Omit<ParsedConfig["database"], "adminPassword"> & { adminPassword: string; adminPasswordFile?: string };
+  database: Omit<ParsedConfig["database"], "adminPassword" | "tls"> & { adminPassword: string; adminPasswordFile?: string; tls: DatabaseTls };
   secrets: { dbPasswordKey: string; openhandsJwtSecret: string; llmGatewayKey: string };
 };
 
@@ -157,6 +171,18 @@ export function readSecret(value: z.infer<typeof secretSchema>, field: string): 
   } catch (error) {
     throw new ConfigError(`${field}: cannot read secret file ${value.file}: ${(error as Error).message}`);
   }
+}
+
+/** A PEM CA bundle file: read once at start; a missing or non-PEM file is a configuration error. */
+function readCaFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`config.database.tls.caFile: cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(`config.database.tls.caFile: ${file} holds no PEM certificate`);
+  return text;
 }
 
 /** Field paths whose values are (or may be) credentials. */
@@ -201,6 +227,7 @@ export function parseConfig(input: unknown): SpawnerConfig {
       ...parsed.database,
       adminPassword: readSecret(parsed.database.adminPassword, "config.database.adminPassword"),
       ...(typeof parsed.database.adminPassword === "object" ? { adminPasswordFile: parsed.database.adminPassword.file } : {}),
+      tls: { mode: parsed.database.tls.mode, ...(parsed.database.tls.caFile ? { ca: readCaFile(parsed.database.tls.caFile) } : {}) },
     },
     secrets: {
       dbPasswordKey: readSecret(parsed.secrets.dbPasswordKey, "config.secrets.dbPasswordKey"),

@@ -33,6 +33,29 @@ export interface AdminConnection {
   rereadPassword?: () => string;
   /** Bound on connecting and on each statement (a hung or failing-over server must not hold a start forever). */
   timeoutMs?: number;
+  /** TLS of the admin connection (`adminTls()` of the configuration); absent: no TLS. */
+  ssl?: { rejectUnauthorized: boolean; ca?: string };
+}
+
+/** The database TLS settings of the spawner's configuration (`database.tls`). */
+export interface DatabaseTls {
+  mode: "verify-full" | "require" | "disable";
+  /** PEM of the CA bundle that signs the server's certificate (the RDS CA bundle in production). */
+  ca?: string;
+}
+
+/**
+ * pg's `ssl` option for a TLS mode:
+ * - verify-full: the server's certificate must chain to `ca` and name the host (stops an impostor database
+ *   reading the admin password and every user's database password);
+ * - require: encrypted, certificate not checked (against passive capture on the path; used until the host has
+ *   the RDS CA bundle, see docs/operations.md);
+ * - disable: no TLS (a local server without TLS only).
+ */
+export function adminTls(tls: DatabaseTls): AdminConnection["ssl"] {
+  if (tls.mode === "disable") return undefined;
+  if (tls.mode === "require") return { rejectUnauthorized: false };
+  return { rejectUnauthorized: true, ...(tls.ca ? { ca: tls.ca } : {}) };
 }
 
 /** A user's database could not be prepared; the message says why, without credentials. */
@@ -78,6 +101,7 @@ export class UserDatabases {
       lock_timeout: this.timeoutMs,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
+      ...(admin.ssl ? { ssl: admin.ssl } : {}),
     });
     // Crash on a dropped connection: an idle client's 'error' (server restart, failover) reaches the pool's handler ...
     this.pool.on("error", (error) => this.log.warn("database connection lost (idle)", { error: error.message }));

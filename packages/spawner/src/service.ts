@@ -2,7 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { createControlApi } from "./api";
 import { readSecret, type SpawnerConfig } from "./config";
-import { UserDatabases, type UserDatabase } from "./database";
+import { adminTls, UserDatabases, type UserDatabase } from "./database";
 import { DockerAppBackend } from "./docker/app-backend";
 import { SandboxCreateRecords } from "./docker/create-records";
 import { DockerEngineClient } from "./docker/engine-client";
@@ -49,6 +49,7 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
       password: config.database.adminPassword,
       database: config.database.adminDatabase,
       timeoutMs: config.timing.databaseTimeoutMs,
+      ...(adminTls(config.database.tls) ? { ssl: adminTls(config.database.tls)! } : {}),
       ...(config.database.appHost ? { appHost: config.database.appHost } : {}),
       // A rotated master password: the host rewrites the file, the spawner reads it again on a refused login.
       ...(config.database.adminPasswordFile ? { rereadPassword: () => readSecret({ file: config.database.adminPasswordFile! }, "config.database.adminPassword") } : {}),
