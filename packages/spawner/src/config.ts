@@ -114,7 +114,12 @@ export const configSchema = z
         idleMinutes: z.number().positive().default(60),
         maxRunningApps: z.number().int().min(1).default(20),
         maxRunningSandboxes: z.number().int().min(1).default(30),
-        sandboxesPerUser: z.number().int().min(1).default(3),
+        /** OH_SANDBOX_MAX_NUM_SANDBOXES: OpenHands pauses older sandboxes down to this minus 1 before a start and fails when that is 0. */
+        sandboxesPerUser: z
+          .number()
+          .int()
+          .min(2, "must be at least 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)")
+          .default(3),
         /** Sandbox containers one user may have in any state (OpenHands keeps one per conversation until deleted). */
         maxSandboxContainersPerUser: z.number().int().min(1).max(1000).default(50),
       })

@@ -84,6 +84,11 @@ describe("GIVEN the OpenHands version in the spawner configuration", () => {
     expect(openhandsVersion(parseConfig(base({ app: "r/openhands:custom", agentServer: "r/agent:x", openhandsVersion: "1.11.0" })).images)).toBe("1.11.0");
     expect(() => parseConfig(base({ app: "r/openhands:1.11.0", agentServer: "r/agent:x", openhandsVersion: "1.11" }))).toThrow(/must be an OpenHands version/);
   });
+  it("WHEN users.sandboxesPerUser is 1 THEN refused, saying why (OpenHands pauses down to max - 1 and fails at 0); 2 is accepted", () => {
+    const images = { app: "r/openhands:1.11.0", agentServer: "r/agent:1.34.0-python" };
+    expect(() => parseConfig({ ...base(images), users: { sandboxesPerUser: 1 } })).toThrow(/config\.users\.sandboxesPerUser: 1 must be at least 2 \(OpenHands pauses older sandboxes down to this limit minus 1/);
+    expect(parseConfig({ ...base(images), users: { sandboxesPerUser: 2 } }).users.sandboxesPerUser).toBe(2);
+  });
   it("WHEN a version string is compared THEN by numbers, not text (1.11.0 is after 1.8.0)", () => {
     expect(versionAtLeast("1.11.0", "1.8.0")).toBe(true);
     expect(versionAtLeast("1.7.0", "1.8.0")).toBe(false);
