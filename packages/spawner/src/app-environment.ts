@@ -30,6 +30,8 @@ export interface AppEnvironmentInput {
   jwtSecret: string;
   /** The app's OpenHands version (`major.minor.patch`), from `openhandsVersion()`. */
   openhandsVersion: string;
+  /** Seconds a new sandbox has to answer /health before OpenHands marks it ERROR. */
+  sandboxStartupGraceSeconds: number;
 }
 
 /** `1.11.0` -> [1, 11, 0]; undefined when the text is not such a version. */
@@ -106,6 +108,8 @@ export function appEnvironment(input: AppEnvironmentInput): Array<[string, strin
     ["OH_SANDBOX_CONTAINER_NAME_PREFIX", names.sandboxPrefix(input.slug)],
     // Per-user quota (upstream pauses the oldest sandbox beyond it); the host-wide limit is the spawner's.
     ["OH_SANDBOX_MAX_NUM_SANDBOXES", String(input.sandboxesPerUser)],
+    // Seconds a sandbox has to answer /health before it is ERROR and the conversation start aborts (default 15).
+    ["OH_SANDBOX_STARTUP_GRACE_SECONDS", String(input.sandboxStartupGraceSeconds)],
     // Published ports are bound to the user's gateway; the app reaches its sandboxes there, the proxy rewrites it.
     ["OH_SANDBOX_CONTAINER_URL_PATTERN", `http://${input.gateway}:{port}`],
     // Webhook base http://host.docker.internal:<port>/api/v1/webhooks lands on the relay on the gateway.

@@ -145,9 +145,16 @@ export const configSchema = z
         databaseTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
         /** Bound on each Docker API call of the spawner's own (a hung engine fails the start with what failed). */
         dockerTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        /**
+         * OH_SANDBOX_STARTUP_GRACE_SECONDS (read by 1.7.0 and 1.11.0): a sandbox that has not answered /health this
+         * long after its start is ERROR and the conversation start aborts (OpenHands' default, 15 s, is shorter than a
+         * cold agent-server start on a loaded host). 120 s matches how long OpenHands waits for a sandbox to run
+         * (OH_APP_CONVERSATION_SANDBOX_STARTUP_TIMEOUT, 120 s).
+         */
+        sandboxStartupGraceSeconds: z.number().int().min(15).max(600).default(120),
       })
       .strict()
-      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000, databaseTimeoutMs: 10_000, dockerTimeoutMs: 30_000 }),
+      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000, databaseTimeoutMs: 10_000, dockerTimeoutMs: 30_000, sandboxStartupGraceSeconds: 120 }),
     /** uid/gid of the agent-server image's `openhands` user (owner of the workspace). */
     workspaceUid: z.number().int().min(0).default(10001),
   })

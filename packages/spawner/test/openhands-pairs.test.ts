@@ -25,7 +25,7 @@ const PAIRS = [
 const COMMON = [
   "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS", "OH_PERSISTENCE_DIR", "OH_EVENT_KIND", "OH_EVENT_BUCKET_NAME", "OH_EVENT_PREFIX",
   "AWS_REGION", "AWS_DEFAULT_REGION", "OH_SANDBOX_KIND", "OH_SANDBOX_CONTAINER_NAME_PREFIX", "OH_SANDBOX_MAX_NUM_SANDBOXES",
-  "OH_SANDBOX_CONTAINER_URL_PATTERN", "OH_SANDBOX_HOST_PORT", "OH_SANDBOX_EXTRA_HOSTS", "AGENT_SERVER_IMAGE_REPOSITORY",
+  "OH_SANDBOX_CONTAINER_URL_PATTERN", "OH_SANDBOX_STARTUP_GRACE_SECONDS", "OH_SANDBOX_HOST_PORT", "OH_SANDBOX_EXTRA_HOSTS", "AGENT_SERVER_IMAGE_REPOSITORY",
   "AGENT_SERVER_IMAGE_TAG", "DOCKER_HOST", "OH_PERMITTED_CORS_ORIGINS_0", "FORWARDED_ALLOW_IPS", "JWT_SECRET", "LOG_JSON", "LOG_LEVEL",
   "POSTHOG_CLIENT_KEY",
 ];
@@ -48,6 +48,7 @@ const environmentOf = (version: string) =>
       sandboxesPerUser: 3,
       jwtSecret: "jwt",
       openhandsVersion: version,
+      sandboxStartupGraceSeconds: 120,
     }),
   );
 
@@ -118,6 +119,8 @@ for (const { app, agentServer } of PAIRS) describeWithEngine(`spawner with OpenH
     for (const name of Object.keys(environmentOf(app))) expect(env).toHaveProperty(name);
     expect("FILE_STORE_PATH" in env).toBe(app === "1.7.0");
     expect(env.DB_SSL_MODE).toBe(app === "1.7.0" ? undefined : "require");
+    // The default grace (120 s) replaces OpenHands' 15 s, which a cold agent-server on a loaded host can miss.
+    expect(env.OH_SANDBOX_STARTUP_GRACE_SECONDS).toBe("120");
     // Seeded: each version keeps settings.json in the user's EFS folder (1.7.0 via FILE_STORE_PATH, 1.11.0 via OH_PERSISTENCE_DIR).
     const settings = readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "openhands", "settings.json"), "utf8");
     expect(settings).toContain("litellm_proxy/claude-sonnet");

@@ -179,6 +179,7 @@ export class DockerAppBackend implements AppBackend {
       sandboxesPerUser: cfg.users.sandboxesPerUser,
       jwtSecret: userJwtSecret(cfg.secrets.openhandsJwtSecret, slug),
       openhandsVersion: openhandsVersion(cfg.images)!,
+      sandboxStartupGraceSeconds: cfg.timing.sandboxStartupGraceSeconds,
     }).map(([key, value]) => `${key}=${value}`);
     return {
       Image: cfg.images.app,
