@@ -32,6 +32,9 @@ export const VERIFIED_OPENHANDS_PAIRS: Readonly<Record<string, string>> = {
   "1.11.0": "1.34.0-python",
 };
 
+/** The agent-server repository OpenHands treats as its own (sandbox_spec_service.py). */
+export const DEFAULT_AGENT_SERVER_REPOSITORY = "ghcr.io/openhands/agent-server";
+
 /** The `major.minor.patch` an app tag starts with (`1.11.0`, `v1.11.0`), or undefined. */
 export function openhandsAppVersion(tag: string): [number, number, number] | undefined {
   const match = /^(?:v|main-v)?(\d+)\.(\d+)\.(\d+)(?![\d.])/.exec(tag);
@@ -278,10 +281,11 @@ export const DeploymentConfigSchema = z
         sandboxesPerUser: z
           .number()
           .int()
-          .min(1)
+          // OpenHands pauses old sandboxes down to max - 1 before each start and raises when that is 0.
+          .min(2, "is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)")
           .max(20)
           .default(3)
-          .describe("Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 1-20. Default: 3."),
+          .describe("Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 2-20 (with 1, OpenHands' pause of older sandboxes down to max - 1 fails every start). Default: 3."),
       })
       .strict()
       .prefault({})
@@ -577,6 +581,18 @@ export const DeploymentConfigSchema = z
           : `pairs with an unverified OpenHands version ${c.openhands.app.tag} (verified: ${Object.entries(VERIFIED_OPENHANDS_PAIRS)
               .map(([a, s]) => `${a} with ${s}`)
               .join(", ")}; or set openhands.allowUnverifiedPair: true)`,
+      });
+    }
+    // From 1.9.1 the app replaces AGENT_SERVER_IMAGE_TAG with its bundled SDK version when the repository is the
+    // default one, so a mismatched pair would ask for an image the Docker filter refuses and no sandbox would start.
+    const appVersion = openhandsAppVersion(c.openhands.app.tag);
+    const rewritesTag = appVersion !== undefined && (appVersion[0] > 1 || (appVersion[0] === 1 && (appVersion[1] > 9 || (appVersion[1] === 9 && appVersion[2] >= 1))));
+    if (c.openhands.allowUnverifiedPair && rewritesTag && c.openhands.agentServer.repository === DEFAULT_AGENT_SERVER_REPOSITORY && expectedAgent !== c.openhands.agentServer.tag) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["openhands", "allowUnverifiedPair"],
+        input: true,
+        message: `cannot pair OpenHands ${c.openhands.app.tag} with ${DEFAULT_AGENT_SERVER_REPOSITORY}:${c.openhands.agentServer.tag}: from 1.9.1 the app replaces the agent-server tag with the version it bundles when the repository is ${DEFAULT_AGENT_SERVER_REPOSITORY}, so it would ask for an image the host refuses and no sandbox would start (expected the pinned pair, or the agent-server image copied to a repository of your own)`,
       });
     }
     // A malformed region is already reported by its own rule.

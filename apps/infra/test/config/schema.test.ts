@@ -45,6 +45,18 @@ describe("GIVEN the bundled example configuration", () => {
     expect(config.openhands.agentServer.tag).toBe("1.34.0-python");
   });
 
+  it("THEN an unverified pair is accepted with a repository of its own (no tag rewriting) or an app before 1.9.1", () => {
+    const own = exampleInput();
+    Object.assign(own.openhands, { allowUnverifiedPair: true, agentServer: { repository: "123456789012.dkr.ecr.eu-central-1.amazonaws.com/agent-server", tag: "1.33.0-python" } });
+    expect(parseConfig(own).openhands.agentServer.tag).toBe("1.33.0-python");
+    const old = exampleInput();
+    Object.assign(old.openhands, { allowUnverifiedPair: true, app: { repository: "docker.openhands.dev/openhands/openhands", tag: "1.9.0" }, agentServer: { repository: "ghcr.io/openhands/agent-server", tag: "1.31.1-python" } });
+    expect(parseConfig(old).openhands.app.tag).toBe("1.9.0");
+    const minimum = exampleInput();
+    minimum.users.sandboxesPerUser = 2;
+    expect(parseConfig(minimum).users.sandboxesPerUser).toBe(2);
+  });
+
   it.each([
     ["1.11.0", "1.34.0-python"],
     ["1.7.0", "1.19.1-python"],
@@ -83,6 +95,12 @@ describe("GIVEN an invalid configuration", () => {
     ["backup retention over 35 days", (r) => (r.database.backupRetentionDays = 90), "config.database.backupRetentionDays: 90 is above 35 days (Aurora keeps at most 35)"],
     ["a floating image tag", (r) => (r.openhands.app.tag = "latest"), 'config.openhands.app.tag: "latest" is not a pinned tag for the OpenHands app (expected an exact version such as 1.11.0, never latest)'],
     ["an agent-server that does not pair with the app", (r) => (r.openhands.agentServer.tag = "1.19.1-python"), 'config.openhands.agentServer.tag: "1.19.1-python" does not pair with OpenHands 1.11.0 (expected 1.34.0-python, the agent-server that app version pins; or set openhands.allowUnverifiedPair: true)'],
+    ["one sandbox per user", (r) => (r.users.sandboxesPerUser = 1), "config.users.sandboxesPerUser: 1 is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)"],
+    [
+      "an unverified pair with the default agent-server repository on an app that rewrites the tag",
+      (r) => Object.assign(r.openhands, { allowUnverifiedPair: true, agentServer: { repository: "ghcr.io/openhands/agent-server", tag: "1.33.0-python" } }),
+      "config.openhands.allowUnverifiedPair: true cannot pair OpenHands 1.11.0 with ghcr.io/openhands/agent-server:1.33.0-python: from 1.9.1 the app replaces the agent-server tag with the version it bundles when the repository is ghcr.io/openhands/agent-server, so it would ask for an image the host refuses and no sandbox would start (expected the pinned pair, or the agent-server image copied to a repository of your own)",
+    ],
     ["no Bedrock model", (r) => (r.bedrock.models = []), "config.bedrock.models: [] is empty (expected at least one Bedrock model id)"],
     ["an unknown MFA mode", (r) => (r.cognito.mfa = "sms"), 'config.cognito.mfa: "sms" is not an MFA mode (expected "off", "optional" or "required")'],
     ["a Cognito prefix with a reserved word", (r) => (r.cognito.domainPrefix = "aws-login"), 'config.cognito.domainPrefix: "aws-login" contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)'],
