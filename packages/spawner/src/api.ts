@@ -4,9 +4,11 @@
  *                                              | 503 {error:"capacity", message} | 400 on a malformed slug
  *   GET  /v1/routes/resolve?host=<runtime host> → 200 {owner, upstream, kind, sessionKeySha256} | 404
  *   POST /v1/activity [{slug, at}] → 204
- *   GET  /healthz → 200;  GET /v1/stats → counters
+ *   GET  /healthz → 200 {status:"ok", checks} | 503 {status:"degraded", checks} (docker, database, events; src/health.ts)
+ *   GET  /v1/stats → counters
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { HealthReport } from "./health";
 import type { Logger } from "./log";
 import { isUserSlug, slugForSub } from "./slug";
 import { BadRequestError, CapacityError, StartFailedError, type Spawner } from "./spawner";
@@ -29,6 +31,8 @@ export interface ControlApiOptions {
   log: Logger;
   /** How long an ensure request waits for the start before answering 202. */
   ensureWaitMs: number;
+  /** The dependencies' state for /healthz; without it /healthz reports only that the process answers. */
+  health?: () => Promise<HealthReport>;
   /** Extra figures for /v1/stats (e.g. Docker filter refusals). */
   extraStats?: () => Record<string, number>;
 }
@@ -85,7 +89,10 @@ export function createControlApi(options: ControlApiOptions): Server {
     const method = req.method ?? "GET";
     let m: RegExpExecArray | null;
 
-    if (url.pathname === "/healthz" && method === "GET") return send(res, 200, { status: "ok" });
+    if (url.pathname === "/healthz" && method === "GET") {
+      const report: HealthReport = options.health ? await options.health() : { status: "ok", checks: {} };
+      return send(res, report.status === "ok" ? 200 : 503, report);
+    }
     if (url.pathname === "/v1/stats" && method === "GET") return send(res, 200, { ...spawner.stats(), ...(options.extraStats?.() ?? {}) });
     if (url.pathname === "/v1/routes/resolve" && method === "GET") {
       const route = spawner.resolveHost(url.searchParams.get("host"));

@@ -155,6 +155,19 @@ export const configSchema = z
       })
       .strict()
       .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000, databaseTimeoutMs: 10_000, dockerTimeoutMs: 30_000, sandboxStartupGraceSeconds: 120 }),
+    /** GET /healthz: the bound on each dependency's check (Docker /_ping, PostgreSQL SELECT 1). */
+    health: z.object({ timeoutMs: z.number().int().min(100).max(30_000).default(2_000) }).strict().default({ timeoutMs: 2_000 }),
+    /**
+     * Memory admission: the sum of the memory limits of running apps and sandboxes stays within the budget.
+     * `budgetMiB` absent: the host's MemTotal (read at start) minus `hostReserveMiB` for the host's own services.
+     */
+    memory: z
+      .object({
+        budgetMiB: z.number().int().min(256).optional(),
+        hostReserveMiB: z.number().int().min(0).default(2048),
+      })
+      .strict()
+      .default({ hostReserveMiB: 2048 }),
     /** uid/gid of the agent-server image's `openhands` user (owner of the workspace). */
     workspaceUid: z.number().int().min(0).default(10001),
   })

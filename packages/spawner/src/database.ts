@@ -202,6 +202,20 @@ export class UserDatabases {
     return this.describe(slug);
   }
 
+  /** One round trip (SELECT 1) through the admin pool; the spawner's /healthz reports whether PostgreSQL answers. */
+  async ping(): Promise<void> {
+    const client = await this.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("SELECT 1");
+    } catch (error) {
+      broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken ?? false);
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

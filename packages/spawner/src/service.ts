@@ -9,6 +9,8 @@ import { DockerEngineClient } from "./docker/engine-client";
 import { DockerHostView } from "./docker/host-view";
 import { DockerSandboxBackend } from "./docker/sandbox-backend";
 import { createLogger, type Logger } from "./log";
+import { HealthChecks } from "./health";
+import { MemoryBudget, memoryBudgetMiB } from "./memory";
 import { WebhookRelay } from "./relay";
 import { Spawner } from "./spawner";
 import { UserDirectories, userPaths } from "./user-directories";
@@ -31,7 +33,7 @@ export function seededModel(gatewayModel: string): string {
 export interface SpawnerServiceOptions {
   log?: Logger;
   /** Replaces the PostgreSQL provisioning (tests and benches that do not exercise the database). */
-  databases?: { ensure(slug: string): Promise<UserDatabase>; describe(slug: string): UserDatabase; close(): Promise<void> };
+  databases?: { ensure(slug: string): Promise<UserDatabase>; describe(slug: string): UserDatabase; ping?(): Promise<void>; close(): Promise<void> };
 }
 
 export async function startSpawnerService(config: SpawnerConfig, options: SpawnerServiceOptions = {}): Promise<SpawnerService> {
@@ -41,6 +43,8 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
   const apps = new DockerAppBackend(view, config, log.child({ component: "apps" }));
   const records = new SandboxCreateRecords((slug) => userPaths(config.paths.efsRoot, slug).sandboxRecords);
   const sandboxes = new DockerSandboxBackend(view, config, records, log.child({ component: "sandboxes" }));
+  const memory = new MemoryBudget(memoryBudgetMiB(config), view, { appMiB: config.limits.appMemoryMiB, sandboxMiB: config.limits.sandboxMemoryMiB });
+  sandboxes.memory = memory;
   const databases = options.databases ?? new UserDatabases(
     {
       host: config.database.host,
@@ -69,6 +73,7 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     log,
     runtimeDomain: config.runtimeDomain,
     maxRunningApps: config.users.maxRunningApps,
+    memory,
     idleMs: config.users.idleMinutes * 60_000,
     healthTimeoutMs: config.timing.healthTimeoutMs,
     healthIntervalMs: config.timing.healthIntervalMs,
@@ -83,7 +88,26 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
   view.startEvents();
   core.reconcile();
 
+  // /healthz: each dependency with a short bound of its own (a hung engine or database answers "no answer", not a hung health check).
+  const healthTimeoutMs = config.health.timeoutMs;
+  const pingDaemon = new DockerEngineClient(config.docker.socketPath, healthTimeoutMs);
+  const health = new HealthChecks(
+    {
+      docker: async () => {
+        const answer = await pingDaemon.raw("GET", "/_ping");
+        if (answer.status !== 200) throw new Error(`docker GET /_ping answered ${answer.status}`);
+      },
+      // A replaced provisioning (tests, benches) without a ping has no database to report.
+      ...(databases.ping ? { database: () => databases.ping!() } : {}),
+      events: () => {
+        if (!view.eventsFollowing) throw new Error("the docker event stream is not connected (reconnecting)");
+      },
+    },
+    healthTimeoutMs,
+  );
+
   const api = createControlApi({
+    health: () => health.report(),
     spawner: core,
     log: log.child({ component: "api" }),
     ensureWaitMs: config.timing.ensureWaitMs,
@@ -98,7 +122,7 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     core.cullIdle().catch((error: Error) => log.error("cull pass failed", { error: error.message }));
   }, config.timing.cullIntervalMs);
   cullTimer.unref();
-  log.info("spawner listening", { address: address.address, port: address.port });
+  log.info("spawner listening", { address: address.address, port: address.port, memoryBudgetMiB: memory.budgetMiB });
 
   return {
     apiUrl: `http://${address.address}:${address.port}`,

@@ -3,6 +3,7 @@
  * statistics, over the AppBackend and SandboxBackend interfaces. It keeps no state that Docker cannot
  * give back: a restart rebuilds everything through reconcile().
  */
+import type { MemoryBudget } from "./memory";
 import { seedLlmSettings, waitForHealth, type LlmSeed } from "./app-client";
 import type { AppBackend, SandboxBackend, SandboxRoute } from "./backends";
 import type { UserDatabase } from "./database";
@@ -49,6 +50,8 @@ export interface SpawnerOptions {
   log: Logger;
   runtimeDomain: string;
   maxRunningApps: number;
+  /** Memory admission (src/memory.ts); absent: only maxRunningApps applies. */
+  memory?: MemoryBudget;
   idleMs: number;
   healthTimeoutMs: number;
   healthIntervalMs: number;
@@ -162,6 +165,13 @@ export class Spawner {
         throw new CapacityError(
           `this host already runs or starts ${running + startingOthers} OpenHands apps (${running} running, ${startingOthers} starting; users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`,
         );
+      }
+      // Host memory exhaustion: the apps' and sandboxes' limits together may not exceed what the host really has.
+      const memoryRefusal = this.options.memory?.refusal("app", startingOthers * this.options.memory.appMiB, slug);
+      if (memoryRefusal) {
+        this.counters.refusals += 1;
+        log.warn("start refused: host memory budget", { slug, budgetMiB: this.options.memory!.budgetMiB, usedMiB: this.options.memory!.usedMiB() });
+        throw new CapacityError(memoryRefusal);
       }
     }
     const began = this.now();

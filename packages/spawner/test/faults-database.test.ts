@@ -46,7 +46,8 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
     });
   /** What must keep working whatever happens to one user's setup: the control API, and another user's app and relay. */
   const othersStillServed = async () => {
-    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).status).toBe(200);
+    // The control API answers (its health report may name the failing dependency: 503 is an answer too).
+    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).json()).toEqual(expect.objectContaining({ status: expect.stringMatching(/^(ok|degraded)$/) }));
     expect((await lab.ensure(bob)).json()).toEqual({ state: "running", upstream: "http://10.242.1.2:3000" });
     // From an address on bob's /24 (the relay serves only its own network): forwarded to bob's app.
     keepLoopbackSources();

@@ -27,7 +27,8 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
     }
   };
   const bobStillServed = async () => {
-    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).status).toBe(200);
+    // The control API answers (its health report may name the failing dependency: 503 is an answer too).
+    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).json()).toEqual(expect.objectContaining({ status: expect.stringMatching(/^(ok|degraded)$/) }));
     expect((await lab.ensure(bob)).json()).toEqual({ state: "running", upstream: "http://10.243.1.2:3000" });
   };
 

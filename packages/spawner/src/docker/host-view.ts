@@ -27,6 +27,8 @@ export interface ContainerState {
   sessionKeySha256?: string;
   image: string;
   labels: Record<string, string>;
+  /** HostConfig.Memory (0: no limit); memory admission sums these (src/memory.ts). */
+  memoryBytes?: number;
 }
 
 export interface NetworkState {
@@ -49,6 +51,7 @@ interface InspectBody {
   Name: string;
   Config?: { Image?: string; Env?: string[]; Labels?: Record<string, string> };
   State?: { Status?: string };
+  HostConfig?: { Memory?: number };
   NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>; Networks?: Record<string, { IPAddress?: string }> };
 }
 
@@ -80,6 +83,7 @@ export function toContainerState(body: InspectBody): ContainerState | undefined 
     ...(key ? { sessionKeySha256: createHash("sha256").update(key, "utf8").digest("hex") } : {}),
     image: body.Config?.Image ?? "",
     labels: body.Config?.Labels ?? {},
+    ...(typeof body.HostConfig?.Memory === "number" ? { memoryBytes: body.HostConfig.Memory } : {}),
   };
 }
 
@@ -98,6 +102,8 @@ export class DockerHostView {
   private readonly listeners = new Set<(state: ContainerState, previous: ContainerState | undefined) => void>();
   private readonly networkGoneListeners = new Set<(state: NetworkState) => void>();
   eventsSeen = 0;
+  /** Whether the event stream is open (false between a broken stream and its reconnect); reported by /healthz. */
+  eventsFollowing = false;
 
   constructor(
     readonly daemon: DockerEngineClient,
@@ -184,10 +190,12 @@ export class DockerHostView {
     const filters = encodeURIComponent(JSON.stringify({ type: ["container", "network"] }));
     const connect = () => {
       if (this.stopped) return;
+      this.eventsFollowing = true;
       this.events = this.daemon.stream(
         `/events?filters=${filters}`,
         (event) => this.onEvent(event),
         (error) => {
+          this.eventsFollowing = false;
           if (this.stopped) return;
           this.log.warn("docker event stream ended; resyncing", { error: error?.message });
           // Missed events while the engine was unreachable: the whole view is listed again before following events.
@@ -205,6 +213,7 @@ export class DockerHostView {
 
   stopEvents(): void {
     this.stopped = true;
+    this.eventsFollowing = false;
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
     this.events?.close();
   }

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import type { SandboxBackend, SandboxRoute, UserPlacement } from "../backends";
 import type { SpawnerConfig } from "../config";
+import type { MemoryBudget } from "../memory";
 import type { Logger } from "../log";
 import { names } from "../slug";
 import type { UserPaths } from "../user-directories";
@@ -17,6 +18,8 @@ export class DockerSandboxBackend implements SandboxBackend {
   private readonly routeKeysById = new Map<string, string[]>();
   private pendingStarts = 0;
   refusals = 0;
+  /** Memory admission (src/memory.ts); absent: only the count limit applies. */
+  memory: MemoryBudget | undefined;
 
   constructor(
     private readonly view: DockerHostView,
@@ -54,6 +57,14 @@ export class DockerSandboxBackend implements SandboxBackend {
     return [...new Set(this.view.all().filter((c) => c.kind === "sandbox" && (c.status === "running" || c.status === "paused")).map((c) => c.owner))];
   }
 
+  /** The host-wide count limit as a create sees it: no slot is held (the start that follows takes one). */
+  sandboxCreateRefusal = (): string | undefined => {
+    const max = this.config.users.maxRunningSandboxes;
+    if (this.runningCount() + this.pendingStarts < max) return undefined;
+    this.refusals += 1;
+    return `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later`;
+  };
+
   /**
    * The host-wide limit. A granted start holds a slot until the daemon's answer is in the view, so two
    * users starting at the same moment cannot both take the last slot.
@@ -63,6 +74,12 @@ export class DockerSandboxBackend implements SandboxBackend {
     if (this.runningCount() + this.pendingStarts >= max) {
       this.refusals += 1;
       return { ok: false, message: `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later` };
+    }
+    // Host memory exhaustion: the sandboxes' limits together may not exceed what the host really has.
+    const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB);
+    if (memoryRefusal) {
+      this.refusals += 1;
+      return { ok: false, message: memoryRefusal };
     }
     this.pendingStarts += 1;
     let released = false;
@@ -107,6 +124,7 @@ export class DockerSandboxBackend implements SandboxBackend {
         createContext: context,
         records: this.records,
         reserveSandboxStart: this.reserveSandboxStart,
+        sandboxCreateRefusal: this.sandboxCreateRefusal,
         containerCount: () => this.view.containersOf(slug).filter((c) => c.kind === "sandbox").length,
         maxContainers: this.config.users.maxSandboxContainersPerUser,
         created: async (id) => {

@@ -227,6 +227,7 @@ export async function startFaultLab(options: {
   subnetPrefix: string;
   timing?: SpawnerConfigInput["timing"];
   users?: SpawnerConfigInput["users"];
+  memory?: SpawnerConfigInput["memory"];
 }): Promise<FaultLab> {
   const engine = labEngine();
   if (!engine) throw new Error("no lab engine");
@@ -251,6 +252,7 @@ export async function startFaultLab(options: {
     limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
     timing: options.timing ?? { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000, databaseTimeoutMs: 3_000, dockerTimeoutMs: 5_000 },
     ...(options.users ? { users: options.users } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
   };
   const config = parseConfig(input);
   const logs: string[] = [];
