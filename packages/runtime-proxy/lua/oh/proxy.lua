@@ -518,22 +518,54 @@ function M.upstream_failed()
   return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.", nil, refresh)
 end
 
+-- GET /_oh/health, for the ALB and the host watchdog (README "Health"):
+--   200 {"nginx":"ok","spawner":"ok"}                            the spawner answers and its dependencies too
+--   200 {"nginx":"ok","spawner":"degraded","failing":[names]}    it answers, a dependency does not (PostgreSQL, Docker):
+--                                                                 replacing the host would not bring a database back
+--   503 {"nginx":"ok","spawner":"unreachable"|"not_answering"}   the process is gone or hung: the watchdog restarts it,
+--                                                                 the ALB replaces the host only if that does not help
 -- Spawner flooding through the unauthenticated /_oh/health: one probe per worker and second at most.
-local health_state, health_at, health_probing = "unreachable", -1, false
+local health_body, health_status, health_at, health_probing = '{"nginx":"ok","spawner":"unreachable"}', 503, -1, false
+
+local function probe_spawner()
+  local ok, response, err = pcall(spawner.request, "GET", "/healthz", nil, S.healthTimeoutMs)
+  if not ok or not response then
+    local reason = tostring(ok and err or response)
+    -- connected but no answer in time: hung (blocked event loop); anything else: not there
+    local state = reason:find("timeout", 1, true) and not reason:find("connect:", 1, true) and "not_answering" or "unreachable"
+    return 503, { nginx = "ok", spawner = state }
+  end
+  local report = type(response.json) == "table" and response.json or nil
+  if response.status == 200 and report and report.status == "ok" then
+    return 200, { nginx = "ok", spawner = "ok" }
+  end
+  if (response.status == 200 or response.status == 503) and report and report.status == "degraded" and type(report.checks) == "table" then
+    local failing = {}
+    for name, check in pairs(report.checks) do
+      -- Header/log injection through the spawner's answer: only plain check names are repeated.
+      if type(name) == "string" and name:match("^[a-z][a-z0-9_]*$") and #name <= 32 and type(check) == "table" and check.ok ~= true then
+        failing[#failing + 1] = name
+      end
+    end
+    table.sort(failing)
+    return 200, { nginx = "ok", spawner = "degraded", failing = setmetatable(failing, cjson.array_mt) }
+  end
+  -- An answer that is not the spawner's health report (wrong status or body): something else, or broken.
+  return 503, { nginx = "ok", spawner = "unreachable" }
+end
 
 function M.health()
-  local now = ngx.now()
-  if now - health_at >= 1 and not health_probing then
+  if ngx.now() - health_at >= 1 and not health_probing then
     health_probing = true
-    local ok, response = pcall(spawner.request, "GET", "/healthz", nil, S.healthTimeoutMs)
+    local ok, status, report = pcall(probe_spawner)
     health_probing = false
-    health_state = (ok and response and response.status == 200) and "ok" or "unreachable"
-    health_at = ngx.now()
+    if not ok then status, report = 503, { nginx = "ok", spawner = "unreachable" } end
+    health_status, health_body, health_at = status, cjson.encode(report) .. "\n", ngx.now()
   end
-  local spawner_state = health_state
+  ngx.status = health_status
   ngx.header["Content-Type"] = "application/json"
   ngx.header["Cache-Control"] = "no-store"
-  ngx.print('{"nginx":"ok","spawner":"' .. spawner_state .. '"}\n')
+  ngx.print(health_body)
 end
 
 function M.unknown_host()

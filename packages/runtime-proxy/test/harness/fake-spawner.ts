@@ -21,6 +21,11 @@ export class FakeSpawner {
   /** Answer of ensure per slug; default: 404 (unknown user). */
   readonly ensure = new Map<string, () => EnsureAnswer>();
   readonly routes = new Map<string, Route>();
+  /**
+   * The answer of GET /healthz, shaped as the spawner's (packages/spawner src/health.ts): 200 {status:"ok", checks}
+   * or 503 {status:"degraded", checks}; "hang": the request is read and never answered (a blocked event loop).
+   */
+  health: EnsureAnswer | "hang" = { status: 200, body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } } };
   private server?: Server;
 
   constructor(readonly port: number) {}
@@ -83,7 +88,8 @@ export class FakeSpawner {
     }
     if (req.method === "GET" && url.pathname === "/healthz") {
       this.counts.healthz += 1;
-      return reply(200, { ok: true });
+      if (this.health === "hang") return;
+      return reply(this.health.status, this.health.body);
     }
     reply(404, { error: "not found" });
   }
