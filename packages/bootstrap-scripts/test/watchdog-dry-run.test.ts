@@ -1,7 +1,8 @@
 /**
  * The watchdog (bin/oh-health-check.sh, run every 30 s by oh-health.timer) in dry runs against the stub
- * commands: it puts the firewall back when its rules are gone and restarts the stack only after three
- * failed health checks in a row.
+ * commands: it puts the firewall back when its rules are gone, restarts the stack only after three health
+ * checks in a row found nginx or the spawner dead or hung, and only logs when the spawner answers degraded
+ * (PostgreSQL or Docker down: a restart cannot fix that).
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -46,6 +47,50 @@ describe("oh-health-check.sh (dry run)", () => {
     host.touchState("health-down");
     const after = [1, 2].map(() => host.runScript("bin/oh-health-check.sh").calls.filter((c) => c.startsWith("systemctl restart")).length);
     expect(after).toEqual([0, 0]);
+  });
+
+  const restartsOver = (runs: number) =>
+    Array.from({ length: runs }, () => host.runScript("bin/oh-health-check.sh")).map((run) => ({
+      restarts: run.calls.filter((c) => c === "systemctl restart openhands-team.service").length,
+      stderr: run.stderr,
+    }));
+  const answer = (body: unknown) => writeFileSync(join(host.state, "health-answer.json"), `${JSON.stringify(body)}\n`);
+
+  it.each([
+    ["the spawner process is gone", { nginx: "ok", spawner: "unreachable" }, "unreachable"],
+    ["the spawner is hung", { nginx: "ok", spawner: "not_answering" }, "not_answering"],
+  ])("GIVEN nginx answers 503 because %s WHEN the watchdog runs three times THEN the third run restarts the stack", (_name, body, state) => {
+    answer(body);
+    const runs = restartsOver(3);
+    expect(runs.map((r) => r.restarts)).toEqual([0, 0, 1]);
+    expect(runs[0]!.stderr).toContain(`health check failed: spawner ${state} (1/3)`);
+    expect(runs[2]!.stderr).toContain(`health check failed 3 times in a row (spawner ${state}), restarting openhands-team.service`);
+  });
+
+  it("GIVEN the spawner answers but PostgreSQL is down (degraded) WHEN the watchdog runs five times THEN it logs the failing dependency each time and never restarts", () => {
+    answer({ nginx: "ok", spawner: "degraded", failing: ["database"] });
+    const runs = restartsOver(5);
+    expect(runs.map((r) => r.restarts)).toEqual([0, 0, 0, 0, 0]);
+    for (const run of runs) expect(run.stderr).toContain("spawner answers but its dependencies do not (database); a restart cannot fix that, not restarting");
+  });
+
+  it("GIVEN two failed checks, then a degraded answer, then failures again THEN the degraded answer resets the count (the spawner was alive)", () => {
+    answer({ nginx: "ok", spawner: "unreachable" });
+    expect(restartsOver(2).map((r) => r.restarts)).toEqual([0, 0]);
+    answer({ nginx: "ok", spawner: "degraded", failing: ["docker"] });
+    expect(restartsOver(1).map((r) => r.restarts)).toEqual([0]);
+    answer({ nginx: "ok", spawner: "unreachable" });
+    expect(restartsOver(3).map((r) => r.restarts)).toEqual([0, 0, 1]);
+  });
+
+  it("GIVEN an answer that is not the health report (garbage, or a hostile failing list) THEN garbage counts as a failure and names are stripped to plain characters in the log", () => {
+    writeFileSync(join(host.state, "health-answer.json"), "<html>502 Bad Gateway</html>\n");
+    const runs = restartsOver(3);
+    expect(runs.map((r) => r.restarts)).toEqual([0, 0, 1]);
+    answer({ nginx: "ok", spawner: "degraded", failing: ["data$(reboot)base\nFORGED"] });
+    const [run] = restartsOver(1);
+    expect(run!.restarts).toBe(0);
+    expect(run!.stderr).toContain("dependencies do not (datarebootbase); a restart cannot fix that");
   });
 
   it("GIVEN a running spawner WHEN the watchdog runs THEN it publishes people and sandboxes running, and counters as the change since its last run (all of them after a spawner restart)", () => {

@@ -207,6 +207,7 @@ case "$name" in
       [ -f "$state/units/openhands-team.service.active" ] && [ ! -f "$state/health-down" ] || exit 7
       case "${*: -1}" in
         */v1/stats) cat "$state/spawner-stats.json" 2>/dev/null || exit 7 ;;
+        */_oh/health) if [ -f "$state/health-answer.json" ]; then cat "$state/health-answer.json"; else echo '{"nginx":"ok","spawner":"ok"}'; fi ;;
         *) echo '{"nginx":"ok","spawner":"ok"}' ;;
       esac
     fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Watchdog (oh-health.timer, every 30 s): publishes the spawner's figures, and heals what the load balancer would otherwise replace the whole
 # host for. Puts the firewall back when its rules are gone (someone flushed iptables), and restarts the
-# stack after three health checks in a row failed.
+# stack after three health checks in a row found nginx or the spawner dead or hung (not for a database outage).
 set -euo pipefail
 # shellcheck source=lib/common.sh source-path=SCRIPTDIR/..
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -25,23 +25,38 @@ restore_firewall() {
   "$firewall" "$(host_path "$OH_HOME/host/firewall/oh-firewall.rules")" "$(host_path "$FIREWALL_SETTINGS")"
 }
 
+# /_oh/health (runtime-proxy README "Health"): {"nginx":"ok","spawner":"ok"|"degraded"|"unreachable"|"not_answering"}.
+# No answer at all (nginx down) or a spawner that is gone or hung counts as a failure; three in a row (about 90 s)
+# restart the stack. A degraded spawner (it answers, PostgreSQL or Docker does not) is logged and not restarted:
+# a restart cannot bring a database back, and would only drop the users' open sessions.
 check_stack() {
-  local failures=0 file
+  local failures=0 file answer state failing
   file="$(host_path "$FAILURES_FILE")"
-  if curl -fsS --max-time 5 "$HEALTH_URL" >/dev/null 2>&1; then
-    rm -f "$file"
-    return 0
-  fi
+  answer="$(curl -sS --max-time 5 "$HEALTH_URL" 2>/dev/null)" || answer=""
+  state="$(jq -r '.spawner // "unknown"' <<<"$answer" 2>/dev/null)" || state="no answer"
+  [ -n "$answer" ] || state="no answer"
+  case "$state" in
+    ok)
+      rm -f "$file"
+      return 0
+      ;;
+    degraded)
+      rm -f "$file"
+      failing="$(jq -r '(.failing // []) | map(tostring | gsub("[^a-z0-9_]"; "")) | join(", ")' <<<"$answer" 2>/dev/null)" || failing="unknown"
+      log "spawner answers but its dependencies do not (${failing:-unknown}); a restart cannot fix that, not restarting"
+      return 0
+      ;;
+  esac
   [ -f "$file" ] && failures="$(cat "$file")"
   failures=$((failures + 1))
   if [ "$failures" -lt "$MAX_FAILURES" ]; then
     mkdir -p "$(dirname "$file")"
     echo "$failures" >"$file"
-    log "health check failed ($failures/$MAX_FAILURES)"
+    log "health check failed: spawner ${state//[^a-z_ ]/} ($failures/$MAX_FAILURES)"
     return 0
   fi
   rm -f "$file"
-  log "health check failed $MAX_FAILURES times in a row, restarting openhands-team.service"
+  log "health check failed $MAX_FAILURES times in a row (spawner ${state//[^a-z_ ]/}), restarting openhands-team.service"
   systemctl restart openhands-team.service
 }
 
