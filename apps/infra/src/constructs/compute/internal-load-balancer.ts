@@ -13,6 +13,19 @@ export const ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const ALB_IDLE_TIMEOUT_SECONDS = 3600;
 /** The proxy's health endpoint (docs/CONTRACTS.md). */
 export const HEALTH_CHECK_PATH = "/_oh/health";
+/**
+ * The path answers non-200 only when nginx or the spawner process is gone or hung, not on a database outage
+ * (packages/runtime-proxy README "Health"). The host watchdog restarts the stack after three failed checks 30 s apart
+ * (about 90 s) and the restart takes 30-90 s more; the target is marked unhealthy (and the Auto Scaling group
+ * replaces the host) only after HEALTH_CHECK_UNHEALTHY_THRESHOLD x HEALTH_CHECK_INTERVAL_SECONDS = 300 s of
+ * failures in a row, so a watchdog restart never triggers a replacement (docs/operations.md).
+ */
+export const HEALTH_CHECK_INTERVAL_SECONDS = 30;
+export const HEALTH_CHECK_TIMEOUT_SECONDS = 10;
+export const HEALTH_CHECK_UNHEALTHY_THRESHOLD = 10;
+export const HEALTH_CHECK_HEALTHY_THRESHOLD = 2;
+/** The longest watchdog detection plus restart (3 x 30 s + 90 s) the ALB must sit out. */
+export const WATCHDOG_RECOVERY_SECONDS = 3 * 30 + 90;
 
 export interface InternalLoadBalancerProps {
   /** Names of the ALB and target group (32 characters at most). */
@@ -112,10 +125,10 @@ export class InternalLoadBalancer extends Construct {
         port: "traffic-port",
         protocol: "HTTP",
         matcher: "200",
-        interval: 15,
-        timeout: 5,
-        healthyThreshold: 2,
-        unhealthyThreshold: 4,
+        interval: HEALTH_CHECK_INTERVAL_SECONDS,
+        timeout: HEALTH_CHECK_TIMEOUT_SECONDS,
+        healthyThreshold: HEALTH_CHECK_HEALTHY_THRESHOLD,
+        unhealthyThreshold: HEALTH_CHECK_UNHEALTHY_THRESHOLD,
       },
       stickiness: { type: "lb_cookie", enabled: false },
     });
