@@ -122,7 +122,7 @@ describeWithEngine("spawner service", () => {
     expect((await http({ url: `${service.apiUrl}/v1/stats` })).json()).toMatchObject({ runningUsers: 2, starts: 2, refusals: 1 });
   });
 
-  it("GIVEN maxRunningSandboxes sandboxes run on the host WHEN another user's OpenHands starts one THEN the engine is not asked and the app gets a clear 503", async () => {
+  it("GIVEN maxRunningSandboxes sandboxes run on the host WHEN another user's OpenHands creates one THEN the engine is not asked, the app gets a clear 503 and no container is left in `created`", async () => {
     const { service, callsMatching } = await start({ users: { maxRunningSandboxes: 1 } });
     const [alice, bob] = [user(19), user(20)];
     for (const who of [alice, bob]) await ensure(service.apiUrl, who);
@@ -132,11 +132,11 @@ describeWithEngine("spawner service", () => {
     await asBob.negotiate();
     expect((await asAlice.run(`oh-sbx-${alice.slug}-first`, DockerPyClient.sandboxBody(images.agentServer))).start?.status).toBe(204);
     const second = await asBob.run(`oh-sbx-${bob.slug}-second`, DockerPyClient.sandboxBody(images.agentServer));
-    expect(second.create.status).toBe(201);
-    expect(second.start?.status).toBe(503);
-    expect(second.start?.json().message).toMatch(/host capacity reached: 1 sandboxes .*users\.maxRunningSandboxes/);
-    expect(callsMatching("POST", new RegExp(`^/containers/${second.id}/start$`))).toHaveLength(0);
-    expect(inspect(`oh-sbx-${bob.slug}-second`).State.Status).toBe("created");
+    expect(second.create.status).toBe(503);
+    expect(second.create.json().message).toMatch(/host capacity reached: 1 sandboxes .*users\.maxRunningSandboxes/);
+    expect(callsMatching("POST", /^\/containers\/create$/).filter((c) => c.query.name === `oh-sbx-${bob.slug}-second`)).toHaveLength(0);
+    // OpenHands shows a sandbox in `created` as STARTING forever: none is left behind.
+    expect(docker(["container", "inspect", `oh-sbx-${bob.slug}-second`], { allowFailure: true }).status).not.toBe(0);
     expect((await http({ url: `${service.apiUrl}/v1/stats` })).json().sandboxRefusals).toBe(1);
   });
 

@@ -26,6 +26,8 @@ export interface FilteredEndpointOptions {
   records: SandboxCreateRecords;
   /** Host-wide sandbox limit: a refusal, or a slot to release once the start is done. */
   reserveSandboxStart: () => SandboxStartReservation;
+  /** The host-wide sandbox limit checked before a create: a refusal message when no sandbox could start now. */
+  sandboxCreateRefusal?: () => string | undefined;
   /** Sandbox containers of this user that exist now, in any state (the view, kept current by events). */
   containerCount: () => number;
   /** users.maxSandboxContainersPerUser: created, running and stopped containers together. */
@@ -193,6 +195,10 @@ export class FilteredDockerEndpoint {
         // Case folding, duplicate keys, unknown fields: the body is parsed strictly and rebuilt from scratch.
         const review = reviewCreateText(call.name, raw, createContext);
         if (!review.ok) return this.refuse(res, review.status, review.message);
+        // Host exhaustion at create: refused before it exists, a sandbox is not left in `created`, which OpenHands
+        // shows as STARTING forever (its start would be refused by the same limit).
+        const full = this.options.sandboxCreateRefusal?.();
+        if (full) return this.refuse(res, 503, full);
         const run = this.createQueue.then(() => this.create(res, `${v}/containers/create?name=${encodeURIComponent(call.name)}`, call.name, review.body));
         this.createQueue = run.catch(() => undefined);
         return run;
