@@ -111,7 +111,7 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     spawner: core,
     log: log.child({ component: "api" }),
     ensureWaitMs: config.timing.ensureWaitMs,
-    extraStats: () => ({ sandboxRefusals: sandboxes.refusals, dockerEventsSeen: view.eventsSeen }),
+    extraStats: () => ({ sandboxRefusals: sandboxes.refusals, dockerEventsSeen: view.eventsSeen, memoryBudgetMiB: memory.budgetMiB, memoryUsedMiB: memory.usedMiB() }),
   });
   await new Promise<void>((resolve, reject) => {
     api.once("error", reject);

@@ -4,7 +4,7 @@
  * Real engine (docker-lab, reached through the fault socket proxy that can stop answering or go away) and a
  * real PostgreSQL 15 (killed by PID, frozen with SIGSTOP).
  */
-import { describeWithEngine } from "@openhands-team/docker-lab";
+import { describeWithEngine, docker } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "../testing/postgres";
 import { DockerPyClient } from "./helpers/docker-py";
 import { ensureLabImages } from "./helpers/lab-images";
@@ -138,6 +138,7 @@ describeWithEngine("memory admission with a small budget (real engine)", () => {
     expect(first.start?.status).toBe(204);
     await eventually(() => lab.service.view.all().some((c) => c.kind === "sandbox" && c.status === "running"));
 
+    expect((await http({ url: `${lab.service.apiUrl}/v1/stats` })).json()).toEqual(expect.objectContaining({ memoryBudgetMiB: 700, memoryUsedMiB: 556 }));
     const refused = await lab.ensure(bob);
     expect(refused.status).toBe(503);
     expect(refused.json()).toEqual({
@@ -146,10 +147,10 @@ describeWithEngine("memory admission with a small budget (real engine)", () => {
     });
 
     const second = await asAlice.run(`oh-sbx-${alice.slug}-m2`, DockerPyClient.sandboxBody(images.agentServer));
-    // refused by the filter's admission, at create or at start (whichever step takes the host-wide reservation)
-    const refusal = second.create.status === 201 ? second.start : second.create;
-    expect(refusal?.status).toBe(503);
-    expect(refusal?.body).toMatch(/this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and a new sandbox needs 300 MiB more/);
+    // refused by the filter at create (dockerd never sees it: nothing left in created that could never start)
+    expect(second.create.status).toBe(503);
+    expect(second.create.body).toMatch(/this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and a new sandbox needs 300 MiB more/);
+    expect(docker(["ps", "-aq", "--filter", `name=^/oh-sbx-${alice.slug}-m2$`]).stdout.trim()).toBe("");
 
     // the first sandbox stops: its memory is free again, and bob's app starts
     expect((await asAlice.call("POST", asAlice.v(`/containers/${first.id}/stop?t=0`))).status).toBe(204);

@@ -60,9 +60,14 @@ export class DockerSandboxBackend implements SandboxBackend {
   /** The host-wide count limit as a create sees it: no slot is held (the start that follows takes one). */
   sandboxCreateRefusal = (): string | undefined => {
     const max = this.config.users.maxRunningSandboxes;
-    if (this.runningCount() + this.pendingStarts < max) return undefined;
-    this.refusals += 1;
-    return `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later`;
+    if (this.runningCount() + this.pendingStarts >= max) {
+      this.refusals += 1;
+      return `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later`;
+    }
+    // Host memory exhaustion: refused at create too, so no sandbox is left in created that could never start.
+    const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB);
+    if (memoryRefusal) this.refusals += 1;
+    return memoryRefusal;
   };
 
   /**
