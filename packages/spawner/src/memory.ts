@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { SpawnerConfig } from "./config";
-import type { DockerHostView } from "./docker/host-view";
+import type { ContainerState, DockerHostView } from "./docker/host-view";
 
 const MiB = 1024 * 1024;
 /** Container states that hold (or are about to hold) their memory. */
@@ -40,24 +40,30 @@ export class MemoryBudget {
     let bytes = 0;
     for (const c of this.view.all()) {
       if (!HOLDING.has(c.status)) continue;
-      const limit = c.memoryBytes && c.memoryBytes > 0 ? c.memoryBytes : (c.kind === "app" ? this.limits.appMiB : this.limits.sandboxMiB) * MiB;
-      bytes += limit;
+      bytes += this.limitBytes(c);
     }
     return Math.ceil(bytes / MiB);
+  }
+
+  private limitBytes(c: ContainerState): number {
+    return c.memoryBytes && c.memoryBytes > 0 ? c.memoryBytes : (c.kind === "app" ? this.limits.appMiB : this.limits.sandboxMiB) * MiB;
+  }
+
+  private limitMiB(c: ContainerState): number {
+    return Math.ceil(this.limitBytes(c) / MiB);
   }
 
   /**
    * Undefined when one more `kind` fits, else the refusal the user reads. `pendingMiB`: starts already granted
    * whose containers are not in the view yet (two starts at the same moment cannot both take the last memory).
+   * `heldAlready`: a container that may be the one starting and already holds its memory (the user's own app
+   * ensured again, a paused sandbox being unpaused); the first match is not counted twice.
    */
-  refusal(kind: "app" | "sandbox", pendingMiB: number, excludeOwnerApp?: string): string | undefined {
+  refusal(kind: "app" | "sandbox", pendingMiB: number, heldAlready?: (c: ContainerState) => boolean): string | undefined {
     const need = kind === "app" ? this.limits.appMiB : this.limits.sandboxMiB;
     let used = this.usedMiB() + pendingMiB;
-    if (excludeOwnerApp) {
-      // the user's own stopped-then-restarted app is counted once
-      const own = this.view.all().find((c) => c.kind === "app" && c.owner === excludeOwnerApp && HOLDING.has(c.status));
-      if (own) used -= Math.ceil((own.memoryBytes && own.memoryBytes > 0 ? own.memoryBytes : this.limits.appMiB * MiB) / MiB);
-    }
+    const own = heldAlready ? this.view.all().find((c) => HOLDING.has(c.status) && heldAlready(c)) : undefined;
+    if (own) used -= this.limitMiB(own);
     if (used + need <= this.budgetMiB) return undefined;
     const what = kind === "app" ? "your OpenHands app" : "a new sandbox";
     return `this host's memory is taken: apps and sandboxes already hold ${used} MiB of its ${this.budgetMiB} MiB budget, and ${what} needs ${need} MiB more (memory.budgetMiB); try again when someone's idle app or conversation has been stopped`;

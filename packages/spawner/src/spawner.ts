@@ -167,7 +167,7 @@ export class Spawner {
         );
       }
       // Host memory exhaustion: the apps' and sandboxes' limits together may not exceed what the host really has.
-      const memoryRefusal = this.options.memory?.refusal("app", startingOthers * this.options.memory.appMiB, slug);
+      const memoryRefusal = this.options.memory?.refusal("app", startingOthers * this.options.memory.appMiB, (c) => c.kind === "app" && c.owner === slug);
       if (memoryRefusal) {
         this.counters.refusals += 1;
         log.warn("start refused: host memory budget", { slug, budgetMiB: this.options.memory!.budgetMiB, usedMiB: this.options.memory!.usedMiB() });

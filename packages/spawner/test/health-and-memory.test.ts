@@ -152,6 +152,13 @@ describeWithEngine("memory admission with a small budget (real engine)", () => {
     expect(second.create.body).toMatch(/this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and a new sandbox needs 300 MiB more/);
     expect(docker(["ps", "-aq", "--filter", `name=^/oh-sbx-${alice.slug}-m2$`]).stdout.trim()).toBe("");
 
+    // a paused sandbox still holds its memory, and resuming it needs none more: the unpause is let through
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${first.id}/pause`))).status).toBe(204);
+    await eventually(() => lab.service.view.all().some((c) => c.kind === "sandbox" && c.status === "paused"));
+    expect((await lab.ensure(bob)).status).toBe(503);
+    expect((await asAlice.call("POST", asAlice.v(`/containers/${first.id}/unpause`))).status).toBe(204);
+    await eventually(() => lab.service.view.all().some((c) => c.kind === "sandbox" && c.status === "running"));
+
     // the first sandbox stops: its memory is free again, and bob's app starts
     expect((await asAlice.call("POST", asAlice.v(`/containers/${first.id}/stop?t=0`))).status).toBe(204);
     await eventually(() => !lab.service.view.all().some((c) => c.kind === "sandbox" && c.status === "running"));

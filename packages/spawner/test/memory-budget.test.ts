@@ -58,6 +58,9 @@ describe("memory budget", () => {
     expect(budget.refusal("app", 300)).toMatch(/already hold 1812 MiB of its 2000 MiB budget, and your OpenHands app needs 256 MiB more/);
     expect(budget.refusal("sandbox", 0)).toMatch(/a new sandbox needs 1000 MiB more/);
     // the user's own running app is not counted twice when it is ensured again
-    expect(budget.refusal("app", 0, "a")).toBeUndefined();
+    expect(budget.refusal("app", 300, (c) => c.kind === "app" && c.owner === "a")).toBeUndefined();
+    // a paused sandbox being unpaused already holds its memory: counted once (its own limit, here the kind's 1000 MiB)
+    expect(budget.refusal("sandbox", 0, (c) => c.kind === "sandbox" && c.status === "paused")).toBeUndefined();
+    expect(budget.refusal("sandbox", 0, (c) => c.kind === "sandbox" && c.owner === "b")).toMatch(/a new sandbox needs 1000 MiB more/);
   });
 });

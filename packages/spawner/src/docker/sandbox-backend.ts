@@ -74,14 +74,15 @@ export class DockerSandboxBackend implements SandboxBackend {
    * The host-wide limit. A granted start holds a slot until the daemon's answer is in the view, so two
    * users starting at the same moment cannot both take the last slot.
    */
-  reserveSandboxStart = (): SandboxStartReservation => {
+  reserveSandboxStart = (slug?: string): SandboxStartReservation => {
     const max = this.config.users.maxRunningSandboxes;
     if (this.runningCount() + this.pendingStarts >= max) {
       this.refusals += 1;
       return { ok: false, message: `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later` };
     }
     // Host memory exhaustion: the sandboxes' limits together may not exceed what the host really has.
-    const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB);
+    // An unpause needs no new memory: one paused sandbox of this user is taken as the one resuming.
+    const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB, slug === undefined ? undefined : (c) => c.kind === "sandbox" && c.owner === slug && c.status === "paused");
     if (memoryRefusal) {
       this.refusals += 1;
       return { ok: false, message: memoryRefusal };
@@ -128,7 +129,7 @@ export class DockerSandboxBackend implements SandboxBackend {
         daemon: this.view.daemon,
         createContext: context,
         records: this.records,
-        reserveSandboxStart: this.reserveSandboxStart,
+        reserveSandboxStart: () => this.reserveSandboxStart(slug),
         sandboxCreateRefusal: this.sandboxCreateRefusal,
         containerCount: () => this.view.containersOf(slug).filter((c) => c.kind === "sandbox").length,
         maxContainers: this.config.users.maxSandboxContainersPerUser,
