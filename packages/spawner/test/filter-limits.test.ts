@@ -4,7 +4,7 @@
  * with `fromImage` and `tag` only.
  */
 import { docker, describeWithEngine } from "@openhands-team/docker-lab";
-import { http, user } from "./helpers/harness";
+import { eventually, http, user } from "./helpers/harness";
 import { DockerPyClient } from "./helpers/docker-py";
 import { ensureLabImages } from "./helpers/lab-images";
 import { exists, startLabSpawner, type LabSpawner } from "./helpers/lab-spawner";
@@ -37,8 +37,11 @@ describeWithEngine("Docker filter limits on a real Docker engine", () => {
     expect(exists(`oh-sbx-${alice.slug}-two`)).toBe(false);
     // Once the running one stops, a create goes through again.
     expect((await asAlice.call("POST", asAlice.v(`/containers/oh-sbx-${alice.slug}-one/stop?t=1`))).status).toBe(204);
-    const again = await asAlice.run(`oh-sbx-${alice.slug}-two`, DockerPyClient.sandboxBody(images.agentServer));
-    expect(again.create.status).toBe(201);
+    // The spawner learns of the stop from dockerd's event stream: until then the create is still refused.
+    const again = await eventually(async () => {
+      const attempt = await asAlice.run(`oh-sbx-${alice.slug}-two`, DockerPyClient.sandboxBody(images.agentServer));
+      return attempt.create.status === 201 ? attempt : undefined;
+    }, 15_000);
     expect(again.start?.status).toBe(204);
     expect(creates()).toBe(1);
     docker(["rm", "-f", `oh-sbx-${alice.slug}-one`, `oh-sbx-${alice.slug}-two`], { allowFailure: true });
