@@ -203,9 +203,9 @@ export class UserDatabases {
   }
 
   /**
-   * A fresh login and one round trip (SELECT 1); the spawner's /healthz reports whether PostgreSQL answers. The
-   * connection is closed afterwards: a new login each time also shows a refused password, and no idle client of
-   * the health check waits in the pool for the setups to pick up after a failover.
+   * One round trip (SELECT 1) on a pooled connection; the spawner's /healthz reports whether PostgreSQL answers.
+   * The connection is closed afterwards, so the health check leaves no idle client of its own in the pool (the
+   * next check logs in again, and a refused password shows).
    */
   async ping(): Promise<void> {
     const client = await this.connect();
