@@ -8,19 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, parseConfig } from "../src/config";
 import { idleText } from "../src/spawner";
+import { minimalConfigDocument } from "./helpers/minimal-config";
 
 const SECRETS = ["db-admin-SECRET-1", "hmac-key-SECRET-2", "jwt-SECRET-3", "llm-key-SECRET-4"];
-const withInlineSecrets = {
-  appHost: "openhands.example.com",
-  runtimeDomain: "runtime.example.com",
-  region: "eu-central-1",
-  eventsBucket: "oh-events",
-  images: { app: "ghcr.io/openhands/openhands:1.7.0", agentServer: "ghcr.io/openhands/agent-server:1.19.1-python" },
-  paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh-spawner/docker" },
-  database: { host: "db.cluster", adminUser: "postgres", adminPassword: SECRETS[0] },
-  secrets: { dbPasswordKey: SECRETS[1], openhandsJwtSecret: SECRETS[2], llmGatewayKey: SECRETS[3] },
-  llm: { model: "litellm_proxy/claude" },
-};
+const withInlineSecrets = minimalConfigDocument({ adminPassword: SECRETS[0], dbPasswordKey: SECRETS[1], openhandsJwtSecret: SECRETS[2], llmGatewayKey: SECRETS[3] });
 
 const messageOf = (input: unknown): string => {
   try {

@@ -2,18 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, parseConfig } from "../src/config";
+import { minimalConfigDocument } from "./helpers/minimal-config";
 
-const minimal = {
-  appHost: "openhands.example.com",
-  runtimeDomain: "runtime.example.com",
-  region: "eu-central-1",
-  eventsBucket: "oh-events",
-  images: { app: "ghcr.io/openhands/openhands:1.7.0", agentServer: "ghcr.io/openhands/agent-server:1.19.1-python" },
-  paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh-spawner/docker" },
-  database: { host: "db.cluster", adminUser: "postgres", adminPassword: "pw" },
-  secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "c" },
-  llm: { model: "litellm_proxy/claude" },
-};
+const minimal = minimalConfigDocument();
 
 describe("spawner configuration", () => {
   it("GIVEN the minimal document THEN defaults follow docs/CONTRACTS.md (API 127.0.0.1:8081, relay 3000, LLM gateway 4000, 10.240/16)", () => {

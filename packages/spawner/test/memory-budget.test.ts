@@ -2,18 +2,9 @@
 import { hostMemTotalMiB, MemoryBudget, memoryBudgetMiB } from "../src/memory";
 import { parseConfig } from "../src/config";
 import { readFileSync } from "node:fs";
+import { minimalConfigDocument } from "./helpers/minimal-config";
 
-const minimal = {
-  appHost: "openhands.example.com",
-  runtimeDomain: "runtime.example.com",
-  region: "eu-central-1",
-  eventsBucket: "oh-events",
-  images: { app: "ghcr.io/openhands/openhands:1.7.0", agentServer: "ghcr.io/openhands/agent-server:1.19.1-python" },
-  paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh-spawner/docker" },
-  database: { host: "db.cluster", adminUser: "postgres", adminPassword: "pw" },
-  secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "c" },
-  llm: { model: "litellm_proxy/claude" },
-};
+const minimal = minimalConfigDocument();
 const MEMINFO_16G = "MemTotal:       16199140 kB\nMemFree:         1023456 kB\nMemAvailable:   12000000 kB\n";
 
 describe("memory budget", () => {
