@@ -7,16 +7,17 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { docker, labEngine } from "@openhands-team/docker-lab";
+import { labEngine } from "@openhands-team/docker-lab";
 import { parseConfig, type SpawnerConfig, type SpawnerConfigInput } from "../../src/config";
 import { createLogger } from "../../src/log";
 import { startSpawnerService, type SpawnerService } from "../../src/service";
 import { slugForSub } from "../../src/slug";
 import type { TestPostgres } from "../../testing/postgres";
+import { http as harnessHttp, type HttpResult } from "../helpers/harness";
+import { removeLabContainersAndNetworks } from "../helpers/lab-spawner";
 
 export type ProxyMode = "pass" | "hang" | "down";
 
@@ -165,32 +166,11 @@ export function openFds(): number {
   return readdirSync("/proc/self/fd").length;
 }
 
-export interface HttpResult {
-  status: number;
-  body: string;
-  json(): any;
-}
+export type { HttpResult };
 
-/** One HTTP request (TCP or unix socket); resolves with the answer, rejects on a connection error. */
-export function http(options: { url?: string; socketPath?: string; path?: string; method?: string; body?: unknown; localAddress?: string; timeoutMs?: number }): Promise<HttpResult> {
-  const payload = options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
-  return new Promise((resolve, reject) => {
-    const headers = payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {};
-    const done = (res: import("node:http").IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const body = Buffer.concat(chunks).toString("utf8");
-        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
-      });
-    };
-    const req = options.socketPath
-      ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers }, agent: false }, done)
-      : httpRequest(options.url!, { method: options.method ?? "GET", headers, agent: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, done);
-    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error("no answer in time")));
-    req.on("error", reject);
-    req.end(payload);
-  });
+/** The harness's request helper, each on a connection of its own and given 30 s unless said otherwise. */
+export function http(options: Parameters<typeof harnessHttp>[0]): Promise<HttpResult> {
+  return harnessHttp({ fresh: true, timeoutMs: 30_000, ...options });
 }
 
 export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
@@ -269,10 +249,7 @@ export async function startFaultLab(options: {
       proxy.set("pass");
       await lab.service.close();
       await proxy.close();
-      const ids = docker(["ps", "-aq", "--filter", "name=^/oh-"]).stdout.split("\n").filter(Boolean);
-      if (ids.length) docker(["rm", "-f", ...ids], { allowFailure: true });
-      const networks = docker(["network", "ls", "-q", "--filter", "name=^oh-u-"]).stdout.split("\n").filter(Boolean);
-      if (networks.length) docker(["network", "rm", ...networks], { allowFailure: true });
+      removeLabContainersAndNetworks();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -31,7 +31,21 @@ export interface HttpResult {
   json: () => any;
 }
 
-export function http(options: { url?: string; socketPath?: string; path?: string; method?: string; body?: unknown; headers?: Record<string, string>; localAddress?: string }): Promise<HttpResult> {
+/**
+ * One HTTP request (TCP or unix socket); resolves with the answer, rejects on a connection error. `fresh` opens a
+ * connection of its own (no agent), `timeoutMs` fails a request that gets no answer in time.
+ */
+export function http(options: {
+  url?: string;
+  socketPath?: string;
+  path?: string;
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  localAddress?: string;
+  fresh?: boolean;
+  timeoutMs?: number;
+}): Promise<HttpResult> {
   const payload = options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const headers = { ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}), ...options.headers };
@@ -43,9 +57,11 @@ export function http(options: { url?: string; socketPath?: string; path?: string
         resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
       });
     };
+    const agent = options.fresh ? { agent: false as const } : {};
     const req = options.socketPath
-      ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers } }, done)
-      : httpRequest(options.url!, { method: options.method ?? "GET", headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, done);
+      ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers }, ...agent }, done)
+      : httpRequest(options.url!, { method: options.method ?? "GET", headers, ...agent, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, done);
+    if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error("no answer in time")));
     req.on("error", reject);
     req.end(payload);
   });

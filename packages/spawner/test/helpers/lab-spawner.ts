@@ -130,15 +130,19 @@ export async function startLabSpawner(
     async close() {
       await lab.service.close();
       await proxy.close();
-      // Containers and networks this test made; docker-lab removes whatever is left when the run ends.
-      const ids = docker(["ps", "-aq", "--filter", "name=^/oh-"]).stdout.split("\n").filter(Boolean);
-      if (ids.length) docker(["rm", "-f", ...ids], { allowFailure: true });
-      const networks = docker(["network", "ls", "-q", "--filter", "name=^oh-u-"]).stdout.split("\n").filter(Boolean);
-      if (networks.length) docker(["network", "rm", ...networks], { allowFailure: true });
+      removeLabContainersAndNetworks();
       rmSync(dir, { recursive: true, force: true });
     },
   };
   return lab;
+}
+
+/** Containers and user networks a test made; docker-lab removes whatever is left when the run ends. */
+export function removeLabContainersAndNetworks(): void {
+  const ids = docker(["ps", "-aq", "--filter", "name=^/oh-"]).stdout.split("\n").filter(Boolean);
+  if (ids.length) docker(["rm", "-f", ...ids], { allowFailure: true });
+  const networks = docker(["network", "ls", "-q", "--filter", "name=^oh-u-"]).stdout.split("\n").filter(Boolean);
+  if (networks.length) docker(["network", "rm", ...networks], { allowFailure: true });
 }
 
 /** `docker inspect` of one object, parsed. */
