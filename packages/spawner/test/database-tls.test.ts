@@ -12,6 +12,14 @@ import { parseConfig } from "../src/config";
 import { adminTls, UserDatabases, type DatabaseTls } from "../src/database";
 import { createLogger } from "../src/log";
 import { startPostgres, type TestPostgres } from "../testing/postgres";
+import { minimalConfigDocument } from "./helpers/minimal-config";
+
+/** A configuration for a 1.11.0 pair with the given database section. */
+const configDocument = (database: Record<string, unknown>) => ({
+  ...minimalConfigDocument(),
+  images: { app: "r/openhands:1.11.0", agentServer: "r/agent-server:1.34.0-python" },
+  database,
+});
 
 jest.setTimeout(60_000);
 
@@ -43,17 +51,7 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
   it("WHEN the spawner verifies the certificate against its CA file (verify-full) THEN it provisions a user over TLS", async () => {
     const caFile = join(dir, "ca.pem");
     writeFileSync(caFile, pg.caCert!);
-    const config = parseConfig({
-      appHost: "openhands.example.com",
-      runtimeDomain: "runtime.example.com",
-      region: "eu-central-1",
-      eventsBucket: "oh-events",
-      images: { app: "r/openhands:1.11.0", agentServer: "r/agent-server:1.34.0-python" },
-      paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh" },
-      database: { host: pg.host, adminUser: pg.user, adminPassword: pg.password, tls: { mode: "verify-full", caFile } },
-      secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "c" },
-      llm: { model: "m" },
-    });
+    const config = parseConfig(configDocument({ host: pg.host, adminUser: pg.user, adminPassword: pg.password, tls: { mode: "verify-full", caFile } }));
     expect(config.database.tls).toEqual({ mode: "verify-full", ca: pg.caCert });
     const db = await databasesWith(config.database.tls).ensure("aaaaaaaaaaaaaaaa");
     expect(db.database).toBe("oh_aaaaaaaaaaaaaaaa");
@@ -67,17 +65,7 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
   });
 
   it("WHEN the spawner encrypts without a CA file (require, the default) THEN it works as well", async () => {
-    const config = parseConfig({
-      appHost: "openhands.example.com",
-      runtimeDomain: "runtime.example.com",
-      region: "eu-central-1",
-      eventsBucket: "oh-events",
-      images: { app: "r/openhands:1.11.0", agentServer: "r/agent-server:1.34.0-python" },
-      paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh" },
-      database: { host: pg.host, adminUser: pg.user, adminPassword: pg.password },
-      secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "c" },
-      llm: { model: "m" },
-    });
+    const config = parseConfig(configDocument({ host: pg.host, adminUser: pg.user, adminPassword: pg.password }));
     expect(config.database.tls).toEqual({ mode: "require" });
     expect((await databasesWith(config.database.tls).ensure("bbbbbbbbbbbbbbbb")).database).toBe("oh_bbbbbbbbbbbbbbbb");
   });
@@ -95,16 +83,7 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
   });
 
   it("WHEN verify-full has no caFile, or caFile is not a certificate THEN the configuration is refused with the field named", () => {
-    const base = {
-      appHost: "openhands.example.com",
-      runtimeDomain: "runtime.example.com",
-      region: "eu-central-1",
-      eventsBucket: "oh-events",
-      images: { app: "r/openhands:1.11.0", agentServer: "r/agent-server:1.34.0-python" },
-      paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh" },
-      secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "c" },
-      llm: { model: "m" },
-    };
+    const base = configDocument({});
     expect(() => parseConfig({ ...base, database: { host: "db", adminUser: "a", adminPassword: "p", tls: { mode: "verify-full" } } })).toThrow(/config\.database\.tls\.caFile: .*verify-full needs caFile/);
     const notPem = join(dir, "not.pem");
     writeFileSync(notPem, "hello");
