@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const packages = ["apps", "packages"].flatMap((group) =>
-  readdirSync(join(root, group)).map((name) => join(root, group, name)).filter((dir) => existsSync(join(dir, "package.json"))),
+  readdirSync(join(root, group))
+    .map((name) => join(root, group, name))
+    .filter((dir) => existsSync(join(dir, "package.json"))),
 );
 const filter = process.argv.slice(2);
 for (const dir of packages) rmSync(join(dir, "reports"), { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { App } from "cdktf";
+import type { App } from "cdktf";
 import type { DeploymentConfig } from "./config/schema";
 import { NetworkStack } from "./stacks/network-stack";
 import { DataStack } from "./stacks/data-stack";

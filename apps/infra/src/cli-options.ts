@@ -72,17 +72,24 @@ ${CONFIG_HELP}
 ${PATHS_HELP}
 Exit status: 0 printed; 2 invalid configuration or command line; 1 estimate failed.`;
 
-function parse<T extends Record<string, { type: "string" | "boolean"; short?: string }>>(argv: readonly string[], options: T, usage: string) {
+function parse<T extends Record<string, { type: "string" | "boolean"; short?: string }>>(
+  argv: readonly string[],
+  options: T,
+  usage: string,
+) {
   // `pnpm synth -- --config x` passes the separator through.
   const args = argv[0] === "--" ? argv.slice(1) : [...argv];
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as { [K in keyof T]?: T[K]["type"] extends "string" ? string : boolean };
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as {
+      [K in keyof T]?: T[K]["type"] extends "string" ? string : boolean;
+    };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const message = (err as Error).message;
     const quoted = /'([^']+)'/.exec(message)?.[1] ?? "";
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown argument "${quoted}"`, usage);
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new UsageError(`unexpected argument "${quoted}" (a file goes after --config)`, usage);
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
+      throw new UsageError(`unexpected argument "${quoted}" (a file goes after --config)`, usage);
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       const option = /--[a-z]+/.exec(message)?.[0] ?? quoted;
       throw new UsageError(`${option} needs a value (${option} <value> or ${option}=<value>)`, usage);
@@ -101,7 +108,11 @@ function configPathOf(given: string | undefined, env: NodeJS.ProcessEnv): string
 }
 
 export function readSynthOptions(argv: readonly string[], env: NodeJS.ProcessEnv): SynthOptions {
-  const values = parse(argv, { config: { type: "string", short: "c" }, out: { type: "string" }, help: { type: "boolean", short: "h" } }, SYNTH_USAGE);
+  const values = parse(
+    argv,
+    { config: { type: "string", short: "c" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    SYNTH_USAGE,
+  );
   const outdir = values.out !== undefined ? resolve(baseOf(env), values.out) : env.CDKTF_OUTDIR || resolve(PACKAGE_ROOT, "cdktf.out");
   return { configPath: configPathOf(values.config, env), outdir, runByCdktfCli: Boolean(env.CDKTF_OUTDIR), help: Boolean(values.help) };
 }

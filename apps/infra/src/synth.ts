@@ -21,7 +21,12 @@ export interface StackSummary {
  * Synthesizes into `outdir` atomically: a failure leaves the previous output untouched and no partial folder.
  * `step` hears each stage as it starts (the CLIs print it as progress).
  */
-export function synthesize(config: DeploymentConfig, outdir: string, inPlace = false, step: (what: string) => void = () => {}): StackSummary[] {
+export function synthesize(
+  config: DeploymentConfig,
+  outdir: string,
+  inPlace = false,
+  step: (what: string) => void = () => {},
+): StackSummary[] {
   const target = inPlace ? outdir : join(dirname(outdir), `.${basename(outdir)}.tmp-${process.pid}`);
   rmSync(target, { recursive: true, force: true });
   try {
@@ -57,21 +62,23 @@ export function summarize(outdir: string): StackSummary[] {
   const stacksDir = join(outdir, "stacks");
   const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
   const order = (id: string) => (STACK_IDS as readonly string[]).indexOf(id);
-  return Object.keys(manifest.stacks).sort((a, b) => order(a) - order(b)).map((id) => {
-    const tf = JSON.parse(readFileSync(join(stacksDir, id, "cdk.tf.json"), "utf8")) as Json;
-    const providers = (tf.provider?.aws ?? []) as Json[];
-    const regions = providers.map((p) => (p.alias ? `${p.region} (alias ${p.alias})` : p.region));
-    const backend = Object.keys(tf.terraform?.backend ?? {})[0] ?? (tf.terraform?.cloud ? "terraform cloud" : "none");
-    return {
-      id,
-      region: regions.join(", "),
-      backend,
-      resources: count(tf.resource),
-      dataSources: count(tf.data),
-      outputs: Object.keys(tf.output ?? {}).length,
-      notes: [],
-    };
-  });
+  return Object.keys(manifest.stacks)
+    .sort((a, b) => order(a) - order(b))
+    .map((id) => {
+      const tf = JSON.parse(readFileSync(join(stacksDir, id, "cdk.tf.json"), "utf8")) as Json;
+      const providers = (tf.provider?.aws ?? []) as Json[];
+      const regions = providers.map((p) => (p.alias ? `${p.region} (alias ${p.alias})` : p.region));
+      const backend = Object.keys(tf.terraform?.backend ?? {})[0] ?? (tf.terraform?.cloud ? "terraform cloud" : "none");
+      return {
+        id,
+        region: regions.join(", "),
+        backend,
+        resources: count(tf.resource),
+        dataSources: count(tf.data),
+        outputs: Object.keys(tf.output ?? {}).length,
+        notes: [],
+      };
+    });
 }
 
 export function formatSummary(summary: readonly StackSummary[], outdir: string, configPath: string, ms: number): string {
@@ -79,7 +86,12 @@ export function formatSummary(summary: readonly StackSummary[], outdir: string, 
     summary.map((s) => [s.id, s.region, s.backend, String(s.resources), String(s.dataSources), String(s.outputs)]),
   );
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
   const rel = (p: string) => {
     const path = relative(process.cwd(), p) || ".";
     return path.startsWith("..") ? p : path;

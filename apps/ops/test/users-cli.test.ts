@@ -82,7 +82,11 @@ async function registerAuthenticator(pool: string, email: string): Promise<void>
     const password = "Correct-Horse-9-Battery";
     await client.send(new AdminSetUserPasswordCommand({ UserPoolId: pool, Username: email, Password: password, Permanent: true }));
     const auth = await client.send(
-      new InitiateAuthCommand({ ClientId: clientId, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: email, PASSWORD: password } }),
+      new InitiateAuthCommand({
+        ClientId: clientId,
+        AuthFlow: "USER_PASSWORD_AUTH",
+        AuthParameters: { USERNAME: email, PASSWORD: password },
+      }),
     );
     const accessToken = auth.AuthenticationResult?.AccessToken;
     if (!accessToken) throw new Error(`no access token for ${email}: ${JSON.stringify(auth.ChallengeName)}`);
@@ -97,21 +101,26 @@ describe("pnpm users: help and usage", () => {
   test("GIVEN --help WHEN run THEN every command is listed with the pool options and exit codes, exit 0", async () => {
     const run = await users("--help");
     expect(run.code).toBe(0);
-    for (const command of ["add", "list", "disable", "enable", "remove", "reset-mfa"]) expect(run.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    for (const command of ["add", "list", "disable", "enable", "remove", "reset-mfa"])
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
     expect(run.stdout).toContain("--user-pool-id");
     expect(run.stdout).toContain("Exit codes");
   });
 
-  test.each(["add", "list", "disable", "enable", "remove", "reset-mfa"])(
-    "GIVEN %s --help WHEN run THEN its own usage, exit 0, and nothing reaches AWS",
-    async (command) => {
-      const run = await users(command, "--help");
-      expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`^Usage: pnpm users ${command}`));
-      const viaHelp = await users("help", command);
-      expect(viaHelp.stdout).toBe(run.stdout);
-    },
-  );
+  test.each([
+    "add",
+    "list",
+    "disable",
+    "enable",
+    "remove",
+    "reset-mfa",
+  ])("GIVEN %s --help WHEN run THEN its own usage, exit 0, and nothing reaches AWS", async (command) => {
+    const run = await users(command, "--help");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^Usage: pnpm users ${command}`));
+    const viaHelp = await users("help", command);
+    expect(viaHelp.stdout).toBe(run.stdout);
+  });
 
   test("GIVEN no command WHEN run THEN the help and exit 2", async () => {
     const run = await users();
@@ -171,7 +180,11 @@ describe("pnpm users add", () => {
     const client = emulator.client();
     try {
       const auth = await client.send(
-        new InitiateAuthCommand({ ClientId: clientId, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: "grace@example.com", PASSWORD: password } }),
+        new InitiateAuthCommand({
+          ClientId: clientId,
+          AuthFlow: "USER_PASSWORD_AUTH",
+          AuthParameters: { USERNAME: "grace@example.com", PASSWORD: password },
+        }),
       );
       expect(auth.ChallengeName).toBe("NEW_PASSWORD_REQUIRED");
     } finally {
@@ -212,7 +225,14 @@ describe("pnpm users add", () => {
     const pool = await emulator.createPool({ mfa: "OPTIONAL" });
     await on(pool)("add", "joan@example.com");
     const client = emulator.client();
-    await client.send(new AdminSetUserPasswordCommand({ UserPoolId: pool, Username: "joan@example.com", Password: "Correct-Horse-9-Battery", Permanent: true }));
+    await client.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: pool,
+        Username: "joan@example.com",
+        Password: "Correct-Horse-9-Battery",
+        Permanent: true,
+      }),
+    );
     client.destroy();
     const run = await on(pool)("add", "joan@example.com", "--resend");
     expect(run.code).toBe(2);
@@ -281,7 +301,10 @@ describe("pnpm users list", () => {
     const pool = await emulator.createPool({ mfa: "ON" });
     await on(pool)("add", "lin@example.com");
     const listed = await on(pool)("list", "--json");
-    const document = JSON.parse(listed.stdout) as { userPoolId: string; people: Array<{ email: string; sub: string; slug: string; enabled: boolean }> };
+    const document = JSON.parse(listed.stdout) as {
+      userPoolId: string;
+      people: Array<{ email: string; sub: string; slug: string; enabled: boolean }>;
+    };
     expect(document.userPoolId).toBe(pool);
     expect(document.people).toHaveLength(1);
     const person = document.people[0];
@@ -387,7 +410,11 @@ describe("which pool, and AWS failures", () => {
 
   test.each([
     ["not an id", ["--user-pool-id", "my pool"], "is not a Cognito user pool id"],
-    ["a region the id contradicts", ["--user-pool-id", "eu-west-1_abc", "--region", "us-east-1"], "is in eu-west-1, not in --region us-east-1"],
+    [
+      "a region the id contradicts",
+      ["--user-pool-id", "eu-west-1_abc", "--region", "us-east-1"],
+      "is in eu-west-1, not in --region us-east-1",
+    ],
     ["a bad region", ["--user-pool-id", "local_abc", "--region", "Virginia"], "is not an AWS region"],
     ["a bad endpoint", ["--user-pool-id", "local_abc", "--endpoint", "ftp://x"], "is not an http(s) URL"],
   ])("GIVEN %s THEN a usage error, exit 2", async (_why, flags, message) => {
@@ -397,7 +424,10 @@ describe("which pool, and AWS failures", () => {
   });
 
   test.each([
-    ["terraform output -json", (id: string) => ({ login_url: { value: "https://x" }, user_pool_id: { sensitive: false, type: "string", value: id } })],
+    [
+      "terraform output -json",
+      (id: string) => ({ login_url: { value: "https://x" }, user_pool_id: { sensitive: false, type: "string", value: id } }),
+    ],
     ["cdktf --outputs-file", (id: string) => ({ auth: { user_pool_id: id, login_url: "https://x" } })],
     ["a flat object", (id: string) => ({ user_pool_id: id })],
   ])("GIVEN --outputs with %s THEN the pool comes from it (relative to where the command was run)", async (_shape, outputs) => {
@@ -481,8 +511,11 @@ describe("which pool, and AWS failures", () => {
 
   test("GIVEN the real command and a usage error THEN the process exits 2", async () => {
     const code = await new Promise<number | null>((resolveRun) => {
-      const child = execFile(join(PACKAGE_ROOT, "node_modules/.bin/tsx"), [join(PACKAGE_ROOT, "src/users-cli.ts"), "add", "not-an-address"], { timeout: 60_000 }, () =>
-        resolveRun(child.exitCode),
+      const child = execFile(
+        join(PACKAGE_ROOT, "node_modules/.bin/tsx"),
+        [join(PACKAGE_ROOT, "src/users-cli.ts"), "add", "not-an-address"],
+        { timeout: 60_000 },
+        () => resolveRun(child.exitCode),
       );
     });
     expect(code).toBe(2);

@@ -14,17 +14,28 @@ import { renderUserData } from "../src/user-data";
 import { DryRunHost, mutatingCalls } from "../test/support/dry-run";
 import { NetnsLab, labUnavailableReason } from "../test/support/netns-lab";
 
-const row = (label: string, ...cells: (string | number)[]) => console.log(`  ${label.padEnd(44)}${cells.map((c) => String(c).padStart(14)).join("")}`);
+const row = (label: string, ...cells: (string | number)[]) =>
+  console.log(`  ${label.padEnd(44)}${cells.map((c) => String(c).padStart(14)).join("")}`);
 
 function userDataSize(): void {
   const sha = "ab".repeat(32);
-  const text = renderUserData({ region: "eu-central-1", bundleS3Uri: `s3://openhands-prod-artifacts/host-bundle/${sha}.zip`, bundleSha256: sha, hostConfigParameter: "/openhands/prod/host/config" });
+  const text = renderUserData({
+    region: "eu-central-1",
+    bundleS3Uri: `s3://openhands-prod-artifacts/host-bundle/${sha}.zip`,
+    bundleSha256: sha,
+    hostConfigParameter: "/openhands/prod/host/config",
+  });
   const gz = gzipSync(text, { level: 9 });
   const b64 = gz.toString("base64");
   console.log("\nuser data (bytes; EC2 limit 16384)");
   row("", "raw", "gzip", "gzip+base64");
   row("size", Buffer.byteLength(text), gz.length, b64.length);
-  row("share of the 16 KB limit", `${((100 * Buffer.byteLength(text)) / 16384).toFixed(1)}%`, `${((100 * gz.length) / 16384).toFixed(1)}%`, `${((100 * b64.length) / 16384).toFixed(1)}%`);
+  row(
+    "share of the 16 KB limit",
+    `${((100 * Buffer.byteLength(text)) / 16384).toFixed(1)}%`,
+    `${((100 * gz.length) / 16384).toFixed(1)}%`,
+    `${((100 * b64.length) / 16384).toFixed(1)}%`,
+  );
 }
 
 function installer(): void {
@@ -62,14 +73,40 @@ async function firewallCost(): Promise<void> {
   const settings = join(settingsDir, "firewall.env");
   writeFileSync(settings, "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n");
   try {
-    lab.build({ users: [{ key: "A", bridge: "ohu-aaaaaaaaaaa", subnetIndex: 1 }, { key: "B", bridge: "ohu-bbbbbbbbbbb", subnetIndex: 2 }], containers: [{ name: "sbxA1", user: "A", host: 3, port: 8000 }] });
+    lab.build({
+      users: [
+        { key: "A", bridge: "ohu-aaaaaaaaaaa", subnetIndex: 1 },
+        { key: "B", bridge: "ohu-bbbbbbbbbbb", subnetIndex: 2 },
+      ],
+      containers: [{ name: "sbxA1", user: "A", host: 3, port: 8000 }],
+    });
     lab.applyDockerRules();
     await lab.listen(lab.host, "relay", ["10.240.1.1:3000"]);
     const firewallDir = join(__dirname, "..", "files", "host-bundle", "firewall");
-    const once = () => Number(lab.exec(lab.ns("sbxA1"), process.execPath, [join(__dirname, "..", "test", "support", "tcp-connect-rate.cjs"), "10.240.1.1", "3000", String(count)]).trim());
+    const once = () =>
+      Number(
+        lab
+          .exec(lab.ns("sbxA1"), process.execPath, [
+            join(__dirname, "..", "test", "support", "tcp-connect-rate.cjs"),
+            "10.240.1.1",
+            "3000",
+            String(count),
+          ])
+          .trim(),
+      );
     const setRules = (on: boolean) => {
-      if (on) execFileSync("ip", ["netns", "exec", lab.host, "bash", join(firewallDir, "oh-firewall.sh"), join(firewallDir, "oh-firewall.rules"), settings], { stdio: "pipe" });
-      else for (const [chain, target] of [["INPUT", "OH-INPUT"], ["DOCKER-USER", "OH-FORWARD"]]) lab.exec(lab.host, "iptables", ["-w", "-D", chain!, "-j", target!]);
+      if (on)
+        execFileSync(
+          "ip",
+          ["netns", "exec", lab.host, "bash", join(firewallDir, "oh-firewall.sh"), join(firewallDir, "oh-firewall.rules"), settings],
+          { stdio: "pipe" },
+        );
+      else
+        for (const [chain, target] of [
+          ["INPUT", "OH-INPUT"],
+          ["DOCKER-USER", "OH-FORWARD"],
+        ])
+          lab.exec(lab.host, "iptables", ["-w", "-D", chain!, "-j", target!]);
     };
     // alternate the two set-ups so that machine load hits both alike; keep each one's best round
     let without = Infinity;
@@ -82,7 +119,12 @@ async function firewallCost(): Promise<void> {
       setRules(false);
     }
     row("", "Docker only", "+ oh-firewall", "ratio");
-    row(`connections/s (best of 4 x ${count})`, ((count * 1000) / without).toFixed(0), ((count * 1000) / withRules).toFixed(0), (without / withRules).toFixed(2));
+    row(
+      `connections/s (best of 4 x ${count})`,
+      ((count * 1000) / without).toFixed(0),
+      ((count * 1000) / withRules).toFixed(0),
+      (without / withRules).toFixed(2),
+    );
   } finally {
     await lab.destroy();
     rmSync(settingsDir, { recursive: true, force: true });
@@ -90,7 +132,12 @@ async function firewallCost(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`bootstrap-scripts bench (${new Date().toISOString()}, load average ${(await import("node:os")).loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+  console.log(
+    `bootstrap-scripts bench (${new Date().toISOString()}, load average ${(await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")})`,
+  );
   userDataSize();
   installer();
   await firewallCost();

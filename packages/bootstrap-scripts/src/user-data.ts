@@ -103,10 +103,24 @@ function check(field: keyof UserDataParams, value: unknown, ok: (v: string) => b
 
 export function renderUserData(params: UserDataParams): string {
   const region = check("region", params.region, (v) => isToken(v) || REGION.test(v), "an AWS region such as eu-central-1");
-  const uri = check("bundleS3Uri", params.bundleS3Uri, (v) => isToken(v) || S3_URI.test(literal(v)), "an S3 URI such as s3://bucket/host-bundle/<sha256>.zip");
+  const uri = check(
+    "bundleS3Uri",
+    params.bundleS3Uri,
+    (v) => isToken(v) || S3_URI.test(literal(v)),
+    "an S3 URI such as s3://bucket/host-bundle/<sha256>.zip",
+  );
   const sha = check("bundleSha256", params.bundleSha256, (v) => isToken(v) || SHA256.test(v), "a lower-case hex SHA-256 (64 characters)");
-  const parameter = check("hostConfigParameter", params.hostConfigParameter, (v) => isToken(v) || PARAMETER.test(literal(v)), "an SSM parameter name such as /openhands/prod/host/config");
-  const indent = (text: string) => text.split("\n").map((line) => (line ? `      ${line}` : "")).join("\n");
+  const parameter = check(
+    "hostConfigParameter",
+    params.hostConfigParameter,
+    (v) => isToken(v) || PARAMETER.test(literal(v)),
+    "an SSM parameter name such as /openhands/prod/host/config",
+  );
+  const indent = (text: string) =>
+    text
+      .split("\n")
+      .map((line) => (line ? `      ${line}` : ""))
+      .join("\n");
   return [
     "#cloud-config",
     "# openhands-team host: fetch the host bundle, check its SHA-256, run its installer (no secrets here).",
@@ -115,7 +129,15 @@ export function renderUserData(params: UserDataParams): string {
     "    owner: root:root",
     '    permissions: "0644"',
     "    content: |",
-    indent([`OH_REGION='${region}'`, `OH_BUNDLE_S3_URI='${uri}'`, `OH_BUNDLE_SHA256='${sha}'`, `OH_HOST_CONFIG_PARAMETER='${parameter}'`, ""].join("\n")),
+    indent(
+      [
+        `OH_REGION='${region}'`,
+        `OH_BUNDLE_S3_URI='${uri}'`,
+        `OH_BUNDLE_SHA256='${sha}'`,
+        `OH_HOST_CONFIG_PARAMETER='${parameter}'`,
+        "",
+      ].join("\n"),
+    ),
     `  - path: ${BOOTSTRAP_SCRIPT_PATH}`,
     "    owner: root:root",
     '    permissions: "0755"',

@@ -29,23 +29,25 @@ describe("host bundle", () => {
     const source = join(siblings, "runtime-proxy", "dist");
     const names = files(source).map((p) => relative(source, p));
     expect(names).toContain("render.js");
-    for (const name of names) expect([name, readFileSync(join(BUNDLE_DIR, "runtime-proxy", name)).equals(readFileSync(join(source, name)))]).toEqual([name, true]);
+    for (const name of names)
+      expect([name, readFileSync(join(BUNDLE_DIR, "runtime-proxy", name)).equals(readFileSync(join(source, name)))]).toEqual([name, true]);
     expect(files(join(BUNDLE_DIR, "runtime-proxy")).map((p) => relative(join(BUNDLE_DIR, "runtime-proxy"), p))).toEqual(names);
   });
 
   it("GIVEN the spawner's bundle THEN the bundle carries spawner.js unchanged", () => {
-    expect(readFileSync(join(BUNDLE_DIR, "spawner", "spawner.js")).equals(readFileSync(join(siblings, "spawner", "dist", "spawner.js")))).toBe(true);
+    expect(
+      readFileSync(join(BUNDLE_DIR, "spawner", "spawner.js")).equals(readFileSync(join(siblings, "spawner", "dist", "spawner.js"))),
+    ).toBe(true);
   });
 
   it("GIVEN the bundle THEN every file is 0755 or 0644 and exactly the programs are executable", () => {
     const modes = files(BUNDLE_DIR).map((p) => [relative(BUNDLE_DIR, p), (statSync(p).mode & 0o777).toString(8)]);
     expect(modes.filter(([, mode]) => mode !== "755" && mode !== "644")).toEqual([]);
-    expect(modes.filter(([name, mode]) => mode === "755" && !name!.startsWith("runtime-proxy/") && !name!.startsWith("spawner/")).map(([name]) => name)).toEqual([
-      "bin/oh-health-check.sh",
-      "firewall/oh-firewall.sh",
-      "install.sh",
-      "steps/50-secrets.sh",
-    ]);
+    expect(
+      modes
+        .filter(([name, mode]) => mode === "755" && !name!.startsWith("runtime-proxy/") && !name!.startsWith("spawner/"))
+        .map(([name]) => name),
+    ).toEqual(["bin/oh-health-check.sh", "firewall/oh-firewall.sh", "install.sh", "steps/50-secrets.sh"]);
     expect(readFileSync(join(BUNDLE_DIR, "BUNDLE_ID"), "utf8")).toMatch(/^[0-9a-f]{16}\n$/);
   });
 });

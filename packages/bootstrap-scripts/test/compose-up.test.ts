@@ -18,7 +18,14 @@ import { slugForSub } from "@openhands-team/spawner";
 import { startPostgres, type TestPostgres } from "@openhands-team/spawner/testing";
 import { DryRunHost } from "./support/dry-run";
 
-const HOST_PATHS = ["/opt/openhands-team", "/etc/openhands-team", "/run/openhands-team", "/mnt/openhands-efs", "/run/ohdocker", "/var/run/oh-proxy"];
+const HOST_PATHS = [
+  "/opt/openhands-team",
+  "/etc/openhands-team",
+  "/run/openhands-team",
+  "/mnt/openhands-efs",
+  "/run/ohdocker",
+  "/var/run/oh-proxy",
+];
 const PROJECT = `oh-compose-${process.pid}`;
 
 function relocate(text: string, root: string): string {
@@ -28,11 +35,15 @@ function relocate(text: string, root: string): string {
 }
 
 function compose(files: readonly string[], envFile: string, args: readonly string[]): { status: number; output: string } {
-  const result = spawnSync("docker-compose", ["--project-name", PROJECT, ...files.flatMap((f) => ["-f", f]), "--env-file", envFile, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, DOCKER_HOST: `unix://${labEngine()?.socketPath}`, COMPOSE_INTERACTIVE_NO_CLI: "1" },
-    timeout: 180_000,
-  });
+  const result = spawnSync(
+    "docker-compose",
+    ["--project-name", PROJECT, ...files.flatMap((f) => ["-f", f]), "--env-file", envFile, ...args],
+    {
+      encoding: "utf8",
+      env: { ...process.env, DOCKER_HOST: `unix://${labEngine()?.socketPath}`, COMPOSE_INTERACTIVE_NO_CLI: "1" },
+      timeout: 180_000,
+    },
+  );
   return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -102,7 +113,11 @@ describeWithEngine("GIVEN the host compose project rendered by install.sh WHEN i
     // the proxy: render its configuration with the installer's own renderer and the relocated settings
     const settings = at("etc/openhands-team/proxy-settings.json");
     writeFileSync(settings, relocate(readFileSync(settings, "utf8"), root));
-    const render = spawnSync("node", [at("opt/openhands-team/runtime-proxy/render.js"), "--settings", settings, "--out", at("etc/openhands-team/proxy")], { encoding: "utf8" });
+    const render = spawnSync(
+      "node",
+      [at("opt/openhands-team/runtime-proxy/render.js"), "--settings", settings, "--out", at("etc/openhands-team/proxy")],
+      { encoding: "utf8" },
+    );
     if (render.status !== 0) throw new Error(`proxy render failed: ${render.stderr}`);
 
     const override = at("etc/openhands-team/compose/lab-override.yaml");
@@ -135,10 +150,15 @@ describeWithEngine("GIVEN the host compose project rendered by install.sh WHEN i
   it("THEN docker-compose up succeeds and each of the three services runs with its restart policy", () => {
     expect(up.output).not.toMatch(/ERROR/);
     expect(up.status).toBe(0);
-    const names = docker(["ps", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--format", "{{.Names}}"]).stdout.split("\n").filter(Boolean).sort();
+    const names = docker(["ps", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--format", "{{.Names}}"])
+      .stdout.split("\n")
+      .filter(Boolean)
+      .sort();
     expect(names).toEqual([`${PROJECT}_llm-gateway_1`, `${PROJECT}_proxy_1`, `${PROJECT}_spawner_1`]);
     for (const name of names) {
-      expect(docker(["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.NetworkMode}}", name]).stdout.trim()).toBe("always host");
+      expect(docker(["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.NetworkMode}}", name]).stdout.trim()).toBe(
+        "always host",
+      );
     }
   });
 
@@ -148,7 +168,9 @@ describeWithEngine("GIVEN the host compose project rendered by install.sh WHEN i
       return reply.status === 200 ? reply : undefined;
     });
     expect(health.status).toBe(200);
-    const spawner = await waitFor("the spawner's health", async () => ((await getJson("http://127.0.0.1:8081/healthz")).status === 200 ? true : undefined));
+    const spawner = await waitFor("the spawner's health", async () =>
+      (await getJson("http://127.0.0.1:8081/healthz")).status === 200 ? true : undefined,
+    );
     expect(spawner).toBe(true);
     const masterKey = /^LITELLM_MASTER_KEY=(.*)$/m.exec(readFileSync(join(host.root, "run/openhands-team/llm-gateway.env"), "utf8"))?.[1];
     expect(masterKey).toBeTruthy();
@@ -164,12 +186,21 @@ describeWithEngine("GIVEN the host compose project rendered by install.sh WHEN i
   it("THEN the spawner in its container starts a user's OpenHands on the real engine, with its same-path mounts", async () => {
     const sub = "compose-user-sub";
     const slug = slugForSub(sub);
-    const ensure = () => getJson(`http://127.0.0.1:8081/v1/users/${slug}/ensure`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sub, email: "compose@example.com" }) });
-    const running = await waitFor("the user's app", async () => {
-      const reply = await ensure();
-      if (reply.status >= 400 && reply.status !== 503) throw new Error(`ensure answered ${reply.status}: ${JSON.stringify(reply.body)}`);
-      return reply.status === 200 ? reply : undefined;
-    }, 120_000);
+    const ensure = () =>
+      getJson(`http://127.0.0.1:8081/v1/users/${slug}/ensure`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sub, email: "compose@example.com" }),
+      });
+    const running = await waitFor(
+      "the user's app",
+      async () => {
+        const reply = await ensure();
+        if (reply.status >= 400 && reply.status !== 503) throw new Error(`ensure answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+        return reply.status === 200 ? reply : undefined;
+      },
+      120_000,
+    );
     expect(running.body).toMatchObject({ state: "running", upstream: expect.stringMatching(/^http:\/\/10\.240\.\d+\.2:3000$/) });
     // the app's filtered Docker API socket exists at the same path on the host as in the spawner's container
     expect(existsSync(join(host.root, "run/ohdocker", slug, "docker.sock"))).toBe(true);

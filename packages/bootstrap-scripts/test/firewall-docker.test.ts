@@ -106,8 +106,22 @@ const publishedHost = (label: string) => () => c(label).published!.split(":")[0]
 const publishedPort = (label: string) => () => Number(c(label).published!.split(":")[1]);
 const ipOf = (label: string) => () => c(label).ip;
 
-const allow = (from: string, to: () => string, p: () => number, why: string, banner?: () => string): Row => ({ from, to, port: p, allow: true, why, banner });
-const deny = (from: string, to: () => string, p: () => number, why: string, firewall = true): Row => ({ from, to, port: p, allow: false, firewall, why });
+const allow = (from: string, to: () => string, p: () => number, why: string, banner?: () => string): Row => ({
+  from,
+  to,
+  port: p,
+  allow: true,
+  why,
+  banner,
+});
+const deny = (from: string, to: () => string, p: () => number, why: string, firewall = true): Row => ({
+  from,
+  to,
+  port: p,
+  allow: false,
+  firewall,
+  why,
+});
 
 const MATRIX: Row[] = [
   // a sandbox of user A
@@ -206,7 +220,12 @@ function engine(method: string, path: string, body?: unknown): Promise<{ status:
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
-      { socketPath: labEngine()!.socketPath, method, path, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
+      {
+        socketPath: labEngine()!.socketPath,
+        method,
+        path,
+        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
+      },
       (res) => {
         let text = "";
         res.on("data", (chunk) => (text += chunk));
@@ -260,15 +279,26 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
   }
 
   function applyFirewall(): string {
-    return execFileSync("bash", [join(FIREWALL_DIR, "oh-firewall.sh"), join(FIREWALL_DIR, "oh-firewall.rules"), settings], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync("bash", [join(FIREWALL_DIR, "oh-firewall.sh"), join(FIREWALL_DIR, "oh-firewall.rules"), settings], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   }
 
   function removeFirewall(): void {
     for (const tool of ["iptables", "ip6tables"]) {
-      for (const [from, to] of [["INPUT", "OH-INPUT"], ["DOCKER-USER", "OH-FORWARD"]] as const) {
-        while (execFileSync("sh", ["-c", `${tool} -w -D ${from} -j ${to} 2>/dev/null && echo removed || true`], { encoding: "utf8" }).includes("removed"));
+      for (const [from, to] of [
+        ["INPUT", "OH-INPUT"],
+        ["DOCKER-USER", "OH-FORWARD"],
+      ] as const) {
+        while (
+          execFileSync("sh", ["-c", `${tool} -w -D ${from} -j ${to} 2>/dev/null && echo removed || true`], { encoding: "utf8" }).includes(
+            "removed",
+          )
+        );
       }
-      for (const chain of ["OH-INPUT", "OH-USERS", "OH-FORWARD"]) execFileSync("sh", ["-c", `${tool} -w -F ${chain} 2>/dev/null; ${tool} -w -X ${chain} 2>/dev/null; true`]);
+      for (const chain of ["OH-INPUT", "OH-USERS", "OH-FORWARD"])
+        execFileSync("sh", ["-c", `${tool} -w -F ${chain} 2>/dev/null; ${tool} -w -X ${chain} 2>/dev/null; true`]);
     }
   }
 
@@ -282,7 +312,10 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     args.push(image, "node", "/oh-test/tcp-listener.cjs", ct.label, `0.0.0.0:${ct.port}`);
     docker(args);
     const inspect = JSON.parse(docker(["inspect", ct.name]).stdout)[0] as {
-      NetworkSettings: { Networks: Record<string, { IPAddress: string }>; Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
+      NetworkSettings: {
+        Networks: Record<string, { IPAddress: string }>;
+        Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+      };
     };
     ct.ip = Object.values(inspect.NetworkSettings.Networks)[0]!.IPAddress;
     const binding = inspect.NetworkSettings.Ports[`${ct.port}/tcp`]?.[0];
@@ -305,13 +338,22 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
       let err = "";
       child.stdout.on("data", (chunk) => (out += chunk));
       child.stderr.on("data", (chunk) => (err += chunk));
-      child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as ProbeResult[]) : reject(new Error(`probe from ${from} failed (${code}): ${err}`))));
+      child.on("exit", (code) =>
+        code === 0 ? resolve(JSON.parse(out) as ProbeResult[]) : reject(new Error(`probe from ${from} failed (${code}): ${err}`)),
+      );
     });
   }
 
   async function run(rows: Row[]): Promise<Map<string, ProbeResult>> {
     const sources = [...new Set(rows.map((r) => r.from))];
-    const results = await Promise.all(sources.map((from) => probe(from, rows.filter((r) => r.from === from))));
+    const results = await Promise.all(
+      sources.map((from) =>
+        probe(
+          from,
+          rows.filter((r) => r.from === from),
+        ),
+      ),
+    );
     return new Map(results.flat().map((r) => [r.id, r]));
   }
 
@@ -332,7 +374,8 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     sh("ip", ["link", "add", "ohfwvpc0", "type", "veth", "peer", "name", "eth0", "netns", vpcNs]);
     sh("ip", ["addr", "add", `${HOST_IP}/24`, "dev", "ohfwvpc0"]);
     sh("ip", ["link", "set", "ohfwvpc0", "up"]);
-    for (const cidr of [...VPC_CIDRS, `${IMDS}/32`, "198.51.100.0/24", "172.31.0.0/16"]) sh("ip", ["route", "replace", cidr, "via", VPC_ROUTER]);
+    for (const cidr of [...VPC_CIDRS, `${IMDS}/32`, "198.51.100.0/24", "172.31.0.0/16"])
+      sh("ip", ["route", "replace", cidr, "via", VPC_ROUTER]);
     const inVpc = (...args: string[]) => sh("ip", ["netns", "exec", vpcNs, ...args]);
     inVpc("ip", "link", "set", "lo", "up");
     inVpc("ip", "addr", "add", `${VPC_ROUTER}/24`, "dev", "eth0");
@@ -350,11 +393,39 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     await Promise.all([
       // the host's services; OpenResty, the LLM gateway, the control API, PostgreSQL and sshd listen everywhere (the
       // worst case: the real control API listens on loopback only)
-      background(process.execPath, [join(SUPPORT, "tcp-listener.cjs"), "host", "0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:4000", `0.0.0.0:${DB_PORT}`, "0.0.0.0:22"], "host listeners"),
+      background(
+        process.execPath,
+        [join(SUPPORT, "tcp-listener.cjs"), "host", "0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:4000", `0.0.0.0:${DB_PORT}`, "0.0.0.0:22"],
+        "host listeners",
+      ),
       background(process.execPath, [join(SUPPORT, "tcp-relay.cjs"), `${A.subnet.gateway}:3000`, `${A.subnet.appAddress}:3000`], "relay A"),
       background(process.execPath, [join(SUPPORT, "tcp-relay.cjs"), `${B.subnet.gateway}:3000`, `${B.subnet.appAddress}:3000`], "relay B"),
-      background("ip", ["netns", "exec", vpcNs, process.execPath, join(SUPPORT, "dns-answer.cjs"), AURORA, `${VPC_DNS}:53`, `${VPC_SERVICE}:53`], "DNS resolvers"),
-      background("ip", ["netns", "exec", vpcNs, process.execPath, join(SUPPORT, "tcp-listener.cjs"), "vpc", `${VPC_DNS}:53`, `${VPC_DNS}:8443`, `${AURORA}:${DB_PORT}`, `${AURORA}:8443`, `${VPC_SERVICE}:8443`, `${VPC_ROUTER}:2049`, `${PEERED}:443`, `${IMDS}:80`, `${INTERNET}:443`], "VPC listeners"),
+      background(
+        "ip",
+        ["netns", "exec", vpcNs, process.execPath, join(SUPPORT, "dns-answer.cjs"), AURORA, `${VPC_DNS}:53`, `${VPC_SERVICE}:53`],
+        "DNS resolvers",
+      ),
+      background(
+        "ip",
+        [
+          "netns",
+          "exec",
+          vpcNs,
+          process.execPath,
+          join(SUPPORT, "tcp-listener.cjs"),
+          "vpc",
+          `${VPC_DNS}:53`,
+          `${VPC_DNS}:8443`,
+          `${AURORA}:${DB_PORT}`,
+          `${AURORA}:8443`,
+          `${VPC_SERVICE}:8443`,
+          `${VPC_ROUTER}:2049`,
+          `${PEERED}:443`,
+          `${IMDS}:80`,
+          `${INTERNET}:443`,
+        ],
+        "VPC listeners",
+      ),
     ]);
   });
 
@@ -367,7 +438,8 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     } catch {
       // already gone
     }
-    for (const cidr of [...VPC_CIDRS, `${IMDS}/32`, "198.51.100.0/24", "172.31.0.0/16"]) execFileSync("sh", ["-c", `ip route del ${cidr} 2>/dev/null; true`]);
+    for (const cidr of [...VPC_CIDRS, `${IMDS}/32`, "198.51.100.0/24", "172.31.0.0/16"])
+      execFileSync("sh", ["-c", `ip route del ${cidr} 2>/dev/null; true`]);
     execFileSync("sh", ["-c", `ip netns del ${vpcNs} 2>/dev/null; true`]);
     removeFirewall();
     rmSync(settingsDir, { recursive: true, force: true });
@@ -375,7 +447,10 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
 
   it("GIVEN the user networks as the spawner creates them THEN they are the bridges the firewall names (ohu-*, ICC off, the app's .2 outside the sandboxes' range)", () => {
     for (const u of [A, B]) {
-      const network = JSON.parse(docker(["network", "inspect", u.network]).stdout)[0] as { Options: Record<string, string>; IPAM: { Config: { Subnet: string; Gateway: string; IPRange: string }[] } };
+      const network = JSON.parse(docker(["network", "inspect", u.network]).stdout)[0] as {
+        Options: Record<string, string>;
+        IPAM: { Config: { Subnet: string; Gateway: string; IPRange: string }[] };
+      };
       expect(network.Options).toEqual({ "com.docker.network.bridge.name": u.bridge, "com.docker.network.bridge.enable_icc": "false" });
       expect(network.IPAM.Config).toEqual([{ Subnet: u.subnet.subnet, Gateway: u.subnet.gateway, IPRange: u.subnet.dynamicRange }]);
       expect(u.bridge).toMatch(/^ohu-/);
@@ -451,7 +526,13 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
   });
 
   it("GIVEN real containers THEN they have no IPv6 (dockerd turns it off on IPv4-only networks) and the IPv6 rules are in place for the bridges that do have it", () => {
-    const out = docker(["exec", c("sbxA1").name, "node", "-e", "console.log(JSON.stringify(Object.values(require('os').networkInterfaces()).flat().filter((a) => a.family === 'IPv6')))"]).stdout;
+    const out = docker([
+      "exec",
+      c("sbxA1").name,
+      "node",
+      "-e",
+      "console.log(JSON.stringify(Object.values(require('os').networkInterfaces()).flat().filter((a) => a.family === 'IPv6')))",
+    ]).stdout;
     expect(JSON.parse(out)).toEqual([]);
     // the host's side of a user bridge does have a link-local address, which the IPv6 rules close
     expect(sh("ip", ["-6", "-o", "addr", "show", "dev", A.bridge])).toMatch(/inet6 fe80::/);
@@ -491,7 +572,12 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
   });
 
   it("GIVEN the firewall applied WHEN oh-firewall.sh runs again (as the watchdog and a re-install do) THEN nothing changes", () => {
-    const save = (tool: string) => sh(tool, ["-t", "filter"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
+    const save = (tool: string) =>
+      sh(tool, ["-t", "filter"])
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .map((l) => l.replace(/\[\d+:\d+\]/, ""))
+        .join("\n");
     const before = [save("iptables-save"), save("ip6tables-save")];
     applyFirewall();
     expect([save("iptables-save"), save("ip6tables-save")]).toEqual(before);

@@ -31,7 +31,9 @@ const FIREWALL_DIR = join(__dirname, "..", "files", "host-bundle", "firewall");
 const unavailable = labUnavailableReason();
 if (unavailable) {
   // Loud on purpose: a skipped matrix means the firewall is untested on this machine.
-  console.warn(`\n*** SKIPPING the firewall reachability matrix: ${unavailable}. Run the tests as root on Linux with iproute2 and iptables. ***\n`);
+  console.warn(
+    `\n*** SKIPPING the firewall reachability matrix: ${unavailable}. Run the tests as root on Linux with iproute2 and iptables. ***\n`,
+  );
 }
 const describeLab = unavailable ? describe.skip : describe;
 // A dropped SYN is only seen as a timeout; allowed connections answer in milliseconds, but give a machine
@@ -49,7 +51,13 @@ const CONTAINERS = [
   { name: "appB", user: "B", host: 2, port: 3000 },
   { name: "sbxB1", user: "B", host: 3, port: 8000, publishedPort: 40003 },
 ];
-const IP: Record<string, string> = { appA: "10.240.1.2", sbxA1: "10.240.1.3", sbxA2: "10.240.1.4", appB: "10.240.7.2", sbxB1: "10.240.7.3" };
+const IP: Record<string, string> = {
+  appA: "10.240.1.2",
+  sbxA1: "10.240.1.3",
+  sbxA2: "10.240.1.4",
+  appB: "10.240.7.2",
+  sbxB1: "10.240.7.3",
+};
 /** IPv6 link-local addresses as seen from inside a container of user A (scope: its eth0). */
 const LL_GW = `${BRIDGE_LINK_LOCAL}%eth0`;
 const LL_APP_A = "fe80::2%eth0";
@@ -66,7 +74,14 @@ interface Row {
 }
 
 const allow = (from: string, host: string, port: number, why: string): Row => ({ from, host, port, allow: true, why });
-const deny = (from: string, host: string, port: number, why: string, firewall = true): Row => ({ from, host, port, allow: false, firewall, why });
+const deny = (from: string, host: string, port: number, why: string, firewall = true): Row => ({
+  from,
+  host,
+  port,
+  allow: false,
+  firewall,
+  why,
+});
 
 const MATRIX: Row[] = [
   // a sandbox of user A
@@ -174,13 +189,18 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
   const settingsDir = mkdtempSync(join(tmpdir(), "oh-fw-"));
   const settings = join(settingsDir, "firewall.env");
   writeFileSync(settings, `VPC_CIDRS=${VPC_CIDR}\nDATABASE_PORT=5432\n`);
-  const applyFirewall = (settingsFile = settings) => lab.exec(lab.host, "bash", [join(FIREWALL_DIR, "oh-firewall.sh"), join(FIREWALL_DIR, "oh-firewall.rules"), settingsFile]);
+  const applyFirewall = (settingsFile = settings) =>
+    lab.exec(lab.host, "bash", [join(FIREWALL_DIR, "oh-firewall.sh"), join(FIREWALL_DIR, "oh-firewall.rules"), settingsFile]);
 
   async function run(rows: Row[]): Promise<Map<string, ProbeResult>> {
     const sources = [...new Set(rows.map((r) => r.from))];
     const results = await Promise.all(
       sources.map((from) =>
-        lab.probe(from === "host" ? lab.host : from === "vpc" ? lab.vpc : lab.ns(from), rows.filter((r) => r.from === from).map((r) => ({ id: id(r), host: r.host, port: r.port })), PROBE_TIMEOUT_MS),
+        lab.probe(
+          from === "host" ? lab.host : from === "vpc" ? lab.vpc : lab.ns(from),
+          rows.filter((r) => r.from === from).map((r) => ({ id: id(r), host: r.host, port: r.port })),
+          PROBE_TIMEOUT_MS,
+        ),
       ),
     );
     return new Map(results.flat().map((r) => [r.id, r]));
@@ -197,7 +217,19 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
     lab.build({ users: [A, B], containers: CONTAINERS });
     lab.applyDockerRules();
     await Promise.all([
-      lab.listen(lab.host, "host", ["0.0.0.0:8080", "0.0.0.0:8081", "0.0.0.0:4000", "0.0.0.0:22", "0.0.0.0:5432", "[::]:2222", `${GW_A}:3000`, `${GW_B}:3000`, `${GW_A}:40001`, `${GW_A}:40002`, `${GW_B}:40003`]),
+      lab.listen(lab.host, "host", [
+        "0.0.0.0:8080",
+        "0.0.0.0:8081",
+        "0.0.0.0:4000",
+        "0.0.0.0:22",
+        "0.0.0.0:5432",
+        "[::]:2222",
+        `${GW_A}:3000`,
+        `${GW_B}:3000`,
+        `${GW_A}:40001`,
+        `${GW_A}:40002`,
+        `${GW_B}:40003`,
+      ]),
       lab.listen(lab.vpc, "vpc", [
         `${IMDS_IP}:80`,
         `${LINK_LOCAL_SERVICE_IP}:80`,
@@ -239,7 +271,13 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
   }, 90_000);
 
   it("GIVEN the firewall applied WHEN oh-firewall.sh runs again THEN the rule set is unchanged and each jump exists once", () => {
-    const save = (tool: string) => lab.exec(lab.host, tool, ["-t", "filter"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "")).join("\n");
+    const save = (tool: string) =>
+      lab
+        .exec(lab.host, tool, ["-t", "filter"])
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .map((l) => l.replace(/\[\d+:\d+\]/, ""))
+        .join("\n");
     const before = [save("iptables-save"), save("ip6tables-save")];
     applyFirewall();
     const after = [save("iptables-save"), save("ip6tables-save")];
@@ -254,7 +292,10 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
 
   function failure(args: string[]): string {
     try {
-      execFileSync("ip", ["netns", "exec", lab.host, "bash", join(FIREWALL_DIR, "oh-firewall.sh"), ...args], { stdio: "pipe", encoding: "utf8" });
+      execFileSync("ip", ["netns", "exec", lab.host, "bash", join(FIREWALL_DIR, "oh-firewall.sh"), ...args], {
+        stdio: "pipe",
+        encoding: "utf8",
+      });
     } catch (err) {
       return String((err as { stderr?: string }).stderr);
     }
@@ -271,7 +312,11 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
     ["no VPC CIDR", "DATABASE_PORT=5432\n", "VPC_CIDRS is missing or empty"],
     ["a rule smuggled into the VPC CIDRs", "VPC_CIDRS=10.0.0.0/16 -j ACCEPT\nDATABASE_PORT=5432\n", '"-j" is not an IPv4 CIDR'],
     ["an octet above 255", "VPC_CIDRS=10.0.0.0/16 10.300.0.0/16\nDATABASE_PORT=5432\n", '"10.300.0.0/16" is not an IPv4 CIDR'],
-    ["a VPC overlapping the user networks (it would swallow them)", "VPC_CIDRS=10.0.0.0/8\nDATABASE_PORT=5432\n", '"10.0.0.0/8" overlaps the user networks 10.240.0.0/16'],
+    [
+      "a VPC overlapping the user networks (it would swallow them)",
+      "VPC_CIDRS=10.0.0.0/8\nDATABASE_PORT=5432\n",
+      '"10.0.0.0/8" overlaps the user networks 10.240.0.0/16',
+    ],
     ["a port range for the database", "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=1:65535\n", 'DATABASE_PORT: "1:65535" is not a TCP port'],
     ["an unknown setting", "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\nEXTRA_RULE=-j ACCEPT\n", 'unknown line "EXTRA_RULE=-j ACCEPT"'],
   ])("GIVEN %s WHEN oh-firewall.sh runs THEN it refuses clearly and leaves the loaded rules alone", (_case, content, message) => {

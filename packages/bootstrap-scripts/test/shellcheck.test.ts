@@ -26,16 +26,30 @@ function isShell(path: string): boolean {
 }
 
 function shellcheck(paths: string[]): { status: number | null; output: string } {
-  const result = spawnSync("shellcheck", ["--external-sources", "--severity=style", "--format=gcc", ...paths], { encoding: "utf8", cwd: "/" });
+  const result = spawnSync("shellcheck", ["--external-sources", "--severity=style", "--format=gcc", ...paths], {
+    encoding: "utf8",
+    cwd: "/",
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-const ownScripts = files(BUNDLE_DIR).filter((p) => !p.includes(`${join(BUNDLE_DIR, "runtime-proxy")}`) && !p.includes(join(BUNDLE_DIR, "spawner")) && isShell(p));
+const ownScripts = files(BUNDLE_DIR).filter(
+  (p) => !p.includes(`${join(BUNDLE_DIR, "runtime-proxy")}`) && !p.includes(join(BUNDLE_DIR, "spawner")) && isShell(p),
+);
 
 describe("shellcheck", () => {
   it("GIVEN the built host bundle THEN it holds the installer, its steps, the firewall and the watchdog as shell scripts", () => {
     const names = ownScripts.map((p) => relative(BUNDLE_DIR, p));
-    expect(names).toEqual(expect.arrayContaining(["install.sh", "lib/common.sh", "versions.env", "firewall/oh-firewall.sh", "bin/oh-health-check.sh", "steps/50-secrets.sh"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "install.sh",
+        "lib/common.sh",
+        "versions.env",
+        "firewall/oh-firewall.sh",
+        "bin/oh-health-check.sh",
+        "steps/50-secrets.sh",
+      ]),
+    );
     expect(names.filter((n) => n.startsWith("steps/")).length).toBeGreaterThanOrEqual(9);
   });
 

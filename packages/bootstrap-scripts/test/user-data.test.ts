@@ -13,7 +13,12 @@ import { parse } from "yaml";
 import { BOOTSTRAP_ENV_PATH, BOOTSTRAP_SCRIPT, BOOTSTRAP_SCRIPT_PATH, renderUserData, type UserDataParams } from "../src/user-data";
 
 const SHA = "ab".repeat(32);
-const PARAMS: UserDataParams = { region: "eu-central-1", bundleS3Uri: `s3://oh-artifacts/host-bundle/${SHA}.zip`, bundleSha256: SHA, hostConfigParameter: "/oh/prod/host/config" };
+const PARAMS: UserDataParams = {
+  region: "eu-central-1",
+  bundleS3Uri: `s3://oh-artifacts/host-bundle/${SHA}.zip`,
+  bundleSha256: SHA,
+  hostConfigParameter: "/oh/prod/host/config",
+};
 
 interface WriteFile {
   path: string;
@@ -45,7 +50,12 @@ describe("renderUserData", () => {
   });
 
   it("GIVEN CDKTF tokens as values WHEN rendered THEN they are embedded verbatim and are the only ${ in the text", () => {
-    const out = renderUserData({ region: "eu-central-1", bundleS3Uri: "s3://${TfToken[TOKEN.12]}/${TfToken[TOKEN.13]}", bundleSha256: SHA, hostConfigParameter: "${TfToken[TOKEN.14]}" });
+    const out = renderUserData({
+      region: "eu-central-1",
+      bundleS3Uri: "s3://${TfToken[TOKEN.12]}/${TfToken[TOKEN.13]}",
+      bundleSha256: SHA,
+      hostConfigParameter: "${TfToken[TOKEN.14]}",
+    });
     expect(out).toContain("OH_BUNDLE_S3_URI='s3://${TfToken[TOKEN.12]}/${TfToken[TOKEN.13]}'");
     expect(out).toContain("OH_HOST_CONFIG_PARAMETER='${TfToken[TOKEN.14]}'");
     // Terraform would read any other ${ or %{ as its own template syntax
@@ -58,7 +68,9 @@ describe("renderUserData", () => {
     const out = renderUserData(PARAMS);
     const files = writeFiles(out);
     const env = files.find((f) => f.path === BOOTSTRAP_ENV_PATH)!;
-    expect(env.content).toBe(`OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/${SHA}.zip'\nOH_BUNDLE_SHA256='${SHA}'\nOH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`);
+    expect(env.content).toBe(
+      `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/${SHA}.zip'\nOH_BUNDLE_SHA256='${SHA}'\nOH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`,
+    );
     const script = files.find((f) => f.path === BOOTSTRAP_SCRIPT_PATH)!;
     expect(script.content).toBe(BOOTSTRAP_SCRIPT);
     expect(script.permissions).toBe("0755");
@@ -94,7 +106,10 @@ describe("bootstrap script (dry run)", () => {
   function prepare(name: string, archive: string, sha: string): string {
     const root = join(tmp, name);
     mkdirSync(join(root, "etc", "openhands-team"), { recursive: true });
-    writeFileSync(join(root, BOOTSTRAP_ENV_PATH), `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/x.zip'\nOH_BUNDLE_SHA256='${sha}'\nOH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`);
+    writeFileSync(
+      join(root, BOOTSTRAP_ENV_PATH),
+      `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/x.zip'\nOH_BUNDLE_SHA256='${sha}'\nOH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`,
+    );
     writeFileSync(join(root, "archive-to-serve"), readFileSync(archive));
     return root;
   }
@@ -129,7 +144,9 @@ describe("bootstrap script (dry run)", () => {
     const result = runBootstrap(root);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.calls[0]).toMatch(/^aws s3 cp --only-show-errors --region eu-central-1 s3:\/\/oh-artifacts\/host-bundle\/x.zip .*\.zip\.part$/);
+    expect(result.calls[0]).toMatch(
+      /^aws s3 cp --only-show-errors --region eu-central-1 s3:\/\/oh-artifacts\/host-bundle\/x.zip .*\.zip\.part$/,
+    );
     expect(result.calls[1]).toBe("install --region eu-central-1 --host-config-parameter /oh/prod/host/config");
   });
 

@@ -28,8 +28,20 @@ describe("oh-health-check.sh (dry run)", () => {
     const run = host.runScript("bin/oh-health-check.sh");
     expect(run.code).toBe(0);
     expect(run.stderr).toContain("firewall rules missing, applying them again");
-    expect(run.calls).toEqual(expect.arrayContaining(["iptables-restore -w --noflush", "iptables -w -I INPUT 1 -j OH-INPUT", "iptables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
-    expect(run.calls).toEqual(expect.arrayContaining(["ip6tables-restore -w --noflush", "ip6tables -w -I INPUT 1 -j OH-INPUT", "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD"]));
+    expect(run.calls).toEqual(
+      expect.arrayContaining([
+        "iptables-restore -w --noflush",
+        "iptables -w -I INPUT 1 -j OH-INPUT",
+        "iptables -w -I DOCKER-USER 1 -j OH-FORWARD",
+      ]),
+    );
+    expect(run.calls).toEqual(
+      expect.arrayContaining([
+        "ip6tables-restore -w --noflush",
+        "ip6tables -w -I INPUT 1 -j OH-INPUT",
+        "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD",
+      ]),
+    );
     const again = host.runScript("bin/oh-health-check.sh");
     expect(mutatingCalls(again.calls)).toEqual([]);
   });
@@ -37,7 +49,9 @@ describe("oh-health-check.sh (dry run)", () => {
   it("GIVEN the health endpoint stops answering WHEN the watchdog runs three times THEN only the third run restarts the stack, and a healthy run resets the count", () => {
     host.runScript("bin/oh-health-check.sh");
     host.touchState("health-down");
-    const restarts = [1, 2, 3].map(() => host.runScript("bin/oh-health-check.sh").calls.filter((c) => c === "systemctl restart openhands-team.service").length);
+    const restarts = [1, 2, 3].map(
+      () => host.runScript("bin/oh-health-check.sh").calls.filter((c) => c === "systemctl restart openhands-team.service").length,
+    );
     expect(restarts).toEqual([0, 0, 1]);
     // two more failures, then a healthy answer: the count starts over
     host.runScript("bin/oh-health-check.sh");
@@ -71,7 +85,8 @@ describe("oh-health-check.sh (dry run)", () => {
     answer({ nginx: "ok", spawner: "degraded", failing: ["database"] });
     const runs = restartsOver(5);
     expect(runs.map((r) => r.restarts)).toEqual([0, 0, 0, 0, 0]);
-    for (const run of runs) expect(run.stderr).toContain("spawner answers but its dependencies do not (database); a restart cannot fix that, not restarting");
+    for (const run of runs)
+      expect(run.stderr).toContain("spawner answers but its dependencies do not (database); a restart cannot fix that, not restarting");
   });
 
   it("GIVEN two failed checks, then a degraded answer, then failures again THEN the degraded answer resets the count (the spawner was alive)", () => {
@@ -96,7 +111,10 @@ describe("oh-health-check.sh (dry run)", () => {
   it("GIVEN a running spawner WHEN the watchdog runs THEN it publishes people and sandboxes running, and counters as the change since its last run (all of them after a spawner restart)", () => {
     host.placeHostConfig();
     const stats = (uptimeSeconds: number, starts: number, culls: number) =>
-      writeFileSync(join(host.state, "spawner-stats.json"), JSON.stringify({ runningUsers: 3, startingUsers: 1, runningSandboxes: 4, starts, culls, refusals: 0, failures: 1, uptimeSeconds }));
+      writeFileSync(
+        join(host.state, "spawner-stats.json"),
+        JSON.stringify({ runningUsers: 3, startingUsers: 1, runningSandboxes: 4, starts, culls, refusals: 0, failures: 1, uptimeSeconds }),
+      );
     const published = (calls: string[]) => {
       const call = calls.find((c) => c.startsWith("aws cloudwatch put-metric-data"));
       if (!call) return undefined;
@@ -108,12 +126,36 @@ describe("oh-health-check.sh (dry run)", () => {
       return Object.fromEntries(metrics.map((m) => [m.MetricName, m.Value]));
     };
     stats(100, 5, 1);
-    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({ RunningApps: 3, StartingApps: 1, RunningSandboxes: 4, Starts: 5, Culls: 1, Refusals: 0, Failures: 1 });
+    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({
+      RunningApps: 3,
+      StartingApps: 1,
+      RunningSandboxes: 4,
+      Starts: 5,
+      Culls: 1,
+      Refusals: 0,
+      Failures: 1,
+    });
     stats(130, 7, 1);
-    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({ RunningApps: 3, StartingApps: 1, RunningSandboxes: 4, Starts: 2, Culls: 0, Refusals: 0, Failures: 0 });
+    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({
+      RunningApps: 3,
+      StartingApps: 1,
+      RunningSandboxes: 4,
+      Starts: 2,
+      Culls: 0,
+      Refusals: 0,
+      Failures: 0,
+    });
     // the spawner restarted: its counters began again at 0
     stats(10, 1, 0);
-    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({ RunningApps: 3, StartingApps: 1, RunningSandboxes: 4, Starts: 1, Culls: 0, Refusals: 0, Failures: 1 });
+    expect(published(host.runScript("bin/oh-health-check.sh").calls)).toEqual({
+      RunningApps: 3,
+      StartingApps: 1,
+      RunningSandboxes: 4,
+      Starts: 1,
+      Culls: 0,
+      Refusals: 0,
+      Failures: 1,
+    });
     // no answer from the spawner: nothing published, nothing fails
     rmSync(join(host.state, "spawner-stats.json"));
     const quiet = host.runScript("bin/oh-health-check.sh");

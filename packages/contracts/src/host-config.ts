@@ -42,8 +42,22 @@ export interface HostConfiguration {
 
 /** The top-level fields of HostConfiguration, every one of them (the compiler checks the list against the type). */
 export const HOST_CONFIGURATION_KEYS = [
-  "version", "name", "environment", "region", "appHost", "runtimeDomain", "efsFileSystemId", "eventsBucket",
-  "database", "network", "secrets", "edgeSecretsParameter", "images", "bedrock", "users", "logGroups",
+  "version",
+  "name",
+  "environment",
+  "region",
+  "appHost",
+  "runtimeDomain",
+  "efsFileSystemId",
+  "eventsBucket",
+  "database",
+  "network",
+  "secrets",
+  "edgeSecretsParameter",
+  "images",
+  "bedrock",
+  "users",
+  "logGroups",
 ] as const satisfies readonly (keyof HostConfiguration)[];
 type MissingKey = Exclude<keyof HostConfiguration, (typeof HOST_CONFIGURATION_KEYS)[number]>;
 /** Fails to compile when HostConfiguration gains a field the list above lacks. */

@@ -22,5 +22,7 @@ export function identitySigningText(host: string, identity: SignedIdentity, exp:
 
 /** `x-oh-sig`: base64url (no padding) of HMAC-SHA256 over the signing text, with the 32-byte identity-signing key. */
 export function identitySignature(key: Uint8Array, host: string, identity: SignedIdentity, exp: number): string {
-  return createHmac("sha256", key).update(identitySigningText(host, identity, exp)).digest("base64url");
+  return createHmac("sha256", key)
+    .update(identitySigningText(host, identity, exp))
+    .digest("base64url");
 }

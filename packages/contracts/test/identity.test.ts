@@ -23,7 +23,9 @@ describe("identity signature vectors", () => {
     expect(v.xOhSig).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it.each(vectors.map((v) => [v.name, v] as const))("GIVEN the vector '%s' with any one field changed THEN the signature differs", (_name, v) => {
+  it.each(
+    vectors.map((v) => [v.name, v] as const),
+  )("GIVEN the vector '%s' with any one field changed THEN the signature differs", (_name, v) => {
     const key = Buffer.from(v.identitySigningKey, "base64url");
     const changed = [
       identitySignature(key, `x${v.host}`, v, v.exp),
@@ -45,7 +47,9 @@ describe("identity signature vectors", () => {
     const key = Buffer.alloc(32, 7);
     const s = slugVectors.vectors.find((x) => /[^\x00-\x7f]/.test(x.sub))!;
     const text = `v1\nopenhands.example.com\n${s.sub}\n${s.slug}\n\n1767225600`;
-    expect(identitySignature(key, "openhands.example.com", { sub: s.sub, slug: s.slug, email: "" }, 1767225600)).toBe(createHmac("sha256", key).update(text, "utf8").digest("base64url"));
+    expect(identitySignature(key, "openhands.example.com", { sub: s.sub, slug: s.slug, email: "" }, 1767225600)).toBe(
+      createHmac("sha256", key).update(text, "utf8").digest("base64url"),
+    );
   });
 
   it("GIVEN the header list THEN it is the five x-oh-* headers of the contract, in order", () => {

@@ -4,7 +4,15 @@ import { base32, isUserSlug, names, ownerOfNetwork, roleOfContainer, runtimeHost
 
 describe("base32", () => {
   it("GIVEN the RFC 4648 section 10 test vectors THEN it encodes them in lower case without padding", () => {
-    const rfc: [string, string][] = [["", ""], ["f", "my"], ["fo", "mzxq"], ["foo", "mzxw6"], ["foob", "mzxw6yq"], ["fooba", "mzxw6ytb"], ["foobar", "mzxw6ytboi"]];
+    const rfc: [string, string][] = [
+      ["", ""],
+      ["f", "my"],
+      ["fo", "mzxq"],
+      ["foo", "mzxw6"],
+      ["foob", "mzxw6yq"],
+      ["fooba", "mzxw6ytb"],
+      ["foobar", "mzxw6ytboi"],
+    ];
     for (const [input, output] of rfc) expect(base32(Buffer.from(input))).toBe(output);
   });
 
@@ -37,7 +45,9 @@ describe("the slug vectors", () => {
     expect(nfc && vectors.some((v) => v.sub === nfc.sub.normalize("NFD"))).toBe(true);
   });
 
-  it.each(vectors.map((v) => [v.name, v] as const))("GIVEN the vector '%s' THEN the sub's UTF-8 bytes are the ones the vector hashed", (_name, v) => {
+  it.each(
+    vectors.map((v) => [v.name, v] as const),
+  )("GIVEN the vector '%s' THEN the sub's UTF-8 bytes are the ones the vector hashed", (_name, v) => {
     expect(Buffer.from(v.sub, "utf8").toString("hex")).toBe(v.subUtf8Hex);
   });
 
@@ -84,7 +94,8 @@ describe("names that are not ours", () => {
   });
 
   it("GIVEN network names that are not a user's THEN no owner", () => {
-    for (const name of ["oh-u-abc", "bridge", "oh-u-abcdefghijklmnopq", "oh-u-ABCDEFGHIJKLMNOP", undefined]) expect(ownerOfNetwork(name)).toBeUndefined();
+    for (const name of ["oh-u-abc", "bridge", "oh-u-abcdefghijklmnopq", "oh-u-ABCDEFGHIJKLMNOP", undefined])
+      expect(ownerOfNetwork(name)).toBeUndefined();
   });
 
   it("GIVEN a host port, slug and domain THEN the runtime host is <port>-<slug>.<domain>", () => {

@@ -136,16 +136,22 @@ function ping(socketPath) {
  * CloudWatch log driver and live-restore (which would leave containers running after the lab stops). */
 function dockerdArgs(dir, storageDriver) {
   return [
-    "--data-root", join(dir, "data"),
-    "--exec-root", join(dir, "exec"),
-    "--pidfile", join(dir, "dockerd.pid"),
-    "--host", `unix://${join(dir, "docker.sock")}`,
-    "--storage-driver", storageDriver,
+    "--data-root",
+    join(dir, "data"),
+    "--exec-root",
+    join(dir, "exec"),
+    "--pidfile",
+    join(dir, "dockerd.pid"),
+    "--host",
+    `unix://${join(dir, "docker.sock")}`,
+    "--storage-driver",
+    storageDriver,
     "--userland-proxy=true",
     "--iptables=true",
     "--ip-forward=true",
     "--icc=false",
-    "--log-driver", "json-file",
+    "--log-driver",
+    "json-file",
   ];
 }
 
@@ -333,7 +339,10 @@ async function main() {
     log("*".repeat(72));
     log(`DOCKER LAB UNAVAILABLE: ${reason}. Tests that need a real Docker engine will SKIP.`);
     log("*".repeat(72));
-    const direct = spawnSync(command[0], command.slice(1), { stdio: "inherit", env: { ...process.env, OH_DOCKER_LAB_UNAVAILABLE: reason } });
+    const direct = spawnSync(command[0], command.slice(1), {
+      stdio: "inherit",
+      env: { ...process.env, OH_DOCKER_LAB_UNAVAILABLE: reason },
+    });
     process.exit(direct.status ?? 1);
   }
 

@@ -156,7 +156,10 @@ function isElf(path: string): boolean {
 /** Regular files a Debian package installed, without its documentation. */
 function packageFiles(pkg: string): string[] {
   const listed = execFileSync("dpkg-query", ["-L", pkg], { encoding: "utf8" }).split("\n");
-  return listed.filter((path) => path && !path.startsWith("/usr/share/doc/") && !path.startsWith("/usr/share/man/") && existsSync(path) && statSync(path).isFile());
+  return listed.filter(
+    (path) =>
+      path && !path.startsWith("/usr/share/doc/") && !path.startsWith("/usr/share/man/") && existsSync(path) && statSync(path).isFile(),
+  );
 }
 
 /** The given files and binaries, plus every shared library the ELF ones load. */
@@ -176,13 +179,15 @@ function baseFiles(): BaseFile[] {
 
 function openrestyFiles(): BaseFile[] {
   const missing = OPENRESTY_PACKAGES.filter((pkg) => spawnSync("dpkg-query", ["-W", pkg]).status !== 0);
-  if (missing.length) throw new Error(`docker-lab: the OpenResty stand-in needs Debian packages ${missing.join(", ")} (scripts/install-test-deps.sh)`);
+  if (missing.length)
+    throw new Error(`docker-lab: the OpenResty stand-in needs Debian packages ${missing.join(", ")} (scripts/install-test-deps.sh)`);
   return rootfsFiles([...BASE_BINARIES, ...OPENRESTY_PACKAGES.flatMap(packageFiles)]);
 }
 
 const ETC_FILES: Readonly<Record<string, string>> = {
   // uid 10001 is the sandbox user of the agent-server image (owner of /workspace).
-  "etc/passwd": "root:x:0:0:root:/root:/bin/sh\nopenhands:x:10001:10001:openhands:/home/openhands:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n",
+  "etc/passwd":
+    "root:x:0:0:root:/root:/bin/sh\nopenhands:x:10001:10001:openhands:/home/openhands:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n",
   "etc/group": "root:x:0:\nopenhands:x:10001:\nnogroup:x:65534:\n",
   "etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",
 };
@@ -210,7 +215,16 @@ function rootfsTarball(name: string, files: readonly BaseFile[], extra: Readonly
       mkdirSync(dirname(join(stage, path)), { recursive: true });
       writeFileSync(join(stage, path), text, { mode: path.includes("/bin/") ? 0o755 : 0o644 });
     }
-    for (const dir of ["tmp", "root", "home/openhands", "workspace", "usr/local/bin", "var/log/nginx", "var/lib/nginx", "usr/local/openresty/nginx"]) {
+    for (const dir of [
+      "tmp",
+      "root",
+      "home/openhands",
+      "workspace",
+      "usr/local/bin",
+      "var/log/nginx",
+      "var/lib/nginx",
+      "usr/local/openresty/nginx",
+    ]) {
       mkdirSync(join(stage, dir), { recursive: true });
     }
     execFileSync("chmod", ["1777", join(stage, "tmp")]);
@@ -231,15 +245,24 @@ function imageLabel(reference: string): string | undefined {
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
-function importRootfs(reference: string, name: string, files: readonly BaseFile[], extra: Readonly<Record<string, string>>, cmd: string): string {
+function importRootfs(
+  reference: string,
+  name: string,
+  files: readonly BaseFile[],
+  extra: Readonly<Record<string, string>>,
+  cmd: string,
+): string {
   const hash = rootfsHash(files, extra);
   if (imageLabel(reference) === hash) return hash;
   const tarball = rootfsTarball(name, files, extra, hash);
   docker([
     "import",
-    "--change", `LABEL ${CONTENT_LABEL}=${hash}`,
-    "--change", "ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin",
-    "--change", `CMD ${cmd}`,
+    "--change",
+    `LABEL ${CONTENT_LABEL}=${hash}`,
+    "--change",
+    "ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin",
+    "--change",
+    `CMD ${cmd}`,
     tarball,
     reference,
   ]);
@@ -251,7 +274,13 @@ function ensureBase(): string {
 }
 
 function ensureOpenresty(): void {
-  importRootfs(STAND_IN.openresty, "openresty", openrestyFiles(), { "usr/local/bin/openresty": OPENRESTY_WRAPPER }, '["openresty", "-g", "daemon off;"]');
+  importRootfs(
+    STAND_IN.openresty,
+    "openresty",
+    openrestyFiles(),
+    { "usr/local/bin/openresty": OPENRESTY_WRAPPER },
+    '["openresty", "-g", "daemon off;"]',
+  );
 }
 
 function fakesBundle(name: string): string {

@@ -26,7 +26,16 @@ describeWithEngine("docker-lab engine", () => {
 
   test("the base stand-in runs Node.js and a shell, and the second ensure is a no-op", async () => {
     const reference = await ensureImage(STAND_IN.node);
-    const out = docker(["run", "--rm", "--memory", "64m", reference, "node", "-e", "console.log(process.version, require('os').userInfo().uid)"]);
+    const out = docker([
+      "run",
+      "--rm",
+      "--memory",
+      "64m",
+      reference,
+      "node",
+      "-e",
+      "console.log(process.version, require('os').userInfo().uid)",
+    ]);
     expect(out.stdout.trim()).toBe(`${process.version} 0`);
     const sh = docker(["run", "--rm", reference, "sh", "-c", "echo $((6*7))"]);
     expect(sh.stdout.trim()).toBe("42");
@@ -57,11 +66,30 @@ describeWithEngine("the OpenResty stand-in", () => {
         `        ngx.say(require("cjson").encode({ ok = true, lua = ngx.config.ngx_lua_version }))\n      }\n    }\n  }\n}\n`,
     );
     const name = `lab-openresty-${process.pid}`;
-    docker(["run", "-d", "--name", name, "--network", "host", "-v", `${dir}:${dir}`, reference, "openresty", "-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"]);
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      "host",
+      "-v",
+      `${dir}:${dir}`,
+      reference,
+      "openresty",
+      "-p",
+      dir,
+      "-c",
+      `${dir}/nginx.conf`,
+      "-g",
+      "daemon off;",
+    ]);
     try {
       let body = "";
       for (let attempt = 0; attempt < 50 && !body; attempt += 1) {
-        body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => "");
+        body = await fetch(`http://127.0.0.1:${port}/`)
+          .then((r) => r.text())
+          .catch(() => "");
         if (!body) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(JSON.parse(body)).toMatchObject({ ok: true });
@@ -78,13 +106,21 @@ describeWithEngine("the OpenHands, agent-server and LLM gateway stand-ins", () =
     if (started.length) docker(["rm", "-f", ...started], { allowFailure: true });
   });
 
-  async function runAndAsk(reference: string, env: Record<string, string>, port: number, path: string, init?: RequestInit): Promise<{ status: number; text: string }> {
+  async function runAndAsk(
+    reference: string,
+    env: Record<string, string>,
+    port: number,
+    path: string,
+    init?: RequestInit,
+  ): Promise<{ status: number; text: string }> {
     const name = `lab-standin-${started.length}-${process.pid}`;
     docker(["run", "-d", "--name", name, ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), reference]);
     started.push(name);
     const ip = docker(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", name]).stdout.trim();
     for (let attempt = 0; attempt < 100; attempt += 1) {
-      const reply = await fetch(`http://${ip}:${port}${path}`, init).then(async (r) => ({ status: r.status, text: await r.text() })).catch(() => undefined);
+      const reply = await fetch(`http://${ip}:${port}${path}`, init)
+        .then(async (r) => ({ status: r.status, text: await r.text() }))
+        .catch(() => undefined);
       if (reply) return reply;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -92,7 +128,10 @@ describeWithEngine("the OpenHands, agent-server and LLM gateway stand-ins", () =
   }
 
   test("each agent-server stand-in carries exactly one tag and answers /health the way its version does", async () => {
-    for (const [tag, health] of [["1.19.1-python", '"OK"'], ["1.34.0-python", '{"status":"ok"}']] as const) {
+    for (const [tag, health] of [
+      ["1.19.1-python", '"OK"'],
+      ["1.34.0-python", '{"status":"ok"}'],
+    ] as const) {
       const reference = await ensureImage(STAND_IN.agentServer[tag]);
       const tags = JSON.parse(docker(["image", "inspect", "--format", "{{json .RepoTags}}", reference]).stdout) as string[];
       expect(tags).toEqual([reference]);
@@ -103,9 +142,13 @@ describeWithEngine("the OpenHands, agent-server and LLM gateway stand-ins", () =
 
   test("the LLM gateway stand-in takes its master key and refuses another", async () => {
     const reference = await ensureImage(STAND_IN.llmGateway);
-    const ok = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", { headers: { authorization: "Bearer sk-lab" } });
+    const ok = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", {
+      headers: { authorization: "Bearer sk-lab" },
+    });
     expect(ok.status).toBe(200);
-    const refused = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", { headers: { authorization: "Bearer sk-other" } });
+    const refused = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", {
+      headers: { authorization: "Bearer sk-other" },
+    });
     expect(refused.status).toBe(401);
   });
 

@@ -29,7 +29,10 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
 }
 
 function namespaces(): string[] {
-  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").map((line) => line.split(" ")[0] ?? "").filter(Boolean);
+  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter(Boolean);
 }
 
 interface Started {
@@ -43,7 +46,10 @@ interface Started {
 async function startLab(dir: string, script: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
   const parent = spawn(
     process.execPath,
-    ["-e", `require("child_process").spawn(process.execPath, [${JSON.stringify(LAB)}, "run", "--", "sh", "-c", ${JSON.stringify(script)}], { stdio: "ignore" }); setInterval(() => {}, 1000);`],
+    [
+      "-e",
+      `require("child_process").spawn(process.execPath, [${JSON.stringify(LAB)}, "run", "--", "sh", "-c", ${JSON.stringify(script)}], { stdio: "ignore" }); setInterval(() => {}, 1000);`,
+    ],
     { stdio: "ignore", env: { ...process.env, ...env } },
   );
   const ready = join(dir, "ready");
@@ -75,8 +81,18 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
       `printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; sleep 300\n`,
     );
     // the lab's parent: a shell that outlives the grandparent
-    writeFileSync(join(dir, "parent.sh"), `${process.execPath} ${LAB} run -- sh ${dir}/command.sh &\necho $$ > ${dir}/parent.pid\nsleep 600\n`);
-    const grandparent = spawn(process.execPath, ["-e", `require("child_process").spawn("sh", [${JSON.stringify(join(dir, "parent.sh"))}], { stdio: "ignore" }); setInterval(() => {}, 1000);`], { stdio: "ignore" });
+    writeFileSync(
+      join(dir, "parent.sh"),
+      `${process.execPath} ${LAB} run -- sh ${dir}/command.sh &\necho $$ > ${dir}/parent.pid\nsleep 600\n`,
+    );
+    const grandparent = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("child_process").spawn("sh", [${JSON.stringify(join(dir, "parent.sh"))}], { stdio: "ignore" }); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: "ignore" },
+    );
     await until("the lab's command", () => existsSync(join(dir, "ready")), 30_000);
     const [netns, labDir, ...pids] = readFileSync(join(dir, "ready"), "utf8").trim().split("\n");
     const parentPid = Number(readFileSync(join(dir, "parent.pid"), "utf8"));
@@ -94,13 +110,19 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
   test("GIVEN a command that ignores SIGTERM WHEN the lab gets SIGTERM THEN after the grace period the command is killed and the lab removed", async () => {
     const script = `trap '' TERM; printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; while :; do sleep 1; done`;
     const lab = await startLab(dir, script, { OH_DOCKER_LAB_GRACE_MS: "1500" });
-    const labPid = Number(spawnSync("pgrep", ["-f", `${LAB} run`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number).find((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[3] === String(lab.parent.pid);
-      } catch {
-        return false;
-      }
-    }));
+    const labPid = Number(
+      spawnSync("pgrep", ["-f", `${LAB} run`], { encoding: "utf8" })
+        .stdout.split("\n")
+        .filter(Boolean)
+        .map(Number)
+        .find((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[3] === String(lab.parent.pid);
+          } catch {
+            return false;
+          }
+        }),
+    );
     expect(labPid).toBeGreaterThan(0);
     process.kill(labPid, "SIGTERM");
     await until("the lab's clean-up", () => !alive(labPid), 60_000);

@@ -27,7 +27,14 @@ const ARTIFACTS = join(__dirname, "..", "artifacts", "bench");
 
 type Send = () => Promise<number>;
 
-function httpGet(agent: HttpAgent, port: number, host: string, path: string, headers: () => Record<string, string>, address = "127.0.0.1"): Send {
+function httpGet(
+  agent: HttpAgent,
+  port: number,
+  host: string,
+  path: string,
+  headers: () => Record<string, string>,
+  address = "127.0.0.1",
+): Send {
   return () =>
     new Promise((resolve, reject) => {
       const req = httpRequest({ host: address, port, path, agent, headers: { host, ...headers() } }, (res) => {
@@ -42,10 +49,13 @@ function httpGet(agent: HttpAgent, port: number, host: string, path: string, hea
 function httpsGet(agent: HttpsAgent, port: number, host: string, path: string, headers: Record<string, string>): Send {
   return () =>
     new Promise((resolve, reject) => {
-      const req = httpsRequest({ host: "127.0.0.1", port, servername: host, rejectUnauthorized: false, path, agent, headers: { host, ...headers } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      });
+      const req = httpsRequest(
+        { host: "127.0.0.1", port, servername: host, rejectUnauthorized: false, path, agent, headers: { host, ...headers } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on("error", reject);
       req.end();
     });
@@ -87,7 +97,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function describeCalls(stack: Stack, since: number): { total: number; detail: string } {
   const counts = stack.engine.counter.countsSince(since);
   const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
-  const detail = [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => `${key} x${n}`).join(", ");
+  const detail = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, n]) => `${key} x${n}`)
+    .join(", ");
   return { total, detail };
 }
 
@@ -113,27 +126,35 @@ async function main(): Promise<void> {
   try {
     const alice = stack.user("alice");
     const cookie = await sessionCookie(stack);
-    const signed = (login: string, host = APP_HOST) => () => {
-      const user = stack.user(login);
-      const exp = Math.floor(Date.now() / 1000) + 60;
-      const identity = { sub: user.sub, slug: user.slug, email: `${login}@example.test` };
-      return {
-        "x-oh-user": identity.sub,
-        "x-oh-user-slug": identity.slug,
-        "x-oh-email": identity.email,
-        "x-oh-exp": String(exp),
-        "x-oh-sig": identitySignature(stack.identityKey, host, identity, exp),
+    const signed =
+      (login: string, host = APP_HOST) =>
+      () => {
+        const user = stack.user(login);
+        const exp = Math.floor(Date.now() / 1000) + 60;
+        const identity = { sub: user.sub, slug: user.slug, email: `${login}@example.test` };
+        return {
+          "x-oh-user": identity.sub,
+          "x-oh-user-slug": identity.slug,
+          "x-oh-email": identity.email,
+          "x-oh-exp": String(exp),
+          "x-oh-sig": identitySignature(stack.identityKey, host, identity, exp),
+        };
       };
-    };
     const appAddress = (await stack.engine.container(names.appContainer(alice.slug)))?.ip;
     if (!appAddress) throw new Error("alice's app has no address");
 
     const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
     const results = [
-      await measure("edge harness + proxy (TLS)", httpsGet(httpsAgent, stack.edge.port, APP_HOST, "/api/v1/settings", { cookie, accept: "application/json" })),
+      await measure(
+        "edge harness + proxy (TLS)",
+        httpsGet(httpsAgent, stack.edge.port, APP_HOST, "/api/v1/settings", { cookie, accept: "application/json" }),
+      ),
       await measure("proxy (signed identity)", httpGet(httpAgent, stack.proxyPort, APP_HOST, "/api/v1/settings", signed("alice"))),
-      await measure("app container directly", httpGet(new HttpAgent({ keepAlive: true, maxSockets: 1 }), 3000, appAddress, "/api/v1/settings", () => ({}), appAddress)),
+      await measure(
+        "app container directly",
+        httpGet(new HttpAgent({ keepAlive: true, maxSockets: 1 }), 3000, appAddress, "/api/v1/settings", () => ({}), appAddress),
+      ),
     ];
     httpAgent.destroy();
     httpsAgent.destroy();
@@ -170,7 +191,8 @@ async function main(): Promise<void> {
     let stoppedCalls = { total: 0, detail: "" };
     for (let i = 0; i < 3; i += 1) {
       docker(["stop", "--time", "10", names.appContainer(stack.user("dave").slug)]);
-      for (let wait = 0; wait < 100 && (await stack.engine.container(names.appContainer(stack.user("dave").slug)))?.running; wait += 1) await sleep(50);
+      for (let wait = 0; wait < 100 && (await stack.engine.container(names.appContainer(stack.user("dave").slug)))?.running; wait += 1)
+        await sleep(50);
       await sleep(500); // the spawner sees the engine's die event
       since = stack.engine.counter.calls.length;
       const started = performance.now();
@@ -193,15 +215,24 @@ async function main(): Promise<void> {
       const identity = signed(login);
       const call = (method: string, path: string, body?: string): Promise<any> =>
         new Promise((resolve, reject) => {
-          const req = httpRequest({ host: "127.0.0.1", port: stack.proxyPort, method, path, headers: { host: APP_HOST, "content-type": "application/json", ...identity() } }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (chunk: Buffer) => chunks.push(chunk));
-            res.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              if ((res.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-              else resolve(JSON.parse(text));
-            });
-          });
+          const req = httpRequest(
+            {
+              host: "127.0.0.1",
+              port: stack.proxyPort,
+              method,
+              path,
+              headers: { host: APP_HOST, "content-type": "application/json", ...identity() },
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (chunk: Buffer) => chunks.push(chunk));
+              res.on("end", () => {
+                const text = Buffer.concat(chunks).toString("utf8");
+                if ((res.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+                else resolve(JSON.parse(text));
+              });
+            },
+          );
           req.on("error", reject);
           req.end(body);
         });
@@ -212,7 +243,8 @@ async function main(): Promise<void> {
       for (;;) {
         [ready] = await call("GET", `/api/v1/app-conversations/start-tasks?ids=${task.id}`);
         if (ready?.status === "READY") break;
-        if (ready?.status === "ERROR" || performance.now() - started > 120_000) throw new Error(`${login}'s start task: ${JSON.stringify(ready)}`);
+        if (ready?.status === "ERROR" || performance.now() - started > 120_000)
+          throw new Error(`${login}'s start task: ${JSON.stringify(ready)}`);
         await sleep(100);
       }
       sandbox.push(performance.now() - started);
@@ -223,9 +255,12 @@ async function main(): Promise<void> {
       const runtime = new URL(conversation.conversation_url);
       const firstStarted = performance.now();
       for (;;) {
-        const status = await httpGet(new HttpAgent(), stack.proxyPort, runtime.hostname, `${runtime.pathname}`, () => ({ "x-session-api-key": conversation.session_api_key }))();
+        const status = await httpGet(new HttpAgent(), stack.proxyPort, runtime.hostname, `${runtime.pathname}`, () => ({
+          "x-session-api-key": conversation.session_api_key,
+        }))();
         if (status === 200) break;
-        if (performance.now() - firstStarted > 30_000) throw new Error(`${login}'s sandbox did not answer through the proxy (last ${status})`);
+        if (performance.now() - firstStarted > 30_000)
+          throw new Error(`${login}'s sandbox did not answer through the proxy (last ${status})`);
         await sleep(50);
       }
       sandboxFirst.push(performance.now() - firstStarted);
@@ -236,7 +271,9 @@ async function main(): Promise<void> {
     out.push("", `e2e bench on the lab's real Docker engine: ${REQUESTS} sequential GET /api/v1/settings per path, kept-alive connections`);
     out.push(`${"path".padEnd(30)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"p50 vs app".padStart(11)}`);
     for (const result of results) {
-      out.push(`${result.name.padEnd(30)} ${result.p50.toFixed(2).padStart(8)} ${result.p99.toFixed(2).padStart(8)} ${`${(result.p50 / direct.p50).toFixed(1)}x`.padStart(11)}`);
+      out.push(
+        `${result.name.padEnd(30)} ${result.p50.toFixed(2).padStart(8)} ${result.p99.toFixed(2).padStart(8)} ${`${(result.p50 / direct.p50).toFixed(1)}x`.padStart(11)}`,
+      );
     }
     const list = (values: readonly number[]) => values.map((value) => value.toFixed(0)).join(", ");
     out.push(

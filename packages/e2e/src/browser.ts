@@ -34,7 +34,10 @@ let shot = 0;
  */
 export async function openBrowser(name: string, hostResolverRules: string, artifactsDir: string): Promise<UserBrowser> {
   const executablePath = readEnvironment().chromiumPath;
-  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath}: install the Debian package chromium (scripts/install-test-deps.sh) or set CHROMIUM_PATH`);
+  if (!existsSync(executablePath))
+    throw new Error(
+      `Chromium not found at ${executablePath}: install the Debian package chromium (scripts/install-test-deps.sh) or set CHROMIUM_PATH`,
+    );
   const profile = mkdtempSync(join(tmpdir(), `e2e-chromium-${name}-`));
   const rules = hostResolverRules;
   const context = await chromium.launchPersistentContext(profile, {

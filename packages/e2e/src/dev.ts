@@ -42,7 +42,8 @@ function listen(server: Server, target: string | { port: number; host: string })
 function idleMinutesFrom(argv: readonly string[]): number {
   const at = argv.indexOf("--idle-minutes");
   const idleMinutes = at > 0 ? Number(argv[at + 1]) : 10;
-  if (!Number.isFinite(idleMinutes) || idleMinutes <= 0) throw new Error(`--idle-minutes: ${JSON.stringify(argv[at + 1])} is not a positive number of minutes`);
+  if (!Number.isFinite(idleMinutes) || idleMinutes <= 0)
+    throw new Error(`--idle-minutes: ${JSON.stringify(argv[at + 1])} is not a positive number of minutes`);
   return idleMinutes;
 }
 
@@ -53,10 +54,14 @@ async function outside(): Promise<void> {
   chmodSync(dir, 0o700);
   const servers: Server[] = [];
   const labCli = join(require.resolve("@openhands-team/docker-lab/package.json"), "..", "bin", "docker-lab.mjs");
-  const child = spawn(process.execPath, [labCli, "run", "--", process.execPath, "--import", require.resolve("tsx"), __filename, ...process.argv.slice(2)], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, [BRIDGE_DIR]: dir },
-  });
+  const child = spawn(
+    process.execPath,
+    [labCli, "run", "--", process.execPath, "--import", require.resolve("tsx"), __filename, ...process.argv.slice(2)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, [BRIDGE_DIR]: dir },
+    },
+  );
   let pending = "";
   child.stdout.on("data", (chunk: Buffer) => {
     pending += chunk.toString("utf8");
@@ -72,7 +77,9 @@ async function outside(): Promise<void> {
       const port = Number(forward[1]);
       const server = createServer((client) => pipeBoth(client, connect(join(dir, `${port}.sock`))));
       servers.push(server);
-      listen(server, { port, host: "127.0.0.1" }).catch((error: Error) => process.stderr.write(`cannot publish port ${port} on this machine's loopback: ${error.message}\n`));
+      listen(server, { port, host: "127.0.0.1" }).catch((error: Error) =>
+        process.stderr.write(`cannot publish port ${port} on this machine's loopback: ${error.message}\n`),
+      );
     }
   });
   // Ctrl-C reaches the whole process group: docker-lab passes it on to the stack, which stops, then the lab goes.
@@ -87,7 +94,9 @@ async function outside(): Promise<void> {
 /** Inside the lab: the stack, and the lab's ends of the forwarding. */
 async function inside(bridgeDir: string | undefined): Promise<void> {
   const idleMinutes = idleMinutesFrom(process.argv);
-  process.stdout.write("starting PostgreSQL, the LLM gateway, the spawner, nginx, the OIDC provider and the edge (Docker engine: this lab's)...\n");
+  process.stdout.write(
+    "starting PostgreSQL, the LLM gateway, the spawner, nginx, the OIDC provider and the edge (Docker engine: this lab's)...\n",
+  );
   const stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes });
   const bridges: Server[] = [];
   const oidcPort = Number(new URL(stack.oidcIssuer).port);

@@ -17,7 +17,9 @@ export interface E2eEnvironment {
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): E2eEnvironment {
   const benchRequests = env.BENCH_REQUESTS === undefined ? 400 : Number(env.BENCH_REQUESTS);
   if (!Number.isInteger(benchRequests) || benchRequests < 1) {
-    throw new Error(`BENCH_REQUESTS: ${JSON.stringify(env.BENCH_REQUESTS)} is not a whole number of requests (expected 1 or more, e.g. 400)`);
+    throw new Error(
+      `BENCH_REQUESTS: ${JSON.stringify(env.BENCH_REQUESTS)} is not a whole number of requests (expected 1 or more, e.g. 400)`,
+    );
   }
   return {
     nginxBin: env.NGINX_BIN || "/usr/sbin/nginx",

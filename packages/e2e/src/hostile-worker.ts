@@ -93,9 +93,35 @@ export async function startHostileWorker(options: HostileWorkerOptions): Promise
   if (!/^\d+$/.test(pid) || pid === "0") throw new Error(`${options.sandbox} is not running (pid ${pid})`);
   // In the sandbox's own network namespace only: connections to the worker port reach the attacker's server.
   // (-w: the xtables lock is a file shared with every dockerd on the machine.)
-  execFileSync("nsenter", [`--net=/proc/${pid}/ns/net`, "iptables", "-w", "10", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", String(options.containerPort), "-j", "REDIRECT", "--to-ports", String(HOSTILE_PORT)]);
+  execFileSync("nsenter", [
+    `--net=/proc/${pid}/ns/net`,
+    "iptables",
+    "-w",
+    "10",
+    "-t",
+    "nat",
+    "-A",
+    "PREROUTING",
+    "-p",
+    "tcp",
+    "--dport",
+    String(options.containerPort),
+    "-j",
+    "REDIRECT",
+    "--to-ports",
+    String(HOSTILE_PORT),
+  ]);
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const check = docker(["exec", options.sandbox, "/usr/bin/node", "-e", `fetch("http://127.0.0.1:${HOSTILE_PORT}/").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`], { allowFailure: true });
+    const check = docker(
+      [
+        "exec",
+        options.sandbox,
+        "/usr/bin/node",
+        "-e",
+        `fetch("http://127.0.0.1:${HOSTILE_PORT}/").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+      ],
+      { allowFailure: true },
+    );
     if (check.status === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -107,7 +107,9 @@ export function startProcess(options: StartOptions): Promise<StartedProcess> {
 }
 
 /** Runs a TypeScript file of this package as its own Node process. */
-export function startTsProcess(options: Omit<StartOptions, "command" | "args"> & { readonly file: string; readonly args?: readonly string[] }): Promise<StartedProcess> {
+export function startTsProcess(
+  options: Omit<StartOptions, "command" | "args"> & { readonly file: string; readonly args?: readonly string[] },
+): Promise<StartedProcess> {
   return startProcess({
     ...options,
     command: process.execPath,

@@ -23,7 +23,14 @@ import { startEdgeHarness, startOidcProvider, type EdgeHarness } from "@openhand
 import { userSlug } from "@openhands-team/contracts";
 import { docker, ensureImage, labEngine, labUnavailableReason, STAND_IN } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "@openhands-team/spawner/testing";
-import { containerNames, inspectContainer, saveContainerLogs, startCountingSocket, type ContainerView, type CountingSocket } from "./engine";
+import {
+  containerNames,
+  inspectContainer,
+  saveContainerLogs,
+  startCountingSocket,
+  type ContainerView,
+  type CountingSocket,
+} from "./engine";
 import { readEnvironment } from "./environment";
 import { freePort, startProcess, type StartedProcess } from "./processes";
 
@@ -105,11 +112,15 @@ function checkPrerequisites(): void {
     ["@openhands-team/spawner", join("dist", "spawner.js")],
   ] as const;
   for (const [name, file] of built) {
-    if (!existsSync(join(packageDir(name), file))) missing.push(`${name}/${file} is not built: run \`pnpm exec turbo run build --filter=@openhands-team/e2e...\``);
+    if (!existsSync(join(packageDir(name), file)))
+      missing.push(`${name}/${file} is not built: run \`pnpm exec turbo run build --filter=@openhands-team/e2e...\``);
   }
-  if (!existsSync(nginxBin)) missing.push(`nginx not found at ${nginxBin}: install nginx and libnginx-mod-http-lua (scripts/install-test-deps.sh) or set NGINX_BIN`);
-  for (const module of DEBIAN_NGINX_MODULES) if (!existsSync(module)) missing.push(`nginx module ${module} not found: install libnginx-mod-http-lua`);
-  if (!labEngine()) missing.push(`no Docker engine: run under docker-lab (\`pnpm --filter @openhands-team/e2e test\` does): ${labUnavailableReason()}`);
+  if (!existsSync(nginxBin))
+    missing.push(`nginx not found at ${nginxBin}: install nginx and libnginx-mod-http-lua (scripts/install-test-deps.sh) or set NGINX_BIN`);
+  for (const module of DEBIAN_NGINX_MODULES)
+    if (!existsSync(module)) missing.push(`nginx module ${module} not found: install libnginx-mod-http-lua`);
+  if (!labEngine())
+    missing.push(`no Docker engine: run under docker-lab (\`pnpm --filter @openhands-team/e2e test\` does): ${labUnavailableReason()}`);
   if (missing.length) throw new Error(`the e2e stack cannot start:\n  ${missing.join("\n  ")}`);
 }
 
@@ -129,7 +140,11 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
   };
   try {
     // Built once per content hash (cached on disk), imported into this lab's engine.
-    const [appImage, agentServerImage, gatewayImage] = [await ensureImage(APP_IMAGE), await ensureImage(AGENT_SERVER_IMAGE), await ensureImage(LLM_GATEWAY_IMAGE)];
+    const [appImage, agentServerImage, gatewayImage] = [
+      await ensureImage(APP_IMAGE),
+      await ensureImage(AGENT_SERVER_IMAGE),
+      await ensureImage(LLM_GATEWAY_IMAGE),
+    ];
     const database = await startPostgres();
     stops.push(() => database.stop());
 
@@ -146,11 +161,26 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
     const llmGatewayKey = secret();
     // LiteLLM stand-in on the host's network (the lab namespace), so that it answers on every user's gateway at
     // llmGatewayPort, where the seeded settings (http://host.docker.internal:4000) send the sandboxes.
-    docker(["run", "--detach", "--name", LLM_GATEWAY_CONTAINER, "--network", "host", "--env", `LITELLM_MASTER_KEY=${llmGatewayKey}`, "--env", `FAKE_MODELS=${LLM_MODEL.replace(/^litellm_proxy\//, "")}`, gatewayImage]);
+    docker([
+      "run",
+      "--detach",
+      "--name",
+      LLM_GATEWAY_CONTAINER,
+      "--network",
+      "host",
+      "--env",
+      `LITELLM_MASTER_KEY=${llmGatewayKey}`,
+      "--env",
+      `FAKE_MODELS=${LLM_MODEL.replace(/^litellm_proxy\//, "")}`,
+      gatewayImage,
+    ]);
     stops.push(async () => void docker(["rm", "--force", LLM_GATEWAY_CONTAINER], { allowFailure: true }));
     const gatewayDeadline = Date.now() + 20_000;
     while ((await probe(`http://127.0.0.1:${LLM_GATEWAY_PORT}/health/liveliness`)) !== 200) {
-      if (Date.now() > gatewayDeadline) throw new Error(`the LLM gateway stand-in did not answer within 20 s: ${docker(["logs", LLM_GATEWAY_CONTAINER], { allowFailure: true }).stderr}`);
+      if (Date.now() > gatewayDeadline)
+        throw new Error(
+          `the LLM gateway stand-in did not answer within 20 s: ${docker(["logs", LLM_GATEWAY_CONTAINER], { allowFailure: true }).stderr}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
@@ -179,7 +209,9 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
     const spawnerConfigFile = join(root, "spawner.json");
     let spawner: StartedProcess | undefined;
     const startSpawner = async (idleMinutes: number) => {
-      writeFileSync(spawnerConfigFile, JSON.stringify({ ...spawnerConfig, users: { ...spawnerConfig.users, idleMinutes } }, null, 2), { mode: 0o600 });
+      writeFileSync(spawnerConfigFile, JSON.stringify({ ...spawnerConfig, users: { ...spawnerConfig.users, idleMinutes } }, null, 2), {
+        mode: 0o600,
+      });
       spawner = await startProcess({
         name: "spawner",
         command: process.execPath,
@@ -222,7 +254,11 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       }),
     );
     try {
-      execFileSync(process.execPath, [join(packageDir("@openhands-team/runtime-proxy"), "dist", "render.js"), "--settings", settingsFile, "--out", proxyDir], { stdio: "pipe" });
+      execFileSync(
+        process.execPath,
+        [join(packageDir("@openhands-team/runtime-proxy"), "dist", "render.js"), "--settings", settingsFile, "--out", proxyDir],
+        { stdio: "pipe" },
+      );
     } catch (error) {
       throw new Error(`rendering the proxy configuration failed: ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
     }
@@ -298,7 +334,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   try {
     const appOrigin = `https://${APP_HOST}`;
-    const oidcOptions = { clientId: "e2e-app-client", redirectUris: [`${appOrigin}/_auth/callback`], postLogoutRedirectUris: [`${appOrigin}/`] };
+    const oidcOptions = {
+      clientId: "e2e-app-client",
+      redirectUris: [`${appOrigin}/_auth/callback`],
+      postLogoutRedirectUris: [`${appOrigin}/`],
+    };
     // The harness gives the provider 15 s to print its issuer; on a cold, busy machine its first start can take
     // longer (seen once on a fresh clone), so it gets one more try before the stack gives up.
     const oidc = await startOidcProvider(oidcOptions).catch((error: Error) => {

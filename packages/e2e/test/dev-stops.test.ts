@@ -24,7 +24,10 @@ function alive(pid: number): boolean {
 }
 
 function namespaces(): string[] {
-  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").map((line) => line.split(" ")[0] ?? "").filter(Boolean);
+  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter(Boolean);
 }
 
 /** Processes whose network namespace is `netns`, with their command lines. */
@@ -55,7 +58,12 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
 async function startDev(): Promise<{ pnpm: ChildProcess; netns: string; output: () => string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OH_DOCKER_LAB_") && key !== "DOCKER_HOST"));
   // a process group of its own, as a terminal would give it
-  const pnpm = spawn("pnpm", ["exec", "tsx", "src/dev.ts", "--idle-minutes", "5"], { cwd: PACKAGE_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const pnpm = spawn("pnpm", ["exec", "tsx", "src/dev.ts", "--idle-minutes", "5"], {
+    cwd: PACKAGE_DIR,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   pnpm.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   pnpm.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));

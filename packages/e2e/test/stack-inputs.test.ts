@@ -11,7 +11,9 @@ describe("a stack whose prerequisites are missing", () => {
     const saved = process.env.NGINX_BIN;
     process.env.NGINX_BIN = "/nonexistent/nginx";
     try {
-      await expect(startBackend({ artifactsDir: "/tmp", idleMinutes: 1 })).rejects.toThrow(/nginx not found at \/nonexistent\/nginx: .*NGINX_BIN/);
+      await expect(startBackend({ artifactsDir: "/tmp", idleMinutes: 1 })).rejects.toThrow(
+        /nginx not found at \/nonexistent\/nginx: .*NGINX_BIN/,
+      );
     } finally {
       if (saved === undefined) delete process.env.NGINX_BIN;
       else process.env.NGINX_BIN = saved;
@@ -53,7 +55,9 @@ describe("readEnvironment", () => {
   });
 
   test("GIVEN a bench request count that is not a whole positive number WHEN read THEN the error names the variable, the value and the fix", () => {
-    expect(() => readEnvironment({ BENCH_REQUESTS: "lots" })).toThrow('BENCH_REQUESTS: "lots" is not a whole number of requests (expected 1 or more, e.g. 400)');
+    expect(() => readEnvironment({ BENCH_REQUESTS: "lots" })).toThrow(
+      'BENCH_REQUESTS: "lots" is not a whole number of requests (expected 1 or more, e.g. 400)',
+    );
     expect(() => readEnvironment({ BENCH_REQUESTS: "0" })).toThrow(/BENCH_REQUESTS/);
   });
 });

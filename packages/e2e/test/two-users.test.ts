@@ -58,7 +58,8 @@ function watch(session: Omit<Session, "sandbox">): void {
   session.browser.page.context().on("response", (response: Response) => {
     const url = new URL(response.url());
     const type = response.headers()["content-type"] ?? "";
-    if (response.request().isNavigationRequest() && url.hostname === APP_HOST) session.navigations.push({ status: response.status(), url: response.url() });
+    if (response.request().isNavigationRequest() && url.hostname === APP_HOST)
+      session.navigations.push({ status: response.status(), url: response.url() });
     if (!type.includes("json")) return;
     if (url.hostname !== APP_HOST && !url.hostname.endsWith(`.${RUNTIME_DOMAIN}`)) return;
     response
@@ -86,7 +87,9 @@ async function logIn(session: Session): Promise<void> {
 }
 
 function internalUrlIn(text: string): string | undefined {
-  const match = new RegExp(`https?://(${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.\\d+|127\\.0\\.0\\.1|localhost|10\\.\\d+\\.\\d+\\.\\d+)(:\\d+)?`).exec(text);
+  const match = new RegExp(
+    `https?://(${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.\\d+|127\\.0\\.0\\.1|localhost|10\\.\\d+\\.\\d+\\.\\d+)(:\\d+)?`,
+  ).exec(text);
   return match?.[0];
 }
 
@@ -94,16 +97,25 @@ function internalUrlIn(text: string): string | undefined {
 function signedIdentity(target: Stack, user: TestUser, host: string): Record<string, string> {
   const exp = Math.floor(Date.now() / 1000) + 60;
   const identity = { sub: user.sub, slug: user.slug, email: `${user.login}@example.test` };
-  return { "x-oh-user": identity.sub, "x-oh-user-slug": identity.slug, "x-oh-email": identity.email, "x-oh-exp": String(exp), "x-oh-sig": identitySignature(target.identityKey, host, identity, exp) };
+  return {
+    "x-oh-user": identity.sub,
+    "x-oh-user-slug": identity.slug,
+    "x-oh-email": identity.email,
+    "x-oh-exp": String(exp),
+    "x-oh-sig": identitySignature(target.identityKey, host, identity, exp),
+  };
 }
 
 /** A POST straight to nginx (what the edge would forward), its status. */
 function proxyPost(target: Stack, host: string, path: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port: target.proxyPort, method: "POST", path, headers: { host, "content-type": "text/plain", ...headers } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = httpRequest(
+      { host: "127.0.0.1", port: target.proxyPort, method: "POST", path, headers: { host, "content-type": "text/plain", ...headers } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on("error", reject);
     req.end("steal");
   });
@@ -119,7 +131,12 @@ beforeAll(async () => {
   stack = await startStack({ artifactsDir: ARTIFACTS, idleMinutes: IDLE_MINUTES });
   edge = new EdgeClient(stack.edge.port);
   for (const login of ["alice", "bob"] as const) {
-    const session = { user: stack.user(login), browser: await openBrowser(login, stack.hostResolverRules, ARTIFACTS), bodies: [], navigations: [] };
+    const session = {
+      user: stack.user(login),
+      browser: await openBrowser(login, stack.hostResolverRules, ARTIFACTS),
+      bodies: [],
+      navigations: [],
+    };
     watch(session);
     sessions[login] = session;
   }
@@ -136,92 +153,110 @@ afterAll(async () => {
 }, 60_000);
 
 describe("two people on one host", () => {
-  test.each(["alice", "bob"] as const)(
-    "GIVEN %s has never used the service WHEN they log in THEN the spawner starts their own OpenHands, with the starting page in between",
-    async (login) => {
-      const session = sessions[login];
-      await logIn(session);
-      const { page } = session.browser;
-      await page.waitForSelector("text=Starting your workspace", { timeout: 20_000 });
-      await session.browser.screenshot("starting-page");
-      const prefix = await waitForApp(page);
-      await session.browser.screenshot("own-openhands");
+  test.each([
+    "alice",
+    "bob",
+  ] as const)("GIVEN %s has never used the service WHEN they log in THEN the spawner starts their own OpenHands, with the starting page in between", async (login) => {
+    const session = sessions[login];
+    await logIn(session);
+    const { page } = session.browser;
+    await page.waitForSelector("text=Starting your workspace", { timeout: 20_000 });
+    await session.browser.screenshot("starting-page");
+    const prefix = await waitForApp(page);
+    await session.browser.screenshot("own-openhands");
 
-      expect(prefix).toBe(`oh-sbx-${session.user.slug}-`);
-      expect(session.navigations.some((nav) => nav.status === 503)).toBe(true);
-      expect(session.navigations.at(-1)?.status).toBe(200);
-      // The spawner seeded the LLM settings once the app was healthy: no key to type for the first conversation.
-      await page.waitForFunction((model) => document.querySelector("#llm-model")?.textContent === model, LLM_MODEL);
-      // A real container of the app image, at .2 of the user's own subnet.
-      const container = await stack.engine.container(`oh-app-${session.user.slug}`);
-      expect(container).toMatchObject({ running: true, image: APP_IMAGE });
-      expect(container!.ip).toMatch(new RegExp(`^${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.2$`));
-      // Its sandboxes come from the one agent-server image the spawner is configured with, through its filtered socket.
-      const [repository, tag] = [AGENT_SERVER_IMAGE.slice(0, AGENT_SERVER_IMAGE.lastIndexOf(":")), AGENT_SERVER_IMAGE.slice(AGENT_SERVER_IMAGE.lastIndexOf(":") + 1)];
-      expect(container!.env).toEqual(expect.arrayContaining([`AGENT_SERVER_IMAGE_REPOSITORY=${repository}`, `AGENT_SERVER_IMAGE_TAG=${tag}`, "DOCKER_HOST=unix:///run/ohdocker/docker.sock"]));
-    },
-  );
+    expect(prefix).toBe(`oh-sbx-${session.user.slug}-`);
+    expect(session.navigations.some((nav) => nav.status === 503)).toBe(true);
+    expect(session.navigations.at(-1)?.status).toBe(200);
+    // The spawner seeded the LLM settings once the app was healthy: no key to type for the first conversation.
+    await page.waitForFunction((model) => document.querySelector("#llm-model")?.textContent === model, LLM_MODEL);
+    // A real container of the app image, at .2 of the user's own subnet.
+    const container = await stack.engine.container(`oh-app-${session.user.slug}`);
+    expect(container).toMatchObject({ running: true, image: APP_IMAGE });
+    expect(container!.ip).toMatch(new RegExp(`^${stack.subnetPrefix.replace(".", "\\.")}\\.\\d+\\.2$`));
+    // Its sandboxes come from the one agent-server image the spawner is configured with, through its filtered socket.
+    const [repository, tag] = [
+      AGENT_SERVER_IMAGE.slice(0, AGENT_SERVER_IMAGE.lastIndexOf(":")),
+      AGENT_SERVER_IMAGE.slice(AGENT_SERVER_IMAGE.lastIndexOf(":") + 1),
+    ];
+    expect(container!.env).toEqual(
+      expect.arrayContaining([
+        `AGENT_SERVER_IMAGE_REPOSITORY=${repository}`,
+        `AGENT_SERVER_IMAGE_TAG=${tag}`,
+        "DOCKER_HOST=unix:///run/ohdocker/docker.sock",
+      ]),
+    );
+  });
 
-  test.each(["alice", "bob"] as const)(
-    "GIVEN %s in their OpenHands WHEN they start a conversation THEN the sandbox's agent-server API, its events WebSocket and a worker port answer on runtime hosts",
-    async (login) => {
-      const session = sessions[login];
-      const { page } = session.browser;
-      await page.click("#new-conversation");
-      await page.waitForFunction(() => document.querySelector("#ws-state")?.textContent === "open", undefined, { timeout: 30_000 });
-      await page.waitForFunction(() => (document.querySelector("#agent-rest")?.textContent ?? "") !== "", undefined, { timeout: 15_000 });
-      await page.waitForFunction(() => /echo from/.test(document.querySelector("#events")?.textContent ?? ""), undefined, { timeout: 15_000 });
-      await page.waitForFunction(() => (document.querySelector("#worker-probe")?.textContent ?? "") !== "", undefined, { timeout: 15_000 });
-      await session.browser.screenshot("conversation");
+  test.each([
+    "alice",
+    "bob",
+  ] as const)("GIVEN %s in their OpenHands WHEN they start a conversation THEN the sandbox's agent-server API, its events WebSocket and a worker port answer on runtime hosts", async (login) => {
+    const session = sessions[login];
+    const { page } = session.browser;
+    await page.click("#new-conversation");
+    await page.waitForFunction(() => document.querySelector("#ws-state")?.textContent === "open", undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (document.querySelector("#agent-rest")?.textContent ?? "") !== "", undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => /echo from/.test(document.querySelector("#events")?.textContent ?? ""), undefined, {
+      timeout: 15_000,
+    });
+    await page.waitForFunction(() => (document.querySelector("#worker-probe")?.textContent ?? "") !== "", undefined, { timeout: 15_000 });
+    await session.browser.screenshot("conversation");
 
-      const seen = await page.evaluate(() => {
-        const state = (window as unknown as { __oh: { conversation: { id: string; sandbox_id: string; conversation_url: string; session_api_key: string }; sandbox: { exposed_urls: Array<{ name: string; url: string }> } } }).__oh;
-        return {
-          sandboxId: state.conversation.sandbox_id,
-          conversationId: state.conversation.id,
-          conversationUrl: state.conversation.conversation_url,
-          sessionKey: state.conversation.session_api_key,
-          urls: Object.fromEntries(state.sandbox.exposed_urls.map((exposed) => [exposed.name, exposed.url])),
-        };
-      });
-      const sandbox = await stack.engine.container(seen.sandboxId);
-      expect(sandbox).toBeDefined();
-      const view: SandboxView = { ...seen, hostname: sandbox!.hostname };
-      session.sandbox = view;
-      const sandboxPrefix = `oh-sbx-${session.user.slug}-`;
-      expect(view.sandboxId.startsWith(sandboxPrefix)).toBe(true);
-      // The app created it through its filtered Docker API: a real container of the one agent-server image,
-      // in the sandbox range (.128/25) of the same user's subnet as the app.
-      const app = await stack.engine.container(`oh-app-${session.user.slug}`);
-      expect(sandbox).toMatchObject({ running: true, image: AGENT_SERVER_IMAGE, network: app!.network });
-      expect(Number(sandbox!.ip.split(".")[3])).toBeGreaterThanOrEqual(128);
-      // OpenHands needs the agent-server image to carry exactly one tag.
-      const image = await engineCall(stack.engine.socketPath, "GET", `/images/${AGENT_SERVER_IMAGE}/json`);
-      expect((image.body as { RepoTags: string[] }).RepoTags).toEqual([AGENT_SERVER_IMAGE]);
-      expect(sandbox!.ip.split(".").slice(0, 3)).toEqual(app!.ip.split(".").slice(0, 3));
-      // Agent-server REST (cross-origin with the session key) reached this user's sandbox.
-      expect(await page.textContent("#agent-rest")).toBe(`ok ${view.sandboxId}`);
-      // Events WebSocket with the key in the query, as the 1.7.0 frontend opens it: the agent's echo came back.
-      expect(await page.textContent("#events")).toContain(`echo from ${view.hostname}: hello`);
+    const seen = await page.evaluate(() => {
+      const state = (
+        window as unknown as {
+          __oh: {
+            conversation: { id: string; sandbox_id: string; conversation_url: string; session_api_key: string };
+            sandbox: { exposed_urls: Array<{ name: string; url: string }> };
+          };
+        }
+      ).__oh;
+      return {
+        sandboxId: state.conversation.sandbox_id,
+        conversationId: state.conversation.id,
+        conversationUrl: state.conversation.conversation_url,
+        sessionKey: state.conversation.session_api_key,
+        urls: Object.fromEntries(state.sandbox.exposed_urls.map((exposed) => [exposed.name, exposed.url])),
+      };
+    });
+    const sandbox = await stack.engine.container(seen.sandboxId);
+    expect(sandbox).toBeDefined();
+    const view: SandboxView = { ...seen, hostname: sandbox!.hostname };
+    session.sandbox = view;
+    const sandboxPrefix = `oh-sbx-${session.user.slug}-`;
+    expect(view.sandboxId.startsWith(sandboxPrefix)).toBe(true);
+    // The app created it through its filtered Docker API: a real container of the one agent-server image,
+    // in the sandbox range (.128/25) of the same user's subnet as the app.
+    const app = await stack.engine.container(`oh-app-${session.user.slug}`);
+    expect(sandbox).toMatchObject({ running: true, image: AGENT_SERVER_IMAGE, network: app!.network });
+    expect(Number(sandbox!.ip.split(".")[3])).toBeGreaterThanOrEqual(128);
+    // OpenHands needs the agent-server image to carry exactly one tag.
+    const image = await engineCall(stack.engine.socketPath, "GET", `/images/${AGENT_SERVER_IMAGE}/json`);
+    expect((image.body as { RepoTags: string[] }).RepoTags).toEqual([AGENT_SERVER_IMAGE]);
+    expect(sandbox!.ip.split(".").slice(0, 3)).toEqual(app!.ip.split(".").slice(0, 3));
+    // Agent-server REST (cross-origin with the session key) reached this user's sandbox.
+    expect(await page.textContent("#agent-rest")).toBe(`ok ${view.sandboxId}`);
+    // Events WebSocket with the key in the query, as the 1.7.0 frontend opens it: the agent's echo came back.
+    expect(await page.textContent("#events")).toContain(`echo from ${view.hostname}: hello`);
 
-      // The App tab's uncredentialed probe of the WORKER URL learns whether something answers, and nothing more.
-      expect(await page.textContent("#worker-probe")).toBe("status 200, no content");
+    // The App tab's uncredentialed probe of the WORKER URL learns whether something answers, and nothing more.
+    expect(await page.textContent("#worker-probe")).toBe("status 200, no content");
 
-      // The sandbox called its app back (webhook base http://host.docker.internal:3000, mapped by the spawner's
-      // filter to the user's gateway) through the spawner's relay, which reached this user's app.
-      const webhooks = await page.evaluate(async () => (await fetch("/api/v1/e2e/webhooks")).json());
-      expect(webhooks).toContain("/api/v1/webhooks/conversations");
+    // The sandbox called its app back (webhook base http://host.docker.internal:3000, mapped by the spawner's
+    // filter to the user's gateway) through the spawner's relay, which reached this user's app.
+    const webhooks = await page.evaluate(async () => (await fetch("/api/v1/e2e/webhooks")).json());
+    expect(webhooks).toContain("/api/v1/webhooks/conversations");
 
-      // A worker port, opened like the App tab's link: the runtime host hands off through the app host's ticket.
-      const worker = await page.context().newPage();
-      await worker.goto(view.urls.WORKER_1!);
-      await worker.waitForSelector("#worker", { timeout: 15_000 });
-      expect(await worker.textContent("#worker")).toBe(`WORKER_1 of ${view.hostname}`);
-      expect(new URL(worker.url()).hostname).toBe(new URL(view.urls.WORKER_1!).hostname);
-      await worker.screenshot({ path: join(ARTIFACTS, `worker-${login}.png`) });
-      await worker.close();
-    },
-  );
+    // A worker port, opened like the App tab's link: the runtime host hands off through the app host's ticket.
+    const worker = await page.context().newPage();
+    await worker.goto(view.urls.WORKER_1!);
+    await worker.waitForSelector("#worker", { timeout: 15_000 });
+    expect(await worker.textContent("#worker")).toBe(`WORKER_1 of ${view.hostname}`);
+    expect(new URL(worker.url()).hostname).toBe(new URL(view.urls.WORKER_1!).hostname);
+    await worker.screenshot({ path: join(ARTIFACTS, `worker-${login}.png`) });
+    await worker.close();
+  });
 
   test("GIVEN both users' pages WHEN the browser reads sandbox URLs THEN every one is a public runtime URL of its own user, never an internal address", () => {
     for (const session of Object.values(sessions)) {
@@ -244,12 +279,22 @@ describe("two people on one host", () => {
     // The settings the spawner seeded send the agent to http://host.docker.internal:4000 with the gateway key; the
     // filter maps host.docker.internal to the user's gateway, where the gateway stand-in listens (host network).
     const call = (key: string) =>
-      docker(["exec", sessions.bob.sandbox!.sandboxId, "/usr/bin/node", "-e", `
+      docker(
+        [
+          "exec",
+          sessions.bob.sandbox!.sandboxId,
+          "/usr/bin/node",
+          "-e",
+          `
         fetch("http://host.docker.internal:4000/v1/chat/completions", {
           method: "POST",
           headers: { "content-type": "application/json", authorization: "Bearer " + process.argv[1] },
           body: JSON.stringify({ model: ${JSON.stringify(LLM_MODEL.replace(/^litellm_proxy\//, ""))}, messages: [{ role: "user", content: "ping" }] }),
-        }).then(async (r) => console.log(r.status, await r.text()), (e) => console.log(0, e.message));`, key], { allowFailure: true }).stdout.trim();
+        }).then(async (r) => console.log(r.status, await r.text()), (e) => console.log(0, e.message));`,
+          key,
+        ],
+        { allowFailure: true },
+      ).stdout.trim();
     const answer = call(stack.llmGatewayKey);
     expect(answer).toMatch(/^200 /);
     expect(JSON.parse(answer.slice(4)).choices[0].message.content).toBe("Deterministic answer to: ping");
@@ -265,10 +310,20 @@ describe("two people on one host", () => {
       ["http://host.docker.internal:3000/api/v1/webhooks/conversations", "POST"],
     ];
     // One Node.js process in the sandbox makes the three calls at once (a dropped packet waits out its 3 s timeout).
-    const out = docker(["exec", bob.sandbox!.sandboxId, "/usr/bin/node", "-e", `
+    const out = docker(
+      [
+        "exec",
+        bob.sandbox!.sandboxId,
+        "/usr/bin/node",
+        "-e",
+        `
       Promise.all(JSON.parse(process.argv[1]).map(([url, method]) =>
         fetch(url, { method, signal: AbortSignal.timeout(3000), headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined })
-          .then((r) => r.status, (e) => e.name))).then((results) => { console.log(JSON.stringify(results)); process.exit(0); });`, JSON.stringify(calls)], { allowFailure: true }).stdout.trim();
+          .then((r) => r.status, (e) => e.name))).then((results) => { console.log(JSON.stringify(results)); process.exit(0); });`,
+        JSON.stringify(calls),
+      ],
+      { allowFailure: true },
+    ).stdout.trim();
     const [direct, listThroughRelay, webhookThroughRelay] = JSON.parse(out || "[]") as Array<number | string>;
     // Inter-container traffic is off on the user's bridge: the sandbox cannot reach the app at .2.
     expect(typeof direct).toBe("string");
@@ -290,7 +345,12 @@ describe("two people on one host", () => {
     // A "simple" cross-origin request (no preflight): the browser sends it with the same-site session cookie.
     const outcome = await page.evaluate(async (origin) => {
       try {
-        const response = await fetch(`${origin}/api/v1/app-conversations`, { method: "POST", credentials: "include", headers: { "content-type": "text/plain" }, body: "{}" });
+        const response = await fetch(`${origin}/api/v1/app-conversations`, {
+          method: "POST",
+          credentials: "include",
+          headers: { "content-type": "text/plain" },
+          body: "{}",
+        });
         return `status ${response.status}`;
       } catch (error) {
         return `blocked ${(error as Error).name}`;
@@ -301,10 +361,17 @@ describe("two people on one host", () => {
     // The request never reached the app: nothing was created on the host.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await sandboxes()).toBe(before);
-    expect(stack.engine.counter.calls.slice(callsBefore).filter((call) => call.method === "POST" && call.path === "/containers/create")).toEqual([]);
+    expect(
+      stack.engine.counter.calls.slice(callsBefore).filter((call) => call.method === "POST" && call.path === "/containers/create"),
+    ).toEqual([]);
     const refused = await edge.send(`${stack.appOrigin}/api/v1/app-conversations`, {
       method: "POST",
-      headers: { origin: new URL(alice.sandbox!.urls.WORKER_1!).origin, "sec-fetch-site": "same-site", "content-type": "text/plain", cookie: (await alice.browser.page.context().cookies(stack.appOrigin)).map((c) => `${c.name}=${c.value}`).join("; ") },
+      headers: {
+        origin: new URL(alice.sandbox!.urls.WORKER_1!).origin,
+        "sec-fetch-site": "same-site",
+        "content-type": "text/plain",
+        cookie: (await alice.browser.page.context().cookies(stack.appOrigin)).map((c) => `${c.name}=${c.value}`).join("; "),
+      },
       body: "{}",
     });
     expect(refused.status).toBe(403);
@@ -352,14 +419,17 @@ describe("two people on one host", () => {
       const withoutKey = await edge.send(target);
       expect([401, 403]).toContain(withoutKey.status);
       // The same from the attacker's page: the answer never becomes readable.
-      const fromPage = await attacker().browser.page.evaluate(async ([url, key]) => {
-        try {
-          const response = await fetch(url!, { headers: { "X-Session-API-Key": key! } });
-          return `status ${response.status}`;
-        } catch (error) {
-          return `blocked ${(error as Error).name}`;
-        }
-      }, [target, attacker().sandbox!.sessionKey]);
+      const fromPage = await attacker().browser.page.evaluate(
+        async ([url, key]) => {
+          try {
+            const response = await fetch(url!, { headers: { "X-Session-API-Key": key! } });
+            return `status ${response.status}`;
+          } catch (error) {
+            return `blocked ${(error as Error).name}`;
+          }
+        },
+        [target, attacker().sandbox!.sessionKey],
+      );
       expect(fromPage).not.toBe("status 200");
     });
 
@@ -395,7 +465,9 @@ describe("two people on one host", () => {
       expect(fromPage).not.toBe("open");
       // And the owner's own key still works through the same path (the refusal above is about ownership).
       // (From the app's origin, as the SPA opens it: a handshake from elsewhere is refused by its Origin.)
-      const owner = await edge.openSocket(socketUrl.replace(attacker().sandbox!.sessionKey, victimView.sessionKey), { origin: stack.appOrigin });
+      const owner = await edge.openSocket(socketUrl.replace(attacker().sandbox!.sessionKey, victimView.sessionKey), {
+        origin: stack.appOrigin,
+      });
       expect(owner.outcome).toBe("open");
     });
 
@@ -405,14 +477,25 @@ describe("two people on one host", () => {
       const runtimeCookie = (await context.cookies(ownWorker.origin)).find((cookie) => cookie.name === "__Host-oh-runtime");
       expect(runtimeCookie).toBeDefined();
       const victimWorker = victim().sandbox!.urls.WORKER_1!;
-      await context.addCookies([{ name: runtimeCookie!.name, value: runtimeCookie!.value, url: new URL(victimWorker).origin, secure: true, httpOnly: true, sameSite: "None" }]);
+      await context.addCookies([
+        {
+          name: runtimeCookie!.name,
+          value: runtimeCookie!.value,
+          url: new URL(victimWorker).origin,
+          secure: true,
+          httpOnly: true,
+          sameSite: "None",
+        },
+      ]);
       const page = await context.newPage();
       const response = await page.goto(victimWorker);
       expect(response?.status()).toBeGreaterThanOrEqual(400);
       expect(await page.content()).not.toContain(victim().sandbox!.hostname);
       await page.close();
       // The same cookie sent by hand: refused at the edge, nothing reaches the sandbox.
-      const byHand = await edge.send(victimWorker, { headers: { cookie: `${runtimeCookie!.name}=${runtimeCookie!.value}`, accept: "application/json" } });
+      const byHand = await edge.send(victimWorker, {
+        headers: { cookie: `${runtimeCookie!.name}=${runtimeCookie!.value}`, accept: "application/json" },
+      });
       expect(byHand.status).toBeGreaterThanOrEqual(400);
       expect(byHand.body).not.toContain(victim().sandbox!.hostname);
       await context.clearCookies({ domain: new URL(victimWorker).hostname });
@@ -438,9 +521,13 @@ describe("two people on one host", () => {
       const value = session!.value;
       const flipped = value.slice(0, -2) + (value.at(-2) === "A" ? "B" : "A") + value.slice(-1);
       expect(flipped).not.toBe(value);
-      const reply = await edge.send(`${stack.appOrigin}/api/v1/settings`, { headers: { cookie: `__Host-oh-session=${flipped}`, accept: "application/json" } });
+      const reply = await edge.send(`${stack.appOrigin}/api/v1/settings`, {
+        headers: { cookie: `__Host-oh-session=${flipped}`, accept: "application/json" },
+      });
       expect(reply.status).toBe(401);
-      const genuine = await edge.send(`${stack.appOrigin}/api/v1/settings`, { headers: { cookie: `__Host-oh-session=${session!.value}`, accept: "application/json" } });
+      const genuine = await edge.send(`${stack.appOrigin}/api/v1/settings`, {
+        headers: { cookie: `__Host-oh-session=${session!.value}`, accept: "application/json" },
+      });
       expect(genuine.status).toBe(200);
     });
   });
@@ -455,14 +542,24 @@ describe("two people on one host", () => {
     let attacker: { refresh: string; session: string };
     const accessLog = () => readFileSync(join(stack.logDir, "nginx-access.log"), "utf8");
     // The harness keeps the newest 500 decisions; the attack paths are unique to these tests, so no index is needed.
-    const attackDecisions = (host: string) => stack.edge.decisions.filter((decision) => decision.host === host && decision.url.startsWith("/e2e-attack/"));
+    const attackDecisions = (host: string) =>
+      stack.edge.decisions.filter((decision) => decision.host === host && decision.url.startsWith("/e2e-attack/"));
 
     beforeAll(async () => {
       const bob = sessions.bob;
       const cookies = await bob.browser.context.cookies(`${stack.appOrigin}/_auth/refresh`);
       // The attacker's own refresh token, whatever the edge calls its cookie (`__Host-oh-refresh`; `__Secure-oh-refresh` before).
-      attacker = { refresh: cookies.find((c) => c.name.endsWith("-oh-refresh"))?.value ?? "", session: cookies.find((c) => c.name === "__Host-oh-session")?.value ?? "" };
-      await startHostileWorker({ sandbox: bob.sandbox!.sandboxId, containerPort: 8012, apex: APEX, refreshToken: attacker.refresh, sessionCookie: attacker.session });
+      attacker = {
+        refresh: cookies.find((c) => c.name.endsWith("-oh-refresh"))?.value ?? "",
+        session: cookies.find((c) => c.name === "__Host-oh-session")?.value ?? "",
+      };
+      await startHostileWorker({
+        sandbox: bob.sandbox!.sandboxId,
+        containerPort: 8012,
+        apex: APEX,
+        refreshToken: attacker.refresh,
+        sessionCookie: attacker.session,
+      });
       hostileUrl = new URL(bob.sandbox!.urls.WORKER_2!).origin;
     });
 
@@ -478,15 +575,22 @@ describe("two people on one host", () => {
       // path (it refuses a __Host- name with Domain). The edge already expires whatever of ours it sees on any later
       // request under the apex (the page's own favicon request, say), but the copy scoped to /_auth/refresh is sent
       // only there, so it waits for her next refresh: the stealthy variant.
-      const tossed = async () => (await context.cookies(`${stack.appOrigin}/_auth/refresh`)).filter((c) => c.domain === `.${APEX}`).map((c) => `${c.name} ${c.path}`);
-      for (let i = 0; i < 50 && !(await tossed()).includes("__Secure-oh-refresh /_auth/refresh"); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      const tossed = async () =>
+        (await context.cookies(`${stack.appOrigin}/_auth/refresh`))
+          .filter((c) => c.domain === `.${APEX}`)
+          .map((c) => `${c.name} ${c.path}`);
+      for (let i = 0; i < 50 && !(await tossed()).includes("__Secure-oh-refresh /_auth/refresh"); i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await tossed()).toContain("__Secure-oh-refresh /_auth/refresh");
       expect((await tossed()).filter((cookie) => cookie.startsWith("__Host-"))).toEqual([]);
 
       // The "immediate" variant: the page sends her to the logout first; a cross-site logout is refused, nothing is cleared.
       expect(stack.edge.decisions.filter((d) => d.host === APP_HOST && d.url === "/_auth/logout")).toEqual([]);
       const planted = page.url();
-      await Promise.all([page.waitForURL((url) => url.href !== planted), page.evaluate((url) => void (location.href = url), `${stack.appOrigin}/_auth/logout`)]);
+      await Promise.all([
+        page.waitForURL((url) => url.href !== planted),
+        page.evaluate((url) => void (location.href = url), `${stack.appOrigin}/_auth/logout`),
+      ]);
       await page.waitForLoadState();
       const logout = stack.edge.decisions.filter((d) => d.host === APP_HOST && d.url === "/_auth/logout");
       expect((await context.cookies(stack.appOrigin)).map((c) => c.name)).toContain("__Host-oh-session");
@@ -499,7 +603,10 @@ describe("two people on one host", () => {
       const background = await page.evaluate(async () => {
         const refreshed = await fetch("/_auth/refresh", { method: "POST" });
         const list = await fetch("/api/v1/app-conversations/search");
-        return { status: refreshed.status, conversations: list.status === 200 ? JSON.stringify(await list.json()) : `status ${list.status}` };
+        return {
+          status: refreshed.status,
+          conversations: list.status === 200 ? JSON.stringify(await list.json()) : `status ${list.status}`,
+        };
       });
       expect(background.status).toBe(200);
       // Her own OpenHands answered (her conversation is there), not bob's.
@@ -519,12 +626,18 @@ describe("two people on one host", () => {
       const alice = sessions.alice;
       const targets = [new URL(alice.sandbox!.urls.WORKER_1!).origin, new URL(alice.sandbox!.conversationUrl).origin, stack.appOrigin];
       // She holds a runtime cookie for her worker host (SameSite=Lax: a same-site page's requests carry it).
-      expect((await alice.browser.context.cookies(targets[0]!)).find((c) => c.name === "__Host-oh-runtime")).toMatchObject({ sameSite: "Lax" });
+      expect((await alice.browser.context.cookies(targets[0]!)).find((c) => c.name === "__Host-oh-runtime")).toMatchObject({
+        sameSite: "Lax",
+      });
       const logBefore = accessLog().length;
       const callsBefore = stack.engine.counter.calls.length;
       const page = await alice.browser.context.newPage();
-      await page.goto(`${hostileUrl}/attack?session_api_key=${encodeURIComponent(sessions.bob.sandbox!.sessionKey)}&targets=${encodeURIComponent(JSON.stringify(targets))}`);
-      await page.waitForFunction(() => (document.querySelector("#status")?.textContent ?? "").startsWith("["), undefined, { timeout: 30_000 });
+      await page.goto(
+        `${hostileUrl}/attack?session_api_key=${encodeURIComponent(sessions.bob.sandbox!.sessionKey)}&targets=${encodeURIComponent(JSON.stringify(targets))}`,
+      );
+      await page.waitForFunction(() => (document.querySelector("#status")?.textContent ?? "").startsWith("["), undefined, {
+        timeout: 30_000,
+      });
       const seen = JSON.parse((await page.textContent("#status")) ?? "[]") as Array<{ target: string; socket: string }>;
       await page.close();
       expect(seen.map((attempt) => attempt.socket)).toEqual(["error", "error", "error"]);
@@ -545,11 +658,22 @@ describe("two people on one host", () => {
       expect(stack.engine.counter.calls.slice(callsBefore).filter((call) => call.method === "POST")).toEqual([]);
       // The proxy repeats the check: exactly what the edge would add for her (a signed identity) with the hostile Origin.
       const worker = new URL(alice.sandbox!.urls.WORKER_1!).host;
-      const atProxy = await openSocket(`ws://127.0.0.1:${stack.proxyPort}`, `wss://${worker}/e2e-attack/socket`, { ...signedIdentity(stack, alice.user, worker), origin: hostileUrl });
+      const atProxy = await openSocket(`ws://127.0.0.1:${stack.proxyPort}`, `wss://${worker}/e2e-attack/socket`, {
+        ...signedIdentity(stack, alice.user, worker),
+        origin: hostileUrl,
+      });
       expect(atProxy).toMatchObject({ outcome: "refused", status: 403 });
-      const postAtProxy = await proxyPost(stack, worker, "/e2e-attack/post", { ...signedIdentity(stack, alice.user, worker), origin: hostileUrl });
+      const postAtProxy = await proxyPost(stack, worker, "/e2e-attack/post", {
+        ...signedIdentity(stack, alice.user, worker),
+        origin: hostileUrl,
+      });
       expect(postAtProxy).toBe(403);
-      expect(accessLog().slice(logBefore).split("\n").filter((line) => line.includes("/e2e-attack/") && !/ up=-?$/.test(line.trim()))).toEqual([]);
+      expect(
+        accessLog()
+          .slice(logBefore)
+          .split("\n")
+          .filter((line) => line.includes("/e2e-attack/") && !/ up=-?$/.test(line.trim())),
+      ).toEqual([]);
     });
   });
 
@@ -558,7 +682,8 @@ describe("two people on one host", () => {
   test("GIVEN alice is signed in WHEN she logs out THEN her browser is back at the login and the app host refuses it", async () => {
     const alice = sessions.alice;
     const context = alice.browser.page.context();
-    const cookieHeader = (cookies: Array<{ name: string; value: string }>) => cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+    const cookieHeader = (cookies: Array<{ name: string; value: string }>) =>
+      cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
     beforeLogout = {
       app: cookieHeader(await context.cookies(stack.appOrigin)),
       runtime: cookieHeader(await context.cookies(new URL(alice.sandbox!.urls.WORKER_1!).origin)),
@@ -572,7 +697,10 @@ describe("two people on one host", () => {
     await alice.browser.page.goto(`${stack.appOrigin}/`);
     await alice.browser.page.waitForSelector('input[name="login"]', { timeout: 15_000 });
     expect(new URL(alice.browser.page.url()).origin).toBe(stack.oidcIssuer);
-    const api = await alice.browser.page.evaluate(async (origin) => (await fetch(`${origin}/api/v1/settings`, { credentials: "include" }).catch(() => undefined))?.status ?? 0, stack.appOrigin);
+    const api = await alice.browser.page.evaluate(
+      async (origin) => (await fetch(`${origin}/api/v1/settings`, { credentials: "include" }).catch(() => undefined))?.status ?? 0,
+      stack.appOrigin,
+    );
     expect(api).not.toBe(200);
   });
 
@@ -580,7 +708,9 @@ describe("two people on one host", () => {
   // browser but a copy taken before logout stays valid until the token expires (config.cognito.tokenMinutes).
   // This test states the requirement and is expected to fail until the edge can revoke a session.
   test.failing("GIVEN alice has logged out WHEN someone replays the session cookie she held before THEN the app host refuses it", async () => {
-    const replay = await edge.send(`${stack.appOrigin}/api/v1/settings`, { headers: { cookie: beforeLogout!.app, accept: "application/json" } });
+    const replay = await edge.send(`${stack.appOrigin}/api/v1/settings`, {
+      headers: { cookie: beforeLogout!.app, accept: "application/json" },
+    });
     expect(replay.status).toBe(401);
   });
 
@@ -588,7 +718,9 @@ describe("two people on one host", () => {
     const alice = sessions.alice;
     const context = alice.browser.page.context();
     // Logout passed her browser through the runtime host, which cleared its own cookie.
-    expect((await context.cookies(new URL(alice.sandbox!.urls.WORKER_1!).origin)).some((cookie) => cookie.name === "__Host-oh-runtime")).toBe(false);
+    expect(
+      (await context.cookies(new URL(alice.sandbox!.urls.WORKER_1!).origin)).some((cookie) => cookie.name === "__Host-oh-runtime"),
+    ).toBe(false);
     const worker = await context.newPage();
     await worker.goto(alice.sandbox!.urls.WORKER_1!);
     const content = await worker.content();
@@ -601,7 +733,9 @@ describe("two people on one host", () => {
   // 8 hours, bound to its host and user). Logout clears it in the browser, but a copy taken before logout stays valid.
   // This test states the requirement and is expected to fail until the edge can revoke sessions.
   test.failing("GIVEN alice has logged out WHEN someone replays the runtime cookie she held before THEN the runtime host refuses it", async () => {
-    const runtime = await edge.send(sessions.alice.sandbox!.urls.WORKER_1!, { headers: { cookie: beforeLogout!.runtime, accept: "application/json" } });
+    const runtime = await edge.send(sessions.alice.sandbox!.urls.WORKER_1!, {
+      headers: { cookie: beforeLogout!.runtime, accept: "application/json" },
+    });
     expect(runtime.status).toBeGreaterThanOrEqual(400);
   });
 
@@ -610,7 +744,7 @@ describe("two people on one host", () => {
     // keeps his OpenHands open (the page polls every 2 s, as the real SPA does), was ever stopped.
     const observed = { aliceCulledAfterMs: -1, bobStopped: false, cullsBefore: 0 };
     const appName = (session: Session) => `oh-app-${session.user.slug}`;
-    const culls = async () => ((await (await fetch(`${stack.spawnerUrl}/v1/stats`)).json()) as { culls: number; runningUsers: number });
+    const culls = async () => (await (await fetch(`${stack.spawnerUrl}/v1/stats`)).json()) as { culls: number; runningUsers: number };
 
     test("WHEN it comes back THEN it has rebuilt its view from Docker: both apps run and bob's sandbox still answers", async () => {
       await stack.restartSpawner(CULL_IDLE_MINUTES);
@@ -624,7 +758,8 @@ describe("two people on one host", () => {
       // Watch both apps for twice the idle limit.
       const until = restartedAt + 2 * CULL_IDLE_MINUTES * 60_000 + 2_000;
       while (Date.now() < until || observed.aliceCulledAfterMs < 0) {
-        if (observed.aliceCulledAfterMs < 0 && (await stack.engine.container(appName(sessions.alice)))?.running === false) observed.aliceCulledAfterMs = Date.now() - restartedAt;
+        if (observed.aliceCulledAfterMs < 0 && (await stack.engine.container(appName(sessions.alice)))?.running === false)
+          observed.aliceCulledAfterMs = Date.now() - restartedAt;
         if ((await stack.engine.container(appName(bob)))?.running === false) observed.bobStopped = true;
         if (Date.now() > until + 30_000) break;
         await new Promise((resolve) => setTimeout(resolve, 250));

@@ -32,11 +32,16 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 function slug(sub) {
   const digest = createHash("sha256").update(`oh-user:${sub}`).digest();
   const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  let out = "", buffer = 0, bits = 0;
+  let out = "",
+    buffer = 0,
+    bits = 0;
   for (const byte of digest) {
     buffer = (buffer << 8) | byte;
     bits += 8;
-    while (bits >= 5) { out += alphabet[(buffer >>> (bits - 5)) & 31]; bits -= 5; }
+    while (bits >= 5) {
+      out += alphabet[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
   }
   return out.slice(0, 16);
 }
@@ -63,11 +68,24 @@ const jwksServer = createServer((_req, res) => {
 await new Promise((r) => jwksServer.listen(0, "127.0.0.1", r));
 const issuer = `http://127.0.0.1:${jwksServer.address().port}`;
 const config = {
-  version: 1, appHost: "oh.example.test", runtimeDomain: "runtime.example.test", issuer, jwksUri: `${issuer}/jwks`,
-  userPoolId: "us-east-1_Bench", clientId: "bench-client", authorizeUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`,
-  logoutUrl: `${issuer}/logout`, scopes: ["openid", "email"], sessionMaxAgeSeconds: 86400,
+  version: 1,
+  appHost: "oh.example.test",
+  runtimeDomain: "runtime.example.test",
+  issuer,
+  jwksUri: `${issuer}/jwks`,
+  userPoolId: "us-east-1_Bench",
+  clientId: "bench-client",
+  authorizeUrl: `${issuer}/authorize`,
+  tokenUrl: `${issuer}/token`,
+  logoutUrl: `${issuer}/logout`,
+  scopes: ["openid", "email"],
+  sessionMaxAgeSeconds: 86400,
 };
-const keys = { identitySigningKey: randomBytes(32).toString("base64url"), ticketKey: randomBytes(32).toString("base64url"), nonceKey: randomBytes(32).toString("base64url") };
+const keys = {
+  identitySigningKey: randomBytes(32).toString("base64url"),
+  ticketKey: randomBytes(32).toString("base64url"),
+  nonceKey: randomBytes(32).toString("base64url"),
+};
 // What the host writes (packages/bootstrap-scripts, 50-secrets.sh): the keys and the issuer's JWKS with its URI.
 const secretsWithJwks = { ...keys, jwksUri: config.jwksUri, jwks: { keys: [jwk] } };
 const now = Math.floor(Date.now() / 1000);
@@ -86,8 +104,24 @@ ssm.put(CONFIG, JSON.stringify(config));
 ssm.put(SECRETS, JSON.stringify(secretsWithJwks), "SecureString");
 const context = { functionName: "us-east-1.bench-prod-edge-viewer-request" };
 const event = (host, cookie) => ({
-  Records: [{ cf: { config: { eventType: "viewer-request" }, request: { clientIp: "203.0.113.1", method: "GET", uri: "/api/conversations", querystring: "", headers: {
-    host: [{ key: "Host", value: host }], cookie: [{ key: "Cookie", value: cookie }], "x-oh-user": [{ key: "X-Oh-User", value: "forged" }] } } } }],
+  Records: [
+    {
+      cf: {
+        config: { eventType: "viewer-request" },
+        request: {
+          clientIp: "203.0.113.1",
+          method: "GET",
+          uri: "/api/conversations",
+          querystring: "",
+          headers: {
+            host: [{ key: "Host", value: host }],
+            cookie: [{ key: "Cookie", value: cookie }],
+            "x-oh-user": [{ key: "X-Oh-User", value: "forged" }],
+          },
+        },
+      },
+    },
+  ],
 });
 
 const viewer = require(join(root, "dist", "viewer-request", "index.js"));
@@ -95,7 +129,9 @@ const origin = require(join(root, "dist", "origin-response", "index.js"));
 const handler = viewer.createViewerRequestHandlerFromParameters(viewer.ssmParameterSource({ env: ssm.env }));
 const headers = origin.createOriginResponseHandler({ config });
 
-const passed = (r) => { if (r.status) throw new Error(`bench request was refused: ${r.status} ${r.body}`); };
+const passed = (r) => {
+  if (r.status) throw new Error(`bench request was refused: ${r.status} ${r.body}`);
+};
 const timed = async (fn) => {
   const t0 = process.hrtime.bigint();
   const result = await fn();
@@ -109,10 +145,17 @@ const summary = (name, times) => {
 // Warm: the handler and a bare RS256 verify (key parsed once), interleaved, alternating which goes first.
 const appEvent = () => event("oh.example.test", `__Host-oh-session=${idToken}; theme=dark`);
 const bareVerify = () => createVerify("RSA-SHA256").update(head).verify(publicKey, signature);
-for (let i = 0; i < 200; i += 1) { passed(await handler(appEvent(), context)); if (!bareVerify()) throw new Error("bare verify failed"); }
-const handlerTimes = [], verifyTimes = [];
+for (let i = 0; i < 200; i += 1) {
+  passed(await handler(appEvent(), context));
+  if (!bareVerify()) throw new Error("bare verify failed");
+}
+const handlerTimes = [],
+  verifyTimes = [];
 for (let i = 0; i < WARM_REQUESTS; i += 1) {
-  const pair = [async () => handlerTimes.push((await timed(() => handler(appEvent(), context)))[0]), async () => verifyTimes.push((await timed(async () => bareVerify()))[0])];
+  const pair = [
+    async () => handlerTimes.push((await timed(() => handler(appEvent(), context)))[0]),
+    async () => verifyTimes.push((await timed(async () => bareVerify()))[0]),
+  ];
   if (i % 2) pair.reverse();
   for (const step of pair) await step();
 }
@@ -129,9 +172,26 @@ async function warm(name, make, check) {
   }
   return summary(name, times);
 }
-const runtime = await warm("runtime host, runtime cookie (HMAC)", () => handler(event(runtimeHost, `__Host-oh-runtime=${runtimeCookie}`), context), passed);
-const originEvent = () => ({ Records: [{ cf: { request: { headers: { host: [{ value: "oh.example.test" }] } }, response: { status: "200", statusDescription: "OK", headers: {} } } }] });
-const originResponse = await warm("origin-response headers", () => headers(originEvent()), () => undefined);
+const runtime = await warm(
+  "runtime host, runtime cookie (HMAC)",
+  () => handler(event(runtimeHost, `__Host-oh-runtime=${runtimeCookie}`), context),
+  passed,
+);
+const originEvent = () => ({
+  Records: [
+    {
+      cf: {
+        request: { headers: { host: [{ value: "oh.example.test" }] } },
+        response: { status: "200", statusDescription: "OK", headers: {} },
+      },
+    },
+  ],
+});
+const originResponse = await warm(
+  "origin-response headers",
+  () => headers(originEvent()),
+  () => undefined,
+);
 
 // Cold: a fresh process per sample, the Lambda `handler`, stand-ins answering after COLD_DELAY_MS.
 // The child builds the handler exactly as the bundle's `handler` export does (createViewerRequestHandlerFromParameters over
@@ -170,14 +230,26 @@ async function coldStarts(secrets) {
   for (let i = 0; i < COLD_RUNS; i += 1) {
     const before = { ssm: ssm.requests.length, jwks: jwksRequests };
     // Asynchronous: the stand-ins live in this process and must keep answering.
-    const { stdout } = await promisify(execFile)(process.execPath, ["-e", coldScript], { encoding: "utf8", env: { ...process.env, ...ssm.env } });
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", coldScript], {
+      encoding: "utf8",
+      env: { ...process.env, ...ssm.env },
+    });
     samples.push({ ...JSON.parse(stdout), ssmCalls: ssm.requests.length - before.ssm, jwksCalls: jwksRequests - before.jwks });
   }
   ssm.delayMs = 0;
   jwksDelay = 0;
   const pick = (key) => median(samples.map((s) => s[key]));
-  return { load: pick("load"), init: pick("init"), fetch: pick("fetch"), waiting: pick("waiting"), first: pick("first"), ssmCalls: pick("ssmCalls"), jwksCalls: pick("jwksCalls"),
-    undici: samples.some((s) => s.undici), sdk: samples.some((s) => s.sdk) };
+  return {
+    load: pick("load"),
+    init: pick("init"),
+    fetch: pick("fetch"),
+    waiting: pick("waiting"),
+    first: pick("first"),
+    ssmCalls: pick("ssmCalls"),
+    jwksCalls: pick("jwksCalls"),
+    undici: samples.some((s) => s.undici),
+    sdk: samples.some((s) => s.sdk),
+  };
 }
 const withJwks = await coldStarts(secretsWithJwks);
 const withoutJwks = await coldStarts(keys);
@@ -193,20 +265,38 @@ jwksServer.close();
 await ssm.close();
 
 const sizes = JSON.parse(readFileSync(join(root, "dist", "sizes.json"), "utf8"));
-console.log(`edge-auth bench (${WARM_REQUESTS} warm requests each, ${COLD_RUNS} cold starts per row, stand-in delay ${COLD_DELAY_MS} ms, Node ${process.version})`);
+console.log(
+  `edge-auth bench (${WARM_REQUESTS} warm requests each, ${COLD_RUNS} cold starts per row, stand-in delay ${COLD_DELAY_MS} ms, Node ${process.version})`,
+);
 console.log("\nwarm, per request (in-process, the built bundle; the first two interleaved):");
 for (const r of [app, bare, runtime, originResponse]) console.log(`  ${r.name.padEnd(48)} p50 ${ms(r.p50)}   p99 ${ms(r.p99)}`);
-console.log(`  ratio handler / bare verify                      p50 ${(app.p50 / bare.p50).toFixed(2)}x        p99 ${(app.p99 / bare.p99).toFixed(2)}x   (goal <= 2x)`);
-console.log(`\ncold start (fresh Node process per sample, Lambda handler, median; SSM and JWKS stand-ins answer after ${COLD_DELAY_MS} ms):`);
-for (const [label, c] of [["secrets with the issuer's JWKS (as the host writes them)", withJwks], ["secrets without a JWKS (library download)", withoutJwks]]) {
+console.log(
+  `  ratio handler / bare verify                      p50 ${(app.p50 / bare.p50).toFixed(2)}x        p99 ${(app.p99 / bare.p99).toFixed(2)}x   (goal <= 2x)`,
+);
+console.log(
+  `\ncold start (fresh Node process per sample, Lambda handler, median; SSM and JWKS stand-ins answer after ${COLD_DELAY_MS} ms):`,
+);
+for (const [label, c] of [
+  ["secrets with the issuer's JWKS (as the host writes them)", withJwks],
+  ["secrets without a JWKS (library download)", withoutJwks],
+]) {
   console.log(`  ${label}:`);
   console.log(`    module load                                  ${ms(c.load)}`);
   console.log(`    initialisation (busy, besides the SSM call)  ${ms(c.init)}   (goal <= 10 ms)`);
   console.log(`    the SSM call's own CPU (SigV4, HTTP client)  ${ms(c.fetch)}`);
-  console.log(`    waiting (event loop idle)                    ${ms(c.waiting)}   = ${(c.waiting / COLD_DELAY_MS).toFixed(2)} x ${COLD_DELAY_MS} ms -> ${Math.round(c.waiting / COLD_DELAY_MS)} round trip(s) in a row`);
+  console.log(
+    `    waiting (event loop idle)                    ${ms(c.waiting)}   = ${(c.waiting / COLD_DELAY_MS).toFixed(2)} x ${COLD_DELAY_MS} ms -> ${Math.round(c.waiting / COLD_DELAY_MS)} round trip(s) in a row`,
+  );
   console.log(`    first answer after the load                  ${ms(c.first)}`);
-  console.log(`    requests seen by the stand-ins               SSM ${c.ssmCalls}, JWKS ${c.jwksCalls};  AWS SDK loaded: ${c.sdk ? "YES" : "no"};  undici loaded: ${c.undici ? "YES" : "no"}`);
+  console.log(
+    `    requests seen by the stand-ins               SSM ${c.ssmCalls}, JWKS ${c.jwksCalls};  AWS SDK loaded: ${c.sdk ? "YES" : "no"};  undici loaded: ${c.undici ? "YES" : "no"}`,
+  );
 }
 console.log(`  for comparison, require @aws-sdk/client-ssm (the former design loaded it first)  ${ms(median(sdkLoads))}`);
-console.log(`\nbundle sizes (budget per function: ${sizes.budgetBytes} bytes, ${sizes.budgetCompressedBytes} compressed; Lambda@Edge limit 1048576 zipped):`);
-for (const [fn, s] of Object.entries(sizes.functions)) console.log(`  ${fn.padEnd(16)} ${String(s.bytes).padStart(7)} bytes   ${String(s.compressedBytes).padStart(6)} compressed   ${(s.compressedBytes / 1048576 * 100).toFixed(1)}% of the limit`);
+console.log(
+  `\nbundle sizes (budget per function: ${sizes.budgetBytes} bytes, ${sizes.budgetCompressedBytes} compressed; Lambda@Edge limit 1048576 zipped):`,
+);
+for (const [fn, s] of Object.entries(sizes.functions))
+  console.log(
+    `  ${fn.padEnd(16)} ${String(s.bytes).padStart(7)} bytes   ${String(s.compressedBytes).padStart(6)} compressed   ${((s.compressedBytes / 1048576) * 100).toFixed(1)}% of the limit`,
+  );

@@ -38,10 +38,15 @@ for (const fn of FUNCTIONS) {
   const compressed = deflateRawSync(bytes, { level: 9 }).length;
   sizes[fn] = { bytes: bytes.length, compressedBytes: compressed };
   const over = bytes.length > BUDGET_BYTES || compressed > BUDGET_COMPRESSED_BYTES;
-  console.log(`${fn}: ${bytes.length} bytes, ${compressed} compressed (budget ${BUDGET_BYTES} / ${BUDGET_COMPRESSED_BYTES})${over ? "  OVER BUDGET" : ""}`);
+  console.log(
+    `${fn}: ${bytes.length} bytes, ${compressed} compressed (budget ${BUDGET_BYTES} / ${BUDGET_COMPRESSED_BYTES})${over ? "  OVER BUDGET" : ""}`,
+  );
   failed ||= over;
 }
-writeFileSync(join(root, "dist", "sizes.json"), `${JSON.stringify({ budgetBytes: BUDGET_BYTES, budgetCompressedBytes: BUDGET_COMPRESSED_BYTES, functions: sizes }, null, 2)}\n`);
+writeFileSync(
+  join(root, "dist", "sizes.json"),
+  `${JSON.stringify({ budgetBytes: BUDGET_BYTES, budgetCompressedBytes: BUDGET_COMPRESSED_BYTES, functions: sizes }, null, 2)}\n`,
+);
 if (failed) {
   console.error("edge-auth: a bundle exceeds its size budget");
   process.exit(1);

@@ -4,19 +4,46 @@
 // loading, caching and placeholder code runs as in Lambda@Edge. Also starts the loopback OIDC provider that stands in for Cognito.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request as httpRequest, createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import {
+  Agent,
+  request as httpRequest,
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResponseEvent, CloudFrontResultResponse } from "aws-lambda";
+import type {
+  CloudFrontHeaders,
+  CloudFrontRequest,
+  CloudFrontRequestEvent,
+  CloudFrontResponseEvent,
+  CloudFrontResultResponse,
+} from "aws-lambda";
 import { startSsmStandIn, type SsmStandIn } from "./ssm-stand-in";
 
-export { startSsmStandIn, type SsmStandIn, type SsmCredentials, type SsmFault, type SsmRequestRecord, type SsmStandInOptions } from "./ssm-stand-in";
+export {
+  startSsmStandIn,
+  type SsmStandIn,
+  type SsmCredentials,
+  type SsmFault,
+  type SsmRequestRecord,
+  type SsmStandInOptions,
+} from "./ssm-stand-in";
 
-type ViewerHandler = (event: CloudFrontRequestEvent, context?: { functionName: string }) => Promise<CloudFrontRequest | CloudFrontResultResponse>;
-type OriginResponseHandler = (event: CloudFrontResponseEvent, context?: { functionName: string }) => Promise<{ status: string; statusDescription?: string; headers: CloudFrontHeaders }>;
+type ViewerHandler = (
+  event: CloudFrontRequestEvent,
+  context?: { functionName: string },
+) => Promise<CloudFrontRequest | CloudFrontResultResponse>;
+type OriginResponseHandler = (
+  event: CloudFrontResponseEvent,
+  context?: { functionName: string },
+) => Promise<{ status: string; statusDescription?: string; headers: CloudFrontHeaders }>;
 type ParameterSource = { getParameters(names: readonly string[]): Promise<Map<string, string>> };
 
 export interface EdgeHarnessOptions {
@@ -67,7 +94,8 @@ export interface EdgeHarness {
 
 function packageDir(): string {
   // Source (harness/index.ts) or bundle (dist/harness/index.js).
-  for (const candidate of [join(__dirname, ".."), join(__dirname, "..", "..")]) if (existsSync(join(candidate, "harness", "oidc-provider.mjs"))) return candidate;
+  for (const candidate of [join(__dirname, ".."), join(__dirname, "..", "..")])
+    if (existsSync(join(candidate, "harness", "oidc-provider.mjs"))) return candidate;
   throw new Error(`edge-auth harness: cannot find the package folder from ${__dirname}`);
 }
 
@@ -77,11 +105,29 @@ export function createSelfSignedCertificate(dnsNames: readonly string[]): { key:
   try {
     const result = spawnSync(
       "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", `/CN=${dnsNames[0]}`,
-        "-addext", `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`, "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${dnsNames[0]}`,
+        "-addext",
+        `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
       { encoding: "utf8" },
     );
-    if (result.status !== 0) throw new Error(`openssl failed (is the openssl package installed?): ${result.stderr || result.error?.message}`);
+    if (result.status !== 0)
+      throw new Error(`openssl failed (is the openssl package installed?): ${result.stderr || result.error?.message}`);
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -116,7 +162,21 @@ function viewerEvent(req: IncomingMessage): CloudFrontRequestEvent {
     querystring: q < 0 ? "" : raw.slice(q + 1),
     headers: toCloudFrontHeaders(req.rawHeaders),
   };
-  return { Records: [{ cf: { config: { distributionDomainName: "harness.cloudfront.test", distributionId: "EHARNESS", eventType: "viewer-request", requestId: `${Date.now()}` }, request } }] };
+  return {
+    Records: [
+      {
+        cf: {
+          config: {
+            distributionDomainName: "harness.cloudfront.test",
+            distributionId: "EHARNESS",
+            eventType: "viewer-request",
+            requestId: `${Date.now()}`,
+          },
+          request,
+        },
+      },
+    ],
+  };
 }
 
 function isGenerated(result: CloudFrontRequest | CloudFrontResultResponse): result is CloudFrontResultResponse {
@@ -129,7 +189,8 @@ function generatedBody(response: CloudFrontResultResponse): Buffer {
 
 function writeRawResponse(socket: Duplex, status: string, description: string, headers: OutgoingHttpHeaders, body: Buffer): void {
   const lines = [`HTTP/1.1 ${status} ${description}`];
-  for (const [key, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${key}: ${String(v)}`);
+  for (const [key, value] of Object.entries(headers))
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${key}: ${String(v)}`);
   lines.push(`Content-Length: ${body.length}`, "Connection: close", "", "");
   socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));
 }
@@ -146,11 +207,22 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
   ssm.put(`/${name}/${environment}/edge/config`, JSON.stringify(options.config));
   ssm.put(`/${name}/${environment}/edge/secrets`, JSON.stringify(options.secrets), "SecureString");
   type SourceFactory = (options: { env: Record<string, string> }) => ParameterSource;
-  const viewerModule = require(join(bundleDir, "viewer-request", "index.js")) as { ssmParameterSource: SourceFactory; createViewerRequestHandlerFromParameters: (s: ParameterSource, o: object) => ViewerHandler };
-  const originModule = require(join(bundleDir, "origin-response", "index.js")) as { ssmParameterSource: SourceFactory; createOriginResponseHandlerFromParameters: (s: ParameterSource, o: object) => OriginResponseHandler };
+  const viewerModule = require(join(bundleDir, "viewer-request", "index.js")) as {
+    ssmParameterSource: SourceFactory;
+    createViewerRequestHandlerFromParameters: (s: ParameterSource, o: object) => ViewerHandler;
+  };
+  const originModule = require(join(bundleDir, "origin-response", "index.js")) as {
+    ssmParameterSource: SourceFactory;
+    createOriginResponseHandlerFromParameters: (s: ParameterSource, o: object) => OriginResponseHandler;
+  };
   // TTL 0: every request sees the current parameters (unchanged values keep the same handler state).
-  const viewer = viewerModule.createViewerRequestHandlerFromParameters(viewerModule.ssmParameterSource({ env: ssm.env }), { ttlMs: 0, notReadyTtlMs: 0 });
-  const originResponse = originModule.createOriginResponseHandlerFromParameters(originModule.ssmParameterSource({ env: ssm.env }), { ttlMs: 0 });
+  const viewer = viewerModule.createViewerRequestHandlerFromParameters(viewerModule.ssmParameterSource({ env: ssm.env }), {
+    ttlMs: 0,
+    notReadyTtlMs: 0,
+  });
+  const originResponse = originModule.createOriginResponseHandlerFromParameters(originModule.ssmParameterSource({ env: ssm.env }), {
+    ttlMs: 0,
+  });
   const viewerContext = { functionName: `us-east-1.${name}-${environment}-edge-viewer-request` };
   const originContext = { functionName: `us-east-1.${name}-${environment}-edge-origin-response` };
   const origin = new URL(options.originUrl);
@@ -198,15 +270,34 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
     if (isGenerated(result)) {
       req.resume();
       const body = generatedBody(result);
-      res.writeHead(Number(result.status), result.statusDescription, { ...toNodeHeaders(result.headers), "content-length": body.length }).end(body);
+      res
+        .writeHead(Number(result.status), result.statusDescription, { ...toNodeHeaders(result.headers), "content-length": body.length })
+        .end(body);
       return;
     }
     stats.forwarded += 1;
     const upstream = httpRequest(forwardOptions(result), async (originRes) => {
-      const response = { status: String(originRes.statusCode ?? 502), statusDescription: originRes.statusMessage ?? "", headers: toCloudFrontHeaders(originRes.rawHeaders) };
+      const response = {
+        status: String(originRes.statusCode ?? 502),
+        statusDescription: originRes.statusMessage ?? "",
+        headers: toCloudFrontHeaders(originRes.rawHeaders),
+      };
       stats.originResponses += 1;
       const event: CloudFrontResponseEvent = {
-        Records: [{ cf: { config: { distributionDomainName: "harness.cloudfront.test", distributionId: "EHARNESS", eventType: "origin-response", requestId: "" }, request: result as CloudFrontRequest, response } }],
+        Records: [
+          {
+            cf: {
+              config: {
+                distributionDomainName: "harness.cloudfront.test",
+                distributionId: "EHARNESS",
+                eventType: "origin-response",
+                requestId: "",
+              },
+              request: result as CloudFrontRequest,
+              response,
+            },
+          },
+        ],
       };
       let final = response;
       try {
@@ -217,7 +308,8 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
         return;
       }
       const headers = toNodeHeaders(final.headers);
-      for (const hopByHop of ["connection", "keep-alive", "transfer-encoding"]) for (const key of Object.keys(headers)) if (key.toLowerCase() === hopByHop) delete headers[key];
+      for (const hopByHop of ["connection", "keep-alive", "transfer-encoding"])
+        for (const key of Object.keys(headers)) if (key.toLowerCase() === hopByHop) delete headers[key];
       res.writeHead(Number(final.status), final.statusDescription, headers);
       originRes.pipe(res);
     });
@@ -257,7 +349,15 @@ export async function startEdgeHarness(options: EdgeHarnessOptions): Promise<Edg
     upstream.on("response", (originRes) => {
       const chunks: Buffer[] = [];
       originRes.on("data", (c: Buffer) => chunks.push(c));
-      originRes.on("end", () => writeRawResponse(socket, String(originRes.statusCode), originRes.statusMessage ?? "", originRes.headers as OutgoingHttpHeaders, Buffer.concat(chunks)));
+      originRes.on("end", () =>
+        writeRawResponse(
+          socket,
+          String(originRes.statusCode),
+          originRes.statusMessage ?? "",
+          originRes.headers as OutgoingHttpHeaders,
+          Buffer.concat(chunks),
+        ),
+      );
     });
     upstream.on("error", (error) => writeRawResponse(socket, "502", "Bad Gateway", {}, Buffer.from(error.message)));
     upstream.end();

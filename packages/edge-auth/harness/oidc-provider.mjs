@@ -21,13 +21,21 @@ const client = {
   post_logout_redirect_uris: options.postLogoutRedirectUris ?? [],
   grant_types: ["authorization_code", "refresh_token"],
   response_types: ["code"],
-  ...(options.clientSecret ? { client_secret: options.clientSecret, token_endpoint_auth_method: "client_secret_basic" } : { token_endpoint_auth_method: "none" }),
+  ...(options.clientSecret
+    ? { client_secret: options.clientSecret, token_endpoint_auth_method: "client_secret_basic" }
+    : { token_endpoint_auth_method: "none" }),
 };
 
 const provider = new Provider(issuer, {
   clients: [client],
   jwks: { keys: [jwk] },
-  routes: { authorization: "/oauth2/authorize", token: "/oauth2/token", jwks: "/.well-known/jwks.json", end_session: "/oidc/logout", userinfo: "/oauth2/userInfo" },
+  routes: {
+    authorization: "/oauth2/authorize",
+    token: "/oauth2/token",
+    jwks: "/.well-known/jwks.json",
+    end_session: "/oidc/logout",
+    userinfo: "/oauth2/userInfo",
+  },
   cookies: { keys: ["loopback-provider-cookie-key"] },
   pkce: { required: () => true },
   conformIdTokenClaims: false,
@@ -37,7 +45,13 @@ const provider = new Provider(issuer, {
     const login = String(id);
     return {
       accountId: login,
-      claims: async () => ({ sub: login, "cognito:username": login, email: `${login}@example.test`, email_verified: true, token_use: "id" }),
+      claims: async () => ({
+        sub: login,
+        "cognito:username": login,
+        email: `${login}@example.test`,
+        email_verified: true,
+        token_use: "id",
+      }),
     };
   },
   // Cognito asks for no consent: grant the requested scopes on the first login.
@@ -56,7 +70,15 @@ const provider = new Provider(issuer, {
   },
   issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed("refresh_token"),
   rotateRefreshToken: false,
-  ttl: { IdToken: options.idTokenTtlSeconds ?? 3600, AccessToken: options.idTokenTtlSeconds ?? 3600, RefreshToken: 86400, Session: 86400, Grant: 86400, Interaction: 600, AuthorizationCode: 300 },
+  ttl: {
+    IdToken: options.idTokenTtlSeconds ?? 3600,
+    AccessToken: options.idTokenTtlSeconds ?? 3600,
+    RefreshToken: 86400,
+    Session: 86400,
+    Grant: 86400,
+    Interaction: 600,
+    AuthorizationCode: 300,
+  },
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: {

@@ -16,7 +16,10 @@ export interface SsmCredentials {
 }
 
 /** What the stand-in answers instead of the operation: an SSM error, a raw answer (malformed bodies), or a dropped connection. */
-export type SsmFault = { readonly type: string; readonly status?: number; readonly message?: string } | { readonly raw: string; readonly status: number } | "drop";
+export type SsmFault =
+  | { readonly type: string; readonly status?: number; readonly message?: string }
+  | { readonly raw: string; readonly status: number }
+  | "drop";
 
 export interface SsmRequestRecord {
   readonly target: string;
@@ -63,7 +66,11 @@ const MAX_SKEW_MS = 15 * 60 * 1000;
 const JSON_TYPE = "application/x-amz-json-1.1";
 
 class SsmFailure extends Error {
-  constructor(readonly type: string, readonly status: number, message: string) {
+  constructor(
+    readonly type: string,
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -78,29 +85,73 @@ const encode = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, 
 function verifySignature(req: IncomingMessage, body: Buffer, credentials: SsmCredentials, now: number): void {
   const authorization = req.headers.authorization;
   if (!authorization) throw new SsmFailure("MissingAuthenticationTokenException", 400, "Missing Authentication Token");
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
-  if (!match) throw new SsmFailure("IncompleteSignatureException", 400, `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${authorization.slice(0, 60)}`);
-  const [, keyId, day, region, service, signedHeaderList, signature] = match as unknown as [string, string, string, string, string, string, string];
-  if (keyId !== credentials.accessKeyId) throw new SsmFailure("UnrecognizedClientException", 400, "The security token included in the request is invalid.");
-  if (region !== "us-east-1" || service !== "ssm") throw new SsmFailure("InvalidSignatureException", 400, `Credential should be scoped to a valid region and service: ${region}/${service}`);
+  const match =
+    /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+      authorization,
+    );
+  if (!match)
+    throw new SsmFailure(
+      "IncompleteSignatureException",
+      400,
+      `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${authorization.slice(0, 60)}`,
+    );
+  const [, keyId, day, region, service, signedHeaderList, signature] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (keyId !== credentials.accessKeyId)
+    throw new SsmFailure("UnrecognizedClientException", 400, "The security token included in the request is invalid.");
+  if (region !== "us-east-1" || service !== "ssm")
+    throw new SsmFailure(
+      "InvalidSignatureException",
+      400,
+      `Credential should be scoped to a valid region and service: ${region}/${service}`,
+    );
   const amzDate = String(req.headers["x-amz-date"] ?? "");
   const dateMatch = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
-  if (!dateMatch) throw new SsmFailure("IncompleteSignatureException", 400, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  if (!dateMatch)
+    throw new SsmFailure(
+      "IncompleteSignatureException",
+      400,
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    );
   const signedAt = Date.UTC(+dateMatch[1]!, +dateMatch[2]! - 1, +dateMatch[3]!, +dateMatch[4]!, +dateMatch[5]!, +dateMatch[6]!);
-  if (Math.abs(now - signedAt) > MAX_SKEW_MS) throw new SsmFailure("InvalidSignatureException", 400, `Signature expired: ${amzDate} is now earlier or later than the allowed 15 minutes.`);
-  if (amzDate.slice(0, 8) !== day) throw new SsmFailure("InvalidSignatureException", 400, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP");
+  if (Math.abs(now - signedAt) > MAX_SKEW_MS)
+    throw new SsmFailure(
+      "InvalidSignatureException",
+      400,
+      `Signature expired: ${amzDate} is now earlier or later than the allowed 15 minutes.`,
+    );
+  if (amzDate.slice(0, 8) !== day)
+    throw new SsmFailure(
+      "InvalidSignatureException",
+      400,
+      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP",
+    );
   const signedHeaders = signedHeaderList.split(";");
   // SigV4 requires host and every x-amz-* header present to be signed.
   for (const name of ["host", ...Object.keys(req.headers).filter((h) => h.startsWith("x-amz-"))]) {
-    if (!signedHeaders.includes(name)) throw new SsmFailure("InvalidSignatureException", 400, `'${name}' must be a 'SignedHeader' in the AWS Authorization.`);
+    if (!signedHeaders.includes(name))
+      throw new SsmFailure("InvalidSignatureException", 400, `'${name}' must be a 'SignedHeader' in the AWS Authorization.`);
   }
   const token = req.headers["x-amz-security-token"];
   if (credentials.sessionToken !== undefined ? token !== credentials.sessionToken : token !== undefined) {
     throw new SsmFailure("UnrecognizedClientException", 400, "The security token included in the request is invalid.");
   }
   const url = new URL(req.url ?? "/", "http://stand-in");
-  const path = url.pathname.split("/").map((segment) => encode(decodeURIComponent(segment))).join("/");
-  const query = [...url.searchParams].map(([k, v]) => `${encode(k)}=${encode(v)}`).sort().join("&");
+  const path = url.pathname
+    .split("/")
+    .map((segment) => encode(decodeURIComponent(segment)))
+    .join("/");
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+    .sort()
+    .join("&");
   const headerLines = signedHeaders.map((name) => {
     const value = req.headers[name];
     return `${name}:${(Array.isArray(value) ? value.join(",") : (value ?? "")).trim().replace(/\s+/g, " ")}`;
@@ -111,7 +162,11 @@ function verifySignature(req: IncomingMessage, body: Buffer, credentials: SsmCre
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), service), "aws4_request");
   const expected = hmac(signingKey, stringToSign);
   if (!timingSafeEqual(expected, Buffer.from(signature, "hex"))) {
-    throw new SsmFailure("InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+    throw new SsmFailure(
+      "InvalidSignatureException",
+      400,
+      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    );
   }
 }
 
@@ -130,21 +185,44 @@ export async function startSsmStandIn(options: SsmStandInOptions = {}): Promise<
 
   const getParameters = (input: Record<string, unknown>): Record<string, unknown> => {
     const names = input.Names;
-    if (!Array.isArray(names) || names.length < 1 || names.length > 10 || !names.every((n) => typeof n === "string" && n.length >= 1 && n.length <= 2048)) {
-      throw new SsmFailure("ValidationException", 400, "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1");
+    if (
+      !Array.isArray(names) ||
+      names.length < 1 ||
+      names.length > 10 ||
+      !names.every((n) => typeof n === "string" && n.length >= 1 && n.length <= 2048)
+    ) {
+      throw new SsmFailure(
+        "ValidationException",
+        400,
+        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1",
+      );
     }
-    if (input.WithDecryption !== undefined && typeof input.WithDecryption !== "boolean") throw new SsmFailure("SerializationException", 400, "Start of structure or map found where not expected.");
+    if (input.WithDecryption !== undefined && typeof input.WithDecryption !== "boolean")
+      throw new SsmFailure("SerializationException", 400, "Start of structure or map found where not expected.");
     const denied = (names as string[]).find((name) => !stand.allow(name));
     if (denied !== undefined) {
-      throw new SsmFailure("AccessDeniedException", 400, `User: arn:aws:sts::${ACCOUNT}:assumed-role/edge-role/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${denied} because no identity-based policy allows the ssm:GetParameters action`);
+      throw new SsmFailure(
+        "AccessDeniedException",
+        400,
+        `User: arn:aws:sts::${ACCOUNT}:assumed-role/edge-role/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${denied} because no identity-based policy allows the ssm:GetParameters action`,
+      );
     }
     const unique = [...new Set(names as string[])];
     const found = unique.filter((name) => store.has(name)).sort();
     return {
       Parameters: found.map((name) => {
         const p = store.get(name)!;
-        const value = p.type === "SecureString" && input.WithDecryption !== true ? Buffer.from(`kms:${p.value}`).toString("base64") : p.value;
-        return { Name: name, Type: p.type, Value: value, Version: p.version, LastModifiedDate: p.modified / 1000, ARN: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${name}`, DataType: "text" };
+        const value =
+          p.type === "SecureString" && input.WithDecryption !== true ? Buffer.from(`kms:${p.value}`).toString("base64") : p.value;
+        return {
+          Name: name,
+          Type: p.type,
+          Value: value,
+          Version: p.version,
+          LastModifiedDate: p.modified / 1000,
+          ARN: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${name}`,
+          DataType: "text",
+        };
       }),
       InvalidParameters: unique.filter((name) => !store.has(name)),
     };

@@ -6,7 +6,18 @@ import { safeReturnPath } from "../src/shared/return-path";
 import { userSlug } from "../src/slug";
 import { signHs256, unsigned } from "./support/issuer";
 import { startTestEdge, type TestEdge } from "./support/edge";
-import { APP_HOST, NAV, RUNTIME_DOMAIN, asRequest, asResponse, bodyJson, cookieJar, headerValue, location, setCookies as setCookiesOf } from "./support/events";
+import {
+  APP_HOST,
+  NAV,
+  RUNTIME_DOMAIN,
+  asRequest,
+  asResponse,
+  bodyJson,
+  cookieJar,
+  headerValue,
+  location,
+  setCookies as setCookiesOf,
+} from "./support/events";
 
 let edge: TestEdge;
 beforeAll(async () => {
@@ -25,7 +36,16 @@ const RUNTIME = `40123-${SLUG}.${RUNTIME_DOMAIN}`;
 const API = { "Sec-Fetch-Mode": "cors" };
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { sub: "user-sub-1", email: "ada@example.test", token_use: "id", aud: "test-client-id", iss: edge.issuer.url, iat: now(), exp: now() + 3600, ...extra };
+  return {
+    sub: "user-sub-1",
+    email: "ada@example.test",
+    token_use: "id",
+    aud: "test-client-id",
+    iss: edge.issuer.url,
+    iat: now(),
+    exp: now() + 3600,
+    ...extra,
+  };
 }
 
 /** The session cookie must not authenticate: the API call is refused and no identity reaches the origin. */
@@ -40,12 +60,23 @@ async function mintTicket(host: string): Promise<{ ticket: string; state: string
   const { session } = await edge.login();
   const first = await edge.send({ host, uri: "/", headers: NAV });
   const state = cookieJar(first)[COOKIE.runtimeState]!;
-  const mint = await edge.send({ uri: "/_auth/runtime", querystring: new URL(location(first)).search.slice(1), headers: NAV, cookies: { [COOKIE.session]: session } });
+  const mint = await edge.send({
+    uri: "/_auth/runtime",
+    querystring: new URL(location(first)).search.slice(1),
+    headers: NAV,
+    cookies: { [COOKIE.session]: session },
+  });
   return { ticket: new URL(location(mint)).searchParams.get("ticket")!, state };
 }
 
 function exchange(host: string, ticket: string, state: string | undefined) {
-  return edge.send({ host, uri: "/_auth/runtime-callback", querystring: `ticket=${ticket}`, headers: NAV, cookies: state ? { [COOKIE.runtimeState]: state } : {} });
+  return edge.send({
+    host,
+    uri: "/_auth/runtime-callback",
+    querystring: `ticket=${ticket}`,
+    headers: NAV,
+    cookies: state ? { [COOKIE.runtimeState]: state } : {},
+  });
 }
 
 describe("attacks on the session token", () => {
@@ -61,7 +92,9 @@ describe("attacks on the session token", () => {
     const { createPublicKey } = await import("node:crypto");
     const pem = createPublicKey({ key: edge.issuer.publicJwk as never, format: "jwk" }).export({ type: "spki", format: "pem" });
     await expectRejectedSession(signHs256(claims(), { alg: "HS256", typ: "JWT", kid: edge.issuer.kid }, pem));
-    await expectRejectedSession(signHs256(claims(), { alg: "HS256", typ: "JWT", kid: edge.issuer.kid }, JSON.stringify(edge.issuer.publicJwk)));
+    await expectRejectedSession(
+      signHs256(claims(), { alg: "HS256", typ: "JWT", kid: edge.issuer.kid }, JSON.stringify(edge.issuer.publicJwk)),
+    );
   });
 
   it("an unknown kid (signed by another key) is refused", async () => {
@@ -72,7 +105,13 @@ describe("attacks on the session token", () => {
   });
 
   it("an expired token gives no access (API: session_expired, nothing passes)", async () => {
-    const result = asResponse(await edge.send({ uri: "/api", headers: API, cookies: { [COOKIE.session]: edge.issuer.signJwt(claims({ exp: now() - 1, iat: now() - 3600 })) } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/api",
+        headers: API,
+        cookies: { [COOKIE.session]: edge.issuer.signJwt(claims({ exp: now() - 1, iat: now() - 3600 })) },
+      }),
+    );
     expect(result.status).toBe("401");
     expect(bodyJson(result).error).toBe("session_expired");
   });
@@ -114,7 +153,13 @@ describe("attacks on the login", () => {
   it("state mismatch (a callback for a login this browser did not start) is refused", async () => {
     const mine = await edge.startLogin();
     const theirs = await edge.startLogin();
-    const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=attacker-code&state=${theirs.state}`, cookies: { [COOKIE.login]: mine.loginCookie } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/callback",
+        querystring: `code=attacker-code&state=${theirs.state}`,
+        cookies: { [COOKIE.login]: mine.loginCookie },
+      }),
+    );
     expect(result.status).toBe("400");
     expect(edge.issuer.tokenRequests.filter((r) => r.form.get("code") === "attacker-code")).toHaveLength(0);
   });
@@ -127,14 +172,30 @@ describe("attacks on the login", () => {
   it("a tampered login cookie is refused", async () => {
     const started = await edge.startLogin();
     const [body, sig] = started.loginCookie.split(".");
-    const changed = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, "base64url").toString()), t: now() + 5000 })).toString("base64url");
-    expect(asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: `${changed}.${sig}` } })).status).toBe("400");
+    const changed = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, "base64url").toString()), t: now() + 5000 })).toString(
+      "base64url",
+    );
+    expect(
+      asResponse(
+        await edge.send({
+          uri: "/_auth/callback",
+          querystring: `code=c&state=${started.state}`,
+          cookies: { [COOKIE.login]: `${changed}.${sig}` },
+        }),
+      ).status,
+    ).toBe("400");
   });
 
   it("nonce mismatch (an ID token issued for another login) is refused", async () => {
     const started = await edge.startLogin();
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: "someone-elses-nonce" }) } }));
-    const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/callback",
+        querystring: `code=c&state=${started.state}`,
+        cookies: { [COOKIE.login]: started.loginCookie },
+      }),
+    );
     expect(result.status).toBe("400");
     expect(cookieJar(result)[COOKIE.session]).toBeUndefined();
   });
@@ -142,7 +203,11 @@ describe("attacks on the login", () => {
   it("a replayed nonce (the same callback twice) is refused the second time", async () => {
     const started = await edge.startLogin();
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }) } }));
-    const request = { uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } };
+    const request = {
+      uri: "/_auth/callback",
+      querystring: `code=c&state=${started.state}`,
+      cookies: { [COOKIE.login]: started.loginCookie },
+    };
     expect(asResponse(await edge.send(request)).status).toBe("302");
     const before = edge.issuer.tokenRequests.length;
     expect(asResponse(await edge.send(request)).status).toBe("400");
@@ -152,7 +217,15 @@ describe("attacks on the login", () => {
   it("an expired nonce (login older than 10 minutes) is refused", async () => {
     const started = await edge.startLogin();
     edge.offset = 601;
-    expect(asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } })).status).toBe("400");
+    expect(
+      asResponse(
+        await edge.send({
+          uri: "/_auth/callback",
+          querystring: `code=c&state=${started.state}`,
+          cookies: { [COOKIE.login]: started.loginCookie },
+        }),
+      ).status,
+    ).toBe("400");
   });
 
   it.each([
@@ -175,7 +248,11 @@ describe("attacks on the login", () => {
     const nonce = JSON.parse(Buffer.from(started.state, "base64url").toString()).n;
     const state = Buffer.from(JSON.stringify({ n: nonce, r: target })).toString("base64url");
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }) } }));
-    const result = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${state}`, cookies: { [COOKIE.login]: started.loginCookie } });
+    const result = await edge.send({
+      uri: "/_auth/callback",
+      querystring: `code=c&state=${state}`,
+      cookies: { [COOKIE.login]: started.loginCookie },
+    });
     const url = new URL(location(result));
     expect(url.host).toBe(APP_HOST);
     expect(location(result).startsWith(`https://${APP_HOST}/`)).toBe(true);
@@ -185,17 +262,34 @@ describe("attacks on the login", () => {
   it("open redirect through the refresh return and the runtime path is refused", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken() } }));
     const expired = edge.issuer.idToken({ exp: now() - 10, iat: now() - 3700 });
-    const refreshed = await edge.send({ uri: "/_auth/refresh", querystring: `return=${encodeURIComponent("//evil.example/x")}`, headers: NAV, cookies: { [COOKIE.session]: expired, [COOKIE.refresh]: "r" } });
+    const refreshed = await edge.send({
+      uri: "/_auth/refresh",
+      querystring: `return=${encodeURIComponent("//evil.example/x")}`,
+      headers: NAV,
+      cookies: { [COOKIE.session]: expired, [COOKIE.refresh]: "r" },
+    });
     expect(location(refreshed)).toBe(`https://${APP_HOST}/`);
     const { session } = await edge.login();
-    const runtime = await edge.send({ uri: "/_auth/runtime", querystring: `host=${RUNTIME}&path=${encodeURIComponent("https://evil.example/")}`, headers: NAV, cookies: { [COOKIE.session]: session } });
+    const runtime = await edge.send({
+      uri: "/_auth/runtime",
+      querystring: `host=${RUNTIME}&path=${encodeURIComponent("https://evil.example/")}`,
+      headers: NAV,
+      cookies: { [COOKIE.session]: session },
+    });
     expect(location(runtime)).toBe(`https://${RUNTIME}/`);
   });
 });
 
 describe("attacks with headers and cookies", () => {
   it("client-forged identity headers are removed (unauthenticated and authenticated)", async () => {
-    const forged = { "X-Oh-User": "admin", "x-oh-user-slug": OTHER_SLUG, "X-OH-SIG": "forged", "x-oh-exp": "9999999999", "x-oh-email": "a@b", "X-Oh-Anything": "x" };
+    const forged = {
+      "X-Oh-User": "admin",
+      "x-oh-user-slug": OTHER_SLUG,
+      "X-OH-SIG": "forged",
+      "x-oh-exp": "9999999999",
+      "x-oh-email": "a@b",
+      "X-Oh-Anything": "x",
+    };
     const runtime = asRequest(await edge.send({ host: RUNTIME, uri: "/api", headers: { ...forged, "X-Session-API-Key": "k" } }));
     expect(Object.keys(runtime.headers).filter((h) => h.startsWith("x-oh-"))).toEqual([]);
     const { session } = await edge.login();
@@ -222,26 +316,53 @@ describe("attacks with headers and cookies", () => {
 
   it("a runtime cookie minted for another host is refused there", async () => {
     const otherHost = `40124-${SLUG}.${RUNTIME_DOMAIN}`;
-    const cookie = seal(Buffer.from(edge.secrets.ticketKey!, "base64url"), "runtime", { h: otherHost, s: "user-sub-1", u: SLUG, e: "", x: now() + 3600 });
+    const cookie = seal(Buffer.from(edge.secrets.ticketKey!, "base64url"), "runtime", {
+      h: otherHost,
+      s: "user-sub-1",
+      u: SLUG,
+      e: "",
+      x: now() + 3600,
+    });
     expect(asResponse(await edge.send({ host: RUNTIME, uri: "/api", cookies: { [COOKIE.runtime]: cookie } })).status).toBe("401");
     asRequest(await edge.send({ host: otherHost, uri: "/api", cookies: { [COOKIE.runtime]: cookie } }));
   });
 
   it("a tampered or truncated runtime cookie is refused", async () => {
-    const cookie = seal(Buffer.from(edge.secrets.ticketKey!, "base64url"), "runtime", { h: RUNTIME, s: "user-sub-1", u: SLUG, e: "", x: now() + 3600 });
+    const cookie = seal(Buffer.from(edge.secrets.ticketKey!, "base64url"), "runtime", {
+      h: RUNTIME,
+      s: "user-sub-1",
+      u: SLUG,
+      e: "",
+      x: now() + 3600,
+    });
     for (const bad of [cookie.slice(0, -3), `${cookie}x`, cookie.replace(/^./, (c) => (c === "e" ? "f" : "e")), cookie.split(".")[0]!]) {
       expect(asResponse(await edge.send({ host: RUNTIME, uri: "/api", cookies: { [COOKIE.runtime]: bad } })).status).toBe("401");
     }
     // A value signed for another purpose (a ticket) is not a runtime cookie.
-    const ticketShaped = seal(Buffer.from(edge.secrets.ticketKey!, "base64url"), "ticket", { h: RUNTIME, s: "user-sub-1", u: SLUG, e: "", x: now() + 3600 });
+    const ticketShaped = seal(Buffer.from(edge.secrets.ticketKey!, "base64url"), "ticket", {
+      h: RUNTIME,
+      s: "user-sub-1",
+      u: SLUG,
+      e: "",
+      x: now() + 3600,
+    });
     expect(asResponse(await edge.send({ host: RUNTIME, uri: "/api", cookies: { [COOKIE.runtime]: ticketShaped } })).status).toBe("401");
   });
 
   it("the app session cookie tossed onto a runtime host is neither accepted nor forwarded", async () => {
     const { session } = await edge.login();
-    const result = asResponse(await edge.send({ host: RUNTIME, uri: "/api", cookies: { [COOKIE.session]: session, [COOKIE.refresh]: "r" } }));
+    const result = asResponse(
+      await edge.send({ host: RUNTIME, uri: "/api", cookies: { [COOKIE.session]: session, [COOKIE.refresh]: "r" } }),
+    );
     expect(result.status).toBe("401");
-    const passed = asRequest(await edge.send({ host: RUNTIME, uri: "/api", headers: { "X-Session-API-Key": "k" }, cookies: { [COOKIE.session]: session, keep: "1" } }));
+    const passed = asRequest(
+      await edge.send({
+        host: RUNTIME,
+        uri: "/api",
+        headers: { "X-Session-API-Key": "k" },
+        cookies: { [COOKIE.session]: session, keep: "1" },
+      }),
+    );
     expect(passed.headers.cookie).toEqual([{ key: "Cookie", value: "keep=1" }]);
   });
 });
@@ -263,10 +384,25 @@ describe("attacks on runtime tickets", () => {
   it("a ticket for another user's host is never minted, and a forged one is refused", async () => {
     const { session } = await edge.login();
     const otherHost = `40123-${OTHER_SLUG}.${RUNTIME_DOMAIN}`;
-    const mint = asResponse(await edge.send({ uri: "/_auth/runtime", querystring: `host=${otherHost}&n=${"a".repeat(43)}`, cookies: { [COOKIE.session]: session } }));
+    const mint = asResponse(
+      await edge.send({
+        uri: "/_auth/runtime",
+        querystring: `host=${otherHost}&n=${"a".repeat(43)}`,
+        cookies: { [COOKIE.session]: session },
+      }),
+    );
     expect(mint.status).toBe("403");
     const key = Buffer.from(edge.secrets.ticketKey!, "base64url");
-    const claimsOtherUser = seal(key, "ticket", { h: otherHost, s: "user-sub-1", u: OTHER_SLUG, e: "", x: now() + 60, j: "j1", n: "n", p: "/" });
+    const claimsOtherUser = seal(key, "ticket", {
+      h: otherHost,
+      s: "user-sub-1",
+      u: OTHER_SLUG,
+      e: "",
+      x: now() + 60,
+      j: "j1",
+      n: "n",
+      p: "/",
+    });
     expect(asResponse(await exchange(otherHost, claimsOtherUser, "s")).status).toBe("403");
   });
 
@@ -291,24 +427,48 @@ describe("CSRF", () => {
     ["the app over http", `http://${APP_HOST}`],
   ])("a state-changing request with the Origin of %s is refused", async (_name, origin) => {
     const { session } = await edge.login();
-    const result = asResponse(await edge.send({ method: "POST", uri: "/api/v1/settings", headers: { Origin: origin, "Sec-Fetch-Site": "same-origin" }, cookies: { [COOKIE.session]: session } }));
+    const result = asResponse(
+      await edge.send({
+        method: "POST",
+        uri: "/api/v1/settings",
+        headers: { Origin: origin, "Sec-Fetch-Site": "same-origin" },
+        cookies: { [COOKIE.session]: session },
+      }),
+    );
     expect(result.status).toBe("403");
     expect(bodyJson(result).error).toBe("cross_origin");
   });
 
   it("a cross-site request without Origin (Sec-Fetch-Site: same-site) is refused", async () => {
     const { session } = await edge.login();
-    expect(asResponse(await edge.send({ method: "PUT", uri: "/api/x", headers: { "Sec-Fetch-Site": "same-site" }, cookies: { [COOKIE.session]: session } })).status).toBe("403");
+    expect(
+      asResponse(
+        await edge.send({
+          method: "PUT",
+          uri: "/api/x",
+          headers: { "Sec-Fetch-Site": "same-site" },
+          cookies: { [COOKIE.session]: session },
+        }),
+      ).status,
+    ).toBe("403");
   });
 
   it("cross-site WebSocket hijacking (upgrade with a foreign Origin) is refused", async () => {
     const { session } = await edge.login();
-    const result = asResponse(await edge.send({ uri: "/socket.io/", headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x", Origin: "https://evil.example" }, cookies: { [COOKIE.session]: session } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/socket.io/",
+        headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x", Origin: "https://evil.example" },
+        cookies: { [COOKIE.session]: session },
+      }),
+    );
     expect(result.status).toBe("403");
   });
 
   it("a logout forced from another site is refused", async () => {
-    expect(asResponse(await edge.send({ method: "POST", uri: "/_auth/logout", headers: { Origin: "https://evil.example" } })).status).toBe("403");
+    expect(asResponse(await edge.send({ method: "POST", uri: "/_auth/logout", headers: { Origin: "https://evil.example" } })).status).toBe(
+      "403",
+    );
   });
 });
 
@@ -317,14 +477,18 @@ describe("cookie tossing from same-site pages", () => {
   const expiredFor = (sub: string) => edge.issuer.idToken({ sub, exp: now() - 10, iat: now() - 3700 });
   const attackerToken = () => edge.issuer.idToken({ sub: "attacker-sub", email: "eve@example.test" });
   const tokenRequestsWith = (refresh: string) => edge.issuer.tokenRequests.filter((r) => r.form.get("refresh_token") === refresh).length;
-  const clearsFor = (result: Awaited<ReturnType<TestEdge["send"]>>, name: string) => setCookiesOf(result).filter((c) => c.startsWith(`${name}=;`) && /Max-Age=0/.test(c));
+  const clearsFor = (result: Awaited<ReturnType<TestEdge["send"]>>, name: string) =>
+    setCookiesOf(result).filter((c) => c.startsWith(`${name}=;`) && /Max-Age=0/.test(c));
 
   it("the attacker's refresh token planted under the former name with Domain=<apex>, listed first, is never used, and both copies are cleared", async () => {
     // What browsers send after `__Secure-oh-refresh=<B>; Domain=example.test; Path=/_auth/refresh` from a runtime host page.
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
     const result = await edge.send({
       uri: "/_auth/refresh",
-      headers: { ...NAV, Cookie: `__Secure-oh-refresh=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; __Secure-oh-refresh=victim-refresh` },
+      headers: {
+        ...NAV,
+        Cookie: `__Secure-oh-refresh=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; __Secure-oh-refresh=victim-refresh`,
+      },
     });
     expect(tokenRequestsWith("attacker-refresh")).toBe(0);
     expect(cookieJar(result)[COOKIE.session] ?? "").toBe("");
@@ -338,7 +502,10 @@ describe("cookie tossing from same-site pages", () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
     const result = await edge.send({
       uri: "/_auth/refresh",
-      headers: { ...NAV, Cookie: `${COOKIE.refresh}=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; ${COOKIE.refresh}=victim-refresh` },
+      headers: {
+        ...NAV,
+        Cookie: `${COOKIE.refresh}=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; ${COOKIE.refresh}=victim-refresh`,
+      },
     });
     expect(tokenRequestsWith("attacker-refresh") + tokenRequestsWith("victim-refresh")).toBe(0);
     expect(clearsFor(result, COOKIE.refresh).some((c) => !/Domain=/.test(c) && / Path=\/;/.test(c))).toBe(true);
@@ -346,7 +513,9 @@ describe("cookie tossing from same-site pages", () => {
     // Two session cookies: neither signs anyone in.
     const victim = edge.issuer.signJwt(claims());
     const attacker = edge.issuer.signJwt(claims({ sub: "attacker-sub" }));
-    const api = asResponse(await edge.send({ uri: "/api/x", headers: { ...API, Cookie: `${COOKIE.session}=${attacker}; ${COOKIE.session}=${victim}` } }));
+    const api = asResponse(
+      await edge.send({ uri: "/api/x", headers: { ...API, Cookie: `${COOKIE.session}=${attacker}; ${COOKIE.session}=${victim}` } }),
+    );
     expect(api.status).toBe("401");
     expect(clearsFor(api, COOKIE.session).length).toBeGreaterThan(0);
   });
@@ -360,7 +529,14 @@ describe("cookie tossing from same-site pages", () => {
 
   it("a refresh whose new ID token is for another user never replaces the session", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken(), refresh_token: "attacker-refresh-2" } }));
-    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.session]: expiredFor("user-sub-1"), [COOKIE.refresh]: "tossed-refresh" } }));
+    const result = asResponse(
+      await edge.send({
+        method: "POST",
+        uri: "/_auth/refresh",
+        headers: { Origin: `https://${APP_HOST}` },
+        cookies: { [COOKIE.session]: expiredFor("user-sub-1"), [COOKIE.refresh]: "tossed-refresh" },
+      }),
+    );
     expect(result.status).toBe("401");
     expect(cookieJar(result)[COOKIE.session]).toBe("");
     expect(cookieJar(result)[COOKIE.refresh]).toBe("");
@@ -370,7 +546,14 @@ describe("cookie tossing from same-site pages", () => {
     const [head, , sig] = expiredFor("user-sub-1").split(".");
     const forged = `${head}.${Buffer.from(JSON.stringify(claims({ exp: now() - 10 }))).toString("base64url")}.${sig}`;
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken() } }));
-    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.session]: forged, [COOKIE.refresh]: "r-forged" } }));
+    const result = asResponse(
+      await edge.send({
+        method: "POST",
+        uri: "/_auth/refresh",
+        headers: { Origin: `https://${APP_HOST}` },
+        cookies: { [COOKIE.session]: forged, [COOKIE.refresh]: "r-forged" },
+      }),
+    );
     expect(result.status).toBe("401");
     expect(tokenRequestsWith("r-forged")).toBe(0);
   });
@@ -385,8 +568,16 @@ describe("cookie tossing from same-site pages", () => {
 
   it("the refresh cookie is host-only __Host- (Path=/), so no Domain=<apex> copy can exist", async () => {
     const started = await edge.startLogin();
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }), refresh_token: "r-host" } }));
-    const result = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, headers: NAV, cookies: { [COOKIE.login]: started.loginCookie } });
+    edge.issuer.tokenResponses.push(() => ({
+      status: 200,
+      body: { id_token: edge.issuer.idToken({ nonce: started.nonce }), refresh_token: "r-host" },
+    }));
+    const result = await edge.send({
+      uri: "/_auth/callback",
+      querystring: `code=c&state=${started.state}`,
+      headers: NAV,
+      cookies: { [COOKIE.login]: started.loginCookie },
+    });
     const line = setCookiesOf(result).find((c) => c.includes("=r-host;"))!;
     expect(line.startsWith("__Host-")).toBe(true);
     expect(line).toMatch(/; Path=\/; /);
@@ -401,7 +592,8 @@ describe("cross-site requests to runtime hosts", () => {
     const { ticket, state } = await mintTicket(RUNTIME);
     runtimeCookie = cookieJar(await exchange(RUNTIME, ticket, state))[COOKIE.runtime]!;
   });
-  const send = (method: string, headers: Record<string, string>, uri = "/api/conversations") => edge.send({ host: RUNTIME, method, uri, headers, cookies: { [COOKIE.runtime]: runtimeCookie } });
+  const send = (method: string, headers: Record<string, string>, uri = "/api/conversations") =>
+    edge.send({ host: RUNTIME, method, uri, headers, cookies: { [COOKIE.runtime]: runtimeCookie } });
 
   it.each([
     ["another user's runtime host (same-site)", { Origin: `https://${OTHER_RUNTIME}` }],
@@ -419,17 +611,32 @@ describe("cross-site requests to runtime hosts", () => {
 
   it("cross-site WebSocket hijacking of a worker (handshake known by Sec-WebSocket-Key alone, as CloudFront strips Upgrade) is refused 403", async () => {
     for (const origin of [`https://${OTHER_RUNTIME}`, "https://evil.example"]) {
-      expect(asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Origin: origin }, "/sockets/events/1")).status).toBe("403");
-      expect(asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Upgrade: "websocket", Origin: origin }, "/sockets/events/1")).status).toBe("403");
+      expect(
+        asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Origin: origin }, "/sockets/events/1")).status,
+      ).toBe("403");
+      expect(
+        asResponse(
+          await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Upgrade: "websocket", Origin: origin }, "/sockets/events/1"),
+        ).status,
+      ).toBe("403");
     }
   });
 
   it("the host itself, the app and the user's own navigation still act as the user (control)", async () => {
-    const allowed: Record<string, string>[] = [{ Origin: `https://${RUNTIME}` }, { Origin: `https://${APP_HOST}` }, { "Sec-Fetch-Site": "same-origin" }];
+    const allowed: Record<string, string>[] = [
+      { Origin: `https://${RUNTIME}` },
+      { Origin: `https://${APP_HOST}` },
+      { "Sec-Fetch-Site": "same-origin" },
+    ];
     for (const headers of allowed) {
       expect(headerValue(asRequest(await send("POST", headers)), "x-oh-user")).toBe("user-sub-1");
     }
-    expect(headerValue(asRequest(await send("GET", { "Sec-WebSocket-Key": "k", Origin: `https://${APP_HOST}` }, "/sockets/events/1")), "x-oh-user")).toBe("user-sub-1");
+    expect(
+      headerValue(
+        asRequest(await send("GET", { "Sec-WebSocket-Key": "k", Origin: `https://${APP_HOST}` }, "/sockets/events/1")),
+        "x-oh-user",
+      ),
+    ).toBe("user-sub-1");
     expect(headerValue(asRequest(await send("GET", { "Sec-Fetch-Site": "cross-site" }, "/page")), "x-oh-user")).toBe("user-sub-1");
   });
 
@@ -447,7 +654,13 @@ describe("forced logout", () => {
     ["a same-site sandbox page", { "Sec-Fetch-Site": "same-site" }],
     ["a client without Fetch metadata", {}],
   ])("GET /_auth/logout from %s clears nothing", async (_name, headers) => {
-    const result = asResponse(await edge.send({ uri: "/_auth/logout", headers: { ...NAV, ...headers }, cookies: { [COOKIE.session]: edge.issuer.signJwt(claims()) } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/logout",
+        headers: { ...NAV, ...headers },
+        cookies: { [COOKIE.session]: edge.issuer.signJwt(claims()) },
+      }),
+    );
     expect(result.status).toBe("403");
     expect(setCookiesOf(result)).toEqual([]);
     expect(result.headers?.location).toBeUndefined();
@@ -466,7 +679,14 @@ describe("forced logout", () => {
   });
 
   it("a runtime host's logout hop without a valid chain, from another site, clears nothing", async () => {
-    const result = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: "chain=forged.x", headers: { ...NAV, "Sec-Fetch-Site": "cross-site" } }));
+    const result = asResponse(
+      await edge.send({
+        host: RUNTIME,
+        uri: "/_auth/runtime-logout",
+        querystring: "chain=forged.x",
+        headers: { ...NAV, "Sec-Fetch-Site": "cross-site" },
+      }),
+    );
     expect(result.status).toBe("403");
     expect(setCookiesOf(result)).toEqual([]);
   });
@@ -475,9 +695,21 @@ describe("forced logout", () => {
 describe("the liveness-probe pass-through", () => {
   const APP_ORIGIN = { Origin: `https://${APP_HOST}` };
   it("a WebSocket handshake known only by Sec-WebSocket-Key does not ride it unsigned", async () => {
-    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { ...APP_ORIGIN, "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" } })).status).toBe("401");
+    expect(
+      asResponse(
+        await edge.send({
+          host: RUNTIME,
+          uri: "/",
+          headers: { ...APP_ORIGIN, "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" },
+        }),
+      ).status,
+    ).toBe("401");
     // Any other upgrade (h2c) neither.
-    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { ...APP_ORIGIN, Upgrade: "h2c", Connection: "Upgrade, HTTP2-Settings" } })).status).toBe("401");
+    expect(
+      asResponse(
+        await edge.send({ host: RUNTIME, uri: "/", headers: { ...APP_ORIGIN, Upgrade: "h2c", Connection: "Upgrade, HTTP2-Settings" } }),
+      ).status,
+    ).toBe("401");
   });
 
   it.each([
@@ -508,7 +740,13 @@ describe("host values outside ASCII", () => {
 
   it("the runtime hand-off refuses a host parameter that only folds onto a runtime host", async () => {
     const { session } = await edge.login();
-    const result = asResponse(await edge.send({ uri: "/_auth/runtime", querystring: `host=${encodeURIComponent(kelvinHost.replace("k", "\u212a"))}&n=${"a".repeat(43)}`, cookies: { [COOKIE.session]: session } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/runtime",
+        querystring: `host=${encodeURIComponent(kelvinHost.replace("k", "\u212a"))}&n=${"a".repeat(43)}`,
+        cookies: { [COOKIE.session]: session },
+      }),
+    );
     expect(result.status).toBe("400");
   });
 });
@@ -516,7 +754,14 @@ describe("host values outside ASCII", () => {
 describe("request methods outside ASCII", () => {
   it("a method that only upper-cases to OPTIONS or GET does not ride the preflight or probe pass", async () => {
     for (const method of ["OPT\u0131ON\u017f", "opt\u0131ons", "GE\u0162"]) {
-      const result = asResponse(await edge.send({ host: RUNTIME, method, uri: "/api", headers: { "Access-Control-Request-Method": "POST", Origin: `https://${APP_HOST}` } }));
+      const result = asResponse(
+        await edge.send({
+          host: RUNTIME,
+          method,
+          uri: "/api",
+          headers: { "Access-Control-Request-Method": "POST", Origin: `https://${APP_HOST}` },
+        }),
+      );
       expect(result.status).toBe("405");
     }
   });
@@ -554,22 +799,37 @@ describe("lock-out and long links", () => {
     const authorize = new URL(location(first));
     const nonce = authorize.searchParams.get("nonce")!;
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce }) } }));
-    const done = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${authorize.searchParams.get("state")}`, headers: NAV, cookies: cookieJar(first) });
+    const done = await edge.send({
+      uri: "/_auth/callback",
+      querystring: `code=c&state=${authorize.searchParams.get("state")}`,
+      headers: NAV,
+      cookies: cookieJar(first),
+    });
     return location(done);
   }
 
   it.each([1490, 2100, 2700, 5000])("a deep link of %i characters (random query) signs in and lands on the link", async (length) => {
-    const query = `q=${randomBytes(length).toString("base64url").slice(0, length - "/conversations/abc?q=".length)}`;
+    const query = `q=${randomBytes(length)
+      .toString("base64url")
+      .slice(0, length - "/conversations/abc?q=".length)}`;
     expect(await completeLogin("/conversations/abc", query)).toBe(`https://${APP_HOST}/conversations/abc?${query}`);
   });
 
   it("a login path cookie swapped for another path never chooses where the sign-in lands", async () => {
     const first = await edge.send({ uri: "/conversations/abc", querystring: `q=${randomBytes(4000).toString("base64url")}`, headers: NAV });
     const authorize = new URL(location(first));
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: authorize.searchParams.get("nonce") }) } }));
+    edge.issuer.tokenResponses.push(() => ({
+      status: 200,
+      body: { id_token: edge.issuer.idToken({ nonce: authorize.searchParams.get("nonce") }) },
+    }));
     const jar = cookieJar(first);
     const swapped = { ...jar, [COOKIE.loginMore]: `${jar[COOKIE.loginMore]!.slice(0, -4)}AAAA` };
-    const done = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${authorize.searchParams.get("state")}`, headers: NAV, cookies: swapped });
+    const done = await edge.send({
+      uri: "/_auth/callback",
+      querystring: `code=c&state=${authorize.searchParams.get("state")}`,
+      headers: NAV,
+      cookies: swapped,
+    });
     expect(location(done)).toBe(`https://${APP_HOST}/`);
   });
 
@@ -590,8 +850,16 @@ describe("lock-out and long links", () => {
     // The refresh URL would be too long: the browser signs in again with the link in its login cookie.
     const authorize = new URL(location(first));
     expect(authorize.pathname).toBe("/authorize");
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: authorize.searchParams.get("nonce") }) } }));
-    const done = await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${authorize.searchParams.get("state")}`, headers: NAV, cookies: cookieJar(first) });
+    edge.issuer.tokenResponses.push(() => ({
+      status: 200,
+      body: { id_token: edge.issuer.idToken({ nonce: authorize.searchParams.get("nonce") }) },
+    }));
+    const done = await edge.send({
+      uri: "/_auth/callback",
+      querystring: `code=c&state=${authorize.searchParams.get("state")}`,
+      headers: NAV,
+      cookies: cookieJar(first),
+    });
     expect(location(done)).toBe(`https://${APP_HOST}/conversations/abc?${query}`);
   });
 
@@ -600,9 +868,20 @@ describe("lock-out and long links", () => {
     const query = `path=${randomBytes(2400).toString("base64url")}`;
     const first = await edge.send({ host: RUNTIME, uri: "/files", querystring: query, headers: NAV });
     const state = cookieJar(first)[COOKIE.runtimeState]!;
-    const mint = await edge.send({ uri: "/_auth/runtime", querystring: new URL(location(first)).search.slice(1), headers: NAV, cookies: { [COOKIE.session]: session } });
+    const mint = await edge.send({
+      uri: "/_auth/runtime",
+      querystring: new URL(location(first)).search.slice(1),
+      headers: NAV,
+      cookies: { [COOKIE.session]: session },
+    });
     const callback = new URL(location(mint));
-    const exchanged = await edge.send({ host: RUNTIME, uri: callback.pathname, querystring: callback.search.slice(1), headers: NAV, cookies: { [COOKIE.runtimeState]: state } });
+    const exchanged = await edge.send({
+      host: RUNTIME,
+      uri: callback.pathname,
+      querystring: callback.search.slice(1),
+      headers: NAV,
+      cookies: { [COOKIE.runtimeState]: state },
+    });
     expect(location(exchanged)).toBe(`https://${RUNTIME}/files?${query}`);
   });
 });

@@ -34,7 +34,12 @@ describe("GIVEN the built bundles", () => {
   });
 
   it("WHEN the viewer-request handler runs with the secrets placeholder THEN 503; once the host filled them THEN it authenticates", async () => {
-    const { handler } = require(join(dist, "viewer-request", "index.js")) as { handler: (e: CloudFrontRequestEvent, c: { functionName: string }) => Promise<{ status?: string; headers?: Record<string, { value: string }[]> }> };
+    const { handler } = require(join(dist, "viewer-request", "index.js")) as {
+      handler: (
+        e: CloudFrontRequestEvent,
+        c: { functionName: string },
+      ) => Promise<{ status?: string; headers?: Record<string, { value: string }[]> }>;
+    };
     const context = { functionName: "us-east-1.openhands-prod-edge-viewer-request" };
     ssm.put("/openhands/prod/edge/config", JSON.stringify(testConfig("https://login.example.test", "client")));
     ssm.put("/openhands/prod/edge/secrets", '{"unset":true}', "SecureString");
@@ -42,7 +47,12 @@ describe("GIVEN the built bundles", () => {
     expect(first.status).toBe("503");
     // One signed GetParameters for both names (the stand-in checked the signature, the target and the body).
     expect(ssm.requests.map(({ target, names, withDecryption, outcome }) => ({ target, names, withDecryption, outcome }))).toEqual([
-      { target: "AmazonSSM.GetParameters", names: ["/openhands/prod/edge/config", "/openhands/prod/edge/secrets"], withDecryption: true, outcome: "200" },
+      {
+        target: "AmazonSSM.GetParameters",
+        names: ["/openhands/prod/edge/config", "/openhands/prod/edge/secrets"],
+        withDecryption: true,
+        outcome: "200",
+      },
     ]);
     // The placeholder is looked at again after 15 s; a fresh module instance stands for a container started later.
     jest.resetModules();
@@ -76,7 +86,10 @@ describe("GIVEN the built bundles", () => {
         }));
       });`;
     const calls = ssm.requests.length;
-    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { env: { ...process.env, NODE_PATH: join(__dirname, "..", "node_modules") }, encoding: "utf8" });
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+      env: { ...process.env, NODE_PATH: join(__dirname, "..", "node_modules") },
+      encoding: "utf8",
+    });
     expect(JSON.parse(stdout)).toEqual({ status: "302", undici: [], sdk: [] });
     expect(ssm.requests.length).toBe(calls + 1);
   });
@@ -84,7 +97,15 @@ describe("GIVEN the built bundles", () => {
   it("WHEN the origin-response handler runs THEN it reads the config parameter and adds the app's headers", async () => {
     const { handler } = require(join(dist, "origin-response", "index.js")) as typeof import("../src/origin-response");
     const event: CloudFrontResponseEvent = {
-      Records: [{ cf: { config: { distributionDomainName: "d", distributionId: "E", eventType: "origin-response", requestId: "r" }, request: cfRequest({ host: APP_HOST }), response: { status: "200", statusDescription: "OK", headers: {} } } }],
+      Records: [
+        {
+          cf: {
+            config: { distributionDomainName: "d", distributionId: "E", eventType: "origin-response", requestId: "r" },
+            request: cfRequest({ host: APP_HOST }),
+            response: { status: "200", statusDescription: "OK", headers: {} },
+          },
+        },
+      ],
     };
     const response = await handler(event, { functionName: "us-east-1.openhands-prod-edge-origin-response" });
     expect(response.headers["x-frame-options"]?.[0]?.value).toBe("DENY");

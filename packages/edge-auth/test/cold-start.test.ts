@@ -31,7 +31,11 @@ afterEach(async () => {
 });
 
 /** The secrets as the host writes them: the keys, and the issuer's JWKS with the URI it came from. */
-const secretsWithJwks = (keys: Record<string, unknown>[] = [issuer.publicJwk]) => ({ ...testSecrets(), jwksUri: `${issuer.url}/jwks.json`, jwks: { keys } });
+const secretsWithJwks = (keys: Record<string, unknown>[] = [issuer.publicJwk]) => ({
+  ...testSecrets(),
+  jwksUri: `${issuer.url}/jwks.json`,
+  jwks: { keys },
+});
 const handlerFor = (): ViewerRequestHandler => createViewerRequestHandlerFromParameters(ssmParameterSource({ env: ssm.env }));
 const withSession = (token: string) => cfEvent(cfRequest({ uri: "/api/conversations", cookies: { [COOKIE.session]: token } }));
 const roundTrips = () => ssm.requests.length + issuer.jwksRequests;
@@ -43,7 +47,12 @@ describe("GIVEN a cold container with a valid session cookie", () => {
     const result = await handlerFor()(withSession(issuer.idToken()), FN);
     expect(forwarded(result)).toBe("user-sub-1");
     expect(ssm.requests).toHaveLength(1);
-    expect(ssm.requests[0]).toMatchObject({ target: "AmazonSSM.GetParameters", names: [CONFIG, SECRETS], withDecryption: true, outcome: "200" });
+    expect(ssm.requests[0]).toMatchObject({
+      target: "AmazonSSM.GetParameters",
+      names: [CONFIG, SECRETS],
+      withDecryption: true,
+      outcome: "200",
+    });
     expect(issuer.jwksRequests).toBe(0);
     expect(roundTrips()).toBe(1);
   });
@@ -58,10 +67,19 @@ describe("GIVEN a cold container with a valid session cookie", () => {
   it("WHEN the issuer rotated to a key the stored JWKS lacks THEN the library downloads the JWKS for that kid and the session works", async () => {
     ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
     const next = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    issuer.jwksKeys.push({ ...(next.publicKey.export({ format: "jwk" }) as Record<string, unknown>), kid: "test-key-2", alg: "RS256", use: "sig" });
+    issuer.jwksKeys.push({
+      ...(next.publicKey.export({ format: "jwk" }) as Record<string, unknown>),
+      kid: "test-key-2",
+      alg: "RS256",
+      use: "sig",
+    });
     const handler = handlerFor();
     const now = Math.floor(Date.now() / 1000);
-    const rotated = issuer.signJwt({ sub: "user-sub-2", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 }, { kid: "test-key-2" }, next.privateKey);
+    const rotated = issuer.signJwt(
+      { sub: "user-sub-2", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 },
+      { kid: "test-key-2" },
+      next.privateKey,
+    );
     expect(forwarded(await handler(withSession(rotated), FN))).toBe("user-sub-2");
     expect(issuer.jwksRequests).toBe(1);
     // The stored key keeps working without another download.
@@ -81,11 +99,28 @@ describe("GIVEN a cold container with a valid session cookie", () => {
 
   it("WHEN the stored JWKS was downloaded from another URI (another pool) THEN it is not used: the configured issuer's keys are downloaded", async () => {
     const planted = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const plantedJwk = { ...(planted.publicKey.export({ format: "jwk" }) as Record<string, unknown>), kid: "test-key-1", alg: "RS256", use: "sig" };
-    ssm.put(SECRETS, JSON.stringify({ ...testSecrets(), jwksUri: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other/.well-known/jwks.json", jwks: { keys: [plantedJwk] } }), "SecureString");
+    const plantedJwk = {
+      ...(planted.publicKey.export({ format: "jwk" }) as Record<string, unknown>),
+      kid: "test-key-1",
+      alg: "RS256",
+      use: "sig",
+    };
+    ssm.put(
+      SECRETS,
+      JSON.stringify({
+        ...testSecrets(),
+        jwksUri: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other/.well-known/jwks.json",
+        jwks: { keys: [plantedJwk] },
+      }),
+      "SecureString",
+    );
     const handler = handlerFor();
     const now = Math.floor(Date.now() / 1000);
-    const byPlanted = issuer.signJwt({ sub: "mallory", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 }, {}, planted.privateKey);
+    const byPlanted = issuer.signJwt(
+      { sub: "mallory", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 },
+      {},
+      planted.privateKey,
+    );
     expect(asResponse(await handler(withSession(byPlanted), FN)).status).toBe("401");
     expect(forwarded(await handler(withSession(issuer.idToken()), FN))).toBe("user-sub-1");
     expect(issuer.jwksRequests).toBe(1);
@@ -116,7 +151,9 @@ describe("GIVEN a cold container whose configuration load fails", () => {
     ["malformed JSON in the secrets", "bad-json", /secrets: is not valid JSON/],
   ];
 
-  it.each(faults)("WHEN %s THEN 503 with Retry-After and a log line; the next request loads again and works", async (_what, fault, logged) => {
+  it.each(
+    faults,
+  )("WHEN %s THEN 503 with Retry-After and a log line; the next request loads again and works", async (_what, fault, logged) => {
     ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
     let env: Record<string, string | undefined> = ssm.env;
     if (fault === "deny") ssm.allow = (name) => name !== SECRETS;
@@ -126,7 +163,9 @@ describe("GIVEN a cold container whose configuration load fails", () => {
     else if (fault === "no-credentials") env = { ...ssm.env, AWS_ACCESS_KEY_ID: undefined };
     else ssm.faults.push(fault);
     const live = { env };
-    const handler = createViewerRequestHandlerFromParameters({ getParameters: (names) => ssmParameterSource({ env: live.env }).getParameters(names) });
+    const handler = createViewerRequestHandlerFromParameters({
+      getParameters: (names) => ssmParameterSource({ env: live.env }).getParameters(names),
+    });
     const first = asResponse(await handler(withSession(issuer.idToken()), FN));
     expect(first.status).toBe("503");
     expect(first.headers?.["retry-after"]?.[0]?.value).toBe("30");

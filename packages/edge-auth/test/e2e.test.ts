@@ -20,7 +20,11 @@ const APP = "oh.example.test";
 const RUNTIME_DOMAIN = "runtime.example.test";
 const TOKEN_TTL = 5;
 const key = randomBytes(32).toString("base64url");
-const secrets = { identitySigningKey: key, ticketKey: randomBytes(32).toString("base64url"), nonceKey: randomBytes(32).toString("base64url") };
+const secrets = {
+  identitySigningKey: key,
+  ticketKey: randomBytes(32).toString("base64url"),
+  nonceKey: randomBytes(32).toString("base64url"),
+};
 
 interface Echo {
   method: string;
@@ -47,7 +51,9 @@ async function startOrigin(): Promise<Server> {
     const echo = JSON.stringify(echoOf(req));
     req.resume();
     if ((req.headers.accept ?? "").includes("text/html")) {
-      res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>origin</title><pre id="echo">${echo.replace(/</g, "&lt;")}</pre>`);
+      res
+        .writeHead(200, { "content-type": "text/html" })
+        .end(`<!doctype html><title>origin</title><pre id="echo">${echo.replace(/</g, "&lt;")}</pre>`);
     } else {
       res.writeHead(200, { "content-type": "application/json" }).end(echo);
     }
@@ -55,9 +61,12 @@ async function startOrigin(): Promise<Server> {
   server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
     reached.push(echoOf(req));
     const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     const payload = Buffer.from(JSON.stringify(echoOf(req)));
-    const header = payload.length < 126 ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 255]);
+    const header =
+      payload.length < 126 ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 255]);
     socket.write(Buffer.concat([header, payload]));
     socket.on("error", () => undefined);
     socket.on("end", () => socket.destroy());
@@ -79,11 +88,15 @@ async function readEcho(page: Page): Promise<Echo> {
 
 function rawRequest(harness: EdgeHarness, host: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${harness.url}${path}`, { headers: { host, accept: "application/json" }, rejectUnauthorized: false, servername: host }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpsRequest(
+      `${harness.url}${path}`,
+      { headers: { host, accept: "application/json" }, rejectUnauthorized: false, servername: host },
+      (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -107,7 +120,13 @@ function chromiumOptions() {
     headless: true,
     ignoreHTTPSErrors: true,
     args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
       // The app host and every runtime host go to the harness; nothing else resolves (the provider is an IP literal).
       `--host-resolver-rules=${harness.hostResolverRules}, MAP ${EVIL} 127.0.0.1:${(evilSite.address() as AddressInfo).port}, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`,
       // The harness serves a throwaway self-signed certificate; HTTPS is needed for the Secure and __Host- cookies.
@@ -125,7 +144,14 @@ beforeAll(async () => {
   });
   origin = await startOrigin();
   harness = await startEdgeHarness({
-    config: { version: 1, appHost: APP, runtimeDomain: RUNTIME_DOMAIN, ...provider.edgeConfig, scopes: ["openid", "email", "profile"], sessionMaxAgeSeconds: 86400 },
+    config: {
+      version: 1,
+      appHost: APP,
+      runtimeDomain: RUNTIME_DOMAIN,
+      ...provider.edgeConfig,
+      scopes: ["openid", "email", "profile"],
+      sessionMaxAgeSeconds: 86400,
+    },
     secrets: { unset: true },
     originUrl: `http://127.0.0.1:${(origin.address() as AddressInfo).port}`,
   });
@@ -179,7 +205,13 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     const cookies = await context.cookies(`https://${APP}/_auth/refresh`);
     const session = cookies.find((c) => c.name === "__Host-oh-session")!;
     expect(session).toMatchObject({ domain: APP, path: "/", secure: true, httpOnly: true, sameSite: "Lax" });
-    expect(cookies.find((c) => c.name === "__Host-oh-refresh")).toMatchObject({ domain: APP, path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+    expect(cookies.find((c) => c.name === "__Host-oh-refresh")).toMatchObject({
+      domain: APP,
+      path: "/",
+      secure: true,
+      httpOnly: true,
+      sameSite: "Strict",
+    });
   });
 
   it("THEN the app's responses carry the security headers of the origin-response function", async () => {
@@ -225,7 +257,12 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     expect(echo.identity["x-oh-sig"]).toBe(expectedSig(RUNTIME, echo.identity));
     expect(echo.cookie).not.toContain("oh-");
     const runtimeCookies = await context.cookies(`https://${RUNTIME}/`);
-    expect(runtimeCookies.find((c) => c.name === "__Host-oh-runtime")).toMatchObject({ domain: RUNTIME, secure: true, httpOnly: true, sameSite: "Lax" });
+    expect(runtimeCookies.find((c) => c.name === "__Host-oh-runtime")).toMatchObject({
+      domain: RUNTIME,
+      secure: true,
+      httpOnly: true,
+      sameSite: "Lax",
+    });
     expect(runtimeCookies.map((c) => c.name)).not.toContain("__Host-oh-session");
     const ws = await page.evaluate(
       (url) =>
@@ -245,14 +282,21 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
   it("WHEN the app shows another runtime host in an iframe THEN the hand-off runs inside the frame and the sandbox page loads there", async () => {
     const framedHost = `40124-${SLUG}.${RUNTIME_DOMAIN}`;
     await page.goto(`https://${APP}/with-frame`);
-    await page.evaluate(`document.body.appendChild(Object.assign(document.createElement("iframe"), { src: "https://${framedHost}/framed?y=2" })) && true`);
+    await page.evaluate(
+      `document.body.appendChild(Object.assign(document.createElement("iframe"), { src: "https://${framedHost}/framed?y=2" })) && true`,
+    );
     const frame = await (async () => {
       for (let i = 0; i < 100; i += 1) {
         const found = page.frames().find((f) => f.url() === `https://${framedHost}/framed?y=2`);
         if (found && (await found.locator("#echo").count()) === 1) return found;
         await sleep(100);
       }
-      throw new Error(`the frame never loaded: ${page.frames().map((f) => f.url()).join(", ")}`);
+      throw new Error(
+        `the frame never loaded: ${page
+          .frames()
+          .map((f) => f.url())
+          .join(", ")}`,
+      );
     })();
     const echo = JSON.parse((await frame.locator("#echo").textContent()) ?? "{}") as Echo;
     expect(echo.host).toBe(framedHost);
@@ -294,7 +338,11 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     ];
     await page.evaluate(`${JSON.stringify(tossed)}.forEach((c) => { document.cookie = c; })`);
     // The tossed cookies are real: the browser now sends them to the app host (the __Host- ones it refused).
-    const tossedNames = async () => (await context.cookies(`https://${APP}/_auth/refresh`)).filter((c) => c.domain === ".example.test").map((c) => c.name).sort();
+    const tossedNames = async () =>
+      (await context.cookies(`https://${APP}/_auth/refresh`))
+        .filter((c) => c.domain === ".example.test")
+        .map((c) => c.name)
+        .sort();
     for (let i = 0; i < 50 && (await tossedNames()).length < 3; i += 1) await sleep(100);
     const planted = await tossedNames();
     expect(planted).toEqual(["__Secure-oh-refresh", "__Secure-oh-refresh", "__Secure-oh-session"]);
@@ -317,12 +365,16 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     });
     expect(background).toEqual({ status: 200, who: SUB });
     // The tossed copies were expired on the way.
-    expect((await context.cookies(`https://${APP}/_auth/refresh`)).filter((c) => c.domain === ".example.test" && c.name.includes("refresh"))).toEqual([]);
+    expect(
+      (await context.cookies(`https://${APP}/_auth/refresh`)).filter((c) => c.domain === ".example.test" && c.name.includes("refresh")),
+    ).toEqual([]);
   });
 
   it("WHEN a page on another user's runtime host floods the apex with big cookies THEN the app answers 431 once, expires them, and the next load works as the victim", async () => {
     await page.goto(`https://${EVE_RUNTIME}/flood?session_api_key=k`);
-    await page.evaluate(`for (let i = 0; i < 4; i += 1) document.cookie = "bomb" + i + "=" + "x".repeat(3900) + "; Domain=example.test; Path=/; Secure; SameSite=None"`);
+    await page.evaluate(
+      `for (let i = 0; i < 4; i += 1) document.cookie = "bomb" + i + "=" + "x".repeat(3900) + "; Domain=example.test; Path=/; Secure; SameSite=None"`,
+    );
     // document.cookie reaches the browser's cookie store asynchronously.
     const bombs = async () => (await context.cookies(`https://${APP}/`)).filter((c) => c.name.startsWith("bomb")).length;
     for (let i = 0; i < 50 && (await bombs()) < 4; i += 1) await sleep(100);
@@ -338,7 +390,9 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
   it("WHEN another user's runtime host page or another site POSTs to and opens a WebSocket to the victim's runtime host THEN the edge refuses them and nothing reaches the worker as the victim", async () => {
     const attempt = (target: string) =>
       page.evaluate(async (runtime) => {
-        await fetch(`https://${runtime}/api/steal`, { method: "POST", credentials: "include", mode: "no-cors", body: "x" }).catch(() => undefined);
+        await fetch(`https://${runtime}/api/steal`, { method: "POST", credentials: "include", mode: "no-cors", body: "x" }).catch(
+          () => undefined,
+        );
         return new Promise<string>((resolve) => {
           const socket = new WebSocket(`wss://${runtime}/sockets/hijack`);
           socket.onmessage = () => resolve("message");
@@ -360,7 +414,9 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     // Cross-site: a page of another site. The browser keeps the Lax cookie back, so the edge sees no credential at all.
     await page.goto(`https://${EVIL}/`);
     expect(await attempt(RUNTIME)).not.toBe("message");
-    const crossSite = harness.decisions.filter((d) => d.host === RUNTIME && (d.url === "/api/steal" || d.url === "/sockets/hijack")).slice(2);
+    const crossSite = harness.decisions
+      .filter((d) => d.host === RUNTIME && (d.url === "/api/steal" || d.url === "/sockets/hijack"))
+      .slice(2);
     expect(crossSite.map((d) => [d.method, d.websocket, d.outcome])).toEqual([
       ["POST", false, 401],
       ["GET", true, 401],

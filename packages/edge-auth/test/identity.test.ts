@@ -8,7 +8,9 @@ import { cfRequest } from "./support/events";
 describe("identity signature vectors", () => {
   it.each(vectors.vectors.map((v) => [v.name, v] as const))("GIVEN the vector %s THEN slug and x-oh-sig match", (_name, v) => {
     expect(userSlug(v.sub)).toBe(v.slug);
-    expect(identitySignature(Buffer.from(v.identitySigningKey, "base64url"), v.host, { sub: v.sub, slug: v.slug, email: v.email }, v.exp)).toBe(v.xOhSig);
+    expect(
+      identitySignature(Buffer.from(v.identitySigningKey, "base64url"), v.host, { sub: v.sub, slug: v.slug, email: v.email }, v.exp),
+    ).toBe(v.xOhSig);
   });
 
   it("GIVEN headers added by the edge THEN they carry the vector's values, exp 60 s ahead", () => {
@@ -16,7 +18,13 @@ describe("identity signature vectors", () => {
     const { headers } = cfRequest({ headers: { "X-OH-User": "forged" } });
     stripIdentityHeaders(headers);
     expect(headers["x-oh-user"]).toBeUndefined();
-    addIdentityHeaders(headers, Buffer.from(v.identitySigningKey, "base64url"), v.host, { sub: v.sub, slug: v.slug, email: v.email }, v.exp - 60);
+    addIdentityHeaders(
+      headers,
+      Buffer.from(v.identitySigningKey, "base64url"),
+      v.host,
+      { sub: v.sub, slug: v.slug, email: v.email },
+      v.exp - 60,
+    );
     expect(headers["x-oh-exp"]).toEqual([{ key: "X-Oh-Exp", value: String(v.exp) }]);
     expect(headers["x-oh-sig"]).toEqual([{ key: "X-Oh-Sig", value: v.xOhSig }]);
   });

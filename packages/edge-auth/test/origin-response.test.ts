@@ -90,7 +90,9 @@ describe("origin-response security headers", () => {
   });
 
   it("GIVEN the config parameter THEN the app CSP applies", async () => {
-    const fromParameters = createOriginResponseHandlerFromParameters({ getParameters: async (names) => new Map([[names[0]!, JSON.stringify(config)]]) });
+    const fromParameters = createOriginResponseHandlerFromParameters({
+      getParameters: async (names) => new Map([[names[0]!, JSON.stringify(config)]]),
+    });
     const { headers } = await fromParameters(event(APP_HOST), { functionName: "us-east-1.openhands-prod-edge-origin-response" });
     expect(get(headers, "x-frame-options")).toBe("DENY");
   });

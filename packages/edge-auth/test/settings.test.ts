@@ -45,12 +45,16 @@ describe("parameterNamesFor", () => {
     expect(parameterNamesFor(fn).secrets).toBe(name.replace(/config$/, "secrets"));
   });
 
-  it.each(["", "openhands-edge-viewer-request", "us-east-1.OpenHands-prod-edge-viewer-request", "openhands-prod-edge-other", "openhands-pr-od-edge-auth-x", "x".repeat(300)])(
-    "GIVEN %j THEN a clear error about the naming contract",
-    (fn) => {
-      expect(() => parameterNamesFor(fn)).toThrow(/does not follow the naming contract/);
-    },
-  );
+  it.each([
+    "",
+    "openhands-edge-viewer-request",
+    "us-east-1.OpenHands-prod-edge-viewer-request",
+    "openhands-prod-edge-other",
+    "openhands-pr-od-edge-auth-x",
+    "x".repeat(300),
+  ])("GIVEN %j THEN a clear error about the naming contract", (fn) => {
+    expect(() => parameterNamesFor(fn)).toThrow(/does not follow the naming contract/);
+  });
 });
 
 describe("SettingsCache", () => {
@@ -136,7 +140,9 @@ describe("viewer-request handlers and their configuration", () => {
   });
 
   it("GIVEN an invalid configuration in the factory THEN it throws at creation with the field", () => {
-    expect(() => createViewerRequestHandler({ config: { ...JSON.parse(config), appHost: "" }, secrets: testSecrets() })).toThrow(/config.appHost/);
+    expect(() => createViewerRequestHandler({ config: { ...JSON.parse(config), appHost: "" }, secrets: testSecrets() })).toThrow(
+      /config.appHost/,
+    );
   });
 
   it("GIVEN parameters: a bad function name, the placeholder, a failing SSM THEN 503 (fail closed); real secrets THEN it works", async () => {
@@ -151,7 +157,9 @@ describe("viewer-request handlers and their configuration", () => {
     source.values.set("/openhands/prod/edge/config", config).set("/openhands/prod/edge/secrets", '{"unset":true}');
     expect(bodyJson(await handler(event(), { functionName: FN })).error).toBe("not_configured");
     source.values.set("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()));
-    const result = asResponse(await handler(cfEvent(cfRequest({ uri: "/", headers: { "Sec-Fetch-Mode": "navigate" } })), { functionName: FN }));
+    const result = asResponse(
+      await handler(cfEvent(cfRequest({ uri: "/", headers: { "Sec-Fetch-Mode": "navigate" } })), { functionName: FN }),
+    );
     expect(result.status).toBe("302");
     expect(errors).toHaveBeenCalled();
     errors.mockRestore();

@@ -49,7 +49,9 @@ describe("GIVEN the SDK-free SSM client", () => {
     const [call] = ssm.requests;
     expect(call).toMatchObject({ target: "AmazonSSM.GetParameters", names: [CONFIG, SECRETS], withDecryption: true, outcome: "200" });
     expect(call!.authorization).toMatch(
-      new RegExp(`^AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/\\d{8}/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$`),
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/\\d{8}/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$`,
+      ),
     );
   });
 
@@ -61,8 +63,22 @@ describe("GIVEN the SDK-free SSM client", () => {
 
   it.each([
     ["ThrottlingException", { type: "ThrottlingException", message: "Rate exceeded" }, /ThrottlingException: Rate exceeded \(HTTP 400\)/],
-    ["InternalServerError", { type: "InternalServerError", status: 500, message: "internal" }, /InternalServerError: internal \(HTTP 500\)/],
-    ["a namespaced __type", { raw: JSON.stringify({ __type: "com.amazon.coral.service#ExpiredTokenException", message: "The security token included in the request is expired" }), status: 400 }, /^SSM GetParameters: ExpiredTokenException: The security token/],
+    [
+      "InternalServerError",
+      { type: "InternalServerError", status: 500, message: "internal" },
+      /InternalServerError: internal \(HTTP 500\)/,
+    ],
+    [
+      "a namespaced __type",
+      {
+        raw: JSON.stringify({
+          __type: "com.amazon.coral.service#ExpiredTokenException",
+          message: "The security token included in the request is expired",
+        }),
+        status: 400,
+      },
+      /^SSM GetParameters: ExpiredTokenException: The security token/,
+    ],
     ["a 200 that is not JSON", { raw: "<html>proxy</html>", status: 200 }, /MalformedAnswer/],
     ["a 200 without Parameters", { raw: "{}", status: 200 }, /MalformedAnswer/],
     ["a parameter without a Value", { raw: JSON.stringify({ Parameters: [{ Name: CONFIG }] }), status: 200 }, /MalformedAnswer/],
@@ -77,21 +93,33 @@ describe("GIVEN the SDK-free SSM client", () => {
     ssm.allow = (name) => name !== SECRETS;
     const error = await rejection(source().getParameters([CONFIG, SECRETS]));
     expect(error.code).toBe("AccessDeniedException");
-    expect(error.message).toContain(`not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter${SECRETS}`);
+    expect(error.message).toContain(
+      `not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter${SECRETS}`,
+    );
   });
 
   it("WHEN the credentials are missing, wrong or lack their session token THEN no call, or SSM's refusal", async () => {
-    expect((await rejection(source({ ...ssm.env, AWS_SECRET_ACCESS_KEY: undefined }).getParameters([CONFIG]))).code).toBe("MissingCredentials");
+    expect((await rejection(source({ ...ssm.env, AWS_SECRET_ACCESS_KEY: undefined }).getParameters([CONFIG]))).code).toBe(
+      "MissingCredentials",
+    );
     expect(ssm.requests).toHaveLength(0);
-    expect((await rejection(source({ ...ssm.env, AWS_SECRET_ACCESS_KEY: "wrong" }).getParameters([CONFIG]))).code).toBe("InvalidSignatureException");
-    expect((await rejection(source({ ...ssm.env, AWS_ACCESS_KEY_ID: "AKIAOTHER" }).getParameters([CONFIG]))).code).toBe("UnrecognizedClientException");
-    expect((await rejection(source({ ...ssm.env, AWS_SESSION_TOKEN: undefined }).getParameters([CONFIG]))).code).toBe("UnrecognizedClientException");
+    expect((await rejection(source({ ...ssm.env, AWS_SECRET_ACCESS_KEY: "wrong" }).getParameters([CONFIG]))).code).toBe(
+      "InvalidSignatureException",
+    );
+    expect((await rejection(source({ ...ssm.env, AWS_ACCESS_KEY_ID: "AKIAOTHER" }).getParameters([CONFIG]))).code).toBe(
+      "UnrecognizedClientException",
+    );
+    expect((await rejection(source({ ...ssm.env, AWS_SESSION_TOKEN: undefined }).getParameters([CONFIG]))).code).toBe(
+      "UnrecognizedClientException",
+    );
   });
 
   it("WHEN the endpoint override is plain http off loopback THEN refused before anything is signed or sent", async () => {
     const error = await rejection(source({ ...ssm.env, AWS_ENDPOINT_URL_SSM: "http://ssm.example.test/" }).getParameters([CONFIG]));
     expect(error.code).toBe("InvalidEndpoint");
-    expect((await rejection(source({ ...ssm.env, AWS_ENDPOINT_URL_SSM: "not a url" }).getParameters([CONFIG]))).code).toBe("InvalidEndpoint");
+    expect((await rejection(source({ ...ssm.env, AWS_ENDPOINT_URL_SSM: "not a url" }).getParameters([CONFIG]))).code).toBe(
+      "InvalidEndpoint",
+    );
   });
 
   it("WHEN nothing answers in time THEN a NetworkError after the deadline", async () => {
@@ -106,14 +134,22 @@ describe("GIVEN the SSM stand-in (it must refuse what SSM refuses)", () => {
 
   it("WHEN a request is unsigned THEN MissingAuthenticationTokenException with __type", async () => {
     const answer = await rawPost(json, JSON.stringify({ Names: [CONFIG] }));
-    expect(answer).toEqual({ status: 400, body: { __type: "MissingAuthenticationTokenException", message: "Missing Authentication Token" } });
+    expect(answer).toEqual({
+      status: 400,
+      body: { __type: "MissingAuthenticationTokenException", message: "Missing Authentication Token" },
+    });
   });
 
   it("WHEN the Authorization header is malformed or the signature wrong THEN IncompleteSignature / InvalidSignature", async () => {
-    expect((await rawPost({ ...json, Authorization: "AWS4-HMAC-SHA256 Credential=x" }, "{}")).body.__type).toBe("IncompleteSignatureException");
+    expect((await rawPost({ ...json, Authorization: "AWS4-HMAC-SHA256 Credential=x" }, "{}")).body.__type).toBe(
+      "IncompleteSignatureException",
+    );
     const date = new Date().toISOString().replace(/[:-]|\.\d{3}/g, "");
     const forged = `AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/${date.slice(0, 8)}/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=${"0".repeat(64)}`;
-    const answer = await rawPost({ ...json, Authorization: forged, "X-Amz-Date": date, "X-Amz-Security-Token": ssm.credentials.sessionToken! }, JSON.stringify({ Names: [CONFIG] }));
+    const answer = await rawPost(
+      { ...json, Authorization: forged, "X-Amz-Date": date, "X-Amz-Security-Token": ssm.credentials.sessionToken! },
+      JSON.stringify({ Names: [CONFIG] }),
+    );
     expect(answer.body.__type).toBe("InvalidSignatureException");
   });
 
@@ -130,7 +166,14 @@ describe("GIVEN the SSM stand-in (it must refuse what SSM refuses)", () => {
     const date = new Date().toISOString().replace(/[:-]|\.\d{3}/g, "");
     const host = new URL(ssm.endpoint).host;
     const token = ssm.credentials.sessionToken!;
-    const canonical = ["POST", "/", "", `host:${host}\nx-amz-date:${date}\nx-amz-security-token:${token}\nx-amz-target:AmazonSSM.GetParameters\n`, "host;x-amz-date;x-amz-security-token;x-amz-target", createHash("sha256").update(body).digest("hex")].join("\n");
+    const canonical = [
+      "POST",
+      "/",
+      "",
+      `host:${host}\nx-amz-date:${date}\nx-amz-security-token:${token}\nx-amz-target:AmazonSSM.GetParameters\n`,
+      "host;x-amz-date;x-amz-security-token;x-amz-target",
+      createHash("sha256").update(body).digest("hex"),
+    ].join("\n");
     const scope = `${date.slice(0, 8)}/us-east-1/ssm/aws4_request`;
     const toSign = ["AWS4-HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
     const h = (k: string | Buffer, d: string) => createHmac("sha256", k).update(d).digest();
@@ -141,7 +184,16 @@ describe("GIVEN the SSM stand-in (it must refuse what SSM refuses)", () => {
     const [parameter] = answer.body.Parameters as { Value: string; Type: string }[];
     expect(parameter!.Type).toBe("SecureString");
     expect(parameter!.Value).not.toContain("nonceKey");
-    const wrongTarget = await rawPost({ ...json, "X-Amz-Target": "AmazonSSM.GetParameter", Authorization: authorization, "X-Amz-Date": date, "X-Amz-Security-Token": token }, body);
+    const wrongTarget = await rawPost(
+      {
+        ...json,
+        "X-Amz-Target": "AmazonSSM.GetParameter",
+        Authorization: authorization,
+        "X-Amz-Date": date,
+        "X-Amz-Security-Token": token,
+      },
+      body,
+    );
     expect(wrongTarget.body.__type).toBe("InvalidSignatureException");
   });
 });

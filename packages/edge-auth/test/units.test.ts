@@ -1,6 +1,15 @@
 // Small pieces: signed values, cookies, hosts, return paths, single use.
 import { classifyHost, normalizeHost } from "../src/shared/hosts";
-import { clearEverywhere, matchingPaths, parentDomains, parseCookies, readCookies, stripOurCookies, setCookie, isOurCookie } from "../src/shared/cookies";
+import {
+  clearEverywhere,
+  matchingPaths,
+  parentDomains,
+  parseCookies,
+  readCookies,
+  stripOurCookies,
+  setCookie,
+  isOurCookie,
+} from "../src/shared/cookies";
 import { runtimeIsSameSite } from "../src/viewer-request/gate";
 import { safeReturnPath } from "../src/shared/return-path";
 import { seal, unseal, safeEqual } from "../src/shared/signed";
@@ -20,7 +29,8 @@ describe("signed values", () => {
   });
 
   it("GIVEN malformed input THEN undefined, never a throw", () => {
-    for (const bad of [undefined, "", ".", "a.b.c", "x".repeat(4000), `${Buffer.from("[1]").toString("base64url")}.x`]) expect(unseal(key, "a", bad)).toBeUndefined();
+    for (const bad of [undefined, "", ".", "a.b.c", "x".repeat(4000), `${Buffer.from("[1]").toString("base64url")}.x`])
+      expect(unseal(key, "a", bad)).toBeUndefined();
     const notJson = `${Buffer.from("{nope").toString("base64url")}`;
     const { hmacBase64url } = jest.requireActual("../src/shared/signed");
     expect(unseal(key, "a", `${notJson}.${hmacBase64url(key, `a\n${notJson}`)}`)).toBeUndefined();
@@ -33,7 +43,11 @@ describe("signed values", () => {
 describe("cookies", () => {
   it("GIVEN several Cookie headers, quotes and junk THEN the first value of each name", () => {
     const cookies = parseCookies(cfRequest({ headers: { Cookie: ['a=1; b="2"; =x; junk; a=3', "c=4"] } }).headers);
-    expect([...cookies]).toEqual([["a", "1"], ["b", "2"], ["c", "4"]]);
+    expect([...cookies]).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+      ["c", "4"],
+    ]);
   });
 
   it("GIVEN our cookie names THEN they are ours in any case; others are not", () => {
@@ -47,16 +61,28 @@ describe("cookies", () => {
   });
 
   it("GIVEN one of our names twice, or a stranger in our family THEN neither value is read and the names are hostile", () => {
-    const { values, hostile } = readCookies(cfRequest({ headers: { Cookie: ["__Host-oh-session=a; x=1; __Secure-oh-refresh=r", "__Host-oh-session=b; __HOST-oh-login=l; __Host-oh-runtime=ok"] } }).headers);
+    const { values, hostile } = readCookies(
+      cfRequest({
+        headers: {
+          Cookie: ["__Host-oh-session=a; x=1; __Secure-oh-refresh=r", "__Host-oh-session=b; __HOST-oh-login=l; __Host-oh-runtime=ok"],
+        },
+      }).headers,
+    );
     expect(values.get("__Host-oh-session")).toBeUndefined();
     expect(values.get("__Host-oh-runtime")).toBe("ok");
     expect([...hostile].sort()).toEqual(["__HOST-oh-login", "__Host-oh-session", "__Secure-oh-refresh"]);
     // Only SP and HTAB surround a name; a name led by other white space is another cookie.
-    expect(readCookies(cfRequest({ headers: { Cookie: "\u00a0__Host-oh-session=a" } }).headers).values.has("__Host-oh-session")).toBe(false);
+    expect(readCookies(cfRequest({ headers: { Cookie: "\u00a0__Host-oh-session=a" } }).headers).values.has("__Host-oh-session")).toBe(
+      false,
+    );
   });
 
   it("GIVEN a host and a path THEN the Domain and Path values a received cookie can carry", () => {
-    expect(parentDomains("40123-abc.runtime.example.test")).toEqual(["40123-abc.runtime.example.test", "runtime.example.test", "example.test"]);
+    expect(parentDomains("40123-abc.runtime.example.test")).toEqual([
+      "40123-abc.runtime.example.test",
+      "runtime.example.test",
+      "example.test",
+    ]);
     expect(matchingPaths("/_auth/refresh")).toEqual(["/", "/_auth", "/_auth/", "/_auth/refresh"]);
     expect(matchingPaths("/a/")).toEqual(["/", "/a", "/a/"]);
     expect(matchingPaths("/a/b/c/d/e/f/g/h").length).toBeLessThanOrEqual(7);
@@ -71,7 +97,14 @@ describe("cookies", () => {
       "t=; Domain=example.test; Path=/a; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
     ]);
     // Browsers accept names such as `x[1]` or `a b`; those are written back. Non-ASCII names cannot be and are left out.
-    expect(clearEverywhere(["x[1]", "a b", "\u00a0x", "c=d"], "oh.example.test", "/").map((l) => l.split("=")[0])).toEqual(["x[1]", "x[1]", "x[1]", "a b", "a b", "a b"]);
+    expect(clearEverywhere(["x[1]", "a b", "\u00a0x", "c=d"], "oh.example.test", "/").map((l) => l.split("=")[0])).toEqual([
+      "x[1]",
+      "x[1]",
+      "x[1]",
+      "a b",
+      "a b",
+      "a b",
+    ]);
   });
 
   it("GIVEN a cookie THEN it is host-only, Secure and HttpOnly", () => {
@@ -86,7 +119,12 @@ describe("hosts", () => {
     expect(normalizeHost("a_b.test")).toBe("");
     expect(normalizeHost(undefined)).toBe("");
     expect(classifyHost("oh.example.test", config).kind).toBe("app");
-    expect(classifyHost("1-abcdefghijklmnop.runtime.example.test", config)).toEqual({ kind: "runtime", host: "1-abcdefghijklmnop.runtime.example.test", port: 1, slug: "abcdefghijklmnop" });
+    expect(classifyHost("1-abcdefghijklmnop.runtime.example.test", config)).toEqual({
+      kind: "runtime",
+      host: "1-abcdefghijklmnop.runtime.example.test",
+      port: 1,
+      slug: "abcdefghijklmnop",
+    });
     expect(classifyHost("1-abcdefghijklmnop.runtime.example.test.evil", config).kind).toBe("unknown");
     expect(classifyHost("1-abcdefghijklmnopruntime.example.test", config).kind).toBe("unknown");
   });

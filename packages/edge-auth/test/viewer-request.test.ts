@@ -5,7 +5,20 @@ import { COOKIE } from "../src/shared/cookies";
 import { userSlug } from "../src/slug";
 import { startTestEdge, type TestEdge } from "./support/edge";
 import { createViewerRequestHandler } from "../src/viewer-request";
-import { APP_HOST, NAV, RUNTIME_DOMAIN, asRequest, asResponse, bodyJson, cfEvent, cfRequest, cookieJar, headerValue, location, setCookies } from "./support/events";
+import {
+  APP_HOST,
+  NAV,
+  RUNTIME_DOMAIN,
+  asRequest,
+  asResponse,
+  bodyJson,
+  cfEvent,
+  cfRequest,
+  cookieJar,
+  headerValue,
+  location,
+  setCookies,
+} from "./support/events";
 
 let edge: TestEdge;
 beforeAll(async () => {
@@ -48,7 +61,9 @@ describe("GIVEN no session on the app host", () => {
   });
 
   it("WHEN an XHR asks THEN it gets a JSON 401 it can recover from, not a redirect", async () => {
-    const result = asResponse(await edge.send({ uri: "/api/v1/settings", headers: { "Sec-Fetch-Mode": "cors", Accept: "application/json" } }));
+    const result = asResponse(
+      await edge.send({ uri: "/api/v1/settings", headers: { "Sec-Fetch-Mode": "cors", Accept: "application/json" } }),
+    );
     expect(result.status).toBe("401");
     expect(bodyJson(result)).toMatchObject({ error: "unauthenticated", refresh: "/_auth/refresh" });
   });
@@ -59,7 +74,12 @@ describe("GIVEN no session on the app host", () => {
   });
 
   it("WHEN a WebSocket upgrade arrives THEN it is answered 401 and never redirected", async () => {
-    const result = asResponse(await edge.send({ uri: "/socket.io/", headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x", Origin: `https://${APP_HOST}`, "Sec-Fetch-Mode": "websocket" } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/socket.io/",
+        headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x", Origin: `https://${APP_HOST}`, "Sec-Fetch-Mode": "websocket" },
+      }),
+    );
     expect(result.status).toBe("401");
   });
 
@@ -71,12 +91,22 @@ describe("GIVEN no session on the app host", () => {
 describe("GIVEN a completed login", () => {
   it("THEN the callback sets host-only session and refresh cookies and returns to the path", async () => {
     const started = await edge.startLogin("/conversations/7?x=1");
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }), refresh_token: "r1" } }));
-    const result = await edge.send({ uri: "/_auth/callback", querystring: `code=abc&state=${started.state}`, headers: NAV, cookies: { [COOKIE.login]: started.loginCookie } });
+    edge.issuer.tokenResponses.push(() => ({
+      status: 200,
+      body: { id_token: edge.issuer.idToken({ nonce: started.nonce }), refresh_token: "r1" },
+    }));
+    const result = await edge.send({
+      uri: "/_auth/callback",
+      querystring: `code=abc&state=${started.state}`,
+      headers: NAV,
+      cookies: { [COOKIE.login]: started.loginCookie },
+    });
     expect(location(result)).toBe(`https://${APP_HOST}/conversations/7?x=1`);
     const cookies = setCookies(result);
     expect(cookies.find((c) => c.startsWith(`${COOKIE.session}=`))).toMatch(/; Path=\/; Max-Age=2592000; Secure; HttpOnly; SameSite=Lax$/);
-    expect(cookies.find((c) => c.startsWith(`${COOKIE.refresh}=r1`))).toMatch(/; Path=\/; Max-Age=2592000; Secure; HttpOnly; SameSite=Strict$/);
+    expect(cookies.find((c) => c.startsWith(`${COOKIE.refresh}=r1`))).toMatch(
+      /; Path=\/; Max-Age=2592000; Secure; HttpOnly; SameSite=Strict$/,
+    );
     expect(cookieJar(result)[COOKIE.login]).toBe("");
     expect(cookies.join("\n")).not.toMatch(/Domain=/i);
     const token = edge.issuer.tokenRequests.at(-1)!.form;
@@ -97,7 +127,9 @@ describe("GIVEN a completed login", () => {
     expect(headerValue(request, "x-oh-email")).toBe("ada@example.test");
     const exp = headerValue(request, "x-oh-exp")!;
     expect(Number(exp) - Date.now() / 1000).toBeGreaterThan(55);
-    expect(headerValue(request, "x-oh-sig")).toBe(expectedSignature(edge.secrets.identitySigningKey!, APP_HOST, "user-sub-1", SLUG, "ada@example.test", exp));
+    expect(headerValue(request, "x-oh-sig")).toBe(
+      expectedSignature(edge.secrets.identitySigningKey!, APP_HOST, "user-sub-1", SLUG, "ada@example.test", exp),
+    );
     expect(request.headers.cookie).toEqual([{ key: "Cookie", value: "theme=dark; other=1" }]);
   });
 
@@ -122,11 +154,44 @@ describe("GIVEN a completed login", () => {
   it("WHEN the app client has a secret THEN the token request uses HTTP Basic", async () => {
     const { createViewerRequestHandler } = await import("../src/viewer-request");
     const handler = createViewerRequestHandler({ config: edge.config, secrets: { ...edge.secrets, clientSecret: "s3cr3t" } });
-    const first = await handler({ Records: [{ cf: { config: {} as never, request: { clientIp: "", method: "GET", uri: "/", querystring: "", headers: { host: [{ value: APP_HOST }], "sec-fetch-mode": [{ value: "navigate" }] } } } }] });
+    const first = await handler({
+      Records: [
+        {
+          cf: {
+            config: {} as never,
+            request: {
+              clientIp: "",
+              method: "GET",
+              uri: "/",
+              querystring: "",
+              headers: { host: [{ value: APP_HOST }], "sec-fetch-mode": [{ value: "navigate" }] },
+            },
+          },
+        },
+      ],
+    });
     const url = new URL(location(first));
     const loginCookie = cookieJar(first)[COOKIE.login]!;
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: url.searchParams.get("nonce") }) } }));
-    const result = await handler({ Records: [{ cf: { config: {} as never, request: { clientIp: "", method: "GET", uri: "/_auth/callback", querystring: `code=c&state=${url.searchParams.get("state")}`, headers: { host: [{ value: APP_HOST }], cookie: [{ value: `${COOKIE.login}=${loginCookie}` }] } } } }] });
+    edge.issuer.tokenResponses.push(() => ({
+      status: 200,
+      body: { id_token: edge.issuer.idToken({ nonce: url.searchParams.get("nonce") }) },
+    }));
+    const result = await handler({
+      Records: [
+        {
+          cf: {
+            config: {} as never,
+            request: {
+              clientIp: "",
+              method: "GET",
+              uri: "/_auth/callback",
+              querystring: `code=c&state=${url.searchParams.get("state")}`,
+              headers: { host: [{ value: APP_HOST }], cookie: [{ value: `${COOKIE.login}=${loginCookie}` }] },
+            },
+          },
+        },
+      ],
+    });
     expect(asResponse(result).status).toBe("302");
     expect(edge.issuer.tokenRequests.at(-1)!.authorization).toBe(`Basic ${Buffer.from("test-client-id:s3cr3t").toString("base64")}`);
     // No refresh token in the answer: no refresh cookie.
@@ -149,7 +214,13 @@ describe("GIVEN the callback fails", () => {
     const started = await edge.startLogin();
     const before = edge.issuer.tokenRequests.length;
     edge.issuer.tokenResponses.push(() => ({ status: 400, body: { error: "invalid_grant" } }));
-    const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=bad&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/callback",
+        querystring: `code=bad&state=${started.state}`,
+        cookies: { [COOKIE.login]: started.loginCookie },
+      }),
+    );
     expect(result.status).toBe("400");
     expect(edge.issuer.tokenRequests.length - before).toBe(1);
   });
@@ -157,8 +228,18 @@ describe("GIVEN the callback fails", () => {
   it("WHEN the token endpoint fails with 5xx and network errors THEN it retries, and succeeds on the third attempt", async () => {
     const started = await edge.startLogin();
     const before = edge.issuer.tokenRequests.length;
-    edge.issuer.tokenResponses.push(() => ({ status: 502, body: {} }), () => "drop", () => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }) } }));
-    const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } }));
+    edge.issuer.tokenResponses.push(
+      () => ({ status: 502, body: {} }),
+      () => "drop",
+      () => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce }) } }),
+    );
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/callback",
+        querystring: `code=c&state=${started.state}`,
+        cookies: { [COOKIE.login]: started.loginCookie },
+      }),
+    );
     expect(result.status).toBe("302");
     expect(edge.issuer.tokenRequests.length - before).toBe(3);
   });
@@ -166,7 +247,13 @@ describe("GIVEN the callback fails", () => {
   it("WHEN the token endpoint keeps failing THEN 503 after three attempts", async () => {
     const started = await edge.startLogin();
     edge.issuer.tokenResponses.push(...[1, 2, 3].map(() => () => ({ status: 500, body: {} })));
-    const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/callback",
+        querystring: `code=c&state=${started.state}`,
+        cookies: { [COOKIE.login]: started.loginCookie },
+      }),
+    );
     expect(result.status).toBe("503");
   });
 
@@ -174,15 +261,30 @@ describe("GIVEN the callback fails", () => {
     for (const body of [{ access_token: "a" }, { id_token: "not.a.jwt" }]) {
       const started = await edge.startLogin();
       edge.issuer.tokenResponses.push(() => ({ status: 200, body }));
-      const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } }));
+      const result = asResponse(
+        await edge.send({
+          uri: "/_auth/callback",
+          querystring: `code=c&state=${started.state}`,
+          cookies: { [COOKIE.login]: started.loginCookie },
+        }),
+      );
       expect(result.status).toBe("400");
     }
   });
 
   it("WHEN the ID token has an unusable sub THEN 400", async () => {
     const started = await edge.startLogin();
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ nonce: started.nonce, sub: "a\nb" }) } }));
-    const result = asResponse(await edge.send({ uri: "/_auth/callback", querystring: `code=c&state=${started.state}`, cookies: { [COOKIE.login]: started.loginCookie } }));
+    edge.issuer.tokenResponses.push(() => ({
+      status: 200,
+      body: { id_token: edge.issuer.idToken({ nonce: started.nonce, sub: "a\nb" }) },
+    }));
+    const result = asResponse(
+      await edge.send({
+        uri: "/_auth/callback",
+        querystring: `code=c&state=${started.state}`,
+        cookies: { [COOKIE.login]: started.loginCookie },
+      }),
+    );
     expect(result.status).toBe("400");
   });
 });
@@ -198,7 +300,14 @@ describe("GIVEN an expired session", () => {
   });
 
   it("WHEN a POST arrives THEN it gets a JSON 401 session_expired and is never turned into a GET", async () => {
-    const result = asResponse(await edge.send({ method: "POST", uri: "/api/x", headers: { Origin: `https://${APP_HOST}` }, cookies: { [COOKIE.session]: expiredSession() } }));
+    const result = asResponse(
+      await edge.send({
+        method: "POST",
+        uri: "/api/x",
+        headers: { Origin: `https://${APP_HOST}` },
+        cookies: { [COOKIE.session]: expiredSession() },
+      }),
+    );
     expect(result.status).toBe("401");
     expect(result.headers?.location).toBeUndefined();
     expect(bodyJson(result).error).toBe("session_expired");
@@ -206,7 +315,12 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the refresh path is navigated to with a refresh cookie THEN new cookies are set and it returns", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ email: "new@example.test" }) } }));
-    const result = await edge.send({ uri: "/_auth/refresh", querystring: "return=%2Fconversations%2F3", headers: NAV, cookies: refreshCookies("r1") });
+    const result = await edge.send({
+      uri: "/_auth/refresh",
+      querystring: "return=%2Fconversations%2F3",
+      headers: NAV,
+      cookies: refreshCookies("r1"),
+    });
     expect(location(result)).toBe(`https://${APP_HOST}/conversations/3`);
     expect(cookieJar(result)[COOKIE.session]).toMatch(/^ey/);
     expect(cookieJar(result)[COOKIE.refresh]).toBeUndefined();
@@ -216,7 +330,9 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the SPA POSTs to the refresh path THEN it gets JSON 200 with the cookies", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken(), refresh_token: "rotated" } }));
-    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }));
+    const result = asResponse(
+      await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }),
+    );
     expect(result.status).toBe("200");
     expect(bodyJson(result)).toEqual({ ok: true });
     expect(cookieJar(result)[COOKIE.refresh]).toBe("rotated");
@@ -234,20 +350,26 @@ describe("GIVEN an expired session", () => {
 
   it("WHEN the refresh answer holds an invalid token THEN a POST gets 401 login_required", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: edge.issuer.idToken({ aud: "other" }) } }));
-    const result = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }));
+    const result = asResponse(
+      await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }),
+    );
     expect(result.status).toBe("401");
     expect(bodyJson(result).error).toBe("login_required");
   });
 
   it("WHEN there is no refresh cookie THEN a navigation starts a login and a POST gets 401", async () => {
     expect(location(await edge.send({ uri: "/_auth/refresh", headers: NAV }))).toContain("/authorize?");
-    expect(asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` } })).status).toBe("401");
+    expect(asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` } })).status).toBe(
+      "401",
+    );
   });
 
   it("WHEN the provider is down during a refresh THEN 503 (page or JSON)", async () => {
     edge.issuer.tokenResponses.push(...[1, 2, 3, 4, 5, 6].map(() => () => ({ status: 503, body: {} })));
     expect(asResponse(await edge.send({ uri: "/_auth/refresh", headers: NAV, cookies: refreshCookies("r1") })).status).toBe("503");
-    const api = asResponse(await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }));
+    const api = asResponse(
+      await edge.send({ method: "POST", uri: "/_auth/refresh", headers: { Origin: `https://${APP_HOST}` }, cookies: refreshCookies("r1") }),
+    );
     expect(api.status).toBe("503");
     expect(api.headers?.["retry-after"]?.[0]?.value).toBe("5");
   });
@@ -260,7 +382,13 @@ describe("GIVEN logout", () => {
     expect(`${url.origin}${url.pathname}`).toBe(`${edge.issuer.url}/logout`);
     expect(url.searchParams.get("client_id")).toBe("test-client-id");
     expect(url.searchParams.get("logout_uri")).toBe(`https://${APP_HOST}/`);
-    expect(cookieJar(result)).toEqual({ [COOKIE.session]: "", [COOKIE.refresh]: "", [COOKIE.login]: "", [COOKIE.loginMore]: "", [COOKIE.runtimes]: "" });
+    expect(cookieJar(result)).toEqual({
+      [COOKIE.session]: "",
+      [COOKIE.refresh]: "",
+      [COOKIE.login]: "",
+      [COOKIE.loginMore]: "",
+      [COOKIE.runtimes]: "",
+    });
   });
 });
 
@@ -279,11 +407,17 @@ describe("GIVEN logout after runtime hand-offs", () => {
     const { session } = await edge.login();
     const firstMint = await mintFor(RUNTIME, session);
     const remembered = cookieJar(firstMint)[COOKIE.runtimes]!;
-    expect(setCookies(firstMint).find((c) => c.startsWith(COOKIE.runtimes))).toMatch(/; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/);
+    expect(setCookies(firstMint).find((c) => c.startsWith(COOKIE.runtimes))).toMatch(
+      /; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
+    );
     const secondMint = await mintFor(OTHER_RUNTIME, session, remembered);
     const both = cookieJar(secondMint)[COOKIE.runtimes]!;
 
-    const out = await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both } });
+    const out = await edge.send({
+      uri: "/_auth/logout",
+      headers: USER_NAV,
+      cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both },
+    });
     expect(cookieJar(out)).toMatchObject({ [COOKIE.session]: "", [COOKIE.runtimes]: "" });
     const hop1 = new URL(location(out));
     expect(`${hop1.host}${hop1.pathname}`).toBe(`${OTHER_RUNTIME}/_auth/runtime-logout`);
@@ -300,20 +434,33 @@ describe("GIVEN logout after runtime hand-offs", () => {
   it("WHEN a logout hop carries a forged, expired or foreign chain THEN it only clears that host's cookie and redirects nowhere", async () => {
     const { session } = await edge.login();
     const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
-    const chainUrl = new URL(location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })));
+    const chainUrl = new URL(
+      location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })),
+    );
     const chain = chainUrl.searchParams.get("chain")!;
     // Open redirect through a forged chain naming an outside host.
     const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
-    const forged = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${forgedBody}.${chain.split(".")[1]}`, headers: USER_NAV }));
+    const forged = asResponse(
+      await edge.send({
+        host: RUNTIME,
+        uri: "/_auth/runtime-logout",
+        querystring: `chain=${forgedBody}.${chain.split(".")[1]}`,
+        headers: USER_NAV,
+      }),
+    );
     expect(forged.status).toBe("200");
     expect(forged.headers?.location).toBeUndefined();
     expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
     // A chain for other hosts, replayed on a host it does not name.
-    const foreign = asResponse(await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }));
+    const foreign = asResponse(
+      await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
+    );
     expect(foreign.status).toBe("200");
     // An expired chain.
     edge.offset = 600;
-    const stale = asResponse(await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }));
+    const stale = asResponse(
+      await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
+    );
     expect(stale.status).toBe("200");
     expect(stale.headers?.location).toBeUndefined();
   });
@@ -344,24 +491,46 @@ describe("GIVEN the runtime hand-off", () => {
     const { session } = await edge.login();
     const first = await edge.send({ host: RUNTIME, uri: "/app", headers: NAV });
     const state = cookieJar(first)[COOKIE.runtimeState]!;
-    const mint = await edge.send({ uri: "/_auth/runtime", querystring: new URL(location(first)).search.slice(1), headers: NAV, cookies: { [COOKIE.session]: session } });
+    const mint = await edge.send({
+      uri: "/_auth/runtime",
+      querystring: new URL(location(first)).search.slice(1),
+      headers: NAV,
+      cookies: { [COOKIE.session]: session },
+    });
     const callback = new URL(location(mint));
     expect(callback.host).toBe(RUNTIME);
     expect(callback.pathname).toBe("/_auth/runtime-callback");
-    const exchanged = await edge.send({ host: RUNTIME, uri: callback.pathname, querystring: callback.search.slice(1), headers: NAV, cookies: { [COOKIE.runtimeState]: state } });
+    const exchanged = await edge.send({
+      host: RUNTIME,
+      uri: callback.pathname,
+      querystring: callback.search.slice(1),
+      headers: NAV,
+      cookies: { [COOKIE.runtimeState]: state },
+    });
     expect(location(exchanged)).toBe(`https://${RUNTIME}/app`);
     const runtimeCookie = cookieJar(exchanged)[COOKIE.runtime]!;
-    expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(/; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/);
+    expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(
+      /; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/,
+    );
     expect(cookieJar(exchanged)[COOKIE.runtimeState]).toBe("");
-    const request = asRequest(await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }));
+    const request = asRequest(
+      await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }),
+    );
     const exp = headerValue(request, "x-oh-exp")!;
-    expect(headerValue(request, "x-oh-sig")).toBe(expectedSignature(edge.secrets.identitySigningKey!, RUNTIME, "user-sub-1", SLUG, "ada@example.test", exp));
+    expect(headerValue(request, "x-oh-sig")).toBe(
+      expectedSignature(edge.secrets.identitySigningKey!, RUNTIME, "user-sub-1", SLUG, "ada@example.test", exp),
+    );
     expect(request.headers.cookie).toEqual([{ key: "Cookie", value: "app=1" }]);
   });
 
   it("WHEN /_auth/runtime has no browser binding THEN it sends the browser to the runtime host to start one", async () => {
     const { session } = await edge.login();
-    const result = await edge.send({ uri: "/_auth/runtime", querystring: `host=${RUNTIME}&path=%2Fx`, headers: NAV, cookies: { [COOKIE.session]: session } });
+    const result = await edge.send({
+      uri: "/_auth/runtime",
+      querystring: `host=${RUNTIME}&path=%2Fx`,
+      headers: NAV,
+      cookies: { [COOKIE.session]: session },
+    });
     expect(location(result)).toBe(`https://${RUNTIME}/x`);
   });
 
@@ -374,14 +543,35 @@ describe("GIVEN the runtime hand-off", () => {
   });
 
   it("WHEN a sandbox session key is sent (header or query) THEN the request passes without identity and without our cookies", async () => {
-    const header = asRequest(await edge.send({ host: RUNTIME, uri: "/api/conversations", headers: { "X-Session-API-Key": "k" }, cookies: { [COOKIE.session]: "tossed" } }));
+    const header = asRequest(
+      await edge.send({
+        host: RUNTIME,
+        uri: "/api/conversations",
+        headers: { "X-Session-API-Key": "k" },
+        cookies: { [COOKIE.session]: "tossed" },
+      }),
+    );
     expect(header.headers["x-oh-user"]).toBeUndefined();
     expect(header.headers.cookie).toBeUndefined();
-    asRequest(await edge.send({ host: RUNTIME, uri: "/sockets/events/1", querystring: "session_api_key=k", headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x" } }));
+    asRequest(
+      await edge.send({
+        host: RUNTIME,
+        uri: "/sockets/events/1",
+        querystring: "session_api_key=k",
+        headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "x" },
+      }),
+    );
   });
 
   it("WHEN a CORS preflight arrives THEN it passes to the proxy", async () => {
-    asRequest(await edge.send({ host: RUNTIME, method: "OPTIONS", uri: "/api", headers: { "Access-Control-Request-Method": "POST", Origin: `https://${APP_HOST}` } }));
+    asRequest(
+      await edge.send({
+        host: RUNTIME,
+        method: "OPTIONS",
+        uri: "/api",
+        headers: { "Access-Control-Request-Method": "POST", Origin: `https://${APP_HOST}` },
+      }),
+    );
     expect(asResponse(await edge.send({ host: RUNTIME, method: "OPTIONS", uri: "/api" })).status).toBe("401");
   });
 
@@ -390,8 +580,18 @@ describe("GIVEN the runtime hand-off", () => {
     expect(Object.keys(probe.headers).filter((h) => h.startsWith("x-oh-"))).toEqual([]);
     // Only the app's exact origin, only GET, never a WebSocket upgrade.
     expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { Origin: "https://evil.example" } })).status).toBe("401");
-    expect(asResponse(await edge.send({ host: RUNTIME, method: "POST", uri: "/", headers: { Origin: `https://${APP_HOST}` } })).status).toBe("401");
-    expect(asResponse(await edge.send({ host: RUNTIME, uri: "/", headers: { Origin: `https://${APP_HOST}`, Upgrade: "websocket", "Sec-WebSocket-Key": "x" } })).status).toBe("401");
+    expect(
+      asResponse(await edge.send({ host: RUNTIME, method: "POST", uri: "/", headers: { Origin: `https://${APP_HOST}` } })).status,
+    ).toBe("401");
+    expect(
+      asResponse(
+        await edge.send({
+          host: RUNTIME,
+          uri: "/",
+          headers: { Origin: `https://${APP_HOST}`, Upgrade: "websocket", "Sec-WebSocket-Key": "x" },
+        }),
+      ).status,
+    ).toBe("401");
   });
 
   it("WHEN an XHR or WebSocket arrives without access THEN 401 JSON, never a redirect", async () => {
@@ -402,7 +602,17 @@ describe("GIVEN the runtime hand-off", () => {
   });
 
   it("WHEN a host on the runtime domain does not match the pattern THEN 404", async () => {
-    for (const host of [`0-${SLUG}.${RUNTIME_DOMAIN}`, `080-${SLUG}.${RUNTIME_DOMAIN}`, `65536-${SLUG}.${RUNTIME_DOMAIN}`, `1-${SLUG}.x.${RUNTIME_DOMAIN}`, `1-abcdefghijklmno1.${RUNTIME_DOMAIN}`, `1-${SLUG}x.${RUNTIME_DOMAIN}`, RUNTIME_DOMAIN, "evil.test", ""]) {
+    for (const host of [
+      `0-${SLUG}.${RUNTIME_DOMAIN}`,
+      `080-${SLUG}.${RUNTIME_DOMAIN}`,
+      `65536-${SLUG}.${RUNTIME_DOMAIN}`,
+      `1-${SLUG}.x.${RUNTIME_DOMAIN}`,
+      `1-abcdefghijklmno1.${RUNTIME_DOMAIN}`,
+      `1-${SLUG}x.${RUNTIME_DOMAIN}`,
+      RUNTIME_DOMAIN,
+      "evil.test",
+      "",
+    ]) {
       expect(asResponse(await edge.send({ host })).status).toBe("404");
     }
     asResponse(await edge.send({ host: `65535-${SLUG}.${RUNTIME_DOMAIN}`, headers: NAV }));

@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 mkdirSync(`${root}/dist`, { recursive: true });
-const entries = { "openhands-app": "src/bin/openhands-app.ts", "agent-server": "src/bin/agent-server.ts", "llm-gateway": "src/bin/llm-gateway.ts" };
+const entries = {
+  "openhands-app": "src/bin/openhands-app.ts",
+  "agent-server": "src/bin/agent-server.ts",
+  "llm-gateway": "src/bin/llm-gateway.ts",
+};
 for (const [name, entry] of Object.entries(entries)) {
   await build({
     absWorkingDir: root,

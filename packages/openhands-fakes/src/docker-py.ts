@@ -135,7 +135,9 @@ export function createBody(args: RunArguments): Record<string, unknown> {
   };
   if (binds.length > 0) hostConfig.Binds = binds;
   if (ports.length > 0) {
-    hostConfig.PortBindings = Object.fromEntries(ports.map(([container, host]) => [`${container}/tcp`, [{ HostIp: "", HostPort: String(host) }]]));
+    hostConfig.PortBindings = Object.fromEntries(
+      ports.map(([container, host]) => [`${container}/tcp`, [{ HostIp: "", HostPort: String(host) }]]),
+    );
   }
   if (args.extraHosts && Object.keys(args.extraHosts).length > 0) {
     hostConfig.ExtraHosts = Object.entries(args.extraHosts).map(([host, address]) => `${host}:${address}`);
@@ -235,7 +237,8 @@ export class DockerPy {
       const reply = await this.raw("GET", "/version");
       if (reply.status !== 200) throw new DockerApiError(reply.status, reply.body, "GET /version");
       const version = (reply.body as { ApiVersion?: unknown } | null)?.ApiVersion;
-      if (typeof version !== "string" || !/^\d+\.\d+$/.test(version)) throw new DockerApiError(reply.status, reply.body, "GET /version: no ApiVersion");
+      if (typeof version !== "string" || !/^\d+\.\d+$/.test(version))
+        throw new DockerApiError(reply.status, reply.body, "GET /version: no ApiVersion");
       this.apiVersion = version;
     }
     return this.apiVersion;
@@ -281,7 +284,8 @@ export class DockerPy {
       const line = reply.body.split("\n").find((entry) => entry.includes('"error"')) ?? reply.body;
       throw new DockerApiError(404, line, `POST /images/create ${ref}`);
     }
-    if (reply.body && typeof reply.body === "object" && "error" in reply.body) throw new DockerApiError(404, reply.body, `POST /images/create ${ref}`);
+    if (reply.body && typeof reply.body === "object" && "error" in reply.body)
+      throw new DockerApiError(404, reply.body, `POST /images/create ${ref}`);
     return this.getImage(`${repository}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`);
   }
 

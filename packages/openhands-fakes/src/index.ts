@@ -4,10 +4,41 @@
  */
 export { startOpenHandsApp, type OpenHandsAppOptions, type RunningOpenHandsApp } from "./app/server";
 export { readAppConfig, DEFAULT_EXPOSED_PORTS, type AppConfig } from "./app/config";
-export { sandboxStatusOf, DockerSandboxService, SandboxError, type SandboxInfo, type SandboxStatus, type ExposedUrl } from "./app/sandboxes";
+export {
+  sandboxStatusOf,
+  DockerSandboxService,
+  SandboxError,
+  type SandboxInfo,
+  type SandboxStatus,
+  type ExposedUrl,
+} from "./app/sandboxes";
 export type { StartTask, StartTaskStatus } from "./app/conversations";
-export { startAgentServer, type AgentServerOptions, type RunningAgentServer, type AgentPortName, type ListenAddress, type Callback } from "./agent-server/server";
+export {
+  startAgentServer,
+  type AgentServerOptions,
+  type RunningAgentServer,
+  type AgentPortName,
+  type ListenAddress,
+  type Callback,
+} from "./agent-server/server";
 export { startLlmGateway, type LlmGatewayOptions, type RunningLlmGateway } from "./llm-gateway";
-export { DockerPy, DockerContainer, DockerApiError, createBody, splitReference, type ContainerInspect, type RunArguments, type DockerReply } from "./docker-py";
-export { APP_VERSIONS, AGENT_SERVER_VERSIONS, AGENT_SERVER_OF, parseAppVersion, parseAgentServerVersion, type AppVersion, type AgentServerVersion } from "./versions";
+export {
+  DockerPy,
+  DockerContainer,
+  DockerApiError,
+  createBody,
+  splitReference,
+  type ContainerInspect,
+  type RunArguments,
+  type DockerReply,
+} from "./docker-py";
+export {
+  APP_VERSIONS,
+  AGENT_SERVER_VERSIONS,
+  AGENT_SERVER_OF,
+  parseAppVersion,
+  parseAgentServerVersion,
+  type AppVersion,
+  type AgentServerVersion,
+} from "./versions";
 export type { SeenRequest, ExtraRoute } from "./http";

@@ -57,7 +57,8 @@ function lastUserText(messages: unknown): string {
     const message = messages[index] as unknown;
     if (!isObject(message) || message.role !== "user") continue;
     if (typeof message.content === "string") return message.content;
-    if (Array.isArray(message.content)) return message.content.map((part) => (isObject(part) && typeof part.text === "string" ? part.text : "")).join("");
+    if (Array.isArray(message.content))
+      return message.content.map((part) => (isObject(part) && typeof part.text === "string" ? part.text : "")).join("");
   }
   return "";
 }
@@ -69,34 +70,57 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
 
   function route(req: IncomingMessage, res: ServerResponse, body: string): void {
     const path = new URL(req.url ?? "/", "http://gateway").pathname;
-    if (path === "/health/liveliness" || path === "/health/readiness") return sendJson(res, 200, path.endsWith("liveliness") ? "I'm alive!" : { status: "healthy" });
+    if (path === "/health/liveliness" || path === "/health/readiness")
+      return sendJson(res, 200, path.endsWith("liveliness") ? "I'm alive!" : { status: "healthy" });
     const given = keyOf(req);
     // Stops a sandbox (or anyone on the bridge) without the key from spending the gateway's LLM budget.
     if (!given) return authError(res, "No api key passed in.");
     if (!sameKey(given, options.masterKey)) return authError(res, "Invalid proxy server token passed. valid_token=None.");
     if ((path === "/v1/models" || path === "/models") && req.method === "GET") {
-      return sendJson(res, 200, { data: models.map((id) => ({ id, object: "model", created: 1677610602, owned_by: "openai" })), object: "list" });
+      return sendJson(res, 200, {
+        data: models.map((id) => ({ id, object: "model", created: 1677610602, owned_by: "openai" })),
+        object: "list",
+      });
     }
     if ((path === "/v1/chat/completions" || path === "/chat/completions") && req.method === "POST") {
       const request = parseJson(body);
       if (!isObject(request) || typeof request.model !== "string" || !Array.isArray(request.messages)) {
-        return sendJson(res, 400, { error: { message: "model and messages are required", type: "invalid_request_error", param: "None", code: "400" } });
+        return sendJson(res, 400, {
+          error: { message: "model and messages are required", type: "invalid_request_error", param: "None", code: "400" },
+        });
       }
       const model = request.model.replace(/^litellm_proxy\//, "");
       if (options.models && !options.models.includes(model)) {
-        return sendJson(res, 400, { error: { message: `Invalid model name passed in model=${model}`, type: "invalid_request_error", param: "model", code: "400" } });
+        return sendJson(res, 400, {
+          error: { message: `Invalid model name passed in model=${model}`, type: "invalid_request_error", param: "model", code: "400" },
+        });
       }
       const text = `Deterministic answer to: ${lastUserText(request.messages)}`;
       const id = `chatcmpl-${randomUUID()}`;
       const created = Math.floor(Date.now() / 1000);
-      const usage = { prompt_tokens: JSON.stringify(request.messages).length, completion_tokens: text.length, total_tokens: JSON.stringify(request.messages).length + text.length };
+      const usage = {
+        prompt_tokens: JSON.stringify(request.messages).length,
+        completion_tokens: text.length,
+        total_tokens: JSON.stringify(request.messages).length + text.length,
+      };
       if (request.stream === true) {
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: null }] })}\n\n`);
-        res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: null }] })}\n\n`,
+        );
+        res.write(
+          `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage })}\n\n`,
+        );
         return void res.end("data: [DONE]\n\n");
       }
-      return sendJson(res, 200, { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }], usage });
+      return sendJson(res, 200, {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+        usage,
+      });
     }
     sendJson(res, 404, { detail: "Not Found" });
   }
@@ -109,7 +133,9 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
       })
       .catch((error: unknown) => {
         if (res.headersSent) return void res.destroy();
-        sendJson(res, error instanceof BodyTooLarge ? 413 : 500, { error: { message: (error as Error).message, type: "internal_error", param: "None", code: "500" } });
+        sendJson(res, error instanceof BodyTooLarge ? 413 : 500, {
+          error: { message: (error as Error).message, type: "internal_error", param: "None", code: "500" },
+        });
       });
   });
   const host = options.host ?? "127.0.0.1";

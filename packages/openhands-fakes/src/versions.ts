@@ -13,7 +13,10 @@ export const AGENT_SERVER_OF: Readonly<Record<AppVersion, AgentServerVersion>> =
 
 export function parseAppVersion(value: string | undefined, field = "OPENHANDS_VERSION"): AppVersion {
   const found = APP_VERSIONS.find((version) => version === value);
-  if (!found) throw new Error(`${field}: ${JSON.stringify(value ?? null)} is not an OpenHands version this fake follows (expected ${APP_VERSIONS.join(" or ")})`);
+  if (!found)
+    throw new Error(
+      `${field}: ${JSON.stringify(value ?? null)} is not an OpenHands version this fake follows (expected ${APP_VERSIONS.join(" or ")})`,
+    );
   return found;
 }
 
@@ -21,6 +24,9 @@ export function parseAppVersion(value: string | undefined, field = "OPENHANDS_VE
 export function parseAgentServerVersion(value: string | undefined, field = "AGENT_SERVER_VERSION"): AgentServerVersion {
   const bare = value?.replace(/-python$/, "");
   const found = AGENT_SERVER_VERSIONS.find((version) => version === bare);
-  if (!found) throw new Error(`${field}: ${JSON.stringify(value ?? null)} is not an agent-server version this fake follows (expected ${AGENT_SERVER_VERSIONS.join(" or ")})`);
+  if (!found)
+    throw new Error(
+      `${field}: ${JSON.stringify(value ?? null)} is not an agent-server version this fake follows (expected ${AGENT_SERVER_VERSIONS.join(" or ")})`,
+    );
   return found;
 }

@@ -24,14 +24,23 @@ async function startRecorder(): Promise<Recorder> {
     seen: [] as Recorder["seen"],
     answer: (url: string) =>
       url.startsWith("/mcp/mcp")
-        ? { status: 200, type: "text/event-stream", body: `event: message\r\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: 0, result: {} })}\r\n\r\n` }
+        ? {
+            status: 200,
+            type: "text/event-stream",
+            body: `event: message\r\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: 0, result: {} })}\r\n\r\n`,
+          }
         : { status: 200, type: "application/json", body: '{"success":true}' },
   } as Recorder & { server?: Server; port?: number };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-      recorder.seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      recorder.seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      });
       const reply = recorder.answer(req.url ?? "");
       res.writeHead(reply.status, { "content-type": reply.type });
       res.end(reply.body);
@@ -43,7 +52,10 @@ async function startRecorder(): Promise<Recorder> {
 }
 
 const api = (base: string, path: string, init: RequestInit = {}): Promise<Response> => fetch(`${base}${path}`, init);
-const withKey = (init: RequestInit = {}): RequestInit => ({ ...init, headers: { "x-session-api-key": KEY, "content-type": "application/json", ...(init.headers as Record<string, string>) } });
+const withKey = (init: RequestInit = {}): RequestInit => ({
+  ...init,
+  headers: { "x-session-api-key": KEY, "content-type": "application/json", ...(init.headers as Record<string, string>) },
+});
 
 describe.each(AGENT_SERVER_VERSIONS.map((version) => [version]))("agent-server %s fake", (version: AgentServerVersion) => {
   let app: Recorder;
@@ -70,10 +82,19 @@ describe.each(AGENT_SERVER_VERSIONS.map((version) => [version]))("agent-server %
   });
 
   const startConversation = async (mcpUrl = `http://host.docker.internal:${app.port}/mcp/mcp`): Promise<Response> =>
-    api(base, "/api/conversations", withKey({
-      method: "POST",
-      body: JSON.stringify({ agent: { llm: { model: "litellm_proxy/claude", api_key: "sk-x" }, mcp_config: { mcpServers: { default: { url: mcpUrl, headers: { "X-OpenHands-ServerConversation-ID": "c1" } } } } } }),
-    }));
+    api(
+      base,
+      "/api/conversations",
+      withKey({
+        method: "POST",
+        body: JSON.stringify({
+          agent: {
+            llm: { model: "litellm_proxy/claude", api_key: "sk-x" },
+            mcp_config: { mcpServers: { default: { url: mcpUrl, headers: { "X-OpenHands-ServerConversation-ID": "c1" } } } },
+          },
+        }),
+      }),
+    );
 
   test(`GIVEN /health THEN ${version === "1.19.1" ? '"OK"' : '{"status":"ok"}'} (server_details_router), and /alive is open`, async () => {
     const health = await api(base, "/health");
@@ -99,12 +120,16 @@ describe.each(AGENT_SERVER_VERSIONS.map((version) => [version]))("agent-server %
     expect(mcp[0]!.headers.accept).toBe("application/json, text/event-stream");
     await eventually(() => app.seen.some((request) => request.url === "/api/v1/webhooks/conversations"));
     await eventually(() => app.seen.some((request) => request.url === `/api/v1/webhooks/events/${id.replace(/-/g, "")}`));
-    for (const hook of app.seen.filter((request) => request.url.startsWith("/api/v1/webhooks/"))) expect(hook.headers["x-session-api-key"]).toBe(KEY);
+    for (const hook of app.seen.filter((request) => request.url.startsWith("/api/v1/webhooks/")))
+      expect(hook.headers["x-session-api-key"]).toBe(KEY);
   });
 
   test("GIVEN the app's MCP answers without JSON-RPC THEN the conversation is refused (agent init fails)", async () => {
     const jsonRpcAnswer = app.answer;
-    app.answer = (url) => (url.startsWith("/mcp/mcp") ? { status: 200, type: "text/html", body: "<!doctype html><title>OpenHands</title>" } : { status: 200, type: "application/json", body: "{}" });
+    app.answer = (url) =>
+      url.startsWith("/mcp/mcp")
+        ? { status: 200, type: "text/html", body: "<!doctype html><title>OpenHands</title>" }
+        : { status: 200, type: "application/json", body: "{}" };
     try {
       const refused = await startConversation();
       expect(refused.status).toBe(500);
@@ -121,14 +146,21 @@ describe.each(AGENT_SERVER_VERSIONS.map((version) => [version]))("agent-server %
     await new Promise<void>((resolve, reject) => {
       socket.on("message", (data) => {
         messages.push(JSON.parse(String(data)));
-        if (messages.length === 1) void api(base, `/api/conversations/${id}/events`, withKey({ method: "POST", body: JSON.stringify({ role: "user", content: [{ type: "text", text: "hello" }], run: true }) }));
+        if (messages.length === 1)
+          void api(
+            base,
+            `/api/conversations/${id}/events`,
+            withKey({ method: "POST", body: JSON.stringify({ role: "user", content: [{ type: "text", text: "hello" }], run: true }) }),
+          );
         if (messages.some((message) => message.source === "agent")) resolve();
       });
       socket.once("error", reject);
     });
     socket.close();
     expect(messages[0]).toMatchObject({ kind: "ConversationStateUpdateEvent", key: "full_state" });
-    expect(messages).toContainEqual(expect.objectContaining({ kind: "MessageEvent", source: "agent", text: "echo from oh-sbx-aaaaaaaaaaaaaaaa-abc: hello" }));
+    expect(messages).toContainEqual(
+      expect.objectContaining({ kind: "MessageEvent", source: "agent", text: "echo from oh-sbx-aaaaaaaaaaaaaaaa-abc: hello" }),
+    );
   });
 
   test("GIVEN a wrong key in the query WHEN the events WebSocket is opened THEN the upgrade is refused with 403", async () => {
@@ -152,10 +184,16 @@ describe.each(AGENT_SERVER_VERSIONS.map((version) => [version]))("agent-server %
   });
 
   test("GIVEN a preflight WHEN it comes from the app origin THEN CORS allows it, and not for another origin", async () => {
-    const allowed = await api(base, "/api/conversations", { method: "OPTIONS", headers: { origin: ORIGIN, "access-control-request-method": "GET" } });
+    const allowed = await api(base, "/api/conversations", {
+      method: "OPTIONS",
+      headers: { origin: ORIGIN, "access-control-request-method": "GET" },
+    });
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get("access-control-allow-origin")).toBe(ORIGIN);
-    const foreign = await api(base, "/api/conversations", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "GET" } });
+    const foreign = await api(base, "/api/conversations", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+    });
     expect(foreign.status).toBe(400);
     expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
   });

@@ -95,13 +95,15 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       expect(body.ExposedPorts).toEqual({ "8000/tcp": {}, "8001/tcp": {}, "8011/tcp": {}, "8012/tcp": {} });
       expect(body.HostConfig).toMatchObject({ NetworkMode: "default", Init: true, ExtraHosts: ["host.docker.internal:127.0.0.1"] });
       expect(body.HostConfig.PortBindings["8000/tcp"]).toEqual([{ HostIp: "", HostPort: expect.stringMatching(/^\d+$/) }]);
-      expect(body.Env).toEqual(expect.arrayContaining([
-        `OH_WEBHOOKS_0_BASE_URL=http://host.docker.internal:${world.app.port}/api/v1/webhooks`,
-        "OH_ALLOW_CORS_ORIGINS_0=https://openhands.example.test",
-        "AGENT_SERVER=8000",
-        "VSCODE=8001",
-        "LOG_JSON=true",
-      ]));
+      expect(body.Env).toEqual(
+        expect.arrayContaining([
+          `OH_WEBHOOKS_0_BASE_URL=http://host.docker.internal:${world.app.port}/api/v1/webhooks`,
+          "OH_ALLOW_CORS_ORIGINS_0=https://openhands.example.test",
+          "AGENT_SERVER=8000",
+          "VSCODE=8001",
+          "LOG_JSON=true",
+        ]),
+      );
       expect(body.HostConfig.Privileged).toBeUndefined();
     });
 
@@ -126,7 +128,11 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
     });
 
     test("GIVEN a key no sandbox of this app holds THEN 401 (L144-150)", async () => {
-      const reply = await postJson(`${world.app.url}/api/v1/webhooks/conversations`, { id: conversation }, { "x-session-api-key": "not-a-sandbox-key" });
+      const reply = await postJson(
+        `${world.app.url}/api/v1/webhooks/conversations`,
+        { id: conversation },
+        { "x-session-api-key": "not-a-sandbox-key" },
+      );
       expect(reply.status).toBe(401);
       expect(reply.body.detail).toBe("Invalid session API key");
     });
@@ -142,7 +148,11 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
     test("GIVEN initialize THEN a JSON-RPC answer as one server-sent event", async () => {
       const response = await fetch(`${world.app.url}/mcp/mcp`, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "x-openhands-serverconversation-id": "abc" },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "x-openhands-serverconversation-id": "abc",
+        },
         body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "initialize", params: { protocolVersion: "2025-06-18" } }),
       });
       expect(response.status).toBe(200);
@@ -153,7 +163,15 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
 
     test("GIVEN a client that does not accept event streams, or GET THEN refused (406, 405)", async () => {
       const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
-      expect((await fetch(`${world.app.url}/mcp/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body })).status).toBe(406);
+      expect(
+        (
+          await fetch(`${world.app.url}/mcp/mcp`, {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json" },
+            body,
+          })
+        ).status,
+      ).toBe(406);
       expect((await fetch(`${world.app.url}/mcp/mcp`)).status).toBe(405);
     });
   });
@@ -182,7 +200,11 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       await postJson(`${world.app.url}/api/v1/settings`, { agent_settings_diff: { llm: { model: "litellm_proxy/other" } } });
       const { status, body } = await getJson(`${world.app.url}/api/v1/settings`);
       expect(status).toBe(200);
-      expect(body.agent_settings.llm).toEqual({ model: "litellm_proxy/other", base_url: "http://host.docker.internal:4000", api_key: null });
+      expect(body.agent_settings.llm).toEqual({
+        model: "litellm_proxy/other",
+        base_url: "http://host.docker.internal:4000",
+        api_key: null,
+      });
       expect(body.llm_api_key_set).toBe(true);
       expect(body.user_consents_to_analytics).toBe(false);
       expect(JSON.stringify(body)).not.toContain("sk-user-1");
@@ -192,7 +214,12 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       const started = await postJson(`${world.app.url}/api/v1/app-conversations`, {});
       const ready = await waitForTask(world.app.url, started.body.id);
       expect(ready.status).toBe("READY");
-      const agent = [...world.agents.values()].find((server) => server.requests.some((request) => request.url === "/api/conversations" && request.method === "POST" && request.body.includes(ready.app_conversation_id)))!;
+      const agent = [...world.agents.values()].find((server) =>
+        server.requests.some(
+          (request) =>
+            request.url === "/api/conversations" && request.method === "POST" && request.body.includes(ready.app_conversation_id),
+        ),
+      )!;
       const request = JSON.parse(agent.requests.find((entry) => entry.method === "POST" && entry.url === "/api/conversations")!.body);
       expect(request.agent.llm).toMatchObject({ model: "litellm_proxy/other", api_key: "sk-user-1" });
     });

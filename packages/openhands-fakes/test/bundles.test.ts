@@ -24,8 +24,16 @@ afterAll(() => {
 });
 
 /** Starts a bundle with exactly `env` (plus PATH) and resolves with its first output line, or its exit. */
-function run(bundle: string, env: Record<string, string>, args: string[] = []): Promise<{ child: ChildProcess; line: string; code: number | null }> {
-  const child = spawn(process.execPath, [join(dir, bundle), ...args], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function run(
+  bundle: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ child: ChildProcess; line: string; code: number | null }> {
+  const child = spawn(process.execPath, [join(dir, bundle), ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   return new Promise((resolve) => {
     let output = "";
@@ -41,7 +49,11 @@ function run(bundle: string, env: Record<string, string>, args: string[] = []): 
 
 test.each([["1.7.0"], ["1.11.0"]])("GIVEN OPENHANDS_VERSION=%s THEN the app bundle serves /health and the SPA", async (version) => {
   const port = await freePort();
-  const { child, line } = await run("openhands-app.js", { OPENHANDS_VERSION: version, FAKE_LISTEN_HOST: "127.0.0.1", FAKE_LISTEN_PORT: String(port) });
+  const { child, line } = await run("openhands-app.js", {
+    OPENHANDS_VERSION: version,
+    FAKE_LISTEN_HOST: "127.0.0.1",
+    FAKE_LISTEN_PORT: String(port),
+  });
   expect(line).toContain(`openhands app ready (${version})`);
   expect(await (await fetch(`http://127.0.0.1:${port}/health`)).json()).toBe("OK");
   expect(await (await fetch(`http://127.0.0.1:${port}/conversations/x`)).text()).toContain("<title>OpenHands</title>");
@@ -61,7 +73,13 @@ test.each([
   const [api, vscode, worker1, worker2] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const { child, line } = await run(
     "agent-server.js",
-    { AGENT_SERVER_VERSION: `${version}-python`, OH_SESSION_API_KEYS_0: "key", OH_VSCODE_PORT: String(vscode), WORKER_1: String(worker1), WORKER_2: String(worker2) },
+    {
+      AGENT_SERVER_VERSION: `${version}-python`,
+      OH_SESSION_API_KEYS_0: "key",
+      OH_VSCODE_PORT: String(vscode),
+      WORKER_1: String(worker1),
+      WORKER_2: String(worker2),
+    },
     ["--port", String(api)],
   );
   expect(line).toContain(`agent-server ready (${version})`);
@@ -74,7 +92,11 @@ test.each([
 
 test("GIVEN LITELLM_MASTER_KEY THEN the gateway bundle checks it; without it, it does not start", async () => {
   const port = await freePort();
-  const { child, line } = await run("llm-gateway.js", { LITELLM_MASTER_KEY: "sk-m", FAKE_LISTEN_HOST: "127.0.0.1", FAKE_LISTEN_PORT: String(port) });
+  const { child, line } = await run("llm-gateway.js", {
+    LITELLM_MASTER_KEY: "sk-m",
+    FAKE_LISTEN_HOST: "127.0.0.1",
+    FAKE_LISTEN_PORT: String(port),
+  });
   expect(line).toContain("llm gateway ready");
   expect((await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: "Bearer sk-m" } })).status).toBe(200);
   expect((await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: "Bearer sk-x" } })).status).toBe(401);

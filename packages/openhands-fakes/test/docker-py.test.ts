@@ -97,7 +97,12 @@ test("GIVEN mounts, host network and KVM THEN the create body has Binds, Volumes
     Tty: false,
     OpenStdin: false,
     NetworkDisabled: false,
-    HostConfig: { NetworkMode: "host", Binds: ["/data/ws:/workspace/project:rw"], Init: true, Devices: [{ PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm" }] },
+    HostConfig: {
+      NetworkMode: "host",
+      Binds: ["/data/ws:/workspace/project:rw"],
+      Init: true,
+      Devices: [{ PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm" }],
+    },
   });
   expect(body.ExposedPorts).toBeUndefined();
   expect((body.HostConfig as Record<string, unknown>).PortBindings).toBeUndefined();

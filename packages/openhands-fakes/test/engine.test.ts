@@ -42,7 +42,9 @@ describeWithEngine("the app fake on a real Docker engine", () => {
 
     afterAll(async () => {
       await app?.close();
-      const names = docker(["ps", "-aq", "--filter", `name=^${prefix}`]).stdout.split("\n").filter(Boolean);
+      const names = docker(["ps", "-aq", "--filter", `name=^${prefix}`])
+        .stdout.split("\n")
+        .filter(Boolean);
       if (names.length > 0) docker(["rm", "-f", ...names], { allowFailure: true });
     });
 
@@ -84,7 +86,9 @@ describeWithEngine("the app fake on a real Docker engine", () => {
       expect(await client.version()).toMatch(/^1\.\d+$/);
       const containers = await client.listContainers();
       expect(containers.every((container) => /^[0-9a-f]{64}$/.test(container.id))).toBe(true);
-      expect(((await client.getContainer("no-such-container-here").catch((error: unknown) => error)) as { notFound?: boolean }).notFound).toBe(true);
+      expect(
+        ((await client.getContainer("no-such-container-here").catch((error: unknown) => error)) as { notFound?: boolean }).notFound,
+      ).toBe(true);
     });
   });
 });

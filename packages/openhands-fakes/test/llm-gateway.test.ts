@@ -42,10 +42,20 @@ test("GIVEN the key THEN /v1/models lists the models", async () => {
 });
 
 test("GIVEN a chat completion THEN a deterministic answer quoting the last user message, same input same text", async () => {
-  const request = { model: "litellm_proxy/claude", messages: [{ role: "system", content: "be brief" }, { role: "user", content: [{ type: "text", text: "what is 2+2?" }] }] };
+  const request = {
+    model: "litellm_proxy/claude",
+    messages: [
+      { role: "system", content: "be brief" },
+      { role: "user", content: [{ type: "text", text: "what is 2+2?" }] },
+    ],
+  };
   const first = (await (await chat(KEY, request)).json()) as any;
   const second = (await (await chat(KEY, request)).json()) as any;
-  expect(first).toMatchObject({ object: "chat.completion", model: "claude", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant" } }] });
+  expect(first).toMatchObject({
+    object: "chat.completion",
+    model: "claude",
+    choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant" } }],
+  });
   expect(first.choices[0].message.content).toBe("Deterministic answer to: what is 2+2?");
   expect(second.choices[0].message.content).toBe(first.choices[0].message.content);
   expect(first.usage.total_tokens).toBeGreaterThan(0);
@@ -62,7 +72,11 @@ test("GIVEN stream: true THEN server-sent chunks ending with [DONE]", async () =
 test("GIVEN an unknown model or no messages THEN 400, not a crash", async () => {
   expect((await chat(KEY, { model: "gpt-unknown", messages: [] })).status).toBe(400);
   expect((await chat(KEY, { model: "claude" })).status).toBe(400);
-  const notJson = await fetch(`${gateway.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: "{" });
+  const notJson = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}` },
+    body: "{",
+  });
   expect(notJson.status).toBe(400);
 });
 

@@ -34,10 +34,14 @@ if (process.env.OH_PROXY_TEST_NETNS !== "1") {
   process.exit(1);
 }
 
-const freePort = () => new Promise((resolve) => {
-  const s = createNetServer();
-  s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createNetServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function requireTool(bin, args) {
@@ -52,21 +56,39 @@ requireTool(NGINX, ["-v"]);
 
 // Fake spawner: counts calls.
 const counts = { ensure: 0, resolve: 0, activity: 0 };
-const [spawnerPort, backendPort, staticPort, pairedPort, proxyPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+const [spawnerPort, backendPort, staticPort, pairedPort, proxyPort] = await Promise.all([
+  freePort(),
+  freePort(),
+  freePort(),
+  freePort(),
+  freePort(),
+]);
 const spawner = createServer((req, res) => {
   let body = "";
   req.on("data", (d) => (body += d));
   req.on("end", () => {
-    const send = (status, value) => { const text = value === undefined ? "" : JSON.stringify(value); res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) }); res.end(text); };
+    const send = (status, value) => {
+      const text = value === undefined ? "" : JSON.stringify(value);
+      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+      res.end(text);
+    };
     if (req.url.startsWith("/v1/routes/resolve")) {
       counts.resolve += 1;
-      return send(200, { owner: SLUG, upstream: `http://${SANDBOX_IP}:${backendPort}`, kind: "agent-server", sessionKeySha256: createHash("sha256").update(SESSION_KEY).digest("hex") });
+      return send(200, {
+        owner: SLUG,
+        upstream: `http://${SANDBOX_IP}:${backendPort}`,
+        kind: "agent-server",
+        sessionKeySha256: createHash("sha256").update(SESSION_KEY).digest("hex"),
+      });
     }
     if (req.url.includes("/ensure")) {
       counts.ensure += 1;
       return send(200, { state: "running", upstream: `http://${APP_IP}:3000` });
     }
-    if (req.url === "/v1/activity") { counts.activity += 1; return send(204); }
+    if (req.url === "/v1/activity") {
+      counts.activity += 1;
+      return send(204);
+    }
     send(200, {});
   });
 });
@@ -79,7 +101,9 @@ writeFileSync(join(prefix, "key"), key.toString("base64url"), { mode: 0o600 });
 // The backend (a fixed 200) and the static proxy_pass baselines live in the same nginx. The bare one
 // sets only Host and Connection; the paired one inherits the proxy's own http-level proxy settings
 // (the headers it sets and clears towards every upstream), as any static location of this nginx would.
-writeFileSync(join(prefix, "bench.conf"), `
+writeFileSync(
+  join(prefix, "bench.conf"),
+  `
   upstream bench_static { server ${SANDBOX_IP}:${backendPort}; keepalive 64; }
   server { listen ${SANDBOX_IP}:${backendPort}; listen ${APP_IP}:3000; access_log off; location / { return 200 "ok\\n"; } }
   server {
@@ -92,17 +116,33 @@ writeFileSync(join(prefix, "bench.conf"), `
     set $oh_connection "";
     location / { proxy_pass http://bench_static; }
   }
-`);
-const settings = parseSettings({
-  appHost: APP_HOST, runtimeDomain: RUNTIME_DOMAIN, listen: { address: "127.0.0.1", port: proxyPort },
-  spawnerUrl: `http://127.0.0.1:${spawnerPort}`, identityKeyFile: join(prefix, "key"), runDir: prefix,
-  modules: DEBIAN_MODULES, errorLog: join(prefix, "error.log"), accessLog: "off", workerProcesses: 2,
-  includes: [join(prefix, "bench.conf")],
-}, DEFAULT_LUA_DIR);
+`,
+);
+const settings = parseSettings(
+  {
+    appHost: APP_HOST,
+    runtimeDomain: RUNTIME_DOMAIN,
+    listen: { address: "127.0.0.1", port: proxyPort },
+    spawnerUrl: `http://127.0.0.1:${spawnerPort}`,
+    identityKeyFile: join(prefix, "key"),
+    runDir: prefix,
+    modules: DEBIAN_MODULES,
+    errorLog: join(prefix, "error.log"),
+    accessLog: "off",
+    workerProcesses: 2,
+    includes: [join(prefix, "bench.conf")],
+  },
+  DEFAULT_LUA_DIR,
+);
 writeFileSync(join(prefix, "nginx.conf"), renderNginxConf(settings));
-const nginx = spawn(NGINX, ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log"), "-g", "daemon off;"], { stdio: "inherit" });
+const nginx = spawn(NGINX, ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log"), "-g", "daemon off;"], {
+  stdio: "inherit",
+});
 const stop = async () => {
-  if (nginx.exitCode === null) { nginx.kill("SIGTERM"); await new Promise((r) => nginx.on("exit", r)); }
+  if (nginx.exitCode === null) {
+    nginx.kill("SIGTERM");
+    await new Promise((r) => nginx.on("exit", r));
+  }
   spawner.close();
   rmSync(prefix, { recursive: true, force: true });
 };
@@ -124,8 +164,14 @@ async function wrk(port, headers) {
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   await new Promise((r) => child.on("exit", r));
-  const number = (re) => { const m = re.exec(out); return m ? m[1] : "?"; };
-  const ms = (text) => { const m = /^([\d.]+)(us|ms|s|m)$/.exec(text); return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60000 }[m[2]] : NaN; };
+  const number = (re) => {
+    const m = re.exec(out);
+    return m ? m[1] : "?";
+  };
+  const ms = (text) => {
+    const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60000 }[m[2]] : NaN;
+  };
   const non2xx = Number(number(/Non-2xx or 3xx responses: (\d+)/)) || 0;
   if (process.env.BENCH_DEBUG) console.log(out);
   return {
@@ -170,28 +216,50 @@ const median = (values) => {
   const known = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return known.length ? known[Math.floor(known.length / 2)] : NaN;
 };
-const results = cases.map(([name, , , pair], i) => [name, {
-  pair: pair === null ? NaN : median(runs[i].map((r, round) => r.rps / runs[pair][round].rps)),
-  bare: median(runs[i].map((r, round) => r.rps / runs[0][round].rps)),
-  rps: median(runs[i].map((r) => r.rps)),
-  p50: median(runs[i].map((r) => r.p50)),
-  p99: median(runs[i].map((r) => r.p99)),
-  non2xx: runs[i].reduce((sum, r) => sum + r.non2xx, 0),
-}]);
+const results = cases.map(([name, , , pair], i) => [
+  name,
+  {
+    pair: pair === null ? NaN : median(runs[i].map((r, round) => r.rps / runs[pair][round].rps)),
+    bare: median(runs[i].map((r, round) => r.rps / runs[0][round].rps)),
+    rps: median(runs[i].map((r) => r.rps)),
+    p50: median(runs[i].map((r) => r.p50)),
+    p99: median(runs[i].map((r) => r.p99)),
+    non2xx: runs[i].reduce((sum, r) => sum + r.non2xx, 0),
+  },
+]);
 await stop();
 
-console.log(`\nruntime-proxy bench: wrk -t2 -c${CONNECTIONS} -d${SECONDS}s per run, median of ${ROUNDS} interleaved rounds;`
-  + " nginx 2 workers; backend = nginx return 200 (same instance)\n");
-console.log("route".padEnd(36) + "req/s".padStart(10) + "p50 ms".padStart(9) + "p99 ms".padStart(9) + "vs static".padStart(11) + "vs bare".padStart(9) + "  non-2xx");
+console.log(
+  `\nruntime-proxy bench: wrk -t2 -c${CONNECTIONS} -d${SECONDS}s per run, median of ${ROUNDS} interleaved rounds;` +
+    " nginx 2 workers; backend = nginx return 200 (same instance)\n",
+);
+console.log(
+  "route".padEnd(36) +
+    "req/s".padStart(10) +
+    "p50 ms".padStart(9) +
+    "p99 ms".padStart(9) +
+    "vs static".padStart(11) +
+    "vs bare".padStart(9) +
+    "  non-2xx",
+);
 const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "");
 for (const [name, r] of results) {
-  console.log(name.padEnd(36) + r.rps.toFixed(0).padStart(10) + r.p50.toFixed(2).padStart(9) + r.p99.toFixed(2).padStart(9)
-    + ratio(r.pair).padStart(11) + ratio(r.bare).padStart(9) + String(r.non2xx).padStart(9));
+  console.log(
+    name.padEnd(36) +
+      r.rps.toFixed(0).padStart(10) +
+      r.p50.toFixed(2).padStart(9) +
+      r.p99.toFixed(2).padStart(9) +
+      ratio(r.pair).padStart(11) +
+      ratio(r.bare).padStart(9) +
+      String(r.non2xx).padStart(9),
+  );
 }
-const calls = (counts.resolve - before.resolve) + (counts.ensure - before.ensure);
-console.log(`\nspawner calls during the measured dynamic runs (after a warm-up run): ${counts.resolve - before.resolve} resolve + ${counts.ensure - before.ensure} ensure`
-  + ` for ${dynamicRequests} requests = ${((calls / Math.max(1, dynamicRequests)) * 10000).toFixed(3)} per 10,000 requests`
-  + ` (route cache ${settings.routeCacheSeconds} s); activity reports: ${counts.activity}`);
+const calls = counts.resolve - before.resolve + (counts.ensure - before.ensure);
+console.log(
+  `\nspawner calls during the measured dynamic runs (after a warm-up run): ${counts.resolve - before.resolve} resolve + ${counts.ensure - before.ensure} ensure` +
+    ` for ${dynamicRequests} requests = ${((calls / Math.max(1, dynamicRequests)) * 10000).toFixed(3)} per 10,000 requests` +
+    ` (route cache ${settings.routeCacheSeconds} s); activity reports: ${counts.activity}`,
+);
 if (results.some(([, r]) => r.non2xx > 0)) {
   console.error("some responses were not 2xx: the bench is not measuring the proxied path");
   process.exit(1);

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseSettings, ProxySettings, SettingsError } from "./settings";
+import { parseSettings, type ProxySettings, SettingsError } from "./settings";
 
 /** Module order Debian's nginx needs: the Lua module fails to load without ndk first. */
 export const DEBIAN_MODULES: readonly string[] = [

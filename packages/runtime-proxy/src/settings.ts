@@ -100,17 +100,48 @@ export class SettingsError extends Error {
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** Paths end up inside nginx directives and a Lua long string: keep them to plain characters. */
-const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 const SIZE = /^[1-9]\d{0,5}[km]?$/;
 const LOG_LEVELS = ["debug", "info", "notice", "warn", "error"] as const;
 
 const KNOWN = new Set([
-  "appHost", "runtimeDomain", "listen", "spawnerUrl", "identityKeyFile", "luaDir", "runDir", "modules", "user",
-  "workerProcesses", "workerConnections", "errorLog", "logLevel", "accessLog", "resolver", "clientMaxBodySize",
-  "routeCacheSize", "routeCacheSeconds", "negativeCacheSeconds", "activityFlushSeconds", "spawnerTimeoutMs",
-  "healthTimeoutMs", "spawnerRetryAfterSeconds", "upstreamConnectSeconds", "streamSeconds", "upstreamKeepalive",
-  "identitySkewSeconds", "identityMaxAheadSeconds", "includes", "userSubnetPrefix", "appPort", "clientAddressHops",
-  "connectionsPerClient", "lookupsPerClientPerMinute", "clientHeaderSeconds", "clientBodySeconds", "sendSeconds",
+  "appHost",
+  "runtimeDomain",
+  "listen",
+  "spawnerUrl",
+  "identityKeyFile",
+  "luaDir",
+  "runDir",
+  "modules",
+  "user",
+  "workerProcesses",
+  "workerConnections",
+  "errorLog",
+  "logLevel",
+  "accessLog",
+  "resolver",
+  "clientMaxBodySize",
+  "routeCacheSize",
+  "routeCacheSeconds",
+  "negativeCacheSeconds",
+  "activityFlushSeconds",
+  "spawnerTimeoutMs",
+  "healthTimeoutMs",
+  "spawnerRetryAfterSeconds",
+  "upstreamConnectSeconds",
+  "streamSeconds",
+  "upstreamKeepalive",
+  "identitySkewSeconds",
+  "identityMaxAheadSeconds",
+  "includes",
+  "userSubnetPrefix",
+  "appPort",
+  "clientAddressHops",
+  "connectionsPerClient",
+  "lookupsPerClientPerMinute",
+  "clientHeaderSeconds",
+  "clientBodySeconds",
+  "sendSeconds",
 ]);
 
 /**
@@ -179,8 +210,16 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
   let listen = { address: "0.0.0.0", port: 8080 };
   if (input.listen !== undefined) {
     const l = input.listen as Record<string, unknown>;
-    if (typeof l !== "object" || l === null || typeof l.address !== "string" || !IPV4.test(l.address)
-        || typeof l.port !== "number" || !Number.isInteger(l.port) || l.port < 1 || l.port > 65535) {
+    if (
+      typeof l !== "object" ||
+      l === null ||
+      typeof l.address !== "string" ||
+      !IPV4.test(l.address) ||
+      typeof l.port !== "number" ||
+      !Number.isInteger(l.port) ||
+      l.port < 1 ||
+      l.port > 65535
+    ) {
       problems.push(`settings.listen: ${show(input.listen)} is not {"address": "<IPv4>", "port": 1-65535}`);
     } else {
       listen = { address: l.address, port: l.port };
@@ -193,7 +232,10 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
   }
 
   const workerProcesses = input.workerProcesses ?? "auto";
-  if (workerProcesses !== "auto" && !(typeof workerProcesses === "number" && Number.isInteger(workerProcesses) && workerProcesses >= 1 && workerProcesses <= 256)) {
+  if (
+    workerProcesses !== "auto" &&
+    !(typeof workerProcesses === "number" && Number.isInteger(workerProcesses) && workerProcesses >= 1 && workerProcesses <= 256)
+  ) {
     problems.push(`settings.workerProcesses: ${show(workerProcesses)} is not "auto" or an integer from 1 to 256`);
   }
   const logLevel = input.logLevel ?? "warn";
@@ -220,10 +262,18 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
   const userSubnetPrefix = input.userSubnetPrefix ?? "10.240";
   const prefixMatch = typeof userSubnetPrefix === "string" ? /^(\d{1,3})\.(\d{1,3})$/.exec(userSubnetPrefix) : null;
   const [first, second] = prefixMatch ? [Number(prefixMatch[1]), Number(prefixMatch[2])] : [NaN, NaN];
-  if (!prefixMatch || !IPV4.test(`${userSubnetPrefix}.0.0`) || first === 0 || first === 127 || first >= 224
-      || (first === 169 && second === 254)) {
-    problems.push(`settings.userSubnetPrefix: ${show(userSubnetPrefix)} is not the first two octets of a private /16 `
-      + `(expected like "10.240"; loopback, link-local, 0.x and multicast are refused)`);
+  if (
+    !prefixMatch ||
+    !IPV4.test(`${userSubnetPrefix}.0.0`) ||
+    first === 0 ||
+    first === 127 ||
+    first >= 224 ||
+    (first === 169 && second === 254)
+  ) {
+    problems.push(
+      `settings.userSubnetPrefix: ${show(userSubnetPrefix)} is not the first two octets of a private /16 ` +
+        `(expected like "10.240"; loopback, link-local, 0.x and multicast are refused)`,
+    );
   }
   const clientAddressHops = input.clientAddressHops ?? 2;
   if (clientAddressHops !== 0 && clientAddressHops !== 1 && clientAddressHops !== 2) {

@@ -3,18 +3,23 @@
  * started on demand by the spawner (a contract fake), with sandbox URLs rewritten on the way back.
  */
 import { request as httpRequest } from "node:http";
-import { FakeApp, SandboxShape } from "./harness/fake-openhands";
+import { FakeApp, type SandboxShape } from "./harness/fake-openhands";
 import { FakeSpawner } from "./harness/fake-spawner";
 import { identityHeaders, makeUser, newKey, signature } from "./harness/identity";
 import { freePort, send, sleep } from "./harness/net";
-import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
-import { appAddress, expose, Exposed } from "./harness/subnet";
+import { APP_HOST, type RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
+import { appAddress, expose, type Exposed } from "./harness/subnet";
 
 const ada = makeUser("3f0c1d2e-0000-4000-8000-00000000a0a0", "ada@example.com");
 const bob = makeUser("3f0c1d2e-0000-4000-8000-00000000b0b0", "bob@example.com");
 const key = newKey();
 const shape: SandboxShape = {
-  id: "oh-sbx-x-1", gateway: "10.240.7.1", sessionKey: "sk-ada-1", agentPort: 32771, vscodePort: 32772, workerPorts: [32773, 32774],
+  id: "oh-sbx-x-1",
+  gateway: "10.240.7.1",
+  sessionKey: "sk-ada-1",
+  agentPort: 32771,
+  vscodePort: 32772,
+  workerPorts: [32773, 32774],
 };
 
 let spawner: FakeSpawner;
@@ -23,7 +28,8 @@ let bobApp: FakeApp;
 let proxy: RunningProxy;
 
 const asUser = (user = ada, extra: Record<string, string> = {}) => ({ ...identityHeaders(key, APP_HOST, user), ...extra });
-const get = (path: string, headers: Record<string, string> = asUser(), method = "GET") => send(proxy.port, APP_HOST, path, { headers, method });
+const get = (path: string, headers: Record<string, string> = asUser(), method = "GET") =>
+  send(proxy.port, APP_HOST, path, { headers, method });
 // Each app is reached at its user's .2 on port 3000 (a relay to the fake on loopback): the proxy accepts no other app upstream.
 const APP_PORT = 3000;
 const exposed = new Map<FakeApp, Exposed>();
@@ -134,12 +140,21 @@ describe("identity cache on the app host", () => {
 
   const flip = (c: string) => (c === "A" ? "B" : "A");
   it.each([
-    ["the signature's last character changed", (h: Record<string, string>) => ({ ...h, "x-oh-sig": h["x-oh-sig"]!.slice(0, 42) + flip(h["x-oh-sig"]!.slice(42)) })],
-    ["the signature's first character changed", (h: Record<string, string>) => ({ ...h, "x-oh-sig": flip(h["x-oh-sig"]!.slice(0, 1)) + h["x-oh-sig"]!.slice(1) })],
+    [
+      "the signature's last character changed",
+      (h: Record<string, string>) => ({ ...h, "x-oh-sig": h["x-oh-sig"]!.slice(0, 42) + flip(h["x-oh-sig"]!.slice(42)) }),
+    ],
+    [
+      "the signature's first character changed",
+      (h: Record<string, string>) => ({ ...h, "x-oh-sig": flip(h["x-oh-sig"]!.slice(0, 1)) + h["x-oh-sig"]!.slice(1) }),
+    ],
     ["another slug under the cached signature", (h: Record<string, string>) => ({ ...h, "x-oh-user-slug": bob.slug })],
     ["another email under the cached signature", (h: Record<string, string>) => ({ ...h, "x-oh-email": "eve@example.com" })],
     ["a later expiry under the cached signature", (h: Record<string, string>) => ({ ...h, "x-oh-exp": String(Number(h["x-oh-exp"]) + 1) })],
-    ["the slug header repeated", (h: Record<string, string>) => ({ ...h, "x-oh-user-slug": [h["x-oh-user-slug"]!, bob.slug] as unknown as string })],
+    [
+      "the slug header repeated",
+      (h: Record<string, string>) => ({ ...h, "x-oh-user-slug": [h["x-oh-user-slug"]!, bob.slug] as unknown as string }),
+    ],
   ])("GIVEN a valid identity cached THEN %s is refused (401) and no app is contacted", async (_name, tamper) => {
     const headers = asUser();
     expect((await many(headers)).map((r) => r.status)).toEqual(Array(8).fill(200));
@@ -173,10 +188,13 @@ describe("routing each user to their own OpenHands", () => {
   });
 
   it("GIVEN identity headers and our cookies THEN the app sees neither, other cookies pass", async () => {
-    const reply = await get("/echo", asUser(ada, {
-      Cookie: "__Host-oh-session=secret; theme=dark; __Secure-oh-refresh=r",
-      "X-Oh-Extra": "spoofed",
-    }));
+    const reply = await get(
+      "/echo",
+      asUser(ada, {
+        Cookie: "__Host-oh-session=secret; theme=dark; __Secure-oh-refresh=r",
+        "X-Oh-Extra": "spoofed",
+      }),
+    );
     const seen = reply.json.headers as Record<string, string>;
     expect(Object.keys(seen).filter((h) => h.startsWith("x-oh-"))).toEqual([]);
     expect(seen.cookie).toBe("theme=dark");
@@ -312,16 +330,27 @@ describe("rewriting sandbox URLs in the app's responses", () => {
     const pieces: string[] = [];
     let firstAt = 0;
     const done = new Promise<string>((resolve, reject) => {
-      const req = httpRequest({ host: "127.0.0.1", port: proxy.port, path: "/api/v1/app-conversations/stream-start", method: "POST", agent: false, setHost: false, headers: { Host: APP_HOST, ...headers } }, (res) => {
-        expect(res.headers["transfer-encoding"]).toBe("chunked");
-        res.on("data", (d: Buffer) => {
-          if (!firstAt) firstAt = Date.now();
-          pieces.push(d.toString());
-          if (pieces.join("").includes('"status":"WORKING"')) adaApp.releaseStream();
-        });
-        res.on("end", () => resolve(pieces.join("")));
-        res.on("error", reject);
-      });
+      const req = httpRequest(
+        {
+          host: "127.0.0.1",
+          port: proxy.port,
+          path: "/api/v1/app-conversations/stream-start",
+          method: "POST",
+          agent: false,
+          setHost: false,
+          headers: { Host: APP_HOST, ...headers },
+        },
+        (res) => {
+          expect(res.headers["transfer-encoding"]).toBe("chunked");
+          res.on("data", (d: Buffer) => {
+            if (!firstAt) firstAt = Date.now();
+            pieces.push(d.toString());
+            if (pieces.join("").includes('"status":"WORKING"')) adaApp.releaseStream();
+          });
+          res.on("end", () => resolve(pieces.join("")));
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       req.end("{}");
     });

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -13,7 +13,7 @@ import { FakeSpawner } from "./harness/fake-spawner";
 import { HostileUpstream } from "./harness/hostile-upstream";
 import { identityHeaders, makeUser, newKey } from "./harness/identity";
 import { freePort, send, sleep } from "./harness/net";
-import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
+import { APP_HOST, type RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
 import { appAddress, sandboxAddress, SUBNET_PREFIX } from "./harness/subnet";
 
 const NET = 31; // this file's user subnets: 10.240.31-39.0/24
@@ -44,7 +44,10 @@ function raw(port: number, text: string, ms = 3000): Promise<string> {
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => socket.destroy(), ms);
     socket.on("data", (d) => chunks.push(d));
-    socket.on("close", () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString("latin1")); });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("latin1"));
+    });
     socket.on("error", () => undefined);
     socket.write(text);
   });
@@ -85,11 +88,22 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
     spawner.resetCounts();
     spawner.activity.length = 0;
     const before = seenCount();
-    const reply = await raw(proxy.port, [
-      `OPTIONS /api/conversations/x/events?session_api_key=guess HTTP/1.1`, `Host: ${victimHost}`, `Origin: ${APP_ORIGIN}`,
-      "Access-Control-Request-Method: POST", "Cookie: a=1", "Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c",
-      "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA", "Content-Length: 11", "", "hello world",
-    ].join("\r\n"));
+    const reply = await raw(
+      proxy.port,
+      [
+        `OPTIONS /api/conversations/x/events?session_api_key=guess HTTP/1.1`,
+        `Host: ${victimHost}`,
+        `Origin: ${APP_ORIGIN}`,
+        "Access-Control-Request-Method: POST",
+        "Cookie: a=1",
+        "Connection: Upgrade, HTTP2-Settings",
+        "Upgrade: h2c",
+        "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA",
+        "Content-Length: 11",
+        "",
+        "hello world",
+      ].join("\r\n"),
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 204 /);
     expect(reply).not.toMatch(/^HTTP\/1\.1 101/m);
     expect(reply).toContain(`Access-Control-Allow-Origin: ${APP_ORIGIN}`);
@@ -103,7 +117,9 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
     spawner.resetCounts();
     const before = seenCount();
     const reply = await send(proxy.port, victimHost, `/api/x?session_api_key=${VICTIM_KEY}`, {
-      method: "OPTIONS", headers: { "Access-Control-Request-Method": "POST", "Sec-Fetch-Site": "none" }, body: "smuggled",
+      method: "OPTIONS",
+      headers: { "Access-Control-Request-Method": "POST", "Sec-Fetch-Site": "none" },
+      body: "smuggled",
     });
     expect(reply.status).toBe(204);
     expect(reply.headers["access-control-allow-origin"]).toBeUndefined();
@@ -119,7 +135,8 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
   ])("GIVEN a preflight from %s THEN CORS is granted only to the app or the host's own origin, with fixed lists", async (_name, origin, expected) => {
     const o = origin === "SELF" ? `https://${victimHost}` : origin;
     const reply = await send(proxy.port, victimHost, "/api/x", {
-      method: "OPTIONS", headers: { Origin: o, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "x-evil, x-session-api-key" },
+      method: "OPTIONS",
+      headers: { Origin: o, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "x-evil, x-session-api-key" },
     });
     expect(reply.status).toBe(204);
     const e = expected === "SELF" ? `https://${victimHost}` : expected;
@@ -129,10 +146,21 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
 
   it("GIVEN an authorised GET with Upgrade: h2c THEN the sandbox never sees the Upgrade and no tunnel opens", async () => {
     const before = sandbox.seen.length;
-    const reply = await raw(proxy.port, [
-      "GET /echo HTTP/1.1", `Host: ${victimHost}`, `X-Session-API-Key: ${VICTIM_KEY}`, `Origin: ${APP_ORIGIN}`, "Connection: Upgrade, HTTP2-Settings",
-      "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA", "", "",
-    ].join("\r\n"), 1500);
+    const reply = await raw(
+      proxy.port,
+      [
+        "GET /echo HTTP/1.1",
+        `Host: ${victimHost}`,
+        `X-Session-API-Key: ${VICTIM_KEY}`,
+        `Origin: ${APP_ORIGIN}`,
+        "Connection: Upgrade, HTTP2-Settings",
+        "Upgrade: h2c",
+        "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA",
+        "",
+        "",
+      ].join("\r\n"),
+      1500,
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 200 /);
     const seen = sandbox.seen.slice(before);
     expect(seen).toHaveLength(1);
@@ -142,10 +170,21 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
 
   it("GIVEN an authorised POST asking for a WebSocket upgrade THEN it is forwarded without Upgrade", async () => {
     const before = sandbox.seen.length;
-    const reply = await raw(proxy.port, [
-      "POST /echo HTTP/1.1", `Host: ${victimHost}`, `X-Session-API-Key: ${VICTIM_KEY}`, `Origin: ${APP_ORIGIN}`,
-      "Connection: Upgrade", "Upgrade: websocket", "Content-Length: 0", "", "",
-    ].join("\r\n"), 1500);
+    const reply = await raw(
+      proxy.port,
+      [
+        "POST /echo HTTP/1.1",
+        `Host: ${victimHost}`,
+        `X-Session-API-Key: ${VICTIM_KEY}`,
+        `Origin: ${APP_ORIGIN}`,
+        "Connection: Upgrade",
+        "Upgrade: websocket",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n"),
+      1500,
+    );
     expect(reply).not.toMatch(/^HTTP\/1\.1 101/);
     expect(sandbox.seen.slice(before).map((s) => s.headers.upgrade)).toEqual([undefined]);
   });
@@ -169,7 +208,11 @@ describe("8. cross-site requests and WebSockets with the victim's credentials", 
 
   it.each(foreign)("GIVEN a signed POST with %s THEN 403 cross_site and the sandbox is not contacted", async (_name, extra) => {
     const before = seenCount();
-    const reply = await send(proxy.port, victimHost, "/api/x", { method: "POST", headers: signed(victimHost, victim, fix(extra)), body: "{}" });
+    const reply = await send(proxy.port, victimHost, "/api/x", {
+      method: "POST",
+      headers: signed(victimHost, victim, fix(extra)),
+      body: "{}",
+    });
     expect(reply.status).toBe(403);
     expect(reply.json.error).toBe("cross_site");
     expect(seenCount()).toBe(before);
@@ -177,7 +220,10 @@ describe("8. cross-site requests and WebSockets with the victim's credentials", 
 
   it.each(foreign)("GIVEN a session-key DELETE with %s THEN 403 cross_site", async (_name, extra) => {
     const before = seenCount();
-    const reply = await send(proxy.port, victimHost, "/api/x", { method: "DELETE", headers: { "X-Session-API-Key": VICTIM_KEY, ...fix(extra) } });
+    const reply = await send(proxy.port, victimHost, "/api/x", {
+      method: "DELETE",
+      headers: { "X-Session-API-Key": VICTIM_KEY, ...fix(extra) },
+    });
     expect(reply.status).toBe(403);
     expect(seenCount()).toBe(before);
   });
@@ -194,7 +240,13 @@ describe("8. cross-site requests and WebSockets with the victim's credentials", 
   });
 
   it("GIVEN a GET that carries only Sec-WebSocket-Key (an intermediary dropped Upgrade) from a foreign site THEN 403", async () => {
-    const reply = await send(proxy.port, victimHost, "/x", { headers: signed(victimHost, victim, { Origin: "https://evil.example", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" }) });
+    const reply = await send(proxy.port, victimHost, "/x", {
+      headers: signed(victimHost, victim, {
+        Origin: "https://evil.example",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+      }),
+    });
     expect(reply.status).toBe(403);
   });
 
@@ -205,17 +257,26 @@ describe("8. cross-site requests and WebSockets with the victim's credentials", 
     ["no Origin, Sec-Fetch-Site none", { "Sec-Fetch-Site": "none" }],
   ])("GIVEN a signed POST from %s THEN it reaches the sandbox (control)", async (_name, extra) => {
     const headers: Record<string, string> = "Origin" in extra && extra.Origin === "SELF" ? { Origin: `https://${victimHost}` } : extra;
-    const reply = await send(proxy.port, victimHost, "/echo", { method: "POST", headers: signed(victimHost, victim, headers as Record<string, string>), body: "{}" });
+    const reply = await send(proxy.port, victimHost, "/echo", {
+      method: "POST",
+      headers: signed(victimHost, victim, headers as Record<string, string>),
+      body: "{}",
+    });
     expect(reply.status).toBe(200);
     expect(reply.json.hostile).toBe(true);
   });
 
   it.each([
-    ["Upgrade: websocket", { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" }],
+    [
+      "Upgrade: websocket",
+      { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" },
+    ],
     ["only Sec-WebSocket-Key", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" }],
   ])("GIVEN a signed GET to the app host with %s from a sandbox page THEN 403 cross_site (cross-site WebSocket hijacking)", async (_name, extra) => {
     const before = app.seen.length;
-    const reply = await send(proxy.port, APP_HOST, "/socket.io/?EIO=4&transport=websocket", { headers: asApp({ Origin: `https://${victimHost}`, ...extra }) });
+    const reply = await send(proxy.port, APP_HOST, "/socket.io/?EIO=4&transport=websocket", {
+      headers: asApp({ Origin: `https://${victimHost}`, ...extra }),
+    });
     expect(reply.status).toBe(403);
     expect(reply.json.error).toBe("cross_site");
     expect(app.seen.length).toBe(before);
@@ -232,11 +293,16 @@ describe("9. the proxy accepts upstreams only inside the users' subnets", () => 
   let loopbackPort = 0;
 
   beforeAll(async () => {
-    loopbackService = createServer((_req, res) => { loopbackHits += 1; res.end("host service"); });
+    loopbackService = createServer((_req, res) => {
+      loopbackHits += 1;
+      res.end("host service");
+    });
     loopbackPort = await freePort();
     await new Promise<void>((resolve) => loopbackService.listen(loopbackPort, "127.0.0.1", resolve));
   });
-  afterAll(async () => { await new Promise<void>((resolve) => loopbackService.close(() => resolve())); });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => loopbackService.close(() => resolve()));
+  });
 
   const badSandbox: Array<[string, () => string]> = [
     ["loopback (a host service)", () => `http://127.0.0.1:${loopbackPort}`],
@@ -294,7 +360,9 @@ describe("9. a cached route into a subnet that went to another user", () => {
     started.push(u);
     return u;
   };
-  afterAll(async () => { await Promise.all(started.map((u) => u.stop())); });
+  afterAll(async () => {
+    await Promise.all(started.map((u) => u.stop()));
+  });
 
   it("GIVEN A's app route cached and A's /24 reclaimed for B THEN once B's app is known, A is sent to A's new app, never to B's", async () => {
     const oldA = await upstreamAt(appAddress(NET + 4), 3000);
@@ -369,7 +437,12 @@ describe("10. port enumeration without an identity", () => {
 
   it("GIVEN a signed user on another user's slug THEN 403 without a lookup", async () => {
     const h = `32077-${mallory.slug}.${RUNTIME_DOMAIN}`;
-    spawner.routes.set(h, { owner: mallory.slug, upstream: `http://${sandboxAddress(NET + 1, 0)}:8000`, kind: "agent-server", sessionKeySha256: null });
+    spawner.routes.set(h, {
+      owner: mallory.slug,
+      upstream: `http://${sandboxAddress(NET + 1, 0)}:8000`,
+      kind: "agent-server",
+      sessionKeySha256: null,
+    });
     spawner.resetCounts();
     const reply = await send(proxy.port, h, "/", { headers: identityHeaders(key, h, victim) });
     expect(reply.status).toBe(403);
@@ -382,7 +455,9 @@ describe("10. port enumeration without an identity", () => {
       spawner.resetCounts();
       const statuses: number[] = [];
       for (let port = 41000; port < 41012; port += 1) {
-        statuses.push((await send(limited.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess" } })).status);
+        statuses.push(
+          (await send(limited.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess" } })).status,
+        );
       }
       expect(statuses.slice(0, 5)).toEqual([404, 404, 404, 404, 404]);
       expect(statuses.slice(5)).toEqual(Array(7).fill(429));
@@ -402,7 +477,10 @@ describe("10. the lookup budget behind CloudFront and the ALB (clientAddressHops
   it("GIVEN a scanner rotating the X-Forwarded-For entries it controls THEN it keeps its one budget; another viewer has its own", async () => {
     const behind = await startProxy({ spawnerPort: spawner.port, key, settings: { clientAddressHops: 2, lookupsPerClientPerMinute: 2 } });
     try {
-      const ask = (port: number, xff: string) => send(behind.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess", "X-Forwarded-For": xff } });
+      const ask = (port: number, xff: string) =>
+        send(behind.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", {
+          headers: { "X-Session-API-Key": "guess", "X-Forwarded-For": xff },
+        });
       const statuses: number[] = [];
       for (let i = 0; i < 5; i += 1) statuses.push((await ask(42000 + i, `10.9.9.${i}, 203.0.113.7, 130.176.0.1`)).status);
       expect(statuses).toEqual([404, 404, 429, 429, 429]);
@@ -479,7 +557,9 @@ describe("12. nginx's own error lines", () => {
   it("GIVEN %0a in the URI of a request whose app is down THEN nginx's connect() error stays one line", async () => {
     const down = makeUser("log-down", "down@example.com");
     spawner.ensure.set(down.slug, () => ({ status: 200, body: { state: "running", upstream: `http://${appAddress(NET + 7)}:3000` } }));
-    const reply = await send(proxy.port, APP_HOST, "/p%0a2026/01/01%2000:00:00%20[emerg]%201#1:%20forged%0d%0a", { headers: identityHeaders(key, APP_HOST, down) });
+    const reply = await send(proxy.port, APP_HOST, "/p%0a2026/01/01%2000:00:00%20[emerg]%201#1:%20forged%0d%0a", {
+      headers: identityHeaders(key, APP_HOST, down),
+    });
     expect(reply.status).toBe(502);
     await sleep(700);
     const errors = proxy.errorLog();
@@ -493,7 +573,10 @@ describe("13. hardening", () => {
   it.each([
     ["X-Accel-Redirect to the health endpoint", { "X-Accel-Redirect": "/_oh/health" }],
     ["X-Accel-Redirect to the upstream-failure location", { "X-Accel-Redirect": "@oh_upstream_failed" }],
-    ["X-Accel-Limit-Rate, X-Accel-Buffering, X-Accel-Charset and X-Accel-Expires", { "X-Accel-Limit-Rate": "1", "X-Accel-Buffering": "yes", "X-Accel-Charset": "koi8-r", "X-Accel-Expires": "@1" }],
+    [
+      "X-Accel-Limit-Rate, X-Accel-Buffering, X-Accel-Charset and X-Accel-Expires",
+      { "X-Accel-Limit-Rate": "1", "X-Accel-Buffering": "yes", "X-Accel-Charset": "koi8-r", "X-Accel-Expires": "@1" },
+    ],
   ])("GIVEN a sandbox answering %s THEN nginx ignores it and the client sees the sandbox's own answer without it", async (_name, headers) => {
     sandbox.answers.set("/accel", (_req, res) => {
       res.writeHead(200, { ...headers, "Content-Type": "text/plain", "Content-Length": "13" });
@@ -508,8 +591,11 @@ describe("13. hardening", () => {
   it("GIVEN a sandbox answering its own Referrer-Policy, Cache-Control and a permissive frame-ancestors THEN the client gets the proxy's, with the sandbox's CSP kept beside ours", async () => {
     sandbox.answers.set("/own-policies", (_req, res) => {
       res.writeHead(200, {
-        "Referrer-Policy": "unsafe-url", "Cache-Control": "public, max-age=86400", "Content-Security-Policy": "frame-ancestors *",
-        "Content-Type": "text/plain", "Content-Length": "3",
+        "Referrer-Policy": "unsafe-url",
+        "Cache-Control": "public, max-age=86400",
+        "Content-Security-Policy": "frame-ancestors *",
+        "Content-Type": "text/plain",
+        "Content-Length": "3",
       });
       res.end("ok\n");
     });
@@ -522,15 +608,37 @@ describe("13. hardening", () => {
 
   it("GIVEN client-supplied forwarding, address, URL-override and method-override headers THEN no upstream sees them", async () => {
     const spoofed = {
-      Forwarded: "for=10.0.0.1;host=evil", "X-Real-IP": "10.0.0.1", "X-Forwarded-Port": "1", "X-Original-URL": "/admin",
-      "X-Rewrite-URL": "/admin", "X-Forwarded-Prefix": "/evil", "X-HTTP-Method-Override": "DELETE", "X-Method-Override": "DELETE",
-      "X-Client-IP": "10.0.0.1", "True-Client-IP": "10.0.0.1", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http",
+      Forwarded: "for=10.0.0.1;host=evil",
+      "X-Real-IP": "10.0.0.1",
+      "X-Forwarded-Port": "1",
+      "X-Original-URL": "/admin",
+      "X-Rewrite-URL": "/admin",
+      "X-Forwarded-Prefix": "/evil",
+      "X-HTTP-Method-Override": "DELETE",
+      "X-Method-Override": "DELETE",
+      "X-Client-IP": "10.0.0.1",
+      "True-Client-IP": "10.0.0.1",
+      "X-Forwarded-Host": "evil.example",
+      "X-Forwarded-Proto": "http",
     };
-    for (const [h, headers] of [[victimHost, signed(victimHost, victim, spoofed)], [APP_HOST, asApp(spoofed)]] as const) {
+    for (const [h, headers] of [
+      [victimHost, signed(victimHost, victim, spoofed)],
+      [APP_HOST, asApp(spoofed)],
+    ] as const) {
       const reply = await send(proxy.port, h, "/echo", { headers });
       const seen = reply.json.headers as Record<string, string>;
-      for (const name of ["forwarded", "x-real-ip", "x-forwarded-port", "x-original-url", "x-rewrite-url", "x-forwarded-prefix",
-        "x-http-method-override", "x-method-override", "x-client-ip", "true-client-ip"]) {
+      for (const name of [
+        "forwarded",
+        "x-real-ip",
+        "x-forwarded-port",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-forwarded-prefix",
+        "x-http-method-override",
+        "x-method-override",
+        "x-client-ip",
+        "true-client-ip",
+      ]) {
         expect([name, seen[name]]).toEqual([name, undefined]);
       }
       expect(seen["x-forwarded-host"]).toBe(h);
@@ -573,7 +681,9 @@ describe("13. hardening", () => {
       socket.on("data", (d) => (received += d.toString()));
       socket.on("close", () => (closed = true));
       socket.on("error", () => undefined);
-      socket.write(`POST /echo HTTP/1.1\r\nHost: ${victimHost}\r\nX-Session-API-Key: ${VICTIM_KEY}\r\nOrigin: ${APP_ORIGIN}\r\nContent-Length: 40\r\n\r\n`);
+      socket.write(
+        `POST /echo HTTP/1.1\r\nHost: ${victimHost}\r\nX-Session-API-Key: ${VICTIM_KEY}\r\nOrigin: ${APP_ORIGIN}\r\nContent-Length: 40\r\n\r\n`,
+      );
       let sent = 0;
       while (!closed && sent < 40) {
         socket.write("x");

@@ -8,9 +8,14 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = join(__dirname, "lua");
-const specs = readdirSync(dir).filter((f) => f.endsWith("_spec.lua")).map((f) => join(dir, f));
+const specs = readdirSync(dir)
+  .filter((f) => f.endsWith("_spec.lua"))
+  .map((f) => join(dir, f));
 const run = spawnSync("luajit", [join(dir, "run.lua"), ...specs], { encoding: "utf8" });
-const lines = (run.stdout ?? "").split("\n").filter(Boolean).map((line) => line.split("\t"));
+const lines = (run.stdout ?? "")
+  .split("\n")
+  .filter(Boolean)
+  .map((line) => line.split("\t"));
 
 describe("pure Lua modules (luajit)", () => {
   it("GIVEN the Lua specs WHEN luajit runs them THEN it exits cleanly with results", () => {

@@ -7,14 +7,17 @@ import { startOpenHandsApp, type RunningOpenHandsApp, type StartTask } from "@op
 import { FakeSpawner } from "./harness/fake-spawner";
 import { identityHeaders, makeUser, newKey } from "./harness/identity";
 import { freePort, send } from "./harness/net";
-import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
-import { appAddress, expose, Exposed } from "./harness/subnet";
+import { APP_HOST, type RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
+import { appAddress, expose, type Exposed } from "./harness/subnet";
 
 const ada = makeUser("3f0c1d2e-0000-4000-8000-00000000f1f1", "ada@example.com");
 const key = newKey();
 const GATEWAY = "10.240.31.1";
 
-describe.each([["1.7.0" as const, 31], ["1.11.0" as const, 32]])("OpenHands %s app fake behind the proxy", (version, net) => {
+describe.each([
+  ["1.7.0" as const, 31],
+  ["1.11.0" as const, 32],
+])("OpenHands %s app fake behind the proxy", (version, net) => {
   let spawner: FakeSpawner;
   let app: RunningOpenHandsApp;
   let exposed: Exposed;

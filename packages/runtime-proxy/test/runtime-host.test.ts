@@ -8,8 +8,8 @@ import { FakeAgentServer } from "./harness/fake-openhands";
 import { FakeSpawner } from "./harness/fake-spawner";
 import { identityHeaders, makeUser, newKey, signature } from "./harness/identity";
 import { freePort, send } from "./harness/net";
-import { APP_HOST, RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
-import { expose, Exposed, sandboxAddress } from "./harness/subnet";
+import { APP_HOST, type RunningProxy, RUNTIME_DOMAIN, startProxy } from "./harness/proxy";
+import { expose, type Exposed, sandboxAddress } from "./harness/subnet";
 
 const ada = makeUser("runtime-ada", "ada@example.com");
 const bob = makeUser("runtime-bob", "bob@example.com");
@@ -73,7 +73,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
-  await Promise.all([spawner?.stop(), adaAgent?.stop(), adaWorker?.stop(), bobAgent?.stop(), ...[...exposed.values()].map((e) => e.close())]);
+  await Promise.all([
+    spawner?.stop(),
+    adaAgent?.stop(),
+    adaWorker?.stop(),
+    bobAgent?.stop(),
+    ...[...exposed.values()].map((e) => e.close()),
+  ]);
 });
 
 describe("strict host parsing: refused before any lookup", () => {
@@ -126,7 +132,10 @@ describe("identity on runtime hosts", () => {
     ["an expired identity", () => identityHeaders(key, adaHost, ada, now() - 30)],
     ["an identity signed for the app host", () => identityHeaders(key, APP_HOST, ada)],
     ["an identity signed for another runtime host", () => identityHeaders(key, adaWorkerHost, ada)],
-    ["a forged identity next to the right session key", () => ({ ...signed(adaHost), "x-oh-user": "mallory", "X-Session-API-Key": ADA_KEY })],
+    [
+      "a forged identity next to the right session key",
+      () => ({ ...signed(adaHost), "x-oh-user": "mallory", "X-Session-API-Key": ADA_KEY }),
+    ],
   ];
 
   it.each(cases)("GIVEN %s THEN 401 and no sandbox is contacted", async (_name, headers) => {
@@ -148,15 +157,21 @@ describe("identity on runtime hosts", () => {
 
 describe("ownership", () => {
   it("GIVEN identity headers in upper case, plus other X-OH-* names THEN the sandbox sees none of them", async () => {
-    const upper = Object.fromEntries(Object.entries(signed(adaHost, ada)).map(([name, value]) => [name.startsWith("x-oh-") ? name.toUpperCase() : name, value]));
-    const reply = await send(proxy.port, adaHost, "/echo", { headers: { ...upper, "X-OH-USER-ID": "spoofed", "x-oh-role": "admin", "X-Oh-Exp-2": "1" } });
+    const upper = Object.fromEntries(
+      Object.entries(signed(adaHost, ada)).map(([name, value]) => [name.startsWith("x-oh-") ? name.toUpperCase() : name, value]),
+    );
+    const reply = await send(proxy.port, adaHost, "/echo", {
+      headers: { ...upper, "X-OH-USER-ID": "spoofed", "x-oh-role": "admin", "X-Oh-Exp-2": "1" },
+    });
     expect(reply.status).toBe(200);
     const seen = reply.json.headers as Record<string, string>;
     expect(Object.keys(seen).filter((h) => h.toLowerCase().startsWith("x-oh-"))).toEqual([]);
   });
 
   it("GIVEN a session key and x-oh-* headers that are no identity field THEN the sandbox sees none of them", async () => {
-    const reply = await send(proxy.port, adaHost, "/echo", { headers: { "X-Session-API-Key": ADA_KEY, "X-OH-Role": "admin", "x-oh-users": "eve" } });
+    const reply = await send(proxy.port, adaHost, "/echo", {
+      headers: { "X-Session-API-Key": ADA_KEY, "X-OH-Role": "admin", "x-oh-users": "eve" },
+    });
     expect(reply.status).toBe(200);
     const seen = reply.json.headers as Record<string, string>;
     expect(Object.keys(seen).filter((h) => h.toLowerCase().startsWith("x-oh-"))).toEqual([]);
@@ -164,7 +179,10 @@ describe("ownership", () => {
 
   it("GIVEN Ada signed in on her own sandbox port THEN it is proxied, without our cookies and identity headers", async () => {
     const reply = await send(proxy.port, adaHost, "/echo?session_api_key=kept", {
-      headers: signed(adaHost, ada, { Cookie: "__Host-oh-runtime=secret; app=1; __Host-oh-session=s", "X-Session-API-Key": "passes-through" }),
+      headers: signed(adaHost, ada, {
+        Cookie: "__Host-oh-runtime=secret; app=1; __Host-oh-session=s",
+        "X-Session-API-Key": "passes-through",
+      }),
     });
     expect(reply.status).toBe(200);
     expect(reply.json.name).toBe("ada-agent");
@@ -233,10 +251,17 @@ describe("session keys (the SPA's cross-origin calls carry no identity)", () => 
 
   // Each worker remembers keys that matched a route's hash; only that exact key for that hash may skip the hashing.
   it("GIVEN Ada's key accepted (and remembered) by both workers THEN a key with the same prefix, Ada's key on Bob's host and Bob's on Ada's are still refused", async () => {
-    const eight = (h: string, k: string) => Promise.all(Array.from({ length: 8 }, () => send(proxy.port, h, "/api/conversations", { headers: { "X-Session-API-Key": k } })));
+    const eight = (h: string, k: string) =>
+      Promise.all(Array.from({ length: 8 }, () => send(proxy.port, h, "/api/conversations", { headers: { "X-Session-API-Key": k } })));
     expect((await eight(adaHost, ADA_KEY)).map((r) => r.status)).toEqual(Array(8).fill(200));
     const before = contacts();
-    for (const [h, k] of [[adaHost, `${ADA_KEY.slice(0, -1)}x`], [adaHost, `${ADA_KEY}x`], [adaHost, ADA_KEY.slice(0, -1)], [bobHost, ADA_KEY], [adaHost, BOB_KEY]] as const) {
+    for (const [h, k] of [
+      [adaHost, `${ADA_KEY.slice(0, -1)}x`],
+      [adaHost, `${ADA_KEY}x`],
+      [adaHost, ADA_KEY.slice(0, -1)],
+      [bobHost, ADA_KEY],
+      [adaHost, BOB_KEY],
+    ] as const) {
       expect([k, (await eight(h, k)).map((r) => r.status)]).toEqual([k, Array(8).fill(404)]);
     }
     expect(contacts()).toBe(before);
@@ -267,7 +292,9 @@ describe("session keys (the SPA's cross-origin calls carry no identity)", () => 
   });
 
   it("GIVEN a WebSocket from the app with a wrong key THEN the upgrade is refused (404, as for an empty port)", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/sockets/events/${CONVERSATION}?session_api_key=nope`, { headers: { Host: adaHost, Origin: `https://${APP_HOST}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/sockets/events/${CONVERSATION}?session_api_key=nope`, {
+      headers: { Host: adaHost, Origin: `https://${APP_HOST}` },
+    });
     const status = await new Promise<number>((resolve) => {
       ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
       ws.on("open", () => resolve(101));
@@ -284,7 +311,11 @@ describe("CORS preflight and the App tab's probe", () => {
     spawner.resetCounts();
     const reply = await send(proxy.port, adaHost, "/api/conversations", {
       method: "OPTIONS",
-      headers: { Origin: `https://${APP_HOST}`, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-session-api-key" },
+      headers: {
+        Origin: `https://${APP_HOST}`,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-session-api-key",
+      },
     });
     expect(reply.status).toBe(204);
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
@@ -319,7 +350,12 @@ describe("CORS preflight and the App tab's probe", () => {
   it("GIVEN the probe of a worker port where nothing listens THEN 502, so the App tab shows it inactive", async () => {
     const idlePort = await freePort();
     const idleHost = host(idlePort, ada.slug);
-    spawner.routes.set(idleHost, { owner: ada.slug, upstream: `http://${sandboxAddress(ADA_NET, 120)}:${idlePort}`, kind: "worker", sessionKeySha256: sha(ADA_KEY) });
+    spawner.routes.set(idleHost, {
+      owner: ada.slug,
+      upstream: `http://${sandboxAddress(ADA_NET, 120)}:${idlePort}`,
+      kind: "worker",
+      sessionKeySha256: sha(ADA_KEY),
+    });
     const reply = await send(proxy.port, idleHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
     expect(reply.status).toBe(502);
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);

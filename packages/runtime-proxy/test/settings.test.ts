@@ -76,7 +76,8 @@ describe("renderNginxConf", () => {
     expect(s.appPort).toBe(3000);
     const conf = renderNginxConf(s);
     expect(conf).toContain("proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset;");
-    for (const h of ["Forwarded", "X-Real-IP", "X-Forwarded-Port", "X-Original-URL", "X-Rewrite-URL"]) expect(conf).toContain(`proxy_set_header ${h} "";`);
+    for (const h of ["Forwarded", "X-Real-IP", "X-Forwarded-Port", "X-Original-URL", "X-Rewrite-URL"])
+      expect(conf).toContain(`proxy_set_header ${h} "";`);
     expect(conf).toContain("client_header_timeout 10s;");
     expect(conf).toContain("client_body_timeout 10s;");
     expect(conf).toContain("send_timeout 60s;");
@@ -111,7 +112,9 @@ describe("renderNginxConf", () => {
 describe("dist/render.js (the command the host runs)", () => {
   const cli = join(__dirname, "..", "dist", "render.js");
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "oh-render-")); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "oh-render-"));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("GIVEN a settings file WHEN rendered THEN nginx.conf is written with the dist Lua folder", () => {

@@ -12,7 +12,8 @@ import { startPostgres } from "../testing/postgres";
 import { ensureLabImages } from "../test/helpers/lab-images";
 import { http, openFds, startFaultLab, user } from "../test/faults/lab";
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 async function main() {
   if (!labEngine()) throw new Error("run under docker-lab (pnpm --filter @openhands-team/spawner bench does)");
@@ -24,7 +25,14 @@ async function main() {
     pg,
     subnetPrefix: "10.245",
     users: { maxRunningApps: n },
-    timing: { healthTimeoutMs: 120_000, healthIntervalMs: 200, ensureWaitMs: 2_000, cullIntervalMs: 3_600_000, databaseTimeoutMs: 10_000, dockerTimeoutMs: 30_000 },
+    timing: {
+      healthTimeoutMs: 120_000,
+      healthIntervalMs: 200,
+      ensureWaitMs: 2_000,
+      cullIntervalMs: 3_600_000,
+      databaseTimeoutMs: 10_000,
+      dockerTimeoutMs: 30_000,
+    },
   });
   const lines: string[] = [];
   try {

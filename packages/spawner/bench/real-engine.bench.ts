@@ -34,13 +34,19 @@ async function main() {
   };
   const lines: string[] = [];
   try {
-    const ensure = (who: { sub: string; slug: string }) => http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
+    const ensure = (who: { sub: string; slug: string }) =>
+      http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
     const cold: number[] = [];
     const callsPerCold: number[] = [];
     let last = new Map<string, number>();
     const snapshot = () => counts();
     const diff = (before: Map<string, number>) => [...counts()].reduce((sum, [key, n]) => sum + n - (before.get(key) ?? 0), 0);
-    const detail = (before: Map<string, number>) => [...counts()].map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const).filter(([, n]) => n > 0).map(([key, n]) => `${key} ×${n}`).join(", ");
+    const detail = (before: Map<string, number>) =>
+      [...counts()]
+        .map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const)
+        .filter(([, n]) => n > 0)
+        .map(([key, n]) => `${key} ×${n}`)
+        .join(", ");
     let coldDetail = "";
     for (let i = 0; i < 3; i += 1) {
       const who = user(900 + i);

@@ -19,10 +19,14 @@ import { AGENT_IMAGE, freePort, http, startHarness, user } from "../test/helpers
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 function post(url: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      url,
+      { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -50,7 +54,9 @@ async function waitFor(check: () => Promise<boolean>, what: string) {
 
 async function main() {
   const pg = await startPostgres();
-  const h = await startHarness({ config: { users: { maxRunningApps: 50, idleMinutes: 60, maxRunningSandboxes: 100, sandboxesPerUser: 3 } } });
+  const h = await startHarness({
+    config: { users: { maxRunningApps: 50, idleMinutes: 60, maxRunningSandboxes: 100, sandboxesPerUser: 3 } },
+  });
   let child: ReturnType<typeof spawn> | undefined;
   try {
     // Part 1, in-process: the spawner service inside this process.
@@ -90,10 +96,19 @@ async function main() {
     writeFileSync(
       file,
       JSON.stringify({
-        appHost: c.appHost, runtimeDomain: c.runtimeDomain, region: c.region, eventsBucket: c.eventsBucket,
-        api: { host: "127.0.0.1", port: apiPort }, docker: c.docker, images: c.images, network: c.network, paths: c.paths,
+        appHost: c.appHost,
+        runtimeDomain: c.runtimeDomain,
+        region: c.region,
+        eventsBucket: c.eventsBucket,
+        api: { host: "127.0.0.1", port: apiPort },
+        docker: c.docker,
+        images: c.images,
+        network: c.network,
+        paths: c.paths,
         database: { host: pg.host, port: pg.port, adminUser: pg.user, adminPassword: pg.password },
-        secrets: { dbPasswordKey: "k", openhandsJwtSecret: "j", llmGatewayKey: "l" }, llm: { model: "m" }, logLevel: "warn",
+        secrets: { dbPasswordKey: "k", openhandsJwtSecret: "j", llmGatewayKey: "l" },
+        llm: { model: "m" },
+        logLevel: "warn",
         users: { maxRunningApps: 50, idleMinutes: 60, maxRunningSandboxes: 100, sandboxesPerUser: 3 },
       }),
     );
@@ -101,7 +116,10 @@ async function main() {
     const bundle = join(process.env.SPAWNER_PACKAGE_DIR ?? process.cwd(), "dist", "spawner.js");
     child = spawn(process.execPath, [bundle, "--config", file], { stdio: "ignore" });
     const api = `http://127.0.0.1:${apiPort}`;
-    await waitFor(async () => (await http({ url: `${api}/v1/routes/resolve?host=${host}` })).status === 200, "dist/spawner.js and its view");
+    await waitFor(
+      async () => (await http({ url: `${api}/v1/routes/resolve?host=${host}` })).status === 200,
+      "dist/spawner.js and its view",
+    );
     const body = JSON.stringify({ sub: alice.sub, email: "a@example.com" });
     const ensureUrl = `${api}/v1/users/${alice.slug}/ensure`;
     await waitFor(async () => (await post(ensureUrl, body)) === 200, "the running app");
@@ -130,7 +148,14 @@ async function main() {
 
     // Floor of the same loop: a bare Node HTTP server in its own process answering a small JSON body.
     const basePort = await freePort();
-    const bare = spawn(process.execPath, ["-e", `require("http").createServer((q, s) => { s.writeHead(200, {"content-type": "application/json"}); s.end('{"owner":"x"}'); }).listen(${basePort}, "127.0.0.1")`], { stdio: "ignore" });
+    const bare = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("http").createServer((q, s) => { s.writeHead(200, {"content-type": "application/json"}); s.end('{"owner":"x"}'); }).listen(${basePort}, "127.0.0.1")`,
+      ],
+      { stdio: "ignore" },
+    );
     let baseRate = 0;
     try {
       const baseUrl = `http://127.0.0.1:${basePort}/`;

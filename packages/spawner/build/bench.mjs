@@ -21,7 +21,16 @@ try {
   for (const name of ["spawner", "real-engine", "load"]) {
     if (only && only !== name) continue;
     const outfile = join(dir, `${name}.js`);
-    await build({ entryPoints: [join(root, "bench", `${name}.bench.ts`)], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", external: ["pg-native", "esbuild"], logLevel: "warning" });
+    await build({
+      entryPoints: [join(root, "bench", `${name}.bench.ts`)],
+      outfile,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      external: ["pg-native", "esbuild"],
+      logLevel: "warning",
+    });
     // Both under docker-lab: the real engine, and the lab namespace whose loopback carries the fake engine's gateways.
     const command = [join(root, "node_modules", ".bin", "docker-lab"), "run", "--", process.execPath, outfile];
     const run = spawnSync(command[0], command.slice(1), { stdio: "inherit", env });

@@ -103,10 +103,12 @@ export function createControlApi(options: ControlApiOptions): Server {
       spawner.recordActivity(await readJson(req));
       return send(res, 204);
     }
-    if ((m = ensurePath.exec(url.pathname)) && method === "POST") {
+    m = method === "POST" ? ensurePath.exec(url.pathname) : null;
+    if (m) {
       // No decoding: a slug never needs it, and a stray '%' must not become an error path.
       const slug = m[1]!;
-      if (!isUserSlug(slug)) return send(res, 400, { error: "bad_request", message: `malformed user slug (expected 16 characters of [a-z2-7])` });
+      if (!isUserSlug(slug))
+        return send(res, 400, { error: "bad_request", message: `malformed user slug (expected 16 characters of [a-z2-7])` });
       const body = (await readJson(req)) as { sub?: unknown; email?: unknown } | undefined;
       if (!body || typeof body.sub !== "string" || body.sub.length === 0 || body.sub.length > 256) {
         return send(res, 400, { error: "bad_request", message: "body must be {sub, email} with sub a non-empty string" });

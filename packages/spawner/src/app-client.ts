@@ -11,7 +11,12 @@ export function httpCall(url: string, method: string, body?: unknown, timeoutMs 
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
-      { method, timeout: timeoutMs, agent: false, headers: payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {} },
+      {
+        method,
+        timeout: timeoutMs,
+        agent: false,
+        headers: payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {},
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -26,7 +31,12 @@ export function httpCall(url: string, method: string, body?: unknown, timeoutMs 
 }
 
 /** Polls `GET /health` (status_router.py answers "OK") until 200 or the deadline. */
-export async function waitForHealth(upstream: string, timeoutMs: number, intervalMs: number, isCancelled: () => boolean = () => false): Promise<void> {
+export async function waitForHealth(
+  upstream: string,
+  timeoutMs: number,
+  intervalMs: number,
+  isCancelled: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer";
   while (Date.now() < deadline) {
@@ -64,6 +74,7 @@ export async function seedLlmSettings(upstream: string, seed: LlmSeed): Promise<
     agent_settings_diff: { llm: { model: seed.model, base_url: seed.baseUrl, api_key: seed.apiKey } },
     user_consents_to_analytics: false,
   });
-  if (answer.status < 200 || answer.status >= 300) throw new Error(`POST /api/v1/settings answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  if (answer.status < 200 || answer.status >= 300)
+    throw new Error(`POST /api/v1/settings answered ${answer.status}: ${answer.body.slice(0, 200)}`);
   return "seeded";
 }

@@ -87,10 +87,7 @@ export function appEnvironment(input: AppEnvironmentInput): Array<[string, strin
     // folder. 1.11.0 no longer reads them for that (settings live in LocalFileStore(persistence_dir), config.py).
     ...(versionAtLeast(v, "1.11.0")
       ? []
-      : [
-          ["FILE_STORE", "local"] as [string, string],
-          ["FILE_STORE_PATH", APP_STATE_DIR] as [string, string],
-        ]),
+      : [["FILE_STORE", "local"] as [string, string], ["FILE_STORE_PATH", APP_STATE_DIR] as [string, string]]),
     // The V1 persistence dir (1.7.0: .keys and the local events fallback; 1.11.0: also settings and secrets),
     // the user's EFS folder.
     ["OH_PERSISTENCE_DIR", APP_STATE_DIR],

@@ -11,16 +11,15 @@ import { z } from "zod";
 import { openhandsVersion } from "./app-environment";
 import type { DatabaseTls } from "./database";
 
-const secretSchema = z.union([
-  z.string().min(1),
-  z.object({ file: z.string().refine(isAbsolute, "must be an absolute path") }).strict(),
-]);
+const secretSchema = z.union([z.string().min(1), z.object({ file: z.string().refine(isAbsolute, "must be an absolute path") }).strict()]);
 
 const imageRef = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be <repository>:<tag> (a tag, not only a digest)");
 
-const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, "must be a lower-case DNS name");
+const hostName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, "must be a lower-case DNS name");
 
 export const configSchema = z
   .object({
@@ -35,7 +34,10 @@ export const configSchema = z
     runtimeDomain: hostName,
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-central-1"),
     eventsBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
-    docker: z.object({ socketPath: z.string().default("/var/run/docker.sock") }).strict().default({ socketPath: "/var/run/docker.sock" }),
+    docker: z
+      .object({ socketPath: z.string().default("/var/run/docker.sock") })
+      .strict()
+      .default({ socketPath: "/var/run/docker.sock" }),
     images: z
       .object({
         app: imageRef,
@@ -44,7 +46,10 @@ export const configSchema = z
          * The app's OpenHands version (`major.minor.patch`), which chooses the environment it gets. Default: the
          * leading version of the app image's tag; required when that tag does not start with one.
          */
-        openhandsVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/, "must be an OpenHands version such as 1.11.0").optional(),
+        openhandsVersion: z
+          .string()
+          .regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/, "must be an OpenHands version such as 1.11.0")
+          .optional(),
       })
       .strict()
       .refine((images) => openhandsVersion(images) !== undefined, {
@@ -102,7 +107,10 @@ export const configSchema = z
             caFile: z.string().refine(isAbsolute, "must be an absolute path").optional(),
           })
           .strict()
-          .refine((tls) => tls.mode !== "verify-full" || tls.caFile !== undefined, { message: "verify-full needs caFile (the CA bundle that signs the database's certificate, such as the RDS global bundle)", path: ["caFile"] })
+          .refine((tls) => tls.mode !== "verify-full" || tls.caFile !== undefined, {
+            message: "verify-full needs caFile (the CA bundle that signs the database's certificate, such as the RDS global bundle)",
+            path: ["caFile"],
+          })
           .default({ mode: "require" }),
       })
       .strict(),
@@ -118,7 +126,10 @@ export const configSchema = z
         sandboxesPerUser: z
           .number()
           .int()
-          .min(2, "must be at least 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)")
+          .min(
+            2,
+            "must be at least 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)",
+          )
           .default(3),
         /** Sandbox containers one user may have in any state (OpenHands keeps one per conversation until deleted). */
         maxSandboxContainersPerUser: z.number().int().min(1).max(1000).default(50),
@@ -154,9 +165,20 @@ export const configSchema = z
         sandboxStartupGraceSeconds: z.number().int().min(15).max(600).default(120),
       })
       .strict()
-      .default({ healthTimeoutMs: 180_000, healthIntervalMs: 500, ensureWaitMs: 2_000, cullIntervalMs: 60_000, databaseTimeoutMs: 10_000, dockerTimeoutMs: 30_000, sandboxStartupGraceSeconds: 120 }),
+      .default({
+        healthTimeoutMs: 180_000,
+        healthIntervalMs: 500,
+        ensureWaitMs: 2_000,
+        cullIntervalMs: 60_000,
+        databaseTimeoutMs: 10_000,
+        dockerTimeoutMs: 30_000,
+        sandboxStartupGraceSeconds: 120,
+      }),
     /** GET /healthz: the bound on each dependency's check (Docker /_ping, PostgreSQL SELECT 1). */
-    health: z.object({ timeoutMs: z.number().int().min(100).max(30_000).default(2_000) }).strict().default({ timeoutMs: 2_000 }),
+    health: z
+      .object({ timeoutMs: z.number().int().min(100).max(30_000).default(2_000) })
+      .strict()
+      .default({ timeoutMs: 2_000 }),
     /**
      * Memory admission: the sum of the memory limits of running apps and sandboxes stays within the budget.
      * `budgetMiB` absent: the host's MemTotal (read at start) minus `hostReserveMiB` for the host's own services.
@@ -179,7 +201,11 @@ type ParsedConfig = z.output<typeof configSchema>;
 /** The validated configuration with every secret read into a string. */
 export type SpawnerConfig = Omit<ParsedConfig, "database" | "secrets"> & {
   /** `adminPasswordFile`: where the password was read, to read it again after a rotation (absent when inline). */
-  database: Omit<ParsedConfig["database"], "adminPassword" | "tls"> & { adminPassword: string; adminPasswordFile?: string; tls: DatabaseTls };
+  database: Omit<ParsedConfig["database"], "adminPassword" | "tls"> & {
+    adminPassword: string;
+    adminPasswordFile?: string;
+    tls: DatabaseTls;
+  };
   secrets: { dbPasswordKey: string; openhandsJwtSecret: string; llmGatewayKey: string };
 };
 
@@ -237,10 +263,16 @@ export function parseConfig(input: unknown): SpawnerConfig {
         const keys = issue.keys.map((key) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)).join(", ");
         return `config.${path}: unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}`;
       }
-      const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
+      const value = issue.path.reduce<unknown>(
+        (node, key) => (node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined),
+        input,
+      );
       // A scalar where a section was expected ("database": "postgres://user:password@…") is described, not printed.
       const section = issue.code === "invalid_type" && ["object", "array", "record", "map", "set"].includes(String(issue.expected));
-      const shown = section && value !== undefined ? `(a ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value})` : shownValue(path, value);
+      const shown =
+        section && value !== undefined
+          ? `(a ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value})`
+          : shownValue(path, value);
       return `config.${path}: ${shown} ${issue.message}`;
     });
     throw new ConfigError(`invalid spawner configuration:\n  ${lines.join("\n  ")}`);

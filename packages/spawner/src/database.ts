@@ -118,7 +118,13 @@ export class UserDatabases {
   /** The connection settings of a user's database, without touching PostgreSQL. */
   describe(slug: string): UserDatabase {
     const { database, role } = UserDatabases.namesFor(slug);
-    return { host: this.admin.appHost ?? this.admin.host, port: this.admin.port, database, user: role, password: userDatabasePassword(this.passwordKey, slug) };
+    return {
+      host: this.admin.appHost ?? this.admin.host,
+      port: this.admin.port,
+      database,
+      user: role,
+      password: userDatabasePassword(this.passwordKey, slug),
+    };
   }
 
   /** Creates the role and database when absent; idempotent, and safe when called concurrently from several processes. */
@@ -154,7 +160,9 @@ export class UserDatabases {
     } catch (error) {
       if (error instanceof DatabaseError) throw error;
       const code = (error as { code?: unknown }).code;
-      throw new DatabaseError(`the database of ${slug} could not be prepared: ${(error as Error).message}${typeof code === "string" ? ` (${code})` : ""}`);
+      throw new DatabaseError(
+        `the database of ${slug} could not be prepared: ${(error as Error).message}${typeof code === "string" ? ` (${code})` : ""}`,
+      );
     }
   }
 
@@ -180,7 +188,9 @@ export class UserDatabases {
         const dbExists = (await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database])).rowCount === 1;
         if (!dbExists) {
           // Aurora's master user is not a superuser: it must be a member of the role to make it the owner.
-          await client.query(`GRANT ${quotedRole} TO CURRENT_USER`).catch((error: Error) => this.log.debug("grant of role to admin skipped", { slug, error: error.message }));
+          await client
+            .query(`GRANT ${quotedRole} TO CURRENT_USER`)
+            .catch((error: Error) => this.log.debug("grant of role to admin skipped", { slug, error: error.message }));
           await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${quotedRole}`);
           this.log.info("database created", { slug, database });
         }

@@ -9,7 +9,7 @@ import { createLogger } from "./log";
 import { startSpawnerService } from "./service";
 
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (error) {
@@ -29,12 +29,16 @@ async function main(): Promise<void> {
       .catch(() => process.exit(1));
   };
   // A stray rejection is a bug to log, not a reason to drop every user's relay and Docker socket.
-  process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) }));
+  process.on("unhandledRejection", (reason) =>
+    log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) }),
+  );
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
 main().catch((error: Error) => {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "spawner failed to start", error: error.message }) + "\n");
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "spawner failed to start", error: error.message })}\n`,
+  );
   process.exit(1);
 });

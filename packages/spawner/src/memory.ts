@@ -19,7 +19,10 @@ export function hostMemTotalMiB(meminfo: string): number {
 }
 
 /** The budget in MiB: the configured one, else MemTotal minus the reserve (never below 256 MiB). */
-export function memoryBudgetMiB(config: Pick<SpawnerConfig, "memory">, readMeminfo: () => string = () => readFileSync("/proc/meminfo", "utf8")): number {
+export function memoryBudgetMiB(
+  config: Pick<SpawnerConfig, "memory">,
+  readMeminfo: () => string = () => readFileSync("/proc/meminfo", "utf8"),
+): number {
   if (config.memory.budgetMiB !== undefined) return config.memory.budgetMiB;
   return Math.max(256, hostMemTotalMiB(readMeminfo()) - config.memory.hostReserveMiB);
 }

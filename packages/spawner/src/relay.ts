@@ -27,8 +27,29 @@ export interface RelayLimits {
   idleTimeoutMs: number;
 }
 
-export const DEFAULT_RELAY_LIMITS: RelayLimits = { maxConnections: RELAY_MAX_CONNECTIONS, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 120_000 };
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "cookie"]);
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxConnections: RELAY_MAX_CONNECTIONS,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+};
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "cookie",
+]);
 
 /** Decides whether a sandbox's request may reach the app; returns a refusal reason or undefined. */
 export function relayRefusal(method: string, rawUrl: string, headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -83,7 +104,9 @@ export class WebhookRelay {
     if (!octets) throw new Error(`relay for ${slug}: ${address} is not an IPv4 gateway address`);
     const { maxConnections, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs } = this.limits;
     // Timeouts are checked every second (Node's default is every 30 s).
-    const server = createServer({ connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, (req, res) => this.handle(slug, req, res));
+    const server = createServer({ connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, (req, res) =>
+      this.handle(slug, req, res),
+    );
     server.keepAliveTimeout = 5_000;
     // Slow headers or bodies (slowloris) from a sandbox: each request must arrive in bounded time.
     server.headersTimeout = headersTimeoutMs;
@@ -135,10 +158,19 @@ export class WebhookRelay {
     const listener = this.listeners.get(slug);
     // Cross-user callbacks: only the user's own bridge (their sandboxes) may call; another user's sandbox that
     // reaches this gateway by routing would otherwise act on this user's app with its own session key.
-    const refusal = !listener || !isOnNetwork(req.socket.remoteAddress, listener.network) ? "callers outside this user's network are refused" : relayRefusal(method, url, req.headers);
+    const refusal =
+      !listener || !isOnNetwork(req.socket.remoteAddress, listener.network)
+        ? "callers outside this user's network are refused"
+        : relayRefusal(method, url, req.headers);
     if (refusal) {
       this.refused += 1;
-      this.log.warn("relay refused", { slug, method, path: url.split("?")[0]?.slice(0, 200), from: req.socket.remoteAddress, reason: refusal });
+      this.log.warn("relay refused", {
+        slug,
+        method,
+        path: url.split("?")[0]?.slice(0, 200),
+        from: req.socket.remoteAddress,
+        reason: refusal,
+      });
       req.resume();
       res.writeHead(403, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "forbidden", message: refusal }));
@@ -167,7 +199,8 @@ export class WebhookRelay {
     }
     const upstream = httpRequest(upstreamUrl, { method, headers, agent: false, timeout: this.limits.idleTimeoutMs }, (answer) => {
       const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "set-cookie") out[name] = value;
+      for (const [name, value] of Object.entries(answer.headers))
+        if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "set-cookie") out[name] = value;
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
     });

@@ -33,7 +33,12 @@ export function seededModel(gatewayModel: string): string {
 export interface SpawnerServiceOptions {
   log?: Logger;
   /** Replaces the PostgreSQL provisioning (tests and benches that do not exercise the database). */
-  databases?: { ensure(slug: string): Promise<UserDatabase>; describe(slug: string): UserDatabase; ping?(): Promise<void>; close(): Promise<void> };
+  databases?: {
+    ensure(slug: string): Promise<UserDatabase>;
+    describe(slug: string): UserDatabase;
+    ping?(): Promise<void>;
+    close(): Promise<void>;
+  };
 }
 
 export async function startSpawnerService(config: SpawnerConfig, options: SpawnerServiceOptions = {}): Promise<SpawnerService> {
@@ -43,24 +48,31 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
   const apps = new DockerAppBackend(view, config, log.child({ component: "apps" }));
   const records = new SandboxCreateRecords((slug) => userPaths(config.paths.efsRoot, slug).sandboxRecords);
   const sandboxes = new DockerSandboxBackend(view, config, records, log.child({ component: "sandboxes" }));
-  const memory = new MemoryBudget(memoryBudgetMiB(config), view, { appMiB: config.limits.appMemoryMiB, sandboxMiB: config.limits.sandboxMemoryMiB });
+  const memory = new MemoryBudget(memoryBudgetMiB(config), view, {
+    appMiB: config.limits.appMemoryMiB,
+    sandboxMiB: config.limits.sandboxMemoryMiB,
+  });
   sandboxes.memory = memory;
-  const databases = options.databases ?? new UserDatabases(
-    {
-      host: config.database.host,
-      port: config.database.port,
-      user: config.database.adminUser,
-      password: config.database.adminPassword,
-      database: config.database.adminDatabase,
-      timeoutMs: config.timing.databaseTimeoutMs,
-      ...(adminTls(config.database.tls) ? { ssl: adminTls(config.database.tls)! } : {}),
-      ...(config.database.appHost ? { appHost: config.database.appHost } : {}),
-      // A rotated master password: the host rewrites the file, the spawner reads it again on a refused login.
-      ...(config.database.adminPasswordFile ? { rereadPassword: () => readSecret({ file: config.database.adminPasswordFile! }, "config.database.adminPassword") } : {}),
-    },
-    config.secrets.dbPasswordKey,
-    log.child({ component: "database" }),
-  );
+  const databases =
+    options.databases ??
+    new UserDatabases(
+      {
+        host: config.database.host,
+        port: config.database.port,
+        user: config.database.adminUser,
+        password: config.database.adminPassword,
+        database: config.database.adminDatabase,
+        timeoutMs: config.timing.databaseTimeoutMs,
+        ...(adminTls(config.database.tls) ? { ssl: adminTls(config.database.tls)! } : {}),
+        ...(config.database.appHost ? { appHost: config.database.appHost } : {}),
+        // A rotated master password: the host rewrites the file, the spawner reads it again on a refused login.
+        ...(config.database.adminPasswordFile
+          ? { rereadPassword: () => readSecret({ file: config.database.adminPasswordFile! }, "config.database.adminPassword") }
+          : {}),
+      },
+      config.secrets.dbPasswordKey,
+      log.child({ component: "database" }),
+    );
   const directories = new UserDirectories(config.paths.efsRoot, config.workspaceUid, log.child({ component: "efs" }));
   let spawner: Spawner | undefined;
   const relay = new WebhookRelay(config.network.relayPort, log.child({ component: "relay" }), (slug) => spawner?.touch(slug));
@@ -77,7 +89,11 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     idleMs: config.users.idleMinutes * 60_000,
     healthTimeoutMs: config.timing.healthTimeoutMs,
     healthIntervalMs: config.timing.healthIntervalMs,
-    llm: { model: seededModel(config.llm.model), baseUrl: `http://host.docker.internal:${config.network.llmGatewayPort}`, apiKey: config.secrets.llmGatewayKey },
+    llm: {
+      model: seededModel(config.llm.model),
+      baseUrl: `http://host.docker.internal:${config.network.llmGatewayPort}`,
+      apiKey: config.secrets.llmGatewayKey,
+    },
   });
   const core = spawner;
   view.onChange((state) => {
@@ -111,7 +127,12 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     spawner: core,
     log: log.child({ component: "api" }),
     ensureWaitMs: config.timing.ensureWaitMs,
-    extraStats: () => ({ sandboxRefusals: sandboxes.refusals, dockerEventsSeen: view.eventsSeen, memoryBudgetMiB: memory.budgetMiB, memoryUsedMiB: memory.usedMiB() }),
+    extraStats: () => ({
+      sandboxRefusals: sandboxes.refusals,
+      dockerEventsSeen: view.eventsSeen,
+      memoryBudgetMiB: memory.budgetMiB,
+      memoryUsedMiB: memory.usedMiB(),
+    }),
   });
   await new Promise<void>((resolve, reject) => {
     api.once("error", reject);

@@ -119,7 +119,10 @@ export class Spawner {
    */
   ensure(slug: string): Promise<string> {
     // Injection into names, paths and SQL identifiers: only a well-formed slug goes further.
-    if (!isUserSlug(slug)) return Promise.reject(new BadRequestError(`malformed user slug ${JSON.stringify(String(slug).slice(0, 64))} (expected 16 characters of [a-z2-7])`));
+    if (!isUserSlug(slug))
+      return Promise.reject(
+        new BadRequestError(`malformed user slug ${JSON.stringify(String(slug).slice(0, 64))} (expected 16 characters of [a-z2-7])`),
+      );
     const upstream = this.runningUpstream(slug);
     if (upstream) {
       this.touch(slug);
@@ -167,10 +170,18 @@ export class Spawner {
         );
       }
       // Host memory exhaustion: the apps' and sandboxes' limits together may not exceed what the host really has.
-      const memoryRefusal = this.options.memory?.refusal("app", startingOthers * this.options.memory.appMiB, (c) => c.kind === "app" && c.owner === slug);
+      const memoryRefusal = this.options.memory?.refusal(
+        "app",
+        startingOthers * this.options.memory.appMiB,
+        (c) => c.kind === "app" && c.owner === slug,
+      );
       if (memoryRefusal) {
         this.counters.refusals += 1;
-        log.warn("start refused: host memory budget", { slug, budgetMiB: this.options.memory!.budgetMiB, usedMiB: this.options.memory!.usedMiB() });
+        log.warn("start refused: host memory budget", {
+          slug,
+          budgetMiB: this.options.memory!.budgetMiB,
+          usedMiB: this.options.memory!.usedMiB(),
+        });
         throw new CapacityError(memoryRefusal);
       }
     }
@@ -179,14 +190,19 @@ export class Spawner {
     try {
       // An app that already runs has its database: a restarted spawner must not depend on PostgreSQL
       // (perhaps paused at 0 ACU) to reopen that user's relay and Docker socket.
-      const database = current?.state === "running" ? this.options.databases.describe(slug) : await step("preparing the user database", () => this.options.databases.ensure(slug));
+      const database =
+        current?.state === "running"
+          ? this.options.databases.describe(slug)
+          : await step("preparing the user database", () => this.options.databases.ensure(slug));
       const paths = await step("preparing the user folders", () => this.options.directories.ensure(slug));
       const placement = await step("preparing the user network (Docker)", () => apps.place(slug));
       await step("opening the Docker API of the app", () => sandboxes.open(slug, placement, paths));
       await step("opening the webhook relay", () => relay.open(slug, placement.callbackAddress, () => apps.get(slug)?.upstream));
       const instance = await step("starting the app container (Docker)", () => apps.start({ slug, placement, database, paths }));
       if (!instance.upstream) throw new StartFailedError(`the app of ${slug} has no address after start (state ${instance.state})`);
-      await step("waiting for the app to answer", () => waitForHealth(instance.upstream!, this.options.healthTimeoutMs, this.options.healthIntervalMs));
+      await step("waiting for the app to answer", () =>
+        waitForHealth(instance.upstream!, this.options.healthTimeoutMs, this.options.healthIntervalMs),
+      );
       try {
         const outcome = await seedLlmSettings(instance.upstream, this.options.llm);
         if (outcome === "seeded") this.counters.settingsSeeded += 1;

@@ -11,7 +11,12 @@ import { idleText } from "../src/spawner";
 import { minimalConfigDocument } from "./helpers/minimal-config";
 
 const SECRETS = ["db-admin-SECRET-1", "hmac-key-SECRET-2", "jwt-SECRET-3", "llm-key-SECRET-4"];
-const withInlineSecrets = minimalConfigDocument({ adminPassword: SECRETS[0], dbPasswordKey: SECRETS[1], openhandsJwtSecret: SECRETS[2], llmGatewayKey: SECRETS[3] });
+const withInlineSecrets = minimalConfigDocument({
+  adminPassword: SECRETS[0],
+  dbPasswordKey: SECRETS[1],
+  openhandsJwtSecret: SECRETS[2],
+  llmGatewayKey: SECRETS[3],
+});
 
 const messageOf = (input: unknown): string => {
   try {
@@ -34,7 +39,11 @@ describe("configuration errors never print secrets", () => {
   });
 
   it("GIVEN unknown keys inside the secrets and database objects THEN only key names are printed", () => {
-    const message = messageOf({ ...withInlineSecrets, secrets: { ...withInlineSecrets.secrets, extra: "x" }, database: { ...withInlineSecrets.database, sslmode: "require" } });
+    const message = messageOf({
+      ...withInlineSecrets,
+      secrets: { ...withInlineSecrets.secrets, extra: "x" },
+      database: { ...withInlineSecrets.database, sslmode: "require" },
+    });
     expect(message).toContain('unknown field "extra"');
     expect(message).toContain('unknown field "sslmode"');
     expectNoSecret(message);

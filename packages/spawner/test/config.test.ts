@@ -10,14 +10,33 @@ describe("spawner configuration", () => {
   it("GIVEN the minimal document THEN defaults follow docs/CONTRACTS.md (API 127.0.0.1:8081, relay 3000, LLM gateway 4000, 10.240/16)", () => {
     const config = parseConfig(minimal);
     expect(config.api).toEqual({ host: "127.0.0.1", port: 8081 });
-    expect(config.network).toEqual({ subnetPrefix: "10.240", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 60_000 });
-    expect(config.users).toEqual({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3, maxSandboxContainersPerUser: 50 });
+    expect(config.network).toEqual({
+      subnetPrefix: "10.240",
+      appPort: 3000,
+      relayPort: 3000,
+      llmGatewayPort: 4000,
+      subnetReuseDelayMs: 60_000,
+    });
+    expect(config.users).toEqual({
+      idleMinutes: 60,
+      maxRunningApps: 20,
+      maxRunningSandboxes: 30,
+      sandboxesPerUser: 3,
+      maxSandboxContainersPerUser: 50,
+    });
     expect(config.docker.socketPath).toBe("/var/run/docker.sock");
     expect(config.database.port).toBe(5432);
   });
 
   it("GIVEN bad fields THEN every one is named with its value and what is expected, and secrets are not echoed", () => {
-    const bad = { ...minimal, appHost: "Not A Host", images: { app: "openhands@sha256:abc", agentServer: minimal.images.agentServer }, network: { subnetPrefix: "192.168" }, database: { ...minimal.database, adminPassword: "" }, extra: 1 };
+    const bad = {
+      ...minimal,
+      appHost: "Not A Host",
+      images: { app: "openhands@sha256:abc", agentServer: minimal.images.agentServer },
+      network: { subnetPrefix: "192.168" },
+      database: { ...minimal.database, adminPassword: "" },
+      extra: 1,
+    };
     let message = "";
     try {
       parseConfig(bad);
@@ -38,7 +57,9 @@ describe("spawner configuration", () => {
       writeFileSync(join(dir, "db"), "from-file\n");
       const config = parseConfig({ ...minimal, secrets: { ...minimal.secrets, dbPasswordKey: { file: join(dir, "db") } } });
       expect(config.secrets.dbPasswordKey).toBe("from-file");
-      expect(() => parseConfig({ ...minimal, secrets: { ...minimal.secrets, llmGatewayKey: { file: join(dir, "missing") } } })).toThrow(/config\.secrets\.llmGatewayKey: cannot read secret file/);
+      expect(() => parseConfig({ ...minimal, secrets: { ...minimal.secrets, llmGatewayKey: { file: join(dir, "missing") } } })).toThrow(
+        /config\.secrets\.llmGatewayKey: cannot read secret file/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

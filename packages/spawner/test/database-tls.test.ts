@@ -30,7 +30,15 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
   const databasesWith = (tls: DatabaseTls) => {
     const ssl = adminTls(tls);
     const databases = new UserDatabases(
-      { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: "postgres", timeoutMs: 5_000, ...(ssl ? { ssl } : {}) },
+      {
+        host: pg.host,
+        port: pg.port,
+        user: pg.user,
+        password: pg.password,
+        database: "postgres",
+        timeoutMs: 5_000,
+        ...(ssl ? { ssl } : {}),
+      },
       "test-db-password-key",
       createLogger({ write: () => undefined }),
     );
@@ -51,12 +59,21 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
   it("WHEN the spawner verifies the certificate against its CA file (verify-full) THEN it provisions a user over TLS", async () => {
     const caFile = join(dir, "ca.pem");
     writeFileSync(caFile, pg.caCert!);
-    const config = parseConfig(configDocument({ host: pg.host, adminUser: pg.user, adminPassword: pg.password, tls: { mode: "verify-full", caFile } }));
+    const config = parseConfig(
+      configDocument({ host: pg.host, adminUser: pg.user, adminPassword: pg.password, tls: { mode: "verify-full", caFile } }),
+    );
     expect(config.database.tls).toEqual({ mode: "verify-full", ca: pg.caCert });
     const db = await databasesWith(config.database.tls).ensure("aaaaaaaaaaaaaaaa");
     expect(db.database).toBe("oh_aaaaaaaaaaaaaaaa");
     // The server saw the user's role created over a TLS session: the role logs in over TLS too.
-    const own = new Client({ host: pg.host, port: pg.port, user: db.user, password: db.password, database: db.database, ssl: { ca: pg.caCert!, rejectUnauthorized: true } });
+    const own = new Client({
+      host: pg.host,
+      port: pg.port,
+      user: db.user,
+      password: db.password,
+      database: db.database,
+      ssl: { ca: pg.caCert!, rejectUnauthorized: true },
+    });
     await own.connect();
     const ssl = await own.query("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
     expect(ssl.rows[0].ssl).toBe(true);
@@ -77,16 +94,26 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
   it("WHEN the server's certificate is not signed by the configured CA (an impostor database) THEN verify-full refuses to send the password", async () => {
     const otherKey = join(dir, "other.key");
     const otherCert = join(dir, "other.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", otherKey, "-out", otherCert], { stdio: "pipe" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", otherKey, "-out", otherCert],
+      { stdio: "pipe" },
+    );
     const { readFileSync } = await import("node:fs");
-    await expect(databasesWith({ mode: "verify-full", ca: readFileSync(otherCert, "utf8") }).ensure("dddddddddddddddd")).rejects.toThrow(/could not be prepared: .*(self-signed certificate|unable to verify|certificate)/);
+    await expect(databasesWith({ mode: "verify-full", ca: readFileSync(otherCert, "utf8") }).ensure("dddddddddddddddd")).rejects.toThrow(
+      /could not be prepared: .*(self-signed certificate|unable to verify|certificate)/,
+    );
   });
 
   it("WHEN verify-full has no caFile, or caFile is not a certificate THEN the configuration is refused with the field named", () => {
     const base = configDocument({});
-    expect(() => parseConfig({ ...base, database: { host: "db", adminUser: "a", adminPassword: "p", tls: { mode: "verify-full" } } })).toThrow(/config\.database\.tls\.caFile: .*verify-full needs caFile/);
+    expect(() =>
+      parseConfig({ ...base, database: { host: "db", adminUser: "a", adminPassword: "p", tls: { mode: "verify-full" } } }),
+    ).toThrow(/config\.database\.tls\.caFile: .*verify-full needs caFile/);
     const notPem = join(dir, "not.pem");
     writeFileSync(notPem, "hello");
-    expect(() => parseConfig({ ...base, database: { host: "db", adminUser: "a", adminPassword: "p", tls: { mode: "verify-full", caFile: notPem } } })).toThrow(/caFile: .* holds no PEM certificate/);
+    expect(() =>
+      parseConfig({ ...base, database: { host: "db", adminUser: "a", adminPassword: "p", tls: { mode: "verify-full", caFile: notPem } } }),
+    ).toThrow(/caFile: .* holds no PEM certificate/);
   });
 });

@@ -17,7 +17,11 @@ describe("per-user databases (real PostgreSQL)", () => {
 
   beforeAll(async () => {
     pg = await startPostgres();
-    databases = new UserDatabases({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: "postgres" }, "test-db-password-key", createLogger({ write: () => undefined }));
+    databases = new UserDatabases(
+      { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: "postgres" },
+      "test-db-password-key",
+      createLogger({ write: () => undefined }),
+    );
   });
   afterAll(async () => {
     await databases?.close();
@@ -32,7 +36,13 @@ describe("per-user databases (real PostgreSQL)", () => {
 
   it("GIVEN a new user WHEN ensure runs THEN a login role and a database it owns exist, and the role can run migrations in it", async () => {
     const db = await databases.ensure(alice);
-    expect(db).toEqual({ host: pg.host, port: pg.port, database: `oh_${alice}`, user: `oh_${alice}`, password: userDatabasePassword("test-db-password-key", alice) });
+    expect(db).toEqual({
+      host: pg.host,
+      port: pg.port,
+      database: `oh_${alice}`,
+      user: `oh_${alice}`,
+      password: userDatabasePassword("test-db-password-key", alice),
+    });
     const admin = await connect(pg.user, pg.password, "postgres");
     const owner = await admin.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [db.database]);
     expect(owner.rows[0].owner).toBe(db.user);
@@ -54,7 +64,11 @@ describe("per-user databases (real PostgreSQL)", () => {
   });
 
   it("GIVEN two spawners (two pools) provisioning one new user at once THEN both succeed", async () => {
-    const other = new UserDatabases({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: "postgres" }, "test-db-password-key", createLogger({ write: () => undefined }));
+    const other = new UserDatabases(
+      { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: "postgres" },
+      "test-db-password-key",
+      createLogger({ write: () => undefined }),
+    );
     try {
       const slug = "cccccccccccccccc";
       const [a, b] = await Promise.all([databases.ensure(slug), other.ensure(slug)]);
@@ -71,7 +85,9 @@ describe("per-user databases (real PostgreSQL)", () => {
     await expect(own.query(`SELECT * FROM dblink('dbname=oh_${alice}', 'select 1') AS t(x int)`)).rejects.toThrow();
     await own.end();
     // and with a guessed password for alice's role
-    await expect(connect(`oh_${alice}`, userDatabasePassword("wrong-key", alice), `oh_${alice}`)).rejects.toThrow(/password authentication failed/);
+    await expect(connect(`oh_${alice}`, userDatabasePassword("wrong-key", alice), `oh_${alice}`)).rejects.toThrow(
+      /password authentication failed/,
+    );
   });
 
   it("GIVEN a malformed slug THEN nothing reaches SQL", async () => {

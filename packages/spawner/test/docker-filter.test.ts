@@ -121,7 +121,10 @@ describeWithEngine("filtered Docker API", () => {
     const record = JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
     const sent = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!.body;
     expect(record).toMatchObject({ version: 1, name, body: sent });
-    expect(record.body.HostConfig).toMatchObject({ NetworkMode: `oh-u-${alice.slug}`, Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`] });
+    expect(record.body.HostConfig).toMatchObject({
+      NetworkMode: `oh-u-${alice.slug}`,
+      Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+    });
   });
 
   it("GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist; a short Id is not even looked up", async () => {
@@ -134,7 +137,10 @@ describeWithEngine("filtered Docker API", () => {
     expect(reached("GET", `/containers/${bobName}/json`)).toBe(0);
   });
 
-  it.each(["stop", "pause"])("GIVEN another user's sandbox WHEN alice asks to %s it by Id or by name THEN 404 and the daemon never receives the call", async (action) => {
+  it.each([
+    "stop",
+    "pause",
+  ])("GIVEN another user's sandbox WHEN alice asks to %s it by Id or by name THEN 404 and the daemon never receives the call", async (action) => {
     for (const ref of [bobSandboxId, bobName]) {
       const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
       expect(res.status).toBe(404);
@@ -172,10 +178,19 @@ describeWithEngine("filtered Docker API", () => {
     }
     expect([...answers]).toEqual([expect.stringMatching(/^400 .*only all, limit, size and trunc_cmd/)]);
     expect((await asAlice.call("GET", asAlice.v(`/containers/json?all=1&all=0`))).status).toBe(400);
-    expect(lab.calls.filter((c) => c.path === "/containers/json" && (c.query.before || c.query.since || /bob|before|since|missing/.test(c.query.filters ?? "")))).toHaveLength(0);
+    expect(
+      lab.calls.filter(
+        (c) => c.path === "/containers/json" && (c.query.before || c.query.since || /bob|before|since|missing/.test(c.query.filters ?? "")),
+      ),
+    ).toHaveLength(0);
   });
 
-  const refusedCreate = async (suffix: string, overrides: Parameters<typeof DockerPyClient.sandboxBody>[1], pattern: RegExp, status = 403) => {
+  const refusedCreate = async (
+    suffix: string,
+    overrides: Parameters<typeof DockerPyClient.sandboxBody>[1],
+    pattern: RegExp,
+    status = 403,
+  ) => {
     const name = `oh-sbx-${alice.slug}-${suffix}`;
     const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), DockerPyClient.sandboxBody(image, overrides));
     expect(res.status).toBe(status);
@@ -184,27 +199,50 @@ describeWithEngine("filtered Docker API", () => {
     expect(exists(name)).toBe(false);
   };
 
-  it("GIVEN a privileged create THEN it is refused before the daemon sees it", () => refusedCreate("priv", { HostConfig: { Privileged: true } }, /privileged/));
-  it("GIVEN a host-network create (AGENT_SERVER_USE_HOST_NETWORK) THEN it is refused", () => refusedCreate("hostnet", { HostConfig: { NetworkMode: "host" } }, /network mode "host"/));
-  it("GIVEN a create joining another container's network namespace THEN it is refused", () => refusedCreate("joinnet", { HostConfig: { NetworkMode: `container:${bobSandboxId}` } }, /network mode/));
-  it("GIVEN a create with the host PID namespace THEN it is refused", () => refusedCreate("hostpid", { HostConfig: { PidMode: "host" } }, /PidMode/));
+  it("GIVEN a privileged create THEN it is refused before the daemon sees it", () =>
+    refusedCreate("priv", { HostConfig: { Privileged: true } }, /privileged/));
+  it("GIVEN a host-network create (AGENT_SERVER_USE_HOST_NETWORK) THEN it is refused", () =>
+    refusedCreate("hostnet", { HostConfig: { NetworkMode: "host" } }, /network mode "host"/));
+  it("GIVEN a create joining another container's network namespace THEN it is refused", () =>
+    refusedCreate("joinnet", { HostConfig: { NetworkMode: `container:${bobSandboxId}` } }, /network mode/));
+  it("GIVEN a create with the host PID namespace THEN it is refused", () =>
+    refusedCreate("hostpid", { HostConfig: { PidMode: "host" } }, /PidMode/));
   it("GIVEN a create binding a foreign host path (another user's workspace) THEN it is refused", () =>
-    refusedCreate("bind", { HostConfig: { Binds: [`${lab.config.paths.efsRoot}/users/${bob.slug}/workspace:/workspace:rw`] } }, /bind mounts/));
+    refusedCreate(
+      "bind",
+      { HostConfig: { Binds: [`${lab.config.paths.efsRoot}/users/${bob.slug}/workspace:/workspace:rw`] } },
+      /bind mounts/,
+    ));
   it("GIVEN a create mounting the Docker socket through Mounts THEN it is refused", () =>
-    refusedCreate("mount", { HostConfig: { Mounts: [{ Type: "bind", Source: "/var/run/docker.sock", Target: "/var/run/docker.sock" }] } }, /bind mounts/));
+    refusedCreate(
+      "mount",
+      { HostConfig: { Mounts: [{ Type: "bind", Source: "/var/run/docker.sock", Target: "/var/run/docker.sock" }] } },
+      /bind mounts/,
+    ));
   it("GIVEN a create with a device (SANDBOX_KVM_ENABLED's /dev/kvm) THEN it is refused", () =>
-    refusedCreate("kvm", { HostConfig: { Devices: [{ PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm" }] } }, /devices/));
-  it("GIVEN a create adding capabilities THEN it is refused", () => refusedCreate("caps", { HostConfig: { CapAdd: ["SYS_ADMIN"] } }, /CapAdd/));
+    refusedCreate(
+      "kvm",
+      { HostConfig: { Devices: [{ PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm" }] } },
+      /devices/,
+    ));
+  it("GIVEN a create adding capabilities THEN it is refused", () =>
+    refusedCreate("caps", { HostConfig: { CapAdd: ["SYS_ADMIN"] } }, /CapAdd/));
   it("GIVEN a create with its own log driver (dockerd would connect out with the host's role) THEN it is refused", () =>
     refusedCreate("logs", { HostConfig: { LogConfig: { Type: "awslogs", Config: { "awslogs-group": "someone-elses" } } } }, /LogConfig/));
   it("GIVEN a create publishing a thousand ports THEN it is refused", () =>
-    refusedCreate("ports", { ExposedPorts: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`${9000 + i}/tcp`, {}])) }, /at most 16 ports/));
+    refusedCreate(
+      "ports",
+      { ExposedPorts: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`${9000 + i}/tcp`, {}])) },
+      /at most 16 ports/,
+    ));
   it("GIVEN a create lowering its OOM score (the kernel would kill others first) THEN it is refused as an unknown field", () =>
     refusedCreate("oom", { HostConfig: { OomScoreAdj: -1000 } }, /HostConfig.OomScoreAdj" is not allowed/, 400));
   it("GIVEN a create joining another user's network THEN it is refused", () =>
     refusedCreate("othernet", { NetworkingConfig: { EndpointsConfig: { [`oh-u-${bob.slug}`]: {} } } }, /network "oh-u-/));
-  it("GIVEN a create of another image THEN it is refused", () => refusedCreate("img", { Image: "alpine:3" }, /image "alpine:3" is not allowed/));
-  it("GIVEN a create that restarts itself (outliving its user's cull) THEN it is refused", () => refusedCreate("restart", { HostConfig: { RestartPolicy: { Name: "always" } } }, /restart policy/));
+  it("GIVEN a create of another image THEN it is refused", () =>
+    refusedCreate("img", { Image: "alpine:3" }, /image "alpine:3" is not allowed/));
+  it("GIVEN a create that restarts itself (outliving its user's cull) THEN it is refused", () =>
+    refusedCreate("restart", { HostConfig: { RestartPolicy: { Name: "always" } } }, /restart policy/));
 
   it("GIVEN a create named inside another user's prefix or as an app THEN it is refused", async () => {
     const creates = lab.callsMatching("POST", /^\/containers\/create$/).length;
@@ -243,7 +281,10 @@ describeWithEngine("filtered Docker API", () => {
     const junk = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), "{not json");
     expect(junk.status).toBe(400);
     expect(junk.json().message).toMatch(/not acceptable JSON/);
-    const huge = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), { Image: image, Env: ["X=" + "a".repeat(2 * 1024 * 1024)] });
+    const huge = await asAlice.call("POST", asAlice.v(`/containers/create?name=${name}`), {
+      Image: image,
+      Env: [`X=${"a".repeat(2 * 1024 * 1024)}`],
+    });
     expect(huge.status).toBe(413);
     expect((await asAlice.call("GET", "/version")).status).toBe(200);
     expect(exists(name)).toBe(false);

@@ -24,7 +24,9 @@ describeWithEngine("spawner service on the fake engine (faults and what the lab 
     http({ url: `${apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub, email: "a@example.com" } });
 
   it("GIVEN the app image cannot be created WHEN ensure runs THEN a clear failure, counted, and no relay or socket left open", async () => {
-    h = await startHarness({ engine: { onCreate: (name) => (name.startsWith("oh-app-") ? { status: 500, message: "no space left on device" } : undefined) } });
+    h = await startHarness({
+      engine: { onCreate: (name) => (name.startsWith("oh-app-") ? { status: 500, message: "no space left on device" } : undefined) },
+    });
     const service = await h.startService();
     const alice = user(28);
     const res = await ensure(service.apiUrl, alice);
@@ -61,7 +63,12 @@ describeWithEngine("spawner service on the fake engine (faults and what the lab 
     await asAlice.negotiate();
     await asAlice.run(`oh-sbx-${alice.slug}-kept`, DockerPyClient.sandboxBody(AGENT_IMAGE));
     for (let n = 2; n <= 254; n += 1) {
-      const res = await http({ socketPath: h.engine.socketPath, path: "/networks/create", method: "POST", body: { Name: `other-${n}`, IPAM: { Config: [{ Subnet: `${prefix}.${n}.0/24` }] } } });
+      const res = await http({
+        socketPath: h.engine.socketPath,
+        path: "/networks/create",
+        method: "POST",
+        body: { Name: `other-${n}`, IPAM: { Config: [{ Subnet: `${prefix}.${n}.0/24` }] } },
+      });
       expect(res.status).toBe(201);
     }
     await service.view.sync();

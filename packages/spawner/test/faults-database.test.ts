@@ -22,7 +22,14 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
   const bob = user(501);
 
   const admin = async <T = any>(sql: string, params: unknown[] = []): Promise<T[]> => {
-    const client = new Client({ host: pg.host, port: pg.port, user: pg.user, password, database: "postgres", connectionTimeoutMillis: 5_000 });
+    const client = new Client({
+      host: pg.host,
+      port: pg.port,
+      user: pg.user,
+      password,
+      database: "postgres",
+      connectionTimeoutMillis: 5_000,
+    });
     client.on("error", () => undefined);
     await client.connect();
     try {
@@ -41,13 +48,17 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
   };
   const spawnerWaitingOnLock = () =>
     eventually(async () => {
-      const rows = await admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'");
+      const rows = await admin<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'",
+      );
       return rows[0]?.pid;
     });
   /** What must keep working whatever happens to one user's setup: the control API, and another user's app and relay. */
   const othersStillServed = async () => {
     // The control API answers (its health report may name the failing dependency: 503 is an answer too).
-    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).json()).toEqual(expect.objectContaining({ status: expect.stringMatching(/^(ok|degraded)$/) }));
+    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).json()).toEqual(
+      expect.objectContaining({ status: expect.stringMatching(/^(ok|degraded)$/) }),
+    );
     expect((await lab.ensure(bob)).json()).toEqual({ state: "running", upstream: "http://10.242.1.2:3000" });
     // From an address on bob's /24 (the relay serves only its own network): forwarded to bob's app.
     keepLoopbackSources();
@@ -67,7 +78,14 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
       images: { app: images.app, agentServer: images.agentServer },
       pg,
       subnetPrefix: "10.242",
-      timing: { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000, databaseTimeoutMs: 15_000, dockerTimeoutMs: 10_000 },
+      timing: {
+        healthTimeoutMs: 60_000,
+        healthIntervalMs: 100,
+        ensureWaitMs: 30_000,
+        cullIntervalMs: 3_600_000,
+        databaseTimeoutMs: 15_000,
+        dockerTimeoutMs: 10_000,
+      },
     });
     expect((await lab.ensure(bob)).status).toBe(200);
   });
@@ -123,9 +141,27 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
     const lock = await holdSetupLock(frank.slug);
     const answer = lab.ensure(frank);
     await spawnerWaitingOnLock();
-    const clientPort = (await admin<{ client_port: number }>("SELECT client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'"))[0]!.client_port;
+    const clientPort = (
+      await admin<{ client_port: number }>(
+        "SELECT client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'",
+      )
+    )[0]!.client_port;
     // The spawner's next statement on this connection is answered with a reset (only this connection; the lab's own namespace).
-    const rule = ["OUTPUT", "-p", "tcp", "-s", "127.0.0.1", "--sport", String(clientPort), "--dport", String(pg.port), "-j", "REJECT", "--reject-with", "tcp-reset"];
+    const rule = [
+      "OUTPUT",
+      "-p",
+      "tcp",
+      "-s",
+      "127.0.0.1",
+      "--sport",
+      String(clientPort),
+      "--dport",
+      String(pg.port),
+      "-j",
+      "REJECT",
+      "--reject-with",
+      "tcp-reset",
+    ];
     execFileSync("iptables", ["-I", ...rule]);
     try {
       await lock.end();

@@ -28,7 +28,9 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
   };
   const bobStillServed = async () => {
     // The control API answers (its health report may name the failing dependency: 503 is an answer too).
-    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).json()).toEqual(expect.objectContaining({ status: expect.stringMatching(/^(ok|degraded)$/) }));
+    expect((await http({ url: `${lab.service.apiUrl}/healthz` })).json()).toEqual(
+      expect.objectContaining({ status: expect.stringMatching(/^(ok|degraded)$/) }),
+    );
     expect((await lab.ensure(bob)).json()).toEqual({ state: "running", upstream: "http://10.243.1.2:3000" });
   };
 
@@ -39,7 +41,14 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
       images: { app: images.app, agentServer: images.agentServer },
       pg,
       subnetPrefix: "10.243",
-      timing: { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 500, cullIntervalMs: 3_600_000, databaseTimeoutMs: 2_000, dockerTimeoutMs: 2_000 },
+      timing: {
+        healthTimeoutMs: 60_000,
+        healthIntervalMs: 100,
+        ensureWaitMs: 500,
+        cullIntervalMs: 3_600_000,
+        databaseTimeoutMs: 2_000,
+        dockerTimeoutMs: 2_000,
+      },
     });
     expect((await pollEnsure(bob)).status).toBe(200);
   });
@@ -58,7 +67,10 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
       await bobStillServed();
       const failed = await pollEnsure(carol);
       expect(failed.status).toBe(502);
-      expect(failed.json()).toEqual({ error: "start_failed", message: expect.stringMatching(/^preparing the user network \(Docker\) failed: docker .* no answer within 2000 ms$/) });
+      expect(failed.json()).toEqual({
+        error: "start_failed",
+        message: expect.stringMatching(/^preparing the user network \(Docker\) failed: docker .* no answer within 2000 ms$/),
+      });
       await bobStillServed();
     } finally {
       lab.proxy.set("pass");

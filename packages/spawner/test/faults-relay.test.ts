@@ -64,7 +64,8 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
   const bob = user(702);
   const aliceGateway = "10.244.1.1";
   const bobGateway = "10.244.2.1";
-  const webhookHead = (length: number) => `POST /api/v1/webhooks/events HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  const webhookHead = (length: number) =>
+    `POST /api/v1/webhooks/events HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 
   const othersStillServed = async () => {
     expect((await http({ url: `${lab.service.apiUrl}/healthz` })).status).toBe(200);
@@ -81,7 +82,12 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
   beforeAll(async () => {
     const images = await ensureLabImages();
     pg = await startPostgres();
-    lab = await startFaultLab({ images: { app: images.app, agentServer: images.agentServer }, pg, subnetPrefix: "10.244", users: { maxRunningApps: 3 } });
+    lab = await startFaultLab({
+      images: { app: images.app, agentServer: images.agentServer },
+      pg,
+      subnetPrefix: "10.244",
+      users: { maxRunningApps: 3 },
+    });
     expect((await lab.ensure(alice)).json().upstream).toBe("http://10.244.1.2:3000");
     expect((await lab.ensure(bob)).json().upstream).toBe("http://10.244.2.2:3000");
     keepLoopbackSources();
@@ -129,13 +135,15 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
     }
     // Connections beyond the limit are closed by the relay at once; the rest trickle (one byte now and then).
     await eventually(() => sockets.length - dropped <= RELAY_MAX_CONNECTIONS);
-    const trickle = setInterval(() => sockets.forEach((s) => !s.destroyed && s.write(" ")), 500);
+    const trickle = setInterval(() => {
+      for (const s of sockets) if (!s.destroyed) s.write(" ");
+    }, 500);
     try {
       expect(openFds()).toBeLessThan(baseline + 3 * RELAY_MAX_CONNECTIONS + 30);
       await othersStillServed();
     } finally {
       clearInterval(trickle);
-      sockets.forEach((s) => s.destroy());
+      for (const s of sockets) s.destroy();
     }
     await eventually(() => openFds() <= baseline + 20, 30_000);
     await othersStillServed();
@@ -158,7 +166,7 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
     }
     await eventually(() => sockets.length - (closed - (200 - sockets.length)) <= FILTER_MAX_CONNECTIONS);
     await othersStillServed();
-    sockets.forEach((s) => s.destroy());
+    for (const s of sockets) s.destroy();
     await eventually(() => openFds() <= baseline + 20, 30_000);
   });
 
@@ -172,7 +180,9 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
     const filter = await openUnix(`${lab.config.paths.dockerApiDir}/${alice.slug}/docker.sock`);
     filter.on("error", () => undefined);
     const filterAnswer = firstAnswer(filter);
-    filter.write(`POST /v1.41/containers/create?name=oh-sbx-${alice.slug}-big HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`);
+    filter.write(
+      `POST /v1.41/containers/create?name=oh-sbx-${alice.slug}-big HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+    );
     filter.write(Buffer.alloc(1024 * 1024 + 64 * 1024, 0x20));
     expect(await filterAnswer).toMatch(/^HTTP\/1\.1 413 /);
     filter.destroy();
@@ -181,7 +191,9 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
     const control = await open(api.hostname, Number(api.port));
     control.on("error", () => undefined);
     const controlAnswer = firstAnswer(control);
-    control.write(`POST /v1/activity HTTP/1.1\r\nHost: spawner\r\nContent-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n`);
+    control.write(
+      `POST /v1/activity HTTP/1.1\r\nHost: spawner\r\nContent-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n`,
+    );
     control.write(Buffer.alloc(1024 * 1024 + 64 * 1024, 0x20));
     expect(await controlAnswer).toMatch(/^HTTP\/1\.1 413 /);
     control.destroy();
@@ -193,7 +205,9 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
     const relaySocket = await open(aliceGateway, 3000, aliceGateway);
     relaySocket.write(`${webhookHead(1_000)}{"a":`);
     const filter = await openUnix(`${lab.config.paths.dockerApiDir}/${alice.slug}/docker.sock`);
-    filter.write(`POST /v1.41/containers/create?name=oh-sbx-${alice.slug}-cut HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"Image":`);
+    filter.write(
+      `POST /v1.41/containers/create?name=oh-sbx-${alice.slug}-cut HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"Image":`,
+    );
     const api = new URL(lab.service.apiUrl);
     const control = await open(api.hostname, Number(api.port));
     control.write(`POST /v1/activity HTTP/1.1\r\nHost: spawner\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"slug":`);
@@ -206,7 +220,11 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
 
   it("GIVEN activity reports for 9,000 unknown users THEN none is kept (only users with an app here are)", async () => {
     const forged = Array.from({ length: 9_000 }, (_, i) => ({ slug: user(100_000 + i).slug, at: Date.now() }));
-    const answer = await http({ url: `${lab.service.apiUrl}/v1/activity`, method: "POST", body: [...forged, { slug: alice.slug, at: Date.now() }] });
+    const answer = await http({
+      url: `${lab.service.apiUrl}/v1/activity`,
+      method: "POST",
+      body: [...forged, { slug: alice.slug, at: Date.now() }],
+    });
     expect(answer.status).toBe(204);
     expect(lab.service.spawner.activityEntries).toBeLessThanOrEqual(lab.service.apps.list().length);
   });
@@ -224,7 +242,12 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
       await eventually(() => lab.service.spawner.stats().startingUsers === 1);
       const refused = await lab.ensure(dave);
       expect(refused.status).toBe(503);
-      expect(refused.json()).toEqual({ error: "capacity", message: expect.stringMatching(/^this host already runs or starts 3 OpenHands apps \(2 running, 1 starting; users\.maxRunningApps = 3\)/) });
+      expect(refused.json()).toEqual({
+        error: "capacity",
+        message: expect.stringMatching(
+          /^this host already runs or starts 3 OpenHands apps \(2 running, 1 starting; users\.maxRunningApps = 3\)/,
+        ),
+      });
     } finally {
       await lock.end();
     }
@@ -249,7 +272,11 @@ describe("relay time bounds (short limits, loopback)", () => {
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const relay = new WebhookRelay(port, createLogger({ write: () => undefined }), () => undefined, { headersTimeoutMs: 500, requestTimeoutMs: 1_500, idleTimeoutMs: 2_000 });
+    const relay = new WebhookRelay(port, createLogger({ write: () => undefined }), () => undefined, {
+      headersTimeoutMs: 500,
+      requestTimeoutMs: 1_500,
+      idleTimeoutMs: 2_000,
+    });
     await relay.open("aaaaaaaaaaaaaaaa", "127.0.0.1", () => `http://127.0.0.1:${appPort}`);
     try {
       const slowHeaders = await open("127.0.0.1", port);

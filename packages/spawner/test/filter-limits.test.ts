@@ -18,7 +18,9 @@ describeWithEngine("Docker filter limits on a real Docker engine", () => {
   beforeAll(async () => {
     images = await ensureLabImages();
     lab = await startLabSpawner({ app: images.app, agentServer: images.agentServer }, { users: { maxRunningSandboxes: 1 } });
-    expect((await http({ url: `${lab.service.apiUrl}/v1/users/${alice.slug}/ensure`, method: "POST", body: { sub: alice.sub } })).status).toBe(200);
+    expect(
+      (await http({ url: `${lab.service.apiUrl}/v1/users/${alice.slug}/ensure`, method: "POST", body: { sub: alice.sub } })).status,
+    ).toBe(200);
     asAlice = new DockerPyClient(lab.service.sandboxes.socketPathFor(alice.slug));
     await asAlice.negotiate();
   });
@@ -29,8 +31,13 @@ describeWithEngine("Docker filter limits on a real Docker engine", () => {
   it("GIVEN the host at users.maxRunningSandboxes WHEN a user creates one more sandbox THEN 503 at create, and the engine never saw the create (nothing left in `created`)", async () => {
     const first = await asAlice.run(`oh-sbx-${alice.slug}-one`, DockerPyClient.sandboxBody(images.agentServer));
     expect(first.start?.status).toBe(204);
-    const creates = () => lab.callsMatching("POST", /^\/containers\/create$/).filter((c) => c.query.name === `oh-sbx-${alice.slug}-two`).length;
-    const over = await asAlice.call("POST", asAlice.v(`/containers/create?name=oh-sbx-${alice.slug}-two`), DockerPyClient.sandboxBody(images.agentServer));
+    const creates = () =>
+      lab.callsMatching("POST", /^\/containers\/create$/).filter((c) => c.query.name === `oh-sbx-${alice.slug}-two`).length;
+    const over = await asAlice.call(
+      "POST",
+      asAlice.v(`/containers/create?name=oh-sbx-${alice.slug}-two`),
+      DockerPyClient.sandboxBody(images.agentServer),
+    );
     expect(over.status).toBe(503);
     expect(over.json().message).toMatch(/host capacity reached: 1 sandboxes are running on this host \(users\.maxRunningSandboxes\)/);
     expect(creates()).toBe(0);
@@ -60,6 +67,10 @@ describeWithEngine("Docker filter limits on a real Docker engine", () => {
     expect(pulls()).toHaveLength(before);
     // The stand-in registry (localhost:1) cannot be reached, so dockerd fails the pull: what matters is what it was asked.
     await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${encodeURIComponent(repository)}`));
-    expect(pulls().slice(before).map((c) => c.query)).toEqual([{ fromImage: repository, tag }]);
+    expect(
+      pulls()
+        .slice(before)
+        .map((c) => c.query),
+    ).toEqual([{ fromImage: repository, tag }]);
   });
 });

@@ -8,7 +8,17 @@ import { describeWithEngine, docker } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "../testing/postgres";
 import { DockerPyClient } from "./helpers/docker-py";
 import { ensureLabImages } from "./helpers/lab-images";
-import { eventually, http, killPostgres, postgresProcesses, restartPostgres, resumePostgres, startFaultLab, user, type FaultLab } from "./faults/lab";
+import {
+  eventually,
+  http,
+  killPostgres,
+  postgresProcesses,
+  restartPostgres,
+  resumePostgres,
+  startFaultLab,
+  user,
+  type FaultLab,
+} from "./faults/lab";
 
 jest.setTimeout(180_000);
 
@@ -30,7 +40,14 @@ describeWithEngine("spawner /healthz with its dependencies down (real engine, re
       images: { app: images.app, agentServer: images.agentServer },
       pg,
       subnetPrefix: "10.246",
-      timing: { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000, databaseTimeoutMs: 3_000, dockerTimeoutMs: 3_000 },
+      timing: {
+        healthTimeoutMs: 60_000,
+        healthIntervalMs: 100,
+        ensureWaitMs: 30_000,
+        cullIntervalMs: 3_600_000,
+        databaseTimeoutMs: 3_000,
+        dockerTimeoutMs: 3_000,
+      },
     });
   });
   afterAll(async () => {
@@ -123,7 +140,12 @@ describeWithEngine("memory admission with a small budget (real engine)", () => {
     images = await ensureLabImages();
     pg = await startPostgres();
     // apps 256 MiB, sandboxes 300 MiB (the lab's limits): room for one app and one sandbox, not for a second app next to them
-    lab = await startFaultLab({ images: { app: images.app, agentServer: images.agentServer }, pg, subnetPrefix: "10.247", memory: { budgetMiB: 700 } });
+    lab = await startFaultLab({
+      images: { app: images.app, agentServer: images.agentServer },
+      pg,
+      subnetPrefix: "10.247",
+      memory: { budgetMiB: 700 },
+    });
   });
   afterAll(async () => {
     await lab?.close();
@@ -138,18 +160,23 @@ describeWithEngine("memory admission with a small budget (real engine)", () => {
     expect(first.start?.status).toBe(204);
     await eventually(() => lab.service.view.all().some((c) => c.kind === "sandbox" && c.status === "running"));
 
-    expect((await http({ url: `${lab.service.apiUrl}/v1/stats` })).json()).toEqual(expect.objectContaining({ memoryBudgetMiB: 700, memoryUsedMiB: 556 }));
+    expect((await http({ url: `${lab.service.apiUrl}/v1/stats` })).json()).toEqual(
+      expect.objectContaining({ memoryBudgetMiB: 700, memoryUsedMiB: 556 }),
+    );
     const refused = await lab.ensure(bob);
     expect(refused.status).toBe(503);
     expect(refused.json()).toEqual({
       error: "capacity",
-      message: "this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and your OpenHands app needs 256 MiB more (memory.budgetMiB); try again when someone's idle app or conversation has been stopped",
+      message:
+        "this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and your OpenHands app needs 256 MiB more (memory.budgetMiB); try again when someone's idle app or conversation has been stopped",
     });
 
     const second = await asAlice.run(`oh-sbx-${alice.slug}-m2`, DockerPyClient.sandboxBody(images.agentServer));
     // refused by the filter at create (dockerd never sees it: nothing left in created that could never start)
     expect(second.create.status).toBe(503);
-    expect(second.create.body).toMatch(/this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and a new sandbox needs 300 MiB more/);
+    expect(second.create.body).toMatch(
+      /this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and a new sandbox needs 300 MiB more/,
+    );
     expect(docker(["ps", "-aq", "--filter", `name=^/oh-sbx-${alice.slug}-m2$`]).stdout.trim()).toBe("");
 
     // a paused sandbox still holds its memory, and resuming it needs none more: the unpause is let through

@@ -4,7 +4,13 @@ describe("structured logs", () => {
   it("GIVEN fields holding credentials THEN they are replaced before the line is written", () => {
     const lines: string[] = [];
     const log = createLogger({ write: (line) => lines.push(line) }).child({ component: "t" });
-    log.info("start", { slug: "abcdefghijklmnop", password: "p1", dbPassword: "p2", nested: { apiKey: "k1", token: "t1" }, env: ["DB_PASS=p3", "JWT_SECRET=s1", "OH_SESSION_API_KEYS_0=s2", "FILE_STORE=local"] });
+    log.info("start", {
+      slug: "abcdefghijklmnop",
+      password: "p1",
+      dbPassword: "p2",
+      nested: { apiKey: "k1", token: "t1" },
+      env: ["DB_PASS=p3", "JWT_SECRET=s1", "OH_SESSION_API_KEYS_0=s2", "FILE_STORE=local"],
+    });
     expect(lines).toHaveLength(1);
     const record = JSON.parse(lines[0]!);
     expect(record).toMatchObject({ level: "info", msg: "start", component: "t", slug: "abcdefghijklmnop" });

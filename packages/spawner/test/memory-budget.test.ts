@@ -14,7 +14,11 @@ describe("memory budget", () => {
   });
 
   it("GIVEN budgetMiB in the configuration THEN it is used and /proc/meminfo is not read", () => {
-    expect(memoryBudgetMiB({ memory: { budgetMiB: 4096, hostReserveMiB: 2048 } }, () => { throw new Error("read"); })).toBe(4096);
+    expect(
+      memoryBudgetMiB({ memory: { budgetMiB: 4096, hostReserveMiB: 2048 } }, () => {
+        throw new Error("read");
+      }),
+    ).toBe(4096);
   });
 
   it("GIVEN this machine's real /proc/meminfo THEN the budget is a positive number of MiB below MemTotal", () => {

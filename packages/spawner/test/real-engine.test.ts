@@ -27,12 +27,19 @@ describeWithEngine("spawner on a real Docker engine", () => {
   let bobSandbox: { id: string; name: string };
   const keep = `oh-sbx-${alice.slug}-keep`;
 
-  const ensure = (who: { sub: string; slug: string }) => http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
-  const aliceContainers = () => docker(["ps", "-aq", "--filter", `name=^/oh-sbx-${alice.slug}-`]).stdout.split("\n").filter(Boolean);
+  const ensure = (who: { sub: string; slug: string }) =>
+    http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub } });
+  const aliceContainers = () =>
+    docker(["ps", "-aq", "--filter", `name=^/oh-sbx-${alice.slug}-`])
+      .stdout.split("\n")
+      .filter(Boolean);
 
   beforeAll(async () => {
     images = await ensureLabImages();
-    lab = await startLabSpawner({ app: images.app, agentServer: images.agentServer }, { users: { maxSandboxContainersPerUser: MAX_CONTAINERS } });
+    lab = await startLabSpawner(
+      { app: images.app, agentServer: images.agentServer },
+      { users: { maxSandboxContainersPerUser: MAX_CONTAINERS } },
+    );
   });
   afterAll(async () => {
     await lab?.close();
@@ -44,14 +51,26 @@ describeWithEngine("spawner on a real Docker engine", () => {
     expect(res.json()).toEqual({ state: "running", upstream: "http://10.241.1.2:3000" });
     const network = inspect(`oh-u-${alice.slug}`, "network");
     expect(network.IPAM.Config).toEqual([{ Subnet: "10.241.1.0/24", IPRange: "10.241.1.128/25", Gateway: gateway(1) }]);
-    expect(network.Options).toEqual({ "com.docker.network.bridge.enable_icc": "false", "com.docker.network.bridge.name": `ohu-${alice.slug.slice(0, 11)}` });
+    expect(network.Options).toEqual({
+      "com.docker.network.bridge.enable_icc": "false",
+      "com.docker.network.bridge.name": `ohu-${alice.slug.slice(0, 11)}`,
+    });
     expect(network.Labels).toEqual({ "org.openhands-team.owner": alice.slug });
     const app = inspect(`oh-app-${alice.slug}`);
     expect(app.State.Status).toBe("running");
     expect(app.NetworkSettings.Networks[`oh-u-${alice.slug}`].IPAddress).toBe("10.241.1.2");
     expect(Object.keys(app.NetworkSettings.Networks)).toEqual([`oh-u-${alice.slug}`]);
-    expect(app.HostConfig).toMatchObject({ Memory: 256 * 1024 * 1024, NanoCpus: 5e8, PidsLimit: 200, RestartPolicy: { Name: "unless-stopped" }, Init: true });
-    expect(app.HostConfig.Binds).toEqual([`${lab.config.paths.efsRoot}/users/${alice.slug}/openhands:/.openhands:rw`, `${lab.config.paths.dockerApiDir}/${alice.slug}:/run/ohdocker:ro`]);
+    expect(app.HostConfig).toMatchObject({
+      Memory: 256 * 1024 * 1024,
+      NanoCpus: 5e8,
+      PidsLimit: 200,
+      RestartPolicy: { Name: "unless-stopped" },
+      Init: true,
+    });
+    expect(app.HostConfig.Binds).toEqual([
+      `${lab.config.paths.efsRoot}/users/${alice.slug}/openhands:/.openhands:rw`,
+      `${lab.config.paths.dockerApiDir}/${alice.slug}:/run/ohdocker:ro`,
+    ]);
     expect(app.Config.Labels).toMatchObject({ "org.openhands-team.owner": alice.slug, "org.openhands-team.role": "app" });
     expect(app.Config.Env).toContain("DOCKER_HOST=unix:///run/ohdocker/docker.sock");
     // The kernel enforces the limits dockerd reports (cgroup v1 in the lab).
@@ -150,7 +169,10 @@ describeWithEngine("spawner on a real Docker engine", () => {
     });
     expect(route).toMatchObject({ owner: alice.slug, upstream: `http://${ip}:8000`, kind: "agent-server" });
     // ICC off: the sandbox cannot reach its own app's address on the bridge directly.
-    const direct = await execNode(keep, `require("net").connect({host:"10.241.1.2",port:3000,timeout:1500}).on("connect",()=>{console.log("open");process.exit(0)}).on("timeout",()=>{console.log("blocked");process.exit(0)}).on("error",()=>{console.log("blocked");process.exit(0)})`);
+    const direct = await execNode(
+      keep,
+      `require("net").connect({host:"10.241.1.2",port:3000,timeout:1500}).on("connect",()=>{console.log("open");process.exit(0)}).on("timeout",()=>{console.log("blocked");process.exit(0)}).on("error",()=>{console.log("blocked");process.exit(0)})`,
+    );
     expect(direct.stdout.trim()).toBe("blocked");
   });
 
@@ -162,9 +184,13 @@ describeWithEngine("spawner on a real Docker engine", () => {
       : `POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n`;
     const half = Math.floor(text.length / 2);
     const body = chunked
-      ? [text.slice(0, half), text.slice(half)].map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`).join("") + "0\r\n\r\n"
+      ? [text.slice(0, half), text.slice(half)].map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`).join("") +
+        "0\r\n\r\n"
       : text;
-    return rawExchange(lab.service.sandboxes.socketPathFor(alice.slug), head + body).then((answer) => ({ status: Number(answer.split(" ")[1]), body: answer.slice(answer.indexOf("\r\n\r\n") + 4) }));
+    return rawExchange(lab.service.sandboxes.socketPathFor(alice.slug), head + body).then((answer) => ({
+      status: Number(answer.split(" ")[1]),
+      body: answer.slice(answer.indexOf("\r\n\r\n") + 4),
+    }));
   };
 
   it("GIVEN creates whose keys dockerd would fold onto HostConfig, NetworkingConfig or a HostConfig field, or given twice, plain or chunked THEN each is refused and the engine has no such container", async () => {
@@ -208,18 +234,33 @@ describeWithEngine("spawner on a real Docker engine", () => {
       expect(created.status).toBe(201);
       const c = inspect(name);
       expect(Object.keys(c.NetworkSettings.Networks)).toEqual([`oh-u-${alice.slug}`]);
-      expect(c.HostConfig).toMatchObject({ NetworkMode: `oh-u-${alice.slug}`, Memory: 300 * 1024 * 1024, NanoCpus: 2.5e8, PidsLimit: 200, CapDrop: ["NET_RAW"], Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`] });
+      expect(c.HostConfig).toMatchObject({
+        NetworkMode: `oh-u-${alice.slug}`,
+        Memory: 300 * 1024 * 1024,
+        NanoCpus: 2.5e8,
+        PidsLimit: 200,
+        CapDrop: ["NET_RAW"],
+        Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+      });
       expect((await asAlice.call("DELETE", asAlice.v(`/containers/${c.Id}?v=False&link=False&force=False`))).status).toBe(204);
     }
   });
 
   it("GIVEN a sandbox id longer than the spawner tracks THEN the filter refuses it; the longest it tracks is created and tracked", async () => {
     const tooLong = `oh-sbx-${alice.slug}-${"x".repeat(150)}`;
-    const refused = await asAlice.call("POST", asAlice.v(`/containers/create?name=${tooLong}`), DockerPyClient.sandboxBody(images.agentServer));
+    const refused = await asAlice.call(
+      "POST",
+      asAlice.v(`/containers/create?name=${tooLong}`),
+      DockerPyClient.sandboxBody(images.agentServer),
+    );
     expect(refused.status).toBe(403);
     expect(exists(tooLong)).toBe(false);
     const longest = `oh-sbx-${alice.slug}-${"y".repeat(128)}`;
-    const created = await asAlice.call("POST", asAlice.v(`/containers/create?name=${longest}`), DockerPyClient.sandboxBody(images.agentServer));
+    const created = await asAlice.call(
+      "POST",
+      asAlice.v(`/containers/create?name=${longest}`),
+      DockerPyClient.sandboxBody(images.agentServer),
+    );
     expect(created.status).toBe(201);
     await eventually(() => lab.service.view.containersOf(alice.slug).some((c) => c.name === longest) || undefined);
     expect((await asAlice.call("DELETE", asAlice.v(`/containers/${longest}?force=True`))).status).toBe(204);
@@ -227,8 +268,13 @@ describeWithEngine("spawner on a real Docker engine", () => {
 
   it("GIVEN another user's container WHEN alice asks for it by Id or name THEN the answer is byte for byte the one for a container that does not exist, and dockerd's own", async () => {
     const socket = lab.service.sandboxes.socketPathFor(alice.slug);
-    const get = (s: string, ref: string) => rawExchange(s, `GET /v1.41/containers/${ref}/json HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`);
-    const normalise = (answer: string, ref: string) => answer.replace(/^Date: .*$/m, "Date: <date>").split(ref).join("<ref>");
+    const get = (s: string, ref: string) =>
+      rawExchange(s, `GET /v1.41/containers/${ref}/json HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`);
+    const normalise = (answer: string, ref: string) =>
+      answer
+        .replace(/^Date: .*$/m, "Date: <date>")
+        .split(ref)
+        .join("<ref>");
     const missingId = "0".repeat(64);
     // Same length as bob's sandbox name, so the answers can be compared byte for byte (Content-Length included).
     const missingName = `oh-sbx-${alice.slug}-zz`;
@@ -244,9 +290,12 @@ describeWithEngine("spawner on a real Docker engine", () => {
     expect(direct.endsWith('{"message":"No such container: <ref>"}\n')).toBe(true);
     // Images: another image's Id (the app's) answers as a missing Id does, byte for byte dockerd's.
     const appImageId: string = inspect(`oh-app-${alice.slug}`).Image.split(":")[1];
-    const image = (s: string, ref: string) => rawExchange(s, `GET /v1.41/images/${ref}/json HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`);
+    const image = (s: string, ref: string) =>
+      rawExchange(s, `GET /v1.41/images/${ref}/json HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`);
     const missingImage = "0".repeat(64);
-    expect(normalise(await image(socket, appImageId), appImageId)).toBe(normalise(await image(labEngine()!.socketPath, missingImage), missingImage));
+    expect(normalise(await image(socket, appImageId), appImageId)).toBe(
+      normalise(await image(labEngine()!.socketPath, missingImage), missingImage),
+    );
     expect((await image(socket, inspect(keep).Image.split(":")[1])).split(" ")[1]).toBe("200");
     // List filters that answer by existence (before/since, as filters or parameters): one answer either way.
     const list = async (query: string) => {
@@ -265,11 +314,17 @@ describeWithEngine("spawner on a real Docker engine", () => {
 
   it("GIVEN a 1 ms healthcheck THEN refused and not created; a bounded one is created as asked", async () => {
     const fast = `oh-sbx-${alice.slug}-hc1`;
-    const refused = await asAlice.call("POST", asAlice.v(`/containers/create?name=${fast}`), { ...DockerPyClient.sandboxBody(images.agentServer), Healthcheck: { Test: ["CMD", "/usr/bin/node", "-e", "0"], Interval: 1_000_000 } });
+    const refused = await asAlice.call("POST", asAlice.v(`/containers/create?name=${fast}`), {
+      ...DockerPyClient.sandboxBody(images.agentServer),
+      Healthcheck: { Test: ["CMD", "/usr/bin/node", "-e", "0"], Interval: 1_000_000 },
+    });
     expect(refused.status).toBe(403);
     expect(exists(fast)).toBe(false);
     const bounded = `oh-sbx-${alice.slug}-hc5`;
-    const created = await asAlice.call("POST", asAlice.v(`/containers/create?name=${bounded}`), { ...DockerPyClient.sandboxBody(images.agentServer), Healthcheck: { Test: ["CMD", "/usr/bin/node", "-e", "0"], Interval: 5e9, Retries: 3 } });
+    const created = await asAlice.call("POST", asAlice.v(`/containers/create?name=${bounded}`), {
+      ...DockerPyClient.sandboxBody(images.agentServer),
+      Healthcheck: { Test: ["CMD", "/usr/bin/node", "-e", "0"], Interval: 5e9, Retries: 3 },
+    });
     expect(created.status).toBe(201);
     expect(inspect(bounded).Config.Healthcheck).toEqual({ Test: ["CMD", "/usr/bin/node", "-e", "0"], Interval: 5e9, Retries: 3 });
     expect((await asAlice.call("DELETE", asAlice.v(`/containers/${bounded}`))).status).toBe(204);
@@ -278,20 +333,34 @@ describeWithEngine("spawner on a real Docker engine", () => {
   it("GIVEN a user at users.maxSandboxContainersPerUser (created, never started) WHEN they create one more THEN refused, and the engine has exactly the cap", async () => {
     let n = 0;
     while (aliceContainers().length < MAX_CONTAINERS) {
-      const res = await asAlice.call("POST", asAlice.v(`/containers/create?name=oh-sbx-${alice.slug}-cap${n}`), DockerPyClient.sandboxBody(images.agentServer));
+      const res = await asAlice.call(
+        "POST",
+        asAlice.v(`/containers/create?name=oh-sbx-${alice.slug}-cap${n}`),
+        DockerPyClient.sandboxBody(images.agentServer),
+      );
       expect(res.status).toBe(201);
       n += 1;
     }
-    const over = await asAlice.call("POST", asAlice.v(`/containers/create?name=oh-sbx-${alice.slug}-over`), DockerPyClient.sandboxBody(images.agentServer));
+    const over = await asAlice.call(
+      "POST",
+      asAlice.v(`/containers/create?name=oh-sbx-${alice.slug}-over`),
+      DockerPyClient.sandboxBody(images.agentServer),
+    );
     expect(over.status).toBe(403);
     expect(over.json().message).toMatch(/maxSandboxContainersPerUser/);
     expect(aliceContainers()).toHaveLength(MAX_CONTAINERS);
-    for (let i = 0; i < n; i += 1) expect((await asAlice.call("DELETE", asAlice.v(`/containers/oh-sbx-${alice.slug}-cap${i}`))).status).toBe(204);
+    for (let i = 0; i < n; i += 1)
+      expect((await asAlice.call("DELETE", asAlice.v(`/containers/oh-sbx-${alice.slug}-cap${i}`))).status).toBe(204);
   });
 
   it("GIVEN the relay on alice's gateway WHEN her sandbox calls host.docker.internal THEN relayed (the app itself answers: 401 without the sandbox's key); WHEN bob's sandbox calls her gateway THEN 403 from the relay itself", async () => {
     const call = async (container: string, host: string) =>
-      (await execNode(container, `require("http").request({host:${JSON.stringify(host)},port:3000,path:"/api/v1/webhooks/conversations",method:"POST",timeout:10000,headers:{"content-type":"application/json"}},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`)).stdout.trim();
+      (
+        await execNode(
+          container,
+          `require("http").request({host:${JSON.stringify(host)},port:3000,path:"/api/v1/webhooks/conversations",method:"POST",timeout:10000,headers:{"content-type":"application/json"}},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`,
+        )
+      ).stdout.trim();
     expect(await call(keep, "host.docker.internal")).toBe("401");
     expect(await call(bobSandbox.name, gateway(1))).toBe("403");
     expect(lab.logs.some((line) => line.includes("callers outside this user's network are refused"))).toBe(true);
@@ -299,7 +368,8 @@ describeWithEngine("spawner on a real Docker engine", () => {
 
   it("GIVEN a sandbox stopped and started behind the spawner's back THEN docker events drop and restore its routes (with the new host port)", async () => {
     const before = inspect(keep).NetworkSettings.Ports["8000/tcp"][0].HostPort;
-    const resolve = (port: string) => http({ url: `${lab.service.apiUrl}/v1/routes/resolve?host=${port}-${alice.slug}.runtime.example.com` });
+    const resolve = (port: string) =>
+      http({ url: `${lab.service.apiUrl}/v1/routes/resolve?host=${port}-${alice.slug}.runtime.example.com` });
     docker(["stop", "-t", "1", keep]);
     await eventually(async () => (await resolve(before)).status === 404 || undefined, 15_000);
     docker(["start", keep]);
@@ -319,7 +389,9 @@ describeWithEngine("spawner on a real Docker engine", () => {
     expect(lab.service.relay.isOpen(alice.slug)).toBe(true);
     expect(existsSync(lab.service.sandboxes.socketPathFor(alice.slug))).toBe(true);
     const port = inspect(keep).NetworkSettings.Ports["8000/tcp"][0].HostPort;
-    expect((await http({ url: `${lab.service.apiUrl}/v1/routes/resolve?host=${port}-${alice.slug}.runtime.example.com` })).status).toBe(200);
+    expect((await http({ url: `${lab.service.apiUrl}/v1/routes/resolve?host=${port}-${alice.slug}.runtime.example.com` })).status).toBe(
+      200,
+    );
   });
 
   it("GIVEN alice idle past idleMinutes WHEN the cull pass runs THEN the engine has her sandbox and app stopped (bob's untouched), relay and socket closed", async () => {
@@ -336,7 +408,13 @@ describeWithEngine("spawner on a real Docker engine", () => {
 
   it("GIVEN a replacement host (alice's containers and network gone, EFS kept) WHEN she comes back THEN her sandbox is recreated from its record through the review, exited, with limits, bind and session key", async () => {
     await lab.service.close();
-    docker(["rm", "-f", ...docker(["ps", "-aq", "--filter", `name=^/oh-(app|sbx)-${alice.slug}`]).stdout.split("\n").filter(Boolean)]);
+    docker([
+      "rm",
+      "-f",
+      ...docker(["ps", "-aq", "--filter", `name=^/oh-(app|sbx)-${alice.slug}`])
+        .stdout.split("\n")
+        .filter(Boolean),
+    ]);
     docker(["network", "rm", `oh-u-${alice.slug}`]);
     expect(exists(keep)).toBe(false);
     await lab.restart();
@@ -344,7 +422,13 @@ describeWithEngine("spawner on a real Docker engine", () => {
     const c = inspect(keep);
     expect(c.State.Status).toBe("exited");
     expect(c.Config.Env).toContain("OH_SESSION_API_KEYS_0=session-key-of-this-sandbox");
-    expect(c.HostConfig).toMatchObject({ NetworkMode: `oh-u-${alice.slug}`, Memory: 300 * 1024 * 1024, PidsLimit: 200, CapDrop: ["NET_RAW"], Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`] });
+    expect(c.HostConfig).toMatchObject({
+      NetworkMode: `oh-u-${alice.slug}`,
+      Memory: 300 * 1024 * 1024,
+      PidsLimit: 200,
+      CapDrop: ["NET_RAW"],
+      Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+    });
     expect(c.HostConfig.PortBindings["8000/tcp"]).toEqual([{ HostIp: c.HostConfig.PortBindings["8000/tcp"][0].HostIp, HostPort: "" }]);
   });
 });

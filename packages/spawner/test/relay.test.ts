@@ -46,7 +46,12 @@ describe("webhook relay", () => {
   const appSaw = (method: string, path: string) => app.requests.filter((r) => r.method === method && r.url.split("?")[0] === path);
 
   it("GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header (and answers it itself), and it counts as activity", async () => {
-    const res = await fromSandbox({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: { id: "c1" }, headers: { "x-session-api-key": "k1" } });
+    const res = await fromSandbox({
+      url: `${base}/api/v1/webhooks/conversations`,
+      method: "POST",
+      body: { id: "c1" },
+      headers: { "x-session-api-key": "k1" },
+    });
     // The app's own answer: k1 is no sandbox of this app (webhook_router.py valid_sandbox), not the relay's 403.
     expect(res.status).toBe(401);
     expect(res.json()).toEqual({ detail: "Invalid session API key" });
@@ -64,7 +69,12 @@ describe("webhook relay", () => {
   });
 
   it("GIVEN an MCP call (streamable HTTP POST, GET and DELETE on /mcp/mcp) THEN it is relayed", async () => {
-    const post = await fromSandbox({ url: `${base}/mcp/mcp`, method: "POST", body: { jsonrpc: "2.0", id: 1, method: "initialize" }, headers: { "x-openhands-serverconversation-id": "c1", accept: "application/json, text/event-stream" } });
+    const post = await fromSandbox({
+      url: `${base}/mcp/mcp`,
+      method: "POST",
+      body: { jsonrpc: "2.0", id: 1, method: "initialize" },
+      headers: { "x-openhands-serverconversation-id": "c1", accept: "application/json, text/event-stream" },
+    });
     expect(post.status).toBe(200);
     expect(app.mcpCalls).toContain("c1");
     for (const method of ["GET", "DELETE"]) {
@@ -119,7 +129,16 @@ describe("webhook relay", () => {
     const address = gateway.replace(/\.1$/, ".9");
     await other.open("bbbbbbbbbbbbbbbb", address, () => undefined);
     try {
-      expect((await http({ url: `http://${address}:${port}/api/v1/webhooks/conversations`, method: "POST", body: {}, localAddress: sandboxAddress() })).status).toBe(503);
+      expect(
+        (
+          await http({
+            url: `http://${address}:${port}/api/v1/webhooks/conversations`,
+            method: "POST",
+            body: {},
+            localAddress: sandboxAddress(),
+          })
+        ).status,
+      ).toBe(503);
     } finally {
       await other.closeAll();
     }

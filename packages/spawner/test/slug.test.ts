@@ -2,10 +2,11 @@ import { isUserSlug, names, roleOfContainer, slugForSub } from "../src/slug";
 
 /** Independent base32 (RFC 4648, lower case) over the whole digest, for cross-checking slugForSub. */
 function referenceSlug(sub: string): string {
-  const digest: Buffer = require("node:crypto").createHash("sha256").update("oh-user:" + sub).digest();
+  const digest: Buffer = require("node:crypto").createHash("sha256").update(`oh-user:${sub}`).digest();
   const bits = [...digest].map((b) => b.toString(2).padStart(8, "0")).join("");
   let out = "";
-  for (let i = 0; i + 5 <= bits.length && out.length < 16; i += 5) out += "abcdefghijklmnopqrstuvwxyz234567"[parseInt(bits.slice(i, i + 5), 2)];
+  for (let i = 0; i + 5 <= bits.length && out.length < 16; i += 5)
+    out += "abcdefghijklmnopqrstuvwxyz234567"[parseInt(bits.slice(i, i + 5), 2)];
   return out;
 }
 
@@ -33,7 +34,13 @@ describe("user slugs and names", () => {
     expect(names.bridge(slug).length).toBeLessThanOrEqual(15);
     expect(roleOfContainer("/oh-app-abcdefghijklmnop")).toEqual({ kind: "app", owner: slug });
     expect(roleOfContainer("oh-sbx-abcdefghijklmnop-3xYz")).toEqual({ kind: "sandbox", owner: slug, sandboxId: "3xYz" });
-    for (const bad of ["oh-app-abcdefghijklmno", "oh-sbx-abcdefghijklmnop-", "oh-sbx-abcdefghijklmnop", "oh-agent-server-x", "/other/oh-app-abcdefghijklmnop"]) {
+    for (const bad of [
+      "oh-app-abcdefghijklmno",
+      "oh-sbx-abcdefghijklmnop-",
+      "oh-sbx-abcdefghijklmnop",
+      "oh-agent-server-x",
+      "/other/oh-app-abcdefghijklmnop",
+    ]) {
       expect(roleOfContainer(bad)).toBeUndefined();
     }
   });

@@ -30,7 +30,8 @@ describeWithEngine("spawner service", () => {
   const ensure = (apiUrl: string, who: { sub: string; slug: string }) =>
     http({ url: `${apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub, email: "a@example.com" } });
   /** What the app stored: it keeps settings.json under FILE_STORE_PATH, the user's EFS folder. */
-  const storedSettings = (lab: LabSpawner, slug: string) => JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", slug, "openhands", "settings.json"), "utf8"));
+  const storedSettings = (lab: LabSpawner, slug: string) =>
+    JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", slug, "openhands", "settings.json"), "utf8"));
 
   it("GIVEN N parallel ensure calls for one user WHEN they run THEN one network, one container created and started, and all answer running", async () => {
     const { service, callsMatching } = await start();
@@ -47,7 +48,11 @@ describeWithEngine("spawner service", () => {
     const lab = await start();
     const alice = user(2);
     expect((await ensure(lab.service.apiUrl, alice)).status).toBe(200);
-    expect(storedSettings(lab, alice.slug)).toMatchObject({ agent_settings: { llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: "llm-gateway-key" } } });
+    expect(storedSettings(lab, alice.slug)).toMatchObject({
+      agent_settings: {
+        llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: "llm-gateway-key" },
+      },
+    });
     // The user changes their model (the app stores it); after a cull and a new start it is still theirs.
     const own = { agent_settings_diff: { llm: { model: "my/own-model" } } };
     expect((await http({ url: "http://10.241.1.2:3000/api/v1/settings", method: "POST", body: own })).status).toBeLessThan(300);
@@ -67,7 +72,9 @@ describeWithEngine("spawner service", () => {
     const alice = user(4);
     await ensure(service.apiUrl, alice);
     const container = inspect(`oh-app-${alice.slug}`);
-    const env = Object.fromEntries((container.Config.Env as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+    const env = Object.fromEntries(
+      (container.Config.Env as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
     expect(env).toMatchObject({
       DB_HOST: "db.internal",
       DB_NAME: `oh_${alice.slug}`,
@@ -96,7 +103,16 @@ describeWithEngine("spawner service", () => {
   it("GIVEN malformed slugs or a slug that is not the sub's WHEN ensure is called THEN 400 and nothing reaches the engine", async () => {
     const { service, callsMatching } = await start();
     const alice = user(5);
-    for (const bad of ["ABCDEFGHIJKLMNOP", "abc", "abcdefghijklmnop1", "..%2f..%2fetc", "abcdefgh0jklmnop", "%00", "%E0%A4%A", "abcdefghijklmno%70"]) {
+    for (const bad of [
+      "ABCDEFGHIJKLMNOP",
+      "abc",
+      "abcdefghijklmnop1",
+      "..%2f..%2fetc",
+      "abcdefgh0jklmnop",
+      "%00",
+      "%E0%A4%A",
+      "abcdefghijklmno%70",
+    ]) {
       const res = await http({ url: `${service.apiUrl}/v1/users/${bad}/ensure`, method: "POST", body: { sub: alice.sub } });
       expect({ bad, status: res.status }).toEqual({ bad, status: 400 });
     }
@@ -141,7 +157,9 @@ describeWithEngine("spawner service", () => {
   });
 
   it("GIVEN an app slower than ensureWaitMs WHEN ensure is called THEN 202 starting, and later 200 running", async () => {
-    const { service, callsMatching } = await start({ timing: { ensureWaitMs: 0, healthTimeoutMs: 60_000, healthIntervalMs: 100, cullIntervalMs: 3_600_000 } });
+    const { service, callsMatching } = await start({
+      timing: { ensureWaitMs: 0, healthTimeoutMs: 60_000, healthIntervalMs: 100, cullIntervalMs: 3_600_000 },
+    });
     const alice = user(10);
     const first = await ensure(service.apiUrl, alice);
     expect(first.status).toBe(202);
@@ -184,7 +202,15 @@ describeWithEngine("spawner service", () => {
     const longAgo = Date.now() - 61 * 60_000;
     for (const who of [alice, bob, carol]) spawner.activity.set(who.slug, longAgo);
     // bob: the proxy reports activity; carol: her sandbox calls a webhook through her relay.
-    expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: [{ slug: bob.slug, at: Date.now() }, { slug: "bad", at: 1 }, null] })).status).toBe(204);
+    expect(
+      (
+        await http({
+          url: `${service.apiUrl}/v1/activity`,
+          method: "POST",
+          body: [{ slug: bob.slug, at: Date.now() }, { slug: "bad", at: 1 }, null],
+        })
+      ).status,
+    ).toBe(204);
     const hook = await execNode(
       `oh-sbx-${carol.slug}-s1`,
       `require("http").request({host:"host.docker.internal",port:3000,path:"/api/v1/webhooks/conversations",method:"POST",timeout:10000},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`,
@@ -235,7 +261,12 @@ describeWithEngine("spawner service", () => {
       const res = await resolve(`${port("8000/tcp")}-${alice.slug}.runtime.example.com`);
       return res.status === 200 ? res : undefined;
     });
-    expect(agent.json()).toEqual({ owner: alice.slug, upstream: `http://${ip}:8000`, kind: "agent-server", sessionKeySha256: createHash("sha256").update("session-key-of-this-sandbox").digest("hex") });
+    expect(agent.json()).toEqual({
+      owner: alice.slug,
+      upstream: `http://${ip}:8000`,
+      kind: "agent-server",
+      sessionKeySha256: createHash("sha256").update("session-key-of-this-sandbox").digest("hex"),
+    });
     expect((await resolve(`${port("8001/tcp")}-${alice.slug}.runtime.example.com`)).json().kind).toBe("vscode");
     expect((await resolve(`${port("8011/tcp")}-${alice.slug}.runtime.example.com`)).json().kind).toBe("worker");
     const bob = user(17);
@@ -265,7 +296,9 @@ describeWithEngine("spawner service", () => {
     expect((await http({ url: `${service.apiUrl}/v1/nothing` })).status).toBe(404);
     expect((await http({ url: `${service.apiUrl}/v1/stats`, method: "DELETE" })).status).toBe(405);
     expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: { not: "an array" } })).status).toBe(400);
-    expect(Object.keys((await http({ url: `${service.apiUrl}/v1/stats` })).json())).toEqual(expect.arrayContaining(["runningUsers", "starts", "culls", "refusals", "failures", "runningSandboxes"]));
+    expect(Object.keys((await http({ url: `${service.apiUrl}/v1/stats` })).json())).toEqual(
+      expect.arrayContaining(["runningUsers", "starts", "culls", "refusals", "failures", "runningSandboxes"]),
+    );
   });
 
   it("GIVEN the logs of a start THEN they are JSON lines and carry no credential", async () => {

@@ -49,10 +49,22 @@ export interface FakeContainer {
     [key: string]: unknown;
   };
   HostConfig: Record<string, unknown> & { NetworkMode?: string; PortBindings?: Record<string, FakePortBinding[]> };
-  State: { Status: string; Running: boolean; Paused: boolean; Restarting: boolean; Pid: number; ExitCode: number; StartedAt: string; FinishedAt: string };
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Restarting: boolean;
+    Pid: number;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+  };
   NetworkSettings: {
     Ports: Record<string, FakePortBinding[] | null>;
-    Networks: Record<string, { NetworkID: string; IPAddress: string; Gateway: string; IPPrefixLen: number; IPAMConfig?: { IPv4Address?: string } | null }>;
+    Networks: Record<
+      string,
+      { NetworkID: string; IPAddress: string; Gateway: string; IPPrefixLen: number; IPAMConfig?: { IPv4Address?: string } | null }
+    >;
   };
   /** Request body of the create call, as received. */
   createBody: Record<string, unknown>;
@@ -178,11 +190,22 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
 
   const emit = (type: string, action: string, id: string, attributes: Record<string, string>) => {
     const now = Date.now();
-    const event = { Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: "local", time: Math.floor(now / 1000), timeNano: now * 1e6, status: action, id, from: attributes.image };
-    const line = JSON.stringify(event) + "\n";
+    const event = {
+      Type: type,
+      Action: action,
+      Actor: { ID: id, Attributes: attributes },
+      scope: "local",
+      time: Math.floor(now / 1000),
+      timeNano: now * 1e6,
+      status: action,
+      id,
+      from: attributes.image,
+    };
+    const line = `${JSON.stringify(event)}\n`;
     for (const res of eventStreams) res.write(line);
   };
-  const emitContainer = (c: FakeContainer, action: string) => emit("container", action, c.Id, { name: c.Name.slice(1), image: c.Config.Image, ...c.Config.Labels });
+  const emitContainer = (c: FakeContainer, action: string) =>
+    emit("container", action, c.Id, { name: c.Name.slice(1), image: c.Config.Image, ...c.Config.Labels });
 
   const send = (res: ServerResponse, status: number, body?: unknown) => {
     if (body === undefined) {
@@ -192,7 +215,13 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
     }
     // dockerd's JSON answers (errors included) end in a newline (Go's json.Encoder).
     const text = typeof body === "string" ? body : `${JSON.stringify(body)}\n`;
-    res.writeHead(status, { "Api-Version": apiVersion, "Content-Type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json", "Docker-Experimental": "false", Ostype: "linux", Server: "Docker/27.5.1 (linux)" });
+    res.writeHead(status, {
+      "Api-Version": apiVersion,
+      "Content-Type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json",
+      "Docker-Experimental": "false",
+      Ostype: "linux",
+      Server: "Docker/27.5.1 (linux)",
+    });
     res.end(text);
   };
   const noSuchContainer = (res: ServerResponse, ref: string) => send(res, 404, { message: `No such container: ${ref}` });
@@ -219,17 +248,31 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
     if (networkName !== "host" && networkName !== "none") {
       const network = findNetwork(networkName);
       if (!network) throw Object.assign(new Error(`network ${networkName} not found`), { status: 404 });
-      const endpoints = ((c.createBody.NetworkingConfig as { EndpointsConfig?: Record<string, { IPAMConfig?: { IPv4Address?: string } }> } | undefined)?.EndpointsConfig ?? {}) as Record<string, { IPAMConfig?: { IPv4Address?: string } }>;
+      const endpoints = ((
+        c.createBody.NetworkingConfig as { EndpointsConfig?: Record<string, { IPAMConfig?: { IPv4Address?: string } }> } | undefined
+      )?.EndpointsConfig ?? {}) as Record<string, { IPAMConfig?: { IPv4Address?: string } }>;
       const requested = endpoints[networkName]?.IPAMConfig?.IPv4Address;
       if (requested) {
         for (const other of containers.values()) {
-          if (other.Id !== c.Id && other.State.Running && Object.values(other.NetworkSettings.Networks).some((n) => n.IPAddress === requested)) {
+          if (
+            other.Id !== c.Id &&
+            other.State.Running &&
+            Object.values(other.NetworkSettings.Networks).some((n) => n.IPAddress === requested)
+          ) {
             throw Object.assign(new Error(`Address already in use`), { status: 500 });
           }
         }
       }
       const { ip, gateway, prefix } = assignAddress(network, requested);
-      c.NetworkSettings.Networks = { [network.Name]: { NetworkID: network.Id, IPAddress: ip, Gateway: gateway, IPPrefixLen: prefix, IPAMConfig: requested ? { IPv4Address: requested } : null } };
+      c.NetworkSettings.Networks = {
+        [network.Name]: {
+          NetworkID: network.Id,
+          IPAddress: ip,
+          Gateway: gateway,
+          IPPrefixLen: prefix,
+          IPAMConfig: requested ? { IPv4Address: requested } : null,
+        },
+      };
     }
     const ports: Record<string, FakePortBinding[] | null> = {};
     for (const key of Object.keys(c.Config.ExposedPorts ?? {})) ports[key] = null;
@@ -243,7 +286,14 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
       ports[key] = assigned;
     }
     c.NetworkSettings.Ports = ports;
-    c.State = { ...c.State, Status: "running", Running: true, Paused: false, Pid: 1000 + containers.size, StartedAt: new Date().toISOString() };
+    c.State = {
+      ...c.State,
+      Status: "running",
+      Running: true,
+      Paused: false,
+      Pid: 1000 + containers.size,
+      StartedAt: new Date().toISOString(),
+    };
     await options.onStart?.(c);
     emitContainer(c, "start");
   };
@@ -267,7 +317,12 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
     State: c.State.Status,
     Status: c.State.Running ? "Up 1 second" : "Exited (0) 1 second ago",
     Ports: Object.entries(c.NetworkSettings.Ports).flatMap(([key, bindings]) =>
-      (bindings ?? []).map((b) => ({ IP: b.HostIp, PrivatePort: Number(key.split("/")[0]), PublicPort: Number(b.HostPort), Type: key.split("/")[1] })),
+      (bindings ?? []).map((b) => ({
+        IP: b.HostIp,
+        PrivatePort: Number(key.split("/")[0]),
+        PublicPort: Number(b.HostPort),
+        Type: key.split("/")[1],
+      })),
     ),
     Labels: c.Config.Labels,
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? "default" },
@@ -300,7 +355,14 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
 
     if (method === "GET" && (path === "/version" || path === "/_ping")) {
       if (path === "/_ping") return send(res, 200, "OK");
-      return send(res, 200, { Version: "27.5.1", ApiVersion: apiVersion, MinAPIVersion: "1.24", Os: "linux", Arch: process.arch === "arm64" ? "arm64" : "amd64", KernelVersion: "6.1.0" });
+      return send(res, 200, {
+        Version: "27.5.1",
+        ApiVersion: apiVersion,
+        MinAPIVersion: "1.24",
+        Os: "linux",
+        Arch: process.arch === "arm64" ? "arm64" : "amd64",
+        KernelVersion: "6.1.0",
+      });
     }
     if (method === "GET" && path === "/events") {
       res.writeHead(200, { "content-type": "application/json", "api-version": apiVersion });
@@ -326,9 +388,13 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
     if (method === "POST" && path === "/containers/create") {
       const name = query.name ?? "";
       const spec = (body ?? {}) as Record<string, unknown>;
-      if (name && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) return send(res, 400, { message: `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed` });
+      if (name && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name))
+        return send(res, 400, { message: `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed` });
       const existing = name ? find(name) : undefined;
-      if (existing) return send(res, 409, { message: `Conflict. The container name "/${name}" is already in use by container "${existing.Id}". You have to remove (or rename) that container to be able to reuse that name.` });
+      if (existing)
+        return send(res, 409, {
+          message: `Conflict. The container name "/${name}" is already in use by container "${existing.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        });
       const refusal = options.onCreate?.(name, spec);
       if (refusal) return send(res, refusal.status, { message: refusal.message });
       const imageRef = String(spec.Image ?? "");
@@ -354,7 +420,16 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
           ExposedPorts: (spec.ExposedPorts as Record<string, object> | undefined) ?? {},
         },
         HostConfig: { NetworkMode: "default", ...hostConfig },
-        State: { Status: "created", Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: 0, StartedAt: "0001-01-01T00:00:00Z", FinishedAt: "0001-01-01T00:00:00Z" },
+        State: {
+          Status: "created",
+          Running: false,
+          Paused: false,
+          Restarting: false,
+          Pid: 0,
+          ExitCode: 0,
+          StartedAt: "0001-01-01T00:00:00Z",
+          FinishedAt: "0001-01-01T00:00:00Z",
+        },
         NetworkSettings: { Ports: {}, Networks: {} },
         createBody: spec,
       };
@@ -407,7 +482,9 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
       if (!c) return noSuchContainer(res, ref);
       const force = query.force === "1" || query.force === "true" || query.force === "True";
       if (c.State.Running && !force) {
-        return send(res, 409, { message: `You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove` });
+        return send(res, 409, {
+          message: `You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove`,
+        });
       }
       if (c.State.Running) await stopContainer(c, "destroy");
       containers.delete(c.Id);
@@ -423,16 +500,23 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
     if (method === "POST" && path === "/images/create") {
       const ref = query.tag ? `${query.fromImage}:${query.tag}` : String(query.fromImage);
       res.writeHead(200, { "content-type": "application/json" });
-      res.write(JSON.stringify({ status: `Pulling from ${query.fromImage}`, id: query.tag ?? "latest" }) + "\n");
+      res.write(`${JSON.stringify({ status: `Pulling from ${query.fromImage}`, id: query.tag ?? "latest" })}\n`);
       addImage(ref);
-      res.end(JSON.stringify({ status: `Status: Downloaded newer image for ${ref}` }) + "\n");
+      res.end(`${JSON.stringify({ status: `Status: Downloaded newer image for ${ref}` })}\n`);
       return;
     }
     if ((m = /^\/volumes\/([^/]+)$/.exec(path))) {
       const name = decodeURIComponent(m[1]!);
       const volume = volumes.get(name);
       if (!volume) return send(res, 404, { message: `get ${name}: no such volume` });
-      if (method === "GET") return send(res, 200, { Name: name, Driver: "local", Mountpoint: `/var/lib/docker/volumes/${name}/_data`, Labels: {}, Scope: "local" });
+      if (method === "GET")
+        return send(res, 200, {
+          Name: name,
+          Driver: "local",
+          Mountpoint: `/var/lib/docker/volumes/${name}/_data`,
+          Labels: {},
+          Scope: "local",
+        });
       if (method === "DELETE") {
         volumes.delete(name);
         return send(res, 204);
@@ -472,7 +556,10 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
         Name: name,
         Driver: spec.Driver ?? "bridge",
         Created: new Date().toISOString(),
-        IPAM: { Driver: "default", Config: spec.IPAM?.Config ?? [{ Subnet: `172.${18 + networks.size}.0.0/16`, Gateway: `172.${18 + networks.size}.0.1` }] },
+        IPAM: {
+          Driver: "default",
+          Config: spec.IPAM?.Config ?? [{ Subnet: `172.${18 + networks.size}.0.0/16`, Gateway: `172.${18 + networks.size}.0.1` }],
+        },
         Options: spec.Options ?? {},
         Labels: spec.Labels ?? {},
       };

@@ -52,27 +52,62 @@ function postgresIds(): { uid: number; gid: number } {
 
 export async function startPostgres(options: { binDir?: string; tls?: boolean; tlsOnly?: boolean } = {}): Promise<TestPostgres> {
   const binDir = options.binDir ?? process.env.PG_BIN_DIR ?? "/usr/lib/postgresql/15/bin";
-  if (!existsSync(join(binDir, "initdb"))) throw new Error(`PostgreSQL binaries not found in ${binDir} (install the postgresql package or set PG_BIN_DIR)`);
+  if (!existsSync(join(binDir, "initdb")))
+    throw new Error(`PostgreSQL binaries not found in ${binDir} (install the postgresql package or set PG_BIN_DIR)`);
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "spawner-pg-"));
   const user = "admin";
   const password = "admin-test-password";
   const pwfile = join(dir, "pw");
-  writeFileSync(pwfile, password + "\n", { mode: 0o600 });
-  const run = (command: string, args: string[]) => (asRoot ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args]) as [string, string[]];
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  const run = (command: string, args: string[]) =>
+    (asRoot ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args]) as [string, string[]];
   if (asRoot) {
     const { uid, gid } = postgresIds();
     chownSync(dir, uid, gid);
     chownSync(pwfile, uid, gid);
   }
   const dataDir = join(dir, "data");
-  const [initCmd, initArgs] = run(join(binDir, "initdb"), ["-D", dataDir, "-U", user, "--pwfile", pwfile, "-A", "scram-sha-256", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+  const [initCmd, initArgs] = run(join(binDir, "initdb"), [
+    "-D",
+    dataDir,
+    "-U",
+    user,
+    "--pwfile",
+    pwfile,
+    "-A",
+    "scram-sha-256",
+    "-E",
+    "UTF8",
+    "--no-sync",
+    "--no-instructions",
+  ]);
   execFileSync(initCmd, initArgs, { stdio: "pipe" });
   let caCert: string | undefined;
   if (options.tls !== false) {
     const certFile = join(dataDir, "server.crt");
     const keyFile = join(dataDir, "server.key");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", keyFile, "-out", certFile], { stdio: "pipe" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+      ],
+      { stdio: "pipe" },
+    );
     chmodSync(keyFile, 0o600);
     if (asRoot) {
       const { uid, gid } = postgresIds();
@@ -84,11 +119,27 @@ export async function startPostgres(options: { binDir?: string; tls?: boolean; t
     appendFileSync(join(dataDir, "postgresql.conf"), `\nssl = on\nssl_cert_file = '${certFile}'\nssl_key_file = '${keyFile}'\n`);
     if (options.tlsOnly) {
       const hba = join(dataDir, "pg_hba.conf");
-      writeFileSync(hba, ["local all all scram-sha-256", "hostnossl all all 0.0.0.0/0 reject", "hostssl all all 127.0.0.1/32 scram-sha-256", ""].join("\n"));
+      writeFileSync(
+        hba,
+        ["local all all scram-sha-256", "hostnossl all all 0.0.0.0/0 reject", "hostssl all all 127.0.0.1/32 scram-sha-256", ""].join("\n"),
+      );
     }
   }
   const port = await freePort();
-  const [pgCmd, pgArgs] = run(join(binDir, "postgres"), ["-D", dataDir, "-h", "127.0.0.1", "-p", String(port), "-k", dir, "-c", "fsync=off", "-c", "max_connections=60"]);
+  const [pgCmd, pgArgs] = run(join(binDir, "postgres"), [
+    "-D",
+    dataDir,
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    "-c",
+    "fsync=off",
+    "-c",
+    "max_connections=60",
+  ]);
   const child = spawn(pgCmd, pgArgs, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

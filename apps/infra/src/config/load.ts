@@ -28,7 +28,12 @@ export class ConfigError extends Error {
   }
 }
 
-function formatProblems(source: string, problems: readonly string[], positions: readonly (Position | undefined)[], details: readonly (string | undefined)[]): string {
+function formatProblems(
+  source: string,
+  problems: readonly string[],
+  positions: readonly (Position | undefined)[],
+  details: readonly (string | undefined)[],
+): string {
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   const lines = problems.map((problem, i) => {
     const at = positions[i];
@@ -81,7 +86,8 @@ function objectKeysAt(path: readonly PropertyKey[], raw: unknown): string[] | un
     let current = s;
     for (;;) {
       const def = defOf(current);
-      if (["default", "prefault", "optional", "nullable", "readonly", "catch", "nonoptional"].includes(def.type)) current = def.innerType as ZodAny;
+      if (["default", "prefault", "optional", "nullable", "readonly", "catch", "nonoptional"].includes(def.type))
+        current = def.innerType as ZodAny;
       else if (def.type === "pipe") current = def.in as ZodAny;
       else return current;
     }
@@ -128,10 +134,17 @@ function typeHint(path: readonly PropertyKey[], expected: string, context: Sourc
   if (!scalar) return "";
   if (expected === "string" && (typeof scalar.value === "number" || typeof scalar.value === "boolean")) {
     const what = typeof scalar.value === "number" ? "number" : "boolean";
-    const reads = String(scalar.value) === scalar.text ? `${scalar.text} as ${withArticle(what)}` : `${scalar.text} as the ${what} ${String(scalar.value)}`;
+    const reads =
+      String(scalar.value) === scalar.text
+        ? `${scalar.text} as ${withArticle(what)}`
+        : `${scalar.text} as the ${what} ${String(scalar.value)}`;
     return `; YAML reads ${reads}: quote it, ${writeAs(JSON.stringify(scalar.text))}`;
   }
-  if ((expected === "number" || expected === "int" || expected === "boolean") && typeof scalar.value === "string" && /^['"]/.test(scalar.text)) {
+  if (
+    (expected === "number" || expected === "int" || expected === "boolean") &&
+    typeof scalar.value === "string" &&
+    /^['"]/.test(scalar.text)
+  ) {
     return `; remove the quotes, ${writeAs(String(scalar.value))}`;
   }
   return "";
@@ -154,8 +167,13 @@ export function describeIssues(
       case "invalid_type":
         if (value === undefined) return at(`${field}: is required (expected ${typeName(issue.expected)}; see config/example.yaml)`);
         // `compute:` with nothing under it is null to YAML.
-        if (value === null) return at(`${field}: is empty (expected ${typeName(issue.expected)}; write its value, or leave the key out where it has a default)`);
-        return at(`${field}: ${shown} is not ${typeName(issue.expected)} (expected ${typeName(issue.expected)}${typeHint(issue.path, issue.expected, context)})`);
+        if (value === null)
+          return at(
+            `${field}: is empty (expected ${typeName(issue.expected)}; write its value, or leave the key out where it has a default)`,
+          );
+        return at(
+          `${field}: ${shown} is not ${typeName(issue.expected)} (expected ${typeName(issue.expected)}${typeHint(issue.path, issue.expected, context)})`,
+        );
       case "unrecognized_keys": {
         const allowed = objectKeysAt(issue.path, raw);
         return issue.keys.map((key) => ({ message: unknownKey(field, key, allowed), path: issue.path, key }));
@@ -182,7 +200,13 @@ export function describeIssues(
         return at(`${field}: ${shown} ${issue.message.startsWith("Invalid") ? "does not match any allowed form" : issue.message}`);
       case "invalid_key": {
         const key = issue.path[issue.path.length - 1];
-        return [{ message: `${field}: ${show(key)} ${issue.issues[0]?.message ?? "is not an allowed key"}`, path: issue.path.slice(0, -1), key: String(key) }];
+        return [
+          {
+            message: `${field}: ${show(key)} ${issue.issues[0]?.message ?? "is not an allowed key"}`,
+            path: issue.path.slice(0, -1),
+            key: String(key),
+          },
+        ];
       }
       default:
         return at(issue.message.startsWith("is missing") ? `${field}: ${issue.message}` : `${field}: ${shown} ${issue.message}`);
@@ -193,7 +217,11 @@ export function describeIssues(
 /** Validates an already-parsed configuration object. */
 export function parseConfig(raw: unknown, source = "config"): DeploymentConfig {
   const result = DeploymentConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, describeIssues(raw, result.error.issues).map((p) => p.message));
+  if (!result.success)
+    throw new ConfigError(
+      source,
+      describeIssues(raw, result.error.issues).map((p) => p.message),
+    );
   return result.data;
 }
 
@@ -229,7 +257,9 @@ export function loadConfig(path: string): DeploymentConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ConfigError(source, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)}); pass --config <file> or set OH_TEAM_CONFIG`]);
+    throw new ConfigError(source, [
+      `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)}); pass --config <file> or set OH_TEAM_CONFIG`,
+    ]);
   }
   const lines = new LineCounter();
   // logLevel "error": a warning (a collection used as a key) would go to the process's stderr; the key is reported as unknown instead.
@@ -241,7 +271,14 @@ export function loadConfig(path: string): DeploymentConfig {
       source,
       doc.errors.map((e) => `is not valid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:$/, "")}`),
       doc.errors.map((e) => (e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : start)),
-      doc.errors.map((e) => e.message.split("\n").slice(1).join("\n").replace(/^\n+|\n+$/g, "") || undefined),
+      doc.errors.map(
+        (e) =>
+          e.message
+            .split("\n")
+            .slice(1)
+            .join("\n")
+            .replace(/^\n+|\n+$/g, "") || undefined,
+      ),
     );
   }
   let raw: unknown;
@@ -257,7 +294,11 @@ export function loadConfig(path: string): DeploymentConfig {
     return { line, column: col };
   };
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError(source, ["config: is not a mapping (expected the keys of config/example.yaml at the top level)"], [positionOf(doc.contents as YamlNode | null) ?? start]);
+    throw new ConfigError(
+      source,
+      ["config: is not a mapping (expected the keys of config/example.yaml at the top level)"],
+      [positionOf(doc.contents as YamlNode | null) ?? start],
+    );
   }
   const context: SourceContext = {
     scalarAt(at) {
@@ -278,7 +319,9 @@ export function loadConfig(path: string): DeploymentConfig {
     return positionOf(target) ?? positionOf(doc.contents as YamlNode | null) ?? start;
   });
   // In the order of the file, as a reader fixes them.
-  const order = problems.map((_, i) => i).sort((a, b) => positions[a]!.line - positions[b]!.line || positions[a]!.column - positions[b]!.column);
+  const order = problems
+    .map((_, i) => i)
+    .sort((a, b) => positions[a]!.line - positions[b]!.line || positions[a]!.column - positions[b]!.column);
   throw new ConfigError(
     source,
     order.map((i) => problems[i]!.message),

@@ -12,9 +12,7 @@ import { withArticle } from "./wording";
 
 const HOSTNAME = /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const hostname = (what: string) =>
-  z
-    .string()
-    .regex(HOSTNAME, `is not ${withArticle(what)} (expected a lower-case DNS name such as openhands.example.com)`);
+  z.string().regex(HOSTNAME, `is not ${withArticle(what)} (expected a lower-case DNS name such as openhands.example.com)`);
 
 const REGION = /^(us|eu|ap|ca|sa|me|af|il|mx)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$/;
 const region = z.string().regex(REGION, "is not an AWS region (expected a region code such as eu-central-1)");
@@ -70,12 +68,17 @@ const image = (what: string, example: { repository: string; tags: string }) =>
     .object({
       repository: z
         .string()
-        .regex(IMAGE_REPOSITORY, `is not an image repository for the ${what} (expected registry/path without a tag, such as ${example.repository})`)
+        .regex(
+          IMAGE_REPOSITORY,
+          `is not an image repository for the ${what} (expected registry/path without a tag, such as ${example.repository})`,
+        )
         .describe(`Registry and repository of the ${what} image, without a tag, such as ${example.repository}.`),
       tag: z
         .string()
         .regex(PINNED_TAG, `is not a pinned tag for the ${what} (expected an exact version such as ${example.tags}, never latest)`)
-        .describe(`Exact version tag of the ${what} image, such as ${example.tags}; never latest. Quote it when YAML would read it as a number ("1.7").`),
+        .describe(
+          `Exact version tag of the ${what} image, such as ${example.tags}; never latest. Quote it when YAML would read it as a number ("1.7").`,
+        ),
       digest: z
         .string()
         .regex(/^sha256:[0-9a-f]{64}$/, "is not an image digest (expected sha256: followed by 64 hex digits)")
@@ -114,11 +117,17 @@ const stateBackend = z
           type: z.literal("s3").describe("State in an S3 bucket, one key per stack."),
           bucket: z
             .string()
-            .regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "is not an S3 bucket name (expected 3-63 lower-case letters, digits, dots or hyphens)")
+            .regex(
+              /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+              "is not an S3 bucket name (expected 3-63 lower-case letters, digits, dots or hyphens)",
+            )
             .describe("Existing, versioned S3 bucket for Terraform state (create it once, see README: state bucket bootstrap)."),
           keyPrefix: z
             .string()
-            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "is not a key prefix (expected path segments of letters, digits, . _ -, no leading or trailing slash)")
+            .regex(
+              /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/,
+              "is not a key prefix (expected path segments of letters, digits, . _ -, no leading or trailing slash)",
+            )
             .default("openhands-team")
             .describe("Key prefix: each stack's state is <keyPrefix>/<name>/<environment>/<stack>.tfstate. Default: openhands-team."),
           region: region.describe("Region of the state bucket, such as eu-central-1."),
@@ -164,7 +173,10 @@ export const DeploymentConfigSchema = z
   .object({
     name: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{1,18}[a-z0-9]$/, "is not a valid name (expected 3-20 lower-case letters, digits or hyphens, starting with a letter)")
+      .regex(
+        /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/,
+        "is not a valid name (expected 3-20 lower-case letters, digits or hyphens, starting with a letter)",
+      )
       .describe("Short name of the deployment, 3-20 lower-case letters, digits or hyphens; prefixes every resource name."),
     environment: z
       .string()
@@ -183,7 +195,9 @@ export const DeploymentConfigSchema = z
             ),
             hostedZoneId: zoneId
               .optional()
-              .describe("Route 53 zone of a separate runtime domain; required when the runtime domain is outside apex. Default: the apex zone."),
+              .describe(
+                "Route 53 zone of a separate runtime domain; required when the runtime domain is outside apex. Default: the apex zone.",
+              ),
           })
           .strict()
           .describe("Where sandboxes (the apps users run) are served, apart from the app's origin."),
@@ -197,19 +211,30 @@ export const DeploymentConfigSchema = z
           .regex(/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a VPC id (expected vpc- followed by 8 or 17 hex digits)")
           .describe("Existing VPC the deployment runs in, such as vpc-0123456789abcdef0."),
         privateSubnetIds: z
-          .array(z.string().regex(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a subnet id (expected subnet- followed by 8 or 17 hex digits)"))
+          .array(
+            z.string().regex(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a subnet id (expected subnet- followed by 8 or 17 hex digits)"),
+          )
           .min(2, "lists fewer than two subnets (expected private subnets in two or more availability zones)")
           .describe("Existing private subnets with a route to the internet (NAT), in two or more availability zones."),
         vpcCidr: z
           .string()
           .regex(/^(\d{1,3}\.){3}\d{1,3}\/([8-9]|[12]\d|3[0-2])$/, "is not an IPv4 CIDR (expected a.b.c.d/n such as 10.0.0.0/16)")
-          .refine((v) => v.split("/")[0]!.split(".").every((o) => Number(o) <= 255), "is not an IPv4 CIDR (each of a.b.c.d must be 0-255)")
+          .refine(
+            (v) =>
+              v
+                .split("/")[0]!
+                .split(".")
+                .every((o) => Number(o) <= 255),
+            "is not an IPv4 CIDR (each of a.b.c.d must be 0-255)",
+          )
           .superRefine((value, ctx) => {
             const parsed = parseCidr(value);
             // Octets over 255 are reported by the rule above.
             if (!parsed.ok && /host bits/.test(parsed.reason)) ctx.addIssue({ code: "custom", input: value, message: parsed.reason });
           })
-          .describe(`IPv4 CIDR of the VPC, such as 10.0.0.0/16, for the endpoint security groups and the host firewall; must not overlap ${USER_NETWORK_POOL}.`),
+          .describe(
+            `IPv4 CIDR of the VPC, such as 10.0.0.0/16, for the endpoint security groups and the host firewall; must not overlap ${USER_NETWORK_POOL}.`,
+          ),
         flowLogs: z.boolean().default(false).describe("VPC flow logs to CloudWatch Logs. Default: false."),
         cloudFrontPrefixListId: z
           .string()
@@ -226,7 +251,9 @@ export const DeploymentConfigSchema = z
             "The CloudFront-VPCOrigins-Service-SG that CloudFront creates in the VPC with the first VPC origin; when set, the ALB also admits it (AWS's narrowest source for VPC-origin traffic). Default: none.",
           ),
         privateRouteTableIds: z
-          .array(z.string().regex(/^rtb-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a route table id (expected rtb- followed by 8 or 17 hex digits)"))
+          .array(
+            z.string().regex(/^rtb-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a route table id (expected rtb- followed by 8 or 17 hex digits)"),
+          )
           .default([])
           .describe(
             "Route tables of the private subnets: with them an S3 gateway endpoint keeps S3 traffic off NAT. Default: [] (no gateway endpoint, since one without route tables carries nothing; synth prints a note).",
@@ -238,7 +265,10 @@ export const DeploymentConfigSchema = z
       .object({
         instanceType: z
           .string()
-          .regex(/^[a-z]+[0-9]+g[a-z]*\.(medium|large|xlarge|[0-9]+xlarge|metal)$/, "is not a Graviton instance type (expected an arm64 type such as m7g.xlarge or t4g.large)")
+          .regex(
+            /^[a-z]+[0-9]+g[a-z]*\.(medium|large|xlarge|[0-9]+xlarge|metal)$/,
+            "is not a Graviton instance type (expected an arm64 type such as m7g.xlarge or t4g.large)",
+          )
           .default("m7g.xlarge")
           .describe("A Graviton (arm64) instance type for the host. Default: m7g.xlarge (4 vCPU, 16 GiB)."),
         minSize: z
@@ -275,17 +305,40 @@ export const DeploymentConfigSchema = z
       .describe("The host: one Graviton instance in an auto scaling group. Default: every field's default."),
     users: z
       .object({
-        idleMinutes: z.number().int().min(5).max(1440).default(60).describe("Stop a user's OpenHands after this many idle minutes, 5-1440. Default: 60."),
-        maxRunningApps: z.number().int().min(1).max(200).default(20).describe("Host-wide limit of running OpenHands apps, 1-200. Default: 20."),
-        maxRunningSandboxes: z.number().int().min(1).max(400).default(30).describe("Host-wide limit of running sandboxes, 1-400. Default: 30."),
+        idleMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(1440)
+          .default(60)
+          .describe("Stop a user's OpenHands after this many idle minutes, 5-1440. Default: 60."),
+        maxRunningApps: z
+          .number()
+          .int()
+          .min(1)
+          .max(200)
+          .default(20)
+          .describe("Host-wide limit of running OpenHands apps, 1-200. Default: 20."),
+        maxRunningSandboxes: z
+          .number()
+          .int()
+          .min(1)
+          .max(400)
+          .default(30)
+          .describe("Host-wide limit of running sandboxes, 1-400. Default: 30."),
         sandboxesPerUser: z
           .number()
           .int()
           // OpenHands pauses old sandboxes down to max - 1 before each start and raises when that is 0.
-          .min(2, "is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)")
+          .min(
+            2,
+            "is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)",
+          )
           .max(20)
           .default(3)
-          .describe("Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 2-20 (with 1, OpenHands' pause of older sandboxes down to max - 1 fails every start). Default: 3."),
+          .describe(
+            "Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 2-20 (with 1, OpenHands' pause of older sandboxes down to max - 1 fails every start). Default: 3.",
+          ),
       })
       .strict()
       .prefault({})
@@ -363,10 +416,14 @@ export const DeploymentConfigSchema = z
       .object({
         openresty: image("OpenResty proxy", HOST_IMAGE_EXAMPLE)
           .default(DEFAULT_HOST_IMAGES.openresty)
-          .describe(`OpenResty, the runtime proxy. Default: ${DEFAULT_HOST_IMAGES.openresty.repository}:${DEFAULT_HOST_IMAGES.openresty.tag}.`),
+          .describe(
+            `OpenResty, the runtime proxy. Default: ${DEFAULT_HOST_IMAGES.openresty.repository}:${DEFAULT_HOST_IMAGES.openresty.tag}.`,
+          ),
         llmGateway: image("LLM gateway", HOST_IMAGE_EXAMPLE)
           .default(DEFAULT_HOST_IMAGES.llmGateway)
-          .describe(`LiteLLM, the LLM gateway. Default: ${DEFAULT_HOST_IMAGES.llmGateway.repository}:${DEFAULT_HOST_IMAGES.llmGateway.tag}.`),
+          .describe(
+            `LiteLLM, the LLM gateway. Default: ${DEFAULT_HOST_IMAGES.llmGateway.repository}:${DEFAULT_HOST_IMAGES.llmGateway.tag}.`,
+          ),
         node: image("spawner runtime", HOST_IMAGE_EXAMPLE)
           .default(DEFAULT_HOST_IMAGES.node)
           .describe(`Node.js, the spawner's runtime. Default: ${DEFAULT_HOST_IMAGES.node.repository}:${DEFAULT_HOST_IMAGES.node.tag}.`),
@@ -400,9 +457,17 @@ export const DeploymentConfigSchema = z
         adminOnlySignUp: z.boolean().default(true).describe("Only administrators create users (no self sign-up). Default: true."),
         domainPrefix: z
           .string()
-          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "is not a Cognito domain prefix (expected lower-case letters, digits and hyphens)")
-          .refine((v) => !/aws|amazon|cognito/.test(v), "contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)")
-          .describe("Prefix of the Cognito login domain <prefix>.auth.us-east-1.amazoncognito.com; lower-case letters, digits and hyphens, without aws, amazon or cognito."),
+          .regex(
+            /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+            "is not a Cognito domain prefix (expected lower-case letters, digits and hyphens)",
+          )
+          .refine(
+            (v) => !/aws|amazon|cognito/.test(v),
+            "contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)",
+          )
+          .describe(
+            "Prefix of the Cognito login domain <prefix>.auth.us-east-1.amazoncognito.com; lower-case letters, digits and hyphens, without aws, amazon or cognito.",
+          ),
         tokenMinutes: z
           .number()
           .int()
@@ -410,7 +475,13 @@ export const DeploymentConfigSchema = z
           .max(1440, "is above 1440 minutes (Cognito allows 5 minutes to 1 day)")
           .default(60)
           .describe("Lifetime of the access and ID tokens in minutes, 5-1440. Default: 60."),
-        refreshTokenDays: z.number().int().min(1).max(3650).default(30).describe("Lifetime of the refresh token in days, 1-3650. Default: 30."),
+        refreshTokenDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(30)
+          .describe("Lifetime of the refresh token in days, 1-3650. Default: 30."),
         customDomain: hostname("login host name")
           .optional()
           .describe(
@@ -451,7 +522,10 @@ export const DeploymentConfigSchema = z
           .describe("Alarm notifications go to this address (an SNS e-mail subscription). Default: none."),
         logRetentionDays: z
           .number()
-          .refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), `is not a CloudWatch retention (expected one of ${LOG_RETENTION_DAYS.join(", ")})`)
+          .refine(
+            (v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v),
+            `is not a CloudWatch retention (expected one of ${LOG_RETENTION_DAYS.join(", ")})`,
+          )
           .default(30)
           .describe(`CloudWatch Logs retention in days, one of ${LOG_RETENTION_DAYS.join(", ")}. Default: 30.`),
       })
@@ -475,7 +549,9 @@ export const DeploymentConfigSchema = z
         interfaceEndpoints: z
           .boolean()
           .default(false)
-          .describe("Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs), about $7 a month each per AZ. Default: false."),
+          .describe(
+            "Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs), about $7 a month each per AZ. Default: false.",
+          ),
       })
       .strict()
       .prefault({})
@@ -586,8 +662,15 @@ export const DeploymentConfigSchema = z
     // From 1.9.1 the app replaces AGENT_SERVER_IMAGE_TAG with its bundled SDK version when the repository is the
     // default one, so a mismatched pair would ask for an image the Docker filter refuses and no sandbox would start.
     const appVersion = openhandsAppVersion(c.openhands.app.tag);
-    const rewritesTag = appVersion !== undefined && (appVersion[0] > 1 || (appVersion[0] === 1 && (appVersion[1] > 9 || (appVersion[1] === 9 && appVersion[2] >= 1))));
-    if (c.openhands.allowUnverifiedPair && rewritesTag && c.openhands.agentServer.repository === DEFAULT_AGENT_SERVER_REPOSITORY && expectedAgent !== c.openhands.agentServer.tag) {
+    const rewritesTag =
+      appVersion !== undefined &&
+      (appVersion[0] > 1 || (appVersion[0] === 1 && (appVersion[1] > 9 || (appVersion[1] === 9 && appVersion[2] >= 1))));
+    if (
+      c.openhands.allowUnverifiedPair &&
+      rewritesTag &&
+      c.openhands.agentServer.repository === DEFAULT_AGENT_SERVER_REPOSITORY &&
+      expectedAgent !== c.openhands.agentServer.tag
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["openhands", "allowUnverifiedPair"],

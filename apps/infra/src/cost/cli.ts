@@ -21,7 +21,10 @@ export function formatEstimate(lines: readonly CostLine[], heading: string): str
   const width = Math.max(...lines.map((l) => l.item.length), "Total".length);
   const unpriced = [...new Set(lines.flatMap((l) => l.unpricedRegions))].sort();
   const marks = Math.max(...lines.map((l) => `[${l.confidence}]`.length)) + (unpriced.length ? UNPRICED.length : 0);
-  const out = [heading, `Prices: ${PRICE_TABLE_REGION} on-demand as of ${PRICE_TABLE_DATE} (src/cost/prices.ts holds ${PRICED_REGIONS.join(", ")} only)`];
+  const out = [
+    heading,
+    `Prices: ${PRICE_TABLE_REGION} on-demand as of ${PRICE_TABLE_DATE} (src/cost/prices.ts holds ${PRICED_REGIONS.join(", ")} only)`,
+  ];
   if (unpriced.length) {
     out.push(
       `Warning: the price table has no prices for ${unpriced.join(", ")}; the ${lines.filter((l) => l.unpricedRegions.length).length} lines marked ${UNPRICED} use ${PRICE_TABLE_REGION}'s prices there, and that region's real prices may differ.`,
@@ -29,13 +32,19 @@ export function formatEstimate(lines: readonly CostLine[], heading: string): str
   }
   for (const l of lines) {
     const mark = `[${l.confidence}]${l.unpricedRegions.length ? UNPRICED : ""}`.padEnd(marks);
-    out.push(`  ${l.item.padEnd(width)}  $${l.monthly.toFixed(2).padStart(7)}  ${mark}  ${l.basis}${l.regions.length ? ` (${l.regions.join(", ")})` : ""}`);
+    out.push(
+      `  ${l.item.padEnd(width)}  $${l.monthly.toFixed(2).padStart(7)}  ${mark}  ${l.basis}${l.regions.length ? ` (${l.regions.join(", ")})` : ""}`,
+    );
   }
-  out.push(`  ${"Total".padEnd(width)}  $${total.toFixed(2).padStart(7)}${unpriced.length ? `  (${UNPRICED} lines at ${PRICE_TABLE_REGION} prices)` : ""}`);
+  out.push(
+    `  ${"Total".padEnd(width)}  $${total.toFixed(2).padStart(7)}${unpriced.length ? `  (${UNPRICED} lines at ${PRICE_TABLE_REGION} prices)` : ""}`,
+  );
   out.push(
     `Markers: ${Object.entries(CONFIDENCE_LEGEND)
       .map(([mark, meaning]) => `[${mark}] ${meaning}`)
-      .join("; ")}${unpriced.length ? `; ${UNPRICED} priced at ${PRICE_TABLE_REGION}'s price, the table has none for ${unpriced.join(", ")}` : ""}.`,
+      .join(
+        "; ",
+      )}${unpriced.length ? `; ${UNPRICED} priced at ${PRICE_TABLE_REGION}'s price, the table has none for ${unpriced.join(", ")}` : ""}.`,
   );
   out.push(
     `Reference deployment: $${REFERENCE_MONTHLY.low}-${REFERENCE_MONTHLY.high} a month; this one is ${((100 * total) / REFERENCE_MONTHLY.high).toFixed(0)}-${((100 * total) / REFERENCE_MONTHLY.low).toFixed(0)} % of it.`,
@@ -62,7 +71,12 @@ function main(): number {
     synthesize(config, outdir, true, step);
     step("pricing the synthesized resources");
     const lines = estimateMonthlyCost(loadSynthesizedStacks(outdir));
-    console.log(formatEstimate(lines, `Monthly estimate for ${config.name}-${config.environment} (${displayPath(options.configPath)}, main region ${config.region}), before Bedrock tokens`));
+    console.log(
+      formatEstimate(
+        lines,
+        `Monthly estimate for ${config.name}-${config.environment} (${displayPath(options.configPath)}, main region ${config.region}), before Bedrock tokens`,
+      ),
+    );
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) {

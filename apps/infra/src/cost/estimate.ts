@@ -60,7 +60,8 @@ function resources(stacks: Stacks, type: string): TerraformJson[] {
   return placed(stacks, type).map((r) => r.body);
 }
 
-const regionsOf = (stacks: Stacks, ...types: string[]) => [...new Set(types.flatMap((type) => placed(stacks, type).map((r) => r.region)))].sort();
+const regionsOf = (stacks: Stacks, ...types: string[]) =>
+  [...new Set(types.flatMap((type) => placed(stacks, type).map((r) => r.region)))].sort();
 
 const list = (v: unknown): TerraformJson[] => (v === undefined || v === null ? [] : ((Array.isArray(v) ? v : [v]) as TerraformJson[]));
 
@@ -88,7 +89,14 @@ const money = (price: Price) => `$${price.usd}/${price.unit}`;
 export function estimateMonthlyCost(stacks: Stacks, usage: UsageAssumptions = DEFAULT_USAGE): CostLine[] {
   const lines: CostLine[] = [];
   const add = (item: string, monthly: number, basis: string, confidence: Price["confidence"], regions: readonly string[]) =>
-    lines.push({ item, monthly, basis, confidence, regions, unpricedRegions: regions.filter((r) => r !== "global" && !PRICED_REGIONS.includes(r)) });
+    lines.push({
+      item,
+      monthly,
+      basis,
+      confidence,
+      regions,
+      unpricedRegions: regions.filter((r) => r !== "global" && !PRICED_REGIONS.includes(r)),
+    });
   const hostRegions = regionsOf(stacks, "aws_launch_template");
 
   const group = resources(stacks, "aws_autoscaling_group")[0];
@@ -102,7 +110,14 @@ export function estimateMonthlyCost(stacks: Stacks, usage: UsageAssumptions = DE
   if (template) {
     const type = String(template.instance_type);
     const price = EC2_HOURLY[type];
-    if (price) add(`EC2 ${type} x${hosts}`, price.usd * hostHours * hosts, `${hostHours.toFixed(0)} h (${weekly ? "office hours" : "always on"}) x ${money(price)}`, price.confidence, hostRegions);
+    if (price)
+      add(
+        `EC2 ${type} x${hosts}`,
+        price.usd * hostHours * hosts,
+        `${hostHours.toFixed(0)} h (${weekly ? "office hours" : "always on"}) x ${money(price)}`,
+        price.confidence,
+        hostRegions,
+      );
     else add(`EC2 ${type} x${hosts}`, 0, "no price in the table for this type: add it to src/cost/prices.ts", "EST", hostRegions);
     const gb = list(template.block_device_mappings).reduce((n, d) => n + Number(list(d.ebs)[0]?.volume_size ?? 0), 0);
     add("EBS gp3", gb * hosts * PRICES.ebsGp3.usd, `${gb} GB x ${money(PRICES.ebsGp3)}`, PRICES.ebsGp3.confidence, hostRegions);
@@ -111,15 +126,33 @@ export function estimateMonthlyCost(stacks: Stacks, usage: UsageAssumptions = DE
   const albs = resources(stacks, "aws_lb");
   if (albs.length) {
     const monthly = albs.length * HOURS_PER_MONTH * (PRICES.albHour.usd + PRICES.albLcuHour.usd);
-    add(`ALB x${albs.length} (internal)`, monthly, `730 h x (${money(PRICES.albHour)} + 1 LCU x ${money(PRICES.albLcuHour)})`, "V", regionsOf(stacks, "aws_lb"));
+    add(
+      `ALB x${albs.length} (internal)`,
+      monthly,
+      `730 h x (${money(PRICES.albHour)} + 1 LCU x ${money(PRICES.albLcuHour)})`,
+      "V",
+      regionsOf(stacks, "aws_lb"),
+    );
     const publicAlbs = albs.filter((a) => a.internal !== true).length;
-    add("Public IPv4 addresses", publicAlbs * 2 * HOURS_PER_MONTH * PRICES.publicIpv4Hour.usd, `${publicAlbs * 2} addresses (an internal ALB behind a VPC origin has none)`, "V", publicAlbs ? regionsOf(stacks, "aws_lb") : []);
+    add(
+      "Public IPv4 addresses",
+      publicAlbs * 2 * HOURS_PER_MONTH * PRICES.publicIpv4Hour.usd,
+      `${publicAlbs * 2} addresses (an internal ALB behind a VPC origin has none)`,
+      "V",
+      publicAlbs ? regionsOf(stacks, "aws_lb") : [],
+    );
   }
 
   const interfacesPlaced = placed(stacks, "aws_vpc_endpoint").filter((e) => e.body.vpc_endpoint_type === "Interface");
   const interfaces = interfacesPlaced.map((e) => e.body);
   const endpointAzs = interfaces.reduce((n, e) => n + list(e.subnet_ids).length, 0);
-  add(`Interface endpoints x${interfaces.length}`, endpointAzs * HOURS_PER_MONTH * PRICES.interfaceEndpointHour.usd, `${endpointAzs} endpoint-AZs x 730 h x ${money(PRICES.interfaceEndpointHour)}`, "V", [...new Set(interfacesPlaced.map((e) => e.region))]);
+  add(
+    `Interface endpoints x${interfaces.length}`,
+    endpointAzs * HOURS_PER_MONTH * PRICES.interfaceEndpointHour.usd,
+    `${endpointAzs} endpoint-AZs x 730 h x ${money(PRICES.interfaceEndpointHour)}`,
+    "V",
+    [...new Set(interfacesPlaced.map((e) => e.region))],
+  );
 
   const dataRegions = regionsOf(stacks, "aws_rds_cluster");
   for (const cluster of resources(stacks, "aws_rds_cluster")) {
@@ -129,27 +162,68 @@ export function estimateMonthlyCost(stacks: Stacks, usage: UsageAssumptions = DE
     add(
       "Aurora Serverless v2 compute",
       acuHours * PRICES.auroraAcuHour.usd,
-      min === 0 ? `${acuHours} ACU-h assumed (pauses at 0 ACU when idle) x ${money(PRICES.auroraAcuHour)}` : `${min} ACU floor x 730 h x ${money(PRICES.auroraAcuHour)}`,
+      min === 0
+        ? `${acuHours} ACU-h assumed (pauses at 0 ACU when idle) x ${money(PRICES.auroraAcuHour)}`
+        : `${min} ACU floor x 730 h x ${money(PRICES.auroraAcuHour)}`,
       "EST",
       dataRegions,
     );
-    add("Aurora storage and I/O", usage.auroraStorageGb * PRICES.auroraStorage.usd + 5 * PRICES.auroraIoMillion.usd, `${usage.auroraStorageGb} GB + 5M I/O assumed`, "EST", dataRegions);
+    add(
+      "Aurora storage and I/O",
+      usage.auroraStorageGb * PRICES.auroraStorage.usd + 5 * PRICES.auroraIoMillion.usd,
+      `${usage.auroraStorageGb} GB + 5M I/O assumed`,
+      "EST",
+      dataRegions,
+    );
   }
 
   if (resources(stacks, "aws_efs_file_system").length)
-    add("EFS Standard", usage.efsGb * PRICES.efsStandard.usd, `${usage.efsGb} GB assumed (IA after 30 days lowers it)`, "EST", regionsOf(stacks, "aws_efs_file_system"));
+    add(
+      "EFS Standard",
+      usage.efsGb * PRICES.efsStandard.usd,
+      `${usage.efsGb} GB assumed (IA after 30 days lowers it)`,
+      "EST",
+      regionsOf(stacks, "aws_efs_file_system"),
+    );
   const buckets = resources(stacks, "aws_s3_bucket").length;
-  if (buckets) add(`S3 x${buckets} buckets`, usage.s3Gb * PRICES.s3Standard.usd + 0.5, `${usage.s3Gb} GB of events assumed + requests`, "EST", regionsOf(stacks, "aws_s3_bucket"));
+  if (buckets)
+    add(
+      `S3 x${buckets} buckets`,
+      usage.s3Gb * PRICES.s3Standard.usd + 0.5,
+      `${usage.s3Gb} GB of events assumed + requests`,
+      "EST",
+      regionsOf(stacks, "aws_s3_bucket"),
+    );
 
-  const secrets = resources(stacks, "aws_secretsmanager_secret").length + resources(stacks, "aws_rds_cluster").filter((c) => c.manage_master_user_password).length;
-  add(`Secrets Manager x${secrets}`, secrets * PRICES.secret.usd, `${secrets} secrets (incl. Aurora's managed master secret) x ${money(PRICES.secret)}`, "V", regionsOf(stacks, "aws_secretsmanager_secret", "aws_rds_cluster"));
+  const secrets =
+    resources(stacks, "aws_secretsmanager_secret").length +
+    resources(stacks, "aws_rds_cluster").filter((c) => c.manage_master_user_password).length;
+  add(
+    `Secrets Manager x${secrets}`,
+    secrets * PRICES.secret.usd,
+    `${secrets} secrets (incl. Aurora's managed master secret) x ${money(PRICES.secret)}`,
+    "V",
+    regionsOf(stacks, "aws_secretsmanager_secret", "aws_rds_cluster"),
+  );
 
   const flowLogs = resources(stacks, "aws_flow_log").length;
   const logsGb = usage.logsGb + (flowLogs ? usage.flowLogsGb : 0);
-  add("CloudWatch Logs", logsGb * PRICES.logsIngestGb.usd, `${logsGb} GB ingested assumed${flowLogs ? " (incl. flow logs)" : ""}`, "EST", regionsOf(stacks, "aws_cloudwatch_log_group"));
+  add(
+    "CloudWatch Logs",
+    logsGb * PRICES.logsIngestGb.usd,
+    `${logsGb} GB ingested assumed${flowLogs ? " (incl. flow logs)" : ""}`,
+    "EST",
+    regionsOf(stacks, "aws_cloudwatch_log_group"),
+  );
   const alarms = resources(stacks, "aws_cloudwatch_metric_alarm").length;
   const dashboards = resources(stacks, "aws_cloudwatch_dashboard").length;
-  add(`CloudWatch alarms x${alarms}, dashboards x${dashboards}`, alarms * PRICES.alarm.usd + Math.max(0, dashboards - 3) * PRICES.dashboard.usd, "first 3 dashboards free", "K", regionsOf(stacks, "aws_cloudwatch_metric_alarm", "aws_cloudwatch_dashboard"));
+  add(
+    `CloudWatch alarms x${alarms}, dashboards x${dashboards}`,
+    alarms * PRICES.alarm.usd + Math.max(0, dashboards - 3) * PRICES.dashboard.usd,
+    "first 3 dashboards free",
+    "K",
+    regionsOf(stacks, "aws_cloudwatch_metric_alarm", "aws_cloudwatch_dashboard"),
+  );
 
   const acls = resources(stacks, "aws_wafv2_web_acl");
   if (acls.length) {
@@ -164,9 +238,16 @@ export function estimateMonthlyCost(stacks: Stacks, usage: UsageAssumptions = DE
   }
   const edgeFunctions = resources(stacks, "aws_lambda_function").length;
   if (edgeFunctions)
-    add(`Lambda@Edge x${edgeFunctions}`, edgeFunctions * PRICES.lambdaEdgePerFunction.usd, `${usage.edgeRequestsMillion}M invocations each assumed`, "EST", regionsOf(stacks, "aws_lambda_function"));
+    add(
+      `Lambda@Edge x${edgeFunctions}`,
+      edgeFunctions * PRICES.lambdaEdgePerFunction.usd,
+      `${usage.edgeRequestsMillion}M invocations each assumed`,
+      "EST",
+      regionsOf(stacks, "aws_lambda_function"),
+    );
   if (resources(stacks, "aws_cloudfront_distribution").length) add("CloudFront", 0, PRICES.cloudFront.unit, "V", ["global"]);
-  if (resources(stacks, "aws_cognito_user_pool").length) add("Cognito", 0, PRICES.cognito.unit, "V", regionsOf(stacks, "aws_cognito_user_pool"));
+  if (resources(stacks, "aws_cognito_user_pool").length)
+    add("Cognito", 0, PRICES.cognito.unit, "V", regionsOf(stacks, "aws_cognito_user_pool"));
   add("Route 53 queries", PRICES.route53Queries.usd, "about 1M queries; alias queries are free", "K", ["global"]);
   return lines;
 }

@@ -64,8 +64,18 @@ export const PRICES = {
   wafAcl: { usd: 5, unit: "web ACL-month", confidence: "V", source: "Infracost golden wafv2_web_acl_test" },
   wafRule: { usd: 1, unit: "rule-month", confidence: "V", source: "Infracost golden wafv2_web_acl_test" },
   wafRequestsMillion: { usd: 0.6, unit: "1M requests", confidence: "V", source: "Infracost golden wafv2_web_acl_test" },
-  lambdaEdgePerFunction: { usd: 1.83, unit: "2M viewer requests at 128 MB, 50 ms", confidence: "EST", source: "research notes, section 1.4" },
-  cloudFront: { usd: 0, unit: "month within the free tier (1 TB, 10M requests)", confidence: "V", source: "CloudFront pricing page, 2026-09" },
+  lambdaEdgePerFunction: {
+    usd: 1.83,
+    unit: "2M viewer requests at 128 MB, 50 ms",
+    confidence: "EST",
+    source: "research notes, section 1.4",
+  },
+  cloudFront: {
+    usd: 0,
+    unit: "month within the free tier (1 TB, 10M requests)",
+    confidence: "V",
+    source: "CloudFront pricing page, 2026-09",
+  },
   cognito: { usd: 0, unit: "month up to 10,000 MAU (Essentials)", confidence: "V", source: "Cognito pricing, 2026-09" },
   route53Queries: { usd: 0.4, unit: "1M queries", confidence: "K", source: "AWS list price" },
 } satisfies Record<string, Price>;

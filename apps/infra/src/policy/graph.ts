@@ -9,7 +9,7 @@ export function blocks(value: unknown): TerraformJson[] {
 
 /** The resource body without cdktf's `//` metadata. */
 export function bodyOf(resource: PolicyResource): TerraformJson {
-  const { ["//"]: _meta, ...body } = resource.body;
+  const { "//": _meta, ...body } = resource.body;
   return body;
 }
 
@@ -26,7 +26,7 @@ export function referenceTo(resource: Pick<PolicyResource, "type" | "name">): st
 export function companions(resource: PolicyResource, type: string, via?: string): TerraformJson[] {
   const needle = referenceTo(resource);
   const byName = (resource.stackJson.resource?.[type] ?? {}) as Record<string, TerraformJson>;
-  return Object.values(byName).filter((body) => JSON.stringify(via === undefined ? body : body[via] ?? "").includes(needle));
+  return Object.values(byName).filter((body) => JSON.stringify(via === undefined ? body : (body[via] ?? "")).includes(needle));
 }
 
 /** Every resource of one type in the stack, by name. */

@@ -35,7 +35,12 @@ export interface PolicyReport {
 export const MIN_JUSTIFICATION = 40;
 
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return new RegExp(
+    `^${pattern
+      .split("*")
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 }
 
 /** Reads every `stacks/<id>/cdk.tf.json` of a cdktf output folder. */
@@ -59,7 +64,8 @@ export function runPolicy(
   const knownIds = new Set(suites.flatMap((s) => s.checks.map((c) => c.id)));
   const invalidSuppressions = suppressions.flatMap((suppression) => {
     if (!knownIds.has(suppression.checkId)) return [{ suppression, reason: `unknown check ${suppression.checkId}` }];
-    if (suppression.justification.trim().length < MIN_JUSTIFICATION) return [{ suppression, reason: "the justification is too short to say why" }];
+    if (suppression.justification.trim().length < MIN_JUSTIFICATION)
+      return [{ suppression, reason: "the justification is too short to say why" }];
     return [];
   });
   const valid = suppressions.filter((s) => !invalidSuppressions.some((i) => i.suppression === s));
@@ -85,7 +91,8 @@ export function runPolicy(
             }
             const tags = (body.tags ?? {}) as Record<string, unknown>;
             const suppression = valid.find(
-              (s) => s.checkId === check.id && glob(s.resource).test(id) && (!s.onlyTagged || tags[s.onlyTagged.key] === s.onlyTagged.value),
+              (s) =>
+                s.checkId === check.id && glob(s.resource).test(id) && (!s.onlyTagged || tags[s.onlyTagged.key] === s.onlyTagged.value),
             );
             if (suppression) used.add(suppression);
             findings.push({

@@ -149,6 +149,10 @@ export class ComputeStack extends DeploymentStack {
     this.hostBundleSha256 = bundle.sha256;
     this.operatorOutput("log_groups", logs.names, "CloudWatch log groups of the host's services");
     this.operatorOutput("host_config_parameter", hostConfig.parameterName, "SSM parameter with the host configuration");
-    this.operatorOutput("auto_scaling_group", fleet.autoScalingGroupName, "Auto Scaling group of the host (instance refresh, Session Manager targets)");
+    this.operatorOutput(
+      "auto_scaling_group",
+      fleet.autoScalingGroupName,
+      "Auto Scaling group of the host (instance refresh, Session Manager targets)",
+    );
   }
 }

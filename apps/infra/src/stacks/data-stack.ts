@@ -5,7 +5,7 @@ import { DataBackupPlan } from "../constructs/data/data-backup-plan";
 import { PrivateBucket } from "../constructs/data/private-bucket";
 import { WorkspaceFileSystem } from "../constructs/data/workspace-file-system";
 import { DeploymentStack } from "./deployment-stack";
-import { NetworkStack } from "./network-stack";
+import type { NetworkStack } from "./network-stack";
 
 export interface DataStackProps {
   readonly network: NetworkStack;

@@ -30,7 +30,11 @@ export abstract class DeploymentStack extends TerraformStack {
   /** What synth tells the operator about this stack (something left out, and why). */
   readonly notes: string[] = [];
 
-  protected constructor(scope: Construct, readonly stackId: StackId, props: DeploymentStackProps) {
+  protected constructor(
+    scope: Construct,
+    readonly stackId: StackId,
+    props: DeploymentStackProps,
+  ) {
     super(scope, stackId);
     this.config = props.config;
     this.names = new DeploymentNames(props.config);

@@ -177,7 +177,11 @@ export class EdgeStack extends DeploymentStack {
 
     this.operatorOutput("app_url", `https://${appHost}`, "The OpenHands app");
     this.operatorOutput("runtime_domain", runtimeDomain, "Sandboxes are served on <port>-<user>.<runtime domain>");
-    this.operatorOutput("distribution_ids", { app: app.distributionId, runtime: runtime.distributionId }, "CloudFront distributions (cache invalidation, metrics)");
+    this.operatorOutput(
+      "distribution_ids",
+      { app: app.distributionId, runtime: runtime.distributionId },
+      "CloudFront distributions (cache invalidation, metrics)",
+    );
     this.operatorOutput(
       "log_groups",
       {

@@ -88,6 +88,10 @@ export class MonitoringStack extends DeploymentStack {
       `https://${config.region}.console.aws.amazon.com/cloudwatch/home?region=${config.region}#dashboards:name=${dashboard.dashboardName}`,
       "The CloudWatch overview dashboard",
     );
-    this.operatorOutput("alarm_topics", { main: topic.arn, edge: edgeTopic.arn }, "SNS topics of the alarms (subscribe more recipients here)");
+    this.operatorOutput(
+      "alarm_topics",
+      { main: topic.arn, edge: edgeTopic.arn },
+      "SNS topics of the alarms (subscribe more recipients here)",
+    );
   }
 }

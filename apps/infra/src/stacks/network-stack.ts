@@ -66,7 +66,12 @@ export class NetworkStack extends DeploymentStack {
     this.cloudFrontPrefixListId = prefixListId;
     this.operatorOutput(
       "security_group_ids",
-      { alb: groups.albSecurityGroupId, host: groups.hostSecurityGroupId, database: groups.databaseSecurityGroupId, efs: groups.fileSystemSecurityGroupId },
+      {
+        alb: groups.albSecurityGroupId,
+        host: groups.hostSecurityGroupId,
+        database: groups.databaseSecurityGroupId,
+        efs: groups.fileSystemSecurityGroupId,
+      },
       "Security groups, one per purpose",
     );
     if (this.flowLogGroupName) this.operatorOutput("flow_log_group", this.flowLogGroupName, "CloudWatch log group of the VPC flow logs");

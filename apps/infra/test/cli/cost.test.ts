@@ -34,7 +34,10 @@ describe("GIVEN the cost command", () => {
     expect(result.stdout).toMatch(/EC2 m7g\.2xlarge x1\s+\$ 238\.27/);
   });
 
-  itBuilt.each([["--config", true], ["--config=", false]])("WHEN the configuration is given as %s THEN it wins over OH_TEAM_CONFIG", (flag, separate) => {
+  itBuilt.each([
+    ["--config", true],
+    ["--config=", false],
+  ])("WHEN the configuration is given as %s THEN it wins over OH_TEAM_CONFIG", (flag, separate) => {
     const env = configFile((raw) => (raw.name = "fromenv"));
     const chosen = configFile((raw) => (raw.name = "fromflag"));
     const result = run(COST, separate ? [flag, chosen.file] : [`${flag}${chosen.file}`], { OH_TEAM_CONFIG: env.file });
@@ -42,14 +45,19 @@ describe("GIVEN the cost command", () => {
     expect(result.stdout).toContain("Monthly estimate for fromflag-prod");
   });
 
-  itBuilt("WHEN the main region has no prices in the table THEN the estimate says so and marks every figure that borrows us-east-1's", () => {
-    const result = run(COST, []);
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^Warning: the price table has no prices for eu-central-1; the \d+ lines marked \* use us-east-1's prices there/m);
-    expect(result.stdout).toMatch(/^ {2}EC2 m7g\.xlarge x1 +\$ 119\.14 +\[V\]\* +.*\(eu-central-1\)$/m);
-    expect(result.stdout).toMatch(/^ {2}WAF x1 web ACLs.*\[V\] +.*\(us-east-1\)$/m);
-    expect(result.stdout).toMatch(/\* priced at us-east-1's price, the table has none for eu-central-1/);
-  });
+  itBuilt(
+    "WHEN the main region has no prices in the table THEN the estimate says so and marks every figure that borrows us-east-1's",
+    () => {
+      const result = run(COST, []);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(
+        /^Warning: the price table has no prices for eu-central-1; the \d+ lines marked \* use us-east-1's prices there/m,
+      );
+      expect(result.stdout).toMatch(/^ {2}EC2 m7g\.xlarge x1 +\$ 119\.14 +\[V\]\* +.*\(eu-central-1\)$/m);
+      expect(result.stdout).toMatch(/^ {2}WAF x1 web ACLs.*\[V\] +.*\(us-east-1\)$/m);
+      expect(result.stdout).toMatch(/\* priced at us-east-1's price, the table has none for eu-central-1/);
+    },
+  );
 
   itBuilt("WHEN the main region is us-east-1 THEN no figure is marked as borrowed", () => {
     const { file } = configFile(inUsEast1);
@@ -74,7 +82,11 @@ describe("GIVEN the cost command", () => {
     const result = run(COST, ["--config", file]);
     expect(result.status).toBe(2);
     expect(result.stdout).toBe("");
-    expect(lastLine(result.stderr)).toMatch(new RegExp(`^${file.replace(/[.]/g, "\\.")}:\\d+:\\d+: config\\.compute\\.instanceType: "m7i\\.large" is not a Graviton instance type`));
+    expect(lastLine(result.stderr)).toMatch(
+      new RegExp(
+        `^${file.replace(/[.]/g, "\\.")}:\\d+:\\d+: config\\.compute\\.instanceType: "m7i\\.large" is not a Graviton instance type`,
+      ),
+    );
   });
 
   itBuilt("WHEN given an unknown argument THEN it exits 2 with the usage line", () => {

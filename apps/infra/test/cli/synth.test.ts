@@ -6,32 +6,36 @@ import { configFile, itWithBuild, lastLine, REPOSITORY, run, SYNTH } from "./sup
 const itBuilt = itWithBuild(SYNTH);
 
 describe("GIVEN the synth command", () => {
-  itBuilt("WHEN asked for --help or -h THEN it prints the usage, the options, the defaults and the exit statuses, and writes nothing", () => {
-    const { dir } = configFile();
-    for (const flag of ["--help", "-h"]) {
-      const result = run(SYNTH, [flag, "--out", join(dir, "out")]);
-      expect(result.status).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(result.stdout).toMatch(/^Usage: pnpm synth \[--config <file>\] \[--out <folder>\]/);
-      expect(result.stdout).toContain("--config=<file>");
-      expect(result.stdout).toContain("$OH_TEAM_CONFIG");
-      expect(result.stdout).toMatch(/Exit status: 0 written; 2 invalid configuration/);
-    }
-    expect(readdirSync(dir)).toEqual(["deploy.yaml"]);
-  });
-
-  itBuilt.each([["--config", "<file>"], ["--config=<file>", ""], ["-c", "<file>"]])(
-    "WHEN the configuration is given as %s %s THEN that file is used",
-    (flag, value) => {
-      const { dir, file } = configFile((raw) => (raw.name = "flagtest"));
-      const args = value ? [flag, file] : [flag.replace("<file>", file)];
-      const result = run(SYNTH, [...args, "--out", join(dir, "out")]);
-      expect(result.stderr).not.toMatch(/invalid/);
-      expect(result.status).toBe(0);
-      expect(result.stdout).toContain(`config: ${file}`);
-      expect(readFileSync(join(dir, "out/stacks/network/cdk.tf.json"), "utf8")).toContain("flagtest-prod");
+  itBuilt(
+    "WHEN asked for --help or -h THEN it prints the usage, the options, the defaults and the exit statuses, and writes nothing",
+    () => {
+      const { dir } = configFile();
+      for (const flag of ["--help", "-h"]) {
+        const result = run(SYNTH, [flag, "--out", join(dir, "out")]);
+        expect(result.status).toBe(0);
+        expect(result.stderr).toBe("");
+        expect(result.stdout).toMatch(/^Usage: pnpm synth \[--config <file>\] \[--out <folder>\]/);
+        expect(result.stdout).toContain("--config=<file>");
+        expect(result.stdout).toContain("$OH_TEAM_CONFIG");
+        expect(result.stdout).toMatch(/Exit status: 0 written; 2 invalid configuration/);
+      }
+      expect(readdirSync(dir)).toEqual(["deploy.yaml"]);
     },
   );
+
+  itBuilt.each([
+    ["--config", "<file>"],
+    ["--config=<file>", ""],
+    ["-c", "<file>"],
+  ])("WHEN the configuration is given as %s %s THEN that file is used", (flag, value) => {
+    const { dir, file } = configFile((raw) => (raw.name = "flagtest"));
+    const args = value ? [flag, file] : [flag.replace("<file>", file)];
+    const result = run(SYNTH, [...args, "--out", join(dir, "out")]);
+    expect(result.stderr).not.toMatch(/invalid/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`config: ${file}`);
+    expect(readFileSync(join(dir, "out/stacks/network/cdk.tf.json"), "utf8")).toContain("flagtest-prod");
+  });
 
   itBuilt("WHEN OH_TEAM_CONFIG names a file and --config another THEN --config wins", () => {
     const env = configFile((raw) => (raw.name = "fromenv"));
@@ -43,19 +47,27 @@ describe("GIVEN the synth command", () => {
     expect(fromEnv.stdout).toContain(`config: ${env.file}`);
   });
 
-  itBuilt("WHEN the configuration is invalid THEN it exits 2, leaves the output folder as it was, and nothing follows its own message", () => {
-    const { dir, file } = configFile((raw) => (raw.database.maxCapacity = 999));
-    const out = join(dir, "cdktf.out");
-    mkdirSync(out);
-    writeFileSync(join(out, "previous.txt"), "previous output");
-    const result = run(SYNTH, ["--config", file, "--out", out]);
-    expect(result.status).toBe(2);
-    expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(new RegExp(`^${file.replace(/[.]/g, "\\.")}:\\d+:\\d+: config\\.database\\.maxCapacity: 999 is above 256 ACU \\(expected 1 to 256\\)$`, "m"));
-    expect(lastLine(result.stderr)).toBe("Nothing was written.");
-    expect(readdirSync(out)).toEqual(["previous.txt"]);
-    expect(readdirSync(dir).sort()).toEqual(["cdktf.out", "deploy.yaml"]);
-  });
+  itBuilt(
+    "WHEN the configuration is invalid THEN it exits 2, leaves the output folder as it was, and nothing follows its own message",
+    () => {
+      const { dir, file } = configFile((raw) => (raw.database.maxCapacity = 999));
+      const out = join(dir, "cdktf.out");
+      mkdirSync(out);
+      writeFileSync(join(out, "previous.txt"), "previous output");
+      const result = run(SYNTH, ["--config", file, "--out", out]);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^${file.replace(/[.]/g, "\\.")}:\\d+:\\d+: config\\.database\\.maxCapacity: 999 is above 256 ACU \\(expected 1 to 256\\)$`,
+          "m",
+        ),
+      );
+      expect(lastLine(result.stderr)).toBe("Nothing was written.");
+      expect(readdirSync(out)).toEqual(["previous.txt"]);
+      expect(readdirSync(dir).sort()).toEqual(["cdktf.out", "deploy.yaml"]);
+    },
+  );
 
   itBuilt("WHEN the configuration is valid THEN it prints a summary on stdout and its progress on stderr", () => {
     const { dir } = configFile();

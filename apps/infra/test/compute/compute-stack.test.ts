@@ -28,19 +28,29 @@ describe("GIVEN the example configuration", () => {
 
     it("THEN its only listener is HTTPS with a TLS 1.3/1.2 policy and the validated regional certificate", () => {
       expect(Object.keys(synth.resources("compute", "aws_lb_listener"))).toHaveLength(1);
-      expect(listener).toEqual(expect.objectContaining({ port: 443, protocol: "HTTPS", ssl_policy: "ELBSecurityPolicy-TLS13-1-2-2021-06" }));
+      expect(listener).toEqual(
+        expect.objectContaining({ port: 443, protocol: "HTTPS", ssl_policy: "ELBSecurityPolicy-TLS13-1-2-2021-06" }),
+      );
       expect(listener.certificate_arn).toContain("aws_acm_certificate_validation.");
       expect(listener.default_action).toEqual([expect.objectContaining({ type: "forward" })]);
     });
 
     it("THEN the target group checks GET /_oh/health on the proxy port and expects 200", () => {
       expect(targets).toEqual(expect.objectContaining({ port: 8080, protocol: "HTTP", target_type: "instance" }));
-      expect(targets.health_check).toEqual(expect.objectContaining({ enabled: true, path: "/_oh/health", matcher: "200", port: "traffic-port" }));
+      expect(targets.health_check).toEqual(
+        expect.objectContaining({ enabled: true, path: "/_oh/health", matcher: "200", port: "traffic-port" }),
+      );
     });
 
     it("THEN the certificate covers the app host and the runtime wildcard, DNS-validated in the apex zone", () => {
       const cert = only(synth, "compute", "aws_acm_certificate");
-      expect(cert).toEqual(expect.objectContaining({ domain_name: "openhands.example.com", subject_alternative_names: ["*.runtime.example.com"], validation_method: "DNS" }));
+      expect(cert).toEqual(
+        expect.objectContaining({
+          domain_name: "openhands.example.com",
+          subject_alternative_names: ["*.runtime.example.com"],
+          validation_method: "DNS",
+        }),
+      );
       expect(cert.lifecycle).toEqual({ create_before_destroy: true });
       const records = only(synth, "compute", "aws_route53_record");
       expect(records.for_each).toBe('${toset(["openhands.example.com", "*.runtime.example.com"])}');
@@ -58,7 +68,12 @@ describe("GIVEN the example configuration", () => {
     });
 
     it("THEN it requires IMDSv2 with hop limit 2 (the app containers' S3 access; sandboxes are firewalled)", () => {
-      expect(template.metadata_options).toEqual({ http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 2, instance_metadata_tags: "disabled" });
+      expect(template.metadata_options).toEqual({
+        http_endpoint: "enabled",
+        http_tokens: "required",
+        http_put_response_hop_limit: 2,
+        instance_metadata_tags: "disabled",
+      });
     });
 
     it("THEN both volumes are encrypted gp3 of the configured sizes", () => {
@@ -100,7 +115,10 @@ describe("GIVEN the example configuration", () => {
 
     it("THEN a launch template change starts an instance refresh that never runs two hosts at once", () => {
       expect(group.launch_template.version).toMatch(/^\$\{tostring\(aws_launch_template\.host_template_[A-F0-9]+\.latest_version\)\}$/);
-      expect(group.instance_refresh).toEqual({ strategy: "Rolling", preferences: expect.objectContaining({ min_healthy_percentage: 0, max_healthy_percentage: 100 }) });
+      expect(group.instance_refresh).toEqual({
+        strategy: "Rolling",
+        preferences: expect.objectContaining({ min_healthy_percentage: 0, max_healthy_percentage: 100 }),
+      });
     });
 
     it("THEN there is no office-hours schedule by default", () => {
@@ -111,9 +129,12 @@ describe("GIVEN the example configuration", () => {
   describe("WHEN looking at the secrets, log groups, bundle and host configuration", () => {
     it("THEN the four host secrets exist empty: no version resource, 30 days to restore", () => {
       const secrets = Object.values(synth.resources("compute", "aws_secretsmanager_secret"));
-      expect(secrets.map((s) => s.name).sort()).toEqual(
-        ["openhands/prod/db-password-key", "openhands/prod/identity-signing-key", "openhands/prod/llm-gateway-key", "openhands/prod/openhands-jwt-secret"],
-      );
+      expect(secrets.map((s) => s.name).sort()).toEqual([
+        "openhands/prod/db-password-key",
+        "openhands/prod/identity-signing-key",
+        "openhands/prod/llm-gateway-key",
+        "openhands/prod/openhands-jwt-secret",
+      ]);
       for (const s of secrets) {
         expect(s.recovery_window_in_days).toBe(30);
         expect(s.secret_string).toBeUndefined();
@@ -136,13 +157,21 @@ describe("GIVEN the example configuration", () => {
       expect(object.key).toMatch(/^host-bundle\/[0-9a-f]{64}\.zip$/);
       expect(object.source_hash).toBe(object.key.slice("host-bundle/".length, -4));
       expect(existsSync(join(synth.stacksDir, "compute", object.source))).toBe(true);
-      const sha = require("node:crypto").createHash("sha256").update(readFileSync(join(synth.stacksDir, "compute", object.source))).digest("hex");
+      const sha = require("node:crypto")
+        .createHash("sha256")
+        .update(readFileSync(join(synth.stacksDir, "compute", object.source)))
+        .digest("hex");
       expect(sha).toBe(object.source_hash);
     });
 
     it("THEN the artifacts bucket is private like every other bucket", () => {
       expect(named(synth, "compute", "aws_s3_bucket_public_access_block", "artifacts_")).toEqual(
-        expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+        expect.objectContaining({
+          block_public_acls: true,
+          block_public_policy: true,
+          ignore_public_acls: true,
+          restrict_public_buckets: true,
+        }),
       );
     });
 
@@ -151,15 +180,41 @@ describe("GIVEN the example configuration", () => {
       expect(parameter.name).toBe("/openhands/prod/host/config");
       expect(parameter.type).toBe("String");
       const config = JSON.parse(parameter.value) as Json;
-      expect(Object.keys(config).sort()).toEqual(
-        ["appHost", "bedrock", "database", "edgeSecretsParameter", "efsFileSystemId", "environment", "eventsBucket", "images", "logGroups", "name", "network", "region", "runtimeDomain", "secrets", "users", "version"],
-      );
+      expect(Object.keys(config).sort()).toEqual([
+        "appHost",
+        "bedrock",
+        "database",
+        "edgeSecretsParameter",
+        "efsFileSystemId",
+        "environment",
+        "eventsBucket",
+        "images",
+        "logGroups",
+        "name",
+        "network",
+        "region",
+        "runtimeDomain",
+        "secrets",
+        "users",
+        "version",
+      ]);
       // The host firewall keeps user containers out of the VPC's ranges.
       expect(config.network).toEqual({ vpcCidrs: ["10.0.0.0/16"] });
       expect(config).toEqual(
-        expect.objectContaining({ version: 1, name: "openhands", environment: "prod", region: "eu-central-1", appHost: "openhands.example.com", runtimeDomain: "runtime.example.com" }),
+        expect.objectContaining({
+          version: 1,
+          name: "openhands",
+          environment: "prod",
+          region: "eu-central-1",
+          appHost: "openhands.example.com",
+          runtimeDomain: "runtime.example.com",
+        }),
       );
-      expect(config.database).toEqual({ host: expect.stringContaining("endpoint"), port: 5432, masterSecretArn: expect.stringContaining("master_user_secret") });
+      expect(config.database).toEqual({
+        host: expect.stringContaining("endpoint"),
+        port: 5432,
+        masterSecretArn: expect.stringContaining("master_user_secret"),
+      });
       expect(Object.keys(config.secrets).sort()).toEqual(["dbPasswordKey", "identitySigningKey", "llmGatewayKey", "openhandsJwtSecret"]);
       expect(config.edgeSecretsParameter).toEqual({ name: "/openhands/prod/edge/secrets", region: "us-east-1" });
       expect(config.images).toEqual({
@@ -169,14 +224,18 @@ describe("GIVEN the example configuration", () => {
         llmGateway: "ghcr.io/berriai/litellm:v1.74.9-stable",
         node: "docker.io/library/node:24.11.1-bookworm-slim",
       });
-      expect(config.bedrock).toEqual({ region: "eu-central-1", models: ["eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"] });
+      expect(config.bedrock).toEqual({
+        region: "eu-central-1",
+        models: ["eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"],
+      });
       expect(config.users).toEqual({ idleMinutes: 60, maxRunningApps: 20, maxRunningSandboxes: 30, sandboxesPerUser: 3 });
       expect(Object.keys(config.logGroups)).toEqual(["host", "proxy", "spawner", "apps"]);
     });
 
     it("THEN the stack keeps the outputs the edge and monitoring stacks read (ALB ARN, DNS name, ARN suffixes)", () => {
       const outputs = Object.keys(compute.output ?? {});
-      for (const attr of ["arn", "dns_name", "arn_suffix"]) expect(outputs.some((o) => o.startsWith("cross-stack-output-aws_lbalb_") && o.endsWith(attr))).toBe(true);
+      for (const attr of ["arn", "dns_name", "arn_suffix"])
+        expect(outputs.some((o) => o.startsWith("cross-stack-output-aws_lbalb_") && o.endsWith(attr))).toBe(true);
     });
   });
 });
@@ -249,8 +308,8 @@ describe("GIVEN a host bundle folder that was never built", () => {
     const { App, TerraformStack } = require("cdktf");
     const { HostBundle } = require("../../src/constructs/compute/host-bundle");
     const stack = new TerraformStack(new App({ outdir: require("node:os").tmpdir() }), "probe");
-    expect(() => new HostBundle(stack, "bundle", { bundleDir: "/nonexistent/host-bundle", bucketName: "b", bucketArn: "arn:aws:s3:::b" })).toThrow(
-      /the host bundle \/nonexistent\/host-bundle has no install\.sh: build @openhands-team\/bootstrap-scripts first/,
-    );
+    expect(
+      () => new HostBundle(stack, "bundle", { bundleDir: "/nonexistent/host-bundle", bucketName: "b", bucketArn: "arn:aws:s3:::b" }),
+    ).toThrow(/the host bundle \/nonexistent\/host-bundle has no install\.sh: build @openhands-team\/bootstrap-scripts first/);
   });
 });

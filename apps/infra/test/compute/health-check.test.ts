@@ -12,7 +12,9 @@ describe("GIVEN the example configuration WHEN looking at the target group's hea
   const check = only(synth, "compute", "aws_lb_target_group").health_check as Record<string, number | string | boolean>;
 
   it("THEN it asks GET /_oh/health on the proxy port and only 200 counts as healthy", () => {
-    expect(check).toEqual(expect.objectContaining({ enabled: true, path: "/_oh/health", matcher: "200", port: "traffic-port", protocol: "HTTP" }));
+    expect(check).toEqual(
+      expect.objectContaining({ enabled: true, path: "/_oh/health", matcher: "200", port: "traffic-port", protocol: "HTTP" }),
+    );
   });
 
   it("THEN failures in a row must last longer than a watchdog restart (three failed checks 30 s apart plus a 90 s restart) before the host is unhealthy", () => {

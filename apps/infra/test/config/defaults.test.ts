@@ -1,7 +1,6 @@
 import { parseConfig } from "../../src/config/load";
 import { configProblems, exampleInput } from "../support/template";
 
-
 describe("GIVEN the main-region fields added to the configuration", () => {
   it("THEN the example needs none of them: prefix list from the region table, default host images, no route tables", () => {
     const config = parseConfig(exampleInput());
@@ -12,7 +11,9 @@ describe("GIVEN the main-region fields added to the configuration", () => {
 
   it("WHEN the region has no known prefix list and none is given THEN the field is named with the fix", () => {
     expect(configProblems((raw) => (raw.region = "me-central-1"))).toEqual([
-      expect.stringMatching(/^config\.network\.cloudFrontPrefixListId: is missing: no published CloudFront origin-facing prefix list is known for me-central-1 \(expected .*describe-managed-prefix-lists\)$/),
+      expect.stringMatching(
+        /^config\.network\.cloudFrontPrefixListId: is missing: no published CloudFront origin-facing prefix list is known for me-central-1 \(expected .*describe-managed-prefix-lists\)$/,
+      ),
     ]);
   });
 
@@ -39,7 +40,9 @@ describe("GIVEN the main-region fields added to the configuration", () => {
         node: { repository: "docker.io/library/node", tag: "24.11.1-bookworm-slim" },
       };
     });
-    expect(message).toEqual(['config.hostImages.openresty.tag: "latest" is not a pinned tag for the OpenResty proxy (expected an exact version such as 1.27.1.2-alpine or v1.74.9-stable, never latest)']);
+    expect(message).toEqual([
+      'config.hostImages.openresty.tag: "latest" is not a pinned tag for the OpenResty proxy (expected an exact version such as 1.27.1.2-alpine or v1.74.9-stable, never latest)',
+    ]);
   });
 
   it("WHEN a host image repository carries a tag THEN it is refused", () => {
@@ -50,6 +53,10 @@ describe("GIVEN the main-region fields added to the configuration", () => {
         node: { repository: "docker.io/library/node", tag: "24.11.1-bookworm-slim" },
       };
     });
-    expect(message).toEqual([expect.stringMatching(/^config\.hostImages\.llmGateway\.repository: "ghcr\.io\/berriai\/litellm:v1" is not an image repository for the LLM gateway/)]);
+    expect(message).toEqual([
+      expect.stringMatching(
+        /^config\.hostImages\.llmGateway\.repository: "ghcr\.io\/berriai\/litellm:v1" is not an image repository for the LLM gateway/,
+      ),
+    ]);
   });
 });

@@ -47,21 +47,36 @@ describe("GIVEN a configuration file with a wrong value", () => {
 
   it("WHEN an item of a list is invalid THEN the position is that item's", () => {
     const text = edited(["    - subnet-0fedcba9876543210", "    - subnet-xyz"]);
-    expect(errorLines(text)[1]).toBe(`FILE:${positionOf(text, "subnet-xyz")}: config.network.privateSubnetIds[1]: "subnet-xyz" is not a subnet id (expected subnet- followed by 8 or 17 hex digits)`);
+    expect(errorLines(text)[1]).toBe(
+      `FILE:${positionOf(text, "subnet-xyz")}: config.network.privateSubnetIds[1]: "subnet-xyz" is not a subnet id (expected subnet- followed by 8 or 17 hex digits)`,
+    );
   });
 
   it("WHEN a required field is missing THEN the position is the key of the section that lacks it", () => {
-    const text = edited(["  bucket: example-terraform-state       # existing, versioned bucket (see README: state bucket bootstrap)\n", ""]);
-    expect(errorLines(text)[1]).toBe(`FILE:${positionOf(text, "stateBackend:")}: config.stateBackend.bucket: is required (expected a string; see config/example.yaml)`);
+    const text = edited([
+      "  bucket: example-terraform-state       # existing, versioned bucket (see README: state bucket bootstrap)\n",
+      "",
+    ]);
+    expect(errorLines(text)[1]).toBe(
+      `FILE:${positionOf(text, "stateBackend:")}: config.stateBackend.bucket: is required (expected a string; see config/example.yaml)`,
+    );
   });
 
   it("WHEN a cross-field rule fails THEN it points at the field the rule names", () => {
     const text = edited(["  appHost: openhands.example.com", "  appHost: openhands.example.org"]);
-    expect(errorLines(text)[1]).toMatch(new RegExp(`^FILE:${positionOf(text, "openhands.example.org")}: config\\.domain\\.appHost: "openhands\\.example\\.org" is not in the apex domain`));
+    expect(errorLines(text)[1]).toMatch(
+      new RegExp(
+        `^FILE:${positionOf(text, "openhands.example.org")}: config\\.domain\\.appHost: "openhands\\.example\\.org" is not in the apex domain`,
+      ),
+    );
   });
 
   it("WHEN several fields are wrong THEN each has its position, in the order of the file", () => {
-    const text = edited(["\nregion: eu-central-1 ", "\nregion: moon-1 "], ["  tokenMinutes: 60 ", "  tokenMinutes: 1 "], ["  minSize: 1 ", "  minSize: 0.5 "]);
+    const text = edited(
+      ["\nregion: eu-central-1 ", "\nregion: moon-1 "],
+      ["  tokenMinutes: 60 ", "  tokenMinutes: 1 "],
+      ["  minSize: 1 ", "  minSize: 0.5 "],
+    );
     const lines = errorLines(text);
     expect(lines[0]).toBe("FILE: invalid configuration, 3 problems");
     expect(lines.slice(1).map((l) => l.split(": ")[0])).toEqual([
@@ -75,7 +90,9 @@ describe("GIVEN a configuration file with a wrong value", () => {
     const file = join(mkdtempSync(join(process.cwd(), ".oh-cfg-")), "deploy.yaml");
     writeFileSync(file, edited(["  maxSize: 1 ", "  maxSize: 9 "]));
     try {
-      expect(() => loadConfig(file)).toThrow(new RegExp(`^${relative(process.cwd(), file).replace(/\./g, "\\.")}:\\d+:\\d+: config\\.compute\\.maxSize`, "m"));
+      expect(() => loadConfig(file)).toThrow(
+        new RegExp(`^${relative(process.cwd(), file).replace(/\./g, "\\.")}:\\d+:\\d+: config\\.compute\\.maxSize`, "m"),
+      );
     } finally {
       require("node:fs").rmSync(join(file, ".."), { recursive: true, force: true });
     }
@@ -84,10 +101,30 @@ describe("GIVEN a configuration file with a wrong value", () => {
 
 describe("GIVEN a misspelt key", () => {
   it.each([
-    ["a nested key in the wrong case", ["  instanceType: m7g.xlarge", "  instancetype: m7g.xlarge"], "instancetype", 'config.compute: unknown key "instancetype" (did you mean "instanceType"?)'],
-    ["a top-level key with two letters swapped", ["\nregion: eu-central-1 ", "\nregoin: eu-central-1 "], "regoin", 'config: unknown key "regoin" (did you mean "region"?)'],
-    ["a key of the chosen state backend form", ["  bucket: example", "  bucekt: example"], "bucekt", 'config.stateBackend: unknown key "bucekt" (did you mean "bucket"?)'],
-    ["a key inside an image", ["    tag: 1.34.0-python", "    tags: 1.34.0-python"], "tags: 1.34", 'config.openhands.agentServer: unknown key "tags" (did you mean "tag"?)'],
+    [
+      "a nested key in the wrong case",
+      ["  instanceType: m7g.xlarge", "  instancetype: m7g.xlarge"],
+      "instancetype",
+      'config.compute: unknown key "instancetype" (did you mean "instanceType"?)',
+    ],
+    [
+      "a top-level key with two letters swapped",
+      ["\nregion: eu-central-1 ", "\nregoin: eu-central-1 "],
+      "regoin",
+      'config: unknown key "regoin" (did you mean "region"?)',
+    ],
+    [
+      "a key of the chosen state backend form",
+      ["  bucket: example", "  bucekt: example"],
+      "bucekt",
+      'config.stateBackend: unknown key "bucekt" (did you mean "bucket"?)',
+    ],
+    [
+      "a key inside an image",
+      ["    tag: 1.34.0-python", "    tags: 1.34.0-python"],
+      "tags: 1.34",
+      'config.openhands.agentServer: unknown key "tags" (did you mean "tag"?)',
+    ],
   ])("WHEN it is %s THEN the error points at the key and suggests the allowed one", (_what, edit, needle, message) => {
     const text = edited(edit as [string, string]);
     expect(errorLines(text)).toContain(`FILE:${positionOf(text, needle)}: ${message}`);
@@ -126,14 +163,18 @@ describe("GIVEN a version that YAML reads as a number", () => {
 
   it("WHEN a number is quoted where a number belongs THEN the error says to remove the quotes", () => {
     const text = edited(["  idleMinutes: 60 ", '  idleMinutes: "60" ']);
-    expect(errorLines(text)[1]).toBe(`FILE:${positionOf(text, '"60"')}: config.users.idleMinutes: "60" is not a number (expected a number; remove the quotes, idleMinutes: 60)`);
+    expect(errorLines(text)[1]).toBe(
+      `FILE:${positionOf(text, '"60"')}: config.users.idleMinutes: "60" is not a number (expected a number; remove the quotes, idleMinutes: 60)`,
+    );
   });
 });
 
 describe("GIVEN a value of the wrong kind", () => {
   it("WHEN a list is a single value THEN the message reads 'an array'", () => {
     const text = edited(["  allowedCidrs: []  ", "  allowedCidrs: 10.0.0.0/8  "]);
-    expect(errorLines(text)[1]).toBe(`FILE:${positionOf(text, "10.0.0.0/8")}: config.edge.allowedCidrs: "10.0.0.0/8" is not an array (expected an array)`);
+    expect(errorLines(text)[1]).toBe(
+      `FILE:${positionOf(text, "10.0.0.0/8")}: config.edge.allowedCidrs: "10.0.0.0/8" is not an array (expected an array)`,
+    );
   });
 
   it("WHEN a section is a single value THEN the message reads 'an object' and points at the section's key", () => {
@@ -142,7 +183,12 @@ describe("GIVEN a value of the wrong kind", () => {
   });
 
   it("WHEN a section has nothing under it THEN it is called empty, at its key", () => {
-    const text = edited(["users:\n  idleMinutes: 60 ", "users:\n# idleMinutes: 60 "], ["  maxRunningApps: 20 ", "# maxRunningApps: 20 "], ["  maxRunningSandboxes: 30 ", "# maxRunningSandboxes: 30 "], ["  sandboxesPerUser: 3 ", "# sandboxesPerUser: 3 "]);
+    const text = edited(
+      ["users:\n  idleMinutes: 60 ", "users:\n# idleMinutes: 60 "],
+      ["  maxRunningApps: 20 ", "# maxRunningApps: 20 "],
+      ["  maxRunningSandboxes: 30 ", "# maxRunningSandboxes: 30 "],
+      ["  sandboxesPerUser: 3 ", "# sandboxesPerUser: 3 "],
+    );
     expect(errorLines(text)[1]).toBe(
       `FILE:${positionOf(text, "users:")}: config.users: is empty (expected an object; write its value, or leave the key out where it has a default)`,
     );
@@ -181,11 +227,22 @@ describe("GIVEN a file that is not valid YAML", () => {
 
   it("WHEN the file is empty or a list THEN the error says a mapping is expected, at 1:1", () => {
     expect(errorLines("")[1]).toBe("FILE:1:1: config: is not a mapping (expected the keys of config/example.yaml at the top level)");
-    expect(errorLines("- a\n- b\n")[1]).toBe("FILE:1:1: config: is not a mapping (expected the keys of config/example.yaml at the top level)");
+    expect(errorLines("- a\n- b\n")[1]).toBe(
+      "FILE:1:1: config: is not a mapping (expected the keys of config/example.yaml at the top level)",
+    );
   });
 
   it("WHEN aliases multiply beyond the limit (a billion laughs) THEN it is refused, not expanded", () => {
-    const laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    const laughs = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(", ")}]`,
+      ),
+    ].join("\n");
     expect(errorLines(laughs)[1]).toMatch(/^FILE:1:1: is not valid YAML: .*alias/i);
   });
 });

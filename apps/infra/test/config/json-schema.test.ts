@@ -12,7 +12,30 @@ type Node = Record<string, any>;
  * starts using one cannot pass unchecked.
  */
 function validate(schema: Node, value: unknown, path = "config"): string[] {
-  const known = new Set(["$schema", "title", "description", "default", "type", "properties", "required", "additionalProperties", "propertyNames", "items", "minItems", "maxItems", "pattern", "enum", "const", "minimum", "maximum", "minLength", "maxLength", "oneOf", "anyOf", "format"]);
+  const known = new Set([
+    "$schema",
+    "title",
+    "description",
+    "default",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "propertyNames",
+    "items",
+    "minItems",
+    "maxItems",
+    "pattern",
+    "enum",
+    "const",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "oneOf",
+    "anyOf",
+    "format",
+  ]);
   const unknown = Object.keys(schema).filter((k) => !known.has(k));
   if (unknown.length) return [`${path}: the schema uses ${unknown.join(", ")}, which this check does not know`];
   if (schema.oneOf || schema.anyOf) {
@@ -22,12 +45,14 @@ function validate(schema: Node, value: unknown, path = "config"): string[] {
   }
   const typeOf = (v: unknown) => (Array.isArray(v) ? "array" : v === null ? "null" : Number.isInteger(v) ? "integer" : typeof v);
   const type = typeOf(value);
-  if (schema.type && !(schema.type === type || (schema.type === "number" && type === "integer"))) return [`${path}: is ${type}, not ${String(schema.type)}`];
+  if (schema.type && !(schema.type === type || (schema.type === "number" && type === "integer")))
+    return [`${path}: is ${type}, not ${String(schema.type)}`];
   const problems: string[] = [];
   if (schema.const !== undefined && value !== schema.const) problems.push(`${path}: is not ${JSON.stringify(schema.const)}`);
   if (schema.enum && !(schema.enum as unknown[]).includes(value)) problems.push(`${path}: is not one of ${JSON.stringify(schema.enum)}`);
   if (typeof value === "string") {
-    if (schema.pattern && !new RegExp(schema.pattern as string, "u").test(value)) problems.push(`${path}: does not match ${String(schema.pattern)}`);
+    if (schema.pattern && !new RegExp(schema.pattern as string, "u").test(value))
+      problems.push(`${path}: does not match ${String(schema.pattern)}`);
     if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${path}: is too short`);
     if (schema.maxLength !== undefined && value.length > schema.maxLength) problems.push(`${path}: is too long`);
   }
@@ -36,19 +61,22 @@ function validate(schema: Node, value: unknown, path = "config"): string[] {
     if (schema.maximum !== undefined && value > schema.maximum) problems.push(`${path}: is above ${String(schema.maximum)}`);
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) problems.push(`${path}: has fewer than ${String(schema.minItems)} items`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) problems.push(`${path}: has more than ${String(schema.maxItems)} items`);
-    if (schema.items) value.forEach((item, i) => problems.push(...validate(schema.items as Node, item, `${path}[${i}]`)));
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      problems.push(`${path}: has fewer than ${String(schema.minItems)} items`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      problems.push(`${path}: has more than ${String(schema.maxItems)} items`);
+    if (schema.items) for (const [i, item] of value.entries()) problems.push(...validate(schema.items as Node, item, `${path}[${i}]`));
   }
   if (type === "object") {
     const object = value as Record<string, unknown>;
     for (const key of (schema.required ?? []) as string[]) if (!(key in object)) problems.push(`${path}.${key}: is required`);
     for (const [key, child] of Object.entries(object)) {
-      const property = (schema.properties ?? {})[key] as Node | undefined;
+      const property = schema.properties?.[key] as Node | undefined;
       if (schema.propertyNames) problems.push(...validate(schema.propertyNames as Node, key, `${path}.${key} (key)`));
       if (property) problems.push(...validate(property, child, `${path}.${key}`));
       else if (schema.additionalProperties === false) problems.push(`${path}.${key}: is not allowed`);
-      else if (typeof schema.additionalProperties === "object") problems.push(...validate(schema.additionalProperties as Node, child, `${path}.${key}`));
+      else if (typeof schema.additionalProperties === "object")
+        problems.push(...validate(schema.additionalProperties as Node, child, `${path}.${key}`));
     }
   }
   return problems;
@@ -75,7 +103,9 @@ describe("GIVEN the committed JSON Schema of the configuration", () => {
   it("THEN every field, in every nested object and state backend form, has a description", () => {
     const all = properties(configJsonSchema());
     expect(all.length).toBeGreaterThan(80);
-    expect(all.filter(([, node]) => typeof node.description !== "string" || node.description.length < 10).map(([path]) => path)).toEqual([]);
+    expect(all.filter(([, node]) => typeof node.description !== "string" || node.description.length < 10).map(([path]) => path)).toEqual(
+      [],
+    );
   });
 
   it("THEN every field with a default says the default in its description", () => {
@@ -87,7 +117,9 @@ describe("GIVEN the committed JSON Schema of the configuration", () => {
   it("THEN unknown keys are refused and required keys listed, as the loader does", () => {
     const schema = configJsonSchema();
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.required).toEqual(expect.arrayContaining(["name", "region", "domain", "network", "openhands", "bedrock", "cognito", "stateBackend"]));
+    expect(schema.required).toEqual(
+      expect.arrayContaining(["name", "region", "domain", "network", "openhands", "bedrock", "cognito", "stateBackend"]),
+    );
     expect(schema.$schema).toBe("http://json-schema.org/draft-07/schema#");
   });
 
@@ -123,7 +155,7 @@ describe("GIVEN an editor checking a configuration against the JSON Schema", () 
 
   it("WHEN a tag key uses letters beyond ASCII THEN it is accepted, as by the loader (the pattern needs the u flag)", () => {
     const raw = example();
-    raw.tags = { Kostenstelle: "Zürich", "Équipe": "plateforme" };
+    raw.tags = { Kostenstelle: "Zürich", Équipe: "plateforme" };
     expect(validate(schema, raw)).toEqual([]);
   });
 });

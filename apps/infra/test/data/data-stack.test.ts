@@ -57,8 +57,8 @@ describe("GIVEN the example configuration", () => {
       expect(parameters.family).toBe("aurora-postgresql16");
       const byName = Object.fromEntries((parameters.parameter as Json[]).map((p) => [p.name, p.value]));
       expect(byName["rds.force_ssl"]).toBe("1");
-      expect(byName["ssl_min_protocol_version"]).toBe("TLSv1.2");
-      expect(byName["log_min_duration_statement"]).toBe("1000");
+      expect(byName.ssl_min_protocol_version).toBe("TLSv1.2");
+      expect(byName.log_min_duration_statement).toBe("1000");
       expect(cluster.db_cluster_parameter_group_name).toContain("aws_rds_cluster_parameter_group.");
       expect(cluster.tags).toBeUndefined();
       // A move between pairs changes rds.force_ssl in place: the description (replacement-only) is left as it was.
@@ -72,9 +72,11 @@ describe("GIVEN the example configuration", () => {
           raw.openhands.agentServer.tag = "1.19.1-python";
         }),
       );
-      const byName = Object.fromEntries((only(old, "data", "aws_rds_cluster_parameter_group").parameter as Json[]).map((p) => [p.name, p.value]));
+      const byName = Object.fromEntries(
+        (only(old, "data", "aws_rds_cluster_parameter_group").parameter as Json[]).map((p) => [p.name, p.value]),
+      );
       expect(byName["rds.force_ssl"]).toBe("0");
-      expect(byName["ssl_min_protocol_version"]).toBe("TLSv1.2");
+      expect(byName.ssl_min_protocol_version).toBe("TLSv1.2");
       expect(only(old, "data", "aws_rds_cluster").tags).toEqual({ "openhands-team:database-tls": "optional-for-openhands-1.7" });
     });
   });
@@ -84,13 +86,20 @@ describe("GIVEN the example configuration", () => {
 
     it("THEN it blocks public access and disables ACLs", () => {
       expect(ref("aws_s3_bucket_public_access_block")).toEqual(
-        expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+        expect.objectContaining({
+          block_public_acls: true,
+          block_public_policy: true,
+          ignore_public_acls: true,
+          restrict_public_buckets: true,
+        }),
       );
       expect(ref("aws_s3_bucket_ownership_controls").rule).toEqual({ object_ownership: "BucketOwnerEnforced" });
     });
 
     it("THEN it is encrypted, versioned and keeps replaced versions 90 days", () => {
-      expect(ref("aws_s3_bucket_server_side_encryption_configuration").rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe("AES256");
+      expect(ref("aws_s3_bucket_server_side_encryption_configuration").rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe(
+        "AES256",
+      );
       expect(ref("aws_s3_bucket_versioning").versioning_configuration.status).toBe("Enabled");
       const rule = ref("aws_s3_bucket_lifecycle_configuration").rule[0];
       expect(rule.noncurrent_version_expiration).toEqual([{ noncurrent_days: 90 }]);
@@ -127,7 +136,10 @@ describe("GIVEN the example configuration", () => {
 
     it("THEN it is encrypted, elastic, tiered to IA, protected from destroy", () => {
       expect(fs).toEqual(expect.objectContaining({ encrypted: true, throughput_mode: "elastic", performance_mode: "generalPurpose" }));
-      expect(fs.lifecycle_policy).toEqual([{ transition_to_ia: "AFTER_30_DAYS" }, { transition_to_primary_storage_class: "AFTER_1_ACCESS" }]);
+      expect(fs.lifecycle_policy).toEqual([
+        { transition_to_ia: "AFTER_30_DAYS" },
+        { transition_to_primary_storage_class: "AFTER_1_ACCESS" },
+      ]);
       expect(fs.lifecycle).toEqual({ prevent_destroy: true });
     });
 

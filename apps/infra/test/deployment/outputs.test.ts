@@ -3,7 +3,9 @@ import { STACK_IDS } from "../../src/config/names";
 import { exampleConfig, Template, withEveryOption, type Json } from "../support/template";
 
 const plainOutputs = (template: Template, stack: (typeof STACK_IDS)[number]): Record<string, Json> =>
-  Object.fromEntries(Object.entries((template.stack(stack).output ?? {}) as Record<string, Json>).filter(([name]) => !name.startsWith("cross-stack-")));
+  Object.fromEntries(
+    Object.entries((template.stack(stack).output ?? {}) as Record<string, Json>).filter(([name]) => !name.startsWith("cross-stack-")),
+  );
 
 describe("GIVEN the example deployment", () => {
   const template = Template.synth();
@@ -33,7 +35,12 @@ describe("GIVEN the example deployment", () => {
   it("THEN the log groups are named, the host's and the edge function's", () => {
     expect(Object.keys(plainOutputs(template, "compute").log_groups!.value as Json).sort()).toEqual(["apps", "host", "proxy", "spawner"]);
     expect(plainOutputs(template, "edge").log_groups!.value).toEqual({
-      edgeFunction: template.ref("edge", "aws_cloudwatch_log_group", "name", (g) => g.name === "/aws/lambda/us-east-1.openhands-prod-edge-viewer-request"),
+      edgeFunction: template.ref(
+        "edge",
+        "aws_cloudwatch_log_group",
+        "name",
+        (g) => g.name === "/aws/lambda/us-east-1.openhands-prod-edge-viewer-request",
+      ),
     });
     expect(plainOutputs(template, "data").database_log_group!.value).toMatch(/^\$\{aws_cloudwatch_log_group\.[^.]+\.name\}$/);
   });

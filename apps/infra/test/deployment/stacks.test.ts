@@ -109,7 +109,9 @@ describe("GIVEN the root README's Terraform Cloud instructions", () => {
         readers.set(source, [...(readers.get(source) ?? []), id]);
       }
     }
-    const listed = [...readers].map(([source, by]) => `\`${source}\` with ${by.length === 1 ? by[0] : `${by.slice(0, -1).join(", ")} and ${by.at(-1)}`}`);
+    const listed = [...readers].map(
+      ([source, by]) => `\`${source}\` with ${by.length === 1 ? by[0] : `${by.slice(0, -1).join(", ")} and ${by.at(-1)}`}`,
+    );
     expect(listed.length).toBeGreaterThan(3);
     for (const phrase of listed) expect(readme).toContain(phrase);
   });

@@ -33,7 +33,9 @@ describe("GIVEN the edge-auth bundles built by the Turbo graph", () => {
   it.each([...EDGE_FUNCTION_KINDS])("THEN the zipped %s asset holds index.js and is well under the 1 MB viewer limit", (kind) => {
     const fn = one(synth, "edge", "aws_lambda_function", (f) => f.function_name.endsWith(kind));
     const zip = readFileSync(join(synth.stacksDir, "edge", fn.filename));
-    console.log(`${kind}: ${zip.length} bytes zipped (${((zip.length / VIEWER_PACKAGE_LIMIT) * 100).toFixed(1)}% of the 1 MB viewer-request limit)`);
+    console.log(
+      `${kind}: ${zip.length} bytes zipped (${((zip.length / VIEWER_PACKAGE_LIMIT) * 100).toFixed(1)}% of the 1 MB viewer-request limit)`,
+    );
     expect(zipEntries(zip)).toContain("index.js");
     expect(zip.length).toBeLessThan(MARGIN);
   });
@@ -62,6 +64,8 @@ describe("GIVEN an edge-auth package that was not built", () => {
   it("WHEN the edge stack is built from it THEN it refuses before writing anything", () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), "oh-synth-")) });
     const { network, auth, compute } = buildDeployment(new App({ outdir: mkdtempSync(join(tmpdir(), "oh-synth-")) }), exampleConfig());
-    expect(() => new EdgeStack(app, exampleConfig(), { network, auth, compute, edgeAuthPackageRoot: root })).toThrow(MissingEdgeBundleError);
+    expect(() => new EdgeStack(app, exampleConfig(), { network, auth, compute, edgeAuthPackageRoot: root })).toThrow(
+      MissingEdgeBundleError,
+    );
   });
 });

@@ -28,7 +28,12 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
   describe("certificate and DNS", () => {
     it("THEN one us-east-1 certificate covers the app host and the runtime wildcard, DNS-validated", () => {
       expect(one(synth, "edge", "aws_acm_certificate")).toEqual(
-        expect.objectContaining({ domain_name: APP, subject_alternative_names: [RUNTIME], validation_method: "DNS", lifecycle: { create_before_destroy: true } }),
+        expect.objectContaining({
+          domain_name: APP,
+          subject_alternative_names: [RUNTIME],
+          validation_method: "DNS",
+          lifecycle: { create_before_destroy: true },
+        }),
       );
     });
 
@@ -40,7 +45,9 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
     });
 
     it("THEN the records an earlier version wrote here leave this stack's state without being deleted", () => {
-      expect(synth.stack("edge").removed).toEqual([{ from: `aws_route53_record.${FORMER_VALIDATION_RECORDS}`, lifecycle: { destroy: false } }]);
+      expect(synth.stack("edge").removed).toEqual([
+        { from: `aws_route53_record.${FORMER_VALIDATION_RECORDS}`, lifecycle: { destroy: false } },
+      ]);
       // The id is cdktf's for edge/certificate/validation, the path the records had.
       const app = new App();
       const stack = new TerraformStack(app, "edge");
@@ -62,7 +69,11 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
     ])("THEN %s has an alias record %s to its distribution", (name, type) => {
       const record = one(synth, "edge", "aws_route53_record", (r) => r.name === name && r.type === type);
       expect(record.zone_id).toBe(ZONE);
-      expect(record.alias).toEqual({ name: distRef(name, "domain_name"), zone_id: distRef(name, "hosted_zone_id"), evaluate_target_health: false });
+      expect(record.alias).toEqual({
+        name: distRef(name, "domain_name"),
+        zone_id: distRef(name, "hosted_zone_id"),
+        evaluate_target_health: false,
+      });
     });
   });
 
@@ -72,7 +83,11 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
 
     it("THEN the web ACL is CLOUDFRONT-scoped, allows by default and publishes metrics", () => {
       expect(acl()).toEqual(expect.objectContaining({ name: "openhands-prod-edge", scope: "CLOUDFRONT", default_action: { allow: {} } }));
-      expect(acl().visibility_config).toEqual({ cloudwatch_metrics_enabled: true, metric_name: "openhands-prod-edge", sampled_requests_enabled: true });
+      expect(acl().visibility_config).toEqual({
+        cloudwatch_metrics_enabled: true,
+        metric_name: "openhands-prod-edge",
+        sampled_requests_enabled: true,
+      });
     });
 
     it("THEN the rules run in order: IP reputation, rate limit, common rules, known bad inputs", () => {
@@ -86,7 +101,9 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
 
     it("THEN the rate-based rule blocks an IP above the configured 2000 requests per 5 minutes", () => {
       expect(rule("rate-limit-per-ip").action).toEqual({ block: {} });
-      expect(rule("rate-limit-per-ip").statement).toEqual({ rate_based_statement: { limit: 2000, aggregate_key_type: "IP", evaluation_window_sec: 300 } });
+      expect(rule("rate-limit-per-ip").statement).toEqual({
+        rate_based_statement: { limit: 2000, aggregate_key_type: "IP", evaluation_window_sec: 300 },
+      });
     });
 
     it("THEN the common rule set only counts the body rules that match code (body size first), and blocks with the rest", () => {
@@ -148,10 +165,17 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(origins[0]!.custom_origin_config).toBeUndefined();
     });
 
-    it.each([APP, RUNTIME])("THEN %s is served over TLS 1.2_2021+ with SNI, HTTP/2 and HTTP/3, IPv6, the configured price class", (alias) => {
+    it.each([
+      APP,
+      RUNTIME,
+    ])("THEN %s is served over TLS 1.2_2021+ with SNI, HTTP/2 and HTTP/3, IPv6, the configured price class", (alias) => {
       const d = distribution(alias);
-      expect(d.viewer_certificate).toEqual(expect.objectContaining({ ssl_support_method: "sni-only", minimum_protocol_version: "TLSv1.2_2021" }));
-      expect(d).toEqual(expect.objectContaining({ enabled: true, http_version: "http2and3", is_ipv6_enabled: true, price_class: "PriceClass_100" }));
+      expect(d.viewer_certificate).toEqual(
+        expect.objectContaining({ ssl_support_method: "sni-only", minimum_protocol_version: "TLSv1.2_2021" }),
+      );
+      expect(d).toEqual(
+        expect.objectContaining({ enabled: true, http_version: "http2and3", is_ipv6_enabled: true, price_class: "PriceClass_100" }),
+      );
       expect(d.restrictions).toEqual({ geo_restriction: { restriction_type: "none" } });
     });
 
@@ -171,10 +195,15 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(policy.query_strings_config).toEqual({ query_string_behavior: "all" });
     });
 
-    it.each([APP, RUNTIME])("THEN every behaviour of %s runs the viewer-request function's published version, without the body, and nothing else", (alias) => {
+    it.each([
+      APP,
+      RUNTIME,
+    ])("THEN every behaviour of %s runs the viewer-request function's published version, without the body, and nothing else", (alias) => {
       const d = distribution(alias);
       for (const b of [d.default_cache_behavior, ...((d.ordered_cache_behavior as Json[] | undefined) ?? [])]) {
-        expect(b.lambda_function_association).toEqual([{ event_type: "viewer-request", lambda_arn: fnRef("viewer-request"), include_body: false }]);
+        expect(b.lambda_function_association).toEqual([
+          { event_type: "viewer-request", lambda_arn: fnRef("viewer-request"), include_body: false },
+        ]);
       }
     });
 
@@ -280,7 +309,9 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       const role = one(synth, "edge", "aws_iam_role");
       expect(JSON.parse(role.assume_role_policy)).toEqual({
         Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: ["lambda.amazonaws.com", "edgelambda.amazonaws.com"] }, Action: "sts:AssumeRole" }],
+        Statement: [
+          { Effect: "Allow", Principal: { Service: ["lambda.amazonaws.com", "edgelambda.amazonaws.com"] }, Action: "sts:AssumeRole" },
+        ],
       });
       for (const fn of all(synth, "edge", "aws_lambda_function")) {
         expect(fn.role).toBe(ref(synth, "edge", "aws_iam_role", "arn", () => true));
@@ -303,7 +334,10 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       expect(synth.stack("edge").locals[account]).toMatch(/^\$\{element\(split\(":", aws_iam_role\.[^.]+\.arn\), 4\)\}$/);
       expect((logs.Resource as string[]).sort()).toEqual(
         ["viewer-request"]
-          .flatMap((kind) => [`log-group:/aws/lambda/us-east-1.openhands-prod-edge-${kind}`, `log-group:/aws/lambda/us-east-1.openhands-prod-edge-${kind}:*`])
+          .flatMap((kind) => [
+            `log-group:/aws/lambda/us-east-1.openhands-prod-edge-${kind}`,
+            `log-group:/aws/lambda/us-east-1.openhands-prod-edge-${kind}:*`,
+          ])
           .map((tail) => `arn:aws:logs:*:\${local.${account}}:${tail}`)
           .sort(),
       );
@@ -312,7 +346,9 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
 
     it("THEN the function's us-east-1 log group keeps logs for the configured days", () => {
       const groups = all(synth, "edge", "aws_cloudwatch_log_group");
-      expect(groups.map((g) => [g.name, g.retention_in_days]).sort()).toEqual([["/aws/lambda/us-east-1.openhands-prod-edge-viewer-request", 30]]);
+      expect(groups.map((g) => [g.name, g.retention_in_days]).sort()).toEqual([
+        ["/aws/lambda/us-east-1.openhands-prod-edge-viewer-request", 30],
+      ]);
     });
   });
 
@@ -324,8 +360,18 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
       const pool = "${data.terraform_remote_state.cross-stack-reference-input-auth.outputs.";
       const config = JSON.parse(parameter("/edge/config").value);
       expect(Object.keys(config)).toEqual([
-        "version", "appHost", "runtimeDomain", "issuer", "jwksUri", "userPoolId", "clientId",
-        "authorizeUrl", "tokenUrl", "logoutUrl", "scopes", "sessionMaxAgeSeconds",
+        "version",
+        "appHost",
+        "runtimeDomain",
+        "issuer",
+        "jwksUri",
+        "userPoolId",
+        "clientId",
+        "authorizeUrl",
+        "tokenUrl",
+        "logoutUrl",
+        "scopes",
+        "sessionMaxAgeSeconds",
       ]);
       expect(config).toEqual(
         expect.objectContaining({
@@ -339,7 +385,9 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
           sessionMaxAgeSeconds: 2_592_000,
         }),
       );
-      expect(config.userPoolId).toMatch(new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-auth\\.outputs\\.[^}]*user_pool[^}]*id\\}$`));
+      expect(config.userPoolId).toMatch(
+        /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-auth\.outputs\.[^}]*user_pool[^}]*id\}$/,
+      );
       expect(config.clientId).toContain(pool);
       expect(config.issuer).toBe(`https://cognito-idp.us-east-1.amazonaws.com/${config.userPoolId}`);
       expect(config.jwksUri).toBe(`${config.issuer}/.well-known/jwks.json`);
@@ -370,7 +418,9 @@ describe("GIVEN a separate registrable runtime domain with its own zone", () => 
     const validation = one(synth, "compute", "aws_route53_record", (r) => r.for_each !== undefined);
     expect(validation.zone_id).toContain(`"*.example-sandbox.net" = "Z0987654321ABCDEFGHIJ"`);
     for (const type of ["A", "AAAA"]) {
-      expect(one(synth, "edge", "aws_route53_record", (r) => r.name === "*.example-sandbox.net" && r.type === type).zone_id).toBe("Z0987654321ABCDEFGHIJ");
+      expect(one(synth, "edge", "aws_route53_record", (r) => r.name === "*.example-sandbox.net" && r.type === type).zone_id).toBe(
+        "Z0987654321ABCDEFGHIJ",
+      );
       expect(one(synth, "edge", "aws_route53_record", (r) => r.name === APP && r.type === type).zone_id).toBe(ZONE);
     }
     expect(one(synth, "edge", "aws_acm_certificate").subject_alternative_names).toEqual(["*.example-sandbox.net"]);
@@ -378,7 +428,9 @@ describe("GIVEN a separate registrable runtime domain with its own zone", () => 
 
   it("THEN runtime hosts are still framed by the app host only", () => {
     const policy = one(synth, "edge", "aws_cloudfront_response_headers_policy", (p) => p.name === "openhands-prod-runtime");
-    expect(policy.security_headers_config.content_security_policy.content_security_policy).toBe("frame-ancestors https://openhands.example.com");
+    expect(policy.security_headers_config.content_security_policy.content_security_policy).toBe(
+      "frame-ancestors https://openhands.example.com",
+    );
   });
 });
 
@@ -409,7 +461,11 @@ describe("GIVEN an allow list, access logs, a price class and a rate limit in th
     const v4 = ref(synth, "edge", "aws_wafv2_ip_set", "arn", (s) => s.ip_address_version === "IPV4");
     const v6 = ref(synth, "edge", "aws_wafv2_ip_set", "arn", (s) => s.ip_address_version === "IPV6");
     expect(first.statement).toEqual({
-      not_statement: { statement: { or_statement: { statement: [{ ip_set_reference_statement: { arn: v4 } }, { ip_set_reference_statement: { arn: v6 } }] } } },
+      not_statement: {
+        statement: {
+          or_statement: { statement: [{ ip_set_reference_statement: { arn: v4 } }, { ip_set_reference_statement: { arn: v6 } }] },
+        },
+      },
     });
   });
 
@@ -421,8 +477,14 @@ describe("GIVEN an allow list, access logs, a price class and a rate limit in th
 
   it("THEN WAF logs to aws-waf-logs-... with cookies, authorization and query strings redacted", () => {
     const logging = one(synth, "edge", "aws_wafv2_web_acl_logging_configuration");
-    expect(logging.redacted_fields).toEqual([{ single_header: { name: "cookie" } }, { single_header: { name: "authorization" } }, { query_string: {} }]);
-    expect(logging.log_destination_configs).toEqual([ref(synth, "edge", "aws_cloudwatch_log_group", "arn", (g) => g.name === "aws-waf-logs-openhands-prod-edge")]);
+    expect(logging.redacted_fields).toEqual([
+      { single_header: { name: "cookie" } },
+      { single_header: { name: "authorization" } },
+      { query_string: {} },
+    ]);
+    expect(logging.log_destination_configs).toEqual([
+      ref(synth, "edge", "aws_cloudwatch_log_group", "arn", (g) => g.name === "aws-waf-logs-openhands-prod-edge"),
+    ]);
   });
 
   it("THEN both distributions deliver access logs to CloudWatch without query strings or cookies", () => {
@@ -430,7 +492,8 @@ describe("GIVEN an allow list, access logs, a price class and a rate limit in th
     expect(sources.map((s) => s.resource_arn).sort()).toEqual([distArn(synth, APP), distArn(synth, RUNTIME)].sort());
     for (const delivery of all(synth, "edge", "aws_cloudwatch_log_delivery")) {
       expect(delivery.record_fields).toContain("cs-uri-stem");
-      for (const secretBearing of ["cs-uri-query", "cs(Cookie)", "cs(Referer)"]) expect(delivery.record_fields).not.toContain(secretBearing);
+      for (const secretBearing of ["cs-uri-query", "cs(Cookie)", "cs(Referer)"])
+        expect(delivery.record_fields).not.toContain(secretBearing);
     }
     expect(one(synth, "edge", "aws_cloudwatch_log_group", (g) => g.name === "/openhands/prod/cloudfront").retention_in_days).toBe(30);
   });

@@ -40,7 +40,9 @@ describe("GIVEN the per-host policies", () => {
 
   it("WHEN a CSP would exceed CloudFront's limit THEN the policies refuse it before synth", () => {
     const stack = new TerraformStack(new App(), "s");
-    const runtimeDomain = `${"a".repeat(60)}.`.repeat(Math.ceil(CSP_MAX_LENGTH / 122)) + "example.com";
-    expect(() => new EdgePolicies(stack, "p", { namePrefix: "x-y", appHost: "app.example.com", runtimeDomain })).toThrow(/exceeds CloudFront's 1783/);
+    const runtimeDomain = `${`${"a".repeat(60)}.`.repeat(Math.ceil(CSP_MAX_LENGTH / 122))}example.com`;
+    expect(() => new EdgePolicies(stack, "p", { namePrefix: "x-y", appHost: "app.example.com", runtimeDomain })).toThrow(
+      /exceeds CloudFront's 1783/,
+    );
   });
 });

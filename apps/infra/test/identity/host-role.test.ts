@@ -9,7 +9,9 @@ describe("GIVEN the example configuration", () => {
   const all = statements(policy);
 
   it("THEN the role is assumable by EC2 only and has no managed policy attached", () => {
-    expect(JSON.parse(role.assume_role_policy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+    expect(JSON.parse(role.assume_role_policy).Statement).toEqual([
+      { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+    ]);
     expect(synth.resources("compute", "aws_iam_role_policy_attachment")).toEqual({});
   });
 
@@ -21,7 +23,10 @@ describe("GIVEN the example configuration", () => {
     const star = all.filter((s) => [s.Resource].flat().includes("*"));
     expect(star.map((s) => s.Sid)).toEqual(["Metrics", "SessionManager"]);
     expect(statement(policy, "Metrics")).toEqual(
-      expect.objectContaining({ Action: "cloudwatch:PutMetricData", Condition: { StringEquals: { "cloudwatch:namespace": ["CWAgent", "OpenHandsTeam"] } } }),
+      expect.objectContaining({
+        Action: "cloudwatch:PutMetricData",
+        Condition: { StringEquals: { "cloudwatch:namespace": ["CWAgent", "OpenHandsTeam"] } },
+      }),
     );
     expect(statement(policy, "SessionManager").Action).toEqual([...SSM_CORE_ACTIONS]);
     expect(statement(policy, "SessionManager").Action).not.toContain("ssm:GetParameter");
@@ -31,7 +36,9 @@ describe("GIVEN the example configuration", () => {
     const profiles = statement(policy, "BedrockInferenceProfiles");
     expect(profiles.Action).toEqual(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]);
     expect(profiles.Resource).toEqual([
-      expect.stringMatching(/:bedrock:eu-central-1:\$\{local\.host-role_account-id_[A-F0-9]+\}:inference-profile\/eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0$/),
+      expect.stringMatching(
+        /:bedrock:eu-central-1:\$\{local\.host-role_account-id_[A-F0-9]+\}:inference-profile\/eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0$/,
+      ),
       expect.stringMatching(/:inference-profile\/eu\.anthropic\.claude-haiku-4-5-20251001-v1:0$/),
     ]);
     const models = statement(policy, "BedrockModelsThroughProfiles");
@@ -42,7 +49,10 @@ describe("GIVEN the example configuration", () => {
 
   it("THEN the events bucket is reachable under users/ only", () => {
     expect(statement(policy, "EventsReadWrite")).toEqual(
-      expect.objectContaining({ Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: expect.stringMatching(/\}\/users\/\*$/) }),
+      expect.objectContaining({
+        Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        Resource: expect.stringMatching(/\}\/users\/\*$/),
+      }),
     );
     expect(statement(policy, "EventsList").Condition).toEqual({ StringLike: { "s3:prefix": ["users/*"] } });
   });
@@ -66,13 +76,22 @@ describe("GIVEN the example configuration", () => {
 
   it("THEN it reads its configuration parameter, may fill the edge secrets parameter and read the edge configuration in us-east-1, nothing else in SSM", () => {
     expect(statement(policy, "HostConfiguration")).toEqual(
-      expect.objectContaining({ Action: "ssm:GetParameter", Resource: expect.stringMatching(/:ssm:eu-central-1:.+:parameter\/openhands\/prod\/host\/config$/) }),
+      expect.objectContaining({
+        Action: "ssm:GetParameter",
+        Resource: expect.stringMatching(/:ssm:eu-central-1:.+:parameter\/openhands\/prod\/host\/config$/),
+      }),
     );
     expect(statement(policy, "EdgeSecretsFirstBoot")).toEqual(
-      expect.objectContaining({ Action: ["ssm:GetParameter", "ssm:PutParameter"], Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/secrets$/) }),
+      expect.objectContaining({
+        Action: ["ssm:GetParameter", "ssm:PutParameter"],
+        Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/secrets$/),
+      }),
     );
     expect(statement(policy, "EdgeConfigJwksUri")).toEqual(
-      expect.objectContaining({ Action: "ssm:GetParameter", Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/config$/) }),
+      expect.objectContaining({
+        Action: "ssm:GetParameter",
+        Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/config$/),
+      }),
     );
   });
 
@@ -90,7 +109,10 @@ describe("GIVEN the example configuration", () => {
 
 describe("GIVEN Bedrock model ids of every kind", () => {
   const partition = "aws";
-  const result = bedrockStatements(partition, "111122223333", "us-east-1", ["anthropic.claude-3-haiku-20240307-v1:0", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"]);
+  const result = bedrockStatements(partition, "111122223333", "us-east-1", [
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+  ]);
   const bySid = (sid: string): Json => result.find((s) => s.Sid === sid)!;
 
   it("THEN a plain model id is a foundation model in the Bedrock region", () => {
@@ -98,7 +120,9 @@ describe("GIVEN Bedrock model ids of every kind", () => {
   });
 
   it("THEN a global profile allows its model region-less and in any region, only through the profile", () => {
-    expect(bySid("BedrockInferenceProfiles").Resource).toEqual(["arn:aws:bedrock:us-east-1:111122223333:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"]);
+    expect(bySid("BedrockInferenceProfiles").Resource).toEqual([
+      "arn:aws:bedrock:us-east-1:111122223333:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ]);
     expect(bySid("BedrockModelsThroughProfiles").Resource).toEqual([
       "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
       "arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",

@@ -46,7 +46,8 @@ function looksRandom(run: string): boolean {
  */
 function scanText(text: string, entropyCheck = true): string[] {
   const found = PATTERNS.filter(([p]) => p.test(text)).map(([, name]) => name);
-  if (entropyCheck) for (const run of text.match(CANDIDATE) ?? []) if (looksRandom(run)) found.push(`high-entropy string ${run.slice(0, 6)}...`);
+  if (entropyCheck)
+    for (const run of text.match(CANDIDATE) ?? []) if (looksRandom(run)) found.push(`high-entropy string ${run.slice(0, 6)}...`);
   return found;
 }
 
@@ -119,7 +120,11 @@ describe("GIVEN the secret scanner", () => {
   });
 
   it("WHEN text is ordinary Terraform THEN it stays quiet", () => {
-    expect(scanText('{"name": "${aws_secretsmanager_secret.secrets_identity-signing-key_CA36EACB.arn}", "hash": "bb1a9e3dff76fb4313e8e047a8ee2cb481306120d9fa06af60248e2a333653e1"}')).toEqual([]);
+    expect(
+      scanText(
+        '{"name": "${aws_secretsmanager_secret.secrets_identity-signing-key_CA36EACB.arn}", "hash": "bb1a9e3dff76fb4313e8e047a8ee2cb481306120d9fa06af60248e2a333653e1"}',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -144,7 +149,8 @@ describe.each([
       const resources = (synth.stack(id).resource ?? {}) as Json;
       expect(resources.aws_secretsmanager_secret_version).toBeUndefined();
       for (const secret of Object.values((resources.aws_secretsmanager_secret ?? {}) as Json)) expect(secret.secret_string).toBeUndefined();
-      for (const p of Object.values((resources.aws_ssm_parameter ?? {}) as Json)) expect(p.type === "SecureString" ? p.value : "none").toBe("none");
+      for (const p of Object.values((resources.aws_ssm_parameter ?? {}) as Json))
+        expect(p.type === "SecureString" ? p.value : "none").toBe("none");
     }
   });
 });

@@ -5,17 +5,23 @@ import { formatSummary, synthesize } from "../../src/synth";
 import { exampleConfig, named, synthDeployment, withEveryOption, type Json } from "../support/template";
 
 const rules = (synth: ReturnType<typeof synthDeployment>, type: string) => Object.entries(synth.resources("network", type));
-const rule = (synth: ReturnType<typeof synthDeployment>, type: string, prefix: string): Json => named(synth, "network", type, `security-groups_${prefix}`);
-const groupRef = (key: string) => expect.stringMatching(new RegExp(`^\\$\\{aws_security_group\\.security-groups_${key}_[A-F0-9]+\\.id\\}$`));
+const rule = (synth: ReturnType<typeof synthDeployment>, type: string, prefix: string): Json =>
+  named(synth, "network", type, `security-groups_${prefix}`);
+const groupRef = (key: string) =>
+  expect.stringMatching(new RegExp(`^\\$\\{aws_security_group\\.security-groups_${key}_[A-F0-9]+\\.id\\}$`));
 
 describe("GIVEN the example configuration (eu-central-1)", () => {
   const synth = synthDeployment();
 
   it("THEN there is one security group per purpose, each in the configured VPC with a description", () => {
     const groups = Object.values(synth.resources("network", "aws_security_group"));
-    expect(groups.map((g) => g.name).sort()).toEqual(
-      ["openhands-prod-alb", "openhands-prod-database", "openhands-prod-efs", "openhands-prod-endpoints", "openhands-prod-host"],
-    );
+    expect(groups.map((g) => g.name).sort()).toEqual([
+      "openhands-prod-alb",
+      "openhands-prod-database",
+      "openhands-prod-efs",
+      "openhands-prod-endpoints",
+      "openhands-prod-host",
+    ]);
     for (const group of groups) {
       expect(group.vpc_id).toBe("vpc-0123456789abcdef0");
       expect(group.description.length).toBeGreaterThan(10);
@@ -71,7 +77,9 @@ describe("GIVEN the example configuration (eu-central-1)", () => {
     const outdir = join(mkdtempSync(join(tmpdir(), "oh-notes-")), "cdktf.out");
     const summary = synthesize(exampleConfig(), outdir);
     const text = formatSummary(summary, outdir, "config/example.yaml", 1);
-    expect(text).toMatch(/^note \(network\): no S3 gateway endpoint: network\.privateRouteTableIds is empty, .*list the private subnets' route tables/m);
+    expect(text).toMatch(
+      /^note \(network\): no S3 gateway endpoint: network\.privateRouteTableIds is empty, .*list the private subnets' route tables/m,
+    );
   });
 
   it("THEN the stack exports the ids the other stacks read", () => {
@@ -81,9 +89,7 @@ describe("GIVEN the example configuration (eu-central-1)", () => {
 });
 
 describe("GIVEN interface endpoints, flow logs, route tables and the VPC-origin group in the configuration", () => {
-  const synth = synthDeployment(
-    exampleConfig(withEveryOption),
-  );
+  const synth = synthDeployment(exampleConfig(withEveryOption));
 
   it("THEN each interface endpoint has private DNS, the endpoint group and both subnets", () => {
     const interfaces = Object.values(synth.resources("network", "aws_vpc_endpoint")).filter((e) => e.vpc_endpoint_type === "Interface");
@@ -99,14 +105,18 @@ describe("GIVEN interface endpoints, flow logs, route tables and the VPC-origin 
   });
 
   it("THEN the S3 gateway endpoint routes the configured route tables, and synth has nothing to note", () => {
-    expect(synthesize(exampleConfig(withEveryOption), join(mkdtempSync(join(tmpdir(), "oh-notes-")), "cdktf.out")).flatMap((s) => s.notes)).toEqual([]);
+    expect(
+      synthesize(exampleConfig(withEveryOption), join(mkdtempSync(join(tmpdir(), "oh-notes-")), "cdktf.out")).flatMap((s) => s.notes),
+    ).toEqual([]);
     const gateway = Object.values(synth.resources("network", "aws_vpc_endpoint")).find((e) => e.vpc_endpoint_type === "Gateway")!;
     expect(gateway.route_table_ids).toEqual(["rtb-0123456789abcdef0"]);
   });
 
   it("THEN flow logs capture all traffic into a log group with retention, through a role scoped to that group", () => {
     const flowLog = Object.values(synth.resources("network", "aws_flow_log"))[0]!;
-    expect(flowLog).toEqual(expect.objectContaining({ traffic_type: "ALL", log_destination_type: "cloud-watch-logs", vpc_id: "vpc-0123456789abcdef0" }));
+    expect(flowLog).toEqual(
+      expect.objectContaining({ traffic_type: "ALL", log_destination_type: "cloud-watch-logs", vpc_id: "vpc-0123456789abcdef0" }),
+    );
     const group = Object.values(synth.resources("network", "aws_cloudwatch_log_group"))[0]!;
     expect(group).toEqual(expect.objectContaining({ name: "/openhands/prod/vpc-flow-logs", retention_in_days: 30 }));
     const policy = JSON.parse(Object.values(synth.resources("network", "aws_iam_role_policy"))[0]!.policy);

@@ -9,9 +9,11 @@ describe("GIVEN the example configuration", () => {
 
   it("THEN the edge alarms live in us-east-1 on both distributions and the web ACL, notifying the us-east-1 topic", () => {
     const edge = all.filter((a) => a.provider === "aws.us_east_1");
-    expect(edge.map((a) => a.alarm_name).sort()).toEqual(
-      ["openhands-prod-cloudfront-app-5xx-rate", "openhands-prod-cloudfront-runtime-5xx-rate", "openhands-prod-waf-blocked-burst"],
-    );
+    expect(edge.map((a) => a.alarm_name).sort()).toEqual([
+      "openhands-prod-cloudfront-app-5xx-rate",
+      "openhands-prod-cloudfront-runtime-5xx-rate",
+      "openhands-prod-waf-blocked-burst",
+    ]);
     for (const a of edge) expect(a.alarm_actions).toEqual([expect.stringContaining("aws_sns_topic.edge-alarms")]);
     const app = edge.find((a) => a.alarm_name.endsWith("app-5xx-rate"))!;
     expect(app).toEqual(expect.objectContaining({ namespace: "AWS/CloudFront", metric_name: "5xxErrorRate", threshold: 5 }));
@@ -21,16 +23,37 @@ describe("GIVEN the example configuration", () => {
   });
 
   it("THEN the main-region alarms cover the host, the ALB, Aurora and EFS", () => {
-    expect(alarms.map((a) => a.alarm_name.replace("openhands-prod-", "")).sort()).toEqual(
-      ["alb-5xx", "database-capacity", "database-connections", "docker-volume", "efs-io-limit", "host-cpu", "host-memory", "host-status-check", "target-5xx", "unhealthy-host"],
-    );
+    expect(alarms.map((a) => a.alarm_name.replace("openhands-prod-", "")).sort()).toEqual([
+      "alb-5xx",
+      "database-capacity",
+      "database-connections",
+      "docker-volume",
+      "efs-io-limit",
+      "host-cpu",
+      "host-memory",
+      "host-status-check",
+      "target-5xx",
+      "unhealthy-host",
+    ]);
   });
 
   it("THEN memory pressure and a filling Docker volume alarm from the CloudWatch agent's metrics of the host's group", () => {
-    expect(alarm("host-memory")).toEqual(expect.objectContaining({ namespace: "CWAgent", metric_name: "mem_used_percent", threshold: 90, comparison_operator: "GreaterThanThreshold" }));
+    expect(alarm("host-memory")).toEqual(
+      expect.objectContaining({
+        namespace: "CWAgent",
+        metric_name: "mem_used_percent",
+        threshold: 90,
+        comparison_operator: "GreaterThanThreshold",
+      }),
+    );
     expect(Object.keys(alarm("host-memory").dimensions)).toEqual(["AutoScalingGroupName"]);
-    expect(alarm("docker-volume")).toEqual(expect.objectContaining({ namespace: "CWAgent", metric_name: "disk_used_percent", threshold: 85 }));
-    expect(alarm("docker-volume").dimensions).toEqual({ AutoScalingGroupName: expect.stringContaining("cross-stack-reference-input-compute"), path: "/var/lib/docker" });
+    expect(alarm("docker-volume")).toEqual(
+      expect.objectContaining({ namespace: "CWAgent", metric_name: "disk_used_percent", threshold: 85 }),
+    );
+    expect(alarm("docker-volume").dimensions).toEqual({
+      AutoScalingGroupName: expect.stringContaining("cross-stack-reference-input-compute"),
+      path: "/var/lib/docker",
+    });
   });
 
   it("THEN every alarm notifies the alarm topic when it fires and when it recovers, and missing data is not an incident", () => {

@@ -37,7 +37,30 @@ describe("GIVEN the policy suite", () => {
 
   it("THEN it covers every service of the deployment", () => {
     const areas = new Set(ALL_CHECKS.map((c) => c.id.split("_")[1]));
-    for (const area of ["S3", "ALB", "TG", "EC2", "ASG", "RDS", "EFS", "IAM", "SG", "LOG", "SEC", "SSM", "SNS", "BAK", "VPCE", "CW", "CF", "WAF", "COG", "LE", "ACM", "EDGE"]) {
+    for (const area of [
+      "S3",
+      "ALB",
+      "TG",
+      "EC2",
+      "ASG",
+      "RDS",
+      "EFS",
+      "IAM",
+      "SG",
+      "LOG",
+      "SEC",
+      "SSM",
+      "SNS",
+      "BAK",
+      "VPCE",
+      "CW",
+      "CF",
+      "WAF",
+      "COG",
+      "LE",
+      "ACM",
+      "EDGE",
+    ]) {
       expect(areas).toContain(area);
     }
   });
@@ -45,7 +68,9 @@ describe("GIVEN the policy suite", () => {
   it("THEN it is one suite: every check over every stack", () => {
     expect(POLICY_SUITES).toHaveLength(1);
     expect(POLICY_SUITES[0]!.stacks).toBeUndefined();
-    expect([...POLICY_SUITES[0]!.checks].sort((a, b) => a.id.localeCompare(b.id))).toEqual([...ALL_CHECKS].sort((a, b) => a.id.localeCompare(b.id)));
+    expect([...POLICY_SUITES[0]!.checks].sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [...ALL_CHECKS].sort((a, b) => a.id.localeCompare(b.id)),
+    );
   });
 
   it("THEN every suppression carries a written justification and names a check of the suite", () => {
@@ -91,7 +116,12 @@ describe("GIVEN the example deployment synthesized", () => {
   it("THEN the example (OpenHands 1.11.0) passes the forced-TLS check; the 1.7.0 pair's optional TLS is suppressed, and only there", () => {
     expect(report.findings.filter((f) => f.checkId === "OHT_RDS_010").map((f) => f.status)).toEqual(["pass"]);
     const old = Template.synth(exampleConfig(withOpenHands17));
-    expect(old.policy().findings.filter((f) => f.checkId === "OHT_RDS_010").map((f) => f.status)).toEqual(["suppressed"]);
+    expect(
+      old
+        .policy()
+        .findings.filter((f) => f.checkId === "OHT_RDS_010")
+        .map((f) => f.status),
+    ).toEqual(["suppressed"]);
     // Attack: a 1.11.0 deployment whose parameter group was switched back to rds.force_ssl=0 is not hidden by that exception.
     const stacks = Template.synth(exampleConfig()).stacks();
     const groups = stacks.data!.resource.aws_rds_cluster_parameter_group as Record<string, Json>;
@@ -147,14 +177,19 @@ describe("GIVEN a deliberately broken main-region stack", () => {
   });
 
   it("THEN the project's suppressions do not hide it (they name the project's own resources)", () => {
-    const withSuppressions = runPolicy({ broken }, POLICY_SUITES, SUPPRESSIONS.filter((s) => s.resource !== "*"));
+    const withSuppressions = runPolicy(
+      { broken },
+      POLICY_SUITES,
+      SUPPRESSIONS.filter((s) => s.resource !== "*"),
+    );
     expect(withSuppressions.failures.length).toBe(report.failures.length);
   });
 });
 
 describe("GIVEN a deliberately broken edge stack (security headers from a function on a VPC origin, IPv6 behind an IPv4 allow list)", () => {
   const report = runPolicy({ broken: brokenEdge }, POLICY_SUITES, SUPPRESSIONS);
-  const failure = (checkId: string) => report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
+  const failure = (checkId: string) =>
+    report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
 
   it("THEN OHT_CF_012 refuses the origin-response function on the VPC origin", () => {
     expect(failure("OHT_CF_012")?.message).toBe("default behaviour runs an origin-response function on the VPC origin alb");
@@ -170,7 +205,12 @@ describe("GIVEN a deliberately broken edge stack (security headers from a functi
 });
 
 describe("GIVEN suppressions that do not hold up", () => {
-  const check: PolicyCheck = { id: "OHT_TEST_001", title: "buckets are versioned", resourceTypes: ["aws_s3_bucket"], evaluate: () => "not versioned" };
+  const check: PolicyCheck = {
+    id: "OHT_TEST_001",
+    title: "buckets are versioned",
+    resourceTypes: ["aws_s3_bucket"],
+    evaluate: () => "not versioned",
+  };
   const stacks = { broken };
 
   it("WHEN the justification is too short THEN the suppression is refused and the failure stays", () => {
@@ -185,13 +225,24 @@ describe("GIVEN suppressions that do not hold up", () => {
   });
 
   it("WHEN it matches nothing THEN it is reported as stale", () => {
-    const report = runPolicy(stacks, [{ checks: [check] }], [{ checkId: "OHT_TEST_001", resource: "other.aws_s3_bucket.*", justification: "y".repeat(60) }]);
+    const report = runPolicy(
+      stacks,
+      [{ checks: [check] }],
+      [{ checkId: "OHT_TEST_001", resource: "other.aws_s3_bucket.*", justification: "y".repeat(60) }],
+    );
     expect(report.unusedSuppressions).toHaveLength(1);
     expect(formatReport(report)).toContain("STALE suppression OHT_TEST_001 other.aws_s3_bucket.*");
   });
 
   it("WHEN a check throws on a resource it cannot read THEN that is a failure, not a crash", () => {
-    const throwing: PolicyCheck = { id: "OHT_TEST_002", title: "reads something", resourceTypes: ["aws_s3_bucket"], evaluate: () => { throw new Error("boom"); } };
+    const throwing: PolicyCheck = {
+      id: "OHT_TEST_002",
+      title: "reads something",
+      resourceTypes: ["aws_s3_bucket"],
+      evaluate: () => {
+        throw new Error("boom");
+      },
+    };
     const report = runPolicy(stacks, [{ checks: [throwing] }], []);
     expect(report.failures[0]?.message).toBe("the check could not read the resource: boom");
   });

@@ -61,7 +61,7 @@ export function exampleConfig(mutate?: (raw: Json) => void): DeploymentConfig {
 
 /** A body without cdktf's `//` metadata. */
 function withoutMetadata(body: Json): Json {
-  const { ["//"]: _meta, ...rest } = body;
+  const { "//": _meta, ...rest } = body;
   return rest;
 }
 

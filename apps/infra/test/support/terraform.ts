@@ -83,7 +83,8 @@ export function fakeOutputValue(outputName: string, region: string): unknown {
   const attr = outputName.toLowerCase();
   if (/(subnet_?ids|ids|security_groups)$/.test(attr)) return ["fake-1", "fake-2"];
   const service = /aws_([a-z0-9]+)_/.exec(attr)?.[1] ?? "iam";
-  const svc = { lb: "elasticloadbalancing", cognito: "cognito-idp", rds: "rds", efs: "elasticfilesystem", sns: "sns", s3: "s3" }[service] ?? service;
+  const svc =
+    { lb: "elasticloadbalancing", cognito: "cognito-idp", rds: "rds", efs: "elasticfilesystem", sns: "sns", s3: "s3" }[service] ?? service;
   if (attr.endsWith("arn") || attr.endsWith("qualified_arn")) {
     if (svc === "s3") return "arn:aws:s3:::fake-bucket";
     if (svc === "lambda") return `arn:aws:lambda:us-east-1:${FAKE_ACCOUNT}:function:fake:1`;
@@ -127,7 +128,10 @@ export function planStack(tools: TerraformTools, stacksDir: string, stackId: str
       outputs[outputName] = { value, type: Array.isArray(value) ? ["list", "string"] : "string" };
     }
     const statePath = join(work, "remote", `${producer}.tfstate`);
-    writeFileSync(statePath, JSON.stringify({ version: 4, terraform_version: "1.11.4", serial: 1, lineage: "fake", outputs, resources: [] }));
+    writeFileSync(
+      statePath,
+      JSON.stringify({ version: 4, terraform_version: "1.11.4", serial: 1, lineage: "fake", outputs, resources: [] }),
+    );
     remoteStates[name] = { backend: "local", config: { path: statePath } };
   }
   writeFileSync(file, JSON.stringify(tf, null, 2));

@@ -67,12 +67,16 @@ app at first sign-in.
       const kind = values.resend ? "resend" : values["temporary-password"] ? "temporary-password" : "invite";
       const added = await people.add(email, { kind });
       if (added.temporaryPassword !== undefined) {
-        io.stdout(`added ${email}; nothing was e-mailed. Temporary password (shown only now; it expires in 3 days, and they choose their own at first sign-in):\n`);
+        io.stdout(
+          `added ${email}; nothing was e-mailed. Temporary password (shown only now; it expires in 3 days, and they choose their own at first sign-in):\n`,
+        );
         io.stdout(`${added.temporaryPassword}\n`);
       } else if (kind === "resend") {
         io.stdout(`sent ${email} a new invitation with a new temporary password\n`);
       } else {
-        io.stdout(`added ${email}; Cognito e-mailed them an invitation with a temporary password (it expires in 3 days: \`pnpm users add ${email} --resend\` sends a new one)\n`);
+        io.stdout(
+          `added ${email}; Cognito e-mailed them an invitation with a temporary password (it expires in 3 days: \`pnpm users add ${email} --resend\` sends a new one)\n`,
+        );
       }
     },
   },
@@ -135,7 +139,9 @@ key (printed): database oh_<slug>, EFS users/<slug>/, events under users/<slug>/
     async run(people, { values, positionals }, io) {
       const email = parseEmail(positionals[0]);
       if (!values.yes) {
-        throw new UsageError(`remove deletes ${email} from user pool ${people.target.userPoolId} and cannot be undone: run it again with --yes (\`pnpm users disable\` is reversible)`);
+        throw new UsageError(
+          `remove deletes ${email} from user pool ${people.target.userPoolId} and cannot be undone: run it again with --yes (\`pnpm users disable\` is reversible)`,
+        );
       }
       const removed = await people.remove(email);
       io.stdout(

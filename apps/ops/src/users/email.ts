@@ -15,8 +15,7 @@ export function parseEmail(raw: string | undefined): string {
   const local = email.slice(0, at);
   const labels = email.slice(at + 1).split(".");
   // A line break or other control character would shift the fields of the identity the edge signs ("v1\nhost\nsub\n...").
-  const wellFormed =
-    email.length <= 254 && at > 0 && LOCAL.test(local) && labels.length >= 2 && labels.every((label) => LABEL.test(label));
+  const wellFormed = email.length <= 254 && at > 0 && LOCAL.test(local) && labels.length >= 2 && labels.every((label) => LABEL.test(label));
   if (!wellFormed) {
     throw new UsageError(`${JSON.stringify(raw)} is not an e-mail address (expected name@domain.tld, no spaces or quotes)`);
   }

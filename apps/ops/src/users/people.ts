@@ -88,7 +88,12 @@ export class PoolPeople {
       }
       await this.call("AdminCreateUser", email, () =>
         this.client.send(
-          new AdminCreateUserCommand({ UserPoolId: this.pool, Username: email, MessageAction: "RESEND", DesiredDeliveryMediums: ["EMAIL"] }),
+          new AdminCreateUserCommand({
+            UserPoolId: this.pool,
+            Username: email,
+            MessageAction: "RESEND",
+            DesiredDeliveryMediums: ["EMAIL"],
+          }),
         ),
       );
       return { email, sub: user.sub };
@@ -158,7 +163,10 @@ export class PoolPeople {
         const detail = await this.call("AdminGetUser", undefined, () =>
           this.client.send(new AdminGetUserCommand({ UserPoolId: this.pool, Username: name })),
         );
-        mfaOf.set(name, (detail.UserMFASettingList ?? []).map((setting) => MFA_NAMES[setting] ?? setting));
+        mfaOf.set(
+          name,
+          (detail.UserMFASettingList ?? []).map((setting) => MFA_NAMES[setting] ?? setting),
+        );
       }
     };
     await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, queue.length) }, worker));
@@ -182,17 +190,23 @@ export class PoolPeople {
   }
 
   async disable(email: string): Promise<void> {
-    await this.call("AdminDisableUser", email, () => this.client.send(new AdminDisableUserCommand({ UserPoolId: this.pool, Username: email })));
+    await this.call("AdminDisableUser", email, () =>
+      this.client.send(new AdminDisableUserCommand({ UserPoolId: this.pool, Username: email })),
+    );
   }
 
   async enable(email: string): Promise<void> {
-    await this.call("AdminEnableUser", email, () => this.client.send(new AdminEnableUserCommand({ UserPoolId: this.pool, Username: email })));
+    await this.call("AdminEnableUser", email, () =>
+      this.client.send(new AdminEnableUserCommand({ UserPoolId: this.pool, Username: email })),
+    );
   }
 
   /** Deletes the person; answers their sub and slug, which name the data they leave behind. */
   async remove(email: string): Promise<{ sub: string; slug: string }> {
     const user = await this.get(email, "AdminGetUser");
-    await this.call("AdminDeleteUser", email, () => this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.pool, Username: email })));
+    await this.call("AdminDeleteUser", email, () =>
+      this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.pool, Username: email })),
+    );
     return { sub: user.sub, slug: userSlug(user.sub) };
   }
 
@@ -234,7 +248,9 @@ export class PoolPeople {
   }
 
   private async get(email: string, operation: string): Promise<{ sub: string; status: string; mfa: readonly string[] }> {
-    const user = await this.call(operation, email, () => this.client.send(new AdminGetUserCommand({ UserPoolId: this.pool, Username: email })));
+    const user = await this.call(operation, email, () =>
+      this.client.send(new AdminGetUserCommand({ UserPoolId: this.pool, Username: email })),
+    );
     return {
       sub: attribute(user.UserAttributes, "sub") ?? user.Username ?? "",
       status: user.UserStatus ?? "UNKNOWN",

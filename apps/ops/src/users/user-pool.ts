@@ -57,11 +57,14 @@ export async function resolveUserPool(options: PoolOptions, baseDir: string): Pr
     source = `terraform output in ${dir}`;
   }
   if (userPoolId.length > 55 || !POOL_ID.test(userPoolId)) {
-    throw new UsageError(`${JSON.stringify(userPoolId)} (from ${source}) is not a Cognito user pool id (expected <region>_<letters and digits>, like us-east-1_AbC123xyz)`);
+    throw new UsageError(
+      `${JSON.stringify(userPoolId)} (from ${source}) is not a Cognito user pool id (expected <region>_<letters and digits>, like us-east-1_AbC123xyz)`,
+    );
   }
   const fromId = REGION_IN_POOL_ID.exec(userPoolId)?.[1];
   if (options.region !== undefined) {
-    if (!REGION.test(options.region)) throw new UsageError(`--region ${JSON.stringify(options.region)} is not an AWS region (like us-east-1)`);
+    if (!REGION.test(options.region))
+      throw new UsageError(`--region ${JSON.stringify(options.region)} is not an AWS region (like us-east-1)`);
     if (fromId !== undefined && fromId !== options.region) {
       throw new UsageError(`user pool ${userPoolId} is in ${fromId}, not in --region ${options.region} (leave --region out)`);
     }
@@ -79,7 +82,9 @@ function readOutputsFile(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--outputs ${file}: not JSON (${(error as Error).message}); expected the output of \`terraform output -json\` in the auth stack`);
+    throw new UsageError(
+      `--outputs ${file}: not JSON (${(error as Error).message}); expected the output of \`terraform output -json\` in the auth stack`,
+    );
   }
 }
 
@@ -104,7 +109,9 @@ export function poolIdFromOutputs(outputs: unknown, where: string): string {
 function terraformOutputs(dir: string): Promise<unknown> {
   if (!existsSync(dir)) {
     return Promise.reject(
-      new UsageError(`no auth stack in ${dir}: pass --user-pool-id <id>, --outputs <file>, or run \`pnpm synth\` and deploy the auth stack first`),
+      new UsageError(
+        `no auth stack in ${dir}: pass --user-pool-id <id>, --outputs <file>, or run \`pnpm synth\` and deploy the auth stack first`,
+      ),
     );
   }
   return new Promise((resolvePromise, reject) => {
@@ -127,6 +134,7 @@ function terraformOutputs(dir: string): Promise<unknown> {
 function firstLine(text: string): string {
   return (
     text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes (ESC [ … m) from names shown in a table.
       .replace(/\x1b\[[0-9;]*m/g, "")
       .split("\n")
       .map((line) => line.replace(/^[│╷╵\s]+/, "").trim())

@@ -5,7 +5,19 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import hostConfigVector from "@openhands-team/contracts/vectors/host-config.json";
@@ -13,8 +25,26 @@ import hostConfigVector from "@openhands-team/contracts/vectors/host-config.json
 export const BUNDLE_DIR = join(__dirname, "..", "..", "dist", "host-bundle");
 const FAKE_HOST = join(__dirname, "fake-host.sh");
 const STUBBED = [
-  "aws", "systemctl", "docker", "rpm", "dnf", "mountpoint", "mount", "blkid", "mkfs.xfs", "iptables", "iptables-restore",
-  "ip6tables", "ip6tables-restore", "curl", "amazon-cloudwatch-agent-ctl", "sysctl", "modprobe", "sleep", "id", "ip",
+  "aws",
+  "systemctl",
+  "docker",
+  "rpm",
+  "dnf",
+  "mountpoint",
+  "mount",
+  "blkid",
+  "mkfs.xfs",
+  "iptables",
+  "iptables-restore",
+  "ip6tables",
+  "ip6tables-restore",
+  "curl",
+  "amazon-cloudwatch-agent-ctl",
+  "sysctl",
+  "modprobe",
+  "sleep",
+  "id",
+  "ip",
 ];
 export const REGION = "eu-central-1";
 export const HOST_CONFIG_PARAMETER = "/oh/test/host/config";
@@ -120,7 +150,14 @@ export class DryRunHost {
     const before = existsSync(this.log) ? readFileSync(this.log, "utf8").split("\n").length - 1 : 0;
     const result = spawnSync("bash", [join(this.bundle, script), ...args], {
       encoding: "utf8",
-      env: { PATH: `${this.stubs}:/usr/local/bin:/usr/bin:/bin`, OH_ROOT: this.root, STUB_STATE: this.state, STUB_LOG: this.log, HOME: this.dir, ...env },
+      env: {
+        PATH: `${this.stubs}:/usr/local/bin:/usr/bin:/bin`,
+        OH_ROOT: this.root,
+        STUB_STATE: this.state,
+        STUB_LOG: this.log,
+        HOME: this.dir,
+        ...env,
+      },
       // generous: on a machine shared with other test suites a full install can take a minute or more
       timeout: 300_000,
     });
@@ -149,7 +186,7 @@ export class DryRunHost {
         const stat = lstatSync(path);
         const rel = relative(this.root, path);
         if (stat.isDirectory()) {
-          out.set(rel + "/", `dir ${(stat.mode & 0o7777).toString(8)}`);
+          out.set(`${rel}/`, `dir ${(stat.mode & 0o7777).toString(8)}`);
           walk(path);
         } else {
           const digest = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16);
@@ -169,8 +206,20 @@ export class DryRunHost {
 /** Calls that change a host or the AWS world (anything else only looks). */
 export function mutatingCalls(calls: readonly string[]): string[] {
   const mutating = [
-    /^dnf install/, /^mkfs/, /^mount /, /^aws secretsmanager put-secret-value/, /^aws ssm put-parameter/, /^docker (pull|tag|run|image rm)/,
-    /^systemctl (enable|start|restart|daemon-reload)/, /^sysctl .*(-w|--system)/, /^modprobe/, /^ip6?tables-restore/, /^ip6?tables .*-(I|N|A|D|F) /, /^ip route (add|replace|del)/, /^curl .*-o /, /^amazon-cloudwatch-agent-ctl/,
+    /^dnf install/,
+    /^mkfs/,
+    /^mount /,
+    /^aws secretsmanager put-secret-value/,
+    /^aws ssm put-parameter/,
+    /^docker (pull|tag|run|image rm)/,
+    /^systemctl (enable|start|restart|daemon-reload)/,
+    /^sysctl .*(-w|--system)/,
+    /^modprobe/,
+    /^ip6?tables-restore/,
+    /^ip6?tables .*-(I|N|A|D|F) /,
+    /^ip route (add|replace|del)/,
+    /^curl .*-o /,
+    /^amazon-cloudwatch-agent-ctl/,
   ];
   return calls.filter((call) => mutating.some((re) => re.test(call)));
 }

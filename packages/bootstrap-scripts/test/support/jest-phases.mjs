@@ -26,8 +26,13 @@ if (extra.length) process.exit(jest(["--json", `--outputFile=${REPORT}`, ...extr
 
 mkdirSync(dirname(REPORT), { recursive: true });
 const phases = [
-  { report: join(root, "reports", "jest-phase-1.json"), args: HOST_TESTS.flatMap((file) => ["--testPathIgnorePatterns", file.replace(/\./g, "\\.")]) },
-  ...(HOST_TESTS.length ? [{ report: join(root, "reports", "jest-phase-2.json"), args: ["--runInBand", "--runTestsByPath", ...HOST_TESTS] }] : []),
+  {
+    report: join(root, "reports", "jest-phase-1.json"),
+    args: HOST_TESTS.flatMap((file) => ["--testPathIgnorePatterns", file.replace(/\./g, "\\.")]),
+  },
+  ...(HOST_TESTS.length
+    ? [{ report: join(root, "reports", "jest-phase-2.json"), args: ["--runInBand", "--runTestsByPath", ...HOST_TESTS] }]
+    : []),
 ];
 
 let status = 0;
@@ -46,11 +51,26 @@ for (const phase of phases) {
 }
 
 const sum = (key) => reports.reduce((total, report) => total + (report[key] ?? 0), 0);
-const merged = { ...reports[0], success: reports.every((report) => report.success), testResults: reports.flatMap((report) => report.testResults ?? []) };
+const merged = {
+  ...reports[0],
+  success: reports.every((report) => report.success),
+  testResults: reports.flatMap((report) => report.testResults ?? []),
+};
 for (const key of [
-  "numTotalTests", "numPassedTests", "numFailedTests", "numPendingTests", "numTodoTests",
-  "numTotalTestSuites", "numPassedTestSuites", "numFailedTestSuites", "numPendingTestSuites", "numRuntimeErrorTestSuites",
-]) merged[key] = sum(key);
+  "numTotalTests",
+  "numPassedTests",
+  "numFailedTests",
+  "numPendingTests",
+  "numTodoTests",
+  "numTotalTestSuites",
+  "numPassedTestSuites",
+  "numFailedTestSuites",
+  "numPendingTestSuites",
+  "numRuntimeErrorTestSuites",
+])
+  merged[key] = sum(key);
 writeFileSync(REPORT, JSON.stringify(merged));
-console.log(`jest-phases: ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${merged.numPendingTests} skipped in ${merged.numTotalTestSuites} files (${phases.length} phases)`);
+console.log(
+  `jest-phases: ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${merged.numPendingTests} skipped in ${merged.numTotalTestSuites} files (${phases.length} phases)`,
+);
 process.exit(status);

@@ -80,7 +80,11 @@ export function labUnavailableReason(): string | undefined {
     return `"ip netns add" failed: ${(err as Error).message.split("\n")[0]}`;
   }
   try {
-    execFileSync("ip", ["netns", "exec", name, "iptables", "-w", "-A", "INPUT", "-m", "addrtype", "--dst-type", "LOCAL", "--limit-iface-in", "-j", "RETURN"], { stdio: "pipe" });
+    execFileSync(
+      "ip",
+      ["netns", "exec", name, "iptables", "-w", "-A", "INPUT", "-m", "addrtype", "--dst-type", "LOCAL", "--limit-iface-in", "-j", "RETURN"],
+      { stdio: "pipe" },
+    );
     execFileSync("ip", ["netns", "exec", name, "ip", "link", "add", "brchk", "type", "bridge"], { stdio: "pipe" });
   } catch (err) {
     return `iptables or bridges do not work inside a network namespace: ${(err as Error).message.split("\n")[0]}`;
@@ -123,7 +127,8 @@ export class NetnsLab {
     this.sh(this.host, "ip", ["link", "set", "eth0", "up"]);
     this.sh(this.host, "ip", ["route", "add", "default", "via", VPC_ROUTER_IP]);
     this.sh(this.vpc, "ip", ["addr", "add", `${VPC_ROUTER_IP}/24`, "dev", "eth0"]);
-    for (const ip of [IMDS_IP, LINK_LOCAL_SERVICE_IP, INTERNET_IP, VPC_DNS_IP, AURORA_IP, VPC_SERVICE_IP, PEERED_IP]) this.sh(this.vpc, "ip", ["addr", "add", `${ip}/32`, "dev", "lo"]);
+    for (const ip of [IMDS_IP, LINK_LOCAL_SERVICE_IP, INTERNET_IP, VPC_DNS_IP, AURORA_IP, VPC_SERVICE_IP, PEERED_IP])
+      this.sh(this.vpc, "ip", ["addr", "add", `${ip}/32`, "dev", "lo"]);
     this.sh(this.vpc, "ip", ["link", "set", "eth0", "up"]);
     // worst case: a VPC neighbour whose route table sends 10.240.0.0/16 to this host
     this.sh(this.vpc, "ip", ["route", "add", "10.240.0.0/16", "via", HOST_PRIMARY_IP]);
@@ -140,7 +145,13 @@ export class NetnsLab {
     for (const c of spec.containers) {
       const user = this.users.find((u) => u.key === c.user);
       if (!user) throw new Error(`lab: container ${c.name} names unknown user ${c.user}`);
-      const container: LabContainer = { name: c.name, user, ip: `10.240.${user.subnetIndex}.${c.host}`, port: c.port, publishedPort: c.publishedPort };
+      const container: LabContainer = {
+        name: c.name,
+        user,
+        ip: `10.240.${user.subnetIndex}.${c.host}`,
+        port: c.port,
+        publishedPort: c.publishedPort,
+      };
       this.containers.push(container);
       const ns = this.ns(c.name);
       this.addNamespace(ns);
@@ -156,7 +167,12 @@ export class NetnsLab {
 
   /** The iptables rules Docker 25 installs for these bridges and published ports (see the file comment). */
   dockerRules(): string {
-    const nat = ["*nat", ":DOCKER - [0:0]", "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER", "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER"];
+    const nat = [
+      "*nat",
+      ":DOCKER - [0:0]",
+      "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+      "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+    ];
     const filter = [
       "*filter",
       ":FORWARD DROP [0:0]",
@@ -181,7 +197,9 @@ export class NetnsLab {
     }
     for (const c of this.containers) {
       if (c.publishedPort === undefined) continue;
-      nat.push(`-A DOCKER -d ${c.user.gateway}/32 ! -i ${c.user.bridge} -p tcp -m tcp --dport ${c.publishedPort} -j DNAT --to-destination ${c.ip}:${c.port}`);
+      nat.push(
+        `-A DOCKER -d ${c.user.gateway}/32 ! -i ${c.user.bridge} -p tcp -m tcp --dport ${c.publishedPort} -j DNAT --to-destination ${c.ip}:${c.port}`,
+      );
       filter.push(`-A DOCKER -d ${c.ip}/32 ! -i ${c.user.bridge} -o ${c.user.bridge} -p tcp -m tcp --dport ${c.port} -j ACCEPT`);
     }
     filter.push("-A DOCKER-ISOLATION-STAGE-1 -j RETURN", "-A DOCKER-ISOLATION-STAGE-2 -j RETURN", "-A DOCKER-USER -j RETURN");
@@ -195,7 +213,9 @@ export class NetnsLab {
 
   /** Starts a listener in a namespace on each address; resolves once all listen. */
   async listen(ns: string, label: string, addresses: string[]): Promise<void> {
-    const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(SUPPORT, "tcp-listener.cjs"), label, ...addresses], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(SUPPORT, "tcp-listener.cjs"), label, ...addresses], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.listeners.push(child);
     await new Promise<void>((resolve, reject) => {
       let out = "";
@@ -211,7 +231,11 @@ export class NetnsLab {
 
   /** Tries every target from a namespace at once. */
   async probe(ns: string, targets: ProbeTarget[], timeoutMs = 800): Promise<ProbeResult[]> {
-    const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(SUPPORT, "tcp-probe.cjs"), JSON.stringify(targets), String(timeoutMs)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "ip",
+      ["netns", "exec", ns, process.execPath, join(SUPPORT, "tcp-probe.cjs"), JSON.stringify(targets), String(timeoutMs)],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let out = "";
     let err = "";
     child.stdout!.on("data", (chunk) => (out += chunk));

@@ -10,7 +10,10 @@ import { applySecurityHeaders } from "./security-headers";
 export { appContentSecurityPolicy } from "./security-headers";
 export { ssmParameterSource } from "../shared/ssm";
 
-export type OriginResponseHandler = (event: CloudFrontResponseEvent, context?: Pick<Context, "functionName">) => Promise<CloudFrontResponse>;
+export type OriginResponseHandler = (
+  event: CloudFrontResponseEvent,
+  context?: Pick<Context, "functionName">,
+) => Promise<CloudFrontResponse>;
 
 function withHeaders(event: CloudFrontResponseEvent, config: EdgeConfig | undefined): CloudFrontResponse {
   const { request, response } = event.Records[0]!.cf;
@@ -26,7 +29,10 @@ export function createOriginResponseHandler(input: { config: unknown }): OriginR
 }
 
 /** A handler that loads the config parameter once per container; without it, the strictest generic headers still apply. */
-export function createOriginResponseHandlerFromParameters(source: ParameterSource, options: SettingsCacheOptions = {}): OriginResponseHandler {
+export function createOriginResponseHandlerFromParameters(
+  source: ParameterSource,
+  options: SettingsCacheOptions = {},
+): OriginResponseHandler {
   const cache = new SettingsCache(source, { ...options, withSecrets: false });
   return async (event, context) => {
     let config: EdgeConfig | undefined;

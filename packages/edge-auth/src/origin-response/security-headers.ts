@@ -31,7 +31,11 @@ function set(headers: CloudFrontHeaders, key: string, value: string): void {
   headers[key.toLowerCase()] = [{ key, value }];
 }
 
-export function applySecurityHeaders(headers: CloudFrontHeaders, host: HostKind, config: Pick<EdgeConfig, "appHost" | "runtimeDomain"> | undefined): void {
+export function applySecurityHeaders(
+  headers: CloudFrontHeaders,
+  host: HostKind,
+  config: Pick<EdgeConfig, "appHost" | "runtimeDomain"> | undefined,
+): void {
   set(headers, "Strict-Transport-Security", HSTS);
   set(headers, "X-Content-Type-Options", "nosniff");
   if (host.kind === "app" && config) {
@@ -60,7 +64,13 @@ function stripCookieDomains(headers: CloudFrontHeaders): void {
   const kept = cookies
     // A nameless cookie (`=__Host-oh-session=x`) is sent back as `__Host-oh-session=x` by browsers that accept it.
     .filter((c) => !/^[\s=]*__(host|secure)-oh[-_]/i.test(c.value))
-    .map((c) => ({ key: "Set-Cookie", value: c.value.split(";").filter((part) => !/^\s*domain\s*=/i.test(part)).join(";") }));
+    .map((c) => ({
+      key: "Set-Cookie",
+      value: c.value
+        .split(";")
+        .filter((part) => !/^\s*domain\s*=/i.test(part))
+        .join(";"),
+    }));
   if (kept.length) headers["set-cookie"] = kept;
   else delete headers["set-cookie"];
 }

@@ -59,7 +59,9 @@ function show(value: unknown): string {
 
 function hostname(field: string, value: unknown): string {
   if (typeof value !== "string" || !HOSTNAME.test(value)) {
-    throw new EdgeConfigError(`config.${field}: ${show(value)} is not a host name (expected a lower-case DNS name such as openhands.example.com)`);
+    throw new EdgeConfigError(
+      `config.${field}: ${show(value)} is not a host name (expected a lower-case DNS name such as openhands.example.com)`,
+    );
   }
   return value;
 }
@@ -76,7 +78,9 @@ function url(field: string, value: unknown): string {
   // Plain http only for a loopback provider (local runs and tests); anything else would send codes and tokens in clear.
   const ok = parsed && (parsed.protocol === "https:" || (parsed.protocol === "http:" && LOOPBACK_HOSTS.has(parsed.hostname)));
   if (!ok || parsed?.username || parsed?.password || parsed?.hash) {
-    throw new EdgeConfigError(`config.${field}: ${show(value)} is not an https URL (expected for example https://login.example.com/oauth2/token)`);
+    throw new EdgeConfigError(
+      `config.${field}: ${show(value)} is not an https URL (expected for example https://login.example.com/oauth2/token)`,
+    );
   }
   return value as string;
 }
@@ -93,17 +97,25 @@ export function parseEdgeConfig(json: unknown): EdgeConfig {
   const raw = parseJson("config", json);
   if (raw.version !== 1) throw new EdgeConfigError(`config.version: ${show(raw.version)} is not supported (expected 1)`);
   const scopes = raw.scopes;
-  if (!Array.isArray(scopes) || !scopes.includes("openid") || !scopes.every((s) => typeof s === "string" && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) {
+  if (
+    !Array.isArray(scopes) ||
+    !scopes.includes("openid") ||
+    !scopes.every((s) => typeof s === "string" && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))
+  ) {
     throw new EdgeConfigError(`config.scopes: ${show(scopes)} is not valid (expected a list of OAuth scopes that includes "openid")`);
   }
   const maxAge = raw.sessionMaxAgeSeconds;
   if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 300 || maxAge > 315_360_000) {
-    throw new EdgeConfigError(`config.sessionMaxAgeSeconds: ${show(maxAge)} is not valid (expected whole seconds between 300 and 315360000)`);
+    throw new EdgeConfigError(
+      `config.sessionMaxAgeSeconds: ${show(maxAge)} is not valid (expected whole seconds between 300 and 315360000)`,
+    );
   }
   const appHost = hostname("appHost", raw.appHost);
   const runtimeDomain = hostname("runtimeDomain", raw.runtimeDomain);
   if (appHost === runtimeDomain || appHost.endsWith(`.${runtimeDomain}`)) {
-    throw new EdgeConfigError(`config.appHost: "${appHost}" lies inside the runtime domain "${runtimeDomain}" (expected a host outside it)`);
+    throw new EdgeConfigError(
+      `config.appHost: "${appHost}" lies inside the runtime domain "${runtimeDomain}" (expected a host outside it)`,
+    );
   }
   return {
     version: 1,
@@ -142,9 +154,22 @@ function embeddedJwks(raw: Record<string, unknown>): EdgeSecrets["jwks"] {
     Array.isArray(keys) &&
     keys.length > 0 &&
     keys.length <= 20 &&
-    keys.every((k) => typeof k === "object" && k !== null && !Array.isArray(k) && typeof (k as { kid?: unknown }).kid === "string" && typeof (k as { kty?: unknown }).kty === "string");
+    keys.every(
+      (k) =>
+        typeof k === "object" &&
+        k !== null &&
+        !Array.isArray(k) &&
+        typeof (k as { kid?: unknown }).kid === "string" &&
+        typeof (k as { kty?: unknown }).kty === "string",
+    );
   if (!ok) {
-    console.warn(JSON.stringify({ level: "warn", message: "edge-auth: secrets.jwks/jwksUri ignored (expected jwksUri and a JWKS of 1-20 keys with kid and kty); the JWKS is downloaded instead" }));
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        message:
+          "edge-auth: secrets.jwks/jwksUri ignored (expected jwksUri and a JWKS of 1-20 keys with kid and kty); the JWKS is downloaded instead",
+      }),
+    );
     return undefined;
   }
   return { uri: raw.jwksUri as string, keys: { keys: keys as Record<string, unknown>[] } };
@@ -153,7 +178,8 @@ function embeddedJwks(raw: Record<string, unknown>): EdgeSecrets["jwks"] {
 /** Parses the secrets parameter (JSON text or object); throws EdgeSecretsNotReadyError while it holds `{"unset":true}`. */
 export function parseEdgeSecrets(json: unknown): EdgeSecrets {
   const raw = parseJson("secrets", json);
-  if (raw.unset === true) throw new EdgeSecretsNotReadyError("secrets: the parameter still holds its placeholder; the host fills it on first boot");
+  if (raw.unset === true)
+    throw new EdgeSecretsNotReadyError("secrets: the parameter still holds its placeholder; the host fills it on first boot");
   if (raw.clientSecret !== undefined && (typeof raw.clientSecret !== "string" || raw.clientSecret.length === 0)) {
     throw new EdgeConfigError("secrets.clientSecret: is not a non-empty string (expected the app client secret, or no field)");
   }

@@ -13,7 +13,10 @@ export interface HttpAnswer {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** One request; rejects on network errors, on the deadline, and on bodies over 1 MB. Redirects are not followed. */
-export function httpCall(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number }): Promise<HttpAnswer> {
+export function httpCall(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number },
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const send = target.protocol === "http:" ? httpRequest : httpsRequest;
@@ -25,7 +28,9 @@ export function httpCall(url: string, options: { method?: string; headers?: Reco
         if (size > MAX_BODY_BYTES) req.destroy(new Error("response body over 1 MB"));
         else chunks.push(chunk);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string | undefined>, body: Buffer.concat(chunks) }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string | undefined>, body: Buffer.concat(chunks) }),
+      );
       res.on("error", reject);
     });
     req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));

@@ -31,19 +31,38 @@ const GENERATED_RESPONSE_HEADERS: Record<string, string> = {
   "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
 
-function response(status: number, description: string, headers: Record<string, string>, setCookies: readonly string[], body?: string): CloudFrontResultResponse {
+function response(
+  status: number,
+  description: string,
+  headers: Record<string, string>,
+  setCookies: readonly string[],
+  body?: string,
+): CloudFrontResultResponse {
   const out: CloudFrontHeaders = {};
   for (const [key, value] of Object.entries({ ...GENERATED_RESPONSE_HEADERS, ...headers })) out[key.toLowerCase()] = [{ key, value }];
   if (setCookies.length) out["set-cookie"] = setCookies.map((value) => ({ key: "Set-Cookie", value }));
-  return body === undefined ? { status: String(status), statusDescription: description, headers: out } : { status: String(status), statusDescription: description, headers: out, body };
+  return body === undefined
+    ? { status: String(status), statusDescription: description, headers: out }
+    : { status: String(status), statusDescription: description, headers: out, body };
 }
 
 export function redirect(location: string, setCookies: readonly string[] = []): CloudFrontResultResponse {
   return response(302, "Found", { Location: location }, setCookies);
 }
 
-export function json(status: number, body: object, setCookies: readonly string[] = [], headers: Record<string, string> = {}): CloudFrontResultResponse {
-  return response(status, STATUS_TEXT[status] ?? "Error", { "Content-Type": "application/json", ...headers }, setCookies, JSON.stringify(body));
+export function json(
+  status: number,
+  body: object,
+  setCookies: readonly string[] = [],
+  headers: Record<string, string> = {},
+): CloudFrontResultResponse {
+  return response(
+    status,
+    STATUS_TEXT[status] ?? "Error",
+    { "Content-Type": "application/json", ...headers },
+    setCookies,
+    JSON.stringify(body),
+  );
 }
 
 export function escapeHtml(text: string): string {
@@ -51,15 +70,29 @@ export function escapeHtml(text: string): string {
 }
 
 /** A small HTML page; every interpolated value is escaped. */
-export function page(status: number, title: string, message: string, setCookies: readonly string[] = [], link?: { href: string; text: string }): CloudFrontResultResponse {
+export function page(
+  status: number,
+  title: string,
+  message: string,
+  setCookies: readonly string[] = [],
+  link?: { href: string; text: string },
+): CloudFrontResultResponse {
   const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : "";
   const body = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${action}</body></html>`;
   return response(status, STATUS_TEXT[status] ?? "Error", { "Content-Type": "text/html; charset=utf-8" }, setCookies, body);
 }
 
 /** A JSON answer for API callers, a page for browsers. */
-export function refuse(request: CloudFrontRequest, status: number, error: string, message: string, setCookies: readonly string[] = []): CloudFrontResultResponse {
-  return isNavigation(request) ? page(status, STATUS_TEXT[status] ?? "Error", message, setCookies) : json(status, { error, message }, setCookies);
+export function refuse(
+  request: CloudFrontRequest,
+  status: number,
+  error: string,
+  message: string,
+  setCookies: readonly string[] = [],
+): CloudFrontResultResponse {
+  return isNavigation(request)
+    ? page(status, STATUS_TEXT[status] ?? "Error", message, setCookies)
+    : json(status, { error, message }, setCookies);
 }
 
 /** A page asking the user to confirm with a same-origin POST (a button): what another site cannot trigger for them. */
@@ -67,7 +100,13 @@ export function confirmPage(status: number, title: string, message: string, acti
   const body = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><form method="post" action="${escapeHtml(action)}"><button type="submit">${escapeHtml(button)}</button></form></body></html>`;
   // No form-action: the POST's answer redirects to the provider's logout, and form-action also governs redirects.
   const csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
-  return response(status, STATUS_TEXT[status] ?? "Error", { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp }, [], body);
+  return response(
+    status,
+    STATUS_TEXT[status] ?? "Error",
+    { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp },
+    [],
+    body,
+  );
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -26,7 +26,12 @@ export interface TokenClientOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** POSTs to the token endpoint; retries network errors and 5xx, never 4xx. The whole budget stays inside the 5 s viewer timeout. */
-export async function requestTokens(config: EdgeConfig, secrets: EdgeSecrets, form: Record<string, string>, options: TokenClientOptions = {}): Promise<TokenResult> {
+export async function requestTokens(
+  config: EdgeConfig,
+  secrets: EdgeSecrets,
+  form: Record<string, string>,
+  options: TokenClientOptions = {},
+): Promise<TokenResult> {
   const attempts = options.attempts ?? 3;
   const headers: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" };
   const body = new URLSearchParams({ ...form, client_id: config.clientId });
@@ -40,7 +45,12 @@ export async function requestTokens(config: EdgeConfig, secrets: EdgeSecrets, fo
     let status: number;
     let text: string;
     try {
-      const answer = await httpCall(config.tokenUrl, { method: "POST", headers, body: body.toString(), timeoutMs: options.timeoutMs ?? 1500 });
+      const answer = await httpCall(config.tokenUrl, {
+        method: "POST",
+        headers,
+        body: body.toString(),
+        timeoutMs: options.timeoutMs ?? 1500,
+      });
       status = answer.status;
       text = answer.body.toString("utf8");
     } catch (error) {
@@ -58,15 +68,22 @@ export async function requestTokens(config: EdgeConfig, secrets: EdgeSecrets, fo
     } catch {
       // not JSON; handled below
     }
-    if (status !== 200) return { ok: false, kind: "refused", status, error: typeof parsed.error === "string" ? parsed.error.slice(0, 100) : "unknown" };
+    if (status !== 200)
+      return { ok: false, kind: "refused", status, error: typeof parsed.error === "string" ? parsed.error.slice(0, 100) : "unknown" };
     if (typeof parsed.id_token !== "string") return { ok: false, kind: "refused", status, error: "no id_token in the token response" };
-    const tokens: TokenSet = typeof parsed.refresh_token === "string" ? { idToken: parsed.id_token, refreshToken: parsed.refresh_token } : { idToken: parsed.id_token };
+    const tokens: TokenSet =
+      typeof parsed.refresh_token === "string"
+        ? { idToken: parsed.id_token, refreshToken: parsed.refresh_token }
+        : { idToken: parsed.id_token };
     return { ok: true, tokens };
   }
   return { ok: false, kind: "unavailable", detail };
 }
 
-export function authorizeUrl(config: EdgeConfig, params: { redirectUri: string; state: string; nonce: string; codeChallenge: string }): string {
+export function authorizeUrl(
+  config: EdgeConfig,
+  params: { redirectUri: string; state: string; nonce: string; codeChallenge: string },
+): string {
   const url = new URL(config.authorizeUrl);
   url.searchParams.set("response_type", "code");
   url.searchParams.set("client_id", config.clientId);

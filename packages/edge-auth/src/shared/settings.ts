@@ -15,7 +15,8 @@ export interface ParameterNames {
 // `<name>-<environment>-edge-viewer-request` or `<name>-<environment>-edge-origin-response` (the infra edge stack's names); at the
 // edge the runtime reports them as `us-east-1.<function name>`. The environment has no hyphen, so the last hyphen before the
 // suffix splits name from environment.
-const FUNCTION_NAME = /^(?:[a-z]{2}(?:-[a-z]+)+-\d\.)?([a-z][a-z0-9-]{1,18}[a-z0-9])-([a-z][a-z0-9]{0,9})-edge-(?:viewer-request|origin-response)$/;
+const FUNCTION_NAME =
+  /^(?:[a-z]{2}(?:-[a-z]+)+-\d\.)?([a-z][a-z0-9-]{1,18}[a-z0-9])-([a-z][a-z0-9]{0,9})-edge-(?:viewer-request|origin-response)$/;
 
 /** The SSM parameter names for a function name, or an EdgeConfigError naming the expected shape. */
 export function parameterNamesFor(functionName: string): ParameterNames {
@@ -54,7 +55,10 @@ export class SettingsCache {
   private current: { settings: Settings; loadedAt: number; names: string; raw: string } | undefined;
   private inflight: Promise<Settings> | undefined;
 
-  constructor(private readonly source: ParameterSource, private readonly options: SettingsCacheOptions = {}) {}
+  constructor(
+    private readonly source: ParameterSource,
+    private readonly options: SettingsCacheOptions = {},
+  ) {}
 
   async get(functionName: string): Promise<Settings> {
     const now = (this.options.now ?? Date.now)();
@@ -92,7 +96,8 @@ export class SettingsCache {
       settings = { state: "config-only", config };
     } else {
       const secretsJson = values.get(names.secrets);
-      if (secretsJson === undefined) throw new EdgeConfigError(`SSM parameter ${names.secrets} is missing (the infra edge stack creates it)`);
+      if (secretsJson === undefined)
+        throw new EdgeConfigError(`SSM parameter ${names.secrets} is missing (the infra edge stack creates it)`);
       try {
         settings = { state: "ready", config, secrets: parseEdgeSecrets(secretsJson) };
       } catch (error) {

@@ -30,7 +30,12 @@ export function seal(key: Buffer, purpose: string, payload: object): string {
 }
 
 /** The payload when the value carries a valid MAC for this purpose, otherwise undefined (never throws). */
-export function unseal(key: Buffer, purpose: string, value: string | undefined, maxLength = MAX_SIGNED_VALUE_LENGTH): Record<string, unknown> | undefined {
+export function unseal(
+  key: Buffer,
+  purpose: string,
+  value: string | undefined,
+  maxLength = MAX_SIGNED_VALUE_LENGTH,
+): Record<string, unknown> | undefined {
   if (!value || value.length > maxLength) return undefined;
   const dot = value.indexOf(".");
   if (dot <= 0 || dot !== value.lastIndexOf(".")) return undefined;

@@ -44,13 +44,18 @@ const arrayBuffer = (buffer: Buffer): ArrayBuffer => Uint8Array.from(buffer).buf
 
 function hmacSha256Only(algorithm: { name?: string; hash?: { name?: string } | string }): void {
   const hash = typeof algorithm.hash === "string" ? algorithm.hash : algorithm.hash?.name;
-  if (algorithm.name !== "HMAC" || (hash !== undefined && hash !== "SHA-256")) throw new Error(`signer globals: only HMAC SHA-256 (got ${JSON.stringify(algorithm)})`);
+  if (algorithm.name !== "HMAC" || (hash !== undefined && hash !== "SHA-256"))
+    throw new Error(`signer globals: only HMAC SHA-256 (got ${JSON.stringify(algorithm)})`);
 }
 
 /** `crypto.subtle` for SigV4: raw HMAC-SHA256 keys, HMAC sign, SHA-256 digest (node:crypto, synchronous, resolved promises). */
 const crypto = {
   subtle: {
-    async importKey(format: string, keyData: ArrayBuffer | ArrayBufferView, algorithm: { name?: string; hash?: { name?: string } | string }): Promise<HmacKey> {
+    async importKey(
+      format: string,
+      keyData: ArrayBuffer | ArrayBufferView,
+      algorithm: { name?: string; hash?: { name?: string } | string },
+    ): Promise<HmacKey> {
       if (format !== "raw") throw new Error(`signer globals: only raw keys (got ${format})`);
       hmacSha256Only(algorithm);
       return { raw: Uint8Array.from(bytes(keyData)) };

@@ -11,7 +11,10 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** SSM refused or could not be reached; `code` is SSM's error type (ThrottlingException, AccessDeniedException, ...) or ours. */
 export class SsmError extends Error {
   override readonly name = "SsmError";
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(`SSM GetParameters: ${code}: ${message}`);
   }
 }
@@ -38,7 +41,10 @@ function endpointFrom(env: NodeJS.ProcessEnv): string {
   }
   // Credentials' signatures and decrypted keys in clear on the network: plain http is refused off loopback.
   if (!(url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)))) {
-    throw new SsmError("InvalidEndpoint", `AWS_ENDPOINT_URL_SSM ${JSON.stringify(override.slice(0, 100))} is not https (plain http only on loopback)`);
+    throw new SsmError(
+      "InvalidEndpoint",
+      `AWS_ENDPOINT_URL_SSM ${JSON.stringify(override.slice(0, 100))} is not https (plain http only on loopback)`,
+    );
   }
   return url.toString();
 }
@@ -71,7 +77,10 @@ export function ssmParameterSource(options: SsmParameterSourceOptions = {}): Par
       const accessKeyId = env.AWS_ACCESS_KEY_ID;
       const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
       if (!accessKeyId || !secretAccessKey) {
-        throw new SsmError("MissingCredentials", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not in the environment (the Lambda runtime sets them from the function's role)");
+        throw new SsmError(
+          "MissingCredentials",
+          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not in the environment (the Lambda runtime sets them from the function's role)",
+        );
       }
       const url = endpointFrom(env);
       const body = JSON.stringify({ Names: names, WithDecryption: true });
@@ -91,7 +100,7 @@ export function ssmParameterSource(options: SsmParameterSourceOptions = {}): Par
       signed.headers.forEach((value, name) => {
         headers[name] = value;
       });
-      let answer;
+      let answer: Awaited<ReturnType<typeof httpCall>>;
       try {
         answer = await httpCall(url, { method: "POST", headers, body, timeoutMs: options.timeoutMs ?? 2000 });
       } catch (error) {
@@ -104,11 +113,13 @@ export function ssmParameterSource(options: SsmParameterSourceOptions = {}): Par
         const message = parsed && typeof (parsed.message ?? parsed.Message) === "string" ? String(parsed.message ?? parsed.Message) : text;
         throw new SsmError(type, `${message.replace(/[^\x20-\x7e]/g, "?").slice(0, 300)} (HTTP ${answer.status})`);
       }
-      if (!parsed || !Array.isArray(parsed.Parameters)) throw new SsmError("MalformedAnswer", `the answer is not a GetParameters result: ${JSON.stringify(text.slice(0, 100))}`);
+      if (!parsed || !Array.isArray(parsed.Parameters))
+        throw new SsmError("MalformedAnswer", `the answer is not a GetParameters result: ${JSON.stringify(text.slice(0, 100))}`);
       const values = new Map<string, string>();
       for (const parameter of parsed.Parameters as unknown[]) {
         const { Name, Value } = (parameter ?? {}) as { Name?: unknown; Value?: unknown };
-        if (typeof Name !== "string" || typeof Value !== "string") throw new SsmError("MalformedAnswer", "a parameter without a string Name and Value");
+        if (typeof Name !== "string" || typeof Value !== "string")
+          throw new SsmError("MalformedAnswer", "a parameter without a string Name and Value");
         if (names.includes(Name)) values.set(Name, Value);
       }
       return values;

@@ -21,7 +21,11 @@ export function appCrossOriginRefusal(gate: GateContext, request: CloudFrontRequ
   return undefined;
 }
 
-export async function appPassThrough(gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>): Promise<ViewerRequestResult> {
+export async function appPassThrough(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+): Promise<ViewerRequestResult> {
   const session = await readSession(gate, cookies);
   if (!session.ok) return unauthenticated(gate, request, session, safeReturnPath(pathWithQuery(request), gate.appOrigin));
   // Our tokens never reach the origin (the app has no use for them, and they must not leak into logs or sandboxes).

@@ -3,7 +3,15 @@
 // ./routes, the pass-through of each kind of host is app-host.ts / runtime-host.ts.
 import type { CloudFrontRequest, CloudFrontResultResponse } from "aws-lambda";
 import type { EdgeConfig, EdgeSecrets } from "../shared/config";
-import { MAX_COOKIE_HEADER_LENGTH, REFRESH_PATH, clearEverywhere, cookieHeaderLength, cookieNamesBySize, isOurName, readCookies } from "../shared/cookies";
+import {
+  MAX_COOKIE_HEADER_LENGTH,
+  REFRESH_PATH,
+  clearEverywhere,
+  cookieHeaderLength,
+  cookieNamesBySize,
+  isOurName,
+  readCookies,
+} from "../shared/cookies";
 import { classifyHost } from "../shared/hosts";
 import { header, json, refuse } from "../shared/http";
 import { stripIdentityHeaders } from "../shared/identity";
@@ -23,8 +31,18 @@ export { MAX_REMEMBERED_RUNTIME_HOSTS } from "./session";
 export { TICKET_LIFETIME_SECONDS } from "./routes/runtime";
 export { RUNTIME_SESSION_SECONDS } from "./routes/runtime-callback";
 
-type AppRoute = (gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>) => Promise<CloudFrontResultResponse> | CloudFrontResultResponse;
-type RuntimeRoute = (gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>, host: string, slug: string) => CloudFrontResultResponse;
+type AppRoute = (
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+) => Promise<CloudFrontResultResponse> | CloudFrontResultResponse;
+type RuntimeRoute = (
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+  host: string,
+  slug: string,
+) => CloudFrontResultResponse;
 
 /** The app host's routes (docs/CONTRACTS.md, "Edge paths"); a Map, so that no path can reach an inherited property. */
 const APP_ROUTES = new Map<string, AppRoute>([
@@ -49,7 +67,13 @@ async function appHost(gate: GateContext, request: CloudFrontRequest, cookies: M
   return appPassThrough(gate, request, cookies);
 }
 
-function runtimeHost(gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>, host: string, slug: string): ViewerRequestResult {
+function runtimeHost(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+  host: string,
+  slug: string,
+): ViewerRequestResult {
   const route = RUNTIME_ROUTES.get(request.uri);
   if (route) return route(gate, request, cookies, host, slug);
   return runtimePassThrough(gate, request, cookies, host, slug);
@@ -63,7 +87,11 @@ function withClears(result: ViewerRequestResult, clears: readonly string[]): Vie
   return result;
 }
 
-export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: GateOptions = {}): (request: CloudFrontRequest) => Promise<ViewerRequestResult> {
+export function createGate(
+  config: EdgeConfig,
+  secrets: EdgeSecrets,
+  options: GateOptions = {},
+): (request: CloudFrontRequest) => Promise<ViewerRequestResult> {
   const gate = createContext(config, secrets, options);
   return async (request) => {
     // Header spoofing: whatever the client sent as x-oh-* is gone before anything else looks at the request.
@@ -76,7 +104,13 @@ export function createGate(config: EdgeConfig, secrets: EdgeSecrets, options: Ga
       const { hostile } = readCookies(request.headers);
       const names = cookieNamesBySize(request.headers).filter((name) => !isOurName(name) || hostile.has(name));
       const clears = host.kind === "unknown" ? [] : clearEverywhere(names, host.host, request.uri);
-      return refuse(request, 431, "cookies_too_large", "This site's cookies were too many or too large and have been cleared; reload the page.", clears);
+      return refuse(
+        request,
+        431,
+        "cookies_too_large",
+        "This site's cookies were too many or too large and have been cleared; reload the page.",
+        clears,
+      );
     }
     if (host.kind === "unknown") {
       // Anything else on our domains (or a forged Host) is refused.

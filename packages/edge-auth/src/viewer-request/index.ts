@@ -19,7 +19,13 @@ function notReady(): CloudFrontResultResponse {
 }
 
 function failClosed(error: unknown): CloudFrontResultResponse {
-  console.error(JSON.stringify({ level: "error", message: "edge-auth refused a request", error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      message: "edge-auth refused a request",
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
+  );
   return json(503, { error: "unavailable", message: "Authentication is unavailable; try again in a minute." }, [], { "Retry-After": "30" });
 }
 
@@ -43,7 +49,10 @@ export function createViewerRequestHandler(input: { config: unknown; secrets: un
 }
 
 /** A handler that loads its configuration from a parameter source once per container (and again after the cache TTL). */
-export function createViewerRequestHandlerFromParameters(source: ParameterSource, options: GateOptions & SettingsCacheOptions = {}): ViewerRequestHandler {
+export function createViewerRequestHandlerFromParameters(
+  source: ParameterSource,
+  options: GateOptions & SettingsCacheOptions = {},
+): ViewerRequestHandler {
   const cache = new SettingsCache(source, options);
   let built: { settings: Settings; gate: ReturnType<typeof createGate> } | undefined;
   return async (event, context) => {
@@ -51,7 +60,9 @@ export function createViewerRequestHandlerFromParameters(source: ParameterSource
     try {
       settings = await cache.get(context?.functionName ?? "");
     } catch (error) {
-      return failClosed(error instanceof EdgeConfigError ? error : new Error(`loading the configuration failed: ${(error as Error).message}`));
+      return failClosed(
+        error instanceof EdgeConfigError ? error : new Error(`loading the configuration failed: ${(error as Error).message}`),
+      );
     }
     if (settings.state !== "ready") return notReady();
     if (built?.settings !== settings) built = { settings, gate: createGate(settings.config, settings.secrets, options) };

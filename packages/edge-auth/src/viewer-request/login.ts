@@ -26,7 +26,13 @@ export function startLogin(gate: GateContext, returnPath: string, extraCookies: 
   let cookies: string[] = [];
   for (const path of [returnPath, withoutQuery(returnPath), "/"]) {
     const packed = packPath(path);
-    const login = seal(secrets.nonceKey, "login", { n: nonce, v: codeVerifier, t: gate.now(), h: config.appHost, p: sha256Base64url(packed) });
+    const login = seal(secrets.nonceKey, "login", {
+      n: nonce,
+      v: codeVerifier,
+      t: gate.now(),
+      h: config.appHost,
+      p: sha256Base64url(packed),
+    });
     const room = MAX_PATH_COOKIE_LENGTH - login.length - 1;
     const rest = packed.slice(room);
     if (rest.length > MAX_PATH_COOKIE_LENGTH) continue;
@@ -35,7 +41,12 @@ export function startLogin(gate: GateContext, returnPath: string, extraCookies: 
     break;
   }
   const state = Buffer.from(JSON.stringify({ n: nonce })).toString("base64url");
-  const location = authorizeUrl(config, { redirectUri: gate.redirectUri, state, nonce: sha256Base64url(nonce), codeChallenge: sha256Base64url(codeVerifier) });
+  const location = authorizeUrl(config, {
+    redirectUri: gate.redirectUri,
+    state,
+    nonce: sha256Base64url(nonce),
+    codeChallenge: sha256Base64url(codeVerifier),
+  });
   return redirect(location, [...extraCookies, ...cookies]);
 }
 
@@ -49,7 +60,12 @@ export function refreshUrlFor(returnPath: string): string {
 }
 
 /** Not signed in (or no longer): navigations go through refresh or login, everything else gets a JSON 401 to recover from. */
-export function unauthenticated(gate: GateContext, request: CloudFrontRequest, session: Session, returnPath: string): CloudFrontResultResponse {
+export function unauthenticated(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  session: Session,
+  returnPath: string,
+): CloudFrontResultResponse {
   const refreshUrl = refreshUrlFor(returnPath);
   if (isNavigation(request)) {
     const fits = refreshUrl === `${REFRESH_PATH}?return=${encodeURIComponent(returnPath)}`;

@@ -38,14 +38,21 @@ function fromThisHostOrApp(gate: GateContext, request: CloudFrontRequest, host: 
   return sameOriginOrUser(request);
 }
 
-export function runtimePassThrough(gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>, host: string, slug: string): ViewerRequestResult {
+export function runtimePassThrough(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+  host: string,
+  slug: string,
+): ViewerRequestResult {
   const identity = readRuntimeSession(gate, cookies, host, slug);
   // Session theft by the sandbox: none of our cookies reach a runtime origin.
   stripOurCookies(request.headers);
   if (identity) {
     const writes = !["GET", "HEAD"].includes(request.method.toUpperCase()) || isWebSocketUpgrade(request);
     // Cross-site request forgery and WebSocket hijacking of a worker (from another user's runtime host or any site).
-    if (writes && !fromThisHostOrApp(gate, request, host)) return json(403, { error: "cross_origin", message: "This request did not come from this runtime host or the app." });
+    if (writes && !fromThisHostOrApp(gate, request, host))
+      return json(403, { error: "cross_origin", message: "This request did not come from this runtime host or the app." });
     addIdentityHeaders(request.headers, gate.secrets.identitySigningKey, host, identity, gate.now());
     return request;
   }
@@ -53,17 +60,27 @@ export function runtimePassThrough(gate: GateContext, request: CloudFrontRequest
   const query = new URLSearchParams(request.querystring);
   if (header(request.headers, "x-session-api-key") || query.get("session_api_key")) return request;
   // CORS preflights never carry credentials; the proxy answers them (a WebSocket handshake is never one).
-  if (request.method.toUpperCase() === "OPTIONS" && header(request.headers, "access-control-request-method") && !isWebSocketUpgrade(request)) return request;
+  if (
+    request.method.toUpperCase() === "OPTIONS" &&
+    header(request.headers, "access-control-request-method") &&
+    !isWebSocketUpgrade(request)
+  )
+    return request;
   // The App tab's liveness probe: a credential-less GET from the app's own origin. It goes on unsigned; the proxy
   // answers it with the worker's liveness only (no sandbox content), so it cannot be used to read a sandbox.
   if (isAppTabProbe(gate, request)) return request;
   if (!isNavigation(request)) {
     // WebSocket upgrades and API calls are never redirected.
-    return json(401, { error: "runtime_login_required", login: `https://${host}${safeReturnPath(pathWithQuery(request), `https://${host}`)}` });
+    return json(401, {
+      error: "runtime_login_required",
+      login: `https://${host}${safeReturnPath(pathWithQuery(request), `https://${host}`)}`,
+    });
   }
   const path = safeReturnPath(pathWithQuery(request), `https://${host}`);
   const state = runtimeState(path);
   // Long deep links: the path travels in the state cookie, never in the URLs of the hand-off.
   const location = `${gate.appOrigin}/_auth/runtime?host=${encodeURIComponent(host)}&n=${sha256Base64url(state)}`;
-  return redirect(location, [setCookie(COOKIE.runtimeState, state, { maxAgeSeconds: RUNTIME_STATE_MAX_AGE_SECONDS, sameSite: gate.runtimeSameSite })]);
+  return redirect(location, [
+    setCookie(COOKIE.runtimeState, state, { maxAgeSeconds: RUNTIME_STATE_MAX_AGE_SECONDS, sameSite: gate.runtimeSameSite }),
+  ]);
 }

@@ -39,7 +39,8 @@ export function sameOriginOrUser(request: CloudFrontRequest): boolean {
 
 export function sessionCookies(gate: GateContext, idToken: string, refreshToken?: string): string[] {
   const cookies = [setCookie(COOKIE.session, idToken, { maxAgeSeconds: gate.config.sessionMaxAgeSeconds })];
-  if (refreshToken) cookies.push(setCookie(COOKIE.refresh, refreshToken, { maxAgeSeconds: gate.config.sessionMaxAgeSeconds, sameSite: "Strict" }));
+  if (refreshToken)
+    cookies.push(setCookie(COOKIE.refresh, refreshToken, { maxAgeSeconds: gate.config.sessionMaxAgeSeconds, sameSite: "Strict" }));
   return cookies;
 }
 
@@ -73,5 +74,7 @@ export function rememberedRuntimeHosts(gate: GateContext, cookies: Map<string, s
   const value = unseal(gate.secrets.nonceKey, "runtimes", ourCookie(cookies, COOKIE.runtimes));
   const hosts: unknown[] = Array.isArray(value?.h) ? (value.h as unknown[]) : [];
   // Open redirect: only names that still parse as our runtime hosts can become logout hops.
-  return hosts.filter((h): h is string => typeof h === "string" && classifyHost(h, gate.config).kind === "runtime").slice(0, MAX_REMEMBERED_RUNTIME_HOSTS);
+  return hosts
+    .filter((h): h is string => typeof h === "string" && classifyHost(h, gate.config).kind === "runtime")
+    .slice(0, MAX_REMEMBERED_RUNTIME_HOSTS);
 }

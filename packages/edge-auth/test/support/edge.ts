@@ -43,7 +43,10 @@ export async function startTestEdge(): Promise<TestEdge> {
     },
     async login(returnUri = "/", claims = {}) {
       const started = await edge.startLogin(returnUri);
-      issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: issuer.idToken({ nonce: started.nonce, ...claims }), refresh_token: "refresh-token-1" } }));
+      issuer.tokenResponses.push(() => ({
+        status: 200,
+        body: { id_token: issuer.idToken({ nonce: started.nonce, ...claims }), refresh_token: "refresh-token-1" },
+      }));
       const result = await edge.send({
         uri: "/_auth/callback",
         querystring: `code=good-code&state=${started.state}`,

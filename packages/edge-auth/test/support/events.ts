@@ -43,14 +43,33 @@ export function cfRequest(spec: RequestSpec = {}): CloudFrontRequest {
     headers[name.toLowerCase()] = (Array.isArray(value) ? value : [value]).map((v) => ({ key: name, value: v }));
   }
   if (spec.cookies && Object.keys(spec.cookies).length) {
-    headers.cookie = [{ key: "Cookie", value: Object.entries(spec.cookies).map(([k, v]) => `${k}=${v}`).join("; ") }];
+    headers.cookie = [
+      {
+        key: "Cookie",
+        value: Object.entries(spec.cookies)
+          .map(([k, v]) => `${k}=${v}`)
+          .join("; "),
+      },
+    ];
   }
   return { clientIp: "203.0.113.7", method: spec.method ?? "GET", uri: spec.uri ?? "/", querystring: spec.querystring ?? "", headers };
 }
 
 export function cfEvent(request: CloudFrontRequest): CloudFrontRequestEvent {
   return {
-    Records: [{ cf: { config: { distributionDomainName: "d111111abcdef8.cloudfront.net", distributionId: "EDFDVBD6EXAMPLE", eventType: "viewer-request", requestId: "test" }, request } }],
+    Records: [
+      {
+        cf: {
+          config: {
+            distributionDomainName: "d111111abcdef8.cloudfront.net",
+            distributionId: "EDFDVBD6EXAMPLE",
+            eventType: "viewer-request",
+            requestId: "test",
+          },
+          request,
+        },
+      },
+    ],
   };
 }
 

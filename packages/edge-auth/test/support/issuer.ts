@@ -63,13 +63,25 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     tokenResponses: [],
     jwksRequests: 0,
     jwksKeys: [publicJwk],
-    defaultTokenResponse: () => ({ status: 200, body: { id_token: issuer.idToken(), refresh_token: "refresh-token-2", token_type: "Bearer" } }),
+    defaultTokenResponse: () => ({
+      status: 200,
+      body: { id_token: issuer.idToken(), refresh_token: "refresh-token-2", token_type: "Bearer" },
+    }),
     signJwt(payload, header = {}, key = privateKey) {
       return signRs256(payload, { alg: "RS256", typ: "JWT", kid, ...header }, key);
     },
     idToken(claims = {}) {
       const now = Math.floor(Date.now() / 1000);
-      return issuer.signJwt({ sub: "user-sub-1", email: "ada@example.test", token_use: "id", aud: CLIENT_ID, iss: url, iat: now, exp: now + 3600, ...claims });
+      return issuer.signJwt({
+        sub: "user-sub-1",
+        email: "ada@example.test",
+        token_use: "id",
+        aud: CLIENT_ID,
+        iss: url,
+        iat: now,
+        exp: now + 3600,
+        ...claims,
+      });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

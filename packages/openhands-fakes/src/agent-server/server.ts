@@ -9,7 +9,19 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { BodyTooLarge, call, closeServer, isObject, listen, parseJson, readBody, sendJson, sendText, type ExtraRoute, type SeenRequest } from "../http";
+import {
+  BodyTooLarge,
+  call,
+  closeServer,
+  isObject,
+  listen,
+  parseJson,
+  readBody,
+  sendJson,
+  sendText,
+  type ExtraRoute,
+  type SeenRequest,
+} from "../http";
 import type { AgentServerVersion } from "../versions";
 
 export type AgentPortName = "AGENT_SERVER" | "VSCODE" | "WORKER_1" | "WORKER_2";
@@ -154,7 +166,10 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     const agent = isObject(conversation.request.agent) ? conversation.request.agent : {};
     return {
       id: dashed(conversation.id),
-      agent: { ...agent, llm: { ...(isObject(agent.llm) ? agent.llm : {}), api_key: isObject(agent.llm) && agent.llm.api_key ? "**********" : null } },
+      agent: {
+        ...agent,
+        llm: { ...(isObject(agent.llm) ? agent.llm : {}), api_key: isObject(agent.llm) && agent.llm.api_key ? "**********" : null },
+      },
       workspace: conversation.request.workspace ?? { kind: "LocalWorkspace", working_dir: "/workspace/project" },
       execution_status: conversation.executionStatus,
       stats: { usage_to_metrics: {} },
@@ -198,8 +213,16 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
         ...(isObject(server.headers) ? Object.fromEntries(Object.entries(server.headers).map(([key, value]) => [key, String(value)])) : {}),
       };
       for (const [index, method] of ["initialize", "tools/list"].entries()) {
-        const body = { jsonrpc: "2.0", id: index, method, params: method === "initialize" ? { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "openhands-sdk", version: options.version } } : {} };
-        let reply;
+        const body = {
+          jsonrpc: "2.0",
+          id: index,
+          method,
+          params:
+            method === "initialize"
+              ? { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "openhands-sdk", version: options.version } }
+              : {},
+        };
+        let reply: Awaited<ReturnType<typeof call>>;
         try {
           reply = await call({ method: "POST", url: server.url, hosts, headers, body: JSON.stringify(body), timeoutMs: 10_000 });
         } catch (error) {
@@ -220,7 +243,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     const secrets = isObject(request.secrets) ? request.secrets : {};
     for (const secret of Object.values(secrets)) {
       if (!isObject(secret) || secret.kind !== "LookupSecret" || typeof secret.url !== "string") continue;
-      const headers = isObject(secret.headers) ? Object.fromEntries(Object.entries(secret.headers).map(([key, value]) => [key, String(value)])) : {};
+      const headers = isObject(secret.headers)
+        ? Object.fromEntries(Object.entries(secret.headers).map(([key, value]) => [key, String(value)]))
+        : {};
       try {
         const reply = await call({ method: "GET", url: secret.url, hosts, headers, timeoutMs: 5000 });
         callbacks.push({ kind: "secret", url: secret.url, status: reply.status });
@@ -242,11 +267,25 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       return { status: 500, body: "Internal Server Error" };
     }
     const now = new Date().toISOString();
-    const conversation: Conversation = { id, createdAt: now, updatedAt: now, executionStatus: "idle", request, events: [], sockets: new Set() };
+    const conversation: Conversation = {
+      id,
+      createdAt: now,
+      updatedAt: now,
+      executionStatus: "idle",
+      request,
+      events: [],
+      sockets: new Set(),
+    };
     conversations.set(id, conversation);
     void lookupSecrets(request);
     void postWebhook("/conversations", info(conversation));
-    emit(conversation, { id: randomUUID(), kind: "SystemPromptEvent", source: "agent", timestamp: now, text: `conversation started in ${name}` });
+    emit(conversation, {
+      id: randomUUID(),
+      kind: "SystemPromptEvent",
+      source: "agent",
+      timestamp: now,
+      text: `conversation started in ${name}`,
+    });
     const initial = isObject(request.initial_message) ? request.initial_message : undefined;
     if (initial) userMessage(conversation, initial);
     return { status: 201, body: info(conversation) };
@@ -257,8 +296,22 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     const content = Array.isArray(message.content) ? message.content : [];
     const text = content.map((part) => (isObject(part) && typeof part.text === "string" ? part.text : "")).join("");
     const now = new Date().toISOString();
-    emit(conversation, { id: randomUUID(), kind: "MessageEvent", source: "user", timestamp: now, text, llm_message: { role: "user", content: [{ type: "text", text }] } });
-    emit(conversation, { id: randomUUID(), kind: "MessageEvent", source: "agent", timestamp: now, text: `echo from ${name}: ${text}`, llm_message: { role: "assistant", content: [{ type: "text", text: `echo from ${name}: ${text}` }] } });
+    emit(conversation, {
+      id: randomUUID(),
+      kind: "MessageEvent",
+      source: "user",
+      timestamp: now,
+      text,
+      llm_message: { role: "user", content: [{ type: "text", text }] },
+    });
+    emit(conversation, {
+      id: randomUUID(),
+      kind: "MessageEvent",
+      source: "agent",
+      timestamp: now,
+      text: `echo from ${name}: ${text}`,
+      llm_message: { role: "assistant", content: [{ type: "text", text: `echo from ${name}: ${text}` }] },
+    });
     conversation.updatedAt = now;
   }
 
@@ -270,14 +323,26 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     if (parts[1] !== "conversations") return sendJson(res, 404, { detail: "Not Found" }, cors);
     if (parts.length === 2 && method === "POST") {
       const request = parseJson(body);
-      if (!isObject(request)) return sendJson(res, 422, { detail: [{ type: "dict_type", loc: ["body"], msg: "Input should be a valid dictionary" }] }, cors);
+      if (!isObject(request))
+        return sendJson(res, 422, { detail: [{ type: "dict_type", loc: ["body"], msg: "Input should be a valid dictionary" }] }, cors);
       const created = await createConversation(request);
-      return typeof created.body === "string" ? sendText(res, created.status, created.body, "text/plain; charset=utf-8", cors) : sendJson(res, created.status, created.body, cors);
+      return typeof created.body === "string"
+        ? sendText(res, created.status, created.body, "text/plain; charset=utf-8", cors)
+        : sendJson(res, created.status, created.body, cors);
     }
     if (parts.length === 2 && method === "GET") {
       const ids = url.searchParams.getAll("ids");
-      if (ids.length === 0) return sendJson(res, 422, { detail: [{ type: "missing", loc: ["query", "ids"], msg: "Field required" }] }, cors);
-      return sendJson(res, 200, ids.map((id) => { const found = conversations.get(uuidHex(id) ?? ""); return found ? info(found) : null; }), cors);
+      if (ids.length === 0)
+        return sendJson(res, 422, { detail: [{ type: "missing", loc: ["query", "ids"], msg: "Field required" }] }, cors);
+      return sendJson(
+        res,
+        200,
+        ids.map((id) => {
+          const found = conversations.get(uuidHex(id) ?? "");
+          return found ? info(found) : null;
+        }),
+        cors,
+      );
     }
     if (parts.length === 3 && parts[2] === "search" && method === "GET") {
       return sendJson(res, 200, { items: [...conversations.values()].map(info), next_page_id: null }, cors);
@@ -293,11 +358,13 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     }
     if (parts.length === 4 && parts[3] === "events" && method === "POST") {
       const message = parseJson(body);
-      if (!isObject(message) || !Array.isArray(message.content)) return sendJson(res, 422, { detail: [{ type: "missing", loc: ["body", "content"], msg: "Field required" }] }, cors);
+      if (!isObject(message) || !Array.isArray(message.content))
+        return sendJson(res, 422, { detail: [{ type: "missing", loc: ["body", "content"], msg: "Field required" }] }, cors);
       userMessage(conversation, message);
       return sendJson(res, 200, { success: true }, cors);
     }
-    if (parts.length === 4 && parts[3] === "events" && method === "GET") return sendJson(res, 200, { items: conversation.events, next_page_id: null }, cors);
+    if (parts.length === 4 && parts[3] === "events" && method === "GET")
+      return sendJson(res, 200, { items: conversation.events, next_page_id: null }, cors);
     return sendJson(res, 404, { detail: "Not Found" }, cors);
   }
 
@@ -334,7 +401,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   /** Nothing listens on a worker port until the agent starts an app there; the fake stands for such an app. */
   function workerRoute(worker: string) {
     return (_req: IncomingMessage, res: ServerResponse): void =>
-      sendText(res, 200, `<!doctype html><title>${worker}</title><h1 id="worker">${worker} of ${name}</h1>`, "text/html; charset=utf-8", { "access-control-allow-origin": "*" });
+      sendText(res, 200, `<!doctype html><title>${worker}</title><h1 id="worker">${worker} of ${name}</h1>`, "text/html; charset=utf-8", {
+        "access-control-allow-origin": "*",
+      });
   }
 
   /** sockets.py L66-184: a key in the query or header is checked before accepting (403); without one, first-message auth. */
@@ -346,7 +415,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       return;
     }
-    const given = url.searchParams.get("session_api_key") ?? (typeof req.headers["x-session-api-key"] === "string" ? req.headers["x-session-api-key"] : null);
+    const given =
+      url.searchParams.get("session_api_key") ??
+      (typeof req.headers["x-session-api-key"] === "string" ? req.headers["x-session-api-key"] : null);
     // Stops a page holding another sandbox's key (or none that matches) from reading this conversation's events.
     if (given !== null && sessionKeys.length > 0 && !sessionKeys.includes(given)) {
       socket.end("HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
@@ -359,7 +430,16 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
         conversation.sockets.add(ws);
         ws.on("close", () => conversation.sockets.delete(ws));
         // event_service.py L396-413: a new subscriber first gets the current state.
-        ws.send(JSON.stringify({ id: randomUUID(), kind: "ConversationStateUpdateEvent", source: "environment", timestamp: new Date().toISOString(), key: "full_state", value: { execution_status: conversation.executionStatus, id: dashed(conversation.id) } }));
+        ws.send(
+          JSON.stringify({
+            id: randomUUID(),
+            kind: "ConversationStateUpdateEvent",
+            source: "environment",
+            timestamp: new Date().toISOString(),
+            key: "full_state",
+            value: { execution_status: conversation.executionStatus, id: dashed(conversation.id) },
+          }),
+        );
         if (url.searchParams.get("resend_mode") === "all" || url.searchParams.get("resend_all") === "true") {
           for (const event of conversation.events) ws.send(JSON.stringify(event));
         }
@@ -373,7 +453,12 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       ws.once("message", (data) => {
         clearTimeout(timer);
         const auth = parseJson(String(data));
-        if (!isObject(auth) || auth.type !== "auth" || typeof auth.session_api_key !== "string" || !sessionKeys.includes(auth.session_api_key)) {
+        if (
+          !isObject(auth) ||
+          auth.type !== "auth" ||
+          typeof auth.session_api_key !== "string" ||
+          !sessionKeys.includes(auth.session_api_key)
+        ) {
           return ws.close(4001, "Authentication failed");
         }
         attach();
@@ -396,7 +481,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       const server = createServer((req, res) => {
         readBody(req)
           .then(async (body) => {
-            if (portName === "AGENT_SERVER") requests.push({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, body });
+            if (portName === "AGENT_SERVER")
+              requests.push({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, body });
             if (options.extraRoutes && portName === "AGENT_SERVER" && (await options.extraRoutes(req, res, body))) return;
             await handlers[portName](req, res, body);
           })
@@ -417,7 +503,12 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   return {
     version: options.version,
     url: `http://${agentHost === "0.0.0.0" ? "127.0.0.1" : agentHost}:${agentPort}`,
-    ports: { AGENT_SERVER: agentPort, VSCODE: boundPorts.VSCODE ?? 0, WORKER_1: boundPorts.WORKER_1 ?? 0, WORKER_2: boundPorts.WORKER_2 ?? 0 },
+    ports: {
+      AGENT_SERVER: agentPort,
+      VSCODE: boundPorts.VSCODE ?? 0,
+      WORKER_1: boundPorts.WORKER_1 ?? 0,
+      WORKER_2: boundPorts.WORKER_2 ?? 0,
+    },
     requests,
     callbacks,
     createConversation: (request = {}) => createConversation(request),

@@ -75,7 +75,12 @@ function jsonObject(env: Env, name: string): Record<string, string> | undefined 
   } catch {
     throw new Error(`${name}: not JSON (expected an object of strings, e.g. {"host.docker.internal":"host-gateway"})`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((value) => typeof value !== "string")) {
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    Object.values(parsed).some((value) => typeof value !== "string")
+  ) {
     throw new Error(`${name}: expected a JSON object of strings`);
   }
   return parsed as Record<string, string>;
@@ -127,12 +132,20 @@ export function readAppConfig(version: AppVersion, env: Env): AppConfig {
   const mounts: VolumeMount[] = [];
   for (let index = 0; sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_HOST_PATH`] !== undefined; index += 1) {
     const containerPath = sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_CONTAINER_PATH`];
-    if (!containerPath) throw new Error(`OH_SANDBOX_MOUNTS_${index}_CONTAINER_PATH: missing (each mount needs HOST_PATH and CONTAINER_PATH)`);
-    mounts.push({ hostPath: sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_HOST_PATH`]!, containerPath, mode: sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_MODE`] ?? "rw" });
+    if (!containerPath)
+      throw new Error(`OH_SANDBOX_MOUNTS_${index}_CONTAINER_PATH: missing (each mount needs HOST_PATH and CONTAINER_PATH)`);
+    mounts.push({
+      hostPath: sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_HOST_PATH`]!,
+      containerPath,
+      mode: sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_MODE`] ?? "rw",
+    });
   }
   const exposedPorts: ExposedPort[] = [];
   for (let index = 0; sandboxEnv[`OH_SANDBOX_EXPOSED_PORTS_${index}_NAME`] !== undefined; index += 1) {
-    exposedPorts.push({ name: sandboxEnv[`OH_SANDBOX_EXPOSED_PORTS_${index}_NAME`]!, containerPort: integer(sandboxEnv, `OH_SANDBOX_EXPOSED_PORTS_${index}_CONTAINER_PORT`, 8000, 1) });
+    exposedPorts.push({
+      name: sandboxEnv[`OH_SANDBOX_EXPOSED_PORTS_${index}_NAME`]!,
+      containerPort: integer(sandboxEnv, `OH_SANDBOX_EXPOSED_PORTS_${index}_CONTAINER_PORT`, 8000, 1),
+    });
   }
   const pattern = sandboxEnv.OH_SANDBOX_CONTAINER_URL_PATTERN ?? "http://localhost:{port}";
   if (!pattern.includes("{port}")) throw new Error(`OH_SANDBOX_CONTAINER_URL_PATTERN: "${pattern}" has no {port} placeholder`);
@@ -155,7 +168,13 @@ export function readAppConfig(version: AppVersion, env: Env): AppConfig {
     agentServerImage: agentServerImage(env, version),
     sandboxSpecEnv: sandboxSpecEnv(env),
     webUrl,
-    permittedCorsOrigins: cors.length > 0 ? cors : (env.PERMITTED_CORS_ORIGINS ?? "").split(",").map((origin) => origin.trim()).filter(Boolean),
+    permittedCorsOrigins:
+      cors.length > 0
+        ? cors
+        : (env.PERMITTED_CORS_ORIGINS ?? "")
+            .split(",")
+            .map((origin) => origin.trim())
+            .filter(Boolean),
     jwtSecret: env.JWT_SECRET || randomBytes(32).toString("base64url"),
     sandboxStartupTimeoutSeconds: integer(env, "OH_APP_CONVERSATION_SANDBOX_STARTUP_TIMEOUT", 120, 1),
     sandboxStartupPollSeconds: integer(env, "OH_APP_CONVERSATION_SANDBOX_STARTUP_POLL_FREQUENCY", 2, 0),

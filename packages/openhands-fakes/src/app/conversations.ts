@@ -50,7 +50,10 @@ const hex = (): string => randomUUID().replace(/-/g, "");
 
 /** A UUID in any of Python's accepted spellings, as hex; undefined when it is none. */
 export function uuidHex(value: string): string | undefined {
-  const bare = value.replace(/^urn:uuid:/i, "").replace(/[{}-]/g, "").toLowerCase();
+  const bare = value
+    .replace(/^urn:uuid:/i, "")
+    .replace(/[{}-]/g, "")
+    .toLowerCase();
   return /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
 }
 
@@ -104,7 +107,11 @@ export class ConversationService {
       const started = await this.sandboxes.startSandbox(requestedConversation);
       this.update(task, { status: "WAITING_FOR_SANDBOX", sandbox_id: started.id });
       if (started.status === "ERROR") throw new SandboxError(`Sandbox status: ${started.status}`);
-      const sandbox = await this.sandboxes.waitForSandboxRunning(started.id, this.config.sandboxStartupTimeoutSeconds, this.config.sandboxStartupPollSeconds);
+      const sandbox = await this.sandboxes.waitForSandboxRunning(
+        started.id,
+        this.config.sandboxStartupTimeoutSeconds,
+        this.config.sandboxStartupPollSeconds,
+      );
       const agentServerUrl = sandbox.exposed_urls?.find((url) => url.name === "AGENT_SERVER")?.url;
       if (!agentServerUrl) throw new SandboxError(`No agent server URL for sandbox ${sandbox.id}`);
       const conversationId = requestedConversation ?? hex();
@@ -114,7 +121,10 @@ export class ConversationService {
       const reply = await call({
         method: "POST",
         url: `${agentServerUrl}/api/conversations`,
-        headers: { "content-type": "application/json", ...(sandbox.session_api_key ? { "x-session-api-key": sandbox.session_api_key } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(sandbox.session_api_key ? { "x-session-api-key": sandbox.session_api_key } : {}),
+        },
         body: JSON.stringify(body),
         timeoutMs: this.config.sandboxStartupTimeoutSeconds * 1000,
       });
@@ -145,19 +155,28 @@ export class ConversationService {
    * The StartConversationRequest the app builds (LSC `_build_start_conversation_request_for_user`, L1030-1043 for
    * the default MCP server, L941-955 for the secret lookups), reduced to what the agent-server fake reads.
    */
-  private startConversationRequest(conversationId: string, request: Record<string, unknown>): { agent: Record<string, unknown>; [key: string]: unknown } {
+  private startConversationRequest(
+    conversationId: string,
+    request: Record<string, unknown>,
+  ): { agent: Record<string, unknown>; [key: string]: unknown } {
     const web = this.webUrl();
     const secrets: Record<string, unknown> = {};
     for (const provider of this.providerTokens.keys()) {
       const token = signToken(this.config.jwtSecret, { user_id: null, provider_type: provider });
-      secrets[`${provider.toUpperCase()}_TOKEN`] = { kind: "LookupSecret", url: `${web}/api/v1/webhooks/secrets`, headers: { "X-Access-Token": token } };
+      secrets[`${provider.toUpperCase()}_TOKEN`] = {
+        kind: "LookupSecret",
+        url: `${web}/api/v1/webhooks/secrets`,
+        headers: { "X-Access-Token": token },
+      };
     }
     return {
       conversation_id: conversationId,
       agent: {
         kind: "Agent",
         llm: { usage_id: "agent", ...storedLlm(this.settings) },
-        mcp_config: { mcpServers: { default: { url: `${web}/mcp/mcp`, headers: { "X-OpenHands-ServerConversation-ID": conversationId } } } },
+        mcp_config: {
+          mcpServers: { default: { url: `${web}/mcp/mcp`, headers: { "X-OpenHands-ServerConversation-ID": conversationId } } },
+        },
       },
       workspace: { kind: "LocalWorkspace", working_dir: "/workspace/project" },
       initial_message: request.initial_message ?? null,
@@ -173,7 +192,11 @@ export class ConversationService {
     const agentUrl = sandbox?.exposed_urls?.find((url) => url.name === "AGENT_SERVER")?.url;
     let executionStatus: string | null = null;
     if (agentUrl && sandbox?.session_api_key) {
-      const reply = await call({ method: "GET", url: `${agentUrl}/api/conversations?ids=${id}`, headers: { "x-session-api-key": sandbox.session_api_key } }).catch(() => undefined);
+      const reply = await call({
+        method: "GET",
+        url: `${agentUrl}/api/conversations?ids=${id}`,
+        headers: { "x-session-api-key": sandbox.session_api_key },
+      }).catch(() => undefined);
       if (reply?.status === 200) {
         const infos = JSON.parse(reply.body) as Array<{ execution_status?: string } | null>;
         executionStatus = infos[0]?.execution_status ?? null;
@@ -196,7 +219,7 @@ export class ConversationService {
       sandbox_status: sandbox?.status ?? "MISSING",
       execution_status: executionStatus,
       conversation_url: agentUrl ? `${agentUrl}/api/conversations/${record.id}` : null,
-      session_api_key: agentUrl ? sandbox?.session_api_key ?? null : null,
+      session_api_key: agentUrl ? (sandbox?.session_api_key ?? null) : null,
     };
   }
 

@@ -21,7 +21,12 @@ function answer(method: string, id: unknown, params: Record<string, unknown>): R
         id,
         result: {
           protocolVersion: typeof params.protocolVersion === "string" ? params.protocolVersion : "2025-06-18",
-          capabilities: { experimental: {}, prompts: { listChanged: false }, resources: { subscribe: false, listChanged: false }, tools: { listChanged: true } },
+          capabilities: {
+            experimental: {},
+            prompts: { listChanged: false },
+            resources: { subscribe: false, listChanged: false },
+            tools: { listChanged: true },
+          },
           serverInfo: { name: "mcp", version: "1.0.0" },
         },
       };
@@ -31,10 +36,20 @@ function answer(method: string, id: unknown, params: Record<string, unknown>): R
       return {
         jsonrpc: "2.0",
         id,
-        result: { tools: TOOLS.map((name) => ({ name, description: `${name} (OpenHands app MCP tool)`, inputSchema: { type: "object", properties: {} } })) },
+        result: {
+          tools: TOOLS.map((name) => ({
+            name,
+            description: `${name} (OpenHands app MCP tool)`,
+            inputSchema: { type: "object", properties: {} },
+          })),
+        },
       };
     case "tools/call":
-      return { jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "Error calling tool: no git provider token is set" }], isError: true } };
+      return {
+        jsonrpc: "2.0",
+        id,
+        result: { content: [{ type: "text", text: "Error calling tool: no git provider token is set" }], isError: true },
+      };
     default:
       return rpcError(id, -32601, "Method not found");
   }
@@ -46,7 +61,11 @@ export function handleMcp(req: IncomingMessage, res: ServerResponse, body: strin
   if (req.method !== "POST") return sendJson(res, 405, rpcError("server-error", -32000, "Method not allowed."), { allow: "POST" });
   const accept = String(req.headers.accept ?? "");
   if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
-    return sendJson(res, 406, rpcError("server-error", -32600, "Not Acceptable: Client must accept both application/json and text/event-stream"));
+    return sendJson(
+      res,
+      406,
+      rpcError("server-error", -32600, "Not Acceptable: Client must accept both application/json and text/event-stream"),
+    );
   }
   if (!String(req.headers["content-type"] ?? "").includes("application/json")) {
     return sendJson(res, 415, rpcError("server-error", -32600, "Unsupported Media Type: Content-Type must be application/json"));
@@ -63,6 +82,10 @@ export function handleMcp(req: IncomingMessage, res: ServerResponse, body: strin
   }
   const reply = answer(message.method, message.id, isObject(message.params) ? message.params : {});
   const event = `event: message\r\ndata: ${JSON.stringify(reply)}\r\n\r\n`;
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", "content-length": String(Buffer.byteLength(event)) });
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache, no-transform",
+    "content-length": String(Buffer.byteLength(event)),
+  });
   res.end(event);
 }

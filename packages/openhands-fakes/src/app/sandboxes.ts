@@ -274,7 +274,7 @@ export class DockerSandboxService {
     environment[WEBHOOK_CALLBACK_VARIABLE] = `http://host.docker.internal:${this.config.hostPort}/api/v1/webhooks`;
     // L405-415: web_url first, then the permitted origins, de-duplicated, each in its own indexed variable.
     const origins = [...new Set([...(this.config.webUrl ? [this.config.webUrl] : []), ...this.config.permittedCorsOrigins])];
-    origins.forEach((origin, index) => (environment[`OH_ALLOW_CORS_ORIGINS_${index}`] = origin));
+    for (const [index, origin] of origins.entries()) environment[`OH_ALLOW_CORS_ORIGINS_${index}`] = origin;
     let ports: Record<number, number> | undefined;
     if (!this.config.useHostNetwork) ports = {};
     for (const port of this.config.exposedPorts) {

@@ -4,8 +4,20 @@
  * OpenHands: whoever reaches the port is the user (DefaultUserAuth); sandboxes authenticate with their keys.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { DockerPy } from "../docker-py";
-import { BodyTooLarge, closeServer, isObject, listen, parseJson, readBody, sendJson, sendText, sendValidationError, type ExtraRoute, type SeenRequest } from "../http";
+import type { DockerPy } from "../docker-py";
+import {
+  BodyTooLarge,
+  closeServer,
+  isObject,
+  listen,
+  parseJson,
+  readBody,
+  sendJson,
+  sendText,
+  sendValidationError,
+  type ExtraRoute,
+  type SeenRequest,
+} from "../http";
 import type { AppVersion } from "../versions";
 import { readAppConfig, type AppConfig } from "./config";
 import { ConversationService, uuidHex } from "./conversations";
@@ -67,7 +79,8 @@ function missingQuery(res: ServerResponse, name: string): void {
 export async function startOpenHandsApp(options: OpenHandsAppOptions): Promise<RunningOpenHandsApp> {
   const env = options.env ?? {};
   const config = readAppConfig(options.version, env);
-  const stateDir = options.stateDir ?? (options.version === "1.7.0" ? env.FILE_STORE_PATH : env.OH_PERSISTENCE_DIR ?? env.FILE_STORE_PATH);
+  const stateDir =
+    options.stateDir ?? (options.version === "1.7.0" ? env.FILE_STORE_PATH : (env.OH_PERSISTENCE_DIR ?? env.FILE_STORE_PATH));
   const settingsStore = new SettingsStore(stateDir);
   if (options.settings) settingsStore.store(options.settings);
   const sandboxes = new DockerSandboxService(config, options.docker);
@@ -163,7 +176,8 @@ export async function startOpenHandsApp(options: OpenHandsAppOptions): Promise<R
       const ids = url.searchParams.getAll("ids");
       if (ids.length === 0) return missingQuery(res, "ids");
       const invalid = ids.filter((id) => !uuidHex(id));
-      if (invalid.length > 0) return sendJson(res, 400, { detail: `Invalid UUID format for ids: [${invalid.map((id) => `'${id}'`).join(", ")}]` });
+      if (invalid.length > 0)
+        return sendJson(res, 400, { detail: `Invalid UUID format for ids: [${invalid.map((id) => `'${id}'`).join(", ")}]` });
       const found: Array<Record<string, unknown> | null> = [];
       for (const id of ids) found.push(await conversations.appConversation(uuidHex(id)!));
       return sendJson(res, 200, found);
@@ -181,9 +195,14 @@ export async function startOpenHandsApp(options: OpenHandsAppOptions): Promise<R
       const ids = url.searchParams.getAll("ids");
       if (ids.length === 0) return missingQuery(res, "ids");
       const invalid = ids.find((id) => !uuidHex(id));
-      if (invalid !== undefined) return sendValidationError(res, ["query", "ids", String(ids.indexOf(invalid))], "Input should be a valid UUID");
+      if (invalid !== undefined)
+        return sendValidationError(res, ["query", "ids", String(ids.indexOf(invalid))], "Input should be a valid UUID");
       if (ids.length > 100) return sendJson(res, 400, { detail: `Cannot request more than 100 start tasks at once, got ${ids.length}` });
-      return sendJson(res, 200, ids.map((id) => conversations.tasks.get(uuidHex(id)!) ?? null));
+      return sendJson(
+        res,
+        200,
+        ids.map((id) => conversations.tasks.get(uuidHex(id)!) ?? null),
+      );
     }
     if (path === "/api/v1/app-conversations/start-tasks/search" && method === "GET") {
       return sendJson(res, 200, { items: [...conversations.tasks.values()].reverse(), next_page_id: null });
@@ -197,7 +216,8 @@ export async function startOpenHandsApp(options: OpenHandsAppOptions): Promise<R
       if (!isObject(info) || !id) return sendValidationError(res, ["body", "id"], "Input should be a valid UUID");
       const agent = isObject(info.agent) ? info.agent : {};
       const llm = isObject(agent.llm) ? agent.llm : {};
-      if (info.execution_status !== "deleting") conversations.recordConversation(id, sandbox.id, typeof llm.model === "string" ? llm.model : null);
+      if (info.execution_status !== "deleting")
+        conversations.recordConversation(id, sandbox.id, typeof llm.model === "string" ? llm.model : null);
       webhooks.push(path);
       return sendJson(res, 200, SUCCESS);
     }
@@ -257,7 +277,9 @@ export async function startOpenHandsApp(options: OpenHandsAppOptions): Promise<R
       port = await listen(server, 0, host);
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    ready = new Promise((resolve, reject) => setTimeout(() => listen(server, port, host).then(() => resolve(), reject), options.bootDelayMs));
+    ready = new Promise((resolve, reject) =>
+      setTimeout(() => listen(server, port, host).then(() => resolve(), reject), options.bootDelayMs),
+    );
   } else {
     port = await listen(server, port, host);
     ready = Promise.resolve();

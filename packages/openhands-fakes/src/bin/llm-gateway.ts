@@ -8,8 +8,17 @@ import { startLlmGateway } from "../llm-gateway";
 async function main(): Promise<void> {
   const env = process.env;
   if (!env.LITELLM_MASTER_KEY) throw new Error("LITELLM_MASTER_KEY: not set; the gateway refuses to start without a key");
-  const models = env.FAKE_MODELS ? env.FAKE_MODELS.split(",").map((model) => model.trim()).filter(Boolean) : undefined;
-  const gateway = await startLlmGateway({ masterKey: env.LITELLM_MASTER_KEY, models, host: env.FAKE_LISTEN_HOST || "0.0.0.0", port: Number(env.FAKE_LISTEN_PORT || 4000) });
+  const models = env.FAKE_MODELS
+    ? env.FAKE_MODELS.split(",")
+        .map((model) => model.trim())
+        .filter(Boolean)
+    : undefined;
+  const gateway = await startLlmGateway({
+    masterKey: env.LITELLM_MASTER_KEY,
+    models,
+    host: env.FAKE_LISTEN_HOST || "0.0.0.0",
+    port: Number(env.FAKE_LISTEN_PORT || 4000),
+  });
   process.stdout.write(`llm gateway ready on ${gateway.url}\n`);
   const stop = (): void => void gateway.close().finally(() => process.exit(0));
   process.on("SIGTERM", stop);

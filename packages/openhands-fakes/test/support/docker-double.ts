@@ -23,7 +23,11 @@ export interface DoubleContainer {
   Created: string;
   State: { Status: string; Running: boolean; StartedAt: string };
   Config: { Env: string[]; WorkingDir: string; Labels: Record<string, string>; Image: string; Cmd: string[] };
-  HostConfig: Record<string, unknown> & { NetworkMode?: string; PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>; ExtraHosts?: string[] };
+  HostConfig: Record<string, unknown> & {
+    NetworkMode?: string;
+    PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+    ExtraHosts?: string[];
+  };
   NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
 }
 
@@ -82,7 +86,9 @@ export async function startDockerDouble(): Promise<DockerDouble> {
   };
 
   const lookup = (idOrName: string): DoubleContainer | undefined =>
-    containers.get(idOrName) ?? double.find(decodeURIComponent(idOrName)) ?? [...containers.values()].find((container) => container.Id.startsWith(idOrName));
+    containers.get(idOrName) ??
+    double.find(decodeURIComponent(idOrName)) ??
+    [...containers.values()].find((container) => container.Id.startsWith(idOrName));
   const imageByRef = (ref: string): { Id: string; RepoTags: string[] } | undefined =>
     images.get(ref) ?? [...images.values()].find((image) => image.Id === `sha256:${ref}` || image.Id === ref);
 
@@ -95,10 +101,21 @@ export async function startDockerDouble(): Promise<DockerDouble> {
     const path = versioned[1]!;
     if (path === "/containers/json" && method === "GET") {
       const all = url.searchParams.get("all") === "1";
-      return send(res, 200, [...containers.values()].filter((c) => all || c.State.Running).map((c) => ({ Id: c.Id, Names: [c.Name], State: c.State.Status })));
+      return send(
+        res,
+        200,
+        [...containers.values()].filter((c) => all || c.State.Running).map((c) => ({ Id: c.Id, Names: [c.Name], State: c.State.Status })),
+      );
     }
     if (path === "/containers/create" && method === "POST") {
-      const spec = body as { Image: string; Env?: string[]; WorkingDir?: string; Labels?: Record<string, string>; Cmd?: string[]; HostConfig?: DoubleContainer["HostConfig"] };
+      const spec = body as {
+        Image: string;
+        Env?: string[];
+        WorkingDir?: string;
+        Labels?: Record<string, string>;
+        Cmd?: string[];
+        HostConfig?: DoubleContainer["HostConfig"];
+      };
       const image = imageByRef(spec.Image);
       if (!image) return send(res, 404, { message: `No such image: ${spec.Image}` });
       const name = url.searchParams.get("name") ?? randomBytes(6).toString("hex");
@@ -110,7 +127,13 @@ export async function startDockerDouble(): Promise<DockerDouble> {
         Image: image.Id,
         Created: new Date().toISOString(),
         State: { Status: "created", Running: false, StartedAt: "0001-01-01T00:00:00Z" },
-        Config: { Env: spec.Env ?? [], WorkingDir: spec.WorkingDir ?? "", Labels: spec.Labels ?? {}, Image: spec.Image, Cmd: spec.Cmd ?? [] },
+        Config: {
+          Env: spec.Env ?? [],
+          WorkingDir: spec.WorkingDir ?? "",
+          Labels: spec.Labels ?? {},
+          Image: spec.Image,
+          Cmd: spec.Cmd ?? [],
+        },
         HostConfig: spec.HostConfig ?? {},
         NetworkSettings: { Ports: {} },
       });
@@ -159,7 +182,8 @@ export async function startDockerDouble(): Promise<DockerDouble> {
     }
     if (path === "/images/create" && method === "POST") {
       const ref = `${url.searchParams.get("fromImage")}:${url.searchParams.get("tag")}`;
-      if (!double.pullable.has(ref)) return send(res, 500, { message: `Get "https://${ref.split("/")[0]}/v2/": dial tcp: lookup: no such host` });
+      if (!double.pullable.has(ref))
+        return send(res, 500, { message: `Get "https://${ref.split("/")[0]}/v2/": dial tcp: lookup: no such host` });
       double.addImage(ref);
       res.writeHead(200, { "content-type": "application/json" });
       return void res.end(`{"status":"Pulling from ${ref}"}\n{"status":"Status: Downloaded newer image for ${ref}"}\n`);

@@ -50,7 +50,9 @@ export async function startWorld(version: AppVersion, options: WorldOptions = {}
   const agents = new Map<string, RunningAgentServer>();
   docker.onStart = async (container: DoubleContainer) => {
     if (options.silentSandboxes) return;
-    const env = Object.fromEntries(container.Config.Env.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+    const env = Object.fromEntries(
+      container.Config.Env.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+    );
     const hosts = Object.fromEntries(
       (container.HostConfig.ExtraHosts ?? []).map((entry) => {
         const colon = entry.indexOf(":");

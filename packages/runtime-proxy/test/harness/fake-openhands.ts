@@ -14,7 +14,14 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { WebSocketServer } from "ws";
-import { startAgentServer, startOpenHandsApp, type RunningAgentServer, type RunningOpenHandsApp, type SandboxInfo, type StartTask } from "@openhands-team/openhands-fakes";
+import {
+  startAgentServer,
+  startOpenHandsApp,
+  type RunningAgentServer,
+  type RunningOpenHandsApp,
+  type SandboxInfo,
+  type StartTask,
+} from "@openhands-team/openhands-fakes";
 import { APP_HOST } from "./proxy";
 
 function json(res: ServerResponse, status: number, body: unknown): true {
@@ -155,7 +162,10 @@ export class FakeAgentServer {
   private wss?: WebSocketServer;
   port = 0;
 
-  constructor(readonly sessionKey: string, readonly name = "agent-server") {}
+  constructor(
+    readonly sessionKey: string,
+    readonly name = "agent-server",
+  ) {}
 
   async start(port = 0): Promise<number> {
     const wss = new WebSocketServer({ noServer: true });
@@ -172,7 +182,9 @@ export class FakeAgentServer {
         if (!match || url.searchParams.get("session_api_key") !== this.sessionKey) return false;
         this.sockets.push({ url: req.url ?? "", headers: req.headers });
         wss.handleUpgrade(req, socket, head, (ws) => {
-          ws.send(JSON.stringify({ kind: "ConversationStateUpdateEvent", conversation_id: match[1], key: "execution_status", value: "idle" }));
+          ws.send(
+            JSON.stringify({ kind: "ConversationStateUpdateEvent", conversation_id: match[1], key: "execution_status", value: "idle" }),
+          );
           ws.on("message", (data) => ws.send(JSON.stringify({ kind: "echo", data: data.toString() })));
         });
         return true;
@@ -192,7 +204,10 @@ export class FakeAgentServer {
     this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://sandbox");
     if (url.pathname === "/set-cookie") {
-      res.writeHead(200, { "Set-Cookie": ["tossed=1; Domain=example.com; Path=/", "local=2; Path=/; HttpOnly"], "Content-Security-Policy": "default-src 'self'" });
+      res.writeHead(200, {
+        "Set-Cookie": ["tossed=1; Domain=example.com; Path=/", "local=2; Path=/; HttpOnly"],
+        "Content-Security-Policy": "default-src 'self'",
+      });
       res.end("ok");
       return true;
     }
@@ -204,7 +219,11 @@ export class FakeAgentServer {
       if (key !== this.sessionKey) return json(res, 401, { detail: "Unauthorized" });
       return json(res, 200, [{ id: url.searchParams.get("ids"), execution_status: "idle" }]);
     }
-    if (req.method !== "OPTIONS" && !url.pathname.startsWith("/api/") && !["/health", "/alive", "/ready", "/server_info"].includes(url.pathname)) {
+    if (
+      req.method !== "OPTIONS" &&
+      !url.pathname.startsWith("/api/") &&
+      !["/health", "/alive", "/ready", "/server_info"].includes(url.pathname)
+    ) {
       // A worker port: an app the agent started, answering every path.
       res.writeHead(200, { "Content-Type": "text/html" });
       res.end(`<h1>${this.name}</h1>`);

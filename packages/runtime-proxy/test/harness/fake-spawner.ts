@@ -2,7 +2,7 @@
  * Contract fake of the spawner's control API (docs/CONTRACTS.md "Spawner API"): ensure, resolve,
  * activity, healthz. It counts every call, so tests can prove when the proxy did not ask.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface Route {
   owner: string;
@@ -25,7 +25,10 @@ export class FakeSpawner {
    * The answer of GET /healthz, shaped as the spawner's (packages/spawner src/health.ts): 200 {status:"ok", checks}
    * or 503 {status:"degraded", checks}; "hang": the request is read and never answered (a blocked event loop).
    */
-  health: EnsureAnswer | "hang" = { status: 200, body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } } };
+  health: EnsureAnswer | "hang" = {
+    status: 200,
+    body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } },
+  };
   private server?: Server;
 
   constructor(readonly port: number) {}

@@ -4,8 +4,8 @@
  * (any Set-Cookie, X-Accel-* headers, a 101 to any Upgrade, a request that never answers).
  */
 import { createHash } from "node:crypto";
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
-import { Socket } from "node:net";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 
 export interface Seen {
   method: string;
@@ -38,7 +38,10 @@ export class HostileUpstream {
     server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
       this.seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawHeaders: req.rawHeaders, upgrade: true });
       const key = req.headers["sec-websocket-key"];
-      const accept = typeof key === "string" ? `Sec-WebSocket-Accept: ${createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64")}\r\n` : "";
+      const accept =
+        typeof key === "string"
+          ? `Sec-WebSocket-Accept: ${createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64")}\r\n`
+          : "";
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\n${accept}\r\n`);
       socket.on("data", (d) => socket.write(d));
     });

@@ -17,7 +17,12 @@ export function signature(key: Buffer, host: string, user: User, exp: number): s
 }
 
 /** The headers the edge adds for `user` on `host`, valid for 60 s unless `exp` says otherwise. */
-export function identityHeaders(key: Buffer, host: string, user: User, exp = Math.floor(Date.now() / 1000) + IDENTITY_LIFETIME_SECONDS): Record<string, string> {
+export function identityHeaders(
+  key: Buffer,
+  host: string,
+  user: User,
+  exp = Math.floor(Date.now() / 1000) + IDENTITY_LIFETIME_SECONDS,
+): Record<string, string> {
   return {
     "x-oh-user": user.sub,
     "x-oh-user-slug": user.slug,

@@ -1,5 +1,5 @@
 /** Loopback helpers: free ports and a plain HTTP client that sets any Host header. */
-import { request as httpRequest, IncomingHttpHeaders } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { createServer } from "node:net";
 
 export async function freePort(): Promise<number> {
@@ -31,7 +31,15 @@ export interface RequestOptions {
 export function send(port: number, host: string, path: string, options: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port, path, method: options.method ?? "GET", agent: false, setHost: false, headers: { Host: host, ...options.headers } },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: options.method ?? "GET",
+        agent: false,
+        setHost: false,
+        headers: { Host: host, ...options.headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -2,7 +2,7 @@
  * Starts the real proxy: Debian's nginx with the Lua module (NGINX_BIN, default /usr/sbin/nginx),
  * the rendered configuration, in a temporary prefix on a free loopback port; stopped by its PID.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,25 +44,28 @@ export async function prepareProxy(options: ProxyOptions) {
     writeFileSync(join(prefix, "extra.conf"), options.extraHttpConf(prefix));
     includes.push(join(prefix, "extra.conf"));
   }
-  const settings = parseSettings({
-    appHost: APP_HOST,
-    runtimeDomain: RUNTIME_DOMAIN,
-    listen: { address: "127.0.0.1", port },
-    spawnerUrl: `http://127.0.0.1:${options.spawnerPort}`,
-    identityKeyFile: keyFile,
-    runDir: prefix,
-    modules: DEBIAN_MODULES,
-    errorLog: join(prefix, "error.log"),
-    accessLog: join(prefix, "access.log"),
-    logLevel: "info",
-    workerProcesses: 2,
-    activityFlushSeconds: 0.3,
-    spawnerTimeoutMs: 1000,
-    // No CloudFront or ALB in front: the per-client limits key on the TCP peer.
-    clientAddressHops: 0,
-    includes,
-    ...options.settings,
-  }, DEFAULT_LUA_DIR);
+  const settings = parseSettings(
+    {
+      appHost: APP_HOST,
+      runtimeDomain: RUNTIME_DOMAIN,
+      listen: { address: "127.0.0.1", port },
+      spawnerUrl: `http://127.0.0.1:${options.spawnerPort}`,
+      identityKeyFile: keyFile,
+      runDir: prefix,
+      modules: DEBIAN_MODULES,
+      errorLog: join(prefix, "error.log"),
+      accessLog: join(prefix, "access.log"),
+      logLevel: "info",
+      workerProcesses: 2,
+      activityFlushSeconds: 0.3,
+      spawnerTimeoutMs: 1000,
+      // No CloudFront or ALB in front: the per-client limits key on the TCP peer.
+      clientAddressHops: 0,
+      includes,
+      ...options.settings,
+    },
+    DEFAULT_LUA_DIR,
+  );
   const conf = join(prefix, "nginx.conf");
   writeFileSync(conf, renderNginxConf(settings));
   return { prefix, port, conf };
@@ -70,17 +73,26 @@ export async function prepareProxy(options: ProxyOptions) {
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   if (process.env.OH_PROXY_TEST_NETNS !== "1") {
-    throw new Error("the proxy accepts upstreams only in the users' subnets (10.240.0.0/16), which exist on loopback only inside "
-      + "the tests' network namespace: run through `pnpm test` or `sh test/in-netns.sh npx jest <file>`");
+    throw new Error(
+      "the proxy accepts upstreams only in the users' subnets (10.240.0.0/16), which exist on loopback only inside " +
+        "the tests' network namespace: run through `pnpm test` or `sh test/in-netns.sh npx jest <file>`",
+    );
   }
   const { prefix, port, conf } = await prepareProxy(options);
   const errorLogPath = join(prefix, "error.log");
   const errorLog = () => (existsSync(errorLogPath) ? readFileSync(errorLogPath, "utf8") : "");
-  const child: ChildProcess = spawn(NGINX_BIN, ["-p", prefix, "-c", conf, "-e", errorLogPath, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(NGINX_BIN, ["-p", prefix, "-c", conf, "-e", errorLogPath, "-g", "daemon off;"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.on("exit", () => { exited = true; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.on("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const stop = async () => {
     if (!exited && child.pid) {
@@ -110,7 +122,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 export async function startFailure(options: ProxyOptions): Promise<{ code: number | null; output: string }> {
   const { prefix, conf } = await prepareProxy(options);
   const errorLogPath = join(prefix, "error.log");
-  const child = spawn(NGINX_BIN, ["-p", prefix, "-c", conf, "-e", errorLogPath, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(NGINX_BIN, ["-p", prefix, "-c", conf, "-e", errorLogPath, "-g", "daemon off;"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let output = "";
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   const timer = setTimeout(() => child.pid && process.kill(child.pid, "SIGTERM"), 5000);

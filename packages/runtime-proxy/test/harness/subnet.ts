@@ -4,7 +4,7 @@
  * listen on 127.0.0.1) are exposed there through a plain TCP relay. The addresses exist only inside
  * the private network namespace of test/in-netns.sh (`pnpm test` runs jest in it).
  */
-import { createConnection, createServer, Server, Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 export const SUBNET_PREFIX = "10.240";
 
@@ -36,7 +36,10 @@ export async function expose(targetPort: number, address: string, port = 0): Pro
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
-      s.on("error", () => { client.destroy(); upstream.destroy(); });
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.pipe(upstream);
     upstream.pipe(client);
@@ -45,16 +48,19 @@ export async function expose(targetPort: number, address: string, port = 0): Pro
   try {
     bound = await listen(server, port, address);
   } catch (error) {
-    throw new Error(`cannot listen on ${address}:${port} (${(error as Error).message}). The proxy tests need the users' `
-      + `subnet on loopback: run them through \`pnpm test\` or \`sh test/in-netns.sh npx jest <file>\`.`);
+    throw new Error(
+      `cannot listen on ${address}:${port} (${(error as Error).message}). The proxy tests need the users' ` +
+        `subnet on loopback: run them through \`pnpm test\` or \`sh test/in-netns.sh npx jest <file>\`.`,
+    );
   }
   return {
     address,
     port: bound,
     url: `http://${address}:${bound}`,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -8,7 +8,16 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dirname } from "node:path";
 import type { Logger } from "../log";
-import { classifyDockerCall, filterContainerList, mayLookUpContainer, ownsContainerName, ownsVolume, reviewCreateText, splitImageRef, type CreateContext } from "./api-policy";
+import {
+  classifyDockerCall,
+  filterContainerList,
+  mayLookUpContainer,
+  ownsContainerName,
+  ownsVolume,
+  reviewCreateText,
+  splitImageRef,
+  type CreateContext,
+} from "./api-policy";
 import type { SandboxCreateRecords } from "./create-records";
 import { daemonMessage, type DockerEngineClient, type DockerResponse } from "./engine-client";
 
@@ -114,7 +123,10 @@ export class FilteredDockerEndpoint {
     this.options.onRefusal?.(reason);
     this.options.log.warn("docker call refused", { slug: this.options.slug, message: reason });
     if (!this.daemonHeaders) this.remember(await this.options.daemon.raw("GET", "/version"));
-    sendDaemonStyle(res, 404, Buffer.from(`${JSON.stringify({ message })}\n`), { ...this.daemonHeaders, "Content-Type": "application/json" });
+    sendDaemonStyle(res, 404, Buffer.from(`${JSON.stringify({ message })}\n`), {
+      ...this.daemonHeaders,
+      "Content-Type": "application/json",
+    });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -139,12 +151,17 @@ export class FilteredDockerEndpoint {
         const upstream = this.remember(await daemon.raw("GET", `${v}/containers/json?all=${call.all ? 1 : 0}`));
         if (upstream.status !== 200) return this.relay(res, upstream);
         // Cross-tenant listing: others' sandboxes (and their session keys in Env) never appear.
-        return this.relay(res, upstream, Buffer.from(`${JSON.stringify(filterContainerList(slug, parseJson(upstream.body), call.limit))}\n`));
+        return this.relay(
+          res,
+          upstream,
+          Buffer.from(`${JSON.stringify(filterContainerList(slug, parseJson(upstream.body), call.limit))}\n`),
+        );
       }
       case "inspect": {
         req.resume();
         // Existence oracle: a reference that cannot be the user's is answered as missing without asking dockerd.
-        if (!mayLookUpContainer(slug, call.ref)) return this.notFound(res, `No such container: ${call.ref}`, "container reference outside the user's sandboxes");
+        if (!mayLookUpContainer(slug, call.ref))
+          return this.notFound(res, `No such container: ${call.ref}`, "container reference outside the user's sandboxes");
         const upstream = await daemon.raw("GET", `${v}/containers/${call.ref}/json`);
         if (upstream.status !== 200) return this.relay(res, upstream);
         const parsed = parseJson(upstream.body) as { Name?: unknown } | undefined;
@@ -155,7 +172,8 @@ export class FilteredDockerEndpoint {
       case "action":
       case "remove": {
         req.resume();
-        if (!mayLookUpContainer(slug, call.ref)) return this.notFound(res, `No such container: ${call.ref}`, "container reference outside the user's sandboxes");
+        if (!mayLookUpContainer(slug, call.ref))
+          return this.notFound(res, `No such container: ${call.ref}`, "container reference outside the user's sandboxes");
         const target = await daemon.raw("GET", `${v}/containers/${call.ref}/json`);
         if (target.status !== 200) return this.relay(res, target);
         const container = parseJson(target.body) as { Id?: string; Name?: string } | undefined;
@@ -170,8 +188,11 @@ export class FilteredDockerEndpoint {
           if (!reservation.ok) return this.refuse(res, 503, reservation.message);
         }
         // The checked Id, not the caller's reference, goes to the daemon: no race on a name.
-        const path = call.op === "remove" ? `${v}/containers/${container.Id}${call.query}` : `${v}/containers/${container.Id}/${call.action}${call.query}`;
-        let upstream;
+        const path =
+          call.op === "remove"
+            ? `${v}/containers/${container.Id}${call.query}`
+            : `${v}/containers/${container.Id}/${call.action}${call.query}`;
+        let upstream: Awaited<ReturnType<typeof daemon.raw>>;
         try {
           upstream = await daemon.raw(method, path);
         } finally {
@@ -199,7 +220,9 @@ export class FilteredDockerEndpoint {
         // shows as STARTING forever (its start would be refused by the same limit).
         const full = this.options.sandboxCreateRefusal?.();
         if (full) return this.refuse(res, 503, full);
-        const run = this.createQueue.then(() => this.create(res, `${v}/containers/create?name=${encodeURIComponent(call.name)}`, call.name, review.body));
+        const run = this.createQueue.then(() =>
+          this.create(res, `${v}/containers/create?name=${encodeURIComponent(call.name)}`, call.name, review.body),
+        );
         this.createQueue = run.catch(() => undefined);
         return run;
       }
@@ -209,9 +232,15 @@ export class FilteredDockerEndpoint {
         if (call.ref !== createContext.image) {
           // Image probing: only the pinned agent-server image is visible, by reference or by its own Id (what
           // docker-py asks for a sandbox's `container.image`); any other answers as a missing image does.
-          const pinned = id ? (parseJson((await daemon.raw("GET", `${v}/images/${createContext.image}/json`)).body) as { Id?: unknown } | undefined) : undefined;
+          const pinned = id
+            ? (parseJson((await daemon.raw("GET", `${v}/images/${createContext.image}/json`)).body) as { Id?: unknown } | undefined)
+            : undefined;
           if (!id || pinned?.Id !== `sha256:${id}`) {
-            return this.notFound(res, `no such image: ${call.ref}: No such image: ${id ? `sha256:${id}` : call.ref}`, "image outside the pinned agent-server");
+            return this.notFound(
+              res,
+              `no such image: ${call.ref}: No such image: ${id ? `sha256:${id}` : call.ref}`,
+              "image outside the pinned agent-server",
+            );
           }
         }
         return this.forward(req, res, `${v}/images/${call.ref}/json`);
@@ -221,13 +250,19 @@ export class FilteredDockerEndpoint {
         const wanted = splitImageRef(createContext.image);
         const asked = splitImageRef(call.ref);
         // Disk exhaustion and foreign code: the app may pull the pinned agent-server image and nothing else.
-        if (asked.repository !== wanted.repository || asked.tag !== wanted.tag) return this.refuse(res, 403, `openhands-team docker filter: pulling ${call.ref} is not allowed`);
-        return this.forward(req, res, `${v}/images/create?fromImage=${encodeURIComponent(wanted.repository)}&tag=${encodeURIComponent(wanted.tag)}`);
+        if (asked.repository !== wanted.repository || asked.tag !== wanted.tag)
+          return this.refuse(res, 403, `openhands-team docker filter: pulling ${call.ref} is not allowed`);
+        return this.forward(
+          req,
+          res,
+          `${v}/images/create?fromImage=${encodeURIComponent(wanted.repository)}&tag=${encodeURIComponent(wanted.tag)}`,
+        );
       }
       case "volume": {
         req.resume();
         // Cross-tenant data: only volumes named after the user's own sandboxes.
-        if (!ownsVolume(slug, call.name)) return this.notFound(res, `get ${call.name}: no such volume`, "volume outside the user's sandboxes");
+        if (!ownsVolume(slug, call.name))
+          return this.notFound(res, `get ${call.name}: no such volume`, "volume outside the user's sandboxes");
         return this.forward(req, res, `${v}/volumes/${call.name}`);
       }
     }
@@ -237,7 +272,11 @@ export class FilteredDockerEndpoint {
     const { slug, daemon, maxContainers } = this.options;
     // Disk and name-space exhaustion: created-but-never-started (or stopped) containers count too.
     if (this.options.containerCount() >= maxContainers) {
-      return this.refuse(res, 403, `openhands-team docker filter: this user already has ${maxContainers} sandbox containers (users.maxSandboxContainersPerUser); delete old conversations first`);
+      return this.refuse(
+        res,
+        403,
+        `openhands-team docker filter: this user already has ${maxContainers} sandbox containers (users.maxSandboxContainersPerUser); delete old conversations first`,
+      );
     }
     const upstream = await daemon.raw("POST", path, body);
     if (upstream.status === 201) {
@@ -260,16 +299,19 @@ export class FilteredDockerEndpoint {
       const headers: Record<string, string> = { host: "docker" };
       const auth = req.headers["x-registry-auth"];
       if (typeof auth === "string" && path.includes("/images/create")) headers["x-registry-auth"] = auth;
-      const upstream = httpRequest({ socketPath: this.options.daemon.socketPath, agent: false, method: req.method, path, headers }, (answer) => {
-        const out: Record<string, string> = daemonHeadersOf(answer.headers);
-        if (out.Server) this.daemonHeaders = { ...out };
-        out.Date = typeof answer.headers.date === "string" ? answer.headers.date : new Date().toUTCString();
-        if (typeof answer.headers["content-length"] === "string") out["Content-Length"] = answer.headers["content-length"];
-        res.writeHead(answer.statusCode ?? 502, out);
-        answer.pipe(res);
-        answer.on("end", () => resolve());
-        answer.on("error", () => resolve());
-      });
+      const upstream = httpRequest(
+        { socketPath: this.options.daemon.socketPath, agent: false, method: req.method, path, headers },
+        (answer) => {
+          const out: Record<string, string> = daemonHeadersOf(answer.headers);
+          if (out.Server) this.daemonHeaders = { ...out };
+          out.Date = typeof answer.headers.date === "string" ? answer.headers.date : new Date().toUTCString();
+          if (typeof answer.headers["content-length"] === "string") out["Content-Length"] = answer.headers["content-length"];
+          res.writeHead(answer.statusCode ?? 502, out);
+          answer.pipe(res);
+          answer.on("end", () => resolve());
+          answer.on("error", () => resolve());
+        },
+      );
       upstream.on("error", (error) => {
         if (!res.headersSent) json(res, 502, { message: `docker daemon unreachable: ${error.message}` });
         resolve();

@@ -62,7 +62,8 @@ export function classifyDockerCall(method: string, rawUrl: string): Classified {
   const path = rawPath.slice(versionPrefix.length);
   // Legacy decoding: below API 1.40 dockerd reads create and start bodies by older rules (HostConfig on start,
   // deprecated top-level fields) that the rebuild does not speak; docker-py negotiates the daemon's own version.
-  if (versionPrefix && Number(versionPrefix.slice("/v1.".length)) < MIN_API_MINOR) return refuse(`API version ${versionPrefix.slice(2)} is too old for this filter (1.${MIN_API_MINOR} or later)`, 400);
+  if (versionPrefix && Number(versionPrefix.slice("/v1.".length)) < MIN_API_MINOR)
+    return refuse(`API version ${versionPrefix.slice(2)} is too old for this filter (1.${MIN_API_MINOR} or later)`, 400);
   if (/%/.test(path) && !/^\/images\//.test(path)) return refuse(`${method} ${show(path)} is not allowed`);
   const pass = (call: DockerCall): Classified => ({ ok: true, call, versionPrefix });
   let m: RegExpExecArray | null;
@@ -83,8 +84,10 @@ export function classifyDockerCall(method: string, rawUrl: string): Classified {
     if (!name) return refuse("a sandbox create needs a name");
     return pass({ op: "create", name });
   }
-  if (method === "GET" && (m = new RegExp(`^/containers/${CONTAINER_REF}/json$`).exec(path))) return pass({ op: "inspect", ref: m[1]! });
-  if (method === "POST" && (m = new RegExp(`^/containers/${CONTAINER_REF}/(start|stop|pause|unpause)$`).exec(path))) {
+  m = method === "GET" ? new RegExp(`^/containers/${CONTAINER_REF}/json$`).exec(path) : null;
+  if (m) return pass({ op: "inspect", ref: m[1]! });
+  m = method === "POST" ? new RegExp(`^/containers/${CONTAINER_REF}/(start|stop|pause|unpause)$`).exec(path) : null;
+  if (m) {
     const action = m[2] as "start" | "stop" | "pause" | "unpause";
     let query = "";
     if (action === "stop") {
@@ -98,12 +101,18 @@ export function classifyDockerCall(method: string, rawUrl: string): Classified {
     }
     return pass({ op: "action", ref: m[1]!, action, query });
   }
-  if (method === "DELETE" && (m = new RegExp(`^/containers/${CONTAINER_REF}$`).exec(path))) {
+  m = method === "DELETE" ? new RegExp(`^/containers/${CONTAINER_REF}$`).exec(path) : null;
+  if (m) {
     const params = queryParams(search, ["v", "force", "link"]);
     if (typeof params === "string") return refuse(params, 400);
-    return pass({ op: "remove", ref: m[1]!, query: `?v=${goBool(params.get("v") ?? null) ? 1 : 0}&force=${goBool(params.get("force") ?? null) ? 1 : 0}` });
+    return pass({
+      op: "remove",
+      ref: m[1]!,
+      query: `?v=${goBool(params.get("v") ?? null) ? 1 : 0}&force=${goBool(params.get("force") ?? null) ? 1 : 0}`,
+    });
   }
-  if (method === "GET" && (m = /^\/images\/(.+)\/json$/.exec(path))) {
+  m = method === "GET" ? /^\/images\/(.+)\/json$/.exec(path) : null;
+  if (m) {
     const ref = decodeURIComponentSafe(m[1]!);
     if (!ref || !IMAGE_REF.test(ref)) return refuse(`image reference ${show(m[1])} is not allowed`);
     return pass({ op: "image-inspect", ref });
@@ -115,8 +124,9 @@ export function classifyDockerCall(method: string, rawUrl: string): Classified {
     const tag = params.get("tag");
     return pass({ op: "image-pull", ref: tag ? `${from}:${tag}` : from });
   }
-  if ((method === "GET" || method === "DELETE") && (m = /^\/volumes\/([A-Za-z0-9][A-Za-z0-9_.-]{0,254})$/.exec(path))) {
-    return pass({ op: "volume", name: m[1]!, method });
+  if (method === "GET" || method === "DELETE") {
+    m = /^\/volumes\/([A-Za-z0-9][A-Za-z0-9_.-]{0,254})$/.exec(path);
+    if (m) return pass({ op: "volume", name: m[1]!, method });
   }
   return refuse(`${method} ${show(path)} is not allowed`);
 }
@@ -152,7 +162,9 @@ export function mayLookUpContainer(slug: string, ref: string): boolean {
 /** Keeps only the user's own sandboxes in a `GET /containers/json` answer (then the caller's limit). */
 export function filterContainerList(slug: string, list: unknown, limit?: number): unknown[] {
   if (!Array.isArray(list)) return [];
-  const own = list.filter((item) => item !== null && typeof item === "object" && ownsContainerName(slug, primaryName((item as { Names?: unknown }).Names)));
+  const own = list.filter(
+    (item) => item !== null && typeof item === "object" && ownsContainerName(slug, primaryName((item as { Names?: unknown }).Names)),
+  );
   return limit ? own.slice(0, limit) : own;
 }
 
@@ -194,16 +206,66 @@ export const HEALTHCHECK_BOUNDS = {
 
 /** Fields of the create body (container.Config plus the wrapper's HostConfig and NetworkingConfig), exact case. */
 const TOP_LEVEL_FIELDS = [
-  "Image", "Cmd", "Entrypoint", "WorkingDir", "Labels", "Env", "ExposedPorts", "Volumes", "AttachStdin", "AttachStdout",
-  "AttachStderr", "Tty", "OpenStdin", "StdinOnce", "NetworkDisabled", "HostConfig", "NetworkingConfig", "Hostname",
-  "Domainname", "User", "StopSignal", "StopTimeout", "Healthcheck", "MacAddress",
+  "Image",
+  "Cmd",
+  "Entrypoint",
+  "WorkingDir",
+  "Labels",
+  "Env",
+  "ExposedPorts",
+  "Volumes",
+  "AttachStdin",
+  "AttachStdout",
+  "AttachStderr",
+  "Tty",
+  "OpenStdin",
+  "StdinOnce",
+  "NetworkDisabled",
+  "HostConfig",
+  "NetworkingConfig",
+  "Hostname",
+  "Domainname",
+  "User",
+  "StopSignal",
+  "StopTimeout",
+  "Healthcheck",
+  "MacAddress",
 ] as const;
 /** HostConfig fields docker-py 7.1.0 and 5.0.3 may send for OpenHands, those the rebuild sets, and the refused ones named for a clear message. */
 const HOST_CONFIG_FIELDS = [
-  "NetworkMode", "PortBindings", "Binds", "ExtraHosts", "Init", "Privileged", "RestartPolicy", "AutoRemove", "Memory",
-  "NanoCpus", "PidsLimit", "ShmSize", "CapDrop", "ReadonlyRootfs", "PublishAllPorts",
-  "Devices", "Mounts", "VolumesFrom", "CapAdd", "SecurityOpt", "Sysctls", "PidMode", "IpcMode", "UTSMode", "UsernsMode",
-  "CgroupnsMode", "DeviceRequests", "DeviceCgroupRules", "Runtime", "CgroupParent", "Links", "Tmpfs", "LogConfig",
+  "NetworkMode",
+  "PortBindings",
+  "Binds",
+  "ExtraHosts",
+  "Init",
+  "Privileged",
+  "RestartPolicy",
+  "AutoRemove",
+  "Memory",
+  "NanoCpus",
+  "PidsLimit",
+  "ShmSize",
+  "CapDrop",
+  "ReadonlyRootfs",
+  "PublishAllPorts",
+  "Devices",
+  "Mounts",
+  "VolumesFrom",
+  "CapAdd",
+  "SecurityOpt",
+  "Sysctls",
+  "PidMode",
+  "IpcMode",
+  "UTSMode",
+  "UsernsMode",
+  "CgroupnsMode",
+  "DeviceRequests",
+  "DeviceCgroupRules",
+  "Runtime",
+  "CgroupParent",
+  "Links",
+  "Tmpfs",
+  "LogConfig",
 ] as const;
 const HEALTHCHECK_FIELDS = ["Test", "Interval", "Timeout", "StartPeriod", "Retries"] as const;
 const RESTART_POLICY_FIELDS = ["Name", "MaximumRetryCount"] as const;
@@ -235,7 +297,12 @@ const forbidden = (message: string): never => {
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 const isEmpty = (value: unknown) =>
-  value === undefined || value === null || value === false || value === "" || (Array.isArray(value) && value.length === 0) || (isObject(value) && Object.keys(value).length === 0);
+  value === undefined ||
+  value === null ||
+  value === false ||
+  value === "" ||
+  (Array.isArray(value) && value.length === 0) ||
+  (isObject(value) && Object.keys(value).length === 0);
 
 /**
  * Case folding and duplicates: every key of a struct must be one of its fields, spelled exactly. A key that
@@ -248,7 +315,9 @@ function struct(value: unknown, fields: readonly string[], where: string): Json 
   for (const key of Object.keys(value)) {
     if (fields.includes(key)) continue;
     const folded = fields.find((field) => goFoldKey(field) === goFoldKey(key));
-    malformed(`create field ${show(`${where === "the create body" ? "" : `${where}.`}${key}`)} is not allowed${folded ? ` (dockerd would read it as ${folded}; field names must be spelled exactly)` : ""}`);
+    malformed(
+      `create field ${show(`${where === "the create body" ? "" : `${where}.`}${key}`)} is not allowed${folded ? ` (dockerd would read it as ${folded}; field names must be spelled exactly)` : ""}`,
+    );
   }
   return value;
 }
@@ -288,7 +357,8 @@ function strings(value: unknown, where: string, maxItems: number, maxLength: num
   }
   if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) return malformed(`${where} must be a list of strings`);
   if (value.length > maxItems) malformed(`${where} has more than ${maxItems} entries`);
-  if ((value as string[]).some((item) => item.length > maxLength || item.includes("\0"))) malformed(`${where} has an entry that is too long or holds a NUL`);
+  if ((value as string[]).some((item) => item.length > maxLength || item.includes("\0")))
+    malformed(`${where} has an entry that is too long or holds a NUL`);
   return value as string[];
 }
 
@@ -312,7 +382,8 @@ function healthcheck(value: unknown): Json | undefined {
     const bounds = HEALTHCHECK_BOUNDS[field];
     const ns = integer(hc[field], `Healthcheck.${field}`, 0, bounds.max);
     // Event flood: a probe every millisecond is an exec (three engine events, one inspect each) every millisecond.
-    if (ns !== undefined && ns !== 0 && ns < bounds.min) forbidden(`Healthcheck.${field} must be 0 (the image's setting) or at least ${bounds.min / SECOND_NS} s`);
+    if (ns !== undefined && ns !== 0 && ns < bounds.min)
+      forbidden(`Healthcheck.${field} must be 0 (the image's setting) or at least ${bounds.min / SECOND_NS} s`);
     if (ns) out[field] = ns;
   }
   const retries = integer(hc.Retries, "Healthcheck.Retries", HEALTHCHECK_BOUNDS.Retries.min, HEALTHCHECK_BOUNDS.Retries.max);
@@ -326,7 +397,8 @@ export function reviewCreateText(name: string, raw: Buffer | string, ctx: Create
   try {
     parsed = parseStrictJson(raw);
   } catch (error) {
-    if (error instanceof StrictJsonError) return { ok: false, status: 400, message: `${PREFIX} the create body is not acceptable JSON: ${error.message}` };
+    if (error instanceof StrictJsonError)
+      return { ok: false, status: 400, message: `${PREFIX} the create body is not acceptable JSON: ${error.message}` };
     throw error;
   }
   return reviewCreate(name, parsed, ctx);
@@ -349,7 +421,8 @@ export function reviewCreate(name: string, input: unknown, ctx: CreateContext): 
 
 function rebuildCreate(name: string, input: unknown, ctx: CreateContext): Json {
   // Name squatting: a container outside the user's prefix would be listed, routed and owned as someone else's.
-  if (!isOwnSandboxName(ctx.slug, name)) forbidden(`container name ${show(name)} is outside ${names.sandboxPrefix(ctx.slug)}* (ids of 1 to 128 characters [A-Za-z0-9_.-])`);
+  if (!isOwnSandboxName(ctx.slug, name))
+    forbidden(`container name ${show(name)} is outside ${names.sandboxPrefix(ctx.slug)}* (ids of 1 to 128 characters [A-Za-z0-9_.-])`);
   if (!isObject(input)) return malformed("the create body must be a JSON object");
   const body = struct(input, TOP_LEVEL_FIELDS, "the create body")!;
   const out: Json = {};
@@ -390,7 +463,8 @@ function rebuildCreate(name: string, input: unknown, ctx: CreateContext): Json {
 
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(map(body.Labels, "Labels", 64) ?? {})) {
-    if (typeof value !== "string" || key.length > 256 || value.length > 4096) malformed(`label ${show(key)} must be a string of at most 4096 characters`);
+    if (typeof value !== "string" || key.length > 256 || value.length > 4096)
+      malformed(`label ${show(key)} must be a string of at most 4096 characters`);
     // Label forgery: the spawner's own labels say who owns what; only the owner label, set to this user, is kept.
     if (key.startsWith("org.openhands-team.") && !(key === OWNER_LABEL && value === ctx.slug)) forbidden(`label ${show(key)} is reserved`);
     labels[key] = value as string;
@@ -407,15 +481,21 @@ function rebuildCreate(name: string, input: unknown, ctx: CreateContext): Json {
   for (const field of ["PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode"] as const) {
     const value = string(hostConfig[field], `HostConfig.${field}`);
     // Namespace escape: host (or another container's) PID/IPC/UTS/user/cgroup namespaces.
-    if (value && !(value === "private" && (field === "IpcMode" || field === "CgroupnsMode"))) forbidden(`${field} ${show(value)} is not allowed`);
+    if (value && !(value === "private" && (field === "IpcMode" || field === "CgroupnsMode")))
+      forbidden(`${field} ${show(value)} is not allowed`);
   }
   // Device access: raw host devices (disks, /dev/kvm, GPUs).
-  if (!isEmpty(hostConfig.Devices) || !isEmpty(hostConfig.DeviceRequests) || !isEmpty(hostConfig.DeviceCgroupRules)) forbidden("devices are not allowed");
+  if (!isEmpty(hostConfig.Devices) || !isEmpty(hostConfig.DeviceRequests) || !isEmpty(hostConfig.DeviceCgroupRules))
+    forbidden("devices are not allowed");
   const binds = strings(hostConfig.Binds, "HostConfig.Binds", 16, 4096);
   const ownBind = `${ctx.workspaceHostPath}:/workspace:rw`;
   // Host file access: bind mounts of host paths (another user's workspace, the Docker socket, /etc); a replayed
   // record carries the spawner's own workspace bind, which is set again below anyway.
-  if ((binds !== undefined && (binds as string[]).some((bind) => bind !== ownBind)) || !isEmpty(hostConfig.Mounts) || !isEmpty(hostConfig.VolumesFrom)) {
+  if (
+    (binds !== undefined && (binds as string[]).some((bind) => bind !== ownBind)) ||
+    !isEmpty(hostConfig.Mounts) ||
+    !isEmpty(hostConfig.VolumesFrom)
+  ) {
     forbidden("bind mounts and volumes from other containers are not allowed");
   }
   // Privilege escalation: added capabilities, security profiles, kernel parameters, another runtime or cgroup.
@@ -430,12 +510,18 @@ function rebuildCreate(name: string, input: unknown, ctx: CreateContext): Json {
   if (boolean(hostConfig.AutoRemove, "HostConfig.AutoRemove")) forbidden("AutoRemove is not allowed");
   const restart = struct(hostConfig.RestartPolicy, RESTART_POLICY_FIELDS, "HostConfig.RestartPolicy");
   // Cull evasion: a sandbox that restarts itself outlives its user's cull.
-  if (restart && (!["", "no", undefined, null].includes(restart.Name as string) || ![undefined, null, 0].includes(restart.MaximumRetryCount as number))) forbidden("a restart policy is not allowed");
+  if (
+    restart &&
+    (!["", "no", undefined, null].includes(restart.Name as string) || ![undefined, null, 0].includes(restart.MaximumRetryCount as number))
+  )
+    forbidden("a restart policy is not allowed");
   // Limits are the spawner's: whatever is asked is replaced (but must still be a number).
-  for (const field of ["Memory", "NanoCpus", "PidsLimit"] as const) integer(hostConfig[field], `HostConfig.${field}`, -1, Number.MAX_SAFE_INTEGER);
+  for (const field of ["Memory", "NanoCpus", "PidsLimit"] as const)
+    integer(hostConfig[field], `HostConfig.${field}`, -1, Number.MAX_SAFE_INTEGER);
   strings(hostConfig.ExtraHosts, "HostConfig.ExtraHosts", 16, 300);
   const capDrop = strings(hostConfig.CapDrop, "HostConfig.CapDrop", 64, 32) as string[] | undefined;
-  for (const cap of capDrop ?? []) if (!/^(ALL|(CAP_)?[A-Z_]{2,32})$/.test(cap)) malformed(`HostConfig.CapDrop entry ${show(cap)} is not a capability`);
+  for (const cap of capDrop ?? [])
+    if (!/^(ALL|(CAP_)?[A-Z_]{2,32})$/.test(cap)) malformed(`HostConfig.CapDrop entry ${show(cap)} is not a capability`);
   const init = boolean(hostConfig.Init, "HostConfig.Init");
   const readonlyRootfs = boolean(hostConfig.ReadonlyRootfs, "HostConfig.ReadonlyRootfs");
   const shmSize = integer(hostConfig.ShmSize, "HostConfig.ShmSize", 0, ctx.memoryBytes);
@@ -457,7 +543,8 @@ function rebuildCreate(name: string, input: unknown, ctx: CreateContext): Json {
   for (const [key, bindings] of Object.entries(requested)) {
     portKey(key, "HostConfig.PortBindings");
     if (bindings === null) continue;
-    if (!Array.isArray(bindings) || bindings.length > 4) malformed(`HostConfig.PortBindings ${show(key)} must be a list of at most 4 bindings`);
+    if (!Array.isArray(bindings) || bindings.length > 4)
+      malformed(`HostConfig.PortBindings ${show(key)} must be a list of at most 4 bindings`);
     for (const binding of bindings as unknown[]) {
       const b = struct(binding, PORT_BINDING_FIELDS, "HostConfig.PortBindings[]") ?? {};
       string(b.HostIp, "HostConfig.PortBindings[].HostIp", /^((\d{1,3}\.){3}\d{1,3})?$/);

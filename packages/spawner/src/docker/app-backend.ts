@@ -31,7 +31,8 @@ export class DockerAppBackend implements AppBackend {
     this.reclaimedFile = join(config.paths.dockerApiDir, "reclaimed-subnets.json");
     try {
       const saved = JSON.parse(readFileSync(this.reclaimedFile, "utf8")) as Record<string, unknown>;
-      for (const [index, at] of Object.entries(saved)) if (typeof at === "number" && Number.isInteger(Number(index))) this.reclaimedAt.set(Number(index), at);
+      for (const [index, at] of Object.entries(saved))
+        if (typeof at === "number" && Number.isInteger(Number(index))) this.reclaimedAt.set(Number(index), at);
     } catch {
       // No file (first start) or an unreadable one: nothing held back.
     }
@@ -129,7 +130,12 @@ export class DockerAppBackend implements AppBackend {
    * from their create records at the next start (the host-replacement path).
    */
   private async evictOneIdleUser(except: string): Promise<boolean> {
-    const busy = new Set(this.view.all().filter((c) => c.status === "running" || c.status === "paused" || c.status === "restarting").map((c) => c.owner));
+    const busy = new Set(
+      this.view
+        .all()
+        .filter((c) => c.status === "running" || c.status === "paused" || c.status === "restarting")
+        .map((c) => c.owner),
+    );
     for (const network of this.view.allNetworks()) {
       const owner = /^oh-u-([a-z2-7]{16})$/.exec(network.name)?.[1];
       if (!owner || owner === except || busy.has(owner)) continue;
@@ -148,10 +154,17 @@ export class DockerAppBackend implements AppBackend {
   }
 
   private async readNetwork(name: string) {
-    const body = await this.daemon.find<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>(`/networks/${encodeURIComponent(name)}`);
+    const body = await this.daemon.find<{ Id: string; Name: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }>(
+      `/networks/${encodeURIComponent(name)}`,
+    );
     if (!body) return undefined;
     const config = body.IPAM?.Config?.[0];
-    const state = { id: body.Id, name: body.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) };
+    const state = {
+      id: body.Id,
+      name: body.Name,
+      ...(config?.Subnet ? { subnet: config.Subnet } : {}),
+      ...(config?.Gateway ? { gateway: config.Gateway } : {}),
+    };
     this.view.setNetwork(state);
     return state;
   }
@@ -159,7 +172,12 @@ export class DockerAppBackend implements AppBackend {
   private placement(slug: string, index: number): UserPlacement {
     const subnet = userSubnet(this.config.network.subnetPrefix, index);
     this.subnets.set(slug, subnet);
-    return { slug, callbackAddress: subnet.gateway, sandboxHostAddress: subnet.gateway, sandboxUrlPattern: `http://${subnet.gateway}:{port}` };
+    return {
+      slug,
+      callbackAddress: subnet.gateway,
+      sandboxHostAddress: subnet.gateway,
+      sandboxUrlPattern: `http://${subnet.gateway}:{port}`,
+    };
   }
 
   createBody(request: AppStartRequest): Record<string, unknown> {
@@ -208,7 +226,13 @@ export class DockerAppBackend implements AppBackend {
     (body.Labels as Record<string, string>)[SPEC_LABEL] = spec;
 
     let current = await this.view.refresh(name);
-    if (current && current.labels[SPEC_LABEL] !== spec && current.status !== "running" && current.status !== "paused" && current.status !== "restarting") {
+    if (
+      current &&
+      current.labels[SPEC_LABEL] !== spec &&
+      current.status !== "running" &&
+      current.status !== "paused" &&
+      current.status !== "restarting"
+    ) {
       // Image or environment changed since this container was made (an upgrade): rebuild it while it is stopped.
       this.log.info("app container spec changed; recreating", { slug });
       await this.daemon.call("DELETE", `/containers/${current.id}?force=1`);
@@ -235,7 +259,10 @@ export class DockerAppBackend implements AppBackend {
       if (error instanceof DockerApiError && error.status === 404 && /no such image/i.test(error.daemonMessage)) {
         this.log.warn("app image missing; pulling", { image: this.config.images.app });
         const colon = this.config.images.app.lastIndexOf(":");
-        await this.daemon.call("POST", `/images/create?fromImage=${encodeURIComponent(this.config.images.app.slice(0, colon))}&tag=${encodeURIComponent(this.config.images.app.slice(colon + 1))}`);
+        await this.daemon.call(
+          "POST",
+          `/images/create?fromImage=${encodeURIComponent(this.config.images.app.slice(0, colon))}&tag=${encodeURIComponent(this.config.images.app.slice(colon + 1))}`,
+        );
         await this.daemon.call("POST", path, body);
         return;
       }
@@ -253,7 +280,8 @@ export class DockerAppBackend implements AppBackend {
 
   private toInstance(state: ContainerState): AppInstance {
     const upstream = state.ip ? `http://${state.ip}:${this.config.network.appPort}` : undefined;
-    const mapped: AppInstance["state"] = state.status === "running" ? "running" : state.status === "restarting" || state.status === "created" ? "starting" : "stopped";
+    const mapped: AppInstance["state"] =
+      state.status === "running" ? "running" : state.status === "restarting" || state.status === "created" ? "starting" : "stopped";
     return { slug: state.owner, state: mapped, ...(upstream && mapped === "running" ? { upstream } : {}) };
   }
 

@@ -46,7 +46,13 @@ export class SandboxCreateRecords {
         // Parsed strictly: a record edited to carry a key twice is refused, not half-read.
         const record = parseStrictJson(readFileSync(join(dir, file))) as SandboxCreateRecord;
         // A record planted or edited under another user's name is ignored.
-        if (record.version === 1 && ownsContainerName(slug, record.name) && file === `${record.name}.json` && record.body && typeof record.body === "object") {
+        if (
+          record.version === 1 &&
+          ownsContainerName(slug, record.name) &&
+          file === `${record.name}.json` &&
+          record.body &&
+          typeof record.body === "object"
+        ) {
           records.push(record);
         }
       } catch {

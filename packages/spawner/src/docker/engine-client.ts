@@ -92,31 +92,33 @@ export class DockerEngineClient {
       ended = true;
       onEnd(error);
     };
-    const req = httpRequest({ socketPath: this.socketPath, agent: false, method: "GET", path, headers: { host: "docker" } }, (res: IncomingMessage) => {
-      if ((res.statusCode ?? 0) !== 200) {
-        res.resume();
-        finish(new Error(`docker GET ${path}: ${res.statusCode}`));
-        return;
-      }
-      let buffer = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buffer += chunk;
-        let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          if (!line) continue;
-          try {
-            onObject(JSON.parse(line) as Record<string, unknown>);
-          } catch {
-            // A garbled event line is skipped; the next resync corrects the view.
-          }
+    const req = httpRequest(
+      { socketPath: this.socketPath, agent: false, method: "GET", path, headers: { host: "docker" } },
+      (res: IncomingMessage) => {
+        if ((res.statusCode ?? 0) !== 200) {
+          res.resume();
+          finish(new Error(`docker GET ${path}: ${res.statusCode}`));
+          return;
         }
-      });
-      res.on("end", () => finish());
-      res.on("error", (error) => finish(error));
-    });
+        let buffer = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffer += chunk;
+          for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n")) {
+            const line = buffer.slice(0, newline).trim();
+            buffer = buffer.slice(newline + 1);
+            if (!line) continue;
+            try {
+              onObject(JSON.parse(line) as Record<string, unknown>);
+            } catch {
+              // A garbled event line is skipped; the next resync corrects the view.
+            }
+          }
+        });
+        res.on("end", () => finish());
+        res.on("error", (error) => finish(error));
+      },
+    );
     req.on("error", (error) => finish(error));
     req.end();
     return {

@@ -44,7 +44,20 @@ type NetworkListItem = { Id: string; Name: string; IPAM?: { Config?: Array<{ Sub
  * Container events that change what the view holds. Health probes are execs (exec_create, exec_start,
  * exec_die, health_status): following those would be one inspect per probe.
  */
-const STATE_EVENTS = new Set(["create", "start", "restart", "die", "stop", "kill", "oom", "pause", "unpause", "rename", "update", "destroy"]);
+const STATE_EVENTS = new Set([
+  "create",
+  "start",
+  "restart",
+  "die",
+  "stop",
+  "kill",
+  "oom",
+  "pause",
+  "unpause",
+  "rename",
+  "update",
+  "destroy",
+]);
 
 interface InspectBody {
   Id: string;
@@ -52,7 +65,10 @@ interface InspectBody {
   Config?: { Image?: string; Env?: string[]; Labels?: Record<string, string> };
   State?: { Status?: string };
   HostConfig?: { Memory?: number };
-  NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>; Networks?: Record<string, { IPAddress?: string }> };
+  NetworkSettings?: {
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+    Networks?: Record<string, { IPAddress?: string }>;
+  };
 }
 
 const KIND_BY_PORT: Record<number, RouteKind> = { 8000: "agent-server", 8001: "vscode", 8011: "worker", 8012: "worker" };
@@ -112,13 +128,19 @@ export class DockerHostView {
 
   /** Rebuilds the whole view from Docker. */
   async sync(): Promise<void> {
-    const list = (await this.daemon.call<Array<{ Id: string; Names?: string[] }>>("GET", `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: ["^/oh-(app|sbx)-"] }))}`)) ?? [];
+    const list =
+      (await this.daemon.call<Array<{ Id: string; Names?: string[] }>>(
+        "GET",
+        `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: ["^/oh-(app|sbx)-"] }))}`,
+      )) ?? [];
     const seen = new Set<string>();
     for (const item of list) {
       if (!item.Names?.some((n) => roleOfContainer(n))) continue;
       seen.add(item.Id);
       // One failing inspect does not stop the resync; refresh has treated that container as gone.
-      await this.refresh(item.Id).catch((error: Error) => this.log.warn("container inspect failed during resync", { id: item.Id, error: error.message }));
+      await this.refresh(item.Id).catch((error: Error) =>
+        this.log.warn("container inspect failed during resync", { id: item.Id, error: error.message }),
+      );
     }
     for (const id of [...this.containers.keys()]) if (!seen.has(id)) this.forget(id);
     const networks = (await this.daemon.call<NetworkListItem[]>("GET", "/networks")) ?? [];
@@ -131,7 +153,12 @@ export class DockerHostView {
     this.networks.clear();
     for (const n of list) {
       const config = n.IPAM?.Config?.[0];
-      this.networks.set(n.Name, { id: n.Id, name: n.Name, ...(config?.Subnet ? { subnet: config.Subnet } : {}), ...(config?.Gateway ? { gateway: config.Gateway } : {}) });
+      this.networks.set(n.Name, {
+        id: n.Id,
+        name: n.Name,
+        ...(config?.Subnet ? { subnet: config.Subnet } : {}),
+        ...(config?.Gateway ? { gateway: config.Gateway } : {}),
+      });
     }
     for (const [name, state] of before) if (!this.networks.has(name)) for (const listener of this.networkGoneListeners) listener(state);
   }

@@ -8,7 +8,7 @@ import { names } from "../slug";
 import type { UserPaths } from "../user-directories";
 import { FilteredDockerEndpoint, type SandboxStartReservation } from "./api-endpoint";
 import { reviewCreateText, type CreateContext } from "./api-policy";
-import { SandboxCreateRecords } from "./create-records";
+import type { SandboxCreateRecords } from "./create-records";
 import { DockerApiError } from "./engine-client";
 import { routeKindForPort, type ContainerState, type DockerHostView } from "./host-view";
 
@@ -39,7 +39,12 @@ export class DockerSandboxBackend implements SandboxBackend {
     for (const port of state.ports) {
       const upstream = state.ip ? `http://${state.ip}:${port.containerPort}` : `http://${port.hostIp}:${port.hostPort}`;
       const key = `${state.owner}:${port.hostPort}`;
-      this.routes.set(key, { owner: state.owner, upstream, kind: routeKindForPort(port.containerPort), sessionKeySha256: state.sessionKeySha256 ?? null });
+      this.routes.set(key, {
+        owner: state.owner,
+        upstream,
+        kind: routeKindForPort(port.containerPort),
+        sessionKeySha256: state.sessionKeySha256 ?? null,
+      });
       keys.push(key);
     }
     this.routeKeysById.set(state.id, keys);
@@ -54,7 +59,14 @@ export class DockerSandboxBackend implements SandboxBackend {
   }
 
   owners(): string[] {
-    return [...new Set(this.view.all().filter((c) => c.kind === "sandbox" && (c.status === "running" || c.status === "paused")).map((c) => c.owner))];
+    return [
+      ...new Set(
+        this.view
+          .all()
+          .filter((c) => c.kind === "sandbox" && (c.status === "running" || c.status === "paused"))
+          .map((c) => c.owner),
+      ),
+    ];
   }
 
   /** The host-wide count limit as a create sees it: no slot is held (the start that follows takes one). */
@@ -78,11 +90,18 @@ export class DockerSandboxBackend implements SandboxBackend {
     const max = this.config.users.maxRunningSandboxes;
     if (this.runningCount() + this.pendingStarts >= max) {
       this.refusals += 1;
-      return { ok: false, message: `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later` };
+      return {
+        ok: false,
+        message: `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later`,
+      };
     }
     // Host memory exhaustion: the sandboxes' limits together may not exceed what the host really has.
     // An unpause needs no new memory: one paused sandbox of this user is taken as the one resuming.
-    const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB, slug === undefined ? undefined : (c) => c.kind === "sandbox" && c.owner === slug && c.status === "paused");
+    const memoryRefusal = this.memory?.refusal(
+      "sandbox",
+      this.pendingStarts * this.config.limits.sandboxMemoryMiB,
+      slug === undefined ? undefined : (c) => c.kind === "sandbox" && c.owner === slug && c.status === "paused",
+    );
     if (memoryRefusal) {
       this.refusals += 1;
       return { ok: false, message: memoryRefusal };
@@ -166,7 +185,11 @@ export class DockerSandboxBackend implements SandboxBackend {
         continue;
       }
       try {
-        const created = await this.view.daemon.call<{ Id: string }>("POST", `/containers/create?name=${encodeURIComponent(record.name)}`, review.body);
+        const created = await this.view.daemon.call<{ Id: string }>(
+          "POST",
+          `/containers/create?name=${encodeURIComponent(record.name)}`,
+          review.body,
+        );
         if (!created?.Id) continue;
         try {
           await this.view.daemon.call("POST", `/containers/${created.Id}/start`);

@@ -56,14 +56,30 @@ export function parseStrictJson(input: Buffer | string): unknown {
       const e = text[at + 1];
       at += 2;
       switch (e) {
-        case '"': out += '"'; break;
-        case "\\": out += "\\"; break;
-        case "/": out += "/"; break;
-        case "b": out += "\b"; break;
-        case "f": out += "\f"; break;
-        case "n": out += "\n"; break;
-        case "r": out += "\r"; break;
-        case "t": out += "\t"; break;
+        case '"':
+          out += '"';
+          break;
+        case "\\":
+          out += "\\";
+          break;
+        case "/":
+          out += "/";
+          break;
+        case "b":
+          out += "\b";
+          break;
+        case "f":
+          out += "\f";
+          break;
+        case "n":
+          out += "\n";
+          break;
+        case "r":
+          out += "\r";
+          break;
+        case "t":
+          out += "\t";
+          break;
         case "u": {
           const hex = text.slice(at, at + 4);
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail("bad \\u escape");
@@ -166,5 +182,8 @@ export function parseStrictJson(input: Buffer | string): unknown {
  * the field a refused key would have reached.
  */
 export function goFoldKey(key: string): string {
-  return key.replace(/\u017f/g, "s").replace(/\u212a/g, "k").toLowerCase();
+  return key
+    .replace(/\u017f/g, "s")
+    .replace(/\u212a/g, "k")
+    .toLowerCase();
 }

@@ -101,9 +101,25 @@ export async function restartPostgres(pg: TestPostgres): Promise<number> {
   const dir = dirname(pg.dataDir);
   const pidFile = join(pg.dataDir, "postmaster.pid");
   if (existsSync(pidFile)) rmSync(pidFile);
-  const args = [join(binDir, "postgres"), "-D", pg.dataDir, "-h", "127.0.0.1", "-p", String(pg.port), "-k", dir, "-c", "fsync=off", "-c", "max_connections=60"];
+  const args = [
+    join(binDir, "postgres"),
+    "-D",
+    pg.dataDir,
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(pg.port),
+    "-k",
+    dir,
+    "-c",
+    "fsync=off",
+    "-c",
+    "max_connections=60",
+  ];
   const asRoot = process.getuid?.() === 0;
-  const child = asRoot ? spawn("runuser", ["-u", "postgres", "--", ...args], { stdio: "ignore" }) : spawn(args[0]!, args.slice(1), { stdio: "ignore" });
+  const child = asRoot
+    ? spawn("runuser", ["-u", "postgres", "--", ...args], { stdio: "ignore" })
+    : spawn(args[0]!, args.slice(1), { stdio: "ignore" });
   const until = Date.now() + 20_000;
   for (;;) {
     if (existsSync(pidFile) && readFileSync(pidFile, "utf8").includes("ready")) return Number(readFileSync(pidFile, "utf8").split("\n")[0]);
@@ -230,7 +246,14 @@ export async function startFaultLab(options: {
     secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
     llm: { model: "claude-sonnet" },
     limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
-    timing: options.timing ?? { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000, databaseTimeoutMs: 3_000, dockerTimeoutMs: 5_000 },
+    timing: options.timing ?? {
+      healthTimeoutMs: 60_000,
+      healthIntervalMs: 100,
+      ensureWaitMs: 30_000,
+      cullIntervalMs: 3_600_000,
+      databaseTimeoutMs: 3_000,
+      dockerTimeoutMs: 5_000,
+    },
     ...(options.users ? { users: options.users } : {}),
     ...(options.memory ? { memory: options.memory } : {}),
   };
@@ -244,7 +267,8 @@ export async function startFaultLab(options: {
     proxy,
     logs,
     passwordFile,
-    ensure: (who) => http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub }, timeoutMs: 120_000 }),
+    ensure: (who) =>
+      http({ url: `${lab.service.apiUrl}/v1/users/${who.slug}/ensure`, method: "POST", body: { sub: who.sub }, timeoutMs: 120_000 }),
     async close() {
       proxy.set("pass");
       await lab.service.close();

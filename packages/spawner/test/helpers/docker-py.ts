@@ -31,7 +31,10 @@ export class DockerPyClient {
   }
 
   /** The create body docker-py builds for DockerSandboxService.start_sandbox (None values dropped). */
-  static sandboxBody(image: string, overrides: { HostConfig?: Record<string, unknown> } & Record<string, unknown> = {}): Record<string, unknown> {
+  static sandboxBody(
+    image: string,
+    overrides: { HostConfig?: Record<string, unknown> } & Record<string, unknown> = {},
+  ): Record<string, unknown> {
     const { HostConfig: hostOverrides, ...top } = overrides;
     return {
       ExposedPorts: { "8000/tcp": {}, "8001/tcp": {}, "8011/tcp": {}, "8012/tcp": {} },
@@ -79,7 +82,10 @@ export class DockerPyClient {
   }
 
   /** containers.run(...): create (pull and retry on "No such image"), inspect by Id, start. */
-  async run(name: string, body: Record<string, unknown>): Promise<{ create: HttpResult; inspect?: HttpResult; start?: HttpResult; id?: string }> {
+  async run(
+    name: string,
+    body: Record<string, unknown>,
+  ): Promise<{ create: HttpResult; inspect?: HttpResult; start?: HttpResult; id?: string }> {
     let create = await this.call("POST", this.v(`/containers/create?name=${name}`), body);
     if (create.status === 404 && /No such image/.test(create.body)) {
       const image = String(body.Image);

@@ -46,9 +46,13 @@ export function http(options: {
   fresh?: boolean;
   timeoutMs?: number;
 }): Promise<HttpResult> {
-  const payload = options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
+  const payload =
+    options.body === undefined ? undefined : Buffer.from(typeof options.body === "string" ? options.body : JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
-    const headers = { ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}), ...options.headers };
+    const headers = {
+      ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}),
+      ...options.headers,
+    };
     const done = (res: import("node:http").IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -59,8 +63,21 @@ export function http(options: {
     };
     const agent = options.fresh ? { agent: false as const } : {};
     const req = options.socketPath
-      ? httpRequest({ socketPath: options.socketPath, path: options.path ?? "/", method: options.method ?? "GET", headers: { host: "docker", ...headers }, ...agent }, done)
-      : httpRequest(options.url!, { method: options.method ?? "GET", headers, ...agent, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, done);
+      ? httpRequest(
+          {
+            socketPath: options.socketPath,
+            path: options.path ?? "/",
+            method: options.method ?? "GET",
+            headers: { host: "docker", ...headers },
+            ...agent,
+          },
+          done,
+        )
+      : httpRequest(
+          options.url!,
+          { method: options.method ?? "GET", headers, ...agent, ...(options.localAddress ? { localAddress: options.localAddress } : {}) },
+          done,
+        );
     if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error("no answer in time")));
     req.on("error", reject);
     req.end(payload);
@@ -75,7 +92,13 @@ export function user(n: number): { sub: string; slug: string } {
 
 export const fakeDatabases = () => {
   const calls: string[] = [];
-  const describe = (slug: string): UserDatabase => ({ host: "db.internal", port: 5432, database: `oh_${slug}`, user: `oh_${slug}`, password: `pw-${slug}` });
+  const describe = (slug: string): UserDatabase => ({
+    host: "db.internal",
+    port: 5432,
+    database: `oh_${slug}`,
+    user: `oh_${slug}`,
+    password: `pw-${slug}`,
+  });
   return {
     calls,
     describe,
@@ -121,7 +144,8 @@ export async function startHarness(
   // A /16 of our own on the lab's loopback (apart from the real engine's 10.241), so user gateways can be bound.
   const second = 200 + Math.floor(Math.random() * 40);
   const added = spawnSync("ip", ["addr", "add", `10.${second}.0.0/16`, "dev", "lo"], { encoding: "utf8" });
-  if (added.status !== 0 && !/File exists/.test(added.stderr)) throw new Error(`ip addr add 10.${second}.0.0/16 dev lo: ${added.stderr.trim()}`);
+  if (added.status !== 0 && !/File exists/.test(added.stderr))
+    throw new Error(`ip addr add 10.${second}.0.0/16 dev lo: ${added.stderr.trim()}`);
   const input: SpawnerConfigInput = {
     appHost: "openhands.example.com",
     runtimeDomain: "runtime.example.com",

@@ -34,7 +34,11 @@ export async function startRecordingProxy(target: string): Promise<{ socketPath:
   const server = createServer((req, res) => {
     const url = req.url ?? "/";
     const at = url.indexOf("?");
-    const call: EngineCall = { method: req.method ?? "GET", path: (at >= 0 ? url.slice(0, at) : url).replace(/^\/v1\.\d+/, ""), query: Object.fromEntries(new URLSearchParams(at >= 0 ? url.slice(at + 1) : "")) };
+    const call: EngineCall = {
+      method: req.method ?? "GET",
+      path: (at >= 0 ? url.slice(0, at) : url).replace(/^\/v1\.\d+/, ""),
+      query: Object.fromEntries(new URLSearchParams(at >= 0 ? url.slice(at + 1) : "")),
+    };
     calls.push(call);
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -114,7 +118,8 @@ export async function startLabSpawner(
   };
   const config = parseConfig(input);
   const logs: string[] = [];
-  const start = (databases = fakeDatabases()) => startSpawnerService(config, { log: createLogger({ level: "debug", write: (line) => logs.push(line) }), databases });
+  const start = (databases = fakeDatabases()) =>
+    startSpawnerService(config, { log: createLogger({ level: "debug", write: (line) => logs.push(line) }), databases });
   const lab: LabSpawner = {
     dir,
     config,
@@ -174,7 +179,10 @@ export function rawExchange(socketPath: string, request: string): Promise<string
  */
 export function execNode(container: string, script: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn("docker", ["exec", container, "/usr/bin/node", "-e", script], { env: { ...process.env, DOCKER_HOST: `unix://${labEngine()!.socketPath}` }, timeout: 30_000 });
+    const child = spawn("docker", ["exec", container, "/usr/bin/node", "-e", script], {
+      env: { ...process.env, DOCKER_HOST: `unix://${labEngine()!.socketPath}` },
+      timeout: 30_000,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -1,5 +1,7 @@
 /** The smallest spawner configuration document the schema accepts (test/config.test.ts shows its defaults). */
-export function minimalConfigDocument(secrets: { adminPassword?: string; dbPasswordKey?: string; openhandsJwtSecret?: string; llmGatewayKey?: string } = {}) {
+export function minimalConfigDocument(
+  secrets: { adminPassword?: string; dbPasswordKey?: string; openhandsJwtSecret?: string; llmGatewayKey?: string } = {},
+) {
   return {
     appHost: "openhands.example.com",
     runtimeDomain: "runtime.example.com",
@@ -8,7 +10,11 @@ export function minimalConfigDocument(secrets: { adminPassword?: string; dbPassw
     images: { app: "ghcr.io/openhands/openhands:1.7.0", agentServer: "ghcr.io/openhands/agent-server:1.19.1-python" },
     paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh-spawner/docker" },
     database: { host: "db.cluster", adminUser: "postgres", adminPassword: secrets.adminPassword ?? "pw" },
-    secrets: { dbPasswordKey: secrets.dbPasswordKey ?? "a", openhandsJwtSecret: secrets.openhandsJwtSecret ?? "b", llmGatewayKey: secrets.llmGatewayKey ?? "c" },
+    secrets: {
+      dbPasswordKey: secrets.dbPasswordKey ?? "a",
+      openhandsJwtSecret: secrets.openhandsJwtSecret ?? "b",
+      llmGatewayKey: secrets.llmGatewayKey ?? "c",
+    },
     llm: { model: "litellm_proxy/claude" },
   };
 }

@@ -75,7 +75,9 @@ export class AuroraDatabase extends Construct {
     const parameters = new RdsClusterParameterGroup(this, "parameters", {
       name: `${props.namePrefix}-aurora-pg16`,
       family: "aurora-postgresql16",
-      description: props.requireTls ? "OpenHands: TLS required, slow statements logged" : "OpenHands: TLS optional for its pg8000 migrations, slow statements logged",
+      description: props.requireTls
+        ? "OpenHands: TLS required, slow statements logged"
+        : "OpenHands: TLS optional for its pg8000 migrations, slow statements logged",
       parameter: [
         { name: "rds.force_ssl", value: props.requireTls ? "1" : "0", applyMethod: "pending-reboot" },
         { name: "ssl_min_protocol_version", value: "TLSv1.2", applyMethod: "pending-reboot" },

@@ -35,7 +35,9 @@ export class DnsValidatedCertificate extends Construct {
     this.names = [props.domainName, ...(props.subjectAlternativeNames ?? [])];
     const unzoned = this.names.filter((name) => !props.zoneIdByDomain[name]);
     if (unzoned.length > 0) {
-      throw new Error(`DnsValidatedCertificate ${id}: no Route 53 zone for ${unzoned.join(", ")} (every name needs the zone that proves it)`);
+      throw new Error(
+        `DnsValidatedCertificate ${id}: no Route 53 zone for ${unzoned.join(", ")} (every name needs the zone that proves it)`,
+      );
     }
     const certificate = new AcmCertificate(this, "certificate", {
       domainName: props.domainName,

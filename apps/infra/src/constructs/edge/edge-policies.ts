@@ -76,7 +76,8 @@ export class EdgePolicies extends Construct {
     const appCsp = appContentSecurityPolicy(props.runtimeDomain);
     const runtimeCsp = runtimeContentSecurityPolicy(props.appHost);
     for (const csp of [appCsp, runtimeCsp]) {
-      if (csp.length > CSP_MAX_LENGTH) throw new Error(`EdgePolicies: a Content-Security-Policy of ${csp.length} characters exceeds CloudFront's ${CSP_MAX_LENGTH}`);
+      if (csp.length > CSP_MAX_LENGTH)
+        throw new Error(`EdgePolicies: a Content-Security-Policy of ${csp.length} characters exceeds CloudFront's ${CSP_MAX_LENGTH}`);
     }
     const strictTransportSecurity = { accessControlMaxAgeSec: HSTS_SECONDS, includeSubdomains: true, preload: false, override: true };
     const removeHeadersConfig = { items: [{ header: "Server" }, { header: "X-Powered-By" }] };

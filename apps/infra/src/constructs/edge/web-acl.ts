@@ -60,7 +60,13 @@ export class EdgeWebAcl extends Construct {
     const allowList = this.allowListStatement(props);
     if (allowList) {
       // Everyone outside the configured networks is refused before any other rule runs.
-      rules.push({ name: "block-outside-allow-list", priority: 0, action: { block: {} }, statement: allowList, visibilityConfig: visibility(`${props.name}-allow-list`) });
+      rules.push({
+        name: "block-outside-allow-list",
+        priority: 0,
+        action: { block: {} },
+        statement: allowList,
+        visibilityConfig: visibility(`${props.name}-allow-list`),
+      });
     }
     // Rate limit per client IP: slows password guessing on the login round trips and request floods.
     rules.push({

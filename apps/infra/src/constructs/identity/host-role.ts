@@ -221,7 +221,10 @@ export function bedrockStatements(partition: string, account: string, region: st
       Sid: "BedrockModelsThroughProfiles",
       Effect: "Allow",
       Action: actions,
-      Resource: underlying.flatMap((m) => [`arn:${partition}:bedrock:*::foundation-model/${m}`, `arn:${partition}:bedrock:::foundation-model/${m}`]),
+      Resource: underlying.flatMap((m) => [
+        `arn:${partition}:bedrock:*::foundation-model/${m}`,
+        `arn:${partition}:bedrock:::foundation-model/${m}`,
+      ]),
       Condition: { StringLike: { "bedrock:InferenceProfileArn": profileArns } },
     });
   }

@@ -42,7 +42,12 @@ export class ServiceSecurityGroups extends Construct {
   constructor(scope: Construct, id: string, props: ServiceSecurityGroupsProps) {
     super(scope, id);
     const group = (key: string, description: string) =>
-      new SecurityGroup(this, key, { name: `${props.namePrefix}-${key}`, description, vpcId: props.vpcId, tags: { Name: `${props.namePrefix}-${key}` } });
+      new SecurityGroup(this, key, {
+        name: `${props.namePrefix}-${key}`,
+        description,
+        vpcId: props.vpcId,
+        tags: { Name: `${props.namePrefix}-${key}` },
+      });
     const alb = group("alb", "Internal ALB: HTTPS from the CloudFront VPC origin only");
     const host = group("host", "OpenHands host: the proxy port from the ALB only");
     const database = group("database", "Aurora PostgreSQL: from the host only");

@@ -109,7 +109,8 @@ export class ServiceAlarms extends Construct {
         comparisonOperator: "GreaterThanOrEqualToThreshold",
       },
       "host-memory": {
-        alarmDescription: "Host memory above 90 % for 15 minutes: apps and sandboxes are close to the OOM killer; lower users.maxRunningApps or use a larger instance type",
+        alarmDescription:
+          "Host memory above 90 % for 15 minutes: apps and sandboxes are close to the OOM killer; lower users.maxRunningApps or use a larger instance type",
         namespace: HOST_AGENT_METRICS.namespace,
         metricName: HOST_AGENT_METRICS.memory.metricName,
         dimensions: { AutoScalingGroupName: props.autoScalingGroupName },

@@ -45,30 +45,67 @@ export class ServiceDashboard extends Construct {
     });
     const distributions = props.distributionIds ?? [];
     const widgets = [
-      graph("Requests and errors (ALB)", [
-        ["AWS/ApplicationELB", "RequestCount", ...lb],
-        ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", ...lb],
-        ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ...lb, ...tg],
-        ["AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", ...lb, ...tg],
-      ], 0, 0),
+      graph(
+        "Requests and errors (ALB)",
+        [
+          ["AWS/ApplicationELB", "RequestCount", ...lb],
+          ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", ...lb],
+          ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ...lb, ...tg],
+          ["AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", ...lb, ...tg],
+        ],
+        0,
+        0,
+      ),
       graph("Response time p90 (s)", [["AWS/ApplicationELB", "TargetResponseTime", ...lb, { stat: "p90" }]], 12, 0, "Average"),
-      graph("Healthy and unhealthy hosts", [
-        ["AWS/ApplicationELB", "HealthyHostCount", ...lb, ...tg],
-        ["AWS/ApplicationELB", "UnHealthyHostCount", ...lb, ...tg],
-      ], 0, 6, "Maximum"),
+      graph(
+        "Healthy and unhealthy hosts",
+        [
+          ["AWS/ApplicationELB", "HealthyHostCount", ...lb, ...tg],
+          ["AWS/ApplicationELB", "UnHealthyHostCount", ...lb, ...tg],
+        ],
+        0,
+        6,
+        "Maximum",
+      ),
       graph("Host CPU (%)", [["AWS/EC2", "CPUUtilization", "AutoScalingGroupName", props.autoScalingGroupName]], 12, 6, "Average"),
-      graph("Aurora capacity (ACU) and connections", [
-        ["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", props.databaseClusterIdentifier],
-        ["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", props.databaseClusterIdentifier, { yAxis: "right" }],
-      ], 0, 12, "Average"),
-      graph("EFS I/O (%) and throughput", [
-        ["AWS/EFS", "PercentIOLimit", "FileSystemId", props.fileSystemId],
-        ["AWS/EFS", "MeteredIOBytes", "FileSystemId", props.fileSystemId, { yAxis: "right", stat: "Sum" }],
-      ], 12, 12, "Maximum"),
+      graph(
+        "Aurora capacity (ACU) and connections",
+        [
+          ["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", props.databaseClusterIdentifier],
+          ["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", props.databaseClusterIdentifier, { yAxis: "right" }],
+        ],
+        0,
+        12,
+        "Average",
+      ),
+      graph(
+        "EFS I/O (%) and throughput",
+        [
+          ["AWS/EFS", "PercentIOLimit", "FileSystemId", props.fileSystemId],
+          ["AWS/EFS", "MeteredIOBytes", "FileSystemId", props.fileSystemId, { yAxis: "right", stat: "Sum" }],
+        ],
+        12,
+        12,
+        "Maximum",
+      ),
       ...(distributions.length
         ? [
-            graph("CloudFront requests", distributions.map((id) => ["AWS/CloudFront", "Requests", "DistributionId", id, "Region", "Global"]), 0, 18, "Sum", "us-east-1"),
-            graph("CloudFront 5xx rate (%)", distributions.map((id) => ["AWS/CloudFront", "5xxErrorRate", "DistributionId", id, "Region", "Global"]), 12, 18, "Average", "us-east-1"),
+            graph(
+              "CloudFront requests",
+              distributions.map((id) => ["AWS/CloudFront", "Requests", "DistributionId", id, "Region", "Global"]),
+              0,
+              18,
+              "Sum",
+              "us-east-1",
+            ),
+            graph(
+              "CloudFront 5xx rate (%)",
+              distributions.map((id) => ["AWS/CloudFront", "5xxErrorRate", "DistributionId", id, "Region", "Global"]),
+              12,
+              18,
+              "Average",
+              "us-east-1",
+            ),
           ]
         : []),
       graph(

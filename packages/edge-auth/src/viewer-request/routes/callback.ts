@@ -11,7 +11,11 @@ import type { GateContext } from "../context";
 import { LOGIN_MAX_AGE_SECONDS, badLogin } from "../login";
 import { clearLogin, identityFromClaims, logRefusal, sessionCookies } from "../session";
 
-export async function callback(gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>): Promise<CloudFrontResultResponse> {
+export async function callback(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+): Promise<CloudFrontResultResponse> {
   const { config, secrets, appOrigin, now } = gate;
   const query = new URLSearchParams(request.querystring);
   const providerError = query.get("error");
@@ -37,11 +41,24 @@ export async function callback(gate: GateContext, request: CloudFrontRequest, co
   // State mismatch: the answer must belong to the login this browser started (CSRF on the callback).
   if (typeof state.n !== "string" || !safeEqual(state.n, login.n)) return badLogin(gate, "The sign-in answer does not match this browser.");
   // Replayed nonce: each login is completed once.
-  if (!gate.spentNonces.spend(login.n, login.t + LOGIN_MAX_AGE_SECONDS, now())) return badLogin(gate, "This sign-in was already completed.");
-  const result = await requestTokens(config, secrets, { grant_type: "authorization_code", code, redirect_uri: gate.redirectUri, code_verifier: login.v }, gate.options.tokenClient);
+  if (!gate.spentNonces.spend(login.n, login.t + LOGIN_MAX_AGE_SECONDS, now()))
+    return badLogin(gate, "This sign-in was already completed.");
+  const result = await requestTokens(
+    config,
+    secrets,
+    { grant_type: "authorization_code", code, redirect_uri: gate.redirectUri, code_verifier: login.v },
+    gate.options.tokenClient,
+  );
   if (!result.ok) {
-    logRefusal("code exchange failed", result.kind === "unavailable" ? { detail: result.detail } : { status: result.status, error: result.error });
-    if (result.kind === "unavailable") return page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.", clearLogin(), { href: `${appOrigin}/`, text: "Try again" });
+    logRefusal(
+      "code exchange failed",
+      result.kind === "unavailable" ? { detail: result.detail } : { status: result.status, error: result.error },
+    );
+    if (result.kind === "unavailable")
+      return page(503, "Sign-in unavailable", "The identity provider did not answer. Try again in a moment.", clearLogin(), {
+        href: `${appOrigin}/`,
+        text: "Try again",
+      });
     return badLogin(gate, "The identity provider refused the sign-in code.");
   }
   let identity: Identity | undefined;
@@ -57,6 +74,12 @@ export async function callback(gate: GateContext, request: CloudFrontRequest, co
   if (result.tokens.idToken.length > 4000) return badLogin(gate, "The identity token is too large for a cookie.");
   const packed = head + (ourCookie(cookies, COOKIE.loginMore) ?? "");
   // The path is only what this login stored: its hash is in the signed part.
-  const returnPath = safeReturnPath(typeof login.p === "string" && safeEqual(sha256Base64url(packed), login.p) ? unpackPath(packed) : "/", appOrigin);
-  return redirect(`${appOrigin}${returnPath}`, [...sessionCookies(gate, result.tokens.idToken, result.tokens.refreshToken), ...clearLogin()]);
+  const returnPath = safeReturnPath(
+    typeof login.p === "string" && safeEqual(sha256Base64url(packed), login.p) ? unpackPath(packed) : "/",
+    appOrigin,
+  );
+  return redirect(`${appOrigin}${returnPath}`, [
+    ...sessionCookies(gate, result.tokens.idToken, result.tokens.refreshToken),
+    ...clearLogin(),
+  ]);
 }

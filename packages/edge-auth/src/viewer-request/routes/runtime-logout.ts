@@ -8,7 +8,12 @@ import { unseal } from "../../shared/signed";
 import type { GateContext } from "../context";
 import { sameOriginOrUser } from "../session";
 
-export function runtimeLogout(gate: GateContext, request: CloudFrontRequest, _cookies: Map<string, string>, host: string): CloudFrontResultResponse {
+export function runtimeLogout(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  _cookies: Map<string, string>,
+  host: string,
+): CloudFrontResultResponse {
   const { config, appOrigin, runtimeSameSite } = gate;
   const cleared = [clearCookie(COOKIE.runtime, "/", runtimeSameSite), clearCookie(COOKIE.runtimeState, "/", runtimeSameSite)];
   const token = new URLSearchParams(request.querystring).get("chain") ?? undefined;
@@ -18,7 +23,11 @@ export function runtimeLogout(gate: GateContext, request: CloudFrontRequest, _co
   // Forged, foreign or stale logout chains redirect nowhere: the hop only signs this host out.
   if (!chain || typeof chain.x !== "number" || chain.x < gate.now() || at < 0) {
     // Forced logout: without a valid chain, only the user (typed or same-origin) may sign this host out, not another site.
-    if (!sameOriginOrUser(request)) return page(403, "Not signed out", "Another page asked to sign you out of this runtime host. Nothing was changed.", [], { href: `${appOrigin}/`, text: "Open OpenHands" });
+    if (!sameOriginOrUser(request))
+      return page(403, "Not signed out", "Another page asked to sign you out of this runtime host. Nothing was changed.", [], {
+        href: `${appOrigin}/`,
+        text: "Open OpenHands",
+      });
     return page(200, "Signed out", "You are signed out of this runtime host.", cleared, { href: `${appOrigin}/`, text: "Open OpenHands" });
   }
   const next = hosts[at + 1];

@@ -13,7 +13,11 @@ import { MAX_REMEMBERED_RUNTIME_HOSTS, pathWithQuery, readSession, rememberedRun
 /** A runtime ticket is valid this long (one redirect). */
 export const TICKET_LIFETIME_SECONDS = 60;
 
-export async function runtimeTicket(gate: GateContext, request: CloudFrontRequest, cookies: Map<string, string>): Promise<CloudFrontResultResponse> {
+export async function runtimeTicket(
+  gate: GateContext,
+  request: CloudFrontRequest,
+  cookies: Map<string, string>,
+): Promise<CloudFrontResultResponse> {
   const { config, secrets } = gate;
   const session = await readSession(gate, cookies);
   if (!session.ok) return unauthenticated(gate, request, session, safeReturnPath(pathWithQuery(request), gate.appOrigin));
@@ -31,8 +35,22 @@ export async function runtimeTicket(gate: GateContext, request: CloudFrontReques
   const { sub, slug, email } = session.identity;
   // Without a path the runtime host keeps the (possibly long) path in its state cookie, bound by `n`.
   const carried = query.get("path") === null ? {} : { p: path };
-  const ticket = seal(secrets.ticketKey, "ticket", { h: target.host, s: sub, u: slug, e: email, x: gate.now() + TICKET_LIFETIME_SECONDS, j: randomToken(16), n: binding, ...carried });
-  const remembered = [target.host, ...rememberedRuntimeHosts(gate, cookies).filter((h) => h !== target.host)].slice(0, MAX_REMEMBERED_RUNTIME_HOSTS);
-  const runtimes = setCookie(COOKIE.runtimes, seal(secrets.nonceKey, "runtimes", { h: remembered }), { maxAgeSeconds: config.sessionMaxAgeSeconds });
+  const ticket = seal(secrets.ticketKey, "ticket", {
+    h: target.host,
+    s: sub,
+    u: slug,
+    e: email,
+    x: gate.now() + TICKET_LIFETIME_SECONDS,
+    j: randomToken(16),
+    n: binding,
+    ...carried,
+  });
+  const remembered = [target.host, ...rememberedRuntimeHosts(gate, cookies).filter((h) => h !== target.host)].slice(
+    0,
+    MAX_REMEMBERED_RUNTIME_HOSTS,
+  );
+  const runtimes = setCookie(COOKIE.runtimes, seal(secrets.nonceKey, "runtimes", { h: remembered }), {
+    maxAgeSeconds: config.sessionMaxAgeSeconds,
+  });
   return redirect(`${runtimeOrigin}/_auth/runtime-callback?ticket=${ticket}`, [runtimes]);
 }

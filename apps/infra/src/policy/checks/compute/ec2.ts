@@ -51,7 +51,9 @@ export const EC2_CHECKS: readonly PolicyCheck[] = [
     title: "Launch template volumes are gp3",
     resourceTypes: ["aws_launch_template"],
     evaluate(r) {
-      const other = blocks(r.body.block_device_mappings).filter((d) => blocks(d.ebs)[0]?.volume_type !== "gp3").map((d) => d.device_name);
+      const other = blocks(r.body.block_device_mappings)
+        .filter((d) => blocks(d.ebs)[0]?.volume_type !== "gp3")
+        .map((d) => d.device_name);
       return other.length ? `volumes ${other.join(", ")} are not gp3` : undefined;
     },
   },

@@ -38,7 +38,9 @@ export const LOAD_BALANCING_CHECKS: readonly PolicyCheck[] = [
     resourceTypes: ["aws_lb_listener", "aws_alb_listener"],
     evaluate(r) {
       if (r.body.protocol !== "HTTPS") return undefined;
-      return STRONG_TLS_POLICY.test(String(r.body.ssl_policy ?? "")) ? undefined : `ssl_policy ${r.body.ssl_policy ?? "(default)"} allows weak protocols`;
+      return STRONG_TLS_POLICY.test(String(r.body.ssl_policy ?? ""))
+        ? undefined
+        : `ssl_policy ${r.body.ssl_policy ?? "(default)"} allows weak protocols`;
     },
   },
   {
@@ -99,8 +101,10 @@ export const LOAD_BALANCING_CHECKS: readonly PolicyCheck[] = [
     title: "The regional certificate of the ALB is DNS-validated and replaced before it is destroyed",
     resourceTypes: ["aws_acm_certificate"],
     evaluate(r) {
-      if (r.body.validation_method !== "DNS") return `validation_method is ${r.body.validation_method ?? "unset"} (expected DNS, renewed automatically)`;
-      if (!isTrue(blocks(r.body.lifecycle)[0]?.create_before_destroy)) return "lifecycle.create_before_destroy is not true (a replacement would leave listeners without a certificate)";
+      if (r.body.validation_method !== "DNS")
+        return `validation_method is ${r.body.validation_method ?? "unset"} (expected DNS, renewed automatically)`;
+      if (!isTrue(blocks(r.body.lifecycle)[0]?.create_before_destroy))
+        return "lifecycle.create_before_destroy is not true (a replacement would leave listeners without a certificate)";
       return companions(r, "aws_acm_certificate_validation").length ? undefined : "no aws_acm_certificate_validation waits for it";
     },
   },

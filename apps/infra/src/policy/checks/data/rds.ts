@@ -54,7 +54,9 @@ export const RDS_CHECKS: readonly PolicyCheck[] = [
     resourceTypes: CLUSTER,
     evaluate(r) {
       if (r.body.master_password !== undefined) return "master_password is set in the configuration (it lands in cdktf.out and state)";
-      return isTrue(r.body.manage_master_user_password) || r.body.snapshot_identifier ? undefined : "manage_master_user_password is not true";
+      return isTrue(r.body.manage_master_user_password) || r.body.snapshot_identifier
+        ? undefined
+        : "manage_master_user_password is not true";
     },
   },
   {
@@ -89,7 +91,7 @@ export const RDS_CHECKS: readonly PolicyCheck[] = [
     title: "Aurora logs slow statements (log_min_duration_statement set, CKV2_AWS_27)",
     resourceTypes: CLUSTER,
     evaluate(r) {
-      const value = clusterParameters(r.stackJson, r.body.db_cluster_parameter_group_name)["log_min_duration_statement"];
+      const value = clusterParameters(r.stackJson, r.body.db_cluster_parameter_group_name).log_min_duration_statement;
       return value !== undefined && value !== "-1" ? undefined : "log_min_duration_statement is not set";
     },
   },
@@ -106,7 +108,8 @@ export const RDS_CHECKS: readonly PolicyCheck[] = [
     evaluate(r) {
       const scaling = blocks(r.body.serverlessv2_scaling_configuration)[0];
       if (!scaling) return undefined;
-      if (Number(scaling.min_capacity) === 0 && scaling.seconds_until_auto_pause === undefined) return "min_capacity 0 without seconds_until_auto_pause";
+      if (Number(scaling.min_capacity) === 0 && scaling.seconds_until_auto_pause === undefined)
+        return "min_capacity 0 without seconds_until_auto_pause";
       return undefined;
     },
   },
@@ -135,7 +138,8 @@ export const RDS_CHECKS: readonly PolicyCheck[] = [
         const name = `/aws/rds/cluster/${identifier}/${type}`;
         return !groups.some((g) => g.name === name && Number(g.retention_in_days ?? 0) > 0);
       });
-      if (missing.length) return `no log group with a retention for ${missing.map((t) => `/aws/rds/cluster/${identifier}/${t}`).join(", ")}`;
+      if (missing.length)
+        return `no log group with a retention for ${missing.map((t) => `/aws/rds/cluster/${identifier}/${t}`).join(", ")}`;
       // Created after the cluster, the group would already exist (made by RDS) and the apply would fail.
       const exported = strings(r.body.enabled_cloudwatch_logs_exports).length > 0;
       const waits = strings(r.body.depends_on).some((d) => d.startsWith("aws_cloudwatch_log_group."));

@@ -12,7 +12,9 @@ export const S3_CHECKS: readonly PolicyCheck[] = [
     evaluate(r) {
       const block = companions(r, "aws_s3_bucket_public_access_block", "bucket")[0];
       if (!block) return "no aws_s3_bucket_public_access_block for the bucket";
-      const off = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"].filter((k) => !isTrue(block[k]));
+      const off = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"].filter(
+        (k) => !isTrue(block[k]),
+      );
       return off.length ? `public access block leaves ${off.join(", ")} off` : undefined;
     },
   },
@@ -33,7 +35,9 @@ export const S3_CHECKS: readonly PolicyCheck[] = [
     evaluate(r) {
       const sse = companions(r, "aws_s3_bucket_server_side_encryption_configuration", "bucket")[0];
       const algorithm = blocks(sse?.rule).map((rule) => blocks(rule.apply_server_side_encryption_by_default)[0]?.sse_algorithm)[0];
-      return algorithm === "AES256" || algorithm === "aws:kms" || algorithm === "aws:kms:dsse" ? undefined : "no default encryption configuration";
+      return algorithm === "AES256" || algorithm === "aws:kms" || algorithm === "aws:kms:dsse"
+        ? undefined
+        : "no default encryption configuration";
     },
   },
   {
@@ -62,9 +66,12 @@ export const S3_CHECKS: readonly PolicyCheck[] = [
     title: "S3 bucket lifecycle expires noncurrent versions and aborts incomplete uploads (CKV2_AWS_61, CKV_AWS_300)",
     resourceTypes: BUCKET,
     evaluate(r) {
-      const rules = companions(r, "aws_s3_bucket_lifecycle_configuration", "bucket").flatMap((c) => blocks(c.rule)).filter((rule) => rule.status === "Enabled");
+      const rules = companions(r, "aws_s3_bucket_lifecycle_configuration", "bucket")
+        .flatMap((c) => blocks(c.rule))
+        .filter((rule) => rule.status === "Enabled");
       if (!rules.some((rule) => blocks(rule.noncurrent_version_expiration).length)) return "no enabled rule expires noncurrent versions";
-      if (!rules.some((rule) => blocks(rule.abort_incomplete_multipart_upload).length)) return "no enabled rule aborts incomplete multipart uploads";
+      if (!rules.some((rule) => blocks(rule.abort_incomplete_multipart_upload).length))
+        return "no enabled rule aborts incomplete multipart uploads";
       return undefined;
     },
   },

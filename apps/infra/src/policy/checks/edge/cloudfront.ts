@@ -22,7 +22,9 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
     title: "Viewers use HTTPS on every behaviour (CKV_AWS_34, AWS-0012)",
     resourceTypes: ["aws_cloudfront_distribution"],
     evaluate(r) {
-      const plain = cacheBehaviours(r.body).find((b) => !["redirect-to-https", "https-only"].includes(String(b.body.viewer_protocol_policy)));
+      const plain = cacheBehaviours(r.body).find(
+        (b) => !["redirect-to-https", "https-only"].includes(String(b.body.viewer_protocol_policy)),
+      );
       return plain ? `${plain.label} allows ${String(plain.body.viewer_protocol_policy)}` : undefined;
     },
   },
@@ -34,9 +36,15 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
       const cert = blocks(r.body.viewer_certificate)[0] ?? {};
       const version = String(cert.minimum_protocol_version ?? "TLSv1");
       return firstFailure(
-        [cert.cloudfront_default_certificate === true || !cert.acm_certificate_arn, "uses the default *.cloudfront.net certificate (TLSv1 only)"],
+        [
+          cert.cloudfront_default_certificate === true || !cert.acm_certificate_arn,
+          "uses the default *.cloudfront.net certificate (TLSv1 only)",
+        ],
         [!MODERN_TLS.test(version) || version < "TLSv1.2_2021", `minimum_protocol_version is ${version}`],
-        [cert.ssl_support_method !== "sni-only", `ssl_support_method is ${String(cert.ssl_support_method)} (a dedicated IP costs $600 a month)`],
+        [
+          cert.ssl_support_method !== "sni-only",
+          `ssl_support_method is ${String(cert.ssl_support_method)} (a dedicated IP costs $600 a month)`,
+        ],
       );
     },
   },
@@ -55,8 +63,14 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
         const custom = blocks(origin.custom_origin_config)[0];
         if (!custom) continue;
         const failure = firstFailure(
-          [custom.origin_protocol_policy !== "https-only", `origin ${String(origin.origin_id)} uses ${String(custom.origin_protocol_policy)}`],
-          [strings(custom.origin_ssl_protocols).some((p) => p !== "TLSv1.2"), `origin ${String(origin.origin_id)} allows ${strings(custom.origin_ssl_protocols).join(", ")}`],
+          [
+            custom.origin_protocol_policy !== "https-only",
+            `origin ${String(origin.origin_id)} uses ${String(custom.origin_protocol_policy)}`,
+          ],
+          [
+            strings(custom.origin_ssl_protocols).some((p) => p !== "TLSv1.2"),
+            `origin ${String(origin.origin_id)} allows ${strings(custom.origin_ssl_protocols).join(", ")}`,
+          ],
         );
         if (failure) return failure;
       }
@@ -71,7 +85,10 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
       const config = blocks(r.body.vpc_origin_endpoint_config)[0] ?? {};
       const protocols = blocks(config.origin_ssl_protocols).flatMap((p) => strings(p.items));
       return firstFailure(
-        [config.origin_protocol_policy !== "https-only", `origin_protocol_policy is ${String(config.origin_protocol_policy)}: cookies and identity headers travel in clear`],
+        [
+          config.origin_protocol_policy !== "https-only",
+          `origin_protocol_policy is ${String(config.origin_protocol_policy)}: cookies and identity headers travel in clear`,
+        ],
         [protocols.length === 0 || protocols.some((p) => p !== "TLSv1.2"), `origin_ssl_protocols are ${protocols.join(", ") || "unset"}`],
       );
     },
@@ -94,7 +111,10 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
       const hsts = blocks(security.strict_transport_security)[0];
       return firstFailure(
         [!hsts, "no Strict-Transport-Security: a first plain-HTTP visit can be downgraded"],
-        [Number(hsts?.access_control_max_age_sec ?? 0) < YEAR_SECONDS, `HSTS max-age is ${String(hsts?.access_control_max_age_sec)} s (expected a year or more)`],
+        [
+          Number(hsts?.access_control_max_age_sec ?? 0) < YEAR_SECONDS,
+          `HSTS max-age is ${String(hsts?.access_control_max_age_sec)} s (expected a year or more)`,
+        ],
         [blocks(security.content_type_options).length === 0, "no X-Content-Type-Options: nosniff"],
       );
     },
@@ -162,12 +182,17 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
     title: "No origin-request or origin-response Lambda@Edge on a behaviour whose origin is a VPC origin (CloudFront refuses them)",
     resourceTypes: ["aws_cloudfront_distribution"],
     evaluate(r) {
-      const vpcOrigins = new Set(blocks(r.body.origin).filter((o) => blocks(o.vpc_origin_config).length > 0).map((o) => String(o.origin_id)));
+      const vpcOrigins = new Set(
+        blocks(r.body.origin)
+          .filter((o) => blocks(o.vpc_origin_config).length > 0)
+          .map((o) => String(o.origin_id)),
+      );
       for (const b of cacheBehaviours(r.body)) {
         if (!vpcOrigins.has(String(b.body.target_origin_id))) continue;
         const originEvent = blocks(b.body.lambda_function_association).find((a) => /^origin-/.test(String(a.event_type)));
         // The apply is refused, or the function never runs and its security headers are silently missing.
-        if (originEvent) return `${b.label} runs an ${String(originEvent.event_type)} function on the VPC origin ${String(b.body.target_origin_id)}`;
+        if (originEvent)
+          return `${b.label} runs an ${String(originEvent.event_type)} function on the VPC origin ${String(b.body.target_origin_id)}`;
       }
       return undefined;
     },
@@ -184,7 +209,8 @@ export const CLOUDFRONT_CHECKS: readonly PolicyCheck[] = [
         const csp = blocks(security.content_security_policy)[0];
         const referrer = blocks(security.referrer_policy)[0];
         // Without frame-ancestors another site can frame the page (clickjacking, fake login overlays).
-        if (!/(^|;\s*)frame-ancestors\s/.test(String(csp?.content_security_policy ?? ""))) return `${b.label}: no Content-Security-Policy with frame-ancestors`;
+        if (!/(^|;\s*)frame-ancestors\s/.test(String(csp?.content_security_policy ?? "")))
+          return `${b.label}: no Content-Security-Policy with frame-ancestors`;
         if (csp?.override !== true) return `${b.label}: the origin's Content-Security-Policy would win (override is not true)`;
         // Runtime URLs can carry keys in their query: a referrer would hand them to other sites.
         if (!referrer?.referrer_policy) return `${b.label}: no Referrer-Policy`;

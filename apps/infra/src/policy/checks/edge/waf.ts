@@ -25,9 +25,11 @@ export const WAF_CHECKS: readonly PolicyCheck[] = [
       const groups = blocks(r.body.rule).flatMap((rule) =>
         blocks(rule.statement).flatMap((s) => blocks(s.managed_rule_group_statement).map((m) => String(m.name))),
       );
-      const missing = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"].filter(
-        (name) => !groups.includes(name),
-      );
+      const missing = [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+      ].filter((name) => !groups.includes(name));
       return missing.length ? `missing ${missing.join(", ")}` : undefined;
     },
   },
@@ -73,7 +75,9 @@ export const WAF_CHECKS: readonly PolicyCheck[] = [
       const logging = companions(r, "aws_wafv2_web_acl_logging_configuration")[0];
       if (!logging) return "no logging configuration";
       const redacted = JSON.stringify(logging.redacted_fields ?? []);
-      return redacted.includes('"cookie"') && redacted.includes("query_string") ? undefined : "session cookies or query strings reach the logs";
+      return redacted.includes('"cookie"') && redacted.includes("query_string")
+        ? undefined
+        : "session cookies or query strings reach the logs";
     },
   },
   {

@@ -51,7 +51,10 @@ export const COGNITO_CHECKS: readonly PolicyCheck[] = [
         [flows.length !== 1 || flows[0] !== "code", `allowed_oauth_flows are ${flows.join(", ") || "unset"}`],
         [urls.length === 0, "no callback or logout URLs"],
         // A wildcard or plain-HTTP callback lets a code be sent where an attacker can read it.
-        [urls.some((u) => !u.startsWith("https://") || u.includes("*") || /localhost|127\.0\.0\.1/.test(u)), `callback or logout URL not exact HTTPS: ${urls.join(", ")}`],
+        [
+          urls.some((u) => !u.startsWith("https://") || u.includes("*") || /localhost|127\.0\.0\.1/.test(u)),
+          `callback or logout URL not exact HTTPS: ${urls.join(", ")}`,
+        ],
       );
     },
   },

@@ -60,7 +60,11 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
     resourceTypes: [...POLICY_HOLDERS, "aws_iam_role"],
     evaluate(r) {
       const bad = (allowStatements(r) ?? []).flatMap((s, i) =>
-        s.NotAction !== undefined ? [`${label(s, i)} uses NotAction`] : strings(s.Action).filter((a) => a.includes("*")).map((a) => `${label(s, i)} allows ${a}`),
+        s.NotAction !== undefined
+          ? [`${label(s, i)} uses NotAction`]
+          : strings(s.Action)
+              .filter((a) => a.includes("*"))
+              .map((a) => `${label(s, i)} allows ${a}`),
       );
       return bad.length ? bad.join("; ") : undefined;
     },
@@ -88,7 +92,9 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
     title: "IAM policies grant no privilege-escalation action (CKV_AWS_107-111, CKV2_AWS_40)",
     resourceTypes: [...POLICY_HOLDERS, "aws_iam_role"],
     evaluate(r) {
-      const found = (allowStatements(r) ?? []).flatMap((s) => strings(s.Action).filter((a) => ESCALATION_ACTIONS.includes(a.toLowerCase())));
+      const found = (allowStatements(r) ?? []).flatMap((s) =>
+        strings(s.Action).filter((a) => ESCALATION_ACTIONS.includes(a.toLowerCase())),
+      );
       return found.length ? `allows ${[...new Set(found)].join(", ")}` : undefined;
     },
   },
@@ -110,7 +116,9 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
     title: "Roles carry customer policies, not AWS-managed ones (cdk-nag IAM4)",
     resourceTypes: ["aws_iam_role_policy_attachment"],
     evaluate(r) {
-      return /:iam::aws:policy\//.test(String(r.body.policy_arn ?? "")) ? `attaches the AWS-managed ${String(r.body.policy_arn).split("/").pop()}` : undefined;
+      return /:iam::aws:policy\//.test(String(r.body.policy_arn ?? ""))
+        ? `attaches the AWS-managed ${String(r.body.policy_arn).split("/").pop()}`
+        : undefined;
     },
   },
 ];

@@ -17,7 +17,10 @@ export const SECRET_CHECKS: readonly PolicyCheck[] = [
         [r.body.type !== "SecureString", `type is ${String(r.body.type)}`],
         [r.body.value !== undefined || r.body.insecure_value !== undefined, "value is set: Terraform stores and re-reads it in state"],
         [r.body.value_wo !== '{"unset":true}', `value_wo is not the placeholder {"unset":true}`],
-        [!ignored.includes("value") || !ignored.includes("value_wo_version"), "a later plan could write over the host's keys (ignore_changes)"],
+        [
+          !ignored.includes("value") || !ignored.includes("value_wo_version"),
+          "a later plan could write over the host's keys (ignore_changes)",
+        ],
       );
     },
   },
@@ -43,7 +46,8 @@ export const SECRET_CHECKS: readonly PolicyCheck[] = [
     id: "OHT_SEC_003",
     title: "Secrets rotate automatically (CKV2_AWS_57, cdk-nag SMG4)",
     resourceTypes: ["aws_secretsmanager_secret"],
-    evaluate: (r) => (Object.keys(resourcesOf(r.stackJson, "aws_secretsmanager_secret_rotation")).length ? undefined : "no rotation configured"),
+    evaluate: (r) =>
+      Object.keys(resourcesOf(r.stackJson, "aws_secretsmanager_secret_rotation")).length ? undefined : "no rotation configured",
   },
   {
     id: "OHT_SSM_001",

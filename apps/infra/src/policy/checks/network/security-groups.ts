@@ -8,7 +8,12 @@ export const SECURITY_GROUP_CHECKS: readonly PolicyCheck[] = [
   {
     id: "OHT_SG_001",
     title: "Security groups and their rules carry a description (CKV_AWS_23, AWS-0124)",
-    resourceTypes: ["aws_security_group", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule", "aws_security_group_rule"],
+    resourceTypes: [
+      "aws_security_group",
+      "aws_vpc_security_group_ingress_rule",
+      "aws_vpc_security_group_egress_rule",
+      "aws_security_group_rule",
+    ],
     evaluate(r) {
       if (!String(r.body.description ?? "").trim()) return "no description";
       const inline = [...blocks(r.body.ingress), ...blocks(r.body.egress)].filter((rule) => !String(rule.description ?? "").trim());
@@ -26,7 +31,9 @@ export const SECURITY_GROUP_CHECKS: readonly PolicyCheck[] = [
           : r.type === "aws_security_group_rule" && r.body.type !== "ingress"
             ? []
             : [r.body];
-      const open = rules.some((rule) => [rule.cidr_ipv4, rule.cidr_ipv6, ...(rule.cidr_blocks ?? []), ...(rule.ipv6_cidr_blocks ?? [])].some((c) => OPEN.has(c)));
+      const open = rules.some((rule) =>
+        [rule.cidr_ipv4, rule.cidr_ipv6, ...(rule.cidr_blocks ?? []), ...(rule.ipv6_cidr_blocks ?? [])].some((c) => OPEN.has(c)),
+      );
       return open ? "ingress from 0.0.0.0/0 or ::/0" : undefined;
     },
   },
@@ -36,7 +43,11 @@ export const SECURITY_GROUP_CHECKS: readonly PolicyCheck[] = [
     resourceTypes: ["aws_security_group", "aws_vpc_security_group_egress_rule", "aws_security_group_rule"],
     evaluate(r) {
       const rules =
-        r.type === "aws_security_group" ? blocks(r.body.egress) : r.type === "aws_security_group_rule" && r.body.type !== "egress" ? [] : [r.body];
+        r.type === "aws_security_group"
+          ? blocks(r.body.egress)
+          : r.type === "aws_security_group_rule" && r.body.type !== "egress"
+            ? []
+            : [r.body];
       const open = rules.some(
         (rule) =>
           String(rule.ip_protocol ?? rule.protocol) === "-1" &&

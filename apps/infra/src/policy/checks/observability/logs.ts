@@ -9,7 +9,9 @@ export const LOG_CHECKS: readonly PolicyCheck[] = [
     resourceTypes: ["aws_cloudwatch_log_group"],
     evaluate(r) {
       const days = Number(r.body.retention_in_days ?? 0);
-      return (LOG_RETENTION_DAYS as readonly number[]).includes(days) ? undefined : "retention_in_days is not set: logs are kept (and paid) forever";
+      return (LOG_RETENTION_DAYS as readonly number[]).includes(days)
+        ? undefined
+        : "retention_in_days is not set: logs are kept (and paid) forever";
     },
   },
   {
