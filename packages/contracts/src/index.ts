@@ -5,3 +5,4 @@ export * from "./names";
 export * from "./identity";
 export * from "./edge";
 export * from "./host-config";
+export * from "./llm-user-key";
