@@ -6,3 +6,4 @@ export * from "./identity";
 export * from "./edge";
 export * from "./host-config";
 export * from "./llm-user-key";
+export * from "./pages";
