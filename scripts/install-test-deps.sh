@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   wrk hyperfine
   openssl
   luajit2
+  lua-check
 )
 
 install_debian_packages() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every package's tests through Turborepo, then prints one plain line: "N passed, N failed".
-// Each package's jest writes reports/jest-results.json; a package whose tests could not run counts as one failure.
+// Lint runs first and counts as one test. Each package's jest writes reports/jest-results.json; a package whose tests could not run counts as one failure.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,6 +14,15 @@ const packages = ["apps", "packages"].flatMap((group) =>
 );
 const filter = process.argv.slice(2);
 for (const dir of packages) rmSync(join(dir, "reports"), { recursive: true, force: true });
+
+// Lint first (Biome, luacheck, line width; cached by turbo): a finding fails the run like a failed test.
+const lint = filter.length
+  ? { status: 0 }
+  : spawnSync("pnpm", ["exec", "turbo", "run", "lint", "lint:root", "--continue", "--output-logs=errors-only"], {
+      cwd: root,
+      stdio: "inherit",
+    });
+if (lint.status !== 0) console.log("lint: findings above (run `pnpm lint`; `pnpm format` rewrites what Biome can)");
 
 const turbo = spawnSync(
   "pnpm",
@@ -37,6 +46,7 @@ for (const dir of packages) {
   passed += results.numPassedTests;
   failed += results.numFailedTests + (results.numRuntimeErrorTestSuites ?? 0);
 }
+if (lint.status !== 0) failed += 1;
 if (missing.length) console.log(`no test report from: ${missing.join(", ")} (counted as failures)`);
 if (turbo.status !== 0 && failed === 0) failed = 1;
 const summary = `${passed} passed, ${failed} failed`;
