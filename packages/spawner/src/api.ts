@@ -1,7 +1,10 @@
 /**
  * The control API on 127.0.0.1:8081 (docs/CONTRACTS.md "Spawner API"), for OpenResty only:
- *   POST /v1/users/<slug>/ensure {sub, email} → 200 {state:"running", upstream} | 202 {state:"starting", retryAfterMs}
- *                                              | 503 {error:"capacity", message} | 400 on a malformed slug
+ *   POST /v1/users/<slug>/ensure {sub, email, requestId?} → 200 {state:"running", upstream}
+ *                                              | 202 {state:"starting", retryAfterMs, progress}
+ *                                              | 503 {error:"capacity", message, details} | 502 {error:"start_failed", message, stage, requestId}
+ *                                              | 400 on a malformed slug
+ *   GET  /v1/users/<slug>/start → 200 the start's progress (src/start-progress.ts), for that user's starting page
  *   GET  /v1/routes/resolve?host=<runtime host> → 200 {owner, upstream, kind, sessionKeySha256} | 404
  *   POST /v1/activity [{slug, at}] → 204
  *   GET  /healthz → 200 {status:"ok", checks} | 503 {status:"degraded", checks} (docker, database, events; src/health.ts)
@@ -83,6 +86,7 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 export function createControlApi(options: ControlApiOptions): Server {
   const { spawner, log } = options;
   const ensurePath = /^\/v1\/users\/([^/]*)\/ensure$/;
+  const startPath = /^\/v1\/users\/([^/]*)\/start$/;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://spawner");
@@ -103,19 +107,26 @@ export function createControlApi(options: ControlApiOptions): Server {
       spawner.recordActivity(await readJson(req));
       return send(res, 204);
     }
+    m = method === "GET" ? startPath.exec(url.pathname) : null;
+    if (m) {
+      if (!isUserSlug(m[1]))
+        return send(res, 400, { error: "bad_request", message: "malformed user slug (expected 16 characters of [a-z2-7])" });
+      return send(res, 200, spawner.startReport(m[1]));
+    }
     m = method === "POST" ? ensurePath.exec(url.pathname) : null;
     if (m) {
       // No decoding: a slug never needs it, and a stray '%' must not become an error path.
       const slug = m[1]!;
       if (!isUserSlug(slug))
         return send(res, 400, { error: "bad_request", message: `malformed user slug (expected 16 characters of [a-z2-7])` });
-      const body = (await readJson(req)) as { sub?: unknown; email?: unknown } | undefined;
+      const body = (await readJson(req)) as { sub?: unknown; email?: unknown; requestId?: unknown } | undefined;
       if (!body || typeof body.sub !== "string" || body.sub.length === 0 || body.sub.length > 256) {
         return send(res, 400, { error: "bad_request", message: "body must be {sub, email} with sub a non-empty string" });
       }
       // Confused deputy: a proxy bug or a forged call cannot start (or reach) one user's app for another sub.
       if (slugForSub(body.sub) !== slug) return send(res, 400, { error: "bad_request", message: "slug does not belong to sub" });
-      const work = spawner.ensure(slug);
+      // The proxy's request id (nginx $request_id) names the start in the logs and on the page of a failed start.
+      const work = spawner.ensure(slug, typeof body.requestId === "string" ? body.requestId : undefined);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), options.ensureWaitMs);
@@ -128,14 +139,29 @@ export function createControlApi(options: ControlApiOptions): Server {
         if (outcome === "timeout") {
           work.catch(() => undefined);
           spawner.answeredStarting(slug, work);
-          return send(res, 202, { state: "starting", retryAfterMs: 2000 });
+          return send(res, 202, { state: "starting", retryAfterMs: 2000, progress: spawner.startReport(slug) });
         }
         return send(res, 200, { state: "running", upstream: outcome });
+      } catch (error) {
+        if (!(error instanceof StartFailedError)) throw error;
+        // The page of a failed start names the stage in words and shows the request id an admin finds in the logs.
+        const report = spawner.startReport(slug);
+        log.warn("start failed", { path: url.pathname, error: error.message, requestId: report.requestId });
+        return send(res, 502, {
+          error: "start_failed",
+          message: error.message,
+          stage: report.failure?.stage ?? null,
+          requestId: report.requestId,
+        });
       } finally {
         if (timer) clearTimeout(timer);
       }
     }
-    if (["/healthz", "/v1/stats", "/v1/routes/resolve", "/v1/activity"].includes(url.pathname) || ensurePath.test(url.pathname)) {
+    if (
+      ["/healthz", "/v1/stats", "/v1/routes/resolve", "/v1/activity"].includes(url.pathname) ||
+      ensurePath.test(url.pathname) ||
+      startPath.test(url.pathname)
+    ) {
       return send(res, 405, { error: "method_not_allowed" });
     }
     return send(res, 404, { error: "not_found" });
@@ -144,7 +170,8 @@ export function createControlApi(options: ControlApiOptions): Server {
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     handle(req, res).catch((error: Error) => {
       if (error instanceof BadRequestError) return send(res, 400, { error: "bad_request", message: error.message });
-      if (error instanceof CapacityError) return send(res, 503, { error: "capacity", message: error.message });
+      if (error instanceof CapacityError)
+        return send(res, 503, { error: "capacity", message: error.message, details: error.details ?? null });
       if (error instanceof TooLargeError) {
         // The rest of the body is not read: the connection closes after the answer.
         res.setHeader("connection", "close");

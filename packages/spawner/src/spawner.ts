@@ -4,16 +4,31 @@
  * give back: a restart rebuilds everything through reconcile().
  */
 import type { MemoryBudget } from "./memory";
-import { seedLlmSettings, waitForHealth, type LlmSeed } from "./app-client";
+import { seedLlmSettings, waitForHealth } from "./app-client";
 import type { AppBackend, SandboxBackend, SandboxRoute } from "./backends";
 import type { UserDatabase } from "./database";
 import type { Logger } from "./log";
 import type { WebhookRelay } from "./relay";
 import { isUserSlug } from "./slug";
+import { StartProgress, type StartReport, type StartStage, startRequestId } from "./start-progress";
 import type { UserPaths } from "./user-directories";
+
+/** What a capacity refusal was about, for the page a person sees (the message is for the logs and API clients). */
+export interface CapacityDetails {
+  reason: "apps" | "memory";
+  running?: number;
+  starting?: number;
+  max?: number;
+}
 
 export class CapacityError extends Error {
   override name = "CapacityError";
+  constructor(
+    message: string,
+    readonly details?: CapacityDetails,
+  ) {
+    super(message);
+  }
 }
 export class BadRequestError extends Error {
   override name = "BadRequestError";
@@ -27,7 +42,7 @@ export class StartFailedError extends Error {
 const MAX_ACTIVITY_ENTRIES = 10_000;
 
 /** Runs one step of a start; its failure names the step. */
-async function step<T>(name: string, work: () => Promise<T> | T): Promise<T> {
+async function runStep<T>(name: string, work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -55,7 +70,8 @@ export interface SpawnerOptions {
   idleMs: number;
   healthTimeoutMs: number;
   healthIntervalMs: number;
-  llm: LlmSeed;
+  /** The gateway's model and URL for new settings, and each person's own gateway key (never the master key). */
+  llm: { model: string; baseUrl: string; keyFor(slug: string): string };
   now?: () => number;
 }
 
@@ -82,6 +98,8 @@ export class Spawner {
   /** The last failed start of a user not yet told to anyone (it went on after a 202): the next ensure answers it. */
   private readonly unreportedFailures = new Map<string, string>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Each user's start: stage, request id, failure; and how long recent starts took (the starting page). */
+  private readonly progress: StartProgress;
   private readonly startedAt: number;
   private counters = { starts: 0, culls: 0, refusals: 0, failures: 0, settingsSeeded: 0 };
   private readonly now: () => number;
@@ -90,6 +108,7 @@ export class Spawner {
   constructor(private readonly options: SpawnerOptions) {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.progress = new StartProgress(this.now);
     const domain = options.runtimeDomain.replace(/[.]/g, "\\.");
     this.runtimeHost = new RegExp(`^([1-9][0-9]{0,4})-([a-z2-7]{16})\\.${domain}$`);
   }
@@ -117,7 +136,7 @@ export class Spawner {
    * Starts the user's app if needed; resolves with its upstream once healthy. Concurrent calls for one
    * user share one start (N parallel ensures start one container).
    */
-  ensure(slug: string): Promise<string> {
+  ensure(slug: string, requestId?: string): Promise<string> {
     // Injection into names, paths and SQL identifiers: only a well-formed slug goes further.
     if (!isUserSlug(slug))
       return Promise.reject(
@@ -136,9 +155,15 @@ export class Spawner {
       this.unreportedFailures.delete(slug);
       return Promise.reject(new StartFailedError(failure));
     }
+    this.progress.begin(slug, startRequestId(requestId));
     const work = this.withUserLock(slug, () => this.startUser(slug)).finally(() => this.starting.delete(slug));
     this.starting.set(slug, work);
     return work;
+  }
+
+  /** Where the user's start is (`GET /v1/users/<slug>/start`): for that user's starting page only. */
+  startReport(slug: string): StartReport {
+    return this.progress.report(slug, this.runningUpstream(slug) !== undefined);
   }
 
   /** A caller of ensure got this start's failure itself (a 502): it is not told a second time. */
@@ -155,9 +180,18 @@ export class Spawner {
 
   private async startUser(slug: string): Promise<string> {
     const already = this.runningUpstream(slug);
-    if (already) return already;
+    if (already) {
+      this.progress.succeed(slug, false);
+      return already;
+    }
     const { apps, sandboxes, relay, log } = this.options;
     const current = apps.get(slug);
+    const requestId = this.progress.requestId(slug);
+    // Each step says where the start is before it runs; its failure names it (for the logs) and stays its stage (for the page).
+    const step = <T>(stage: StartStage, name: string, work: () => Promise<T> | T): Promise<T> => {
+      this.progress.enter(slug, stage);
+      return runStep(name, work);
+    };
     if (current?.state !== "running") {
       const running = apps.list().filter((app) => app.state === "running" && app.slug !== slug).length;
       const startingOthers = [...this.admitted].filter((other) => other !== slug && apps.get(other)?.state !== "running").length;
@@ -165,8 +199,10 @@ export class Spawner {
       if (running + startingOthers >= this.options.maxRunningApps) {
         this.counters.refusals += 1;
         log.warn("start refused: host full", { slug, running, starting: startingOthers, max: this.options.maxRunningApps });
+        this.progress.drop(slug);
         throw new CapacityError(
           `this host already runs or starts ${running + startingOthers} OpenHands apps (${running} running, ${startingOthers} starting; users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`,
+          { reason: "apps", running, starting: startingOthers, max: this.options.maxRunningApps },
         );
       }
       // Host memory exhaustion: the apps' and sandboxes' limits together may not exceed what the host really has.
@@ -182,7 +218,8 @@ export class Spawner {
           budgetMiB: this.options.memory!.budgetMiB,
           usedMiB: this.options.memory!.usedMiB(),
         });
-        throw new CapacityError(memoryRefusal);
+        this.progress.drop(slug);
+        throw new CapacityError(memoryRefusal, { reason: "memory" });
       }
     }
     const began = this.now();
@@ -193,18 +230,22 @@ export class Spawner {
       const database =
         current?.state === "running"
           ? this.options.databases.describe(slug)
-          : await step("preparing the user database", () => this.options.databases.ensure(slug));
-      const paths = await step("preparing the user folders", () => this.options.directories.ensure(slug));
-      const placement = await step("preparing the user network (Docker)", () => apps.place(slug));
-      await step("opening the Docker API of the app", () => sandboxes.open(slug, placement, paths));
-      await step("opening the webhook relay", () => relay.open(slug, placement.callbackAddress, () => apps.get(slug)?.upstream));
-      const instance = await step("starting the app container (Docker)", () => apps.start({ slug, placement, database, paths }));
+          : await step("database", "preparing the user database", () => this.options.databases.ensure(slug));
+      const paths = await step("folders", "preparing the user folders", () => this.options.directories.ensure(slug));
+      const placement = await step("network", "preparing the user network (Docker)", () => apps.place(slug));
+      await step("docker-api", "opening the Docker API of the app", () => sandboxes.open(slug, placement, paths));
+      await step("relay", "opening the webhook relay", () => relay.open(slug, placement.callbackAddress, () => apps.get(slug)?.upstream));
+      const instance = await step("container", "starting the app container (Docker)", () =>
+        apps.start({ slug, placement, database, paths }),
+      );
       if (!instance.upstream) throw new StartFailedError(`the app of ${slug} has no address after start (state ${instance.state})`);
-      await step("waiting for the app to answer", () =>
+      await step("health", "waiting for the app to answer", () =>
         waitForHealth(instance.upstream!, this.options.healthTimeoutMs, this.options.healthIntervalMs),
       );
+      this.progress.enter(slug, "settings");
       try {
-        const outcome = await seedLlmSettings(instance.upstream, this.options.llm);
+        const { model, baseUrl, keyFor } = this.options.llm;
+        const outcome = await seedLlmSettings(instance.upstream, { model, baseUrl, apiKey: keyFor(slug) });
         if (outcome === "seeded") this.counters.settingsSeeded += 1;
         log.info("llm settings checked", { slug, outcome });
       } catch (error) {
@@ -214,11 +255,13 @@ export class Spawner {
       this.unreportedFailures.delete(slug);
       this.touch(slug);
       if (current?.state !== "running") this.counters.starts += 1;
-      log.info("app ready", { slug, upstream: instance.upstream, ms: this.now() - began });
+      this.progress.succeed(slug, current?.state !== "running");
+      log.info("app ready", { slug, upstream: instance.upstream, ms: this.now() - began, requestId });
       return instance.upstream;
     } catch (error) {
       this.counters.failures += 1;
-      log.error("app start failed", { slug, error: (error as Error).message });
+      this.progress.fail(slug, (error as Error).message);
+      log.error("app start failed", { slug, error: (error as Error).message, requestId });
       if (apps.get(slug)?.state !== "running") {
         // Nothing runs for this user: no door stays open on their gateway or in the socket folder.
         await relay.close(slug).catch(() => undefined);

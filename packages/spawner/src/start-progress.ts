@@ -7,7 +7,17 @@
 import { randomBytes } from "node:crypto";
 
 /** The steps of a start, in order (Spawner.startUser). */
-export const START_STAGES = ["waiting", "database", "folders", "network", "docker-api", "relay", "container", "health", "settings"] as const;
+export const START_STAGES = [
+  "waiting",
+  "database",
+  "folders",
+  "network",
+  "docker-api",
+  "relay",
+  "container",
+  "health",
+  "settings",
+] as const;
 export type StartStage = (typeof START_STAGES)[number];
 
 /** Durations of this many recent successful starts make the typical duration. */

@@ -22,7 +22,9 @@
   };
   const show = () => {
     const now = elapsed + (Date.now() - at);
-    const usual = typical ? ` A start usually takes about ${duration(typical)} here.` : " The first start on a new server takes a minute or two.";
+    const usual = typical
+      ? ` A start usually takes about ${duration(typical)} here.`
+      : " The first start on a new server takes a minute or two.";
     timing.textContent = `Started ${duration(now)} ago.${usual}`;
     if (bar && typical) {
       bar.max = typical;
@@ -40,7 +42,11 @@
 
   const poll = async () => {
     try {
-      const response = await fetch("/_oh/start-status", { credentials: "same-origin", cache: "no-store", headers: { accept: "application/json" } });
+      const response = await fetch("/_oh/start-status", {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { accept: "application/json" },
+      });
       // Signed out meanwhile, or a server in trouble: the page itself says what to do.
       if (response.status === 401 || response.status === 403) return go();
       if (!response.ok) throw new Error(`status ${response.status}`);
