@@ -21,7 +21,7 @@ export {
   type ListenAddress,
   type Callback,
 } from "./agent-server/server";
-export { startLlmGateway, type LlmGatewayOptions, type RunningLlmGateway } from "./llm-gateway";
+export { startLlmGateway, type LlmGatewayOptions, type RunningLlmGateway, type UsageRecord } from "./llm-gateway";
 export {
   DockerPy,
   DockerContainer,

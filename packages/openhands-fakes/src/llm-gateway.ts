@@ -1,16 +1,21 @@
 /**
- * Contract fake of the OpenAI-compatible LLM gateway (a LiteLLM proxy with a master key): the routes a sandbox's
- * agent and the host's health check use. Answers are deterministic (no model runs): the reply quotes the last
- * user message, so a test can tell which request it answers. The real LiteLLM image cannot run here (no
- * registry, no provider credentials).
+ * Contract fake of the OpenAI-compatible LLM gateway: a LiteLLM proxy with a master key and this project's custom-auth
+ * hook (packages/bootstrap-scripts/files/host-bundle/llm-gateway/oh_llm_gateway.py), for the routes a sandbox's agent
+ * and the host's health check use. Answers are deterministic (no model runs): the reply quotes the last user message,
+ * so a test can tell which request it answers. The real LiteLLM image cannot run here (no registry, no provider
+ * credentials).
  *
  * - `GET /health/liveliness`: `"I'm alive!"` (litellm/proxy/health_endpoints/_health_endpoints.py);
- * - `GET /v1/models` (and `/models`): the configured model names, behind the key;
+ * - `GET /v1/models` (and `/models`): the configured model names, behind a key;
  * - `POST /v1/chat/completions` (and `/chat/completions`): an OpenAI chat completion, or its SSE stream with
  *   `"stream": true`, behind `Authorization: Bearer <key>`; a wrong or missing key gets LiteLLM's 401 body
- *   `{"error":{"message","type":"auth_error","param","code":"401"}}` (litellm/proxy/auth/user_api_key_auth.py).
+ *   `{"error":{"message","type":"auth_error","param","code":"401"}}` (litellm/proxy/auth/auth_exception_handler.py).
+ * - Keys, as the hook checks them: a person's key `sk-oh-<slug>-<mac>` (docs/CONTRACTS.md, "LLM gateway keys") works on
+ *   the model routes only (403 elsewhere) unless the person is disabled (401); the master key works from loopback only.
+ *   Over `requestsPerMinute` a person gets the hook's 429. Every completion is one `llm_usage` record (person, model,
+ *   tokens, cost; no text), kept in `usage` and passed to `onUsage`.
  */
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BodyTooLarge, closeServer, isObject, listen, parseJson, readBody, sendJson, type SeenRequest } from "./http";
 
@@ -23,12 +28,32 @@ export interface LlmGatewayOptions {
   readonly host?: string;
   /** Model names /v1/models lists and completions accept. @default any model is accepted, none listed beyond "claude" */
   readonly models?: readonly string[];
+  /** Slugs of people disabled in the user pool (the hook lists them from Cognito), asked at every request. @default nobody */
+  readonly disabledSlugs?: () => readonly string[];
+  /** OH_LLM_REQUESTS_PER_MINUTE of the hook. @default no limit */
+  readonly requestsPerMinute?: number;
+  /** Called with every usage record, as the hook prints it. */
+  readonly onUsage?: (record: UsageRecord) => void;
+}
+
+/** The hook's `llm_usage` record: no prompt, no completion, no key. */
+export interface UsageRecord {
+  readonly event: "llm_usage";
+  readonly status: "success";
+  readonly user: string;
+  readonly model: string;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly cost_usd: number;
+  readonly call_type: string;
+  readonly at: string;
 }
 
 export interface RunningLlmGateway {
   readonly url: string;
   readonly port: number;
   readonly requests: SeenRequest[];
+  readonly usage: UsageRecord[];
   close(): Promise<void>;
 }
 
@@ -46,8 +71,20 @@ function sameKey(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function authError(res: ServerResponse, message: string): void {
-  sendJson(res, 401, { error: { message: `Authentication Error, ${message}`, type: "auth_error", param: "None", code: "401" } });
+function authError(res: ServerResponse, message: string, status = 401): void {
+  sendJson(res, status, { error: { message: `Authentication Error, ${message}`, type: "auth_error", param: "None", code: String(status) } });
+}
+
+const USER_KEY = /^sk-oh-([a-z2-7]{16})-([A-Za-z0-9_-]{43})$/;
+const MODEL_ROUTES = new Set(["/chat/completions", "/v1/chat/completions", "/models", "/v1/models"]);
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+/** The slug whose key this is (the hook's verify_user_key: HMAC-SHA256 of "oh-llm-user-key:v1:" + slug with the master key). */
+function personOf(key: string, masterKey: string): string | undefined {
+  const slug = USER_KEY.exec(key)?.[1];
+  if (!slug) return undefined;
+  const mac = createHmac("sha256", Buffer.from(masterKey, "utf8")).update(`oh-llm-user-key:v1:${slug}`, "utf8").digest("base64url");
+  return sameKey(key, `sk-oh-${slug}-${mac}`) ? slug : undefined;
 }
 
 /** The last user message's text, for the deterministic answer. */
@@ -67,15 +104,46 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
   if (!options.masterKey) throw new Error("masterKey (LITELLM_MASTER_KEY): empty; the gateway would accept no key at all");
   const models = options.models ?? ["claude"];
   const requests: SeenRequest[] = [];
+  const records: UsageRecord[] = [];
+  const recent = new Map<string, number[]>();
 
   function route(req: IncomingMessage, res: ServerResponse, body: string): void {
     const path = new URL(req.url ?? "/", "http://gateway").pathname;
     if (path === "/health/liveliness" || path === "/health/readiness")
       return sendJson(res, 200, path.endsWith("liveliness") ? "I'm alive!" : { status: "healthy" });
     const given = keyOf(req);
-    // Stops a sandbox (or anyone on the bridge) without the key from spending the gateway's LLM budget.
-    if (!given) return authError(res, "No api key passed in.");
-    if (!sameKey(given, options.masterKey)) return authError(res, "Invalid proxy server token passed. valid_token=None.");
+    // Stops a sandbox (or anyone on the bridge) without a key from spending the gateway's LLM budget.
+    if (!given) return authError(res, "no LLM gateway key passed (Authorization: Bearer sk-oh-...)");
+    let person = "gateway-admin";
+    if (sameKey(given, options.masterKey)) {
+      // Master key theft: the master key works from the host itself only, never from a user's bridge.
+      if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) {
+        return authError(res, "the master key is accepted from the host only; use your own key (sk-oh-...)");
+      }
+    } else {
+      const slug = personOf(given, options.masterKey);
+      // Impersonation and forgery: only a key derived from the master key for that very slug names a person.
+      if (!slug) return authError(res, "not a valid LLM gateway key");
+      // Privilege escalation: a person's key reaches the model routes only.
+      if (!MODEL_ROUTES.has(path)) return authError(res, `a personal key works on the model routes only, not ${path.slice(0, 100)}`, 403);
+      // Revoked person: a disabled person's key stops working.
+      if (options.disabledSlugs?.().includes(slug)) {
+        return authError(res, `the key of user ${slug} is revoked: the person is disabled in the user pool`);
+      }
+      person = slug;
+      const limit = options.requestsPerMinute;
+      if (limit !== undefined && path.endsWith("/chat/completions")) {
+        const now = Date.now();
+        const calls = (recent.get(slug) ?? []).filter((at) => at > now - 60_000);
+        // Runaway agent: one person's loop cannot take the team's whole quota.
+        if (calls.length >= limit) {
+          const wait = Math.max(1, Math.ceil(((calls[0] ?? now) + 60_000 - now) / 1000));
+          const message = `Rate limit: user ${slug}: ${calls.length} model calls in the last minute reach the limit of ${limit} per person (llm.limits.requestsPerMinute); try again in ${wait} s`;
+          return sendJson(res, 429, { error: { message, type: "rate_limit_error", param: "None", code: "429" } });
+        }
+        recent.set(slug, [...calls, now]);
+      }
+    }
     if ((path === "/v1/models" || path === "/models") && req.method === "GET") {
       return sendJson(res, 200, {
         data: models.map((id) => ({ id, object: "model", created: 1677610602, owned_by: "openai" })),
@@ -103,6 +171,20 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
         completion_tokens: text.length,
         total_tokens: JSON.stringify(request.messages).length + text.length,
       };
+      const record: UsageRecord = {
+        event: "llm_usage",
+        status: "success",
+        user: person,
+        model,
+        input_tokens: usage.prompt_tokens,
+        output_tokens: usage.completion_tokens,
+        // a made-up price (3 and 15 dollars a million tokens); the real gateway takes LiteLLM's estimate
+        cost_usd: (usage.prompt_tokens * 3 + usage.completion_tokens * 15) / 1_000_000,
+        call_type: "acompletion",
+        at: new Date().toISOString(),
+      };
+      records.push(record);
+      options.onUsage?.(record);
       if (request.stream === true) {
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
         res.write(
@@ -140,5 +222,5 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
   });
   const host = options.host ?? "127.0.0.1";
   const port = await listen(server, options.port ?? 0, host);
-  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, requests, close: () => closeServer(server) };
+  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, requests, usage: records, close: () => closeServer(server) };
 }

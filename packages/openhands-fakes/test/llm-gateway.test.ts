@@ -83,3 +83,79 @@ test("GIVEN an unknown model or no messages THEN 400, not a crash", async () => 
 test("GIVEN an empty master key THEN the gateway refuses to start", async () => {
   await expect(startLlmGateway({ masterKey: "" })).rejects.toThrow(/masterKey/);
 });
+
+describe("per-person keys, as the gateway's custom-auth hook checks them", () => {
+  // The vectors of the key contract (packages/contracts/vectors/llm-user-key.json), computed independently of any code here.
+  const vectors = (require("../../contracts/vectors/llm-user-key.json") as {
+    vectors: Array<{ masterKey: string; slug: string; userKey: string }>;
+  }).vectors;
+  const [ada, grace, adaRotated] = [vectors[0]!, vectors[1]!, vectors[2]!];
+  const disabled: string[] = [];
+  let people: RunningLlmGateway;
+  beforeAll(async () => {
+    people = await startLlmGateway({ masterKey: ada.masterKey, models: ["claude"], disabledSlugs: () => disabled, requestsPerMinute: 3 });
+  });
+  afterAll(async () => {
+    await people?.close();
+  });
+
+  /** A call from `localAddress` (127.0.0.2 is on lo but is not the host's own 127.0.0.1, like a bridge address). */
+  const call = (key: string, path = "/v1/chat/completions", localAddress = "127.0.0.1") =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const body = path.endsWith("completions") ? JSON.stringify({ model: "claude", messages: [{ role: "user", content: "SECRET-PROMPT" }] }) : undefined;
+      const req = require("node:http").request(
+        `${people.url}${path}`,
+        { method: body ? "POST" : "GET", localAddress, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } },
+        (res: import("node:http").IncomingMessage) => {
+          let text = "";
+          res.on("data", (chunk) => (text += chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  test("GIVEN each person's key THEN each call is answered and recorded under that person, with no text in the record", async () => {
+    expect((await call(ada.userKey)).status).toBe(200);
+    expect((await call(grace.userKey)).status).toBe(200);
+    expect(people.usage.map((r) => r.user)).toEqual([ada.slug, grace.slug]);
+    expect(people.usage[0]).toMatchObject({ event: "llm_usage", model: "claude", input_tokens: expect.any(Number), output_tokens: expect.any(Number) });
+    expect(JSON.stringify(people.usage)).not.toMatch(/SECRET-PROMPT|Deterministic|sk-/);
+  });
+
+  test("GIVEN a forged key (ada's MAC under grace's slug), a changed one or one of a rotated master key THEN 401", async () => {
+    for (const key of [`sk-oh-${grace.slug}-${ada.userKey.slice(-43)}`, `${ada.userKey.slice(0, -1)}x`, adaRotated.userKey]) {
+      const answer = await call(key);
+      expect(answer.status).toBe(401);
+      expect(answer.body.error.type).toBe("auth_error");
+    }
+  });
+
+  test("GIVEN a person's key on another route THEN 403; the master key from an address other than the host's THEN 401", async () => {
+    expect((await call(ada.userKey, "/key/generate")).status).toBe(403);
+    expect((await call(ada.userKey, "/v1/models")).status).toBe(200);
+    const fromBridge = await call(ada.masterKey, "/v1/chat/completions", "127.0.0.2");
+    expect(fromBridge.status).toBe(401);
+    expect(fromBridge.body.error.message).toContain("host only");
+    expect((await call(ada.masterKey, "/v1/models")).status).toBe(200);
+  });
+
+  test("GIVEN a disabled person THEN their key is refused, and works again once they are enabled", async () => {
+    disabled.push(grace.slug);
+    const answer = await call(grace.userKey);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.message).toContain("revoked");
+    disabled.length = 0;
+    expect((await call(grace.userKey)).status).toBe(200);
+  });
+
+  test("GIVEN more calls than requestsPerMinute THEN the hook's 429 naming the limit; another person is not held back", async () => {
+    let last = await call(ada.userKey);
+    while (last.status === 200) last = await call(ada.userKey);
+    expect(last.status).toBe(429);
+    expect(last.body.error).toMatchObject({ type: "rate_limit_error", code: "429" });
+    expect(last.body.error.message).toContain("llm.limits.requestsPerMinute");
+    expect((await call(vectors[3]!.userKey)).status).toBe(200);
+  });
+});

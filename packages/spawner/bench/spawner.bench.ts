@@ -106,7 +106,7 @@ async function main() {
         network: c.network,
         paths: c.paths,
         database: { host: pg.host, port: pg.port, adminUser: pg.user, adminPassword: pg.password },
-        secrets: { dbPasswordKey: "k", openhandsJwtSecret: "j", llmGatewayKey: "l" },
+        secrets: { dbPasswordKey: "k", openhandsJwtSecret: "j", llmGatewayKey: "sk-gateway-master-key-l" },
         llm: { model: "m" },
         logLevel: "warn",
         users: { maxRunningApps: 50, idleMinutes: 60, maxRunningSandboxes: 100, sandboxesPerUser: 3 },

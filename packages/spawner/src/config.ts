@@ -289,9 +289,19 @@ export function parseConfig(input: unknown): SpawnerConfig {
     secrets: {
       dbPasswordKey: readSecret(parsed.secrets.dbPasswordKey, "config.secrets.dbPasswordKey"),
       openhandsJwtSecret: readSecret(parsed.secrets.openhandsJwtSecret, "config.secrets.openhandsJwtSecret"),
-      llmGatewayKey: readSecret(parsed.secrets.llmGatewayKey, "config.secrets.llmGatewayKey"),
+      llmGatewayKey: gatewayMasterKey(readSecret(parsed.secrets.llmGatewayKey, "config.secrets.llmGatewayKey")),
     },
   };
+}
+
+/** The gateway's master key, from which every person's key is derived; its value is never printed. */
+function gatewayMasterKey(key: string): string {
+  if (!/^sk-[!-~]{17,}$/.test(key) || key.startsWith("sk-oh-")) {
+    throw new ConfigError(
+      `config.secrets.llmGatewayKey: (${key.length} characters, not shown) is not the gateway's master key: expected "sk-" followed by the llm-gateway-key secret (the host writes it to /run/openhands-team/secrets/llm-gateway-api-key), not a person's sk-oh- key`,
+    );
+  }
+  return key;
 }
 
 /** Finds and parses the configuration from the command line or the environment. */

@@ -1,5 +1,6 @@
 /** Wires the spawner together from a validated configuration; used by main.ts, the tests and the bench. */
 import type { AddressInfo } from "node:net";
+import { llmUserKey } from "@openhands-team/contracts";
 import { createControlApi } from "./api";
 import { readSecret, type SpawnerConfig } from "./config";
 import { adminTls, UserDatabases, type UserDatabase } from "./database";
@@ -89,10 +90,11 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
     idleMs: config.users.idleMinutes * 60_000,
     healthTimeoutMs: config.timing.healthTimeoutMs,
     healthIntervalMs: config.timing.healthIntervalMs,
+    // Each person gets their own key (docs/CONTRACTS.md, "LLM gateway keys"); the master key never reaches a container.
     llm: {
       model: seededModel(config.llm.model),
       baseUrl: `http://host.docker.internal:${config.network.llmGatewayPort}`,
-      apiKey: config.secrets.llmGatewayKey,
+      keyFor: (slug) => llmUserKey(config.secrets.llmGatewayKey, slug),
     },
   });
   const core = spawner;

@@ -40,7 +40,7 @@ describeWithEngine("dist/spawner.js", () => {
       network: h.config.network,
       paths: h.config.paths,
       database: { host: pg.host, port: pg.port, adminUser: pg.user, adminPassword: pg.password },
-      secrets: { dbPasswordKey: { file: secretFile }, openhandsJwtSecret: "jwt-secret-value", llmGatewayKey: "llm-key-value" },
+      secrets: { dbPasswordKey: { file: secretFile }, openhandsJwtSecret: "jwt-secret-value", llmGatewayKey: "sk-llm-key-value-master" },
       llm: { model: "litellm_proxy/claude-sonnet" },
       timing: { healthTimeoutMs: 10_000, healthIntervalMs: 20, ensureWaitMs: 10_000, cullIntervalMs: 3_600_000 },
     };
@@ -90,7 +90,7 @@ describeWithEngine("dist/spawner.js", () => {
     const lines = output.split("\n").filter(Boolean);
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
-    expect(output).not.toMatch(/key-from-a-file|jwt-secret-value|llm-key-value|admin-test-password/);
+    expect(output).not.toMatch(/key-from-a-file|jwt-secret-value|sk-llm-key-value-master|admin-test-password/);
     expect(output).not.toContain(userDatabasePassword("key-from-a-file", user(201).slug));
   });
 

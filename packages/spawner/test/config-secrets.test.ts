@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, parseConfig } from "../src/config";
 import { idleText } from "../src/spawner";
 import { minimalConfigDocument } from "./helpers/minimal-config";
 
-const SECRETS = ["db-admin-SECRET-1", "hmac-key-SECRET-2", "jwt-SECRET-3", "llm-key-SECRET-4"];
+const SECRETS = ["db-admin-SECRET-1", "hmac-key-SECRET-2", "jwt-SECRET-3", "sk-llm-key-SECRET-4-master"];
 const withInlineSecrets = minimalConfigDocument({
   adminPassword: SECRETS[0],
   dbPasswordKey: SECRETS[1],
@@ -77,6 +77,24 @@ describe("configuration errors never print secrets", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the LLM gateway's master key", () => {
+  // Each person's key is derived from it: a value that is not the gateway's master key would seed keys no gateway accepts.
+  it.each([
+    ["a value without sk-", "llm-gateway-SECRET-5-without-prefix"],
+    ["a short sk- value", "sk-SECRET-6"],
+    ["a person's key instead of the master key", `sk-oh-${"a".repeat(16)}-SECRET-7-${"A".repeat(33)}`],
+  ])("GIVEN %s THEN refused with the file to fix, and the value is not printed", (_name, value) => {
+    const message = messageOf(minimalConfigDocument({ llmGatewayKey: value }));
+    expect(message).toContain("config.secrets.llmGatewayKey");
+    expect(message).toContain("llm-gateway-api-key");
+    expect(message).not.toMatch(/SECRET-[567]/);
+  });
+
+  it("GIVEN the host's sk-<secret> THEN accepted", () => {
+    expect(parseConfig(minimalConfigDocument({ llmGatewayKey: "sk-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8" })).secrets.llmGatewayKey).toMatch(/^sk-/);
   });
 });
 

@@ -97,7 +97,7 @@ describe("GIVEN the OpenHands version in the spawner configuration", () => {
     images: images as SpawnerConfigInput["images"],
     paths: { efsRoot: "/mnt/efs", dockerApiDir: "/run/oh" },
     database: { host: "db", adminUser: "admin", adminPassword: "x" },
-    secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "c" },
+    secrets: { dbPasswordKey: "a", openhandsJwtSecret: "b", llmGatewayKey: "sk-gateway-master-key-c" },
     llm: { model: "m" },
   });
   it("WHEN the app tag is not a version and no openhandsVersion is given THEN refused, naming the field", () => {

@@ -4,9 +4,10 @@
  * which calls reached the engine. What only a fake engine can do (daemon faults, a registry, 254 networks) is
  * in fake-engine.test.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import { llmUserKey } from "@openhands-team/contracts";
 import { describeWithEngine, docker } from "@openhands-team/docker-lab";
 import { DockerPyClient } from "./helpers/docker-py";
 import { eventually, fakeDatabases, http, user } from "./helpers/harness";
@@ -44,21 +45,44 @@ describeWithEngine("spawner service", () => {
     expect(callsMatching("POST", /^\/networks\/create$/)).toHaveLength(1);
   });
 
-  it("GIVEN a new user WHEN the app becomes healthy THEN LLM settings are seeded through POST /api/v1/settings with the gateway and key; a user's own settings are never overwritten", async () => {
+  it("GIVEN a new user WHEN the app becomes healthy THEN LLM settings are seeded through POST /api/v1/settings with the gateway and their own key; a user's own model is kept", async () => {
     const lab = await start();
     const alice = user(2);
+    const aliceKey = llmUserKey(lab.config.secrets.llmGatewayKey, alice.slug);
     expect((await ensure(lab.service.apiUrl, alice)).status).toBe(200);
     expect(storedSettings(lab, alice.slug)).toMatchObject({
-      agent_settings: {
-        llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: "llm-gateway-key" },
-      },
+      agent_settings: { llm: { model: "litellm_proxy/claude-sonnet", base_url: "http://host.docker.internal:4000", api_key: aliceKey } },
     });
+    // Master key theft: the app holds alice's key, not the gateway's master key.
+    expect(JSON.stringify(storedSettings(lab, alice.slug))).not.toContain(lab.config.secrets.llmGatewayKey);
     // The user changes their model (the app stores it); after a cull and a new start it is still theirs.
     const own = { agent_settings_diff: { llm: { model: "my/own-model" } } };
     expect((await http({ url: "http://10.241.1.2:3000/api/v1/settings", method: "POST", body: own })).status).toBeLessThan(300);
     await lab.service.spawner.cull(alice.slug, "test");
     expect((await ensure(lab.service.apiUrl, alice)).status).toBe(200);
-    expect(storedSettings(lab, alice.slug)).toMatchObject({ agent_settings: { llm: { model: "my/own-model" } } });
+    expect(storedSettings(lab, alice.slug)).toMatchObject({ agent_settings: { llm: { model: "my/own-model", api_key: aliceKey } } });
+  });
+
+  it("GIVEN settings seeded by an earlier release with the master key WHEN the user starts again THEN only the key becomes theirs; settings that name another provider are never touched", async () => {
+    const lab = await start();
+    const [bob, carol] = [user(3), user(5)];
+    const master = lab.config.secrets.llmGatewayKey;
+    const folder = (slug: string) => join(lab.config.paths.efsRoot, "users", slug, "openhands");
+    const earlier = (baseUrl: string, apiKey: string) =>
+      JSON.stringify({ agent_settings: { llm: { model: "litellm_proxy/old-model", base_url: baseUrl, api_key: apiKey }, agent: "CodeActAgent" }, user_consents_to_analytics: true, language: "de" });
+    mkdirSync(folder(bob.slug), { recursive: true });
+    writeFileSync(join(folder(bob.slug), "settings.json"), earlier("http://host.docker.internal:4000", master));
+    mkdirSync(folder(carol.slug), { recursive: true });
+    writeFileSync(join(folder(carol.slug), "settings.json"), earlier("https://api.example.com/v1", "sk-carols-own-provider-key"));
+    expect((await ensure(lab.service.apiUrl, bob)).status).toBe(200);
+    expect((await ensure(lab.service.apiUrl, carol)).status).toBe(200);
+    expect(storedSettings(lab, bob.slug)).toEqual({
+      agent_settings: { llm: { model: "litellm_proxy/old-model", base_url: "http://host.docker.internal:4000", api_key: llmUserKey(master, bob.slug) }, agent: "CodeActAgent" },
+      user_consents_to_analytics: true,
+      language: "de",
+    });
+    expect(JSON.stringify(storedSettings(lab, bob.slug))).not.toContain(master);
+    expect(storedSettings(lab, carol.slug).agent_settings.llm).toEqual({ model: "litellm_proxy/old-model", base_url: "https://api.example.com/v1", api_key: "sk-carols-own-provider-key" });
   });
 
   it("GIVEN the gateway's model name without a provider THEN it is seeded as litellm_proxy/<name>", async () => {
@@ -308,7 +332,7 @@ describeWithEngine("spawner service", () => {
     for (const line of logs) {
       const record = JSON.parse(line);
       expect(record).toHaveProperty("level");
-      expect(line).not.toMatch(/llm-gateway-key|jwt-secret|pw-[a-z2-7]{16}|db-key/);
+      expect(line).not.toMatch(/sk-llm-gateway-master-key|sk-oh-|jwt-secret|pw-[a-z2-7]{16}|db-key/);
     }
   });
 });

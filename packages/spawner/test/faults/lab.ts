@@ -243,7 +243,7 @@ export async function startFaultLab(options: {
     network: { subnetPrefix: options.subnetPrefix, appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 0 },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
     database: { host: options.pg.host, port: options.pg.port, adminUser: options.pg.user, adminPassword: { file: passwordFile } },
-    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
+    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "sk-llm-gateway-master-key" },
     llm: { model: "claude-sonnet" },
     limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
     timing: options.timing ?? {

@@ -157,7 +157,7 @@ export async function startHarness(
     network: { subnetPrefix: `10.${second}`, appPort, relayPort, llmGatewayPort: 4000, subnetReuseDelayMs: 0, ...options.network },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
     database: { host: "127.0.0.1", port: 5432, adminUser: "admin", adminPassword: "admin" },
-    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
+    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "sk-llm-gateway-master-key" },
     llm: { model: "litellm_proxy/claude-sonnet" },
     timing: { healthTimeoutMs: 10_000, healthIntervalMs: 20, ensureWaitMs: 5_000, cullIntervalMs: 3_600_000 },
     ...options.config,

@@ -110,7 +110,7 @@ export async function startLabSpawner(
     network: { subnetPrefix: "10.241", appPort: 3000, relayPort: 3000, llmGatewayPort: 4000, subnetReuseDelayMs: 0, ...overrides.network },
     paths: { efsRoot: join(dir, "efs"), dockerApiDir: join(dir, "ohdocker") },
     database: { host: "127.0.0.1", port: 5432, adminUser: "admin", adminPassword: "admin" },
-    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "llm-gateway-key" },
+    secrets: { dbPasswordKey: "db-key", openhandsJwtSecret: "jwt-secret", llmGatewayKey: "sk-llm-gateway-master-key" },
     llm: { model: "claude-sonnet" },
     limits: { appMemoryMiB: 256, appCpus: 0.5, sandboxMemoryMiB: 300, sandboxCpus: 0.25, pidsLimit: 200 },
     timing: overrides.timing ?? { healthTimeoutMs: 60_000, healthIntervalMs: 100, ensureWaitMs: 30_000, cullIntervalMs: 3_600_000 },

@@ -13,7 +13,7 @@ export function minimalConfigDocument(
     secrets: {
       dbPasswordKey: secrets.dbPasswordKey ?? "a",
       openhandsJwtSecret: secrets.openhandsJwtSecret ?? "b",
-      llmGatewayKey: secrets.llmGatewayKey ?? "c",
+      llmGatewayKey: secrets.llmGatewayKey ?? "sk-gateway-master-key-c",
     },
     llm: { model: "litellm_proxy/claude" },
   };
