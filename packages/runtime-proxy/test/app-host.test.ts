@@ -109,7 +109,7 @@ describe("identity on the app host", () => {
     const reply = await get("/", { Accept: "text/html,application/xhtml+xml" });
     expect(reply.status).toBe(401);
     expect(reply.headers["content-type"]).toContain("text/html");
-    expect(reply.body).toContain("Not signed in");
+    expect(reply.body).toContain("You are not signed in");
   });
 });
 
@@ -230,8 +230,8 @@ describe("starting, capacity, spawner down, app gone", () => {
     spawner.ensure.set(carol.slug, () => ({ status: 202, body: { state: "starting", retryAfterMs: 1500 } }));
     const page = await get("/", { ...asUser(carol), Accept: "text/html" });
     expect(page.status).toBe(503);
-    expect(page.body).toContain("Starting your workspace");
-    expect(page.body).toContain('<meta http-equiv="refresh" content="2">');
+    expect(page.body).toContain("Starting your OpenHands");
+    expect(page.body).toContain('<noscript><meta http-equiv="refresh" content="2"></noscript>');
     expect(page.headers["retry-after"]).toBe("2");
     const api = await get("/api/v1/sandboxes/search", asUser(carol));
     expect(api.status).toBe(503);

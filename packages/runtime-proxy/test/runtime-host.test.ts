@@ -213,7 +213,7 @@ describe("ownership", () => {
   it("GIVEN a browser refused THEN a small page instead of JSON", async () => {
     const reply = await send(proxy.port, bobHost, "/", { headers: signed(bobHost, ada, { Accept: "text/html" }) });
     expect(reply.status).toBe(403);
-    expect(reply.body).toContain("Not yours");
+    expect(reply.body).toContain("This workspace belongs to someone else");
   });
 
   it("GIVEN a port nobody owns THEN 404 sandbox_not_found", async () => {

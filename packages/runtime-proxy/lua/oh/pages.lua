@@ -7,10 +7,16 @@ local assets = require "oh.page_assets"
 local M = {}
 
 local APP_ORIGIN = "/"
+local APP_HOST
 
 --- @param app_host the OpenHands host; the runtime hosts' pages link back to it
 function M.configure(app_host)
+  APP_HOST = app_host
   APP_ORIGIN = "https://" .. app_host .. "/"
+end
+
+function M.is_app_host(host)
+  return host ~= nil and host == APP_HOST
 end
 
 local ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
@@ -97,8 +103,10 @@ function M.starting(progress, path, refresh_seconds)
   local timing = elapsed and ("Started " .. M.duration(elapsed) .. " ago.") or "Started just now."
   local usual = typical and (" A start usually takes about " .. M.duration(typical) .. " here.")
     or " The first start on a new server takes a minute or two."
-  local bar = typical and ('<progress max="' .. math.floor(typical) .. '" value="' .. math.floor(math.min(elapsed or 0, typical)) .. '"></progress>')
-    or "<progress></progress>"
+  local bar = "<progress></progress>"
+  if typical then
+    bar = '<progress max="' .. math.floor(typical) .. '" value="' .. math.floor(math.min(elapsed or 0, typical)) .. '"></progress>'
+  end
   local main = '<div id="oh-start" data-status="/_oh/start-status" data-next="' .. escape(M.safe_path(path))
     .. '" data-typical="' .. (typical and math.floor(typical) or "") .. '" data-elapsed="' .. math.floor(elapsed or 0) .. '">'
     .. "<h1>Starting your OpenHands</h1>"
@@ -159,14 +167,16 @@ local REFUSALS = {
     "It may have been stopped because nobody used it for a while, or its conversation was deleted. Open the conversation "
       .. "in OpenHands again to start it; your files are kept.",
     "app", "Go back to your OpenHands" },
-  upstream_unreachable = { "Not answering yet", "Nothing answers here yet. It may still be starting, or restarting.", "retry", "Try again" },
-  spawner_unavailable = { "The server is busy", "The service that starts workspaces is not answering. Trying again in a few seconds usually helps.",
+  upstream_unreachable = { "Not answering yet", "Nothing answers here yet. It may still be starting, or restarting.",
     "retry", "Try again" },
-  too_many_lookups = { "Too many addresses at once", "This browser asked for many workspace addresses in a short time. Wait a minute, then try again.",
-    "retry", "Try again" },
+  spawner_unavailable = { "The server is busy",
+    "The service that starts workspaces is not answering. Trying again in a few seconds usually helps.", "retry", "Try again" },
+  too_many_lookups = { "Too many addresses at once",
+    "This browser asked for many workspace addresses in a short time. Wait a minute, then try again.", "retry", "Try again" },
   bad_host = { "Unknown address", "This address is not served here.", "app", "Go to OpenHands" },
   unknown_host = { "Unknown address", "This address is not served here.", nil, nil },
-  cross_site = { "Refused", "This request did not come from OpenHands or this workspace, so it was not carried out.", "app", "Go to OpenHands" },
+  cross_site = { "Refused", "This request did not come from OpenHands or this workspace, so it was not carried out.",
+    "app", "Go to OpenHands" },
 }
 
 --- A refusal page. @param code the proxy's error code @param message its plain-text message (used for unknown codes)
@@ -209,7 +219,8 @@ function M.send(status, html, retry_after)
   ngx.status = status
   ngx.header["Content-Type"] = "text/html; charset=utf-8"
   ngx.header["Cache-Control"] = "no-store"
-  ngx.header["Content-Security-Policy"] = CSP
+  -- Framing of the app host's pages (clickjacking); a runtime host's page may show in the App tab, as nginx's own CSP there allows.
+  ngx.header["Content-Security-Policy"] = M.is_app_host(ngx.var.host) and (CSP .. "; frame-ancestors 'none'") or CSP
   ngx.header["X-Content-Type-Options"] = "nosniff"
   if retry_after then ngx.header["Retry-After"] = tostring(retry_after) end
   ngx.print(html)

@@ -11,6 +11,7 @@ local identity = require "oh.identity"
 local limits = require "oh.limits"
 local log = require "oh.log"
 local origin = require "oh.origin"
+local pages = require "oh.pages"
 local respond = require "oh.respond"
 local routes = require "oh.routes"
 local runtime_host = require "oh.runtime_host"
@@ -56,6 +57,7 @@ function M.init(settings_json)
   APP_ORIGIN = "https://" .. S.appHost
   PREFIX = S.userSubnetPrefix
   spawner.configure(S.spawnerUrl, S.spawnerTimeoutMs)
+  pages.configure(S.appHost)
 end
 
 function M.init_worker()
@@ -130,12 +132,13 @@ end
 -- App host: the signed user's own OpenHands, started on demand by the spawner.
 
 local function ensure(who)
+  -- requestId: the spawner logs the start under it, and the page of a failed start shows it (README "Pages").
   local response, err = spawner.request("POST", "/v1/users/" .. who.slug .. "/ensure",
-    { sub = who.sub, email = who.email })
+    { sub = who.sub, email = who.email, requestId = ngx.var.request_id })
   if not response then return nil, err end
   local body = type(response.json) == "table" and response.json or {}
   if response.status == 202 or (response.status == 200 and body.state == "starting") then
-    return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs) }
+    return { state = "starting", retryAfterMs = tonumber(body.retryAfterMs), progress = body.progress }
   end
   if response.status == 200 and body.state == "running" then
     -- SSRF through a spawner answer (loopback, the gateway, a host service, metadata): only <prefix>.N.2:<appPort>.
@@ -143,7 +146,12 @@ local function ensure(who)
     if not ip then return nil, "ensure answered a bad upstream (" .. port .. ")" end
     return { state = "running", peer = ip .. ":" .. port }
   elseif response.status == 503 then
-    return { state = "capacity", message = type(body.message) == "string" and body.message or nil }
+    return { state = "capacity", message = type(body.message) == "string" and body.message or nil, details = body.details }
+  elseif response.status == 502 and body.error == "start_failed" then
+    -- Markup or log injection through the spawner's answer: a known stage and a plain id, or nothing.
+    local id = body.requestId
+    return { state = "failed", stage = pages.stage_known(body.stage) and body.stage or nil,
+      requestId = type(id) == "string" and #id <= 64 and id:find("^[%w._-]+$") and id or nil }
   end
   return nil, "ensure answered " .. response.status
 end
@@ -209,9 +217,13 @@ function M.app_access(rewrite)
       return respond.error(503, "spawner_unavailable",
         "The workspace service is not answering. Retrying shortly usually helps.", S.spawnerRetryAfterSeconds)
     end
-    if result.state == "starting" then return respond.starting(result.retryAfterMs) end
+    if result.state == "starting" then return respond.starting(result.retryAfterMs, result.progress) end
+    if result.state == "failed" then
+      write_log(ngx.WARN, "start of ", who.slug, " failed at ", tostring(result.stage), " request_id=", tostring(result.requestId))
+      return respond.start_failed(result.stage, result.requestId)
+    end
     if result.state == "capacity" then
-      return respond.error(503, "capacity", result.message or "The server is at capacity; try again in a minute.", 60)
+      return respond.capacity(result.message or "The server is at capacity; try again in a minute.", result.details, 60)
     end
     peer = result.peer
     routes.set(route_key, peer, S.routeCacheSeconds)
@@ -257,6 +269,24 @@ end
 function M.app_body_filter()
   local rewriter = ngx.ctx.rewriter
   if rewriter then ngx.arg[1] = rewriter:feed(ngx.arg[1], ngx.arg[2]) end
+end
+
+--- GET /_oh/start-status on the app host: the signed user's own start, for the starting page's script.
+function M.start_status()
+  local host = exact_host()
+  if host ~= S.appHost then return respond.error(400, "bad_host", "This host name is not served here.") end
+  local who, reason = identity.verify_cached(IDENTITIES, KEY, host, all_headers(), ngx.time(), VERIFY_OPTS)
+  -- Reading another user's start (progress, timing): the slug asked for is the signed one and nothing from the request.
+  if not who then
+    log_refusal("start status", "identity " .. reason)
+    return respond.error(401, "unauthenticated", "Sign in again: the request carried no valid identity.")
+  end
+  local response, err = spawner.request("GET", "/v1/users/" .. who.slug .. "/start")
+  if not response or response.status ~= 200 then
+    write_log(ngx.ERR, "spawner start status for ", who.slug, " failed: ", tostring(err or response.status))
+    return respond.error(503, "spawner_unavailable", "The workspace service is not answering.", S.spawnerRetryAfterSeconds)
+  end
+  return respond.json(200, pages.status_view(response.json))
 end
 
 ------------------------------------------------------------------------------------------------

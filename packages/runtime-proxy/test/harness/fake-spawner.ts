@@ -14,13 +14,16 @@ export interface Route {
 export type EnsureAnswer = { status: number; body: unknown };
 
 export class FakeSpawner {
-  readonly counts = { ensure: 0, resolve: 0, activity: 0, healthz: 0 };
+  readonly counts = { ensure: 0, resolve: 0, activity: 0, healthz: 0, start: 0 };
   readonly ensureBodies: Array<{ slug: string; body: unknown }> = [];
   readonly activity: Array<{ slug: string; at: number }> = [];
   readonly resolvedHosts: string[] = [];
   /** Answer of ensure per slug; default: 404 (unknown user). */
   readonly ensure = new Map<string, () => EnsureAnswer>();
   readonly routes = new Map<string, Route>();
+  /** Answer of GET /v1/users/<slug>/start per slug; default: 200 idle. Every slug asked for is recorded. */
+  readonly progress = new Map<string, () => EnsureAnswer>();
+  readonly progressAsked: string[] = [];
   /**
    * The answer of GET /healthz, shaped as the spawner's (packages/spawner src/health.ts): 200 {status:"ok", checks}
    * or 503 {status:"degraded", checks}; "hang": the request is read and never answered (a blocked event loop).
@@ -75,6 +78,15 @@ export class FakeSpawner {
       this.ensureBodies.push({ slug, body: JSON.parse(text || "null") });
       if (!/^[a-z2-7]{16}$/.test(slug)) return reply(400, { error: "bad slug" });
       const answer = this.ensure.get(slug)?.() ?? { status: 404, body: { error: "unknown" } };
+      return reply(answer.status, answer.body);
+    }
+    const start = /^\/v1\/users\/([^/]+)\/start$/.exec(url.pathname);
+    if (req.method === "GET" && start) {
+      this.counts.start += 1;
+      const slug = start[1] ?? "";
+      this.progressAsked.push(slug);
+      if (!/^[a-z2-7]{16}$/.test(slug)) return reply(400, { error: "bad slug" });
+      const answer = this.progress.get(slug)?.() ?? { status: 200, body: { state: "idle", stage: null, typicalMs: null } };
       return reply(answer.status, answer.body);
     }
     if (req.method === "GET" && url.pathname === "/v1/routes/resolve") {
