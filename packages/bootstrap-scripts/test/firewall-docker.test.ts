@@ -22,8 +22,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithEngine, docker, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
-import { names, slugForSub } from "@openhands-team/spawner";
-import { userSubnet } from "@openhands-team/spawner/src/docker/network";
+import { names, slugForSub, userSubnet } from "@openhands-team/spawner";
 import type { ProbeResult } from "./support/netns-lab";
 
 jest.setTimeout(180_000);

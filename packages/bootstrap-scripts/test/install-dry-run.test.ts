@@ -206,7 +206,7 @@ describe("install.sh on a bare host (dry run)", () => {
   it("THEN the spawner's own configuration schema accepts the configuration", () => {
     // contract check against packages/spawner/src/config.ts (secret paths pointed into the dry run's root)
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { parseConfig } = require("@openhands-team/spawner/src/config") as { parseConfig: (input: unknown) => Record<string, unknown> };
+    const { parseConfig } = require("@openhands-team/spawner") as { parseConfig: (input: unknown) => Record<string, unknown> };
     const text = host.file("run/openhands-team/spawner.json").replaceAll('"/run/openhands-team/', `"${host.root}/run/openhands-team/`);
     const config = parseConfig(JSON.parse(text)) as {
       database: { adminUser: string; adminPassword: string };
