@@ -30,7 +30,8 @@ function time(label, command, args, { repeat = 1, allowFail = false } = {}) {
     if (result.status !== 0) failed++;
     if (result.status !== 0 && !allowFail) {
       console.error(
-        `${label} failed (exit ${result.status}, signal ${result.signal}, ${result.error ?? "no spawn error"}):\n${result.stdout}\n${result.stderr}`,
+        `${label} failed (exit ${result.status}, signal ${result.signal}, ` +
+          `${result.error ?? "no spawn error"}):\n${result.stdout}\n${result.stderr}`,
       );
       process.exit(1);
     }
@@ -66,13 +67,15 @@ try {
   for (const r of rows) {
     const flag = r.failed ? `  (${r.failed} run${r.failed > 1 ? "s" : ""} failed)` : "";
     console.log(
-      `${r.label.padEnd(width)}  ${r.mean.toFixed(2).padStart(6)}  ${r.min.toFixed(2).padStart(6)}  ${r.max.toFixed(2).padStart(6)}  ${String(r.n).padStart(4)}${flag}`,
+      `${r.label.padEnd(width)}  ${r.mean.toFixed(2).padStart(6)}  ${r.min.toFixed(2).padStart(6)}  ` +
+        `${r.max.toFixed(2).padStart(6)}  ${String(r.n).padStart(4)}${flag}`,
     );
   }
   console.log(`ratio tsx / built synth:             ${(viaTsx.mean / built.mean).toFixed(2)}x`);
   console.log(`ratio policy suite / built synth:    ${(policy.mean / built.mean).toFixed(2)}x`);
   console.log(
-    `Terraform share of the test time:    ${((100 * terraform.mean) / (terraform.mean + unit.mean)).toFixed(0)} % of ${(terraform.mean + unit.mean).toFixed(1)} s`,
+    `Terraform share of the test time:    ${((100 * terraform.mean) / (terraform.mean + unit.mean)).toFixed(0)} % of ` +
+      `${(terraform.mean + unit.mean).toFixed(1)} s`,
   );
 } finally {
   rmSync(out, { recursive: true, force: true });

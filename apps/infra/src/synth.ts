@@ -100,7 +100,8 @@ export function formatSummary(summary: readonly StackSummary[], outdir: string, 
     `config: ${rel(configPath)}`,
     ...lines,
     ...summary.flatMap((s) => s.notes.map((note) => `note (${s.id}): ${note}`)),
-    `${summary.length} stacks, ${summary.reduce((n, s) => n + s.resources, 0)} resources, written to ${rel(outdir)}/stacks/<stack>/cdk.tf.json in ${(ms / 1000).toFixed(2)} s`,
+    `${summary.length} stacks, ${summary.reduce((n, s) => n + s.resources, 0)} resources, written to ` +
+      `${rel(outdir)}/stacks/<stack>/cdk.tf.json in ${(ms / 1000).toFixed(2)} s`,
   ].join("\n");
 }
 

@@ -19,7 +19,8 @@ export function configJsonSchema(): Record<string, unknown> {
     $schema,
     title: "openhands-team deployment configuration",
     description:
-      "The configuration `pnpm synth` reads (config/example.yaml unless --config or OH_TEAM_CONFIG names another). Generated from src/config/schema.ts by `pnpm --filter @openhands-team/infra config:schema`; do not edit.",
+      "The configuration `pnpm synth` reads (config/example.yaml unless --config or OH_TEAM_CONFIG names another). Generated from " +
+      "src/config/schema.ts by `pnpm --filter @openhands-team/infra config:schema`; do not edit.",
     ...rest,
   };
 }

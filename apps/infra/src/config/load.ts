@@ -123,7 +123,10 @@ function objectKeysAt(path: readonly PropertyKey[], raw: unknown): string[] | un
 function unknownKey(field: string, key: string, allowed: readonly string[] | undefined): string {
   const suggestion = allowed ? closest(key, allowed) : undefined;
   if (suggestion) return `${field}: unknown key "${key}" (did you mean "${suggestion}"?)`;
-  return `${field}: unknown key "${key}" (${allowed ? `expected one of ${allowed.join(", ")}; ` : ""}remove it or check the spelling against config/example.yaml)`;
+  return (
+    `${field}: unknown key "${key}" (${allowed ? `expected one of ${allowed.join(", ")}; ` : ""}remove it or check the spelling ` +
+    `against config/example.yaml)`
+  );
 }
 
 /** A hint for a value whose YAML type is not the one the field wants: `tag: 1.7` is a number to YAML. */
@@ -172,7 +175,8 @@ export function describeIssues(
             `${field}: is empty (expected ${typeName(issue.expected)}; write its value, or leave the key out where it has a default)`,
           );
         return at(
-          `${field}: ${shown} is not ${typeName(issue.expected)} (expected ${typeName(issue.expected)}${typeHint(issue.path, issue.expected, context)})`,
+          `${field}: ${shown} is not ${typeName(issue.expected)} (expected ` +
+            `${typeName(issue.expected)}${typeHint(issue.path, issue.expected, context)})`,
         );
       case "unrecognized_keys": {
         const allowed = objectKeysAt(issue.path, raw);

@@ -77,7 +77,8 @@ const image = (what: string, example: { repository: string; tags: string }) =>
         .string()
         .regex(PINNED_TAG, `is not a pinned tag for the ${what} (expected an exact version such as ${example.tags}, never latest)`)
         .describe(
-          `Exact version tag of the ${what} image, such as ${example.tags}; never latest. Quote it when YAML would read it as a number ("1.7").`,
+          `Exact version tag of the ${what} image, such as ${example.tags}; never latest. Quote it when YAML would read it as a ` +
+            `number ("1.7").`,
         ),
       digest: z
         .string()
@@ -191,7 +192,8 @@ export const DeploymentConfigSchema = z
         runtime: z
           .object({
             domain: hostname("runtime domain").describe(
-              "Sandboxes are served on <port>-<user>.<domain>: a subdomain of apex (such as runtime.example.com), or a separate registrable domain (stronger: not same-site). Never the app host.",
+              "Sandboxes are served on <port>-<user>.<domain>: a subdomain of apex (such as runtime.example.com), or a separate " +
+                "registrable domain (stronger: not same-site). Never the app host.",
             ),
             hostedZoneId: zoneId
               .optional()
@@ -233,7 +235,8 @@ export const DeploymentConfigSchema = z
             if (!parsed.ok && /host bits/.test(parsed.reason)) ctx.addIssue({ code: "custom", input: value, message: parsed.reason });
           })
           .describe(
-            `IPv4 CIDR of the VPC, such as 10.0.0.0/16, for the endpoint security groups and the host firewall; must not overlap ${USER_NETWORK_POOL}.`,
+            `IPv4 CIDR of the VPC, such as 10.0.0.0/16, for the endpoint security groups and the host firewall; must not overlap ` +
+              `${USER_NETWORK_POOL}.`,
           ),
         flowLogs: z.boolean().default(false).describe("VPC flow logs to CloudWatch Logs. Default: false."),
         cloudFrontPrefixListId: z
@@ -241,14 +244,16 @@ export const DeploymentConfigSchema = z
           .regex(/^pl-[0-9a-f]{8,17}$/, "is not a managed prefix list id (expected pl- followed by 8-17 hex digits)")
           .optional()
           .describe(
-            "The CloudFront origin-facing managed prefix list of the main region, admitted into the ALB. Default: AWS's published id for the region (src/config/cloudfront-prefix-lists.ts); required in a region without one.",
+            "The CloudFront origin-facing managed prefix list of the main region, admitted into the ALB. Default: AWS's published " +
+              "id for the region (src/config/cloudfront-prefix-lists.ts); required in a region without one.",
           ),
         vpcOriginSecurityGroupId: z
           .string()
           .regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, "is not a security group id (expected sg- followed by 8 or 17 hex digits)")
           .optional()
           .describe(
-            "The CloudFront-VPCOrigins-Service-SG that CloudFront creates in the VPC with the first VPC origin; when set, the ALB also admits it (AWS's narrowest source for VPC-origin traffic). Default: none.",
+            "The CloudFront-VPCOrigins-Service-SG that CloudFront creates in the VPC with the first VPC origin; when set, the ALB " +
+              "also admits it (AWS's narrowest source for VPC-origin traffic). Default: none.",
           ),
         privateRouteTableIds: z
           .array(
@@ -256,7 +261,8 @@ export const DeploymentConfigSchema = z
           )
           .default([])
           .describe(
-            "Route tables of the private subnets: with them an S3 gateway endpoint keeps S3 traffic off NAT. Default: [] (no gateway endpoint, since one without route tables carries nothing; synth prints a note).",
+            "Route tables of the private subnets: with them an S3 gateway endpoint keeps S3 traffic off NAT. Default: [] (no " +
+              "gateway endpoint, since one without route tables carries nothing; synth prints a note).",
           ),
       })
       .strict()
@@ -332,12 +338,14 @@ export const DeploymentConfigSchema = z
           // OpenHands pauses old sandboxes down to max - 1 before each start and raises when that is 0.
           .min(
             2,
-            "is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)",
+            "is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: " +
+              "with 1 no sandbox ever starts)",
           )
           .max(20)
           .default(3)
           .describe(
-            "Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 2-20 (with 1, OpenHands' pause of older sandboxes down to max - 1 fails every start). Default: 3.",
+            "Sandboxes one user may run at once (OH_SANDBOX_MAX_NUM_SANDBOXES), 2-20 (with 1, OpenHands' pause of older sandboxes " +
+              "down to max - 1 fails every start). Default: 3.",
           ),
       })
       .strict()
@@ -350,7 +358,8 @@ export const DeploymentConfigSchema = z
           .regex(/^16\.[0-9]+$/, "is not an Aurora PostgreSQL 16 version (expected 16.x such as 16.6)")
           .default("16.6")
           .describe(
-            'Aurora PostgreSQL 16.x version a new cluster is created with; quote it ("16.6"). AWS applies later minor versions itself and Terraform ignores the difference, so there is no need to follow them here. Default: "16.6".',
+            'Aurora PostgreSQL 16.x version a new cluster is created with; quote it ("16.6"). AWS applies later minor versions ' +
+              'itself and Terraform ignores the difference, so there is no need to follow them here. Default: "16.6".',
           ),
         minCapacity: z
           .number()
@@ -403,7 +412,8 @@ export const DeploymentConfigSchema = z
           "The OpenHands app image (repository and exact tag), such as docker.openhands.dev/openhands/openhands 1.11.0.",
         ),
         agentServer: image("agent-server", { repository: "ghcr.io/openhands/agent-server", tags: "1.34.0-python" }).describe(
-          "The agent-server image the app starts for sandboxes; its tag must be the one the app version pins (1.11.0 pins 1.34.0-python, 1.7.0 pins 1.19.1-python).",
+          "The agent-server image the app starts for sandboxes; its tag must be the one the app version pins (1.11.0 pins " +
+            "1.34.0-python, 1.7.0 pins 1.19.1-python).",
         ),
         allowUnverifiedPair: z
           .boolean()
@@ -466,7 +476,8 @@ export const DeploymentConfigSchema = z
             "contains a reserved word (Cognito refuses aws, amazon and cognito in domain prefixes)",
           )
           .describe(
-            "Prefix of the Cognito login domain <prefix>.auth.us-east-1.amazoncognito.com; lower-case letters, digits and hyphens, without aws, amazon or cognito.",
+            "Prefix of the Cognito login domain <prefix>.auth.us-east-1.amazoncognito.com; lower-case letters, digits and hyphens, " +
+              "without aws, amazon or cognito.",
           ),
         tokenMinutes: z
           .number()
@@ -485,7 +496,8 @@ export const DeploymentConfigSchema = z
         customDomain: hostname("login host name")
           .optional()
           .describe(
-            "Own login host inside apex (such as login.example.com) instead of the prefix domain; Cognito requires an A record on its parent domain. Default: none (<domainPrefix>.auth.us-east-1.amazoncognito.com).",
+            "Own login host inside apex (such as login.example.com) instead of the prefix domain; Cognito requires an A record on " +
+              "its parent domain. Default: none (<domainPrefix>.auth.us-east-1.amazoncognito.com).",
           ),
       })
       .strict()
@@ -503,7 +515,9 @@ export const DeploymentConfigSchema = z
           .array(allowedCidr)
           .default([])
           .describe(
-            "If set, only these IPv4/IPv6 CIDRs reach the app (no /0, network addresses only). With IPv4 ranges only, the app is served over IPv4 only: a dual-stack browser in an allowed office would otherwise arrive over IPv6 and be blocked. Default: [] (everyone).",
+            "If set, only these IPv4/IPv6 CIDRs reach the app (no /0, network addresses only). With IPv4 ranges only, the app is " +
+              "served over IPv4 only: a dual-stack browser in an allowed office would otherwise arrive over IPv6 and be blocked. " +
+              "Default: [] (everyone).",
           ),
         accessLogs: z.boolean().default(false).describe("CloudFront access logs and WAF request logs to CloudWatch Logs. Default: false."),
         priceClass: z
@@ -550,7 +564,8 @@ export const DeploymentConfigSchema = z
           .boolean()
           .default(false)
           .describe(
-            "Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs), about $7 a month each per AZ. Default: false.",
+            "Interface endpoints of the AWS APIs the host calls (Bedrock runtime, Secrets Manager, SSM, Logs), about $7 a month " +
+              "each per AZ. Default: false.",
           ),
       })
       .strict()
@@ -584,7 +599,9 @@ export const DeploymentConfigSchema = z
         code: "custom",
         path: ["domain", "runtime", "domain"],
         input: rt,
-        message: `overlaps the app host ${c.domain.appHost} (sandbox content must never share the app origin; expected such as runtime.${c.domain.apex})`,
+        message:
+          `overlaps the app host ${c.domain.appHost} (sandbox content must never share the app origin; expected such as ` +
+          `runtime.${c.domain.apex})`,
       });
     }
     if (!under(rt, c.domain.apex) && !c.domain.runtime.hostedZoneId) {
@@ -602,7 +619,9 @@ export const DeploymentConfigSchema = z
         code: "custom",
         path: ["cognito", "customDomain"],
         input: login,
-        message: `is not a host inside the apex domain ${c.domain.apex} (expected such as login.${c.domain.apex}; its certificate and record go to the apex zone)`,
+        message:
+          `is not a host inside the apex domain ${c.domain.apex} (expected such as login.${c.domain.apex}; its certificate and ` +
+          `record go to the apex zone)`,
       });
     } else if (login && (login === c.domain.appHost || under(login, rt))) {
       ctx.addIssue({
@@ -619,7 +638,9 @@ export const DeploymentConfigSchema = z
         code: "custom",
         path: ["network", "vpcCidr"],
         input: c.network.vpcCidr,
-        message: `overlaps ${USER_NETWORK_POOL}, the host's per-user Docker networks (the host could not reach that part of the VPC; expected a VPC outside ${USER_NETWORK_POOL})`,
+        message:
+          `overlaps ${USER_NETWORK_POOL}, the host's per-user Docker networks (the host could not reach that part of the VPC; ` +
+          `expected a VPC outside ${USER_NETWORK_POOL})`,
       });
     }
     if (new Set(c.network.privateSubnetIds).size !== c.network.privateSubnetIds.length) {
@@ -653,7 +674,8 @@ export const DeploymentConfigSchema = z
         path: ["openhands", "agentServer", "tag"],
         input: c.openhands.agentServer.tag,
         message: expectedAgent
-          ? `does not pair with OpenHands ${c.openhands.app.tag} (expected ${expectedAgent}, the agent-server that app version pins; or set openhands.allowUnverifiedPair: true)`
+          ? `does not pair with OpenHands ${c.openhands.app.tag} (expected ${expectedAgent}, the agent-server that app version pins; ` +
+            `or set openhands.allowUnverifiedPair: true)`
           : `pairs with an unverified OpenHands version ${c.openhands.app.tag} (verified: ${Object.entries(VERIFIED_OPENHANDS_PAIRS)
               .map(([a, s]) => `${a} with ${s}`)
               .join(", ")}; or set openhands.allowUnverifiedPair: true)`,
@@ -675,7 +697,11 @@ export const DeploymentConfigSchema = z
         code: "custom",
         path: ["openhands", "allowUnverifiedPair"],
         input: true,
-        message: `cannot pair OpenHands ${c.openhands.app.tag} with ${DEFAULT_AGENT_SERVER_REPOSITORY}:${c.openhands.agentServer.tag}: from 1.9.1 the app replaces the agent-server tag with the version it bundles when the repository is ${DEFAULT_AGENT_SERVER_REPOSITORY}, so it would ask for an image the host refuses and no sandbox would start (expected the pinned pair, or the agent-server image copied to a repository of your own)`,
+        message:
+          `cannot pair OpenHands ${c.openhands.app.tag} with ${DEFAULT_AGENT_SERVER_REPOSITORY}:${c.openhands.agentServer.tag}: from ` +
+          `1.9.1 the app replaces the agent-server tag with the version it bundles when the repository is ` +
+          `${DEFAULT_AGENT_SERVER_REPOSITORY}, so it would ask for an image the host refuses and no sandbox would start (expected ` +
+          `the pinned pair, or the agent-server image copied to a repository of your own)`,
       });
     }
     // A malformed region is already reported by its own rule.
@@ -684,7 +710,9 @@ export const DeploymentConfigSchema = z
         code: "custom",
         path: ["network", "cloudFrontPrefixListId"],
         input: undefined,
-        message: `is missing: no published CloudFront origin-facing prefix list is known for ${c.region} (expected the id of com.amazonaws.global.cloudfront.origin-facing in that region, from aws ec2 describe-managed-prefix-lists)`,
+        message:
+          `is missing: no published CloudFront origin-facing prefix list is known for ${c.region} (expected the id of ` +
+          `com.amazonaws.global.cloudfront.origin-facing in that region, from aws ec2 describe-managed-prefix-lists)`,
       });
     }
     const oh = c.cost.officeHours;

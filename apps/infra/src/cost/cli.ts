@@ -27,17 +27,21 @@ export function formatEstimate(lines: readonly CostLine[], heading: string): str
   ];
   if (unpriced.length) {
     out.push(
-      `Warning: the price table has no prices for ${unpriced.join(", ")}; the ${lines.filter((l) => l.unpricedRegions.length).length} lines marked ${UNPRICED} use ${PRICE_TABLE_REGION}'s prices there, and that region's real prices may differ.`,
+      `Warning: the price table has no prices for ${unpriced.join(", ")}; the ` +
+        `${lines.filter((l) => l.unpricedRegions.length).length} lines marked ${UNPRICED} use ${PRICE_TABLE_REGION}'s prices there, ` +
+        `and that region's real prices may differ.`,
     );
   }
   for (const l of lines) {
     const mark = `[${l.confidence}]${l.unpricedRegions.length ? UNPRICED : ""}`.padEnd(marks);
     out.push(
-      `  ${l.item.padEnd(width)}  $${l.monthly.toFixed(2).padStart(7)}  ${mark}  ${l.basis}${l.regions.length ? ` (${l.regions.join(", ")})` : ""}`,
+      `  ${l.item.padEnd(width)}  $${l.monthly.toFixed(2).padStart(7)}  ${mark}  ` +
+        `${l.basis}${l.regions.length ? ` (${l.regions.join(", ")})` : ""}`,
     );
   }
   out.push(
-    `  ${"Total".padEnd(width)}  $${total.toFixed(2).padStart(7)}${unpriced.length ? `  (${UNPRICED} lines at ${PRICE_TABLE_REGION} prices)` : ""}`,
+    `  ${"Total".padEnd(width)}  ` +
+      `$${total.toFixed(2).padStart(7)}${unpriced.length ? `  (${UNPRICED} lines at ${PRICE_TABLE_REGION} prices)` : ""}`,
   );
   out.push(
     `Markers: ${Object.entries(CONFIDENCE_LEGEND)
@@ -47,10 +51,12 @@ export function formatEstimate(lines: readonly CostLine[], heading: string): str
       )}${unpriced.length ? `; ${UNPRICED} priced at ${PRICE_TABLE_REGION}'s price, the table has none for ${unpriced.join(", ")}` : ""}.`,
   );
   out.push(
-    `Reference deployment: $${REFERENCE_MONTHLY.low}-${REFERENCE_MONTHLY.high} a month; this one is ${((100 * total) / REFERENCE_MONTHLY.high).toFixed(0)}-${((100 * total) / REFERENCE_MONTHLY.low).toFixed(0)} % of it.`,
+    `Reference deployment: $${REFERENCE_MONTHLY.low}-${REFERENCE_MONTHLY.high} a month; this one is ` +
+      `${((100 * total) / REFERENCE_MONTHLY.high).toFixed(0)}-${((100 * total) / REFERENCE_MONTHLY.low).toFixed(0)} % of it.`,
   );
   out.push(
-    `Not included: the VPC's existing NAT gateway (~$32.85/month plus $0.045/GB in ${PRICE_TABLE_REGION} if it serves only this deployment), data transfer, Bedrock tokens. Usage assumed: ${JSON.stringify(DEFAULT_USAGE)}.`,
+    `Not included: the VPC's existing NAT gateway (~$32.85/month plus $0.045/GB in ${PRICE_TABLE_REGION} if it serves only this ` +
+      `deployment), data transfer, Bedrock tokens. Usage assumed: ${JSON.stringify(DEFAULT_USAGE)}.`,
   );
   return out.join("\n");
 }
@@ -74,7 +80,8 @@ function main(): number {
     console.log(
       formatEstimate(
         lines,
-        `Monthly estimate for ${config.name}-${config.environment} (${displayPath(options.configPath)}, main region ${config.region}), before Bedrock tokens`,
+        `Monthly estimate for ${config.name}-${config.environment} (${displayPath(options.configPath)}, main region ` +
+          `${config.region}), before Bedrock tokens`,
       ),
     );
     return EXIT.ok;

@@ -125,7 +125,8 @@ export function formatReport(report: PolicyReport): string {
     ...report.suppressed.map((f) => `SKIP ${f.checkId} ${f.resource}: ${f.justification}`),
     ...report.invalidSuppressions.map((i) => `BAD  suppression ${i.suppression.checkId} ${i.suppression.resource}: ${i.reason}`),
     ...report.unusedSuppressions.map((s) => `STALE suppression ${s.checkId} ${s.resource} matches no failure`),
-    `${report.passed} passed, ${report.failures.length} failed, ${report.suppressed.length} suppressed (${new Set(report.findings.map((f) => f.checkId)).size} checks applied)`,
+    `${report.passed} passed, ${report.failures.length} failed, ${report.suppressed.length} suppressed ` +
+      `(${new Set(report.findings.map((f) => f.checkId)).size} checks applied)`,
   ];
   return lines.join("\n");
 }

@@ -17,20 +17,28 @@ describe("GIVEN the example configuration WHEN looking at the target group's hea
     );
   });
 
-  it("THEN failures in a row must last longer than a watchdog restart (three failed checks 30 s apart plus a 90 s restart) before the host is unhealthy", () => {
-    const unhealthyAfter = Number(check.interval) * Number(check.unhealthy_threshold);
-    expect(WATCHDOG_RECOVERY_SECONDS).toBe(180);
-    expect(unhealthyAfter).toBeGreaterThan(WATCHDOG_RECOVERY_SECONDS);
-    expect(unhealthyAfter).toBe(300);
-  });
+  it(
+    "THEN failures in a row must last longer than a watchdog restart (three failed checks 30 s apart plus a 90 s restart) before the " +
+      "host is unhealthy",
+    () => {
+      const unhealthyAfter = Number(check.interval) * Number(check.unhealthy_threshold);
+      expect(WATCHDOG_RECOVERY_SECONDS).toBe(180);
+      expect(unhealthyAfter).toBeGreaterThan(WATCHDOG_RECOVERY_SECONDS);
+      expect(unhealthyAfter).toBe(300);
+    },
+  );
 
-  it("THEN the thresholds are within what the ALB accepts (2-10, timeout below the interval) and a recovered host is healthy after two checks", () => {
-    expect(Number(check.unhealthy_threshold)).toBeLessThanOrEqual(10);
-    expect(Number(check.healthy_threshold)).toBe(2);
-    expect(Number(check.timeout)).toBeLessThan(Number(check.interval));
-    // the proxy answers within its own 1 s spawner probe bound; the check's timeout leaves room for a loaded host
-    expect(Number(check.timeout)).toBeGreaterThanOrEqual(5);
-  });
+  it(
+    "THEN the thresholds are within what the ALB accepts (2-10, timeout below the interval) and a recovered host is healthy after " +
+      "two checks",
+    () => {
+      expect(Number(check.unhealthy_threshold)).toBeLessThanOrEqual(10);
+      expect(Number(check.healthy_threshold)).toBe(2);
+      expect(Number(check.timeout)).toBeLessThan(Number(check.interval));
+      // the proxy answers within its own 1 s spawner probe bound; the check's timeout leaves room for a loaded host
+      expect(Number(check.timeout)).toBeGreaterThanOrEqual(5);
+    },
+  );
 
   it("THEN a new host has its boot-sized grace period before any of this counts", () => {
     expect(only(synth, "compute", "aws_autoscaling_group").health_check_grace_period).toBe(HEALTH_CHECK_GRACE_SECONDS);

@@ -12,7 +12,13 @@ describe("GIVEN the main-region fields added to the configuration", () => {
   it("WHEN the region has no known prefix list and none is given THEN the field is named with the fix", () => {
     expect(configProblems((raw) => (raw.region = "me-central-1"))).toEqual([
       expect.stringMatching(
-        /^config\.network\.cloudFrontPrefixListId: is missing: no published CloudFront origin-facing prefix list is known for me-central-1 \(expected .*describe-managed-prefix-lists\)$/,
+        new RegExp(
+          [
+            String.raw`^config\.network\.cloudFrontPrefixListId: is missing: `,
+            String.raw`no published CloudFront origin-facing prefix list is known for me-central-1 `,
+            String.raw`\(expected .*describe-managed-prefix-lists\)$`,
+          ].join(""),
+        ),
       ),
     ]);
   });
@@ -25,7 +31,8 @@ describe("GIVEN the main-region fields added to the configuration", () => {
 
   it("WHEN the VPC-origin group or a route table id is malformed THEN each is refused by name", () => {
     expect(configProblems((raw) => (raw.network.vpcOriginSecurityGroupId = "CloudFront-VPCOrigins-Service-SG"))).toEqual([
-      'config.network.vpcOriginSecurityGroupId: "CloudFront-VPCOrigins-Service-SG" is not a security group id (expected sg- followed by 8 or 17 hex digits)',
+      'config.network.vpcOriginSecurityGroupId: "CloudFront-VPCOrigins-Service-SG" is not a security group id (expected sg- ' +
+        "followed by 8 or 17 hex digits)",
     ]);
     expect(configProblems((raw) => (raw.network.privateRouteTableIds = ["rtb-0123456789abcdef0", "main"]))).toEqual([
       'config.network.privateRouteTableIds[1]: "main" is not a route table id (expected rtb- followed by 8 or 17 hex digits)',
@@ -41,7 +48,8 @@ describe("GIVEN the main-region fields added to the configuration", () => {
       };
     });
     expect(message).toEqual([
-      'config.hostImages.openresty.tag: "latest" is not a pinned tag for the OpenResty proxy (expected an exact version such as 1.27.1.2-alpine or v1.74.9-stable, never latest)',
+      'config.hostImages.openresty.tag: "latest" is not a pinned tag for the OpenResty proxy (expected an exact version such as ' +
+        "1.27.1.2-alpine or v1.74.9-stable, never latest)",
     ]);
   });
 

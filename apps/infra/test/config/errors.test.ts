@@ -41,14 +41,16 @@ describe("GIVEN a configuration file with a wrong value", () => {
     const text = edited(["  maxSize: 1 ", "  maxSize: 9 "]);
     expect(errorLines(text)).toEqual([
       "FILE: invalid configuration, 1 problem",
-      `FILE:${positionOf(text, "9 ")}: config.compute.maxSize: 9 exceeds 2 (expected 1, or 2 to allow a replacement during instance refresh)`,
+      `FILE:${positionOf(text, "9 ")}: config.compute.maxSize: 9 exceeds 2 (expected 1, or 2 to allow a replacement during ` +
+        `instance refresh)`,
     ]);
   });
 
   it("WHEN an item of a list is invalid THEN the position is that item's", () => {
     const text = edited(["    - subnet-0fedcba9876543210", "    - subnet-xyz"]);
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, "subnet-xyz")}: config.network.privateSubnetIds[1]: "subnet-xyz" is not a subnet id (expected subnet- followed by 8 or 17 hex digits)`,
+      `FILE:${positionOf(text, "subnet-xyz")}: config.network.privateSubnetIds[1]: "subnet-xyz" is not a subnet id (expected ` +
+        `subnet- followed by 8 or 17 hex digits)`,
     );
   });
 
@@ -66,7 +68,8 @@ describe("GIVEN a configuration file with a wrong value", () => {
     const text = edited(["  appHost: openhands.example.com", "  appHost: openhands.example.org"]);
     expect(errorLines(text)[1]).toMatch(
       new RegExp(
-        `^FILE:${positionOf(text, "openhands.example.org")}: config\\.domain\\.appHost: "openhands\\.example\\.org" is not in the apex domain`,
+        `^FILE:${positionOf(text, "openhands.example.org")}: config\\.domain\\.appHost: "openhands\\.example\\.org" is not in the ` +
+          `apex domain`,
       ),
     );
   });
@@ -133,7 +136,8 @@ describe("GIVEN a misspelt key", () => {
   it("WHEN no allowed key is close THEN the error lists the keys of that level", () => {
     const text = edited(["  sandboxesPerUser: 3 ", "  colour: blue "]);
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, "colour")}: config.users: unknown key "colour" (expected one of idleMinutes, maxRunningApps, maxRunningSandboxes, sandboxesPerUser; remove it or check the spelling against config/example.yaml)`,
+      `FILE:${positionOf(text, "colour")}: config.users: unknown key "colour" (expected one of idleMinutes, maxRunningApps, ` +
+        `maxRunningSandboxes, sandboxesPerUser; remove it or check the spelling against config/example.yaml)`,
     );
   });
 
@@ -150,21 +154,24 @@ describe("GIVEN a version that YAML reads as a number", () => {
   it("WHEN an image tag is written 1.7 THEN the error says to quote it", () => {
     const text = edited(["    tag: 1.11.0 ", "    tag: 1.7 "]);
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, "1.7 ")}: config.openhands.app.tag: 1.7 is not a string (expected a string; YAML reads 1.7 as a number: quote it, tag: "1.7")`,
+      `FILE:${positionOf(text, "1.7 ")}: config.openhands.app.tag: 1.7 is not a string (expected a string; YAML reads 1.7 as a ` +
+        `number: quote it, tag: "1.7")`,
     );
   });
 
   it("WHEN the number loses a digit (16.10 reads as 16.1) THEN the error shows both", () => {
     const text = edited(['  engineVersion: "16.6"', "  engineVersion: 16.10"]);
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, "16.10")}: config.database.engineVersion: 16.10 is not a string (expected a string; YAML reads 16.10 as the number 16.1: quote it, engineVersion: "16.10")`,
+      `FILE:${positionOf(text, "16.10")}: config.database.engineVersion: 16.10 is not a string (expected a string; YAML reads ` +
+        `16.10 as the number 16.1: quote it, engineVersion: "16.10")`,
     );
   });
 
   it("WHEN a number is quoted where a number belongs THEN the error says to remove the quotes", () => {
     const text = edited(["  idleMinutes: 60 ", '  idleMinutes: "60" ']);
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, '"60"')}: config.users.idleMinutes: "60" is not a number (expected a number; remove the quotes, idleMinutes: 60)`,
+      `FILE:${positionOf(text, '"60"')}: config.users.idleMinutes: "60" is not a number (expected a number; remove the quotes, ` +
+        `idleMinutes: 60)`,
     );
   });
 });
@@ -190,7 +197,8 @@ describe("GIVEN a value of the wrong kind", () => {
       ["  sandboxesPerUser: 3 ", "# sandboxesPerUser: 3 "],
     );
     expect(errorLines(text)[1]).toBe(
-      `FILE:${positionOf(text, "users:")}: config.users: is empty (expected an object; write its value, or leave the key out where it has a default)`,
+      `FILE:${positionOf(text, "users:")}: config.users: is empty (expected an object; write its value, or leave the key out where ` +
+        `it has a default)`,
     );
   });
 

@@ -15,11 +15,13 @@ describe("GIVEN an edge allow list", () => {
     ["2001:db8::1/32", 'config.edge.allowedCidrs[0]: "2001:db8::1/32" has host bits set (expected the network address 2001:db8::/32)'],
     [
       "10.0.0.010/32",
-      'config.edge.allowedCidrs[0]: "10.0.0.010/32" is not an IPv4 CIDR (expected four numbers 0-255 without leading zeros, such as 203.0.113.0/24)',
+      'config.edge.allowedCidrs[0]: "10.0.0.010/32" is not an IPv4 CIDR (expected four numbers 0-255 without leading zeros, such ' +
+        "as 203.0.113.0/24)",
     ],
     [
       "10.0.256.0/24",
-      'config.edge.allowedCidrs[0]: "10.0.256.0/24" is not an IPv4 CIDR (expected four numbers 0-255 without leading zeros, such as 203.0.113.0/24)',
+      'config.edge.allowedCidrs[0]: "10.0.256.0/24" is not an IPv4 CIDR (expected four numbers 0-255 without leading zeros, such ' +
+        "as 203.0.113.0/24)",
     ],
     [
       "2001:db8:::/48",
@@ -27,7 +29,8 @@ describe("GIVEN an edge allow list", () => {
     ],
     [
       "1:2:3:4:5:6:7:8:9/64",
-      'config.edge.allowedCidrs[0]: "1:2:3:4:5:6:7:8:9/64" is not an IPv6 CIDR (expected hex groups with at most one ::, such as 2001:db8::/32)',
+      'config.edge.allowedCidrs[0]: "1:2:3:4:5:6:7:8:9/64" is not an IPv6 CIDR (expected hex groups with at most one ::, such as ' +
+        "2001:db8::/32)",
     ],
     [
       "203.0.113.0",
@@ -125,7 +128,8 @@ describe("GIVEN an invalid configuration", () => {
     [
       "one private subnet",
       (r) => (r.network.privateSubnetIds = ["subnet-0123456789abcdef0"]),
-      'config.network.privateSubnetIds: ["subnet-0123456789abcdef0"] lists fewer than two subnets (expected private subnets in two or more availability zones)',
+      'config.network.privateSubnetIds: ["subnet-0123456789abcdef0"] lists fewer than two subnets (expected private subnets in two ' +
+        "or more availability zones)",
     ],
     [
       "a malformed subnet id",
@@ -135,22 +139,26 @@ describe("GIVEN an invalid configuration", () => {
     [
       "the same subnet twice",
       (r) => (r.network.privateSubnetIds = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]),
-      'config.network.privateSubnetIds: ["subnet-0123456789abcdef0","subnet-0123456789abcdef0"] lists a subnet twice (expected distinct subnets in different availability zones)',
+      'config.network.privateSubnetIds: ["subnet-0123456789abcdef0","subnet-0123456789abcdef0"] lists a subnet twice (expected ' +
+        "distinct subnets in different availability zones)",
     ],
     [
       "an app host outside the apex",
       (r) => (r.domain.appHost = "openhands.example.org"),
-      'config.domain.appHost: "openhands.example.org" is not in the apex domain example.com (expected a host such as openhands.example.com)',
+      'config.domain.appHost: "openhands.example.org" is not in the apex domain example.com (expected a host such as ' +
+        "openhands.example.com)",
     ],
     [
       "a runtime domain equal to the app host",
       (r) => (r.domain.runtime.domain = "openhands.example.com"),
-      'config.domain.runtime.domain: "openhands.example.com" overlaps the app host openhands.example.com (sandbox content must never share the app origin; expected such as runtime.example.com)',
+      'config.domain.runtime.domain: "openhands.example.com" overlaps the app host openhands.example.com (sandbox content must ' +
+        "never share the app origin; expected such as runtime.example.com)",
     ],
     [
       "a separate runtime domain without its zone",
       (r) => (r.domain.runtime.domain = "example-runtime.net"),
-      "config.domain.runtime.hostedZoneId: is missing: the runtime domain example-runtime.net is outside example.com (expected the Route 53 zone id of example-runtime.net)",
+      "config.domain.runtime.hostedZoneId: is missing: the runtime domain example-runtime.net is outside example.com (expected the " +
+        "Route 53 zone id of example-runtime.net)",
     ],
     [
       "Aurora max capacity below min",
@@ -175,17 +183,20 @@ describe("GIVEN an invalid configuration", () => {
     [
       "a floating image tag",
       (r) => (r.openhands.app.tag = "latest"),
-      'config.openhands.app.tag: "latest" is not a pinned tag for the OpenHands app (expected an exact version such as 1.11.0, never latest)',
+      'config.openhands.app.tag: "latest" is not a pinned tag for the OpenHands app (expected an exact version such as 1.11.0, ' +
+        "never latest)",
     ],
     [
       "an agent-server that does not pair with the app",
       (r) => (r.openhands.agentServer.tag = "1.19.1-python"),
-      'config.openhands.agentServer.tag: "1.19.1-python" does not pair with OpenHands 1.11.0 (expected 1.34.0-python, the agent-server that app version pins; or set openhands.allowUnverifiedPair: true)',
+      'config.openhands.agentServer.tag: "1.19.1-python" does not pair with OpenHands 1.11.0 (expected 1.34.0-python, the ' +
+        "agent-server that app version pins; or set openhands.allowUnverifiedPair: true)",
     ],
     [
       "one sandbox per user",
       (r) => (r.users.sandboxesPerUser = 1),
-      "config.users.sandboxesPerUser: 1 is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)",
+      "config.users.sandboxesPerUser: 1 is below 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start " +
+        "and fails when that is 0: with 1 no sandbox ever starts)",
     ],
     [
       "an unverified pair with the default agent-server repository on an app that rewrites the tag",
@@ -194,7 +205,10 @@ describe("GIVEN an invalid configuration", () => {
           allowUnverifiedPair: true,
           agentServer: { repository: "ghcr.io/openhands/agent-server", tag: "1.33.0-python" },
         }),
-      "config.openhands.allowUnverifiedPair: true cannot pair OpenHands 1.11.0 with ghcr.io/openhands/agent-server:1.33.0-python: from 1.9.1 the app replaces the agent-server tag with the version it bundles when the repository is ghcr.io/openhands/agent-server, so it would ask for an image the host refuses and no sandbox would start (expected the pinned pair, or the agent-server image copied to a repository of your own)",
+      "config.openhands.allowUnverifiedPair: true cannot pair OpenHands 1.11.0 with ghcr.io/openhands/agent-server:1.33.0-python: " +
+        "from 1.9.1 the app replaces the agent-server tag with the version it bundles when the repository is " +
+        "ghcr.io/openhands/agent-server, so it would ask for an image the host refuses and no sandbox would start (expected the " +
+        "pinned pair, or the agent-server image copied to a repository of your own)",
     ],
     ["no Bedrock model", (r) => (r.bedrock.models = []), "config.bedrock.models: [] is empty (expected at least one Bedrock model id)"],
     [
@@ -220,7 +234,8 @@ describe("GIVEN an invalid configuration", () => {
     [
       "a log retention CloudWatch does not offer",
       (r) => (r.monitoring.logRetentionDays = 45),
-      "config.monitoring.logRetentionDays: 45 is not a CloudWatch retention (expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+      "config.monitoring.logRetentionDays: 45 is not a CloudWatch retention (expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, " +
+        "180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
     ],
     [
       "a misspelt key",
@@ -230,7 +245,8 @@ describe("GIVEN an invalid configuration", () => {
     [
       "a key that is no near miss",
       (r) => (r.users.colour = "blue"),
-      'config.users: unknown key "colour" (expected one of idleMinutes, maxRunningApps, maxRunningSandboxes, sandboxesPerUser; remove it or check the spelling against config/example.yaml)',
+      'config.users: unknown key "colour" (expected one of idleMinutes, maxRunningApps, maxRunningSandboxes, sandboxesPerUser; ' +
+        "remove it or check the spelling against config/example.yaml)",
     ],
     [
       "a list where a mapping belongs",
@@ -251,7 +267,8 @@ describe("GIVEN an invalid configuration", () => {
     [
       "a VPC that overlaps the per-user Docker networks",
       (r) => (r.network.vpcCidr = "10.0.0.0/8"),
-      'config.network.vpcCidr: "10.0.0.0/8" overlaps 10.240.0.0/16, the host\'s per-user Docker networks (the host could not reach that part of the VPC; expected a VPC outside 10.240.0.0/16)',
+      'config.network.vpcCidr: "10.0.0.0/8" overlaps 10.240.0.0/16, the host\'s per-user Docker networks (the host could not reach ' +
+        "that part of the VPC; expected a VPC outside 10.240.0.0/16)",
     ],
     [
       "a CIDR with an octet over 255",

@@ -28,7 +28,12 @@ describe("GIVEN the example deployment", () => {
     expect(plainOutputs(template, "edge").runtime_domain!.value).toBe("runtime.example.com");
     expect(plainOutputs(template, "auth").login_url!.value).toBe("https://openhands-example-login.auth.us-east-1.amazoncognito.com");
     expect(plainOutputs(template, "monitoring").dashboard_url!.value).toMatch(
-      /^https:\/\/eu-central-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-central-1#dashboards:name=\$\{aws_cloudwatch_dashboard\.[^.]+\.dashboard_name\}$/,
+      new RegExp(
+        [
+          String.raw`^https:\/\/eu-central-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-central-1`,
+          String.raw`#dashboards:name=\$\{aws_cloudwatch_dashboard\.[^.]+\.dashboard_name\}$`,
+        ].join(""),
+      ),
     );
   });
 

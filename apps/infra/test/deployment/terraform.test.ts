@@ -13,7 +13,8 @@ const missing = "missing" in tools ? tools.missing : undefined;
 if (missing) {
   // A skip must be loud: this is the only test that runs Terraform itself.
   console.warn(
-    `\n!!! SKIPPING terraform validate/plan: ${missing}.\n!!! Install terraform 1.11 and the hashicorp/aws 5.100.0 mirror (see README) to run them.\n`,
+    `\n!!! SKIPPING terraform validate/plan: ${missing}.\n!!! Install terraform 1.11 and the hashicorp/aws 5.100.0 mirror (see ` +
+      `README) to run them.\n`,
   );
 }
 const describeTf = missing ? describe.skip : describe;

@@ -57,7 +57,8 @@ describe("GIVEN an edge-auth package that was not built", () => {
   it("WHEN a bundle folder is missing THEN the lookup names the folder and the build to run", () => {
     expect(() => edgeBundleFolder("viewer-request", root)).toThrow(MissingEdgeBundleError);
     expect(() => edgeBundleFolder("viewer-request", root)).toThrow(
-      `edge-auth bundle ${join(root, "dist", "viewer-request")} has no index.js (expected the output of packages/edge-auth's build; run \`pnpm exec turbo run build --filter=@openhands-team/infra...\` first)`,
+      `edge-auth bundle ${join(root, "dist", "viewer-request")} has no index.js (expected the output of packages/edge-auth's ` +
+        `build; run \`pnpm exec turbo run build --filter=@openhands-team/infra...\` first)`,
     );
   });
 

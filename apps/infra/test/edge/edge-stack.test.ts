@@ -255,7 +255,8 @@ describe("GIVEN the example configuration WHEN the edge stack is synthesized", (
           content_security_policy:
             "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:; style-src 'self' 'unsafe-inline'; " +
             "img-src 'self' data: blob: https:; font-src 'self' data:; " +
-            "connect-src 'self' https://*.runtime.example.com wss://*.runtime.example.com; frame-src 'self' https://*.runtime.example.com; " +
+            "connect-src 'self' https://*.runtime.example.com wss://*.runtime.example.com; frame-src 'self' " +
+            "https://*.runtime.example.com; " +
             "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
           override: true,
         },
@@ -513,11 +514,14 @@ describe("GIVEN an allow list, access logs, a price class and a rate limit in th
       });
     });
 
-    it("THEN the distributions serve IPv4 only and no AAAA record is published (an IPv6 viewer in the allowed office would be blocked)", () => {
-      for (const d of all(v4only, "edge", "aws_cloudfront_distribution")) expect(d.is_ipv6_enabled).toBe(false);
-      const records = all(v4only, "edge", "aws_route53_record").filter((r) => r.alias);
-      expect(records.map((r) => r.type).sort()).toEqual(["A", "A"]);
-    });
+    it(
+      "THEN the distributions serve IPv4 only and no AAAA record is published " + "(an IPv6 viewer in the allowed office would be blocked)",
+      () => {
+        for (const d of all(v4only, "edge", "aws_cloudfront_distribution")) expect(d.is_ipv6_enabled).toBe(false);
+        const records = all(v4only, "edge", "aws_route53_record").filter((r) => r.alias);
+        expect(records.map((r) => r.type).sort()).toEqual(["A", "A"]);
+      },
+    );
   });
 });
 

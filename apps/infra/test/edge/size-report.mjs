@@ -26,7 +26,8 @@ try {
     const unzipped = readdirSync(bundleDir).reduce((n, f) => n + statSync(join(bundleDir, f)).size, 0);
     const limit = LIMITS[kind];
     console.log(
-      `${kind.padEnd(16)}  ${String(unzipped).padStart(8)}  ${String(zip).padStart(7)}  ${String(limit).padStart(14)}   ${((zip / limit) * 100).toFixed(2)}% (1/${Math.floor(limit / zip)})`,
+      `${kind.padEnd(16)}  ${String(unzipped).padStart(8)}  ${String(zip).padStart(7)}  ${String(limit).padStart(14)}   ` +
+        `${((zip / limit) * 100).toFixed(2)}% (1/${Math.floor(limit / zip)})`,
     );
   }
 } finally {

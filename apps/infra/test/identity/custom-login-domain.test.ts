@@ -37,22 +37,26 @@ describe("GIVEN an invalid custom login domain", () => {
     [
       "outside the apex",
       "login.example.org",
-      'config.cognito.customDomain: "login.example.org" is not a host inside the apex domain example.com (expected such as login.example.com; its certificate and record go to the apex zone)',
+      'config.cognito.customDomain: "login.example.org" is not a host inside the apex domain example.com (expected such as ' +
+        "login.example.com; its certificate and record go to the apex zone)",
     ],
     [
       "the apex itself",
       "example.com",
-      'config.cognito.customDomain: "example.com" is not a host inside the apex domain example.com (expected such as login.example.com; its certificate and record go to the apex zone)',
+      'config.cognito.customDomain: "example.com" is not a host inside the apex domain example.com (expected such as ' +
+        "login.example.com; its certificate and record go to the apex zone)",
     ],
     [
       "the app host",
       "openhands.example.com",
-      'config.cognito.customDomain: "openhands.example.com" collides with the app host or the runtime domain (expected a host of its own, such as login.example.com)',
+      'config.cognito.customDomain: "openhands.example.com" collides with the app host or the runtime domain (expected a host of ' +
+        "its own, such as login.example.com)",
     ],
     [
       "a runtime host (sandbox content would share the login origin)",
       "login.runtime.example.com",
-      'config.cognito.customDomain: "login.runtime.example.com" collides with the app host or the runtime domain (expected a host of its own, such as login.example.com)',
+      'config.cognito.customDomain: "login.runtime.example.com" collides with the app host or the runtime domain (expected a host ' +
+        "of its own, such as login.example.com)",
     ],
     [
       "not a host name",

@@ -37,7 +37,12 @@ describe("GIVEN the example configuration", () => {
     expect(profiles.Action).toEqual(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]);
     expect(profiles.Resource).toEqual([
       expect.stringMatching(
-        /:bedrock:eu-central-1:\$\{local\.host-role_account-id_[A-F0-9]+\}:inference-profile\/eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0$/,
+        new RegExp(
+          [
+            String.raw`:bedrock:eu-central-1:\$\{local\.host-role_account-id_[A-F0-9]+\}`,
+            String.raw`:inference-profile\/eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0$`,
+          ].join(""),
+        ),
       ),
       expect.stringMatching(/:inference-profile\/eu\.anthropic\.claude-haiku-4-5-20251001-v1:0$/),
     ]);
@@ -74,26 +79,30 @@ describe("GIVEN the example configuration", () => {
     expect(master.Resource).toContain("master_user_secret");
   });
 
-  it("THEN it reads its configuration parameter, may fill the edge secrets parameter and read the edge configuration in us-east-1, nothing else in SSM", () => {
-    expect(statement(policy, "HostConfiguration")).toEqual(
-      expect.objectContaining({
-        Action: "ssm:GetParameter",
-        Resource: expect.stringMatching(/:ssm:eu-central-1:.+:parameter\/openhands\/prod\/host\/config$/),
-      }),
-    );
-    expect(statement(policy, "EdgeSecretsFirstBoot")).toEqual(
-      expect.objectContaining({
-        Action: ["ssm:GetParameter", "ssm:PutParameter"],
-        Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/secrets$/),
-      }),
-    );
-    expect(statement(policy, "EdgeConfigJwksUri")).toEqual(
-      expect.objectContaining({
-        Action: "ssm:GetParameter",
-        Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/config$/),
-      }),
-    );
-  });
+  it(
+    "THEN it reads its configuration parameter, may fill the edge secrets parameter and read the edge configuration in us-east-1, " +
+      "nothing else in SSM",
+    () => {
+      expect(statement(policy, "HostConfiguration")).toEqual(
+        expect.objectContaining({
+          Action: "ssm:GetParameter",
+          Resource: expect.stringMatching(/:ssm:eu-central-1:.+:parameter\/openhands\/prod\/host\/config$/),
+        }),
+      );
+      expect(statement(policy, "EdgeSecretsFirstBoot")).toEqual(
+        expect.objectContaining({
+          Action: ["ssm:GetParameter", "ssm:PutParameter"],
+          Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/secrets$/),
+        }),
+      );
+      expect(statement(policy, "EdgeConfigJwksUri")).toEqual(
+        expect.objectContaining({
+          Action: "ssm:GetParameter",
+          Resource: expect.stringMatching(/:ssm:us-east-1:.+:parameter\/openhands\/prod\/edge\/config$/),
+        }),
+      );
+    },
+  );
 
   it("THEN it writes to its own log groups and reads its own bundle object", () => {
     const logs = statement(policy, "Logs");

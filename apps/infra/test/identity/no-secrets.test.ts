@@ -122,7 +122,8 @@ describe("GIVEN the secret scanner", () => {
   it("WHEN text is ordinary Terraform THEN it stays quiet", () => {
     expect(
       scanText(
-        '{"name": "${aws_secretsmanager_secret.secrets_identity-signing-key_CA36EACB.arn}", "hash": "bb1a9e3dff76fb4313e8e047a8ee2cb481306120d9fa06af60248e2a333653e1"}',
+        '{"name": "${aws_secretsmanager_secret.secrets_identity-signing-key_CA36EACB.arn}", "hash": ' +
+          '"bb1a9e3dff76fb4313e8e047a8ee2cb481306120d9fa06af60248e2a333653e1"}',
       ),
     ).toEqual([]);
   });

@@ -106,12 +106,18 @@ describe("GIVEN the example deployment synthesized", () => {
     for (const f of edgeLogs) expect(f.status).toBe("pass");
   });
 
-  it("THEN every suppression matches a finding of the example, the every-option or the OpenHands 1.7.0 deployment (none is stale in all)", () => {
-    const every = Template.synth(exampleConfig(withEveryOption)).policy();
-    const old = Template.synth(exampleConfig(withOpenHands17)).policy();
-    const staleInAll = report.unusedSuppressions.filter((s) => every.unusedSuppressions.includes(s) && old.unusedSuppressions.includes(s));
-    expect(staleInAll).toEqual([]);
-  });
+  it(
+    "THEN every suppression matches a finding of the example, the every-option or the OpenHands 1.7.0 deployment (none is stale in " +
+      "all)",
+    () => {
+      const every = Template.synth(exampleConfig(withEveryOption)).policy();
+      const old = Template.synth(exampleConfig(withOpenHands17)).policy();
+      const staleInAll = report.unusedSuppressions.filter(
+        (s) => every.unusedSuppressions.includes(s) && old.unusedSuppressions.includes(s),
+      );
+      expect(staleInAll).toEqual([]);
+    },
+  );
 
   it("THEN the example (OpenHands 1.11.0) passes the forced-TLS check; the 1.7.0 pair's optional TLS is suppressed, and only there", () => {
     expect(report.findings.filter((f) => f.checkId === "OHT_RDS_010").map((f) => f.status)).toEqual(["pass"]);
@@ -186,23 +192,26 @@ describe("GIVEN a deliberately broken main-region stack", () => {
   });
 });
 
-describe("GIVEN a deliberately broken edge stack (security headers from a function on a VPC origin, IPv6 behind an IPv4 allow list)", () => {
-  const report = runPolicy({ broken: brokenEdge }, POLICY_SUITES, SUPPRESSIONS);
-  const failure = (checkId: string) =>
-    report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
+describe(
+  "GIVEN a deliberately broken edge stack (security headers from a " + "function on a VPC origin, IPv6 behind an IPv4 allow list)",
+  () => {
+    const report = runPolicy({ broken: brokenEdge }, POLICY_SUITES, SUPPRESSIONS);
+    const failure = (checkId: string) =>
+      report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
 
-  it("THEN OHT_CF_012 refuses the origin-response function on the VPC origin", () => {
-    expect(failure("OHT_CF_012")?.message).toBe("default behaviour runs an origin-response function on the VPC origin alb");
-  });
+    it("THEN OHT_CF_012 refuses the origin-response function on the VPC origin", () => {
+      expect(failure("OHT_CF_012")?.message).toBe("default behaviour runs an origin-response function on the VPC origin alb");
+    });
 
-  it("THEN OHT_WAF_006 refuses IPv6 behind an IPv4-only allow list", () => {
-    expect(failure("OHT_WAF_006")?.message).toMatch(/IPv6 is enabled but the web ACL's IP sets are IPv4 only/);
-  });
+    it("THEN OHT_WAF_006 refuses IPv6 behind an IPv4-only allow list", () => {
+      expect(failure("OHT_WAF_006")?.message).toMatch(/IPv6 is enabled but the web ACL's IP sets are IPv4 only/);
+    });
 
-  it("THEN OHT_CF_013 refuses a response headers policy without a CSP", () => {
-    expect(failure("OHT_CF_013")?.message).toBe("default behaviour: no Content-Security-Policy with frame-ancestors");
-  });
-});
+    it("THEN OHT_CF_013 refuses a response headers policy without a CSP", () => {
+      expect(failure("OHT_CF_013")?.message).toBe("default behaviour: no Content-Security-Policy with frame-ancestors");
+    });
+  },
+);
 
 describe("GIVEN suppressions that do not hold up", () => {
   const check: PolicyCheck = {

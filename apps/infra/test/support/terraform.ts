@@ -29,7 +29,8 @@ export function findTerraformTools(): TerraformTools | { missing: string } {
   const cliConfigFile = join(dir, "terraformrc");
   writeFileSync(
     cliConfigFile,
-    `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n    include = ["${PROVIDER}"]\n  }\n  direct {\n    exclude = ["${PROVIDER}"]\n  }\n}\ndisable_checkpoint = true\n`,
+    `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n    include = ["${PROVIDER}"]\n  }\n  direct {\n    ` +
+      `exclude = ["${PROVIDER}"]\n  }\n}\ndisable_checkpoint = true\n`,
   );
   return { terraform, cliConfigFile };
 }

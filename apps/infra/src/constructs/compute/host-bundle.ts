@@ -34,7 +34,8 @@ export class HostBundle extends Construct {
     super(scope, id);
     if (!existsSync(join(props.bundleDir, "install.sh"))) {
       throw new Error(
-        `the host bundle ${props.bundleDir} has no install.sh: build @openhands-team/bootstrap-scripts first (pnpm exec turbo run build --filter=@openhands-team/infra...)`,
+        `the host bundle ${props.bundleDir} has no install.sh: build @openhands-team/bootstrap-scripts first (pnpm exec turbo run ` +
+          `build --filter=@openhands-team/infra...)`,
       );
     }
     const zip = deterministicZip(props.bundleDir);

@@ -2,7 +2,10 @@ import { Construct } from "constructs";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import type { HostConfiguration } from "@openhands-team/contracts";
 
-/** The host configuration JSON (docs/CONTRACTS.md, "Host configuration"), from @openhands-team/contracts; values may be Terraform references. */
+/**
+ * The host configuration JSON (docs/CONTRACTS.md, "Host configuration"), from @openhands-team/contracts; values may be Terraform
+ * references.
+ */
 export type { HostConfiguration };
 
 export interface HostConfigParameterProps {

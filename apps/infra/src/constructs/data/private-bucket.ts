@@ -5,7 +5,7 @@ import { S3BucketLoggingA as S3BucketLogging } from "@cdktf/provider-aws/lib/s3-
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA as S3BucketVersioning } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 
 /** An extra bucket-policy statement (for example a service principal that writes logs). */
@@ -59,7 +59,7 @@ export class PrivateBucket extends Construct {
       bucket: bucket.id,
       rule: { objectOwnership: "BucketOwnerEnforced" },
     });
-    new S3BucketServerSideEncryptionConfiguration(this, "encryption", {
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     });

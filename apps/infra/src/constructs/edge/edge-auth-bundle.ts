@@ -13,7 +13,8 @@ export type EdgeFunctionKind = (typeof EDGE_FUNCTION_KINDS)[number];
 export class MissingEdgeBundleError extends Error {
   constructor(readonly folder: string) {
     super(
-      `edge-auth bundle ${folder} has no index.js (expected the output of packages/edge-auth's build; run \`pnpm exec turbo run build --filter=@openhands-team/infra...\` first)`,
+      `edge-auth bundle ${folder} has no index.js (expected the output of packages/edge-auth's build; run \`pnpm exec turbo run ` +
+        `build --filter=@openhands-team/infra...\` first)`,
     );
     this.name = "MissingEdgeBundleError";
   }

@@ -48,7 +48,8 @@ export class PrivateServiceEndpoints extends Construct {
       }).id;
     } else {
       props.note?.(
-        "no S3 gateway endpoint: network.privateRouteTableIds is empty, and an endpoint without route tables carries no traffic (S3 goes through NAT; list the private subnets' route tables to keep it off NAT)",
+        "no S3 gateway endpoint: network.privateRouteTableIds is empty, and an endpoint without route tables carries no traffic " +
+          "(S3 goes through NAT; list the private subnets' route tables to keep it off NAT)",
       );
     }
     const ids: Record<string, string> = {};

@@ -110,7 +110,8 @@ export class ServiceAlarms extends Construct {
       },
       "host-memory": {
         alarmDescription:
-          "Host memory above 90 % for 15 minutes: apps and sandboxes are close to the OOM killer; lower users.maxRunningApps or use a larger instance type",
+          "Host memory above 90 % for 15 minutes: apps and sandboxes are close to the OOM killer; lower users.maxRunningApps or " +
+          "use a larger instance type",
         namespace: HOST_AGENT_METRICS.namespace,
         metricName: HOST_AGENT_METRICS.memory.metricName,
         dimensions: { AutoScalingGroupName: props.autoScalingGroupName },
@@ -121,7 +122,9 @@ export class ServiceAlarms extends Construct {
         comparisonOperator: "GreaterThanThreshold",
       },
       "docker-volume": {
-        alarmDescription: `The Docker volume (${HOST_AGENT_METRICS.dockerVolumePath}) is 85 % full: new images and sandboxes will fail; prune images or raise compute.dockerVolumeGiB`,
+        alarmDescription:
+          `The Docker volume (${HOST_AGENT_METRICS.dockerVolumePath}) is 85 % full: new images and sandboxes will fail; prune images ` +
+          `or raise compute.dockerVolumeGiB`,
         namespace: HOST_AGENT_METRICS.namespace,
         metricName: HOST_AGENT_METRICS.disk.metricName,
         dimensions: { AutoScalingGroupName: props.autoScalingGroupName, path: HOST_AGENT_METRICS.dockerVolumePath },

@@ -124,7 +124,8 @@ export const RDS_CHECKS: readonly PolicyCheck[] = [
       const ignored = strings(blocks(r.body.lifecycle)[0]?.ignore_changes);
       return ignored.includes("engine_version") || ignored.includes("all")
         ? undefined
-        : `engine_version ${String(r.body.engine_version)} is pinned while AWS upgrades minor versions: add lifecycle.ignore_changes = [engine_version]`;
+        : `engine_version ${String(r.body.engine_version)} is pinned while AWS upgrades minor versions: add lifecycle.ignore_changes ` +
+            `= [engine_version]`;
     },
   },
   {
