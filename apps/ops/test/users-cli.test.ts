@@ -168,29 +168,33 @@ describe("pnpm users add", () => {
     expect(run.stdout).not.toContain(code as string);
   });
 
-  test("GIVEN --temporary-password WHEN add THEN the printed password is the one that signs in (once, to a new-password challenge), nothing is e-mailed", async () => {
-    const pool = await emulator.createPool({ mfa: "ON" });
-    const before = emulator.log.length;
-    const run = await on(pool)("add", "grace@example.com", "--temporary-password");
-    expect(run.code).toBe(0);
-    const password = run.stdout.trim().split("\n").at(-1) ?? "";
-    expect(password).toMatch(/^\S{20}$/);
-    expect(emulator.log.slice(before)).not.toContain("Destination: grace@example.com");
-    const clientId = await emulator.createClient(pool);
-    const client = emulator.client();
-    try {
-      const auth = await client.send(
-        new InitiateAuthCommand({
-          ClientId: clientId,
-          AuthFlow: "USER_PASSWORD_AUTH",
-          AuthParameters: { USERNAME: "grace@example.com", PASSWORD: password },
-        }),
-      );
-      expect(auth.ChallengeName).toBe("NEW_PASSWORD_REQUIRED");
-    } finally {
-      client.destroy();
-    }
-  });
+  test(
+    "GIVEN --temporary-password WHEN add THEN the printed password is the one that signs in (once, to a new-password challenge), " +
+      "nothing is e-mailed",
+    async () => {
+      const pool = await emulator.createPool({ mfa: "ON" });
+      const before = emulator.log.length;
+      const run = await on(pool)("add", "grace@example.com", "--temporary-password");
+      expect(run.code).toBe(0);
+      const password = run.stdout.trim().split("\n").at(-1) ?? "";
+      expect(password).toMatch(/^\S{20}$/);
+      expect(emulator.log.slice(before)).not.toContain("Destination: grace@example.com");
+      const clientId = await emulator.createClient(pool);
+      const client = emulator.client();
+      try {
+        const auth = await client.send(
+          new InitiateAuthCommand({
+            ClientId: clientId,
+            AuthFlow: "USER_PASSWORD_AUTH",
+            AuthParameters: { USERNAME: "grace@example.com", PASSWORD: password },
+          }),
+        );
+        expect(auth.ChallengeName).toBe("NEW_PASSWORD_REQUIRED");
+      } finally {
+        client.destroy();
+      }
+    },
+  );
 
   test("GIVEN someone already in the pool WHEN add THEN a duplicate error, exit 2, and their account is unchanged", async () => {
     const pool = await emulator.createPool({ mfa: "ON" });
@@ -240,18 +244,22 @@ describe("pnpm users add", () => {
     expect(run.stderr).toContain("Forgot your password?");
   });
 
-  test("GIVEN --resend for an invited person WHEN the service cannot do it THEN its answer is reported as a failure, exit 1 (cognito-local lacks RESEND)", async () => {
-    const pool = await emulator.createPool({ mfa: "ON" });
-    await on(pool)("add", "katherine@example.com");
-    const run = await on(pool)("add", "katherine@example.com", "--resend");
-    // Real Cognito sends a new invitation here; cognito-local 5.3.0 answers HTTP 500 CognitoLocal#Unsupported.
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("AdminCreateUser failed for katherine@example.com");
-    expect(run.stderr).toContain("MessageAction=RESEND");
-    const unknown = await on(pool)("add", "nobody@example.com", "--resend");
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("no user nobody@example.com");
-  });
+  test(
+    "GIVEN --resend for an invited person WHEN the service cannot do it THEN its answer is reported as a failure, exit 1 " +
+      "(cognito-local lacks RESEND)",
+    async () => {
+      const pool = await emulator.createPool({ mfa: "ON" });
+      await on(pool)("add", "katherine@example.com");
+      const run = await on(pool)("add", "katherine@example.com", "--resend");
+      // Real Cognito sends a new invitation here; cognito-local 5.3.0 answers HTTP 500 CognitoLocal#Unsupported.
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("AdminCreateUser failed for katherine@example.com");
+      expect(run.stderr).toContain("MessageAction=RESEND");
+      const unknown = await on(pool)("add", "nobody@example.com", "--resend");
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("no user nobody@example.com");
+    },
+  );
 
   test("GIVEN --temporary-password and --resend together THEN a usage error, exit 2", async () => {
     const pool = await emulator.createPool({ mfa: "ON" });
@@ -262,26 +270,30 @@ describe("pnpm users add", () => {
 });
 
 describe("pnpm users list", () => {
-  test("GIVEN people in several states WHEN list THEN a table sorted by e-mail with status, enabled, MFA and created; no groups column without groups", async () => {
-    const pool = await emulator.createPool({ mfa: "OPTIONAL" });
-    const run = on(pool);
-    await run("add", "zoe@example.com");
-    await run("add", "bob@example.com", "--temporary-password");
-    await run("add", "mia@example.com");
-    await run("disable", "mia@example.com");
-    await registerAuthenticator(pool, "zoe@example.com");
-    const listed = await run("list");
-    expect(listed.code).toBe(0);
-    const lines = listed.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^E-MAIL\s+STATUS\s+ENABLED\s+MFA\s+CREATED \(UTC\)$/);
-    expect(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 4))).toEqual([
-      ["bob@example.com", "FORCE_CHANGE_PASSWORD", "yes", "none"],
-      ["mia@example.com", "FORCE_CHANGE_PASSWORD", "no", "none"],
-      ["zoe@example.com", "CONFIRMED", "yes", "TOTP"],
-    ]);
-    const today = new Date().toISOString().slice(0, 10);
-    for (const line of lines.slice(1)) expect(line).toContain(today);
-  });
+  test(
+    "GIVEN people in several states WHEN list THEN a table sorted by e-mail with status, enabled, MFA and created; no groups column " +
+      "without groups",
+    async () => {
+      const pool = await emulator.createPool({ mfa: "OPTIONAL" });
+      const run = on(pool);
+      await run("add", "zoe@example.com");
+      await run("add", "bob@example.com", "--temporary-password");
+      await run("add", "mia@example.com");
+      await run("disable", "mia@example.com");
+      await registerAuthenticator(pool, "zoe@example.com");
+      const listed = await run("list");
+      expect(listed.code).toBe(0);
+      const lines = listed.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(/^E-MAIL\s+STATUS\s+ENABLED\s+MFA\s+CREATED \(UTC\)$/);
+      expect(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 4))).toEqual([
+        ["bob@example.com", "FORCE_CHANGE_PASSWORD", "yes", "none"],
+        ["mia@example.com", "FORCE_CHANGE_PASSWORD", "no", "none"],
+        ["zoe@example.com", "CONFIRMED", "yes", "TOTP"],
+      ]);
+      const today = new Date().toISOString().slice(0, 10);
+      for (const line of lines.slice(1)) expect(line).toContain(today);
+    },
+  );
 
   test("GIVEN a pool with groups WHEN list THEN a groups column shows each person's groups", async () => {
     const pool = await emulator.createPool({ mfa: "ON", groups: ["admins", "users"] });
@@ -388,17 +400,21 @@ describe("pnpm users reset-mfa", () => {
     expect(run.stdout).toContain("has no authenticator registered");
   });
 
-  test("GIVEN optional MFA and a registered authenticator THEN AdminSetUserMFAPreference is sent, and the emulator's refusal is a failure, exit 1 (cognito-local lacks it)", async () => {
-    const pool = await emulator.createPool({ mfa: "OPTIONAL" });
-    await on(pool)("add", "eve@example.com");
-    await registerAuthenticator(pool, "eve@example.com");
-    expect((await getUser(pool, "eve@example.com"))?.UserMFASettingList).toEqual(["SOFTWARE_TOKEN_MFA"]);
-    const run = await on(pool)("reset-mfa", "eve@example.com");
-    // Real Cognito turns TOTP off here; cognito-local 5.3.0 answers HTTP 500 CognitoLocal#Unsupported for this operation.
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("AdminSetUserMFAPreference failed for eve@example.com");
-    expect(run.stderr).toContain("unsupported");
-  });
+  test(
+    "GIVEN optional MFA and a registered authenticator THEN AdminSetUserMFAPreference is sent, and the emulator's refusal is a " +
+      "failure, exit 1 (cognito-local lacks it)",
+    async () => {
+      const pool = await emulator.createPool({ mfa: "OPTIONAL" });
+      await on(pool)("add", "eve@example.com");
+      await registerAuthenticator(pool, "eve@example.com");
+      expect((await getUser(pool, "eve@example.com"))?.UserMFASettingList).toEqual(["SOFTWARE_TOKEN_MFA"]);
+      const run = await on(pool)("reset-mfa", "eve@example.com");
+      // Real Cognito turns TOTP off here; cognito-local 5.3.0 answers HTTP 500 CognitoLocal#Unsupported for this operation.
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("AdminSetUserMFAPreference failed for eve@example.com");
+      expect(run.stderr).toContain("unsupported");
+    },
+  );
 });
 
 describe("which pool, and AWS failures", () => {
@@ -485,29 +501,33 @@ describe("which pool, and AWS failures", () => {
     expect(run.stdout).toContain("tf@example.com");
   });
 
-  test("GIVEN no AWS credentials anywhere WHEN the real command runs THEN the SDK's CredentialsProviderError becomes a clear message, exit 1", async () => {
-    const home = mkdtempSync(join(scratch, "home-"));
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, "no-config"),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, "no-credentials"),
-      // No instance metadata service to wait for on a developer machine.
-      AWS_EC2_METADATA_DISABLED: "true",
-    };
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      const child = execFile(
-        join(PACKAGE_ROOT, "node_modules/.bin/tsx"),
-        [join(PACKAGE_ROOT, "src/users-cli.ts"), "list", "--user-pool-id", "us-east-1_abc123", "--endpoint", emulator.endpoint],
-        { env, cwd: PACKAGE_ROOT, timeout: 60_000 },
-        (_error, stdout, stderr) => resolveRun({ code: child.exitCode, stdout, stderr }),
-      );
-    });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain("pnpm users list: no AWS credentials found");
-    expect(result.stderr).not.toContain("at ");
-    expect(result.stdout).toBe("");
-  });
+  test(
+    "GIVEN no AWS credentials anywhere WHEN the real command runs THEN the " +
+      "SDK's CredentialsProviderError becomes a clear message, exit 1",
+    async () => {
+      const home = mkdtempSync(join(scratch, "home-"));
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: home,
+        AWS_CONFIG_FILE: join(home, "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, "no-credentials"),
+        // No instance metadata service to wait for on a developer machine.
+        AWS_EC2_METADATA_DISABLED: "true",
+      };
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
+        const child = execFile(
+          join(PACKAGE_ROOT, "node_modules/.bin/tsx"),
+          [join(PACKAGE_ROOT, "src/users-cli.ts"), "list", "--user-pool-id", "us-east-1_abc123", "--endpoint", emulator.endpoint],
+          { env, cwd: PACKAGE_ROOT, timeout: 60_000 },
+          (_error, stdout, stderr) => resolveRun({ code: child.exitCode, stdout, stderr }),
+        );
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("pnpm users list: no AWS credentials found");
+      expect(result.stderr).not.toContain("at ");
+      expect(result.stdout).toBe("");
+    },
+  );
 
   test("GIVEN the real command and a usage error THEN the process exits 2", async () => {
     const code = await new Promise<number | null>((resolveRun) => {

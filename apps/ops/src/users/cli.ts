@@ -68,14 +68,16 @@ app at first sign-in.
       const added = await people.add(email, { kind });
       if (added.temporaryPassword !== undefined) {
         io.stdout(
-          `added ${email}; nothing was e-mailed. Temporary password (shown only now; it expires in 3 days, and they choose their own at first sign-in):\n`,
+          `added ${email}; nothing was e-mailed. Temporary password (shown only now; it expires in 3 days, and they choose their ` +
+            `own at first sign-in):\n`,
         );
         io.stdout(`${added.temporaryPassword}\n`);
       } else if (kind === "resend") {
         io.stdout(`sent ${email} a new invitation with a new temporary password\n`);
       } else {
         io.stdout(
-          `added ${email}; Cognito e-mailed them an invitation with a temporary password (it expires in 3 days: \`pnpm users add ${email} --resend\` sends a new one)\n`,
+          `added ${email}; Cognito e-mailed them an invitation with a temporary password (it expires in 3 days: \`pnpm users add ` +
+            `${email} --resend\` sends a new one)\n`,
         );
       }
     },
@@ -140,7 +142,8 @@ key (printed): database oh_<slug>, EFS users/<slug>/, events under users/<slug>/
       const email = parseEmail(positionals[0]);
       if (!values.yes) {
         throw new UsageError(
-          `remove deletes ${email} from user pool ${people.target.userPoolId} and cannot be undone: run it again with --yes (\`pnpm users disable\` is reversible)`,
+          `remove deletes ${email} from user pool ${people.target.userPoolId} and cannot be undone: run it again with --yes ` +
+            `(\`pnpm users disable\` is reversible)`,
         );
       }
       const removed = await people.remove(email);
@@ -164,7 +167,8 @@ the command says so and what to do instead (docs/operations.md, "Lost authentica
       const result = await people.resetMfa(email);
       io.stdout(
         result.kind === "reset"
-          ? `turned off ${email}'s authenticator: they sign in with their password alone (the login pages offer no new enrolment while MFA is optional)\n`
+          ? `turned off ${email}'s authenticator: they sign in with their password alone (the login pages offer no new enrolment ` +
+              `while MFA is optional)\n`
           : `${email} has no authenticator registered: nothing to reset\n`,
       );
     },

@@ -58,7 +58,8 @@ export async function resolveUserPool(options: PoolOptions, baseDir: string): Pr
   }
   if (userPoolId.length > 55 || !POOL_ID.test(userPoolId)) {
     throw new UsageError(
-      `${JSON.stringify(userPoolId)} (from ${source}) is not a Cognito user pool id (expected <region>_<letters and digits>, like us-east-1_AbC123xyz)`,
+      `${JSON.stringify(userPoolId)} (from ${source}) is not a Cognito user pool id (expected <region>_<letters and digits>, like ` +
+        `us-east-1_AbC123xyz)`,
     );
   }
   const fromId = REGION_IN_POOL_ID.exec(userPoolId)?.[1];
