@@ -444,60 +444,82 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     rmSync(settingsDir, { recursive: true, force: true });
   });
 
-  it("GIVEN the user networks as the spawner creates them THEN they are the bridges the firewall names (ohu-*, ICC off, the app's .2 outside the sandboxes' range)", () => {
-    for (const u of [A, B]) {
-      const network = JSON.parse(docker(["network", "inspect", u.network]).stdout)[0] as {
-        Options: Record<string, string>;
-        IPAM: { Config: { Subnet: string; Gateway: string; IPRange: string }[] };
+  it(
+    "GIVEN the user networks as the spawner creates them THEN they are the bridges the firewall names (ohu-*, ICC off, the app's .2 " +
+      "outside the sandboxes' range)",
+    () => {
+      for (const u of [A, B]) {
+        const network = JSON.parse(docker(["network", "inspect", u.network]).stdout)[0] as {
+          Options: Record<string, string>;
+          IPAM: { Config: { Subnet: string; Gateway: string; IPRange: string }[] };
+        };
+        expect(network.Options).toEqual({ "com.docker.network.bridge.name": u.bridge, "com.docker.network.bridge.enable_icc": "false" });
+        expect(network.IPAM.Config).toEqual([{ Subnet: u.subnet.subnet, Gateway: u.subnet.gateway, IPRange: u.subnet.dynamicRange }]);
+        expect(u.bridge).toMatch(/^ohu-/);
+        expect(sh("ip", ["-4", "-o", "addr", "show", "dev", u.bridge])).toContain(`inet ${u.subnet.gateway}/24`);
+      }
+      expect(c("appA").ip).toBe("10.240.201.2");
+      for (const label of ["sbxA1", "sbxA2", "sbxB1"]) {
+        expect(Number(c(label).ip.split(".")[3])).toBeGreaterThanOrEqual(128);
+        expect(c(label).published).toMatch(new RegExp(`^${c(label).user!.subnet.gateway.replace(/\./g, "\\.")}:\\d+$`));
+      }
+    },
+  );
+
+  it(
+    "GIVEN Docker's rules alone WHEN the attacks our firewall exists for are " + "tried THEN they connect (so every firewall row is ours)",
+    async () => {
+      removeFirewall();
+      try {
+        const rows = MATRIX.filter((r) => r.firewall);
+        const results = await run(rows);
+        expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: connected (${r.why})`));
+      } finally {
+        applyFirewall();
+      }
+    },
+  );
+
+  it(
+    "GIVEN oh-firewall.sh applied WHEN every pair is tried from inside real containers THEN exactly the allowed ones connect, each " +
+      "to the listener it was meant for",
+    async () => {
+      const results = await run(MATRIX);
+      expect(outcome(MATRIX, results)).toEqual(MATRIX.map((r) => `${id(r)}: ${r.allow ? "connected" : "refused"} (${r.why})`));
+    },
+  );
+
+  it(
+    "GIVEN the firewall applied WHEN dockerd creates another user's network and a sandbox THEN our rules stay first and hold for the " +
+      "new bridge too",
+    async () => {
+      await createUserNetwork(C);
+      const sandbox: Container = {
+        label: "sbxC1",
+        user: C,
+        role: "sandbox",
+        port: 8000,
+        name: `${names.sandboxPrefix(C.slug)}sbx1`,
+        ip: "",
       };
-      expect(network.Options).toEqual({ "com.docker.network.bridge.name": u.bridge, "com.docker.network.bridge.enable_icc": "false" });
-      expect(network.IPAM.Config).toEqual([{ Subnet: u.subnet.subnet, Gateway: u.subnet.gateway, IPRange: u.subnet.dynamicRange }]);
-      expect(u.bridge).toMatch(/^ohu-/);
-      expect(sh("ip", ["-4", "-o", "addr", "show", "dev", u.bridge])).toContain(`inet ${u.subnet.gateway}/24`);
-    }
-    expect(c("appA").ip).toBe("10.240.201.2");
-    for (const label of ["sbxA1", "sbxA2", "sbxB1"]) {
-      expect(Number(c(label).ip.split(".")[3])).toBeGreaterThanOrEqual(128);
-      expect(c(label).published).toMatch(new RegExp(`^${c(label).user!.subnet.gateway.replace(/\./g, "\\.")}:\\d+$`));
-    }
-  });
-
-  it("GIVEN Docker's rules alone WHEN the attacks our firewall exists for are tried THEN they connect (so every firewall row is ours)", async () => {
-    removeFirewall();
-    try {
-      const rows = MATRIX.filter((r) => r.firewall);
+      CONTAINERS.sbxC1 = sandbox;
+      await runContainer(sandbox);
+      const forward = sh("iptables", ["-w", "-S", "FORWARD"]).split("\n");
+      expect(forward[1]).toBe("-A FORWARD -j DOCKER-USER");
+      expect(sh("iptables", ["-w", "-S", "DOCKER-USER"]).split("\n")[1]).toBe("-A DOCKER-USER -j OH-FORWARD");
+      const rows = [
+        allow("sbxC1", fixed(INTERNET), port(443), "the internet"),
+        allow("sbxC1", fixed(VPC_DNS), port(53), "the VPC resolver"),
+        deny("sbxC1", fixed(AURORA), port(DB_PORT), "Aurora"),
+        deny("sbxC1", fixed(IMDS), port(80), "instance metadata"),
+        deny("sbxC1", fixed(A.subnet.gateway), port(3000), "user A's relay"),
+        deny("sbxC1", fixed(C.subnet.gateway), port(8081), "the control API"),
+        deny("sbxC1", ipOf("appA"), port(3000), "user A's app"),
+      ];
       const results = await run(rows);
-      expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: connected (${r.why})`));
-    } finally {
-      applyFirewall();
-    }
-  });
-
-  it("GIVEN oh-firewall.sh applied WHEN every pair is tried from inside real containers THEN exactly the allowed ones connect, each to the listener it was meant for", async () => {
-    const results = await run(MATRIX);
-    expect(outcome(MATRIX, results)).toEqual(MATRIX.map((r) => `${id(r)}: ${r.allow ? "connected" : "refused"} (${r.why})`));
-  });
-
-  it("GIVEN the firewall applied WHEN dockerd creates another user's network and a sandbox THEN our rules stay first and hold for the new bridge too", async () => {
-    await createUserNetwork(C);
-    const sandbox: Container = { label: "sbxC1", user: C, role: "sandbox", port: 8000, name: `${names.sandboxPrefix(C.slug)}sbx1`, ip: "" };
-    CONTAINERS.sbxC1 = sandbox;
-    await runContainer(sandbox);
-    const forward = sh("iptables", ["-w", "-S", "FORWARD"]).split("\n");
-    expect(forward[1]).toBe("-A FORWARD -j DOCKER-USER");
-    expect(sh("iptables", ["-w", "-S", "DOCKER-USER"]).split("\n")[1]).toBe("-A DOCKER-USER -j OH-FORWARD");
-    const rows = [
-      allow("sbxC1", fixed(INTERNET), port(443), "the internet"),
-      allow("sbxC1", fixed(VPC_DNS), port(53), "the VPC resolver"),
-      deny("sbxC1", fixed(AURORA), port(DB_PORT), "Aurora"),
-      deny("sbxC1", fixed(IMDS), port(80), "instance metadata"),
-      deny("sbxC1", fixed(A.subnet.gateway), port(3000), "user A's relay"),
-      deny("sbxC1", fixed(C.subnet.gateway), port(8081), "the control API"),
-      deny("sbxC1", ipOf("appA"), port(3000), "user A's app"),
-    ];
-    const results = await run(rows);
-    expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: ${r.allow ? "connected" : "refused"} (${r.why})`));
-  });
+      expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: ${r.allow ? "connected" : "refused"} (${r.why})`));
+    },
+  );
 
   /** Resolves `name` inside a container, through its configured resolver or straight at `server`; the addresses, or the error code. */
   function resolve(label: string, name: string, server?: string): string {
@@ -507,61 +529,73 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     return docker(["exec", c(label).name, "node", "-e", script, name, ...(server ? [server] : [])]).stdout.trim();
   }
 
-  it("GIVEN the firewall WHEN containers resolve names THEN Docker's embedded resolver reaches the VPC resolver through the bridge, and no other DNS server in the VPC answers", () => {
-    // the embedded resolver (127.0.0.11) forwards from the container's own namespace: through the bridge and FORWARD
-    expect(resolve("sbxA1", "aurora.vpc.test")).toBe(AURORA);
-    expect(resolve("appB", "aurora.vpc.test")).toBe(AURORA);
-    expect(resolve("sbxA1", "aurora.vpc.test", VPC_DNS)).toBe(AURORA);
-    // a DNS server elsewhere in the VPC (a tunnel out past the resolver rule, or a service listening on 53)
-    expect(resolve("sbxA1", "aurora.vpc.test", VPC_SERVICE)).toBe("ETIMEOUT");
-    expect(resolve("appA", "aurora.vpc.test", VPC_SERVICE)).toBe("ETIMEOUT");
-    // which Docker's rules alone let through
-    removeFirewall();
-    try {
-      expect(resolve("sbxA1", "aurora.vpc.test", VPC_SERVICE)).toBe(AURORA);
-    } finally {
-      applyFirewall();
-    }
-  });
+  it(
+    "GIVEN the firewall WHEN containers resolve names THEN Docker's embedded resolver reaches the VPC resolver through the bridge, " +
+      "and no other DNS server in the VPC answers",
+    () => {
+      // the embedded resolver (127.0.0.11) forwards from the container's own namespace: through the bridge and FORWARD
+      expect(resolve("sbxA1", "aurora.vpc.test")).toBe(AURORA);
+      expect(resolve("appB", "aurora.vpc.test")).toBe(AURORA);
+      expect(resolve("sbxA1", "aurora.vpc.test", VPC_DNS)).toBe(AURORA);
+      // a DNS server elsewhere in the VPC (a tunnel out past the resolver rule, or a service listening on 53)
+      expect(resolve("sbxA1", "aurora.vpc.test", VPC_SERVICE)).toBe("ETIMEOUT");
+      expect(resolve("appA", "aurora.vpc.test", VPC_SERVICE)).toBe("ETIMEOUT");
+      // which Docker's rules alone let through
+      removeFirewall();
+      try {
+        expect(resolve("sbxA1", "aurora.vpc.test", VPC_SERVICE)).toBe(AURORA);
+      } finally {
+        applyFirewall();
+      }
+    },
+  );
 
-  it("GIVEN real containers THEN they have no IPv6 (dockerd turns it off on IPv4-only networks) and the IPv6 rules are in place for the bridges that do have it", () => {
-    const out = docker([
-      "exec",
-      c("sbxA1").name,
-      "node",
-      "-e",
-      "console.log(JSON.stringify(Object.values(require('os').networkInterfaces()).flat().filter((a) => a.family === 'IPv6')))",
-    ]).stdout;
-    expect(JSON.parse(out)).toEqual([]);
-    // the host's side of a user bridge does have a link-local address, which the IPv6 rules close
-    expect(sh("ip", ["-6", "-o", "addr", "show", "dev", A.bridge])).toMatch(/inet6 fe80::/);
-    expect(sh("ip6tables", ["-w", "-S", "OH-INPUT"])).toContain("-A OH-INPUT -i ohu-+ -j DROP");
-    expect(sh("ip6tables", ["-w", "-S", "OH-FORWARD"])).toContain("-A OH-FORWARD -i ohu-+ -j DROP");
-  });
+  it(
+    "GIVEN real containers THEN they have no IPv6 (dockerd turns it off on IPv4-only networks) and the IPv6 rules are in place for " +
+      "the bridges that do have it",
+    () => {
+      const out = docker([
+        "exec",
+        c("sbxA1").name,
+        "node",
+        "-e",
+        "console.log(JSON.stringify(Object.values(require('os').networkInterfaces()).flat().filter((a) => a.family === 'IPv6')))",
+      ]).stdout;
+      expect(JSON.parse(out)).toEqual([]);
+      // the host's side of a user bridge does have a link-local address, which the IPv6 rules close
+      expect(sh("ip", ["-6", "-o", "addr", "show", "dev", A.bridge])).toMatch(/inet6 fe80::/);
+      expect(sh("ip6tables", ["-w", "-S", "OH-INPUT"])).toContain("-A OH-INPUT -i ohu-+ -j DROP");
+      expect(sh("ip6tables", ["-w", "-S", "OH-FORWARD"])).toContain("-A OH-FORWARD -i ohu-+ -j DROP");
+    },
+  );
 
-  it("GIVEN a user network that is gone WHEN the host connects to one of its addresses THEN the blackhole refuses at once and nothing leaves for the default route", async () => {
-    expect(sh("ip", ["route", "show", "type", "blackhole"])).toContain("blackhole 10.240.0.0/16");
-    const gone: User = user("gone", 77);
-    await createUserNetwork(gone);
-    // the live bridge's own /24 route wins over the blackhole
-    expect(sh("ip", ["route", "get", gone.subnet.appAddress])).toContain(gone.bridge);
-    const removed = await engine("DELETE", `/networks/${gone.network}`);
-    expect(removed.status).toBe(204);
-    // now the address is refused by this host at once, with an error, instead of leaving for the default route
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      const socket = connect({ host: gone.subnet.appAddress, port: 3000 });
-      socket.setTimeout(3_000, () => {
-        socket.destroy();
-        resolve(undefined);
+  it(
+    "GIVEN a user network that is gone WHEN the host connects to one of its addresses THEN the blackhole refuses at once and nothing " +
+      "leaves for the default route",
+    async () => {
+      expect(sh("ip", ["route", "show", "type", "blackhole"])).toContain("blackhole 10.240.0.0/16");
+      const gone: User = user("gone", 77);
+      await createUserNetwork(gone);
+      // the live bridge's own /24 route wins over the blackhole
+      expect(sh("ip", ["route", "get", gone.subnet.appAddress])).toContain(gone.bridge);
+      const removed = await engine("DELETE", `/networks/${gone.network}`);
+      expect(removed.status).toBe(204);
+      // now the address is refused by this host at once, with an error, instead of leaving for the default route
+      const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        const socket = connect({ host: gone.subnet.appAddress, port: 3000 });
+        socket.setTimeout(3_000, () => {
+          socket.destroy();
+          resolve(undefined);
+        });
+        socket.on("connect", () => {
+          socket.destroy();
+          resolve(undefined);
+        });
+        socket.on("error", (e: NodeJS.ErrnoException) => resolve(e));
       });
-      socket.on("connect", () => {
-        socket.destroy();
-        resolve(undefined);
-      });
-      socket.on("error", (e: NodeJS.ErrnoException) => resolve(e));
-    });
-    expect(error?.code).toMatch(/^(EINVAL|ENETUNREACH|EHOSTUNREACH)$/);
-  });
+      expect(error?.code).toMatch(/^(EINVAL|ENETUNREACH|EHOSTUNREACH)$/);
+    },
+  );
 
   it("GIVEN the blackhole route deleted (by hand) THEN the watchdog's check sees it and applying puts it back", () => {
     sh("ip", ["route", "del", "blackhole", "10.240.0.0/16"]);

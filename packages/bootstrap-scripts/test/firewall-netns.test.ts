@@ -252,7 +252,8 @@ describeLab("host firewall reachability matrix (network namespaces)", () => {
     rmSync(settingsDir, { recursive: true, force: true });
   });
 
-  it("GIVEN Docker's rules alone WHEN the attacks our firewall exists for are tried THEN they connect (so every firewall row is load-bearing)", async () => {
+  it("GIVEN Docker's rules alone WHEN the attacks our firewall exists for are " +
+    "tried THEN they connect (so every firewall row is load-bearing)", async () => {
     const rows = MATRIX.filter((r) => r.firewall);
     const results = await run(rows);
     const expected = rows.map((r) => `${id(r)}: connected (${r.why})`);

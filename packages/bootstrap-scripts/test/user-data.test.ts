@@ -69,7 +69,8 @@ describe("renderUserData", () => {
     const files = writeFiles(out);
     const env = files.find((f) => f.path === BOOTSTRAP_ENV_PATH)!;
     expect(env.content).toBe(
-      `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/${SHA}.zip'\nOH_BUNDLE_SHA256='${SHA}'\nOH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`,
+      `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/${SHA}.zip'\nOH_BUNDLE_SHA256='${SHA}'\n` +
+        `OH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`,
     );
     const script = files.find((f) => f.path === BOOTSTRAP_SCRIPT_PATH)!;
     expect(script.content).toBe(BOOTSTRAP_SCRIPT);
@@ -108,7 +109,8 @@ describe("bootstrap script (dry run)", () => {
     mkdirSync(join(root, "etc", "openhands-team"), { recursive: true });
     writeFileSync(
       join(root, BOOTSTRAP_ENV_PATH),
-      `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/x.zip'\nOH_BUNDLE_SHA256='${sha}'\nOH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`,
+      `OH_REGION='eu-central-1'\nOH_BUNDLE_S3_URI='s3://oh-artifacts/host-bundle/x.zip'\nOH_BUNDLE_SHA256='${sha}'\n` +
+        `OH_HOST_CONFIG_PARAMETER='/oh/prod/host/config'\n`,
     );
     writeFileSync(join(root, "archive-to-serve"), readFileSync(archive));
     return root;
@@ -137,18 +139,22 @@ describe("bootstrap script (dry run)", () => {
     return { code: result.status, stderr: result.stderr, calls: readFileSync(log, "utf8").trim().split("\n") };
   }
 
-  it("GIVEN a bundle with the expected SHA-256 WHEN the script runs THEN it unpacks the bundle and runs its installer with the region and parameter", () => {
-    const archive = join(tmp, "bundle.zip");
-    const sha = createHash("sha256").update(readFileSync(archive)).digest("hex");
-    const root = prepare("good", archive, sha);
-    const result = runBootstrap(root);
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
-    expect(result.calls[0]).toMatch(
-      /^aws s3 cp --only-show-errors --region eu-central-1 s3:\/\/oh-artifacts\/host-bundle\/x.zip .*\.zip\.part$/,
-    );
-    expect(result.calls[1]).toBe("install --region eu-central-1 --host-config-parameter /oh/prod/host/config");
-  });
+  it(
+    "GIVEN a bundle with the expected SHA-256 WHEN the script runs THEN it unpacks the bundle and runs its installer with the region " +
+      "and parameter",
+    () => {
+      const archive = join(tmp, "bundle.zip");
+      const sha = createHash("sha256").update(readFileSync(archive)).digest("hex");
+      const root = prepare("good", archive, sha);
+      const result = runBootstrap(root);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.calls[0]).toMatch(
+        /^aws s3 cp --only-show-errors --region eu-central-1 s3:\/\/oh-artifacts\/host-bundle\/x.zip .*\.zip\.part$/,
+      );
+      expect(result.calls[1]).toBe("install --region eu-central-1 --host-config-parameter /oh/prod/host/config");
+    },
+  );
 
   it("GIVEN a tampered bundle (another SHA-256) WHEN the script runs THEN it refuses it and runs nothing", () => {
     const archive = join(tmp, "bundle.zip");

@@ -71,6 +71,7 @@ for (const key of [
   merged[key] = sum(key);
 writeFileSync(REPORT, JSON.stringify(merged));
 console.log(
-  `jest-phases: ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${merged.numPendingTests} skipped in ${merged.numTotalTestSuites} files (${phases.length} phases)`,
+  `jest-phases: ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${merged.numPendingTests} skipped in ` +
+    `${merged.numTotalTestSuites} files (${phases.length} phases)`,
 );
 process.exit(status);

@@ -198,7 +198,8 @@ export class NetnsLab {
     for (const c of this.containers) {
       if (c.publishedPort === undefined) continue;
       nat.push(
-        `-A DOCKER -d ${c.user.gateway}/32 ! -i ${c.user.bridge} -p tcp -m tcp --dport ${c.publishedPort} -j DNAT --to-destination ${c.ip}:${c.port}`,
+        `-A DOCKER -d ${c.user.gateway}/32 ! -i ${c.user.bridge} -p tcp -m tcp --dport ${c.publishedPort} -j DNAT --to-destination ` +
+          `${c.ip}:${c.port}`,
       );
       filter.push(`-A DOCKER -d ${c.ip}/32 ! -i ${c.user.bridge} -o ${c.user.bridge} -p tcp -m tcp --dport ${c.port} -j ACCEPT`);
     }
