@@ -17,9 +17,13 @@ export const LLM_USER_KEY_PATTERN = /^sk-oh-([a-z2-7]{16})-([A-Za-z0-9_-]{43})$/
  */
 export function llmUserKey(masterKey: string, slug: string): string {
   if (!masterKey.startsWith("sk-") || masterKey.length < 20) {
-    throw new Error(`llmUserKey: the master key is not a gateway key (expected "sk-" followed by the llm-gateway-key secret, got ${masterKey.length} characters)`);
+    throw new Error(
+      `llmUserKey: the master key is not a gateway key (expected "sk-" followed by the llm-gateway-key secret, got ` +
+        `${masterKey.length} characters)`,
+    );
   }
-  if (masterKey.startsWith(LLM_USER_KEY_PREFIX)) throw new Error("llmUserKey: the master key is itself a user key (sk-oh-...); pass the gateway's master key");
+  if (masterKey.startsWith(LLM_USER_KEY_PREFIX))
+    throw new Error("llmUserKey: the master key is itself a user key " + "(sk-oh-...); pass the gateway's master key");
   if (!isUserSlug(slug)) throw new Error(`llmUserKey: ${JSON.stringify(slug)} is not a user slug (expected 16 characters of a-z and 2-7)`);
   const mac = createHmac("sha256", Buffer.from(masterKey, "utf8")).update(`${LLM_USER_KEY_DOMAIN}${slug}`, "utf8").digest("base64url");
   return `${LLM_USER_KEY_PREFIX}${slug}-${mac}`;
