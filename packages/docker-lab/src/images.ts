@@ -187,7 +187,8 @@ function openrestyFiles(): BaseFile[] {
 const ETC_FILES: Readonly<Record<string, string>> = {
   // uid 10001 is the sandbox user of the agent-server image (owner of /workspace).
   "etc/passwd":
-    "root:x:0:0:root:/root:/bin/sh\nopenhands:x:10001:10001:openhands:/home/openhands:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n",
+    "root:x:0:0:root:/root:/bin/sh\nopenhands:x:10001:10001:openhands:/home/openhands:/bin/sh\nnobody:x:65534:65534:nobody:/" +
+    "nonexistent:/bin/sh\n",
   "etc/group": "root:x:0:\nopenhands:x:10001:\nnogroup:x:65534:\n",
   "etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",
 };

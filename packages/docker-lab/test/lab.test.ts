@@ -61,8 +61,10 @@ describeWithEngine("the OpenResty stand-in", () => {
     const port = 20000 + (process.pid % 20000);
     writeFileSync(
       join(dir, "nginx.conf"),
-      `error_log stderr warn;\npid ${dir}/nginx.pid;\nevents {}\nhttp {\n  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;\n` +
-        `  server {\n    listen 127.0.0.1:${port};\n    location / {\n      content_by_lua_block {\n        require("resty.core")\n` +
+      `error_log stderr warn;\npid ${dir}/nginx.pid;\nevents {}\nhttp {\n  ` +
+        `client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;\n` +
+        `  server {\n    listen 127.0.0.1:${port};\n    location / {\n      ` +
+        `content_by_lua_block {\n        require("resty.core")\n` +
         `        ngx.say(require("cjson").encode({ ok = true, lua = ngx.config.ngx_lua_version }))\n      }\n    }\n  }\n}\n`,
     );
     const name = `lab-openresty-${process.pid}`;

@@ -48,7 +48,8 @@ async function startLab(dir: string, script: string, env: NodeJS.ProcessEnv = {}
     process.execPath,
     [
       "-e",
-      `require("child_process").spawn(process.execPath, [${JSON.stringify(LAB)}, "run", "--", "sh", "-c", ${JSON.stringify(script)}], { stdio: "ignore" }); setInterval(() => {}, 1000);`,
+      `require("child_process").spawn(process.execPath, [${JSON.stringify(LAB)}, "run", "--", "sh", "-c", ` +
+        `${JSON.stringify(script)}], { stdio: "ignore" }); setInterval(() => {}, 1000);`,
     ],
     { stdio: "ignore", env: { ...process.env, ...env } },
   );
@@ -65,8 +66,11 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("GIVEN its parent is killed outright WHEN the lab notices THEN the command, a server it left in its own session, dockerd and the namespace are gone", async () => {
-    const script = `setsid sleep 300 & server=$!; sleep 300 & own=$!; printf '%s\\n%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$server" "$own" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; wait`;
+  test("GIVEN its parent is killed outright WHEN the lab notices THEN the command, a server it left in its own session, dockerd and the " +
+    "namespace are gone", async () => {
+    const script =
+      `setsid sleep 300 & server=$!; sleep 300 & own=$!; printf '%s\\n%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" ` +
+      `"$server" "$own" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; wait`;
     const lab = await startLab(dir, script);
     expect(namespaces()).toContain(lab.netns);
     expect(lab.pids.every(alive)).toBe(true);
@@ -75,10 +79,12 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
     expect(lab.pids.filter(alive)).toEqual([]);
   }, 90_000);
 
-  test("GIVEN a process further up (as pnpm above a shell) is killed while the lab's own parent lives THEN the lab stops all the same", async () => {
+  test("GIVEN a process further up (as pnpm above a shell) is killed while the " +
+    "lab's own parent lives THEN the lab stops all the same", async () => {
     writeFileSync(
       join(dir, "command.sh"),
-      `printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; sleep 300\n`,
+      `printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ` +
+        `${dir}/ready; sleep 300\n`,
     );
     // the lab's parent: a shell that outlives the grandparent
     writeFileSync(
@@ -89,7 +95,8 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
       process.execPath,
       [
         "-e",
-        `require("child_process").spawn("sh", [${JSON.stringify(join(dir, "parent.sh"))}], { stdio: "ignore" }); setInterval(() => {}, 1000);`,
+        `require("child_process").spawn("sh", ` +
+          `[${JSON.stringify(join(dir, "parent.sh"))}], { stdio: "ignore" }); setInterval(() => {}, 1000);`,
       ],
       { stdio: "ignore" },
     );
@@ -107,8 +114,11 @@ describeWithEngine("docker-lab run, stopped from outside", () => {
     }
   }, 90_000);
 
-  test("GIVEN a command that ignores SIGTERM WHEN the lab gets SIGTERM THEN after the grace period the command is killed and the lab removed", async () => {
-    const script = `trap '' TERM; printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ${dir}/ready.tmp ${dir}/ready; while :; do sleep 1; done`;
+  test("GIVEN a command that ignores SIGTERM WHEN the lab gets SIGTERM THEN after " +
+    "the grace period the command is killed and the lab removed", async () => {
+    const script =
+      `trap '' TERM; printf '%s\\n%s\\n%s\\n' "$OH_DOCKER_LAB_NETNS" "$OH_DOCKER_LAB_DIR" "$$" > ${dir}/ready.tmp; mv ` +
+      `${dir}/ready.tmp ${dir}/ready; while :; do sleep 1; done`;
     const lab = await startLab(dir, script, { OH_DOCKER_LAB_GRACE_MS: "1500" });
     const labPid = Number(
       spawnSync("pgrep", ["-f", `${LAB} run`], { encoding: "utf8" })
