@@ -272,7 +272,8 @@ async function main(): Promise<void> {
     out.push(`${"path".padEnd(30)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"p50 vs app".padStart(11)}`);
     for (const result of results) {
       out.push(
-        `${result.name.padEnd(30)} ${result.p50.toFixed(2).padStart(8)} ${result.p99.toFixed(2).padStart(8)} ${`${(result.p50 / direct.p50).toFixed(1)}x`.padStart(11)}`,
+        `${result.name.padEnd(30)} ${result.p50.toFixed(2).padStart(8)} ${result.p99.toFixed(2).padStart(8)} ` +
+          `${`${(result.p50 / direct.p50).toFixed(1)}x`.padStart(11)}`,
       );
     }
     const list = (values: readonly number[]) => values.map((value) => value.toFixed(0)).join(", ");
@@ -282,14 +283,19 @@ async function main(): Promise<void> {
       "|---|---|",
       `| stand-in images ready in this engine (app, agent-server, LLM gateway) | ${imagesMs.toFixed(0)} ms |`,
       `| stack start (PostgreSQL, LLM gateway container, spawner, nginx, OIDC provider, edge) | ${stackMs.toFixed(0)} ms |`,
-      `| first request of a new user to their app answering through the proxy (ensure to healthy, settings seeded), median of ${cold.length} | ${median(cold).toFixed(0)} ms (${list(cold)}) |`,
-      `| same, a user whose app is stopped (as a cull leaves it), median of ${stopped.length} | ${median(stopped).toFixed(0)} ms (${list(stopped)}) |`,
-      `| conversation start to start task READY (sandbox created through the filter, started, agent-server healthy), median of ${sandbox.length} | ${median(sandbox).toFixed(0)} ms (${list(sandbox)}) |`,
-      `| then first request to the sandbox through the proxy (runtime host, session key), median | ${median(sandboxFirst).toFixed(0)} ms |`,
+      `| first request of a new user to their app answering through the proxy (ensure to healthy, settings seeded), median of ` +
+        `${cold.length} | ${median(cold).toFixed(0)} ms (${list(cold)}) |`,
+      `| same, a user whose app is stopped (as a cull leaves it), median of ${stopped.length} | ${median(stopped).toFixed(0)} ms ` +
+        `(${list(stopped)}) |`,
+      `| conversation start to start task READY (sandbox created through the filter, started, agent-server healthy), median of ` +
+        `${sandbox.length} | ${median(sandbox).toFixed(0)} ms (${list(sandbox)}) |`,
+      `| then first request to the sandbox through the proxy (runtime host, ` +
+        `session key), median | ${median(sandboxFirst).toFixed(0)} ms |`,
       `| Docker API calls, new user's first request to app answering | ${coldCalls.join(", ")} (last: ${coldDetail}) |`,
       `| Docker API calls per ensure, app stopped | ${stoppedCalls.total} (${stoppedCalls.detail}) |`,
       `| Docker API calls per ensure, app running | ${hotCalls} |`,
-      `| Docker API calls per conversation start (app's filtered calls and the spawner's) | ${sandboxCalls.join(", ")} (last: ${sandboxDetail}) |`,
+      `| Docker API calls per conversation start (app's filtered calls and the spawner's) | ${sandboxCalls.join(", ")} (last: ` +
+        `${sandboxDetail}) |`,
     );
     process.stdout.write(`${out.join("\n")}\n`);
   } finally {

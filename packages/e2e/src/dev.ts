@@ -120,7 +120,8 @@ async function inside(bridgeDir: string | undefined): Promise<void> {
         ? `The edge (port ${stack.edge.port}) and the OIDC provider (port ${oidcPort}) are published on this machine's 127.0.0.1.`
         : `Nothing is published outside the lab: run the browser in its network namespace (nsenter --net=/run/netns/${netns} ...).`,
       "The names only resolve in a browser started with the harness's mapping (self-signed TLS), for example:",
-      `  chromium --user-data-dir=${profile} --ignore-certificate-errors --host-resolver-rules="${stack.hostResolverRules}" ${stack.appOrigin}/`,
+      `  chromium --user-data-dir=${profile} --ignore-certificate-errors --host-resolver-rules="${stack.hostResolverRules}" ` +
+        `${stack.appOrigin}/`,
       "or with curl:",
       `  curl -k --connect-to ::127.0.0.1:${stack.edge.port} -H "accept: text/html" -i ${stack.appOrigin}/`,
       "Inside the lab (container addresses, the spawner's API, docker against the lab's engine):",

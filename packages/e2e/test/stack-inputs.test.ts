@@ -54,10 +54,14 @@ describe("readEnvironment", () => {
     expect(readEnvironment({})).toMatchObject({ nginxBin: "/usr/sbin/nginx", chromiumPath: "/usr/bin/chromium", benchRequests: 400 });
   });
 
-  test("GIVEN a bench request count that is not a whole positive number WHEN read THEN the error names the variable, the value and the fix", () => {
-    expect(() => readEnvironment({ BENCH_REQUESTS: "lots" })).toThrow(
-      'BENCH_REQUESTS: "lots" is not a whole number of requests (expected 1 or more, e.g. 400)',
-    );
-    expect(() => readEnvironment({ BENCH_REQUESTS: "0" })).toThrow(/BENCH_REQUESTS/);
-  });
+  test(
+    "GIVEN a bench request count that is not a whole positive number WHEN read " +
+      "THEN the error names the variable, the value and the fix",
+    () => {
+      expect(() => readEnvironment({ BENCH_REQUESTS: "lots" })).toThrow(
+        'BENCH_REQUESTS: "lots" is not a whole number of requests (expected 1 or more, e.g. 400)',
+      );
+      expect(() => readEnvironment({ BENCH_REQUESTS: "0" })).toThrow(/BENCH_REQUESTS/);
+    },
+  );
 });
