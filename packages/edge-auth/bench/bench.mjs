@@ -89,12 +89,16 @@ const keys = {
 // What the host writes (packages/bootstrap-scripts, 50-secrets.sh): the keys and the issuer's JWKS with its URI.
 const secretsWithJwks = { ...keys, jwksUri: config.jwksUri, jwks: { keys: [jwk] } };
 const now = Math.floor(Date.now() / 1000);
-const head = `${b64({ alg: "RS256", kid: "bench", typ: "JWT" })}.${b64({ sub: "bench-user", email: "b@example.test", token_use: "id", aud: "bench-client", iss: issuer, iat: now, exp: now + 3600 })}`;
+const head =
+  `${b64({ alg: "RS256", kid: "bench", typ: "JWT" })}.` +
+  `${b64({ sub: "bench-user", email: "b@example.test", token_use: "id", aud: "bench-client", iss: issuer, iat: now, exp: now + 3600 })}`;
 const signature = createSign("RSA-SHA256").update(head).sign(privateKey);
 const idToken = `${head}.${signature.toString("base64url")}`;
 const runtimeHost = `40123-${slug("bench-user")}.runtime.example.test`;
 const runtimeBody = b64({ h: runtimeHost, s: "bench-user", u: slug("bench-user"), e: "b@example.test", x: now + 3600 });
-const runtimeCookie = `${runtimeBody}.${createHmac("sha256", Buffer.from(keys.ticketKey, "base64url")).update(`runtime\n${runtimeBody}`).digest("base64url")}`;
+const runtimeCookie =
+  `${runtimeBody}.` +
+  `${createHmac("sha256", Buffer.from(keys.ticketKey, "base64url")).update(`runtime\n${runtimeBody}`).digest("base64url")}`;
 
 const startSsmStandIn = await loadSsmStandIn();
 const ssm = await startSsmStandIn();
@@ -257,7 +261,9 @@ const withoutJwks = await coldStarts(keys);
 // For comparison only: what the former design required on the first request (the SDK's SSM client, from the runtime).
 const sdkLoads = [];
 for (let i = 0; i < Math.min(COLD_RUNS, 5); i += 1) {
-  const script = `const t=process.hrtime.bigint(); require(${JSON.stringify(require.resolve("@aws-sdk/client-ssm"))}); process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
+  const script =
+    `const t=process.hrtime.bigint(); require(${JSON.stringify(require.resolve("@aws-sdk/client-ssm"))}); ` +
+    `process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
   sdkLoads.push(Number((await promisify(execFile)(process.execPath, ["-e", script], { encoding: "utf8" })).stdout));
 }
 
@@ -266,12 +272,14 @@ await ssm.close();
 
 const sizes = JSON.parse(readFileSync(join(root, "dist", "sizes.json"), "utf8"));
 console.log(
-  `edge-auth bench (${WARM_REQUESTS} warm requests each, ${COLD_RUNS} cold starts per row, stand-in delay ${COLD_DELAY_MS} ms, Node ${process.version})`,
+  `edge-auth bench (${WARM_REQUESTS} warm requests each, ${COLD_RUNS} cold starts per row, stand-in delay ${COLD_DELAY_MS} ms, ` +
+    `Node ${process.version})`,
 );
 console.log("\nwarm, per request (in-process, the built bundle; the first two interleaved):");
 for (const r of [app, bare, runtime, originResponse]) console.log(`  ${r.name.padEnd(48)} p50 ${ms(r.p50)}   p99 ${ms(r.p99)}`);
 console.log(
-  `  ratio handler / bare verify                      p50 ${(app.p50 / bare.p50).toFixed(2)}x        p99 ${(app.p99 / bare.p99).toFixed(2)}x   (goal <= 2x)`,
+  `  ratio handler / bare verify                      p50 ${(app.p50 / bare.p50).toFixed(2)}x        p99 ` +
+    `${(app.p99 / bare.p99).toFixed(2)}x   (goal <= 2x)`,
 );
 console.log(
   `\ncold start (fresh Node process per sample, Lambda handler, median; SSM and JWKS stand-ins answer after ${COLD_DELAY_MS} ms):`,
@@ -285,18 +293,22 @@ for (const [label, c] of [
   console.log(`    initialisation (busy, besides the SSM call)  ${ms(c.init)}   (goal <= 10 ms)`);
   console.log(`    the SSM call's own CPU (SigV4, HTTP client)  ${ms(c.fetch)}`);
   console.log(
-    `    waiting (event loop idle)                    ${ms(c.waiting)}   = ${(c.waiting / COLD_DELAY_MS).toFixed(2)} x ${COLD_DELAY_MS} ms -> ${Math.round(c.waiting / COLD_DELAY_MS)} round trip(s) in a row`,
+    `    waiting (event loop idle)                    ${ms(c.waiting)}   = ${(c.waiting / COLD_DELAY_MS).toFixed(2)} x ` +
+      `${COLD_DELAY_MS} ms -> ${Math.round(c.waiting / COLD_DELAY_MS)} round trip(s) in a row`,
   );
   console.log(`    first answer after the load                  ${ms(c.first)}`);
   console.log(
-    `    requests seen by the stand-ins               SSM ${c.ssmCalls}, JWKS ${c.jwksCalls};  AWS SDK loaded: ${c.sdk ? "YES" : "no"};  undici loaded: ${c.undici ? "YES" : "no"}`,
+    `    requests seen by the stand-ins               SSM ${c.ssmCalls}, JWKS ${c.jwksCalls};  AWS SDK loaded: ` +
+      `${c.sdk ? "YES" : "no"};  undici loaded: ${c.undici ? "YES" : "no"}`,
   );
 }
 console.log(`  for comparison, require @aws-sdk/client-ssm (the former design loaded it first)  ${ms(median(sdkLoads))}`);
 console.log(
-  `\nbundle sizes (budget per function: ${sizes.budgetBytes} bytes, ${sizes.budgetCompressedBytes} compressed; Lambda@Edge limit 1048576 zipped):`,
+  `\nbundle sizes (budget per function: ${sizes.budgetBytes} bytes, ${sizes.budgetCompressedBytes} compressed; Lambda@Edge limit ` +
+    `1048576 zipped):`,
 );
 for (const [fn, s] of Object.entries(sizes.functions))
   console.log(
-    `  ${fn.padEnd(16)} ${String(s.bytes).padStart(7)} bytes   ${String(s.compressedBytes).padStart(6)} compressed   ${((s.compressedBytes / 1048576) * 100).toFixed(1)}% of the limit`,
+    `  ${fn.padEnd(16)} ${String(s.bytes).padStart(7)} bytes   ${String(s.compressedBytes).padStart(6)} compressed   ` +
+      `${((s.compressedBytes / 1048576) * 100).toFixed(1)}% of the limit`,
   );

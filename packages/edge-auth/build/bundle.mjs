@@ -39,7 +39,8 @@ for (const fn of FUNCTIONS) {
   sizes[fn] = { bytes: bytes.length, compressedBytes: compressed };
   const over = bytes.length > BUDGET_BYTES || compressed > BUDGET_COMPRESSED_BYTES;
   console.log(
-    `${fn}: ${bytes.length} bytes, ${compressed} compressed (budget ${BUDGET_BYTES} / ${BUDGET_COMPRESSED_BYTES})${over ? "  OVER BUDGET" : ""}`,
+    `${fn}: ${bytes.length} bytes, ${compressed} compressed (budget ${BUDGET_BYTES} / ` +
+      `${BUDGET_COMPRESSED_BYTES})${over ? "  OVER BUDGET" : ""}`,
   );
   failed ||= over;
 }

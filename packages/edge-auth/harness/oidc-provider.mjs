@@ -66,7 +66,9 @@ const provider = new Provider(issuer, {
   renderError: async (ctx, out, error) => {
     process.stderr.write(`provider error: ${error?.stack ?? JSON.stringify(out)}\n`);
     ctx.type = "html";
-    ctx.body = `<!doctype html><title>error</title><pre id="error">${String(out.error).replace(/</g, "&lt;")}: ${String(out.error_description ?? "").replace(/</g, "&lt;")}</pre>`;
+    ctx.body =
+      `<!doctype html><title>error</title><pre id="error">${String(out.error).replace(/</g, "&lt;")}: ` +
+      `${String(out.error_description ?? "").replace(/</g, "&lt;")}</pre>`;
   },
   issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed("refresh_token"),
   rotateRefreshToken: false,
@@ -85,7 +87,10 @@ const provider = new Provider(issuer, {
       enabled: true,
       // Cognito's /logout asks nothing: submit the confirmation at once.
       logoutSource: async (ctx, form) => {
-        ctx.body = `<!doctype html><html><body>${form}<script>var f=document.getElementById("op.logoutForm");var i=document.createElement("input");i.type="hidden";i.name="logout";i.value="yes";f.appendChild(i);f.submit();</script></body></html>`;
+        ctx.body =
+          `<!doctype html><html><body>${form}<script>var f=document.getElementById("op.logoutForm");var ` +
+          `i=document.createElement("input");i.type="hidden";i.name="logout";i.value="yes";f.appendChild(i);f.submit();` +
+          `</script></body></html>`;
       },
     },
   },

@@ -165,7 +165,8 @@ function verifySignature(req: IncomingMessage, body: Buffer, credentials: SsmCre
     throw new SsmFailure(
       "InvalidSignatureException",
       400,
-      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing " +
+        "method. Consult the service documentation for details.",
     );
   }
 }
@@ -194,7 +195,8 @@ export async function startSsmStandIn(options: SsmStandInOptions = {}): Promise<
       throw new SsmFailure(
         "ValidationException",
         400,
-        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1",
+        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to " +
+          "10 and greater than or equal to 1",
       );
     }
     if (input.WithDecryption !== undefined && typeof input.WithDecryption !== "boolean")
@@ -204,7 +206,8 @@ export async function startSsmStandIn(options: SsmStandInOptions = {}): Promise<
       throw new SsmFailure(
         "AccessDeniedException",
         400,
-        `User: arn:aws:sts::${ACCOUNT}:assumed-role/edge-role/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${denied} because no identity-based policy allows the ssm:GetParameters action`,
+        `User: arn:aws:sts::${ACCOUNT}:assumed-role/edge-role/fn is not authorized to perform: ssm:GetParameters on resource: ` +
+          `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${denied} because no identity-based policy allows the ssm:GetParameters action`,
       );
     }
     const unique = [...new Set(names as string[])];

@@ -480,23 +480,27 @@ describe("cookie tossing from same-site pages", () => {
   const clearsFor = (result: Awaited<ReturnType<TestEdge["send"]>>, name: string) =>
     setCookiesOf(result).filter((c) => c.startsWith(`${name}=;`) && /Max-Age=0/.test(c));
 
-  it("the attacker's refresh token planted under the former name with Domain=<apex>, listed first, is never used, and both copies are cleared", async () => {
-    // What browsers send after `__Secure-oh-refresh=<B>; Domain=example.test; Path=/_auth/refresh` from a runtime host page.
-    edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
-    const result = await edge.send({
-      uri: "/_auth/refresh",
-      headers: {
-        ...NAV,
-        Cookie: `__Secure-oh-refresh=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; __Secure-oh-refresh=victim-refresh`,
-      },
-    });
-    expect(tokenRequestsWith("attacker-refresh")).toBe(0);
-    expect(cookieJar(result)[COOKIE.session] ?? "").toBe("");
-    const clears = clearsFor(result, "__Secure-oh-refresh");
-    expect(clears.some((c) => !/Domain=/.test(c) && /Path=\/_auth\/refresh;/.test(c))).toBe(true);
-    expect(clears.some((c) => c.includes(`Domain=${APEX};`) && /Path=\/_auth\/refresh;/.test(c))).toBe(true);
-    expect(clears.some((c) => c.includes(`Domain=${APEX};`) && / Path=\/;/.test(c))).toBe(true);
-  });
+  it(
+    "the attacker's refresh token planted under the former name with " +
+      "Domain=<apex>, listed first, is never used, and both copies are cleared",
+    async () => {
+      // What browsers send after `__Secure-oh-refresh=<B>; Domain=example.test; Path=/_auth/refresh` from a runtime host page.
+      edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
+      const result = await edge.send({
+        uri: "/_auth/refresh",
+        headers: {
+          ...NAV,
+          Cookie: `__Secure-oh-refresh=attacker-refresh; ${COOKIE.session}=${expiredFor("user-sub-1")}; __Secure-oh-refresh=victim-refresh`,
+        },
+      });
+      expect(tokenRequestsWith("attacker-refresh")).toBe(0);
+      expect(cookieJar(result)[COOKIE.session] ?? "").toBe("");
+      const clears = clearsFor(result, "__Secure-oh-refresh");
+      expect(clears.some((c) => !/Domain=/.test(c) && /Path=\/_auth\/refresh;/.test(c))).toBe(true);
+      expect(clears.some((c) => c.includes(`Domain=${APEX};`) && /Path=\/_auth\/refresh;/.test(c))).toBe(true);
+      expect(clears.some((c) => c.includes(`Domain=${APEX};`) && / Path=\/;/.test(c))).toBe(true);
+    },
+  );
 
   it("any of our cookie names sent twice is used for neither copy, and cleared", async () => {
     edge.issuer.tokenResponses.push(() => ({ status: 200, body: { id_token: attackerToken() } }));
@@ -609,18 +613,26 @@ describe("cross-site requests to runtime hosts", () => {
     expect(bodyJson(result).error).toBe("cross_origin");
   });
 
-  it("cross-site WebSocket hijacking of a worker (handshake known by Sec-WebSocket-Key alone, as CloudFront strips Upgrade) is refused 403", async () => {
-    for (const origin of [`https://${OTHER_RUNTIME}`, "https://evil.example"]) {
-      expect(
-        asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Origin: origin }, "/sockets/events/1")).status,
-      ).toBe("403");
-      expect(
-        asResponse(
-          await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Upgrade: "websocket", Origin: origin }, "/sockets/events/1"),
-        ).status,
-      ).toBe("403");
-    }
-  });
+  it(
+    "cross-site WebSocket hijacking of a worker (handshake known by " +
+      "Sec-WebSocket-Key alone, as CloudFront strips Upgrade) is refused 403",
+    async () => {
+      for (const origin of [`https://${OTHER_RUNTIME}`, "https://evil.example"]) {
+        expect(
+          asResponse(await send("GET", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Origin: origin }, "/sockets/events/1")).status,
+        ).toBe("403");
+        expect(
+          asResponse(
+            await send(
+              "GET",
+              { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", Upgrade: "websocket", Origin: origin },
+              "/sockets/events/1",
+            ),
+          ).status,
+        ).toBe("403");
+      }
+    },
+  );
 
   it("the host itself, the app and the user's own navigation still act as the user (control)", async () => {
     const allowed: Record<string, string>[] = [

@@ -39,21 +39,26 @@ function rawPost(headers: Record<string, string>, body: string): Promise<{ statu
 }
 
 describe("GIVEN the SDK-free SSM client", () => {
-  it("WHEN it reads both parameters THEN one signed GetParameters call with WithDecryption, SigV4 for us-east-1/ssm, and the decrypted values", async () => {
-    const values = await source().getParameters([CONFIG, SECRETS]);
-    expect([...values]).toEqual([
-      [CONFIG, '{"version":1}'],
-      [SECRETS, '{"nonceKey":"n"}'],
-    ]);
-    expect(ssm.requests).toHaveLength(1);
-    const [call] = ssm.requests;
-    expect(call).toMatchObject({ target: "AmazonSSM.GetParameters", names: [CONFIG, SECRETS], withDecryption: true, outcome: "200" });
-    expect(call!.authorization).toMatch(
-      new RegExp(
-        `^AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/\\d{8}/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$`,
-      ),
-    );
-  });
+  it(
+    "WHEN it reads both parameters THEN one signed GetParameters call with " +
+      "WithDecryption, SigV4 for us-east-1/ssm, and the decrypted values",
+    async () => {
+      const values = await source().getParameters([CONFIG, SECRETS]);
+      expect([...values]).toEqual([
+        [CONFIG, '{"version":1}'],
+        [SECRETS, '{"nonceKey":"n"}'],
+      ]);
+      expect(ssm.requests).toHaveLength(1);
+      const [call] = ssm.requests;
+      expect(call).toMatchObject({ target: "AmazonSSM.GetParameters", names: [CONFIG, SECRETS], withDecryption: true, outcome: "200" });
+      expect(call!.authorization).toMatch(
+        new RegExp(
+          `^AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/\\d{8}/us-east-1/ssm/aws4_request, ` +
+            `SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$`,
+        ),
+      );
+    },
+  );
 
   it("WHEN a name does not exist THEN SSM lists it in InvalidParameters and it is simply absent", async () => {
     ssm.delete(SECRETS);
@@ -145,7 +150,9 @@ describe("GIVEN the SSM stand-in (it must refuse what SSM refuses)", () => {
       "IncompleteSignatureException",
     );
     const date = new Date().toISOString().replace(/[:-]|\.\d{3}/g, "");
-    const forged = `AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/${date.slice(0, 8)}/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=${"0".repeat(64)}`;
+    const forged =
+      `AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/${date.slice(0, 8)}/us-east-1/ssm/aws4_request, ` +
+      `SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=${"0".repeat(64)}`;
     const answer = await rawPost(
       { ...json, Authorization: forged, "X-Amz-Date": date, "X-Amz-Security-Token": ssm.credentials.sessionToken! },
       JSON.stringify({ Names: [CONFIG] }),
@@ -178,7 +185,9 @@ describe("GIVEN the SSM stand-in (it must refuse what SSM refuses)", () => {
     const toSign = ["AWS4-HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
     const h = (k: string | Buffer, d: string) => createHmac("sha256", k).update(d).digest();
     const key = h(h(h(h(`AWS4${ssm.credentials.secretAccessKey}`, date.slice(0, 8)), "us-east-1"), "ssm"), "aws4_request");
-    const authorization = `AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/${scope}, SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target, Signature=${h(key, toSign).toString("hex")}`;
+    const authorization =
+      `AWS4-HMAC-SHA256 Credential=${ssm.credentials.accessKeyId}/${scope}, SignedHeaders=host;x-amz-date;x-amz-security-token;` +
+      `x-amz-target, Signature=${h(key, toSign).toString("hex")}`;
     const answer = await rawPost({ ...json, Authorization: authorization, "X-Amz-Date": date, "X-Amz-Security-Token": token }, body);
     expect(answer.status).toBe(200);
     const [parameter] = answer.body.Parameters as { Value: string; Type: string }[];

@@ -38,27 +38,31 @@ function expectedSignature(key: string, host: string, sub: string, slug: string,
 }
 
 describe("GIVEN no session on the app host", () => {
-  it("WHEN a page is navigated to THEN it redirects to the authorize endpoint with PKCE S256, state and nonce, and sets a signed login cookie", async () => {
-    const result = await edge.send({ uri: "/conversations/1", querystring: "tab=app", headers: NAV });
-    const url = new URL(location(result));
-    expect(`${url.origin}${url.pathname}`).toBe(`${edge.issuer.url}/authorize`);
-    expect(url.searchParams.get("response_type")).toBe("code");
-    expect(url.searchParams.get("client_id")).toBe("test-client-id");
-    expect(url.searchParams.get("redirect_uri")).toBe(`https://${APP_HOST}/_auth/callback`);
-    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
-    expect(url.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(url.searchParams.get("scope")).toBe("openid email profile");
-    // The state holds the nonce only; the return path rides in the signed login cookie.
-    const state = JSON.parse(Buffer.from(url.searchParams.get("state")!, "base64url").toString());
-    expect(Object.keys(state)).toEqual(["n"]);
-    const login = setCookies(result).find((c) => c.startsWith(`${COOKIE.login}=`))!;
-    const [sealed, packed] = cookieJar(result)[COOKIE.login]!.split("~");
-    const payload = JSON.parse(Buffer.from(sealed!.split(".")[0]!, "base64url").toString());
-    expect(Object.keys(payload).sort()).toEqual(["h", "n", "p", "t", "v"]);
-    expect(inflateRawSync(Buffer.from(packed!, "base64url")).toString()).toBe("/conversations/1?tab=app");
-    expect(login).toMatch(/; Path=\/; Max-Age=600; Secure; HttpOnly; SameSite=Lax$/);
-    expect(login).not.toMatch(/Domain=/i);
-  });
+  it(
+    "WHEN a page is navigated to THEN it redirects to the authorize endpoint with " +
+      "PKCE S256, state and nonce, and sets a signed login cookie",
+    async () => {
+      const result = await edge.send({ uri: "/conversations/1", querystring: "tab=app", headers: NAV });
+      const url = new URL(location(result));
+      expect(`${url.origin}${url.pathname}`).toBe(`${edge.issuer.url}/authorize`);
+      expect(url.searchParams.get("response_type")).toBe("code");
+      expect(url.searchParams.get("client_id")).toBe("test-client-id");
+      expect(url.searchParams.get("redirect_uri")).toBe(`https://${APP_HOST}/_auth/callback`);
+      expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+      expect(url.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(url.searchParams.get("scope")).toBe("openid email profile");
+      // The state holds the nonce only; the return path rides in the signed login cookie.
+      const state = JSON.parse(Buffer.from(url.searchParams.get("state")!, "base64url").toString());
+      expect(Object.keys(state)).toEqual(["n"]);
+      const login = setCookies(result).find((c) => c.startsWith(`${COOKIE.login}=`))!;
+      const [sealed, packed] = cookieJar(result)[COOKIE.login]!.split("~");
+      const payload = JSON.parse(Buffer.from(sealed!.split(".")[0]!, "base64url").toString());
+      expect(Object.keys(payload).sort()).toEqual(["h", "n", "p", "t", "v"]);
+      expect(inflateRawSync(Buffer.from(packed!, "base64url")).toString()).toBe("/conversations/1?tab=app");
+      expect(login).toMatch(/; Path=\/; Max-Age=600; Secure; HttpOnly; SameSite=Lax$/);
+      expect(login).not.toMatch(/Domain=/i);
+    },
+  );
 
   it("WHEN an XHR asks THEN it gets a JSON 401 it can recover from, not a redirect", async () => {
     const result = asResponse(
@@ -403,67 +407,74 @@ describe("GIVEN logout after runtime hand-offs", () => {
     return edge.send({ uri: "/_auth/runtime", querystring: new URL(location(first)).search.slice(1), headers: NAV, cookies });
   }
 
-  it("THEN the browser passes through each runtime host it was handed to, each clears its own cookie, and ends at the provider's logout", async () => {
-    const { session } = await edge.login();
-    const firstMint = await mintFor(RUNTIME, session);
-    const remembered = cookieJar(firstMint)[COOKIE.runtimes]!;
-    expect(setCookies(firstMint).find((c) => c.startsWith(COOKIE.runtimes))).toMatch(
-      /; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
-    );
-    const secondMint = await mintFor(OTHER_RUNTIME, session, remembered);
-    const both = cookieJar(secondMint)[COOKIE.runtimes]!;
+  it(
+    "THEN the browser passes through each runtime host it was handed to, each " +
+      "clears its own cookie, and ends at the provider's logout",
+    async () => {
+      const { session } = await edge.login();
+      const firstMint = await mintFor(RUNTIME, session);
+      const remembered = cookieJar(firstMint)[COOKIE.runtimes]!;
+      expect(setCookies(firstMint).find((c) => c.startsWith(COOKIE.runtimes))).toMatch(
+        /; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
+      );
+      const secondMint = await mintFor(OTHER_RUNTIME, session, remembered);
+      const both = cookieJar(secondMint)[COOKIE.runtimes]!;
 
-    const out = await edge.send({
-      uri: "/_auth/logout",
-      headers: USER_NAV,
-      cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both },
-    });
-    expect(cookieJar(out)).toMatchObject({ [COOKIE.session]: "", [COOKIE.runtimes]: "" });
-    const hop1 = new URL(location(out));
-    expect(`${hop1.host}${hop1.pathname}`).toBe(`${OTHER_RUNTIME}/_auth/runtime-logout`);
-    const atHop1 = await edge.send({ host: OTHER_RUNTIME, uri: hop1.pathname, querystring: hop1.search.slice(1), headers: NAV });
-    expect(cookieJar(atHop1)).toEqual({ [COOKIE.runtime]: "", [COOKIE.runtimeState]: "" });
-    const hop2 = new URL(location(atHop1));
-    expect(`${hop2.host}${hop2.pathname}`).toBe(`${RUNTIME}/_auth/runtime-logout`);
-    const atHop2 = await edge.send({ host: RUNTIME, uri: hop2.pathname, querystring: hop2.search.slice(1), headers: NAV });
-    expect(cookieJar(atHop2)[COOKIE.runtime]).toBe("");
-    const end = new URL(location(atHop2));
-    expect(`${end.origin}${end.pathname}`).toBe(`${edge.issuer.url}/logout`);
-  });
-
-  it("WHEN a logout hop carries a forged, expired or foreign chain THEN it only clears that host's cookie and redirects nowhere", async () => {
-    const { session } = await edge.login();
-    const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
-    const chainUrl = new URL(
-      location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })),
-    );
-    const chain = chainUrl.searchParams.get("chain")!;
-    // Open redirect through a forged chain naming an outside host.
-    const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
-    const forged = asResponse(
-      await edge.send({
-        host: RUNTIME,
-        uri: "/_auth/runtime-logout",
-        querystring: `chain=${forgedBody}.${chain.split(".")[1]}`,
+      const out = await edge.send({
+        uri: "/_auth/logout",
         headers: USER_NAV,
-      }),
-    );
-    expect(forged.status).toBe("200");
-    expect(forged.headers?.location).toBeUndefined();
-    expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
-    // A chain for other hosts, replayed on a host it does not name.
-    const foreign = asResponse(
-      await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
-    );
-    expect(foreign.status).toBe("200");
-    // An expired chain.
-    edge.offset = 600;
-    const stale = asResponse(
-      await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
-    );
-    expect(stale.status).toBe("200");
-    expect(stale.headers?.location).toBeUndefined();
-  });
+        cookies: { [COOKIE.session]: session, [COOKIE.runtimes]: both },
+      });
+      expect(cookieJar(out)).toMatchObject({ [COOKIE.session]: "", [COOKIE.runtimes]: "" });
+      const hop1 = new URL(location(out));
+      expect(`${hop1.host}${hop1.pathname}`).toBe(`${OTHER_RUNTIME}/_auth/runtime-logout`);
+      const atHop1 = await edge.send({ host: OTHER_RUNTIME, uri: hop1.pathname, querystring: hop1.search.slice(1), headers: NAV });
+      expect(cookieJar(atHop1)).toEqual({ [COOKIE.runtime]: "", [COOKIE.runtimeState]: "" });
+      const hop2 = new URL(location(atHop1));
+      expect(`${hop2.host}${hop2.pathname}`).toBe(`${RUNTIME}/_auth/runtime-logout`);
+      const atHop2 = await edge.send({ host: RUNTIME, uri: hop2.pathname, querystring: hop2.search.slice(1), headers: NAV });
+      expect(cookieJar(atHop2)[COOKIE.runtime]).toBe("");
+      const end = new URL(location(atHop2));
+      expect(`${end.origin}${end.pathname}`).toBe(`${edge.issuer.url}/logout`);
+    },
+  );
+
+  it(
+    "WHEN a logout hop carries a forged, expired or foreign chain THEN it " + "only clears that host's cookie and redirects nowhere",
+    async () => {
+      const { session } = await edge.login();
+      const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
+      const chainUrl = new URL(
+        location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })),
+      );
+      const chain = chainUrl.searchParams.get("chain")!;
+      // Open redirect through a forged chain naming an outside host.
+      const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
+      const forged = asResponse(
+        await edge.send({
+          host: RUNTIME,
+          uri: "/_auth/runtime-logout",
+          querystring: `chain=${forgedBody}.${chain.split(".")[1]}`,
+          headers: USER_NAV,
+        }),
+      );
+      expect(forged.status).toBe("200");
+      expect(forged.headers?.location).toBeUndefined();
+      expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
+      // A chain for other hosts, replayed on a host it does not name.
+      const foreign = asResponse(
+        await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
+      );
+      expect(foreign.status).toBe("200");
+      // An expired chain.
+      edge.offset = 600;
+      const stale = asResponse(
+        await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
+      );
+      expect(stale.status).toBe("200");
+      expect(stale.headers?.location).toBeUndefined();
+    },
+  );
 
   it("WHEN the remembered list is tampered with THEN logout ignores it and goes straight to the provider", async () => {
     const { session } = await edge.login();
@@ -487,41 +498,44 @@ describe("GIVEN the runtime hand-off", () => {
     expect(setCookies(result)[0]).toMatch(new RegExp(`^${COOKIE.runtimeState}=.*; Path=/; Max-Age=300; Secure; HttpOnly; SameSite=Lax$`));
   });
 
-  it("WHEN the whole hand-off runs THEN the runtime host gets a host-only cookie and later requests carry the identity for that host", async () => {
-    const { session } = await edge.login();
-    const first = await edge.send({ host: RUNTIME, uri: "/app", headers: NAV });
-    const state = cookieJar(first)[COOKIE.runtimeState]!;
-    const mint = await edge.send({
-      uri: "/_auth/runtime",
-      querystring: new URL(location(first)).search.slice(1),
-      headers: NAV,
-      cookies: { [COOKIE.session]: session },
-    });
-    const callback = new URL(location(mint));
-    expect(callback.host).toBe(RUNTIME);
-    expect(callback.pathname).toBe("/_auth/runtime-callback");
-    const exchanged = await edge.send({
-      host: RUNTIME,
-      uri: callback.pathname,
-      querystring: callback.search.slice(1),
-      headers: NAV,
-      cookies: { [COOKIE.runtimeState]: state },
-    });
-    expect(location(exchanged)).toBe(`https://${RUNTIME}/app`);
-    const runtimeCookie = cookieJar(exchanged)[COOKIE.runtime]!;
-    expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(
-      /; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/,
-    );
-    expect(cookieJar(exchanged)[COOKIE.runtimeState]).toBe("");
-    const request = asRequest(
-      await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }),
-    );
-    const exp = headerValue(request, "x-oh-exp")!;
-    expect(headerValue(request, "x-oh-sig")).toBe(
-      expectedSignature(edge.secrets.identitySigningKey!, RUNTIME, "user-sub-1", SLUG, "ada@example.test", exp),
-    );
-    expect(request.headers.cookie).toEqual([{ key: "Cookie", value: "app=1" }]);
-  });
+  it(
+    "WHEN the whole hand-off runs THEN the runtime host gets a host-only " + "cookie and later requests carry the identity for that host",
+    async () => {
+      const { session } = await edge.login();
+      const first = await edge.send({ host: RUNTIME, uri: "/app", headers: NAV });
+      const state = cookieJar(first)[COOKIE.runtimeState]!;
+      const mint = await edge.send({
+        uri: "/_auth/runtime",
+        querystring: new URL(location(first)).search.slice(1),
+        headers: NAV,
+        cookies: { [COOKIE.session]: session },
+      });
+      const callback = new URL(location(mint));
+      expect(callback.host).toBe(RUNTIME);
+      expect(callback.pathname).toBe("/_auth/runtime-callback");
+      const exchanged = await edge.send({
+        host: RUNTIME,
+        uri: callback.pathname,
+        querystring: callback.search.slice(1),
+        headers: NAV,
+        cookies: { [COOKIE.runtimeState]: state },
+      });
+      expect(location(exchanged)).toBe(`https://${RUNTIME}/app`);
+      const runtimeCookie = cookieJar(exchanged)[COOKIE.runtime]!;
+      expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(
+        /; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/,
+      );
+      expect(cookieJar(exchanged)[COOKIE.runtimeState]).toBe("");
+      const request = asRequest(
+        await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }),
+      );
+      const exp = headerValue(request, "x-oh-exp")!;
+      expect(headerValue(request, "x-oh-sig")).toBe(
+        expectedSignature(edge.secrets.identitySigningKey!, RUNTIME, "user-sub-1", SLUG, "ada@example.test", exp),
+      );
+      expect(request.headers.cookie).toEqual([{ key: "Cookie", value: "app=1" }]);
+    },
+  );
 
   it("WHEN /_auth/runtime has no browser binding THEN it sends the browser to the runtime host to start one", async () => {
     const { session } = await edge.login();

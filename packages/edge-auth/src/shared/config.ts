@@ -167,7 +167,8 @@ function embeddedJwks(raw: Record<string, unknown>): EdgeSecrets["jwks"] {
       JSON.stringify({
         level: "warn",
         message:
-          "edge-auth: secrets.jwks/jwksUri ignored (expected jwksUri and a JWKS of 1-20 keys with kid and kty); the JWKS is downloaded instead",
+          "edge-auth: secrets.jwks/jwksUri ignored (expected jwksUri and a JWKS of 1-20 keys with kid and kty); the JWKS is " +
+          "downloaded instead",
       }),
     );
     return undefined;

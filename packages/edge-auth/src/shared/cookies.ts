@@ -133,7 +133,10 @@ export interface CookieOptions {
 /** Host-only (never a Domain attribute), Secure, HttpOnly. */
 export function setCookie(name: string, value: string, options: CookieOptions): string {
   const path = options.path ?? "/";
-  return `${name}=${value}; Path=${path}; Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}; Secure; HttpOnly; SameSite=${options.sameSite ?? "Lax"}`;
+  return (
+    `${name}=${value}; Path=${path}; Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}; Secure; HttpOnly; ` +
+    `SameSite=${options.sameSite ?? "Lax"}`
+  );
 }
 
 export function clearCookie(name: string, path = "/", sameSite: CookieOptions["sameSite"] = "Lax"): string {

@@ -23,7 +23,8 @@ export function parameterNamesFor(functionName: string): ParameterNames {
   const match = FUNCTION_NAME.exec(functionName);
   if (!match) {
     throw new EdgeConfigError(
-      `function name: ${JSON.stringify(functionName.slice(0, 100))} does not follow the naming contract (expected <name>-<environment>-edge-viewer-request or -edge-origin-response, optionally prefixed by "us-east-1.")`,
+      `function name: ${JSON.stringify(functionName.slice(0, 100))} does not follow the naming contract (expected ` +
+        `<name>-<environment>-edge-viewer-request or -edge-origin-response, optionally prefixed by "us-east-1.")`,
     );
   }
   const prefix = `/${match[1]}/${match[2]}/edge`;
