@@ -26,7 +26,8 @@ export function parseAgentServerVersion(value: string | undefined, field = "AGEN
   const found = AGENT_SERVER_VERSIONS.find((version) => version === bare);
   if (!found)
     throw new Error(
-      `${field}: ${JSON.stringify(value ?? null)} is not an agent-server version this fake follows (expected ${AGENT_SERVER_VERSIONS.join(" or ")})`,
+      `${field}: ${JSON.stringify(value ?? null)} is not an agent-server version this fake follows (expected ` +
+        `${AGENT_SERVER_VERSIONS.join(" or ")})`,
     );
   return found;
 }

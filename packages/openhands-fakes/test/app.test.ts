@@ -39,14 +39,17 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       expect(ready.app_conversation_id).toMatch(/^[0-9a-f]{32}$/);
     });
 
-    test("GIVEN the conversation THEN conversation_url is agent URL + /api/conversations/<hex> and the session key is the sandbox's", async () => {
-      const { status, body } = await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id}`);
-      expect(status).toBe(200);
-      expect(body[0].conversation_url).toBe(`${ready.agent_server_url}/api/conversations/${ready.app_conversation_id}`);
-      const container = world.docker.find(ready.sandbox_id)!;
-      expect(container.Config.Env).toContain(`OH_SESSION_API_KEYS_0=${body[0].session_api_key}`);
-      expect(body[0].sandbox_status).toBe("RUNNING");
-    });
+    test(
+      "GIVEN the conversation THEN conversation_url is agent URL + " + "/api/conversations/<hex> and the session key is the sandbox's",
+      async () => {
+        const { status, body } = await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id}`);
+        expect(status).toBe(200);
+        expect(body[0].conversation_url).toBe(`${ready.agent_server_url}/api/conversations/${ready.app_conversation_id}`);
+        const container = world.docker.find(ready.sandbox_id)!;
+        expect(container.Config.Env).toContain(`OH_SESSION_API_KEYS_0=${body[0].session_api_key}`);
+        expect(body[0].sandbox_status).toBe("RUNNING");
+      },
+    );
 
     test("GIVEN the sandbox THEN exposed_urls[].port is the container port while the URL carries the host port", async () => {
       const { body } = await getJson(`${world.app.url}/api/v1/sandboxes?id=${ready.sandbox_id}`);
@@ -64,56 +67,70 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       expect(urls[1]!.url).toContain(`/?tkn=${body[0].session_api_key}&folder=/workspace/project`);
     });
 
-    test("GIVEN the agent-server started THEN it called back through host.docker.internal: conversation and event webhooks with its key, and MCP", async () => {
-      await eventually(() => world.app.webhooks.includes("/api/v1/webhooks/conversations"));
-      await eventually(() => world.app.webhooks.some((path) => path === `/api/v1/webhooks/events/${ready.app_conversation_id}`));
-      expect(world.app.mcpCalls).toContain(ready.app_conversation_id);
-      const webhookCall = world.app.requests.find((request) => request.url === "/api/v1/webhooks/conversations")!;
-      const container = world.docker.find(ready.sandbox_id)!;
-      expect(container.Config.Env).toContain(`OH_SESSION_API_KEYS_0=${webhookCall.headers["x-session-api-key"]}`);
-    });
+    test(
+      "GIVEN the agent-server started THEN it called back through " +
+        "host.docker.internal: conversation and event webhooks with its key, and MCP",
+      async () => {
+        await eventually(() => world.app.webhooks.includes("/api/v1/webhooks/conversations"));
+        await eventually(() => world.app.webhooks.some((path) => path === `/api/v1/webhooks/events/${ready.app_conversation_id}`));
+        expect(world.app.mcpCalls).toContain(ready.app_conversation_id);
+        const webhookCall = world.app.requests.find((request) => request.url === "/api/v1/webhooks/conversations")!;
+        const container = world.docker.find(ready.sandbox_id)!;
+        expect(container.Config.Env).toContain(`OH_SESSION_API_KEYS_0=${webhookCall.headers["x-session-api-key"]}`);
+      },
+    );
 
-    test("GIVEN ids as a repeated parameter THEN one answer per id, null for unknown; a comma list is refused (ids is list[UUID])", async () => {
-      const unknown = "0".repeat(32);
-      const both = await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id}&ids=${unknown}`);
-      expect(both.status).toBe(200);
-      expect(both.body).toHaveLength(2);
-      expect(both.body[0].id).toBe(task.id);
-      expect(both.body[1]).toBeNull();
-      expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id},${unknown}`)).status).toBe(422);
-      expect((await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id},${unknown}`)).status).toBe(400);
-      expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks`)).status).toBe(422);
-    });
+    test(
+      "GIVEN ids as a repeated parameter THEN one answer per id, null for " + "unknown; a comma list is refused (ids is list[UUID])",
+      async () => {
+        const unknown = "0".repeat(32);
+        const both = await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id}&ids=${unknown}`);
+        expect(both.status).toBe(200);
+        expect(both.body).toHaveLength(2);
+        expect(both.body[0].id).toBe(task.id);
+        expect(both.body[1]).toBeNull();
+        expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id},${unknown}`)).status).toBe(422);
+        expect((await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id},${unknown}`)).status).toBe(400);
+        expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks`)).status).toBe(422);
+      },
+    );
 
-    test("GIVEN the create call THEN docker-py's body: name prefix, env, ports, labels, extra_hosts, init, working_dir, NetworkMode default", () => {
-      const create = world.docker.calls.find((call) => call.path.startsWith(`/v1.41/containers/create?name=${ready.sandbox_id}`))!;
-      const body = create.body as any;
-      expect(body.Image).toBe(world.image);
-      expect(body.Cmd).toEqual(["--port", "8000"]);
-      expect(body.WorkingDir).toBe("/workspace/project");
-      expect(body.Labels).toEqual({ sandbox_spec_id: world.image });
-      expect(body.ExposedPorts).toEqual({ "8000/tcp": {}, "8001/tcp": {}, "8011/tcp": {}, "8012/tcp": {} });
-      expect(body.HostConfig).toMatchObject({ NetworkMode: "default", Init: true, ExtraHosts: ["host.docker.internal:127.0.0.1"] });
-      expect(body.HostConfig.PortBindings["8000/tcp"]).toEqual([{ HostIp: "", HostPort: expect.stringMatching(/^\d+$/) }]);
-      expect(body.Env).toEqual(
-        expect.arrayContaining([
-          `OH_WEBHOOKS_0_BASE_URL=http://host.docker.internal:${world.app.port}/api/v1/webhooks`,
-          "OH_ALLOW_CORS_ORIGINS_0=https://openhands.example.test",
-          "AGENT_SERVER=8000",
-          "VSCODE=8001",
-          "LOG_JSON=true",
-        ]),
-      );
-      expect(body.HostConfig.Privileged).toBeUndefined();
-    });
+    test(
+      "GIVEN the create call THEN docker-py's body: name prefix, env, ports, " +
+        "labels, extra_hosts, init, working_dir, NetworkMode default",
+      () => {
+        const create = world.docker.calls.find((call) => call.path.startsWith(`/v1.41/containers/create?name=${ready.sandbox_id}`))!;
+        const body = create.body as any;
+        expect(body.Image).toBe(world.image);
+        expect(body.Cmd).toEqual(["--port", "8000"]);
+        expect(body.WorkingDir).toBe("/workspace/project");
+        expect(body.Labels).toEqual({ sandbox_spec_id: world.image });
+        expect(body.ExposedPorts).toEqual({ "8000/tcp": {}, "8001/tcp": {}, "8011/tcp": {}, "8012/tcp": {} });
+        expect(body.HostConfig).toMatchObject({ NetworkMode: "default", Init: true, ExtraHosts: ["host.docker.internal:127.0.0.1"] });
+        expect(body.HostConfig.PortBindings["8000/tcp"]).toEqual([{ HostIp: "", HostPort: expect.stringMatching(/^\d+$/) }]);
+        expect(body.Env).toEqual(
+          expect.arrayContaining([
+            `OH_WEBHOOKS_0_BASE_URL=http://host.docker.internal:${world.app.port}/api/v1/webhooks`,
+            "OH_ALLOW_CORS_ORIGINS_0=https://openhands.example.test",
+            "AGENT_SERVER=8000",
+            "VSCODE=8001",
+            "LOG_JSON=true",
+          ]),
+        );
+        expect(body.HostConfig.Privileged).toBeUndefined();
+      },
+    );
 
-    test("GIVEN the Docker calls THEN /version comes first and unprefixed, the list has no filters and every entry is inspected by Id", () => {
-      expect(world.docker.calls[0]).toMatchObject({ method: "GET", path: "/version" });
-      const lists = world.docker.calls.filter((call) => call.path.startsWith("/v1.41/containers/json"));
-      expect(lists.length).toBeGreaterThan(0);
-      for (const list of lists) expect(list.path).toBe("/v1.41/containers/json?limit=-1&all=1&size=0&trunc_cmd=0");
-      expect(world.docker.calls.some((call) => call.path === `/v1.41/images/${world.image}/json`)).toBe(true);
-    });
+    test(
+      "GIVEN the Docker calls THEN /version comes first and unprefixed, the " + "list has no filters and every entry is inspected by Id",
+      () => {
+        expect(world.docker.calls[0]).toMatchObject({ method: "GET", path: "/version" });
+        const lists = world.docker.calls.filter((call) => call.path.startsWith("/v1.41/containers/json"));
+        expect(lists.length).toBeGreaterThan(0);
+        for (const list of lists) expect(list.path).toBe("/v1.41/containers/json?limit=-1&all=1&size=0&trunc_cmd=0");
+        expect(world.docker.calls.some((call) => call.path === `/v1.41/images/${world.image}/json`)).toBe(true);
+      },
+    );
   });
 
   describe("webhooks", () => {
@@ -257,15 +274,18 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       expect(body[0].exposed_urls).toHaveLength(4);
     });
 
-    test("GIVEN running with a silent agent-server THEN STARTING within the grace period and ERROR after it, without URLs or key", async () => {
-      const container = world.docker.find(sandboxId)!;
-      await world.agents.get(container.Id)!.close();
-      world.docker.setStatus(sandboxId, "running", new Date().toISOString());
-      const starting = (await getJson(`${world.app.url}/api/v1/sandboxes?id=${sandboxId}`)).body[0];
-      expect(starting).toMatchObject({ status: "STARTING", exposed_urls: null, session_api_key: null });
-      world.docker.setStatus(sandboxId, "running", new Date(Date.now() - 16_000).toISOString());
-      expect(await status()).toBe("ERROR");
-    });
+    test(
+      "GIVEN running with a silent agent-server THEN STARTING within the " + "grace period and ERROR after it, without URLs or key",
+      async () => {
+        const container = world.docker.find(sandboxId)!;
+        await world.agents.get(container.Id)!.close();
+        world.docker.setStatus(sandboxId, "running", new Date().toISOString());
+        const starting = (await getJson(`${world.app.url}/api/v1/sandboxes?id=${sandboxId}`)).body[0];
+        expect(starting).toMatchObject({ status: "STARTING", exposed_urls: null, session_api_key: null });
+        world.docker.setStatus(sandboxId, "running", new Date(Date.now() - 16_000).toISOString());
+        expect(await status()).toBe("ERROR");
+      },
+    );
 
     test("GIVEN an id without this app's prefix THEN null, and Docker is not asked for it", async () => {
       const before = world.docker.calls.length;
@@ -303,20 +323,24 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake, 
     }
   });
 
-  test("GIVEN the app's MCP endpoint is not reachable from the sandbox THEN the agent-server refuses the conversation and the task is ERROR", async () => {
-    // OH_WEB_URL decides where sandboxes look for MCP (LSC L2138-2142); nothing listens on port 9 here.
-    const world = await startWorld(version, { env: { OH_WEB_URL: "http://127.0.0.1:9" } });
-    try {
-      const started = await postJson(`${world.app.url}/api/v1/app-conversations`, {});
-      const task = await waitForTask(world.app.url, started.body.id);
-      expect(task.status).toBe("ERROR");
-      expect(task.detail).toContain("500");
-      const agent = [...world.agents.values()][0]!;
-      expect(agent.callbacks.some((callback) => callback.kind === "mcp" && callback.status === "error")).toBe(true);
-    } finally {
-      await world.close();
-    }
-  });
+  test(
+    "GIVEN the app's MCP endpoint is not reachable from the sandbox THEN the " +
+      "agent-server refuses the conversation and the task is ERROR",
+    async () => {
+      // OH_WEB_URL decides where sandboxes look for MCP (LSC L2138-2142); nothing listens on port 9 here.
+      const world = await startWorld(version, { env: { OH_WEB_URL: "http://127.0.0.1:9" } });
+      try {
+        const started = await postJson(`${world.app.url}/api/v1/app-conversations`, {});
+        const task = await waitForTask(world.app.url, started.body.id);
+        expect(task.status).toBe("ERROR");
+        expect(task.detail).toContain("500");
+        const agent = [...world.agents.values()][0]!;
+        expect(agent.callbacks.some((callback) => callback.kind === "mcp" && callback.status === "error")).toBe(true);
+      } finally {
+        await world.close();
+      }
+    },
+  );
 
   test("GIVEN an agent-server that never answers /health THEN the task fails once the grace period is over", async () => {
     const world = await startWorld(version, { silentSandboxes: true, env: { OH_SANDBOX_STARTUP_GRACE_SECONDS: "1" } });

@@ -48,7 +48,8 @@ describeWithEngine("the app fake on a real Docker engine", () => {
       if (names.length > 0) docker(["rm", "-f", ...names], { allowFailure: true });
     });
 
-    test("GIVEN a conversation start THEN a real sandbox runs, becomes READY and calls the app back with its key (webhooks, MCP)", async () => {
+    test("GIVEN a conversation start THEN a real sandbox runs, becomes READY " +
+      "and calls the app back with its key (webhooks, MCP)", async () => {
       const started = await postJson(`${app.url}/api/v1/app-conversations`, {});
       expect(started.body.status).toBe("WORKING");
       const task = await waitForTask(app.url, started.body.id, 60_000);

@@ -127,7 +127,8 @@ function sandboxSpecEnv(env: Env): Record<string, string> {
 
 export function readAppConfig(version: AppVersion, env: Env): AppConfig {
   const kind = env.OH_SANDBOX_KIND?.trim() || undefined;
-  // env_parser ignores every OH_SANDBOX_* sub-variable unless the KIND is set (OpenHands' SDK utils/env_parser.py: a dotted KIND selects the injector whose fields the sub-variables fill).
+  // env_parser ignores every OH_SANDBOX_* sub-variable unless the KIND is set (OpenHands' SDK utils/env_parser.py: a dotted KIND selects
+  // the injector whose fields the sub-variables fill).
   const sandboxEnv: Env = kind ? env : {};
   const mounts: VolumeMount[] = [];
   for (let index = 0; sandboxEnv[`OH_SANDBOX_MOUNTS_${index}_HOST_PATH`] !== undefined; index += 1) {
