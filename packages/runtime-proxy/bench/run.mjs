@@ -256,8 +256,10 @@ for (const [name, r] of results) {
 }
 const calls = counts.resolve - before.resolve + (counts.ensure - before.ensure);
 console.log(
-  `\nspawner calls during the measured dynamic runs (after a warm-up run): ${counts.resolve - before.resolve} resolve + ${counts.ensure - before.ensure} ensure` +
-    ` for ${dynamicRequests} requests = ${((calls / Math.max(1, dynamicRequests)) * 10000).toFixed(3)} per 10,000 requests` +
+  `\nspawner calls during the measured dynamic runs (after a warm-up run): ${counts.resolve - before.resolve} resolve + ` +
+    `${counts.ensure - before.ensure} ensure` +
+    ` for ${dynamicRequests} requests = ` +
+    `${((calls / Math.max(1, dynamicRequests)) * 10000).toFixed(3)} per 10,000 requests` +
     ` (route cache ${settings.routeCacheSeconds} s); activity reports: ${counts.activity}`,
 );
 if (results.some(([, r]) => r.non2xx > 0)) {

@@ -39,71 +39,85 @@ describe("GET /_oh/health", () => {
     return send(proxy.port, "10.0.1.23", "/_oh/health");
   };
 
-  it("GIVEN the spawner process is gone (connection refused) THEN 503, nginx ok, spawner unreachable (the watchdog restarts the stack)", async () => {
-    await spawner.stop();
-    try {
-      const reply = await probe();
-      expect(reply.status).toBe(503);
-      expect(reply.json).toEqual({ nginx: "ok", spawner: "unreachable" });
-      expect(reply.headers["cache-control"]).toBe("no-store");
-    } finally {
-      await spawner.start();
-    }
-    const back = await probe();
-    expect(back.status).toBe(200);
-    expect(back.json).toEqual({ nginx: "ok", spawner: "ok" });
-  });
+  it(
+    "GIVEN the spawner process is gone (connection refused) THEN 503, nginx " + "ok, spawner unreachable (the watchdog restarts the stack)",
+    async () => {
+      await spawner.stop();
+      try {
+        const reply = await probe();
+        expect(reply.status).toBe(503);
+        expect(reply.json).toEqual({ nginx: "ok", spawner: "unreachable" });
+        expect(reply.headers["cache-control"]).toBe("no-store");
+      } finally {
+        await spawner.start();
+      }
+      const back = await probe();
+      expect(back.status).toBe(200);
+      expect(back.json).toEqual({ nginx: "ok", spawner: "ok" });
+    },
+  );
 
-  it("GIVEN a hung spawner (accepts the connection, never answers) THEN 503 spawner not_answering once the health timeout passed", async () => {
-    spawner.health = "hang";
-    try {
-      const reply = await probe();
-      expect(reply.status).toBe(503);
-      expect(reply.json).toEqual({ nginx: "ok", spawner: "not_answering" });
-    } finally {
+  it(
+    "GIVEN a hung spawner (accepts the connection, never answers) THEN 503 " + "spawner not_answering once the health timeout passed",
+    async () => {
+      spawner.health = "hang";
+      try {
+        const reply = await probe();
+        expect(reply.status).toBe(503);
+        expect(reply.json).toEqual({ nginx: "ok", spawner: "not_answering" });
+      } finally {
+        spawner.health = {
+          status: 200,
+          body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } },
+        };
+      }
+    },
+  );
+
+  it(
+    "GIVEN the spawner answers but PostgreSQL is down (its 503 degraded report) THEN 200 (no host replacement for a database " +
+      "outage), the failing dependency named",
+    async () => {
       spawner.health = {
-        status: 200,
-        body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } },
+        status: 503,
+        body: {
+          status: "degraded",
+          checks: { docker: { ok: true }, database: { ok: false, error: "connect ECONNREFUSED 10.0.9.9:5432" }, events: { ok: true } },
+        },
       };
-    }
-  });
+      try {
+        const reply = await probe();
+        expect(reply.status).toBe(200);
+        expect(reply.json).toEqual({ nginx: "ok", spawner: "degraded", failing: ["database"] });
+        // the dependency's error text stays in the spawner's answer, not on the unauthenticated endpoint
+        expect(reply.body).not.toContain("10.0.9.9");
+      } finally {
+        spawner.health = { status: 200, body: { status: "ok", checks: {} } };
+      }
+    },
+  );
 
-  it("GIVEN the spawner answers but PostgreSQL is down (its 503 degraded report) THEN 200 (no host replacement for a database outage), the failing dependency named", async () => {
-    spawner.health = {
-      status: 503,
-      body: {
-        status: "degraded",
-        checks: { docker: { ok: true }, database: { ok: false, error: "connect ECONNREFUSED 10.0.9.9:5432" }, events: { ok: true } },
-      },
-    };
-    try {
-      const reply = await probe();
-      expect(reply.status).toBe(200);
-      expect(reply.json).toEqual({ nginx: "ok", spawner: "degraded", failing: ["database"] });
-      // the dependency's error text stays in the spawner's answer, not on the unauthenticated endpoint
-      expect(reply.body).not.toContain("10.0.9.9");
-    } finally {
-      spawner.health = { status: 200, body: { status: "ok", checks: {} } };
-    }
-  });
-
-  it("GIVEN a degraded report with hostile check names THEN only plain names are repeated; an answer that is not a health report is 503 unreachable", async () => {
-    spawner.health = {
-      status: 503,
-      body: { status: "degraded", checks: { docker: { ok: false }, "a\r\nX-Evil: 1": { ok: false }, ["x".repeat(40)]: { ok: false } } },
-    };
-    try {
-      const reply = await probe();
-      expect(reply.status).toBe(200);
-      expect(reply.json).toEqual({ nginx: "ok", spawner: "degraded", failing: ["docker"] });
-      spawner.health = { status: 404, body: { error: "not found" } };
-      const other = await probe();
-      expect(other.status).toBe(503);
-      expect(other.json).toEqual({ nginx: "ok", spawner: "unreachable" });
-    } finally {
-      spawner.health = { status: 200, body: { status: "ok", checks: {} } };
-    }
-  });
+  it(
+    "GIVEN a degraded report with hostile check names THEN only plain names are repeated; an answer that is not a health report is " +
+      "503 unreachable",
+    async () => {
+      spawner.health = {
+        status: 503,
+        body: { status: "degraded", checks: { docker: { ok: false }, "a\r\nX-Evil: 1": { ok: false }, ["x".repeat(40)]: { ok: false } } },
+      };
+      try {
+        const reply = await probe();
+        expect(reply.status).toBe(200);
+        expect(reply.json).toEqual({ nginx: "ok", spawner: "degraded", failing: ["docker"] });
+        spawner.health = { status: 404, body: { error: "not found" } };
+        const other = await probe();
+        expect(other.status).toBe(503);
+        expect(other.json).toEqual({ nginx: "ok", spawner: "unreachable" });
+      } finally {
+        spawner.health = { status: 200, body: { status: "ok", checks: {} } };
+      }
+    },
+  );
 });
 
 describe("logs", () => {

@@ -41,28 +41,32 @@ describe.each([
     await Promise.all([spawner?.stop(), app?.close(), exposed?.close()]);
   });
 
-  test("GIVEN a READY start task on the sandbox's gateway port WHEN polled with repeated ids THEN agent_server_url is the public runtime URL, unknown ids null", async () => {
-    // The task as the app leaves it once the sandbox answered (agent_server_url = the URL pattern with the host port).
-    const task: StartTask = {
-      id: "a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4",
-      created_by_user_id: null,
-      status: "READY",
-      detail: null,
-      app_conversation_id: "c0ffee00c0ffee00c0ffee00c0ffee01",
-      sandbox_id: "oh-agent-server-x",
-      agent_server_url: `http://${GATEWAY}:32771`,
-      request: {},
-      created_at: "2026-11-28T20:00:00Z",
-      updated_at: "2026-11-28T20:00:02Z",
-    };
-    app.conversations.tasks.set(task.id, task);
-    const reply = await get(`/api/v1/app-conversations/start-tasks?ids=${task.id}&ids=${"0".repeat(32)}`);
-    expect(reply.status).toBe(200);
-    expect(reply.json).toHaveLength(2);
-    expect(reply.json[0].agent_server_url).toBe(`https://32771-${ada.slug}.${RUNTIME_DOMAIN}`);
-    expect(reply.json[1]).toBeNull();
-    expect(reply.body).not.toContain(GATEWAY);
-  });
+  test(
+    "GIVEN a READY start task on the sandbox's gateway port WHEN polled with repeated ids THEN agent_server_url is the public " +
+      "runtime URL, unknown ids null",
+    async () => {
+      // The task as the app leaves it once the sandbox answered (agent_server_url = the URL pattern with the host port).
+      const task: StartTask = {
+        id: "a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4",
+        created_by_user_id: null,
+        status: "READY",
+        detail: null,
+        app_conversation_id: "c0ffee00c0ffee00c0ffee00c0ffee01",
+        sandbox_id: "oh-agent-server-x",
+        agent_server_url: `http://${GATEWAY}:32771`,
+        request: {},
+        created_at: "2026-11-28T20:00:00Z",
+        updated_at: "2026-11-28T20:00:02Z",
+      };
+      app.conversations.tasks.set(task.id, task);
+      const reply = await get(`/api/v1/app-conversations/start-tasks?ids=${task.id}&ids=${"0".repeat(32)}`);
+      expect(reply.status).toBe(200);
+      expect(reply.json).toHaveLength(2);
+      expect(reply.json[0].agent_server_url).toBe(`https://32771-${ada.slug}.${RUNTIME_DOMAIN}`);
+      expect(reply.json[1]).toBeNull();
+      expect(reply.body).not.toContain(GATEWAY);
+    },
+  );
 
   test("GIVEN a conversation start THEN the WORKING task passes through, and the poll finds it by id", async () => {
     const started = await send(proxy.port, APP_HOST, "/api/v1/app-conversations", {

@@ -43,31 +43,38 @@ afterAll(async () => {
 });
 
 describe("the pages' look comes from packages/contracts", () => {
-  it("GIVEN the contracts' stylesheet and layout THEN the proxy's Lua copy (lua/oh/page_assets.lua) is exactly what the build writes", () => {
-    const expected = pageAssetsLua({ style: PAGE_STYLE, styleSource: pageStyleSource(), layout: PAGE_LAYOUT });
-    expect(readFileSync(join(__dirname, "..", "lua", "oh", "page_assets.lua"), "utf8")).toBe(expected);
-  });
+  it(
+    "GIVEN the contracts' stylesheet and layout THEN the proxy's Lua copy " + "(lua/oh/page_assets.lua) is exactly what the build writes",
+    () => {
+      const expected = pageAssetsLua({ style: PAGE_STYLE, styleSource: pageStyleSource(), layout: PAGE_LAYOUT });
+      expect(readFileSync(join(__dirname, "..", "lua", "oh", "page_assets.lua"), "utf8")).toBe(expected);
+    },
+  );
 });
 
 describe("the starting page", () => {
-  it("GIVEN Alice's start in the container stage WHEN her browser asks for a page THEN it names the stage, the time so far and the usual time, with the script and a no-script reload", async () => {
-    spawner.ensure.set(alice.slug, () => ({
-      status: 202,
-      body: { state: "starting", retryAfterMs: 2000, progress: progress("container", 9_000, 30_000) },
-    }));
-    const reply = await page("/conversations/42?tab=files");
-    expect(reply.status).toBe(503);
-    expect(reply.headers["retry-after"]).toBe("2");
-    expect(reply.headers["content-type"]).toBe("text/html; charset=utf-8");
-    expect(reply.body).toContain("<h1>Starting your OpenHands</h1>");
-    expect(reply.body).toContain('<li data-stage="container" class="now">Starting your OpenHands</li>');
-    expect(reply.body).toContain("Started 9 s ago. A start usually takes about 30 s here.");
-    expect(reply.body).toContain('data-next="/conversations/42?tab=files"');
-    expect(reply.body).toContain('<script src="/_oh/pages/starting.js" defer></script>');
-    expect(reply.body).toContain('<noscript><meta http-equiv="refresh" content="2"></noscript>');
-    // The spawner got the request's id: it names the start in the logs and on the page of a failed start.
-    expect(spawner.ensureBodies.at(-1)?.body).toMatchObject({ sub: alice.sub, requestId: expect.stringMatching(/^[0-9a-f]{32}$/) });
-  });
+  it(
+    "GIVEN Alice's start in the container stage WHEN her browser asks for a page THEN it names the stage, the time so far and the " +
+      "usual time, with the script and a no-script reload",
+    async () => {
+      spawner.ensure.set(alice.slug, () => ({
+        status: 202,
+        body: { state: "starting", retryAfterMs: 2000, progress: progress("container", 9_000, 30_000) },
+      }));
+      const reply = await page("/conversations/42?tab=files");
+      expect(reply.status).toBe(503);
+      expect(reply.headers["retry-after"]).toBe("2");
+      expect(reply.headers["content-type"]).toBe("text/html; charset=utf-8");
+      expect(reply.body).toContain("<h1>Starting your OpenHands</h1>");
+      expect(reply.body).toContain('<li data-stage="container" class="now">Starting your OpenHands</li>');
+      expect(reply.body).toContain("Started 9 s ago. A start usually takes about 30 s here.");
+      expect(reply.body).toContain('data-next="/conversations/42?tab=files"');
+      expect(reply.body).toContain('<script src="/_oh/pages/starting.js" defer></script>');
+      expect(reply.body).toContain('<noscript><meta http-equiv="refresh" content="2"></noscript>');
+      // The spawner got the request's id: it names the start in the logs and on the page of a failed start.
+      expect(spawner.ensureBodies.at(-1)?.body).toMatchObject({ sub: alice.sub, requestId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    },
+  );
 
   it("GIVEN the page's own headers THEN a strict CSP: its one stylesheet by hash, scripts only from this origin, no framing", async () => {
     const reply = await page("/");
@@ -81,19 +88,22 @@ describe("the starting page", () => {
     expect(reply.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
   });
 
-  it("GIVEN a request for //evil.example/x or /\\evil.example WHEN the starting page is served THEN its next path is / (open redirect)", async () => {
-    for (const path of ["//evil.example/x", "///evil.example", "/\\evil.example"]) {
-      const reply = await page(path);
-      expect(reply.status).toBe(503);
-      expect(reply.body).not.toContain("evil.example");
-      expect(reply.body).toContain('data-next="/"');
-    }
-    // An encoded backslash or slash is a path on this host, as the browser resolves it.
-    for (const path of ["/%5Cevil.example", "/%2F%2Fevil.example"]) {
-      const next = /data-next="([^"]*)"/.exec((await page(path)).body)?.[1] ?? "";
-      expect(new URL(next, `https://${APP_HOST}`).host).toBe(APP_HOST);
-    }
-  });
+  it(
+    "GIVEN a request for //evil.example/x or /\\evil.example WHEN the " + "starting page is served THEN its next path is / (open redirect)",
+    async () => {
+      for (const path of ["//evil.example/x", "///evil.example", "/\\evil.example"]) {
+        const reply = await page(path);
+        expect(reply.status).toBe(503);
+        expect(reply.body).not.toContain("evil.example");
+        expect(reply.body).toContain('data-next="/"');
+      }
+      // An encoded backslash or slash is a path on this host, as the browser resolves it.
+      for (const path of ["/%5Cevil.example", "/%2F%2Fevil.example"]) {
+        const next = /data-next="([^"]*)"/.exec((await page(path)).body)?.[1] ?? "";
+        expect(new URL(next, `https://${APP_HOST}`).host).toBe(APP_HOST);
+      }
+    },
+  );
 
   it("GIVEN the starting page's script THEN the proxy serves it as JavaScript from the app host", async () => {
     const reply = await send(proxy.port, APP_HOST, "/_oh/pages/starting.js", { headers: signed(alice) });
@@ -118,13 +128,16 @@ describe("GET /_oh/start-status: the signed user's own start and nobody else's",
     spawner.progress.set(bob.slug, () => ({ status: 200, body: progress("database", 1_000, 31_000) }));
   });
 
-  it("GIVEN Alice WHEN she asks THEN the state, stage and times of her start, and nothing else (no failure details, no request id)", async () => {
-    const reply = await send(proxy.port, APP_HOST, "/_oh/start-status", { headers: signed(alice) });
-    expect(reply.status).toBe(200);
-    expect(reply.headers["cache-control"]).toBe("no-store");
-    expect(reply.json).toEqual({ state: "starting", stage: "health", elapsedMs: 20_000, typicalMs: 31_000 });
-    expect(spawner.progressAsked.at(-1)).toBe(alice.slug);
-  });
+  it(
+    "GIVEN Alice WHEN she asks THEN the state, stage and times of her " + "start, and nothing else (no failure details, no request id)",
+    async () => {
+      const reply = await send(proxy.port, APP_HOST, "/_oh/start-status", { headers: signed(alice) });
+      expect(reply.status).toBe(200);
+      expect(reply.headers["cache-control"]).toBe("no-store");
+      expect(reply.json).toEqual({ state: "starting", stage: "health", elapsedMs: 20_000, typicalMs: 31_000 });
+      expect(spawner.progressAsked.at(-1)).toBe(alice.slug);
+    },
+  );
 
   it("GIVEN Bob WHEN he names Alice in the query or an unsigned header THEN he still reads only his own start", async () => {
     spawner.progressAsked.length = 0;
@@ -230,15 +243,19 @@ describe("refusals in words with the next step", () => {
     expect(reply.body).toContain('<a class="button" href="/">Sign in</a>');
   });
 
-  it("GIVEN no credential on a runtime host THEN 'Open this from OpenHands' with a link back to the app host; nginx's frame-ancestors stays", async () => {
-    const runtime = `32771-${alice.slug}.${RUNTIME_DOMAIN}`;
-    const reply = await send(proxy.port, runtime, "/", { headers: { Accept: "text/html" } });
-    expect(reply.status).toBe(401);
-    expect(reply.body).toContain("Open this from OpenHands");
-    expect(reply.body).toContain(`<a class="button" href="https://${APP_HOST}/">Go to your OpenHands</a>`);
-    const csp = ([] as string[]).concat(reply.headers["content-security-policy"] ?? []).join(", ");
-    expect(csp).toContain(`frame-ancestors https://${APP_HOST}`);
-  });
+  it(
+    "GIVEN no credential on a runtime host THEN 'Open this from OpenHands' with " +
+      "a link back to the app host; nginx's frame-ancestors stays",
+    async () => {
+      const runtime = `32771-${alice.slug}.${RUNTIME_DOMAIN}`;
+      const reply = await send(proxy.port, runtime, "/", { headers: { Accept: "text/html" } });
+      expect(reply.status).toBe(401);
+      expect(reply.body).toContain("Open this from OpenHands");
+      expect(reply.body).toContain(`<a class="button" href="https://${APP_HOST}/">Go to your OpenHands</a>`);
+      const csp = ([] as string[]).concat(reply.headers["content-security-policy"] ?? []).join(", ");
+      expect(csp).toContain(`frame-ancestors https://${APP_HOST}`);
+    },
+  );
 
   it("GIVEN Alice on a sandbox port nobody runs THEN 'This workspace is not running' with the way back", async () => {
     const runtime = `40001-${alice.slug}.${RUNTIME_DOMAIN}`;

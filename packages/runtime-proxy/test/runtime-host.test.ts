@@ -250,22 +250,26 @@ describe("session keys (the SPA's cross-origin calls carry no identity)", () => 
   });
 
   // Each worker remembers keys that matched a route's hash; only that exact key for that hash may skip the hashing.
-  it("GIVEN Ada's key accepted (and remembered) by both workers THEN a key with the same prefix, Ada's key on Bob's host and Bob's on Ada's are still refused", async () => {
-    const eight = (h: string, k: string) =>
-      Promise.all(Array.from({ length: 8 }, () => send(proxy.port, h, "/api/conversations", { headers: { "X-Session-API-Key": k } })));
-    expect((await eight(adaHost, ADA_KEY)).map((r) => r.status)).toEqual(Array(8).fill(200));
-    const before = contacts();
-    for (const [h, k] of [
-      [adaHost, `${ADA_KEY.slice(0, -1)}x`],
-      [adaHost, `${ADA_KEY}x`],
-      [adaHost, ADA_KEY.slice(0, -1)],
-      [bobHost, ADA_KEY],
-      [adaHost, BOB_KEY],
-    ] as const) {
-      expect([k, (await eight(h, k)).map((r) => r.status)]).toEqual([k, Array(8).fill(404)]);
-    }
-    expect(contacts()).toBe(before);
-  });
+  it(
+    "GIVEN Ada's key accepted (and remembered) by both workers THEN a key with the same prefix, Ada's key on Bob's host and Bob's on " +
+      "Ada's are still refused",
+    async () => {
+      const eight = (h: string, k: string) =>
+        Promise.all(Array.from({ length: 8 }, () => send(proxy.port, h, "/api/conversations", { headers: { "X-Session-API-Key": k } })));
+      expect((await eight(adaHost, ADA_KEY)).map((r) => r.status)).toEqual(Array(8).fill(200));
+      const before = contacts();
+      for (const [h, k] of [
+        [adaHost, `${ADA_KEY.slice(0, -1)}x`],
+        [adaHost, `${ADA_KEY}x`],
+        [adaHost, ADA_KEY.slice(0, -1)],
+        [bobHost, ADA_KEY],
+        [adaHost, BOB_KEY],
+      ] as const) {
+        expect([k, (await eight(h, k)).map((r) => r.status)]).toEqual([k, Array(8).fill(404)]);
+      }
+      expect(contacts()).toBe(before);
+    },
+  );
 
   it("GIVEN Ada's key on Bob's host THEN 404", async () => {
     const reply = await send(proxy.port, bobHost, `/api/conversations?session_api_key=${ADA_KEY}`);
@@ -361,12 +365,15 @@ describe("CORS preflight and the App tab's probe", () => {
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
   });
 
-  it("GIVEN an uncredentialed probe on the agent-server port THEN the same 502 as a silent worker, and the agent-server sees nothing", async () => {
-    const before = contacts();
-    const reply = await send(proxy.port, adaHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
-    expect(reply.status).toBe(502);
-    expect(contacts()).toBe(before);
-  });
+  it(
+    "GIVEN an uncredentialed probe on the agent-server port THEN the same " + "502 as a silent worker, and the agent-server sees nothing",
+    async () => {
+      const before = contacts();
+      const reply = await send(proxy.port, adaHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
+      expect(reply.status).toBe(502);
+      expect(contacts()).toBe(before);
+    },
+  );
 
   it.each([
     ["from a foreign origin", () => adaWorkerHost, "https://evil.example"],
@@ -378,15 +385,18 @@ describe("CORS preflight and the App tab's probe", () => {
 });
 
 describe("response headers on runtime hosts", () => {
-  it("GIVEN a sandbox answer THEN no-store, no-referrer and frame-ancestors of the app are added; Domain= is removed from its cookies", async () => {
-    const reply = await send(proxy.port, adaHost, "/set-cookie", { headers: signed(adaHost) });
-    expect(reply.headers["cache-control"]).toBe("no-store");
-    expect(reply.headers["referrer-policy"]).toBe("no-referrer");
-    const csp = reply.headers["content-security-policy"];
-    expect(csp).toContain("default-src 'self'");
-    expect(csp).toContain(`frame-ancestors https://${APP_HOST}`);
-    expect(reply.headers["set-cookie"]).toEqual(["tossed=1; Path=/", "local=2; Path=/; HttpOnly"]);
-  });
+  it(
+    "GIVEN a sandbox answer THEN no-store, no-referrer and frame-ancestors of " + "the app are added; Domain= is removed from its cookies",
+    async () => {
+      const reply = await send(proxy.port, adaHost, "/set-cookie", { headers: signed(adaHost) });
+      expect(reply.headers["cache-control"]).toBe("no-store");
+      expect(reply.headers["referrer-policy"]).toBe("no-referrer");
+      const csp = reply.headers["content-security-policy"];
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain(`frame-ancestors https://${APP_HOST}`);
+      expect(reply.headers["set-cookie"]).toEqual(["tossed=1; Path=/", "local=2; Path=/; HttpOnly"]);
+    },
+  );
 
   it("GIVEN a refusal THEN it carries the same headers", async () => {
     const reply = await send(proxy.port, adaHost, "/");
