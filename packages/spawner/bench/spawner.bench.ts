@@ -152,7 +152,8 @@ async function main() {
       process.execPath,
       [
         "-e",
-        `require("http").createServer((q, s) => { s.writeHead(200, {"content-type": "application/json"}); s.end('{"owner":"x"}'); }).listen(${basePort}, "127.0.0.1")`,
+        `require("http").createServer((q, s) => { s.writeHead(200, {"content-type": "application/json"}); s.end('{"owner":"x"}'); ` +
+          `}).listen(${basePort}, "127.0.0.1")`,
       ],
       { stdio: "ignore" },
     );
@@ -178,12 +179,17 @@ async function main() {
     for (const list of [cold, hot, inproc]) list.sort((a, b) => a - b);
     const lines = [
       "spawner bench (fake Docker engine and fake OpenHands on loopback; one run, side by side)",
-      `  cold ensure (new user, full start, in-process)   p50 ${fmt(quantile(cold, 0.5))}   max ${fmt(cold[cold.length - 1]!)}   (n=${cold.length})`,
-      `  ensure, app already running, HTTP API            p50 ${fmt(quantile(hot, 0.5))}   p99 ${fmt(quantile(hot, 0.99))}   (n=${N}, sequential, keep-alive, dist/spawner.js)`,
-      `  ensure, app already running, in-process          p50 ${fmt(quantile(inproc, 0.5))}   p99 ${fmt(quantile(inproc, 0.99))}   (n=${N})`,
-      `  resolve, HTTP API                                ${Math.round(httpRate).toLocaleString("en")} lookups/s   (n=${R}, ${concurrency} concurrent, keep-alive, dist/spawner.js)`,
-      `  bare Node HTTP server, same client loop          ${Math.round(baseRate).toLocaleString("en")} requests/s   (the floor of the figure above)`,
-      `  resolve, in-process                              ${Math.round(inprocRate).toLocaleString("en")} lookups/s   (n=${M})`,
+      `  cold ensure (new user, full start, in-process)   p50 ${fmt(quantile(cold, 0.5))}   max ${fmt(cold[cold.length - 1]!)}   ` +
+        `(n=${cold.length})`,
+      `  ensure, app already running, HTTP API            p50 ${fmt(quantile(hot, 0.5))}   p99 ${fmt(quantile(hot, 0.99))}   ` +
+        `(n=${N}, sequential, keep-alive, dist/spawner.js)`,
+      `  ensure, app already running, in-process          p50 ` +
+        `${fmt(quantile(inproc, 0.5))}   p99 ${fmt(quantile(inproc, 0.99))}   (n=${N})`,
+      `  resolve, HTTP API                                ${Math.round(httpRate).toLocaleString("en")} lookups/s   (n=${R}, ` +
+        `${concurrency} concurrent, keep-alive, dist/spawner.js)`,
+      `  bare Node HTTP server, same client loop          ${Math.round(baseRate).toLocaleString("en")} requests/s   (the floor of ` +
+        `the figure above)`,
+      `  resolve, in-process                              ` + `${Math.round(inprocRate).toLocaleString("en")} lookups/s   (n=${M})`,
       `  ratio HTTP resolve / bare Node HTTP              ${(httpRate / baseRate).toFixed(2)}`,
       `  ratio cold / hot ensure over HTTP (p50)          ${(quantile(cold, 0.5) / quantile(hot, 0.5)).toFixed(0)}x`,
       `  ratio in-process / HTTP resolve                  ${(inprocRate / httpRate).toFixed(0)}x`,

@@ -2,7 +2,7 @@
  * The control API on 127.0.0.1:8081 (docs/CONTRACTS.md "Spawner API"), for OpenResty only:
  *   POST /v1/users/<slug>/ensure {sub, email, requestId?} → 200 {state:"running", upstream}
  *                                              | 202 {state:"starting", retryAfterMs, progress}
- *                                              | 503 {error:"capacity", message, details} | 502 {error:"start_failed", message, stage, requestId}
+ * | 503 {error:"capacity", message, details} | 502 {error:"start_failed", message, stage, requestId}
  *                                              | 400 on a malformed slug
  *   GET  /v1/users/<slug>/start → 200 the start's progress (src/start-progress.ts), for that user's starting page
  *   GET  /v1/routes/resolve?host=<runtime host> → 200 {owner, upstream, kind, sessionKeySha256} | 404

@@ -60,7 +60,10 @@ export interface LlmSeed {
   apiKey: string;
 }
 
-/** `seeded`: first settings written; `key-refreshed`: settings that use the gateway got this person's key; `kept`: settings of the person's own. */
+/**
+ * `seeded`: first settings written; `key-refreshed`: settings that use the gateway got this person's key; `kept`: settings of the person's
+ * own.
+ */
 export type SeedOutcome = "seeded" | "key-refreshed" | "kept";
 
 /**
@@ -77,7 +80,10 @@ export async function seedLlmSettings(upstream: string, seed: LlmSeed): Promise<
   let payload: Record<string, unknown>;
   let outcome: SeedOutcome;
   if (current.status === 404) {
-    payload = { agent_settings_diff: { llm: { model: seed.model, base_url: seed.baseUrl, api_key: seed.apiKey } }, user_consents_to_analytics: false };
+    payload = {
+      agent_settings_diff: { llm: { model: seed.model, base_url: seed.baseUrl, api_key: seed.apiKey } },
+      user_consents_to_analytics: false,
+    };
     outcome = "seeded";
   } else if (current.status === 200) {
     if (storedBaseUrl(current.body) !== seed.baseUrl) return "kept";
@@ -87,7 +93,8 @@ export async function seedLlmSettings(upstream: string, seed: LlmSeed): Promise<
     throw new Error(`GET /api/v1/settings answered ${current.status}`);
   }
   const answer = await httpCall(`${upstream}/api/v1/settings`, "POST", payload);
-  if (answer.status < 200 || answer.status >= 300) throw new Error(`POST /api/v1/settings answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  if (answer.status < 200 || answer.status >= 300)
+    throw new Error(`POST /api/v1/settings answered ` + `${answer.status}: ${answer.body.slice(0, 200)}`);
   return outcome;
 }
 

@@ -128,7 +128,8 @@ export const configSchema = z
           .int()
           .min(
             2,
-            "must be at least 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when that is 0: with 1 no sandbox ever starts)",
+            "must be at least 2 (OpenHands pauses older sandboxes down to this limit minus 1 before every start and fails when " +
+              "that is 0: with 1 no sandbox ever starts)",
           )
           .default(3),
         /** Sandbox containers one user may have in any state (OpenHands keeps one per conversation until deleted). */
@@ -298,7 +299,9 @@ export function parseConfig(input: unknown): SpawnerConfig {
 function gatewayMasterKey(key: string): string {
   if (!/^sk-[!-~]{17,}$/.test(key) || key.startsWith("sk-oh-")) {
     throw new ConfigError(
-      `config.secrets.llmGatewayKey: (${key.length} characters, not shown) is not the gateway's master key: expected "sk-" followed by the llm-gateway-key secret (the host writes it to /run/openhands-team/secrets/llm-gateway-api-key), not a person's sk-oh- key`,
+      `config.secrets.llmGatewayKey: (${key.length} characters, not shown) is not the gateway's master key: expected "sk-" ` +
+        `followed by the llm-gateway-key secret (the host writes it to /run/openhands-team/secrets/llm-gateway-api-key), not a ` +
+        `person's sk-oh- key`,
     );
   }
   return key;

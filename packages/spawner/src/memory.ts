@@ -38,7 +38,9 @@ export class MemoryBudget {
     return this.limits.appMiB;
   }
 
-  /** The sum of the memory limits of the apps and sandboxes that hold memory now (a container without a limit counts as its kind's limit). */
+  /**
+   * The sum of the memory limits of the apps and sandboxes that hold memory now (a container without a limit counts as its kind's limit).
+   */
   usedMiB(): number {
     let bytes = 0;
     for (const c of this.view.all()) {
@@ -69,6 +71,9 @@ export class MemoryBudget {
     if (own) used -= this.limitMiB(own);
     if (used + need <= this.budgetMiB) return undefined;
     const what = kind === "app" ? "your OpenHands app" : "a new sandbox";
-    return `this host's memory is taken: apps and sandboxes already hold ${used} MiB of its ${this.budgetMiB} MiB budget, and ${what} needs ${need} MiB more (memory.budgetMiB); try again when someone's idle app or conversation has been stopped`;
+    return (
+      `this host's memory is taken: apps and sandboxes already hold ${used} MiB of its ${this.budgetMiB} MiB budget, and ${what} ` +
+      `needs ${need} MiB more (memory.budgetMiB); try again when someone's idle app or conversation has been stopped`
+    );
   }
 }

@@ -201,7 +201,8 @@ export class Spawner {
         log.warn("start refused: host full", { slug, running, starting: startingOthers, max: this.options.maxRunningApps });
         this.progress.drop(slug);
         throw new CapacityError(
-          `this host already runs or starts ${running + startingOthers} OpenHands apps (${running} running, ${startingOthers} starting; users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`,
+          `this host already runs or starts ${running + startingOthers} OpenHands apps (${running} running, ${startingOthers} ` +
+            `starting; users.maxRunningApps = ${this.options.maxRunningApps}); try again when someone's idle app has been stopped`,
           { reason: "apps", running, starting: startingOthers, max: this.options.maxRunningApps },
         );
       }

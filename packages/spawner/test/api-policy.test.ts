@@ -24,39 +24,43 @@ const ctx: CreateContext = {
 };
 
 describe("Docker API policy (pure)", () => {
-  it("GIVEN the allow-list of the README's filtered Docker API THEN exactly those calls classify, with or without the version prefix where docker-py sends it", () => {
-    const ok: Array<[string, string, string]> = [
-      ["GET", "/version", "version"],
-      ["GET", "/v1.47/version", "version"],
-      ["GET", "/v1.47/containers/json?limit=-1&all=1&size=0&trunc_cmd=0", "list"],
-      ["GET", `/v1.47/containers/${"a".repeat(64)}/json`, "inspect"],
-      ["POST", `/v1.47/containers/create?name=oh-sbx-${slug}-x`, "create"],
-      ["POST", "/v1.47/containers/abc/start", "action"],
-      ["POST", "/v1.47/containers/abc/stop?t=10", "action"],
-      ["DELETE", "/v1.47/containers/abc?v=False&link=False&force=False", "remove"],
-      ["GET", "/v1.47/images/ghcr.io/openhands/agent-server:1.19.1-python/json", "image-inspect"],
-      ["POST", "/v1.47/images/create?tag=1.19.1-python&fromImage=ghcr.io/openhands/agent-server", "image-pull"],
-      ["GET", `/v1.47/volumes/openhands-workspace-oh-sbx-${slug}-x`, "volume"],
-    ];
-    for (const [method, url, op] of ok) {
-      const result = classifyDockerCall(method, url);
-      expect({ url, op: result.ok ? result.call.op : result.message }).toEqual({ url, op });
-    }
-    for (const [method, url] of [
-      ["GET", "/_ping"],
-      ["GET", "/v1.47/info"],
-      ["POST", "/v1.47/containers/abc/exec"],
-      ["GET", "/v1.47/containers/a/../b/json"],
-      ["PUT", "/v1.47/containers/abc/archive"],
-      ["POST", "/v1.47/containers/create"],
-      ["GET", "//v1.47/version"],
-      ["POST", `/v1.23/containers/create?name=oh-sbx-${slug}-x`],
-      ["POST", "/v1.12/containers/abc/start"],
-      ["GET", "/v1.39/version"],
-    ]) {
-      expect(classifyDockerCall(method!, url!).ok).toBe(false);
-    }
-  });
+  it(
+    "GIVEN the allow-list of the README's filtered Docker API THEN exactly those calls classify, with or without the version prefix " +
+      "where docker-py sends it",
+    () => {
+      const ok: Array<[string, string, string]> = [
+        ["GET", "/version", "version"],
+        ["GET", "/v1.47/version", "version"],
+        ["GET", "/v1.47/containers/json?limit=-1&all=1&size=0&trunc_cmd=0", "list"],
+        ["GET", `/v1.47/containers/${"a".repeat(64)}/json`, "inspect"],
+        ["POST", `/v1.47/containers/create?name=oh-sbx-${slug}-x`, "create"],
+        ["POST", "/v1.47/containers/abc/start", "action"],
+        ["POST", "/v1.47/containers/abc/stop?t=10", "action"],
+        ["DELETE", "/v1.47/containers/abc?v=False&link=False&force=False", "remove"],
+        ["GET", "/v1.47/images/ghcr.io/openhands/agent-server:1.19.1-python/json", "image-inspect"],
+        ["POST", "/v1.47/images/create?tag=1.19.1-python&fromImage=ghcr.io/openhands/agent-server", "image-pull"],
+        ["GET", `/v1.47/volumes/openhands-workspace-oh-sbx-${slug}-x`, "volume"],
+      ];
+      for (const [method, url, op] of ok) {
+        const result = classifyDockerCall(method, url);
+        expect({ url, op: result.ok ? result.call.op : result.message }).toEqual({ url, op });
+      }
+      for (const [method, url] of [
+        ["GET", "/_ping"],
+        ["GET", "/v1.47/info"],
+        ["POST", "/v1.47/containers/abc/exec"],
+        ["GET", "/v1.47/containers/a/../b/json"],
+        ["PUT", "/v1.47/containers/abc/archive"],
+        ["POST", "/v1.47/containers/create"],
+        ["GET", "//v1.47/version"],
+        ["POST", `/v1.23/containers/create?name=oh-sbx-${slug}-x`],
+        ["POST", "/v1.12/containers/abc/start"],
+        ["GET", "/v1.39/version"],
+      ]) {
+        expect(classifyDockerCall(method!, url!).ok).toBe(false);
+      }
+    },
+  );
 
   it("GIVEN names THEN ownership needs the exact prefix and a non-empty id", () => {
     expect(ownsContainerName(slug, `/oh-sbx-${slug}-x1`)).toBe(true);
@@ -248,48 +252,56 @@ describe("create review: exact field names, no duplicates, rebuilt from scratch 
     expect(reviewCreateText(name, text({ ...rebuilt, hostconfig: null }), ctx)).toMatchObject({ ok: false, status: 400 });
   });
 
-  it("GIVEN a network mode of docker0 (bridge) or none-empty endpoint settings THEN the sandbox still lands on the user's network, or is refused", () => {
-    for (const mode of ["", "default", "bridge", ctx.network]) {
-      const review = reviewCreateText(name, text({ ...good, HostConfig: { ...good.HostConfig, NetworkMode: mode } }), ctx);
-      expect((review as { body: Record<string, any> }).body.HostConfig.NetworkMode).toBe(ctx.network);
-    }
-    expect(
-      reviewCreateText(
-        name,
-        text({ ...good, NetworkingConfig: { EndpointsConfig: { [ctx.network]: { IPAMConfig: { IPv4Address: "10.240.3.2" } } } } }),
-        ctx,
-      ),
-    ).toMatchObject({ ok: false, status: 403 });
-    expect(reviewCreateText(name, text({ ...good, NetworkingConfig: { EndpointsConfig: { bridge: {} } } }), ctx)).toMatchObject({
-      ok: false,
-      status: 403,
-    });
-  });
+  it(
+    "GIVEN a network mode of docker0 (bridge) or none-empty endpoint settings THEN " +
+      "the sandbox still lands on the user's network, or is refused",
+    () => {
+      for (const mode of ["", "default", "bridge", ctx.network]) {
+        const review = reviewCreateText(name, text({ ...good, HostConfig: { ...good.HostConfig, NetworkMode: mode } }), ctx);
+        expect((review as { body: Record<string, any> }).body.HostConfig.NetworkMode).toBe(ctx.network);
+      }
+      expect(
+        reviewCreateText(
+          name,
+          text({ ...good, NetworkingConfig: { EndpointsConfig: { [ctx.network]: { IPAMConfig: { IPv4Address: "10.240.3.2" } } } } }),
+          ctx,
+        ),
+      ).toMatchObject({ ok: false, status: 403 });
+      expect(reviewCreateText(name, text({ ...good, NetworkingConfig: { EndpointsConfig: { bridge: {} } } }), ctx)).toMatchObject({
+        ok: false,
+        status: 403,
+      });
+    },
+  );
 
-  it("GIVEN healthcheck settings THEN intervals, timeouts and start periods below their minimum or above their maximum, and too many retries, are refused", () => {
-    const hc = (healthcheck: Record<string, unknown>) =>
-      reviewCreateText(name, text({ ...good, Healthcheck: { Test: ["CMD", "true"], ...healthcheck } }), ctx);
-    expect(hc({ Interval: 1_000_000 })).toMatchObject({
-      ok: false,
-      status: 403,
-      message: expect.stringMatching(/Interval must be 0 .* or at least 5 s/),
-    });
-    expect(hc({ Interval: HEALTHCHECK_BOUNDS.Interval.min - 1 })).toMatchObject({ ok: false });
-    expect(hc({ Timeout: 1 })).toMatchObject({ ok: false });
-    expect(hc({ StartPeriod: 1 })).toMatchObject({ ok: false });
-    expect(hc({ Interval: HEALTHCHECK_BOUNDS.Interval.max + 1 })).toMatchObject({ ok: false, status: 400 });
-    expect(hc({ Retries: 11 })).toMatchObject({ ok: false, status: 400 });
-    expect(hc({ Interval: 1.5e9 })).toMatchObject({ ok: false });
-    expect(hc({ Test: ["CMD-SHELL", "true"], Interval: 0 })).toMatchObject({ ok: true });
-    const ok = hc({ Interval: 30e9, Timeout: 5e9, StartPeriod: 10e9, Retries: 3 });
-    expect((ok as { body: Record<string, any> }).body.Healthcheck).toEqual({
-      Test: ["CMD", "true"],
-      Interval: 30e9,
-      Timeout: 5e9,
-      StartPeriod: 10e9,
-      Retries: 3,
-    });
-  });
+  it(
+    "GIVEN healthcheck settings THEN intervals, timeouts and start periods below their minimum or above their maximum, and too many " +
+      "retries, are refused",
+    () => {
+      const hc = (healthcheck: Record<string, unknown>) =>
+        reviewCreateText(name, text({ ...good, Healthcheck: { Test: ["CMD", "true"], ...healthcheck } }), ctx);
+      expect(hc({ Interval: 1_000_000 })).toMatchObject({
+        ok: false,
+        status: 403,
+        message: expect.stringMatching(/Interval must be 0 .* or at least 5 s/),
+      });
+      expect(hc({ Interval: HEALTHCHECK_BOUNDS.Interval.min - 1 })).toMatchObject({ ok: false });
+      expect(hc({ Timeout: 1 })).toMatchObject({ ok: false });
+      expect(hc({ StartPeriod: 1 })).toMatchObject({ ok: false });
+      expect(hc({ Interval: HEALTHCHECK_BOUNDS.Interval.max + 1 })).toMatchObject({ ok: false, status: 400 });
+      expect(hc({ Retries: 11 })).toMatchObject({ ok: false, status: 400 });
+      expect(hc({ Interval: 1.5e9 })).toMatchObject({ ok: false });
+      expect(hc({ Test: ["CMD-SHELL", "true"], Interval: 0 })).toMatchObject({ ok: true });
+      const ok = hc({ Interval: 30e9, Timeout: 5e9, StartPeriod: 10e9, Retries: 3 });
+      expect((ok as { body: Record<string, any> }).body.Healthcheck).toEqual({
+        Test: ["CMD", "true"],
+        Interval: 30e9,
+        Timeout: 5e9,
+        StartPeriod: 10e9,
+        Retries: 3,
+      });
+    },
+  );
 
   it("GIVEN labels in the spawner's namespace THEN refused, except the owner label set to this user", () => {
     expect(reviewCreateText(name, text({ ...good, Labels: { "org.openhands-team.owner": "bbbbbbbbbbbbbbbb" } }), ctx)).toMatchObject({

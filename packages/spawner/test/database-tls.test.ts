@@ -91,19 +91,23 @@ describe("GIVEN a PostgreSQL server that refuses connections without TLS", () =>
     await expect(databasesWith({ mode: "disable" }).ensure("cccccccccccccccc")).rejects.toThrow(/could not be prepared: .*no encryption/);
   });
 
-  it("WHEN the server's certificate is not signed by the configured CA (an impostor database) THEN verify-full refuses to send the password", async () => {
-    const otherKey = join(dir, "other.key");
-    const otherCert = join(dir, "other.pem");
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", otherKey, "-out", otherCert],
-      { stdio: "pipe" },
-    );
-    const { readFileSync } = await import("node:fs");
-    await expect(databasesWith({ mode: "verify-full", ca: readFileSync(otherCert, "utf8") }).ensure("dddddddddddddddd")).rejects.toThrow(
-      /could not be prepared: .*(self-signed certificate|unable to verify|certificate)/,
-    );
-  });
+  it(
+    "WHEN the server's certificate is not signed by the configured CA (an " +
+      "impostor database) THEN verify-full refuses to send the password",
+    async () => {
+      const otherKey = join(dir, "other.key");
+      const otherCert = join(dir, "other.pem");
+      execFileSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", otherKey, "-out", otherCert],
+        { stdio: "pipe" },
+      );
+      const { readFileSync } = await import("node:fs");
+      await expect(databasesWith({ mode: "verify-full", ca: readFileSync(otherCert, "utf8") }).ensure("dddddddddddddddd")).rejects.toThrow(
+        /could not be prepared: .*(self-signed certificate|unable to verify|certificate)/,
+      );
+    },
+  );
 
   it("WHEN verify-full has no caFile, or caFile is not a certificate THEN the configuration is refused with the field named", () => {
     const base = configDocument({});

@@ -46,108 +46,120 @@ describeWithEngine("filtered Docker API", () => {
 
   const reached = (method: string, path: string) => lab.calls.filter((c) => c.method === method && c.path === path).length;
 
-  it("GIVEN the owner's OpenHands WHEN docker-py runs a sandbox's whole life THEN every call passes and the create dockerd gets is rebuilt onto the user's network, gateway and workspace", async () => {
-    const name = `oh-sbx-${alice.slug}-life1`;
-    // version negotiation (unprefixed): the daemon's own API version
-    expect(asAlice.apiVersion).toBe("1.41");
-    // spec service: image inspect by reference; a pull has no registry here, and the daemon's 500 passes through
-    expect((await asAlice.call("GET", asAlice.v(`/images/${image}/json`))).status).toBe(200);
-    const [repo, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
-    expect((await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`))).status).toBe(500);
-    // containers.run: create, inspect by Id, start
-    const run = await asAlice.run(name, DockerPyClient.sandboxBody(image));
-    expect([run.create.status, run.inspect?.status, run.start?.status]).toEqual([201, 200, 204]);
-    const id = run.id!;
-    // list then inspect by Id
-    const { list, inspects } = await asAlice.listAll();
-    expect(list.status).toBe(200);
-    expect(list.json().map((c: { Names: string[] }) => c.Names[0])).toEqual([`/${name}`]);
-    expect(inspects.map((r) => r.status)).toEqual([200]);
-    // containers.get by name, image tags through the image Id
-    const byName = await asAlice.call("GET", asAlice.v(`/containers/${name}/json`));
-    expect(byName.status).toBe(200);
-    const inspected = byName.json();
-    expect(inspected.Name).toBe(`/${name}`);
-    expect(inspected.Config.Env).toContain("OH_SESSION_API_KEYS_0=session-key-of-this-sandbox");
-    expect((await asAlice.call("GET", asAlice.v(`/images/${inspected.Image.split(":")[1]}/json`))).json().RepoTags).toEqual([image]);
-    // pause, unpause, stop, start, stop, remove, volume lookup and delete
-    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/pause`))).status).toBe(204);
-    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/unpause`))).status).toBe(204);
-    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
-    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/start`))).status).toBe(204);
-    expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
-    expect((await asAlice.call("DELETE", asAlice.v(`/containers/${id}?v=False&link=False&force=False`))).status).toBe(204);
-    const volume = await asAlice.call("GET", asAlice.v(`/volumes/openhands-workspace-${name}`));
-    expect(volume.status).toBe(404);
-    expect(volume.body).toBe(`{"message":"get openhands-workspace-${name}: no such volume"}\n`);
-    expect((await asAlice.call("DELETE", asAlice.v(`/volumes/openhands-workspace-${name}`))).status).toBe(404);
-    // After removal the daemon's own 404 body passes through (docker-py's NotFound detection).
-    const gone = await asAlice.call("GET", asAlice.v(`/containers/${id}/json`));
-    expect(gone.status).toBe(404);
-    expect(gone.body).toBe(`{"message":"No such container: ${id}"}\n`);
+  it(
+    "GIVEN the owner's OpenHands WHEN docker-py runs a sandbox's whole life THEN every call passes and the create dockerd gets is " +
+      "rebuilt onto the user's network, gateway and workspace",
+    async () => {
+      const name = `oh-sbx-${alice.slug}-life1`;
+      // version negotiation (unprefixed): the daemon's own API version
+      expect(asAlice.apiVersion).toBe("1.41");
+      // spec service: image inspect by reference; a pull has no registry here, and the daemon's 500 passes through
+      expect((await asAlice.call("GET", asAlice.v(`/images/${image}/json`))).status).toBe(200);
+      const [repo, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
+      expect((await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`))).status).toBe(500);
+      // containers.run: create, inspect by Id, start
+      const run = await asAlice.run(name, DockerPyClient.sandboxBody(image));
+      expect([run.create.status, run.inspect?.status, run.start?.status]).toEqual([201, 200, 204]);
+      const id = run.id!;
+      // list then inspect by Id
+      const { list, inspects } = await asAlice.listAll();
+      expect(list.status).toBe(200);
+      expect(list.json().map((c: { Names: string[] }) => c.Names[0])).toEqual([`/${name}`]);
+      expect(inspects.map((r) => r.status)).toEqual([200]);
+      // containers.get by name, image tags through the image Id
+      const byName = await asAlice.call("GET", asAlice.v(`/containers/${name}/json`));
+      expect(byName.status).toBe(200);
+      const inspected = byName.json();
+      expect(inspected.Name).toBe(`/${name}`);
+      expect(inspected.Config.Env).toContain("OH_SESSION_API_KEYS_0=session-key-of-this-sandbox");
+      expect((await asAlice.call("GET", asAlice.v(`/images/${inspected.Image.split(":")[1]}/json`))).json().RepoTags).toEqual([image]);
+      // pause, unpause, stop, start, stop, remove, volume lookup and delete
+      expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/pause`))).status).toBe(204);
+      expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/unpause`))).status).toBe(204);
+      expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
+      expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/start`))).status).toBe(204);
+      expect((await asAlice.call("POST", asAlice.v(`/containers/${id}/stop?t=10`))).status).toBe(204);
+      expect((await asAlice.call("DELETE", asAlice.v(`/containers/${id}?v=False&link=False&force=False`))).status).toBe(204);
+      const volume = await asAlice.call("GET", asAlice.v(`/volumes/openhands-workspace-${name}`));
+      expect(volume.status).toBe(404);
+      expect(volume.body).toBe(`{"message":"get openhands-workspace-${name}: no such volume"}\n`);
+      expect((await asAlice.call("DELETE", asAlice.v(`/volumes/openhands-workspace-${name}`))).status).toBe(404);
+      // After removal the daemon's own 404 body passes through (docker-py's NotFound detection).
+      const gone = await asAlice.call("GET", asAlice.v(`/containers/${id}/json`));
+      expect(gone.status).toBe(404);
+      expect(gone.body).toBe(`{"message":"No such container: ${id}"}\n`);
 
-    // What dockerd received for the create: the rebuilt body, nothing else.
-    const create = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!;
-    const gateway = "10.241.1.1";
-    expect(create.body.HostConfig).toEqual({
-      NetworkMode: `oh-u-${alice.slug}`,
-      PortBindings: {
-        "8000/tcp": [{ HostIp: gateway, HostPort: "" }],
-        "8001/tcp": [{ HostIp: gateway, HostPort: "" }],
-        "8011/tcp": [{ HostIp: gateway, HostPort: "" }],
-        "8012/tcp": [{ HostIp: gateway, HostPort: "" }],
-      },
-      ExtraHosts: [`host.docker.internal:${gateway}`],
-      Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
-      Privileged: false,
-      PublishAllPorts: false,
-      CapDrop: ["NET_RAW"],
-      Init: true,
-      Memory: 300 * 1024 * 1024,
-      NanoCpus: 2.5e8,
-      PidsLimit: 200,
-      RestartPolicy: { Name: "no" },
-      AutoRemove: false,
-    });
-    expect(create.body.NetworkingConfig).toEqual({ EndpointsConfig: { [`oh-u-${alice.slug}`]: {} } });
-    expect(create.body.Labels).toEqual({ sandbox_spec_id: image, "org.openhands-team.owner": alice.slug });
-    // The record was written on create and removed with the container.
-    expect(readdirSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes"))).toEqual([]);
-  });
+      // What dockerd received for the create: the rebuilt body, nothing else.
+      const create = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!;
+      const gateway = "10.241.1.1";
+      expect(create.body.HostConfig).toEqual({
+        NetworkMode: `oh-u-${alice.slug}`,
+        PortBindings: {
+          "8000/tcp": [{ HostIp: gateway, HostPort: "" }],
+          "8001/tcp": [{ HostIp: gateway, HostPort: "" }],
+          "8011/tcp": [{ HostIp: gateway, HostPort: "" }],
+          "8012/tcp": [{ HostIp: gateway, HostPort: "" }],
+        },
+        ExtraHosts: [`host.docker.internal:${gateway}`],
+        Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+        Privileged: false,
+        PublishAllPorts: false,
+        CapDrop: ["NET_RAW"],
+        Init: true,
+        Memory: 300 * 1024 * 1024,
+        NanoCpus: 2.5e8,
+        PidsLimit: 200,
+        RestartPolicy: { Name: "no" },
+        AutoRemove: false,
+      });
+      expect(create.body.NetworkingConfig).toEqual({ EndpointsConfig: { [`oh-u-${alice.slug}`]: {} } });
+      expect(create.body.Labels).toEqual({ sandbox_spec_id: image, "org.openhands-team.owner": alice.slug });
+      // The record was written on create and removed with the container.
+      expect(readdirSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes"))).toEqual([]);
+    },
+  );
 
-  it("GIVEN a create WHEN it succeeds THEN the body as the filter rebuilt it (never the caller's text) is recorded under the user's EFS folder", async () => {
-    const name = `oh-sbx-${alice.slug}-rec1`;
-    await asAlice.run(name, DockerPyClient.sandboxBody(image));
-    const record = JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
-    const sent = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!.body;
-    expect(record).toMatchObject({ version: 1, name, body: sent });
-    expect(record.body.HostConfig).toMatchObject({
-      NetworkMode: `oh-u-${alice.slug}`,
-      Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
-    });
-  });
+  it(
+    "GIVEN a create WHEN it succeeds THEN the body as the filter rebuilt it " +
+      "(never the caller's text) is recorded under the user's EFS folder",
+    async () => {
+      const name = `oh-sbx-${alice.slug}-rec1`;
+      await asAlice.run(name, DockerPyClient.sandboxBody(image));
+      const record = JSON.parse(readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "sandboxes", `${name}.json`), "utf8"));
+      const sent = lab.calls.find((c) => c.method === "POST" && c.path === "/containers/create" && c.query.name === name)!.body;
+      expect(record).toMatchObject({ version: 1, name, body: sent });
+      expect(record.body.HostConfig).toMatchObject({
+        NetworkMode: `oh-u-${alice.slug}`,
+        Binds: [`${lab.config.paths.efsRoot}/users/${alice.slug}/workspace:/workspace:rw`],
+      });
+    },
+  );
 
-  it("GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist; a short Id is not even looked up", async () => {
-    for (const ref of [bobSandboxId, bobName, bobSandboxId.slice(0, 12)]) {
-      const res = await asAlice.call("GET", asAlice.v(`/containers/${ref}/json`));
-      expect(res.status).toBe(404);
-      expect(res.body).toBe(`{"message":"No such container: ${ref}"}\n`);
-    }
-    expect(reached("GET", `/containers/${bobSandboxId.slice(0, 12)}/json`)).toBe(0);
-    expect(reached("GET", `/containers/${bobName}/json`)).toBe(0);
-  });
+  it(
+    "GIVEN another user's sandbox WHEN alice inspects it by Id or by name THEN 404 No such container, as if it did not exist; a " +
+      "short Id is not even looked up",
+    async () => {
+      for (const ref of [bobSandboxId, bobName, bobSandboxId.slice(0, 12)]) {
+        const res = await asAlice.call("GET", asAlice.v(`/containers/${ref}/json`));
+        expect(res.status).toBe(404);
+        expect(res.body).toBe(`{"message":"No such container: ${ref}"}\n`);
+      }
+      expect(reached("GET", `/containers/${bobSandboxId.slice(0, 12)}/json`)).toBe(0);
+      expect(reached("GET", `/containers/${bobName}/json`)).toBe(0);
+    },
+  );
 
-  it.each([
-    "stop",
-    "pause",
-  ])("GIVEN another user's sandbox WHEN alice asks to %s it by Id or by name THEN 404 and the daemon never receives the call", async (action) => {
-    for (const ref of [bobSandboxId, bobName]) {
-      const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
-      expect(res.status).toBe(404);
-    }
-    expect(reached("POST", `/containers/${bobSandboxId}/${action}`)).toBe(0);
-    expect(inspect(bobName).State.Status).toBe("running");
-  });
+  it.each(["stop", "pause"])(
+    "GIVEN another user's sandbox WHEN alice asks to %s it by Id or by " + "name THEN 404 and the daemon never receives the call",
+    async (action) => {
+      for (const ref of [bobSandboxId, bobName]) {
+        const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
+        expect(res.status).toBe(404);
+      }
+      expect(reached("POST", `/containers/${bobSandboxId}/${action}`)).toBe(0);
+      expect(inspect(bobName).State.Status).toBe("running");
+    },
+  );
 
   it("GIVEN another user's sandbox WHEN alice removes it by Id or by name (even with force) THEN 404 and it still exists", async () => {
     for (const ref of [bobSandboxId, bobName]) {
@@ -157,33 +169,38 @@ describeWithEngine("filtered Docker API", () => {
     expect(reached("DELETE", `/containers/${bobSandboxId}`)).toBe(0);
   });
 
-  it("GIVEN sandboxes of two users and apps WHEN alice lists all containers THEN she sees only her own; list filters are refused with one answer", async () => {
-    const { list } = await asAlice.listAll();
-    const names: string[] = list.json().map((c: { Names: string[] }) => c.Names[0]);
-    expect(names.length).toBeGreaterThan(0);
-    for (const n of names) expect(n.startsWith(`/oh-sbx-${alice.slug}-`)).toBe(true);
-    expect(names).not.toContain(`/${bobName}`);
-    expect(names).not.toContain(`/oh-app-${alice.slug}`);
-    // Existence oracle: filters (and since/before) are refused with one answer, whether bob's container exists or not.
-    const answers = new Set<string>();
-    for (const query of [
-      `filters=${encodeURIComponent(JSON.stringify({ name: [bob.slug] }))}`,
-      `filters=${encodeURIComponent(JSON.stringify({ before: [bobName] }))}`,
-      `filters=${encodeURIComponent(JSON.stringify({ before: [`oh-sbx-${bob.slug}-missing`] }))}`,
-      `before=${bobName}`,
-      `since=oh-sbx-${bob.slug}-missing`,
-    ]) {
-      const res = await asAlice.call("GET", asAlice.v(`/containers/json?all=1&${query}`));
-      answers.add(`${res.status} ${res.body}`);
-    }
-    expect([...answers]).toEqual([expect.stringMatching(/^400 .*only all, limit, size and trunc_cmd/)]);
-    expect((await asAlice.call("GET", asAlice.v(`/containers/json?all=1&all=0`))).status).toBe(400);
-    expect(
-      lab.calls.filter(
-        (c) => c.path === "/containers/json" && (c.query.before || c.query.since || /bob|before|since|missing/.test(c.query.filters ?? "")),
-      ),
-    ).toHaveLength(0);
-  });
+  it(
+    "GIVEN sandboxes of two users and apps WHEN alice lists all containers THEN " +
+      "she sees only her own; list filters are refused with one answer",
+    async () => {
+      const { list } = await asAlice.listAll();
+      const names: string[] = list.json().map((c: { Names: string[] }) => c.Names[0]);
+      expect(names.length).toBeGreaterThan(0);
+      for (const n of names) expect(n.startsWith(`/oh-sbx-${alice.slug}-`)).toBe(true);
+      expect(names).not.toContain(`/${bobName}`);
+      expect(names).not.toContain(`/oh-app-${alice.slug}`);
+      // Existence oracle: filters (and since/before) are refused with one answer, whether bob's container exists or not.
+      const answers = new Set<string>();
+      for (const query of [
+        `filters=${encodeURIComponent(JSON.stringify({ name: [bob.slug] }))}`,
+        `filters=${encodeURIComponent(JSON.stringify({ before: [bobName] }))}`,
+        `filters=${encodeURIComponent(JSON.stringify({ before: [`oh-sbx-${bob.slug}-missing`] }))}`,
+        `before=${bobName}`,
+        `since=oh-sbx-${bob.slug}-missing`,
+      ]) {
+        const res = await asAlice.call("GET", asAlice.v(`/containers/json?all=1&${query}`));
+        answers.add(`${res.status} ${res.body}`);
+      }
+      expect([...answers]).toEqual([expect.stringMatching(/^400 .*only all, limit, size and trunc_cmd/)]);
+      expect((await asAlice.call("GET", asAlice.v(`/containers/json?all=1&all=0`))).status).toBe(400);
+      expect(
+        lab.calls.filter(
+          (c) =>
+            c.path === "/containers/json" && (c.query.before || c.query.since || /bob|before|since|missing/.test(c.query.filters ?? "")),
+        ),
+      ).toHaveLength(0);
+    },
+  );
 
   const refusedCreate = async (
     suffix: string,

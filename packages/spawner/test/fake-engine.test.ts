@@ -52,56 +52,64 @@ describeWithEngine("spawner service on the fake engine (faults and what the lab 
     await eventually(() => !service.spawner.resolveHost(host) || undefined, 10_000);
     expect(h.logs.some((line) => line.includes("docker event stream ended; resyncing"))).toBe(true);
   });
-  it("GIVEN every /24 of the prefix is taken WHEN a new user starts THEN a user with nothing running gives theirs up (restored later from records), not reused before subnetReuseDelayMs; with none idle, a clear failure", async () => {
-    const delay = 1_500;
-    h = await startHarness({ network: { subnetReuseDelayMs: delay } });
-    const service = await h.startService();
-    const prefix = h.config.network.subnetPrefix;
-    const [alice, bob, carol] = [user(22), user(23), user(24)];
-    await ensure(service.apiUrl, alice);
-    const asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
-    await asAlice.negotiate();
-    await asAlice.run(`oh-sbx-${alice.slug}-kept`, DockerPyClient.sandboxBody(AGENT_IMAGE));
-    for (let n = 2; n <= 254; n += 1) {
-      const res = await http({
-        socketPath: h.engine.socketPath,
-        path: "/networks/create",
-        method: "POST",
-        body: { Name: `other-${n}`, IPAM: { Config: [{ Subnet: `${prefix}.${n}.0/24` }] } },
-      });
-      expect(res.status).toBe(201);
-    }
-    await service.view.sync();
-    await service.spawner.cull(alice.slug, "test");
-    const askedAt = Date.now();
-    expect((await ensure(service.apiUrl, bob)).status).toBe(200);
-    // Stale proxy routes: alice's /24 (and her app's .2) goes to bob only after the reuse delay.
-    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(delay);
-    expect(h.logs.some((line) => line.includes("waiting for a recently freed /24"))).toBe(true);
-    expect(h.engine.find(`oh-app-${alice.slug}`)).toBeUndefined();
-    expect(h.engine.find(`oh-app-${bob.slug}`)!.NetworkSettings.Networks[`oh-u-${bob.slug}`]!.IPAddress).toBe(`${prefix}.1.2`);
-    const full = await ensure(service.apiUrl, carol);
-    expect(full.status).toBe(502);
-    expect(full.json().message).toMatch(/no free \/24 left/);
-    await service.spawner.cull(bob.slug, "test");
-    expect((await ensure(service.apiUrl, alice)).status).toBe(200);
-    expect(h.engine.find(`oh-sbx-${alice.slug}-kept`)!.State.Status).toBe("exited");
-  });
+  it(
+    "GIVEN every /24 of the prefix is taken WHEN a new user starts THEN a user with nothing running gives theirs up (restored later " +
+      "from records), not reused before subnetReuseDelayMs; with none idle, a clear failure",
+    async () => {
+      const delay = 1_500;
+      h = await startHarness({ network: { subnetReuseDelayMs: delay } });
+      const service = await h.startService();
+      const prefix = h.config.network.subnetPrefix;
+      const [alice, bob, carol] = [user(22), user(23), user(24)];
+      await ensure(service.apiUrl, alice);
+      const asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+      await asAlice.negotiate();
+      await asAlice.run(`oh-sbx-${alice.slug}-kept`, DockerPyClient.sandboxBody(AGENT_IMAGE));
+      for (let n = 2; n <= 254; n += 1) {
+        const res = await http({
+          socketPath: h.engine.socketPath,
+          path: "/networks/create",
+          method: "POST",
+          body: { Name: `other-${n}`, IPAM: { Config: [{ Subnet: `${prefix}.${n}.0/24` }] } },
+        });
+        expect(res.status).toBe(201);
+      }
+      await service.view.sync();
+      await service.spawner.cull(alice.slug, "test");
+      const askedAt = Date.now();
+      expect((await ensure(service.apiUrl, bob)).status).toBe(200);
+      // Stale proxy routes: alice's /24 (and her app's .2) goes to bob only after the reuse delay.
+      expect(Date.now() - askedAt).toBeGreaterThanOrEqual(delay);
+      expect(h.logs.some((line) => line.includes("waiting for a recently freed /24"))).toBe(true);
+      expect(h.engine.find(`oh-app-${alice.slug}`)).toBeUndefined();
+      expect(h.engine.find(`oh-app-${bob.slug}`)!.NetworkSettings.Networks[`oh-u-${bob.slug}`]!.IPAddress).toBe(`${prefix}.1.2`);
+      const full = await ensure(service.apiUrl, carol);
+      expect(full.status).toBe(502);
+      expect(full.json().message).toMatch(/no free \/24 left/);
+      await service.spawner.cull(bob.slug, "test");
+      expect((await ensure(service.apiUrl, alice)).status).toBe(200);
+      expect(h.engine.find(`oh-sbx-${alice.slug}-kept`)!.State.Status).toBe("exited");
+    },
+  );
 
-  it("GIVEN the agent-server image missing WHEN docker-py inspects, pulls (a registry answers) and inspects again THEN the pull of the pinned image passes the filter, streamed", async () => {
-    h = await startHarness();
-    const service = await h.startService();
-    const alice = user(29);
-    await ensure(service.apiUrl, alice);
-    const asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
-    await asAlice.negotiate();
-    h.engine.images.delete(AGENT_IMAGE);
-    const [repo, tag] = [AGENT_IMAGE.slice(0, AGENT_IMAGE.lastIndexOf(":")), AGENT_IMAGE.slice(AGENT_IMAGE.lastIndexOf(":") + 1)];
-    expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(404);
-    const pull = await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`));
-    expect(pull.status).toBe(200);
-    expect(pull.body).toMatch(/Downloaded newer image/);
-    expect(h.engine.calls.filter((c) => c.path === "/images/create").map((c) => c.query)).toEqual([{ fromImage: repo, tag }]);
-    expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(200);
-  });
+  it(
+    "GIVEN the agent-server image missing WHEN docker-py inspects, pulls (a registry answers) and inspects again THEN the pull of " +
+      "the pinned image passes the filter, streamed",
+    async () => {
+      h = await startHarness();
+      const service = await h.startService();
+      const alice = user(29);
+      await ensure(service.apiUrl, alice);
+      const asAlice = new DockerPyClient(service.sandboxes.socketPathFor(alice.slug));
+      await asAlice.negotiate();
+      h.engine.images.delete(AGENT_IMAGE);
+      const [repo, tag] = [AGENT_IMAGE.slice(0, AGENT_IMAGE.lastIndexOf(":")), AGENT_IMAGE.slice(AGENT_IMAGE.lastIndexOf(":") + 1)];
+      expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(404);
+      const pull = await asAlice.call("POST", asAlice.v(`/images/create?tag=${tag}&fromImage=${repo}`));
+      expect(pull.status).toBe(200);
+      expect(pull.body).toMatch(/Downloaded newer image/);
+      expect(h.engine.calls.filter((c) => c.path === "/images/create").map((c) => c.query)).toEqual([{ fromImage: repo, tag }]);
+      expect((await asAlice.call("GET", asAlice.v(`/images/${AGENT_IMAGE}/json`))).status).toBe(200);
+    },
+  );
 });

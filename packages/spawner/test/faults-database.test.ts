@@ -96,115 +96,138 @@ describeWithEngine("spawner with PostgreSQL faults (real PostgreSQL, real engine
     await pg?.stop();
   });
 
-  it("GIVEN a new user's setup waiting inside PostgreSQL WHEN PostgreSQL is killed by PID THEN the spawner lives on, others are served, the user gets a 502 naming the database, and after PostgreSQL is back the next ensure works", async () => {
-    const alice = user(502);
-    const lock = await holdSetupLock(alice.slug);
-    const answer = lab.ensure(alice);
-    await spawnerWaitingOnLock();
-    await killPostgres(postmaster);
-    await lock.end().catch(() => undefined);
-    const failed = await answer;
-    expect(failed.status).toBe(502);
-    expect(failed.json()).toMatchObject({ error: "start_failed", message: expect.stringMatching(/^preparing the user database failed: /) });
-    await othersStillServed();
-    // While PostgreSQL is down: a clear answer at once, for this user only.
-    const whileDown = await lab.ensure(alice);
-    expect(whileDown.status).toBe(502);
-    expect(whileDown.json().message).toMatch(/database/);
-    await othersStillServed();
-    postmaster = await restartPostgres(pg);
-    const retried = await lab.ensure(alice);
-    expect(retried.status).toBe(200);
-    expect(retried.json().state).toBe("running");
-    expect(await roleExists(alice.slug)).toBe(true);
-    expect(lab.logs.some((line) => line.includes("database connection lost"))).toBe(true);
-  });
-
-  it("GIVEN a new user's setup waiting inside PostgreSQL WHEN its connection is terminated (pg_terminate_backend, as a failover does) THEN the user gets a 502 and the next ensure works", async () => {
-    const carol = user(503);
-    const lock = await holdSetupLock(carol.slug);
-    const answer = lab.ensure(carol);
-    const backend = await spawnerWaitingOnLock();
-    await admin("SELECT pg_terminate_backend($1)", [backend]);
-    const failed = await answer;
-    await lock.end();
-    expect(failed.status).toBe(502);
-    expect(failed.json().message).toMatch(/^preparing the user database failed: .*terminat/);
-    await othersStillServed();
-    const retried = await lab.ensure(carol);
-    expect(retried.status).toBe(200);
-    expect(await roleExists(carol.slug)).toBe(true);
-  });
-
-  it("GIVEN a new user's setup between two statements WHEN its connection is reset (TCP RST, as a failover's dropped connection) THEN the pooled client's 'error' is handled, the user gets a 502 and the next ensure works", async () => {
-    const frank = user(506);
-    const lock = await holdSetupLock(frank.slug);
-    const answer = lab.ensure(frank);
-    await spawnerWaitingOnLock();
-    const clientPort = (
-      await admin<{ client_port: number }>(
-        "SELECT client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'",
-      )
-    )[0]!.client_port;
-    // The spawner's next statement on this connection is answered with a reset (only this connection; the lab's own namespace).
-    const rule = [
-      "OUTPUT",
-      "-p",
-      "tcp",
-      "-s",
-      "127.0.0.1",
-      "--sport",
-      String(clientPort),
-      "--dport",
-      String(pg.port),
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "tcp-reset",
-    ];
-    execFileSync("iptables", ["-I", ...rule]);
-    try {
-      await lock.end();
+  it(
+    "GIVEN a new user's setup waiting inside PostgreSQL WHEN PostgreSQL is killed by PID THEN the spawner lives on, others are " +
+      "served, the user gets a 502 naming the database, and after PostgreSQL is back the next ensure works",
+    async () => {
+      const alice = user(502);
+      const lock = await holdSetupLock(alice.slug);
+      const answer = lab.ensure(alice);
+      await spawnerWaitingOnLock();
+      await killPostgres(postmaster);
+      await lock.end().catch(() => undefined);
       const failed = await answer;
       expect(failed.status).toBe(502);
-      expect(failed.json().message).toMatch(/^preparing the user database failed: /);
+      expect(failed.json()).toMatchObject({
+        error: "start_failed",
+        message: expect.stringMatching(/^preparing the user database failed: /),
+      });
       await othersStillServed();
-    } finally {
-      execFileSync("iptables", ["-D", ...rule]);
-    }
-    const retried = await lab.ensure(frank);
-    expect(retried.status).toBe(200);
-    expect(await roleExists(frank.slug)).toBe(true);
-  });
+      // While PostgreSQL is down: a clear answer at once, for this user only.
+      const whileDown = await lab.ensure(alice);
+      expect(whileDown.status).toBe(502);
+      expect(whileDown.json().message).toMatch(/database/);
+      await othersStillServed();
+      postmaster = await restartPostgres(pg);
+      const retried = await lab.ensure(alice);
+      expect(retried.status).toBe(200);
+      expect(retried.json().state).toBe("running");
+      expect(await roleExists(alice.slug)).toBe(true);
+      expect(lab.logs.some((line) => line.includes("database connection lost"))).toBe(true);
+    },
+  );
 
-  it("GIVEN the admin password rotated and the host's file rewritten WHEN a new user starts THEN PostgreSQL's refusal (28P01) makes the spawner read the file again and the start works", async () => {
-    const dave = user(504);
-    await admin(`ALTER ROLE ${pg.user} PASSWORD 'rotated-password-1'`);
-    password = "rotated-password-1";
-    writeFileSync(lab.passwordFile, `${password}\n`);
-    // Pooled connections opened with the old password stay logged in: they end (idle timeout, failover) and new ones must log in.
-    await admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", [pg.user]);
-    const answer = await lab.ensure(dave);
-    expect(answer.status).toBe(200);
-    expect(await roleExists(dave.slug)).toBe(true);
-    expect(lab.logs.some((line) => line.includes("refused the admin password"))).toBe(true);
-  });
+  it(
+    "GIVEN a new user's setup waiting inside PostgreSQL WHEN its connection is terminated (pg_terminate_backend, as a failover does) " +
+      "THEN the user gets a 502 and the next ensure works",
+    async () => {
+      const carol = user(503);
+      const lock = await holdSetupLock(carol.slug);
+      const answer = lab.ensure(carol);
+      const backend = await spawnerWaitingOnLock();
+      await admin("SELECT pg_terminate_backend($1)", [backend]);
+      const failed = await answer;
+      await lock.end();
+      expect(failed.status).toBe(502);
+      expect(failed.json().message).toMatch(/^preparing the user database failed: .*terminat/);
+      await othersStillServed();
+      const retried = await lab.ensure(carol);
+      expect(retried.status).toBe(200);
+      expect(await roleExists(carol.slug)).toBe(true);
+    },
+  );
 
-  it("GIVEN the admin password rotated but the file NOT rewritten WHEN a new user starts THEN a clear 502 names the refused password (no secret in it); once the file is rewritten the next ensure works", async () => {
-    const erin = user(505);
-    const stale = password;
-    await admin(`ALTER ROLE ${pg.user} PASSWORD 'rotated-password-2'`);
-    password = "rotated-password-2";
-    await admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", [pg.user]);
-    const refused = await lab.ensure(erin);
-    expect(refused.status).toBe(502);
-    expect(refused.json().message).toMatch(/password authentication failed.*28P01/);
-    expect(refused.body).not.toContain(stale);
-    expect(refused.body).not.toContain(password);
-    await othersStillServed();
-    writeFileSync(lab.passwordFile, `${password}\n`);
-    const retried = await lab.ensure(erin);
-    expect(retried.status).toBe(200);
-    expect(await roleExists(erin.slug)).toBe(true);
-  });
+  it(
+    "GIVEN a new user's setup between two statements WHEN its connection is reset (TCP RST, as a failover's dropped connection) THEN " +
+      "the pooled client's 'error' is handled, the user gets a 502 and the next ensure works",
+    async () => {
+      const frank = user(506);
+      const lock = await holdSetupLock(frank.slug);
+      const answer = lab.ensure(frank);
+      await spawnerWaitingOnLock();
+      const clientPort = (
+        await admin<{ client_port: number }>(
+          "SELECT client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_lock%'",
+        )
+      )[0]!.client_port;
+      // The spawner's next statement on this connection is answered with a reset (only this connection; the lab's own namespace).
+      const rule = [
+        "OUTPUT",
+        "-p",
+        "tcp",
+        "-s",
+        "127.0.0.1",
+        "--sport",
+        String(clientPort),
+        "--dport",
+        String(pg.port),
+        "-j",
+        "REJECT",
+        "--reject-with",
+        "tcp-reset",
+      ];
+      execFileSync("iptables", ["-I", ...rule]);
+      try {
+        await lock.end();
+        const failed = await answer;
+        expect(failed.status).toBe(502);
+        expect(failed.json().message).toMatch(/^preparing the user database failed: /);
+        await othersStillServed();
+      } finally {
+        execFileSync("iptables", ["-D", ...rule]);
+      }
+      const retried = await lab.ensure(frank);
+      expect(retried.status).toBe(200);
+      expect(await roleExists(frank.slug)).toBe(true);
+    },
+  );
+
+  it(
+    "GIVEN the admin password rotated and the host's file rewritten WHEN a new user starts THEN PostgreSQL's refusal (28P01) makes " +
+      "the spawner read the file again and the start works",
+    async () => {
+      const dave = user(504);
+      await admin(`ALTER ROLE ${pg.user} PASSWORD 'rotated-password-1'`);
+      password = "rotated-password-1";
+      writeFileSync(lab.passwordFile, `${password}\n`);
+      // Pooled connections opened with the old password stay logged in: they end (idle timeout, failover) and new ones must log in.
+      await admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", [pg.user]);
+      const answer = await lab.ensure(dave);
+      expect(answer.status).toBe(200);
+      expect(await roleExists(dave.slug)).toBe(true);
+      expect(lab.logs.some((line) => line.includes("refused the admin password"))).toBe(true);
+    },
+  );
+
+  it(
+    "GIVEN the admin password rotated but the file NOT rewritten WHEN a new user starts THEN a clear 502 names the refused password " +
+      "(no secret in it); once the file is rewritten the next ensure works",
+    async () => {
+      const erin = user(505);
+      const stale = password;
+      await admin(`ALTER ROLE ${pg.user} PASSWORD 'rotated-password-2'`);
+      password = "rotated-password-2";
+      await admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", [pg.user]);
+      const refused = await lab.ensure(erin);
+      expect(refused.status).toBe(502);
+      expect(refused.json().message).toMatch(/password authentication failed.*28P01/);
+      expect(refused.body).not.toContain(stale);
+      expect(refused.body).not.toContain(password);
+      await othersStillServed();
+      writeFileSync(lab.passwordFile, `${password}\n`);
+      const retried = await lab.ensure(erin);
+      expect(retried.status).toBe(200);
+      expect(await roleExists(erin.slug)).toBe(true);
+    },
+  );
 });

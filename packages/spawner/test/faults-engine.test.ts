@@ -58,75 +58,90 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
     await pg?.stop();
   });
 
-  it("GIVEN an engine that stops answering WHEN a new user starts THEN the starting page gets a 502 naming the Docker step that timed out (others are served meanwhile), and once the engine answers the next ensure works", async () => {
-    const carol = user(602);
-    lab.proxy.set("hang");
-    try {
-      const first = await lab.ensure(carol);
-      expect(first.status).toBe(202);
-      await bobStillServed();
-      const failed = await pollEnsure(carol);
+  it(
+    "GIVEN an engine that stops answering WHEN a new user starts THEN the starting page gets a 502 naming the Docker step that timed " +
+      "out (others are served meanwhile), and once the engine answers the next ensure works",
+    async () => {
+      const carol = user(602);
+      lab.proxy.set("hang");
+      try {
+        const first = await lab.ensure(carol);
+        expect(first.status).toBe(202);
+        await bobStillServed();
+        const failed = await pollEnsure(carol);
+        expect(failed.status).toBe(502);
+        expect(failed.json()).toEqual({
+          error: "start_failed",
+          message: expect.stringMatching(/^preparing the user network \(Docker\) failed: docker .* no answer within 2000 ms$/),
+        });
+        await bobStillServed();
+      } finally {
+        lab.proxy.set("pass");
+      }
+      const retried = await pollEnsure(carol);
+      expect(retried.status).toBe(200);
+      expect(docker(["inspect", "-f", "{{.State.Status}}", `oh-app-${carol.slug}`]).stdout.trim()).toBe("running");
+    },
+  );
+
+  it(
+    "GIVEN PostgreSQL frozen (SIGSTOP) WHEN a new user starts THEN the starting page gets a 502 naming the database (others are " +
+      "served), and once it runs again the next ensure works",
+    async () => {
+      const dave = user(603);
+      const frozen = postgresProcesses(pg.pid);
+      for (const pid of frozen) process.kill(pid, "SIGSTOP");
+      let failed: HttpResult;
+      try {
+        failed = await pollEnsure(dave);
+        await bobStillServed();
+      } finally {
+        resumePostgres(frozen);
+      }
       expect(failed.status).toBe(502);
-      expect(failed.json()).toEqual({
-        error: "start_failed",
-        message: expect.stringMatching(/^preparing the user network \(Docker\) failed: docker .* no answer within 2000 ms$/),
-      });
-      await bobStillServed();
-    } finally {
+      expect(failed.json().message).toMatch(/^preparing the user database failed: .*(timeout|timed out)/i);
+      const retried = await pollEnsure(dave);
+      expect(retried.status).toBe(200);
+    },
+  );
+
+  it(
+    "GIVEN the engine unreachable while a user's app is removed WHEN it is reachable again THEN the view is listed again (the app is " +
+      "gone, not 'running') and the next ensure starts a new app",
+    async () => {
+      const erin = user(604);
+      expect((await pollEnsure(erin)).status).toBe(200);
+      const before = docker(["inspect", "-f", "{{.Id}}", `oh-app-${erin.slug}`]).stdout.trim();
+      lab.proxy.set("down");
+      docker(["rm", "-f", `oh-app-${erin.slug}`]);
+      await new Promise((r) => setTimeout(r, 1_500));
+      // Missed: the event stream was cut, the view still holds the app.
+      expect(lab.service.apps.get(erin.slug)?.state).toBe("running");
       lab.proxy.set("pass");
-    }
-    const retried = await pollEnsure(carol);
-    expect(retried.status).toBe(200);
-    expect(docker(["inspect", "-f", "{{.State.Status}}", `oh-app-${carol.slug}`]).stdout.trim()).toBe("running");
-  });
+      await eventually(() => lab.service.apps.get(erin.slug) === undefined);
+      expect(lab.logs.some((line) => line.includes("view resynced from docker"))).toBe(true);
+      const again = await pollEnsure(erin);
+      expect(again.status).toBe(200);
+      const after = docker(["inspect", "-f", "{{.Id}}", `oh-app-${erin.slug}`]).stdout.trim();
+      expect(after).not.toBe(before);
+    },
+  );
 
-  it("GIVEN PostgreSQL frozen (SIGSTOP) WHEN a new user starts THEN the starting page gets a 502 naming the database (others are served), and once it runs again the next ensure works", async () => {
-    const dave = user(603);
-    const frozen = postgresProcesses(pg.pid);
-    for (const pid of frozen) process.kill(pid, "SIGSTOP");
-    let failed: HttpResult;
-    try {
-      failed = await pollEnsure(dave);
-      await bobStillServed();
-    } finally {
-      resumePostgres(frozen);
-    }
-    expect(failed.status).toBe(502);
-    expect(failed.json().message).toMatch(/^preparing the user database failed: .*(timeout|timed out)/i);
-    const retried = await pollEnsure(dave);
-    expect(retried.status).toBe(200);
-  });
-
-  it("GIVEN the engine unreachable while a user's app is removed WHEN it is reachable again THEN the view is listed again (the app is gone, not 'running') and the next ensure starts a new app", async () => {
-    const erin = user(604);
-    expect((await pollEnsure(erin)).status).toBe(200);
-    const before = docker(["inspect", "-f", "{{.Id}}", `oh-app-${erin.slug}`]).stdout.trim();
-    lab.proxy.set("down");
-    docker(["rm", "-f", `oh-app-${erin.slug}`]);
-    await new Promise((r) => setTimeout(r, 1_500));
-    // Missed: the event stream was cut, the view still holds the app.
-    expect(lab.service.apps.get(erin.slug)?.state).toBe("running");
-    lab.proxy.set("pass");
-    await eventually(() => lab.service.apps.get(erin.slug) === undefined);
-    expect(lab.logs.some((line) => line.includes("view resynced from docker"))).toBe(true);
-    const again = await pollEnsure(erin);
-    expect(again.status).toBe(200);
-    const after = docker(["inspect", "-f", "{{.Id}}", `oh-app-${erin.slug}`]).stdout.trim();
-    expect(after).not.toBe(before);
-  });
-
-  it("GIVEN an inspect that fails (engine unreachable) THEN that container is treated as gone, and is back once an inspect succeeds", async () => {
-    const app = lab.service.view.app(bob.slug);
-    expect(app?.status).toBe("running");
-    lab.proxy.set("down");
-    try {
-      await expect(lab.service.view.refresh(app!.id)).rejects.toThrow();
-      expect(lab.service.view.app(bob.slug)).toBeUndefined();
-    } finally {
-      lab.proxy.set("pass");
-    }
-    await lab.service.view.refresh(app!.id);
-    expect(lab.service.view.app(bob.slug)?.status).toBe("running");
-    expect((await pollEnsure(bob)).json()).toEqual({ state: "running", upstream: "http://10.243.1.2:3000" });
-  });
+  it(
+    "GIVEN an inspect that fails (engine unreachable) THEN that container is " + "treated as gone, and is back once an inspect succeeds",
+    async () => {
+      const app = lab.service.view.app(bob.slug);
+      expect(app?.status).toBe("running");
+      lab.proxy.set("down");
+      try {
+        await expect(lab.service.view.refresh(app!.id)).rejects.toThrow();
+        expect(lab.service.view.app(bob.slug)).toBeUndefined();
+      } finally {
+        lab.proxy.set("pass");
+      }
+      await lab.service.view.refresh(app!.id);
+      expect(lab.service.view.app(bob.slug)?.status).toBe("running");
+      expect((await pollEnsure(bob)).json()).toEqual({ state: "running", upstream: "http://10.243.1.2:3000" });
+    },
+  );
 });

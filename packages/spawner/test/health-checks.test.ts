@@ -22,22 +22,26 @@ describe("HealthChecks", () => {
     });
   });
 
-  it("GIVEN a probe that never settles THEN it is reported as not answering and not started again while it hangs (no pile-up of connections)", async () => {
-    let started = 0;
-    const checks = new HealthChecks(
-      {
-        database: () => {
-          started += 1;
-          return new Promise<void>(() => undefined);
+  it(
+    "GIVEN a probe that never settles THEN it is reported as not answering and " +
+      "not started again while it hangs (no pile-up of connections)",
+    async () => {
+      let started = 0;
+      const checks = new HealthChecks(
+        {
+          database: () => {
+            started += 1;
+            return new Promise<void>(() => undefined);
+          },
         },
-      },
-      50,
-      0,
-    );
-    for (let i = 0; i < 5; i += 1)
-      expect(await checks.report()).toEqual({ status: "degraded", checks: { database: { ok: false, error: "no answer within 50 ms" } } });
-    expect(started).toBe(1);
-  });
+        50,
+        0,
+      );
+      for (let i = 0; i < 5; i += 1)
+        expect(await checks.report()).toEqual({ status: "degraded", checks: { database: { ok: false, error: "no answer within 50 ms" } } });
+      expect(started).toBe(1);
+    },
+  );
 
   it("GIVEN reports asked within the reuse window THEN the probes run once; after it they run again", async () => {
     let now = 1_000;

@@ -32,30 +32,38 @@ describe("memory budget", () => {
     expect(memoryBudgetMiB({ memory: { hostReserveMiB: 100_000 } }, () => MEMINFO_16G)).toBe(256);
   });
 
-  it("GIVEN the configuration defaults THEN the budget follows the host (no fixed budget) with a 2048 MiB reserve; a budget below 256 MiB is refused", () => {
-    expect(parseConfig(minimal).memory).toEqual({ hostReserveMiB: 2048 });
-    expect(parseConfig(minimal).health).toEqual({ timeoutMs: 2_000 });
-    expect(() => parseConfig({ ...minimal, memory: { budgetMiB: 10 } })).toThrow(/config\.memory\.budgetMiB/);
-  });
+  it(
+    "GIVEN the configuration defaults THEN the budget follows the host (no fixed budget) with a 2048 MiB reserve; a budget below 256 " +
+      "MiB is refused",
+    () => {
+      expect(parseConfig(minimal).memory).toEqual({ hostReserveMiB: 2048 });
+      expect(parseConfig(minimal).health).toEqual({ timeoutMs: 2_000 });
+      expect(() => parseConfig({ ...minimal, memory: { budgetMiB: 10 } })).toThrow(/config\.memory\.budgetMiB/);
+    },
+  );
 
-  it("GIVEN running, paused and exited containers THEN only those holding memory count, each by its own limit (its kind's limit when it has none)", () => {
-    const MiB = 1024 * 1024;
-    const view = {
-      all: () => [
-        { kind: "app", owner: "a", status: "running", memoryBytes: 512 * MiB },
-        { kind: "sandbox", owner: "a", status: "paused", memoryBytes: 0 },
-        { kind: "sandbox", owner: "a", status: "exited", memoryBytes: 4096 * MiB },
-      ],
-    } as never;
-    const budget = new MemoryBudget(2000, view, { appMiB: 256, sandboxMiB: 1000 });
-    expect(budget.usedMiB()).toBe(1512);
-    expect(budget.refusal("app", 0)).toBeUndefined();
-    expect(budget.refusal("app", 300)).toMatch(/already hold 1812 MiB of its 2000 MiB budget, and your OpenHands app needs 256 MiB more/);
-    expect(budget.refusal("sandbox", 0)).toMatch(/a new sandbox needs 1000 MiB more/);
-    // the user's own running app is not counted twice when it is ensured again
-    expect(budget.refusal("app", 300, (c) => c.kind === "app" && c.owner === "a")).toBeUndefined();
-    // a paused sandbox being unpaused already holds its memory: counted once (its own limit, here the kind's 1000 MiB)
-    expect(budget.refusal("sandbox", 0, (c) => c.kind === "sandbox" && c.status === "paused")).toBeUndefined();
-    expect(budget.refusal("sandbox", 0, (c) => c.kind === "sandbox" && c.owner === "b")).toMatch(/a new sandbox needs 1000 MiB more/);
-  });
+  it(
+    "GIVEN running, paused and exited containers THEN only those holding memory count, each by its own limit (its kind's limit when " +
+      "it has none)",
+    () => {
+      const MiB = 1024 * 1024;
+      const view = {
+        all: () => [
+          { kind: "app", owner: "a", status: "running", memoryBytes: 512 * MiB },
+          { kind: "sandbox", owner: "a", status: "paused", memoryBytes: 0 },
+          { kind: "sandbox", owner: "a", status: "exited", memoryBytes: 4096 * MiB },
+        ],
+      } as never;
+      const budget = new MemoryBudget(2000, view, { appMiB: 256, sandboxMiB: 1000 });
+      expect(budget.usedMiB()).toBe(1512);
+      expect(budget.refusal("app", 0)).toBeUndefined();
+      expect(budget.refusal("app", 300)).toMatch(/already hold 1812 MiB of its 2000 MiB budget, and your OpenHands app needs 256 MiB more/);
+      expect(budget.refusal("sandbox", 0)).toMatch(/a new sandbox needs 1000 MiB more/);
+      // the user's own running app is not counted twice when it is ensured again
+      expect(budget.refusal("app", 300, (c) => c.kind === "app" && c.owner === "a")).toBeUndefined();
+      // a paused sandbox being unpaused already holds its memory: counted once (its own limit, here the kind's 1000 MiB)
+      expect(budget.refusal("sandbox", 0, (c) => c.kind === "sandbox" && c.status === "paused")).toBeUndefined();
+      expect(budget.refusal("sandbox", 0, (c) => c.kind === "sandbox" && c.owner === "b")).toMatch(/a new sandbox needs 1000 MiB more/);
+    },
+  );
 });

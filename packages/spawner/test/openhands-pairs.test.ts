@@ -141,54 +141,60 @@ for (const { app, agentServer } of PAIRS)
       await lab?.close();
     });
 
-    it("WHEN ensure runs THEN the app is healthy with that version's environment and seeded settings; a conversation start gets a sandbox that answers /health; webhooks and MCP answer", async () => {
-      const res = await http({ url: `${lab.service.apiUrl}/v1/users/${alice.slug}/ensure`, method: "POST", body: { sub: alice.sub } });
-      expect(res.status).toBe(200);
-      const upstream: string = res.json().upstream;
-      const container = inspect(`oh-app-${alice.slug}`);
-      const env = Object.fromEntries(
-        (container.Config.Env as string[]).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-      );
-      for (const name of Object.keys(environmentOf(app))) expect(env).toHaveProperty(name);
-      expect("FILE_STORE_PATH" in env).toBe(app === "1.7.0");
-      expect(env.DB_SSL_MODE).toBe(app === "1.7.0" ? undefined : "require");
-      // The default grace (120 s) replaces OpenHands' 15 s, which a cold agent-server on a loaded host can miss.
-      expect(env.OH_SANDBOX_STARTUP_GRACE_SECONDS).toBe("120");
-      // Seeded: each version keeps settings.json in the user's EFS folder (1.7.0 via FILE_STORE_PATH, 1.11.0 via OH_PERSISTENCE_DIR).
-      const settings = readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "openhands", "settings.json"), "utf8");
-      expect(settings).toContain("litellm_proxy/claude-sonnet");
-      expect((await http({ url: `${upstream}/api/v1/settings` })).status).toBe(200);
-      // MCP is mounted at /mcp with path /mcp.
-      const mcp = await http({
-        url: `${upstream}/mcp/mcp`,
-        method: "POST",
-        body: { jsonrpc: "2.0", id: 1, method: "tools/list" },
-        headers: { accept: "application/json, text/event-stream" },
-      });
-      expect(mcp.status).toBeLessThan(500);
-      expect(mcp.status).not.toBe(404);
+    it(
+      "WHEN ensure runs THEN the app is healthy with that version's environment and seeded settings; a conversation start gets a " +
+        "sandbox that answers /health; webhooks and MCP answer",
+      async () => {
+        const res = await http({ url: `${lab.service.apiUrl}/v1/users/${alice.slug}/ensure`, method: "POST", body: { sub: alice.sub } });
+        expect(res.status).toBe(200);
+        const upstream: string = res.json().upstream;
+        const container = inspect(`oh-app-${alice.slug}`);
+        const env = Object.fromEntries(
+          (container.Config.Env as string[]).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+        );
+        for (const name of Object.keys(environmentOf(app))) expect(env).toHaveProperty(name);
+        expect("FILE_STORE_PATH" in env).toBe(app === "1.7.0");
+        expect(env.DB_SSL_MODE).toBe(app === "1.7.0" ? undefined : "require");
+        // The default grace (120 s) replaces OpenHands' 15 s, which a cold agent-server on a loaded host can miss.
+        expect(env.OH_SANDBOX_STARTUP_GRACE_SECONDS).toBe("120");
+        // Seeded: each version keeps settings.json in the user's EFS folder (1.7.0 via FILE_STORE_PATH, 1.11.0 via OH_PERSISTENCE_DIR).
+        const settings = readFileSync(join(lab.config.paths.efsRoot, "users", alice.slug, "openhands", "settings.json"), "utf8");
+        expect(settings).toContain("litellm_proxy/claude-sonnet");
+        expect((await http({ url: `${upstream}/api/v1/settings` })).status).toBe(200);
+        // MCP is mounted at /mcp with path /mcp.
+        const mcp = await http({
+          url: `${upstream}/mcp/mcp`,
+          method: "POST",
+          body: { jsonrpc: "2.0", id: 1, method: "tools/list" },
+          headers: { accept: "application/json, text/event-stream" },
+        });
+        expect(mcp.status).toBeLessThan(500);
+        expect(mcp.status).not.toBe(404);
 
-      // A conversation start: the app creates the sandbox through its filtered socket and waits for its /health.
-      const started = await http({ url: `${upstream}/api/v1/app-conversations`, method: "POST", body: {} });
-      expect(started.status).toBe(200);
-      const taskId: string = started.json().id;
-      const task = await eventually(async () => {
-        const [found] = (await http({ url: `${upstream}/api/v1/app-conversations/start-tasks?ids=${taskId}` })).json();
-        return found && (found.status === "READY" || found.status === "ERROR") ? found : undefined;
-      }, 90_000);
-      expect({ status: task.status, detail: task.detail ?? null }).toEqual({ status: "READY", detail: null });
-      const sandbox = inspect(task.sandbox_id);
-      expect(sandbox.Config.Image).toBe(lab.config.images.agentServer);
-      const port = Object.values(sandbox.NetworkSettings.Ports as Record<string, Array<{ HostIp: string; HostPort: string }>>).flat()[0]!;
-      const health = await http({ url: `http://${port.HostIp}:${port.HostPort}/health` });
-      expect(health.status).toBe(200);
-      // The agent-server's own answer differs by version: "OK" in 1.19.1, {"status":"ok"} in 1.34.0.
-      expect(health.json()).toEqual(agentServer === "1.19.1-python" ? "OK" : { status: "ok" });
-      // The webhook path reaches the app through the relay: 401 without the sandbox's session key.
-      const webhook = await execNode(
-        task.sandbox_id,
-        `require("http").request({host:"host.docker.internal",port:3000,path:"/api/v1/webhooks/conversations",method:"POST",timeout:10000,headers:{"content-type":"application/json"}},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`,
-      );
-      expect(webhook.stdout.trim()).toBe("401");
-    });
+        // A conversation start: the app creates the sandbox through its filtered socket and waits for its /health.
+        const started = await http({ url: `${upstream}/api/v1/app-conversations`, method: "POST", body: {} });
+        expect(started.status).toBe(200);
+        const taskId: string = started.json().id;
+        const task = await eventually(async () => {
+          const [found] = (await http({ url: `${upstream}/api/v1/app-conversations/start-tasks?ids=${taskId}` })).json();
+          return found && (found.status === "READY" || found.status === "ERROR") ? found : undefined;
+        }, 90_000);
+        expect({ status: task.status, detail: task.detail ?? null }).toEqual({ status: "READY", detail: null });
+        const sandbox = inspect(task.sandbox_id);
+        expect(sandbox.Config.Image).toBe(lab.config.images.agentServer);
+        const port = Object.values(sandbox.NetworkSettings.Ports as Record<string, Array<{ HostIp: string; HostPort: string }>>).flat()[0]!;
+        const health = await http({ url: `http://${port.HostIp}:${port.HostPort}/health` });
+        expect(health.status).toBe(200);
+        // The agent-server's own answer differs by version: "OK" in 1.19.1, {"status":"ok"} in 1.34.0.
+        expect(health.json()).toEqual(agentServer === "1.19.1-python" ? "OK" : { status: "ok" });
+        // The webhook path reaches the app through the relay: 401 without the sandbox's session key.
+        const webhook = await execNode(
+          task.sandbox_id,
+          `require("http").request({host:"host.docker.internal",port:3000,path:"/api/v1/webhooks/conversations",method:"POST",` +
+            `timeout:10000,headers:{"content-type":"application/json"}},(r)=>{console.log(r.statusCode);process.exit(0)}).on("error",` +
+            `(e)=>{console.log("error "+e.code);process.exit(0)}).end("{}")`,
+        );
+        expect(webhook.stdout.trim()).toBe("401");
+      },
+    );
   });

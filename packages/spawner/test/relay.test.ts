@@ -45,21 +45,25 @@ describe("webhook relay", () => {
   /** Whether the app received a request for this path (the relay forwarded it). */
   const appSaw = (method: string, path: string) => app.requests.filter((r) => r.method === method && r.url.split("?")[0] === path);
 
-  it("GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header (and answers it itself), and it counts as activity", async () => {
-    const res = await fromSandbox({
-      url: `${base}/api/v1/webhooks/conversations`,
-      method: "POST",
-      body: { id: "c1" },
-      headers: { "x-session-api-key": "k1" },
-    });
-    // The app's own answer: k1 is no sandbox of this app (webhook_router.py valid_sandbox), not the relay's 403.
-    expect(res.status).toBe(401);
-    expect(res.json()).toEqual({ detail: "Invalid session API key" });
-    const seen = appSaw("POST", "/api/v1/webhooks/conversations")[0]!;
-    expect(seen.headers["x-session-api-key"]).toBe("k1");
-    expect(JSON.parse(seen.body)).toEqual({ id: "c1" });
-    expect(traffic).toContain(slug);
-  });
+  it(
+    "GIVEN a sandbox's conversation webhook WHEN it reaches the relay THEN the app receives it with its session key header (and " +
+      "answers it itself), and it counts as activity",
+    async () => {
+      const res = await fromSandbox({
+        url: `${base}/api/v1/webhooks/conversations`,
+        method: "POST",
+        body: { id: "c1" },
+        headers: { "x-session-api-key": "k1" },
+      });
+      // The app's own answer: k1 is no sandbox of this app (webhook_router.py valid_sandbox), not the relay's 403.
+      expect(res.status).toBe(401);
+      expect(res.json()).toEqual({ detail: "Invalid session API key" });
+      const seen = appSaw("POST", "/api/v1/webhooks/conversations")[0]!;
+      expect(seen.headers["x-session-api-key"]).toBe("k1");
+      expect(JSON.parse(seen.body)).toEqual({ id: "c1" });
+      expect(traffic).toContain(slug);
+    },
+  );
 
   it("GIVEN event and secrets webhooks THEN they reach the app too", async () => {
     await fromSandbox({ url: `${base}/api/v1/webhooks/events/0123456789abcdef0123456789abcdef`, method: "POST", body: [] });
@@ -108,16 +112,20 @@ describe("webhook relay", () => {
     expect(app.requests.length).toBe(before);
   });
 
-  it("GIVEN a caller outside the user's /24 (another user's sandbox routed to this gateway, or the host) WHEN it calls an allowed path THEN 403 and the app never sees it", async () => {
-    const before = app.requests.length;
-    const otherUsersSandbox = gateway.replace(/\.\d+\.1$/, ".8.130");
-    for (const localAddress of [otherUsersSandbox, "127.0.0.1"]) {
-      const res = await http({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: {}, localAddress });
-      expect({ localAddress, status: res.status }).toEqual({ localAddress, status: 403 });
-      expect(res.json().message).toMatch(/outside this user's network/);
-    }
-    expect(app.requests.length).toBe(before);
-  });
+  it(
+    "GIVEN a caller outside the user's /24 (another user's sandbox routed to this gateway, or the host) WHEN it calls an allowed " +
+      "path THEN 403 and the app never sees it",
+    async () => {
+      const before = app.requests.length;
+      const otherUsersSandbox = gateway.replace(/\.\d+\.1$/, ".8.130");
+      for (const localAddress of [otherUsersSandbox, "127.0.0.1"]) {
+        const res = await http({ url: `${base}/api/v1/webhooks/conversations`, method: "POST", body: {}, localAddress });
+        expect({ localAddress, status: res.status }).toEqual({ localAddress, status: 403 });
+        expect(res.json().message).toMatch(/outside this user's network/);
+      }
+      expect(app.requests.length).toBe(before);
+    },
+  );
 
   it("GIVEN a WebSocket upgrade on an allowed path THEN it is refused (no tunnel)", () => {
     expect(relayRefusal("GET", "/mcp/mcp", { upgrade: "websocket" })).toMatch(/upgrade/);

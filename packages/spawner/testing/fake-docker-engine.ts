@@ -393,7 +393,9 @@ export async function startFakeDockerEngine(options: FakeDockerEngineOptions): P
       const existing = name ? find(name) : undefined;
       if (existing)
         return send(res, 409, {
-          message: `Conflict. The container name "/${name}" is already in use by container "${existing.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+          message:
+            `Conflict. The container name "/${name}" is already in use by container "${existing.Id}". You have to remove (or rename) ` +
+            `that container to be able to reuse that name.`,
         });
       const refusal = options.onCreate?.(name, spec);
       if (refusal) return send(res, refusal.status, { message: refusal.message });

@@ -275,7 +275,8 @@ export class FilteredDockerEndpoint {
       return this.refuse(
         res,
         403,
-        `openhands-team docker filter: this user already has ${maxContainers} sandbox containers (users.maxSandboxContainersPerUser); delete old conversations first`,
+        `openhands-team docker filter: this user already has ${maxContainers} sandbox containers ` +
+          `(users.maxSandboxContainersPerUser); delete old conversations first`,
       );
     }
     const upstream = await daemon.raw("POST", path, body);

@@ -231,7 +231,10 @@ const TOP_LEVEL_FIELDS = [
   "Healthcheck",
   "MacAddress",
 ] as const;
-/** HostConfig fields docker-py 7.1.0 and 5.0.3 may send for OpenHands, those the rebuild sets, and the refused ones named for a clear message. */
+/**
+ * HostConfig fields docker-py 7.1.0 and 5.0.3 may send for OpenHands, those the rebuild sets, and the refused ones named for a clear
+ * message.
+ */
 const HOST_CONFIG_FIELDS = [
   "NetworkMode",
   "PortBindings",
@@ -316,7 +319,8 @@ function struct(value: unknown, fields: readonly string[], where: string): Json 
     if (fields.includes(key)) continue;
     const folded = fields.find((field) => goFoldKey(field) === goFoldKey(key));
     malformed(
-      `create field ${show(`${where === "the create body" ? "" : `${where}.`}${key}`)} is not allowed${folded ? ` (dockerd would read it as ${folded}; field names must be spelled exactly)` : ""}`,
+      `create field ${show(`${where === "the create body" ? "" : `${where}.`}${key}`)} is not ` +
+        `allowed${folded ? ` (dockerd would read it as ${folded}; field names must be spelled exactly)` : ""}`,
     );
   }
   return value;

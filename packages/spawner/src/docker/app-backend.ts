@@ -261,7 +261,8 @@ export class DockerAppBackend implements AppBackend {
         const colon = this.config.images.app.lastIndexOf(":");
         await this.daemon.call(
           "POST",
-          `/images/create?fromImage=${encodeURIComponent(this.config.images.app.slice(0, colon))}&tag=${encodeURIComponent(this.config.images.app.slice(colon + 1))}`,
+          `/images/create?fromImage=${encodeURIComponent(this.config.images.app.slice(0, colon))}&` +
+            `tag=${encodeURIComponent(this.config.images.app.slice(colon + 1))}`,
         );
         await this.daemon.call("POST", path, body);
         return;

@@ -74,7 +74,10 @@ export class DockerSandboxBackend implements SandboxBackend {
     const max = this.config.users.maxRunningSandboxes;
     if (this.runningCount() + this.pendingStarts >= max) {
       this.refusals += 1;
-      return `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later`;
+      return (
+        `host capacity reached: ${max} sandboxes are running on this host ` +
+        `(users.maxRunningSandboxes); stop a conversation or try again later`
+      );
     }
     // Host memory exhaustion: refused at create too, so no sandbox is left in created that could never start.
     const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB);
@@ -92,7 +95,9 @@ export class DockerSandboxBackend implements SandboxBackend {
       this.refusals += 1;
       return {
         ok: false,
-        message: `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes); stop a conversation or try again later`,
+        message:
+          `host capacity reached: ${max} sandboxes are running on this host ` +
+          `(users.maxRunningSandboxes); stop a conversation or try again later`,
       };
     }
     // Host memory exhaustion: the sandboxes' limits together may not exceed what the host really has.
