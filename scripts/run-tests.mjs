@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every package's tests through Turborepo, then prints one plain line: "N passed, N failed".
-// Lint runs first and counts as one test. Each package's jest writes reports/jest-results.json; a package whose tests could not run counts as one failure.
+// Lint runs first and counts as one test. Each package's jest writes reports/jest-results.json; a package whose tests could not run counts
+// as one failure.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
