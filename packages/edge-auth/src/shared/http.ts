@@ -1,4 +1,5 @@
 // CloudFront request/response helpers: header access and the responses the viewer-request function generates.
+import { escapeHtml as escapeText, pageStyleSource, renderPage } from "@openhands-team/contracts";
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontResultResponse } from "aws-lambda";
 
 export function header(headers: CloudFrontHeaders, name: string): string | undefined {
@@ -28,7 +29,8 @@ const GENERATED_RESPONSE_HEADERS: Record<string, string> = {
   "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
-  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  // The pages' one stylesheet (packages/contracts, src/pages.ts) by its hash; nothing else loads.
+  "Content-Security-Policy": `default-src 'none'; style-src ${pageStyleSource()}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
 };
 
 function response(
@@ -65,41 +67,65 @@ export function json(
   );
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = escapeText;
+
+/** The one next step a page offers (sign in again, back to OpenHands, open it again). */
+export interface PageLink {
+  href: string;
+  text: string;
 }
 
-/** A small HTML page; every interpolated value is escaped. */
+function pageBody(title: string, message: string, action: string): string {
+  return renderPage({ title, main: `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${action}` });
+}
+
+/** A page in the shared look (the runtime proxy's pages use the same); every interpolated value is escaped. */
 export function page(
   status: number,
   title: string,
   message: string,
   setCookies: readonly string[] = [],
-  link?: { href: string; text: string },
+  link?: PageLink,
 ): CloudFrontResultResponse {
-  const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : "";
-  const body = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${action}</body></html>`;
-  return response(status, STATUS_TEXT[status] ?? "Error", { "Content-Type": "text/html; charset=utf-8" }, setCookies, body);
+  const action = link ? `<div class="actions"><a class="button" href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></div>` : "";
+  return response(
+    status,
+    STATUS_TEXT[status] ?? "Error",
+    { "Content-Type": "text/html; charset=utf-8" },
+    setCookies,
+    pageBody(title, message, action),
+  );
 }
 
-/** A JSON answer for API callers, a page for browsers. */
+/** Headings in words for the refusals a browser can meet (the JSON keeps the code). */
+const REFUSAL_TITLES: Record<string, string> = {
+  not_owner: "This workspace belongs to someone else",
+  bad_runtime_host: "Not a workspace address",
+  unknown_host: "Unknown address",
+  not_found: "No such page",
+  cookies_too_large: "Too many cookies",
+};
+
+/** A JSON answer for API callers, a page for browsers (with the next step, when there is one). */
 export function refuse(
   request: CloudFrontRequest,
   status: number,
   error: string,
   message: string,
   setCookies: readonly string[] = [],
+  link?: PageLink,
 ): CloudFrontResultResponse {
   return isNavigation(request)
-    ? page(status, STATUS_TEXT[status] ?? "Error", message, setCookies)
+    ? page(status, REFUSAL_TITLES[error] ?? STATUS_TEXT[status] ?? "Error", message, setCookies, link)
     : json(status, { error, message }, setCookies);
 }
 
 /** A page asking the user to confirm with a same-origin POST (a button): what another site cannot trigger for them. */
 export function confirmPage(status: number, title: string, message: string, action: string, button: string): CloudFrontResultResponse {
-  const body = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><form method="post" action="${escapeHtml(action)}"><button type="submit">${escapeHtml(button)}</button></form></body></html>`;
+  const form = `<form class="actions" method="post" action="${escapeHtml(action)}"><button class="button" type="submit">${escapeHtml(button)}</button></form>`;
+  const body = pageBody(title, message, form);
   // No form-action: the POST's answer redirects to the provider's logout, and form-action also governs redirects.
-  const csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+  const csp = `default-src 'none'; style-src ${pageStyleSource()}; frame-ancestors 'none'; base-uri 'none'`;
   return response(
     status,
     STATUS_TEXT[status] ?? "Error",

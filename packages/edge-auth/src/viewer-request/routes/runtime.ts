@@ -23,9 +23,14 @@ export async function runtimeTicket(
   if (!session.ok) return unauthenticated(gate, request, session, safeReturnPath(pathWithQuery(request), gate.appOrigin));
   const query = new URLSearchParams(request.querystring);
   const target = classifyHost(query.get("host") ?? "", config);
-  if (target.kind !== "runtime") return refuse(request, 400, "bad_runtime_host", "That is not a runtime host.");
+  const back = { href: `${gate.appOrigin}/`, text: "Go back to your OpenHands" };
+  if (target.kind !== "runtime") return refuse(request, 400, "bad_runtime_host", "That is not a runtime host.", [], back);
   // Ticket for another user's sandbox: the slug in the host name must be the signed-in user's own.
-  if (target.slug !== session.identity.slug) return refuse(request, 403, "not_owner", "That runtime belongs to another user.");
+  if (target.slug !== session.identity.slug) {
+    const message =
+      "That runtime belongs to another user: this conversation's workspace is another person's, and nobody else can open yours either.";
+    return refuse(request, 403, "not_owner", message, [], back);
+  }
   const runtimeOrigin = `https://${target.host}`;
   const path = safeReturnPath(query.get("path"), runtimeOrigin);
   const binding = query.get("n");
