@@ -23,7 +23,7 @@ export function llmUserKey(masterKey: string, slug: string): string {
     );
   }
   if (masterKey.startsWith(LLM_USER_KEY_PREFIX))
-    throw new Error("llmUserKey: the master key is itself a user key " + "(sk-oh-...); pass the gateway's master key");
+    throw new Error("llmUserKey: the master key is itself a user key (sk-oh-...); pass the gateway's master key");
   if (!isUserSlug(slug)) throw new Error(`llmUserKey: ${JSON.stringify(slug)} is not a user slug (expected 16 characters of a-z and 2-7)`);
   const mac = createHmac("sha256", Buffer.from(masterKey, "utf8")).update(`${LLM_USER_KEY_DOMAIN}${slug}`, "utf8").digest("base64url");
   return `${LLM_USER_KEY_PREFIX}${slug}-${mac}`;
