@@ -42,7 +42,8 @@ const attack = "(async function () {" +
   "const targets = JSON.parse(new URLSearchParams(location.search).get('targets') || '[]');" +
   "const seen = [];" +
   "for (const target of targets) {" +
-  "  const post = await fetch(target + '/e2e-attack/post', { method: 'POST', credentials: 'include', mode: 'no-cors', body: 'steal' }).then(function (r) { return 'answered ' + r.type; }, function (e) { return 'failed ' + e.name; });" +
+  "  const post = await fetch(target + '/e2e-attack/post', { method: 'POST', credentials: 'include', mode: 'no-cors', body: 'steal' })" +
+  ".then(function (r) { return 'answered ' + r.type; }, function (e) { return 'failed ' + e.name; });" +
   "  const socket = await new Promise(function (resolve) {" +
   "    const ws = new WebSocket(target.replace('https:', 'wss:') + '/e2e-attack/socket');" +
   "    ws.onopen = function () { resolve('open'); ws.close(); };" +
