@@ -81,13 +81,13 @@ async function main() {
       `| users ensured at once (real engine, real PostgreSQL, each polling every 0.5 s after a 202) | ${n} |`,
       `| time until all ${n} were ready | ${(allReady / 1000).toFixed(1)} s (first ${(percentile(ready, 0) / 1000).toFixed(1)} s, ` +
         `median ${(percentile(ready, 0.5) / 1000).toFixed(1)} s) |`,
-      `| 202 answers while starting | ` + `${accepted} |`,
+      `| 202 answers while starting | ${accepted} |`,
       `| user ${n + 1} (users.maxRunningApps = ${n}) | ${refused.status} in ${refusedMs.toFixed(1)} ms |`,
       `| ensure, app running, control API (500 sequential, one connection each) | p50 ${percentile(ensureMs, 0.5).toFixed(2)} ms, ` +
         `p99 ${percentile(ensureMs, 0.99).toFixed(2)} ms |`,
       `| resolve, control API (500 sequential) | p50 ${percentile(resolveMs, 0.5).toFixed(2)} ms, p99 ` +
         `${percentile(resolveMs, 0.99).toFixed(2)} ms |`,
-      `| spawner's open files (this process) before / ` + `after | ${fdsBefore} / ${fdsAfter} |`,
+      `| spawner's open files (this process) before / after | ${fdsBefore} / ${fdsAfter} |`,
     );
     console.log(lines.join("\n"));
   } finally {

@@ -27,9 +27,10 @@ async function main() {
   const counts = () => {
     const out = new Map<string, number>();
     for (const call of lab.calls) {
-      const key =
-        `${call.method} ` +
-        `${call.path.replace(/\/containers\/(?!create$|json$)[^/]+/, "/containers/{ref}").replace(/\/networks\/(?!create$)[^/]+/, "/networks/{ref}")}`;
+      const path = call.path
+        .replace(/\/containers\/(?!create$|json$)[^/]+/, "/containers/{ref}")
+        .replace(/\/networks\/(?!create$)[^/]+/, "/networks/{ref}");
+      const key = `${call.method} ${path}`;
       out.set(key, (out.get(key) ?? 0) + 1);
     }
     return out;
@@ -101,10 +102,10 @@ async function main() {
         `stand-ins built) | ${imagesMs.toFixed(0)} ms |`,
       `| ensure to healthy, new user (real engine; median of ${cold.length}) | ${median(cold).toFixed(0)} ms ` +
         `(${cold.map((v) => v.toFixed(0)).join(", ")}) |`,
-      `| ensure to healthy, culled user (start of the stopped app; median ` + `of ${warm.length}) | ${median(warm).toFixed(0)} ms |`,
+      `| ensure to healthy, culled user (start of the stopped app; median of ${warm.length}) | ${median(warm).toFixed(0)} ms |`,
       `| sandbox ready through the filter (create, inspect, start, /health on the gateway port; median of ${sandbox.length}) | ` +
         `${median(sandbox).toFixed(0)} ms |`,
-      `| Docker API calls per ensure, new user | ` + `${callsPerCold.join(", ")} (last: ${coldDetail}) |`,
+      `| Docker API calls per ensure, new user | ${callsPerCold.join(", ")} (last: ${coldDetail}) |`,
       `| Docker API calls per ensure, culled user | ${warmCalls} |`,
       `| Docker API calls per ensure, app running | ${hotCalls} |`,
     );

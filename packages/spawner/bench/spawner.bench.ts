@@ -189,7 +189,7 @@ async function main() {
         `${concurrency} concurrent, keep-alive, dist/spawner.js)`,
       `  bare Node HTTP server, same client loop          ${Math.round(baseRate).toLocaleString("en")} requests/s   (the floor of ` +
         `the figure above)`,
-      `  resolve, in-process                              ` + `${Math.round(inprocRate).toLocaleString("en")} lookups/s   (n=${M})`,
+      `  resolve, in-process                              ${Math.round(inprocRate).toLocaleString("en")} lookups/s   (n=${M})`,
       `  ratio HTTP resolve / bare Node HTTP              ${(httpRate / baseRate).toFixed(2)}`,
       `  ratio cold / hot ensure over HTTP (p50)          ${(quantile(cold, 0.5) / quantile(hot, 0.5)).toFixed(0)}x`,
       `  ratio in-process / HTTP resolve                  ${(inprocRate / httpRate).toFixed(0)}x`,

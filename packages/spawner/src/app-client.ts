@@ -94,7 +94,7 @@ export async function seedLlmSettings(upstream: string, seed: LlmSeed): Promise<
   }
   const answer = await httpCall(`${upstream}/api/v1/settings`, "POST", payload);
   if (answer.status < 200 || answer.status >= 300)
-    throw new Error(`POST /api/v1/settings answered ` + `${answer.status}: ${answer.body.slice(0, 200)}`);
+    throw new Error(`POST /api/v1/settings answered ${answer.status}: ${answer.body.slice(0, 200)}`);
   return outcome;
 }
 
