@@ -514,11 +514,14 @@ describe("GIVEN an allow list, access logs, a price class and a rate limit in th
       });
     });
 
-    it("THEN the distributions serve IPv4 only and no AAAA record is published (an IPv6 viewer in the allowed office would be blocked)", () => {
-      for (const d of all(v4only, "edge", "aws_cloudfront_distribution")) expect(d.is_ipv6_enabled).toBe(false);
-      const records = all(v4only, "edge", "aws_route53_record").filter((r) => r.alias);
-      expect(records.map((r) => r.type).sort()).toEqual(["A", "A"]);
-    });
+    it(
+      "THEN the distributions serve IPv4 only and no AAAA record is published " + "(an IPv6 viewer in the allowed office would be blocked)",
+      () => {
+        for (const d of all(v4only, "edge", "aws_cloudfront_distribution")) expect(d.is_ipv6_enabled).toBe(false);
+        const records = all(v4only, "edge", "aws_route53_record").filter((r) => r.alias);
+        expect(records.map((r) => r.type).sort()).toEqual(["A", "A"]);
+      },
+    );
   });
 });
 

@@ -192,23 +192,26 @@ describe("GIVEN a deliberately broken main-region stack", () => {
   });
 });
 
-describe("GIVEN a deliberately broken edge stack (security headers from a function on a VPC origin, IPv6 behind an IPv4 allow list)", () => {
-  const report = runPolicy({ broken: brokenEdge }, POLICY_SUITES, SUPPRESSIONS);
-  const failure = (checkId: string) =>
-    report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
+describe(
+  "GIVEN a deliberately broken edge stack (security headers from a " + "function on a VPC origin, IPv6 behind an IPv4 allow list)",
+  () => {
+    const report = runPolicy({ broken: brokenEdge }, POLICY_SUITES, SUPPRESSIONS);
+    const failure = (checkId: string) =>
+      report.failures.find((f) => f.checkId === checkId && f.resource === "broken.aws_cloudfront_distribution.headers_by_function");
 
-  it("THEN OHT_CF_012 refuses the origin-response function on the VPC origin", () => {
-    expect(failure("OHT_CF_012")?.message).toBe("default behaviour runs an origin-response function on the VPC origin alb");
-  });
+    it("THEN OHT_CF_012 refuses the origin-response function on the VPC origin", () => {
+      expect(failure("OHT_CF_012")?.message).toBe("default behaviour runs an origin-response function on the VPC origin alb");
+    });
 
-  it("THEN OHT_WAF_006 refuses IPv6 behind an IPv4-only allow list", () => {
-    expect(failure("OHT_WAF_006")?.message).toMatch(/IPv6 is enabled but the web ACL's IP sets are IPv4 only/);
-  });
+    it("THEN OHT_WAF_006 refuses IPv6 behind an IPv4-only allow list", () => {
+      expect(failure("OHT_WAF_006")?.message).toMatch(/IPv6 is enabled but the web ACL's IP sets are IPv4 only/);
+    });
 
-  it("THEN OHT_CF_013 refuses a response headers policy without a CSP", () => {
-    expect(failure("OHT_CF_013")?.message).toBe("default behaviour: no Content-Security-Policy with frame-ancestors");
-  });
-});
+    it("THEN OHT_CF_013 refuses a response headers policy without a CSP", () => {
+      expect(failure("OHT_CF_013")?.message).toBe("default behaviour: no Content-Security-Policy with frame-ancestors");
+    });
+  },
+);
 
 describe("GIVEN suppressions that do not hold up", () => {
   const check: PolicyCheck = {
