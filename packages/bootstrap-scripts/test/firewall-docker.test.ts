@@ -466,16 +466,19 @@ describeWithEngine("host firewall on a real Docker engine (user networks, contai
     },
   );
 
-  it("GIVEN Docker's rules alone WHEN the attacks our firewall exists for are tried THEN they connect (so every firewall row is ours)", async () => {
-    removeFirewall();
-    try {
-      const rows = MATRIX.filter((r) => r.firewall);
-      const results = await run(rows);
-      expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: connected (${r.why})`));
-    } finally {
-      applyFirewall();
-    }
-  });
+  it(
+    "GIVEN Docker's rules alone WHEN the attacks our firewall exists for are " + "tried THEN they connect (so every firewall row is ours)",
+    async () => {
+      removeFirewall();
+      try {
+        const rows = MATRIX.filter((r) => r.firewall);
+        const results = await run(rows);
+        expect(outcome(rows, results)).toEqual(rows.map((r) => `${id(r)}: connected (${r.why})`));
+      } finally {
+        applyFirewall();
+      }
+    },
+  );
 
   it(
     "GIVEN oh-firewall.sh applied WHEN every pair is tried from inside real containers THEN exactly the allowed ones connect, each " +

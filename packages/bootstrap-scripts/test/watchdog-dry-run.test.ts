@@ -24,27 +24,30 @@ describe("oh-health-check.sh (dry run)", () => {
   });
   afterEach(() => host.cleanup());
 
-  it("GIVEN someone flushed the host's iptables (sandboxes unfiltered) WHEN the watchdog runs THEN it loads the rules and jumps again", () => {
-    const run = host.runScript("bin/oh-health-check.sh");
-    expect(run.code).toBe(0);
-    expect(run.stderr).toContain("firewall rules missing, applying them again");
-    expect(run.calls).toEqual(
-      expect.arrayContaining([
-        "iptables-restore -w --noflush",
-        "iptables -w -I INPUT 1 -j OH-INPUT",
-        "iptables -w -I DOCKER-USER 1 -j OH-FORWARD",
-      ]),
-    );
-    expect(run.calls).toEqual(
-      expect.arrayContaining([
-        "ip6tables-restore -w --noflush",
-        "ip6tables -w -I INPUT 1 -j OH-INPUT",
-        "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD",
-      ]),
-    );
-    const again = host.runScript("bin/oh-health-check.sh");
-    expect(mutatingCalls(again.calls)).toEqual([]);
-  });
+  it(
+    "GIVEN someone flushed the host's iptables (sandboxes unfiltered) WHEN " + "the watchdog runs THEN it loads the rules and jumps again",
+    () => {
+      const run = host.runScript("bin/oh-health-check.sh");
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain("firewall rules missing, applying them again");
+      expect(run.calls).toEqual(
+        expect.arrayContaining([
+          "iptables-restore -w --noflush",
+          "iptables -w -I INPUT 1 -j OH-INPUT",
+          "iptables -w -I DOCKER-USER 1 -j OH-FORWARD",
+        ]),
+      );
+      expect(run.calls).toEqual(
+        expect.arrayContaining([
+          "ip6tables-restore -w --noflush",
+          "ip6tables -w -I INPUT 1 -j OH-INPUT",
+          "ip6tables -w -I DOCKER-USER 1 -j OH-FORWARD",
+        ]),
+      );
+      const again = host.runScript("bin/oh-health-check.sh");
+      expect(mutatingCalls(again.calls)).toEqual([]);
+    },
+  );
 
   it(
     "GIVEN the health endpoint stops answering WHEN the watchdog runs three times THEN only the third run restarts the stack, and a " +
@@ -79,13 +82,16 @@ describe("oh-health-check.sh (dry run)", () => {
   it.each([
     ["the spawner process is gone", { nginx: "ok", spawner: "unreachable" }, "unreachable"],
     ["the spawner is hung", { nginx: "ok", spawner: "not_answering" }, "not_answering"],
-  ])("GIVEN nginx answers 503 because %s WHEN the watchdog runs three times THEN the third run restarts the stack", (_name, body, state) => {
-    answer(body);
-    const runs = restartsOver(3);
-    expect(runs.map((r) => r.restarts)).toEqual([0, 0, 1]);
-    expect(runs[0]!.stderr).toContain(`health check failed: spawner ${state} (1/3)`);
-    expect(runs[2]!.stderr).toContain(`health check failed 3 times in a row (spawner ${state}), restarting openhands-team.service`);
-  });
+  ])(
+    "GIVEN nginx answers 503 because %s WHEN the watchdog runs " + "three times THEN the third run restarts the stack",
+    (_name, body, state) => {
+      answer(body);
+      const runs = restartsOver(3);
+      expect(runs.map((r) => r.restarts)).toEqual([0, 0, 1]);
+      expect(runs[0]!.stderr).toContain(`health check failed: spawner ${state} (1/3)`);
+      expect(runs[2]!.stderr).toContain(`health check failed 3 times in a row (spawner ${state}), restarting openhands-team.service`);
+    },
+  );
 
   it(
     "GIVEN the spawner answers but PostgreSQL is down (degraded) WHEN the watchdog runs five times THEN it logs the failing " +
