@@ -33,35 +33,38 @@ describe("GIVEN the built bundles", () => {
     }
   });
 
-  it("WHEN the viewer-request handler runs with the secrets placeholder THEN 503; once the host filled them THEN it authenticates", async () => {
-    const { handler } = require(join(dist, "viewer-request", "index.js")) as {
-      handler: (
-        e: CloudFrontRequestEvent,
-        c: { functionName: string },
-      ) => Promise<{ status?: string; headers?: Record<string, { value: string }[]> }>;
-    };
-    const context = { functionName: "us-east-1.openhands-prod-edge-viewer-request" };
-    ssm.put("/openhands/prod/edge/config", JSON.stringify(testConfig("https://login.example.test", "client")));
-    ssm.put("/openhands/prod/edge/secrets", '{"unset":true}', "SecureString");
-    const first = await handler(cfEvent(cfRequest({ uri: "/", headers: NAV })), context);
-    expect(first.status).toBe("503");
-    // One signed GetParameters for both names (the stand-in checked the signature, the target and the body).
-    expect(ssm.requests.map(({ target, names, withDecryption, outcome }) => ({ target, names, withDecryption, outcome }))).toEqual([
-      {
-        target: "AmazonSSM.GetParameters",
-        names: ["/openhands/prod/edge/config", "/openhands/prod/edge/secrets"],
-        withDecryption: true,
-        outcome: "200",
-      },
-    ]);
-    // The placeholder is looked at again after 15 s; a fresh module instance stands for a container started later.
-    jest.resetModules();
-    ssm.put("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()), "SecureString");
-    const fresh = require(join(dist, "viewer-request", "index.js")) as typeof import("../src/viewer-request");
-    const second = await fresh.handler(cfEvent(cfRequest({ uri: "/", headers: NAV })), context);
-    expect("status" in second && second.status).toBe("302");
-    expect("status" in second && second.headers?.location?.[0]?.value).toContain("https://login.example.test/authorize?");
-  });
+  it(
+    "WHEN the viewer-request handler runs with the secrets placeholder THEN " + "503; once the host filled them THEN it authenticates",
+    async () => {
+      const { handler } = require(join(dist, "viewer-request", "index.js")) as {
+        handler: (
+          e: CloudFrontRequestEvent,
+          c: { functionName: string },
+        ) => Promise<{ status?: string; headers?: Record<string, { value: string }[]> }>;
+      };
+      const context = { functionName: "us-east-1.openhands-prod-edge-viewer-request" };
+      ssm.put("/openhands/prod/edge/config", JSON.stringify(testConfig("https://login.example.test", "client")));
+      ssm.put("/openhands/prod/edge/secrets", '{"unset":true}', "SecureString");
+      const first = await handler(cfEvent(cfRequest({ uri: "/", headers: NAV })), context);
+      expect(first.status).toBe("503");
+      // One signed GetParameters for both names (the stand-in checked the signature, the target and the body).
+      expect(ssm.requests.map(({ target, names, withDecryption, outcome }) => ({ target, names, withDecryption, outcome }))).toEqual([
+        {
+          target: "AmazonSSM.GetParameters",
+          names: ["/openhands/prod/edge/config", "/openhands/prod/edge/secrets"],
+          withDecryption: true,
+          outcome: "200",
+        },
+      ]);
+      // The placeholder is looked at again after 15 s; a fresh module instance stands for a container started later.
+      jest.resetModules();
+      ssm.put("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()), "SecureString");
+      const fresh = require(join(dist, "viewer-request", "index.js")) as typeof import("../src/viewer-request");
+      const second = await fresh.handler(cfEvent(cfRequest({ uri: "/", headers: NAV })), context);
+      expect("status" in second && second.status).toBe("302");
+      expect("status" in second && second.headers?.location?.[0]?.value).toContain("https://login.example.test/authorize?");
+    },
+  );
 
   it("WHEN a parameter is missing THEN the viewer-request fails closed with 503", async () => {
     jest.resetModules();

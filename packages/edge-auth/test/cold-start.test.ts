@@ -64,38 +64,44 @@ describe("GIVEN a cold container with a valid session cookie", () => {
     expect([ssm.requests.length, issuer.jwksRequests]).toEqual([1, 1]);
   });
 
-  it("WHEN the issuer rotated to a key the stored JWKS lacks THEN the library downloads the JWKS for that kid and the session works", async () => {
-    ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
-    const next = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    issuer.jwksKeys.push({
-      ...(next.publicKey.export({ format: "jwk" }) as Record<string, unknown>),
-      kid: "test-key-2",
-      alg: "RS256",
-      use: "sig",
-    });
-    const handler = handlerFor();
-    const now = Math.floor(Date.now() / 1000);
-    const rotated = issuer.signJwt(
-      { sub: "user-sub-2", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 },
-      { kid: "test-key-2" },
-      next.privateKey,
-    );
-    expect(forwarded(await handler(withSession(rotated), FN))).toBe("user-sub-2");
-    expect(issuer.jwksRequests).toBe(1);
-    // The stored key keeps working without another download.
-    expect(forwarded(await handler(withSession(issuer.idToken()), FN))).toBe("user-sub-1");
-    expect(issuer.jwksRequests).toBe(1);
-  });
+  it(
+    "WHEN the issuer rotated to a key the stored JWKS lacks THEN the library " + "downloads the JWKS for that kid and the session works",
+    async () => {
+      ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
+      const next = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      issuer.jwksKeys.push({
+        ...(next.publicKey.export({ format: "jwk" }) as Record<string, unknown>),
+        kid: "test-key-2",
+        alg: "RS256",
+        use: "sig",
+      });
+      const handler = handlerFor();
+      const now = Math.floor(Date.now() / 1000);
+      const rotated = issuer.signJwt(
+        { sub: "user-sub-2", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 },
+        { kid: "test-key-2" },
+        next.privateKey,
+      );
+      expect(forwarded(await handler(withSession(rotated), FN))).toBe("user-sub-2");
+      expect(issuer.jwksRequests).toBe(1);
+      // The stored key keeps working without another download.
+      expect(forwarded(await handler(withSession(issuer.idToken()), FN))).toBe("user-sub-1");
+      expect(issuer.jwksRequests).toBe(1);
+    },
+  );
 
-  it("WHEN a token names a kid neither the stored JWKS nor the issuer has, or carries a stored kid with a foreign key THEN 401", async () => {
-    ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
-    const handler = handlerFor();
-    const foreign = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-    const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: "mallory", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 };
-    expect(asResponse(await handler(withSession(issuer.signJwt(claims, { kid: "made-up" }, foreign)), FN)).status).toBe("401");
-    expect(asResponse(await handler(withSession(issuer.signJwt(claims, {}, foreign)), FN)).status).toBe("401");
-  });
+  it(
+    "WHEN a token names a kid neither the stored JWKS nor the issuer has, " + "or carries a stored kid with a foreign key THEN 401",
+    async () => {
+      ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
+      const handler = handlerFor();
+      const foreign = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { sub: "mallory", token_use: "id", aud: CLIENT_ID, iss: issuer.url, iat: now, exp: now + 600 };
+      expect(asResponse(await handler(withSession(issuer.signJwt(claims, { kid: "made-up" }, foreign)), FN)).status).toBe("401");
+      expect(asResponse(await handler(withSession(issuer.signJwt(claims, {}, foreign)), FN)).status).toBe("401");
+    },
+  );
 
   it(
     "WHEN the stored JWKS was downloaded from another URI (another pool) THEN " +
@@ -185,12 +191,15 @@ describe("GIVEN a cold container whose configuration load fails", () => {
     expect(ssm.requests.length).toBe(calls + 1);
   });
 
-  it("WHEN concurrent first requests arrive during a throttled load THEN one call for all of them, each answered 503, none crashes", async () => {
-    ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
-    ssm.faults.push({ type: "ThrottlingException", message: "Rate exceeded" });
-    const handler = handlerFor();
-    const answers = await Promise.all([1, 2, 3].map(() => handler(withSession(issuer.idToken()), FN)));
-    expect(answers.map((a) => asResponse(a).status)).toEqual(["503", "503", "503"]);
-    expect(ssm.requests).toHaveLength(1);
-  });
+  it(
+    "WHEN concurrent first requests arrive during a throttled load THEN one " + "call for all of them, each answered 503, none crashes",
+    async () => {
+      ssm.put(SECRETS, JSON.stringify(secretsWithJwks()), "SecureString");
+      ssm.faults.push({ type: "ThrottlingException", message: "Rate exceeded" });
+      const handler = handlerFor();
+      const answers = await Promise.all([1, 2, 3].map(() => handler(withSession(issuer.idToken()), FN)));
+      expect(answers.map((a) => asResponse(a).status)).toEqual(["503", "503", "503"]);
+      expect(ssm.requests).toHaveLength(1);
+    },
+  );
 });

@@ -258,60 +258,66 @@ describe("GIVEN Chromium in front of the edge harness and a loopback OIDC provid
     },
   );
 
-  it("WHEN a runtime host is opened THEN the ticket hand-off gives it its own cookie, identity for that host, and a WebSocket through", async () => {
-    await page.goto(`https://${RUNTIME}/app?x=1`);
-    expect(page.url()).toBe(`https://${RUNTIME}/app?x=1`);
-    const echo = await readEcho(page);
-    expect(echo.host).toBe(RUNTIME);
-    expect(echo.identity["x-oh-sig"]).toBe(expectedSig(RUNTIME, echo.identity));
-    expect(echo.cookie).not.toContain("oh-");
-    const runtimeCookies = await context.cookies(`https://${RUNTIME}/`);
-    expect(runtimeCookies.find((c) => c.name === "__Host-oh-runtime")).toMatchObject({
-      domain: RUNTIME,
-      secure: true,
-      httpOnly: true,
-      sameSite: "Lax",
-    });
-    expect(runtimeCookies.map((c) => c.name)).not.toContain("__Host-oh-session");
-    const ws = await page.evaluate(
-      (url) =>
-        new Promise<string>((resolve, reject) => {
-          const socket = new WebSocket(url);
-          socket.onmessage = (m) => resolve(String(m.data));
-          socket.onerror = () => reject(new Error("websocket failed"));
-        }),
-      `wss://${RUNTIME}/sockets/events/1?session_api_key=k`,
-    );
-    const wsEcho = JSON.parse(ws) as Echo;
-    expect(wsEcho.url).toBe("/sockets/events/1?session_api_key=k");
-    expect(wsEcho.identity["x-oh-user"]).toBe(SUB);
-    expect(wsEcho.cookie).not.toContain("oh-");
-  });
-
-  it("WHEN the app shows another runtime host in an iframe THEN the hand-off runs inside the frame and the sandbox page loads there", async () => {
-    const framedHost = `40124-${SLUG}.${RUNTIME_DOMAIN}`;
-    await page.goto(`https://${APP}/with-frame`);
-    await page.evaluate(
-      `document.body.appendChild(Object.assign(document.createElement("iframe"), { src: "https://${framedHost}/framed?y=2" })) && true`,
-    );
-    const frame = await (async () => {
-      for (let i = 0; i < 100; i += 1) {
-        const found = page.frames().find((f) => f.url() === `https://${framedHost}/framed?y=2`);
-        if (found && (await found.locator("#echo").count()) === 1) return found;
-        await sleep(100);
-      }
-      throw new Error(
-        `the frame never loaded: ${page
-          .frames()
-          .map((f) => f.url())
-          .join(", ")}`,
+  it(
+    "WHEN a runtime host is opened THEN the ticket hand-off gives it its own " + "cookie, identity for that host, and a WebSocket through",
+    async () => {
+      await page.goto(`https://${RUNTIME}/app?x=1`);
+      expect(page.url()).toBe(`https://${RUNTIME}/app?x=1`);
+      const echo = await readEcho(page);
+      expect(echo.host).toBe(RUNTIME);
+      expect(echo.identity["x-oh-sig"]).toBe(expectedSig(RUNTIME, echo.identity));
+      expect(echo.cookie).not.toContain("oh-");
+      const runtimeCookies = await context.cookies(`https://${RUNTIME}/`);
+      expect(runtimeCookies.find((c) => c.name === "__Host-oh-runtime")).toMatchObject({
+        domain: RUNTIME,
+        secure: true,
+        httpOnly: true,
+        sameSite: "Lax",
+      });
+      expect(runtimeCookies.map((c) => c.name)).not.toContain("__Host-oh-session");
+      const ws = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve, reject) => {
+            const socket = new WebSocket(url);
+            socket.onmessage = (m) => resolve(String(m.data));
+            socket.onerror = () => reject(new Error("websocket failed"));
+          }),
+        `wss://${RUNTIME}/sockets/events/1?session_api_key=k`,
       );
-    })();
-    const echo = JSON.parse((await frame.locator("#echo").textContent()) ?? "{}") as Echo;
-    expect(echo.host).toBe(framedHost);
-    expect(echo.identity["x-oh-sig"]).toBe(expectedSig(framedHost, echo.identity));
-    expect(page.url()).toBe(`https://${APP}/with-frame`);
-  });
+      const wsEcho = JSON.parse(ws) as Echo;
+      expect(wsEcho.url).toBe("/sockets/events/1?session_api_key=k");
+      expect(wsEcho.identity["x-oh-user"]).toBe(SUB);
+      expect(wsEcho.cookie).not.toContain("oh-");
+    },
+  );
+
+  it(
+    "WHEN the app shows another runtime host in an iframe THEN the hand-off " + "runs inside the frame and the sandbox page loads there",
+    async () => {
+      const framedHost = `40124-${SLUG}.${RUNTIME_DOMAIN}`;
+      await page.goto(`https://${APP}/with-frame`);
+      await page.evaluate(
+        `document.body.appendChild(Object.assign(document.createElement("iframe"), { src: "https://${framedHost}/framed?y=2" })) && true`,
+      );
+      const frame = await (async () => {
+        for (let i = 0; i < 100; i += 1) {
+          const found = page.frames().find((f) => f.url() === `https://${framedHost}/framed?y=2`);
+          if (found && (await found.locator("#echo").count()) === 1) return found;
+          await sleep(100);
+        }
+        throw new Error(
+          `the frame never loaded: ${page
+            .frames()
+            .map((f) => f.url())
+            .join(", ")}`,
+        );
+      })();
+      const echo = JSON.parse((await frame.locator("#echo").textContent()) ?? "{}") as Echo;
+      expect(echo.host).toBe(framedHost);
+      expect(echo.identity["x-oh-sig"]).toBe(expectedSig(framedHost, echo.identity));
+      expect(page.url()).toBe(`https://${APP}/with-frame`);
+    },
+  );
 
   it(
     "WHEN a page on another user's runtime host plants the attacker's refresh token with Domain=<apex> and forces a logout THEN the " +

@@ -145,23 +145,26 @@ describe("viewer-request handlers and their configuration", () => {
     );
   });
 
-  it("GIVEN parameters: a bad function name, the placeholder, a failing SSM THEN 503 (fail closed); real secrets THEN it works", async () => {
-    const source = new FakeParameters();
-    const errors = jest.spyOn(console, "error").mockImplementation(() => undefined);
-    const handler = createViewerRequestHandlerFromParameters(source, { notReadyTtlMs: 0 });
-    expect(bodyJson(await handler(event(), { functionName: "wrong" })).error).toBe("unavailable");
-    expect(bodyJson(await handler(event())).error).toBe("unavailable");
-    source.fail = true;
-    expect(bodyJson(await handler(event(), { functionName: FN })).error).toBe("unavailable");
-    source.fail = false;
-    source.values.set("/openhands/prod/edge/config", config).set("/openhands/prod/edge/secrets", '{"unset":true}');
-    expect(bodyJson(await handler(event(), { functionName: FN })).error).toBe("not_configured");
-    source.values.set("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()));
-    const result = asResponse(
-      await handler(cfEvent(cfRequest({ uri: "/", headers: { "Sec-Fetch-Mode": "navigate" } })), { functionName: FN }),
-    );
-    expect(result.status).toBe("302");
-    expect(errors).toHaveBeenCalled();
-    errors.mockRestore();
-  });
+  it(
+    "GIVEN parameters: a bad function name, the placeholder, a failing " + "SSM THEN 503 (fail closed); real secrets THEN it works",
+    async () => {
+      const source = new FakeParameters();
+      const errors = jest.spyOn(console, "error").mockImplementation(() => undefined);
+      const handler = createViewerRequestHandlerFromParameters(source, { notReadyTtlMs: 0 });
+      expect(bodyJson(await handler(event(), { functionName: "wrong" })).error).toBe("unavailable");
+      expect(bodyJson(await handler(event())).error).toBe("unavailable");
+      source.fail = true;
+      expect(bodyJson(await handler(event(), { functionName: FN })).error).toBe("unavailable");
+      source.fail = false;
+      source.values.set("/openhands/prod/edge/config", config).set("/openhands/prod/edge/secrets", '{"unset":true}');
+      expect(bodyJson(await handler(event(), { functionName: FN })).error).toBe("not_configured");
+      source.values.set("/openhands/prod/edge/secrets", JSON.stringify(testSecrets()));
+      const result = asResponse(
+        await handler(cfEvent(cfRequest({ uri: "/", headers: { "Sec-Fetch-Mode": "navigate" } })), { functionName: FN }),
+      );
+      expect(result.status).toBe("302");
+      expect(errors).toHaveBeenCalled();
+      errors.mockRestore();
+    },
+  );
 });

@@ -439,39 +439,42 @@ describe("GIVEN logout after runtime hand-offs", () => {
     },
   );
 
-  it("WHEN a logout hop carries a forged, expired or foreign chain THEN it only clears that host's cookie and redirects nowhere", async () => {
-    const { session } = await edge.login();
-    const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
-    const chainUrl = new URL(
-      location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })),
-    );
-    const chain = chainUrl.searchParams.get("chain")!;
-    // Open redirect through a forged chain naming an outside host.
-    const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
-    const forged = asResponse(
-      await edge.send({
-        host: RUNTIME,
-        uri: "/_auth/runtime-logout",
-        querystring: `chain=${forgedBody}.${chain.split(".")[1]}`,
-        headers: USER_NAV,
-      }),
-    );
-    expect(forged.status).toBe("200");
-    expect(forged.headers?.location).toBeUndefined();
-    expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
-    // A chain for other hosts, replayed on a host it does not name.
-    const foreign = asResponse(
-      await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
-    );
-    expect(foreign.status).toBe("200");
-    // An expired chain.
-    edge.offset = 600;
-    const stale = asResponse(
-      await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
-    );
-    expect(stale.status).toBe("200");
-    expect(stale.headers?.location).toBeUndefined();
-  });
+  it(
+    "WHEN a logout hop carries a forged, expired or foreign chain THEN it " + "only clears that host's cookie and redirects nowhere",
+    async () => {
+      const { session } = await edge.login();
+      const remembered = cookieJar(await mintFor(RUNTIME, session))[COOKIE.runtimes]!;
+      const chainUrl = new URL(
+        location(await edge.send({ uri: "/_auth/logout", headers: USER_NAV, cookies: { [COOKIE.runtimes]: remembered } })),
+      );
+      const chain = chainUrl.searchParams.get("chain")!;
+      // Open redirect through a forged chain naming an outside host.
+      const forgedBody = Buffer.from(JSON.stringify({ h: [RUNTIME, "evil.example"], x: 9_999_999_999 })).toString("base64url");
+      const forged = asResponse(
+        await edge.send({
+          host: RUNTIME,
+          uri: "/_auth/runtime-logout",
+          querystring: `chain=${forgedBody}.${chain.split(".")[1]}`,
+          headers: USER_NAV,
+        }),
+      );
+      expect(forged.status).toBe("200");
+      expect(forged.headers?.location).toBeUndefined();
+      expect(cookieJar(forged)[COOKIE.runtime]).toBe("");
+      // A chain for other hosts, replayed on a host it does not name.
+      const foreign = asResponse(
+        await edge.send({ host: OTHER_RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
+      );
+      expect(foreign.status).toBe("200");
+      // An expired chain.
+      edge.offset = 600;
+      const stale = asResponse(
+        await edge.send({ host: RUNTIME, uri: "/_auth/runtime-logout", querystring: `chain=${chain}`, headers: USER_NAV }),
+      );
+      expect(stale.status).toBe("200");
+      expect(stale.headers?.location).toBeUndefined();
+    },
+  );
 
   it("WHEN the remembered list is tampered with THEN logout ignores it and goes straight to the provider", async () => {
     const { session } = await edge.login();
@@ -495,41 +498,44 @@ describe("GIVEN the runtime hand-off", () => {
     expect(setCookies(result)[0]).toMatch(new RegExp(`^${COOKIE.runtimeState}=.*; Path=/; Max-Age=300; Secure; HttpOnly; SameSite=Lax$`));
   });
 
-  it("WHEN the whole hand-off runs THEN the runtime host gets a host-only cookie and later requests carry the identity for that host", async () => {
-    const { session } = await edge.login();
-    const first = await edge.send({ host: RUNTIME, uri: "/app", headers: NAV });
-    const state = cookieJar(first)[COOKIE.runtimeState]!;
-    const mint = await edge.send({
-      uri: "/_auth/runtime",
-      querystring: new URL(location(first)).search.slice(1),
-      headers: NAV,
-      cookies: { [COOKIE.session]: session },
-    });
-    const callback = new URL(location(mint));
-    expect(callback.host).toBe(RUNTIME);
-    expect(callback.pathname).toBe("/_auth/runtime-callback");
-    const exchanged = await edge.send({
-      host: RUNTIME,
-      uri: callback.pathname,
-      querystring: callback.search.slice(1),
-      headers: NAV,
-      cookies: { [COOKIE.runtimeState]: state },
-    });
-    expect(location(exchanged)).toBe(`https://${RUNTIME}/app`);
-    const runtimeCookie = cookieJar(exchanged)[COOKIE.runtime]!;
-    expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(
-      /; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/,
-    );
-    expect(cookieJar(exchanged)[COOKIE.runtimeState]).toBe("");
-    const request = asRequest(
-      await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }),
-    );
-    const exp = headerValue(request, "x-oh-exp")!;
-    expect(headerValue(request, "x-oh-sig")).toBe(
-      expectedSignature(edge.secrets.identitySigningKey!, RUNTIME, "user-sub-1", SLUG, "ada@example.test", exp),
-    );
-    expect(request.headers.cookie).toEqual([{ key: "Cookie", value: "app=1" }]);
-  });
+  it(
+    "WHEN the whole hand-off runs THEN the runtime host gets a host-only " + "cookie and later requests carry the identity for that host",
+    async () => {
+      const { session } = await edge.login();
+      const first = await edge.send({ host: RUNTIME, uri: "/app", headers: NAV });
+      const state = cookieJar(first)[COOKIE.runtimeState]!;
+      const mint = await edge.send({
+        uri: "/_auth/runtime",
+        querystring: new URL(location(first)).search.slice(1),
+        headers: NAV,
+        cookies: { [COOKIE.session]: session },
+      });
+      const callback = new URL(location(mint));
+      expect(callback.host).toBe(RUNTIME);
+      expect(callback.pathname).toBe("/_auth/runtime-callback");
+      const exchanged = await edge.send({
+        host: RUNTIME,
+        uri: callback.pathname,
+        querystring: callback.search.slice(1),
+        headers: NAV,
+        cookies: { [COOKIE.runtimeState]: state },
+      });
+      expect(location(exchanged)).toBe(`https://${RUNTIME}/app`);
+      const runtimeCookie = cookieJar(exchanged)[COOKIE.runtime]!;
+      expect(setCookies(exchanged).find((c) => c.startsWith(COOKIE.runtime))).toMatch(
+        /; Path=\/; Max-Age=28800; Secure; HttpOnly; SameSite=Lax$/,
+      );
+      expect(cookieJar(exchanged)[COOKIE.runtimeState]).toBe("");
+      const request = asRequest(
+        await edge.send({ host: RUNTIME, uri: "/api", headers: { Cookie: `${COOKIE.runtime}=${runtimeCookie}; app=1` } }),
+      );
+      const exp = headerValue(request, "x-oh-exp")!;
+      expect(headerValue(request, "x-oh-sig")).toBe(
+        expectedSignature(edge.secrets.identitySigningKey!, RUNTIME, "user-sub-1", SLUG, "ada@example.test", exp),
+      );
+      expect(request.headers.cookie).toEqual([{ key: "Cookie", value: "app=1" }]);
+    },
+  );
 
   it("WHEN /_auth/runtime has no browser binding THEN it sends the browser to the runtime host to start one", async () => {
     const { session } = await edge.login();
