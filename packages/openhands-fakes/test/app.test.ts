@@ -39,14 +39,17 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       expect(ready.app_conversation_id).toMatch(/^[0-9a-f]{32}$/);
     });
 
-    test("GIVEN the conversation THEN conversation_url is agent URL + /api/conversations/<hex> and the session key is the sandbox's", async () => {
-      const { status, body } = await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id}`);
-      expect(status).toBe(200);
-      expect(body[0].conversation_url).toBe(`${ready.agent_server_url}/api/conversations/${ready.app_conversation_id}`);
-      const container = world.docker.find(ready.sandbox_id)!;
-      expect(container.Config.Env).toContain(`OH_SESSION_API_KEYS_0=${body[0].session_api_key}`);
-      expect(body[0].sandbox_status).toBe("RUNNING");
-    });
+    test(
+      "GIVEN the conversation THEN conversation_url is agent URL + " + "/api/conversations/<hex> and the session key is the sandbox's",
+      async () => {
+        const { status, body } = await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id}`);
+        expect(status).toBe(200);
+        expect(body[0].conversation_url).toBe(`${ready.agent_server_url}/api/conversations/${ready.app_conversation_id}`);
+        const container = world.docker.find(ready.sandbox_id)!;
+        expect(container.Config.Env).toContain(`OH_SESSION_API_KEYS_0=${body[0].session_api_key}`);
+        expect(body[0].sandbox_status).toBe("RUNNING");
+      },
+    );
 
     test("GIVEN the sandbox THEN exposed_urls[].port is the container port while the URL carries the host port", async () => {
       const { body } = await getJson(`${world.app.url}/api/v1/sandboxes?id=${ready.sandbox_id}`);
@@ -77,17 +80,20 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       },
     );
 
-    test("GIVEN ids as a repeated parameter THEN one answer per id, null for unknown; a comma list is refused (ids is list[UUID])", async () => {
-      const unknown = "0".repeat(32);
-      const both = await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id}&ids=${unknown}`);
-      expect(both.status).toBe(200);
-      expect(both.body).toHaveLength(2);
-      expect(both.body[0].id).toBe(task.id);
-      expect(both.body[1]).toBeNull();
-      expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id},${unknown}`)).status).toBe(422);
-      expect((await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id},${unknown}`)).status).toBe(400);
-      expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks`)).status).toBe(422);
-    });
+    test(
+      "GIVEN ids as a repeated parameter THEN one answer per id, null for " + "unknown; a comma list is refused (ids is list[UUID])",
+      async () => {
+        const unknown = "0".repeat(32);
+        const both = await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id}&ids=${unknown}`);
+        expect(both.status).toBe(200);
+        expect(both.body).toHaveLength(2);
+        expect(both.body[0].id).toBe(task.id);
+        expect(both.body[1]).toBeNull();
+        expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks?ids=${task.id},${unknown}`)).status).toBe(422);
+        expect((await getJson(`${world.app.url}/api/v1/app-conversations?ids=${ready.app_conversation_id},${unknown}`)).status).toBe(400);
+        expect((await getJson(`${world.app.url}/api/v1/app-conversations/start-tasks`)).status).toBe(422);
+      },
+    );
 
     test(
       "GIVEN the create call THEN docker-py's body: name prefix, env, ports, " +
@@ -115,13 +121,16 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       },
     );
 
-    test("GIVEN the Docker calls THEN /version comes first and unprefixed, the list has no filters and every entry is inspected by Id", () => {
-      expect(world.docker.calls[0]).toMatchObject({ method: "GET", path: "/version" });
-      const lists = world.docker.calls.filter((call) => call.path.startsWith("/v1.41/containers/json"));
-      expect(lists.length).toBeGreaterThan(0);
-      for (const list of lists) expect(list.path).toBe("/v1.41/containers/json?limit=-1&all=1&size=0&trunc_cmd=0");
-      expect(world.docker.calls.some((call) => call.path === `/v1.41/images/${world.image}/json`)).toBe(true);
-    });
+    test(
+      "GIVEN the Docker calls THEN /version comes first and unprefixed, the " + "list has no filters and every entry is inspected by Id",
+      () => {
+        expect(world.docker.calls[0]).toMatchObject({ method: "GET", path: "/version" });
+        const lists = world.docker.calls.filter((call) => call.path.startsWith("/v1.41/containers/json"));
+        expect(lists.length).toBeGreaterThan(0);
+        for (const list of lists) expect(list.path).toBe("/v1.41/containers/json?limit=-1&all=1&size=0&trunc_cmd=0");
+        expect(world.docker.calls.some((call) => call.path === `/v1.41/images/${world.image}/json`)).toBe(true);
+      },
+    );
   });
 
   describe("webhooks", () => {
@@ -265,15 +274,18 @@ describe.each(APP_VERSIONS.map((version) => [version]))("OpenHands %s app fake",
       expect(body[0].exposed_urls).toHaveLength(4);
     });
 
-    test("GIVEN running with a silent agent-server THEN STARTING within the grace period and ERROR after it, without URLs or key", async () => {
-      const container = world.docker.find(sandboxId)!;
-      await world.agents.get(container.Id)!.close();
-      world.docker.setStatus(sandboxId, "running", new Date().toISOString());
-      const starting = (await getJson(`${world.app.url}/api/v1/sandboxes?id=${sandboxId}`)).body[0];
-      expect(starting).toMatchObject({ status: "STARTING", exposed_urls: null, session_api_key: null });
-      world.docker.setStatus(sandboxId, "running", new Date(Date.now() - 16_000).toISOString());
-      expect(await status()).toBe("ERROR");
-    });
+    test(
+      "GIVEN running with a silent agent-server THEN STARTING within the " + "grace period and ERROR after it, without URLs or key",
+      async () => {
+        const container = world.docker.find(sandboxId)!;
+        await world.agents.get(container.Id)!.close();
+        world.docker.setStatus(sandboxId, "running", new Date().toISOString());
+        const starting = (await getJson(`${world.app.url}/api/v1/sandboxes?id=${sandboxId}`)).body[0];
+        expect(starting).toMatchObject({ status: "STARTING", exposed_urls: null, session_api_key: null });
+        world.docker.setStatus(sandboxId, "running", new Date(Date.now() - 16_000).toISOString());
+        expect(await status()).toBe("ERROR");
+      },
+    );
 
     test("GIVEN an id without this app's prefix THEN null, and Docker is not asked for it", async () => {
       const before = world.docker.calls.length;
