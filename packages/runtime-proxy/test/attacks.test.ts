@@ -140,17 +140,20 @@ describe("7. anonymous CORS preflights never reach a sandbox", () => {
     ["another runtime host", `https://32001-${mallory.slug}.${RUNTIME_DOMAIN}`, undefined],
     ["the runtime host itself", "SELF", "SELF"],
     ["the app", APP_ORIGIN, APP_ORIGIN],
-  ])("GIVEN a preflight from %s THEN CORS is granted only to the app or the host's own origin, with fixed lists", async (_name, origin, expected) => {
-    const o = origin === "SELF" ? `https://${victimHost}` : origin;
-    const reply = await send(proxy.port, victimHost, "/api/x", {
-      method: "OPTIONS",
-      headers: { Origin: o, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "x-evil, x-session-api-key" },
-    });
-    expect(reply.status).toBe(204);
-    const e = expected === "SELF" ? `https://${victimHost}` : expected;
-    expect(reply.headers["access-control-allow-origin"]).toBe(e);
-    if (e) expect(reply.headers["access-control-allow-headers"]).not.toContain("x-evil");
-  });
+  ])(
+    "GIVEN a preflight from %s THEN CORS is granted only to the " + "app or the host's own origin, with fixed lists",
+    async (_name, origin, expected) => {
+      const o = origin === "SELF" ? `https://${victimHost}` : origin;
+      const reply = await send(proxy.port, victimHost, "/api/x", {
+        method: "OPTIONS",
+        headers: { Origin: o, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "x-evil, x-session-api-key" },
+      });
+      expect(reply.status).toBe(204);
+      const e = expected === "SELF" ? `https://${victimHost}` : expected;
+      expect(reply.headers["access-control-allow-origin"]).toBe(e);
+      if (e) expect(reply.headers["access-control-allow-headers"]).not.toContain("x-evil");
+    },
+  );
 
   it("GIVEN an authorised GET with Upgrade: h2c THEN the sandbox never sees the Upgrade and no tunnel opens", async () => {
     const before = sandbox.seen.length;
@@ -280,15 +283,18 @@ describe("8. cross-site requests and WebSockets with the victim's credentials", 
       { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" },
     ],
     ["only Sec-WebSocket-Key", { "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" }],
-  ])("GIVEN a signed GET to the app host with %s from a sandbox page THEN 403 cross_site (cross-site WebSocket hijacking)", async (_name, extra) => {
-    const before = app.seen.length;
-    const reply = await send(proxy.port, APP_HOST, "/socket.io/?EIO=4&transport=websocket", {
-      headers: asApp({ Origin: `https://${victimHost}`, ...extra }),
-    });
-    expect(reply.status).toBe(403);
-    expect(reply.json.error).toBe("cross_site");
-    expect(app.seen.length).toBe(before);
-  });
+  ])(
+    "GIVEN a signed GET to the app host with %s from a sandbox page " + "THEN 403 cross_site (cross-site WebSocket hijacking)",
+    async (_name, extra) => {
+      const before = app.seen.length;
+      const reply = await send(proxy.port, APP_HOST, "/socket.io/?EIO=4&transport=websocket", {
+        headers: asApp({ Origin: `https://${victimHost}`, ...extra }),
+      });
+      expect(reply.status).toBe(403);
+      expect(reply.json.error).toBe("cross_site");
+      expect(app.seen.length).toBe(before);
+    },
+  );
 
   it("GIVEN a WebSocket to the app host from the app itself THEN it opens (control)", async () => {
     expect(await handshake(proxy.port, APP_HOST, "/socket.io/", asApp({ Origin: APP_ORIGIN }))).toBe(101);
@@ -372,23 +378,26 @@ describe("9. a cached route into a subnet that went to another user", () => {
     await Promise.all(started.map((u) => u.stop()));
   });
 
-  it("GIVEN A's app route cached and A's /24 reclaimed for B THEN once B's app is known, A is sent to A's new app, never to B's", async () => {
-    const oldA = await upstreamAt(appAddress(NET + 4), 3000);
-    spawner.ensure.set(a.slug, () => ({ status: 200, body: { state: "running", upstream: oldA.url } }));
-    expect((await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, a) })).status).toBe(200);
-    // A's app stops; the spawner gives A's subnet to B (B's app at the same .2) and later starts A elsewhere.
-    await oldA.stop();
-    const appB = await upstreamAt(appAddress(NET + 4), 3000);
-    const newA = await upstreamAt(appAddress(NET + 5), 3000);
-    spawner.ensure.set(b.slug, () => ({ status: 200, body: { state: "running", upstream: appB.url } }));
-    spawner.ensure.set(a.slug, () => ({ status: 200, body: { state: "running", upstream: newA.url } }));
-    expect((await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, b) })).status).toBe(200);
-    const seenByB = appB.seen.length;
-    const reply = await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, a) });
-    expect(reply.status).toBe(200);
-    expect(appB.seen.length).toBe(seenByB);
-    expect(newA.seen.length).toBe(1);
-  });
+  it(
+    "GIVEN A's app route cached and A's /24 reclaimed for B THEN once B's " + "app is known, A is sent to A's new app, never to B's",
+    async () => {
+      const oldA = await upstreamAt(appAddress(NET + 4), 3000);
+      spawner.ensure.set(a.slug, () => ({ status: 200, body: { state: "running", upstream: oldA.url } }));
+      expect((await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, a) })).status).toBe(200);
+      // A's app stops; the spawner gives A's subnet to B (B's app at the same .2) and later starts A elsewhere.
+      await oldA.stop();
+      const appB = await upstreamAt(appAddress(NET + 4), 3000);
+      const newA = await upstreamAt(appAddress(NET + 5), 3000);
+      spawner.ensure.set(b.slug, () => ({ status: 200, body: { state: "running", upstream: appB.url } }));
+      spawner.ensure.set(a.slug, () => ({ status: 200, body: { state: "running", upstream: newA.url } }));
+      expect((await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, b) })).status).toBe(200);
+      const seenByB = appB.seen.length;
+      const reply = await send(proxy.port, APP_HOST, "/echo", { headers: identityHeaders(key, APP_HOST, a) });
+      expect(reply.status).toBe(200);
+      expect(appB.seen.length).toBe(seenByB);
+      expect(newA.seen.length).toBe(1);
+    },
+  );
 
   it(
     "GIVEN A's sandbox route cached and the address reused by B's sandbox THEN once B's route is known, A's host is asked again and " +
@@ -461,46 +470,53 @@ describe("10. port enumeration without an identity", () => {
     expect(spawner.counts.resolve).toBe(0);
   });
 
-  it("GIVEN a client scanning ports with a session key THEN its lookups are bounded: 429 past the budget, the spawner is not asked", async () => {
-    const limited = await startProxy({ spawnerPort: spawner.port, key, settings: { lookupsPerClientPerMinute: 5 } });
-    try {
-      spawner.resetCounts();
-      const statuses: number[] = [];
-      for (let port = 41000; port < 41012; port += 1) {
-        statuses.push(
-          (await send(limited.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess" } })).status,
-        );
+  it(
+    "GIVEN a client scanning ports with a session key THEN its lookups are " + "bounded: 429 past the budget, the spawner is not asked",
+    async () => {
+      const limited = await startProxy({ spawnerPort: spawner.port, key, settings: { lookupsPerClientPerMinute: 5 } });
+      try {
+        spawner.resetCounts();
+        const statuses: number[] = [];
+        for (let port = 41000; port < 41012; port += 1) {
+          statuses.push(
+            (await send(limited.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess" } }))
+              .status,
+          );
+        }
+        expect(statuses.slice(0, 5)).toEqual([404, 404, 404, 404, 404]);
+        expect(statuses.slice(5)).toEqual(Array(7).fill(429));
+        expect(spawner.counts.resolve).toBe(5);
+        const last = await send(limited.port, `41999-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess" } });
+        expect(last.json.error).toBe("too_many_lookups");
+        expect(last.headers["retry-after"]).toBe("60");
+        // A signed owner is not held back by the anonymous budget; a cached route costs nothing.
+        expect((await send(limited.port, victimHost, "/echo", { headers: signed(victimHost) })).status).toBe(200);
+      } finally {
+        await limited.stop();
       }
-      expect(statuses.slice(0, 5)).toEqual([404, 404, 404, 404, 404]);
-      expect(statuses.slice(5)).toEqual(Array(7).fill(429));
-      expect(spawner.counts.resolve).toBe(5);
-      const last = await send(limited.port, `41999-${victim.slug}.${RUNTIME_DOMAIN}`, "/", { headers: { "X-Session-API-Key": "guess" } });
-      expect(last.json.error).toBe("too_many_lookups");
-      expect(last.headers["retry-after"]).toBe("60");
-      // A signed owner is not held back by the anonymous budget; a cached route costs nothing.
-      expect((await send(limited.port, victimHost, "/echo", { headers: signed(victimHost) })).status).toBe(200);
-    } finally {
-      await limited.stop();
-    }
-  });
+    },
+  );
 });
 
 describe("10. the lookup budget behind CloudFront and the ALB (clientAddressHops 2)", () => {
-  it("GIVEN a scanner rotating the X-Forwarded-For entries it controls THEN it keeps its one budget; another viewer has its own", async () => {
-    const behind = await startProxy({ spawnerPort: spawner.port, key, settings: { clientAddressHops: 2, lookupsPerClientPerMinute: 2 } });
-    try {
-      const ask = (port: number, xff: string) =>
-        send(behind.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", {
-          headers: { "X-Session-API-Key": "guess", "X-Forwarded-For": xff },
-        });
-      const statuses: number[] = [];
-      for (let i = 0; i < 5; i += 1) statuses.push((await ask(42000 + i, `10.9.9.${i}, 203.0.113.7, 130.176.0.1`)).status);
-      expect(statuses).toEqual([404, 404, 429, 429, 429]);
-      expect((await ask(42010, "203.0.113.8, 130.176.0.1")).status).toBe(404);
-    } finally {
-      await behind.stop();
-    }
-  });
+  it(
+    "GIVEN a scanner rotating the X-Forwarded-For entries it controls THEN " + "it keeps its one budget; another viewer has its own",
+    async () => {
+      const behind = await startProxy({ spawnerPort: spawner.port, key, settings: { clientAddressHops: 2, lookupsPerClientPerMinute: 2 } });
+      try {
+        const ask = (port: number, xff: string) =>
+          send(behind.port, `${port}-${victim.slug}.${RUNTIME_DOMAIN}`, "/", {
+            headers: { "X-Session-API-Key": "guess", "X-Forwarded-For": xff },
+          });
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i += 1) statuses.push((await ask(42000 + i, `10.9.9.${i}, 203.0.113.7, 130.176.0.1`)).status);
+        expect(statuses).toEqual([404, 404, 429, 429, 429]);
+        expect((await ask(42010, "203.0.113.8, 130.176.0.1")).status).toBe(404);
+      } finally {
+        await behind.stop();
+      }
+    },
+  );
 });
 
 describe("11. Set-Cookie from upstreams", () => {
@@ -535,10 +551,13 @@ describe("11. Set-Cookie from upstreams", () => {
     expect(list[0]).toBe("a=1; Path=/");
   }
 
-  it("GIVEN a sandbox setting cookies with Domain in any spelling, or with our names THEN Domain is gone and our names are dropped", async () => {
-    sandbox.answers.set("/cookies", answer);
-    check((await send(proxy.port, victimHost, "/cookies", { headers: signed(victimHost) })).headers["set-cookie"]);
-  });
+  it(
+    "GIVEN a sandbox setting cookies with Domain in any spelling, or with " + "our names THEN Domain is gone and our names are dropped",
+    async () => {
+      sandbox.answers.set("/cookies", answer);
+      check((await send(proxy.port, victimHost, "/cookies", { headers: signed(victimHost) })).headers["set-cookie"]);
+    },
+  );
 
   it("GIVEN the app doing the same THEN the same filter applies on the app host", async () => {
     app.answers.set("/cookies", answer);
@@ -589,16 +608,19 @@ describe("13. hardening", () => {
       "X-Accel-Limit-Rate, X-Accel-Buffering, X-Accel-Charset and X-Accel-Expires",
       { "X-Accel-Limit-Rate": "1", "X-Accel-Buffering": "yes", "X-Accel-Charset": "koi8-r", "X-Accel-Expires": "@1" },
     ],
-  ])("GIVEN a sandbox answering %s THEN nginx ignores it and the client sees the sandbox's own answer without it", async (_name, headers) => {
-    sandbox.answers.set("/accel", (_req, res) => {
-      res.writeHead(200, { ...headers, "Content-Type": "text/plain", "Content-Length": "13" });
-      res.end("sandbox body\n");
-    });
-    const reply = await send(proxy.port, victimHost, "/accel", { headers: signed(victimHost) });
-    expect(reply.status).toBe(200);
-    expect(reply.body).toBe("sandbox body\n");
-    expect(Object.keys(reply.headers).filter((h) => h.startsWith("x-accel-"))).toEqual([]);
-  });
+  ])(
+    "GIVEN a sandbox answering %s THEN nginx ignores it and the " + "client sees the sandbox's own answer without it",
+    async (_name, headers) => {
+      sandbox.answers.set("/accel", (_req, res) => {
+        res.writeHead(200, { ...headers, "Content-Type": "text/plain", "Content-Length": "13" });
+        res.end("sandbox body\n");
+      });
+      const reply = await send(proxy.port, victimHost, "/accel", { headers: signed(victimHost) });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe("sandbox body\n");
+      expect(Object.keys(reply.headers).filter((h) => h.startsWith("x-accel-"))).toEqual([]);
+    },
+  );
 
   it(
     "GIVEN a sandbox answering its own Referrer-Policy, Cache-Control and a permissive frame-ancestors THEN the client gets the " +

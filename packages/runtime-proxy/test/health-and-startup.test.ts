@@ -39,34 +39,40 @@ describe("GET /_oh/health", () => {
     return send(proxy.port, "10.0.1.23", "/_oh/health");
   };
 
-  it("GIVEN the spawner process is gone (connection refused) THEN 503, nginx ok, spawner unreachable (the watchdog restarts the stack)", async () => {
-    await spawner.stop();
-    try {
-      const reply = await probe();
-      expect(reply.status).toBe(503);
-      expect(reply.json).toEqual({ nginx: "ok", spawner: "unreachable" });
-      expect(reply.headers["cache-control"]).toBe("no-store");
-    } finally {
-      await spawner.start();
-    }
-    const back = await probe();
-    expect(back.status).toBe(200);
-    expect(back.json).toEqual({ nginx: "ok", spawner: "ok" });
-  });
+  it(
+    "GIVEN the spawner process is gone (connection refused) THEN 503, nginx " + "ok, spawner unreachable (the watchdog restarts the stack)",
+    async () => {
+      await spawner.stop();
+      try {
+        const reply = await probe();
+        expect(reply.status).toBe(503);
+        expect(reply.json).toEqual({ nginx: "ok", spawner: "unreachable" });
+        expect(reply.headers["cache-control"]).toBe("no-store");
+      } finally {
+        await spawner.start();
+      }
+      const back = await probe();
+      expect(back.status).toBe(200);
+      expect(back.json).toEqual({ nginx: "ok", spawner: "ok" });
+    },
+  );
 
-  it("GIVEN a hung spawner (accepts the connection, never answers) THEN 503 spawner not_answering once the health timeout passed", async () => {
-    spawner.health = "hang";
-    try {
-      const reply = await probe();
-      expect(reply.status).toBe(503);
-      expect(reply.json).toEqual({ nginx: "ok", spawner: "not_answering" });
-    } finally {
-      spawner.health = {
-        status: 200,
-        body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } },
-      };
-    }
-  });
+  it(
+    "GIVEN a hung spawner (accepts the connection, never answers) THEN 503 " + "spawner not_answering once the health timeout passed",
+    async () => {
+      spawner.health = "hang";
+      try {
+        const reply = await probe();
+        expect(reply.status).toBe(503);
+        expect(reply.json).toEqual({ nginx: "ok", spawner: "not_answering" });
+      } finally {
+        spawner.health = {
+          status: 200,
+          body: { status: "ok", checks: { docker: { ok: true }, database: { ok: true }, events: { ok: true } } },
+        };
+      }
+    },
+  );
 
   it(
     "GIVEN the spawner answers but PostgreSQL is down (its 503 degraded report) THEN 200 (no host replacement for a database " +

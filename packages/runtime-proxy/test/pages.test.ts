@@ -43,10 +43,13 @@ afterAll(async () => {
 });
 
 describe("the pages' look comes from packages/contracts", () => {
-  it("GIVEN the contracts' stylesheet and layout THEN the proxy's Lua copy (lua/oh/page_assets.lua) is exactly what the build writes", () => {
-    const expected = pageAssetsLua({ style: PAGE_STYLE, styleSource: pageStyleSource(), layout: PAGE_LAYOUT });
-    expect(readFileSync(join(__dirname, "..", "lua", "oh", "page_assets.lua"), "utf8")).toBe(expected);
-  });
+  it(
+    "GIVEN the contracts' stylesheet and layout THEN the proxy's Lua copy " + "(lua/oh/page_assets.lua) is exactly what the build writes",
+    () => {
+      const expected = pageAssetsLua({ style: PAGE_STYLE, styleSource: pageStyleSource(), layout: PAGE_LAYOUT });
+      expect(readFileSync(join(__dirname, "..", "lua", "oh", "page_assets.lua"), "utf8")).toBe(expected);
+    },
+  );
 });
 
 describe("the starting page", () => {
@@ -85,19 +88,22 @@ describe("the starting page", () => {
     expect(reply.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
   });
 
-  it("GIVEN a request for //evil.example/x or /\\evil.example WHEN the starting page is served THEN its next path is / (open redirect)", async () => {
-    for (const path of ["//evil.example/x", "///evil.example", "/\\evil.example"]) {
-      const reply = await page(path);
-      expect(reply.status).toBe(503);
-      expect(reply.body).not.toContain("evil.example");
-      expect(reply.body).toContain('data-next="/"');
-    }
-    // An encoded backslash or slash is a path on this host, as the browser resolves it.
-    for (const path of ["/%5Cevil.example", "/%2F%2Fevil.example"]) {
-      const next = /data-next="([^"]*)"/.exec((await page(path)).body)?.[1] ?? "";
-      expect(new URL(next, `https://${APP_HOST}`).host).toBe(APP_HOST);
-    }
-  });
+  it(
+    "GIVEN a request for //evil.example/x or /\\evil.example WHEN the " + "starting page is served THEN its next path is / (open redirect)",
+    async () => {
+      for (const path of ["//evil.example/x", "///evil.example", "/\\evil.example"]) {
+        const reply = await page(path);
+        expect(reply.status).toBe(503);
+        expect(reply.body).not.toContain("evil.example");
+        expect(reply.body).toContain('data-next="/"');
+      }
+      // An encoded backslash or slash is a path on this host, as the browser resolves it.
+      for (const path of ["/%5Cevil.example", "/%2F%2Fevil.example"]) {
+        const next = /data-next="([^"]*)"/.exec((await page(path)).body)?.[1] ?? "";
+        expect(new URL(next, `https://${APP_HOST}`).host).toBe(APP_HOST);
+      }
+    },
+  );
 
   it("GIVEN the starting page's script THEN the proxy serves it as JavaScript from the app host", async () => {
     const reply = await send(proxy.port, APP_HOST, "/_oh/pages/starting.js", { headers: signed(alice) });
@@ -122,13 +128,16 @@ describe("GET /_oh/start-status: the signed user's own start and nobody else's",
     spawner.progress.set(bob.slug, () => ({ status: 200, body: progress("database", 1_000, 31_000) }));
   });
 
-  it("GIVEN Alice WHEN she asks THEN the state, stage and times of her start, and nothing else (no failure details, no request id)", async () => {
-    const reply = await send(proxy.port, APP_HOST, "/_oh/start-status", { headers: signed(alice) });
-    expect(reply.status).toBe(200);
-    expect(reply.headers["cache-control"]).toBe("no-store");
-    expect(reply.json).toEqual({ state: "starting", stage: "health", elapsedMs: 20_000, typicalMs: 31_000 });
-    expect(spawner.progressAsked.at(-1)).toBe(alice.slug);
-  });
+  it(
+    "GIVEN Alice WHEN she asks THEN the state, stage and times of her " + "start, and nothing else (no failure details, no request id)",
+    async () => {
+      const reply = await send(proxy.port, APP_HOST, "/_oh/start-status", { headers: signed(alice) });
+      expect(reply.status).toBe(200);
+      expect(reply.headers["cache-control"]).toBe("no-store");
+      expect(reply.json).toEqual({ state: "starting", stage: "health", elapsedMs: 20_000, typicalMs: 31_000 });
+      expect(spawner.progressAsked.at(-1)).toBe(alice.slug);
+    },
+  );
 
   it("GIVEN Bob WHEN he names Alice in the query or an unsigned header THEN he still reads only his own start", async () => {
     spawner.progressAsked.length = 0;

@@ -365,12 +365,15 @@ describe("CORS preflight and the App tab's probe", () => {
     expect(reply.headers["access-control-allow-origin"]).toBe(`https://${APP_HOST}`);
   });
 
-  it("GIVEN an uncredentialed probe on the agent-server port THEN the same 502 as a silent worker, and the agent-server sees nothing", async () => {
-    const before = contacts();
-    const reply = await send(proxy.port, adaHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
-    expect(reply.status).toBe(502);
-    expect(contacts()).toBe(before);
-  });
+  it(
+    "GIVEN an uncredentialed probe on the agent-server port THEN the same " + "502 as a silent worker, and the agent-server sees nothing",
+    async () => {
+      const before = contacts();
+      const reply = await send(proxy.port, adaHost, "/", { headers: { Origin: `https://${APP_HOST}` } });
+      expect(reply.status).toBe(502);
+      expect(contacts()).toBe(before);
+    },
+  );
 
   it.each([
     ["from a foreign origin", () => adaWorkerHost, "https://evil.example"],
@@ -382,15 +385,18 @@ describe("CORS preflight and the App tab's probe", () => {
 });
 
 describe("response headers on runtime hosts", () => {
-  it("GIVEN a sandbox answer THEN no-store, no-referrer and frame-ancestors of the app are added; Domain= is removed from its cookies", async () => {
-    const reply = await send(proxy.port, adaHost, "/set-cookie", { headers: signed(adaHost) });
-    expect(reply.headers["cache-control"]).toBe("no-store");
-    expect(reply.headers["referrer-policy"]).toBe("no-referrer");
-    const csp = reply.headers["content-security-policy"];
-    expect(csp).toContain("default-src 'self'");
-    expect(csp).toContain(`frame-ancestors https://${APP_HOST}`);
-    expect(reply.headers["set-cookie"]).toEqual(["tossed=1; Path=/", "local=2; Path=/; HttpOnly"]);
-  });
+  it(
+    "GIVEN a sandbox answer THEN no-store, no-referrer and frame-ancestors of " + "the app are added; Domain= is removed from its cookies",
+    async () => {
+      const reply = await send(proxy.port, adaHost, "/set-cookie", { headers: signed(adaHost) });
+      expect(reply.headers["cache-control"]).toBe("no-store");
+      expect(reply.headers["referrer-policy"]).toBe("no-referrer");
+      const csp = reply.headers["content-security-policy"];
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain(`frame-ancestors https://${APP_HOST}`);
+      expect(reply.headers["set-cookie"]).toEqual(["tossed=1; Path=/", "local=2; Path=/; HttpOnly"]);
+    },
+  );
 
   it("GIVEN a refusal THEN it carries the same headers", async () => {
     const reply = await send(proxy.port, adaHost, "/");
