@@ -62,29 +62,32 @@ describeWithEngine("dist/spawner.js", () => {
     await pg?.stop();
   });
 
-  it("GIVEN a new user WHEN the proxy calls ensure THEN the app runs with its own PostgreSQL database, which its role can use", async () => {
-    const alice = user(201);
-    const res = await http({
-      url: `${apiUrl}/v1/users/${alice.slug}/ensure`,
-      method: "POST",
-      body: { sub: alice.sub, email: "a@example.com" },
-    });
-    expect(res.status).toBe(200);
-    expect(res.json().state).toBe("running");
-    const env = h.engine.find(`oh-app-${alice.slug}`)!.Config.Env;
-    const value = (key: string) => env.find((e) => e.startsWith(`${key}=`))!.slice(key.length + 1);
-    expect(value("DB_HOST")).toBe(pg.host);
-    const client = new Client({
-      host: pg.host,
-      port: pg.port,
-      user: value("DB_USER"),
-      password: value("DB_PASS"),
-      database: value("DB_NAME"),
-    });
-    await client.connect();
-    expect((await client.query("SELECT current_user AS who")).rows[0].who).toBe(`oh_${alice.slug}`);
-    await client.end();
-  });
+  it(
+    "GIVEN a new user WHEN the proxy calls ensure THEN the app runs with " + "its own PostgreSQL database, which its role can use",
+    async () => {
+      const alice = user(201);
+      const res = await http({
+        url: `${apiUrl}/v1/users/${alice.slug}/ensure`,
+        method: "POST",
+        body: { sub: alice.sub, email: "a@example.com" },
+      });
+      expect(res.status).toBe(200);
+      expect(res.json().state).toBe("running");
+      const env = h.engine.find(`oh-app-${alice.slug}`)!.Config.Env;
+      const value = (key: string) => env.find((e) => e.startsWith(`${key}=`))!.slice(key.length + 1);
+      expect(value("DB_HOST")).toBe(pg.host);
+      const client = new Client({
+        host: pg.host,
+        port: pg.port,
+        user: value("DB_USER"),
+        password: value("DB_PASS"),
+        database: value("DB_NAME"),
+      });
+      await client.connect();
+      expect((await client.query("SELECT current_user AS who")).rows[0].who).toBe(`oh_${alice.slug}`);
+      await client.end();
+    },
+  );
 
   it("GIVEN the run so far THEN every log line is JSON and no credential appears", () => {
     const lines = output.split("\n").filter(Boolean);

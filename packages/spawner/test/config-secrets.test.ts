@@ -49,10 +49,13 @@ describe("configuration errors never print secrets", () => {
     expectNoSecret(message);
   });
 
-  it("GIVEN a wrongly typed object holding secrets (secrets given as an array, database as a string) THEN their values are not printed", () => {
-    expectNoSecret(messageOf({ ...withInlineSecrets, secrets: [SECRETS[1], SECRETS[2]] }));
-    expectNoSecret(messageOf({ ...withInlineSecrets, database: `postgres://u:${SECRETS[0]}@db` }));
-  });
+  it(
+    "GIVEN a wrongly typed object holding secrets (secrets given as an array, " + "database as a string) THEN their values are not printed",
+    () => {
+      expectNoSecret(messageOf({ ...withInlineSecrets, secrets: [SECRETS[1], SECRETS[2]] }));
+      expectNoSecret(messageOf({ ...withInlineSecrets, database: `postgres://u:${SECRETS[0]}@db` }));
+    },
+  );
 
   it("GIVEN a secret in a field that expects a short value THEN a long value is described by its length only", () => {
     const long = `${SECRETS[1]}-${"x".repeat(200)}`;

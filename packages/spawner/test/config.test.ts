@@ -7,26 +7,29 @@ import { minimalConfigDocument } from "./helpers/minimal-config";
 const minimal = minimalConfigDocument();
 
 describe("spawner configuration", () => {
-  it("GIVEN the minimal document THEN defaults follow docs/CONTRACTS.md (API 127.0.0.1:8081, relay 3000, LLM gateway 4000, 10.240/16)", () => {
-    const config = parseConfig(minimal);
-    expect(config.api).toEqual({ host: "127.0.0.1", port: 8081 });
-    expect(config.network).toEqual({
-      subnetPrefix: "10.240",
-      appPort: 3000,
-      relayPort: 3000,
-      llmGatewayPort: 4000,
-      subnetReuseDelayMs: 60_000,
-    });
-    expect(config.users).toEqual({
-      idleMinutes: 60,
-      maxRunningApps: 20,
-      maxRunningSandboxes: 30,
-      sandboxesPerUser: 3,
-      maxSandboxContainersPerUser: 50,
-    });
-    expect(config.docker.socketPath).toBe("/var/run/docker.sock");
-    expect(config.database.port).toBe(5432);
-  });
+  it(
+    "GIVEN the minimal document THEN defaults follow docs/CONTRACTS.md (API " + "127.0.0.1:8081, relay 3000, LLM gateway 4000, 10.240/16)",
+    () => {
+      const config = parseConfig(minimal);
+      expect(config.api).toEqual({ host: "127.0.0.1", port: 8081 });
+      expect(config.network).toEqual({
+        subnetPrefix: "10.240",
+        appPort: 3000,
+        relayPort: 3000,
+        llmGatewayPort: 4000,
+        subnetReuseDelayMs: 60_000,
+      });
+      expect(config.users).toEqual({
+        idleMinutes: 60,
+        maxRunningApps: 20,
+        maxRunningSandboxes: 30,
+        sandboxesPerUser: 3,
+        maxSandboxContainersPerUser: 50,
+      });
+      expect(config.docker.socketPath).toBe("/var/run/docker.sock");
+      expect(config.database.port).toBe(5432);
+    },
+  );
 
   it("GIVEN bad fields THEN every one is named with its value and what is expected, and secrets are not echoed", () => {
     const bad = {
@@ -65,19 +68,22 @@ describe("spawner configuration", () => {
     }
   });
 
-  it("GIVEN --config, SPAWNER_CONFIG_FILE or SPAWNER_CONFIG_JSON THEN the document is found; none, or broken JSON, is a clear error", () => {
-    const dir = mkdtempSync(join(tmpdir(), "spawner-config-"));
-    try {
-      const file = join(dir, "spawner.json");
-      writeFileSync(file, JSON.stringify(minimal));
-      expect(loadConfig(["--config", file], {}).appHost).toBe("openhands.example.com");
-      expect(loadConfig([], { SPAWNER_CONFIG_FILE: file }).region).toBe("eu-central-1");
-      expect(loadConfig([], { SPAWNER_CONFIG_JSON: JSON.stringify(minimal) }).eventsBucket).toBe("oh-events");
-      expect(() => loadConfig([], {})).toThrow(/pass --config <file.json>/);
-      expect(() => loadConfig(["--config"], {})).toThrow(/needs a file path/);
-      expect(() => loadConfig([], { SPAWNER_CONFIG_JSON: "{nope" })).toThrow(/not valid JSON/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    "GIVEN --config, SPAWNER_CONFIG_FILE or SPAWNER_CONFIG_JSON THEN the " + "document is found; none, or broken JSON, is a clear error",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "spawner-config-"));
+      try {
+        const file = join(dir, "spawner.json");
+        writeFileSync(file, JSON.stringify(minimal));
+        expect(loadConfig(["--config", file], {}).appHost).toBe("openhands.example.com");
+        expect(loadConfig([], { SPAWNER_CONFIG_FILE: file }).region).toBe("eu-central-1");
+        expect(loadConfig([], { SPAWNER_CONFIG_JSON: JSON.stringify(minimal) }).eventsBucket).toBe("oh-events");
+        expect(() => loadConfig([], {})).toThrow(/pass --config <file.json>/);
+        expect(() => loadConfig(["--config"], {})).toThrow(/needs a file path/);
+        expect(() => loadConfig([], { SPAWNER_CONFIG_JSON: "{nope" })).toThrow(/not valid JSON/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

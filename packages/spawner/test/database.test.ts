@@ -34,26 +34,29 @@ describe("per-user databases (real PostgreSQL)", () => {
     return client;
   };
 
-  it("GIVEN a new user WHEN ensure runs THEN a login role and a database it owns exist, and the role can run migrations in it", async () => {
-    const db = await databases.ensure(alice);
-    expect(db).toEqual({
-      host: pg.host,
-      port: pg.port,
-      database: `oh_${alice}`,
-      user: `oh_${alice}`,
-      password: userDatabasePassword("test-db-password-key", alice),
-    });
-    const admin = await connect(pg.user, pg.password, "postgres");
-    const owner = await admin.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [db.database]);
-    expect(owner.rows[0].owner).toBe(db.user);
-    const role = await admin.query("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = $1", [db.user]);
-    expect(role.rows[0]).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
-    await admin.end();
-    const own = await connect(db.user, db.password, db.database);
-    await own.query("CREATE TABLE conversation_metadata (id text primary key)");
-    await own.query("INSERT INTO conversation_metadata VALUES ('secret-of-alice')");
-    await own.end();
-  });
+  it(
+    "GIVEN a new user WHEN ensure runs THEN a login role and a database " + "it owns exist, and the role can run migrations in it",
+    async () => {
+      const db = await databases.ensure(alice);
+      expect(db).toEqual({
+        host: pg.host,
+        port: pg.port,
+        database: `oh_${alice}`,
+        user: `oh_${alice}`,
+        password: userDatabasePassword("test-db-password-key", alice),
+      });
+      const admin = await connect(pg.user, pg.password, "postgres");
+      const owner = await admin.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [db.database]);
+      expect(owner.rows[0].owner).toBe(db.user);
+      const role = await admin.query("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = $1", [db.user]);
+      expect(role.rows[0]).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
+      await admin.end();
+      const own = await connect(db.user, db.password, db.database);
+      await own.query("CREATE TABLE conversation_metadata (id text primary key)");
+      await own.query("INSERT INTO conversation_metadata VALUES ('secret-of-alice')");
+      await own.end();
+    },
+  );
 
   it("GIVEN an existing user WHEN ensure runs again (also 5 times in parallel) THEN nothing changes and the data stays", async () => {
     const again = await Promise.all(Array.from({ length: 5 }, () => databases.ensure(alice)));

@@ -149,17 +149,17 @@ describeWithEngine("filtered Docker API", () => {
     },
   );
 
-  it.each([
-    "stop",
-    "pause",
-  ])("GIVEN another user's sandbox WHEN alice asks to %s it by Id or by name THEN 404 and the daemon never receives the call", async (action) => {
-    for (const ref of [bobSandboxId, bobName]) {
-      const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
-      expect(res.status).toBe(404);
-    }
-    expect(reached("POST", `/containers/${bobSandboxId}/${action}`)).toBe(0);
-    expect(inspect(bobName).State.Status).toBe("running");
-  });
+  it.each(["stop", "pause"])(
+    "GIVEN another user's sandbox WHEN alice asks to %s it by Id or by " + "name THEN 404 and the daemon never receives the call",
+    async (action) => {
+      for (const ref of [bobSandboxId, bobName]) {
+        const res = await asAlice.call("POST", asAlice.v(`/containers/${ref}/${action}`));
+        expect(res.status).toBe(404);
+      }
+      expect(reached("POST", `/containers/${bobSandboxId}/${action}`)).toBe(0);
+      expect(inspect(bobName).State.Status).toBe("running");
+    },
+  );
 
   it("GIVEN another user's sandbox WHEN alice removes it by Id or by name (even with force) THEN 404 and it still exists", async () => {
     for (const ref of [bobSandboxId, bobName]) {

@@ -127,18 +127,21 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
     },
   );
 
-  it("GIVEN an inspect that fails (engine unreachable) THEN that container is treated as gone, and is back once an inspect succeeds", async () => {
-    const app = lab.service.view.app(bob.slug);
-    expect(app?.status).toBe("running");
-    lab.proxy.set("down");
-    try {
-      await expect(lab.service.view.refresh(app!.id)).rejects.toThrow();
-      expect(lab.service.view.app(bob.slug)).toBeUndefined();
-    } finally {
-      lab.proxy.set("pass");
-    }
-    await lab.service.view.refresh(app!.id);
-    expect(lab.service.view.app(bob.slug)?.status).toBe("running");
-    expect((await pollEnsure(bob)).json()).toEqual({ state: "running", upstream: "http://10.243.1.2:3000" });
-  });
+  it(
+    "GIVEN an inspect that fails (engine unreachable) THEN that container is " + "treated as gone, and is back once an inspect succeeds",
+    async () => {
+      const app = lab.service.view.app(bob.slug);
+      expect(app?.status).toBe("running");
+      lab.proxy.set("down");
+      try {
+        await expect(lab.service.view.refresh(app!.id)).rejects.toThrow();
+        expect(lab.service.view.app(bob.slug)).toBeUndefined();
+      } finally {
+        lab.proxy.set("pass");
+      }
+      await lab.service.view.refresh(app!.id);
+      expect(lab.service.view.app(bob.slug)?.status).toBe("running");
+      expect((await pollEnsure(bob)).json()).toEqual({ state: "running", upstream: "http://10.243.1.2:3000" });
+    },
+  );
 });

@@ -217,24 +217,29 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
     },
   );
 
-  it("GIVEN bodies aborted mid-way (relay, Docker create, control API) THEN nothing is logged at error level and others are served", async () => {
-    const errorsBefore = lab.logs.filter((line) => line.includes('"level":"error"')).length;
-    const relaySocket = await open(aliceGateway, 3000, aliceGateway);
-    relaySocket.write(`${webhookHead(1_000)}{"a":`);
-    const filter = await openUnix(`${lab.config.paths.dockerApiDir}/${alice.slug}/docker.sock`);
-    filter.write(
-      `POST /v1.41/containers/create?name=oh-sbx-${alice.slug}-cut HTTP/1.1\r\nHost: docker\r\nContent-Type: ` +
-        `application/json\r\nContent-Length: 1000\r\n\r\n{"Image":`,
-    );
-    const api = new URL(lab.service.apiUrl);
-    const control = await open(api.hostname, Number(api.port));
-    control.write(`POST /v1/activity HTTP/1.1\r\nHost: spawner\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"slug":`);
-    await new Promise((r) => setTimeout(r, 300));
-    for (const socket of [relaySocket, filter, control]) socket.destroy();
-    await eventually(() => lab.logs.some((line) => line.includes("control api request aborted by the client")));
-    await othersStillServed();
-    expect(lab.logs.filter((line) => line.includes('"level":"error"')).slice(errorsBefore)).toEqual([]);
-  });
+  it(
+    "GIVEN bodies aborted mid-way (relay, Docker create, control API) THEN " + "nothing is logged at error level and others are served",
+    async () => {
+      const errorsBefore = lab.logs.filter((line) => line.includes('"level":"error"')).length;
+      const relaySocket = await open(aliceGateway, 3000, aliceGateway);
+      relaySocket.write(`${webhookHead(1_000)}{"a":`);
+      const filter = await openUnix(`${lab.config.paths.dockerApiDir}/${alice.slug}/docker.sock`);
+      filter.write(
+        `POST /v1.41/containers/create?name=oh-sbx-${alice.slug}-cut HTTP/1.1\r\nHost: docker\r\nContent-Type: ` +
+          `application/json\r\nContent-Length: 1000\r\n\r\n{"Image":`,
+      );
+      const api = new URL(lab.service.apiUrl);
+      const control = await open(api.hostname, Number(api.port));
+      control.write(
+        `POST /v1/activity HTTP/1.1\r\nHost: spawner\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"slug":`,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      for (const socket of [relaySocket, filter, control]) socket.destroy();
+      await eventually(() => lab.logs.some((line) => line.includes("control api request aborted by the client")));
+      await othersStillServed();
+      expect(lab.logs.filter((line) => line.includes('"level":"error"')).slice(errorsBefore)).toEqual([]);
+    },
+  );
 
   it("GIVEN activity reports for 9,000 unknown users THEN none is kept (only users with an app here are)", async () => {
     const forged = Array.from({ length: 9_000 }, (_, i) => ({ slug: user(100_000 + i).slug, at: Date.now() }));

@@ -268,25 +268,28 @@ describeWithEngine("spawner on a real Docker engine", () => {
     },
   );
 
-  it("GIVEN a sandbox id longer than the spawner tracks THEN the filter refuses it; the longest it tracks is created and tracked", async () => {
-    const tooLong = `oh-sbx-${alice.slug}-${"x".repeat(150)}`;
-    const refused = await asAlice.call(
-      "POST",
-      asAlice.v(`/containers/create?name=${tooLong}`),
-      DockerPyClient.sandboxBody(images.agentServer),
-    );
-    expect(refused.status).toBe(403);
-    expect(exists(tooLong)).toBe(false);
-    const longest = `oh-sbx-${alice.slug}-${"y".repeat(128)}`;
-    const created = await asAlice.call(
-      "POST",
-      asAlice.v(`/containers/create?name=${longest}`),
-      DockerPyClient.sandboxBody(images.agentServer),
-    );
-    expect(created.status).toBe(201);
-    await eventually(() => lab.service.view.containersOf(alice.slug).some((c) => c.name === longest) || undefined);
-    expect((await asAlice.call("DELETE", asAlice.v(`/containers/${longest}?force=True`))).status).toBe(204);
-  });
+  it(
+    "GIVEN a sandbox id longer than the spawner tracks THEN the filter " + "refuses it; the longest it tracks is created and tracked",
+    async () => {
+      const tooLong = `oh-sbx-${alice.slug}-${"x".repeat(150)}`;
+      const refused = await asAlice.call(
+        "POST",
+        asAlice.v(`/containers/create?name=${tooLong}`),
+        DockerPyClient.sandboxBody(images.agentServer),
+      );
+      expect(refused.status).toBe(403);
+      expect(exists(tooLong)).toBe(false);
+      const longest = `oh-sbx-${alice.slug}-${"y".repeat(128)}`;
+      const created = await asAlice.call(
+        "POST",
+        asAlice.v(`/containers/create?name=${longest}`),
+        DockerPyClient.sandboxBody(images.agentServer),
+      );
+      expect(created.status).toBe(201);
+      await eventually(() => lab.service.view.containersOf(alice.slug).some((c) => c.name === longest) || undefined);
+      expect((await asAlice.call("DELETE", asAlice.v(`/containers/${longest}?force=True`))).status).toBe(204);
+    },
+  );
 
   it(
     "GIVEN another user's container WHEN alice asks for it by Id or name THEN the answer is byte for byte the one for a container " +

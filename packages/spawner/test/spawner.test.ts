@@ -363,16 +363,19 @@ describeWithEngine("spawner service", () => {
     },
   );
 
-  it("GIVEN the control API WHEN probed THEN /healthz is 200, unknown paths 404, wrong methods 405, and stats carry the counters", async () => {
-    const { service } = await start();
-    expect((await http({ url: `${service.apiUrl}/healthz` })).status).toBe(200);
-    expect((await http({ url: `${service.apiUrl}/v1/nothing` })).status).toBe(404);
-    expect((await http({ url: `${service.apiUrl}/v1/stats`, method: "DELETE" })).status).toBe(405);
-    expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: { not: "an array" } })).status).toBe(400);
-    expect(Object.keys((await http({ url: `${service.apiUrl}/v1/stats` })).json())).toEqual(
-      expect.arrayContaining(["runningUsers", "starts", "culls", "refusals", "failures", "runningSandboxes"]),
-    );
-  });
+  it(
+    "GIVEN the control API WHEN probed THEN /healthz is 200, unknown paths " + "404, wrong methods 405, and stats carry the counters",
+    async () => {
+      const { service } = await start();
+      expect((await http({ url: `${service.apiUrl}/healthz` })).status).toBe(200);
+      expect((await http({ url: `${service.apiUrl}/v1/nothing` })).status).toBe(404);
+      expect((await http({ url: `${service.apiUrl}/v1/stats`, method: "DELETE" })).status).toBe(405);
+      expect((await http({ url: `${service.apiUrl}/v1/activity`, method: "POST", body: { not: "an array" } })).status).toBe(400);
+      expect(Object.keys((await http({ url: `${service.apiUrl}/v1/stats` })).json())).toEqual(
+        expect.arrayContaining(["runningUsers", "starts", "culls", "refusals", "failures", "runningSandboxes"]),
+      );
+    },
+  );
 
   it("GIVEN the logs of a start THEN they are JSON lines and carry no credential", async () => {
     const { service, logs } = await start();

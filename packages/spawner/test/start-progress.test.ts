@@ -72,14 +72,17 @@ describe("StartProgress (pure, with a hand-moved clock)", () => {
     expect(progress.report(alice, false).state).toBe("idle");
   });
 
-  it("GIVEN request ids THEN a well-formed one is kept, anything else (log injection, too long, not text) is replaced by a fresh one", () => {
-    expect(startRequestId("0123456789abcdef0123456789abcdef")).toBe("0123456789abcdef0123456789abcdef");
-    for (const bad of ["a\nb", "x".repeat(65), "", 42, undefined, "a b", "<script>"]) {
-      const id = startRequestId(bad);
-      expect(id).toMatch(/^[0-9a-f]{32}$/);
-    }
-    expect(startRequestId(undefined)).not.toBe(startRequestId(undefined));
-  });
+  it(
+    "GIVEN request ids THEN a well-formed one is kept, anything else (log " + "injection, too long, not text) is replaced by a fresh one",
+    () => {
+      expect(startRequestId("0123456789abcdef0123456789abcdef")).toBe("0123456789abcdef0123456789abcdef");
+      for (const bad of ["a\nb", "x".repeat(65), "", 42, undefined, "a b", "<script>"]) {
+        const id = startRequestId(bad);
+        expect(id).toMatch(/^[0-9a-f]{32}$/);
+      }
+      expect(startRequestId(undefined)).not.toBe(startRequestId(undefined));
+    },
+  );
 
   it("GIVEN a flood of users' starts THEN at most 10,000 records are kept (the oldest go first)", () => {
     const progress = new StartProgress(clock);
