@@ -223,7 +223,8 @@ setImmediate(() => {
     if (r.status) throw new Error("cold request refused " + r.status + " " + r.body);
     const undici = process.moduleLoadList.some((n) => n.includes("undici"));
     const sdk = Object.keys(require.cache).some((k) => k.includes("@aws-sdk"));
-    process.stdout.write(JSON.stringify({ load, first, waiting: elu.idle, fetch: fetchBusy, init: first - elu.idle - fetchBusy, undici, sdk }));
+    const init = first - elu.idle - fetchBusy;
+    process.stdout.write(JSON.stringify({ load, first, waiting: elu.idle, fetch: fetchBusy, init, undici, sdk }));
   });
 });`;
 async function coldStarts(secrets) {

@@ -81,14 +81,19 @@ const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).u
 // RFC 3986 encoding of a path segment or query component, as SigV4's canonical request wants it.
 const encode = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
+/** A SigV4 Authorization header: the credential scope (key id, date, region, service), the signed headers and the signature. */
+const SIGV4_AUTHORIZATION = new RegExp(
+  [
+    String.raw`^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?`,
+    "SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$",
+  ].join(""),
+);
+
 /** Checks a SigV4 Authorization header against the request, the way AWS does (the errors and their wording are AWS's). */
 function verifySignature(req: IncomingMessage, body: Buffer, credentials: SsmCredentials, now: number): void {
   const authorization = req.headers.authorization;
   if (!authorization) throw new SsmFailure("MissingAuthenticationTokenException", 400, "Missing Authentication Token");
-  const match =
-    /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
-      authorization,
-    );
+  const match = SIGV4_AUTHORIZATION.exec(authorization);
   if (!match)
     throw new SsmFailure(
       "IncompleteSignatureException",
