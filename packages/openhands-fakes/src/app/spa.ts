@@ -52,7 +52,10 @@ export const APP_JS = `// Stand-in for the OpenHands frontend's flow (contract f
   fetch("/api/v1/settings").then(function (response) {
     if (response.status === 404) return show("llm-model", "not set");
     return json(response).then(function (settings) {
-      var llm = (settings.agent_settings_diff && settings.agent_settings_diff.llm) || (settings.agent_settings && settings.agent_settings.llm) || {};
+      var llm =
+        (settings.agent_settings_diff && settings.agent_settings_diff.llm) ||
+        (settings.agent_settings && settings.agent_settings.llm) ||
+        {};
       show("llm-model", llm.model || "not set");
     });
   }).catch(function (error) { show("llm-model", "error: " + error.message); });
@@ -150,7 +153,9 @@ export const APP_JS = `// Stand-in for the OpenHands frontend's flow (contract f
 
   // The real SPA keeps polling the conversation list while it is open; so does this page.
   setInterval(function () {
-    fetch("/api/v1/app-conversations/search").then(function (response) { state.polls = (state.polls || 0) + 1; return response.text(); }).catch(function () {});
+    fetch("/api/v1/app-conversations/search")
+      .then(function (response) { state.polls = (state.polls || 0) + 1; return response.text(); })
+      .catch(function () {});
   }, 2000);
 })();
 `;
