@@ -15,7 +15,7 @@ describe("GIVEN the main-region fields added to the configuration", () => {
         new RegExp(
           [
             String.raw`^config\.network\.cloudFrontPrefixListId: is missing: `,
-            String.raw`no published CloudFront origin-facing prefix list is known for me-central-1 `,
+            "no published CloudFront origin-facing prefix list is known for me-central-1 ",
             String.raw`\(expected .*describe-managed-prefix-lists\)$`,
           ].join(""),
         ),
