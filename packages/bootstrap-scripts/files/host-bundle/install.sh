@@ -39,7 +39,8 @@ parse_args() {
   done
   # both values reach aws command lines: refuse anything but their documented shapes
   [[ "$OH_REGION" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]$ ]] || die "--region: \"$OH_REGION\" is not an AWS region such as eu-central-1"
-  [[ "$OH_HOST_CONFIG_PARAMETER" =~ ^/[A-Za-z0-9_./-]+$ ]] || die "--host-config-parameter: \"$OH_HOST_CONFIG_PARAMETER\" is not an SSM parameter name such as /openhands/prod/host/config"
+  [[ "$OH_HOST_CONFIG_PARAMETER" =~ ^/[A-Za-z0-9_./-]+$ ]] ||
+    die "--host-config-parameter: \"$OH_HOST_CONFIG_PARAMETER\" is not an SSM parameter name such as /openhands/prod/host/config"
 }
 
 main() {

@@ -84,7 +84,9 @@ fake_aws() {
       local file
       file="$state/secrets/$(key "$(arg --secret-id "$@")")"
       [ -f "$state/secrets/deny" ] && aws_error AccessDeniedException GetSecretValue "not authorized"
-      [ -f "$file" ] || aws_error ResourceNotFoundException GetSecretValue "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT"
+      [ -f "$file" ] ||
+        aws_error ResourceNotFoundException GetSecretValue \
+          "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT"
       cat "$file"
       echo
       ;;
@@ -93,7 +95,8 @@ fake_aws() {
       file="$state/secrets/$(key "$(arg --secret-id "$@")")"
       token="$(arg --client-request-token "$@")"
       if [ -f "$file" ]; then
-        [ "$(cat "$file.token" 2>/dev/null)" = "$token" ] || aws_error ResourceExistsException PutSecretValue "a version with this token exists with another value"
+        [ "$(cat "$file.token" 2>/dev/null)" = "$token" ] ||
+          aws_error ResourceExistsException PutSecretValue "a version with this token exists with another value"
         exit 0
       fi
       mkdir -p "$state/secrets"
@@ -207,7 +210,9 @@ case "$name" in
       [ -f "$state/units/openhands-team.service.active" ] && [ ! -f "$state/health-down" ] || exit 7
       case "${*: -1}" in
         */v1/stats) cat "$state/spawner-stats.json" 2>/dev/null || exit 7 ;;
-        */_oh/health) if [ -f "$state/health-answer.json" ]; then cat "$state/health-answer.json"; else echo '{"nginx":"ok","spawner":"ok"}'; fi ;;
+        */_oh/health)
+          if [ -f "$state/health-answer.json" ]; then cat "$state/health-answer.json"; else echo '{"nginx":"ok","spawner":"ok"}'; fi
+          ;;
         *) echo '{"nginx":"ok","spawner":"ok"}' ;;
       esac
     fi

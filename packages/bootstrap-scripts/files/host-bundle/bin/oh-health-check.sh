@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Watchdog (oh-health.timer, every 30 s): publishes the spawner's figures, and heals what the load balancer would otherwise replace the whole
-# host for. Puts the firewall back when its rules are gone (someone flushed iptables), and restarts the
+# Watchdog (oh-health.timer, every 30 s): publishes the spawner's figures, and heals what the load balancer would otherwise
+# replace the whole host for. Puts the firewall back when its rules are gone (someone flushed iptables), and restarts the
 # stack after three health checks in a row found nginx or the spawner dead or hung (not for a database outage).
 set -euo pipefail
 # shellcheck source=lib/common.sh source-path=SCRIPTDIR/..
@@ -42,7 +42,8 @@ check_stack() {
       ;;
     degraded)
       rm -f "$file"
-      failing="$(jq -r '(.failing // []) | map(tostring | gsub("[^a-z0-9_]"; "")) | join(", ")' <<<"$answer" 2>/dev/null)" || failing="unknown"
+      failing="$(jq -r '(.failing // []) | map(tostring | gsub("[^a-z0-9_]"; "")) | join(", ")' <<<"$answer" 2>/dev/null)" ||
+        failing="unknown"
       log "spawner answers but its dependencies do not (${failing:-unknown}); a restart cannot fix that, not restarting"
       return 0
       ;;
@@ -72,7 +73,8 @@ publish_spawner_metrics() {
   data="$(jq -c --argjson last "$last" --arg deployment "$(cfg .name)-$(cfg .environment)" '
     (if (($last.uptimeSeconds // -1) <= .uptimeSeconds) then $last else {} end) as $base
     | [{Name: "Deployment", Value: $deployment}] as $dims
-    | [["RunningApps", .runningUsers, "Count"], ["StartingApps", (.startingUsers // 0), "Count"], ["RunningSandboxes", .runningSandboxes, "Count"]]
+    | [["RunningApps", .runningUsers, "Count"], ["StartingApps", (.startingUsers // 0), "Count"],
+       ["RunningSandboxes", .runningSandboxes, "Count"]]
       + ([["Starts", "starts"], ["Culls", "culls"], ["Refusals", "refusals"], ["Failures", "failures"]]
          | map([.[0], ([0, ($stats[.[1]] - ($base[.[1]] // 0))] | max), "Count"]))
     | map({MetricName: .[0], Value: .[1], Unit: .[2], Dimensions: $dims})' --argjson stats "$stats" <<<"$stats" 2>/dev/null)" || {

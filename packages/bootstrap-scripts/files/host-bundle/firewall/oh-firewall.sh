@@ -82,14 +82,16 @@ read_settings() {
   [ -n "$VPC_CIDRS" ] || die "settings file $file: VPC_CIDRS is missing or empty (the VPC's IPv4 CIDRs)"
   read -r user_first user_last <<<"$(cidr_range "$USER_NETWORKS")"
   for cidr in $VPC_CIDRS; do
-    [[ "$cidr" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] || die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR such as 10.0.0.0/16"
+    [[ "$cidr" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
+      die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR such as 10.0.0.0/16"
     for octet in "${BASH_REMATCH[@]:1:4}"; do
       [ "$((10#$octet))" -le 255 ] || die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR (each of a.b.c.d must be 0-255)"
     done
     if [ "$((10#${BASH_REMATCH[5]}))" -lt 8 ] || [ "$((10#${BASH_REMATCH[5]}))" -gt 32 ]; then
       die "settings file $file: VPC_CIDRS: \"$cidr\" has a prefix length outside 8-32"
     fi
-    cidr="$((10#${BASH_REMATCH[1]})).$((10#${BASH_REMATCH[2]})).$((10#${BASH_REMATCH[3]})).$((10#${BASH_REMATCH[4]}))/$((10#${BASH_REMATCH[5]}))"
+    cidr="$((10#${BASH_REMATCH[1]})).$((10#${BASH_REMATCH[2]})).$((10#${BASH_REMATCH[3]}))"
+    cidr="$cidr.$((10#${BASH_REMATCH[4]}))/$((10#${BASH_REMATCH[5]}))"
     read -r first last <<<"$(cidr_range "$cidr")"
     if [ "$first" -le "$user_last" ] && [ "$user_first" -le "$last" ]; then
       die "settings file $file: VPC_CIDRS: \"$cidr\" overlaps the user networks $USER_NETWORKS"

@@ -102,7 +102,8 @@ load_host_config_values() {
   CFG=()
   while IFS=$'\t' read -r path value; do
     CFG["$path"]="$value"
-  done < <(jq -r 'paths(scalars) as $p | [($p | map(tostring) | join(".")), (getpath($p) | tostring)] | @tsv' "$(host_path "$HOST_CONFIG_FILE")")
+  done < <(jq -r 'paths(scalars) as $p | [($p | map(tostring) | join(".")), (getpath($p) | tostring)] | @tsv' \
+    "$(host_path "$HOST_CONFIG_FILE")")
 }
 
 # cfg .PATH: one value of the host configuration; fails naming the path when it is missing.

@@ -88,7 +88,8 @@ issuer_jwks() {
   local region="$1" secrets_name="$2" config_name config uri jwks
   [[ "$secrets_name" == */secrets ]] || return 0
   config_name="${secrets_name%/secrets}/config"
-  if ! config="$(aws ssm get-parameter --region "$region" --name "$config_name"     --query Parameter.Value --output text 2>/dev/null)"; then
+  if ! config="$(aws ssm get-parameter --region "$region" --name "$config_name" \
+    --query Parameter.Value --output text 2>/dev/null)"; then
     log "cannot read $config_name; the edge downloads the issuer's JWKS itself"
     return 0
   fi
@@ -104,7 +105,8 @@ issuer_jwks() {
   jq -ce --arg uri "$uri" '
     select(type == "object" and (.keys | type) == "array" and (.keys | length) >= 1 and (.keys | length) <= 20
       and all(.keys[]; type == "object" and (.kid | type) == "string" and (.kty | type) == "string"))
-    | {jwksUri: $uri, jwks: {keys: [.keys[] | {kty, kid, alg, use, n, e, crv, x, y} | with_entries(select(.value | type == "string"))]}}'     <<<"$jwks" 2>/dev/null || {
+    | {jwksUri: $uri, jwks: {keys: [.keys[] | {kty, kid, alg, use, n, e, crv, x, y}
+        | with_entries(select(.value | type == "string"))]}}' <<<"$jwks" 2>/dev/null || {
     log "the answer of $uri is not a JWKS; the edge downloads it itself"
     return 0
   }
@@ -162,7 +164,8 @@ fill_edge_secrets() {
   fi
   # a mismatch means every signed request would be refused by the proxy: say so loudly
   jq -e --arg identity "$identity" '.identitySigningKey == $identity' >/dev/null 2>&1 <<<"$current" ||
-    log "WARNING: $name holds an identitySigningKey different from the identity-signing-key secret; the proxy will refuse the edge's requests"
+    log "WARNING: $name holds an identitySigningKey different from the identity-signing-key secret;" \
+      "the proxy will refuse the edge's requests"
   # the issuer rotated its keys (or the parameter predates the JWKS): same keys, new JWKS
   if [ "$jwks" != '{}' ] && jq -e 'type == "object"' >/dev/null 2>&1 <<<"$current" &&
     ! jq -e --argjson jwks "$jwks" '{jwksUri, jwks} == $jwks' >/dev/null 2>&1 <<<"$current"; then

@@ -18,7 +18,8 @@ login_to_ecr() {
 pull_image() {
   local ref="$1" tagged="${1%@*}" registry
   if docker image inspect "$tagged" >/dev/null 2>&1; then
-    if [[ "$ref" != *@sha256:* ]] || docker image inspect --format '{{join .RepoDigests "\n"}}' "$tagged" | grep -qxF "${tagged%:*}@${ref#*@}"; then
+    if [[ "$ref" != *@sha256:* ]] ||
+      docker image inspect --format '{{join .RepoDigests "\n"}}' "$tagged" | grep -qxF "${tagged%:*}@${ref#*@}"; then
       return 0
     fi
   fi

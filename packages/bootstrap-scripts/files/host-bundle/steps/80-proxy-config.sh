@@ -5,7 +5,8 @@
 PROXY_CONF_DIR="$OH_ETC/proxy"
 
 render_proxy_config() {
-  if [ -f "$(host_path "$PROXY_CONF_DIR/nginx.conf")" ] && ! changed "$OH_ETC/proxy-settings.json" && ! changed "$OH_HOME/runtime-proxy/"; then
+  if [ -f "$(host_path "$PROXY_CONF_DIR/nginx.conf")" ] && ! changed "$OH_ETC/proxy-settings.json" &&
+    ! changed "$OH_HOME/runtime-proxy/"; then
     return 0
   fi
   ensure_dir 0755 "$PROXY_CONF_DIR"
