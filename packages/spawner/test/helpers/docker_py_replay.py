@@ -36,7 +36,11 @@ container = client.containers.run(
     command=["--port", "8000"],
     remove=False,
     name=name,
-    environment={"OH_SESSION_API_KEYS_0": "session-key-of-" + name, "OH_WEBHOOKS_0_BASE_URL": "http://host.docker.internal:3000/api/v1/webhooks", "LOG_JSON": "true"},
+    environment={
+        "OH_SESSION_API_KEYS_0": "session-key-of-" + name,
+        "OH_WEBHOOKS_0_BASE_URL": "http://host.docker.internal:3000/api/v1/webhooks",
+        "LOG_JSON": "true",
+    },
     ports={8000: 41001, 8001: 41002, 8011: 41003, 8012: 41004},
     volumes={},
     working_dir="/workspace/project",
