@@ -1,0 +1,255 @@
+/**
+ * The ECS API stand-in: an HTTP server on loopback speaking Amazon ECS's JSON 1.1 protocol (`POST /` with
+ * `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>` and `Content-Type: application/x-amz-json-1.1`) for
+ * RegisterTaskDefinition, DeregisterTaskDefinition, DescribeTaskDefinition, RunTask, StopTask, DescribeTasks and
+ * ListTasks, whose tasks are real containers on a Docker engine.
+ *
+ * ECS cannot run here (no AWS account is reachable from the test machines), so this stands for it in tests. Written
+ * from the ECS API reference (API_RunTask, API_StopTask, API_DescribeTasks, API_ListTasks, API_RegisterTaskDefinition,
+ * API_DeregisterTaskDefinition, API_Task, API_Container, API_Attachment, API_Failure, "Common Errors") and the
+ * Developer Guide's task lifecycle, Fargate task size and API failure reason pages; see README.md.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { DockerCallError, DockerEngine } from "./engine";
+import { EcsError, type EcsErrorType } from "./errors";
+import { isObject, type JsonObject, requiredString } from "./fields";
+import { TaskDefinitionRegistry, taskDefinitionView } from "./task-definitions";
+import { LABEL, type Subnet, TaskStore } from "./tasks";
+
+export const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
+export const CONTENT_TYPE = "application/x-amz-json-1.1";
+
+export type Operation =
+  | "RegisterTaskDefinition"
+  | "DeregisterTaskDefinition"
+  | "DescribeTaskDefinition"
+  | "RunTask"
+  | "StopTask"
+  | "DescribeTasks"
+  | "ListTasks";
+
+export interface EcsStandInOptions {
+  /** The Docker engine's API socket (the lab engine's in tests). */
+  readonly socketPath: string;
+  /** @default "eu-central-1" */
+  readonly region?: string;
+  /** @default "123456789012" */
+  readonly accountId?: string;
+  /** Cluster names that exist, each with the FARGATE and FARGATE_SPOT capacity providers. @default ["default"] */
+  readonly clusters?: readonly string[];
+  /** The VPC subnets tasks may be placed in; each becomes a Docker network with that CIDR. */
+  readonly subnets: readonly Subnet[];
+  /** Security group IDs that exist; when given, any other ID is refused as EC2 would. @default any */
+  readonly securityGroups?: readonly string[];
+  /** The network-owner container every task gets (ECS's "pause" container): an image on the engine and a command that waits. */
+  readonly pause: { readonly image: string; readonly command: readonly string[] };
+  /** How long a STOPPED task stays visible to DescribeTasks and ListTasks (ECS: at least an hour). @default 3600000 */
+  readonly stoppedTaskRetentionMs?: number;
+}
+
+interface InjectedFault {
+  readonly type: EcsErrorType;
+  readonly message: string;
+}
+
+/** Default messages of the faults tests may inject, as ECS words them. */
+const FAULT_MESSAGES: Partial<Record<EcsErrorType, string>> = {
+  ThrottlingException: "Rate exceeded",
+  ServerException: "Service Unavailable. Please try again later.",
+};
+
+export class EcsStandIn {
+  private server?: Server;
+  private readonly networks: string[] = [];
+  private readonly faults = new Map<Operation, InjectedFault[]>();
+  private readonly docker: DockerEngine;
+  private readonly registry: TaskDefinitionRegistry;
+  private readonly tasks: TaskStore;
+  readonly region: string;
+  readonly accountId: string;
+  /** Calls answered, in order, for assertions on what a client sent. */
+  readonly calls: { operation: string; status: number; body: unknown }[] = [];
+  private readonly instance = randomBytes(6).toString("hex");
+
+  private constructor(options: EcsStandInOptions) {
+    this.region = options.region ?? "eu-central-1";
+    this.accountId = options.accountId ?? "123456789012";
+    this.docker = new DockerEngine(options.socketPath);
+    this.registry = new TaskDefinitionRegistry(this.region, this.accountId);
+    const subnets = new Map(options.subnets.map((subnet) => [subnet.id, { ...subnet, network: `ecs-standin-${this.instance}-${subnet.id}` }]));
+    this.tasks = new TaskStore(
+      {
+        region: this.region,
+        accountId: this.accountId,
+        instance: this.instance,
+        clusters: new Set(options.clusters ?? ["default"]),
+        subnets,
+        securityGroups: options.securityGroups ? new Set(options.securityGroups) : undefined,
+        pause: options.pause,
+        stoppedTaskRetentionMs: options.stoppedTaskRetentionMs ?? 3_600_000,
+      },
+      this.registry,
+      this.docker,
+    );
+  }
+
+  /** Creates the subnets' Docker networks and listens on 127.0.0.1 (a free port). */
+  static async start(options: EcsStandInOptions): Promise<EcsStandIn> {
+    for (const subnet of options.subnets) {
+      if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet.id)) {
+        throw new Error(`ecs-standin: subnets[].id "${subnet.id}" is not a subnet ID (subnet- followed by 8 to 17 hex digits)`);
+      }
+    }
+    const standIn = new EcsStandIn(options);
+    try {
+      for (const subnet of options.subnets) {
+        const name = `ecs-standin-${standIn.instance}-${subnet.id}`;
+        await standIn.docker.call("POST", "/networks/create", {
+          Name: name,
+          CheckDuplicate: true,
+          IPAM: { Config: [{ Subnet: subnet.cidr }] },
+          Labels: { [LABEL]: standIn.instance },
+        });
+        standIn.networks.push(name);
+      }
+      standIn.server = createServer((req, res) => void standIn.handle(req, res));
+      await new Promise<void>((resolve, reject) => {
+        standIn.server?.once("error", reject);
+        standIn.server?.listen(0, "127.0.0.1", resolve);
+      });
+      return standIn;
+    } catch (error) {
+      await standIn.close();
+      throw error;
+    }
+  }
+
+  /** `http://127.0.0.1:<port>`: the endpoint an ECS client is pointed at. */
+  get endpoint(): string {
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error("ecs-standin: not listening");
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** The Docker network standing for a subnet (to attach a test's own containers, e.g. a client in the same VPC). */
+  networkOf(subnetId: string): string {
+    const name = `ecs-standin-${this.instance}-${subnetId}`;
+    if (!this.networks.includes(name)) throw new Error(`ecs-standin: no subnet ${subnetId}`);
+    return name;
+  }
+
+  /** The next call of `operation` answers this error (throttling, access denied, a service fault) instead of acting. */
+  failNext(operation: Operation, type: EcsErrorType, message?: string): void {
+    const fault = {
+      type,
+      message:
+        message ??
+        FAULT_MESSAGES[type] ??
+        (type === "AccessDeniedException"
+          ? `User: arn:aws:sts::${this.accountId}:assumed-role/test/session is not authorized to perform: ecs:${operation}`
+          : `${type} injected by the test`),
+    };
+    this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
+  }
+
+  /** Stops listening, removes every container and network it made. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    await this.tasks.closeAll();
+    for (const name of this.networks.splice(0)) {
+      try {
+        await this.docker.call("DELETE", `/networks/${encodeURIComponent(name)}`);
+      } catch (error) {
+        if (!(error instanceof DockerCallError && error.status === 404)) throw error;
+      }
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    });
+    await new Promise<void>((resolve) => req.on("end", resolve));
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+    let status = 200;
+    let answer: unknown;
+    try {
+      answer = await this.dispatch(req, operation, Buffer.concat(chunks), size);
+    } catch (error) {
+      const ecsError = error instanceof EcsError ? error : new EcsError("ServerException", `Internal error: ${(error as Error).message}`);
+      status = ecsError.status;
+      answer = ecsError.body();
+    }
+    this.calls.push({ operation, status, body: answer });
+    const payload = Buffer.from(JSON.stringify(answer));
+    res.writeHead(status, { "content-type": CONTENT_TYPE, "content-length": String(payload.length), "x-amzn-requestid": requestId });
+    res.end(payload);
+  }
+
+  private async dispatch(req: IncomingMessage, operation: string, raw: Buffer, size: number): Promise<unknown> {
+    if (req.method !== "POST" || (req.url ?? "/").split("?")[0] !== "/") {
+      throw new EcsError("UnknownOperationException", `${req.method} ${req.url}: the ECS API takes POST / only.`);
+    }
+    // ECS refuses unsigned calls before anything else; the stand-in checks that a Signature Version 4 header is there
+    // (it cannot check the signature itself, having no credentials to check it against).
+    if (!String(req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 ")) {
+      throw new EcsError("MissingAuthenticationTokenException", "Missing Authentication Token");
+    }
+    const known: readonly string[] = [
+      "RegisterTaskDefinition",
+      "DeregisterTaskDefinition",
+      "DescribeTaskDefinition",
+      "RunTask",
+      "StopTask",
+      "DescribeTasks",
+      "ListTasks",
+    ];
+    if (!known.includes(operation)) {
+      throw new EcsError("UnknownOperationException", `X-Amz-Target "${req.headers["x-amz-target"] ?? ""}" is not an operation of this stand-in.`);
+    }
+    if (size > 1024 * 1024) throw new EcsError("SerializationException", "The request body is larger than 1 MiB.");
+    let body: unknown;
+    try {
+      body = raw.length === 0 ? {} : JSON.parse(raw.toString("utf8"));
+    } catch {
+      throw new EcsError("SerializationException", "The request body is not JSON.");
+    }
+    if (!isObject(body)) throw new EcsError("SerializationException", "The request body must be a JSON object.");
+    const queued = this.faults.get(operation as Operation);
+    const fault = queued?.shift();
+    if (fault) throw new EcsError(fault.type, fault.message);
+    return this.operate(operation as Operation, body);
+  }
+
+  private async operate(operation: Operation, body: JsonObject): Promise<unknown> {
+    switch (operation) {
+      case "RegisterTaskDefinition": {
+        const definition = this.registry.register(body);
+        return { taskDefinition: taskDefinitionView(definition, this.accountId), tags: Array.isArray(body.tags) ? body.tags : [] };
+      }
+      case "DeregisterTaskDefinition":
+        return { taskDefinition: taskDefinitionView(this.registry.deregister(requiredString(body, "taskDefinition")), this.accountId) };
+      case "DescribeTaskDefinition": {
+        const definition = this.registry.find(requiredString(body, "taskDefinition"));
+        if (!definition) throw new EcsError("ClientException", "Unable to describe task definition.");
+        return { taskDefinition: taskDefinitionView(definition, this.accountId), tags: [] };
+      }
+      case "RunTask":
+        return this.tasks.run(body);
+      case "StopTask":
+        return { task: this.tasks.stop(body) };
+      case "DescribeTasks":
+        return this.tasks.describe(body);
+      case "ListTasks":
+        return this.tasks.list(body);
+    }
+  }
+}
