@@ -78,7 +78,9 @@ export class EcsStandIn {
     this.accountId = options.accountId ?? "123456789012";
     this.docker = new DockerEngine(options.socketPath);
     this.registry = new TaskDefinitionRegistry(this.region, this.accountId);
-    const subnets = new Map(options.subnets.map((subnet) => [subnet.id, { ...subnet, network: `ecs-standin-${this.instance}-${subnet.id}` }]));
+    const subnets = new Map(
+      options.subnets.map((subnet) => [subnet.id, { ...subnet, network: `ecs-standin-${this.instance}-${subnet.id}` }]),
+    );
     this.tasks = new TaskStore(
       {
         region: this.region,
@@ -213,7 +215,10 @@ export class EcsStandIn {
       "ListTasks",
     ];
     if (!known.includes(operation)) {
-      throw new EcsError("UnknownOperationException", `X-Amz-Target "${req.headers["x-amz-target"] ?? ""}" is not an operation of this stand-in.`);
+      throw new EcsError(
+        "UnknownOperationException",
+        `X-Amz-Target "${req.headers["x-amz-target"] ?? ""}" is not an operation of this stand-in.`,
+      );
     }
     if (size > 1024 * 1024) throw new EcsError("SerializationException", "The request body is larger than 1 MiB.");
     let body: unknown;

@@ -171,7 +171,9 @@ export class TaskDefinitionRegistry {
     } else {
       for (const container of containers) {
         if (memory === undefined && container.memory === undefined && container.memoryReservation === undefined) {
-          throw clientError(`Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
+          throw clientError(
+            `Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`,
+          );
         }
       }
     }

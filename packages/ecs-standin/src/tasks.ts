@@ -36,15 +36,7 @@ import {
 
 export const LABEL = "org.openhands-team.ecs-standin";
 
-export type LastStatus =
-  | "PROVISIONING"
-  | "PENDING"
-  | "ACTIVATING"
-  | "RUNNING"
-  | "DEACTIVATING"
-  | "STOPPING"
-  | "DEPROVISIONING"
-  | "STOPPED";
+export type LastStatus = "PROVISIONING" | "PENDING" | "ACTIVATING" | "RUNNING" | "DEACTIVATING" | "STOPPING" | "DEPROVISIONING" | "STOPPED";
 
 export interface Subnet {
   /** `subnet-` followed by hex, as EC2 names them. */
@@ -151,7 +143,9 @@ export class TaskStore {
     if (count < 1) throw invalidParameter(`count ${count} is invalid: run 1 to 10 tasks per call.`);
     const startedBy = optionalString(body, "startedBy");
     if (startedBy !== undefined && !STARTED_BY.test(startedBy)) {
-      throw invalidParameter(`startedBy ${JSON.stringify(startedBy)} is invalid: up to 128 letters, numbers, hyphens, slashes and underscores.`);
+      throw invalidParameter(
+        `startedBy ${JSON.stringify(startedBy)} is invalid: up to 128 letters, numbers, hyphens, slashes and underscores.`,
+      );
     }
     const group = optionalString(body, "group") ?? `family:${definition.family}`;
     if (group.length > 255) throw invalidParameter("group can have at most 255 characters.");
@@ -192,7 +186,9 @@ export class TaskStore {
         cpu: cpuOverride === undefined ? definition.cpu : String(cpuUnits(cpuOverride, "overrides.cpu")),
         memory: memoryOverride === undefined ? definition.memory : String(memoryMiB(memoryOverride, "overrides.memory")),
         tags,
-        containers: definition.containerDefinitions.map((container) => taskContainer(container, containerOverrides.get(container.name), arn, this)),
+        containers: definition.containerDefinitions.map((container) =>
+          taskContainer(container, containerOverrides.get(container.name), arn, this),
+        ),
         attachmentId: randomUUID(),
         createdAt: now(),
         lastStatus: "PROVISIONING",
@@ -356,7 +352,7 @@ export class TaskStore {
     for (const container of task.containers) {
       const created = await this.docker.call<{ Id: string }>(
         "POST",
-        `/containers/create?name=ecs-${task.definition.family}-${task.definition.revision}-${container.definition.name}-${randomBytes(6).toString("hex")}`,
+        `/containers/create?name=${dockerName(task, container)}`,
         this.createBody(task, container),
       );
       container.dockerId = created.Id;
@@ -518,7 +514,9 @@ export class TaskStore {
 
   private network(body: JsonObject): Subnet & { network: string } {
     const configuration = optionalObject(body, "networkConfiguration");
-    const awsvpc = configuration ? optionalObject(configuration, "awsvpcConfiguration", "networkConfiguration.awsvpcConfiguration") : undefined;
+    const awsvpc = configuration
+      ? optionalObject(configuration, "awsvpcConfiguration", "networkConfiguration.awsvpcConfiguration")
+      : undefined;
     if (!awsvpc) throw invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
     const subnets = stringList(awsvpc, "subnets", "networkConfiguration.awsvpcConfiguration.subnets") ?? [];
     if (subnets.length === 0) throw invalidParameter("subnets can not be empty.");
@@ -537,7 +535,8 @@ export class TaskStore {
     for (const group of groups) {
       if (this.setting.securityGroups && !this.setting.securityGroups.has(group)) {
         throw invalidParameter(
-          `Error retrieving security group information for [${group}]: The security group '${group}' does not exist (ErrorCode: InvalidGroup.NotFound)`,
+          `Error retrieving security group information for [${group}]: ` +
+            `The security group '${group}' does not exist (ErrorCode: InvalidGroup.NotFound)`,
         );
       }
     }
@@ -622,10 +621,16 @@ export class TaskStore {
   }
 }
 
-function taskContainer(definition: ContainerDefinition, override: JsonObject | undefined, taskArn: string, store: TaskStore): TaskContainer {
+function taskContainer(
+  definition: ContainerDefinition,
+  override: JsonObject | undefined,
+  taskArn: string,
+  store: TaskStore,
+): TaskContainer {
   const path = `overrides.containerOverrides[${definition.name}]`;
   const environment = new Map(definition.environment.map((item) => [item.name, item.value]));
-  for (const item of (override && keyValueList(override, "environment", `${path}.environment`)) ?? []) environment.set(item.name, item.value);
+  for (const item of (override && keyValueList(override, "environment", `${path}.environment`)) ?? [])
+    environment.set(item.name, item.value);
   return {
     definition,
     containerArn: store.containerArn(taskArn),
@@ -633,7 +638,8 @@ function taskContainer(definition: ContainerDefinition, override: JsonObject | u
     environment: [...environment].map(([name, value]) => ({ name, value })),
     cpu: (override && optionalInteger(override, "cpu", `${path}.cpu`)) ?? definition.cpu,
     memory: (override && optionalInteger(override, "memory", `${path}.memory`)) ?? definition.memory,
-    memoryReservation: (override && optionalInteger(override, "memoryReservation", `${path}.memoryReservation`)) ?? definition.memoryReservation,
+    memoryReservation:
+      (override && optionalInteger(override, "memoryReservation", `${path}.memoryReservation`)) ?? definition.memoryReservation,
     lastStatus: "PENDING",
   };
 }
@@ -645,15 +651,22 @@ function taskContainer(definition: ContainerDefinition, override: JsonObject | u
 function unsupportedReason(definition: TaskDefinition): string | undefined {
   for (const container of definition.containerDefinitions) {
     if (Array.isArray(container.raw.secrets) && container.raw.secrets.length > 0) {
-      return `ResourceInitializationError: unable to pull secrets or registry auth: the stand-in has no Secrets Manager (container ${container.name})`;
+      const what = `the stand-in has no Secrets Manager (container ${container.name})`;
+      return `ResourceInitializationError: unable to pull secrets or registry auth: ${what}`;
     }
   }
   for (const volume of definition.volumes) {
     if (isObject(volume.efsVolumeConfiguration)) {
-      return `ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: the stand-in has no EFS (volume ${String(volume.name)})`;
+      const what = `the stand-in has no EFS (volume ${String(volume.name)})`;
+      return `ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: ${what}`;
     }
   }
   return undefined;
+}
+
+/** The ECS agent's container name: `ecs-<family>-<revision>-<container>-<random>`. */
+function dockerName(task: Task, container: TaskContainer): string {
+  return `ecs-${task.definition.family}-${task.definition.revision}-${container.definition.name}-${randomBytes(6).toString("hex")}`;
 }
 
 /** Read through a call, so that a check after an await sees a StopTask that arrived meanwhile. */

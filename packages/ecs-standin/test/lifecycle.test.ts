@@ -24,7 +24,9 @@ describeWithEngine("ECS stand-in: task lifecycle on a real Docker engine", () =>
     const registered = await ecs(endpoint, "RegisterTaskDefinition", appDefinition("oh-app"));
     expect(registered.status).toBe(200);
     expect(registered.body.taskDefinition).toMatchObject({ family: "oh-app", revision: 1, status: "ACTIVE", cpu: "256", memory: "512" });
-    expect(registered.body.taskDefinition.taskDefinitionArn).toBe(`arn:aws:ecs:${standIn.region}:${standIn.accountId}:task-definition/oh-app:1`);
+    expect(registered.body.taskDefinition.taskDefinitionArn).toBe(
+      `arn:aws:ecs:${standIn.region}:${standIn.accountId}:task-definition/oh-app:1`,
+    );
 
     // WHEN a task runs with startedBy, a group and an environment override
     const run = await ecs(endpoint, "RunTask", {
@@ -60,7 +62,9 @@ describeWithEngine("ECS stand-in: task lifecycle on a real Docker engine", () =>
     const details = Object.fromEntries(running.attachments[0].details.map((d: { name: string; value: string }) => [d.name, d.value]));
     expect(running.attachments[0].status).toBe("ATTACHED");
     expect(details.privateIPv4Address).toMatch(/^10\.251\.1\.\d+$/);
-    expect(running.containers[0].networkInterfaces).toEqual([{ attachmentId: running.attachments[0].id, privateIpv4Address: details.privateIPv4Address }]);
+    expect(running.containers[0].networkInterfaces).toEqual([
+      { attachmentId: running.attachments[0].id, privateIpv4Address: details.privateIPv4Address },
+    ]);
     expect(running.connectivity).toBe("CONNECTED");
     expect(typeof running.startedAt).toBe("number");
     const reply = await eventually(async () => {
@@ -109,12 +113,20 @@ describeWithEngine("ECS stand-in: task lifecycle on a real Docker engine", () =>
     docker(["kill", running.containers[0].runtimeId]);
 
     const stopped = await taskWhen(endpoint, taskArn, (task) => task.lastStatus === "STOPPED", "STOPPED after the kill");
-    expect(stopped).toMatchObject({ desiredStatus: "STOPPED", stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited" });
+    expect(stopped).toMatchObject({
+      desiredStatus: "STOPPED",
+      stopCode: "EssentialContainerExited",
+      stoppedReason: "Essential container in task exited",
+    });
     expect(stopped.containers[0]).toMatchObject({ lastStatus: "STOPPED", exitCode: 137 });
   });
 
   test("a container that exits by itself stops its task with its exit code", async () => {
-    await ecs(endpoint, "RegisterTaskDefinition", appDefinition("oh-exits", { command: ["node", "-e", "setTimeout(() => process.exit(3), 300)"] }));
+    await ecs(
+      endpoint,
+      "RegisterTaskDefinition",
+      appDefinition("oh-exits", { command: ["node", "-e", "setTimeout(() => process.exit(3), 300)"] }),
+    );
     const run = await ecs(endpoint, "RunTask", { cluster: CLUSTER, taskDefinition: "oh-exits:1", networkConfiguration: awsvpc() });
 
     const stopped = await taskWhen(endpoint, run.body.tasks[0].taskArn, (task) => task.lastStatus === "STOPPED", "STOPPED");

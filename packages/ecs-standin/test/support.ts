@@ -7,7 +7,6 @@ import { CONTENT_TYPE, EcsStandIn, type EcsStandInOptions, TARGET_PREFIX } from 
 
 export interface EcsAnswer {
   status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: test assertions walk the documented response shapes.
   body: any;
 }
 
@@ -55,7 +54,10 @@ export async function startStandIn(options: Partial<EcsStandInOptions> = {}): Pr
     clusters: [CLUSTER],
     subnets: [SUBNET],
     securityGroups: [SECURITY_GROUP],
-    pause: { image: STAND_IN.node, command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"] },
+    pause: {
+      image: STAND_IN.node,
+      command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"],
+    },
     ...options,
   });
 }
@@ -92,7 +94,6 @@ export function awsvpc(subnets: string[] = [SUBNET.id], securityGroups: string[]
 }
 
 /** DescribeTasks of one task until `accept` holds. */
-// biome-ignore lint/suspicious/noExplicitAny: the documented Task shape.
 export async function taskWhen(endpoint: string, taskArn: string, accept: (task: any) => boolean, what: string): Promise<any> {
   return eventually(async () => {
     const answer = await ecs(endpoint, "DescribeTasks", { cluster: CLUSTER, tasks: [taskArn] });
@@ -103,5 +104,7 @@ export async function taskWhen(endpoint: string, taskArn: string, accept: (task:
 
 /** The lab engine's containers carrying a label (key or key=value). */
 export function containersLabelled(label: string): string[] {
-  return docker(["ps", "-a", "-q", "--filter", `label=${label}`]).stdout.split("\n").filter(Boolean);
+  return docker(["ps", "-a", "-q", "--filter", `label=${label}`])
+    .stdout.split("\n")
+    .filter(Boolean);
 }
