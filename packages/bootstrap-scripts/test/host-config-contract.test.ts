@@ -51,3 +51,29 @@ const without = (key: string, inner?: string): Json => {
     expect(problems(without(outer, inner)).stdout).toContain(`${outer}.${inner}: `);
   });
 });
+
+(jq ? describe : describe.skip)("GIVEN the optional per-person LLM limits (bedrock.perUser)", () => {
+  const withLimits = (perUser: unknown): Json => {
+    const copy = structuredClone(hostConfigVector.document) as Json;
+    (copy.bedrock as Json).perUser = perUser;
+    return copy;
+  };
+
+  it("WHEN they are left out, or some are THEN no problem", () => {
+    expect(problems(withLimits(undefined)).stdout.trim()).toBe("");
+    expect(problems(withLimits({ tokensPerMinute: 100000 })).stdout.trim()).toBe("");
+  });
+
+  // Configuration injection: a value that reaches the compose .env must be a plain number.
+  it.each([
+    ["requestsPerMinute", 0, "a positive whole number"],
+    ["requestsPerMinute", "30\nOH_IMAGE_LLM_GATEWAY=evil:1", "a positive whole number"],
+    ["tokensPerMinute", 1.5, "a positive whole number"],
+    ["monthlySpendAlertUsd", -5, "an amount in US dollars"],
+    ["monthlySpendAlertUsd", "50 USD", "an amount in US dollars"],
+  ])("WHEN %s is %j THEN the checks name it and say what is expected", (key, value, expected) => {
+    const out = problems(withLimits({ [key]: value })).stdout;
+    expect(out).toContain(`bedrock.perUser.${key}: `);
+    expect(out).toContain(expected);
+  });
+});

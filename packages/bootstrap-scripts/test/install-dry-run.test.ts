@@ -196,6 +196,16 @@ describe("install.sh on a bare host (dry run)", () => {
       })),
     );
     expect(litellm.general_settings.master_key).toBe("os.environ/LITELLM_MASTER_KEY");
+    // Each person's key is checked by the hook, which LiteLLM loads from the configuration's folder.
+    expect(litellm.general_settings.custom_auth).toBe("oh_llm_gateway.user_api_key_auth");
+    expect(litellm.litellm_settings.callbacks).toEqual(["oh_llm_gateway.usage_logger"]);
+    expect(host.file("etc/openhands-team/litellm/oh_llm_gateway.py")).toBe(
+      readFileSync(join(__dirname, "..", "files", "host-bundle", "llm-gateway", "oh_llm_gateway.py"), "utf8"),
+    );
+    const composeEnv = host.file("etc/openhands-team/compose/.env");
+    expect(composeEnv).toMatch(/^OH_EDGE_CONFIG_PARAMETER=\/[a-z0-9-]+\/[a-z0-9-]+\/edge\/config$/m);
+    expect(composeEnv).toMatch(/^OH_EDGE_REGION=us-east-1$/m);
+    expect(composeEnv).toMatch(/^OH_LLM_REQUESTS_PER_MINUTE=(\d+)?$/m);
     const key = `sk-${host.secret(secretArn("llm-gateway-key"))}`;
     expect(host.file("run/openhands-team/llm-gateway.env")).toBe(`LITELLM_MASTER_KEY=${key}\n`);
     expect(host.file("run/openhands-team/secrets/llm-gateway-api-key")).toBe(key);

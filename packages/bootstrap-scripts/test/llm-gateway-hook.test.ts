@@ -17,7 +17,17 @@ const results = (run.stdout ?? "")
   .filter((line) => line.startsWith("{"))
   .map((line) => JSON.parse(line) as { id?: string; outcome?: string; details?: string })
   .filter((r): r is { id: string; outcome: string; details: string } => typeof r.id === "string" && typeof r.outcome === "string")
-  .map((r) => [`${r.id.split(".")[1]}: ${r.id.split(".")[2]!.replace(/^test_/, "").replace(/_/g, " ")}`, r.outcome, r.details] as const);
+  .map(
+    (r) =>
+      [
+        `${r.id.split(".")[1]}: ${r.id
+          .split(".")[2]!
+          .replace(/^test_/, "")
+          .replace(/_/g, " ")}`,
+        r.outcome,
+        r.details,
+      ] as const,
+  );
 
 test("GIVEN Debian's python3 WHEN the hook's unittest suite runs THEN it passes as a whole", () => {
   expect(run.error?.message ?? "").toBe("");
@@ -25,6 +35,8 @@ test("GIVEN Debian's python3 WHEN the hook's unittest suite runs THEN it passes 
   expect(results.length).toBeGreaterThanOrEqual(20);
 });
 
-test.each(results.length ? results : [["no Python test found", "missing", output.slice(-4000)] as const])("python: %s", (_name, outcome, details) => {
+test.each(
+  results.length ? results : [["no Python test found", "missing", output.slice(-4000)] as const],
+)("python: %s", (_name, outcome, details) => {
   if (outcome !== "ok") throw new Error(`${outcome}\n${details}`);
 });

@@ -30,7 +30,12 @@ export interface HostConfiguration {
   readonly secrets: Readonly<Record<HostSecretKey, string>>;
   readonly edgeSecretsParameter: { readonly name: string; readonly region: string };
   readonly images: Readonly<Record<HostImageKey, string>>;
-  readonly bedrock: { readonly region: string; readonly models: readonly string[] };
+  readonly bedrock: {
+    readonly region: string;
+    readonly models: readonly string[];
+    /** Optional per-person limits, enforced by the LLM gateway's hook: requests and tokens a minute, and a monthly spend alert in USD. */
+    readonly perUser?: { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number; readonly monthlySpendAlertUsd?: number };
+  };
   readonly users: {
     readonly idleMinutes: number;
     readonly maxRunningApps: number;

@@ -138,7 +138,7 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
         // Runaway agent: one person's loop cannot take the team's whole quota.
         if (calls.length >= limit) {
           const wait = Math.max(1, Math.ceil(((calls[0] ?? now) + 60_000 - now) / 1000));
-          const message = `Rate limit: user ${slug}: ${calls.length} model calls in the last minute reach the limit of ${limit} per person (llm.limits.requestsPerMinute); try again in ${wait} s`;
+          const message = `Rate limit: user ${slug}: ${calls.length} model calls in the last minute reach the limit of ${limit} per person (bedrock.perUser.requestsPerMinute); try again in ${wait} s`;
           return sendJson(res, 429, { error: { message, type: "rate_limit_error", param: "None", code: "429" } });
         }
         recent.set(slug, [...calls, now]);

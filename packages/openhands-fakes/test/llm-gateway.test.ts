@@ -155,7 +155,7 @@ describe("per-person keys, as the gateway's custom-auth hook checks them", () =>
     while (last.status === 200) last = await call(ada.userKey);
     expect(last.status).toBe(429);
     expect(last.body.error).toMatchObject({ type: "rate_limit_error", code: "429" });
-    expect(last.body.error.message).toContain("llm.limits.requestsPerMinute");
+    expect(last.body.error.message).toContain("bedrock.perUser.requestsPerMinute");
     expect((await call(vectors[3]!.userKey)).status).toBe(200);
   });
 });

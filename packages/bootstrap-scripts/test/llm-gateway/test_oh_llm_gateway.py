@@ -211,6 +211,42 @@ class Revocation(HookTestCase):
         self.assertIn("llm_revocation_refresh_failed", [r["event"] for r in self.records()])
 
 
+class FakeSsm:
+    """Stand-in for boto3's ssm client: get_parameter of the edge configuration, missing until the edge stack exists."""
+
+    def __init__(self):
+        self.value = None
+
+    def get_parameter(self, Name):
+        if self.value is None:
+            raise RuntimeError("ParameterNotFound: %s" % Name)
+        return {"Parameter": {"Name": Name, "Value": self.value}}
+
+
+class PoolFromEdgeConfiguration(HookTestCase):
+    def test_the_pool_is_read_from_the_edge_configuration_once_it_exists(self):
+        ssm = FakeSsm()
+        people = self.hook.DisabledPeople(
+            self.hook.cognito_disabled_subs(self.hook.edge_config_user_pool("/openhands/prod/edge/config", "us-east-1", ssm), "", self.cognito)
+        )
+        self.cognito.subs = [ADA["sub"]]
+        self.assertFalse(people.refresh())
+        self.assertIn("ParameterNotFound", people.last_error)
+        ssm.value = json.dumps({"version": 1, "userPoolId": "us-east-1_Edge42"})
+        self.assertTrue(people.refresh())
+        self.assertTrue(people.is_disabled(ADA["slug"]))
+        self.assertEqual(self.cognito.calls[-1]["UserPoolId"], "us-east-1_Edge42")
+        ssm.value = json.dumps({"userPoolId": "x; rm -rf /"})
+        self.assertTrue(people.refresh())  # the id already read is kept
+
+    def test_an_edge_configuration_without_a_pool_id_is_an_error_not_a_crash(self):
+        ssm = FakeSsm()
+        ssm.value = json.dumps({"userPoolId": "not a pool"})
+        people = self.hook.DisabledPeople(self.hook.cognito_disabled_subs(self.hook.edge_config_user_pool("/o/p/edge/config", "us-east-1", ssm), "", self.cognito))
+        self.assertFalse(people.refresh())
+        self.assertIn("holds no Cognito userPoolId", people.last_error)
+
+
 class RequestLimits(HookTestCase):
     env = {"OH_LLM_REQUESTS_PER_MINUTE": "2", "OH_LLM_TOKENS_PER_MINUTE": "1000"}
 
@@ -220,7 +256,7 @@ class RequestLimits(HookTestCase):
         refusal = self.refused(ADA["userKey"])
         self.assertEqual(refusal.code, "429")
         self.assertEqual(refusal.type, "rate_limit_error")
-        self.assertIn("llm.limits.requestsPerMinute", refusal.message)
+        self.assertIn("bedrock.perUser.requestsPerMinute", refusal.message)
         self.assertIn(ADA["slug"], refusal.message)
         self.assertIn("try again in 60 s", refusal.message)
         # another person is not held back by ada's calls, and listing models does not count
@@ -235,7 +271,7 @@ class RequestLimits(HookTestCase):
         self.state.limits.record(ADA["slug"], 1200, 0.01)
         refusal = self.refused(ADA["userKey"])
         self.assertEqual(refusal.code, "429")
-        self.assertIn("llm.limits.tokensPerMinute", refusal.message)
+        self.assertIn("bedrock.perUser.tokensPerMinute", refusal.message)
         self.clock.at += 61
         self.assertEqual(self.auth(ADA["userKey"]).user_id, ADA["slug"])
 
@@ -331,6 +367,7 @@ class SettingsErrors(unittest.TestCase):
             ({"LITELLM_MASTER_KEY": MASTER, "OH_LLM_TOKENS_PER_MINUTE": "-5"}, "OH_LLM_TOKENS_PER_MINUTE: '-5' is not a positive number"),
             ({"LITELLM_MASTER_KEY": MASTER, "OH_LLM_MONTHLY_SPEND_ALERT_USD": "nan"}, "OH_LLM_MONTHLY_SPEND_ALERT_USD"),
             ({"LITELLM_MASTER_KEY": MASTER, "OH_LLM_USER_POOL_ID": "pool\nx"}, "OH_LLM_USER_POOL_ID"),
+            ({"LITELLM_MASTER_KEY": MASTER, "OH_LLM_EDGE_CONFIG_PARAMETER": "edge config"}, "OH_LLM_EDGE_CONFIG_PARAMETER"),
         ]
         for env, message in cases:
             with self.subTest(message):

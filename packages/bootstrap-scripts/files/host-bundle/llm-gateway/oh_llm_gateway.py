@@ -9,7 +9,8 @@
   slug with the master key, so checking one needs no database. A user key works on the model routes only. The master
   key works only from the host itself (loopback): a sandbox that read it somewhere still gets nothing.
 - Revocation: people disabled in the Cognito user pool are listed in the background (ListUsers, status "Disabled")
-  and their keys refused; the list is refreshed every OH_LLM_REVOCATION_REFRESH_SECONDS.
+  and their keys refused; the list is refreshed every OH_LLM_REVOCATION_REFRESH_SECONDS (default 60). The pool is
+  OH_LLM_USER_POOL_ID, or the one the edge configuration parameter OH_LLM_EDGE_CONFIG_PARAMETER names.
 - Limits (optional): requests and tokens per minute per person, counted in this process; a monthly spend per
   person above which a "llm_spend_alert" record is written once a month (a CloudWatch alarm watches for it).
 - Usage: one JSON line per model call on stdout ("llm_usage": person, model, tokens, estimated cost; never a prompt
@@ -123,6 +124,12 @@ class Settings:
         if self.user_pool_id and not re.match(r"\A[a-z]{2}(-[a-z]+)+-[0-9]_[A-Za-z0-9]+\Z", self.user_pool_id):
             raise ValueError("OH_LLM_USER_POOL_ID: %r is not a Cognito user pool id (expected such as us-east-1_AbC123xyz)" % self.user_pool_id)
         self.user_pool_region = self.user_pool_id.split("_", 1)[0] if self.user_pool_id else ""
+        # Without a pool id, the pool is the one the edge configuration names (SSM, written by the edge stack, which a
+        # first deployment applies after the host's stack): read in the background until it exists.
+        self.edge_config_parameter = env.get("OH_LLM_EDGE_CONFIG_PARAMETER", "").strip()
+        if self.edge_config_parameter and not re.match(r"\A/[A-Za-z0-9_./-]+\Z", self.edge_config_parameter):
+            raise ValueError("OH_LLM_EDGE_CONFIG_PARAMETER: %r is not an SSM parameter name (expected such as /openhands/prod/edge/config)" % self.edge_config_parameter)
+        self.edge_region = env.get("OH_LLM_EDGE_REGION", "").strip() or "us-east-1"
         self.revocation_refresh_seconds = _positive_number(env, "OH_LLM_REVOCATION_REFRESH_SECONDS") or 60.0
         self.state_dir = env.get("OH_LLM_STATE_DIR", "").strip()
 
@@ -156,19 +163,42 @@ class DisabledPeople:
         return slug in self.slugs
 
 
+def edge_config_user_pool(parameter, region, client=None):
+    """A function answering the userPoolId of the edge configuration parameter (docs/CONTRACTS.md, "Edge configuration")."""
+
+    def read_pool_id():
+        ssm = client
+        if ssm is None:
+            import boto3  # the LiteLLM image has it for Bedrock; the instance role may read this parameter
+
+            ssm = boto3.client("ssm", region_name=region)
+        value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+        pool_id = json.loads(value).get("userPoolId", "")
+        if not isinstance(pool_id, str) or not re.match(r"\A[a-z]{2}(-[a-z]+)+-[0-9]_[A-Za-z0-9]+\Z", pool_id):
+            raise ValueError("%s holds no Cognito userPoolId" % parameter)
+        return pool_id
+
+    return read_pool_id
+
+
 def cognito_disabled_subs(user_pool_id, region, client=None):
-    """A function listing the subs of disabled people (ListUsers with Filter 'status = "Disabled"', every page)."""
+    """A function listing the subs of disabled people (ListUsers with Filter 'status = "Disabled"', every page).
+    `user_pool_id` is the id, or a function answering it (asked until it answers)."""
+    known = {"id": user_pool_id if isinstance(user_pool_id, str) else None}
 
     def list_subs():
+        if known["id"] is None:
+            known["id"] = user_pool_id()
+        pool_id = known["id"]
         cognito = client
         if cognito is None:
             import boto3  # the LiteLLM image has it for Bedrock; the instance role grants cognito-idp:ListUsers
 
-            cognito = boto3.client("cognito-idp", region_name=region)
+            cognito = boto3.client("cognito-idp", region_name=region or pool_id.split("_", 1)[0])
         subs = []
         token = None
         while True:
-            arguments = {"UserPoolId": user_pool_id, "Filter": 'status = "Disabled"', "AttributesToGet": ["sub"], "Limit": 60}
+            arguments = {"UserPoolId": pool_id, "Filter": 'status = "Disabled"', "AttributesToGet": ["sub"], "Limit": 60}
             if token:
                 arguments["PaginationToken"] = token
             page = cognito.list_users(**arguments)
@@ -247,12 +277,12 @@ class PersonLimits:
             rpm = self.settings.requests_per_minute
             if rpm is not None and len(requests) >= rpm:
                 wait = max(1, int(requests[0][0] + WINDOW_SECONDS - now + 0.999))
-                return ("requests_per_minute", "%d model calls in the last minute reach the limit of %g per person (llm.limits.requestsPerMinute); try again in %d s" % (len(requests), rpm, wait))
+                return ("requests_per_minute", "%d model calls in the last minute reach the limit of %g per person (bedrock.perUser.requestsPerMinute); try again in %d s" % (len(requests), rpm, wait))
             tpm = self.settings.tokens_per_minute
             used = sum(count for _, count in tokens)
             if tpm is not None and used >= tpm:
                 wait = max(1, int(tokens[0][0] + WINDOW_SECONDS - now + 0.999))
-                return ("tokens_per_minute", "%d tokens in the last minute reach the limit of %g per person (llm.limits.tokensPerMinute); try again in %d s" % (used, tpm, wait))
+                return ("tokens_per_minute", "%d tokens in the last minute reach the limit of %g per person (bedrock.perUser.tokensPerMinute); try again in %d s" % (used, tpm, wait))
             requests.append((now, 1))
         return None
 
@@ -285,7 +315,8 @@ class GatewayState:
 
     def start_refreshing(self):
         """Refreshes the disabled list now and then every revocation_refresh_seconds, in a daemon thread."""
-        if self._thread is not None or not self.settings.user_pool_id:
+        if self._thread is not None or not (self.settings.user_pool_id or self.settings.edge_config_parameter):
+            log_record({"event": "llm_revocation_off", "why": "neither OH_LLM_USER_POOL_ID nor OH_LLM_EDGE_CONFIG_PARAMETER is set"})
             return
 
         def loop():
@@ -300,7 +331,12 @@ class GatewayState:
 def build_state(env, list_disabled_subs=None, now=time.time):
     settings = Settings(env)
     if list_disabled_subs is None:
-        list_disabled_subs = cognito_disabled_subs(settings.user_pool_id, settings.user_pool_region) if settings.user_pool_id else (lambda: [])
+        if settings.user_pool_id:
+            list_disabled_subs = cognito_disabled_subs(settings.user_pool_id, settings.user_pool_region)
+        elif settings.edge_config_parameter:
+            list_disabled_subs = cognito_disabled_subs(edge_config_user_pool(settings.edge_config_parameter, settings.edge_region), "")
+        else:
+            list_disabled_subs = lambda: []  # noqa: E731
     return GatewayState(settings, DisabledPeople(list_disabled_subs), PersonLimits(settings, now))
 
 

@@ -59,6 +59,8 @@ HOST_CONFIG_CHECKS='
   (if (.bedrock.models | type) == "array" and (.bedrock.models | length) > 0 then
      (range(.bedrock.models | length) as $i | check(["bedrock", "models", $i]; "\\A[A-Za-z0-9][A-Za-z0-9.:_/-]{0,199}\\z"; "a Bedrock model or inference-profile id"))
    else "bedrock.models: \(.bedrock.models | tojson) is not a non-empty list of model ids" end),
+  (("requestsPerMinute", "tokensPerMinute") as $k | select(.bedrock.perUser[$k]? != null) | check(["bedrock", "perUser", $k]; count; "a positive whole number, or left out for no limit")),
+  (select(.bedrock.perUser.monthlySpendAlertUsd? != null) | check(["bedrock", "perUser", "monthlySpendAlertUsd"]; "\\A[1-9][0-9]{0,6}(\\.[0-9]{1,2})?\\z"; "an amount in US dollars such as 50 or 12.5, or left out for no alert")),
   (("idleMinutes", "maxRunningApps", "maxRunningSandboxes", "sandboxesPerUser") as $k | check(["users", $k]; count; "a positive whole number")),
   (("host", "proxy", "spawner", "apps") as $k | check(["logGroups", $k]; loggroup; "a CloudWatch log group name"))
 '

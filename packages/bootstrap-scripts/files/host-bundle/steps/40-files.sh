@@ -87,20 +87,45 @@ render_compose_project() {
     echo "OH_EFS_ROOT=$EFS_MOUNT_DIR"
     echo "OH_DOCKER_API_DIR=$DOCKER_API_DIR"
     echo "OH_PROXY_RUN_DIR=$PROXY_RUN_DIR"
+    echo "OH_EDGE_CONFIG_PARAMETER=$(edge_config_parameter)"
+    echo "OH_EDGE_REGION=$(cfg .edgeSecretsParameter.region)"
+    echo "OH_LLM_REQUESTS_PER_MINUTE=$(cfg_or_empty .bedrock.perUser.requestsPerMinute)"
+    echo "OH_LLM_TOKENS_PER_MINUTE=$(cfg_or_empty .bedrock.perUser.tokensPerMinute)"
+    echo "OH_LLM_MONTHLY_SPEND_ALERT_USD=$(cfg_or_empty .bedrock.perUser.monthlySpendAlertUsd)"
   } | write_file 0600 "$COMPOSE_DIR/.env"
 }
 
+# The edge configuration parameter sits next to the edge secrets one (/<name>/<env>/edge/config); the LLM
+# gateway's hook reads the user pool's id there.
+edge_config_parameter() {
+  local secrets
+  secrets="$(cfg .edgeSecretsParameter.name)"
+  printf '%s' "${secrets%/secrets}/config"
+}
+
+# An optional number of the host configuration, or nothing (20-host-config checked its shape).
+cfg_or_empty() {
+  jq -r "($1 // \"\") | tostring" "$(host_path "$HOST_CONFIG_FILE")"
+}
+
 # LiteLLM: one route per configured Bedrock model (the model id is the name clients ask for), Bedrock
-# reached with the instance role through boto3's default chain; the master key comes from the env file.
+# reached with the instance role through boto3's default chain; the master key comes from the env file. The
+# custom-auth hook and the usage callback live in oh_llm_gateway.py next to the configuration (LiteLLM loads
+# "module.name" from the configuration's folder); the month's spend per person is kept on EFS.
 render_llm_gateway_config() {
+  ensure_dir 0755 "$OH_ETC/litellm"
+  copy_file 0644 "$BUNDLE_DIR/llm-gateway/oh_llm_gateway.py" "$OH_ETC/litellm/oh_llm_gateway.py"
+  ensure_dir 0700 "$EFS_MOUNT_DIR/llm-gateway"
   jq -r --arg region "$(cfg .bedrock.region)" '
     "# LiteLLM configuration, rendered from the host configuration (bedrock.models).",
     "model_list:",
     (.bedrock.models[] | "  - model_name: \"\(.)\"", "    litellm_params:", "      model: \"bedrock/\(.)\"", "      aws_region_name: \"\($region)\""),
     "litellm_settings:",
     "  drop_params: true",
+    "  callbacks: [\"oh_llm_gateway.usage_logger\"]",
     "general_settings:",
-    "  master_key: os.environ/LITELLM_MASTER_KEY"
+    "  master_key: os.environ/LITELLM_MASTER_KEY",
+    "  custom_auth: oh_llm_gateway.user_api_key_auth"
   ' "$(host_path "$HOST_CONFIG_FILE")" | write_file 0644 "$OH_ETC/litellm.yaml"
 }
 

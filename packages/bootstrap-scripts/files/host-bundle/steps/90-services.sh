@@ -16,7 +16,7 @@ start_stack() {
   systemctl is-enabled --quiet openhands-team.service || systemctl enable openhands-team.service
   if ! systemctl is-active --quiet openhands-team.service; then
     systemctl start openhands-team.service
-  elif changed "$COMPOSE_DIR/" || changed "$OH_ETC/litellm.yaml" || changed "$OH_ETC/proxy/" ||
+  elif changed "$COMPOSE_DIR/" || changed "$OH_ETC/litellm.yaml" || changed "$OH_ETC/litellm/" || changed "$OH_ETC/proxy/" ||
     changed "$OH_HOME/spawner/" || changed "$OH_HOME/runtime-proxy/" || changed "$SPAWNER_CONFIG" ||
     changed /etc/systemd/system/openhands-team.service; then
     systemctl restart openhands-team.service
