@@ -158,8 +158,10 @@ export class EcsStandIn {
 
   /** Stops listening, removes every container and network it made. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // Idle keep-alive connections would hold close() open until they time out.
     this.server?.closeAllConnections();
+    await closed;
     await this.tasks.closeAll();
     for (const name of this.networks.splice(0)) {
       try {

@@ -41,13 +41,15 @@ describeWithEngine("ECS stand-in: errors, failures and filters", () => {
       "a subnet that does not exist",
       { networkConfiguration: awsvpc(["subnet-00000000"]) },
       "InvalidParameterException",
-      "Error retrieving subnet information for [subnet-00000000]: The subnet ID 'subnet-00000000' does not exist (ErrorCode: InvalidSubnetID.NotFound)",
+      "Error retrieving subnet information for [subnet-00000000]: " +
+        "The subnet ID 'subnet-00000000' does not exist (ErrorCode: InvalidSubnetID.NotFound)",
     ],
     [
       "a security group that does not exist",
       { networkConfiguration: awsvpc([SUBNET.id], ["sg-00000000"]) },
       "InvalidParameterException",
-      "Error retrieving security group information for [sg-00000000]: The security group 'sg-00000000' does not exist (ErrorCode: InvalidGroup.NotFound)",
+      "Error retrieving security group information for [sg-00000000]: " +
+        "The security group 'sg-00000000' does not exist (ErrorCode: InvalidGroup.NotFound)",
     ],
     [
       "an override for a container the definition does not have",
