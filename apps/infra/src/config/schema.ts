@@ -455,6 +455,33 @@ export const DeploymentConfigSchema = z
           )
           .min(1, "is empty (expected at least one Bedrock model id)")
           .describe("Bedrock model or inference-profile ids offered through the LLM gateway; the first is every new user's default."),
+        perUser: z
+          .object({
+            requestsPerMinute: z
+              .number()
+              .int()
+              .min(1)
+              .max(100_000)
+              .optional()
+              .describe("Model calls a person may make in a minute; more get a clear 429 from the LLM gateway. Default: no limit."),
+            tokensPerMinute: z
+              .number()
+              .int()
+              .min(1)
+              .max(100_000_000)
+              .optional()
+              .describe("Input and output tokens a person may use in a minute, counted by the LLM gateway. Default: no limit."),
+            monthlySpendAlertUsd: z
+              .number()
+              .positive()
+              .max(1_000_000)
+              .multipleOf(0.01, "has more than two decimals (expected an amount in US dollars such as 50 or 12.5)")
+              .optional()
+              .describe("A person's estimated spend in a calendar month (UTC) that raises the llm-monthly-spend alarm. Default: no alert."),
+          })
+          .strict()
+          .optional()
+          .describe("Optional limits per person, enforced by the LLM gateway without a database. Default: none."),
       })
       .strict()
       .describe("The Bedrock models users talk to."),
@@ -493,6 +520,13 @@ export const DeploymentConfigSchema = z
           .max(3650)
           .default(30)
           .describe("Lifetime of the refresh token in days, 1-3650. Default: 30."),
+        displayName: z
+          .string()
+          .regex(/^[A-Za-z0-9 .-]{1,32}$/, "is not a display name (expected 1-32 letters, digits, spaces, dots or hyphens)")
+          .optional()
+          .describe(
+            "Name on the Cognito login page (its logo, drawn upper case), so people recognise where they sign in. Default: OpenHands <name>.",
+          ),
         customDomain: hostname("login host name")
           .optional()
           .describe(

@@ -19,6 +19,7 @@ export class AuthStack extends DeploymentStack {
       appHost: config.domain.appHost,
       region: EDGE_REGION,
       domainPrefix: config.cognito.domainPrefix,
+      displayName: config.cognito.displayName ?? `OpenHands ${config.name}`,
       customDomain: config.cognito.customDomain,
       // The schema only accepts a custom login host inside the apex.
       customDomainZoneId: config.cognito.customDomain ? config.domain.hostedZoneId : undefined,

@@ -79,6 +79,8 @@ function files(dir: string): string[] {
 
 /** Attributes that hold file paths in cdktf.out (content-addressed folders), not values. */
 const PATH_ATTRIBUTES = new Set(["//", "source", "filename", "source_dir"]);
+/** Attributes that hold public images (the login page's logo, base64 PNG of the deployment's name), not values. */
+const IMAGE_ATTRIBUTES = new Set(["image_file"]);
 
 /**
  * The string values of Terraform JSON, without keys (resource and output names) and without the
@@ -88,7 +90,8 @@ function terraformValues(node: unknown, out: string[] = []): string[] {
   if (typeof node === "string") out.push(node.replace(/\$\{[^}]*\}/g, "${ref}"));
   else if (Array.isArray(node)) for (const item of node) terraformValues(item, out);
   else if (node && typeof node === "object") {
-    for (const [key, value] of Object.entries(node)) if (!PATH_ATTRIBUTES.has(key)) terraformValues(value, out);
+    for (const [key, value] of Object.entries(node))
+      if (!PATH_ATTRIBUTES.has(key) && !IMAGE_ATTRIBUTES.has(key)) terraformValues(value, out);
   }
   return out;
 }

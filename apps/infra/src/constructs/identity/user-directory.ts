@@ -2,11 +2,25 @@ import { Construct } from "constructs";
 import { CognitoUserPool } from "@cdktf/provider-aws/lib/cognito-user-pool";
 import { CognitoUserPoolClient } from "@cdktf/provider-aws/lib/cognito-user-pool-client";
 import { CognitoUserPoolDomain } from "@cdktf/provider-aws/lib/cognito-user-pool-domain";
+import { CognitoUserPoolUiCustomization } from "@cdktf/provider-aws/lib/cognito-user-pool-ui-customization";
 import { DnsValidatedCertificate } from "../edge/dns-validated-certificate";
 import { AliasRecords } from "../edge/alias-records";
 import { EDGE_PATHS } from "../edge/edge-paths";
+import { LOGO_TEXT_PATTERN, loginLogoPng } from "./login-logo";
 
 export type MfaMode = "off" | "optional" | "required";
+
+/** The hosted UI's customisable classes in the colours of the project's pages (Cognito accepts only these classes). */
+export const LOGIN_PAGE_CSS = [
+  ".background-customizable { background-color: #f6f7f9; }",
+  ".banner-customizable { background-color: #ffffff; padding: 20px 0px 12px 0px; }",
+  ".logo-customizable { max-width: 90%; max-height: 60px; }",
+  ".label-customizable { font-weight: 600; color: #1d2430; }",
+  ".textDescription-customizable { color: #5b6472; }",
+  ".submitButton-customizable { background-color: #2f5bd3; font-weight: 600; }",
+  ".submitButton-customizable:hover { background-color: #244aae; }",
+  ".inputField-customizable { border-color: #dde1e7; }",
+].join("\n");
 
 /** The only OAuth scopes the edge asks for: identity and e-mail, nothing that reaches AWS APIs. */
 export const LOGIN_SCOPES = ["openid", "email", "profile"] as const;
@@ -20,6 +34,11 @@ export interface UserDirectoryProps {
   readonly region: string;
   /** Prefix of the Cognito-hosted login domain, `<prefix>.auth.<region>.amazoncognito.com`. */
   readonly domainPrefix: string;
+  /**
+   * The deployment's name on the login page (its logo, drawn from the text; letters, digits, spaces, dots, hyphens).
+   * @default "OpenHands"
+   */
+  readonly displayName?: string;
   /**
    * A login host of our own (certificate and alias records in `customDomainZoneId`), used instead of the prefix domain.
    * @default none
@@ -113,13 +132,28 @@ export class UserDirectory extends Construct {
       tokenValidityUnits: [{ accessToken: "minutes", idToken: "minutes", refreshToken: "days" }],
     });
 
-    new CognitoUserPoolDomain(this, "prefix-domain", {
+    const prefixDomain = new CognitoUserPoolDomain(this, "prefix-domain", {
       userPoolId: pool.id,
       domain: props.domainPrefix,
       // Version 1 (the classic hosted UI) works without a branding style.
       managedLoginVersion: 1,
     });
     this.loginDomain = `${props.domainPrefix}.auth.${props.region}.amazoncognito.com`;
+
+    // Branding of the hosted login page. AWS provider 5.100 has no aws_cognito_managed_login_branding (managed login
+    // version 2; it came with provider 6), so the classic hosted UI (version 1) is branded: the deployment's name as
+    // the logo image, and the colours of the project's own pages (packages/contracts src/pages.ts).
+    const displayName = props.displayName ?? "OpenHands";
+    if (!LOGO_TEXT_PATTERN.test(displayName)) {
+      throw new Error(`UserDirectory: displayName ${JSON.stringify(displayName)} is not 1-32 letters, digits, spaces, dots or hyphens`);
+    }
+    new CognitoUserPoolUiCustomization(this, "login-branding", {
+      userPoolId: pool.id,
+      imageFile: loginLogoPng(displayName).toString("base64"),
+      css: LOGIN_PAGE_CSS,
+      // Cognito accepts a customization only once the pool has a domain.
+      dependsOn: [prefixDomain],
+    });
 
     if (props.customDomain && props.customDomainZoneId) {
       const certificate = new DnsValidatedCertificate(this, "login-certificate", {
