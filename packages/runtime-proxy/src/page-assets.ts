@@ -5,7 +5,6 @@
  */
 export interface PageAssets {
   readonly style: string;
-  readonly styleSource: string;
   readonly layout: string;
 }
 
@@ -22,7 +21,6 @@ export function pageAssetsLua(assets: PageAssets): string {
     "-- Written from packages/contracts/src/pages.ts by the runtime-proxy build (src/page-assets.ts); do not edit.",
     "return {",
     `  style = ${longString(assets.style)},`,
-    `  style_source = ${longString(assets.styleSource)},`,
     `  layout = ${longString(assets.layout)},`,
     "}",
     "",

@@ -25,7 +25,6 @@ a{color:var(--accent)}
 progress{width:100%;height:.5rem;accent-color:var(--accent)}
 code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:0 .3em;overflow-wrap:anywhere}
 ]=],
-  style_source = [=['sha256-+NCyPG6ftcHKVJF58P2fQ1zGdndjq91S00P2/91mlWM=']=],
   layout = [=[<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>{{title}}</title><style>{{style}}</style>{{head}}</head><body><main><p class="site">OpenHands</p>{{main}}</main></body></html>
 ]=],
 }

@@ -3,6 +3,8 @@
 -- step. The look (stylesheet, layout) is the one the edge's pages use (oh/page_assets.lua, written from
 -- packages/contracts at build time). The building of pages is pure; send() and the script need nginx.
 local assets = require "oh.page_assets"
+local b64url = require "oh.b64url"
+local crypto = require "oh.crypto"
 
 local M = {}
 
@@ -211,7 +213,15 @@ end
 
 -- The proxy's own pages allow their one stylesheet (by hash) and their one same-origin script, nothing else.
 -- CloudFront's response headers policy replaces this on the app host with the app's (also strict) policy.
-local CSP = "default-src 'none'; style-src " .. assets.style_source .. "; script-src 'self'; connect-src 'self'; "
+-- The stylesheet's hash as CSP wants it: standard base64 of the SHA-256, with padding.
+local function style_source(style)
+  local digest = crypto.sha256_hex(style):gsub("%x%x", function(byte) return string.char(tonumber(byte, 16)) end)
+  local base64 = b64url.encode(digest):gsub("[-_]", { ["-"] = "+", ["_"] = "/" })
+  return "'sha256-" .. base64 .. string.rep("=", (4 - #base64 % 4) % 4) .. "'"
+end
+M.style_source = style_source(assets.style)
+
+local CSP = "default-src 'none'; style-src " .. M.style_source .. "; script-src 'self'; connect-src 'self'; "
   .. "img-src 'self'; base-uri 'none'; form-action 'none'"
 
 --- Sends a page and ends the request.
