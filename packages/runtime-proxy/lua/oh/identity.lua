@@ -72,8 +72,8 @@ local function fresh(who, now, opts)
 end
 
 --- M.verify, remembering each identity that passed in `cache` (per worker: get(k) and set(k, v, ttl),
---- e.g. resty.lrucache) until it expires, so a hit skips the HMAC. The cache key is the whole signed
---- text plus the signature, and a hit must also match every field and pass the expiry checks again.
+--- e.g. resty.lrucache) until it expires, so a hit skips the HMAC. The cache key is the signature, and
+--- a hit must also match the host and every field exactly and pass the expiry checks again.
 --- Only identities that verified are stored. Same results as M.verify.
 function M.verify_cached(cache, key, host, headers, now, opts)
   local sub, slug, email = headers["x-oh-user"], headers["x-oh-user-slug"], headers["x-oh-email"]
@@ -81,10 +81,11 @@ function M.verify_cached(cache, key, host, headers, now, opts)
   local cache_key
   if type(sub) == "string" and type(slug) == "string" and type(email) == "string" and type(exp) == "string"
       and type(sig) == "string" and type(host) == "string" then
-    cache_key = M.canonical(host, sub, slug, email, exp) .. "\n" .. sig
+    -- The signature text as it came (already a Lua string): no key is built per request.
+    cache_key = sig
     local who = cache:get(cache_key)
-    -- A tampered field or signature is another key; the fields are compared too, so no split of the
-    -- key text into other fields can reuse an entry (forged identity riding on a cached one).
+    -- A tampered field or another host with a cached signature: every signed field is compared with
+    -- the entry that verified (forged identity riding on a cached one).
     if who and who.host == host and who.sub == sub and who.slug == slug and who.email == email
         and who.exp_text == exp and who.sig == sig then
       return fresh(who, now, opts)

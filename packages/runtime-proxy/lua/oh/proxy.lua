@@ -77,19 +77,26 @@ end
 -- a sandbox) and our own cookies (session theft by sandbox code).
 -- The five identity headers are dropped by nginx itself (proxy_set_header ... "" in nginx.conf.template,
 -- every copy); any other x-oh-* name is cleared here.
-local DROPPED_BY_NGINX = { ["x-oh-user"] = true, ["x-oh-user-slug"] = true, ["x-oh-email"] = true, ["x-oh-exp"] = true, ["x-oh-sig"] = true }
+local DROPPED_BY_NGINX = {
+  ["x-oh-user"] = true, ["x-oh-user-slug"] = true, ["x-oh-email"] = true, ["x-oh-exp"] = true, ["x-oh-sig"] = true,
+}
+
+local byte, find = string.byte, string.find
 
 local function strip_credentials(headers)
   for name in pairs(headers) do
-    if not DROPPED_BY_NGINX[name] and name:sub(1, 5) == "x-oh-" then ngx.req.clear_header(name) end
+    if byte(name, 1) == 120 and find(name, "x-oh-", 1, true) == 1 and not DROPPED_BY_NGINX[name] then ngx.req.clear_header(name) end
   end
-  if headers.cookie then ngx.req.set_header("Cookie", cookies.strip(headers.cookie)) end
+  local cookie = headers.cookie
+  -- Every name of ours holds "oh-" or "oh_" in some case (cookies.ours): without one, nothing is removed.
+  if cookie ~= nil and (type(cookie) ~= "string" or find(cookie, "[oO][hH][-_]")) then
+    ngx.req.set_header("Cookie", cookies.strip(cookie))
+  end
 end
 
-local function use_peer(ip, port, route_key, method, headers)
+local function use_peer(ip, port, method, headers)
   local ctx = ngx.ctx
   ctx.peer_ip, ctx.peer_port = ip, port
-  ngx.var.oh_route_key = route_key
   -- Raw tunnels to the upstream (Upgrade: h2c, upgrades on other methods): only an authorised GET becomes a WebSocket.
   if headers.upgrade ~= nil and origin.upgrade_to_forward(method, headers) then
     ngx.var.oh_upgrade = "websocket"
@@ -112,8 +119,13 @@ local write_log = log.write
 -- (identity spoofing toward the app or a sandbox). nginx bounds the total by large_client_header_buffers.
 -- The names are lower case already; the table's metatable only serves other spellings, and every
 -- lookup of an absent header through it costs a lower() and a character replacement, so it is removed.
+-- Not as a tail call: LuaJIT cannot compile a return right after a tail-called setmetatable, and the
+-- rest of the access phase would then run in the interpreter.
+local get_headers = ngx.req.get_headers
 local function all_headers()
-  return setmetatable(ngx.req.get_headers(0), nil)
+  local headers = get_headers(0)
+  setmetatable(headers, nil)
+  return headers
 end
 
 local function log_refusal(what, reason)
@@ -122,8 +134,9 @@ end
 
 -- The Host header must be the name nginx routed on, byte for byte: an absolute-form request target
 -- naming another host, or a mixed-case Host, would otherwise split routing from what was signed.
-local function exact_host()
-  local host = ngx.var.http_host
+local function exact_host(headers)
+  local host
+  if headers then host = headers.host else host = ngx.var.http_host end
   if type(host) ~= "string" or host ~= ngx.var.host then return nil end
   return host
 end
@@ -174,13 +187,16 @@ end
 
 --- @param rewrite the location rewrites sandbox URLs in the answer (nginx.conf.template)
 function M.app_access(rewrite)
-  local host = exact_host()
-  -- Only the configured app host reaches a user's app (host header confusion).
+  local headers = all_headers()
+  local host = headers.host
+  -- Only the configured app host reaches a user's app (host header confusion). nginx chose this server
+  -- because the name it routes on ($host: the request target's host, else Host) is the app host (the
+  -- server's only name, not the default server); so Host being exactly the app host means Host and
+  -- $host agree, as exact_host checks elsewhere.
   if host ~= S.appHost then
     log_refusal("app request", "host mismatch")
     return respond.error(400, "bad_host", "This host name is not served here.")
   end
-  local headers = all_headers()
   local who, reason = identity.verify_cached(IDENTITIES, KEY, host, headers, ngx.time(), VERIFY_OPTS)
   -- Every app request needs the edge's signed identity (edge bypass, forged or replayed identity).
   if not who then
@@ -201,7 +217,12 @@ function M.app_access(rewrite)
     end
   end
 
-  local route_key = "app:" .. who.slug
+  -- The key is kept with the cached identity: no string is built per request.
+  local route_key = who.route_key
+  if not route_key then
+    route_key = "app:" .. who.slug
+    who.route_key = route_key
+  end
   local peer = routes.get(route_key)
   local parsed = peer and parse_peer(peer)
   -- A cached app route into a subnet the spawner has since given to another user (route crossing users).
@@ -231,7 +252,7 @@ function M.app_access(rewrite)
     parsed = parse_peer(peer)
   end
 
-  use_peer(parsed.ip, parsed.port, route_key, method, headers)
+  use_peer(parsed.ip, parsed.port, method, headers)
   activity.record(who.slug)
   strip_credentials(headers)
   -- App API answers that carry sandbox URLs (README, "URL rewriting"): nginx sends /api/v1/sandboxes* and
@@ -302,8 +323,7 @@ local function decode_route(value)
   return route
 end
 
-local function lookup(host)
-  local route_key = "rt:" .. host
+local function lookup(host, route_key)
   return routes.coalesce(route_key, function()
     -- host passed runtime_host.parse: letters, digits, dots and one dash, nothing to escape.
     local response, err = spawner.request("GET", "/v1/routes/resolve?host=" .. host)
@@ -333,21 +353,21 @@ end
 
 --- @param anonymous the caller has no signed identity: a cache miss costs it one lookup of its budget
 --- @return route, or false (no such route), or nil, err, or nil, "limited"
-local function resolve(host, anonymous)
-  local cached = routes.get("rt:" .. host)
+local function resolve(host, route_key, anonymous)
+  local cached = routes.get(route_key)
   if cached == "-" then return false end
   if cached then
     local route = decode_route(cached)
     -- A cached sandbox route into a subnet the spawner has since given to another user (route crossing users).
     if not routes.net_held_by_other(route.net, route.owner) then return route end
     write_log(ngx.WARN, "cached route of ", host, " points into a reclaimed subnet; asking the spawner again")
-    routes.forget("rt:" .. host)
+    routes.forget(route_key)
   end
   -- Port enumeration and spawner load from callers without an identity: lookups are bounded per client.
   if anonymous and not limits.take_lookup(ngx.var.oh_client or "", S.lookupsPerClientPerMinute) then
     return nil, "limited"
   end
-  return lookup(host)
+  return lookup(host, route_key)
 end
 
 -- Whether the worker port answers HTTP at all (2xx or 3xx to "GET /"), remembered for 2 s per host
@@ -402,30 +422,32 @@ local function parse_runtime_host(host)
   if parsed then return parsed end
   local why
   parsed, why = runtime_host.parse(host, S.runtimeDomain)
-  if parsed then PARSED_HOSTS:set(host, parsed) end
+  if parsed then
+    parsed.route_key = "rt:" .. host
+    PARSED_HOSTS:set(host, parsed)
+  end
   return parsed, why
 end
 
--- Whether `key` hashes to the route's sessionKeySha256. A pair that matched is remembered per worker
--- under the hash and the exact key, so only the same key for the same route skips the hashing.
+-- Whether `key` hashes to the route's sessionKeySha256. A key that matched is remembered per worker
+-- with the hash it matched, so only the same key for a route with the same hash skips the hashing.
 local function session_key_matches(key, hash)
   if hash == "" then return false end
-  local cache_key = hash .. "\n" .. key
-  if GOOD_SESSION_KEYS:get(cache_key) then return true end
+  if GOOD_SESSION_KEYS:get(key) == hash then return true end
   local ok = crypto.constant_time_equals(crypto.sha256_hex(key), hash)
-  if ok then GOOD_SESSION_KEYS:set(cache_key, true) end
+  if ok then GOOD_SESSION_KEYS:set(key, hash) end
   return ok
 end
 
 function M.runtime_access()
-  local host = exact_host()
+  local headers = all_headers()
+  local host = exact_host(headers)
   local parsed, why = parse_runtime_host(host)
   -- Strict host pattern before anything else (look-alike, mixed-case, extra-label and unicode hosts).
   if not host or not parsed then
     log_refusal("runtime request", why or "host mismatch")
     return respond.error(400, "bad_host", "This is not a valid workspace address.")
   end
-  local headers = all_headers()
   local method = ngx.req.get_method()
 
   -- Anonymous "preflights" smuggling requests or h2c tunnels to a sandbox and postponing its cull: answered here.
@@ -464,7 +486,7 @@ function M.runtime_access()
     return respond.error(403, "not_yours", "This workspace belongs to someone else.")
   end
 
-  local route, err = resolve(host, not who)
+  local route, err = resolve(host, parsed.route_key, not who)
   if route == nil then
     if err == "limited" then
       log_refusal("runtime request", "lookup budget spent")
@@ -514,15 +536,14 @@ function M.runtime_access()
     return respond.error(403, "not_yours", "This workspace belongs to someone else.")
   end
 
-  use_peer(route.ip, route.port, "rt:" .. host, method, headers)
+  use_peer(route.ip, route.port, method, headers)
   activity.record(route.owner)
   strip_credentials(headers)
 end
 
--- Referrer-Policy and the CSP's frame-ancestors (clickjacking) are added by nginx (add_header in the
--- runtime server), so this filter makes two header operations per answer.
+-- Cache-Control: no-store, Referrer-Policy and the CSP's frame-ancestors (clickjacking) are set by nginx
+-- (proxy_hide_header and add_header in the runtime server), so this filter reads one header per answer.
 function M.runtime_header_filter()
-  ngx.header["Cache-Control"] = "no-store"
   filter_set_cookies()
 end
 
@@ -539,8 +560,16 @@ function M.balance()
 end
 
 --- error_page for 502/504 from the upstream: forget the route so the next request asks again.
-function M.upstream_failed()
-  local route_key = ngx.var.oh_route_key
+--- @param server "app" or "runtime", the server whose request failed (nginx.conf.template)
+function M.upstream_failed(server)
+  -- The request passed app_access or runtime_access before it was proxied, so the signed slug or the
+  -- runtime host names its route (kept out of an nginx variable: a variable write on every request).
+  local route_key
+  if server == "app" then
+    route_key = "app:" .. tostring(ngx.var.http_x_oh_user_slug)
+  else
+    route_key = "rt:" .. tostring(ngx.var.http_host)
+  end
   routes.forget(route_key)
   write_log(ngx.WARN, "upstream for ", route_key, " failed (", tostring(ngx.var.upstream_status), "); route forgotten")
   -- A browser on the app host reloads by itself: the next request asks the spawner again.
