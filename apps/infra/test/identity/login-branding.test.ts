@@ -14,32 +14,35 @@ function decode(png: Buffer): { width: number; height: number; ink: number } {
   return { width, height, ink: raw.filter((byte, i) => i % (width + 1) !== 0 && byte === 1).length };
 }
 
-describe("GIVEN the example configuration WHEN the auth stack is synthesized THEN the hosted login page carries the deployment's name", () => {
-  const stack = synthAuthOnly(exampleConfig());
-  const branding = onlyOf(stack, "aws_cognito_user_pool_ui_customization");
+describe(
+  "GIVEN the example configuration WHEN the auth stack is synthesized " + "THEN the hosted login page carries the deployment's name",
+  () => {
+    const stack = synthAuthOnly(exampleConfig());
+    const branding = onlyOf(stack, "aws_cognito_user_pool_ui_customization");
 
-  it("THEN the pool's login page (all clients) gets a logo image and the pages' colours, after the domain exists", () => {
-    expect(branding.client_id).toBeUndefined();
-    expect(branding.user_pool_id).toMatch(/aws_cognito_user_pool\.users_pool_/);
-    expect(branding.css).toBe(LOGIN_PAGE_CSS);
-    expect(branding.depends_on).toEqual([expect.stringMatching(/^aws_cognito_user_pool_domain\.users_prefix-domain_/)]);
-  });
+    it("THEN the pool's login page (all clients) gets a logo image and the pages' colours, after the domain exists", () => {
+      expect(branding.client_id).toBeUndefined();
+      expect(branding.user_pool_id).toMatch(/aws_cognito_user_pool\.users_pool_/);
+      expect(branding.css).toBe(LOGIN_PAGE_CSS);
+      expect(branding.depends_on).toEqual([expect.stringMatching(/^aws_cognito_user_pool_domain\.users_prefix-domain_/)]);
+    });
 
-  it("THEN the logo is the configured display name drawn as a PNG (the same bytes at every synth, under Cognito's 100 KB)", () => {
-    const png = Buffer.from(branding.image_file as string, "base64");
-    expect(png.length).toBeLessThan(100 * 1024);
-    expect(png).toEqual(loginLogoPng("Example OpenHands"));
-    const { width, height, ink } = decode(png);
-    expect(width).toBe(("Example OpenHands".length * 6 - 1 + 4) * 4);
-    expect(height).toBe(11 * 4);
-    expect(ink).toBeGreaterThan(500);
-  });
+    it("THEN the logo is the configured display name drawn as a PNG (the same bytes at every synth, under Cognito's 100 KB)", () => {
+      const png = Buffer.from(branding.image_file as string, "base64");
+      expect(png.length).toBeLessThan(100 * 1024);
+      expect(png).toEqual(loginLogoPng("Example OpenHands"));
+      const { width, height, ink } = decode(png);
+      expect(width).toBe(("Example OpenHands".length * 6 - 1 + 4) * 4);
+      expect(height).toBe(11 * 4);
+      expect(ink).toBeGreaterThan(500);
+    });
 
-  it("THEN without a display name the logo says OpenHands and the deployment's name", () => {
-    const plain = onlyOf(synthAuthOnly(exampleConfig((raw) => delete raw.cognito.displayName)), "aws_cognito_user_pool_ui_customization");
-    expect(Buffer.from(plain.image_file as string, "base64")).toEqual(loginLogoPng("OpenHands openhands"));
-  });
-});
+    it("THEN without a display name the logo says OpenHands and the deployment's name", () => {
+      const plain = onlyOf(synthAuthOnly(exampleConfig((raw) => delete raw.cognito.displayName)), "aws_cognito_user_pool_ui_customization");
+      expect(Buffer.from(plain.image_file as string, "base64")).toEqual(loginLogoPng("OpenHands openhands"));
+    });
+  },
+);
 
 describe("GIVEN display names and logo texts", () => {
   it("WHEN a display name holds markup, quotes or more than 32 characters THEN the configuration names the field and the fix", () => {
