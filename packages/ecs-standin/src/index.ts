@@ -2,3 +2,4 @@
 export { EcsError, type EcsErrorType } from "./errors";
 export { CONTENT_TYPE, EcsStandIn, type EcsStandInOptions, type Operation, TARGET_PREFIX } from "./standin";
 export { LABEL, type LastStatus, type Subnet } from "./tasks";
+export type { AccessPoint, EfsStandIn } from "./task-resources";

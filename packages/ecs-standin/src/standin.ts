@@ -16,6 +16,7 @@ import { DockerCallError, DockerEngine } from "./engine";
 import { EcsError, type EcsErrorType } from "./errors";
 import { isObject, type JsonObject, requiredString } from "./fields";
 import { TaskDefinitionRegistry, taskDefinitionView } from "./task-definitions";
+import type { EfsStandIn } from "./task-resources";
 import { LABEL, type Subnet, TaskStore } from "./tasks";
 
 export const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
@@ -45,6 +46,10 @@ export interface EcsStandInOptions {
   readonly securityGroups?: readonly string[];
   /** The network-owner container every task gets (ECS's "pause" container): an image on the engine and a command that waits. */
   readonly pause: { readonly image: string; readonly command: readonly string[] };
+  /** Secrets Manager secret ARNs and SSM parameter ARNs or names to their values, for task definitions' `secrets`. @default {} */
+  readonly secrets?: Readonly<Record<string, string>>;
+  /** EFS file systems (host folders the engine can bind) and access points, for `efsVolumeConfiguration` volumes. @default none */
+  readonly efs?: EfsStandIn;
   /** How long a STOPPED task stays visible to DescribeTasks and ListTasks (ECS: at least an hour). @default 3600000 */
   readonly stoppedTaskRetentionMs?: number;
 }
@@ -91,6 +96,7 @@ export class EcsStandIn {
         securityGroups: options.securityGroups ? new Set(options.securityGroups) : undefined,
         pause: options.pause,
         stoppedTaskRetentionMs: options.stoppedTaskRetentionMs ?? 3_600_000,
+        stores: { secrets: options.secrets ?? {}, efs: options.efs },
       },
       this.registry,
       this.docker,

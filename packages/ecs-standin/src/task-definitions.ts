@@ -16,6 +16,7 @@ import {
   optionalString,
   stringList,
 } from "./fields";
+import { checkDefinitionResources } from "./task-resources";
 
 export interface ContainerDefinition {
   readonly name: string;
@@ -145,6 +146,7 @@ export class TaskDefinitionRegistry {
       if (seen.has(container.name)) throw clientError(`Duplicate container name found: ${container.name}.`);
       seen.add(container.name);
     }
+    checkDefinitionResources(body, containers);
     if (!containers.some((container) => container.essential)) {
       throw clientError("Task definition must have at least one essential container.");
     }

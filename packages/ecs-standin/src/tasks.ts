@@ -13,7 +13,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { DockerCallError, type DockerEngine } from "./engine";
 import { clientError, EcsError, invalidParameter } from "./errors";
 import {
-  isObject,
   type Json,
   type JsonObject,
   type KeyValue,
@@ -25,6 +24,7 @@ import {
   requiredString,
   stringList,
 } from "./fields";
+import { type Bind, type ResourceStores, resolveMounts, resolveSecrets } from "./task-resources";
 import {
   type ContainerDefinition,
   cpuUnits,
@@ -55,6 +55,7 @@ export interface TaskSetting {
   readonly securityGroups?: ReadonlySet<string>;
   readonly pause: { readonly image: string; readonly command: readonly string[] };
   readonly stoppedTaskRetentionMs: number;
+  readonly stores: ResourceStores;
 }
 
 interface TaskContainer {
@@ -66,6 +67,9 @@ interface TaskContainer {
   readonly memory?: number;
   readonly memoryReservation?: number;
   dockerId?: string;
+  /** Resolved in PENDING: `secrets` as environment variables, EFS mount points as host folders. */
+  secretEnvironment: KeyValue[];
+  binds: Bind[];
   lastStatus: "PENDING" | "RUNNING" | "STOPPED";
   exitCode?: number;
   reason?: string;
@@ -312,11 +316,6 @@ export class TaskStore {
 
   private async launch(task: Task): Promise<void> {
     if (stopRequested(task)) return;
-    const unsupported = unsupportedReason(task.definition);
-    if (unsupported) {
-      await this.failStart(task, unsupported);
-      return;
-    }
     // PROVISIONING: the ENI. The network owner's address on the subnet's network is the task's private IPv4.
     const pause = await this.docker.call<{ Id: string }>("POST", `/containers/create?name=ecs-standin-${task.id}-pause`, {
       Image: this.setting.pause.image,
@@ -336,6 +335,12 @@ export class TaskStore {
     if (stopRequested(task)) return;
     // PENDING: images and containers.
     this.setStatus(task, "PENDING");
+    // Secrets and volumes come before the images (a TaskStartFailure here stops the task as ECS would).
+    const taskRoleArn = optionalString(task.overrides, "taskRoleArn") ?? task.definition.taskRoleArn;
+    for (const container of task.containers) {
+      container.secretEnvironment = resolveSecrets(container.definition.raw, this.setting.stores);
+      container.binds = resolveMounts(container.definition.raw, task.definition.volumes, taskRoleArn, this.setting.stores);
+    }
     task.pullStartedAt = now();
     for (const container of task.containers) {
       try {
@@ -380,12 +385,15 @@ export class TaskStore {
       ...(task.cpu !== undefined ? { NanoCpus: Math.round((Number(task.cpu) / 1024) * 1e9) } : {}),
       ...(definition.readonlyRootFilesystem ? { ReadonlyRootfs: true } : {}),
       ...(definition.initProcessEnabled ? { Init: true } : {}),
+      ...(container.binds.length > 0
+        ? { Binds: container.binds.map((bind) => `${bind.hostPath}:${bind.containerPath}${bind.readOnly ? ":ro" : ""}`) }
+        : {}),
     };
     return {
       Image: definition.image,
       ...(container.command ? { Cmd: container.command } : {}),
       ...(definition.entryPoint ? { Entrypoint: definition.entryPoint } : {}),
-      Env: container.environment.map(({ name, value }) => `${name}=${value}`),
+      Env: [...container.environment, ...container.secretEnvironment].map(({ name, value }) => `${name}=${value}`),
       ...(definition.workingDirectory ? { WorkingDir: definition.workingDirectory } : {}),
       ...(definition.user ? { User: definition.user } : {}),
       Labels: this.labels(task, container),
@@ -640,28 +648,10 @@ function taskContainer(
     memory: (override && optionalInteger(override, "memory", `${path}.memory`)) ?? definition.memory,
     memoryReservation:
       (override && optionalInteger(override, "memoryReservation", `${path}.memoryReservation`)) ?? definition.memoryReservation,
+    secretEnvironment: [],
+    binds: [],
     lastStatus: "PENDING",
   };
-}
-
-/**
- * What the stand-in cannot provide here, said as the task's stop reason instead of pretending: secrets from Secrets
- * Manager or SSM and EFS volumes need AWS. ECS reports the same class of failure as a ResourceInitializationError.
- */
-function unsupportedReason(definition: TaskDefinition): string | undefined {
-  for (const container of definition.containerDefinitions) {
-    if (Array.isArray(container.raw.secrets) && container.raw.secrets.length > 0) {
-      const what = `the stand-in has no Secrets Manager (container ${container.name})`;
-      return `ResourceInitializationError: unable to pull secrets or registry auth: ${what}`;
-    }
-  }
-  for (const volume of definition.volumes) {
-    if (isObject(volume.efsVolumeConfiguration)) {
-      const what = `the stand-in has no EFS (volume ${String(volume.name)})`;
-      return `ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: ${what}`;
-    }
-  }
-  return undefined;
 }
 
 /** The ECS agent's container name: `ecs-<family>-<revision>-<container>-<random>`. */

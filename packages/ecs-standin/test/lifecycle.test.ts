@@ -146,17 +146,6 @@ describeWithEngine("ECS stand-in: task lifecycle on a real Docker engine", () =>
     expect(stopped.containers[0].reason).toMatch(/^CannotPullContainerError: /);
   });
 
-  test("secrets from Secrets Manager cannot be served here: the task fails to start with ResourceInitializationError", async () => {
-    const secrets = [{ name: "DB_PASS", valueFrom: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-AbCdEf" }];
-    await ecs(endpoint, "RegisterTaskDefinition", appDefinition("oh-secret", { secrets }));
-    const run = await ecs(endpoint, "RunTask", { cluster: CLUSTER, taskDefinition: "oh-secret", networkConfiguration: awsvpc() });
-
-    const stopped = await taskWhen(endpoint, run.body.tasks[0].taskArn, (task) => task.lastStatus === "STOPPED", "STOPPED");
-
-    expect(stopped.stopCode).toBe("TaskFailedToStart");
-    expect(stopped.stoppedReason).toMatch(/^ResourceInitializationError: /);
-  });
-
   test("close() removes the stand-in's containers and networks", async () => {
     // GIVEN a second stand-in with a running task
     const other = await startStandIn({ subnets: [{ id: "subnet-0fedcba987654321", cidr: "10.251.2.0/24" }] });
