@@ -20,6 +20,7 @@ import { openBrowser, type UserBrowser } from "../src/browser";
 import { EdgeClient, openSocket } from "../src/edge-client";
 import { engineCall } from "../src/engine";
 import { startHostileWorker } from "../src/hostile-worker";
+import { pageColours, proxyLuaDir, proxyPageHtml, screenshotBothSchemes, watchCspViolations } from "../src/pages-tour";
 import { stopAll } from "../src/processes";
 import { docker } from "@openhands-team/docker-lab";
 import { identitySignature } from "@openhands-team/contracts";
@@ -160,7 +161,7 @@ describe("two people on one host", () => {
     const session = sessions[login];
     await logIn(session);
     const { page } = session.browser;
-    await page.waitForSelector("text=Starting your workspace", { timeout: 20_000 });
+    await page.waitForSelector("text=Starting your OpenHands", { timeout: 20_000 });
     await session.browser.screenshot("starting-page");
     const prefix = await waitForApp(page);
     await session.browser.screenshot("own-openhands");
@@ -798,5 +799,70 @@ describe("two people on one host", () => {
       expect(statuses.at(-1)).toBe(200);
       expect((await stack.engine.container(appName(alice)))?.running).toBe(true);
     }, 60_000);
+  });
+});
+
+describe("the pages a person meets outside OpenHands", () => {
+  test("GIVEN alice signed in WHEN her browser meets a refusal of the edge and of the proxy THEN each is in the shared look, in words with the next step, allowed by the CSP, in light and dark", async () => {
+    const tab = await sessions.alice.browser.context.newPage();
+    const violations = watchCspViolations(tab);
+    try {
+      // The edge: a runtime ticket for bob's runtime host.
+      const bobHost = `40000-${sessions.bob.user.slug}.${RUNTIME_DOMAIN}`;
+      const refused = await tab.goto(`${stack.appOrigin}/_auth/runtime?host=${bobHost}&path=/`);
+      expect(refused?.status()).toBe(403);
+      await tab.waitForSelector("text=This workspace belongs to someone else");
+      expect(await tab.getAttribute("a.button", "href")).toBe(`${stack.appOrigin}/`);
+      const light = await pageColours(tab, "light");
+      const dark = await pageColours(tab, "dark");
+      expect(dark.background).not.toBe(light.background);
+      expect(dark.text).not.toBe(light.text);
+      await screenshotBothSchemes(tab, ARTIFACTS, "edge-not-yours");
+
+      // The proxy: her own runtime host on a port where nothing runs (a culled or deleted sandbox).
+      const gone = await tab.goto(runtimeUrlOf(40000, sessions.alice.user.slug, "/"));
+      expect(gone?.status()).toBe(404);
+      await tab.waitForSelector("text=This workspace is not running");
+      expect(await tab.getAttribute("a.button", "href")).toBe(`${stack.appOrigin}/`);
+      await screenshotBothSchemes(tab, ARTIFACTS, "proxy-sandbox-gone");
+      // The stylesheet applied (its hash in the CSP matched): the page is not the browser's default white.
+      expect((await pageColours(tab, "dark")).background).not.toBe("rgba(0, 0, 0, 0)");
+      expect(violations).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  test("GIVEN the proxy's starting, failed-start and full-host pages (its Lua page module, as nginx renders them) WHEN shown in Chromium THEN they read in words, in light and dark", async () => {
+    const tab = await sessions.alice.browser.context.newPage();
+    const luaDir = proxyLuaDir();
+    const pages: Array<[string, string, string]> = [
+      [
+        "proxy-starting",
+        'pages.starting({ state = "starting", stage = "container", elapsedMs = 14000, typicalMs = 38000 }, "/", 2)',
+        "Starting your OpenHands",
+      ],
+      [
+        "proxy-start-failed",
+        'pages.start_failed("database", "3f9a0c1d2e4b5a6978f0e1d2c3b4a596", "/conversations/1")',
+        "Your OpenHands could not start",
+      ],
+      [
+        "proxy-host-full",
+        'pages.capacity({ reason = "apps", running = 19, starting = 1, max = 20 }, "/", 60)',
+        "The server is full: 19 of 20",
+      ],
+      ["proxy-not-yours", 'pages.refusal("not_yours", "", "/")', "This workspace belongs to someone else"],
+    ];
+    try {
+      for (const [name, call, words] of pages) {
+        await tab.setContent(proxyPageHtml(luaDir, call));
+        expect(await tab.textContent("main")).toContain(words);
+        if (name === "proxy-start-failed") expect(await tab.textContent("#oh-request-id")).toBe("3f9a0c1d2e4b5a6978f0e1d2c3b4a596");
+        await screenshotBothSchemes(tab, ARTIFACTS, name);
+      }
+    } finally {
+      await tab.close();
+    }
   });
 });
