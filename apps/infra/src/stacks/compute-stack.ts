@@ -100,7 +100,11 @@ export class ComputeStack extends DeploymentStack {
           llmGateway: image(config.hostImages.llmGateway),
           node: image(config.hostImages.node),
         },
-        bedrock: { region: this.names.bedrockRegion, models: config.bedrock.models },
+        bedrock: {
+          region: this.names.bedrockRegion,
+          models: config.bedrock.models,
+          ...(config.bedrock.perUser ? { perUser: { ...config.bedrock.perUser } } : {}),
+        },
         users: { ...config.users },
         logGroups: logs.names,
       },

@@ -4,6 +4,7 @@ import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscrip
 import type { DeploymentConfig } from "../config/schema";
 import { EdgeAlarms } from "../constructs/observability/edge-alarms";
 import { ServiceAlarms } from "../constructs/observability/service-alarms";
+import { LlmUsageMonitoring } from "../constructs/observability/llm-usage";
 import { ServiceDashboard } from "../constructs/observability/service-dashboard";
 import { DeploymentStack } from "./deployment-stack";
 import type { ComputeStack } from "./compute-stack";
@@ -66,6 +67,12 @@ export class MonitoringStack extends DeploymentStack {
       distributionIds: props.edge.distributionIds,
       webAclName: props.edge.webAclName,
     });
+    const llmUsage = new LlmUsageMonitoring(this, "llm-usage", {
+      namePrefix: prefix,
+      hostLogGroupName: props.compute.logGroupNames.host,
+      deployment: prefix,
+      topicArn: topic.arn,
+    });
     const dashboard = new ServiceDashboard(this, "dashboard", {
       dashboardName: `${prefix}-overview`,
       region: config.region,
@@ -74,14 +81,15 @@ export class MonitoringStack extends DeploymentStack {
       autoScalingGroupName: props.compute.autoScalingGroupName,
       databaseClusterIdentifier: props.data.databaseClusterIdentifier,
       fileSystemId: props.data.fileSystemId,
-      alarmArns: alarms.alarmArns,
+      alarmArns: [...alarms.alarmArns, llmUsage.alarmArn],
+      hostLogGroupName: props.compute.logGroupNames.host,
       distributionIds: props.edge.distributionIds,
       deployment: prefix,
     });
     this.alarmTopicArn = topic.arn;
     this.edgeAlarmTopicArn = edgeTopic.arn;
     this.dashboardName = dashboard.dashboardName;
-    this.alarmNames = alarms.alarmNames;
+    this.alarmNames = { ...alarms.alarmNames, "llm-monthly-spend": llmUsage.alarmName };
     this.edgeAlarmNames = edgeAlarms.alarmNames;
     this.operatorOutput(
       "dashboard_url",

@@ -264,6 +264,32 @@ describe("GIVEN office hours and a separate runtime domain in the configuration"
   });
 });
 
+describe("GIVEN per-person LLM limits in the configuration (bedrock.perUser)", () => {
+  const perUser = { requestsPerMinute: 30, tokensPerMinute: 400000, monthlySpendAlertUsd: 12.5 };
+  const synth = synthDeployment(exampleConfig((raw) => void (raw.bedrock.perUser = perUser)));
+
+  it("THEN the host configuration carries them to the LLM gateway; without them it carries none", () => {
+    const config = JSON.parse(only(synth, "compute", "aws_ssm_parameter").value) as Json;
+    expect(config.bedrock.perUser).toEqual(perUser);
+    const plain = JSON.parse(only(synthDeployment(), "compute", "aws_ssm_parameter").value) as Json;
+    expect(plain.bedrock).not.toHaveProperty("perUser");
+  });
+
+  it("THEN a limit that is not a positive whole number, or an amount with more than two decimals, is refused with its field", () => {
+    expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { requestsPerMinute: 0 }))).toThrow(/bedrock\.perUser\.requestsPerMinute/);
+    expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { monthlySpendAlertUsd: 1.234 }))).toThrow(/more than two decimals/);
+    expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { rpm: 3 }))).toThrow(/rpm/);
+  });
+
+  it("THEN the host role may list the people of the account's user pools in us-east-1 (the gateway refuses disabled people's keys), and nothing more of Cognito", () => {
+    const text = JSON.stringify(Object.values(synth.resources("compute", "aws_iam_role_policy")).map((p) => p.policy));
+    // actions are PascalCase; the ARN's region after the same prefix is not
+    const actions = [...new Set(text.match(/cognito-idp:[A-Z][A-Za-z]*/g) ?? [])];
+    expect(actions).toEqual(["cognito-idp:ListUsers"]);
+    expect(text).toMatch(/:cognito-idp:us-east-1:\$\{[^}]+\}:userpool\/\*/);
+  });
+});
+
 describe("GIVEN the user data of the example", () => {
   const synth = synthDeployment();
   const template = only(synth, "compute", "aws_launch_template");

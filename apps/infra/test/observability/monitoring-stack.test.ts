@@ -22,7 +22,7 @@ describe("GIVEN the example configuration", () => {
     expect(waf.dimensions).toEqual({ WebACL: expect.stringMatching(/edge/), Rule: "ALL" });
   });
 
-  it("THEN the main-region alarms cover the host, the ALB, Aurora and EFS", () => {
+  it("THEN the main-region alarms cover the host, the ALB, Aurora, EFS and a person's monthly LLM spend", () => {
     expect(alarms.map((a) => a.alarm_name.replace("openhands-prod-", "")).sort()).toEqual([
       "alb-5xx",
       "database-capacity",
@@ -32,6 +32,7 @@ describe("GIVEN the example configuration", () => {
       "host-cpu",
       "host-memory",
       "host-status-check",
+      "llm-monthly-spend",
       "target-5xx",
       "unhealthy-host",
     ]);
@@ -101,9 +102,10 @@ describe("GIVEN the example configuration", () => {
       "CloudFront 5xx rate (%)",
       "People and sandboxes running (spawner)",
       "Starts, culls, refusals, failures (spawner)",
+      "LLM spend per person (USD, LiteLLM's estimate; user = slug, `pnpm users list --json`)",
       "Alarms",
     ]);
-    expect(body.widgets[10].properties.alarms).toHaveLength(10);
+    expect(body.widgets[11].properties.alarms).toHaveLength(11);
     expect(body.widgets[6].properties.region).toBe("us-east-1");
     expect(body.widgets[6].properties.metrics).toHaveLength(2);
     // the spawner's figures, as the host's watchdog publishes them, in a namespace the host role may write
@@ -112,6 +114,23 @@ describe("GIVEN the example configuration", () => {
     );
     expect(body.widgets[9].properties.metrics.map((m: string[]) => m[1])).toEqual(["Starts", "Culls", "Refusals", "Failures"]);
     expect(HOST_METRIC_NAMESPACES).toContain(body.widgets[8].properties.metrics[0][0]);
+  });
+
+  it("THEN the LLM gateway's usage records in the host log group give the spend per person and the monthly spend alarm", () => {
+    const dashboard = Object.values(synth.resources("monitoring", "aws_cloudwatch_dashboard"))[0]!;
+    const table = (JSON.parse(dashboard.dashboard_body) as Json).widgets[10];
+    expect(table.type).toBe("log");
+    expect(table.properties.query).toMatch(/^SOURCE '\$\{.*\}' \| filter event = "llm_usage" \| stats sum\(cost_usd\) as spend_usd, .* by user \| sort spend_usd desc$/);
+    const filters = Object.values(synth.resources("monitoring", "aws_cloudwatch_log_metric_filter"));
+    expect(filters.map((f) => f.pattern).sort()).toEqual(['{ $.event = "llm_spend_alert" }', '{ $.event = "llm_usage" && $.cost_usd = * }']);
+    for (const f of filters) expect(f.log_group_name).toContain("cross-stack-reference-input-compute");
+    const spend = alarm("llm-monthly-spend");
+    expect(spend).toEqual(
+      expect.objectContaining({ namespace: "OpenHandsTeam/openhands-prod", metric_name: "LlmSpendAlerts", threshold: 1, statistic: "Sum" }),
+    );
+    expect(filters.find((f) => f.pattern.includes("llm_spend_alert"))!.metric_transformation).toEqual(
+      expect.objectContaining({ namespace: spend.namespace, name: spend.metric_name, value: "1" }),
+    );
   });
 
   it("THEN there is no e-mail subscription without an address", () => {

@@ -154,6 +154,15 @@ export class HostRole extends Construct {
         Resource: `arn:${partition}:ssm:${props.edgeRegion}:${account}:parameter${props.edgeConfigParameter}`,
       },
       {
+        // The LLM gateway's hook refuses the keys of people disabled in the user pool: it lists them (read only). The
+        // pool's id is known only to the auth stack, so any pool of the account in the edge region; ListUsers reads no
+        // password and changes nothing.
+        Sid: "LlmGatewayDisabledPeople",
+        Effect: "Allow",
+        Action: "cognito-idp:ListUsers",
+        Resource: `arn:${partition}:cognito-idp:${props.edgeRegion}:${account}:userpool/*`,
+      },
+      {
         Sid: "HostBundle",
         Effect: "Allow",
         Action: "s3:GetObject",

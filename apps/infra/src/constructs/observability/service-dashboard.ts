@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
+import { llmSpendPerPersonQuery } from "./llm-usage";
 
 export interface ServiceDashboardProps {
   readonly dashboardName: string;
@@ -15,6 +16,8 @@ export interface ServiceDashboardProps {
   readonly distributionIds?: readonly string[];
   /** `<name>-<environment>`: the Deployment dimension of the spawner's metrics, which the host's watchdog publishes. */
   readonly deployment: string;
+  /** The host log group, where the LLM gateway's usage records land: a table of spend per person. @default no such table */
+  readonly hostLogGroupName?: string;
 }
 
 /** Where the host's watchdog publishes the spawner's figures (packages/bootstrap-scripts, bin/oh-health-check.sh). */
@@ -122,10 +125,27 @@ export class ServiceDashboard extends Construct {
         24,
         "Sum",
       ),
+      ...(props.hostLogGroupName
+        ? [
+            {
+              type: "log",
+              x: 0,
+              y: 30,
+              width: 24,
+              height: 6,
+              properties: {
+                title: "LLM spend per person (USD, LiteLLM's estimate; user = slug, `pnpm users list --json`)",
+                region: props.region,
+                view: "table",
+                query: llmSpendPerPersonQuery(props.hostLogGroupName),
+              },
+            },
+          ]
+        : []),
       {
         type: "alarm",
         x: 0,
-        y: 30,
+        y: 36,
         width: 24,
         height: 4,
         properties: { title: "Alarms", alarms: [...props.alarmArns] },
