@@ -20,7 +20,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { startEdgeHarness, startOidcProvider, type EdgeHarness } from "@openhands-team/edge-auth/harness";
-import { userSlug } from "@openhands-team/contracts";
+import { llmUserKey, userSlug } from "@openhands-team/contracts";
 import { docker, ensureImage, labEngine, labUnavailableReason, STAND_IN } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "@openhands-team/spawner/testing";
 import {
@@ -77,8 +77,12 @@ export interface BackendStack {
   readonly subnetPrefix: string;
   readonly engine: StackEngine;
   readonly database: TestPostgres;
-  /** The key the spawner seeds into every user's settings and the LLM gateway stand-in accepts. */
+  /** The LLM gateway's master key (sk-...): the spawner derives each person's key from it; no user container may hold it. */
   readonly llmGatewayKey: string;
+  /** The key the spawner seeds into that person's settings (docs/CONTRACTS.md, "LLM gateway keys"). */
+  llmUserKey(slug: string): string;
+  /** Marks a person disabled in the user pool, as the gateway hook learns it from Cognito (the stand-in reads a file). */
+  disableLlmUser(slug: string, disabled: boolean): void;
   /** Stops the spawner by its PID and starts it again on the same port, with another idle limit (it keeps no state). */
   restartSpawner(idleMinutes: number): Promise<void>;
   stop(): Promise<void>;
@@ -158,9 +162,16 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
     };
 
     const secret = () => randomBytes(32).toString("base64url");
-    const llmGatewayKey = secret();
+    // The host writes the master key as "sk-" + the llm-gateway-key secret (steps/50-secrets.sh).
+    const llmGatewayKey = `sk-${secret()}`;
+    const disabledLlmUsers = new Set<string>();
+    const disabledFolder = join(root, "llm-gateway-disabled");
+    mkdirSync(disabledFolder, { recursive: true });
+    const writeDisabled = () => writeFileSync(join(disabledFolder, "slugs"), [...disabledLlmUsers].map((slug) => `${slug}\n`).join(""));
+    writeDisabled();
     // LiteLLM stand-in on the host's network (the lab namespace), so that it answers on every user's gateway at
-    // llmGatewayPort, where the seeded settings (http://host.docker.internal:4000) send the sandboxes.
+    // llmGatewayPort, where the seeded settings (http://host.docker.internal:4000) send the sandboxes. It checks each
+    // person's key as the gateway's custom-auth hook does; the file of disabled slugs stands in for the user pool.
     docker([
       "run",
       "--detach",
@@ -172,6 +183,10 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       `LITELLM_MASTER_KEY=${llmGatewayKey}`,
       "--env",
       `FAKE_MODELS=${LLM_MODEL.replace(/^litellm_proxy\//, "")}`,
+      "--env",
+      "FAKE_DISABLED_SLUGS_FILE=/run/llm-gateway-disabled/slugs",
+      "--volume",
+      `${disabledFolder}:/run/llm-gateway-disabled:ro`,
       gatewayImage,
     ]);
     stops.push(async () => void docker(["rm", "--force", LLM_GATEWAY_CONTAINER], { allowFailure: true }));
@@ -282,6 +297,12 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       engine,
       database,
       llmGatewayKey,
+      llmUserKey: (slug) => llmUserKey(llmGatewayKey, slug),
+      disableLlmUser: (slug, disabled) => {
+        if (disabled) disabledLlmUsers.add(slug);
+        else disabledLlmUsers.delete(slug);
+        writeDisabled();
+      },
       restartSpawner,
       stop,
     };

@@ -12,7 +12,7 @@
  * The tests run in order and share one stack: the later ones build on the logins and sandboxes of the first.
  * Screenshots of the main steps go to artifacts/ (git-ignored), with the logs of every process.
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import type { Page, Response } from "playwright-core";
@@ -276,30 +276,98 @@ describe("two people on one host", () => {
     }
   });
 
-  test("GIVEN bob's sandbox WHEN its agent calls the model at the address the seeded settings name THEN the LLM gateway stand-in answers, and refuses a wrong key", () => {
-    // The settings the spawner seeded send the agent to http://host.docker.internal:4000 with the gateway key; the
+  test("GIVEN each person's own gateway key WHEN their sandbox's agent calls the model THEN it is answered and recorded under that person; a key forged from one's own, the master key and a disabled person's key are refused", () => {
+    // The settings the spawner seeded send the agent to http://host.docker.internal:4000 with the person's own key; the
     // filter maps host.docker.internal to the user's gateway, where the gateway stand-in listens (host network).
-    const call = (key: string) =>
+    const call = (who: "alice" | "bob", key: string) =>
       docker(
         [
           "exec",
-          sessions.bob.sandbox!.sandboxId,
+          sessions[who].sandbox!.sandboxId,
           "/usr/bin/node",
           "-e",
           `
         fetch("http://host.docker.internal:4000/v1/chat/completions", {
           method: "POST",
           headers: { "content-type": "application/json", authorization: "Bearer " + process.argv[1] },
-          body: JSON.stringify({ model: ${JSON.stringify(LLM_MODEL.replace(/^litellm_proxy\//, ""))}, messages: [{ role: "user", content: "ping" }] }),
+          body: JSON.stringify({ model: ${JSON.stringify(LLM_MODEL.replace(/^litellm_proxy\//, ""))}, messages: [{ role: "user", content: "ping from " + process.argv[2] }] }),
         }).then(async (r) => console.log(r.status, await r.text()), (e) => console.log(0, e.message));`,
           key,
+          who,
         ],
         { allowFailure: true },
       ).stdout.trim();
-    const answer = call(stack.llmGatewayKey);
+    const [alice, bob] = [sessions.alice.user, sessions.bob.user];
+    const [aliceKey, bobKey] = [stack.llmUserKey(alice.slug), stack.llmUserKey(bob.slug)];
+    expect(aliceKey).not.toBe(bobKey);
+    // What the spawner seeded: each person's settings hold their own key.
+    const settingsKey = (slug: string) =>
+      JSON.parse(readFileSync(join(stack.root, "efs", "users", slug, "openhands", "settings.json"), "utf8")).agent_settings.llm.api_key;
+    expect(settingsKey(alice.slug)).toBe(aliceKey);
+    expect(settingsKey(bob.slug)).toBe(bobKey);
+
+    const answer = call("bob", bobKey);
     expect(answer).toMatch(/^200 /);
-    expect(JSON.parse(answer.slice(4)).choices[0].message.content).toBe("Deterministic answer to: ping");
-    expect(call("not-the-key")).toMatch(/^401 /);
+    expect(JSON.parse(answer.slice(4)).choices[0].message.content).toBe("Deterministic answer to: ping from bob");
+    expect(call("alice", aliceKey)).toMatch(/^200 /);
+    // Impersonation: bob's MAC under alice's slug is not alice's key.
+    expect(call("bob", `sk-oh-${alice.slug}-${bobKey.slice(-43)}`)).toMatch(/^401 /);
+    // Master key theft: even the master key is refused from a user's bridge.
+    expect(call("bob", stack.llmGatewayKey)).toMatch(/^401 .*host only/);
+    expect(call("bob", "not-the-key")).toMatch(/^401 /);
+    // Revocation: a person disabled in the user pool loses the gateway, the others keep it.
+    stack.disableLlmUser(bob.slug, true);
+    try {
+      expect(call("bob", bobKey)).toMatch(/^401 .*revoked/);
+      expect(call("alice", aliceKey)).toMatch(/^200 /);
+    } finally {
+      stack.disableLlmUser(bob.slug, false);
+    }
+    expect(call("bob", bobKey)).toMatch(/^200 /);
+    // Usage per person: the gateway's usage records name each caller, and hold no prompt.
+    const usage = docker(["logs", "e2e-llm-gateway"], { allowFailure: true })
+      .stdout.split("\n")
+      .filter((line) => line.startsWith('{"event":"llm_usage"'))
+      .map((line) => JSON.parse(line) as { user: string; input_tokens: number });
+    expect(usage.filter((r) => r.user === bob.slug).length).toBeGreaterThanOrEqual(2);
+    expect(usage.filter((r) => r.user === alice.slug).length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(usage)).not.toContain("ping from");
+  });
+
+  test("GIVEN both people's apps and sandboxes THEN the master key is nowhere in their containers (env, command, labels) or files (settings, workspace), and neither holds the other's key", async () => {
+    const secretPart = stack.llmGatewayKey.slice("sk-".length);
+    const filesUnder = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const path = join(dir, entry.name);
+        return entry.isDirectory() ? filesUnder(path) : entry.isFile() ? [path] : [];
+      });
+    for (const [who, other] of [
+      ["alice", "bob"],
+      ["bob", "alice"],
+    ] as const) {
+      const { slug } = sessions[who].user;
+      const othersKey = stack.llmUserKey(sessions[other].user.slug);
+      const containers = [`oh-app-${slug}`, ...(await stack.engine.names(`oh-sbx-${slug}-`))];
+      expect(containers.length).toBeGreaterThanOrEqual(2);
+      for (const name of containers) {
+        const inspected = docker(["inspect", name]).stdout;
+        expect({ name, hasMasterKey: inspected.includes(secretPart), hasOthersKey: inspected.includes(othersKey) }).toEqual({
+          name,
+          hasMasterKey: false,
+          hasOthersKey: false,
+        });
+      }
+      const files = filesUnder(join(stack.root, "efs", "users", slug));
+      expect(files.some((file) => file.endsWith("settings.json"))).toBe(true);
+      for (const file of files) {
+        const text = readFileSync(file).toString("latin1");
+        expect({ file, hasMasterKey: text.includes(secretPart), hasOthersKey: text.includes(othersKey) }).toEqual({
+          file,
+          hasMasterKey: false,
+          hasOthersKey: false,
+        });
+      }
+    }
   });
 
   test("GIVEN bob's sandbox WHEN it calls his app directly, and through host.docker.internal:3000 THEN only the relay answers, and only for the callback paths", async () => {
