@@ -7,7 +7,7 @@
 // namespace of test/in-netns.sh, where 10.240.0.0/16 is on loopback.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { createRequire } from "node:module";
@@ -21,6 +21,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 // Cases are interleaved over several rounds and the median is reported: other work on the machine
 // then weighs on every case alike.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat (getconf CLK_TCK).
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const NGINX = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
 const APP_HOST = "openhands.bench.test";
@@ -155,8 +157,21 @@ function identity(host) {
   return { "x-oh-user": "bench-sub", "x-oh-user-slug": SLUG, "x-oh-email": "bench@example.com", "x-oh-exp": String(exp), "x-oh-sig": sig };
 }
 
+// CPU time (ms) the nginx workers (proxy and backend alike) have used so far, from /proc: per request it
+// is a figure that other work on the machine disturbs less than requests per second.
+function workersCpuMs() {
+  const children = readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  let ticks = 0;
+  for (const pid of children) {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+  }
+  return ticks * (1000 / CLOCK_TICKS);
+}
+
 // wrk runs asynchronously: the fake spawner lives in this process and must keep answering.
 async function wrk(port, headers) {
+  const cpuBefore = workersCpuMs();
   const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency"];
   for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
   args.push(`http://127.0.0.1:${port}/`);
@@ -174,21 +189,25 @@ async function wrk(port, headers) {
   };
   const non2xx = Number(number(/Non-2xx or 3xx responses: (\d+)/)) || 0;
   if (process.env.BENCH_DEBUG) console.log(out);
+  const requests = Number(number(/(\d+) requests in/));
   return {
     rps: Number(number(/Requests\/sec:\s+([\d.]+)/)),
-    requests: Number(number(/(\d+) requests in/)),
-    p50: ms(number(/50%\s+(\S+)/)),
-    p99: ms(number(/99%\s+(\S+)/)),
+    requests,
+    cpuUs: ((workersCpuMs() - cpuBefore) * 1000) / requests,
+    p50: ms(number(/^\s+50%\s+(\S+)/m)),
+    p99: ms(number(/^\s+99%\s+(\S+)/m)),
     non2xx,
   };
 }
 
 const runtimeHost = `${backendPort}-${SLUG}.${RUNTIME_DOMAIN}`;
 // Each dynamic route is paired with a static proxy_pass that gets exactly the same request (same
-// headers, same size) and applies the proxy's own header settings, run right before it in every round:
-// "vs static" is the median over the rounds of dynamic / paired static, so what it measures is the
-// dynamic routing and the checks. "vs bare" compares with the bare static proxy_pass (Host and
-// Connection only) of a bare request (Host only), run first in every round.
+// headers, same size) and applies the proxy's own header settings, run right before and right after it
+// in every round: "vs static" is the median over the rounds of dynamic / the mean of those two runs, so
+// what it measures is the dynamic routing and the checks, and a change of load during a round weighs on
+// both sides. "cpu vs static" is the same ratio for the nginx workers' CPU time per request (static /
+// dynamic). "vs bare" compares with the bare static proxy_pass (Host and Connection only) of a bare
+// request (Host only), run first in every round.
 const dynamic = [
   ["runtime host, session key header", { Host: runtimeHost, "X-Session-API-Key": SESSION_KEY }],
   ["runtime host, signed identity", { Host: runtimeHost, ...identity(runtimeHost) }],
@@ -197,8 +216,9 @@ const dynamic = [
 const cases = [
   ["static proxy_pass, bare request", staticPort, { Host: runtimeHost }, null],
   ...dynamic.flatMap(([name, headers], i) => [
-    [`  static, same request as next`, pairedPort, headers, null],
-    [name, proxyPort, headers, 2 * i + 1],
+    ["  static, same request as next", pairedPort, headers, null],
+    [name, proxyPort, headers, [3 * i + 1, 3 * i + 3]],
+    ["  static, same request again", pairedPort, headers, null],
   ]),
 ];
 await wrk(proxyPort, { Host: runtimeHost, "X-Session-API-Key": SESSION_KEY }); // warm up
@@ -216,10 +236,13 @@ const median = (values) => {
   const known = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return known.length ? known[Math.floor(known.length / 2)] : NaN;
 };
+const pairOf = (pair, round, field) => (runs[pair[0]][round][field] + runs[pair[1]][round][field]) / 2;
 const results = cases.map(([name, , , pair], i) => [
   name,
   {
-    pair: pair === null ? NaN : median(runs[i].map((r, round) => r.rps / runs[pair][round].rps)),
+    pair: pair === null ? NaN : median(runs[i].map((r, round) => r.rps / pairOf(pair, round, "rps"))),
+    cpu: pair === null ? NaN : median(runs[i].map((r, round) => pairOf(pair, round, "cpuUs") / r.cpuUs)),
+    cpuUs: median(runs[i].map((r) => r.cpuUs)),
     bare: median(runs[i].map((r, round) => r.rps / runs[0][round].rps)),
     rps: median(runs[i].map((r) => r.rps)),
     p50: median(runs[i].map((r) => r.p50)),
@@ -239,6 +262,8 @@ console.log(
     "p50 ms".padStart(9) +
     "p99 ms".padStart(9) +
     "vs static".padStart(11) +
+    "cpu us/req".padStart(12) +
+    "cpu vs static".padStart(15) +
     "vs bare".padStart(9) +
     "  non-2xx",
 );
@@ -250,6 +275,8 @@ for (const [name, r] of results) {
       r.p50.toFixed(2).padStart(9) +
       r.p99.toFixed(2).padStart(9) +
       ratio(r.pair).padStart(11) +
+      r.cpuUs.toFixed(1).padStart(12) +
+      ratio(r.cpu).padStart(15) +
       ratio(r.bare).padStart(9) +
       String(r.non2xx).padStart(9),
   );
