@@ -168,8 +168,13 @@ export class TaskStore {
       }
       containerOverrides.set(name, override);
     }
+    const settings = definition.containerDefinitions.map((container) =>
+      containerSettings(container, containerOverrides.get(container.name)),
+    );
     const cpuOverride = optionalString(overrides, "cpu", "overrides.cpu");
     const memoryOverride = optionalString(overrides, "memory", "overrides.memory");
+    const cpu = cpuOverride === undefined ? definition.cpu : String(cpuUnits(cpuOverride, "overrides.cpu"));
+    const memory = memoryOverride === undefined ? definition.memory : String(memoryMiB(memoryOverride, "overrides.memory"));
     const tags = objectList(body, "tags") ?? [];
     if (tags.length > 50) throw invalidParameter("tags can have at most 50 items.");
 
@@ -187,12 +192,16 @@ export class TaskStore {
         overrides,
         subnet,
         capacityProviderName,
-        cpu: cpuOverride === undefined ? definition.cpu : String(cpuUnits(cpuOverride, "overrides.cpu")),
-        memory: memoryOverride === undefined ? definition.memory : String(memoryMiB(memoryOverride, "overrides.memory")),
+        cpu,
+        memory,
         tags,
-        containers: definition.containerDefinitions.map((container) =>
-          taskContainer(container, containerOverrides.get(container.name), arn, this),
-        ),
+        containers: settings.map((setting) => ({
+          ...setting,
+          containerArn: this.containerArn(arn),
+          secretEnvironment: [],
+          binds: [],
+          lastStatus: "PENDING" as const,
+        })),
         attachmentId: randomUUID(),
         createdAt: now(),
         lastStatus: "PROVISIONING",
@@ -208,7 +217,7 @@ export class TaskStore {
     return { tasks, failures: [] };
   }
 
-  containerArn(taskArn: string): string {
+  private containerArn(taskArn: string): string {
     return taskArn.replace(":task/", ":container/").concat(`/${randomUUID()}`);
   }
 
@@ -283,11 +292,18 @@ export class TaskStore {
 
   /** Stops every task (SIGKILL, no grace) and removes its containers: the end of a test run. */
   async closeAll(): Promise<void> {
+    const removeAll = async () => {
+      for (const task of this.tasks.values()) {
+        for (const container of task.containers) if (container.dockerId) await this.docker.remove(container.dockerId);
+        if (task.pauseId) await this.docker.remove(task.pauseId);
+      }
+    };
+    // A start in progress gives up at its next step; a stop waiting out its grace period returns once the
+    // containers are gone; whatever a start created meanwhile goes in the second pass.
+    for (const task of this.tasks.values()) task.desiredStatus = "STOPPED";
+    await removeAll();
     await Promise.allSettled([...this.tasks.values()].map((task) => task.work));
-    for (const task of this.tasks.values()) {
-      for (const container of task.containers) if (container.dockerId) await this.docker.remove(container.dockerId);
-      if (task.pauseId) await this.docker.remove(task.pauseId);
-    }
+    await removeAll();
   }
 
   // --- lifecycle ----------------------------------------------------------------------------------------------
@@ -629,28 +645,22 @@ export class TaskStore {
   }
 }
 
-function taskContainer(
-  definition: ContainerDefinition,
-  override: JsonObject | undefined,
-  taskArn: string,
-  store: TaskStore,
-): TaskContainer {
+type ContainerSettings = Pick<TaskContainer, "definition" | "command" | "environment" | "cpu" | "memory" | "memoryReservation">;
+
+/** A container definition with its override applied (validated once per RunTask, before any task starts). */
+function containerSettings(definition: ContainerDefinition, override: JsonObject | undefined): ContainerSettings {
   const path = `overrides.containerOverrides[${definition.name}]`;
   const environment = new Map(definition.environment.map((item) => [item.name, item.value]));
   for (const item of (override && keyValueList(override, "environment", `${path}.environment`)) ?? [])
     environment.set(item.name, item.value);
   return {
     definition,
-    containerArn: store.containerArn(taskArn),
     command: (override && stringList(override, "command", `${path}.command`)) ?? definition.command,
     environment: [...environment].map(([name, value]) => ({ name, value })),
     cpu: (override && optionalInteger(override, "cpu", `${path}.cpu`)) ?? definition.cpu,
     memory: (override && optionalInteger(override, "memory", `${path}.memory`)) ?? definition.memory,
     memoryReservation:
       (override && optionalInteger(override, "memoryReservation", `${path}.memoryReservation`)) ?? definition.memoryReservation,
-    secretEnvironment: [],
-    binds: [],
-    lastStatus: "PENDING",
   };
 }
 

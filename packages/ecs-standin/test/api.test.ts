@@ -71,6 +71,18 @@ describeWithEngine("ECS stand-in: errors, failures and filters", () => {
     expect(standIn.calls.at(-1)).toMatchObject({ operation: "RunTask", status: 400 });
   });
 
+  test("a bad override refuses the whole RunTask: no task of the batch starts", async () => {
+    const answer = await run({
+      count: 2,
+      startedBy: "partial",
+      overrides: { containerOverrides: [{ name: "app", environment: [{ name: "X", value: 1 }] }] },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.__type).toBe("SerializationException");
+    expect(answer.body.message).toMatch(/^overrides\.containerOverrides\[app\]\.environment\[0\]\.value: expected a string/);
+    expect((await ecs(endpoint, "ListTasks", { cluster: CLUSTER, startedBy: "partial" })).body.taskArns).toEqual([]);
+  });
+
   test("RunTask on the EC2 launch type answers a failure, not a task: the cluster has no container instances", async () => {
     const answer = await run({ launchType: "EC2" });
     expect(answer.status).toBe(200);
