@@ -6,3 +6,6 @@ export { temporaryPassword } from "./users/temporary-password";
 /** The user key of docs/CONTRACTS.md: it names a person's containers, database and EFS directory. */
 export { userSlug } from "@openhands-team/contracts";
 export { EXIT, UsageError, AwsFailure, explainAwsError } from "./users/errors";
+export { runUsageCli } from "./usage/cli";
+export { summarise, usageRecord, usageTable, type UsageRow } from "./usage/report";
+export { filterLogEvents, signRequest, type AwsCredentials } from "./usage/cloudwatch-logs";
