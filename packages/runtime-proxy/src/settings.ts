@@ -53,12 +53,19 @@ export interface ProxySettings {
   readonly healthTimeoutMs: number;
   /** Retry-After when the spawner is down. @default 5 */
   readonly spawnerRetryAfterSeconds: number;
-  /** @default 5 */
+  /** Connect timeout to an upstream (a killed container's address answers nothing). @default 1 */
   readonly upstreamConnectSeconds: number;
   /** Idle limit of proxied streams and WebSockets. @default 3600 */
   readonly streamSeconds: number;
+  /**
+   * Longest wait for an upstream's answer, and between two reads of it, on plain requests (not WebSockets or
+   * the app's streamed conversation start): a paused container accepts connections and never answers. @default 60
+   */
+  readonly upstreamReadSeconds: number;
   /** Idle upstream connections kept per worker. @default 64 */
   readonly upstreamKeepalive: number;
+  /** How long an idle upstream connection is kept: below the upstreams' own 5 s (uvicorn, Node). @default 4 */
+  readonly upstreamKeepaliveSeconds: number;
   /** Clock skew tolerated on x-oh-exp. @default 5 */
   readonly identitySkewSeconds: number;
   /** How far ahead x-oh-exp may lie (the edge signs 60 s ahead). @default 300 */
@@ -130,7 +137,9 @@ const KNOWN = new Set([
   "spawnerRetryAfterSeconds",
   "upstreamConnectSeconds",
   "streamSeconds",
+  "upstreamReadSeconds",
   "upstreamKeepalive",
+  "upstreamKeepaliveSeconds",
   "identitySkewSeconds",
   "identityMaxAheadSeconds",
   "includes",
@@ -304,11 +313,17 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
     spawnerTimeoutMs: number("spawnerTimeoutMs", 3000, 100, 60_000),
     healthTimeoutMs: number("healthTimeoutMs", 1000, 100, 60_000),
     spawnerRetryAfterSeconds: number("spawnerRetryAfterSeconds", 5, 1, 600),
-    // Upstreams sit on a local bridge: a live one accepts in well under a millisecond, a killed container's
-    // address only times out (no ARP answer). 2 s turns that into a quick 502, after which the route is asked again.
-    upstreamConnectSeconds: number("upstreamConnectSeconds", 2, 1, 120),
+    // Upstreams sit on a local bridge: a live one accepts in well under a millisecond (the kernel answers the
+    // SYN even for a busy server), a killed container's address only times out (no ARP answer). 1 s, before
+    // the first SYN retransmission, turns that into a quick answer, after which the spawner is asked again.
+    upstreamConnectSeconds: number("upstreamConnectSeconds", 1, 1, 120),
     streamSeconds: number("streamSeconds", 3600, 10, 86_400),
+    // Long polls (the App tab's, socket.io's 25 s) fit; a paused container's request ends after this.
+    upstreamReadSeconds: number("upstreamReadSeconds", 60, 1, 3600),
     upstreamKeepalive: number("upstreamKeepalive", 64, 1, 10_000),
+    // An idle connection the upstream closes as nginx reuses it gives a 502: OpenHands' uvicorn and the
+    // agent-server close after 5 s (timeout_keep_alive), Node servers too (keepAliveTimeout), so at most 4.
+    upstreamKeepaliveSeconds: number("upstreamKeepaliveSeconds", 4, 1, 4),
     identitySkewSeconds: number("identitySkewSeconds", 5, 0, 300),
     identityMaxAheadSeconds: number("identityMaxAheadSeconds", 300, 60, 3600),
     includes: pathList("includes"),

@@ -264,7 +264,7 @@ describe("starting, capacity, spawner down, app gone", () => {
     expect(back.status).toBe(200);
   });
 
-  it("GIVEN Frank's app vanished THEN 502 once, the route is forgotten, and the spawner is asked again", async () => {
+  it("GIVEN Frank's app vanished THEN the spawner is asked again at once; while it names the address: 502, a reloading page", async () => {
     const frank = makeUser("frank-sub", "frank@example.com");
     const frankApp = new FakeApp(shape);
     await frankApp.start();
@@ -277,15 +277,15 @@ describe("starting, capacity, spawner down, app gone", () => {
     const gone = await get("/api/v1/sandboxes/search", asUser(frank));
     expect(gone.status).toBe(502);
     expect(gone.json.error).toBe("upstream_unreachable");
-    expect(spawner.counts.ensure).toBe(0);
-    // The route was forgotten: the spawner is asked again; a browser gets a page that reloads itself.
+    expect(spawner.counts.ensure).toBe(1);
+    // The route was forgotten: the next request asks again (and its failure once more); a browser's page reloads itself.
     const page = await get("/", { ...asUser(frank), Accept: "text/html" });
     expect(page.status).toBe(502);
     expect(page.body).toContain('<meta http-equiv="refresh" content="3">');
-    expect(spawner.counts.ensure).toBe(1);
+    expect(spawner.counts.ensure).toBe(3);
     await frankApp.start(port);
     expect((await get("/health", asUser(frank))).status).toBe(200);
-    expect(spawner.counts.ensure).toBe(2);
+    expect(spawner.counts.ensure).toBe(4);
     await frankApp.stop();
   });
 });

@@ -418,7 +418,7 @@ describe("caching, vanished sandboxes and a spawner outage", () => {
     await fresh.stop();
   });
 
-  it("GIVEN a sandbox that vanished THEN 502 once, the route is forgotten, and then 404", async () => {
+  it("GIVEN a sandbox that vanished THEN the failed request asks the spawner again at once: 404, and so does the next", async () => {
     const doomed = new FakeAgentServer(ADA_KEY, "doomed");
     await doomed.start();
     await place(doomed, ADA_NET);
@@ -431,11 +431,12 @@ describe("caching, vanished sandboxes and a spawner outage", () => {
     spawner.routes.delete(h);
     spawner.resetCounts();
     const gone = await send(proxy.port, h, "/health", { headers });
-    expect(gone.status).toBe(502);
-    expect(gone.json.error).toBe("upstream_unreachable");
-    expect(spawner.counts.resolve).toBe(0);
+    expect(gone.status).toBe(404);
+    expect(gone.json.error).toBe("sandbox_not_found");
+    expect(spawner.counts.resolve).toBe(1);
     const after = await send(proxy.port, h, "/health", { headers });
     expect(after.status).toBe(404);
+    // The spawner's "no such route" is reused (negativeCacheSeconds).
     expect(spawner.counts.resolve).toBe(1);
   });
 

@@ -38,6 +38,9 @@ describe("parseSettings", () => {
     [{ ...minimal, modules: ["ngx_http_lua_module.so"] }, "settings.modules"],
     [{ ...minimal, user: "root; load_module /x.so" }, "settings.user"],
     [{ ...minimal, includs: [] }, "settings.includs: unknown setting"],
+    // At or above the upstreams' own 5 s keep-alive, nginx could reuse a connection they are closing (a 502).
+    [{ ...minimal, upstreamKeepaliveSeconds: 5 }, "settings.upstreamKeepaliveSeconds"],
+    [{ ...minimal, upstreamReadSeconds: 0 }, "settings.upstreamReadSeconds"],
     // Upstreams in loopback, link-local, 0.x or multicast space would reach host services (SSRF).
     [{ ...minimal, userSubnetPrefix: "127.240" }, "settings.userSubnetPrefix"],
     [{ ...minimal, userSubnetPrefix: "169.254" }, "settings.userSubnetPrefix"],
@@ -85,6 +88,10 @@ describe("renderNginxConf", () => {
     expect(conf).toContain("log_format oh_access escape=default");
     expect(conf).not.toContain("$http_upgrade");
     expect(conf).toContain('"userSubnetPrefix":"10.240"');
+    // A paused container's plain request ends after 60 s; idle upstream connections close before the upstreams' 5 s.
+    expect(conf).toContain("proxy_read_timeout 60s;");
+    expect(conf).toContain("keepalive_timeout 4s;");
+    expect(conf).toContain("proxy_connect_timeout 1s;");
   });
 
   it.each([

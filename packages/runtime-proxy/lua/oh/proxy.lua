@@ -101,6 +101,8 @@ local function use_peer(ip, port, method, headers)
   if headers.upgrade ~= nil and origin.upgrade_to_forward(method, headers) then
     ngx.var.oh_upgrade = "websocket"
     ngx.var.oh_connection = "upgrade"
+    -- A WebSocket may stay quiet for long: streamSeconds instead of the plain requests' upstreamReadSeconds.
+    ctx.stream = true
   end
 end
 
@@ -553,28 +555,63 @@ end
 function M.balance()
   local ctx = ngx.ctx
   local ok, err = balancer.set_current_peer(ctx.peer_ip, ctx.peer_port)
+  if ok and ctx.stream then ok, err = balancer.set_timeouts(nil, S.streamSeconds, S.streamSeconds) end
   if not ok then
     write_log(ngx.ERR, "cannot set the upstream peer: ", tostring(err))
     return ngx.exit(500)
   end
 end
 
---- error_page for 502/504 from the upstream: forget the route so the next request asks again.
+-- The answer when the upstream failed and the spawner, asked again, still names a route (or cannot say).
+local function upstream_error(timed_out, refresh)
+  if timed_out then
+    -- A paused container accepts connections and never answers: bounded by upstreamReadSeconds (README).
+    return respond.error(504, "upstream_timeout", "The workspace did not answer within " .. S.upstreamReadSeconds
+      .. " seconds. It may be paused or busy; try again.", nil, refresh)
+  end
+  return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.", nil, refresh)
+end
+
+--- error_page for 502/504 from the upstream: the route is forgotten and the spawner asked again at once,
+--- so a stopped, killed or paused container gets a clear answer now (starting page, no such sandbox)
+--- rather than on the next request.
 --- @param server "app" or "runtime", the server whose request failed (nginx.conf.template)
 function M.upstream_failed(server)
+  local status = tostring(ngx.var.upstream_status)
+  local timed_out = find(status, "504", 1, true) ~= nil
   -- The request passed app_access or runtime_access before it was proxied, so the signed slug or the
   -- runtime host names its route (kept out of an nginx variable: a variable write on every request).
+  local headers = all_headers()
   local route_key
   if server == "app" then
-    route_key = "app:" .. tostring(ngx.var.http_x_oh_user_slug)
+    route_key = "app:" .. tostring(headers["x-oh-user-slug"])
   else
-    route_key = "rt:" .. tostring(ngx.var.http_host)
+    route_key = "rt:" .. tostring(headers.host)
   end
   routes.forget(route_key)
-  write_log(ngx.WARN, "upstream for ", route_key, " failed (", tostring(ngx.var.upstream_status), "); route forgotten")
-  -- A browser on the app host reloads by itself: the next request asks the spawner again.
-  local refresh = route_key:sub(1, 4) == "app:" and 3 or nil
-  return respond.error(502, "upstream_unreachable", "The workspace did not answer. It may be restarting; try again.", nil, refresh)
+  write_log(ngx.WARN, "upstream for ", route_key, " failed (", status, "); route forgotten, asking the spawner again")
+  if server == "app" then
+    -- A browser on the app host reloads by itself. The identity is checked again (the internal redirect
+    -- to this location keeps the request's headers, not the access phase's result).
+    local who = identity.verify_cached(IDENTITIES, KEY, headers.host, headers, ngx.time(), VERIFY_OPTS)
+    local result = who and ensure_once(route_key, who)
+    if result and result.state == "starting" then return respond.starting(result.retryAfterMs, result.progress) end
+    if result and result.state == "failed" then return respond.start_failed(result.stage, result.requestId) end
+    if result and result.state == "capacity" then
+      return respond.capacity(result.message or "The server is at capacity; try again in a minute.", result.details, 60)
+    end
+    -- Running (the spawner has not seen the failure yet) or no answer: the next request asks again.
+    return upstream_error(timed_out, 3)
+  end
+  local host = headers.host
+  local parsed = parse_runtime_host(host)
+  local route = parsed and resolve(host, parsed.route_key, false)
+  if route == false then
+    -- The spawner no longer routes this port: the sandbox stopped, was killed or was paused.
+    return respond.error(404, "sandbox_not_found", "No running sandbox answers at this address. "
+      .. "It may have been stopped or paused; open its conversation in OpenHands to resume it.")
+  end
+  return upstream_error(timed_out, nil)
 end
 
 -- GET /_oh/health, for the ALB and the host watchdog (README "Health"):
