@@ -195,7 +195,7 @@ async function usageCli(...argv: string[]): Promise<{ code: number; stdout: stri
 const where = ["--log-group", GROUP, "--region", "eu-central-1"];
 
 describe("GIVEN the LLM gateway's records in the host log group", () => {
-  it("WHEN an operator asks for the last 7 days THEN one row per day and person, a total per person and for everyone, from every page", async () => {
+  it("WHEN an operator asks for the last 7 days THEN a row per day and person, totals per person and for all, every page", async () => {
     const run = await usageCli(...where, "--endpoint", endpoint);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);

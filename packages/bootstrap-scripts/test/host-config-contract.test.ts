@@ -62,6 +62,9 @@ const without = (key: string, inner?: string): Json => {
   it("WHEN they are left out, or some are THEN no problem", () => {
     expect(problems(withLimits(undefined)).stdout.trim()).toBe("");
     expect(problems(withLimits({ tokensPerMinute: 100000 })).stdout.trim()).toBe("");
+    // the largest values the infra configuration allows pass here too
+    const largest = { requestsPerMinute: 100000, tokensPerMinute: 100000000, monthlySpendAlertUsd: 0.5 };
+    expect(problems(withLimits(largest)).stdout.trim()).toBe("");
   });
 
   // Configuration injection: a value that reaches the compose .env must be a plain number.

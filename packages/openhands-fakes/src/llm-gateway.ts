@@ -72,7 +72,9 @@ function sameKey(given: string | undefined, expected: string): boolean {
 }
 
 function authError(res: ServerResponse, message: string, status = 401): void {
-  sendJson(res, status, { error: { message: `Authentication Error, ${message}`, type: "auth_error", param: "None", code: String(status) } });
+  sendJson(res, status, {
+    error: { message: `Authentication Error, ${message}`, type: "auth_error", param: "None", code: String(status) },
+  });
 }
 
 const USER_KEY = /^sk-oh-([a-z2-7]{16})-([A-Za-z0-9_-]{43})$/;
@@ -138,7 +140,9 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
         // Runaway agent: one person's loop cannot take the team's whole quota.
         if (calls.length >= limit) {
           const wait = Math.max(1, Math.ceil(((calls[0] ?? now) + 60_000 - now) / 1000));
-          const message = `Rate limit: user ${slug}: ${calls.length} model calls in the last minute reach the limit of ${limit} per person (bedrock.perUser.requestsPerMinute); try again in ${wait} s`;
+          const message =
+            `Rate limit: user ${slug}: ${calls.length} model calls in the last minute reach the limit of ${limit} per person ` +
+            `(bedrock.perUser.requestsPerMinute); try again in ${wait} s`;
           return sendJson(res, 429, { error: { message, type: "rate_limit_error", param: "None", code: "429" } });
         }
         recent.set(slug, [...calls, now]);
@@ -187,12 +191,11 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
       options.onUsage?.(record);
       if (request.stream === true) {
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        res.write(
-          `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: null }] })}\n\n`,
-        );
-        res.write(
-          `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage })}\n\n`,
-        );
+        const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+          `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, ...choice }], ...extra })}` +
+          "\n\n";
+        res.write(chunk({ delta: { role: "assistant", content: text }, finish_reason: null }));
+        res.write(chunk({ delta: {}, finish_reason: "stop" }, { usage }));
         return void res.end("data: [DONE]\n\n");
       }
       return sendJson(res, 200, {
@@ -222,5 +225,11 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<Runni
   });
   const host = options.host ?? "127.0.0.1";
   const port = await listen(server, options.port ?? 0, host);
-  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, requests, usage: records, close: () => closeServer(server) };
+  return {
+    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
+    port,
+    requests,
+    usage: records,
+    close: () => closeServer(server),
+  };
 }

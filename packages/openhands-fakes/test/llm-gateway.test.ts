@@ -86,9 +86,11 @@ test("GIVEN an empty master key THEN the gateway refuses to start", async () => 
 
 describe("per-person keys, as the gateway's custom-auth hook checks them", () => {
   // The vectors of the key contract (packages/contracts/vectors/llm-user-key.json), computed independently of any code here.
-  const vectors = (require("../../contracts/vectors/llm-user-key.json") as {
-    vectors: Array<{ masterKey: string; slug: string; userKey: string }>;
-  }).vectors;
+  const vectors = (
+    require("../../contracts/vectors/llm-user-key.json") as {
+      vectors: Array<{ masterKey: string; slug: string; userKey: string }>;
+    }
+  ).vectors;
   const [ada, grace, adaRotated] = [vectors[0]!, vectors[1]!, vectors[2]!];
   const disabled: string[] = [];
   let people: RunningLlmGateway;
@@ -102,7 +104,9 @@ describe("per-person keys, as the gateway's custom-auth hook checks them", () =>
   /** A call from `localAddress` (127.0.0.2 is on lo but is not the host's own 127.0.0.1, like a bridge address). */
   const call = (key: string, path = "/v1/chat/completions", localAddress = "127.0.0.1") =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const body = path.endsWith("completions") ? JSON.stringify({ model: "claude", messages: [{ role: "user", content: "SECRET-PROMPT" }] }) : undefined;
+      const body = path.endsWith("completions")
+        ? JSON.stringify({ model: "claude", messages: [{ role: "user", content: "SECRET-PROMPT" }] })
+        : undefined;
       const req = require("node:http").request(
         `${people.url}${path}`,
         { method: body ? "POST" : "GET", localAddress, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } },
@@ -120,7 +124,12 @@ describe("per-person keys, as the gateway's custom-auth hook checks them", () =>
     expect((await call(ada.userKey)).status).toBe(200);
     expect((await call(grace.userKey)).status).toBe(200);
     expect(people.usage.map((r) => r.user)).toEqual([ada.slug, grace.slug]);
-    expect(people.usage[0]).toMatchObject({ event: "llm_usage", model: "claude", input_tokens: expect.any(Number), output_tokens: expect.any(Number) });
+    expect(people.usage[0]).toMatchObject({
+      event: "llm_usage",
+      model: "claude",
+      input_tokens: expect.any(Number),
+      output_tokens: expect.any(Number),
+    });
     expect(JSON.stringify(people.usage)).not.toMatch(/SECRET-PROMPT|Deterministic|sk-/);
   });
 

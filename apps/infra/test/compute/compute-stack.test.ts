@@ -276,12 +276,14 @@ describe("GIVEN per-person LLM limits in the configuration (bedrock.perUser)", (
   });
 
   it("THEN a limit that is not a positive whole number, or an amount with more than two decimals, is refused with its field", () => {
-    expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { requestsPerMinute: 0 }))).toThrow(/bedrock\.perUser\.requestsPerMinute/);
+    expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { requestsPerMinute: 0 }))).toThrow(
+      /bedrock\.perUser\.requestsPerMinute/,
+    );
     expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { monthlySpendAlertUsd: 1.234 }))).toThrow(/more than two decimals/);
     expect(() => exampleConfig((raw) => void (raw.bedrock.perUser = { rpm: 3 }))).toThrow(/rpm/);
   });
 
-  it("THEN the host role may list the people of the account's user pools in us-east-1 (the gateway refuses disabled people's keys), and nothing more of Cognito", () => {
+  it("THEN the host role may list users of the account's pools in us-east-1 (disabled people's keys), nothing more of Cognito", () => {
     const text = JSON.stringify(Object.values(synth.resources("compute", "aws_iam_role_policy")).map((p) => p.policy));
     // actions are PascalCase; the ARN's region after the same prefix is not
     const actions = [...new Set(text.match(/cognito-idp:[A-Z][A-Za-z]*/g) ?? [])];

@@ -120,9 +120,14 @@ describe("GIVEN the example configuration", () => {
     const dashboard = Object.values(synth.resources("monitoring", "aws_cloudwatch_dashboard"))[0]!;
     const table = (JSON.parse(dashboard.dashboard_body) as Json).widgets[10];
     expect(table.type).toBe("log");
-    expect(table.properties.query).toMatch(/^SOURCE '\$\{.*\}' \| filter event = "llm_usage" \| stats sum\(cost_usd\) as spend_usd, .* by user \| sort spend_usd desc$/);
+    expect(table.properties.query).toMatch(
+      /^SOURCE '\$\{.*\}' \| filter event = "llm_usage" \| stats sum\(cost_usd\) as spend_usd, .* by user \| sort spend_usd desc$/,
+    );
     const filters = Object.values(synth.resources("monitoring", "aws_cloudwatch_log_metric_filter"));
-    expect(filters.map((f) => f.pattern).sort()).toEqual(['{ $.event = "llm_spend_alert" }', '{ $.event = "llm_usage" && $.cost_usd = * }']);
+    expect(filters.map((f) => f.pattern).sort()).toEqual([
+      '{ $.event = "llm_spend_alert" }',
+      '{ $.event = "llm_usage" && $.cost_usd = * }',
+    ]);
     for (const f of filters) expect(f.log_group_name).toContain("cross-stack-reference-input-compute");
     const spend = alarm("llm-monthly-spend");
     expect(spend).toEqual(

@@ -20,6 +20,7 @@ const PACKAGE_ROOT = (() => {
 /** Where `pnpm synth` writes the compute stack; its `log_groups` output names the host log group. */
 export const DEFAULT_COMPUTE_STACK_DIR = resolve(PACKAGE_ROOT, "../infra/cdktf.out/stacks/compute");
 const DAY_MS = 86_400_000;
+const iso = (ms: number): string => new Date(ms).toISOString();
 const MAX_DAYS = 400;
 
 const HELP = `Usage: pnpm usage [--since <when>] [--until <day>] [--user <slug>] [--json] [where options]
@@ -172,7 +173,8 @@ export async function runUsageCli(argv: readonly string[], io: CliIo, deps: Usag
     // Filter-pattern injection: only a well-formed slug goes into the pattern.
     if (user !== undefined && (typeof user !== "string" || !isUserSlug(user))) {
       throw new UsageError(
-        `--user ${JSON.stringify(user)} is not a user key (16 characters of a-z and 2-7; \`pnpm users list --json\` shows each person's slug)`,
+        `--user ${JSON.stringify(user)} is not a user key (16 characters of a-z and 2-7; ` +
+          "`pnpm users list --json` shows each person's slug)",
       );
     }
     const region = (typeof values.region === "string" ? values.region : undefined) ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
@@ -208,13 +210,9 @@ export async function runUsageCli(argv: readonly string[], io: CliIo, deps: Usag
         costUsd: r.costUsd,
         models: [...r.models].sort(),
       }));
-      io.stdout(
-        `${JSON.stringify({ logGroupName, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows: json }, null, 2)}\n`,
-      );
+      io.stdout(`${JSON.stringify({ logGroupName, since: iso(since), until: iso(until), rows: json }, null, 2)}\n`);
     } else if (rows.length === 0) {
-      io.stdout(
-        `no model calls${user ? ` by ${user}` : ""} in ${logGroupName} between ${new Date(since).toISOString()} and ${new Date(until).toISOString()}\n`,
-      );
+      io.stdout(`no model calls${user ? ` by ${user}` : ""} in ${logGroupName} between ${iso(since)} and ${iso(until)}\n`);
     } else {
       io.stdout(usageTable(rows));
     }

@@ -75,7 +75,8 @@ export function signRequest(
   const signature = createHmac("sha256", key).update(stringToSign, "utf8").digest("hex");
   return {
     ...headers,
-    authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+    authorization:
+      `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, ` + `Signature=${signature}`,
   };
 }
 
@@ -91,7 +92,8 @@ export async function defaultCredentials(region: string): Promise<AwsCredentials
     };
   } catch (error) {
     throw new AwsFailure(
-      `no AWS credentials found (${(error as Error).message.split("\n")[0]}): set AWS_PROFILE (after \`aws sso login\`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the caller needs logs:FilterLogEvents on the host log group`,
+      `no AWS credentials found (${(error as Error).message.split("\n")[0]}): set AWS_PROFILE (after \`aws sso login\`) or ` +
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the caller needs logs:FilterLogEvents on the host log group",
     );
   } finally {
     client.destroy();

@@ -227,7 +227,9 @@ class PoolFromEdgeConfiguration(HookTestCase):
     def test_the_pool_is_read_from_the_edge_configuration_once_it_exists(self):
         ssm = FakeSsm()
         people = self.hook.DisabledPeople(
-            self.hook.cognito_disabled_subs(self.hook.edge_config_user_pool("/openhands/prod/edge/config", "us-east-1", ssm), "", self.cognito)
+            self.hook.cognito_disabled_subs(
+                self.hook.edge_config_user_pool("/openhands/prod/edge/config", "us-east-1", ssm), "", self.cognito
+            )
         )
         self.cognito.subs = [ADA["sub"]]
         self.assertFalse(people.refresh())
@@ -242,7 +244,8 @@ class PoolFromEdgeConfiguration(HookTestCase):
     def test_an_edge_configuration_without_a_pool_id_is_an_error_not_a_crash(self):
         ssm = FakeSsm()
         ssm.value = json.dumps({"userPoolId": "not a pool"})
-        people = self.hook.DisabledPeople(self.hook.cognito_disabled_subs(self.hook.edge_config_user_pool("/o/p/edge/config", "us-east-1", ssm), "", self.cognito))
+        pool = self.hook.edge_config_user_pool("/o/p/edge/config", "us-east-1", ssm)
+        people = self.hook.DisabledPeople(self.hook.cognito_disabled_subs(pool, "", self.cognito))
         self.assertFalse(people.refresh())
         self.assertIn("holds no Cognito userPoolId", people.last_error)
 
@@ -292,7 +295,10 @@ def call_kwargs(slug, cost=0.25, prompt_tokens=1200, completion_tokens=300):
             "response_cost": cost,
             "messages": [{"role": "user", "content": "SECRET-PROMPT-TEXT"}],
             "response": {"choices": [{"message": {"content": "SECRET-COMPLETION-TEXT"}}]},
-            "metadata": {"user_api_key_user_id": slug, "user_api_key_hash": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"},
+            "metadata": {
+                "user_api_key_user_id": slug,
+                "user_api_key_hash": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
+            },
         },
     }
 
@@ -305,7 +311,15 @@ class Usage(HookTestCase):
         record = records[0]
         self.assertEqual(
             {k: record[k] for k in ("status", "user", "model", "input_tokens", "output_tokens", "cost_usd", "call_type")},
-            {"status": "success", "user": ADA["slug"], "model": "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "input_tokens": 1200, "output_tokens": 300, "cost_usd": 0.25, "call_type": "acompletion"},
+            {
+                "status": "success",
+                "user": ADA["slug"],
+                "model": "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "input_tokens": 1200,
+                "output_tokens": 300,
+                "cost_usd": 0.25,
+                "call_type": "acompletion",
+            },
         )
         self.assertRegex(record["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         # Data leak: usage records carry no prompt, no completion and no key hash.
@@ -318,7 +332,8 @@ class Usage(HookTestCase):
         run(self.hook.usage_logger.async_log_failure_event({}, None, None, None))
         events = [r["event"] for r in self.records()]
         self.assertIn("llm_usage_not_recorded", events)
-        self.assertIn({"user": "unknown", "status": "failure"}, [{"user": r.get("user"), "status": r.get("status")} for r in self.records() if r["event"] == "llm_usage"])
+        usage = [{"user": r.get("user"), "status": r.get("status")} for r in self.records() if r["event"] == "llm_usage"]
+        self.assertIn({"user": "unknown", "status": "failure"}, usage)
 
 
 class SpendAlert(HookTestCase):
@@ -334,7 +349,8 @@ class SpendAlert(HookTestCase):
         for _ in range(3):
             run(self.hook.usage_logger.async_log_success_event(call_kwargs(ADA["slug"], cost=0.6), None, None, None))
         run(self.hook.usage_logger.async_log_success_event(call_kwargs(GRACE["slug"], cost=0.6), None, None, None))
-        self.assertEqual(self.alerts(), [{"event": "llm_spend_alert", "user": ADA["slug"], "month": "2026-01", "spend_usd": 1.2, "threshold_usd": 1.0}])
+        expected = {"event": "llm_spend_alert", "user": ADA["slug"], "month": "2026-01", "spend_usd": 1.2, "threshold_usd": 1.0}
+        self.assertEqual(self.alerts(), [expected])
         # a restarted gateway reads the month so far and does not alert ada again
         limits = self.hook.PersonLimits(self.state.settings, self.clock)
         self.assertAlmostEqual(limits.month_spend[ADA["slug"]], 1.8)
@@ -352,7 +368,8 @@ class SpendAlert(HookTestCase):
         Path(self.state_dir, "spend.json").write_text("{not json", encoding="utf-8")
         limits = self.hook.PersonLimits(self.state.settings, self.clock)
         self.assertEqual(limits.month_spend, {})
-        Path(self.state_dir, "spend.json").write_text(json.dumps({"month": "2026-01", "spend": {"../../etc": 5, ADA["slug"]: 0.5}}), encoding="utf-8")
+        stored = {"month": "2026-01", "spend": {"../../etc": 5, ADA["slug"]: 0.5}}
+        Path(self.state_dir, "spend.json").write_text(json.dumps(stored), encoding="utf-8")
         self.assertEqual(self.hook.PersonLimits(self.state.settings, self.clock).month_spend, {ADA["slug"]: 0.5})
 
 
@@ -376,7 +393,8 @@ class SettingsErrors(unittest.TestCase):
                 self.assertIn(message, str(caught.exception))
 
     def test_empty_limits_mean_no_limit_and_the_pool_region_comes_from_its_id(self):
-        settings = self.hook.Settings({"LITELLM_MASTER_KEY": MASTER, "OH_LLM_REQUESTS_PER_MINUTE": "", "OH_LLM_USER_POOL_ID": "us-east-1_AbC123xyz"})
+        env = {"LITELLM_MASTER_KEY": MASTER, "OH_LLM_REQUESTS_PER_MINUTE": "", "OH_LLM_USER_POOL_ID": "us-east-1_AbC123xyz"}
+        settings = self.hook.Settings(env)
         self.assertIsNone(settings.requests_per_minute)
         self.assertEqual(settings.user_pool_region, "us-east-1")
 

@@ -13,7 +13,10 @@ function disabledSlugs(file: string | undefined): () => readonly string[] {
   if (!file) return () => [];
   return () => {
     try {
-      return readFileSync(file, "utf8").split("\n").map((line) => line.trim()).filter(Boolean);
+      return readFileSync(file, "utf8")
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
     } catch {
       return [];
     }

@@ -65,7 +65,8 @@ export class LlmUsageMonitoring extends Construct {
     const alarm = new CloudwatchMetricAlarm(this, "spend-alert", {
       alarmName: `${props.namePrefix}-llm-monthly-spend`,
       alarmDescription:
-        "A person's estimated LLM spend this month crossed bedrock.perUser.monthlySpendAlertUsd; the llm_spend_alert record in the host log group names them (pnpm usage --user <slug>)",
+        "A person's estimated LLM spend this month crossed bedrock.perUser.monthlySpendAlertUsd; " +
+        "the llm_spend_alert record in the host log group names them (pnpm usage --user <slug>)",
       namespace,
       metricName: spendAlert.metric,
       statistic: "Sum",

@@ -122,13 +122,18 @@ class Settings:
         self.monthly_spend_alert_usd = _positive_number(env, "OH_LLM_MONTHLY_SPEND_ALERT_USD")
         self.user_pool_id = env.get("OH_LLM_USER_POOL_ID", "").strip()
         if self.user_pool_id and not re.match(r"\A[a-z]{2}(-[a-z]+)+-[0-9]_[A-Za-z0-9]+\Z", self.user_pool_id):
-            raise ValueError("OH_LLM_USER_POOL_ID: %r is not a Cognito user pool id (expected such as us-east-1_AbC123xyz)" % self.user_pool_id)
+            raise ValueError(
+                "OH_LLM_USER_POOL_ID: %r is not a Cognito user pool id (expected such as us-east-1_AbC123xyz)" % self.user_pool_id
+            )
         self.user_pool_region = self.user_pool_id.split("_", 1)[0] if self.user_pool_id else ""
         # Without a pool id, the pool is the one the edge configuration names (SSM, written by the edge stack, which a
         # first deployment applies after the host's stack): read in the background until it exists.
         self.edge_config_parameter = env.get("OH_LLM_EDGE_CONFIG_PARAMETER", "").strip()
         if self.edge_config_parameter and not re.match(r"\A/[A-Za-z0-9_./-]+\Z", self.edge_config_parameter):
-            raise ValueError("OH_LLM_EDGE_CONFIG_PARAMETER: %r is not an SSM parameter name (expected such as /openhands/prod/edge/config)" % self.edge_config_parameter)
+            raise ValueError(
+                "OH_LLM_EDGE_CONFIG_PARAMETER: %r is not an SSM parameter name (expected such as /openhands/prod/edge/config)"
+                % self.edge_config_parameter
+            )
         self.edge_region = env.get("OH_LLM_EDGE_REGION", "").strip() or "us-east-1"
         self.revocation_refresh_seconds = _positive_number(env, "OH_LLM_REVOCATION_REFRESH_SECONDS") or 60.0
         self.state_dir = env.get("OH_LLM_STATE_DIR", "").strip()
@@ -277,12 +282,14 @@ class PersonLimits:
             rpm = self.settings.requests_per_minute
             if rpm is not None and len(requests) >= rpm:
                 wait = max(1, int(requests[0][0] + WINDOW_SECONDS - now + 0.999))
-                return ("requests_per_minute", "%d model calls in the last minute reach the limit of %g per person (bedrock.perUser.requestsPerMinute); try again in %d s" % (len(requests), rpm, wait))
+                message = "%d model calls in the last minute reach the limit of %g per person (%s); try again in %d s"
+                return ("requests_per_minute", message % (len(requests), rpm, "bedrock.perUser.requestsPerMinute", wait))
             tpm = self.settings.tokens_per_minute
             used = sum(count for _, count in tokens)
             if tpm is not None and used >= tpm:
                 wait = max(1, int(tokens[0][0] + WINDOW_SECONDS - now + 0.999))
-                return ("tokens_per_minute", "%d tokens in the last minute reach the limit of %g per person (bedrock.perUser.tokensPerMinute); try again in %d s" % (used, tpm, wait))
+                message = "%d tokens in the last minute reach the limit of %g per person (%s); try again in %d s"
+                return ("tokens_per_minute", message % (used, tpm, "bedrock.perUser.tokensPerMinute", wait))
             requests.append((now, 1))
         return None
 
@@ -300,7 +307,8 @@ class PersonLimits:
             alert = None
             if threshold is not None and slug not in self.alerted and self.month_spend[slug] >= threshold:
                 self.alerted.add(slug)
-                alert = {"event": "llm_spend_alert", "user": slug, "month": month, "spend_usd": round(self.month_spend[slug], 6), "threshold_usd": threshold}
+                spend = round(self.month_spend[slug], 6)
+                alert = {"event": "llm_spend_alert", "user": slug, "month": month, "spend_usd": spend, "threshold_usd": threshold}
             if self.settings.state_dir:
                 self._save_month()
         return alert

@@ -32,6 +32,8 @@ HOST_CONFIG_CHECKS='
   def region: "\\A[a-z]{2}(-[a-z]+)+-[0-9]\\z";
   def loggroup: "\\A[A-Za-z0-9_./#-]{1,512}\\z";
   def count: "\\A[1-9][0-9]{0,5}\\z";
+  def usd: "\\A(0|[1-9][0-9]{0,6})(\\.[0-9]{1,2})?\\z";
+  def tokens: "\\A[1-9][0-9]{0,8}\\z";
   def octet: "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
   def cidr: "\\A(\(octet)\\.){3}\(octet)/([89]|[12][0-9]|3[0-2])\\z";
   def check(path; re; what):
@@ -51,17 +53,25 @@ HOST_CONFIG_CHECKS='
   (if (.network.vpcCidrs | type) == "array" and (.network.vpcCidrs | length) > 0 then
      (range(.network.vpcCidrs | length) as $i | check(["network", "vpcCidrs", $i]; cidr; "an IPv4 CIDR such as 10.0.0.0/16"))
    else "network.vpcCidrs: \(.network.vpcCidrs | tojson) is not a non-empty list of the IPv4 CIDRs of the VPC (the primary first)" end),
-  (("identitySigningKey", "openhandsJwtSecret", "llmGatewayKey", "dbPasswordKey") as $k | check(["secrets", $k]; arn; "a Secrets Manager ARN")),
+  (("identitySigningKey", "openhandsJwtSecret", "llmGatewayKey", "dbPasswordKey") as $k
+   | check(["secrets", $k]; arn; "a Secrets Manager ARN")),
   check(["edgeSecretsParameter", "name"]; "\\A/[A-Za-z0-9_./-]+\\z"; "an SSM parameter name"),
   check(["edgeSecretsParameter", "region"]; region; "an AWS region"),
-  (("app", "agentServer", "openresty", "llmGateway", "node") as $k | check(["images", $k]; image; "an image <repository>:<tag>, optionally @sha256:<digest>")),
+  (("app", "agentServer", "openresty", "llmGateway", "node") as $k
+   | check(["images", $k]; image; "an image <repository>:<tag>, optionally @sha256:<digest>")),
   check(["bedrock", "region"]; region; "an AWS region"),
   (if (.bedrock.models | type) == "array" and (.bedrock.models | length) > 0 then
-     (range(.bedrock.models | length) as $i | check(["bedrock", "models", $i]; "\\A[A-Za-z0-9][A-Za-z0-9.:_/-]{0,199}\\z"; "a Bedrock model or inference-profile id"))
+     (range(.bedrock.models | length) as $i
+      | check(["bedrock", "models", $i]; "\\A[A-Za-z0-9][A-Za-z0-9.:_/-]{0,199}\\z"; "a Bedrock model or inference-profile id"))
    else "bedrock.models: \(.bedrock.models | tojson) is not a non-empty list of model ids" end),
-  (("requestsPerMinute", "tokensPerMinute") as $k | select(.bedrock.perUser[$k]? != null) | check(["bedrock", "perUser", $k]; count; "a positive whole number, or left out for no limit")),
-  (select(.bedrock.perUser.monthlySpendAlertUsd? != null) | check(["bedrock", "perUser", "monthlySpendAlertUsd"]; "\\A[1-9][0-9]{0,6}(\\.[0-9]{1,2})?\\z"; "an amount in US dollars such as 50 or 12.5, or left out for no alert")),
-  (("idleMinutes", "maxRunningApps", "maxRunningSandboxes", "sandboxesPerUser") as $k | check(["users", $k]; count; "a positive whole number")),
+  (select(.bedrock.perUser.requestsPerMinute? != null)
+   | check(["bedrock", "perUser", "requestsPerMinute"]; count; "a positive whole number, or left out for no limit")),
+  (select(.bedrock.perUser.tokensPerMinute? != null)
+   | check(["bedrock", "perUser", "tokensPerMinute"]; tokens; "a positive whole number, or left out for no limit")),
+  (select(.bedrock.perUser.monthlySpendAlertUsd? != null)
+   | check(["bedrock", "perUser", "monthlySpendAlertUsd"]; usd; "an amount in US dollars such as 50 or 12.5, or left out for no alert")),
+  (("idleMinutes", "maxRunningApps", "maxRunningSandboxes", "sandboxesPerUser") as $k
+   | check(["users", $k]; count; "a positive whole number")),
   (("host", "proxy", "spawner", "apps") as $k | check(["logGroups", $k]; loggroup; "a CloudWatch log group name"))
 '
 

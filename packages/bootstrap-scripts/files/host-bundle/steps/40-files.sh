@@ -119,7 +119,8 @@ render_llm_gateway_config() {
   jq -r --arg region "$(cfg .bedrock.region)" '
     "# LiteLLM configuration, rendered from the host configuration (bedrock.models).",
     "model_list:",
-    (.bedrock.models[] | "  - model_name: \"\(.)\"", "    litellm_params:", "      model: \"bedrock/\(.)\"", "      aws_region_name: \"\($region)\""),
+    (.bedrock.models[]
+      | "  - model_name: \"\(.)\"", "    litellm_params:", "      model: \"bedrock/\(.)\"", "      aws_region_name: \"\($region)\""),
     "litellm_settings:",
     "  drop_params: true",
     "  callbacks: [\"oh_llm_gateway.usage_logger\"]",
