@@ -148,6 +148,7 @@ class Authentication(HookTestCase):
         self.assertEqual(answer.user_role, LitellmUserRoles.INTERNAL_USER)
         self.assertEqual(self.auth(GRACE["userKey"], "/chat/completions").user_id, GRACE["slug"])
         self.assertEqual(self.auth(ADA["userKey"], "/v1/models").user_id, ADA["slug"])
+        self.assertEqual(self.auth("Bearer " + ADA["userKey"]).user_id, ADA["slug"])
 
     def test_no_key_a_forged_key_and_another_master_keys_key_are_401(self):
         self.assertEqual(self.refused("").code, "401")

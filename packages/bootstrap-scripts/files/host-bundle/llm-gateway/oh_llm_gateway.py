@@ -372,6 +372,9 @@ async def user_api_key_auth(request, api_key):
     """LiteLLM's custom_auth: every authenticated route of the proxy passes here first."""
     state = shared_state()
     route = request.url.path
+    # LiteLLM strips "Bearer " before calling the hook; a header read another way may still carry it
+    if isinstance(api_key, str) and api_key[:7].lower() == "bearer ":
+        api_key = api_key[7:].strip()
     if not api_key:
         raise _refuse("Authentication Error, no LLM gateway key passed (Authorization: Bearer sk-oh-...)", 401)
     if hmac.compare_digest(api_key.encode("utf-8"), state.settings.master_key.encode("utf-8")):
