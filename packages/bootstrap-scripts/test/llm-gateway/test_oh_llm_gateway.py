@@ -66,10 +66,11 @@ class Request:
 
 
 class FakeCognito:
-    """Stand-in for boto3's cognito-idp client: list_users pages of 60, as Cognito answers."""
+    """Stand-in for boto3's cognito-idp client: list_users in pages of 60, each user with its sub and Enabled flag, as
+    Cognito answers (`people` is a list of (sub, enabled))."""
 
-    def __init__(self, subs, fail=False):
-        self.subs = subs
+    def __init__(self, people, fail=False):
+        self.people = people
         self.fail = fail
         self.calls = []
 
@@ -78,9 +79,10 @@ class FakeCognito:
         if self.fail:
             raise RuntimeError("AccessDeniedException: not authorized to perform cognito-idp:ListUsers")
         start = int(arguments.get("PaginationToken") or 0)
-        page = self.subs[start : start + arguments["Limit"]]
-        answer = {"Users": [{"Username": "u%d" % i, "Attributes": [{"Name": "sub", "Value": sub}]} for i, sub in enumerate(page)]}
-        if start + arguments["Limit"] < len(self.subs):
+        page = self.people[start : start + arguments["Limit"]]
+        users = [{"Username": "u%d" % i, "Enabled": on, "Attributes": [{"Name": "sub", "Value": sub}]} for i, (sub, on) in enumerate(page)]
+        answer = {"Users": users}
+        if start + arguments["Limit"] < len(self.people):
             answer["PaginationToken"] = str(start + arguments["Limit"])
         return answer
 
@@ -97,7 +99,8 @@ class HookTestCase(unittest.TestCase):
         self.clock = Clock()
         self.cognito = FakeCognito([])
         env = {"LITELLM_MASTER_KEY": MASTER, **self.env}
-        self.state = self.hook.build_state(env, self.hook.cognito_disabled_subs("us-east-1_Test123", "us-east-1", self.cognito), self.clock)
+        people = self.hook.cognito_pool_people("us-east-1_Test123", "us-east-1", self.cognito)
+        self.state = self.hook.build_state(env, people, self.clock)
         holder = type(sys)("oh_llm_gateway_shared_state")
         holder.state = self.state
         sys.modules[self.hook.STATE_MODULE] = holder
@@ -184,31 +187,62 @@ class Authentication(HookTestCase):
 
 class Revocation(HookTestCase):
     def test_a_disabled_person_key_is_refused_until_they_are_enabled_again(self):
+        self.cognito.people = [(ADA["sub"], True), (GRACE["sub"], True)]
+        self.assertTrue(self.state.people.refresh())
         self.assertEqual(self.auth(ADA["userKey"]).user_id, ADA["slug"])
-        self.cognito.subs = [ADA["sub"]]
-        self.assertTrue(self.state.disabled.refresh())
+        self.cognito.people = [(ADA["sub"], False), (GRACE["sub"], True)]
+        self.state.people.refresh()
         refusal = self.refused(ADA["userKey"])
         self.assertEqual(refusal.code, "401")
         self.assertIn("revoked", refusal.message)
         self.assertEqual(self.auth(GRACE["userKey"]).user_id, GRACE["slug"])
-        self.cognito.subs = []
-        self.state.disabled.refresh()
+        self.cognito.people = [(ADA["sub"], True), (GRACE["sub"], True)]
+        self.state.people.refresh()
         self.assertEqual(self.auth(ADA["userKey"]).user_id, ADA["slug"])
 
-    def test_every_page_of_disabled_people_is_read_with_the_disabled_filter(self):
-        self.cognito.subs = ["sub-%d" % i for i in range(130)] + [ADA["sub"]]
-        self.state.disabled.refresh()
+    def test_a_person_removed_from_the_pool_is_refused(self):
+        self.cognito.people = [(GRACE["sub"], True)]
+        self.state.people.refresh()
+        refusal = self.refused(ADA["userKey"])
+        self.assertEqual(refusal.code, "401")
+        self.assertIn("names nobody in the user pool", refusal.message)
+
+    def test_a_person_added_since_the_last_list_is_looked_up_at_once_and_at_most_every_10_s(self):
+        self.cognito.people = [(GRACE["sub"], True)]
+        self.state.people.refresh()
+        self.clock.at += 11
+        self.cognito.people = [(GRACE["sub"], True), (ADA["sub"], True)]
+        self.assertEqual(self.auth(ADA["userKey"]).user_id, ADA["slug"])
+        self.assertEqual(len(self.cognito.calls), 2)
+        # an unknown key does not make the gateway ask Cognito at every call
+        unknown = self.hook.user_key(MASTER, VECTORS["vectors"][3]["slug"])
+        self.refused(unknown)
+        self.clock.at += 11
+        self.refused(unknown)
+        self.refused(unknown)
         self.assertEqual(len(self.cognito.calls), 3)
-        self.assertEqual(self.cognito.calls[0]["Filter"], 'status = "Disabled"')
-        self.assertEqual(self.cognito.calls[0]["UserPoolId"], "us-east-1_Test123")
-        self.assertTrue(self.state.disabled.is_disabled(ADA["slug"]))
+
+    def test_before_a_first_list_every_well_formed_key_is_accepted(self):
+        self.cognito.fail = True
+        self.assertFalse(self.state.people.refresh())
+        self.assertEqual(self.state.people.standing(ADA["slug"]), "unchecked")
+        self.assertEqual(self.auth(ADA["userKey"]).user_id, ADA["slug"])
+
+    def test_every_page_of_the_pool_is_read(self):
+        self.cognito.people = [("sub-%d" % i, True) for i in range(130)] + [(ADA["sub"], False)]
+        self.state.people.refresh()
+        self.assertEqual(len(self.cognito.calls), 3)
+        self.assertEqual(self.cognito.calls[0], {"UserPoolId": "us-east-1_Test123", "AttributesToGet": ["sub"], "Limit": 60})
+        self.assertEqual(self.cognito.calls[1]["PaginationToken"], "60")
+        self.assertEqual(self.state.people.standing(ADA["slug"]), "disabled")
+        self.assertEqual(self.state.people.standing(self.hook.user_slug("sub-129")), "enabled")
 
     def test_a_failing_refresh_keeps_the_last_list_and_says_so(self):
-        self.cognito.subs = [ADA["sub"]]
-        self.state.disabled.refresh()
+        self.cognito.people = [(ADA["sub"], False)]
+        self.state.people.refresh()
         self.cognito.fail = True
-        self.assertFalse(self.state.disabled.refresh())
-        self.assertTrue(self.state.disabled.is_disabled(ADA["slug"]))
+        self.assertFalse(self.state.people.refresh())
+        self.assertEqual(self.state.people.standing(ADA["slug"]), "disabled")
         self.assertIn("llm_revocation_refresh_failed", [r["event"] for r in self.records()])
 
 
@@ -227,17 +261,17 @@ class FakeSsm:
 class PoolFromEdgeConfiguration(HookTestCase):
     def test_the_pool_is_read_from_the_edge_configuration_once_it_exists(self):
         ssm = FakeSsm()
-        people = self.hook.DisabledPeople(
-            self.hook.cognito_disabled_subs(
+        people = self.hook.PoolPeople(
+            self.hook.cognito_pool_people(
                 self.hook.edge_config_user_pool("/openhands/prod/edge/config", "us-east-1", ssm), "", self.cognito
             )
         )
-        self.cognito.subs = [ADA["sub"]]
+        self.cognito.people = [(ADA["sub"], False)]
         self.assertFalse(people.refresh())
         self.assertIn("ParameterNotFound", people.last_error)
         ssm.value = json.dumps({"version": 1, "userPoolId": "us-east-1_Edge42"})
         self.assertTrue(people.refresh())
-        self.assertTrue(people.is_disabled(ADA["slug"]))
+        self.assertEqual(people.standing(ADA["slug"]), "disabled")
         self.assertEqual(self.cognito.calls[-1]["UserPoolId"], "us-east-1_Edge42")
         ssm.value = json.dumps({"userPoolId": "x; rm -rf /"})
         self.assertTrue(people.refresh())  # the id already read is kept
@@ -246,7 +280,7 @@ class PoolFromEdgeConfiguration(HookTestCase):
         ssm = FakeSsm()
         ssm.value = json.dumps({"userPoolId": "not a pool"})
         pool = self.hook.edge_config_user_pool("/o/p/edge/config", "us-east-1", ssm)
-        people = self.hook.DisabledPeople(self.hook.cognito_disabled_subs(pool, "", self.cognito))
+        people = self.hook.PoolPeople(self.hook.cognito_pool_people(pool, "", self.cognito))
         self.assertFalse(people.refresh())
         self.assertIn("holds no Cognito userPoolId", people.last_error)
 

@@ -8,9 +8,9 @@
 - Keys (docs/CONTRACTS.md, "LLM gateway keys"): each person's key is "sk-oh-<slug>-<mac>", the mac an HMAC of the
   slug with the master key, so checking one needs no database. A user key works on the model routes only. The master
   key works only from the host itself (loopback): a sandbox that read it somewhere still gets nothing.
-- Revocation: people disabled in the Cognito user pool are listed in the background (ListUsers, status "Disabled")
-  and their keys refused; the list is refreshed every OH_LLM_REVOCATION_REFRESH_SECONDS (default 60). The pool is
-  OH_LLM_USER_POOL_ID, or the one the edge configuration parameter OH_LLM_EDGE_CONFIG_PARAMETER names.
+- Revocation: the people of the Cognito user pool are listed in the background (ListUsers) every
+  OH_LLM_REVOCATION_REFRESH_SECONDS (default 60); the keys of people disabled in, or removed from, the pool are refused.
+  The pool is OH_LLM_USER_POOL_ID, or the one the edge configuration parameter OH_LLM_EDGE_CONFIG_PARAMETER names.
 - Limits (optional): requests and tokens per minute per person, counted in this process; a monthly spend per
   person above which a "llm_spend_alert" record is written once a month (a CloudWatch alarm watches for it).
 - Usage: one JSON line per model call on stdout ("llm_usage": person, model, tokens, estimated cost; never a prompt
@@ -20,6 +20,7 @@ LiteLLM loads this file once for custom_auth and once more for callbacks (get_in
 time), so the state both need lives in one object registered in sys.modules.
 """
 
+import asyncio
 import base64
 import datetime
 import hashlib
@@ -139,33 +140,53 @@ class Settings:
         self.state_dir = env.get("OH_LLM_STATE_DIR", "").strip()
 
 
-class DisabledPeople:
-    """The slugs of people disabled in the user pool, refreshed from Cognito (no database of our own)."""
+class PoolPeople:
+    """Who may use the gateway, from the user pool (no database of our own): the slugs of the people it lists as
+    enabled. Disabled people and people removed from the pool are refused; someone added since the last list is looked
+    up at once (at most every ON_DEMAND_SECONDS). Until a first list has been read, every well-formed key is accepted
+    (a missing permission must not take the models away from everyone; it is logged at every failed refresh)."""
 
-    def __init__(self, list_disabled_subs):
-        self._list = list_disabled_subs
+    ON_DEMAND_SECONDS = 10.0
+
+    def __init__(self, list_people, now=time.time):
+        self._list = list_people
+        self._now = now
         self._lock = threading.Lock()
-        self.slugs = frozenset()
+        self.enabled = frozenset()
+        self.disabled = frozenset()
+        self.loaded = False
         self.refreshed_at = None
+        self.asked_at = None
         self.last_error = None
 
     def refresh(self):
+        self.asked_at = self._now()
         try:
-            slugs = frozenset(user_slug(sub) for sub in self._list())
+            listed = [(user_slug(sub), bool(enabled)) for sub, enabled in self._list()]
         except Exception as error:  # noqa: BLE001 - any failure keeps the last list and is logged
             self.last_error = str(error)
-            log_record({"event": "llm_revocation_refresh_failed", "error": str(error)[:300], "kept": len(self.slugs)})
+            log_record({"event": "llm_revocation_refresh_failed", "error": str(error)[:300], "kept": len(self.enabled)})
             return False
+        enabled = frozenset(slug for slug, on in listed if on)
+        disabled = frozenset(slug for slug, on in listed if not on)
         with self._lock:
-            if slugs != self.slugs:
-                log_record({"event": "llm_revocation_list", "disabled": len(slugs)})
-            self.slugs = slugs
-            self.refreshed_at = time.time()
+            if (enabled, disabled) != (self.enabled, self.disabled) or not self.loaded:
+                log_record({"event": "llm_revocation_list", "enabled": len(enabled), "disabled": len(disabled)})
+            self.enabled, self.disabled, self.loaded = enabled, disabled, True
+            self.refreshed_at = self._now()
             self.last_error = None
         return True
 
-    def is_disabled(self, slug):
-        return slug in self.slugs
+    def standing(self, slug):
+        """'enabled', 'disabled', 'unknown' (not in the pool's list) or 'unchecked' (no list read yet)."""
+        if not self.loaded:
+            return "unchecked"
+        if slug in self.enabled:
+            return "enabled"
+        return "disabled" if slug in self.disabled else "unknown"
+
+    def may_ask_now(self):
+        return self.asked_at is None or self._now() - self.asked_at >= self.ON_DEMAND_SECONDS
 
 
 def edge_config_user_pool(parameter, region, client=None):
@@ -186,12 +207,12 @@ def edge_config_user_pool(parameter, region, client=None):
     return read_pool_id
 
 
-def cognito_disabled_subs(user_pool_id, region, client=None):
-    """A function listing the subs of disabled people (ListUsers with Filter 'status = "Disabled"', every page).
+def cognito_pool_people(user_pool_id, region, client=None):
+    """A function listing (sub, enabled) of everyone in the pool (ListUsers, every page of 60).
     `user_pool_id` is the id, or a function answering it (asked until it answers)."""
     known = {"id": user_pool_id if isinstance(user_pool_id, str) else None}
 
-    def list_subs():
+    def list_people():
         if known["id"] is None:
             known["id"] = user_pool_id()
         pool_id = known["id"]
@@ -200,22 +221,22 @@ def cognito_disabled_subs(user_pool_id, region, client=None):
             import boto3  # the LiteLLM image has it for Bedrock; the instance role grants cognito-idp:ListUsers
 
             cognito = boto3.client("cognito-idp", region_name=region or pool_id.split("_", 1)[0])
-        subs = []
+        people = []
         token = None
         while True:
-            arguments = {"UserPoolId": pool_id, "Filter": 'status = "Disabled"', "AttributesToGet": ["sub"], "Limit": 60}
+            arguments = {"UserPoolId": pool_id, "AttributesToGet": ["sub"], "Limit": 60}
             if token:
                 arguments["PaginationToken"] = token
             page = cognito.list_users(**arguments)
             for user in page.get("Users", []):
-                for attribute in user.get("Attributes", []):
-                    if attribute.get("Name") == "sub" and attribute.get("Value"):
-                        subs.append(attribute["Value"])
+                subs = [a.get("Value") for a in user.get("Attributes", []) if a.get("Name") == "sub" and a.get("Value")]
+                if subs:
+                    people.append((subs[0], user.get("Enabled") is True))
             token = page.get("PaginationToken")
             if not token:
-                return subs
+                return people
 
-    return list_subs
+    return list_people
 
 
 class PersonLimits:
@@ -315,37 +336,37 @@ class PersonLimits:
 
 
 class GatewayState:
-    def __init__(self, settings, disabled, limits):
+    def __init__(self, settings, people, limits):
         self.settings = settings
-        self.disabled = disabled
+        self.people = people
         self.limits = limits
         self._thread = None
 
     def start_refreshing(self):
-        """Refreshes the disabled list now and then every revocation_refresh_seconds, in a daemon thread."""
+        """Reads the pool's people now and then every revocation_refresh_seconds, in a daemon thread."""
         if self._thread is not None or not (self.settings.user_pool_id or self.settings.edge_config_parameter):
             log_record({"event": "llm_revocation_off", "why": "neither OH_LLM_USER_POOL_ID nor OH_LLM_EDGE_CONFIG_PARAMETER is set"})
             return
 
         def loop():
             while True:
-                self.disabled.refresh()
+                self.people.refresh()
                 time.sleep(self.settings.revocation_refresh_seconds)
 
         self._thread = threading.Thread(target=loop, name="oh-llm-revocation", daemon=True)
         self._thread.start()
 
 
-def build_state(env, list_disabled_subs=None, now=time.time):
+def build_state(env, list_people=None, now=time.time):
     settings = Settings(env)
-    if list_disabled_subs is None:
+    if list_people is None:
         if settings.user_pool_id:
-            list_disabled_subs = cognito_disabled_subs(settings.user_pool_id, settings.user_pool_region)
+            list_people = cognito_pool_people(settings.user_pool_id, settings.user_pool_region)
         elif settings.edge_config_parameter:
-            list_disabled_subs = cognito_disabled_subs(edge_config_user_pool(settings.edge_config_parameter, settings.edge_region), "")
+            list_people = cognito_pool_people(edge_config_user_pool(settings.edge_config_parameter, settings.edge_region), "")
         else:
-            list_disabled_subs = lambda: []  # noqa: E731
-    return GatewayState(settings, DisabledPeople(list_disabled_subs), PersonLimits(settings, now))
+            list_people = lambda: []  # noqa: E731
+    return GatewayState(settings, PoolPeople(list_people, now), PersonLimits(settings, now))
 
 
 def shared_state():
@@ -389,9 +410,16 @@ async def user_api_key_auth(request, api_key):
     # Privilege escalation: a person's key reaches the model routes and nothing of LiteLLM's administration.
     if route not in MODEL_ROUTES:
         raise _refuse("Authentication Error, a personal key works on the model routes only, not %s" % route[:100], 403)
-    # Revoked person: someone disabled in the user pool keeps no model access through a key they copied.
-    if state.disabled.is_disabled(slug):
+    standing = state.people.standing(slug)
+    if standing == "unknown" and state.people.may_ask_now():
+        # someone added to the pool since the last list: ask Cognito now rather than refuse their first call
+        await asyncio.to_thread(state.people.refresh)
+        standing = state.people.standing(slug)
+    # Revoked person: someone disabled in, or removed from, the user pool keeps no model access through a copied key.
+    if standing == "disabled":
         raise _refuse("Authentication Error, the key of user %s is revoked: the person is disabled in the user pool" % slug, 401)
+    if standing == "unknown":
+        raise _refuse("Authentication Error, the key of user %s names nobody in the user pool (removed?)" % slug, 401)
     # Runaway agent: one person's loop cannot take the whole Bedrock quota of the team.
     over = state.limits.check(slug) if route not in ("/models", "/v1/models", "/model/info", "/v1/model/info") else None
     if over is not None:
