@@ -16,7 +16,4 @@ rmSync(join(dist, "BUILD"), { force: true });
 const require = createRequire(import.meta.url);
 const { PAGE_LAYOUT, PAGE_STYLE } = require("@openhands-team/contracts");
 const { pageAssetsLua } = require(join(dist, "page-assets.js"));
-writeFileSync(
-  join(dist, "lua", "oh", "page_assets.lua"),
-  pageAssetsLua({ style: PAGE_STYLE, layout: PAGE_LAYOUT }),
-);
+writeFileSync(join(dist, "lua", "oh", "page_assets.lua"), pageAssetsLua({ style: PAGE_STYLE, layout: PAGE_LAYOUT }));
