@@ -525,7 +525,8 @@ export const DeploymentConfigSchema = z
           .regex(/^[A-Za-z0-9 .-]{1,32}$/, "is not a display name (expected 1-32 letters, digits, spaces, dots or hyphens)")
           .optional()
           .describe(
-            "Name on the Cognito login page (its logo, drawn upper case), so people recognise where they sign in. Default: OpenHands <name>.",
+            "Name on the Cognito login page (its logo, drawn upper case), so people " +
+              "recognise where they sign in. Default: OpenHands <name>.",
           ),
         customDomain: hostname("login host name")
           .optional()
