@@ -257,7 +257,8 @@ describe("upstream keep-alive below the upstream's own (no 502 on a reused conne
     expect(app.connections).toBe(2);
   }, 15_000);
 
-  it("GIVEN an upstream whose idle limit (2 s) is below nginx's THEN a POST on the reused connection is the 502 this setting avoids; a GET is retried once on a fresh one", async () => {
+  it("GIVEN an upstream whose idle limit (2 s) is below nginx's THEN a POST on the reused connection is the 502 this setting avoids; " +
+    "a GET is retried once on a fresh one", async () => {
     await idleClosingServer("10.240.75.2", 3000, 2);
     spawner.ensure.set(kim.slug, running("http://10.240.75.2:3000"));
     expect((await send(proxy.port, APP_HOST, "/api/x", { headers: asUser(kim) })).status).toBe(200);
