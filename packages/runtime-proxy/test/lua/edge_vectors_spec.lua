@@ -55,7 +55,8 @@ for _, s in ipairs(slug_vectors) do
     check.eq(parsed.slug, s.slug, "slug")
     check.eq(parsed.port, 40123, "port")
   end }
-  cases[#cases + 1] = { "slug vector '" .. s.name .. "': an identity signed with its slug verifies, and not with the slug changed", function()
+  cases[#cases + 1] = { "slug vector '" .. s.name .. "': an identity signed with its slug verifies, "
+    .. "and not with the slug changed", function()
     local host, exp = "openhands.example.com", "1767225600"
     local sub = (#s.sub > 0 and #s.sub <= 256 and not s.sub:find("%c")) and s.sub or "sub-for-" .. s.slug
     local headers = {

@@ -27,7 +27,8 @@ return {
   end },
   { "upstream: names, https, userinfo, metadata service and bad numbers are refused", function()
     for _, bad in ipairs({ "http://localhost:3000", "https://10.0.0.1:3000", "http://a@10.0.0.1:3000",
-      "http://169.254.169.254:80", "http://0.0.0.0:80", "http://127.0.0.1:3000", "http://127.255.0.1:80", "http://10.0.0.256:80", "http://10.0.0.1:0",
+      "http://169.254.169.254:80", "http://0.0.0.0:80", "http://127.0.0.1:3000", "http://127.255.0.1:80", "http://10.0.0.256:80",
+      "http://10.0.0.1:0",
       "http://10.0.0.1:65536", "http://010.0.0.1:80", "http://10.0.0.1", "http://10.0.0.1:80/path", "", nil, 42 }) do
       check.falsy(upstream.parse(bad), tostring(bad))
     end

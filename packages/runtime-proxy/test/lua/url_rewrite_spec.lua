@@ -22,21 +22,25 @@ return {
   { "exposed_urls[].url are rewritten, paths and queries kept", function()
     local out = rewrite(SEARCH)
     check.truthy(out:find('"url":"https://32771-abcdefghijklmnop.runtime.example.com"', 1, true), "agent server")
-    check.truthy(out:find('"url":"https://32772-abcdefghijklmnop.runtime.example.com/?tkn=k1&folder=/workspace/project"', 1, true), "vscode")
+    check.truthy(out:find('"url":"https://32772-abcdefghijklmnop.runtime.example.com/?tkn=k1&folder=/workspace/project"', 1, true),
+      "vscode")
     check.truthy(out:find('"url":"https://32773-abcdefghijklmnop.runtime.example.com"', 1, true), "worker")
     check.falsy(out:find("10.240.7.1", 1, true), "no internal address left")
   end },
   { "conversation_url and agent_server_url, with spaces around the colon", function()
-    local out = rewrite('{"conversation_url": "http://10.240.7.1:32771/api/conversations/ab12", "agent_server_url" : "http://10.240.7.1:32771"}')
+    local out = rewrite('{"conversation_url": "http://10.240.7.1:32771/api/conversations/ab12", '
+      .. '"agent_server_url" : "http://10.240.7.1:32771"}')
     check.eq(out, '{"conversation_url": "https://32771-abcdefghijklmnop.runtime.example.com/api/conversations/ab12", '
       .. '"agent_server_url" : "https://32771-abcdefghijklmnop.runtime.example.com"}')
   end },
   { "other fields, other schemes and host names are left alone", function()
-    local body = '{"title":"see http://10.240.7.1:32771/x","repo_url":"http://10.0.0.1:80/","url":"https://10.240.7.1:32771","url":"http://example.com:80/"}'
+    local body = '{"title":"see http://10.240.7.1:32771/x","repo_url":"http://10.0.0.1:80/",'
+      .. '"url":"https://10.240.7.1:32771","url":"http://example.com:80/"}'
     check.eq(rewrite(body), body)
   end },
   { "invalid ports and addresses are left alone", function()
-    local body = '{"url":"http://10.240.7.1:0/","url":"http://10.240.7.1:65536/","url":"http://10.240.7.1:0080/","url":"http://10.240.300.1:8080/"}'
+    local body = '{"url":"http://10.240.7.1:0/","url":"http://10.240.7.1:65536/",'
+      .. '"url":"http://10.240.7.1:0080/","url":"http://10.240.300.1:8080/"}'
     check.eq(rewrite(body), body)
   end },
   { "every chunk size from 1 to 64 gives the same result as one piece", function()
