@@ -216,7 +216,8 @@ agent.destroy();
 await stop();
 
 console.log(
-  `\nruntime-proxy bench:instructions: user-space instructions per request in the proxy's nginx (callgrind), ${REQUESTS} requests per route\n`,
+  `\nruntime-proxy bench:instructions: user-space instructions per request in ` +
+    `the proxy's nginx (callgrind), ${REQUESTS} requests per route\n`,
 );
 console.log(`${"route".padEnd(36)}${"static".padStart(10)}${"dynamic".padStart(10)}${"added".padStart(10)}`);
 for (const [name, s, d] of rows) {
