@@ -12,6 +12,18 @@ import type { SandboxCreateRecords } from "./create-records";
 import { DockerApiError } from "./engine-client";
 import { routeKindForPort, type ContainerState, type DockerHostView } from "./host-view";
 
+/**
+ * The host-wide sandbox refusal as OpenHands shows it to the person starting a conversation (it repeats the Docker
+ * error): what is full, what frees a place, and the setting for the admin.
+ */
+export function hostSandboxLimitMessage(max: number): string {
+  return (
+    `host capacity reached: ${max} sandboxes are running on this host (users.maxRunningSandboxes). ` +
+    "Every open conversation keeps one running: stop conversations you no longer need (in the conversation list) " +
+    "to free a place, or try again in a few minutes, when idle ones have been stopped"
+  );
+}
+
 export class DockerSandboxBackend implements SandboxBackend {
   private readonly endpoints = new Map<string, FilteredDockerEndpoint>();
   private readonly routes = new Map<string, SandboxRoute>();
@@ -74,10 +86,7 @@ export class DockerSandboxBackend implements SandboxBackend {
     const max = this.config.users.maxRunningSandboxes;
     if (this.runningCount() + this.pendingStarts >= max) {
       this.refusals += 1;
-      return (
-        `host capacity reached: ${max} sandboxes are running on this host ` +
-        `(users.maxRunningSandboxes); stop a conversation or try again later`
-      );
+      return hostSandboxLimitMessage(max);
     }
     // Host memory exhaustion: refused at create too, so no sandbox is left in created that could never start.
     const memoryRefusal = this.memory?.refusal("sandbox", this.pendingStarts * this.config.limits.sandboxMemoryMiB);
@@ -95,9 +104,7 @@ export class DockerSandboxBackend implements SandboxBackend {
       this.refusals += 1;
       return {
         ok: false,
-        message:
-          `host capacity reached: ${max} sandboxes are running on this host ` +
-          `(users.maxRunningSandboxes); stop a conversation or try again later`,
+        message: hostSandboxLimitMessage(max),
       };
     }
     // Host memory exhaustion: the sandboxes' limits together may not exceed what the host really has.
