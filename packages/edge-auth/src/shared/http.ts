@@ -23,14 +23,16 @@ export function isNavigation(request: CloudFrontRequest): boolean {
   return (header(request.headers, "accept") ?? "").includes("text/html");
 }
 
+/** The pages' one stylesheet (packages/contracts, src/pages.ts) by its hash; nothing else loads. */
+const PAGE_CSP = `default-src 'none'; style-src ${pageStyleSource()}; frame-ancestors 'none'; base-uri 'none'`;
+
 /** Headers on every response the edge generates itself. */
 const GENERATED_RESPONSE_HEADERS: Record<string, string> = {
   "Cache-Control": "no-store",
   "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
-  // The pages' one stylesheet (packages/contracts, src/pages.ts) by its hash; nothing else loads.
-  "Content-Security-Policy": `default-src 'none'; style-src ${pageStyleSource()}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+  "Content-Security-Policy": `${PAGE_CSP}; form-action 'none'`,
 };
 
 function response(
@@ -122,10 +124,12 @@ export function refuse(
 
 /** A page asking the user to confirm with a same-origin POST (a button): what another site cannot trigger for them. */
 export function confirmPage(status: number, title: string, message: string, action: string, button: string): CloudFrontResultResponse {
-  const form = `<form class="actions" method="post" action="${escapeHtml(action)}"><button class="button" type="submit">${escapeHtml(button)}</button></form>`;
+  const form =
+    `<form class="actions" method="post" action="${escapeHtml(action)}"><button class="button" ` +
+    `type="submit">${escapeHtml(button)}</button></form>`;
   const body = pageBody(title, message, form);
   // No form-action: the POST's answer redirects to the provider's logout, and form-action also governs redirects.
-  const csp = `default-src 'none'; style-src ${pageStyleSource()}; frame-ancestors 'none'; base-uri 'none'`;
+  const csp = PAGE_CSP;
   return response(
     status,
     STATUS_TEXT[status] ?? "Error",
