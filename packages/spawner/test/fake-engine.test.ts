@@ -31,7 +31,12 @@ describeWithEngine("spawner service on the fake engine (faults and what the lab 
     const alice = user(28);
     const res = await ensure(service.apiUrl, alice);
     expect(res.status).toBe(502);
-    expect(res.json()).toEqual({ error: "start_failed", message: expect.stringMatching(/no space left on device/) });
+    expect(res.json()).toEqual({
+      error: "start_failed",
+      message: expect.stringMatching(/no space left on device/),
+      stage: "container",
+      requestId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect(service.relay.isOpen(alice.slug)).toBe(false);
     expect(existsSync(service.sandboxes.socketPathFor(alice.slug))).toBe(false);
     expect((await http({ url: `${service.apiUrl}/v1/stats` })).json()).toMatchObject({ failures: 1, runningUsers: 0 });

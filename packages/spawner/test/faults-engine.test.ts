@@ -73,6 +73,9 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
         expect(failed.json()).toEqual({
           error: "start_failed",
           message: expect.stringMatching(/^preparing the user network \(Docker\) failed: docker .* no answer within 2000 ms$/),
+          // The starting page names the stage in words and shows the id of the request that began the start.
+          stage: "network",
+          requestId: expect.stringMatching(/^[0-9a-f]{32}$/),
         });
         await bobStillServed();
       } finally {

@@ -273,6 +273,8 @@ describeWithEngine("one sandbox cannot exhaust the spawner (real engine)", () =>
           message: expect.stringMatching(
             /^this host already runs or starts 3 OpenHands apps \(2 running, 1 starting; users\.maxRunningApps = 3\)/,
           ),
+          // The counts the proxy's "server is full" page shows.
+          details: { reason: "apps", running: 2, starting: 1, max: 3 },
         });
       } finally {
         await lock.end();

@@ -189,6 +189,7 @@ describeWithEngine("memory admission with a small budget (real engine)", () => {
         message:
           "this host's memory is taken: apps and sandboxes already hold 556 MiB of its 700 MiB budget, and your OpenHands app needs " +
           "256 MiB more (memory.budgetMiB); try again when someone's idle app or conversation has been stopped",
+        details: { reason: "memory" },
       });
 
       const second = await asAlice.run(`oh-sbx-${alice.slug}-m2`, DockerPyClient.sandboxBody(images.agentServer));

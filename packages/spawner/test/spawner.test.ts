@@ -222,7 +222,16 @@ describeWithEngine("spawner service", () => {
     const alice = user(10);
     const first = await ensure(service.apiUrl, alice);
     expect(first.status).toBe(202);
-    expect(first.json()).toEqual({ state: "starting", retryAfterMs: 2000 });
+    // The progress the starting page shows while it waits (src/start-progress.ts).
+    expect(first.json()).toEqual({
+      state: "starting",
+      retryAfterMs: 2000,
+      progress: expect.objectContaining({
+        state: "starting",
+        stage: expect.any(String),
+        requestId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      }),
+    });
     await eventually(async () => (await ensure(service.apiUrl, alice)).status === 200, 30_000);
     expect(callsMatching("POST", /^\/containers\/create$/)).toHaveLength(1);
   });
