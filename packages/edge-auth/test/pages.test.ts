@@ -1,4 +1,7 @@
-/** The edge's own pages: the shared look of packages/contracts (the runtime proxy's pages use the same), a CSP that allows exactly their stylesheet, the next step. */
+/**
+ * The edge's own pages: the shared look of packages/contracts (the runtime proxy's pages use the same), a CSP that allows exactly their
+ * stylesheet, the next step.
+ */
 import { createHash } from "node:crypto";
 import { PAGE_STYLE } from "@openhands-team/contracts";
 import type { CloudFrontRequest } from "aws-lambda";
@@ -13,21 +16,24 @@ const navigation = {
 };
 
 describe("GIVEN the edge's pages", () => {
-  it("WHEN a page is built THEN it carries the shared stylesheet, and its CSP allows that stylesheet by hash and nothing inline else", () => {
-    const result = page(400, "Sign-in failed", "The provider said no.", [], {
-      href: "https://openhands.example.test/",
-      text: "Sign in again",
-    });
-    const body = String(result.body);
-    const style = /<style>([\s\S]*?)<\/style>/.exec(body)?.[1];
-    expect(style).toBe(PAGE_STYLE);
-    const csp = header(result, "content-security-policy");
-    expect(csp).toContain(`style-src 'sha256-${createHash("sha256").update(style!).digest("base64")}'`);
-    expect(csp).not.toContain("unsafe-inline");
-    expect(csp).toContain("default-src 'none'");
-    expect(body).not.toMatch(/<script|<link|<img|@import|url\(/);
-    expect(body).toContain('<a class="button" href="https://openhands.example.test/">Sign in again</a>');
-  });
+  it(
+    "WHEN a page is built THEN it carries the shared stylesheet, and its CSP " + "allows that stylesheet by hash and nothing inline else",
+    () => {
+      const result = page(400, "Sign-in failed", "The provider said no.", [], {
+        href: "https://openhands.example.test/",
+        text: "Sign in again",
+      });
+      const body = String(result.body);
+      const style = /<style>([\s\S]*?)<\/style>/.exec(body)?.[1];
+      expect(style).toBe(PAGE_STYLE);
+      const csp = header(result, "content-security-policy");
+      expect(csp).toContain(`style-src 'sha256-${createHash("sha256").update(style!).digest("base64")}'`);
+      expect(csp).not.toContain("unsafe-inline");
+      expect(csp).toContain("default-src 'none'");
+      expect(body).not.toMatch(/<script|<link|<img|@import|url\(/);
+      expect(body).toContain('<a class="button" href="https://openhands.example.test/">Sign in again</a>');
+    },
+  );
 
   it("WHEN the text or link holds markup THEN it is escaped (markup injection)", () => {
     const body = String(page(400, "<b>t</b>", "<script>alert(1)</script>", [], { href: '"><script>', text: "<i>x</i>" }).body);
