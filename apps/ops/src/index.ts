@@ -8,4 +8,4 @@ export { userSlug } from "@openhands-team/contracts";
 export { EXIT, UsageError, AwsFailure, explainAwsError } from "./users/errors";
 export { runUsageCli } from "./usage/cli";
 export { summarise, usageRecord, usageTable, type UsageRow } from "./usage/report";
-export { filterLogEvents, signRequest, type AwsCredentials } from "./usage/cloudwatch-logs";
+export { filterLogEvents, type AwsCredentials } from "./usage/cloudwatch-logs";

@@ -9,7 +9,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { runUsageCli } from "../src/usage/cli";
-import { signRequest } from "../src/usage/cloudwatch-logs";
 
 const sdkDir = dirname(require.resolve("@aws-sdk/client-cognito-identity-provider"));
 /** The parts of the SDK's signer this test calls (@smithy/signature-v4 is a dependency of the SDK, not of this package). */
@@ -301,51 +300,5 @@ describe("GIVEN bad input or a failing AWS", () => {
     const run = await usageCli(...where, "--endpoint", "http://127.0.0.1:1/");
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("could not reach CloudWatch Logs");
-  });
-});
-
-describe("Signature Version 4", () => {
-  it("GIVEN a GET with a query and no session token THEN the signature is the SDK's", async () => {
-    const url = new URL("https://iam.amazonaws.com/?Version=2010-05-08&Action=ListUsers");
-    const now = new Date("2015-08-30T12:36:00Z");
-    const credentials = { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: CREDENTIALS.secretAccessKey };
-    const ours = signRequest(
-      { method: "GET", url, headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" }, body: "" },
-      credentials,
-      "us-east-1",
-      "iam",
-      now,
-    );
-    const signer = new SignatureV4({ credentials, region: "us-east-1", service: "iam", sha256: Hash });
-    const theirs = await signer.sign(
-      {
-        method: "GET",
-        protocol: "https:",
-        hostname: url.hostname,
-        path: "/",
-        query: { Version: "2010-05-08", Action: "ListUsers" },
-        headers: {
-          "content-type": "application/x-www-form-urlencoded; charset=utf-8",
-          host: url.host,
-          "x-amz-content-sha256": ours["x-amz-content-sha256"]!,
-        },
-        body: "",
-      },
-      { signingDate: now },
-    );
-    expect(ours.authorization).toBe(theirs.headers.authorization);
-  });
-
-  it("GIVEN another secret key THEN the signature differs (the stand-in would refuse it)", () => {
-    const request = { method: "POST", url: new URL(endpoint), headers: {}, body: "{}" };
-    const a = signRequest(request, CREDENTIALS, "eu-central-1", "logs", NOW).authorization;
-    const b = signRequest(
-      request,
-      { ...CREDENTIALS, secretAccessKey: `${CREDENTIALS.secretAccessKey}x` },
-      "eu-central-1",
-      "logs",
-      NOW,
-    ).authorization;
-    expect(a).not.toBe(b);
   });
 });

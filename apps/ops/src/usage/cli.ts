@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { isUserSlug } from "@openhands-team/contracts";
 import type { CliIo } from "../users/cli";
 import { AwsFailure, EXIT, UsageError } from "../users/errors";
-import { defaultCredentials, filterLogEvents, type AwsCredentials } from "./cloudwatch-logs";
+import { filterLogEvents, type AwsCredentials } from "./cloudwatch-logs";
 import { summarise, usageRecord, usageTable, type UsageRecord } from "./report";
 
 const PACKAGE_ROOT = (() => {
@@ -193,7 +193,11 @@ export async function runUsageCli(argv: readonly string[], io: CliIo, deps: Usag
         endTime: until - 1,
         filterPattern: user ? `{ $.event = "llm_usage" && $.user = "${user}" }` : '{ $.event = "llm_usage" }',
       },
-      { region, ...(endpoint ? { endpoint } : {}), credentials: () => (deps.credentials ?? defaultCredentials)(region) },
+      {
+        region,
+        ...(endpoint ? { endpoint } : {}),
+        ...(deps.credentials ? { credentials: () => deps.credentials!(region) } : {}),
+      },
     );
     for await (const event of events) {
       const record = usageRecord(event);
