@@ -60,7 +60,9 @@ export async function* filterLogEvents(query: FilterQuery, options: LogsReaderOp
       nextToken = answer.nextToken;
       if (!nextToken) return;
     }
-    throw new UsageError(`more than ${maxPages} pages of usage records: ask for a shorter period (--since, --until) or one person (--user)`);
+    throw new UsageError(
+      `more than ${maxPages} pages of usage records: ask for a shorter period (--since, --until) or one person (--user)`,
+    );
   } finally {
     client.destroy();
   }
