@@ -2,6 +2,7 @@
  * The lab itself: dockerd answers in this process's own network namespace, limits work, and the base stand-in
  * image runs Node.js.
  */
+import { llmUserKey } from "@openhands-team/contracts";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,16 +143,16 @@ describeWithEngine("the OpenHands, agent-server and LLM gateway stand-ins", () =
     }
   });
 
-  test("the LLM gateway stand-in takes its master key and refuses another", async () => {
+  test("the LLM gateway stand-in takes a person's key from the bridge and refuses the master key and a forged key there", async () => {
     const reference = await ensureImage(STAND_IN.llmGateway);
-    const ok = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", {
-      headers: { authorization: "Bearer sk-lab" },
-    });
-    expect(ok.status).toBe(200);
-    const refused = await runAndAsk(reference, { LITELLM_MASTER_KEY: "sk-lab" }, 4000, "/v1/models", {
-      headers: { authorization: "Bearer sk-other" },
-    });
-    expect(refused.status).toBe(401);
+    const master = "sk-lab-master-key-0123456789";
+    const slug = "45k4wvxolruzmox6";
+    const ask = (key: string) =>
+      runAndAsk(reference, { LITELLM_MASTER_KEY: master }, 4000, "/v1/models", { headers: { authorization: `Bearer ${key}` } });
+    expect((await ask(llmUserKey(master, slug))).status).toBe(200);
+    // From a bridge address, as a sandbox would call it: the master key works from the host's loopback only.
+    expect((await ask(master)).status).toBe(401);
+    expect((await ask(llmUserKey("sk-another-master-key-0123", slug))).status).toBe(401);
   });
 
   test("the app stand-ins carry their OpenHands version", async () => {
