@@ -1,13 +1,5 @@
+import { runCommand } from "./command";
 import { runUsersCli } from "./users/cli";
 
 // `pnpm users ...`: see `pnpm users --help`.
-// The SDK release is pinned and supports this Node.js; its notice is about later releases and would precede every answer.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-runUsersCli(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-}).then((code) => {
-  process.exitCode = code;
-});
+runCommand(runUsersCli);
