@@ -25,11 +25,21 @@ const lint = filter.length
     });
 if (lint.status !== 0) console.log("lint: findings above (run `pnpm lint`; `pnpm format` rewrites what Biome can)");
 
-const turbo = spawnSync(
-  "pnpm",
-  ["exec", "turbo", "run", "test", "--continue", "--concurrency=1", "--output-logs=full", "--force", ...filter],
-  { cwd: root, stdio: "inherit" },
-);
+// Builds first, in parallel (turbo's cache skips what is built already); then the tests one package at a time (they
+// start engines, databases and nginx of their own), always run afresh.
+// With a filter, turbo builds what the filtered packages need as part of the test run.
+const build = filter.length
+  ? { status: 0 }
+  : spawnSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], { cwd: root, stdio: "inherit" });
+const only = filter.length ? [] : ["--only"];
+const turbo =
+  build.status !== 0
+    ? build
+    : spawnSync(
+        "pnpm",
+        ["exec", "turbo", "run", "test", ...only, "--continue", "--concurrency=1", "--output-logs=full", "--force", ...filter],
+        { cwd: root, stdio: "inherit" },
+      );
 
 let passed = 0;
 let failed = 0;
