@@ -15,8 +15,9 @@
  *   Over `requestsPerMinute` a person gets the hook's 429. Every completion is one `llm_usage` record (person, model,
  *   tokens, cost; no text), kept in `usage` and passed to `onUsage`.
  */
-import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { verifyLlmUserKey } from "@openhands-team/contracts";
 import { BodyTooLarge, closeServer, isObject, listen, parseJson, readBody, sendJson, type SeenRequest } from "./http";
 
 export interface LlmGatewayOptions {
@@ -77,16 +78,17 @@ function authError(res: ServerResponse, message: string, status = 401): void {
   });
 }
 
-const USER_KEY = /^sk-oh-([a-z2-7]{16})-([A-Za-z0-9_-]{43})$/;
 const MODEL_ROUTES = new Set(["/chat/completions", "/v1/chat/completions", "/models", "/v1/models"]);
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
-/** The slug whose key this is (the hook's verify_user_key: HMAC-SHA256 of "oh-llm-user-key:v1:" + slug with the master key). */
+/** The slug whose key this is (docs/CONTRACTS.md, "LLM gateway keys"; the hook's verify_user_key). */
 function personOf(key: string, masterKey: string): string | undefined {
-  const slug = USER_KEY.exec(key)?.[1];
-  if (!slug) return undefined;
-  const mac = createHmac("sha256", Buffer.from(masterKey, "utf8")).update(`oh-llm-user-key:v1:${slug}`, "utf8").digest("base64url");
-  return sameKey(key, `sk-oh-${slug}-${mac}`) ? slug : undefined;
+  try {
+    return verifyLlmUserKey(masterKey, key);
+  } catch {
+    // A master key the contract refuses (the hook does not start with one) derives no person's key.
+    return undefined;
+  }
 }
 
 /** The last user message's text, for the deterministic answer. */
