@@ -8,7 +8,7 @@
 import { docker, describeWithEngine } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "../testing/postgres";
 import { ensureLabImages } from "./helpers/lab-images";
-import { eventually, http, postgresProcesses, resumePostgres, startFaultLab, user, type FaultLab, type HttpResult } from "./faults/lab";
+import { eventually, freezePostgres, http, startFaultLab, user, type FaultLab, type HttpResult } from "./faults/lab";
 
 jest.setTimeout(180_000);
 
@@ -92,14 +92,13 @@ describeWithEngine("spawner with a hung engine, a hung database and missed event
       "served), and once it runs again the next ensure works",
     async () => {
       const dave = user(603);
-      const frozen = postgresProcesses(pg.pid);
-      for (const pid of frozen) process.kill(pid, "SIGSTOP");
+      const frozen = freezePostgres(pg.pid);
       let failed: HttpResult;
       try {
         failed = await pollEnsure(dave);
         await bobStillServed();
       } finally {
-        resumePostgres(frozen);
+        frozen.resume();
       }
       expect(failed.status).toBe(502);
       expect(failed.json().message).toMatch(/^preparing the user database failed: .*(timeout|timed out)/i);

@@ -8,17 +8,7 @@ import { describeWithEngine, docker } from "@openhands-team/docker-lab";
 import { startPostgres, type TestPostgres } from "../testing/postgres";
 import { DockerPyClient } from "./helpers/docker-py";
 import { ensureLabImages } from "./helpers/lab-images";
-import {
-  eventually,
-  http,
-  killPostgres,
-  postgresProcesses,
-  restartPostgres,
-  resumePostgres,
-  startFaultLab,
-  user,
-  type FaultLab,
-} from "./faults/lab";
+import { eventually, http, freezePostgres, killPostgres, restartPostgres, startFaultLab, user, type FaultLab } from "./faults/lab";
 
 jest.setTimeout(180_000);
 
@@ -111,8 +101,7 @@ describeWithEngine("spawner /healthz with its dependencies down (real engine, re
     "GIVEN PostgreSQL frozen (SIGSTOP) THEN /healthz answers 503 naming the " +
       "database as not answering, Docker ok; after it runs again it is 200",
     async () => {
-      const frozen = postgresProcesses(postmaster);
-      for (const pid of frozen) process.kill(pid, "SIGSTOP");
+      const frozen = freezePostgres(postmaster);
       try {
         const answer = await eventually(async () => {
           const h = await healthz(lab);
@@ -121,7 +110,7 @@ describeWithEngine("spawner /healthz with its dependencies down (real engine, re
         expect(answer.body.checks.database).toEqual({ ok: false, error: "no answer within 2000 ms" });
         expect(answer.body.checks.docker).toEqual({ ok: true });
       } finally {
-        resumePostgres(frozen);
+        frozen.resume();
       }
       await eventually(async () => (await healthz(lab)).status === 200, 30_000);
     },

@@ -76,20 +76,36 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return proxy;
 }
 
-/** Abruptly stops a PostgreSQL started by testing/postgres.ts (SIGQUIT: immediate shutdown, as a crash). */
-export async function killPostgres(pid: number): Promise<void> {
+/** Sends a signal to a process that may have exited meanwhile (a backend ending its session): false when it is gone. */
+function signal(pid: number, name: NodeJS.Signals | 0): boolean {
   try {
-    process.kill(pid, "SIGQUIT");
-  } catch {
-    return;
+    process.kill(pid, name);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
   }
+}
+
+/** The state letter of a process from /proc/<pid>/stat ("Z" for a zombie, "T" stopped), or undefined when it is gone. */
+function stateOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Abruptly stops a PostgreSQL started by testing/postgres.ts (SIGQUIT: immediate shutdown, as a crash). A stopped
+ * server is continued first (a stopped process does not act on SIGQUIT); a zombie waiting for its parent counts as gone.
+ */
+export async function killPostgres(pid: number): Promise<void> {
+  if (!signal(pid, "SIGCONT") || !signal(pid, "SIGQUIT")) return;
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    const state = stateOf(pid);
+    if (state === undefined || state === "Z") return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`PostgreSQL ${pid} did not stop`);
@@ -133,33 +149,48 @@ export function parentOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
 }
 
-/**
- * Continues a frozen PostgreSQL, and the `runuser` that started it: runuser stops itself when its child stops
- * (job control), and a stopped runuser never reaps the postmaster (the test run would not end).
- */
-export function resumePostgres(pids: number[]): void {
-  for (const pid of pids) process.kill(pid, "SIGCONT");
-  try {
-    const parent = parentOf(pids[0]!);
-    if (readFileSync(`/proc/${parent}/comm`, "utf8").trim() === "runuser") process.kill(parent, "SIGCONT");
-  } catch {
-    // no parent to continue
-  }
-}
-
-/** The postmaster and every backend of it (to freeze the whole server with SIGSTOP). */
-export function postgresProcesses(postmaster: number): number[] {
-  const children = readdirSync("/proc")
+/** The children of a process (from /proc/<pid>/stat). */
+function childrenOf(parent: number): number[] {
+  return readdirSync("/proc")
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number)
     .filter((pid) => {
       try {
-        return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]) === postmaster;
+        return parentOf(pid) === parent;
       } catch {
         return false;
       }
     });
-  return [postmaster, ...children];
+}
+
+export interface FrozenPostgres {
+  /** Continues every process frozen, and the `runuser` that started the server. */
+  resume(): void;
+}
+
+/**
+ * Freezes a whole PostgreSQL server (SIGSTOP): the postmaster first, so that it forks no new backend, then every
+ * backend; one that exits meanwhile is skipped. `resume` continues them, and the `runuser` that started the server:
+ * runuser stops itself when its child stops (job control), and a stopped runuser never reaps the postmaster.
+ */
+export function freezePostgres(postmaster: number): FrozenPostgres {
+  const frozen: number[] = [];
+  const freeze = (pid: number): void => {
+    if (signal(pid, "SIGSTOP")) frozen.push(pid);
+  };
+  freeze(postmaster);
+  for (const pid of childrenOf(postmaster)) freeze(pid);
+  return {
+    resume() {
+      for (const pid of frozen) signal(pid, "SIGCONT");
+      try {
+        const parent = parentOf(postmaster);
+        if (readFileSync(`/proc/${parent}/comm`, "utf8").trim() === "runuser") signal(parent, "SIGCONT");
+      } catch {
+        // the postmaster is gone, or has no parent to continue
+      }
+    },
+  };
 }
 
 /**
