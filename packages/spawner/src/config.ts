@@ -10,6 +10,7 @@ import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { openhandsVersion } from "./app-environment";
 import type { DatabaseTls } from "./database";
+import { fargateSizeProblem } from "./ecs/task-definition-size";
 
 const secretSchema = z.union([z.string().min(1), z.object({ file: z.string().refine(isAbsolute, "must be an absolute path") }).strict()]);
 
@@ -21,9 +22,85 @@ const hostName = z
   .string()
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, "must be a lower-case DNS name");
 
+const iamRoleArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/,
+    "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+  );
+
+/** An RFC 1918 address: the host as tasks in the VPC reach it (never loopback, never public). */
+const privateIpv4 = z
+  .string()
+  .regex(
+    /^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}$/,
+    "must be the host's private IPv4 address in the VPC (10.x, 172.16-31.x or 192.168.x)",
+  )
+  .refine((value) => value.split(".").every((part) => Number(part) <= 255), "has an octet above 255");
+
+/**
+ * ECS mode (docs/ecs.md, section 3): where users' apps run as Fargate tasks. The first seven fields are the
+ * `EcsPlacement` of src/ecs/client.ts; the rest are the app task's own settings.
+ */
+const ecsSchema = z
+  .object({
+    /** The region of the cluster. Default: `region`. */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-central-1")
+      .optional(),
+    cluster: z
+      .string()
+      .regex(
+        /^([A-Za-z0-9_-]{1,255}|arn:aws(-[a-z]+)*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255})$/,
+        "must be an ECS cluster name or ARN",
+      ),
+    subnets: z
+      .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet ID (subnet- and 8 to 17 hex digits)"))
+      .min(1, "must name at least one private subnet")
+      .max(16, "may name at most 16 subnets (RunTask's limit)"),
+    appSecurityGroup: z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group ID (sg- and 8 to 17 hex digits)"),
+    sandboxSecurityGroup: z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group ID (sg- and 8 to 17 hex digits)"),
+    executionRoleArn: iamRoleArn,
+    /** Another ECS endpoint than the region's (the stand-in in tests). */
+    endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+    /** The users' apps' task role: nothing beyond what the app has on the host (its S3 events prefix). */
+    appTaskRoleArn: iamRoleArn,
+    /** The app image as ECS pulls it (ECR). Default: `images.app`. */
+    appImage: imageRef.optional(),
+    /** Task size, a pair from the Fargate size table (checked below). */
+    appCpu: z.number().int().default(1024),
+    appMemoryMiB: z.number().int().default(2048),
+    /** The EFS file system holding the users' folders (their app access points are on it). */
+    efsFileSystemId: z.string().regex(/^fs-[0-9a-f]{8,17}$/, "must be an EFS file system ID (fs- and 8 to 17 hex digits)"),
+    /** The host's private address: the proxy, the relay and the remote sandbox API as tasks reach them. */
+    hostPrivateAddress: privateIpv4,
+    /** Port of the remote sandbox API on the host (`OH_SANDBOX_API_URL`). */
+    sandboxApiPort: z.number().int().min(1).max(65535).default(8082),
+    /** The secret every user's `OH_SANDBOX_API_KEY` is derived from (src/ecs/sandbox-api-key.ts); 32 characters at least. */
+    sandboxApiKeySecret: secretSchema,
+    /** Internal domain of sandbox URLs (`<route port>-<slug>.<sandbox domain>`), resolved to the host inside the VPC. */
+    sandboxDomain: hostName,
+    /** How long a start waits for its task to be RUNNING (Fargate starts take tens of seconds, more with a cold image). */
+    taskStartTimeoutMs: z.number().int().min(1_000).max(900_000).default(240_000),
+    /** Interval of DescribeTasks while waiting for a task (ECS throttles DescribeTasks per account). */
+    taskPollIntervalMs: z.number().int().min(50).max(60_000).default(2_000),
+    /** Interval of the view's refresh from ECS (a task that stopped on its own is seen within this). */
+    viewRefreshIntervalMs: z.number().int().min(1_000).max(600_000).default(15_000),
+  })
+  .strict()
+  .superRefine((ecs, ctx) => {
+    const problem = fargateSizeProblem(ecs.appCpu, ecs.appMemoryMiB);
+    if (problem) ctx.addIssue({ code: "custom", path: ["appMemoryMiB"], message: `with appCpu ${ecs.appCpu}: ${problem}` });
+  });
+
 export const configSchema = z
   .object({
     version: z.literal(1).default(1),
+    /** Where users' apps and sandboxes run: containers on this host's Docker engine, or Fargate tasks (docs/ecs.md). */
+    backend: z.enum(["docker", "ecs"]).default("docker"),
+    /** Required when `backend` is "ecs"; ignored otherwise. */
+    ecs: ecsSchema.optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Control API: 127.0.0.1:8081 on the host (docs/CONTRACTS.md); never public. */
     api: z
@@ -194,13 +271,43 @@ export const configSchema = z
     /** uid/gid of the agent-server image's `openhands` user (owner of the workspace). */
     workspaceUid: z.number().int().min(0).default(10001),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.backend !== "ecs") return;
+    if (!config.ecs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ecs"],
+        message: 'is required when backend is "ecs" (cluster, subnets, security groups, roles, EFS and the host\'s private address)',
+      });
+      return;
+    }
+    // The relay and the LLM gateway listen on the same host address the sandbox API does.
+    const taken: Array<[string, number]> = [
+      ["network.relayPort", config.network.relayPort],
+      ["network.llmGatewayPort", config.network.llmGatewayPort],
+    ];
+    for (const [field, port] of taken) {
+      if (port === config.ecs.sandboxApiPort) {
+        ctx.addIssue({ code: "custom", path: ["ecs", "sandboxApiPort"], message: `is already ${field}: pick another port` });
+      }
+    }
+  });
 
 export type SpawnerConfigInput = z.input<typeof configSchema>;
 type ParsedConfig = z.output<typeof configSchema>;
 
+/** The ECS settings with their defaults resolved and the sandbox API key secret read. */
+export type EcsConfig = Omit<NonNullable<ParsedConfig["ecs"]>, "region" | "appImage" | "sandboxApiKeySecret"> & {
+  region: string;
+  appImage: string;
+  sandboxApiKeySecret: string;
+};
+
 /** The validated configuration with every secret read into a string. */
-export type SpawnerConfig = Omit<ParsedConfig, "database" | "secrets"> & {
+export type SpawnerConfig = Omit<ParsedConfig, "database" | "secrets" | "ecs"> & {
+  /** Present when `backend` is "ecs" (and when an ecs section is given with the docker backend, unused then). */
+  ecs?: EcsConfig;
   /** `adminPasswordFile`: where the password was read, to read it again after a rotation (absent when inline). */
   database: Omit<ParsedConfig["database"], "adminPassword" | "tls"> & {
     adminPassword: string;
@@ -278,9 +385,10 @@ export function parseConfig(input: unknown): SpawnerConfig {
     });
     throw new ConfigError(`invalid spawner configuration:\n  ${lines.join("\n  ")}`);
   }
-  const parsed = result.data;
+  const { ecs, ...parsed } = result.data;
   return {
     ...parsed,
+    ...(ecs ? { ecs: ecsConfig(ecs, parsed.region, parsed.images.app) } : {}),
     database: {
       ...parsed.database,
       adminPassword: readSecret(parsed.database.adminPassword, "config.database.adminPassword"),
@@ -293,6 +401,18 @@ export function parseConfig(input: unknown): SpawnerConfig {
       llmGatewayKey: gatewayMasterKey(readSecret(parsed.secrets.llmGatewayKey, "config.secrets.llmGatewayKey")),
     },
   };
+}
+
+function ecsConfig(ecs: NonNullable<ParsedConfig["ecs"]>, region: string, appImage: string): EcsConfig {
+  const secret = readSecret(ecs.sandboxApiKeySecret, "config.ecs.sandboxApiKeySecret");
+  // A short secret makes every user's sandbox API key guessable (src/ecs/sandbox-api-key.ts refuses it too, later).
+  if (secret.length < 32) {
+    throw new ConfigError(
+      `config.ecs.sandboxApiKeySecret: (${secret.length} characters, not shown) is too short: at least 32 characters ` +
+        "(such as 32 random bytes in base64)",
+    );
+  }
+  return { ...ecs, region: ecs.region ?? region, appImage: ecs.appImage ?? appImage, sandboxApiKeySecret: secret };
 }
 
 /** The gateway's master key, from which every person's key is derived; its value is never printed. */
