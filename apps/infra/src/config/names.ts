@@ -17,6 +17,12 @@ export const HOST_SECRET_NAMES = {
 } as const satisfies Record<HostSecretKey, string>;
 export type { HostLogGroupKey, HostSecretKey };
 
+/** ECS mode: IAM path of the per-user sandbox task roles the spawner creates (docs/ecs.md, section 4). */
+export const SANDBOX_ROLE_PATH = "/oh-sandbox/";
+
+/** ECS mode: task definition families the spawner registers, `oh-app-<slug>` and `oh-sbx-<slug>` (docs/ecs.md, section 3). */
+export const TASK_FAMILY_PREFIXES = { app: "oh-app-", sandbox: "oh-sbx-" } as const;
+
 /** The host's log groups (docs/CONTRACTS.md `logGroups`), by key. */
 export const HOST_LOG_GROUPS = HOST_LOG_GROUP_KEYS;
 
@@ -85,6 +91,24 @@ export class DeploymentNames {
   /** Name of the CloudFront VPC origin of the internal ALB. */
   get vpcOriginName(): string {
     return `${this.prefix}-alb`;
+  }
+
+  /** ECS mode: the cluster of users' app and sandbox tasks. */
+  get taskCluster(): string {
+    return `${this.prefix}-users`;
+  }
+
+  /** ECS mode: the log group every user task writes to (one stream per task). */
+  get taskLogGroup(): string {
+    return `${this.pathPrefix}/tasks`;
+  }
+
+  /**
+   * ECS mode: Secrets Manager name prefix of the users' database secrets (`<name>/<environment>/users/<slug>/...`), under the
+   * deployment's secret prefix but apart from the host's own secrets, which the task execution role must not read.
+   */
+  get userSecretPrefix(): string {
+    return `${this.secretPrefix}/users/`;
   }
 
   /** Route 53 zone of the runtime domain: its own zone, or the apex zone when it lies under the apex. */

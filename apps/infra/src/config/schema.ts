@@ -269,6 +269,13 @@ export const DeploymentConfigSchema = z
       .describe("The existing VPC and private subnets the deployment uses."),
     compute: z
       .object({
+        mode: z
+          .enum(["docker", "ecs"], { error: 'is not a compute mode (expected "docker" or "ecs")' })
+          .default("docker")
+          .describe(
+            "Where users' OpenHands apps and sandboxes run: docker (containers on the host) or ecs (Fargate tasks in an ECS " +
+              "cluster; the host keeps the proxy, spawner and LLM gateway). Default: docker.",
+          ),
         instanceType: z
           .string()
           .regex(
@@ -308,7 +315,9 @@ export const DeploymentConfigSchema = z
       })
       .strict()
       .prefault({})
-      .describe("The host: one Graviton instance in an auto scaling group. Default: every field's default."),
+      .describe(
+        "The host (one Graviton instance in an auto scaling group) and where users' containers run. Default: every field's default.",
+      ),
     users: z
       .object({
         idleMinutes: z

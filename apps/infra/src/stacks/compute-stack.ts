@@ -1,13 +1,16 @@
 import type { Construct } from "constructs";
 import { HOST_BUNDLE_DIR, renderUserData } from "@openhands-team/bootstrap-scripts";
 import type { DeploymentConfig } from "../config/schema";
-import { EDGE_REGION, type HostLogGroupKey, type HostSecretKey } from "../config/names";
+import { EDGE_REGION, SANDBOX_ROLE_PATH, type HostLogGroupKey, type HostSecretKey } from "../config/names";
 import { HostBundle } from "../constructs/compute/host-bundle";
 import { HostConfigParameter } from "../constructs/compute/host-config-parameter";
 import { HostFleet } from "../constructs/compute/host-fleet";
 import { HostLogGroups } from "../constructs/observability/host-log-groups";
 import { HostRole } from "../constructs/identity/host-role";
 import { HostSecrets } from "../constructs/identity/host-secrets";
+import { spawnerEcsStatements } from "../constructs/identity/spawner-ecs-permissions";
+import { TaskRoles } from "../constructs/identity/task-roles";
+import { UserTaskCluster } from "../constructs/compute/user-task-cluster";
 import { InternalLoadBalancer } from "../constructs/compute/internal-load-balancer";
 import { PrivateBucket } from "../constructs/data/private-bucket";
 import { SERVICE_PORTS } from "../constructs/network/service-security-groups";
@@ -62,6 +65,7 @@ export class ComputeStack extends DeploymentStack {
       bucketName: artifacts.bucketName,
       bucketArn: artifacts.bucketArn,
     });
+    const ecs = config.compute.mode === "ecs" ? this.userTasks(config, props) : undefined;
     const role = new HostRole(this, "host-role", {
       namePrefix: prefix,
       region: config.region,
@@ -77,6 +81,9 @@ export class ComputeStack extends DeploymentStack {
       edgeRegion: EDGE_REGION,
       logGroupArns: Object.values(logs.arns),
       bundleObjectArn: bundle.objectArn,
+      ...(ecs
+        ? { additionalStatements: ({ partition, account }) => spawnerEcsStatements({ ...ecs.permissions, partition, account }) }
+        : {}),
     });
     const hostConfig = new HostConfigParameter(this, "host-config", {
       parameterName: main.hostConfigParameter,
@@ -152,11 +159,59 @@ export class ComputeStack extends DeploymentStack {
     this.secretArns = secrets.arns;
     this.hostBundleSha256 = bundle.sha256;
     this.operatorOutput("log_groups", logs.names, "CloudWatch log groups of the host's services");
+    if (ecs) this.operatorOutput("ecs", ecs.output, "ECS mode: the cluster, groups, roles and file system the spawner's ECS backends use");
     this.operatorOutput("host_config_parameter", hostConfig.parameterName, "SSM parameter with the host configuration");
     this.operatorOutput(
       "auto_scaling_group",
       fleet.autoScalingGroupName,
       "Auto Scaling group of the host (instance refresh, Session Manager targets)",
     );
+  }
+
+  /** ECS mode: the cluster of users' tasks, their roles, and what the spawner's part of the host role needs to know. */
+  private userTasks(config: DeploymentConfig, props: ComputeStackProps) {
+    const tasks = props.network.taskSecurityGroups;
+    if (!tasks) throw new Error("config.compute.mode: ecs needs the network stack's task security groups (built in ecs mode)");
+    const cluster = new UserTaskCluster(this, "user-tasks", {
+      clusterName: this.names.taskCluster,
+      logGroupName: this.names.taskLogGroup,
+      retentionDays: config.monitoring.logRetentionDays,
+    });
+    const roles = new TaskRoles(this, "task-roles", {
+      namePrefix: this.names.prefix,
+      region: config.region,
+      fileSystemArn: props.data.fileSystemArn,
+      eventsBucketArn: props.data.eventsBucketArn,
+      logGroupArn: cluster.logGroupArn,
+      userSecretPrefix: this.names.userSecretPrefix,
+    });
+    return {
+      permissions: {
+        region: config.region,
+        namePrefix: this.names.prefix,
+        clusterArn: cluster.clusterArn,
+        clusterName: cluster.clusterName,
+        executionRoleArn: roles.executionRoleArn,
+        appTaskRoleArn: roles.appTaskRoleArn,
+        sandboxBoundaryArn: roles.sandboxBoundaryArn,
+        fileSystemArn: props.data.fileSystemArn,
+        userSecretPrefix: this.names.userSecretPrefix,
+      },
+      output: {
+        cluster: cluster.clusterName,
+        cluster_arn: cluster.clusterArn,
+        subnets: props.network.privateSubnetIds,
+        app_security_group: tasks.apps,
+        sandbox_security_group: tasks.sandboxes,
+        execution_role_arn: roles.executionRoleArn,
+        app_task_role_arn: roles.appTaskRoleArn,
+        sandbox_role_boundary_arn: roles.sandboxBoundaryArn,
+        sandbox_role_path: SANDBOX_ROLE_PATH,
+        task_log_group: cluster.logGroupName,
+        file_system_id: props.data.fileSystemId,
+        host_access_point_id: props.data.hostAccessPointId,
+        user_secret_prefix: this.names.userSecretPrefix,
+      },
+    };
   }
 }

@@ -29,6 +29,8 @@ export class DataStack extends DeploymentStack {
   readonly databaseLogGroupName: string;
   readonly fileSystemId: string;
   readonly fileSystemArn: string;
+  /** ECS mode: the host's access point (every mount goes through one). */
+  readonly hostAccessPointId?: string;
   readonly backupVaultName: string;
 
   constructor(scope: Construct, config: DeploymentConfig, props: DataStackProps) {
@@ -73,6 +75,7 @@ export class DataStack extends DeploymentStack {
       namePrefix: prefix,
       subnetIds: network.privateSubnetIds,
       securityGroupId: network.fileSystemSecurityGroupId,
+      computeMode: config.compute.mode,
     });
     const backup = new DataBackupPlan(this, "backup", {
       namePrefix: prefix,
@@ -91,6 +94,7 @@ export class DataStack extends DeploymentStack {
     this.databaseLogGroupName = database.logGroupName;
     this.fileSystemId = fileSystem.fileSystemId;
     this.fileSystemArn = fileSystem.fileSystemArn;
+    this.hostAccessPointId = fileSystem.hostAccessPointId;
     this.backupVaultName = backup.vaultName;
     this.operatorOutput("database_log_group", database.logGroupName, "CloudWatch log group of Aurora's PostgreSQL log");
     this.operatorOutput("database_cluster", database.clusterIdentifier, "Aurora cluster identifier");

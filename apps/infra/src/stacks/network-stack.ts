@@ -3,6 +3,7 @@ import type { DeploymentConfig } from "../config/schema";
 import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from "../config/cloudfront-prefix-lists";
 import { PrivateServiceEndpoints } from "../constructs/network/private-service-endpoints";
 import { ServiceSecurityGroups } from "../constructs/network/service-security-groups";
+import { TaskSecurityGroups } from "../constructs/network/task-security-groups";
 import { VpcFlowLog } from "../constructs/observability/vpc-flow-log";
 import { DeploymentStack } from "./deployment-stack";
 
@@ -19,6 +20,8 @@ export class NetworkStack extends DeploymentStack {
   readonly databaseSecurityGroupId: string;
   readonly fileSystemSecurityGroupId: string;
   readonly endpointSecurityGroupId: string;
+  /** ECS mode: the groups of users' app and sandbox tasks. */
+  readonly taskSecurityGroups?: { readonly apps: string; readonly sandboxes: string };
   /** The prefix list admitted into the ALB. */
   readonly cloudFrontPrefixListId: string;
   readonly flowLogGroupName?: string;
@@ -39,6 +42,17 @@ export class NetworkStack extends DeploymentStack {
       cloudFrontPrefixListId: prefixListId,
       vpcOriginSecurityGroupId: config.network.vpcOriginSecurityGroupId,
     });
+    if (config.compute.mode === "ecs") {
+      const tasks = new TaskSecurityGroups(this, "task-security-groups", {
+        namePrefix: this.names.prefix,
+        vpcId: this.vpcId,
+        hostSecurityGroupId: groups.hostSecurityGroupId,
+        databaseSecurityGroupId: groups.databaseSecurityGroupId,
+        fileSystemSecurityGroupId: groups.fileSystemSecurityGroupId,
+        endpointSecurityGroupId: groups.endpointSecurityGroupId,
+      });
+      this.taskSecurityGroups = { apps: tasks.appSecurityGroupId, sandboxes: tasks.sandboxSecurityGroupId };
+    }
     new PrivateServiceEndpoints(this, "endpoints", {
       namePrefix: this.names.prefix,
       region: config.region,
@@ -71,6 +85,7 @@ export class NetworkStack extends DeploymentStack {
         host: groups.hostSecurityGroupId,
         database: groups.databaseSecurityGroupId,
         efs: groups.fileSystemSecurityGroupId,
+        ...(this.taskSecurityGroups ? { apps: this.taskSecurityGroups.apps, sandboxes: this.taskSecurityGroups.sandboxes } : {}),
       },
       "Security groups, one per purpose",
     );

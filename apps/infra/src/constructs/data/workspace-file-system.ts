@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { EfsAccessPoint } from "@cdktf/provider-aws/lib/efs-access-point";
 import { EfsBackupPolicy } from "@cdktf/provider-aws/lib/efs-backup-policy";
 import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
 import { EfsFileSystemPolicy } from "@cdktf/provider-aws/lib/efs-file-system-policy";
@@ -9,7 +10,22 @@ export interface WorkspaceFileSystemProps {
   /** One mount target per subnet (one subnet per AZ). */
   readonly subnetIds: readonly string[];
   readonly securityGroupId: string;
+  /**
+   * ECS mode: the policy also denies mounts without IAM authorisation or without an access point (an access point is a
+   * boundary only then), and the host gets an access point of its own. @default "docker"
+   */
+  readonly computeMode?: "docker" | "ecs";
 }
+
+/** Tag on the file system naming the compute mode; policy check OHT_EFS_005 reads it. */
+export const COMPUTE_MODE_TAG = "openhands-team:compute-mode";
+
+/** The EFS client actions a mount needs; the deny statements of ECS mode name them. */
+export const EFS_CLIENT_ACTIONS = [
+  "elasticfilesystem:ClientMount",
+  "elasticfilesystem:ClientWrite",
+  "elasticfilesystem:ClientRootAccess",
+] as const;
 
 /**
  * EFS for the users' workspaces and OpenHands state: encrypted, elastic throughput, files move to
@@ -25,6 +41,8 @@ export class WorkspaceFileSystem extends Construct {
   readonly fileSystemId: string;
   readonly fileSystemArn: string;
   readonly mountTargetIds: readonly string[];
+  /** ECS mode: the host's access point (root `/`): with the ECS policy every mount, the host's too, goes through one. */
+  readonly hostAccessPointId?: string;
 
   constructor(scope: Construct, id: string, props: WorkspaceFileSystemProps) {
     super(scope, id);
@@ -34,7 +52,7 @@ export class WorkspaceFileSystem extends Construct {
       performanceMode: "generalPurpose",
       throughputMode: "elastic",
       lifecyclePolicy: [{ transitionToIa: "AFTER_30_DAYS" }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }],
-      tags: { Name: `${props.namePrefix}-workspaces` },
+      tags: { Name: `${props.namePrefix}-workspaces`, [COMPUTE_MODE_TAG]: props.computeMode ?? "docker" },
       lifecycle: { preventDestroy: true },
     });
     // Sniffing and unauthenticated mounts: non-TLS access is denied; the policy grants no one anything.
@@ -52,6 +70,7 @@ export class WorkspaceFileSystem extends Construct {
             Resource: fs.arn,
             Condition: { Bool: { "aws:SecureTransport": "false" } },
           },
+          ...(props.computeMode === "ecs" ? accessPointOnlyStatements(fs.arn) : []),
         ],
       }),
     });
@@ -63,7 +82,43 @@ export class WorkspaceFileSystem extends Construct {
       (subnetId, i) =>
         new EfsMountTarget(this, `mount-target-${i}`, { fileSystemId: fs.id, subnetId, securityGroups: [props.securityGroupId] }).id,
     );
+    if (props.computeMode === "ecs") {
+      // The host still mounts the whole tree (it prepares users' folders and keeps sandbox records), through this one.
+      const host = new EfsAccessPoint(this, "host-access-point", {
+        fileSystemId: fs.id,
+        rootDirectory: { path: "/" },
+        tags: { Name: `${props.namePrefix}-host` },
+      });
+      this.hostAccessPointId = host.id;
+    }
     this.fileSystemId = fs.id;
     this.fileSystemArn = fs.arn;
   }
+}
+
+/**
+ * ECS mode: a sandbox task can reach port 2049, so the file system itself refuses what would skip the per-user access
+ * points. Explicit denies win over any allow, so no role's policy can undo them.
+ */
+function accessPointOnlyStatements(fileSystemArn: string) {
+  return [
+    // Anonymous NFS mounts (a task with no role, any client in the VPC): only IAM-authorised principals mount.
+    {
+      Sid: "DenyMountsWithoutIam",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: [...EFS_CLIENT_ACTIONS],
+      Resource: fileSystemArn,
+      Condition: { Null: { "aws:PrincipalArn": "true" } },
+    },
+    // Mounting the root or another user's tree: every mount goes through an access point, which pins its root and owner.
+    {
+      Sid: "DenyMountsWithoutAccessPoint",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: [...EFS_CLIENT_ACTIONS],
+      Resource: fileSystemArn,
+      Condition: { Null: { "elasticfilesystem:AccessPointArn": "true" } },
+    },
+  ];
 }

@@ -58,6 +58,8 @@ export interface HostRoleProps {
   readonly logGroupArns: readonly string[];
   /** ARN of the host bundle object in the artifacts bucket. */
   readonly bundleObjectArn: string;
+  /** More statements (ECS mode: the spawner's), given the partition and the account. @default none */
+  readonly additionalStatements?: (scope: { readonly partition: string; readonly account: string }) => readonly PolicyStatement[];
 }
 
 /** One statement of an IAM policy document. */
@@ -66,7 +68,7 @@ export interface PolicyStatement {
   readonly Effect: "Allow" | "Deny";
   readonly Action: string | readonly string[];
   readonly Resource: string | readonly string[];
-  readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
 }
 
 /**
@@ -188,6 +190,7 @@ export class HostRole extends Construct {
         Action: [...SSM_CORE_ACTIONS],
         Resource: "*",
       },
+      ...(props.additionalStatements?.({ partition, account }) ?? []),
     ] satisfies PolicyStatement[];
     new IamRolePolicy(this, "policy", {
       role: role.name,

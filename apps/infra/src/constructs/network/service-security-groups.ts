@@ -13,6 +13,18 @@ export const SERVICE_PORTS = {
   nfs: 2049,
   /** Interface endpoints (AWS APIs over TLS). */
   endpointHttps: 443,
+  /** ECS mode: the LLM gateway on the host (docs/CONTRACTS.md, "Ports on the host"). */
+  llmGateway: 4000,
+  /** ECS mode: OpenHands in a user's app task. */
+  app: 3000,
+  /** ECS mode: the ports of a sandbox task: agent-server, VS Code, the two worker ports (docs/ecs.md, section 1). */
+  sandbox: [60000, 60001, 12000, 12001],
+  /** ECS mode: the spawner's remote sandbox API on the host; the per-user key names the user (docs/ecs.md, section 3). */
+  sandboxApi: 8082,
+  /** ECS mode: the spawner's webhook relays on the host, one port per running app (at most `users.maxRunningApps`, 200). */
+  relay: { from: 20000, to: 20199 },
+  /** HTTPS out through the VPC's NAT (images, AWS APIs, git and packages). */
+  https: 443,
 } as const;
 
 export interface ServiceSecurityGroupsProps {

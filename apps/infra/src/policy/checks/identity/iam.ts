@@ -1,6 +1,8 @@
 import type { PolicyCheck, PolicyResource } from "../../types";
-import { blocks, parsePolicy, strings } from "../../graph";
+import { blocks, parsePolicy, referenceTo, resourcesOf, strings } from "../../graph";
 import { SSM_CORE_ACTIONS } from "../../../constructs/identity/host-role";
+import { ECS_CLUSTER_CONDITIONED_ACTIONS, ECS_RESOURCELESS_ACTIONS } from "../../../constructs/identity/spawner-ecs-permissions";
+import { SANDBOX_BOUNDARY_ACTIONS } from "../../../constructs/identity/task-roles";
 
 interface Statement {
   readonly Sid?: string;
@@ -15,7 +17,71 @@ interface Statement {
 const POLICY_HOLDERS = ["aws_iam_role_policy", "aws_iam_policy"];
 
 /** Actions whose API takes no resource ARN: "*" is the only possible resource (IAM documents them so). */
-const RESOURCELESS_ACTIONS = new Set<string>([...SSM_CORE_ACTIONS, "cloudwatch:PutMetricData"]);
+const RESOURCELESS_ACTIONS = new Set<string>([
+  ...SSM_CORE_ACTIONS,
+  "cloudwatch:PutMetricData",
+  "ecr:GetAuthorizationToken",
+  ...ECS_RESOURCELESS_ACTIONS,
+]);
+
+/** Actions whose only resource is "*" but which must then carry a condition on this key (`ecs:cluster`). */
+const CONDITION_SCOPED_ACTIONS = new Map<string, string>(ECS_CLUSTER_CONDITIONED_ACTIONS.map((a) => [a, "ecs:cluster"]));
+
+/** Escalation actions that are acceptable only with a guard: the condition key that must pin them to one value. */
+const GUARDED_ESCALATIONS: Readonly<Record<string, string>> = {
+  "iam:passrole": "iam:PassedToService",
+  "iam:createrole": "iam:PermissionsBoundary",
+  "iam:putrolepolicy": "iam:PermissionsBoundary",
+};
+
+/** Exact-match operators: a guard written with a wildcard or an IfExists operator guards nothing. */
+const EXACT_OPERATORS = new Set(["StringEquals", "ArnEquals"]);
+
+/** Whether a statement pins `key` to literal values without wildcards. */
+function pinned(s: Statement, key: string): boolean {
+  return Object.entries(s.Condition ?? {}).some(
+    ([operator, keys]) =>
+      EXACT_OPERATORS.has(operator) &&
+      keys !== null &&
+      typeof keys === "object" &&
+      key in keys &&
+      strings((keys as Record<string, unknown>)[key]).length > 0 &&
+      strings((keys as Record<string, unknown>)[key]).every((v) => v && !v.includes("*")),
+  );
+}
+
+/** Whether a statement names its resources (no "*" alone). */
+const named = (s: Statement) => strings(s.Resource).length > 0 && !strings(s.Resource).includes("*");
+
+/** Whether an escalation action in this statement carries its guard (and names its resources). */
+function guarded(s: Statement, action: string): boolean {
+  const key = GUARDED_ESCALATIONS[action.toLowerCase()];
+  return key !== undefined && pinned(s, key) && named(s);
+}
+
+/** Every Allow statement in the stack's identity policies, with the resource that holds it. */
+function stackAllowStatements(r: PolicyResource): Statement[] {
+  return [...POLICY_HOLDERS, "aws_iam_role"].flatMap((type) =>
+    Object.values(resourcesOf(r.stackJson, type)).flatMap(
+      (body) => allowStatements({ stack: r.stack, type, name: "", body, stackJson: r.stackJson }) ?? [],
+    ),
+  );
+}
+
+/** Whether an aws_iam_policy serves as a permissions boundary: a role names it, or a condition pins roles to it. */
+function isBoundary(r: PolicyResource): boolean {
+  const needle = referenceTo(r);
+  const roles = Object.values(resourcesOf(r.stackJson, "aws_iam_role"));
+  if (roles.some((role) => String(role.permissions_boundary ?? "").includes(needle))) return true;
+  return stackAllowStatements(r).some((s) =>
+    Object.values(s.Condition ?? {}).some(
+      (keys) =>
+        keys !== null &&
+        typeof keys === "object" &&
+        strings((keys as Record<string, unknown>)["iam:PermissionsBoundary"]).some((v) => v.includes(needle)),
+    ),
+  );
+}
 
 /** Actions that let a principal grant itself more than it was given. */
 const ESCALATION_ACTIONS = [
@@ -77,7 +143,10 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
       const bad = (allowStatements(r) ?? []).flatMap((s, i) => {
         if (s.NotResource !== undefined) return [`${label(s, i)} uses NotResource`];
         if (!strings(s.Resource).includes("*")) return [];
-        const scoped = strings(s.Action).filter((a) => !RESOURCELESS_ACTIONS.has(a));
+        const unbound = strings(s.Action).filter((a) => CONDITION_SCOPED_ACTIONS.has(a) && !pinned(s, CONDITION_SCOPED_ACTIONS.get(a)!));
+        if (unbound.length)
+          return [`${label(s, i)} allows ${unbound.join(", ")} on "*" without a ${CONDITION_SCOPED_ACTIONS.get(unbound[0]!)} condition`];
+        const scoped = strings(s.Action).filter((a) => !RESOURCELESS_ACTIONS.has(a) && !CONDITION_SCOPED_ACTIONS.has(a));
         if (scoped.length) return [`${label(s, i)} allows ${scoped.join(", ")} on "*"`];
         if (strings(s.Action).includes("cloudwatch:PutMetricData") && !JSON.stringify(s.Condition ?? {}).includes("cloudwatch:namespace")) {
           return [`${label(s, i)} allows cloudwatch:PutMetricData in every namespace`];
@@ -89,11 +158,11 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
   },
   {
     id: "OHT_IAM_004",
-    title: "IAM policies grant no privilege-escalation action (CKV_AWS_107-111, CKV2_AWS_40)",
+    title: "IAM policies grant no privilege-escalation action, unless guarded as OHT_IAM_007/008 demand (CKV_AWS_107-111, CKV2_AWS_40)",
     resourceTypes: [...POLICY_HOLDERS, "aws_iam_role"],
     evaluate(r) {
       const found = (allowStatements(r) ?? []).flatMap((s) =>
-        strings(s.Action).filter((a) => ESCALATION_ACTIONS.includes(a.toLowerCase())),
+        strings(s.Action).filter((a) => ESCALATION_ACTIONS.includes(a.toLowerCase()) && !guarded(s, a)),
       );
       return found.length ? `allows ${[...new Set(found)].join(", ")}` : undefined;
     },
@@ -119,6 +188,56 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
       return /:iam::aws:policy\//.test(String(r.body.policy_arn ?? ""))
         ? `attaches the AWS-managed ${String(r.body.policy_arn).split("/").pop()}`
         : undefined;
+    },
+  },
+  {
+    id: "OHT_IAM_007",
+    title: "iam:CreateRole and iam:PutRolePolicy only on named roles and only with an iam:PermissionsBoundary condition (escalation)",
+    resourceTypes: [...POLICY_HOLDERS, "aws_iam_role"],
+    evaluate(r) {
+      // A role made without the boundary could be given any permission, then passed to a task: the spawner's way out.
+      const bad = (allowStatements(r) ?? []).flatMap((s, i) =>
+        strings(s.Action)
+          .filter((a) => ["iam:createrole", "iam:putrolepolicy"].includes(a.toLowerCase()) || a.toLowerCase() === "iam:*")
+          .filter((a) => !guarded(s, a))
+          .map((a) => `${label(s, i)} allows ${a} without pinning iam:PermissionsBoundary on named roles`),
+      );
+      return bad.length ? bad.join("; ") : undefined;
+    },
+  },
+  {
+    id: "OHT_IAM_008",
+    title: "iam:PassRole only on named roles and only with an iam:PassedToService condition (CKV_AWS_286, role hijacking)",
+    resourceTypes: [...POLICY_HOLDERS, "aws_iam_role"],
+    evaluate(r) {
+      // A role passed to any service (EC2, Lambda) runs the caller's code with the role's permissions.
+      const bad = (allowStatements(r) ?? []).flatMap((s, i) =>
+        strings(s.Action)
+          .filter((a) => a.toLowerCase() === "iam:passrole")
+          .filter((a) => !guarded(s, a))
+          .map((a) => `${label(s, i)} allows ${a} without pinning iam:PassedToService on named roles`),
+      );
+      return bad.length ? bad.join("; ") : undefined;
+    },
+  },
+  {
+    id: "OHT_IAM_009",
+    title: "The sandbox roles' permissions boundary allows elasticfilesystem:ClientMount and ClientWrite and nothing else",
+    resourceTypes: ["aws_iam_policy"],
+    evaluate(r) {
+      if (!isBoundary(r)) return undefined;
+      const statements = allowStatements(r);
+      if (!statements) return "the boundary is not literal JSON";
+      // Credential abuse from a sandbox: its role's credentials sit in the sandbox, so the boundary is what they can do.
+      const allowed = new Set<string>(SANDBOX_BOUNDARY_ACTIONS);
+      const bad = statements.flatMap((s, i) =>
+        s.NotAction !== undefined
+          ? [`${label(s, i)} uses NotAction`]
+          : strings(s.Action)
+              .filter((a) => !allowed.has(a))
+              .map((a) => `${label(s, i)} allows ${a}`),
+      );
+      return bad.length ? `the permissions boundary allows more than ${[...allowed].join(" and ")}: ${bad.join("; ")}` : undefined;
     },
   },
 ];

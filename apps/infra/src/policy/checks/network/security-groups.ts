@@ -1,5 +1,10 @@
 import type { PolicyCheck } from "../../types";
-import { blocks } from "../../graph";
+import { blocks, referenced } from "../../graph";
+
+/** Groups of users' tasks (ECS mode), by the suffix of their names: only the host's group may open them. */
+const TASK_GROUP = /-(apps|sandboxes)$/;
+/** The host's group, by the suffix of its name. */
+const HOST_GROUP = /-host$/;
 
 const OPEN = new Set(["0.0.0.0/0", "::/0"]);
 
@@ -54,6 +59,28 @@ export const SECURITY_GROUP_CHECKS: readonly PolicyCheck[] = [
           [rule.cidr_ipv4, rule.cidr_ipv6, ...(rule.cidr_blocks ?? [])].some((c) => OPEN.has(c)),
       );
       return open ? "all protocols to 0.0.0.0/0" : undefined;
+    },
+  },
+  {
+    id: "OHT_SG_005",
+    title: "The groups of users' app and sandbox tasks admit the host's group and nothing else (cross-user access, edge bypass)",
+    resourceTypes: ["aws_security_group", "aws_vpc_security_group_ingress_rule", "aws_security_group_rule"],
+    evaluate(r) {
+      if (r.type === "aws_security_group") {
+        return TASK_GROUP.test(String(r.body.name ?? "")) && blocks(r.body.ingress).length
+          ? `${String(r.body.name)} has inline ingress (expected only rules from the host's group)`
+          : undefined;
+      }
+      if (r.type === "aws_security_group_rule" && r.body.type !== "ingress") return undefined;
+      const target = referenced(r, r.body.security_group_id, "aws_security_group");
+      if (!target || !TASK_GROUP.test(String(target.name ?? ""))) return undefined;
+      const sourceRef = r.body.referenced_security_group_id ?? r.body.source_security_group_id;
+      const source = referenced(r, sourceRef, "aws_security_group");
+      const other = [r.body.cidr_ipv4, r.body.cidr_ipv6, r.body.prefix_list_id, ...(r.body.cidr_blocks ?? [])].filter(Boolean);
+      if (other.length) return `${String(target.name)} admits ${other.join(", ")} (expected only the host's group)`;
+      return source && HOST_GROUP.test(String(source.name ?? ""))
+        ? undefined
+        : `${String(target.name)} admits ${source ? String(source.name) : String(sourceRef ?? "an unknown source")} (expected only the host's group)`;
     },
   },
   {
