@@ -17,7 +17,14 @@ import {
 import type { AppBackend, AppInstance, AppStartRequest, UserPlacement } from "../backends";
 import type { EcsConfig, SpawnerConfig } from "../config";
 import type { Logger } from "../log";
-import { APP_CONTAINER, APP_SPEC_LABEL, APP_STOP_TIMEOUT_SECONDS, appFamily, type AppTaskResources, appTaskDefinition } from "./app-task-definition";
+import {
+  APP_CONTAINER,
+  APP_SPEC_LABEL,
+  APP_STOP_TIMEOUT_SECONDS,
+  appFamily,
+  type AppTaskResources,
+  appTaskDefinition,
+} from "./app-task-definition";
 
 export const APP_GROUP = "apps";
 const FAMILY_PREFIX = "oh-app-";
@@ -259,7 +266,11 @@ export class EcsAppBackend implements AppBackend {
     const registered = await this.call("RegisterTaskDefinition", () => this.client.send(new RegisterTaskDefinitionCommand(input)));
     const arn = registered.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new Error(`ECS RegisterTaskDefinition of ${family} answered no task definition ARN`);
-    this.log.info(latest ? "app task definition changed; new revision" : "app task definition registered", { slug: request.slug, arn, spec });
+    this.log.info(latest ? "app task definition changed; new revision" : "app task definition registered", {
+      slug: request.slug,
+      arn,
+      spec,
+    });
     return arn;
   }
 
@@ -329,7 +340,8 @@ export class EcsAppBackend implements AppBackend {
   private toInstance(slug: string, task: Task): AppInstance {
     if (isRunning(task)) return { slug, state: "running", upstream: `http://${privateAddress(task)}:${this.config.network.appPort}` };
     // PROVISIONING, PENDING, ACTIVATING (or RUNNING before its address shows) while ECS still wants it to run.
-    if (isLive(task) && ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING"].includes(task.lastStatus ?? "")) return { slug, state: "starting" };
+    if (isLive(task) && ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING"].includes(task.lastStatus ?? ""))
+      return { slug, state: "starting" };
     // Stopping or stopped, whatever the cause (cull, SpotInterruption, EssentialContainerExited): the next start runs a new task.
     return { slug, state: "stopped" };
   }
@@ -348,7 +360,9 @@ export class EcsAppBackend implements AppBackend {
     let nextToken: string | undefined;
     do {
       const page = await this.call("ListTasks", () =>
-        this.client.send(new ListTasksCommand({ cluster: this.ecs.cluster, maxResults: 100, ...filter, ...(nextToken ? { nextToken } : {}) })),
+        this.client.send(
+          new ListTasksCommand({ cluster: this.ecs.cluster, maxResults: 100, ...filter, ...(nextToken ? { nextToken } : {}) }),
+        ),
       );
       arns.push(...(page.taskArns ?? []));
       nextToken = page.nextToken;
