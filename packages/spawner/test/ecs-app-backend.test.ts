@@ -69,16 +69,14 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
       }),
     });
   const start = (b: EcsAppBackend, slug: string) =>
-    b
-      .place(slug)
-      .then((placement) =>
-        b.start({
-          slug,
-          placement,
-          database: database(slug),
-          paths: { root: "/unused", openhands: "/unused", workspace: "/unused", sandboxRecords: "/unused" },
-        }),
-      );
+    b.place(slug).then((placement) =>
+      b.start({
+        slug,
+        placement,
+        database: database(slug),
+        paths: { root: "/unused", openhands: "/unused", workspace: "/unused", sandboxRecords: "/unused" },
+      }),
+    );
   const calls = (operation: string) => standIn.calls.filter((call) => call.operation === operation);
   const describeTask = async (slug: string): Promise<Task> => {
     const arn = (standIn.calls.filter((c) => c.operation === "RunTask" && c.status === 200).map((c) => c.body) as any[])

@@ -61,7 +61,7 @@ function familyOf(task: Task): string | undefined {
 
 function isAppTask(task: Task): boolean {
   const family = familyOf(task);
-  return family !== undefined && family.startsWith(FAMILY_PREFIX) && task.startedBy === family.slice(FAMILY_PREFIX.length);
+  return family?.startsWith(FAMILY_PREFIX) === true && task.startedBy === family.slice(FAMILY_PREFIX.length);
 }
 
 function privateAddress(task: Task): string | undefined {
@@ -235,9 +235,8 @@ export class EcsAppBackend implements AppBackend {
     const task = run.tasks?.[0];
     if (!task?.taskArn) {
       const failure = run.failures?.[0];
-      throw new Error(
-        `ECS RunTask started no app task for ${slug}: ${failure ? `${failure.reason ?? "no reason"}${failure.detail ? ` (${failure.detail})` : ""}` : "no task and no failure in the answer"}`,
-      );
+      const why = failure ? `${failure.reason ?? "no reason"}${failure.detail ? ` (${failure.detail})` : ""}` : "no task and no failure";
+      throw new Error(`ECS RunTask started no app task for ${slug}: ${why}`);
     }
     this.log.info("app task started", { slug, task: task.taskArn, taskDefinition: taskDefinitionArn });
     this.tasks.set(slug, task);
