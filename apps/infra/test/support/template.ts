@@ -24,6 +24,16 @@ export function exampleInput(): Json {
   return parseYaml(readFileSync(DEFAULT_CONFIG, "utf8")) as Json;
 }
 
+/** The bundled ECS-mode example (config/example-ecs.yaml), as written in the file. */
+export const ECS_EXAMPLE = join(__dirname, "../../config/example-ecs.yaml");
+
+/** The ECS-mode example, validated, optionally changed by `mutate` first. */
+export function ecsExampleConfig(mutate?: (raw: Json) => void): DeploymentConfig {
+  const raw = parseYaml(readFileSync(ECS_EXAMPLE, "utf8")) as Json;
+  mutate?.(raw);
+  return parseConfig(raw);
+}
+
 /** The problems the validation reports for the example changed by `mutate`; empty when it is accepted. */
 export function configProblems(mutate: (raw: Json) => void): string[] {
   const raw = exampleInput();

@@ -78,9 +78,9 @@ export const SECURITY_GROUP_CHECKS: readonly PolicyCheck[] = [
       const source = referenced(r, sourceRef, "aws_security_group");
       const other = [r.body.cidr_ipv4, r.body.cidr_ipv6, r.body.prefix_list_id, ...(r.body.cidr_blocks ?? [])].filter(Boolean);
       if (other.length) return `${String(target.name)} admits ${other.join(", ")} (expected only the host's group)`;
-      return source && HOST_GROUP.test(String(source.name ?? ""))
-        ? undefined
-        : `${String(target.name)} admits ${source ? String(source.name) : String(sourceRef ?? "an unknown source")} (expected only the host's group)`;
+      if (source && HOST_GROUP.test(String(source.name ?? ""))) return undefined;
+      const what = source ? String(source.name) : String(sourceRef ?? "an unknown source");
+      return `${String(target.name)} admits ${what} (expected only the host's group)`;
     },
   },
   {
