@@ -122,7 +122,8 @@ export class EcsSandboxBackend implements SandboxBackend {
   constructor(private readonly options: EcsSandboxBackendOptions) {
     if (!Number.isInteger(options.sandboxesPerUser) || options.sandboxesPerUser < 2) {
       throw new Error(
-        `EcsSandboxBackend: sandboxesPerUser ${options.sandboxesPerUser} is too small (2 at least: OpenHands pauses down to one less before a start)`,
+        `EcsSandboxBackend: sandboxesPerUser ${options.sandboxesPerUser} is too small ` +
+          "(2 at least: OpenHands pauses down to one less before a start)",
       );
     }
     this.log = options.log.child({ component: "ecs-sandboxes" });
@@ -235,7 +236,9 @@ export class EcsSandboxBackend implements SandboxBackend {
   }
 
   owners(): string[] {
-    return [...this.users.values()].filter((user) => [...user.sandboxes.values()].some((s) => LIVE.has(this.statusOf(s)))).map((u) => u.slug);
+    return [...this.users.values()]
+      .filter((user) => [...user.sandboxes.values()].some((s) => LIVE.has(this.statusOf(s))))
+      .map((u) => u.slug);
   }
 
   isOpen(slug: string): boolean {
@@ -330,7 +333,6 @@ export class EcsSandboxBackend implements SandboxBackend {
   private async runSandboxTask(user: UserSandboxes, sandbox: Sandbox): Promise<void> {
     const { placement, ecs } = this.options;
     const record = sandbox.record;
-    const definitionArn = await this.definitionFor(user.slug, record);
     const sessionKey = randomBytes(32).toString("base64url");
     const environment = { ...record.environment, [SESSION_KEY_VARIABLE]: sessionKey, [WEBHOOK_BASE_VARIABLE]: this.webhookBase(user) };
     const overrides = {
@@ -340,6 +342,8 @@ export class EcsSandboxBackend implements SandboxBackend {
     if (JSON.stringify(overrides).length > 8192) {
       throw new SandboxApiError(400, "environment: too large for an ECS task override (8192 characters with the session key)");
     }
+    // After the checks: a refused start registers no definition revision.
+    const definitionArn = await this.definitionFor(user.slug, record);
     let answer: { tasks?: Task[]; failures?: Array<{ reason?: string; detail?: string }> };
     try {
       answer = await ecs.send(
@@ -351,7 +355,11 @@ export class EcsSandboxBackend implements SandboxBackend {
           group: sandboxGroup(record.sessionId),
           capacityProviderStrategy: [{ capacityProvider: this.options.capacityProvider ?? "FARGATE_SPOT", weight: 1 }],
           networkConfiguration: {
-            awsvpcConfiguration: { subnets: placement.subnets, securityGroups: [placement.sandboxSecurityGroup], assignPublicIp: "DISABLED" },
+            awsvpcConfiguration: {
+              subnets: placement.subnets,
+              securityGroups: [placement.sandboxSecurityGroup],
+              assignPublicIp: "DISABLED",
+            },
           },
           overrides,
         }),
@@ -362,7 +370,10 @@ export class EcsSandboxBackend implements SandboxBackend {
     const task = answer.tasks?.[0];
     if (!task?.taskArn) {
       const failure = answer.failures?.[0];
-      throw new SandboxApiError(503, `ECS could not run the sandbox: ${failure?.reason ?? "no task"}${failure?.detail ? ` (${failure.detail})` : ""}`);
+      throw new SandboxApiError(
+        503,
+        `ECS could not run the sandbox: ${failure?.reason ?? "no task"}${failure?.detail ? ` (${failure.detail})` : ""}`,
+      );
     }
     record.taskId = taskIdOf(task.taskArn);
     sandbox.task = taskView(task);
@@ -389,13 +400,18 @@ export class EcsSandboxBackend implements SandboxBackend {
     try {
       const latest = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: sandboxFamily(slug) }));
       const definition = latest.taskDefinition;
-      if (definition?.status === "ACTIVE" && definition.taskDefinitionArn && definition.containerDefinitions?.[0]?.dockerLabels?.[SPEC_HASH_LABEL] === hash) {
+      if (
+        definition?.status === "ACTIVE" &&
+        definition.taskDefinitionArn &&
+        definition.containerDefinitions?.[0]?.dockerLabels?.[SPEC_HASH_LABEL] === hash
+      ) {
         this.definitions.set(slug, { hash, arn: definition.taskDefinitionArn });
         return definition.taskDefinitionArn;
       }
     } catch (error) {
       // ClientException "Unable to describe task definition." for a family never registered: register it below.
-      if (ecsErrorName(error) !== "ClientException") throw new SandboxApiError(502, `ECS DescribeTaskDefinition failed: ${ecsErrorText(error)}`);
+      if (ecsErrorName(error) !== "ClientException")
+        throw new SandboxApiError(502, `ECS DescribeTaskDefinition failed: ${ecsErrorText(error)}`);
     }
     try {
       const registered = await ecs.send(new RegisterTaskDefinitionCommand(input));

@@ -61,7 +61,9 @@ export function parseStartRequest(body: unknown): StartRequest {
     if (input[field] !== undefined && input[field] !== SANDBOX_UID) bad(`${field}: ${shown(input[field])} is not ${SANDBOX_UID}`);
   }
   if (input.runtime_class !== undefined && input.runtime_class !== null) {
-    bad(`runtime_class: ${shown(input.runtime_class)} is not available: sandboxes are Fargate tasks (leave OH_SANDBOX_RUNTIME_CLASS unset)`);
+    bad(
+      `runtime_class: ${shown(input.runtime_class)} is not available: sandboxes are Fargate tasks (leave OH_SANDBOX_RUNTIME_CLASS unset)`,
+    );
   }
   // resource_factor is read and ignored: the task size is the spawner's setting, an app does not choose its bill.
   if (input.resource_factor !== undefined && (typeof input.resource_factor !== "number" || !(input.resource_factor > 0))) {
@@ -93,7 +95,8 @@ function parseCommand(value: unknown): string[] | undefined {
 
 function parseEnvironment(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return Object.create(null);
-  if (typeof value !== "object" || Array.isArray(value)) return bad(`environment: expected an object of names to strings, got ${shown(value)}`);
+  if (typeof value !== "object" || Array.isArray(value))
+    return bad(`environment: expected an object of names to strings, got ${shown(value)}`);
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > MAX_ENV_ENTRIES) bad(`environment: ${entries.length} variables, ${MAX_ENV_ENTRIES} at most`);
   const environment: Record<string, string> = Object.create(null);

@@ -71,7 +71,10 @@ const STARTING = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
  * (UserInitiated) → stopped; stopped for any other reason (EssentialContainerExited, SpotInterruption,
  * TaskFailedToStart, ...) → error.
  */
-export function runtimeStatusOf(task: Pick<Task, "lastStatus" | "desiredStatus" | "stopCode">, privateIp: string | undefined): RuntimeStatus {
+export function runtimeStatusOf(
+  task: Pick<Task, "lastStatus" | "desiredStatus" | "stopCode">,
+  privateIp: string | undefined,
+): RuntimeStatus {
   if (task.desiredStatus === "STOPPED" || task.lastStatus === "STOPPED" || task.stopCode) {
     return task.stopCode === "UserInitiated" ? "stopped" : "error";
   }
@@ -116,7 +119,13 @@ export function taskView(task: Task): SandboxTaskView {
 
 /** A task that ECS no longer knows (DescribeTasks: failure MISSING): gone, as far as the app is concerned. */
 export function missingTaskView(taskId: string): SandboxTaskView {
-  return { taskId, lastStatus: "STOPPED", desiredStatus: "STOPPED", status: "stopped", stoppedReason: "the task is no longer known to ECS" };
+  return {
+    taskId,
+    lastStatus: "STOPPED",
+    desiredStatus: "STOPPED",
+    status: "stopped",
+    stoppedReason: "the task is no longer known to ECS",
+  };
 }
 
 /** What the sandbox task definition is made of. */
