@@ -11,11 +11,14 @@ export type RouteKind = "agent-server" | "vscode" | "worker" | "unknown";
 /** Where a user's containers live, decided before the app starts. */
 export interface UserPlacement {
   slug: string;
-  /** Address the user's sandboxes reach their callbacks on (the relay listens here). */
+  /** Address the user's sandboxes reach their callbacks on (the relay listens here). ECS: the host's private address. */
   callbackAddress: string;
-  /** `OH_SANDBOX_CONTAINER_URL_PATTERN` for the user's app. */
+  /**
+   * `OH_SANDBOX_CONTAINER_URL_PATTERN` for the user's app. ECS: not given to the app (the remote sandbox service reads
+   * no pattern); the shape of the sandbox URLs the sandbox API answers, `http://{port}-<slug>.<sandbox domain>`.
+   */
   sandboxUrlPattern: string;
-  /** `host.docker.internal` as the user's sandboxes see it. */
+  /** `host.docker.internal` as the user's sandboxes see it. ECS: the host's private address. */
   sandboxHostAddress: string;
 }
 
