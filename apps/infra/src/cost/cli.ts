@@ -1,7 +1,8 @@
 /**
  * `pnpm cost [--config <file>]`: synthesizes the deployment (--config, else OH_TEAM_CONFIG, else
  * config/example.yaml) into a temporary folder, then prints a monthly estimate from that Terraform, the price
- * table's date and sources, a legend of its markers, and the comparison with the reference deployment.
+ * table's date and sources, a legend of its markers, and the comparison with the reference deployment; then the
+ * users' compute in docker mode against ecs mode, with the activity it assumes.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { ConfigError, displayPath, loadConfig } from "../config/load";
 import { loadSynthesizedStacks } from "../policy/runner";
 import { synthesize } from "../synth";
 import { estimateMonthlyCost, DEFAULT_USAGE, type CostLine } from "./estimate";
+import { compareModes, formatModeComparison } from "./user-compute";
 import { CONFIDENCE_LEGEND, PRICE_TABLE_DATE, PRICE_TABLE_REGION, PRICED_REGIONS, REFERENCE_MONTHLY } from "./prices";
 
 /** Marks a figure priced with us-east-1's price for a region the table has no prices for. */
@@ -84,6 +86,7 @@ function main(): number {
           `${config.region}), before Bedrock tokens`,
       ),
     );
+    console.log(formatModeComparison(compareModes(config), config.users.idleMinutes));
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) {

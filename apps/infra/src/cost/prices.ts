@@ -43,7 +43,28 @@ export const EC2_HOURLY: Readonly<Record<string, Price>> = {
   "c7g.xlarge": { usd: 0.145, unit: "hour", confidence: "3P", source: "public price tables" },
   "c7g.2xlarge": { usd: 0.29, unit: "hour", confidence: "K", source: "AWS list price" },
   "m6g.xlarge": { usd: 0.154, unit: "hour", confidence: "3P", source: "public price tables" },
+  // Not in the research notes: m7g sizes are priced linearly there ("xlarge = 2 x large", verified), so 4 x xlarge.
+  "m7g.4xlarge": { usd: 0.6528, unit: "hour", confidence: "EST", source: "4 x m7g.xlarge (m7g prices are linear in size)" },
 };
+
+/**
+ * Fargate (Linux, us-east-1). None of these is in the research notes (/work/shared/reference has no Fargate price);
+ * they are the on-demand rates of the AWS Fargate pricing page, https://aws.amazon.com/fargate/pricing/, as quoted
+ * with that page as their source by vantage.sh ("AWS Fargate Pricing Explained") and fortem.dev ("verified June 2026").
+ * Fargate Spot has no fixed price (the page's "Current Spot price" table moves with supply and demand, 50-70 % below
+ * on-demand per AWS) and runs X86_64 tasks only ("Linux tasks with the ARM64 architecture don't support the Fargate Spot
+ * capacity provider", Amazon ECS Developer Guide, "Fargate capacity providers"), so sandboxes on Spot are priced at the
+ * X86_64 rate less an assumed discount.
+ */
+export const FARGATE_PRICES = {
+  armVcpuHour: { usd: 0.03238, unit: "vCPU-hour (ARM64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
+  armGbHour: { usd: 0.00356, unit: "GB-hour (ARM64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
+  x86VcpuHour: { usd: 0.04048, unit: "vCPU-hour (X86_64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
+  x86GbHour: { usd: 0.004445, unit: "GB-hour (X86_64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
+} satisfies Record<string, Price>;
+
+/** Fargate Spot's discount on the X86_64 on-demand rates assumed by the estimate: the low end of AWS's 50-70 %. */
+export const FARGATE_SPOT_DISCOUNT = 0.5;
 
 export const PRICES = {
   ebsGp3: { usd: 0.08, unit: "GB-month", confidence: "V", source: "Infracost golden ebs_volume_test" },
@@ -52,6 +73,7 @@ export const PRICES = {
   interfaceEndpointHour: { usd: 0.01, unit: "endpoint-AZ-hour", confidence: "V", source: "Infracost golden vpc_endpoint_test" },
   publicIpv4Hour: { usd: 0.005, unit: "address-hour", confidence: "V", source: "AWS Networking blog, Feb 2024" },
   natHour: { usd: 0.045, unit: "hour", confidence: "V", source: "Infracost golden nat_gateway_test" },
+  natGb: { usd: 0.045, unit: "GB processed", confidence: "V", source: "Infracost golden nat_gateway_test" },
   auroraAcuHour: { usd: 0.12, unit: "ACU-hour", confidence: "V", source: "Infracost golden rds_cluster_instance_test" },
   auroraStorage: { usd: 0.1, unit: "GB-month", confidence: "V", source: "Infracost golden" },
   auroraIoMillion: { usd: 0.2, unit: "1M requests", confidence: "V", source: "Infracost golden" },
