@@ -458,6 +458,10 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
     // WHEN a new spawner's backend opens both users
     backend = newBackend();
     const apiUrl = await backend.listen();
+    // (first the users' tasks without opening anyone, as a spawner start does for the orphan sweep)
+    expect(await backend.discover((who) => userPaths(efsRoot, who))).toBe(2);
+    expect(runningCountOf(backend)).toEqual({ running: 2, owners: [alice, bob].sort() });
+    expect((await new RemoteSandboxCalls(apiUrl, asBob.apiKey, asBob.webUrl).list()).status).toBe(401);
     for (const who of [alice, bob]) await backend.open(who, place(who), userPaths(efsRoot, who));
     asAlice = new RemoteSandboxCalls(apiUrl, asAlice.apiKey, asAlice.webUrl);
     asBob = new RemoteSandboxCalls(apiUrl, asBob.apiKey, asBob.webUrl);

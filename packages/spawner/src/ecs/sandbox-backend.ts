@@ -22,6 +22,7 @@ import {
 import { createHash } from "node:crypto";
 import type { SandboxBackend, SandboxRoute, UserPlacement } from "../backends";
 import type { Logger } from "../log";
+import { isUserSlug } from "../slug";
 import type { UserPaths } from "../user-directories";
 import type { EcsPlacement } from "./client";
 import { type RuntimeObject, SandboxApiServer } from "./sandbox-api";
@@ -243,6 +244,34 @@ export class EcsSandboxBackend implements SandboxBackend {
 
   isOpen(slug: string): boolean {
     return this.users.get(slug)?.open === true;
+  }
+
+  /**
+   * After a spawner start: finds the sandbox tasks of users not opened (yet), so that owners() reports them and the
+   * orphan sweep stops them (their records then turn paused). Their keys stay refused until open(). Returns the
+   * number of users found.
+   */
+  async discover(pathsFor: (slug: string) => UserPaths): Promise<number> {
+    const { ecs, placement } = this.options;
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await ecs.send(new ListTasksCommand({ cluster: placement.cluster, maxResults: 100, nextToken }));
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const slugs = new Set<string>();
+    for (const task of (await this.describe(arns.map(taskIdOf))).values()) {
+      const owner = /^sbx\/([a-z2-7]{16})$/.exec(task?.startedBy ?? "")?.[1];
+      if (owner && isUserSlug(owner) && !this.users.has(owner)) slugs.add(owner);
+    }
+    for (const slug of slugs) {
+      const user = this.newUser(slug);
+      user.records = new EcsSandboxRecords(pathsFor(slug).sandboxRecords);
+      this.users.set(slug, user);
+      await this.serial(slug, () => this.restore(user));
+    }
+    return slugs.size;
   }
 
   // ---- the API's calls ----
