@@ -18,7 +18,6 @@ import { ecsClient } from "../src/ecs/client";
 import { sandboxApiKey, verifySandboxApiKey } from "../src/ecs/sandbox-api-key";
 import { createLogger } from "../src/log";
 import { user } from "./helpers/harness";
-import { ensureLabImages } from "./helpers/lab-images";
 import { minimalConfigDocument } from "./helpers/minimal-config";
 
 jest.setTimeout(60_000);
@@ -98,7 +97,8 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
   };
 
   beforeAll(async () => {
-    const images = await ensureLabImages();
+    // The app and the tasks' network owner only: the agent-server image is named in the environment, never run here.
+    const app = await ensureImage(STAND_IN.app["1.7.0"]);
     await ensureImage(STAND_IN.node);
     efsRoot = mkdtempSync(join(tmpdir(), "ecs-app-efs-"));
     const users = [alice, bob, carol, dave];
@@ -128,14 +128,15 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     });
     config = parseConfig({
       ...minimalConfigDocument(),
-      images: { app: images.app, agentServer: images.agentServer },
+      images: { app, agentServer: STAND_IN.agentServer["1.19.1-python"] },
       backend: "ecs",
       ecs: {
         endpoint: standIn.endpoint,
         cluster: CLUSTER,
         subnets: [SUBNET.id],
         appSecurityGroup: SECURITY_GROUP,
-        sandboxSecurityGroup: SECURITY_GROUP,
+        // Unknown to the stand-in (it refuses unknown groups as EC2 does): an app task given it would not start.
+        sandboxSecurityGroup: "sg-0fffffffffffffff1",
         executionRoleArn: "arn:aws:iam::123456789012:role/openhands-ecs-execution",
         appTaskRoleArn: APP_TASK_ROLE,
         appCpu: 256,
@@ -263,7 +264,9 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     expect(backend.get(alice.slug)).toEqual({ slug: alice.slug, state: "stopped" });
     expect(stoppedSeen).toContain(alice.slug);
 
+    const began = Date.now();
     const again = await start(backend, alice.slug);
+    process.stdout.write(`ecs-app-backend: restart to RUNNING (definition reused): ${Date.now() - began} ms\n`);
     expect(again.state).toBe("running");
     const after = await describeTask(alice.slug);
     expect(after.taskArn).not.toBe(before.taskArn);
