@@ -160,7 +160,7 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     if (efsRoot) rmSync(efsRoot, { recursive: true, force: true });
   });
 
-  test("GIVEN a user with no task WHEN the app starts THEN one FARGATE task runs, in the app subnets, and its upstream answers", async () => {
+  test("GIVEN a user with no task WHEN the app starts THEN one FARGATE task runs in the app subnets and its upstream answers", async () => {
     const began = Date.now();
     const instance = await start(backend, alice.slug);
     const ms = Date.now() - began;
@@ -177,7 +177,7 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     expect(task.attachments?.[0]?.details).toEqual(expect.arrayContaining([{ name: "subnetId", value: SUBNET.id }]));
   });
 
-  test("THEN the task sees the docker environment turned to the remote sandbox API, the password only as a secret, and its EFS folder", async () => {
+  test("THEN the task sees the docker environment for the remote sandbox API, the password only as a secret, its EFS folder", async () => {
     const task = await describeTask(alice.slug);
     const [inspected] = JSON.parse(docker(["inspect", task.containers![0]!.runtimeId!]).stdout);
     const env = Object.fromEntries(
@@ -253,7 +253,7 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     expect(restarted.list()).toEqual([backend.get(alice.slug)]);
   });
 
-  test("GIVEN the running app WHEN it is stopped and started THEN StopTask says idle cull, and the unchanged definition is reused", async () => {
+  test("GIVEN the running app WHEN stopped and started THEN StopTask says idle cull and the unchanged definition is reused", async () => {
     const registered = calls("RegisterTaskDefinition").length;
     const before = await describeTask(alice.slug);
     await backend.stop(alice.slug);
@@ -285,7 +285,7 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     await bigger.stop(alice.slug);
   });
 
-  test("GIVEN a running app whose container exits WHEN the view refreshes THEN it is stopped, and the next start runs a new task", async () => {
+  test("GIVEN an app whose container exits WHEN the view refreshes THEN it is stopped and the next start runs a new task", async () => {
     const first = await start(backend, bob.slug);
     const task = await describeTask(bob.slug);
     docker(["kill", task.containers![0]!.runtimeId!]);
