@@ -14,13 +14,15 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, type ECSClient, type Task } from "@aws-sdk/client-ecs";
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, type Task } from "@aws-sdk/client-ecs";
 import { describeWithEngine, docker, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
 import { EcsStandIn } from "@openhands-team/ecs-standin";
 import type { UserPlacement } from "../src/backends";
 import { ecsClient, type EcsPlacement } from "../src/ecs/client";
 import { sandboxApiKey } from "../src/ecs/sandbox-api-key";
 import { EcsSandboxBackend } from "../src/ecs/sandbox-backend";
+import { parseStartRequest } from "../src/ecs/sandbox-requests";
+import { fargateSizeProblem, runtimeStatusOf } from "../src/ecs/sandbox-task";
 import { createLogger } from "../src/log";
 import { slugForSub } from "../src/slug";
 import { userPaths } from "../src/user-directories";
@@ -502,3 +504,64 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
 function runningCountOf(backend: EcsSandboxBackend): { running: number; owners: string[] } {
   return { running: backend.runningCount(), owners: backend.owners().sort() };
 }
+
+describe("ECS sandbox service: the rules that need no engine", () => {
+  const task = (lastStatus: string, desiredStatus = "RUNNING", stopCode?: string) => ({ lastStatus, desiredStatus, stopCode }) as Task;
+
+  test("task status → runtime status, as docs/ecs.md section 3 maps it", () => {
+    const cases: Array<[Task, string | undefined, string]> = [
+      [task("PROVISIONING"), undefined, "starting"],
+      [task("PENDING"), undefined, "starting"],
+      [task("ACTIVATING"), "10.0.0.5", "starting"],
+      // RUNNING without its address yet: nothing to route to, still starting
+      [task("RUNNING"), undefined, "starting"],
+      [task("RUNNING"), "10.0.0.5", "running"],
+      [task("RUNNING", "STOPPED", "UserInitiated"), "10.0.0.5", "stopped"],
+      [task("STOPPED", "STOPPED", "UserInitiated"), undefined, "stopped"],
+      [task("STOPPED", "STOPPED", "EssentialContainerExited"), undefined, "error"],
+      [task("STOPPED", "STOPPED", "SpotInterruption"), undefined, "error"],
+      [task("STOPPED", "STOPPED", "TaskFailedToStart"), undefined, "error"],
+      [task("DEACTIVATING"), "10.0.0.5", "error"],
+    ];
+    for (const [given, ip, expected] of cases)
+      expect({ ...given, status: runtimeStatusOf(given, ip) }).toEqual({ ...given, status: expected });
+  });
+
+  test("the backend refuses a limit below 2 and a task size Fargate does not run", () => {
+    const options = {
+      ecs: new ECSClient({ region: "eu-central-1" }),
+      placement: {
+        region: "eu-central-1",
+        cluster: "c",
+        subnets: [],
+        appSecurityGroup: "",
+        sandboxSecurityGroup: "",
+        executionRoleArn: "",
+      },
+      apiKeySecret: SECRET,
+      listen: { host: "127.0.0.1", port: 0 },
+      sandboxDomain: DOMAIN,
+      image: "agent-server:1",
+      userResources: async () => ({ workspaceAccessPointId: "", fileSystemId: "", sandboxTaskRoleArn: "" }),
+      sandboxesPerUser: 2,
+      relayPort: 3000,
+      log: createLogger({ level: "error" }),
+    };
+    expect(() => new EcsSandboxBackend({ ...options, sandboxesPerUser: 1 })).toThrow(/sandboxesPerUser 1 is too small/);
+    expect(() => new EcsSandboxBackend({ ...options, taskSize: { cpu: "1024", memory: "1024" } })).toThrow(
+      /taskSize: memory "1024" does not go with cpu 1024 on Fargate \(2048 to 8192 MiB/,
+    );
+    expect(() => new EcsSandboxBackend({ ...options, taskSize: { cpu: "300", memory: "1024" } })).toThrow(
+      /cpu "300" is not a Fargate size/,
+    );
+    expect(fargateSizeProblem("256", "512")).toBeUndefined();
+    expect(fargateSizeProblem("4096", "30720")).toBeUndefined();
+  });
+
+  test("start requests: a command given as one line is split; working folder and session id are bounded", () => {
+    const parsed = parseStartRequest({ image: "i", command: "/usr/local/bin/openhands-agent-server --port 60000", session_id: "abc" });
+    expect(parsed).toMatchObject({ command: ["/usr/local/bin/openhands-agent-server", "--port", "60000"], workingDir: "/workspace" });
+    expect(() => parseStartRequest({ image: "i", session_id: "abc", working_dir: "/workspace/../etc" })).toThrow(/working_dir/);
+    expect(() => parseStartRequest({ image: "i", session_id: "x".repeat(65) })).toThrow(/session_id/);
+  });
+});

@@ -30,6 +30,7 @@ import { verifySandboxApiKey } from "./sandbox-api-key";
 import { EcsSandboxRecords, type EcsSandboxRecord } from "./sandbox-records";
 import { SandboxApiError, type StartRequest } from "./sandbox-requests";
 import {
+  fargateSizeProblem,
   missingTaskView,
   overrideEnvironmentOf,
   ROUTE_PORTS_PER_SANDBOX,
@@ -110,6 +111,7 @@ interface UserSandboxes {
   refreshedAt: number;
 }
 
+const DEFAULT_TASK_SIZE = { cpu: "1024", memory: "4096" };
 const LIVE: ReadonlySet<RuntimeStatus> = new Set(["starting", "running"]);
 
 export class EcsSandboxBackend implements SandboxBackend {
@@ -127,6 +129,9 @@ export class EcsSandboxBackend implements SandboxBackend {
           "(2 at least: OpenHands pauses down to one less before a start)",
       );
     }
+    const size = options.taskSize ?? DEFAULT_TASK_SIZE;
+    const sizeProblem = fargateSizeProblem(size.cpu, size.memory);
+    if (sizeProblem) throw new Error(`EcsSandboxBackend: taskSize: ${sizeProblem}`);
     this.log = options.log.child({ component: "ecs-sandboxes" });
     this.api = new SandboxApiServer(
       {
@@ -411,7 +416,7 @@ export class EcsSandboxBackend implements SandboxBackend {
 
   private async definitionFor(slug: string, record: EcsSandboxRecord): Promise<string> {
     const resources = await this.options.userResources(slug);
-    const size = this.options.taskSize ?? { cpu: "1024", memory: "4096" };
+    const size = this.options.taskSize ?? DEFAULT_TASK_SIZE;
     const { input, hash } = sandboxTaskDefinition({
       slug,
       image: record.image,

@@ -76,7 +76,8 @@ export function runtimeStatusOf(
   privateIp: string | undefined,
 ): RuntimeStatus {
   if (task.desiredStatus === "STOPPED" || task.lastStatus === "STOPPED" || task.stopCode) {
-    return task.stopCode === "UserInitiated" ? "stopped" : "error";
+    // No stop code yet: a StopTask of ours on its way (ECS names every other cause: SpotInterruption, EssentialContainerExited, ...).
+    return task.stopCode === undefined || task.stopCode === "UserInitiated" ? "stopped" : "error";
   }
   if (task.lastStatus === "RUNNING") return privateIp ? "running" : "starting";
   if (STARTING.has(task.lastStatus ?? "")) return "starting";
@@ -126,6 +127,29 @@ export function missingTaskView(taskId: string): SandboxTaskView {
     status: "stopped",
     stoppedReason: "the task is no longer known to ECS",
   };
+}
+
+/** Fargate's task sizes (Developer Guide, "task definition parameters for Fargate"): memory MiB per CPU units. */
+const FARGATE_MEMORY: Record<string, { min: number; max: number; step: number }> = {
+  "256": { min: 512, max: 2048, step: 512 },
+  "512": { min: 1024, max: 4096, step: 1024 },
+  "1024": { min: 2048, max: 8192, step: 1024 },
+  "2048": { min: 4096, max: 16384, step: 1024 },
+  "4096": { min: 8192, max: 30720, step: 1024 },
+  "8192": { min: 16384, max: 61440, step: 4096 },
+  "16384": { min: 32768, max: 122880, step: 8192 },
+};
+
+/** Why a task size is not one Fargate runs, or undefined when it is. */
+export function fargateSizeProblem(cpu: string, memory: string): string | undefined {
+  const range = FARGATE_MEMORY[cpu];
+  if (!range) return `cpu ${JSON.stringify(cpu)} is not a Fargate size (${Object.keys(FARGATE_MEMORY).join(", ")})`;
+  const mib = Number(memory);
+  if (!Number.isInteger(mib) || mib < range.min || mib > range.max || (mib - range.min) % range.step !== 0) {
+    const allowed = `${range.min} to ${range.max} MiB in steps of ${range.step}`;
+    return `memory ${JSON.stringify(memory)} does not go with cpu ${cpu} on Fargate (${allowed})`;
+  }
+  return undefined;
 }
 
 /** What the sandbox task definition is made of. */
