@@ -21,12 +21,13 @@ import type { UserPlacement } from "../src/backends";
 import { ecsClient, type EcsPlacement } from "../src/ecs/client";
 import { sandboxApiKey } from "../src/ecs/sandbox-api-key";
 import { EcsSandboxBackend } from "../src/ecs/sandbox-backend";
+import { routeOfSandboxHost } from "../src/ecs/sandbox-hosts";
 import { parseStartRequest } from "../src/ecs/sandbox-requests";
 import { fargateSizeProblem, runtimeStatusOf } from "../src/ecs/sandbox-task";
 import { createLogger } from "../src/log";
 import { slugForSub } from "../src/slug";
 import { userPaths } from "../src/user-directories";
-import { base62Id, eventually, RemoteSandboxCalls, rawRequest } from "./ecs-sandbox-support";
+import { base62Id, buildServiceUrl, eventually, RemoteSandboxCalls, rawRequest } from "./ecs-sandbox-support";
 
 jest.setTimeout(60_000);
 
@@ -57,7 +58,7 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
   let asAlice: RemoteSandboxCalls;
   let asBob: RemoteSandboxCalls;
   const a1 = base62Id();
-  const a2 = base62Id();
+  let a2 = base62Id();
   const b1 = base62Id();
   let a1First: { runtimeId: string; key: string; port: number };
   const figures: Record<string, number> = {};
@@ -238,6 +239,15 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
       { owner: alice, upstream: `http://${ip}:12000`, kind: "worker", sessionKeySha256: sha256(key) },
       { owner: alice, upstream: `http://${ip}:12001`, kind: "worker", sessionKeySha256: sha256(key) },
     ]);
+    // AND the names OpenHands derives from the url map onto those four routes
+    const viaName = (service: string | undefined) => {
+      const url = service
+        ? buildServiceUrl(`http://${port}-${alice}.${DOMAIN}`, service, a1First.runtimeId)
+        : `http://${port}-${alice}.${DOMAIN}/`;
+      const route = routeOfSandboxHost(new URL(url).hostname, DOMAIN);
+      return route && backend.resolve(route.slug, route.port)?.upstream;
+    };
+    expect([undefined, "vscode", "work-1", "work-2"].map(viaName)).toEqual([60000, 60001, 12000, 12001].map((p) => `http://${ip}:${p}`));
     // Route confusion: another owner, or a port outside the sandbox's four, resolves to nothing.
     expect(backend.resolve(bob, port)).toBeUndefined();
     expect(backend.resolve(alice, port + 4)).toBeUndefined();
@@ -375,12 +385,14 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
   });
 
   test("the per-user limit: a third running sandbox is refused; a paused one frees its place; delete drops it", async () => {
-    // GIVEN Alice with a1 running, WHEN a second starts, THEN it is accepted (limit 2)
-    expect((await asAlice.start(image, a2)).status).toBe(200);
-    // WHEN a third starts, THEN 429 with the reason, and no task
-    const third = base62Id();
-    const refused = await asAlice.start(image, third);
-    expect(refused.status).toBe(429);
+    // GIVEN Alice with a1 running, WHEN two more start at the same moment (limit 2)
+    const [x, y] = [a2, base62Id()];
+    const answers = await Promise.all([asAlice.start(image, x), asAlice.start(image, y)]);
+    // THEN exactly one is accepted: the limit check and the start do not race; the other is 429 with the reason
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 429]);
+    a2 = answers[0]!.status === 200 ? x : y;
+    const third = a2 === x ? y : x;
+    const refused = answers[0]!.status === 200 ? answers[1]! : answers[0]!;
     expect(refused.body.detail).toMatch(/sandbox limit reached: 2 of 2/);
     expect((await asAlice.getRuntime(third)).status).toBe(404);
     // Bob's sandbox does not count against Alice, nor hers against him
@@ -563,5 +575,27 @@ describe("ECS sandbox service: the rules that need no engine", () => {
     expect(parsed).toMatchObject({ command: ["/usr/local/bin/openhands-agent-server", "--port", "60000"], workingDir: "/workspace" });
     expect(() => parseStartRequest({ image: "i", session_id: "abc", working_dir: "/workspace/../etc" })).toThrow(/working_dir/);
     expect(() => parseStartRequest({ image: "i", session_id: "x".repeat(65) })).toThrow(/session_id/);
+  });
+
+  test("internal host names: the four services of a url, and nothing else", () => {
+    const who = slug(901);
+    const url = `http://40004-${who}.${DOMAIN}`;
+    const names = ["", "vscode", "work-1", "work-2"].map((name) => new URL(name ? buildServiceUrl(url, name, "t") : url).hostname);
+    expect(names.map((name) => routeOfSandboxHost(name, DOMAIN))).toEqual(
+      [40004, 40005, 40006, 40007].map((port) => ({ slug: who, port })),
+    );
+    // Host confusion: other services, case, ports, extra labels, other domains, ports past 65535
+    for (const host of [
+      `vnc-40004-${who}.${DOMAIN}`,
+      `40004-${who.toUpperCase()}.${DOMAIN}`,
+      `40004-${who}.${DOMAIN}:80`,
+      `a.40004-${who}.${DOMAIN}`,
+      `40004-${who}.${DOMAIN}.evil.example`,
+      `40004-${who}.sandboxesxinternal`,
+      `65534-${who}.${DOMAIN}`,
+      `040004-${who}.${DOMAIN}`,
+    ]) {
+      expect({ host, route: routeOfSandboxHost(host, DOMAIN) }).toEqual({ host, route: undefined });
+    }
   });
 });

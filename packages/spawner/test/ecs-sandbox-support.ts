@@ -109,6 +109,18 @@ export class RemoteSandboxCalls {
   }
 }
 
+/**
+ * `_build_service_url` of remote_sandbox_service.py: path mode when the url's path starts with `/<runtime_id>`,
+ * otherwise subdomain mode, `<scheme>://<name>-<netloc><path>`.
+ */
+export function buildServiceUrl(url: string, serviceName: string, runtimeId: string): string {
+  const match = /^([a-z]+):\/\/([^/]+)(\/.*)?$/.exec(url);
+  if (!match) throw new Error(`not a url: ${url}`);
+  const [, scheme, netloc, path = "/"] = match;
+  if (path.startsWith(`/${runtimeId}`)) return `${scheme}://${netloc}/${runtimeId}/${serviceName}`;
+  return `${scheme}://${serviceName}-${netloc}${path}`;
+}
+
 /** `base62.encodebytes(os.urandom(16))`, as start_sandbox names a sandbox. */
 export function base62Id(): string {
   const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -26,6 +26,7 @@ import { isUserSlug } from "../slug";
 import type { UserPaths } from "../user-directories";
 import type { EcsPlacement } from "./client";
 import { type RuntimeObject, SandboxApiServer } from "./sandbox-api";
+import { sandboxRuntimeUrl } from "./sandbox-hosts";
 import { verifySandboxApiKey } from "./sandbox-api-key";
 import { EcsSandboxRecords, type EcsSandboxRecord } from "./sandbox-records";
 import { SandboxApiError, type StartRequest } from "./sandbox-requests";
@@ -658,7 +659,7 @@ export class EcsSandboxBackend implements SandboxBackend {
       runtime_id: sandbox.record.taskId,
       status,
       session_api_key: LIVE.has(status) ? (sandbox.sessionKey ?? null) : null,
-      url: `http://${sandbox.record.routePort}-${slug}.${this.options.sandboxDomain}`,
+      url: sandboxRuntimeUrl(sandbox.record.routePort, slug, this.options.sandboxDomain),
       pod_status: sandbox.record.state === "paused" ? "paused" : (sandbox.task?.lastStatus ?? "PROVISIONING").toLowerCase(),
     };
   }
