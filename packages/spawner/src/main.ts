@@ -2,13 +2,12 @@
  * Entry point of dist/spawner.js:
  *   node dist/spawner.js --config /etc/openhands/spawner.json
  * or with SPAWNER_CONFIG_FILE=<path> or SPAWNER_CONFIG_JSON='<document>' in the environment.
- * Exits 2 on a bad configuration; SIGTERM/SIGINT close the listeners and leave every container running.
+ * Exits 2 on a bad configuration; SIGTERM/SIGINT close the listeners and leave every container (or ECS task) running.
  */
 import { ConfigError, loadConfig, type SpawnerConfig } from "./config";
-import type { EcsAppBackend } from "./ecs/app-backend";
-import type { EcsSandboxBackend } from "./ecs/sandbox-backend";
+import type { EcsUserResourceResolvers } from "./ecs/service-backends";
 import { createLogger, type Logger } from "./log";
-import { startSpawnerService } from "./service";
+import { startEcsSpawnerService, startSpawnerService } from "./service";
 
 /**
  * What ECS mode still lacks before the spawner can serve users with it (docs/ecs.md, section 3). Until each exists,
@@ -16,43 +15,15 @@ import { startSpawnerService } from "./service";
  */
 const ECS_MODE_NOT_WIRED = [
   "the per-user ECS resources: each user's app and workspace EFS access points, database password secret and sandbox task role " +
-    "(the backends take resolvers for them; nothing creates them yet)",
-  "the webhook relay on the host's private address (src/relay.ts listens per user on a Docker gateway and port)",
-  "the service wiring of the ECS backends (src/service.ts builds the Docker backends, health checks and memory budget)",
+    "(src/ecs/user-resources.ts, EcsUserResources, is not there yet; the service takes its resolvers)",
 ];
 
 /**
- * ECS mode's backends, built from the configuration: the place where both are constructed. Their resolvers of the
- * per-user resources refuse until those are made (ECS_MODE_NOT_WIRED). Loaded only in ECS mode: the AWS SDK stays
- * out of a docker-mode start.
+ * The users' ECS-side resources (EcsUserResources with the EFS, IAM and Secrets Manager clients) are built here, once
+ * src/ecs/user-resources.ts exists; until then ECS mode stops at start-up, naming what is missing.
  */
-async function ecsBackends(config: SpawnerConfig, log: Logger): Promise<{ apps: EcsAppBackend; sandboxes: EcsSandboxBackend }> {
-  const ecs = config.ecs;
-  if (!ecs) throw new ConfigError('config.ecs: missing is required when backend is "ecs"');
-  const [{ EcsAppBackend }, { ecsClient }, { EcsSandboxBackend }] = await Promise.all([
-    import("./ecs/app-backend"),
-    import("./ecs/client"),
-    import("./ecs/sandbox-backend"),
-  ]);
-  const client = ecsClient(ecs);
-  const notWired = (what: string) => async (slug: string) => {
-    throw new Error(`ecs mode: the ${what} of ${slug} cannot be resolved: ${ECS_MODE_NOT_WIRED[0]}`);
-  };
-  const apps = new EcsAppBackend({ config, ecs, client, log: log.child({ component: "apps" }), resources: notWired("app task resources") });
-  const sandboxes = new EcsSandboxBackend({
-    ecs: client,
-    placement: ecs,
-    apiKeySecret: ecs.sandboxApiKeySecret,
-    listen: { host: ecs.hostPrivateAddress, port: ecs.sandboxApiPort },
-    sandboxDomain: ecs.sandboxDomain,
-    image: config.images.agentServer,
-    userResources: notWired("sandbox resources"),
-    sandboxesPerUser: config.users.sandboxesPerUser,
-    recordsPerUser: config.users.maxSandboxContainersPerUser,
-    relayPort: config.network.relayPort,
-    log,
-  });
-  return { apps, sandboxes };
+async function ecsUserResources(_config: SpawnerConfig, _log: Logger): Promise<EcsUserResourceResolvers> {
+  throw new Error(`ecs mode: the spawner cannot serve users yet; not wired: ${ECS_MODE_NOT_WIRED.join("; ")}`);
 }
 
 async function main(): Promise<void> {
@@ -67,11 +38,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger({ level: config.logLevel, base: { service: "spawner" } });
-  if (config.backend === "ecs") {
-    await ecsBackends(config, log);
-    throw new Error(`ecs mode: the spawner cannot serve users yet; not wired: ${ECS_MODE_NOT_WIRED.join("; ")}`);
-  }
-  const service = await startSpawnerService(config, { log });
+  const service =
+    config.backend === "ecs"
+      ? await startEcsSpawnerService(config, { log, resources: await ecsUserResources(config, log) })
+      : await startSpawnerService(config, { log });
   const shutdown = (signal: string) => {
     log.info("shutting down", { signal });
     service

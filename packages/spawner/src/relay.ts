@@ -82,15 +82,31 @@ export class WebhookRelay {
   forwarded = 0;
   refused = 0;
 
-  private readonly limits: RelayLimits;
+  protected readonly limits: RelayLimits;
 
   constructor(
-    private readonly port: number,
-    private readonly log: Logger,
+    protected readonly port: number,
+    protected readonly log: Logger,
     private readonly onTraffic: (slug: string) => void,
     limits: Partial<RelayLimits> = {},
   ) {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...limits };
+  }
+
+  /** An HTTP server with the relay's limits (time, connections); `handler` decides and forwards each request. */
+  protected boundedServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+    const { maxConnections, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs } = this.limits;
+    // Timeouts are checked every second (Node's default is every 30 s).
+    const server = createServer({ connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, handler);
+    server.keepAliveTimeout = 5_000;
+    // Slow headers or bodies (slowloris) from a sandbox: each request must arrive in bounded time.
+    server.headersTimeout = headersTimeoutMs;
+    server.requestTimeout = requestTimeoutMs;
+    // Idle connections held open: closed after a bounded quiet time.
+    server.setTimeout(idleTimeoutMs, (socket) => socket.destroy());
+    // File-descriptor exhaustion by one user's sandboxes: connections per relay are bounded (others' relays are not touched).
+    server.maxConnections = maxConnections;
+    return server;
   }
 
   isOpen(slug: string): boolean {
@@ -102,19 +118,7 @@ export class WebhookRelay {
     if (this.listeners.has(slug)) return;
     const octets = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)\d{1,3}$/.exec(address);
     if (!octets) throw new Error(`relay for ${slug}: ${address} is not an IPv4 gateway address`);
-    const { maxConnections, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs } = this.limits;
-    // Timeouts are checked every second (Node's default is every 30 s).
-    const server = createServer({ connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) }, (req, res) =>
-      this.handle(slug, req, res),
-    );
-    server.keepAliveTimeout = 5_000;
-    // Slow headers or bodies (slowloris) from a sandbox: each request must arrive in bounded time.
-    server.headersTimeout = headersTimeoutMs;
-    server.requestTimeout = requestTimeoutMs;
-    // Idle connections held open: closed after a bounded quiet time.
-    server.setTimeout(idleTimeoutMs, (socket) => socket.destroy());
-    // File-descriptor exhaustion by one user's sandboxes: connections per relay are bounded (others' relays are not touched).
-    server.maxConnections = maxConnections;
+    const server = this.boundedServer((req, res) => this.handle(slug, req, res));
     const listener = { server, upstream, network: octets[1]! };
     this.listeners.set(slug, listener);
     let lastError: Error | undefined;
@@ -163,20 +167,32 @@ export class WebhookRelay {
         ? "callers outside this user's network are refused"
         : relayRefusal(method, url, req.headers);
     if (refusal) {
-      this.refused += 1;
-      this.log.warn("relay refused", {
-        slug,
-        method,
-        path: url.split("?")[0]?.slice(0, 200),
-        from: req.socket.remoteAddress,
-        reason: refusal,
-      });
-      req.resume();
-      res.writeHead(403, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: "forbidden", message: refusal }));
+      this.refuse(slug, req, res, refusal);
       return;
     }
-    const target = listener?.upstream();
+    this.forward(slug, listener?.upstream(), req, res);
+  }
+
+  /** Answers 403 with the reason, logged and counted. */
+  protected refuse(slug: string | undefined, req: IncomingMessage, res: ServerResponse, reason: string): void {
+    this.refused += 1;
+    const url = req.url ?? "/";
+    this.log.warn("relay refused", {
+      slug,
+      method: req.method,
+      path: url.split("?")[0]?.slice(0, 200),
+      from: req.socket.remoteAddress,
+      reason,
+    });
+    req.resume();
+    res.writeHead(403, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "forbidden", message: reason }));
+  }
+
+  /** Forwards an admitted request to the user's app at `target` (503 when the app is not running), within the body limits. */
+  protected forward(slug: string, target: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
     if (!target) {
       req.resume();
       res.writeHead(503, { "content-type": "application/json" });
