@@ -12,11 +12,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type HttpAnswer, isSigned } from "./aws-protocol";
+import { EfsApi } from "./efs-api";
 import { DockerCallError, DockerEngine } from "./engine";
 import { EcsError, type EcsErrorType } from "./errors";
 import { isObject, type JsonObject, requiredString } from "./fields";
+import { IamApi } from "./iam-api";
+import { SECRETS_TARGET_PREFIX, SecretsManagerApi } from "./secrets-api";
 import { TaskDefinitionRegistry, taskDefinitionView } from "./task-definitions";
-import type { EfsStandIn } from "./task-resources";
+import type { AccessPoint, EfsStandIn, TaskRoleAuthority } from "./task-resources";
 import { LABEL, type Subnet, TaskStore } from "./tasks";
 
 export const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
@@ -52,6 +56,15 @@ export interface EcsStandInOptions {
   readonly efs?: EfsStandIn;
   /** How long a STOPPED task stays visible to DescribeTasks and ListTasks (ECS: at least an hour). @default 3600000 */
   readonly stoppedTaskRetentionMs?: number;
+  /**
+   * Evaluate task roles as IAM would: every task role must be a role made through the IAM API with a trust policy
+   * admitting ecs-tasks.amazonaws.com, and an IAM-authorised EFS mount needs its policies (and permissions boundary) to
+   * allow elasticfilesystem:ClientMount (ClientWrite to write). `policies`: the managed policies that exist (ARN to
+   * document), such as a permissions boundary. Absent: task roles are taken as given and may mount anything.
+   */
+  readonly iam?: { readonly policies?: Readonly<Record<string, string>> };
+  /** How long an access point made through the EFS API stays `creating`. @default 300 */
+  readonly accessPointReadyMs?: number;
 }
 
 interface InjectedFault {
@@ -74,8 +87,14 @@ export class EcsStandIn {
   private readonly tasks: TaskStore;
   readonly region: string;
   readonly accountId: string;
-  /** Calls answered, in order, for assertions on what a client sent. */
-  readonly calls: { operation: string; status: number; body: unknown }[] = [];
+  /** Calls answered, in order, for assertions on what a client sent (`service` set for the EFS, IAM and Secrets Manager APIs). */
+  readonly calls: { operation: string; status: number; body: unknown; service?: "efs" | "iam" | "secretsmanager" }[] = [];
+  /** The EFS API's access points (they are the stand-in's access points tasks mount). */
+  readonly efs: EfsApi;
+  /** The IAM API's roles (task roles, evaluated when `iam` is given). */
+  readonly iam: IamApi;
+  /** The Secrets Manager API's secrets (their current values are what tasks' `secrets` resolve to). */
+  readonly secretsManager: SecretsManagerApi;
   private readonly instance = randomBytes(6).toString("hex");
 
   private constructor(options: EcsStandInOptions) {
@@ -83,6 +102,20 @@ export class EcsStandIn {
     this.accountId = options.accountId ?? "123456789012";
     this.docker = new DockerEngine(options.socketPath);
     this.registry = new TaskDefinitionRegistry(this.region, this.accountId);
+    // The stores tasks read are the ones the EFS, IAM and Secrets Manager APIs write.
+    const secretStore: Record<string, string> = { ...(options.secrets ?? {}) };
+    const accessPoints: Record<string, AccessPoint> = { ...(options.efs?.accessPoints ?? {}) };
+    const efs = options.efs ? { fileSystems: options.efs.fileSystems, accessPoints } : undefined;
+    this.efs = new EfsApi({
+      region: this.region,
+      accountId: this.accountId,
+      fileSystems: options.efs?.fileSystems ?? {},
+      accessPoints,
+      readyAfterMs: options.accessPointReadyMs ?? 300,
+      limitPerFileSystem: 10_000,
+    });
+    this.iam = new IamApi({ accountId: this.accountId, policies: options.iam?.policies ?? {} });
+    this.secretsManager = new SecretsManagerApi({ region: this.region, accountId: this.accountId, store: secretStore });
     const subnets = new Map(
       options.subnets.map((subnet) => [subnet.id, { ...subnet, network: `ecs-standin-${this.instance}-${subnet.id}` }]),
     );
@@ -96,7 +129,7 @@ export class EcsStandIn {
         securityGroups: options.securityGroups ? new Set(options.securityGroups) : undefined,
         pause: options.pause,
         stoppedTaskRetentionMs: options.stoppedTaskRetentionMs ?? 3_600_000,
-        stores: { secrets: options.secrets ?? {}, efs: options.efs },
+        stores: { secrets: secretStore, efs, ...(options.iam ? { iam: this.roleAuthority() } : {}) },
       },
       this.registry,
       this.docker,
@@ -162,6 +195,26 @@ export class EcsStandIn {
     this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
   }
 
+  private roleAuthority(): TaskRoleAuthority {
+    return {
+      mayAssume: (roleArn, taskArn) => this.iam.ecsMayAssume(roleArn, taskArn),
+      efsAccess: (roleArn, fileSystemId, accessPointId) => {
+        const resource = `arn:aws:elasticfilesystem:${this.region}:${this.accountId}:file-system/${fileSystemId}`;
+        // The request context EFS gives IAM for a mount through a mount target over TLS (EFS User Guide, "Using IAM to
+        // control file system data access").
+        const accessPointArn = `arn:aws:elasticfilesystem:${this.region}:${this.accountId}:access-point/${accessPointId}`;
+        const context: Record<string, string> = {
+          "elasticfilesystem:AccessedViaMountTarget": "true",
+          "aws:SecureTransport": "true",
+          ...(accessPointId ? { "elasticfilesystem:AccessPointArn": accessPointArn } : {}),
+        };
+        const allowed = (action: string) => this.iam.decide(roleArn, action, resource, context) === "allow";
+        const mount = allowed("elasticfilesystem:ClientMount");
+        return { mount, write: mount && allowed("elasticfilesystem:ClientWrite") };
+      },
+    };
+  }
+
   /** Stops listening, removes every container and network it made. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -187,6 +240,19 @@ export class EcsStandIn {
       if (size <= 1024 * 1024) chunks.push(chunk);
     });
     await new Promise<void>((resolve) => req.on("end", resolve));
+    const other = this.otherService(req, Buffer.concat(chunks), size);
+    if (other) {
+      this.calls.push({ operation: other.operation, status: other.answer.status, body: parseAnswer(other.answer), service: other.service });
+      const payload = Buffer.from(other.answer.body);
+      res.writeHead(other.answer.status, {
+        "content-type": other.answer.contentType,
+        "content-length": String(payload.length),
+        "x-amzn-requestid": requestId,
+        ...other.answer.headers,
+      });
+      res.end(payload);
+      return;
+    }
     const target = String(req.headers["x-amz-target"] ?? "");
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
     let status = 200;
@@ -202,6 +268,68 @@ export class EcsStandIn {
     const payload = Buffer.from(JSON.stringify(answer));
     res.writeHead(status, { "content-type": CONTENT_TYPE, "content-length": String(payload.length), "x-amzn-requestid": requestId });
     res.end(payload);
+  }
+
+  /**
+   * The EFS (`/2015-02-01/...`), Secrets Manager (`X-Amz-Target: secretsmanager.*`) and IAM (form-encoded `Action=`)
+   * APIs on the same server; undefined for anything else, which the ECS API answers.
+   */
+  private otherService(
+    req: IncomingMessage,
+    raw: Buffer,
+    size: number,
+  ): { service: "efs" | "iam" | "secretsmanager"; operation: string; answer: HttpAnswer } | undefined {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    const method = req.method ?? "GET";
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const contentType = String(req.headers["content-type"] ?? "");
+    let service: "efs" | "iam" | "secretsmanager";
+    let operation: string;
+    if (url.pathname.startsWith("/2015-02-01/")) {
+      service = "efs";
+      operation = EfsApi.operationOf(method, url.pathname) ?? `${method} ${url.pathname}`;
+    } else if (target.startsWith(SECRETS_TARGET_PREFIX)) {
+      service = "secretsmanager";
+      operation = target.slice(SECRETS_TARGET_PREFIX.length);
+    } else if (method === "POST" && url.pathname === "/" && contentType.startsWith("application/x-www-form-urlencoded")) {
+      service = "iam";
+      operation = new URLSearchParams(raw.toString("utf8")).get("Action") ?? "";
+    } else {
+      return undefined;
+    }
+    const refusal = (code: string, message: string, status: number): HttpAnswer =>
+      service === "iam"
+        ? {
+            status,
+            contentType: "text/xml",
+            body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error></ErrorResponse>`,
+          }
+        : {
+            status,
+            contentType: "application/json",
+            headers: { "x-amzn-errortype": code },
+            body: JSON.stringify({ __type: code, message }),
+          };
+    if (!isSigned(req.headers.authorization)) {
+      return {
+        service,
+        operation,
+        answer: refusal(
+          service === "iam" ? "MissingAuthenticationToken" : "MissingAuthenticationTokenException",
+          "Missing Authentication Token",
+          403,
+        ),
+      };
+    }
+    if (size > 1024 * 1024)
+      return { service, operation, answer: refusal("SerializationException", "The request body is larger than 1 MiB.", 400) };
+    if (service === "efs") {
+      const efsOperation = EfsApi.operationOf(method, url.pathname);
+      if (!efsOperation) return { service, operation, answer: refusal("UnknownOperationException", `${method} ${url.pathname}`, 404) };
+      return { service, operation, answer: this.efs.handle(efsOperation, url.pathname, url.searchParams, raw) };
+    }
+    if (service === "secretsmanager") return { service, operation, answer: this.secretsManager.handle(operation, raw) };
+    return { service, operation, answer: this.iam.handle(new URLSearchParams(raw.toString("utf8"))) };
   }
 
   private async dispatch(req: IncomingMessage, operation: string, raw: Buffer, size: number): Promise<unknown> {
@@ -264,5 +392,15 @@ export class EcsStandIn {
       case "ListTasks":
         return this.tasks.list(body);
     }
+  }
+}
+
+/** An answer's body as recorded in `calls`: JSON parsed, XML and empty bodies kept as text. */
+function parseAnswer(answer: HttpAnswer): unknown {
+  if (!answer.contentType.includes("json") || answer.body === "") return answer.body;
+  try {
+    return JSON.parse(answer.body);
+  } catch {
+    return answer.body;
   }
 }

@@ -16,6 +16,10 @@ export interface AccessPoint {
   readonly rootDirectory?: string;
   /** EFS creates a missing root directory only when the access point says how (owner and permissions). */
   readonly creationInfo?: { readonly ownerUid: number; readonly ownerGid: number; readonly permissions: string };
+  /** The identity EFS applies to every request through the access point (recorded, not enforced on the bind mount). */
+  readonly posixUser?: { readonly uid: number; readonly gid: number };
+  /** Access points made through the EFS API are `creating` for a moment; only `available` ones mount. @default "available" */
+  readonly lifeCycleState?: string;
 }
 
 export interface EfsStandIn {
@@ -24,10 +28,20 @@ export interface EfsStandIn {
   readonly accessPoints: Readonly<Record<string, AccessPoint>>;
 }
 
+/**
+ * IAM as tasks meet it (given when the stand-in evaluates task roles): whether ECS may assume a task role, and what
+ * the role's policies allow an IAM-authorised EFS mount (ClientMount to mount at all, ClientWrite to write).
+ */
+export interface TaskRoleAuthority {
+  mayAssume(roleArn: string, taskArn: string): boolean;
+  efsAccess(roleArn: string, fileSystemId: string, accessPointId: string | undefined): { mount: boolean; write: boolean };
+}
+
 export interface ResourceStores {
   /** Secrets Manager secret ARNs and SSM parameter ARNs or names to their values. */
   readonly secrets: Readonly<Record<string, string>>;
   readonly efs?: EfsStandIn;
+  readonly iam?: TaskRoleAuthority;
 }
 
 export interface Bind {
@@ -158,10 +172,12 @@ export function resolveMounts(raw: JsonObject, volumes: JsonObject[], taskRoleAr
     const volume = volumes.find((item) => item.name === mount.sourceVolume);
     const efs = volume ? efsVolume(volume, `volumes[${String(volume.name)}]`) : undefined;
     if (!efs) continue;
+    const { folder, write } = efsFolder(efs, taskRoleArn, stores);
     binds.push({
-      hostPath: efsFolder(efs, taskRoleArn, stores),
+      hostPath: folder,
       containerPath: String(mount.containerPath),
-      readOnly: optionalBoolean(mount, "readOnly") ?? false,
+      // Without elasticfilesystem:ClientWrite, EFS mounts the file system read-only.
+      readOnly: (optionalBoolean(mount, "readOnly") ?? false) || !write,
     });
   }
   return binds;
@@ -171,7 +187,22 @@ function mountFailure(detail: string): TaskStartFailure {
   return new TaskStartFailure(`ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: ${detail}`);
 }
 
-function efsFolder(volume: EfsVolume, taskRoleArn: string | undefined, stores: ResourceStores): string {
+/** What the task role may do on the volume: everything when the stand-in does not evaluate roles. */
+function roleAccess(volume: EfsVolume, taskRoleArn: string | undefined, stores: ResourceStores): { write: boolean } {
+  if (!stores.iam || !volume.iam || !taskRoleArn) return { write: true };
+  const access = stores.iam.efsAccess(taskRoleArn, volume.fileSystemId, volume.accessPointId);
+  // Cross-user mounts: a role allowed ClientMount only through its own user's access point cannot mount another's.
+  if (!access.mount) {
+    throw mountFailure(
+      "mount.nfs4: access denied by server while mounting 127.0.0.1:/ " +
+        `(the task role ${taskRoleArn} is not allowed elasticfilesystem:ClientMount` +
+        `${volume.accessPointId ? ` through ${volume.accessPointId}` : ""})`,
+    );
+  }
+  return { write: access.write };
+}
+
+function efsFolder(volume: EfsVolume, taskRoleArn: string | undefined, stores: ResourceStores): { folder: string; write: boolean } {
   const fileSystem = stores.efs?.fileSystems[volume.fileSystemId];
   if (!fileSystem) throw mountFailure(`Failed to resolve "${volume.fileSystemId}.efs" - check that your file system ID is correct`);
   // IAM authorisation signs the mount with the task role's credentials; without a task role there are none.
@@ -186,6 +217,10 @@ function efsFolder(volume: EfsVolume, taskRoleArn: string | undefined, stores: R
         `mount.nfs4: access denied by server: access point ${volume.accessPointId} is not an access point of ${volume.fileSystemId}`,
       );
     }
+    if (accessPoint.lifeCycleState !== undefined && accessPoint.lifeCycleState !== "available") {
+      throw mountFailure(`mount.nfs4: access denied by server: access point ${volume.accessPointId} is ${accessPoint.lifeCycleState}`);
+    }
+    const { write } = roleAccess(volume, taskRoleArn, stores);
     root = accessPoint.rootDirectory ?? "/";
     const folder = join(fileSystem.path, normalize(`/${root}`));
     if (!existsSync(folder)) {
@@ -195,9 +230,10 @@ function efsFolder(volume: EfsVolume, taskRoleArn: string | undefined, stores: R
       chmodSync(folder, Number.parseInt(info.permissions, 8));
       chownSync(folder, info.ownerUid, info.ownerGid);
     }
-    return folder;
+    return { folder, write };
   }
+  const { write } = roleAccess(volume, taskRoleArn, stores);
   const folder = join(fileSystem.path, normalize(`/${root}`));
   if (!existsSync(folder)) throw mountFailure(`mount.nfs4: mounting failed, reason given by server: No such file or directory (${root})`);
-  return folder;
+  return { folder, write };
 }

@@ -353,6 +353,13 @@ export class TaskStore {
     this.setStatus(task, "PENDING");
     // Secrets and volumes come before the images (a TaskStartFailure here stops the task as ECS would).
     const taskRoleArn = optionalString(task.overrides, "taskRoleArn") ?? task.definition.taskRoleArn;
+    // A role whose trust policy does not let ECS tasks assume it (or that does not exist) gives the task no credentials.
+    if (taskRoleArn && this.setting.stores.iam && !this.setting.stores.iam.mayAssume(taskRoleArn, task.arn)) {
+      throw new Error(
+        `ResourceInitializationError: ECS was unable to assume the role '${taskRoleArn}' that was provided for this task. ` +
+          "Please verify that the role being passed has the proper trust relationship and permissions.",
+      );
+    }
     for (const container of task.containers) {
       container.secretEnvironment = resolveSecrets(container.definition.raw, this.setting.stores);
       container.binds = resolveMounts(container.definition.raw, task.definition.volumes, taskRoleArn, this.setting.stores);
