@@ -96,6 +96,12 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
       const answer = await calls.getRuntime(id);
       return answer.body.status === "running" ? answer.body : undefined;
     }, `sandbox ${id} running`);
+  /** `wait_for_sandbox_running`: once RUNNING, GET <agent-server url>/alive until it answers 200. */
+  const aliveAt = (upstream: string) =>
+    eventually(
+      async () => ((await fetch(`${upstream}/alive`, { signal: AbortSignal.timeout(5_000) })).status === 200 ? true : undefined),
+      "/alive",
+    );
   const routePortOf = (url: string, who: string): number => {
     const match = new RegExp(`^http://(\\d+)-${who}\\.${DOMAIN.replace(".", "\\.")}$`).exec(url);
     if (!match) throw new Error(`unexpected runtime url ${url}`);
@@ -253,8 +259,9 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
     expect(backend.resolve(alice, port + 4)).toBeUndefined();
     expect(backend.resolve(alice, port - 1)).toBeUndefined();
 
-    // The agent-server stand-in at that address: open /alive, the API with the key only, VS Code with tkn
-    expect((await fetch(`${route!.upstream}/alive`)).status).toBe(200);
+    // The agent-server stand-in at that address: open /alive (OpenHands waits for it once RUNNING), the API with the
+    // key only, VS Code with tkn
+    await aliveAt(route!.upstream);
     expect((await fetch(`${route!.upstream}/api/conversations/search`)).status).toBe(401);
     expect((await fetch(`${route!.upstream}/api/conversations/search`, { headers: { "X-Session-API-Key": key } })).status).toBe(200);
     expect((await fetch(`http://${ip}:60001/?tkn=${key}`)).status).toBe(200);
@@ -378,6 +385,15 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
     });
     if ("status" in streamed) expect(streamed.status).toBe(413);
     else expect(streamed.error).toMatch(/socket hang up|ECONNRESET|EPIPE/);
+    // ECS refusing (no permission): a clear 502 naming ECS's error, no sandbox kept; ECS failing once: retried
+    standIn.failNext("RunTask", "AccessDeniedException");
+    const denied = await asAlice.start(image, "deniedSandbox");
+    expect(denied.status).toBe(502);
+    expect(denied.body.detail).toMatch(/^ECS RunTask failed: AccessDeniedException/);
+    expect((await asAlice.getRuntime("deniedSandbox")).status).toBe(404);
+    standIn.failNext("DescribeTasks", "ServerException");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await asAlice.getRuntime(a1)).body.status).toBe("running");
     // AND nothing was started by any of it
     const list = await asAlice.list();
     expect(list.status).toBe(200);
@@ -454,6 +470,7 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
     ).toBe("kept");
     const route = backend.resolve(alice, port)!;
     expect(route.sessionKeySha256).toBe(sha256(answer.session_api_key));
+    await aliveAt(route.upstream);
     expect((await fetch(`${route.upstream}/api/conversations/search`, { headers: { "X-Session-API-Key": key } })).status).toBe(401);
     expect(
       (await fetch(`${route.upstream}/api/conversations/search`, { headers: { "X-Session-API-Key": answer.session_api_key } })).status,

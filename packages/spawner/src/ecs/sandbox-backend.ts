@@ -122,6 +122,7 @@ export class EcsSandboxBackend implements SandboxBackend {
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private apiUrl: string | undefined;
+  private refreshing = false;
 
   constructor(private readonly options: EcsSandboxBackendOptions) {
     if (!Number.isInteger(options.sandboxesPerUser) || options.sandboxesPerUser < 2) {
@@ -503,12 +504,19 @@ export class EcsSandboxBackend implements SandboxBackend {
   }
 
   private async refreshAll(): Promise<void> {
-    for (const slug of this.owners()) {
-      try {
-        await this.refresh(slug, 0);
-      } catch (error) {
-        this.log.warn("sandbox refresh failed", { slug, error: (error as Error).message });
+    // One round at a time: a slow ECS does not pile rounds up.
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      for (const slug of this.owners()) {
+        try {
+          await this.refresh(slug, 0);
+        } catch (error) {
+          this.log.warn("sandbox refresh failed", { slug, error: (error as Error).message });
+        }
       }
+    } finally {
+      this.refreshing = false;
     }
   }
 
