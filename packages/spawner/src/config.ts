@@ -38,6 +38,47 @@ const privateIpv4 = z
   )
   .refine((value) => value.split(".").every((part) => Number(part) <= 255), "has an octet above 255");
 
+const awsEndpoint = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional();
+
+/**
+ * ECS mode's per-user AWS resources, named as the infra's compute stack output `ecs` names them (docs/ecs.md,
+ * section 4): the host role may create sandbox roles only under `sandboxRolePath` with `sandboxRoleBoundaryArn`, access
+ * points only tagged with `deployment`, and secrets only under `userSecretPrefix`.
+ */
+const userResourcesSchema = z
+  .object({
+    /** `<name>-<environment>` of the deployment: the access points' tag, and part of every sandbox role name. */
+    deployment: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/,
+        "must be the deployment's <name>-<environment> (3-40 lower-case letters, digits or hyphens; a sandbox role name holds it)",
+      ),
+    /** `sandbox_role_boundary_arn`: the permissions boundary every sandbox role is created with. */
+    sandboxRoleBoundaryArn: z
+      .string()
+      .regex(
+        /^arn:aws(-[a-z]+)*:iam::\d{12}:policy\/[A-Za-z0-9+=,.@_/-]{1,512}$/,
+        "must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)",
+      ),
+    /** `sandbox_role_path`: the IAM path of the sandbox roles. */
+    sandboxRolePath: z
+      .string()
+      .max(512)
+      .regex(/^(\/|\/[\u0021-\u007E]+\/)$/, "must be an IAM path: / or /<path>/")
+      .default("/oh-sandbox/"),
+    /** `user_secret_prefix`: the Secrets Manager name prefix the execution role may read, ending in "/". */
+    userSecretPrefix: z
+      .string()
+      .max(400)
+      .regex(/^[A-Za-z0-9/_+=.@-]+\/$/, "must be a Secrets Manager name prefix ending in / (such as openhands/prod/users/)"),
+    /** Other endpoints than the region's (the stand-in in tests). */
+    endpoints: z.object({ efs: awsEndpoint, iam: awsEndpoint, secretsManager: awsEndpoint }).strict().optional(),
+    /** How long a first start waits for a new access point to become available (EFS creates them asynchronously). */
+    accessPointWaitMs: z.number().int().min(1_000).max(600_000).default(60_000),
+  })
+  .strict();
+
 /**
  * ECS mode (docs/ecs.md, section 3): where users' apps run as Fargate tasks. The first seven fields are the
  * `EcsPlacement` of src/ecs/client.ts; the rest are the app task's own settings.
@@ -87,11 +128,25 @@ const ecsSchema = z
     taskPollIntervalMs: z.number().int().min(50).max(60_000).default(2_000),
     /** Interval of the view's refresh from ECS (a task that stopped on its own is seen within this). */
     viewRefreshIntervalMs: z.number().int().min(1_000).max(600_000).default(15_000),
+    /** Each user's EFS access points, database secret and sandbox role (src/ecs/user-resources.ts); needed to serve users. */
+    userResources: userResourcesSchema.optional(),
   })
   .strict()
   .superRefine((ecs, ctx) => {
     const problem = fargateSizeProblem(ecs.appCpu, ecs.appMemoryMiB);
     if (problem) ctx.addIssue({ code: "custom", path: ["appMemoryMiB"], message: `with appCpu ${ecs.appCpu}: ${problem}` });
+    const account = (arn: string) => arn.split(":")[4];
+    const boundary = ecs.userResources?.sandboxRoleBoundaryArn;
+    // A boundary from another account cannot be attached: IAM would refuse every sandbox role at its creation.
+    if (boundary && account(boundary) !== account(ecs.executionRoleArn)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["userResources", "sandboxRoleBoundaryArn"],
+        message:
+          `is in account ${account(boundary)}, the execution role in ${account(ecs.executionRoleArn)}: ` +
+          "both must be the deployment's account",
+      });
+    }
   });
 
 export const configSchema = z
