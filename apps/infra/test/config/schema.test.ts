@@ -101,7 +101,14 @@ describe("GIVEN the bundled example configuration", () => {
     const raw = exampleInput();
     for (const key of ["compute", "users", "database", "backup", "edge", "monitoring", "cost", "tags"]) delete raw[key];
     const config = parseConfig(raw);
-    expect(config.compute).toEqual({ instanceType: "m7g.xlarge", minSize: 1, maxSize: 1, rootVolumeGiB: 30, dockerVolumeGiB: 100 });
+    expect(config.compute).toEqual({
+      mode: "docker",
+      instanceType: "m7g.xlarge",
+      minSize: 1,
+      maxSize: 1,
+      rootVolumeGiB: 30,
+      dockerVolumeGiB: 100,
+    });
     expect(config.database.autoPauseSeconds).toBe(600);
     expect(config.cost.interfaceEndpoints).toBe(false);
     expect(config.cognito.mfa).toBe("required");
@@ -211,6 +218,11 @@ describe("GIVEN an invalid configuration", () => {
         "pinned pair, or the agent-server image copied to a repository of your own)",
     ],
     ["no Bedrock model", (r) => (r.bedrock.models = []), "config.bedrock.models: [] is empty (expected at least one Bedrock model id)"],
+    [
+      "an unknown compute mode",
+      (r) => (r.compute.mode = "kubernetes"),
+      'config.compute.mode: "kubernetes" is not a compute mode (expected "docker" or "ecs")',
+    ],
     [
       "an unknown MFA mode",
       (r) => (r.cognito.mfa = "sms"),
