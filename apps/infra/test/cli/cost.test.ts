@@ -69,6 +69,16 @@ describe("GIVEN the cost command", () => {
     expect(result.stdout).toContain("main region us-east-1");
   });
 
+  itBuilt("WHEN the ECS-mode example is priced THEN the small host is priced and docker mode is set against ecs mode", () => {
+    const result = run(COST, ["--config", "config/example-ecs.yaml"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}EC2 m7g\.large x1 +\$ {2}59\.57 /m);
+    expect(result.stdout).toContain("Users' compute, docker mode against ecs mode");
+    expect(result.stdout).toMatch(/^Assumed activity: .* 168 task hours per user;/m);
+    expect(result.stdout).toMatch(/^ {2}per active user in ecs mode: app \$6\.64 \+ sandbox \$8\.29 \+ image pulls \$4\.72 = \$19\.66; /m);
+    expect(result.stdout).toMatch(/^ECS mode costs less from 1 active user on; beyond 9 active users only ecs mode serves them\.$/m);
+  });
+
   itBuilt("THEN a legend explains every marker the estimate prints", () => {
     const result = run(COST, []);
     const used = [...new Set([...result.stdout.matchAll(/ \[(V|3P|K|EST)\]/g)].map((m) => m[1]!))];

@@ -78,8 +78,7 @@ describe("GIVEN the ECS-mode example", () => {
   });
 
   it("THEN the execution role pulls, logs to the task log group and reads only the users' secrets", () => {
-    const policy = byName("compute", "aws_iam_role", "openhands-prod-task-execution");
-    expect(policy).toBeDefined();
+    expect(byName("compute", "aws_iam_role", "openhands-prod-task-execution").assume_role_policy).toContain("ecs-tasks.amazonaws.com");
     const exec = ecs.one("compute", "aws_iam_role_policy", (p) => p.name === "task-execution").policy as string;
     expect(statement(exec, "UserDatabaseSecrets").Resource).toMatch(/:secret:openhands\/prod\/users\/\*$/);
     expect(statement(exec, "TaskLogs").Resource.join(" ")).toContain("aws_cloudwatch_log_group.user-tasks_task-logs");
