@@ -171,7 +171,8 @@ export function formatModeComparison(c: ModeComparison, idleMinutes: number, pro
       `$${PRICES.natGb.usd}/GB). Fargate prices: ${FARGATE_PRICES.armVcpuHour.source}.`,
     `Assumed docker host: the spawner's memory budget (MemTotal, about ${(MEM_TOTAL_RATIO * 100).toFixed(1)} % of the nominal memory, ` +
       `less ${SPAWNER_LIMITS.hostReserveMiB} MiB for the host's services) over ${memoryPerActiveUserMiB(profile)} MiB per active user ` +
-      `(app ${SPAWNER_LIMITS.appMemoryMiB} + sandbox ${SPAWNER_LIMITS.sandboxMemoryMiB} MiB); hosts run ${c.hostHours.toFixed(0)} h a month.`,
+      `(app ${SPAWNER_LIMITS.appMemoryMiB} + sandbox ${SPAWNER_LIMITS.sandboxMemoryMiB} MiB); ` +
+      `hosts run ${c.hostHours.toFixed(0)} h a month.`,
     `  per active user in ecs mode: app ${usd(c.perUser.app)} + sandbox ${usd(c.perUser.sandboxes)} + image pulls ` +
       `${usd(c.perUser.imagePulls)} = ${usd(c.perUser.total)}; ecs-mode host ${c.ecsHostType} ${usd(c.ecsHostMonthly)}`,
     `  ${"users".padEnd(6)}${"docker mode".padEnd(26)}ecs mode`,
