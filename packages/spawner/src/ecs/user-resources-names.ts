@@ -93,12 +93,14 @@ export function accessPointRequest(naming: UserResourceNaming, slug: string, pur
 }
 
 /**
- * The version ID of the secret's value: derived from the value, so DescribeSecret's VersionIdsToStages tells whether
- * the current version holds it without reading the secret (the host role has no GetSecretValue), and a repeated
- * PutSecretValue of the same value is a no-op. A one-way hash of a 256-bit HMAC output reveals nothing of it.
+ * The version ID of a secret value written after the version `previousId` (none for the first): derived from both, so
+ * DescribeSecret's VersionIdsToStages tells whether the current version holds the value without reading the secret (the
+ * host role has no GetSecretValue: the current version's ID must be this token of the AWSPREVIOUS one), a repeated
+ * PutSecretValue of the same value is a no-op, and a value that returns later gets a new version (IDs cannot be
+ * reused). A one-way hash of a 256-bit HMAC output reveals nothing of it.
  */
-export function secretVersionToken(value: string): string {
-  const hex = createHash("sha256").update(`openhands-team user database secret\0${value}`).digest("hex");
+export function secretVersionToken(value: string, previousId = ""): string {
+  const hex = createHash("sha256").update(`openhands-team user database secret\0${previousId}\0${value}`).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -69,7 +69,9 @@ export interface EcsUserResourcesOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const isAwsError = (error: unknown, name: string) => error instanceof UserResourceError && error.errorName === name;
+/** The SDKs name modelled errors by their shape (IAM's `NoSuchEntity` is `NoSuchEntityException`), others by their code. */
+const bare = (name: string) => name.replace(/Exception$/, "");
+const isAwsError = (error: unknown, name: string) => error instanceof UserResourceError && bare(error.errorName) === bare(name);
 
 export class EcsUserResources {
   private readonly naming: UserResourceNaming;
@@ -153,7 +155,11 @@ export class EcsUserResources {
   /** One creation per user at a time; a failure is forgotten, so the next call tries again. */
   private once<T>(cache: Map<string, Promise<T>>, slug: string, make: () => Promise<T>): Promise<T> {
     // Bad slugs are refused before any call (and before anything is cached under them).
-    checkSlug(slug);
+    try {
+      checkSlug(slug);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const cached = cache.get(slug);
     if (cached) return cached;
     const made = make();
@@ -253,7 +259,6 @@ export class EcsUserResources {
     const { secrets, log } = this.options;
     const name = userSecretName(this.naming, slug);
     const value = this.options.database(slug).password;
-    const version = secretVersionToken(value);
     let described = await this.describeSecret(slug, name);
     if (!described) {
       try {
@@ -261,7 +266,7 @@ export class EcsUserResources {
           secrets.send(
             new CreateSecretCommand({
               Name: name,
-              ClientRequestToken: version,
+              ClientRequestToken: secretVersionToken(value),
               SecretString: value,
               Description: `Database password of OpenHands user ${slug} (${this.naming.deployment})`,
             }),
@@ -277,21 +282,22 @@ export class EcsUserResources {
     }
     if (described.DeletedDate) {
       throw new Error(
-        `secret ${name} of user ${slug} is scheduled for deletion: restore it (RestoreSecret) or delete it without recovery, then start again`,
+        `secret ${name} of user ${slug} is scheduled for deletion: ` +
+          "restore it (RestoreSecret) or delete it without recovery, then start again",
       );
     }
-    if (!described.VersionIdsToStages?.[version]?.includes("AWSCURRENT")) {
-      const put = await awsCall("PutSecretValue", slug, () =>
-        secrets.send(new PutSecretValueCommand({ SecretId: described.ARN, ClientRequestToken: version, SecretString: value })),
-      );
-      // A version keeps its ID: one that held this value before and lost AWSCURRENT is not made current again by a put.
-      if (!put.VersionStages?.includes("AWSCURRENT")) {
-        throw new Error(
-          `secret ${name} of user ${slug}: version ${version} exists but is not AWSCURRENT; move the label back (UpdateSecretVersionStage)`,
-        );
-      }
-      log.info("database secret updated", { slug, secret: name });
+    const stages = Object.entries(described.VersionIdsToStages ?? {});
+    const current = stages.find(([, labels]) => labels.includes("AWSCURRENT"))?.[0];
+    const previous = stages.find(([, labels]) => labels.includes("AWSPREVIOUS"))?.[0];
+    if (current !== undefined && current === secretVersionToken(value, previous)) return described.ARN!;
+    const version = secretVersionToken(value, current);
+    const put = await awsCall("PutSecretValue", slug, () =>
+      secrets.send(new PutSecretValueCommand({ SecretId: described.ARN, ClientRequestToken: version, SecretString: value })),
+    );
+    if (!put.VersionStages?.includes("AWSCURRENT")) {
+      throw new Error(`secret ${name} of user ${slug}: PutSecretValue left version ${version} without AWSCURRENT`);
     }
+    log.info("database secret updated", { slug, secret: name });
     return described.ARN!;
   }
 
