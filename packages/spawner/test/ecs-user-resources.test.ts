@@ -228,7 +228,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     }
   }
 
-  test("GIVEN a new user WHEN app and sandbox are asked for THEN both access points, the secret and the role exist as specified", async () => {
+  test("GIVEN a new user WHEN app and sandbox are asked for THEN both access points, the secret and the role are as designed", async () => {
     const subject = resources();
     const began = Date.now();
     const app = await subject.app(alice);
@@ -320,7 +320,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     expect(count("CreateAccessPoint", false) - count("CreateAccessPoint")).toBeGreaterThanOrEqual(1);
   });
 
-  test("GIVEN a start that failed half-way (denied CreateRole, then PutRolePolicy, then CreateSecret) THEN the next call completes it", async () => {
+  test("GIVEN a start denied half-way (CreateRole, then PutRolePolicy, then CreateSecret) THEN the next call completes it", async () => {
     standIn.iam.failNext("CreateRole", "AccessDenied", `User: arn:aws:sts::${ACCOUNT}:assumed-role/host/i-0 is not authorized`);
     const failed = await resources()
       .sandbox(dave)
@@ -418,7 +418,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     expect(readFileSync(join(efsRoot, "users", alice, "openhands", "pass.txt"), "utf8")).toBe(password(alice));
   });
 
-  test("GIVEN a user's resources WHEN removed THEN the role, both access points and the secret are gone, and can be made again", async () => {
+  test("GIVEN a user's resources WHEN removed THEN role, access points and secret are gone, and can be made again", async () => {
     const subject = resources();
     await subject.app(frank);
     await subject.sandbox(frank);
@@ -450,7 +450,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     expect(standIn.calls.length).toBe(before);
   });
 
-  test("GIVEN AWS errors THEN throttling is retried by the SDK and anything else is surfaced with the operation and error name", async () => {
+  test("GIVEN AWS errors THEN the SDK retries throttling and anything else is surfaced with operation and error name", async () => {
     const slug = user(97).slug;
     standIn.efs.failNext("DescribeAccessPoints", "ThrottlingException");
     standIn.iam.failNext("CreateRole", "Throttling");
