@@ -1,6 +1,7 @@
 /**
  * The spawner's own health (GET /healthz): each dependency checked with a short bound, named in the answer.
- *   200 {status:"ok", checks:{docker, database, events}}       every dependency answers
+ *   200 {status:"ok", checks:{docker, database, events}}       every dependency answers (Docker mode)
+ *   200 {status:"ok", checks:{ecs, database, relay, sandboxApi}} the same in ECS mode (ECS answers a ListTasks of one task)
  *   503 {status:"degraded", checks:{...}}                        one or more do not; each check says which and why
  * The process answering at all is what "alive" means to the proxy and the watchdog (docs/operations.md).
  */

@@ -2,6 +2,8 @@
  * Memory admission: apps and sandboxes start only while the sum of the memory limits of what runs, plus the
  * new one, fits the host's budget. The budget is `memory.budgetMiB`, or the host's MemTotal (read at start)
  * minus `memory.hostReserveMiB` for the host's own services (dockerd, nginx, the spawner, the CloudWatch agent).
+ * Docker mode only: in ECS mode the host holds no app or sandbox (Fargate gives each task the size its definition
+ * asks for), so no budget is applied there (src/ecs/service-backends.ts).
  */
 import { readFileSync } from "node:fs";
 import type { SpawnerConfig } from "./config";

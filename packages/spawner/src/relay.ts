@@ -5,6 +5,8 @@
  *   /mcp/mcp            the app's MCP server (without it every agent start fails)
  * Without it a sandbox that reached an app could call /api/v1/sandboxes/search and read session keys.
  * The listen address is whatever the backend says sandboxes call (the gateway); tests use loopback addresses.
+ * ECS mode has one listener for every user instead (src/ecs/relay-shared-listener.ts), built from the same limits,
+ * path checks and forwarding (`boundedServer`, `relayRefusal`, `refuse`, `forward`).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "./log";

@@ -53,20 +53,26 @@ export function seededModel(gatewayModel: string): string {
   return gatewayModel.startsWith("litellm_proxy/") ? gatewayModel : `litellm_proxy/${gatewayModel}`;
 }
 
+/** The users' databases: PostgreSQL provisioning, or what a test puts in its place. */
+export interface ServiceDatabases {
+  ensure(slug: string): Promise<UserDatabase>;
+  describe(slug: string): UserDatabase;
+  ping?(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface SpawnerServiceOptions {
   log?: Logger;
   /** Replaces the PostgreSQL provisioning (tests and benches that do not exercise the database). */
-  databases?: {
-    ensure(slug: string): Promise<UserDatabase>;
-    describe(slug: string): UserDatabase;
-    ping?(): Promise<void>;
-    close(): Promise<void>;
-  };
+  databases?: ServiceDatabases;
 }
 
 export interface EcsSpawnerServiceOptions extends SpawnerServiceOptions {
-  /** The users' ECS-side resources (access points, database secret, sandbox task role): made before a user's first task. */
-  resources: EcsUserResourceResolvers;
+  /**
+   * The users' ECS-side resources (access points, database secret, sandbox task role), made before a user's first task.
+   * Default: EcsUserResources (src/ecs/user-resources.ts) over EFS, IAM and Secrets Manager (`config.ecs.userResources`).
+   */
+  resources?: EcsUserResourceResolvers;
   /** The ECS client (tests: static credentials for the stand-in). Default: built from `config.ecs` and the SDK's credential chain. */
   client?: ECSClient;
   /** Sandbox task settings other than the defaults (tests: small tasks, short stops, quick refreshes). */
@@ -94,6 +100,7 @@ export interface ServiceParts<A extends AppBackend, S extends SandboxBackend, R 
 export type PartsFactory<A extends AppBackend, S extends SandboxBackend, R extends WebhookRelay> = (
   touch: (slug: string) => void,
   log: Logger,
+  databases: ServiceDatabases,
 ) => Promise<ServiceParts<A, S, R>>;
 
 /** Users' apps and sandboxes as containers on this host's Docker engine. */
@@ -161,11 +168,12 @@ export async function startSpawnerService(config: SpawnerConfig, options: Spawne
  */
 export async function startEcsSpawnerService(config: SpawnerConfig, options: EcsSpawnerServiceOptions): Promise<EcsSpawnerService> {
   const { ecsServiceParts } = await import("./ecs/service-backends");
-  return startCore(config, options, (touch, log) =>
+  return startCore(config, options, (touch, log, databases) =>
     ecsServiceParts(config, {
       touch,
       log,
-      resources: options.resources,
+      databases,
+      ...(options.resources ? { resources: options.resources } : {}),
       ...(options.client ? { client: options.client } : {}),
       ...(options.sandboxTuning ? { sandboxTuning: options.sandboxTuning } : {}),
     }),
@@ -178,9 +186,6 @@ async function startCore<A extends AppBackend, S extends SandboxBackend, R exten
   makeParts: PartsFactory<A, S, R>,
 ): Promise<{ apiUrl: string; spawner: Spawner; apps: A; sandboxes: S; relay: R; close(): Promise<void> }> {
   const log = options.log ?? createLogger({ level: config.logLevel, base: { service: "spawner" } });
-  let spawner: Spawner | undefined;
-  const parts = await makeParts((slug) => spawner?.touch(slug), log);
-  const { apps, sandboxes, relay, memory } = parts;
   const databases =
     options.databases ??
     new UserDatabases(
@@ -201,6 +206,16 @@ async function startCore<A extends AppBackend, S extends SandboxBackend, R exten
       config.secrets.dbPasswordKey,
       log.child({ component: "database" }),
     );
+  let spawner: Spawner | undefined;
+  let parts: ServiceParts<A, S, R>;
+  try {
+    parts = await makeParts((slug) => spawner?.touch(slug), log, databases);
+  } catch (error) {
+    // A refused start-up (a missing ECS setting, say) leaves no database pool open behind it.
+    await databases.close().catch(() => undefined);
+    throw error;
+  }
+  const { apps, sandboxes, relay, memory } = parts;
   const directories = new UserDirectories(config.paths.efsRoot, config.workspaceUid, log.child({ component: "efs" }));
   spawner = new Spawner({
     apps,
@@ -223,7 +238,13 @@ async function startCore<A extends AppBackend, S extends SandboxBackend, R exten
     },
   });
   const core = spawner;
-  await parts.start((slug) => core.appStopped(slug));
+  try {
+    await parts.start((slug) => core.appStopped(slug));
+  } catch (error) {
+    await parts.close().catch(() => undefined);
+    await databases.close().catch(() => undefined);
+    throw error;
+  }
   core.reconcile();
 
   // /healthz: each dependency with a short bound of its own (a hung engine or database answers "no answer", not a hung health check).

@@ -399,4 +399,32 @@ describe("ECS relay checks that need no engine (loopback stands for the host's a
     }
     expect(relay.listening).toBe(false);
   });
+
+  test("GIVEN no resolvers and no ecs.userResources WHEN the ECS service starts THEN it refuses, naming the setting, and closes the databases", async () => {
+    const config = parseConfig({
+      ...minimalConfigDocument(),
+      api: { host: "127.0.0.1", port: 0 },
+      network: { relayPort: RELAY_PORT },
+      backend: "ecs",
+      ecs: {
+        endpoint: "http://127.0.0.1:9",
+        cluster: CLUSTER,
+        subnets: [SUBNET.id],
+        appSecurityGroup: APP_SG,
+        sandboxSecurityGroup: SANDBOX_SG,
+        executionRoleArn: "arn:aws:iam::123456789012:role/oh-task-execution",
+        appTaskRoleArn: "arn:aws:iam::123456789012:role/oh-app-task",
+        efsFileSystemId: FILE_SYSTEM,
+        hostPrivateAddress: HOST,
+        sandboxApiKeySecret: SANDBOX_SECRET,
+        sandboxDomain: RUNTIME_DOMAIN,
+      },
+    });
+    let closed = 0;
+    const databases = { ...fakeDatabases(), close: async () => void (closed += 1) };
+    await expect(startEcsSpawnerService(config, { log: quiet, databases })).rejects.toThrow(
+      /config\.ecs\.userResources: missing is required/,
+    );
+    expect(closed).toBe(1);
+  });
 });

@@ -9,7 +9,7 @@
 import { type ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { ConfigError, type SpawnerConfig } from "../config";
 import type { Logger } from "../log";
-import type { ServiceParts } from "../service";
+import type { ServiceDatabases, ServiceParts } from "../service";
 import { userPaths } from "../user-directories";
 import { EcsAppBackend } from "./app-backend";
 import type { AppTaskResources } from "./app-task-definition";
@@ -17,6 +17,8 @@ import { ecsClient } from "./client";
 import { SandboxCallerIndex } from "./relay-callers";
 import { SharedWebhookRelay } from "./relay-shared-listener";
 import { EcsSandboxBackend, type EcsSandboxBackendOptions, type SandboxUserResources } from "./sandbox-backend";
+import { EcsUserResources } from "./user-resources";
+import { userResourceClients } from "./user-resources-clients";
 
 /** The users' ECS-side resources, as `EcsUserResources` (src/ecs/user-resources.ts) makes them. */
 export interface EcsUserResourceResolvers {
@@ -30,7 +32,10 @@ export const ECS_ROUTE_PORT_BASE = 40_000;
 export interface EcsServicePartsContext {
   touch: (slug: string) => void;
   log: Logger;
-  resources: EcsUserResourceResolvers;
+  /** The users' databases: EcsUserResources writes each user's password (`describe(slug).password`) into their secret. */
+  databases: Pick<ServiceDatabases, "describe">;
+  /** Default: EcsUserResources over EFS, IAM and Secrets Manager clients built like the ECS client. */
+  resources?: EcsUserResourceResolvers;
   client?: ECSClient;
   sandboxTuning?: Partial<Pick<EcsSandboxBackendOptions, "taskSize" | "stopTimeoutSeconds" | "refreshIntervalMs" | "freshnessMs">>;
 }
@@ -41,8 +46,17 @@ export async function ecsServiceParts(
 ): Promise<ServiceParts<EcsAppBackend, EcsSandboxBackend, SharedWebhookRelay>> {
   const ecs = config.ecs;
   if (!ecs) throw new ConfigError('config.ecs: missing is required when backend is "ecs"');
-  const { log, resources } = context;
+  const { log } = context;
   const client = context.client ?? ecsClient(ecs);
+  const resources =
+    context.resources ??
+    new EcsUserResources({
+      config,
+      ecs,
+      ...userResourceClients(ecs),
+      log: log.child({ component: "user-resources" }),
+      database: (slug) => context.databases.describe(slug),
+    });
   const apps = new EcsAppBackend({ config, ecs, client, log: log.child({ component: "apps" }), resources: (slug) => resources.app(slug) });
   const recordsPerUser = config.users.maxSandboxContainersPerUser;
   const sandboxes = new EcsSandboxBackend({
