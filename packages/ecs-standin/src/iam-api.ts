@@ -320,7 +320,10 @@ export class IamApi {
 
   private roleXml(role: Role): string {
     const boundary = role.boundaryArn
-      ? `<PermissionsBoundary>${element("PermissionsBoundaryType", "Policy")}${element("PermissionsBoundaryArn", role.boundaryArn)}</PermissionsBoundary>`
+      ? "<PermissionsBoundary>" +
+        element("PermissionsBoundaryType", "Policy") +
+        element("PermissionsBoundaryArn", role.boundaryArn) +
+        "</PermissionsBoundary>"
       : "";
     const tags = role.tags.length
       ? `<Tags>${role.tags.map((tag) => `<member>${element("Key", tag.Key)}${element("Value", tag.Value)}</member>`).join("")}</Tags>`

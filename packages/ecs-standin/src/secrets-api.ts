@@ -15,6 +15,7 @@ import { AwsServiceError, FaultQueue, type HttpAnswer, randomId } from "./aws-pr
 
 export const SECRETS_TARGET_PREFIX = "secretsmanager.";
 const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 export type SecretsOperation = "CreateSecret" | "DescribeSecret" | "GetSecretValue" | "PutSecretValue" | "DeleteSecret";
 const OPERATIONS: readonly string[] = ["CreateSecret", "DescribeSecret", "GetSecretValue", "PutSecretValue", "DeleteSecret"];
@@ -174,7 +175,8 @@ export class SecretsManagerApi {
     const now = Date.now();
     const secret: Secret = {
       name,
-      arn: `arn:aws:secretsmanager:${this.setting.region}:${this.setting.accountId}:secret:${name}-${randomId("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 6)}`,
+      // API_CreateSecret: the ARN ends in a hyphen and six random characters.
+      arn: `arn:aws:secretsmanager:${this.setting.region}:${this.setting.accountId}:secret:${name}-${randomId(SUFFIX_ALPHABET, 6)}`,
       ...(typeof body.Description === "string" ? { description: body.Description } : {}),
       tags,
       created: now,

@@ -5,13 +5,11 @@
  * test/iam-mounts.test.ts).
  */
 import { EcsStandIn, evaluateRole } from "../src";
+import { ecsTasksTrust, efsCall, iamCall, mountPolicy as mountPolicyOf, secretsCall, xmlText } from "./aws-support";
 
 const FILE_SYSTEM = "fs-0123456789abcdef0";
 const BOUNDARY = "arn:aws:iam::123456789012:policy/openhands-prod-sandbox-boundary";
 const FS_ARN = `arn:aws:elasticfilesystem:eu-central-1:123456789012:file-system/${FILE_SYSTEM}`;
-const AUTHORIZATION =
-  "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/eu-central-1/svc/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
-
 const boundaryDocument = JSON.stringify({
   Version: "2012-10-17",
   Statement: [
@@ -23,30 +21,8 @@ const boundaryDocument = JSON.stringify({
     },
   ],
 });
-const trust = (account = "123456789012") =>
-  JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Service: "ecs-tasks.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": account } },
-      },
-    ],
-  });
-const mountPolicy = (accessPointArn: string, actions = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]) =>
-  JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Action: actions,
-        Resource: FS_ARN,
-        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPointArn } },
-      },
-    ],
-  });
+const trust = ecsTasksTrust;
+const mountPolicy = (accessPointArn: string, actions?: string[]) => mountPolicyOf(FS_ARN, accessPointArn, actions);
 
 let standIn: EcsStandIn;
 
@@ -66,41 +42,10 @@ afterAll(async () => {
   await standIn?.close();
 });
 
-async function efs(
-  method: string,
-  path: string,
-  body?: unknown,
-  signed = true,
-): Promise<{ status: number; type: string | null; body: any }> {
-  const res = await fetch(`${standIn.endpoint}/2015-02-01/${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...(signed ? { authorization: AUTHORIZATION } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, type: res.headers.get("x-amzn-errortype"), body: text ? JSON.parse(text) : undefined };
-}
-
-async function iam(params: Record<string, string>): Promise<{ status: number; xml: string; code?: string }> {
-  const res = await fetch(`${standIn.endpoint}/`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", authorization: AUTHORIZATION },
-    body: new URLSearchParams({ Version: "2010-05-08", ...params }).toString(),
-  });
-  const xml = await res.text();
-  return { status: res.status, xml, code: /<Code>([^<]+)<\/Code>/.exec(xml)?.[1] };
-}
-
-const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
-
-async function secrets(operation: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${standIn.endpoint}/`, {
-    method: "POST",
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `secretsmanager.${operation}`, authorization: AUTHORIZATION },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const efs = (method: string, path: string, body?: unknown, signed = true) => efsCall(standIn.endpoint, method, path, body, signed);
+const iam = (params: Record<string, string>) => iamCall(standIn.endpoint, params);
+const tag = xmlText;
+const secrets = (operation: string, body: unknown) => secretsCall(standIn.endpoint, operation, body);
 
 const workspace = (slug: string, token: string) => ({
   ClientToken: token,
@@ -136,7 +81,7 @@ describe("EFS access points (REST-JSON)", () => {
     expect(byId.body.AccessPoints[0].LifeCycleState).toBe("available");
   });
 
-  test("a repeated ClientToken is AccessPointAlreadyExists (409) carrying the existing AccessPointId, whatever the parameters", async () => {
+  test("a repeated ClientToken is AccessPointAlreadyExists (409) with the existing AccessPointId, whatever the parameters", async () => {
     const first = await efs("POST", "access-points", workspace("bbbbbbbbbbbbbbbb", "token-b"));
     const same = await efs("POST", "access-points", workspace("bbbbbbbbbbbbbbbb", "token-b"));
     const other = await efs("POST", "access-points", workspace("cccccccccccccccc", "token-b"));
@@ -183,7 +128,7 @@ describe("EFS access points (REST-JSON)", () => {
     expect([unknown.status, unknown.type]).toEqual([404, "FileSystemNotFound"]);
   });
 
-  test("DeleteAccessPoint answers 204, then AccessPointNotFound; TagResource adds tags; unsigned calls and faults are refused", async () => {
+  test("DeleteAccessPoint answers 204, then AccessPointNotFound; TagResource adds tags; unsigned calls and faults refused", async () => {
     const created = await efs("POST", "access-points", workspace("eeeeeeeeeeeeeeee", "token-e"));
     const id = created.body.AccessPointId;
     expect((await efs("POST", `resource-tags/${id}`, { Tags: [{ Key: "team", Value: "x" }] })).status).toBe(200);
@@ -330,7 +275,7 @@ describe("Secrets Manager (JSON 1.1)", () => {
     expect([again.status, again.body.__type]).toEqual([400, "ResourceExistsException"]);
   });
 
-  test("PutSecretValue: the same token and value change nothing, another value under that token is refused, a new token moves AWSCURRENT", async () => {
+  test("PutSecretValue: same token and value change nothing, another value under it is refused, a new token moves AWSCURRENT", async () => {
     expect((await secrets("PutSecretValue", { SecretId: name, SecretString: "first", ClientRequestToken: token(1) })).status).toBe(200);
     expect(standIn.secretsManager.secret(name)?.versions).toHaveLength(1);
     const changed = await secrets("PutSecretValue", { SecretId: name, SecretString: "changed", ClientRequestToken: token(1) });
@@ -344,7 +289,7 @@ describe("Secrets Manager (JSON 1.1)", () => {
     );
   });
 
-  test("DeleteSecret: a recovery window leaves it described and unusable; forced, it is gone; unknown secrets are ResourceNotFoundException", async () => {
+  test("DeleteSecret: a recovery window leaves it described but unusable; forced, it is gone (ResourceNotFoundException)", async () => {
     const both = await secrets("DeleteSecret", { SecretId: name, ForceDeleteWithoutRecovery: true, RecoveryWindowInDays: 7 });
     expect(both.body.__type).toBe("InvalidParameterException");
     expect((await secrets("DeleteSecret", { SecretId: name, RecoveryWindowInDays: 7 })).status).toBe(200);
