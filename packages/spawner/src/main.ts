@@ -41,5 +41,6 @@ main().catch((error: Error) => {
   process.stderr.write(
     `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "spawner failed to start", error: error.message })}\n`,
   );
-  process.exit(1);
+  // A setting only the start-up checks (ECS mode's user resources, say) is a bad configuration too.
+  process.exit(error instanceof ConfigError ? 2 : 1);
 });
