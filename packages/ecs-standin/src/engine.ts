@@ -79,11 +79,21 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * Removes a container; one already gone is fine. A removal already under way (a task's stop racing `close()`:
+   * Docker answers 409 "removal of container ... is already in progress") is waited out, up to 20 s.
+   */
   async remove(id: string): Promise<void> {
     try {
       await this.call("DELETE", `/containers/${encodeURIComponent(id)}?force=true&v=true`);
     } catch (error) {
-      if (!(error instanceof DockerCallError && error.status === 404)) throw error;
+      if (error instanceof DockerCallError && error.status === 404) return;
+      if (!(error instanceof DockerCallError && error.status === 409 && /already in progress/i.test(error.daemonMessage))) throw error;
+      const until = Date.now() + 20_000;
+      while ((await this.inspect(id)) !== undefined) {
+        if (Date.now() > until) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 }

@@ -167,4 +167,23 @@ describeWithEngine("ECS stand-in: task lifecycle on a real Docker engine", () =>
     expect(containersLabelled(`com.amazonaws.ecs.task-arn=${taskArn}`)).toEqual([]);
     expect(docker(["network", "inspect", network], { allowFailure: true }).status).not.toBe(0);
   });
+  test("close() right after StopTask waits out the stops' own removals instead of failing on Docker's 409", async () => {
+    // GIVEN a third stand-in with three running tasks, each just told to stop (their removals are under way)
+    const subnet = "subnet-0aaaabbbbccccdddd";
+    const other = await startStandIn({ subnets: [{ id: subnet, cidr: "10.251.3.0/24" }] });
+    await ecs(other.endpoint, "RegisterTaskDefinition", appDefinition("oh-race")); // stopTimeout 2 s
+    const run = await ecs(other.endpoint, "RunTask", {
+      cluster: CLUSTER,
+      taskDefinition: "oh-race",
+      count: 3,
+      networkConfiguration: awsvpc([subnet]),
+    });
+    const arns: string[] = run.body.tasks.map((task: { taskArn: string }) => task.taskArn);
+    for (const arn of arns) await taskWhen(other.endpoint, arn, (task) => task.lastStatus === "RUNNING", "RUNNING");
+    await Promise.all(arns.map((task) => ecs(other.endpoint, "StopTask", { cluster: CLUSTER, task })));
+
+    // WHEN it closes at once THEN close() resolves and every container is gone
+    await expect(other.close()).resolves.toBeUndefined();
+    for (const arn of arns) expect(containersLabelled(`com.amazonaws.ecs.task-arn=${arn}`)).toEqual([]);
+  });
 });
