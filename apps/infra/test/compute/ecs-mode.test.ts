@@ -36,21 +36,22 @@ describe("GIVEN the ECS-mode example", () => {
     }
   });
 
-  it("THEN apps send to Aurora, EFS, the host's relay, gateway and sandbox API, and 443; sandboxes never to Aurora", () => {
+  it("THEN apps send to Aurora, EFS, the host's relay, gateway, sandbox API and proxy, and 443; sandboxes never to Aurora", () => {
     const target = (r: Json) => r.referenced_security_group_id ?? r.cidr_ipv4;
     const apps = rulesOf("egress", "openhands-prod-apps").map((r) => `${r.from_port}-${r.to_port} ${target(r)}`);
     expect(apps.sort()).toEqual(
       [
         `5432-5432 ${groupRef("openhands-prod-database")}`,
         `2049-2049 ${groupRef("openhands-prod-efs")}`,
-        `20000-20199 ${groupRef("openhands-prod-host")}`,
+        `3000-3000 ${groupRef("openhands-prod-host")}`,
         `4000-4000 ${groupRef("openhands-prod-host")}`,
         `8082-8082 ${groupRef("openhands-prod-host")}`,
+        `80-80 ${groupRef("openhands-prod-host")}`,
         "443-443 0.0.0.0/0",
       ].sort(),
     );
     const sandboxes = rulesOf("egress", "openhands-prod-sandboxes");
-    expect(ports(sandboxes)).toEqual([2049, "20000-20199", 4000, 443].sort());
+    expect(ports(sandboxes)).toEqual([2049, 3000, 4000, 443].sort());
     expect(sandboxes.map((r) => r.referenced_security_group_id)).not.toContain(groupRef("openhands-prod-database"));
     expect(ports(rulesOf("ingress", "openhands-prod-database"))).toEqual([5432, 5432]);
     expect(rulesOf("ingress", "openhands-prod-database").map((r) => r.referenced_security_group_id)).not.toContain(

@@ -21,8 +21,16 @@ export const SERVICE_PORTS = {
   sandbox: [60000, 60001, 12000, 12001],
   /** ECS mode: the spawner's remote sandbox API on the host; the per-user key names the user (docs/ecs.md, section 3). */
   sandboxApi: 8082,
-  /** ECS mode: the spawner's webhook relays on the host, one port per running app (at most `users.maxRunningApps`, 200). */
-  relay: { from: 20000, to: 20199 },
+  /**
+   * ECS mode: the spawner's webhook relay on the host's private address, one listener for every user (the spawner's
+   * `network.relayPort`); it tells callers apart by their task's address, which no security group can.
+   */
+  relay: 3000,
+  /**
+   * ECS mode: the host's proxy for the internal sandbox names (`http://<route port>-<slug>.<sandbox domain>`, port 80),
+   * through which a user's app drives its sandboxes' agent-servers (docs/ecs.md, section 3, "Runtime URLs"); apps only.
+   */
+  sandboxRoutes: 80,
   /** HTTPS out through the VPC's NAT (images, AWS APIs, git and packages). */
   https: 443,
 } as const;

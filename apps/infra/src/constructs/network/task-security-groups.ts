@@ -20,8 +20,9 @@ const range = (port: Port) => (typeof port === "number" ? { fromPort: port, toPo
 
 /**
  * ECS mode: the groups of users' tasks. `apps` admits the app port from the host only and sends only to Aurora, EFS,
- * the host's relay, LLM gateway and sandbox API, and HTTPS through the NAT; `sandboxes` admits the four sandbox ports
- * from the host only and sends to the relay, the gateway, EFS and HTTPS, never to Aurora. The data-side groups
+ * the host's relay, LLM gateway, sandbox API and sandbox URLs (the proxy), and HTTPS through the NAT; `sandboxes`
+ * admits the four sandbox ports from the host only and sends to the relay, the gateway, EFS and HTTPS, never to Aurora.
+ * The data-side groups
  * (Aurora, EFS, interface endpoints) and the host's group get the matching ingress rules here, so that the ECS rules
  * come and go with ECS mode.
  */
@@ -66,11 +67,18 @@ export class TaskSecurityGroups extends Construct {
 
     egressTo("apps-to-database", apps.id, SERVICE_PORTS.postgres, props.databaseSecurityGroupId, "PostgreSQL (the user's database)");
     egressTo("apps-to-efs", apps.id, SERVICE_PORTS.nfs, props.fileSystemSecurityGroupId, "NFS to EFS (the user's app access point)");
-    egressTo("apps-to-relay", apps.id, SERVICE_PORTS.relay, props.hostSecurityGroupId, "Spawner webhook relays on the host");
+    egressTo("apps-to-relay", apps.id, SERVICE_PORTS.relay, props.hostSecurityGroupId, "Spawner webhook relay on the host");
     egressTo("apps-to-llm-gateway", apps.id, SERVICE_PORTS.llmGateway, props.hostSecurityGroupId, "LLM gateway on the host");
     egressTo("apps-to-sandbox-api", apps.id, SERVICE_PORTS.sandboxApi, props.hostSecurityGroupId, "Remote sandbox API on the host");
+    egressTo(
+      "apps-to-sandbox-routes",
+      apps.id,
+      SERVICE_PORTS.sandboxRoutes,
+      props.hostSecurityGroupId,
+      "Sandbox URLs through the host's proxy",
+    );
     // No route to the database from sandboxes: agent-run code never reaches any user's database.
-    egressTo("sandboxes-to-relay", sandboxes.id, SERVICE_PORTS.relay, props.hostSecurityGroupId, "Spawner webhook relays on the host");
+    egressTo("sandboxes-to-relay", sandboxes.id, SERVICE_PORTS.relay, props.hostSecurityGroupId, "Spawner webhook relay on the host");
     egressTo("sandboxes-to-llm-gateway", sandboxes.id, SERVICE_PORTS.llmGateway, props.hostSecurityGroupId, "LLM gateway on the host");
     egressTo(
       "sandboxes-to-efs",
@@ -93,7 +101,7 @@ export class TaskSecurityGroups extends Construct {
     }
 
     // The other side of each rule above: the host's services, Aurora and EFS admit the tasks that need them.
-    ingress("host-relay-from-apps", props.hostSecurityGroupId, SERVICE_PORTS.relay, apps.id, "Webhook relays from app tasks");
+    ingress("host-relay-from-apps", props.hostSecurityGroupId, SERVICE_PORTS.relay, apps.id, "Webhook relay from app tasks");
     ingress("host-llm-gateway-from-apps", props.hostSecurityGroupId, SERVICE_PORTS.llmGateway, apps.id, "LLM gateway from app tasks");
     ingress(
       "host-sandbox-api-from-apps",
@@ -102,7 +110,14 @@ export class TaskSecurityGroups extends Construct {
       apps.id,
       "Remote sandbox API from app tasks",
     );
-    ingress("host-relay-from-sandboxes", props.hostSecurityGroupId, SERVICE_PORTS.relay, sandboxes.id, "Webhook relays from sandbox tasks");
+    ingress(
+      "host-sandbox-routes-from-apps",
+      props.hostSecurityGroupId,
+      SERVICE_PORTS.sandboxRoutes,
+      apps.id,
+      "Sandbox URLs (internal names) from app tasks",
+    );
+    ingress("host-relay-from-sandboxes", props.hostSecurityGroupId, SERVICE_PORTS.relay, sandboxes.id, "Webhook relay from sandbox tasks");
     ingress(
       "host-llm-gateway-from-sandboxes",
       props.hostSecurityGroupId,
