@@ -56,6 +56,21 @@ export interface StackOptions {
   readonly artifactsDir: string;
   /** The spawner stops an app idle this long. */
   readonly idleMinutes: number;
+  /**
+   * Another spawner than the default docker-mode one (test/ecs-mode.test.ts: `backend: "ecs"` against the ECS stand-in).
+   * Default: the Docker backend on the lab engine with the 1.7.0 app and 1.19.1 agent-server stand-ins.
+   */
+  readonly spawner?: SpawnerVariant;
+}
+
+/** What a test changes in the spawner the stack starts: the images, top-level configuration sections, the environment. */
+export interface SpawnerVariant {
+  /** Image references to ensure in the lab engine and configure as `images` (default APP_IMAGE, AGENT_SERVER_IMAGE). */
+  readonly images?: { readonly app: string; readonly agentServer: string };
+  /** Top-level sections that replace the stack's own (`backend`, `ecs`, `paths`, `timing`, ...). */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /** Added to the spawner process's environment (the AWS SDK's credentials for a stand-in, say). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The lab's Docker engine as the test sees it. */
@@ -145,8 +160,8 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
   try {
     // Built once per content hash (cached on disk), imported into this lab's engine.
     const [appImage, agentServerImage, gatewayImage] = [
-      await ensureImage(APP_IMAGE),
-      await ensureImage(AGENT_SERVER_IMAGE),
+      await ensureImage(options.spawner?.images?.app ?? APP_IMAGE),
+      await ensureImage(options.spawner?.images?.agentServer ?? AGENT_SERVER_IMAGE),
       await ensureImage(LLM_GATEWAY_IMAGE),
     ];
     const database = await startPostgres();
@@ -220,6 +235,7 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
       // Small limits: the stand-ins are one Node.js process each, and the machine is shared.
       limits: { appMemoryMiB: 256, appCpus: 1, sandboxMemoryMiB: 256, sandboxCpus: 1, pidsLimit: 256 },
       timing: { healthTimeoutMs: 60_000, healthIntervalMs: 200, ensureWaitMs: 300, cullIntervalMs: 1000 },
+      ...options.spawner?.config,
     };
     const spawnerConfigFile = join(root, "spawner.json");
     let spawner: StartedProcess | undefined;
@@ -231,6 +247,7 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
         name: "spawner",
         command: process.execPath,
         args: [join(packageDir("@openhands-team/spawner"), "dist", "spawner.js"), "--config", spawnerConfigFile],
+        ...(options.spawner?.env ? { env: { ...process.env, ...options.spawner.env } } : {}),
         logDir,
         ready: async () => (await probe(`http://127.0.0.1:${spawnerPort}/healthz`)) === 200,
         timeoutMs: 20_000,

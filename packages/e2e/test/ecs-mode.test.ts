@@ -1,0 +1,652 @@
+/**
+ * System test in ECS mode (issue 21, point 4): the two-users stack (Chromium, the real edge bundles, nginx with the
+ * runtime proxy's Lua, the real spawner, PostgreSQL, the LLM gateway stand-in) with the spawner in `backend: "ecs"`.
+ *
+ * Amazon ECS, EFS, IAM and Secrets Manager cannot run here (no AWS account is reachable from the test machines): the
+ * contract stand-ins of @openhands-team/ecs-standin answer their APIs on loopback, and every task is real containers on
+ * the lab's Docker engine (docker-lab), in a Docker network standing for the VPC subnet whose gateway stands for the
+ * host's private address (the relay, the remote sandbox API and the LLM gateway listen there). The spawner makes each
+ * person's access points, database secret and sandbox role through those APIs (`ecs.userResources`), and the stand-in
+ * evaluates task roles as IAM would (`iam` option), so a sandbox role mounts only its own person's workspace.
+ *
+ * The app image is the lab's OpenHands 1.11.0 stand-in. It does not speak the remote sandbox API (the app fake of
+ * @openhands-team/openhands-fakes follows DockerSandboxServiceInjector only and refuses RemoteSandboxServiceInjector
+ * at a sandbox start), so the test makes the calls OpenHands 1.11.0's RemoteSandboxService makes
+ * (remote_sandbox_service.py: POST /start, GET /sessions/{id}, /sessions/batch, /list, X-API-Key) itself, with the key
+ * read from the app task's environment (OH_SANDBOX_API_URL, OH_SANDBOX_API_KEY, OH_WEB_URL), as the app would.
+ *
+ * Known gap, found by this test (two tests marked `test.failing`): the runtime proxy accepts only docker mode's address
+ * plan as upstreams (runtime-proxy lua/oh/upstream.lua: an app at <userSubnetPrefix>.N.2:<appPort>, a sandbox in
+ * <userSubnetPrefix>.N.128/25). ECS gives tasks whatever address the subnet has free: alice's app task is the first task
+ * in the subnet and gets .2, so her page is served; bob's app task (.3) and every sandbox task (.4, .5) are refused
+ * ("ensure answered a bad upstream" in nginx's error log, a 503 to the browser). jest reports those tests as passed
+ * while the gap is there and as failed once the proxy routes ECS task addresses.
+ *
+ * Tests run in order on one stack; screenshots and logs go to artifacts/ecs-mode/ (git-ignored).
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { identitySignature } from "@openhands-team/contracts";
+import { docker, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
+import { openBrowser, type UserBrowser } from "../src/browser";
+import { inspectContainer } from "../src/engine";
+import { stopAll } from "../src/processes";
+import { APP_HOST, LLM_MODEL, RUNTIME_DOMAIN, startStack, type Stack, type TestUser } from "../src/stack";
+
+jest.setTimeout(60_000);
+
+const ARTIFACTS = join(__dirname, "..", "artifacts", "ecs-mode");
+const APP_IMAGE = STAND_IN.app["1.11.0"];
+const AGENT_SERVER_IMAGE = STAND_IN.agentServer["1.34.0-python"];
+const CLUSTER = "openhands-e2e";
+/** The task subnet: inside the proxy's `userSubnetPrefix` (10.240), so that the one address it accepts (.2) can occur. */
+const SUBNET = { id: "subnet-0e2e0e2e0e2e0e2e0", cidr: "10.240.7.0/24", availabilityZone: "eu-central-1a" };
+/** The subnet network's gateway: the host's private address as the tasks reach it. */
+const HOST = "10.240.7.1";
+const SANDBOX_API_PORT = 8082;
+const RELAY_PORT = 3000;
+const APP_SG = "sg-0e2e0e2e0e2e00001";
+const SANDBOX_SG = "sg-0e2e0e2e0e2e00002";
+const FILE_SYSTEM = "fs-0e2e0e2e0e2e0e2e0";
+const ACCOUNT = "123456789012";
+const FS_ARN = `arn:aws:elasticfilesystem:eu-central-1:${ACCOUNT}:file-system/${FILE_SYSTEM}`;
+const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/openhands-e2e-sandbox-boundary`;
+const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/openhands-e2e-task-execution`;
+const APP_TASK_ROLE = "openhands-e2e-app-task";
+const CULL_IDLE_MINUTES = 0.25;
+/** The stand-in checks that a request is signed, not the signature (it has no credentials to check it against). */
+const AUTHORIZATION =
+  "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/eu-central-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
+const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "stand-in-does-not-check", AWS_EC2_METADATA_DISABLED: "true" };
+
+/** The part of @openhands-team/ecs-standin this test uses. */
+interface EcsStandIn {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The stand-in is a dependency of the spawner's tests, not yet of this package (no install here): it is loaded from
+ * where the spawner resolves it. TypeScript source, transformed by jest like this package's own.
+ */
+function loadStandIn(): { start(options: Record<string, unknown>): Promise<EcsStandIn> } {
+  const spawnerDir = dirname(require.resolve("@openhands-team/spawner/package.json"));
+  const entry = require.resolve("@openhands-team/ecs-standin", { paths: [spawnerDir] });
+  return (require(entry) as { EcsStandIn: { start(options: Record<string, unknown>): Promise<EcsStandIn> } }).EcsStandIn;
+}
+
+/** The permissions boundary the infra gives every sandbox role (apps/infra task-roles.ts): the two EFS client actions. */
+const BOUNDARY_DOCUMENT = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+      Resource: FS_ARN,
+      Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+    },
+  ],
+});
+
+interface EcsTask {
+  taskArn: string;
+  taskDefinitionArn: string;
+  lastStatus: string;
+  desiredStatus: string;
+  startedBy?: string;
+  group?: string;
+  capacityProviderName?: string;
+  launchType?: string;
+  stopCode?: string;
+  stoppedReason?: string;
+  attachments?: Array<{ details?: Array<{ name: string; value: string }> }>;
+  containers?: Array<{ name: string; runtimeId?: string }>;
+}
+
+interface Runtime {
+  session_id: string;
+  runtime_id: string;
+  status: string;
+  session_api_key: string | null;
+  url: string;
+}
+
+/** What the test learns of a person's app and sandbox as it goes. */
+interface Person {
+  readonly user: TestUser;
+  browser: UserBrowser;
+  app?: { task: EcsTask; ip: string; env: Record<string, string> };
+  sandbox?: { id: string; runtime: Runtime; task: EcsTask; ip: string; container: string };
+}
+
+let standIn: EcsStandIn;
+let stack: Stack;
+let efsRoot: string;
+const people = {} as Record<"alice" | "bob", Person>;
+
+async function awsJson(target: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${standIn.endpoint}/`, {
+    method: "POST",
+    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": target, authorization: AUTHORIZATION },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** One ECS API call (JSON 1.1), as the SDK sends it; throws on an error answer. */
+async function ecs(operation: string, body: Record<string, unknown>): Promise<any> {
+  const answer = await awsJson(`AmazonEC2ContainerServiceV20141113.${operation}`, { cluster: CLUSTER, ...body });
+  if (answer.status !== 200) throw new Error(`ECS ${operation}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+async function iam(params: Record<string, string>): Promise<string> {
+  const res = await fetch(`${standIn.endpoint}/`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", authorization: AUTHORIZATION },
+    body: new URLSearchParams({ Version: "2010-05-08", ...params }).toString(),
+  });
+  const xml = await res.text();
+  if (res.status !== 200) throw new Error(`IAM ${params.Action}: ${res.status} ${xml}`);
+  return xml;
+}
+
+/** ListTasks(startedBy) then DescribeTasks, as the spawner's backends read ECS. */
+async function tasksStartedBy(startedBy: string, desiredStatus = "RUNNING"): Promise<EcsTask[]> {
+  const { taskArns } = await ecs("ListTasks", { startedBy, desiredStatus });
+  if (!taskArns.length) return [];
+  return (await ecs("DescribeTasks", { tasks: taskArns })).tasks;
+}
+
+async function describeTask(arn: string): Promise<EcsTask> {
+  return (await ecs("DescribeTasks", { tasks: [arn] })).tasks[0];
+}
+
+const privateIp = (task: EcsTask) => task.attachments?.[0]?.details?.find((d) => d.name === "privateIPv4Address")?.value ?? "";
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A container's environment (`docker inspect`), as a map. */
+async function environmentOf(container: string): Promise<Record<string, string>> {
+  const view = await inspectContainer(labEngine()!.socketPath, container);
+  if (!view) throw new Error(`no container ${container}`);
+  return Object.fromEntries(view.env.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+}
+
+/** A call of OpenHands' RemoteSandboxService: `api_url + path` with `X-API-Key` (`_send_runtime_api_request`). */
+async function sandboxApi(app: Record<string, string>, method: string, path: string, json?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${app.OH_SANDBOX_API_URL}${path}`, {
+    method,
+    headers: { "X-API-Key": app.OH_SANDBOX_API_KEY!, ...(json === undefined ? {} : { "content-type": "application/json" }) },
+    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+/** `base62.encodebytes(os.urandom(16))`: how start_sandbox names a sandbox. */
+function base62Id(): string {
+  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  let value = BigInt(`0x${randomBytes(16).toString("hex")}`);
+  let text = "";
+  while (value > 0n) {
+    text = alphabet[Number(value % 62n)] + text;
+    value /= 62n;
+  }
+  return text;
+}
+
+/** `start_sandbox` with the default remote spec (remote_sandbox_spec_service.py) and `_init_environment`, web_url set. */
+function startRequest(app: Record<string, string>, sessionId: string): Record<string, unknown> {
+  return {
+    image: `${app.AGENT_SERVER_IMAGE_REPOSITORY}:${app.AGENT_SERVER_IMAGE_TAG}`,
+    command: ["/usr/local/bin/openhands-agent-server", "--port", "60000"],
+    working_dir: "/workspace",
+    environment: {
+      OH_VSCODE_PORT: "60001",
+      OH_CONVERSATIONS_PATH: "/workspace/conversations",
+      OH_BASH_EVENTS_DIR: "/workspace/bash_events",
+      OH_ENABLE_VNC: "0",
+      LOG_JSON: "true",
+      OH_WEBHOOKS_0_BASE_URL: `${app.OH_WEB_URL}/api/v1/webhooks`,
+      OH_ALLOW_CORS_ORIGINS_0: app.OH_WEB_URL,
+      WORKER_1: "12000",
+      WORKER_2: "12001",
+    },
+    session_id: sessionId,
+    resource_factor: 1,
+    run_as_user: 10001,
+    run_as_group: 10001,
+    fs_group: 10001,
+  };
+}
+
+/** The identity headers the edge adds for `user` on `host`, signed with the stack's key. */
+function signedIdentity(user: TestUser, host: string): Record<string, string> {
+  const exp = Math.floor(Date.now() / 1000) + 60;
+  const identity = { sub: user.sub, slug: user.slug, email: `${user.login}@example.test` };
+  return {
+    "x-oh-user": identity.sub,
+    "x-oh-user-slug": identity.slug,
+    "x-oh-email": identity.email,
+    "x-oh-exp": String(exp),
+    "x-oh-sig": identitySignature(stack.identityKey, host, identity, exp),
+  };
+}
+
+/** A GET straight to nginx, as the edge would forward it; the status. */
+function proxyGet(host: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port: stack.proxyPort, path, headers: { host, ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** An HTTP request made inside a task's container (so from the task's own address); the answer as JSON. */
+function callFromTask(container: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string }) {
+  const script =
+    `fetch(${JSON.stringify(url)}, ${JSON.stringify({ method: "GET", ...init })})` +
+    ".then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })))" +
+    ".catch((e) => console.log(JSON.stringify({ status: 0, body: String(e) })))";
+  const { stdout } = docker(["exec", container, "node", "-e", script]);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as { status: number; body: string };
+}
+
+/** An X-Access-Token as the app signs it (HS256 with its JWT_SECRET), for GET /api/v1/webhooks/secrets. */
+function accessToken(jwtSecret: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const head = `${part({ alg: "HS256", typ: "JWT" })}.${part({ provider_type: "github" })}`;
+  return `${head}.${createHmac("sha256", jwtSecret).update(head).digest("base64url")}`;
+}
+
+async function logIn(person: Person): Promise<void> {
+  const { page } = person.browser;
+  await page.goto(`${stack.appOrigin}/`);
+  await page.waitForSelector('input[name="login"]', { timeout: 15_000 });
+  await page.fill('input[name="login"]', person.user.login);
+  await page.fill('input[name="password"]', "any-password");
+  await page.click('button[type="submit"]');
+}
+
+/** The person's running app task, once ECS says RUNNING (ListTasks startedBy = slug, DescribeTasks). */
+async function appTaskOf(person: Person): Promise<NonNullable<Person["app"]>> {
+  const task = await eventually(`the app task of ${person.user.login} RUNNING`, async () => {
+    const [running] = await tasksStartedBy(person.user.slug);
+    return running?.lastStatus === "RUNNING" ? running : undefined;
+  });
+  const env = await environmentOf(task.containers![0]!.runtimeId!);
+  return { task, ip: privateIp(task), env };
+}
+
+beforeAll(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(join(ARTIFACTS, "logs"), { recursive: true });
+  await ensureImage(STAND_IN.node);
+  efsRoot = mkdtempSync(join(tmpdir(), "e2e-ecs-efs-"));
+  chmodSync(efsRoot, 0o755);
+  standIn = await loadStandIn().start({
+    socketPath: labEngine()!.socketPath,
+    clusters: [CLUSTER],
+    subnets: [SUBNET],
+    securityGroups: [APP_SG, SANDBOX_SG],
+    pause: {
+      image: STAND_IN.node,
+      command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"],
+    },
+    // The EFS file system is the spawner's efsRoot (the host mounts it through its own access point in ECS mode).
+    efs: { fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } }, accessPoints: {} },
+    iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT } },
+    accessPointReadyMs: 300,
+  });
+  // The app task role is the infra's (one for every app): trusted by ECS tasks, mounting through an access point.
+  await iam({
+    Action: "CreateRole",
+    RoleName: APP_TASK_ROLE,
+    AssumeRolePolicyDocument: JSON.stringify({
+      Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    }),
+  });
+  await iam({
+    Action: "PutRolePolicy",
+    RoleName: APP_TASK_ROLE,
+    PolicyName: "app-task",
+    PolicyDocument: JSON.stringify({
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+          Resource: FS_ARN,
+          Condition: { Null: { "elasticfilesystem:AccessPointArn": "false" } },
+        },
+      ],
+    }),
+  });
+  stack = await startStack({
+    artifactsDir: ARTIFACTS,
+    idleMinutes: 10,
+    spawner: {
+      images: { app: APP_IMAGE, agentServer: AGENT_SERVER_IMAGE },
+      env: CREDENTIALS,
+      config: {
+        backend: "ecs",
+        paths: { efsRoot, dockerApiDir: join(efsRoot, "unused-docker-api") },
+        timing: { healthTimeoutMs: 60_000, healthIntervalMs: 200, ensureWaitMs: 300, cullIntervalMs: 1000 },
+        ecs: {
+          endpoint: standIn.endpoint,
+          cluster: CLUSTER,
+          subnets: [SUBNET.id],
+          appSecurityGroup: APP_SG,
+          sandboxSecurityGroup: SANDBOX_SG,
+          executionRoleArn: EXECUTION_ROLE,
+          appTaskRoleArn: `arn:aws:iam::${ACCOUNT}:role/${APP_TASK_ROLE}`,
+          appCpu: 256,
+          appMemoryMiB: 512,
+          efsFileSystemId: FILE_SYSTEM,
+          hostPrivateAddress: HOST,
+          sandboxApiPort: SANDBOX_API_PORT,
+          sandboxApiKeySecret: randomBytes(32).toString("base64url"),
+          sandboxDomain: RUNTIME_DOMAIN,
+          taskStartTimeoutMs: 60_000,
+          taskPollIntervalMs: 200,
+          viewRefreshIntervalMs: 2_000,
+          userResources: {
+            deployment: "openhands-e2e",
+            sandboxRoleBoundaryArn: BOUNDARY,
+            userSecretPrefix: "openhands/e2e/users/",
+            endpoints: { efs: standIn.endpoint, iam: standIn.endpoint, secretsManager: standIn.endpoint },
+            accessPointWaitMs: 10_000,
+          },
+        },
+      },
+    },
+  });
+  for (const login of ["alice", "bob"] as const) {
+    people[login] = { user: stack.user(login), browser: await openBrowser(`ecs-${login}`, stack.hostResolverRules, ARTIFACTS) };
+  }
+}, 90_000);
+
+afterAll(async () => {
+  for (const person of Object.values(people)) await person.browser?.close().catch(() => undefined);
+  if (stack) await stack.stop();
+  await standIn?.close();
+  if (efsRoot) rmSync(efsRoot, { recursive: true, force: true });
+  await stopAll();
+}, 60_000);
+
+describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy", () => {
+  test("GIVEN alice WHEN she logs in THEN her OpenHands runs as an ECS task (startedBy = her slug) and the proxy serves her page from it", async () => {
+    const alice = people.alice;
+    await logIn(alice);
+    await alice.browser.page.waitForSelector("#sandbox-prefix", { timeout: 40_000 });
+    // The spawner seeded her LLM settings in the app task once it answered.
+    await alice.browser.page.waitForFunction((model) => document.querySelector("#llm-model")?.textContent === model, LLM_MODEL);
+    await alice.browser.screenshot("own-openhands");
+    alice.app = await appTaskOf(alice);
+    const { task, ip, env } = alice.app;
+    expect(task).toMatchObject({ startedBy: alice.user.slug, group: "apps", lastStatus: "RUNNING", desiredStatus: "RUNNING" });
+    expect(task.taskDefinitionArn).toMatch(new RegExp(`:task-definition/oh-app-${alice.user.slug}:\\d+$`));
+    expect(ip).toMatch(/^10\.240\.7\.\d+$/);
+    // nginx sent her app-host requests to the task's address (access log: up=<upstream>).
+    const access = readFileSync(join(stack.logDir, "nginx-access.log"), "utf8");
+    expect(access).toContain(`"GET ${APP_HOST} /" 200`);
+    expect(access).toMatch(new RegExp(`"GET ${APP_HOST.replace(/\./g, "\\.")} [^"]*" 200 \\d+ [\\d.]+ up=${ip.replace(/\./g, "\\.")}:3000`));
+    // The app task is configured for the spawner's remote sandbox API, with a key of her own.
+    expect(env).toMatchObject({
+      OH_SANDBOX_KIND: "RemoteSandboxServiceInjector",
+      OH_SANDBOX_API_URL: `http://${HOST}:${SANDBOX_API_PORT}`,
+      OH_WEB_URL: `https://${APP_HOST}`,
+    });
+    expect(env.OH_SANDBOX_API_KEY).toMatch(/.{32,}/);
+    // Her database password came from the secret the spawner wrote through Secrets Manager, not from the definition.
+    const definition = (await ecs("DescribeTaskDefinition", { taskDefinition: task.taskDefinitionArn })).taskDefinition;
+    const container = definition.containerDefinitions[0];
+    expect(container.environment.map((e: { name: string }) => e.name)).not.toContain("DB_PASS");
+    expect(container.secrets).toEqual([{ name: "DB_PASS", valueFrom: expect.stringContaining(`openhands/e2e/users/${alice.user.slug}/database`) }]);
+    expect(env.DB_PASS).toMatch(/.{16,}/);
+    // Her app mounts her own access point, made through the EFS API, tagged with her slug.
+    const efs = definition.volumes[0].efsVolumeConfiguration;
+    const points = await fetch(`${standIn.endpoint}/2015-02-01/access-points?FileSystemId=${FILE_SYSTEM}`, {
+      headers: { authorization: AUTHORIZATION },
+    }).then((res) => res.json() as Promise<{ AccessPoints: Array<{ AccessPointId: string; RootDirectory: { Path: string } }> }>);
+    const own = points.AccessPoints.find((point) => point.AccessPointId === efs.authorizationConfig.accessPointId);
+    expect(own?.RootDirectory.Path).toBe(`/users/${alice.user.slug}/openhands`);
+  });
+
+  test("GIVEN bob WHEN he logs in THEN his OpenHands runs as a task of his own, at another address", async () => {
+    const bob = people.bob;
+    await logIn(bob);
+    bob.app = await appTaskOf(bob);
+    expect(bob.app.task).toMatchObject({ startedBy: bob.user.slug, group: "apps", lastStatus: "RUNNING" });
+    expect(bob.app.task.taskArn).not.toBe(people.alice.app!.task.taskArn);
+    expect(bob.app.ip).not.toBe(people.alice.app!.ip);
+    expect(bob.app.env.OH_SANDBOX_API_KEY).not.toBe(people.alice.app!.env.OH_SANDBOX_API_KEY);
+    // Once his app answers (health, settings seeded), the spawner answers the proxy with his task's address.
+    const ensured = await eventually("bob's app ensured as running", async () => {
+      const answer = await fetch(`${stack.spawnerUrl}/v1/users/${bob.user.slug}/ensure`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sub: bob.user.sub, email: `${bob.user.login}@example.test` }),
+      }).then((res) => res.json() as Promise<{ state: string; upstream: string }>);
+      return answer.state === "starting" ? undefined : answer;
+    });
+    expect(ensured).toMatchObject({ state: "running", upstream: `http://${bob.app.ip}:3000` });
+  });
+
+  // Known gap: the proxy accepts an app only at <prefix>.N.2; bob's task is at .3 of the same subnet.
+  test.failing("GIVEN bob's app task WHEN his browser opens the app host THEN the proxy serves his own OpenHands from it", async () => {
+    const reply = await people.bob.browser.page.goto(`${stack.appOrigin}/`);
+    expect(reply?.status()).toBe(200);
+    expect(await reply?.text()).toContain('id="sandbox-prefix"');
+  });
+
+  test(
+    "WHEN each person's OpenHands starts a sandbox through the remote sandbox API (key from its task's environment) THEN it runs as " +
+      "a FARGATE_SPOT task of theirs, with their own workspace",
+    async () => {
+      await Promise.all(
+        (["alice", "bob"] as const).map(async (login) => {
+          const person = people[login];
+          const app = person.app!.env;
+          const id = base62Id();
+          const started = await sandboxApi(app, "POST", "/start", startRequest(app, id));
+          expect(started.status).toBe(200);
+          expect(started.body).toMatchObject({ session_id: id, status: "starting" });
+          const runtime = await eventually(`the sandbox of ${login} running`, async () => {
+            const answer = await sandboxApi(app, "GET", `/sessions/${id}`);
+            return answer.status === 200 && answer.body.status === "running" ? (answer.body as Runtime) : undefined;
+          });
+          const [task] = await tasksStartedBy(`sbx/${person.user.slug}`);
+          expect(task).toMatchObject({ group: `sbx:${id}`, capacityProviderName: "FARGATE_SPOT", lastStatus: "RUNNING" });
+          person.sandbox = { id, runtime, task: task!, ip: privateIp(task!), container: task!.containers![0]!.runtimeId! };
+        }),
+      );
+      for (const person of Object.values(people)) {
+        const { runtime, ip } = person.sandbox!;
+        // Its url names the person: <route port>-<slug>.<sandbox domain>, and the spawner resolves it to the task's address.
+        expect(runtime.url).toMatch(new RegExp(`^http://\\d+-${person.user.slug}\\.${RUNTIME_DOMAIN.replace(/\./g, "\\.")}$`));
+        const host = new URL(runtime.url).hostname;
+        const route = await fetch(`${stack.spawnerUrl}/v1/routes/resolve?host=${host}`).then((res) => res.json());
+        expect(route).toMatchObject({ owner: person.user.slug, upstream: `http://${ip}:60000`, kind: "agent-server" });
+        // The agent-server answers at the task's address with the session key the API handed out.
+        const alive = await fetch(`http://${ip}:60000/api/conversations/search`, {
+          headers: { "X-Session-API-Key": runtime.session_api_key! },
+        });
+        expect(alive.status).toBe(200);
+      }
+    },
+  );
+
+  test("GIVEN both sandboxes THEN each runs with its person's role and workspace access point, and the workspace is theirs on EFS", async () => {
+    for (const person of Object.values(people)) {
+      const definition = (await ecs("DescribeTaskDefinition", { taskDefinition: person.sandbox!.task.taskDefinitionArn })).taskDefinition;
+      expect(definition.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/oh-sandbox/oh-sbx-openhands-e2e-${person.user.slug}`);
+      const efs = definition.volumes[0].efsVolumeConfiguration;
+      expect(efs.authorizationConfig.iam).toBe("ENABLED");
+      // A file the sandbox writes in /workspace lands in the person's workspace folder of the file system.
+      const marker = `written by ${person.user.login}'s sandbox`;
+      docker(["exec", person.sandbox!.container, "node", "-e", `require("fs").writeFileSync("/workspace/e2e-marker", ${JSON.stringify(marker)})`]);
+      expect(readFileSync(join(efsRoot, "users", person.user.slug, "workspace", "e2e-marker"), "utf8")).toBe(marker);
+    }
+  });
+
+  test("ATTACK: a task with bob's sandbox role mounting alice's workspace access point THEN IAM refuses the mount; the task never runs", async () => {
+    const [alice, bob] = [people.alice, people.bob];
+    const describe = async (arn: string) => (await ecs("DescribeTaskDefinition", { taskDefinition: arn })).taskDefinition;
+    const [aliceDefinition, bobDefinition] = [await describe(alice.sandbox!.task.taskDefinitionArn), await describe(bob.sandbox!.task.taskDefinitionArn)];
+    const registered = await ecs("RegisterTaskDefinition", {
+      family: "e2e-cross-mount",
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      taskRoleArn: bobDefinition.taskRoleArn,
+      executionRoleArn: EXECUTION_ROLE,
+      volumes: aliceDefinition.volumes,
+      containerDefinitions: [
+        {
+          name: "reader",
+          image: STAND_IN.node,
+          essential: true,
+          command: ["node", "-e", "console.log(require('fs').readdirSync('/workspace'))"],
+          mountPoints: [{ sourceVolume: aliceDefinition.volumes[0].name, containerPath: "/workspace" }],
+        },
+      ],
+    });
+    const run = await ecs("RunTask", {
+      taskDefinition: registered.taskDefinition.taskDefinitionArn,
+      launchType: "FARGATE",
+      networkConfiguration: { awsvpcConfiguration: { subnets: [SUBNET.id], securityGroups: [SANDBOX_SG] } },
+    });
+    const stopped = await eventually("the cross-mount task stopped", async () => {
+      const task = await describeTask(run.tasks[0].taskArn);
+      return task.lastStatus === "STOPPED" ? task : undefined;
+    });
+    expect(stopped.stopCode).toBe("TaskFailedToStart");
+    expect(stopped.stoppedReason).toMatch(/ResourceInitializationError/);
+    expect(stopped.stoppedReason).toMatch(/elasticfilesystem:ClientMount|not authorized|access point/i);
+  });
+
+  test("GIVEN alice's sandbox WHEN bob tries to reach it THEN the edge and the proxy refuse him, and his key cannot see it", async () => {
+    const [alice, bob] = [people.alice, people.bob];
+    const aliceHost = new URL(alice.sandbox!.runtime.url).hostname;
+    // The edge: no runtime ticket for another person's runtime host.
+    const minted = await bob.browser.page.goto(`${stack.appOrigin}/_auth/runtime?host=${aliceHost}&path=/`);
+    expect(minted?.status()).toBe(403);
+    await bob.browser.screenshot("refused-alice-runtime");
+    // The proxy: bob's signed identity on alice's runtime host is refused before any lookup.
+    expect(await proxyGet(aliceHost, "/api/conversations/search", signedIdentity(bob.user, aliceHost))).toBe(403);
+    // The remote sandbox API: bob's key lists his own sandbox only, and alice's is unknown to it.
+    const list = await sandboxApi(bob.app!.env, "GET", "/list");
+    expect(list.status).toBe(200);
+    expect(list.body.runtimes.map((runtime: Runtime) => runtime.session_id)).toEqual([bob.sandbox!.id]);
+    expect(JSON.stringify(list.body)).not.toContain(alice.sandbox!.runtime.session_api_key!);
+    expect((await sandboxApi(bob.app!.env, "GET", `/sessions/${alice.sandbox!.id}`)).status).toBe(404);
+    expect((await sandboxApi(bob.app!.env, "GET", `/sessions/batch?ids=${alice.sandbox!.id}`)).body).toEqual([]);
+    expect((await sandboxApi(bob.app!.env, "POST", "/stop", { runtime_id: alice.sandbox!.runtime.runtime_id })).status).toBe(404);
+    expect((await tasksStartedBy(`sbx/${alice.user.slug}`)).map((task) => task.taskArn)).toEqual([alice.sandbox!.task.taskArn]);
+    // Her own key lists hers.
+    const own = await sandboxApi(alice.app!.env, "GET", "/list");
+    expect(own.body.runtimes.map((runtime: Runtime) => runtime.session_id)).toEqual([alice.sandbox!.id]);
+  });
+
+  // Known gap: the proxy accepts a sandbox only in <prefix>.N.128/25; ECS put alice's sandbox task at a lower address.
+  test.failing("GIVEN alice's running sandbox WHEN her page calls its agent-server on her runtime host THEN it answers", async () => {
+    const alice = people.alice;
+    const url = `https://${new URL(alice.sandbox!.runtime.url).hostname}/server_info`;
+    const answer = await alice.browser.page.evaluate(
+      async ([target, key]) => {
+        const res = await fetch(target!, { headers: { "X-Session-API-Key": key! } });
+        return { status: res.status, body: await res.text() };
+      },
+      [url, alice.sandbox!.runtime.session_api_key],
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body).toContain('"sandbox"');
+  });
+
+  test("GIVEN alice's sandbox WHEN it calls back on its webhook base THEN the relay forwards it to her app (and only hers)", async () => {
+    const [alice, bob] = [people.alice, people.bob];
+    const sandboxEnv = await environmentOf(alice.sandbox!.container);
+    // The spawner replaced the app's public webhook base by the relay on the host's private address.
+    const base = sandboxEnv.OH_WEBHOOKS_0_BASE_URL!;
+    expect(base).toBe(`http://${HOST}:${RELAY_PORT}/api/v1/webhooks`);
+    const stats = async () => (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { relayForwarded: number };
+    const before = (await stats()).relayForwarded;
+    // Her app answers a token signed with her app's JWT secret: "no such provider", not "unauthorized".
+    const secrets = callFromTask(alice.sandbox!.container, `${base}/secrets`, {
+      headers: { "X-Access-Token": accessToken(alice.app!.env.JWT_SECRET!) },
+    });
+    expect(secrets).toEqual({ status: 404, body: JSON.stringify({ detail: "No such provider" }) });
+    // Her agent's MCP call with her session key reaches her app's MCP server.
+    const mcp = callFromTask(alice.sandbox!.container, `http://${HOST}:${RELAY_PORT}/mcp/mcp`, {
+      method: "POST",
+      headers: {
+        "X-Session-API-Key": alice.sandbox!.runtime.session_api_key!,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    expect(mcp.status).toBe(200);
+    expect(mcp.body).toMatch(/"jsonrpc":"2.0","id":1,/);
+    expect((await stats()).relayForwarded).toBe(before + 2);
+    // Bob's sandbox presenting alice's session key is refused by the relay; his own app does not know her token.
+    const stolen = callFromTask(bob.sandbox!.container, `${base}/conversations`, {
+      method: "POST",
+      headers: { "X-Session-API-Key": alice.sandbox!.runtime.session_api_key!, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(stolen.status).toBe(403);
+    const foreign = callFromTask(bob.sandbox!.container, `${base}/secrets`, {
+      headers: { "X-Access-Token": accessToken(alice.app!.env.JWT_SECRET!) },
+    });
+    expect(foreign).toEqual({ status: 401, body: JSON.stringify({ detail: "Unauthorized" }) });
+  });
+
+  test("GIVEN the spawner restarted with a 15 s idle limit WHEN nobody uses their OpenHands THEN the cull stops each app task and sandbox task", async () => {
+    // Nobody works: the browsers close (alice's page polled her app through the proxy, which counts as activity).
+    for (const person of Object.values(people)) await person.browser.close();
+    await stack.restartSpawner(CULL_IDLE_MINUTES);
+    const restartedAt = Date.now();
+    // It keeps no state: the view comes back from ListTasks and DescribeTasks.
+    const stats = (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { runningUsers: number; culls: number };
+    expect(stats.runningUsers).toBe(2);
+    const arns = Object.values(people).flatMap((person) => [person.app!.task.taskArn, person.sandbox!.task.taskArn]);
+    const stopped = await eventually(
+      "every app and sandbox task stopped",
+      async () => {
+        const tasks = (await ecs("DescribeTasks", { tasks: arns })).tasks as EcsTask[];
+        return tasks.every((task) => task.lastStatus === "STOPPED") ? tasks : undefined;
+      },
+      45_000,
+    );
+    const culledAfterMs = Date.now() - restartedAt;
+    expect(culledAfterMs).toBeGreaterThanOrEqual(CULL_IDLE_MINUTES * 60_000 - 1_000);
+    for (const task of stopped) expect(task).toMatchObject({ desiredStatus: "STOPPED", stopCode: "UserInitiated" });
+    expect(await tasksStartedBy(people.alice.user.slug)).toEqual([]);
+    expect(await tasksStartedBy(`sbx/${people.alice.user.slug}`)).toEqual([]);
+    const after = (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { runningUsers: number; culls: number };
+    expect(after.runningUsers).toBe(0);
+    expect(after.culls).toBeGreaterThanOrEqual(stats.culls + 2);
+    process.stdout.write(`ecs-mode figures: culled ${culledAfterMs} ms after the restart (idle limit ${CULL_IDLE_MINUTES * 60} s)\n`);
+  }, 90_000);
+});
