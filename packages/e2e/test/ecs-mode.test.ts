@@ -61,7 +61,11 @@ const CULL_IDLE_MINUTES = 0.1;
 /** The stand-in checks that a request is signed, not the signature (it has no credentials to check it against). */
 const AUTHORIZATION =
   "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/eu-central-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
-const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "stand-in-does-not-check", AWS_EC2_METADATA_DISABLED: "true" };
+const CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  AWS_SECRET_ACCESS_KEY: "stand-in-does-not-check",
+  AWS_EC2_METADATA_DISABLED: "true",
+};
 
 /** The part of @openhands-team/ecs-standin this test uses. */
 interface EcsStandIn {
@@ -193,7 +197,12 @@ async function environmentOf(container: string): Promise<Record<string, string>>
 }
 
 /** A call of OpenHands' RemoteSandboxService: `api_url + path` with `X-API-Key` (`_send_runtime_api_request`). */
-async function sandboxApi(app: Record<string, string>, method: string, path: string, json?: unknown): Promise<{ status: number; body: any }> {
+async function sandboxApi(
+  app: Record<string, string>,
+  method: string,
+  path: string,
+  json?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${app.OH_SANDBOX_API_URL}${path}`, {
     method,
     headers: { "X-API-Key": app.OH_SANDBOX_API_KEY!, ...(json === undefined ? {} : { "content-type": "application/json" }) },
@@ -406,7 +415,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy", () => {
-  test("GIVEN alice WHEN she logs in THEN her OpenHands runs as an ECS task (startedBy = her slug) and the proxy serves her page from it", async () => {
+  test("GIVEN alice WHEN she logs in THEN her OpenHands runs as an ECS task (startedBy = her slug) and serves her page", async () => {
     const alice = people.alice;
     clock = Date.now();
     await logIn(alice);
@@ -423,7 +432,9 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     // nginx sent her app-host requests to the task's address (access log: up=<upstream>).
     const access = readFileSync(join(stack.logDir, "nginx-access.log"), "utf8");
     expect(access).toContain(`"GET ${APP_HOST} /" 200`);
-    expect(access).toMatch(new RegExp(`"GET ${APP_HOST.replace(/\./g, "\\.")} [^"]*" 200 \\d+ [\\d.]+ up=${ip.replace(/\./g, "\\.")}:3000`));
+    expect(access).toMatch(
+      new RegExp(`"GET ${APP_HOST.replace(/\./g, "\\.")} [^"]*" 200 \\d+ [\\d.]+ up=${ip.replace(/\./g, "\\.")}:3000`),
+    );
     // The app task is configured for the spawner's remote sandbox API, with a key of her own.
     expect(env).toMatchObject({
       OH_SANDBOX_KIND: "RemoteSandboxServiceInjector",
@@ -435,7 +446,9 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     const definition = (await ecs("DescribeTaskDefinition", { taskDefinition: task.taskDefinitionArn })).taskDefinition;
     const container = definition.containerDefinitions[0];
     expect(container.environment.map((e: { name: string }) => e.name)).not.toContain("DB_PASS");
-    expect(container.secrets).toEqual([{ name: "DB_PASS", valueFrom: expect.stringContaining(`openhands/e2e/users/${alice.user.slug}/database`) }]);
+    expect(container.secrets).toEqual([
+      { name: "DB_PASS", valueFrom: expect.stringContaining(`openhands/e2e/users/${alice.user.slug}/database`) },
+    ]);
     expect(env.DB_PASS).toMatch(/.{16,}/);
     // Her app mounts her own access point, made through the EFS API, tagged with her slug.
     const efs = definition.volumes[0].efsVolumeConfiguration;
@@ -519,7 +532,7 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     },
   );
 
-  test("GIVEN both sandboxes THEN each runs with its person's role and workspace access point, and the workspace is theirs on EFS", async () => {
+  test("GIVEN both sandboxes THEN each runs with its person's role and access point, the workspace theirs on EFS", async () => {
     for (const person of Object.values(people)) {
       const definition = (await ecs("DescribeTaskDefinition", { taskDefinition: person.sandbox!.task.taskDefinitionArn })).taskDefinition;
       expect(definition.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/oh-sandbox/oh-sbx-openhands-e2e-${person.user.slug}`);
@@ -527,15 +540,24 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
       expect(efs.authorizationConfig.iam).toBe("ENABLED");
       // A file the sandbox writes in /workspace lands in the person's workspace folder of the file system.
       const marker = `written by ${person.user.login}'s sandbox`;
-      docker(["exec", person.sandbox!.container, "node", "-e", `require("fs").writeFileSync("/workspace/e2e-marker", ${JSON.stringify(marker)})`]);
+      docker([
+        "exec",
+        person.sandbox!.container,
+        "node",
+        "-e",
+        `require("fs").writeFileSync("/workspace/e2e-marker", ${JSON.stringify(marker)})`,
+      ]);
       expect(readFileSync(join(efsRoot, "users", person.user.slug, "workspace", "e2e-marker"), "utf8")).toBe(marker);
     }
   });
 
-  test("ATTACK: a task with bob's sandbox role mounting alice's workspace access point THEN IAM refuses the mount; the task never runs", async () => {
+  test("ATTACK: a task with bob's sandbox role mounting alice's workspace access point THEN IAM refuses the mount", async () => {
     const [alice, bob] = [people.alice, people.bob];
     const describe = async (arn: string) => (await ecs("DescribeTaskDefinition", { taskDefinition: arn })).taskDefinition;
-    const [aliceDefinition, bobDefinition] = [await describe(alice.sandbox!.task.taskDefinitionArn), await describe(bob.sandbox!.task.taskDefinitionArn)];
+    const [aliceDefinition, bobDefinition] = [
+      await describe(alice.sandbox!.task.taskDefinitionArn),
+      await describe(bob.sandbox!.task.taskDefinitionArn),
+    ];
     const registered = await ecs("RegisterTaskDefinition", {
       family: "e2e-cross-mount",
       networkMode: "awsvpc",
@@ -646,7 +668,7 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(foreign).toEqual({ status: 401, body: JSON.stringify({ detail: "Unauthorized" }) });
   });
 
-  test("GIVEN the spawner restarted with a 6 s idle limit WHEN nobody uses their OpenHands THEN the cull stops each app task and sandbox task", async () => {
+  test("GIVEN the spawner restarted with a 6 s idle limit WHEN nobody works THEN the cull stops every app and sandbox task", async () => {
     // Nobody works: the browsers close (alice's page polled her app through the proxy, which counts as activity).
     for (const person of Object.values(people)) await person.browser.close();
     await stack.restartSpawner(CULL_IDLE_MINUTES);
@@ -670,10 +692,14 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(await tasksStartedBy(people.alice.user.slug)).toEqual([]);
     expect(await tasksStartedBy(`sbx/${people.alice.user.slug}`)).toEqual([]);
     // The spawner counts a cull once its stops are answered; ECS may show STOPPED a moment before.
-    const after = await eventually("the spawner's view without running users", async () => {
-      const now = (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { runningUsers: number; culls: number };
-      return now.runningUsers === 0 ? now : undefined;
-    }, 10_000);
+    const after = await eventually(
+      "the spawner's view without running users",
+      async () => {
+        const now = (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { runningUsers: number; culls: number };
+        return now.runningUsers === 0 ? now : undefined;
+      },
+      10_000,
+    );
     expect(after.culls).toBeGreaterThanOrEqual(stats.culls + 2);
   }, 90_000);
 });
