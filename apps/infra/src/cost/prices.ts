@@ -52,18 +52,17 @@ export const EC2_HOURLY: Readonly<Record<string, Price>> = {
  * they are the on-demand rates of the AWS Fargate pricing page, https://aws.amazon.com/fargate/pricing/, as quoted
  * with that page as their source by vantage.sh ("AWS Fargate Pricing Explained") and fortem.dev ("verified June 2026").
  * Fargate Spot has no fixed price (the page's "Current Spot price" table moves with supply and demand, 50-70 % below
- * on-demand per AWS) and runs X86_64 tasks only ("Linux tasks with the ARM64 architecture don't support the Fargate Spot
- * capacity provider", Amazon ECS Developer Guide, "Fargate capacity providers"), so sandboxes on Spot are priced at the
- * X86_64 rate less an assumed discount.
+ * on-demand per AWS). It runs ARM64 tasks on platform version 1.4.0 or later (Amazon ECS API Reference,
+ * CapacityProviderStrategyItem: "FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0
+ * or later"; older copies of the Developer Guide still say X86_64 only), so sandboxes on Spot are priced at the ARM64
+ * rate less an assumed discount.
  */
 export const FARGATE_PRICES = {
   armVcpuHour: { usd: 0.03238, unit: "vCPU-hour (ARM64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
   armGbHour: { usd: 0.00356, unit: "GB-hour (ARM64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
-  x86VcpuHour: { usd: 0.04048, unit: "vCPU-hour (X86_64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
-  x86GbHour: { usd: 0.004445, unit: "GB-hour (X86_64)", confidence: "3P", source: "https://aws.amazon.com/fargate/pricing/" },
 } satisfies Record<string, Price>;
 
-/** Fargate Spot's discount on the X86_64 on-demand rates assumed by the estimate: the low end of AWS's 50-70 %. */
+/** Fargate Spot's discount on the on-demand rates assumed by the estimate: the low end of AWS's 50-70 %. */
 export const FARGATE_SPOT_DISCOUNT = 0.5;
 
 export const PRICES = {

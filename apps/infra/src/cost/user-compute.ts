@@ -74,7 +74,7 @@ export interface EcsUserCost {
   readonly hours: number;
   /** The app task: ARM64, Fargate on-demand. */
   readonly app: number;
-  /** The sandbox tasks: X86_64, Fargate Spot. */
+  /** The sandbox tasks: ARM64, Fargate Spot. */
   readonly sandboxes: number;
   /** Image pulls through the NAT at every start. */
   readonly imagePulls: number;
@@ -92,7 +92,7 @@ export function ecsCostPerUser(idleMinutes: number, profile: ActivityProfile = D
     profile.sandboxesPerActiveUser *
     hours *
     spot *
-    (SPAWNER_LIMITS.sandboxCpus * FARGATE_PRICES.x86VcpuHour.usd + gb(SPAWNER_LIMITS.sandboxMemoryMiB) * FARGATE_PRICES.x86GbHour.usd);
+    (SPAWNER_LIMITS.sandboxCpus * FARGATE_PRICES.armVcpuHour.usd + gb(SPAWNER_LIMITS.sandboxMemoryMiB) * FARGATE_PRICES.armGbHour.usd);
   const starts = profile.workdaysPerMonth * profile.sessionsPerWorkday;
   const imagePulls = starts * (profile.appImageGb + profile.sandboxesPerActiveUser * profile.agentServerImageGb) * PRICES.natGb.usd;
   return { hours, app, sandboxes, imagePulls, total: app + sandboxes + imagePulls };
@@ -165,8 +165,8 @@ export function formatModeComparison(c: ModeComparison, idleMinutes: number, pro
       `${c.perUser.hours.toFixed(0)} task hours per user; ${profile.sandboxesPerActiveUser} sandbox running while the app runs.`,
     `Assumed tasks: app ${SPAWNER_LIMITS.appCpus} vCPU / ${SPAWNER_LIMITS.appMemoryMiB / 1024} GiB on Fargate ARM64 on-demand ` +
       `($${FARGATE_PRICES.armVcpuHour.usd}/vCPU-h, $${FARGATE_PRICES.armGbHour.usd}/GB-h); sandbox ${SPAWNER_LIMITS.sandboxCpus} vCPU / ` +
-      `${SPAWNER_LIMITS.sandboxMemoryMiB / 1024} GiB on Fargate Spot, which runs X86_64 only, at ${FARGATE_SPOT_DISCOUNT * 100} % off ` +
-      `X86_64 on-demand ($${FARGATE_PRICES.x86VcpuHour.usd}/vCPU-h, $${FARGATE_PRICES.x86GbHour.usd}/GB-h; Spot prices move); ` +
+      `${SPAWNER_LIMITS.sandboxMemoryMiB / 1024} GiB on Fargate Spot ARM64 (platform 1.4.0 or later) at ` +
+      `${FARGATE_SPOT_DISCOUNT * 100} % off ARM64 on-demand (Spot prices move); ` +
       `images pulled through the NAT at every start (app ${profile.appImageGb} GB, agent-server ${profile.agentServerImageGb} GB, ` +
       `$${PRICES.natGb.usd}/GB). Fargate prices: ${FARGATE_PRICES.armVcpuHour.source}.`,
     `Assumed docker host: the spawner's memory budget (MemTotal, about ${(MEM_TOTAL_RATIO * 100).toFixed(1)} % of the nominal memory, ` +

@@ -47,11 +47,11 @@ describe("GIVEN the default activity and the 60-minute idle cull", () => {
     expect(taskHoursPerUser(120)).toBe(210);
   });
 
-  it("THEN the app is priced at Fargate ARM64 on-demand and the sandbox at X86_64 less the Spot discount", () => {
+  it("THEN the app is priced at Fargate ARM64 on-demand and the sandbox at ARM64 less the Spot discount", () => {
     expect(user.app).toBeCloseTo(168 * (FARGATE_PRICES.armVcpuHour.usd + 2 * FARGATE_PRICES.armGbHour.usd), 6);
-    const x86 = 2 * FARGATE_PRICES.x86VcpuHour.usd + 4 * FARGATE_PRICES.x86GbHour.usd;
-    expect(user.sandboxes).toBeCloseTo(168 * x86 * (1 - FARGATE_SPOT_DISCOUNT), 6);
-    expect(user.sandboxes).toBeLessThan(168 * x86);
+    const arm = 2 * FARGATE_PRICES.armVcpuHour.usd + 4 * FARGATE_PRICES.armGbHour.usd;
+    expect(user.sandboxes).toBeCloseTo(168 * arm * (1 - FARGATE_SPOT_DISCOUNT), 6);
+    expect(user.sandboxes).toBeLessThan(168 * arm);
     expect(user.total).toBeCloseTo(user.app + user.sandboxes + user.imagePulls, 6);
   });
 });
@@ -82,7 +82,7 @@ describe("GIVEN the two example configurations", () => {
   it("THEN the printed comparison states its assumptions and the break-even", () => {
     const text = formatModeComparison(compareModes(exampleConfig()), 60);
     expect(text).toMatch(/Assumed activity: 21 workdays, 6 active hours and 2 sessions a workday/);
-    expect(text).toMatch(/Fargate Spot, which runs X86_64 only, at 50 % off/);
+    expect(text).toMatch(/Fargate Spot ARM64 \(platform 1\.4\.0 or later\) at 50 % off/);
     expect(text).toContain("https://aws.amazon.com/fargate/pricing/");
     expect(text).toMatch(/ECS mode costs less from 1 active user on; beyond 9 active users only ecs mode serves them\./);
   });
