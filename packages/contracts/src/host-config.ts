@@ -1,5 +1,6 @@
 // The host configuration (docs/CONTRACTS.md, "Host configuration"): apps/infra writes it to SSM, the host bundle's installer
-// (packages/bootstrap-scripts) reads it with jq; vectors/host-config.json is one document both sides are tested against.
+// (packages/bootstrap-scripts) reads it with jq; vectors/host-config.json (docker mode) and vectors/host-config-ecs.json (ECS
+// mode) are the documents both sides are tested against.
 
 /** The host's Secrets Manager secrets, by their key in the host configuration. */
 export const HOST_SECRET_KEYS = ["identitySigningKey", "openhandsJwtSecret", "llmGatewayKey", "dbPasswordKey"] as const;
@@ -43,9 +44,46 @@ export interface HostConfiguration {
     readonly sandboxesPerUser: number;
   };
   readonly logGroups: Readonly<Record<HostLogGroupKey, string>>;
+  /** Present only when the deployment's `compute.mode` is ecs: users' apps and sandboxes run as Fargate tasks (docs/ecs.md). */
+  readonly ecs?: HostEcsConfiguration;
 }
 
-/** The top-level fields of HostConfiguration, every one of them (the compiler checks the list against the type). */
+/**
+ * ECS mode: what the spawner's `ecs` configuration needs and the host cannot find by itself, from the compute stack's ECS
+ * resources (its Terraform output `ecs`). The host adds its own private address and the sandbox API key secret.
+ */
+export interface HostEcsConfiguration {
+  /** The cluster's region (the main region). */
+  readonly region: string;
+  /** Name of the cluster of users' tasks, `<name>-<environment>-users`. */
+  readonly cluster: string;
+  /** Private subnets the tasks run in. */
+  readonly subnets: readonly string[];
+  readonly appSecurityGroup: string;
+  readonly sandboxSecurityGroup: string;
+  /** The role Fargate pulls images, writes logs and reads users' database secrets with. */
+  readonly executionRoleArn: string;
+  /** The users' apps' task role. */
+  readonly appTaskRoleArn: string;
+  /** The EFS file system of the users' access points: the same as `efsFileSystemId`. */
+  readonly fileSystemId: string;
+  /** The host's own access point (root `/`): the file system policy refuses mounts without one. */
+  readonly hostAccessPointId: string;
+  /** The permissions boundary every per-user sandbox role is created with. */
+  readonly sandboxRoleBoundaryArn: string;
+  /** IAM path of the per-user sandbox roles, such as `/oh-sandbox/`. */
+  readonly sandboxRolePath: string;
+  /** Secrets Manager name prefix of the users' database secrets, ending in `/`. */
+  readonly userSecretPrefix: string;
+  /** `<name>-<environment>`: the tag of the users' access points and part of every sandbox role name. */
+  readonly deployment: string;
+  /** The log group of users' tasks. */
+  readonly taskLogGroup: string;
+  /** Internal domain of sandbox URLs (`http://<route port>-<slug>.<sandbox domain>`), resolved to the host inside the VPC. */
+  readonly sandboxDomain: string;
+}
+
+/** The top-level fields every HostConfiguration has (the compiler checks this list and the next against the type). */
 export const HOST_CONFIGURATION_KEYS = [
   "version",
   "name",
@@ -64,6 +102,33 @@ export const HOST_CONFIGURATION_KEYS = [
   "users",
   "logGroups",
 ] as const satisfies readonly (keyof HostConfiguration)[];
-type MissingKey = Exclude<keyof HostConfiguration, (typeof HOST_CONFIGURATION_KEYS)[number]>;
+/** The top-level fields present only in some deployments: `ecs` in ECS mode. */
+export const HOST_CONFIGURATION_OPTIONAL_KEYS = ["ecs"] as const satisfies readonly (keyof HostConfiguration)[];
+type MissingKey = Exclude<
+  keyof HostConfiguration,
+  (typeof HOST_CONFIGURATION_KEYS)[number] | (typeof HOST_CONFIGURATION_OPTIONAL_KEYS)[number]
+>;
 /** Fails to compile when HostConfiguration gains a field the list above lacks. */
 export const HOST_CONFIGURATION_KEYS_COMPLETE: [MissingKey] extends [never] ? true : MissingKey = true;
+
+/** The fields of the `ecs` section, every one of them required there. */
+export const HOST_ECS_KEYS = [
+  "region",
+  "cluster",
+  "subnets",
+  "appSecurityGroup",
+  "sandboxSecurityGroup",
+  "executionRoleArn",
+  "appTaskRoleArn",
+  "fileSystemId",
+  "hostAccessPointId",
+  "sandboxRoleBoundaryArn",
+  "sandboxRolePath",
+  "userSecretPrefix",
+  "deployment",
+  "taskLogGroup",
+  "sandboxDomain",
+] as const satisfies readonly (keyof HostEcsConfiguration)[];
+type MissingEcsKey = Exclude<keyof HostEcsConfiguration, (typeof HOST_ECS_KEYS)[number]>;
+/** Fails to compile when HostEcsConfiguration gains a field the list above lacks. */
+export const HOST_ECS_KEYS_COMPLETE: [MissingEcsKey] extends [never] ? true : MissingEcsKey = true;

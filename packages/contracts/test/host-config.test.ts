@@ -1,9 +1,20 @@
-// vectors/host-config.json against the HostConfiguration type's field lists (bootstrap-scripts runs its installer on it).
+// vectors/host-config.json (docker mode) and vectors/host-config-ecs.json (ECS mode) against the HostConfiguration type's field
+// lists (bootstrap-scripts runs its installer on both; apps/infra's contract test holds what it writes to the same lists).
+import hostConfigEcsVector from "../vectors/host-config-ecs.json";
 import hostConfigVector from "../vectors/host-config.json";
-import { HOST_CONFIGURATION_KEYS, HOST_IMAGE_KEYS, HOST_LOG_GROUP_KEYS, HOST_SECRET_KEYS, type HostConfiguration } from "../src";
+import {
+  HOST_CONFIGURATION_KEYS,
+  HOST_CONFIGURATION_OPTIONAL_KEYS,
+  HOST_ECS_KEYS,
+  HOST_IMAGE_KEYS,
+  HOST_LOG_GROUP_KEYS,
+  HOST_SECRET_KEYS,
+  type HostConfiguration,
+} from "../src";
 
-// The compiler (pnpm typecheck) holds the vector to the type: a field missing or of the wrong type fails the build.
+// The compiler (pnpm typecheck) holds the vectors to the type: a field missing or of the wrong type fails the build.
 const document: HostConfiguration = { ...hostConfigVector.document, version: 1 };
+const ecsDocument: HostConfiguration = { ...hostConfigEcsVector.document, version: 1 };
 
 const sorted = (keys: readonly string[]) => [...keys].sort();
 
@@ -28,5 +39,28 @@ describe("the host configuration vector", () => {
     const { eventsBucket: _dropped, ...missing } = hostConfigVector.document;
     expect(sorted(Object.keys(extra))).not.toEqual(sorted(HOST_CONFIGURATION_KEYS));
     expect(sorted(Object.keys(missing))).not.toEqual(sorted(HOST_CONFIGURATION_KEYS));
+  });
+});
+
+describe("the ECS-mode host configuration vector", () => {
+  it("GIVEN the vector THEN it has every field of the docker-mode document plus ecs, and ecs has exactly the type's fields", () => {
+    expect(HOST_CONFIGURATION_OPTIONAL_KEYS).toEqual(["ecs"]);
+    expect(sorted(Object.keys(hostConfigEcsVector.document))).toEqual(sorted([...HOST_CONFIGURATION_KEYS, "ecs"]));
+    expect(sorted(Object.keys(hostConfigEcsVector.document.ecs))).toEqual(sorted(HOST_ECS_KEYS));
+  });
+
+  it("GIVEN the vector THEN apart from ecs it is the docker-mode vector, and ecs names the same region and file system", () => {
+    const { ecs, ...rest } = ecsDocument;
+    expect(rest).toEqual(document);
+    expect(ecs?.region).toBe(document.region);
+    expect(ecs?.fileSystemId).toBe(document.efsFileSystemId);
+    expect(ecs?.deployment).toBe(`${document.name}-${document.environment}`);
+    expect(ecs?.hostAccessPointId).toMatch(/^fsap-[0-9a-f]{17}$/);
+  });
+
+  it("GIVEN an ecs section with a field too many or too few THEN the key comparison notices (the check can fail)", () => {
+    const { hostAccessPointId: _dropped, ...missing } = hostConfigEcsVector.document.ecs;
+    expect(sorted(Object.keys({ ...hostConfigEcsVector.document.ecs, surprise: 1 }))).not.toEqual(sorted(HOST_ECS_KEYS));
+    expect(sorted(Object.keys(missing))).not.toEqual(sorted(HOST_ECS_KEYS));
   });
 });
