@@ -1,13 +1,14 @@
 /**
  * The shell side of the host configuration contract (docs/CONTRACTS.md, "Host configuration"): the installer's jq checks
  * (HOST_CONFIG_CHECKS in files/host-bundle/steps/20-host-config.sh) against the contract's vector
- * (@openhands-team/contracts, vectors/host-config.json) and the type's field lists.
+ * (@openhands-team/contracts, vectors/host-config.json, and vectors/host-config-ecs.json for ECS mode) and the type's field lists.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOST_CONFIGURATION_KEYS, HOST_IMAGE_KEYS, HOST_LOG_GROUP_KEYS, HOST_SECRET_KEYS } from "@openhands-team/contracts";
+import { HOST_CONFIGURATION_KEYS, HOST_ECS_KEYS, HOST_IMAGE_KEYS, HOST_LOG_GROUP_KEYS, HOST_SECRET_KEYS } from "@openhands-team/contracts";
+import hostConfigEcsVector from "@openhands-team/contracts/vectors/host-config-ecs.json";
 import hostConfigVector from "@openhands-team/contracts/vectors/host-config.json";
 
 const STEP = join(__dirname, "..", "files", "host-bundle", "steps", "20-host-config.sh");
@@ -78,5 +79,46 @@ const without = (key: string, inner?: string): Json => {
     const out = problems(withLimits({ [key]: value })).stdout;
     expect(out).toContain(`bedrock.perUser.${key}: `);
     expect(out).toContain(expected);
+  });
+});
+
+(jq ? describe : describe.skip)("GIVEN the contract's ECS-mode host configuration vector (with its ecs section)", () => {
+  const withEcs = (change: (ecs: Json) => void): Json => {
+    const copy = structuredClone(hostConfigEcsVector.document) as Json;
+    change(copy.ecs as Json);
+    return copy;
+  };
+
+  it("THEN the installer's checks report no problem", () => {
+    const result = problems(hostConfigEcsVector.document);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim()).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it.each(HOST_ECS_KEYS.map((key) => [key]))("WHEN ecs.%s is missing THEN the checks name it", (key) => {
+    expect(problems(withEcs((ecs) => delete ecs[key])).stdout).toMatch(new RegExp(`^ecs\\.${key}[.:]`, "m"));
+  });
+
+  // Configuration injection: the access point id goes into /etc/fstab's options, the rest into the spawner's configuration.
+  it.each([
+    ["hostAccessPointId", "fsap-0123456789abcdef0,nosuid 0 0\nfs-1:/ /etc efs", "an EFS access point id"],
+    ["subnets", [], "a list of 1 to 16 subnet ids"],
+    ["subnets", ["subnet-0123456789abcdef0", "subnet-x; reboot"], "a subnet id"],
+    ["executionRoleArn", "arn:aws:iam::123456789012:policy/not-a-role", "an IAM role ARN"],
+    ["sandboxRolePath", "oh-sandbox", "an IAM path"],
+    ["userSecretPrefix", "oh/test/users", "a Secrets Manager name prefix ending in /"],
+    ["sandboxDomain", "Sandboxes.Example", "a lower-case DNS name"],
+    ["fileSystemId", "fs-0123456789abcdef1", "is not efsFileSystemId"],
+  ])("WHEN ecs.%s is %j THEN the checks name it and say what is expected", (key, value, expected) => {
+    const out = problems(withEcs((ecs) => (ecs[key] = value))).stdout;
+    expect(out).toMatch(new RegExp(`^ecs\\.${key}[.:]`, "m"));
+    expect(out).toContain(expected);
+  });
+
+  it("WHEN ecs is not an object THEN the checks say so", () => {
+    const copy = structuredClone(hostConfigEcsVector.document) as Json;
+    copy.ecs = "ecs";
+    expect(problems(copy).stdout).toContain('ecs: "ecs" is not an object');
   });
 });

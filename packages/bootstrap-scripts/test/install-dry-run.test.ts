@@ -2,9 +2,11 @@
  * The host installer (dist/host-bundle/install.sh) in dry runs: a temporary root, stub commands that
  * record their argv (support/fake-host.sh), and a fake AWS world shared between hosts. Shows the steps
  * and their order, the files and their modes, that a second run changes nothing, that a replacement
- * host reaches the same state from the same parameters and secrets, and how bad input is refused.
+ * host reaches the same state from the same parameters and secrets, and how bad input is refused. ECS mode (the host
+ * configuration's ecs section) in one more dry run: the spawner's ecs configuration and EFS through the host's access point.
  */
 import { spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +16,7 @@ import {
   DryRunHost,
   EDGE_PARAMETER,
   mutatingCalls,
+  sampleEcsHostConfig,
   sampleHostConfig,
   secretArn,
   type RunResult,
@@ -295,6 +298,15 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(host.mode("opt/openhands-team/host/steps/50-secrets.sh")).toBe("0755");
   });
 
+  it("THEN in docker mode nothing of ECS mode is there: no metadata lookup, no sandbox API key, no backend in the spawner's file", () => {
+    expect(first.calls.filter((c) => c.includes("169.254.169.254"))).toEqual([]);
+    expect(host.exists("run/openhands-team/secrets/sandbox-api-key-secret")).toBe(false);
+    const spawner = JSON.parse(host.file("run/openhands-team/spawner.json")) as Record<string, unknown>;
+    expect(spawner.backend).toBeUndefined();
+    expect(spawner.ecs).toBeUndefined();
+    expect(host.file("etc/fstab")).not.toContain("accesspoint");
+  });
+
   it("GIVEN the installed host WHEN install.sh runs again THEN no file changes and no command changes anything", () => {
     const before = host.snapshot();
     const second = host.run();
@@ -343,6 +355,125 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(host.file("etc/openhands-team/litellm.yaml")).toContain("claude-opus-4-1");
     expect(JSON.parse(host.file("etc/docker/daemon.json"))["log-opts"]["awslogs-group"]).toBe("/oh/test/apps-v2");
   }, 320_000);
+});
+
+describe("install.sh in ECS mode (dry run)", () => {
+  type Ecs = Record<string, string> & { subnets: string[] };
+  const hostConfig = sampleEcsHostConfig();
+  const ecs = hostConfig.ecs as Ecs;
+  const host = new DryRunHost({ hostConfig });
+  // the metadata service answers an address of the VPC other than the stub's default, so the value can only come from it
+  host.touchState("imds/local-ipv4");
+  writeFileSync(join(host.state, "imds/local-ipv4"), "10.0.37.201");
+  let first: RunResult;
+  const SPAWNER_JSON = "run/openhands-team/spawner.json";
+  const KEY_FILE = "run/openhands-team/secrets/sandbox-api-key-secret";
+
+  beforeAll(() => {
+    first = host.run();
+  }, 320_000);
+  afterAll(() => host.cleanup());
+
+  it("GIVEN a host configuration with its ecs section WHEN install.sh runs THEN it succeeds", () => {
+    expect(first.stderr).toContain("done:");
+    expect(first.code).toBe(0);
+  });
+
+  it("THEN EFS is mounted with TLS and IAM through the host's access point (the file system policy refuses any other mount)", () => {
+    expect(host.file("etc/fstab")).toContain(
+      `fs-0123456789abcdef0:/ /mnt/openhands-efs efs _netdev,noresvport,tls,iam,accesspoint=${ecs.hostAccessPointId} 0 0\n`,
+    );
+    expect(ecs.hostAccessPointId).toMatch(/^fsap-/);
+    expect(first.calls).toContain("mount /mnt/openhands-efs");
+  });
+
+  it("THEN the host's private address comes from the metadata service with IMDSv2 (a token first, then the address with it)", () => {
+    const token = firstIndex(first.calls, /^curl .*-X PUT .*http:\/\/169\.254\.169\.254\/latest\/api\/token$/);
+    const address = firstIndex(first.calls, /^curl .*X-aws-ec2-metadata-token:\\ fake-imds-token .*\/latest\/meta-data\/local-ipv4$/);
+    expect(token).toBeLessThan(address);
+  });
+
+  it("THEN the spawner's own schema accepts its configuration, backend ecs with every value of the ecs section", () => {
+    // contract check against packages/spawner/src/config.ts (secret paths pointed into the dry run's root)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseConfig } = require("@openhands-team/spawner") as { parseConfig: (input: unknown) => Record<string, any> };
+    const text = host.file(SPAWNER_JSON).replaceAll('"/run/openhands-team/', `"${host.root}/run/openhands-team/`);
+    const config = parseConfig(JSON.parse(text));
+    expect(config.backend).toBe("ecs");
+    expect(config.ecs).toMatchObject({
+      region: ecs.region,
+      cluster: ecs.cluster,
+      subnets: ecs.subnets,
+      appSecurityGroup: ecs.appSecurityGroup,
+      sandboxSecurityGroup: ecs.sandboxSecurityGroup,
+      executionRoleArn: ecs.executionRoleArn,
+      appTaskRoleArn: ecs.appTaskRoleArn,
+      efsFileSystemId: ecs.fileSystemId,
+      hostPrivateAddress: "10.0.37.201",
+      sandboxApiPort: 8082,
+      sandboxDomain: ecs.sandboxDomain,
+      userResources: {
+        deployment: ecs.deployment,
+        sandboxRoleBoundaryArn: ecs.sandboxRoleBoundaryArn,
+        sandboxRolePath: ecs.sandboxRolePath,
+        userSecretPrefix: ecs.userSecretPrefix,
+      },
+      appImage: "docker.openhands.dev/openhands/openhands:1.7.0",
+    });
+    // derived, not stored: HMAC-SHA256(db-password-key, "oh-sandbox-api-key-secret:v1"), base64url (32 bytes)
+    const derived = createHmac("sha256", host.secret(secretArn("db-password-key"))!)
+      .update("oh-sandbox-api-key-secret:v1")
+      .digest("base64url");
+    expect(config.ecs.sandboxApiKeySecret).toBe(derived);
+    expect(derived).toMatch(BASE64URL_32_BYTES);
+    expect(derived).not.toBe(host.secret(secretArn("db-password-key")));
+    // the rest is docker mode's rendering: the same spawner file apart from backend and ecs
+    const { backend: _backend, ecs: _ecs, ...rest } = JSON.parse(host.file(SPAWNER_JSON)) as Record<string, unknown>;
+    expect(Object.keys(rest).sort()).toEqual([
+      "api",
+      "appHost",
+      "database",
+      "docker",
+      "eventsBucket",
+      "images",
+      "llm",
+      "network",
+      "paths",
+      "region",
+      "runtimeDomain",
+      "secrets",
+      "users",
+      "version",
+    ]);
+  });
+
+  it("THEN the sandbox API key secret lives only in a 0600 file on tmpfs, never on a command line or a disk", () => {
+    expect(host.mode(KEY_FILE)).toBe("0600");
+    const value = host.file(KEY_FILE);
+    expect(first.calls.filter((c) => c.includes(value))).toEqual([]);
+    const onDisk = spawnSync("grep", ["-rlF", "-e", value, join(host.root, "etc"), join(host.root, "opt"), join(host.root, "var")], {
+      encoding: "utf8",
+    });
+    expect(onDisk.stdout).toBe("");
+  });
+
+  it("GIVEN the installed host WHEN oh-secrets runs at the next boot THEN the key and the spawner's file stay the same", () => {
+    const before = [host.file(SPAWNER_JSON), host.file(KEY_FILE)];
+    const boot = host.runScript("steps/50-secrets.sh");
+    expect(boot.code).toBe(0);
+    expect(boot.stderr).not.toContain("wrote");
+    expect([host.file(SPAWNER_JSON), host.file(KEY_FILE)]).toEqual(before);
+  });
+
+  it("GIVEN the metadata service answers a public address WHEN oh-secrets runs THEN it stops and keeps the spawner's file", () => {
+    const before = host.file(SPAWNER_JSON);
+    writeFileSync(join(host.state, "imds/local-ipv4"), "203.0.113.5");
+    const boot = host.runScript("steps/50-secrets.sh");
+    writeFileSync(join(host.state, "imds/local-ipv4"), "10.0.37.201");
+    expect(boot.code).not.toBe(0);
+    expect(boot.stderr).toContain('gave "203.0.113.5" as the host\'s private IPv4 address, which is not one');
+    expect(host.file(SPAWNER_JSON)).toBe(before);
+  });
 });
 
 describe("install.sh refuses bad input (dry run)", () => {

@@ -20,6 +20,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import hostConfigEcsVector from "@openhands-team/contracts/vectors/host-config-ecs.json";
 import hostConfigVector from "@openhands-team/contracts/vectors/host-config.json";
 
 export const BUNDLE_DIR = join(__dirname, "..", "..", "dist", "host-bundle");
@@ -59,6 +60,11 @@ export const secretArn = (name: string) => `arn:aws:secretsmanager:${REGION}:${A
  */
 export function sampleHostConfig(): Record<string, unknown> {
   return structuredClone(hostConfigVector.document) as Record<string, unknown>;
+}
+
+/** The same in ECS mode (vectors/host-config-ecs.json): the docker-mode document plus its `ecs` section. */
+export function sampleEcsHostConfig(): Record<string, unknown> {
+  return structuredClone(hostConfigEcsVector.document) as Record<string, unknown>;
 }
 
 const key = (s: string) => s.replace(/[/:@]/g, "_");

@@ -12,8 +12,10 @@
 #   secrets/<arn>      secret values (arn with : and / replaced by _), secrets/<arn>.token the request token
 #   iptables, ip6tables  rules added with -N/-I (one per line); iptables-restore input is appended too
 #   health-down        present: the health endpoint does not answer
+#   imds/local-ipv4    the instance's private IPv4 address the metadata service answers (default 10.0.1.23)
 # Failures mimic the real tools' exit codes and messages where the scripts look at them.
-# Contract sources: AWS CLI v2 (exit code 254 and "An error occurred (<Code>)" on service errors),
+# Contract sources: AWS CLI v2 (exit code 254 and "An error occurred (<Code>)" on service errors), the EC2 user
+# guide's IMDSv2 (PUT /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds, then X-aws-ec2-metadata-token),
 # systemctl(1) is-enabled/is-active --quiet exit codes, mountpoint(1), blkid(8) -o value -s TYPE.
 set -uo pipefail
 
@@ -204,6 +206,19 @@ case "$name" in
     ;;
   iptables-restore | ip6tables-restore) cat >>"$state/${name%-restore}" ;;
   curl)
+    # the instance metadata service, IMDSv2 only: a token from PUT /latest/api/token, then GETs carrying it (else 401)
+    case "${*: -1}" in
+      http://169.254.169.254/latest/api/token)
+        [ "$(arg -X "$@")" = PUT ] && has "X-aws-ec2-metadata-token-ttl-seconds: 60" "$@" || exit 22
+        echo "fake-imds-token"
+        exit 0
+        ;;
+      http://169.254.169.254/latest/meta-data/local-ipv4)
+        has "X-aws-ec2-metadata-token: fake-imds-token" "$@" || exit 22
+        cat "$state/imds/local-ipv4" 2>/dev/null || printf '10.0.1.23'
+        exit 0
+        ;;
+    esac
     if has -o "$@"; then
       printf 'fake docker compose plugin\n' >"$(arg -o "$@")"
     else

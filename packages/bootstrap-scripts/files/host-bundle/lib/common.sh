@@ -113,6 +113,11 @@ cfg() {
   printf '%s' "${CFG[$path]}"
 }
 
+# ecs_mode: whether users' apps and sandboxes run as ECS tasks (the host configuration has its ecs section, docs/ecs.md).
+ecs_mode() {
+  [ -n "${CFG[ecs.cluster]+set}" ]
+}
+
 # retry ATTEMPTS DELAY COMMAND...: runs COMMAND until it succeeds, at most ATTEMPTS times.
 retry() {
   local attempts="$1" delay="$2" n=1

@@ -29,6 +29,7 @@ HOST_CONFIG_CHECKS='
   def dns: "\\A([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\z";
   def image: "\\A[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[0-9a-f]{64})?\\z";
   def arn: "\\Aarn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:[A-Za-z0-9/_+=.@:!-]+\\z";
+  def role: "\\Aarn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}\\z";
   def region: "\\A[a-z]{2}(-[a-z]+)+-[0-9]\\z";
   def loggroup: "\\A[A-Za-z0-9_./#-]{1,512}\\z";
   def count: "\\A[1-9][0-9]{0,5}\\z";
@@ -72,7 +73,27 @@ HOST_CONFIG_CHECKS='
    | check(["bedrock", "perUser", "monthlySpendAlertUsd"]; usd; "an amount in US dollars such as 50 or 12.5, or left out for no alert")),
   (("idleMinutes", "maxRunningApps", "maxRunningSandboxes", "sandboxesPerUser") as $k
    | check(["users", $k]; count; "a positive whole number")),
-  (("host", "proxy", "spawner", "apps") as $k | check(["logGroups", $k]; loggroup; "a CloudWatch log group name"))
+  (("host", "proxy", "spawner", "apps") as $k | check(["logGroups", $k]; loggroup; "a CloudWatch log group name")),
+  # ECS mode only (contracts HostEcsConfiguration): every field reaches the spawner configuration or /etc/fstab
+  (select(.ecs != null) | if (.ecs | type) != "object" then "ecs: \(.ecs | tojson) is not an object (the ECS mode settings)" else
+    check(["ecs", "region"]; region; "an AWS region"),
+    check(["ecs", "cluster"]; "\\A[A-Za-z0-9_-]{1,255}\\z"; "an ECS cluster name"),
+    (if (.ecs.subnets | type) == "array" and (.ecs.subnets | length) > 0 and (.ecs.subnets | length) <= 16 then
+       (range(.ecs.subnets | length) as $i | check(["ecs", "subnets", $i]; "\\Asubnet-[0-9a-f]{8,17}\\z"; "a subnet id"))
+     else "ecs.subnets: \(.ecs.subnets | tojson) is not a list of 1 to 16 subnet ids" end),
+    (("appSecurityGroup", "sandboxSecurityGroup") as $k | check(["ecs", $k]; "\\Asg-[0-9a-f]{8,17}\\z"; "a security group id")),
+    (("executionRoleArn", "appTaskRoleArn") as $k | check(["ecs", $k]; role; "an IAM role ARN")),
+    check(["ecs", "fileSystemId"]; "\\Afs-[0-9a-f]{8,17}\\z"; "an EFS file system id"),
+    (select(.ecs.fileSystemId != .efsFileSystemId)
+     | "ecs.fileSystemId: \"\(.ecs.fileSystemId)\" is not efsFileSystemId \"\(.efsFileSystemId)\" (the host mounts one file system)"),
+    check(["ecs", "hostAccessPointId"]; "\\Afsap-[0-9a-f]{8,17}\\z"; "an EFS access point id (fsap- and 8 to 17 hex digits)"),
+    check(["ecs", "sandboxRoleBoundaryArn"]; "\\Aarn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,512}\\z"; "an IAM policy ARN"),
+    check(["ecs", "sandboxRolePath"]; "\\A/([A-Za-z0-9+=,.@_-]+/)*\\z"; "an IAM path such as /oh-sandbox/"),
+    check(["ecs", "userSecretPrefix"]; "\\A[A-Za-z0-9_+=.@-][A-Za-z0-9/_+=.@-]{0,398}/\\z"; "a Secrets Manager name prefix ending in /"),
+    check(["ecs", "deployment"]; "\\A[a-z][a-z0-9-]{1,38}[a-z0-9]\\z"; "<name>-<environment> of the deployment"),
+    check(["ecs", "taskLogGroup"]; loggroup; "a CloudWatch log group name"),
+    check(["ecs", "sandboxDomain"]; dns; "a lower-case DNS name")
+  end)
 '
 
 validate_host_config() {

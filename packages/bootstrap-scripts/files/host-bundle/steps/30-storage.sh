@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Step: the Docker data volume (second EBS volume, formatted once, mounted at /var/lib/docker before
-# Docker first starts) and the EFS file system (TLS in transit, IAM authorization) for workspaces and
-# per-user state. Both go through /etc/fstab so a reboot mounts them again without this script.
+# Docker first starts) and the EFS file system (TLS in transit, IAM authorization; in ECS mode through the
+# host's access point) for workspaces and per-user state. Both go through /etc/fstab so a reboot mounts them
+# again without this script.
 
 DOCKER_VOLUME_DEVICE="${OH_DOCKER_VOLUME_DEVICE:-/dev/xvdb}"
 DOCKER_VOLUME_LABEL=oh-docker
@@ -56,9 +57,11 @@ mount_docker_volume() {
 }
 
 mount_efs() {
-  local fs_id
+  local fs_id options=_netdev,noresvport,tls,iam
   fs_id="$(cfg .efsFileSystemId)"
-  ensure_fstab_entry "$EFS_MOUNT_DIR" "$fs_id:/ $EFS_MOUNT_DIR efs _netdev,noresvport,tls,iam 0 0"
+  # ECS mode: the file system policy refuses every mount without an access point; the host has its own (root /)
+  if ecs_mode; then options+=",accesspoint=$(cfg .ecs.hostAccessPointId)"; fi
+  ensure_fstab_entry "$EFS_MOUNT_DIR" "$fs_id:/ $EFS_MOUNT_DIR efs $options 0 0"
   mount_once "$EFS_MOUNT_DIR"
 }
 

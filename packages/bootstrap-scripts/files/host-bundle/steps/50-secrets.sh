@@ -183,10 +183,48 @@ write_llm_gateway_env() {
   printf 'LITELLM_MASTER_KEY=%s\n' "$key" | write_file 0600 "$OH_RUN/llm-gateway.env"
 }
 
-# The spawner's configuration (packages/spawner): every secret by reference to its file above.
+# ECS mode: the host's private IPv4 address, where tasks in the VPC reach the relay, the LLM gateway, the sandbox API
+# and the proxy. Read from the instance metadata service with IMDSv2 (a session token first; the token is no secret
+# from this host, whose every process can ask for one). Retried: the metadata service can lag at first boot.
+instance_private_ipv4() {
+  local imds=http://169.254.169.254/latest token="" address="" n
+  for n in 1 2 3 4 5; do
+    if token="$(curl -fsS --max-time 2 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$imds/api/token")" &&
+      address="$(curl -fsS --max-time 2 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/local-ipv4")"; then
+      break
+    fi
+    [ "$n" -lt 5 ] || die "cannot read the host's private IPv4 address from the instance metadata service (IMDSv2)"
+    sleep 2
+  done
+  # the address reaches the spawner's configuration: anything but a private IPv4 address is refused
+  [[ "$address" =~ ^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
+    die "the instance metadata service gave \"$address\" as the host's private IPv4 address, which is not one"
+  printf '%s' "$address"
+}
+
+# ECS mode: the spawner's sandbox API key secret (each user's OH_SANDBOX_API_KEY is an HMAC of their slug with it),
+# derived like the gateway's key is from its secret rather than stored: HMAC-SHA256(db-password-key,
+# "oh-sandbox-api-key-secret:v1") in base64url. The same value on every host and at every boot with no secret of its
+# own to create, and it reveals nothing of the key it comes from. python3 comes with amazon-efs-utils (its mount
+# helper is Python); the key is read from its file, never passed on a command line.
+write_sandbox_api_key_secret() {
+  # shellcheck disable=SC2016
+  python3 -c '
+import base64, hashlib, hmac, sys
+key = open(sys.argv[1], "rb").read()
+mac = hmac.new(key, b"oh-sandbox-api-key-secret:v1", hashlib.sha256).digest()
+sys.stdout.write(base64.urlsafe_b64encode(mac).decode().rstrip("="))
+' "$(host_path "$SECRETS_DIR/db-password-key")" | write_file 0600 "$SECRETS_DIR/sandbox-api-key-secret"
+}
+
+# The spawner's configuration (packages/spawner): every secret by reference to its file above. In ECS mode it also
+# gets backend "ecs" and the ecs section (the host configuration's ecs values, the host's address, the key secret);
+# the sandbox API listens on 8082, the port the infra's apps security group may reach on the host.
 render_spawner_config() {
+  local host_address=""
+  if ecs_mode; then host_address="$(instance_private_ipv4)"; fi
   jq -S --arg secrets "$SECRETS_DIR" --arg efs "$EFS_MOUNT_DIR" --arg api "$DOCKER_API_DIR" \
-    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" \
+    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" --arg hostAddress "$host_address" \
     --arg adminUser "$(cat "$(host_path "$SECRETS_DIR/db-admin-user")")" '{
     version: 1,
     api: {host: "127.0.0.1", port: 8081},
@@ -211,7 +249,29 @@ render_spawner_config() {
     },
     llm: {model: .bedrock.models[0]},
     users: .users
-  }' "$(host_path "$HOST_CONFIG_FILE")" | write_file 0600 "$SPAWNER_CONFIG"
+  } + (if .ecs == null then {} else {
+    backend: "ecs",
+    ecs: {
+      region: .ecs.region,
+      cluster: .ecs.cluster,
+      subnets: .ecs.subnets,
+      appSecurityGroup: .ecs.appSecurityGroup,
+      sandboxSecurityGroup: .ecs.sandboxSecurityGroup,
+      executionRoleArn: .ecs.executionRoleArn,
+      appTaskRoleArn: .ecs.appTaskRoleArn,
+      efsFileSystemId: .ecs.fileSystemId,
+      hostPrivateAddress: $hostAddress,
+      sandboxApiPort: 8082,
+      sandboxApiKeySecret: {file: ($secrets + "/sandbox-api-key-secret")},
+      sandboxDomain: .ecs.sandboxDomain,
+      userResources: {
+        deployment: .ecs.deployment,
+        sandboxRoleBoundaryArn: .ecs.sandboxRoleBoundaryArn,
+        sandboxRolePath: .ecs.sandboxRolePath,
+        userSecretPrefix: .ecs.userSecretPrefix
+      }
+    }
+  } end)' "$(host_path "$HOST_CONFIG_FILE")" | write_file 0600 "$SPAWNER_CONFIG"
 }
 
 step_secrets() {
@@ -224,6 +284,7 @@ step_secrets() {
   fetch_database_admin
   fill_edge_secrets
   write_llm_gateway_env
+  if ecs_mode; then write_sandbox_api_key_secret; fi
   render_spawner_config
 }
 
