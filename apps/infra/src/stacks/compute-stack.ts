@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
 import { HOST_BUNDLE_DIR, renderUserData } from "@openhands-team/bootstrap-scripts";
+import type { HostEcsConfiguration } from "@openhands-team/contracts";
 import type { DeploymentConfig } from "../config/schema";
 import { EDGE_REGION, SANDBOX_ROLE_PATH, type HostLogGroupKey, type HostSecretKey } from "../config/names";
 import { HostBundle } from "../constructs/compute/host-bundle";
@@ -22,6 +23,12 @@ export interface ComputeStackProps {
   readonly network: NetworkStack;
   readonly data: DataStack;
 }
+
+/**
+ * ECS mode: the internal domain of sandbox URLs (`http://<route port>-<slug>.<sandbox domain>`, docs/ecs.md section 3), under
+ * `.internal` (reserved for private use, never delegated in public DNS), so no public name can answer for it.
+ */
+const sandboxDomain = (prefix: string) => `sandboxes.${prefix}.internal`;
 
 type ImageRef = { readonly repository: string; readonly tag: string; readonly digest?: string };
 const image = (ref: ImageRef) => `${ref.repository}:${ref.tag}${ref.digest ? `@${ref.digest}` : ""}`;
@@ -114,6 +121,7 @@ export class ComputeStack extends DeploymentStack {
         },
         users: { ...config.users },
         logGroups: logs.names,
+        ...(ecs ? { ecs: ecs.hostConfiguration } : {}),
       },
     });
     const alb = new InternalLoadBalancer(this, "alb", {
@@ -172,6 +180,8 @@ export class ComputeStack extends DeploymentStack {
   private userTasks(config: DeploymentConfig, props: ComputeStackProps) {
     const tasks = props.network.taskSecurityGroups;
     if (!tasks) throw new Error("config.compute.mode: ecs needs the network stack's task security groups (built in ecs mode)");
+    const hostAccessPointId = props.data.hostAccessPointId;
+    if (!hostAccessPointId) throw new Error("config.compute.mode: ecs needs the data stack's host access point (built in ecs mode)");
     const cluster = new UserTaskCluster(this, "user-tasks", {
       clusterName: this.names.taskCluster,
       logGroupName: this.names.taskLogGroup,
@@ -185,7 +195,25 @@ export class ComputeStack extends DeploymentStack {
       logGroupArn: cluster.logGroupArn,
       userSecretPrefix: this.names.userSecretPrefix,
     });
+    const hostConfiguration: HostEcsConfiguration = {
+      region: config.region,
+      cluster: cluster.clusterName,
+      subnets: props.network.privateSubnetIds,
+      appSecurityGroup: tasks.apps,
+      sandboxSecurityGroup: tasks.sandboxes,
+      executionRoleArn: roles.executionRoleArn,
+      appTaskRoleArn: roles.appTaskRoleArn,
+      fileSystemId: props.data.fileSystemId,
+      hostAccessPointId,
+      sandboxRoleBoundaryArn: roles.sandboxBoundaryArn,
+      sandboxRolePath: SANDBOX_ROLE_PATH,
+      userSecretPrefix: this.names.userSecretPrefix,
+      deployment: this.names.prefix,
+      taskLogGroup: cluster.logGroupName,
+      sandboxDomain: sandboxDomain(this.names.prefix),
+    };
     return {
+      hostConfiguration,
       permissions: {
         region: config.region,
         namePrefix: this.names.prefix,
