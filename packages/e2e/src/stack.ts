@@ -61,6 +61,8 @@ export interface StackOptions {
    * Default: the Docker backend on the lab engine with the 1.7.0 app and 1.19.1 agent-server stand-ins.
    */
   readonly spawner?: SpawnerVariant;
+  /** Runtime-proxy settings added to the stack's own (`taskSubnets` in ECS mode, say). */
+  readonly proxy?: Readonly<Record<string, unknown>>;
 }
 
 /** What a test changes in the spawner the stack starts: the images, top-level configuration sections, the environment. */
@@ -283,6 +285,7 @@ export async function startBackend(options: StackOptions): Promise<BackendStack>
         logLevel: "info",
         workerProcesses: 1,
         activityFlushSeconds: 1,
+        ...options.proxy,
       }),
     );
     try {

@@ -15,12 +15,9 @@
  * (remote_sandbox_service.py: POST /start, GET /sessions/{id}, /sessions/batch, /list, X-API-Key) itself, with the key
  * read from the app task's environment (OH_SANDBOX_API_URL, OH_SANDBOX_API_KEY, OH_WEB_URL), as the app would.
  *
- * Known gap, found by this test (two tests marked `test.failing`): the runtime proxy accepts only docker mode's address
- * plan as upstreams (runtime-proxy lua/oh/upstream.lua: an app at <userSubnetPrefix>.N.2:<appPort>, a sandbox in
- * <userSubnetPrefix>.N.128/25). ECS gives tasks whatever address the subnet has free: alice's app task is the first task
- * in the subnet and gets .2, so her page is served; bob's app task (.3) and every sandbox task (.4, .5) are refused
- * ("ensure answered a bad upstream" in nginx's error log, a 503 to the browser). jest reports those tests as passed
- * while the gap is there and as failed once the proxy routes ECS task addresses.
+ * The proxy runs with `taskSubnets` (ECS mode): it routes to app and sandbox tasks at any usable address of the task
+ * subnet, and notes which person holds each address (tasks of all people share the subnet), instead of docker mode's
+ * per-person /24 plan.
  *
  * Tests run in order on one stack; screenshots and logs go to artifacts/ecs-mode/ (git-ignored).
  */
@@ -28,8 +25,9 @@ import { createHmac, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { identitySignature } from "@openhands-team/contracts";
+import { EcsStandIn } from "@openhands-team/ecs-standin";
 import { docker, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
 import { openBrowser, type UserBrowser } from "../src/browser";
 import { inspectContainer } from "../src/engine";
@@ -42,7 +40,7 @@ const ARTIFACTS = join(__dirname, "..", "artifacts", "ecs-mode");
 const APP_IMAGE = STAND_IN.app["1.11.0"];
 const AGENT_SERVER_IMAGE = STAND_IN.agentServer["1.34.0-python"];
 const CLUSTER = "openhands-e2e";
-/** The task subnet: inside the proxy's `userSubnetPrefix` (10.240), so that the one address it accepts (.2) can occur. */
+/** The task subnet, given to the proxy as its `taskSubnets`. */
 const SUBNET = { id: "subnet-0e2e0e2e0e2e0e2e0", cidr: "10.240.7.0/24", availabilityZone: "eu-central-1a" };
 /** The subnet network's gateway: the host's private address as the tasks reach it. */
 const HOST = "10.240.7.1";
@@ -66,22 +64,6 @@ const CREDENTIALS = {
   AWS_SECRET_ACCESS_KEY: "stand-in-does-not-check",
   AWS_EC2_METADATA_DISABLED: "true",
 };
-
-/** The part of @openhands-team/ecs-standin this test uses. */
-interface EcsStandIn {
-  readonly endpoint: string;
-  close(): Promise<void>;
-}
-
-/**
- * The stand-in is a dependency of the spawner's tests, not yet of this package (no install here): it is loaded from
- * where the spawner resolves it. TypeScript source, transformed by jest like this package's own.
- */
-function loadStandIn(): { start(options: Record<string, unknown>): Promise<EcsStandIn> } {
-  const spawnerDir = dirname(require.resolve("@openhands-team/spawner/package.json"));
-  const entry = require.resolve("@openhands-team/ecs-standin", { paths: [spawnerDir] });
-  return (require(entry) as { EcsStandIn: { start(options: Record<string, unknown>): Promise<EcsStandIn> } }).EcsStandIn;
-}
 
 /** The permissions boundary the infra gives every sandbox role (apps/infra task-roles.ts): the two EFS client actions. */
 const BOUNDARY_DOCUMENT = JSON.stringify({
@@ -321,7 +303,7 @@ beforeAll(async () => {
   await ensureImage(STAND_IN.node);
   efsRoot = mkdtempSync(join(tmpdir(), "e2e-ecs-efs-"));
   chmodSync(efsRoot, 0o755);
-  standIn = await loadStandIn().start({
+  standIn = await EcsStandIn.start({
     socketPath: labEngine()!.socketPath,
     clusters: [CLUSTER],
     subnets: [SUBNET],
@@ -362,6 +344,7 @@ beforeAll(async () => {
   stack = await startStack({
     artifactsDir: ARTIFACTS,
     idleMinutes: 10,
+    proxy: { taskSubnets: [SUBNET.cidr] },
     spawner: {
       images: { app: APP_IMAGE, agentServer: AGENT_SERVER_IMAGE },
       env: CREDENTIALS,
@@ -479,8 +462,8 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(ensured).toMatchObject({ state: "running", upstream: `http://${bob.app.ip}:3000` });
   });
 
-  // Known gap: the proxy accepts an app only at <prefix>.N.2; bob's task is at .3 of the same subnet.
-  test.failing("GIVEN bob's app task WHEN his browser opens the app host THEN the proxy serves his own OpenHands from it", async () => {
+  // Bob's task is at another address of the same subnet as alice's: the proxy routes each person to their own.
+  test("GIVEN bob's app task WHEN his browser opens the app host THEN the proxy serves his own OpenHands from it", async () => {
     const reply = await people.bob.browser.page.goto(`${stack.appOrigin}/`);
     expect(reply?.status()).toBe(200);
     expect(await reply?.text()).toContain('id="sandbox-prefix"');
@@ -614,8 +597,7 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(own.body.runtimes.map((runtime: Runtime) => runtime.session_id)).toEqual([alice.sandbox!.id]);
   });
 
-  // Known gap: the proxy accepts a sandbox only in <prefix>.N.128/25; ECS put alice's sandbox task at a lower address.
-  test.failing("GIVEN alice's running sandbox WHEN her page calls its agent-server on her runtime host THEN it answers", async () => {
+  test("GIVEN alice's running sandbox WHEN her page calls its agent-server on her runtime host THEN it answers", async () => {
     const alice = people.alice;
     const url = `https://${new URL(alice.sandbox!.runtime.url).hostname}/server_info`;
     const answer = await alice.browser.page.evaluate(

@@ -150,7 +150,9 @@ export class EcsStandIn {
         await standIn.docker.call("POST", "/networks/create", {
           Name: name,
           CheckDuplicate: true,
-          IPAM: { Config: [{ Subnet: subnet.cidr }] },
+          // AWS keeps the first four addresses of a subnet (network, router, DNS, reserved) and the last: Docker's
+          // gateway takes .1, and .2 and .3 are held as auxiliary addresses, so tasks get .4 onward as in a VPC.
+          IPAM: { Config: [{ Subnet: subnet.cidr, AuxiliaryAddresses: reservedAddresses(subnet.cidr) }] },
           Labels: { [LABEL]: standIn.instance },
         });
         standIn.networks.push(name);
@@ -403,4 +405,12 @@ function parseAnswer(answer: HttpAnswer): unknown {
   } catch {
     return answer.body;
   }
+}
+
+/** The VPC's DNS (+2) and reserved (+3) addresses of a subnet, kept from Docker's address allocation. */
+function reservedAddresses(cidr: string): Record<string, string> {
+  const [address] = cidr.split("/");
+  const base = address!.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  const text = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+  return { "aws-dns": text(base + 2), "aws-reserved": text(base + 3) };
 }

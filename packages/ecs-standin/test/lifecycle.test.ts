@@ -62,6 +62,8 @@ describeWithEngine("ECS stand-in: task lifecycle on a real Docker engine", () =>
     const details = Object.fromEntries(running.attachments[0].details.map((d: { name: string; value: string }) => [d.name, d.value]));
     expect(running.attachments[0].status).toBe("ATTACHED");
     expect(details.privateIPv4Address).toMatch(/^10\.251\.1\.\d+$/);
+    // never one of the addresses a VPC keeps (.0 to .3 and the last)
+    expect(Number(details.privateIPv4Address.split(".")[3])).toBeGreaterThanOrEqual(4);
     expect(running.containers[0].networkInterfaces).toEqual([
       { attachmentId: running.attachments[0].id, privateIpv4Address: details.privateIPv4Address },
     ]);

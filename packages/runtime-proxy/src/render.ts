@@ -44,6 +44,7 @@ function luaSettings(s: ProxySettings): string {
     identityMaxAheadSeconds: s.identityMaxAheadSeconds,
     userSubnetPrefix: s.userSubnetPrefix,
     appPort: s.appPort,
+    taskSubnets: s.taskSubnets,
     lookupsPerClientPerMinute: s.lookupsPerClientPerMinute,
   });
   // Validated fields hold no ']' at all; this guards the Lua long string against any later change.

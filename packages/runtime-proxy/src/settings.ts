@@ -81,6 +81,12 @@ export interface ProxySettings {
   /** Port of OpenHands inside each app container (the spawner's `network.appPort`). @default 3000 */
   readonly appPort: number;
   /**
+   * ECS mode (docs/ecs.md): the private subnets users' tasks run in, as CIDRs (`/16` to `/28`, private ranges only).
+   * Given, upstreams must lie inside them instead of `userSubnetPrefix`'s plan: an app task at any usable address on
+   * `appPort`, a sandbox task on 60000, 60001, 12000 or 12001. Tasks of different users share these subnets. @default []
+   */
+  readonly taskSubnets: readonly string[];
+  /**
    * How many trusted proxies append to `X-Forwarded-For` in front of nginx (CloudFront, then the ALB: 2).
    * The per-client limits key on the entry that many places from the right; 0 keys on the TCP peer. @default 2
    */
@@ -145,6 +151,7 @@ const KNOWN = new Set([
   "includes",
   "userSubnetPrefix",
   "appPort",
+  "taskSubnets",
   "clientAddressHops",
   "connectionsPerClient",
   "lookupsPerClientPerMinute",
@@ -268,6 +275,13 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
 
   // Upstreams outside the users' subnets would let a confused spawner answer (or a stale route) steer
   // the proxy to loopback services, the metadata service or another host service (SSRF).
+  const taskSubnets = input.taskSubnets ?? [];
+  if (!Array.isArray(taskSubnets) || taskSubnets.length > 16 || !taskSubnets.every((cidr) => privateTaskSubnet(cidr))) {
+    problems.push(
+      `settings.taskSubnets: ${show(taskSubnets)} is not a list of at most 16 private IPv4 subnets as CIDRs from /16 to /28 ` +
+        `(expected like ["10.0.1.0/24"]; within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, on a network boundary)`,
+    );
+  }
   const userSubnetPrefix = input.userSubnetPrefix ?? "10.240";
   const prefixMatch = typeof userSubnetPrefix === "string" ? /^(\d{1,3})\.(\d{1,3})$/.exec(userSubnetPrefix) : null;
   const [first, second] = prefixMatch ? [Number(prefixMatch[1]), Number(prefixMatch[2])] : [NaN, NaN];
@@ -329,6 +343,7 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
     includes: pathList("includes"),
     userSubnetPrefix: userSubnetPrefix as string,
     appPort: number("appPort", 3000, 1, 65535),
+    taskSubnets: taskSubnets as string[],
     clientAddressHops: clientAddressHops as 0 | 1 | 2,
     connectionsPerClient: number("connectionsPerClient", 200, 1, 100_000),
     lookupsPerClientPerMinute: number("lookupsPerClientPerMinute", 120, 1, 100_000),
@@ -338,6 +353,20 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/**
+ * A task subnet the proxy may route into: a private IPv4 network (an ECS task is never in public, loopback, link-local
+ * or multicast space), /16 to /28 as VPC subnets are, written on its network boundary.
+ */
+function privateTaskSubnet(cidr: unknown): boolean {
+  const match = typeof cidr === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr) : null;
+  if (!match || !IPV4.test((cidr as string).split("/")[0]!)) return false;
+  const [a, b, c, d, bits] = match.slice(1).map(Number) as [number, number, number, number, number];
+  if (bits < 16 || bits > 28) return false;
+  const address = ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
+  if (address % 2 ** (32 - bits) !== 0) return false;
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
 function show(value: unknown): string {

@@ -50,6 +50,14 @@ describe("parseSettings", () => {
     [{ ...minimal, userSubnetPrefix: "10.256" }, "settings.userSubnetPrefix"],
     [{ ...minimal, userSubnetPrefix: "10.240.0.0/16" }, "settings.userSubnetPrefix"],
     [{ ...minimal, appPort: 0 }, "settings.appPort"],
+    // Task subnets outside private space, or not subnets at all, would let a spawner answer steer the proxy anywhere (SSRF).
+    [{ ...minimal, taskSubnets: ["169.254.0.0/16"] }, "settings.taskSubnets"],
+    [{ ...minimal, taskSubnets: ["8.8.8.0/24"] }, "settings.taskSubnets"],
+    [{ ...minimal, taskSubnets: ["10.0.0.0/8"] }, "settings.taskSubnets"],
+    [{ ...minimal, taskSubnets: ["10.0.1.7/24"] }, "settings.taskSubnets"],
+    [{ ...minimal, taskSubnets: ["10.0.1.0/29"] }, "settings.taskSubnets"],
+    [{ ...minimal, taskSubnets: "10.0.1.0/24" }, "settings.taskSubnets"],
+    [{ ...minimal, taskSubnets: ["10.0.1.0/24]==]"] }, "settings.taskSubnets"],
     [{ ...minimal, clientAddressHops: 3 }, "settings.clientAddressHops"],
     [{ ...minimal, connectionsPerClient: 0 }, "settings.connectionsPerClient"],
     [{ ...minimal, clientHeaderSeconds: 0 }, "settings.clientHeaderSeconds"],
@@ -73,6 +81,12 @@ describe("renderNginxConf", () => {
     expect(conf).toContain(`lua_package_path "${DEFAULT_LUA_DIR}/?.lua;;";`);
   });
 
+  it("GIVEN ECS task subnets THEN they are kept and rendered for the upstream checks", () => {
+    const s = parseSettings({ ...minimal, taskSubnets: ["10.0.1.0/24", "172.16.32.0/20", "192.168.4.0/28"] }, "/lua");
+    expect(s.taskSubnets).toEqual(["10.0.1.0/24", "172.16.32.0/20", "192.168.4.0/28"]);
+    expect(renderNginxConf(s)).toContain('"taskSubnets":["10.0.1.0/24","172.16.32.0/20","192.168.4.0/28"]');
+  });
+
   it("GIVEN the defaults THEN the hardening directives are in place", () => {
     const s = parseSettings(minimal, "/lua");
     expect(s.userSubnetPrefix).toBe("10.240");
@@ -88,6 +102,7 @@ describe("renderNginxConf", () => {
     expect(conf).toContain("log_format oh_access escape=default");
     expect(conf).not.toContain("$http_upgrade");
     expect(conf).toContain('"userSubnetPrefix":"10.240"');
+    expect(conf).toContain('"taskSubnets":[]');
     // A paused container's plain request ends after 60 s; idle upstream connections close before the upstreams' 5 s.
     expect(conf).toContain("proxy_read_timeout 60s;");
     expect(conf).toContain("keepalive_timeout 4s;");

@@ -375,56 +375,63 @@ describe("ECS relay checks that need no engine (loopback stands for the host's a
     expect(index.callerAt("10.9.9.8")).toBeUndefined();
   });
 
-  test("ATTACK: a running sandbox whose owner's app is not open (culled) reaches nothing; a foreign callback address is refused", async () => {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const relay = new SharedWebhookRelay({
-      address: "127.0.0.1",
-      port,
-      callers: { callerAt: (address) => (address?.endsWith("127.0.0.1") ? { owner: alice, sessionKeySha256: sha256("k") } : undefined) },
-      log: quiet,
-      onTraffic: () => undefined,
-    });
-    await relay.listen();
-    try {
-      const answer = await http({ url: `http://127.0.0.1:${port}/api/v1/webhooks/secrets` });
-      expect(answer.status).toBe(403);
-      expect(answer.json().message).toBe("the sandbox's owner has no open relay");
-      // A placement elsewhere than the relay's address: its sandboxes would call where nothing listens for them.
-      await expect(relay.open(alice, "10.0.0.9", () => undefined)).rejects.toThrow(/is not the relay's 127\.0\.0\.1/);
-      await relay.open(alice, "127.0.0.1", () => undefined);
-      // Open, and its app not running: 503 from the relay, as in Docker mode.
-      expect((await http({ url: `http://127.0.0.1:${port}/api/v1/webhooks/secrets` })).status).toBe(503);
-    } finally {
-      await relay.closeAll();
-    }
-    expect(relay.listening).toBe(false);
-  });
+  test(
+    "ATTACK: a running sandbox whose owner's app is not open (culled) reaches nothing; " + "a foreign callback address is refused",
+    async () => {
+      const port = 20_000 + Math.floor(Math.random() * 10_000);
+      const relay = new SharedWebhookRelay({
+        address: "127.0.0.1",
+        port,
+        callers: { callerAt: (address) => (address?.endsWith("127.0.0.1") ? { owner: alice, sessionKeySha256: sha256("k") } : undefined) },
+        log: quiet,
+        onTraffic: () => undefined,
+      });
+      await relay.listen();
+      try {
+        const answer = await http({ url: `http://127.0.0.1:${port}/api/v1/webhooks/secrets` });
+        expect(answer.status).toBe(403);
+        expect(answer.json().message).toBe("the sandbox's owner has no open relay");
+        // A placement elsewhere than the relay's address: its sandboxes would call where nothing listens for them.
+        await expect(relay.open(alice, "10.0.0.9", () => undefined)).rejects.toThrow(/is not the relay's 127\.0\.0\.1/);
+        await relay.open(alice, "127.0.0.1", () => undefined);
+        // Open, and its app not running: 503 from the relay, as in Docker mode.
+        expect((await http({ url: `http://127.0.0.1:${port}/api/v1/webhooks/secrets` })).status).toBe(503);
+      } finally {
+        await relay.closeAll();
+      }
+      expect(relay.listening).toBe(false);
+    },
+  );
 
-  test("GIVEN no resolvers and no ecs.userResources WHEN the ECS service starts THEN it refuses, naming the setting, and closes the databases", async () => {
-    const config = parseConfig({
-      ...minimalConfigDocument(),
-      api: { host: "127.0.0.1", port: 0 },
-      network: { relayPort: RELAY_PORT },
-      backend: "ecs",
-      ecs: {
-        endpoint: "http://127.0.0.1:9",
-        cluster: CLUSTER,
-        subnets: [SUBNET.id],
-        appSecurityGroup: APP_SG,
-        sandboxSecurityGroup: SANDBOX_SG,
-        executionRoleArn: "arn:aws:iam::123456789012:role/oh-task-execution",
-        appTaskRoleArn: "arn:aws:iam::123456789012:role/oh-app-task",
-        efsFileSystemId: FILE_SYSTEM,
-        hostPrivateAddress: HOST,
-        sandboxApiKeySecret: SANDBOX_SECRET,
-        sandboxDomain: RUNTIME_DOMAIN,
-      },
-    });
-    let closed = 0;
-    const databases = { ...fakeDatabases(), close: async () => void (closed += 1) };
-    await expect(startEcsSpawnerService(config, { log: quiet, databases })).rejects.toThrow(
-      /config\.ecs\.userResources: missing is required/,
-    );
-    expect(closed).toBe(1);
-  });
+  test(
+    "GIVEN no resolvers and no ecs.userResources WHEN the ECS service starts THEN it refuses, naming the setting, " +
+      "and closes the databases",
+    async () => {
+      const config = parseConfig({
+        ...minimalConfigDocument(),
+        api: { host: "127.0.0.1", port: 0 },
+        network: { relayPort: RELAY_PORT },
+        backend: "ecs",
+        ecs: {
+          endpoint: "http://127.0.0.1:9",
+          cluster: CLUSTER,
+          subnets: [SUBNET.id],
+          appSecurityGroup: APP_SG,
+          sandboxSecurityGroup: SANDBOX_SG,
+          executionRoleArn: "arn:aws:iam::123456789012:role/oh-task-execution",
+          appTaskRoleArn: "arn:aws:iam::123456789012:role/oh-app-task",
+          efsFileSystemId: FILE_SYSTEM,
+          hostPrivateAddress: HOST,
+          sandboxApiKeySecret: SANDBOX_SECRET,
+          sandboxDomain: RUNTIME_DOMAIN,
+        },
+      });
+      let closed = 0;
+      const databases = { ...fakeDatabases(), close: async () => void (closed += 1) };
+      await expect(startEcsSpawnerService(config, { log: quiet, databases })).rejects.toThrow(
+        /config\.ecs\.userResources: missing is required/,
+      );
+      expect(closed).toBe(1);
+    },
+  );
 });

@@ -26,6 +26,7 @@ local KEY        -- raw identity-signing key; never logged
 local VERIFY_OPTS
 local APP_ORIGIN
 local PREFIX      -- users' subnets: <PREFIX>.N.0/24
+local TASK_SUBNETS -- ECS mode: the task subnets ({ base, size } pairs); empty in docker mode
 local KINDS = { ["agent-server"] = true, vscode = true, worker = true, unknown = true }
 -- Per worker: identities that verified (until they expire), and parsed forms of cached route values
 -- (keyed by the exact value text read from the shared dict, so a changed route is parsed afresh).
@@ -56,12 +57,13 @@ function M.init(settings_json)
   VERIFY_OPTS = { skew = S.identitySkewSeconds, max_ahead = S.identityMaxAheadSeconds }
   APP_ORIGIN = "https://" .. S.appHost
   PREFIX = S.userSubnetPrefix
+  TASK_SUBNETS = upstream.subnets(S.taskSubnets)
   spawner.configure(S.spawnerUrl, S.spawnerTimeoutMs)
   pages.configure(S.appHost)
 end
 
 function M.init_worker()
-  routes.init("oh_routes")
+  routes.init("oh_routes", #TASK_SUBNETS > 0)
   IDENTITIES = assert(lrucache.new(2048))
   PARSED_ROUTES = assert(lrucache.new(1024))
   PARSED_PEERS = assert(lrucache.new(1024))
@@ -157,7 +159,12 @@ local function ensure(who)
   end
   if response.status == 200 and body.state == "running" then
     -- SSRF through a spawner answer (loopback, the gateway, a host service, metadata): only <prefix>.N.2:<appPort>.
-    local ip, port = upstream.app(body.upstream, PREFIX, S.appPort)
+    local ip, port
+    if #TASK_SUBNETS > 0 then
+      ip, port = upstream.ecs_app(body.upstream, TASK_SUBNETS, S.appPort)
+    else
+      ip, port = upstream.app(body.upstream, PREFIX, S.appPort)
+    end
     if not ip then return nil, "ensure answered a bad upstream (" .. port .. ")" end
     return { state = "running", peer = ip .. ":" .. port }
   elseif response.status == 503 then
@@ -339,7 +346,12 @@ local function lookup(host, route_key)
       return nil, "resolve answered " .. response.status
     end
     -- SSRF through a spawner answer (loopback, the gateway, the app, a host service): only <prefix>.N.128-254.
-    local ip, port = upstream.sandbox(body.upstream, PREFIX)
+    local ip, port
+    if #TASK_SUBNETS > 0 then
+      ip, port = upstream.ecs_sandbox(body.upstream, TASK_SUBNETS)
+    else
+      ip, port = upstream.sandbox(body.upstream, PREFIX)
+    end
     local hash = body.sessionKeySha256
     if hash == cjson.null or hash == nil then hash = "" end
     if not ip or type(body.owner) ~= "string" or not body.owner:find("^[a-z2-7]+$") or #body.owner ~= 16

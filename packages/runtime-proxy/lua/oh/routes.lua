@@ -7,10 +7,13 @@ local M = {}
 
 local dict
 local inflight = {}
+local per_address = false
 
-function M.init(dict_name)
+--- @param by_address claims per address instead of per /24 (ECS mode: users' tasks share subnets)
+function M.init(dict_name, by_address)
   dict = ngx.shared[dict_name]
   if not dict then error("runtime-proxy: lua_shared_dict " .. dict_name .. " is missing") end
+  per_address = by_address and true or false
 end
 
 function M.get(key) return dict:get(key) end
@@ -23,8 +26,12 @@ end
 
 -- Which user a users' subnet (<a.b.c>) was last handed to, as the spawner's answers said. A cached
 -- route into a subnet that the spawner has since given to someone else is stale (a reclaimed /24:
--- a cached route would reach the new user's app or sandbox).
-local function subnet_of(address) return address:match("^(%d+%.%d+%.%d+)%.") end
+-- a cached route would reach the new user's app or sandbox). In ECS mode tasks of all users share
+-- the subnets and an address is reused when a task stops, so the claim is per address.
+local function subnet_of(address)
+  if per_address then return address:match("^(%d+%.%d+%.%d+%.%d+)") end
+  return address:match("^(%d+%.%d+%.%d+)%.")
+end
 
 --- Notes that `owner` holds the subnet of `address` ("ip" or "ip:port"); written on lookups only.
 function M.claim(address, owner, ttl)

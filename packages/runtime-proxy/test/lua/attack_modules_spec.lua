@@ -51,6 +51,28 @@ return {
       check.falsy(upstream.sandbox(bad, "10.240"), bad)
     end
   end },
+  { "upstreams (ECS mode): an app task at any usable task-subnet address, on the app port only", function()
+    local subnets = upstream.subnets({ "10.0.1.0/24", "10.0.16.0/20" })
+    check.eq(upstream.ecs_app("http://10.0.1.4:3000", subnets, 3000), "10.0.1.4")
+    check.eq(upstream.ecs_app("http://10.0.1.3:3000", subnets, 3000) == nil, true)
+    check.eq(upstream.ecs_app("http://10.0.31.254:3000", subnets, 3000), "10.0.31.254")
+    -- SSRF: the subnet's network, router, DNS and broadcast addresses, another subnet, the host's or a sandbox's port
+    for _, bad in ipairs({ "http://10.0.1.0:3000", "http://10.0.1.1:3000", "http://10.0.1.2:3000", "http://10.0.1.255:3000",
+      "http://10.0.2.7:3000", "http://10.0.32.7:3000", "http://10.0.1.7:60000", "http://10.0.1.7:3001", "http://169.254.169.254:80",
+      "http://127.0.0.1:3000", "http://10.0.31.255:3000" }) do
+      check.falsy(upstream.ecs_app(bad, subnets, 3000), bad)
+    end
+  end },
+  { "upstreams (ECS mode): a sandbox task only on the agent-server's four ports", function()
+    local subnets = upstream.subnets({ "10.0.1.0/24" })
+    for _, port in ipairs({ 60000, 60001, 12000, 12001 }) do
+      check.eq(select(2, upstream.ecs_sandbox("http://10.0.1.9:" .. port, subnets)), port)
+    end
+    for _, bad in ipairs({ "http://10.0.1.9:3000", "http://10.0.1.9:22", "http://10.0.1.9:8000", "http://10.0.1.2:60000",
+      "http://10.0.2.9:60000", "http://169.254.170.2:60000" }) do
+      check.falsy(upstream.ecs_sandbox(bad, subnets), bad)
+    end
+  end },
   { "origin: GET and HEAD pass; other methods and handshakes need the host's or the app's origin", function()
     check.truthy(origin.allowed("GET", {}, SELF, APP))
     check.truthy(origin.allowed("HEAD", { origin = "https://evil.example" }, SELF, APP))
