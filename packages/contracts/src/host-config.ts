@@ -59,6 +59,12 @@ export interface HostEcsConfiguration {
   readonly cluster: string;
   /** Private subnets the tasks run in. */
   readonly subnets: readonly string[];
+  /**
+   * The IPv4 CIDRs of `subnets`, in the same order (RFC 1918, /16 to /28): the runtime proxy routes to tasks only inside
+   * them (its `taskSubnets`), and the host firewall admits tasks to the relay, the LLM gateway, the sandbox API and the
+   * proxy's sandbox names only from them.
+   */
+  readonly subnetCidrs: readonly string[];
   readonly appSecurityGroup: string;
   readonly sandboxSecurityGroup: string;
   /** The role Fargate pulls images, writes logs and reads users' database secrets with. */
@@ -116,6 +122,7 @@ export const HOST_ECS_KEYS = [
   "region",
   "cluster",
   "subnets",
+  "subnetCidrs",
   "appSecurityGroup",
   "sandboxSecurityGroup",
   "executionRoleArn",

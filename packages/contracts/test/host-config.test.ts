@@ -18,6 +18,30 @@ const ecsDocument: HostConfiguration = { ...hostConfigEcsVector.document, versio
 
 const sorted = (keys: readonly string[]) => [...keys].sort();
 
+/** A CIDR as [first address, size], or undefined when it is not a.b.c.d/n. */
+function cidrRange(cidr: string): [number, number] | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!match) return undefined;
+  const [a, b, c, d, bits] = match.slice(1).map(Number) as [number, number, number, number, number];
+  if ([a, b, c, d].some((octet) => octet > 255) || bits > 32) return undefined;
+  return [((a << 24) >>> 0) + (b << 16) + (c << 8) + d, 2 ** (32 - bits)];
+}
+/** What the installer and the runtime proxy accept as a task subnet: RFC 1918, /16 to /28, on its network boundary. */
+function privateTaskCidr(cidr: string): boolean {
+  const range = cidrRange(cidr);
+  if (!range) return false;
+  const [first, size] = range;
+  const bits = 32 - Math.log2(size);
+  const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+  return bits >= 16 && bits <= 28 && first % size === 0 && privateRanges.some((net) => within(cidr, net));
+}
+function within(inner: string, outer: string): boolean {
+  const [a, aSize] = cidrRange(inner) ?? [NaN, NaN];
+  const [b, bSize] = cidrRange(outer) ?? [NaN, NaN];
+  const base = b - (b % bSize);
+  return a >= base && a + aSize <= base + bSize;
+}
+
 describe("the host configuration vector", () => {
   it("GIVEN the vector THEN its fields are exactly the type's, at every level that has a key list", () => {
     expect(sorted(Object.keys(hostConfigVector.document))).toEqual(sorted(HOST_CONFIGURATION_KEYS));
@@ -56,6 +80,18 @@ describe("the ECS-mode host configuration vector", () => {
     expect(ecs?.fileSystemId).toBe(document.efsFileSystemId);
     expect(ecs?.deployment).toBe(`${document.name}-${document.environment}`);
     expect(ecs?.hostAccessPointId).toMatch(/^fsap-[0-9a-f]{17}$/);
+  });
+
+  it("GIVEN the vector THEN subnetCidrs holds one private IPv4 CIDR (/16 to /28) per subnet, inside the VPC's CIDRs", () => {
+    const ecs = ecsDocument.ecs!;
+    expect(ecs.subnetCidrs).toHaveLength(ecs.subnets.length);
+    for (const cidr of ecs.subnetCidrs) {
+      expect(privateTaskCidr(cidr)).toBe(true);
+      expect(document.network.vpcCidrs.some((vpc) => within(cidr, vpc))).toBe(true);
+    }
+    // the helpers can fail: a public range, a /8, host bits set, a subnet of another network
+    expect(["8.8.8.0/24", "10.0.0.0/8", "10.0.128.5/20", "10.0.0.0/29"].map(privateTaskCidr)).toEqual([false, false, false, false]);
+    expect(within("10.1.0.0/24", "10.0.0.0/16")).toBe(false);
   });
 
   it("GIVEN an ecs section with a field too many or too few THEN the key comparison notices (the check can fail)", () => {
