@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The package's `test` script, run inside `docker-lab run` (which makes the lab's network namespace this host):
 // jest in two phases, one report (reports/jest-results.json, what scripts/run-tests.mjs reads).
-//   1. every test file except those that play the host, with the usual workers;
+//   1. every test file except those that play the host, on two workers;
 //   2. the files that play the host, one after the other: each binds the host's ports (8080, 8081, 4000, the
 //      gateways' 3000) in the lab's namespace, creates user networks in the one engine, and the firewall test
 //      loads the host firewall there; two of them at once would answer, or block, each other's connections.
@@ -28,7 +28,8 @@ mkdirSync(dirname(REPORT), { recursive: true });
 const phases = [
   {
     report: join(root, "reports", "jest-phase-1.json"),
-    args: HOST_TESTS.flatMap((file) => ["--testPathIgnorePatterns", file.replace(/\./g, "\\.")]),
+    // two workers: the dry runs spend their time starting stub processes, and share nothing
+    args: ["--maxWorkers=2", ...HOST_TESTS.flatMap((file) => ["--testPathIgnorePatterns", file.replace(/\./g, "\\.")])],
   },
   ...(HOST_TESTS.length
     ? [{ report: join(root, "reports", "jest-phase-2.json"), args: ["--runInBand", "--runTestsByPath", ...HOST_TESTS] }]
