@@ -110,10 +110,24 @@ const without = (key: string, inner?: string): Json => {
     ["userSecretPrefix", "oh/test/users", "a Secrets Manager name prefix ending in /"],
     ["sandboxDomain", "Sandboxes.Example", "a lower-case DNS name"],
     ["fileSystemId", "fs-0123456789abcdef1", "is not efsFileSystemId"],
+    // the task subnets' CIDRs open the host firewall's task doors and bound the proxy's upstreams
+    ["subnetCidrs", ["10.0.128.0/20"], "is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, same order)"],
+    ["subnetCidrs", ["10.0.128.0/20", "10.0.144.0/20 -j ACCEPT"], "is not a private IPv4 CIDR from /16 to /28"],
+    ["subnetCidrs", ["10.0.128.0/20", "203.0.113.0/24"], "is not a private IPv4 CIDR from /16 to /28"],
+    ["subnetCidrs", ["10.0.0.0/8", "10.0.144.0/20"], "is not a private IPv4 CIDR from /16 to /28"],
+    ["subnetCidrs", ["10.0.128.0/20", "10.0.144.0/29"], "is not a private IPv4 CIDR from /16 to /28"],
+    ["subnetCidrs", ["10.0.128.0/20", "10.0.144.7/20"], "is not the network address of a subnet"],
+    ["subnetCidrs", ["10.0.128.0/20", "192.168.0.0/20"], "lies outside the VPC (network.vpcCidrs)"],
   ])("WHEN ecs.%s is %j THEN the checks name it and say what is expected", (key, value, expected) => {
     const out = problems(withEcs((ecs) => (ecs[key] = value))).stdout;
     expect(out).toMatch(new RegExp(`^ecs\\.${key}[.:]`, "m"));
     expect(out).toContain(expected);
+  });
+
+  it("WHEN the task subnets lie in a second CIDR of the VPC, or span a whole /16 of it THEN no problem", () => {
+    const copy = withEcs((ecs) => (ecs.subnetCidrs = ["10.1.0.0/16", "10.0.255.240/28"]));
+    (copy.network as Json).vpcCidrs = ["10.0.0.0/16", "10.1.0.0/16"];
+    expect(problems(copy).stdout.trim()).toBe("");
   });
 
   it("WHEN ecs is not an object THEN the checks say so", () => {

@@ -37,6 +37,12 @@ HOST_CONFIG_CHECKS='
   def tokens: "\\A[1-9][0-9]{0,8}\\z";
   def octet: "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
   def cidr: "\\A(\(octet)\\.){3}\(octet)/([89]|[12][0-9]|3[0-2])\\z";
+  # a task subnet: RFC 1918 (10/8, 172.16/12, 192.168/16), /16 to /28 (what the runtime proxy accepts as taskSubnets)
+  def taskcidr: "\\A(10\\.\(octet)|172\\.(1[6-9]|2[0-9]|3[01])|192\\.168)\\.\(octet)\\.\(octet)/(1[6-9]|2[0-8])\\z";
+  # a valid CIDR as {first, size} (numbers), and whether one lies inside another
+  def block: split("/") as $p | ($p[0] | split(".") | map(tonumber) | ((.[0] * 256 + .[1]) * 256 + .[2]) * 256 + .[3]) as $n
+    | pow(2; 32 - ($p[1] | tonumber)) as $size | {first: $n, size: $size, base: (($n / $size | floor) * $size)};
+  def inside($outer): block as $in | ($outer | block) as $out | $in.first >= $out.base and $in.first + $in.size <= $out.base + $out.size;
   def check(path; re; what):
     (getpath(path) // "" | tostring) as $v
     | if $v | test(re) then empty else "\(path | map(tostring) | join(".")): \"\($v)\" is not \(what)" end;
@@ -81,6 +87,19 @@ HOST_CONFIG_CHECKS='
     (if (.ecs.subnets | type) == "array" and (.ecs.subnets | length) > 0 and (.ecs.subnets | length) <= 16 then
        (range(.ecs.subnets | length) as $i | check(["ecs", "subnets", $i]; "\\Asubnet-[0-9a-f]{8,17}\\z"; "a subnet id"))
      else "ecs.subnets: \(.ecs.subnets | tojson) is not a list of 1 to 16 subnet ids" end),
+    # the proxy routes to tasks and the firewall opens the task doors only inside these: never outside the VPC
+    (if (.ecs.subnetCidrs | type) == "array"
+        and (.ecs.subnetCidrs | length) == (.ecs.subnets | if type == "array" then length else -1 end) then
+       [.network.vpcCidrs[]? | strings | select(test(cidr))] as $vpc
+       | range(.ecs.subnetCidrs | length) as $i | (.ecs.subnetCidrs[$i] | tostring) as $v
+       | if ($v | test(taskcidr) | not) then
+           "ecs.subnetCidrs.\($i): \"\($v)\" is not a private IPv4 CIDR from /16 to /28 (RFC 1918, such as 10.0.128.0/20)"
+         elif ($v | block | .first != .base) then
+           "ecs.subnetCidrs.\($i): \"\($v)\" is not the network address of a subnet (host bits set; such as 10.0.128.0/20)"
+         elif ([$vpc[] as $outer | $v | inside($outer)] | any | not) then
+           "ecs.subnetCidrs.\($i): \"\($v)\" lies outside the VPC (network.vpcCidrs)"
+         else empty end
+     else "ecs.subnetCidrs: \(.ecs.subnetCidrs | tojson) is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, same order)" end),
     (("appSecurityGroup", "sandboxSecurityGroup") as $k | check(["ecs", $k]; "\\Asg-[0-9a-f]{8,17}\\z"; "a security group id")),
     (("executionRoleArn", "appTaskRoleArn") as $k | check(["ecs", $k]; role; "an IAM role ARN")),
     check(["ecs", "fileSystemId"]; "\\Afs-[0-9a-f]{8,17}\\z"; "an EFS file system id"),
