@@ -1,3 +1,4 @@
+import { DataAwsSubnet } from "@cdktf/provider-aws/lib/data-aws-subnet";
 import type { Construct } from "constructs";
 import { HOST_BUNDLE_DIR, renderUserData } from "@openhands-team/bootstrap-scripts";
 import type { HostEcsConfiguration } from "@openhands-team/contracts";
@@ -195,10 +196,16 @@ export class ComputeStack extends DeploymentStack {
       logGroupArn: cluster.logGroupArn,
       userSecretPrefix: this.names.userSecretPrefix,
     });
+    // The subnets come from the configuration as ids; their CIDRs (the proxy's taskSubnets, the host firewall's task doors)
+    // are read from AWS, one data source per subnet, in the same order.
+    const subnetCidrs = props.network.privateSubnetIds.map(
+      (id, index) => new DataAwsSubnet(this, `task-subnet-${index}`, { id }).cidrBlock,
+    );
     const hostConfiguration: HostEcsConfiguration = {
       region: config.region,
       cluster: cluster.clusterName,
       subnets: props.network.privateSubnetIds,
+      subnetCidrs,
       appSecurityGroup: tasks.apps,
       sandboxSecurityGroup: tasks.sandboxes,
       executionRoleArn: roles.executionRoleArn,

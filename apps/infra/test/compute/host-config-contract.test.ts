@@ -40,6 +40,9 @@ const RESOLVED: Record<string, string> = {
   "ecs.hostAccessPointId": "fsap-0123456789abcdef0",
   "ecs.sandboxRoleBoundaryArn": `arn:aws:iam::${ACCOUNT}:policy/openhands-prod-sandbox-boundary`,
   "ecs.taskLogGroup": "/openhands/prod/tasks",
+  // the private subnets' CIDRs, read by the aws_subnet data sources (inside the example's VPC, 10.0.0.0/16)
+  "ecs.subnetCidrs.0": "10.0.128.0/20",
+  "ecs.subnetCidrs.1": "10.0.144.0/20",
 };
 const sorted = (keys: readonly string[]) => [...keys].sort();
 
@@ -125,6 +128,16 @@ if (!ready) console.warn(`\n!!! SKIPPING the host configuration contract: ${jq ?
     expect(ecs.sandboxSecurityGroup).toMatch(/^\$\{data\.terraform_remote_state\..*-network\..*task-security-groups_sandboxes_/);
     expect(ecs.hostAccessPointId).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-data\..*host-access-point_/);
     expect(ecs.fileSystemId).toBe(written.efsFileSystemId);
+    // one aws_subnet data source per configured subnet, read by id, its CIDR in the same place as the id in subnets
+    const subnets = synth.stack("compute").data?.aws_subnet as Record<string, Json>;
+    const subnetIds = ecsExampleConfig().network.privateSubnetIds;
+    expect(ecs.subnetCidrs).toEqual(
+      subnetIds.map((id) => {
+        const names = Object.entries(subnets).filter(([, body]) => body.id === id);
+        expect(names).toHaveLength(1);
+        return `\${data.aws_subnet.${names[0]![0]}.cidr_block}`;
+      }),
+    );
     expect(ecs).toMatchObject({
       region: "eu-central-1",
       subnets: ecsExampleConfig().network.privateSubnetIds,
@@ -138,5 +151,10 @@ if (!ready) console.warn(`\n!!! SKIPPING the host configuration contract: ${jq ?
   it("WHEN the host access point id is not one THEN the installer's checks name it (the check can fail)", () => {
     const result = check({ ...config, ecs: { ...config.ecs, hostAccessPointId: "fsap-1,nosuid" } });
     expect(result.stdout).toContain('ecs.hostAccessPointId: "fsap-1,nosuid" is not an EFS access point id');
+  });
+
+  it("WHEN AWS answers a subnet CIDR outside the VPC THEN the installer's checks name it (the check can fail)", () => {
+    const result = check({ ...config, ecs: { ...config.ecs, subnetCidrs: ["10.0.128.0/20", "10.1.0.0/20"] } });
+    expect(result.stdout).toContain('ecs.subnetCidrs.1: "10.1.0.0/20" lies outside the VPC');
   });
 });

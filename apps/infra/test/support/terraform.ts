@@ -97,6 +97,25 @@ export function fakeOutputValue(outputName: string, region: string): unknown {
 }
 
 /**
+ * The stack's JSON with each `aws_subnet` data source (read from EC2 at plan time, which cannot happen offline) replaced
+ * by a local value of the shape AWS returns: `data.aws_subnet.<name>` becomes `local.offline_subnet_<name>`, whose
+ * cidr_block is 10.0.<128 + 16 i>.0/20 (inside the examples' VPC, 10.0.0.0/16).
+ */
+function offlineSubnets(tf: Json): string {
+  const subnets = Object.keys((tf.data?.aws_subnet ?? {}) as Json);
+  if (subnets.length === 0) return JSON.stringify(tf, null, 2);
+  delete tf.data.aws_subnet;
+  if (Object.keys(tf.data).length === 0) delete tf.data;
+  tf.locals = {
+    ...tf.locals,
+    ...Object.fromEntries(subnets.map((name, i) => [`offline_subnet_${name}`, { cidr_block: `10.0.${128 + 16 * i}.0/20` }])),
+  };
+  let text = JSON.stringify(tf, null, 2);
+  for (const name of subnets) text = text.replaceAll(`data.aws_subnet.${name}.`, `local.offline_subnet_${name}.`);
+  return text;
+}
+
+/**
  * `terraform plan` offline: a copy of the stack with a local backend, dummy credentials, and each
  * remote-state read switched to a local state file holding plausible values of the producer's outputs.
  */
@@ -135,7 +154,7 @@ export function planStack(tools: TerraformTools, stacksDir: string, stackId: str
     );
     remoteStates[name] = { backend: "local", config: { path: statePath } };
   }
-  writeFileSync(file, JSON.stringify(tf, null, 2));
+  writeFileSync(file, offlineSubnets(tf));
   run(tools, work, ["init", "-input=false", "-no-color"]);
   return run(tools, work, ["plan", "-refresh=false", "-lock=false", "-input=false", "-no-color"]);
 }
