@@ -111,7 +111,7 @@ const without = (key: string, inner?: string): Json => {
     ["sandboxDomain", "Sandboxes.Example", "a lower-case DNS name"],
     ["fileSystemId", "fs-0123456789abcdef1", "is not efsFileSystemId"],
     // the task subnets' CIDRs open the host firewall's task doors and bound the proxy's upstreams
-    ["subnetCidrs", ["10.0.128.0/20"], "is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, same order)"],
+    ["subnetCidrs", ["10.0.128.0/20"], "is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, in order)"],
     ["subnetCidrs", ["10.0.128.0/20", "10.0.144.0/20 -j ACCEPT"], "is not a private IPv4 CIDR from /16 to /28"],
     ["subnetCidrs", ["10.0.128.0/20", "203.0.113.0/24"], "is not a private IPv4 CIDR from /16 to /28"],
     ["subnetCidrs", ["10.0.0.0/8", "10.0.144.0/20"], "is not a private IPv4 CIDR from /16 to /28"],

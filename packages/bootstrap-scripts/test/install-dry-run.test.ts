@@ -3,7 +3,8 @@
  * record their argv (support/fake-host.sh), and a fake AWS world shared between hosts. Shows the steps
  * and their order, the files and their modes, that a second run changes nothing, that a replacement
  * host reaches the same state from the same parameters and secrets, and how bad input is refused. ECS mode (the host
- * configuration's ecs section) in one more dry run: the spawner's ecs configuration and EFS through the host's access point.
+ * configuration's ecs section) in one more dry run: the spawner's ecs configuration, EFS through the host's access point,
+ * the runtime proxy's taskSubnets (checked with the proxy's own settings parser) and the firewall's task subnets.
  */
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -21,6 +22,12 @@ import {
   secretArn,
   type RunResult,
 } from "./support/dry-run";
+
+/** The runtime proxy's own settings parser (packages/runtime-proxy src/settings.ts): what its renderer accepts. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parseSettings: parseProxySettings } = require("@openhands-team/runtime-proxy") as {
+  parseSettings: (raw: unknown, defaultLuaDir: string) => { readonly taskSubnets: readonly string[] };
+};
 
 const SECRET_NAMES = ["identity-signing-key", "openhands-jwt-secret", "llm-gateway-key", "db-password-key"];
 const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/;
@@ -214,6 +221,16 @@ describe("install.sh on a bare host (dry run)", () => {
     expect(host.file("run/openhands-team/secrets/llm-gateway-api-key")).toBe(key);
   });
 
+  it("THEN in docker mode the proxy gets no task subnets and the firewall loads none of ECS mode's rules", () => {
+    const raw = JSON.parse(host.file("etc/openhands-team/proxy-settings.json")) as Record<string, unknown>;
+    expect(raw.taskSubnets).toBeUndefined();
+    expect(parseProxySettings(raw, "/opt/openhands-team/runtime-proxy/lua").taskSubnets).toEqual([]);
+    expect(host.file("etc/openhands-team/firewall.env")).not.toContain("TASK_CIDRS");
+    const loaded = readFileSync(join(host.state, "iptables"), "utf8");
+    expect(loaded).not.toMatch(/^-A OH-INPUT .*(--dports? (8082|80)\b|multiport|-s 10\.0\.1(28|44)\.0)/m);
+    expect(loaded).toContain("-A OH-INPUT -p tcp --dport 3000 -j DROP\n");
+  });
+
   it("THEN the runtime proxy's own renderer accepted the settings and wrote nginx.conf", () => {
     const conf = host.file("etc/openhands-team/proxy/nginx.conf");
     expect(conf).toMatch(/listen 0\.0\.0\.0:8080/);
@@ -358,7 +375,7 @@ describe("install.sh on a bare host (dry run)", () => {
 });
 
 describe("install.sh in ECS mode (dry run)", () => {
-  type Ecs = Record<string, string> & { subnets: string[] };
+  type Ecs = Record<string, string> & { subnets: string[]; subnetCidrs: string[] };
   const hostConfig = sampleEcsHostConfig();
   const ecs = hostConfig.ecs as Ecs;
   const host = new DryRunHost({ hostConfig });
@@ -445,6 +462,45 @@ describe("install.sh in ECS mode (dry run)", () => {
       "users",
       "version",
     ]);
+  });
+
+  it("THEN the runtime proxy's own settings parser accepts its settings, with taskSubnets = ecs.subnetCidrs (its only upstreams)", () => {
+    const raw = JSON.parse(host.file("etc/openhands-team/proxy-settings.json")) as Record<string, unknown>;
+    const settings = parseProxySettings(raw, "/opt/openhands-team/runtime-proxy/lua");
+    expect(settings.taskSubnets).toEqual(ecs.subnetCidrs);
+    expect(ecs.subnetCidrs).toHaveLength(ecs.subnets.length);
+    // the renderer (run for real by the docker stub) carried them into nginx.conf
+    expect(host.file("etc/openhands-team/proxy/nginx.conf")).toContain(`"taskSubnets":${JSON.stringify(ecs.subnetCidrs)}`);
+    // apart from taskSubnets, the settings docker mode renders
+    expect(Object.keys(raw).sort()).toEqual([
+      "accessLog",
+      "appHost",
+      "appPort",
+      "errorLog",
+      "identityKeyFile",
+      "listen",
+      "luaDir",
+      "runDir",
+      "runtimeDomain",
+      "spawnerUrl",
+      "taskSubnets",
+      "userSubnetPrefix",
+    ]);
+  });
+
+  it("THEN the firewall gets the task subnets' CIDRs and loads the task doors (3000, 4000, 8082, 80) for them alone", () => {
+    expect(host.file("etc/openhands-team/firewall.env")).toBe(
+      "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, database.port)\n" +
+        "VPC_CIDRS=10.0.0.0/16\nDATABASE_PORT=5432\n# ECS mode: the task subnets (ecs.subnetCidrs)\n" +
+        `TASK_CIDRS=${ecs.subnetCidrs.join(" ")}\n`,
+    );
+    const loaded = readFileSync(join(host.state, "iptables"), "utf8");
+    for (const cidr of ecs.subnetCidrs) {
+      expect(loaded).toContain(`-A OH-INPUT -s ${cidr} -p tcp -m multiport --dports 3000,4000 -j RETURN\n`);
+      expect(loaded).toContain(`-A OH-INPUT -s ${cidr} -p tcp -m multiport --dports 8082,80 -j RETURN\n`);
+    }
+    expect(loaded).toContain("-A OH-INPUT -p tcp --dport 8082 -j DROP\n");
+    expect(loaded).not.toContain("@");
   });
 
   it("THEN the sandbox API key secret lives only in a 0600 file on tmpfs, never on a command line or a disk", () => {

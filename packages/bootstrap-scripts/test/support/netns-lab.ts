@@ -41,6 +41,8 @@ export interface ProbeTarget {
   readonly id: string;
   readonly host: string;
   readonly port: number;
+  /** The source address to connect from (one of the namespace's own); the kernel picks one when left out. */
+  readonly localAddress?: string;
 }
 
 export interface ProbeResult {

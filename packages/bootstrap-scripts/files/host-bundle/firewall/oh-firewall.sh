@@ -8,7 +8,8 @@
 #
 # SETTINGS_FILE holds the deployment's values the rules need, one KEY=value a line (written by the
 # installer from the host configuration): VPC_CIDRS (the VPC's IPv4 CIDRs, space-separated, the primary
-# first) and DATABASE_PORT (Aurora's port). Without valid settings nothing is loaded and the script fails,
+# first), DATABASE_PORT (Aurora's port) and, in ECS mode only, TASK_CIDRS (the task subnets' CIDRs, space-separated;
+# their presence loads the rules marked @ECS@). Without valid settings nothing is loaded and the script fails,
 # so docker.service (which requires oh-firewall.service) does not start unfiltered.
 # Idempotent: running it again rebuilds the same chains and adds no second jump. Run by
 # oh-firewall.service before docker.service at every boot, by the installer and by the watchdog.
@@ -63,12 +64,38 @@ cidr_range() {
   echo "$first $((first | (~mask & 0xFFFFFFFF)))"
 }
 
+# parse_cidr FILE KEY CIDR MIN MAX: CIDR_FIRST and CIDR_LAST (numbers) and CIDR (host bits cleared) of an a.b.c.d/n whose
+# prefix length lies in MIN-MAX; anything else stops the script naming the file, the key and the value.
+parse_cidr() {
+  local file="$1" key="$2" value="$3" min="$4" max="$5" octet bits
+  [[ "$value" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
+    die "settings file $file: $key: \"$value\" is not an IPv4 CIDR such as 10.0.0.0/16"
+  for octet in "${BASH_REMATCH[@]:1:4}"; do
+    [ "$((10#$octet))" -le 255 ] || die "settings file $file: $key: \"$value\" is not an IPv4 CIDR (each of a.b.c.d must be 0-255)"
+  done
+  bits="$((10#${BASH_REMATCH[5]}))"
+  if [ "$bits" -lt "$min" ] || [ "$bits" -gt "$max" ]; then
+    die "settings file $file: $key: \"$value\" has a prefix length outside $min-$max"
+  fi
+  CIDR="$((10#${BASH_REMATCH[1]})).$((10#${BASH_REMATCH[2]})).$((10#${BASH_REMATCH[3]})).$((10#${BASH_REMATCH[4]}))/$bits"
+  read -r CIDR_FIRST CIDR_LAST <<<"$(cidr_range "$CIDR")"
+  CIDR="$(int_to_ip "$CIDR_FIRST")/$bits"
+}
+
+# within FIRST LAST CIDR: whether the range FIRST-LAST lies inside CIDR.
+within() {
+  local first last
+  read -r first last <<<"$(cidr_range "$3")"
+  [ "$1" -ge "$first" ] && [ "$2" -le "$last" ]
+}
+
 # Values reach iptables rules: anything outside these shapes is refused before a rule is written.
 read_settings() {
-  local file="$1" line key value cidr octet first last user_first user_last normalised=()
+  local file="$1" line key value cidr first last user_first user_last vpc inside normalised=() tasks=()
   [ -r "$file" ] || die "settings file $file is missing (the installer writes it from the host configuration)"
   VPC_CIDRS=""
   DATABASE_PORT=""
+  TASK_CIDRS=""
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in '' | '#'*) continue ;; esac
     key="${line%%=*}"
@@ -76,27 +103,18 @@ read_settings() {
     case "$key" in
       VPC_CIDRS) VPC_CIDRS="$value" ;;
       DATABASE_PORT) DATABASE_PORT="$value" ;;
-      *) die "settings file $file: unknown line \"$line\" (expected VPC_CIDRS=... and DATABASE_PORT=...)" ;;
+      TASK_CIDRS) TASK_CIDRS="$value" ;;
+      *) die "settings file $file: unknown line \"$line\" (expected VPC_CIDRS=..., DATABASE_PORT=... and in ECS mode TASK_CIDRS=...)" ;;
     esac
   done <"$file"
   [ -n "$VPC_CIDRS" ] || die "settings file $file: VPC_CIDRS is missing or empty (the VPC's IPv4 CIDRs)"
   read -r user_first user_last <<<"$(cidr_range "$USER_NETWORKS")"
   for cidr in $VPC_CIDRS; do
-    [[ "$cidr" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
-      die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR such as 10.0.0.0/16"
-    for octet in "${BASH_REMATCH[@]:1:4}"; do
-      [ "$((10#$octet))" -le 255 ] || die "settings file $file: VPC_CIDRS: \"$cidr\" is not an IPv4 CIDR (each of a.b.c.d must be 0-255)"
-    done
-    if [ "$((10#${BASH_REMATCH[5]}))" -lt 8 ] || [ "$((10#${BASH_REMATCH[5]}))" -gt 32 ]; then
-      die "settings file $file: VPC_CIDRS: \"$cidr\" has a prefix length outside 8-32"
-    fi
-    cidr="$((10#${BASH_REMATCH[1]})).$((10#${BASH_REMATCH[2]})).$((10#${BASH_REMATCH[3]}))"
-    cidr="$cidr.$((10#${BASH_REMATCH[4]}))/$((10#${BASH_REMATCH[5]}))"
-    read -r first last <<<"$(cidr_range "$cidr")"
-    if [ "$first" -le "$user_last" ] && [ "$user_first" -le "$last" ]; then
+    parse_cidr "$file" VPC_CIDRS "$cidr" 8 32
+    if [ "$CIDR_FIRST" -le "$user_last" ] && [ "$user_first" -le "$CIDR_LAST" ]; then
       die "settings file $file: VPC_CIDRS: \"$cidr\" overlaps the user networks $USER_NETWORKS"
     fi
-    normalised+=("$(int_to_ip "$first")/${cidr#*/}")
+    normalised+=("$CIDR")
   done
   VPC_CIDRS="${normalised[*]}"
   # AmazonProvidedDNS: the primary CIDR's base address + 2
@@ -105,17 +123,46 @@ read_settings() {
   if [[ ! "$DATABASE_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || [ "$DATABASE_PORT" -gt 65535 ]; then
     die "settings file $file: DATABASE_PORT: \"$DATABASE_PORT\" is not a TCP port"
   fi
+  # ECS mode: the task subnets get the relay, gateway, sandbox API and sandbox-name doors. A CIDR outside the VPC would
+  # open them to a peered or public network; a short prefix, to the whole VPC.
+  read -r -a tasks <<<"$TASK_CIDRS"
+  [ "${#tasks[@]}" -le 16 ] || die "settings file $file: TASK_CIDRS: ${#tasks[@]} CIDRs, more than the 16 subnets a task may name"
+  tasks=()
+  for cidr in $TASK_CIDRS; do
+    parse_cidr "$file" TASK_CIDRS "$cidr" 16 28
+    within "$CIDR_FIRST" "$CIDR_LAST" 10.0.0.0/8 || within "$CIDR_FIRST" "$CIDR_LAST" 172.16.0.0/12 ||
+      within "$CIDR_FIRST" "$CIDR_LAST" 192.168.0.0/16 ||
+      die "settings file $file: TASK_CIDRS: \"$cidr\" is not a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)"
+    inside=""
+    for vpc in $VPC_CIDRS; do
+      if within "$CIDR_FIRST" "$CIDR_LAST" "$vpc"; then inside=yes; fi
+    done
+    [ -n "$inside" ] || die "settings file $file: TASK_CIDRS: \"$cidr\" lies outside the VPC ($VPC_CIDRS)"
+    tasks+=("$CIDR")
+  done
+  TASK_CIDRS="${tasks[*]}"
 }
 
-# The rules file with its placeholders filled (see oh-firewall.rules).
+# The rules file with its placeholders filled (see oh-firewall.rules); its comments stay in the file, which names the
+# placeholders in them.
 render_rules() {
   local line cidr
   while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '#'*) continue ;; esac
+    if [[ "$line" == @ECS@* ]]; then
+      # ECS mode's rules: loaded only when the settings name the task subnets
+      [ -n "$TASK_CIDRS" ] || continue
+      line="${line#@ECS@}"
+    fi
     line="${line//@VPC_DNS@/$VPC_DNS}"
     line="${line//@DATABASE_PORT@/$DATABASE_PORT}"
     if [[ "$line" == *@VPC_CIDR@* ]]; then
       for cidr in $VPC_CIDRS; do
         printf '%s\n' "${line//@VPC_CIDR@/$cidr}"
+      done
+    elif [[ "$line" == *@TASK_CIDR@* ]]; then
+      for cidr in $TASK_CIDRS; do
+        printf '%s\n' "${line//@TASK_CIDR@/$cidr}"
       done
     else
       printf '%s\n' "$line"
@@ -191,6 +238,7 @@ main() {
   blackhole_user_networks
   apply iptables "$rules"
   log "VPC ${VPC_CIDRS// /, } (resolver $VPC_DNS, database port $DATABASE_PORT)"
+  if [ -n "$TASK_CIDRS" ]; then log "ECS mode: task subnets ${TASK_CIDRS// /, } reach the relay, gateway, sandbox API and proxy"; fi
   if ipv6_on; then
     apply ip6tables "$(cat "$rules6_file")"
   else

@@ -99,7 +99,7 @@ HOST_CONFIG_CHECKS='
          elif ([$vpc[] as $outer | $v | inside($outer)] | any | not) then
            "ecs.subnetCidrs.\($i): \"\($v)\" lies outside the VPC (network.vpcCidrs)"
          else empty end
-     else "ecs.subnetCidrs: \(.ecs.subnetCidrs | tojson) is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, same order)" end),
+     else "ecs.subnetCidrs: \(.ecs.subnetCidrs | tojson) is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, in order)" end),
     (("appSecurityGroup", "sandboxSecurityGroup") as $k | check(["ecs", $k]; "\\Asg-[0-9a-f]{8,17}\\z"; "a security group id")),
     (("executionRoleArn", "appTaskRoleArn") as $k | check(["ecs", $k]; role; "an IAM role ARN")),
     check(["ecs", "fileSystemId"]; "\\Afs-[0-9a-f]{8,17}\\z"; "an EFS file system id"),

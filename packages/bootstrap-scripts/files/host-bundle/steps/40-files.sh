@@ -37,12 +37,17 @@ install_bundle_programs() {
 
 # The deployment's values the firewall needs (oh-firewall.sh reads them at every boot, before the network is
 # up, so they live on disk): the VPC's CIDRs (nothing from a user bridge reaches them but the app's database
-# connections and DNS) and Aurora's port. Validated by 20-host-config and again by oh-firewall.sh.
+# connections and DNS) and Aurora's port; in ECS mode also the task subnets' CIDRs (only they reach the relay, the
+# LLM gateway, the sandbox API and the proxy's sandbox names). Validated by 20-host-config and again by oh-firewall.sh.
 render_firewall_settings() {
   {
     echo "# openhands-team firewall settings, rendered from the host configuration (network.vpcCidrs, database.port)"
     echo "VPC_CIDRS=$(jq -r '.network.vpcCidrs | join(" ")' "$(host_path "$HOST_CONFIG_FILE")")"
     echo "DATABASE_PORT=$(cfg .database.port)"
+    if ecs_mode; then
+      echo "# ECS mode: the task subnets (ecs.subnetCidrs)"
+      echo "TASK_CIDRS=$(jq -r '.ecs.subnetCidrs | join(" ")' "$(host_path "$HOST_CONFIG_FILE")")"
+    fi
   } | write_file 0644 "$FIREWALL_SETTINGS"
 }
 
@@ -131,11 +136,14 @@ render_llm_gateway_config() {
 }
 
 # Settings of the runtime proxy's renderer (packages/runtime-proxy); paths are the same inside the
-# OpenResty container, which mounts them at the same places.
+# OpenResty container, which mounts them at the same places. In ECS mode the proxy also gets taskSubnets (the task
+# subnets' CIDRs): it then routes to app and sandbox tasks only inside them. Docker mode renders no such key.
 render_proxy_settings() {
+  local task_subnets=null
+  if ecs_mode; then task_subnets="$(jq -c '.ecs.subnetCidrs' "$(host_path "$HOST_CONFIG_FILE")")"; fi
   jq -n --arg appHost "$(cfg .appHost)" --arg runtimeDomain "$(cfg .runtimeDomain)" \
     --arg key "$SECRETS_DIR/identity-signing-key" --arg lua "$OH_HOME/runtime-proxy/lua" --arg run "$PROXY_RUN_DIR" \
-    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" '{
+    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" --argjson taskSubnets "$task_subnets" '{
     appHost: $appHost,
     runtimeDomain: $runtimeDomain,
     userSubnetPrefix: $subnetPrefix,
@@ -147,7 +155,7 @@ render_proxy_settings() {
     runDir: $run,
     errorLog: "stderr",
     accessLog: "/dev/stdout"
-  }' | write_file 0644 "$OH_ETC/proxy-settings.json"
+  } + (if $taskSubnets == null then {} else {taskSubnets: $taskSubnets} end)' | write_file 0644 "$OH_ETC/proxy-settings.json"
 }
 
 # Host logs, and the memory and disk figures the monitoring stack's alarms watch (namespace CWAgent,
