@@ -75,7 +75,7 @@ describe("GIVEN the cost command", () => {
     expect(result.stdout).toMatch(/^ {2}EC2 m7g\.large x1 +\$ {2}59\.57 /m);
     expect(result.stdout).toContain("Users' compute, docker mode against ecs mode");
     expect(result.stdout).toMatch(/^Assumed activity: .* 168 task hours per user;/m);
-    expect(result.stdout).toMatch(/^ {2}per active user in ecs mode: app \$6\.64 \+ sandbox \$8\.29 \+ image pulls \$4\.72 = \$19\.66; /m);
+    expect(result.stdout).toMatch(/^ {2}per active user in ecs mode: app \$6\.64 \+ sandbox \$6\.64 \+ image pulls \$4\.72 = \$18\.00; /m);
     expect(result.stdout).toMatch(/^ECS mode costs less from 1 active user on; beyond 9 active users only ecs mode serves them\.$/m);
   });
 
