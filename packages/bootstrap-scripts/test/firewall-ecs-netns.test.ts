@@ -147,12 +147,12 @@ describeLab("host firewall in ECS mode: the task subnets' doors (network namespa
     rmSync(settingsDir, { recursive: true, force: true });
   });
 
-  it("GIVEN no firewall WHEN the VPC outside the task subnets tries the four doors THEN it connects (each refusal below is ours)", async () => {
+  it("GIVEN no firewall WHEN the VPC outside the task subnets tries the four doors THEN it connects (the refusals are ours)", async () => {
     const rows = ECS_MATRIX.filter((r) => !r.allow).map((r) => ({ ...r, allow: true }));
     expect(outcome(rows, await run(rows))).toEqual(expected(rows));
   }, 30_000);
 
-  it("GIVEN the ECS-mode settings WHEN oh-firewall.sh applies them THEN exactly the task subnets reach 3000, 4000, 8082 and 80", async () => {
+  it("GIVEN the ECS-mode settings WHEN oh-firewall.sh applies them THEN only the task subnets reach 3000, 4000, 8082, 80", async () => {
     applyFirewall(ecsSettings);
     const results = await run(ECS_MATRIX);
     expect(outcome(ECS_MATRIX, results)).toEqual(expected(ECS_MATRIX));
@@ -168,7 +168,7 @@ describeLab("host firewall in ECS mode: the task subnets' doors (network namespa
     expect(rules).toContain("-A OH-INPUT -p tcp -m tcp --dport 8082 -j DROP");
   }, 30_000);
 
-  it("GIVEN ECS mode applied WHEN oh-firewall.sh applies docker mode's settings THEN ECS mode's rules are gone and docker mode's rows hold", async () => {
+  it("GIVEN ECS mode applied WHEN docker mode's settings are applied THEN ECS mode's rules are gone, docker mode's rows hold", async () => {
     applyFirewall(dockerSettings);
     const rules = ohInput();
     expect(rules).not.toMatch(/multiport|--dport (8082|80) |10\.0\.1(28|44)\.0/);
@@ -199,7 +199,7 @@ describeLab("host firewall in ECS mode: the task subnets' doors (network namespa
     ["a public range", "203.0.113.0/24", '"203.0.113.0/24" is not a private range'],
     ["a prefix wider than /16 (the whole VPC and more)", "10.0.0.0/8", '"10.0.0.0/8" has a prefix length outside 16-28'],
     ["more than 16 subnets", Array.from({ length: 17 }, (_, i) => `10.0.${128 + i}.0/24`).join(" "), "17 CIDRs, more than the 16"],
-  ])("GIVEN TASK_CIDRS with %s WHEN oh-firewall.sh runs THEN it refuses clearly and leaves the loaded rules alone", (_case, value, message) => {
+  ])("GIVEN TASK_CIDRS with %s WHEN oh-firewall.sh runs THEN it refuses clearly and leaves the rules alone", (_case, value, message) => {
     const before = ohInput();
     const file = settingsFile("bad.env", `VPC_CIDRS=${VPC_CIDR}\nDATABASE_PORT=5432\nTASK_CIDRS=${value}\n`);
     expect(failure(file)).toContain(message);
