@@ -8,7 +8,6 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   type ECSClient,
-  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -17,6 +16,7 @@ import {
 import type { AppBackend, AppInstance, AppStartRequest, UserPlacement } from "../backends";
 import type { EcsConfig, SpawnerConfig } from "../config";
 import type { Logger } from "../log";
+import { listAllTaskArns } from "./client";
 import {
   APP_CONTAINER,
   APP_SPEC_LABEL,
@@ -355,18 +355,7 @@ export class EcsAppBackend implements AppBackend {
   }
 
   private async listTaskArns(filter: { startedBy?: string; desiredStatus?: "RUNNING" | "STOPPED" }): Promise<string[]> {
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call("ListTasks", () =>
-        this.client.send(
-          new ListTasksCommand({ cluster: this.ecs.cluster, maxResults: 100, ...filter, ...(nextToken ? { nextToken } : {}) }),
-        ),
-      );
-      arns.push(...(page.taskArns ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return arns;
+    return this.call("ListTasks", () => listAllTaskArns(this.client, { cluster: this.ecs.cluster, ...filter }));
   }
 
   /** DescribeTasks in batches of 100 (its limit); unknown tasks (MISSING) are left out. */

@@ -2,7 +2,7 @@
  * The one way the spawner's ECS backends reach Amazon ECS: the AWS SDK's ECS client with the cluster and network
  * the infra made for users' tasks. In tests the endpoint is @openhands-team/ecs-standin on loopback.
  */
-import { ECSClient } from "@aws-sdk/client-ecs";
+import { ECSClient, ListTasksCommand, type ListTasksCommandInput } from "@aws-sdk/client-ecs";
 
 export interface EcsPlacement {
   region: string;
@@ -32,4 +32,19 @@ export function ecsClient(placement: EcsPlacement, options: EcsClientOptions = {
     ...(placement.endpoint ? { endpoint: placement.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
+}
+
+/** Every task ARN ListTasks answers for `input`, page after page (100 a page, its maximum). */
+export async function listAllTaskArns(
+  client: ECSClient,
+  input: Omit<ListTasksCommandInput, "nextToken" | "maxResults">,
+): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(new ListTasksCommand({ ...input, maxResults: 100, ...(nextToken ? { nextToken } : {}) }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
 }

@@ -13,7 +13,6 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   type ECSClient,
-  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -24,7 +23,7 @@ import type { SandboxBackend, SandboxRoute, UserPlacement } from "../backends";
 import type { Logger } from "../log";
 import { isUserSlug } from "../slug";
 import type { UserPaths } from "../user-directories";
-import type { EcsPlacement } from "./client";
+import { type EcsPlacement, listAllTaskArns } from "./client";
 import { type RuntimeObject, SandboxApiServer } from "./sandbox-api";
 import { sandboxRuntimeUrl } from "./sandbox-hosts";
 import { verifySandboxApiKey } from "./sandbox-api-key";
@@ -260,13 +259,7 @@ export class EcsSandboxBackend implements SandboxBackend {
    */
   async discover(pathsFor: (slug: string) => UserPaths): Promise<number> {
     const { ecs, placement } = this.options;
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await ecs.send(new ListTasksCommand({ cluster: placement.cluster, maxResults: 100, nextToken }));
-      arns.push(...(page.taskArns ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
+    const arns = await listAllTaskArns(ecs, { cluster: placement.cluster });
     const slugs = new Set<string>();
     for (const task of (await this.describe(arns.map(taskIdOf))).values()) {
       const owner = /^sbx\/([a-z2-7]{16})$/.exec(task?.startedBy ?? "")?.[1];
@@ -529,13 +522,7 @@ export class EcsSandboxBackend implements SandboxBackend {
     for (const record of user.records?.list() ?? []) {
       if (!user.sandboxes.has(record.sessionId)) user.sandboxes.set(record.sessionId, { record });
     }
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await ecs.send(new ListTasksCommand({ cluster: placement.cluster, startedBy: sandboxStartedBy(user.slug), nextToken }));
-      arns.push(...(page.taskArns ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
+    const arns = await listAllTaskArns(ecs, { cluster: placement.cluster, startedBy: sandboxStartedBy(user.slug) });
     const running = arns.length ? await this.describe(arns.map(taskIdOf)) : new Map<string, Task | undefined>();
     const seen = new Set<string>();
     for (const task of running.values()) {
