@@ -87,6 +87,11 @@ export interface HostEcsConfiguration {
   readonly taskLogGroup: string;
   /** Internal domain of sandbox URLs (`http://<route port>-<slug>.<sandbox domain>`), resolved to the host inside the VPC. */
   readonly sandboxDomain: string;
+  /**
+   * The Route 53 private hosted zone of `sandboxDomain`, associated with the VPC: the host UPSERTs its A record
+   * `*.<sandboxDomain>` (its own private address) there at boot, the only change its role may make in the zone.
+   */
+  readonly sandboxZoneId: string;
 }
 
 /** The top-level fields every HostConfiguration has (the compiler checks this list and the next against the type). */
@@ -135,6 +140,7 @@ export const HOST_ECS_KEYS = [
   "deployment",
   "taskLogGroup",
   "sandboxDomain",
+  "sandboxZoneId",
 ] as const satisfies readonly (keyof HostEcsConfiguration)[];
 type MissingEcsKey = Exclude<keyof HostEcsConfiguration, (typeof HOST_ECS_KEYS)[number]>;
 /** Fails to compile when HostEcsConfiguration gains a field the list above lacks. */

@@ -80,6 +80,8 @@ describe("the ECS-mode host configuration vector", () => {
     expect(ecs?.fileSystemId).toBe(document.efsFileSystemId);
     expect(ecs?.deployment).toBe(`${document.name}-${document.environment}`);
     expect(ecs?.hostAccessPointId).toMatch(/^fsap-[0-9a-f]{17}$/);
+    // the installer's shape of a Route 53 zone id (20-host-config.sh)
+    expect(ecs?.sandboxZoneId).toMatch(/^Z[A-Z0-9]{1,31}$/);
   });
 
   it("GIVEN the vector THEN subnetCidrs holds one private IPv4 CIDR (/16 to /28) per subnet, inside the VPC's CIDRs", () => {
