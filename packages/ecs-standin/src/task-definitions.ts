@@ -125,6 +125,31 @@ function containerDefinition(raw: JsonObject, index: number): ContainerDefinitio
   };
 }
 
+/** Log drivers Fargate offers (Developer Guide, "Amazon ECS task definition parameters for Fargate", logConfiguration). */
+const FARGATE_LOG_DRIVERS = ["awslogs", "splunk", "awsfirelens"];
+
+/**
+ * A container's `logConfiguration` on Fargate: one of Fargate's drivers; for awslogs the group, the region and the
+ * stream prefix (required on Fargate, "Send Amazon ECS logs to CloudWatch"), and a task execution role, which writes
+ * the logs. The wording of the messages follows what ECS answers as far as it is known; the checks are the documented ones.
+ */
+function checkFargateLogConfiguration(container: ContainerDefinition, executionRoleArn: string | undefined): void {
+  const path = `Container ${container.name}: logConfiguration`;
+  const config = optionalObject(container.raw, "logConfiguration", path);
+  if (!config) return;
+  const driver = optionalString(config, "logDriver", `${path}.logDriver`);
+  if (!driver || !FARGATE_LOG_DRIVERS.includes(driver)) {
+    throw clientError(`Log driver ${JSON.stringify(driver ?? "")} is not supported on Fargate (${FARGATE_LOG_DRIVERS.join(", ")}).`);
+  }
+  if (driver !== "awslogs") return;
+  const options = optionalObject(config, "options", `${path}.options`) ?? {};
+  for (const option of ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"]) {
+    const value = options[option];
+    if (typeof value !== "string" || value === "") throw clientError(`Log driver awslogs option '${option}' should not be null or empty.`);
+  }
+  if (!executionRoleArn) throw clientError("Fargate requires task definition to have execution role ARN to support log driver awslogs.");
+}
+
 export class TaskDefinitionRegistry {
   private readonly families = new Map<string, TaskDefinition[]>();
 
@@ -170,6 +195,7 @@ export class TaskDefinitionRegistry {
       if (memory === undefined) throw clientError("Fargate requires that 'memory' be defined at the task level.");
       const allowed = FARGATE_SIZES.find(([units]) => units === cpu)?.[1];
       if (!allowed?.includes(memory)) throw clientError(`No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory.`);
+      for (const container of containers) checkFargateLogConfiguration(container, optionalString(body, "executionRoleArn"));
     } else {
       for (const container of containers) {
         if (memory === undefined && container.memory === undefined && container.memoryReservation === undefined) {

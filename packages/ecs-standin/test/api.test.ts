@@ -8,6 +8,19 @@ import { describeWithEngine } from "@openhands-team/docker-lab";
 import type { EcsStandIn } from "../src";
 import { appDefinition, awsvpc, CLUSTER, ecs, SUBNET, startStandIn, taskWhen } from "./support";
 
+const AWSLOGS = {
+  logDriver: "awslogs",
+  options: { "awslogs-group": "/oh/test/tasks", "awslogs-region": "eu-central-1", "awslogs-stream-prefix": "app" },
+};
+
+/** A Fargate app definition (test/support.ts) whose container has this log configuration and an execution role. */
+function logging(logConfiguration: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...appDefinition("oh-logs", { logConfiguration }),
+    executionRoleArn: "arn:aws:iam::123456789012:role/oh-exec",
+  };
+}
+
 describeWithEngine("ECS stand-in: errors, failures and filters", () => {
   let standIn: EcsStandIn;
   let endpoint: string;
@@ -108,10 +121,34 @@ describeWithEngine("ECS stand-in: errors, failures and filters", () => {
     ["a container without an image", { containerDefinitions: [{ name: "app" }] }, "Container.image should not be null or empty."],
     ["no containers", { containerDefinitions: [] }, "Container list cannot be empty."],
     ["a family with a slash", { family: "a/b" }, 'Family "a/b" is invalid: up to 255 letters, numbers, hyphens and underscores.'],
+    [
+      "a log driver Fargate does not offer",
+      logging({ logDriver: "json-file" }),
+      'Log driver "json-file" is not supported on Fargate (awslogs, splunk, awsfirelens).',
+    ],
+    [
+      "awslogs without a stream prefix (required on Fargate)",
+      logging({ logDriver: "awslogs", options: { "awslogs-group": "/oh/test/tasks", "awslogs-region": "eu-central-1" } }),
+      "Log driver awslogs option 'awslogs-stream-prefix' should not be null or empty.",
+    ],
+    [
+      "awslogs without an execution role to write the logs",
+      { ...logging(AWSLOGS), executionRoleArn: undefined },
+      "Fargate requires task definition to have execution role ARN to support log driver awslogs.",
+    ],
   ])("RegisterTaskDefinition with %s answers ClientException", async (_case, change, message) => {
     const answer = await ecs(endpoint, "RegisterTaskDefinition", { ...appDefinition("oh-bad"), ...change });
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ __type: "ClientException", message });
+  });
+
+  test("RegisterTaskDefinition keeps a complete awslogs configuration and echoes it", async () => {
+    const answer = await ecs(endpoint, "RegisterTaskDefinition", {
+      ...logging(AWSLOGS),
+      executionRoleArn: `arn:aws:iam::${standIn.accountId}:role/oh-exec`,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.taskDefinition.containerDefinitions[0].logConfiguration).toEqual(AWSLOGS);
   });
 
   test("revisions count up per family; a deregistered revision cannot run, and the family alone finds the latest ACTIVE one", async () => {
@@ -253,3 +290,4 @@ describeWithEngine("ECS stand-in: errors, failures and filters", () => {
     expect(res.headers.get("x-amzn-requestid")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
