@@ -15,6 +15,7 @@ import { TaskRoles } from "../constructs/identity/task-roles";
 import { UserTaskCluster } from "../constructs/compute/user-task-cluster";
 import { InternalLoadBalancer } from "../constructs/compute/internal-load-balancer";
 import { PrivateBucket } from "../constructs/data/private-bucket";
+import { SandboxZone } from "../constructs/network/sandbox-zone";
 import { SERVICE_PORTS } from "../constructs/network/service-security-groups";
 import { DeploymentStack } from "./deployment-stack";
 import type { DataStack } from "./data-stack";
@@ -90,7 +91,12 @@ export class ComputeStack extends DeploymentStack {
       logGroupArns: Object.values(logs.arns),
       bundleObjectArn: bundle.objectArn,
       ...(ecs
-        ? { additionalStatements: ({ partition, account }) => spawnerEcsStatements({ ...ecs.permissions, partition, account }) }
+        ? {
+            additionalStatements: ({ partition, account }) => [
+              ...spawnerEcsStatements({ ...ecs.permissions, partition, account }),
+              ecs.zone.hostRecordStatement(),
+            ],
+          }
         : {}),
     });
     const hostConfig = new HostConfigParameter(this, "host-config", {
@@ -168,7 +174,12 @@ export class ComputeStack extends DeploymentStack {
     this.secretArns = secrets.arns;
     this.hostBundleSha256 = bundle.sha256;
     this.operatorOutput("log_groups", logs.names, "CloudWatch log groups of the host's services");
-    if (ecs) this.operatorOutput("ecs", ecs.output, "ECS mode: the cluster, groups, roles and file system the spawner's ECS backends use");
+    if (ecs)
+      this.operatorOutput(
+        "ecs",
+        ecs.output,
+        "ECS mode: the cluster, groups, roles, file system and sandbox zone the spawner's ECS backends and the host use",
+      );
     this.operatorOutput("host_config_parameter", hostConfig.parameterName, "SSM parameter with the host configuration");
     this.operatorOutput(
       "auto_scaling_group",
@@ -196,6 +207,12 @@ export class ComputeStack extends DeploymentStack {
       logGroupArn: cluster.logGroupArn,
       userSecretPrefix: this.names.userSecretPrefix,
     });
+    // The names apps are told resolve, inside the VPC only, to the host's private address (a record the host writes at boot).
+    const zone = new SandboxZone(this, "sandbox-zone", {
+      domain: sandboxDomain(this.names.prefix),
+      vpcId: props.network.vpcId,
+      vpcRegion: config.region,
+    });
     // The subnets come from the configuration as ids; their CIDRs (the proxy's taskSubnets, the host firewall's task doors)
     // are read from AWS, one data source per subnet, in the same order.
     const subnetCidrs = props.network.privateSubnetIds.map(
@@ -217,9 +234,11 @@ export class ComputeStack extends DeploymentStack {
       userSecretPrefix: this.names.userSecretPrefix,
       deployment: this.names.prefix,
       taskLogGroup: cluster.logGroupName,
-      sandboxDomain: sandboxDomain(this.names.prefix),
+      sandboxDomain: zone.domain,
+      sandboxZoneId: zone.zoneId,
     };
     return {
+      zone,
       hostConfiguration,
       permissions: {
         region: config.region,
@@ -246,6 +265,7 @@ export class ComputeStack extends DeploymentStack {
         file_system_id: props.data.fileSystemId,
         host_access_point_id: props.data.hostAccessPointId,
         user_secret_prefix: this.names.userSecretPrefix,
+        sandbox_zone_id: zone.zoneId,
       },
     };
   }

@@ -1,7 +1,8 @@
 /**
  * ECS mode (config/example-ecs.yaml), synthesized once: the cluster and its capacity providers, the task security
  * groups, the task roles and the sandbox boundary, the access-point-only EFS policy and the spawner's part of the host
- * role; and the docker-mode example, which has none of it.
+ * role, the sandbox domain's private zone and the host's one permission in it; and the docker-mode example, which has
+ * none of it.
  */
 import { ecsExampleConfig, statement, statements, Template, type Json } from "../support/template";
 
@@ -115,6 +116,34 @@ describe("GIVEN the ECS-mode example", () => {
     expect(statement(host, "EcsListUserTasks").Condition.ArnEquals["ecs:cluster"]).toContain("aws_ecs_cluster.user-tasks_cluster");
   });
 
+  it("THEN the sandbox domain has a private zone in the VPC, which a destroy removes with the host's record in it", () => {
+    const zone = ecs.one("compute", "aws_route53_zone");
+    expect(zone).toMatchObject({ name: "sandboxes.openhands-prod.internal", force_destroy: true });
+    expect(zone.vpc).toEqual([{ vpc_id: ecsExampleConfig().network.vpcId, vpc_region: "eu-central-1" }]);
+    // Terraform writes no record in it (the ALB's certificate validation records are in the public zones)
+    expect(ecs.all("compute", "aws_route53_record").map((r) => r.zone_id)).not.toContain(
+      ecs.ref("compute", "aws_route53_zone", "zone_id", () => true),
+    );
+    const zoneId = ecs.ref("compute", "aws_route53_zone", "zone_id", () => true);
+    expect((ecs.stack("compute").output.ecs.value as Json).sandbox_zone_id).toBe(zoneId);
+    expect(JSON.parse(ecs.one("compute", "aws_ssm_parameter").value).ecs.sandboxZoneId).toBe(zoneId);
+  });
+
+  it("THEN the host may only UPSERT the A record *.<sandbox domain> in that zone (names as Route 53 normalizes them)", () => {
+    const host = ecs.one("compute", "aws_iam_role_policy", (p) => p.name === "host").policy as string;
+    const route53 = statements(host).filter((s) => JSON.stringify(s.Action).includes("route53:"));
+    expect(route53.map((s) => s.Sid)).toEqual(["SandboxZoneHostRecord"]);
+    const record = statement(host, "SandboxZoneHostRecord");
+    expect(record.Action).toBe("route53:ChangeResourceRecordSets");
+    expect(record.Resource).toBe(ecs.ref("compute", "aws_route53_zone", "arn", () => true));
+    expect(record.Condition["ForAllValues:StringEquals"]).toEqual({
+      "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["\\052.sandboxes.openhands-prod.internal"],
+      "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+      "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+    });
+    expect(Object.values(record.Condition.Null)).toEqual(["false", "false", "false"]);
+  });
+
   it("THEN the compute stack tells the operator (and the spawner's configuration) the ids of ECS mode", () => {
     const output = ecs.stack("compute").output.ecs.value as Json;
     expect(Object.keys(output).sort()).toEqual(
@@ -132,6 +161,7 @@ describe("GIVEN the ECS-mode example", () => {
         "subnets",
         "task_log_group",
         "user_secret_prefix",
+        "sandbox_zone_id",
       ].sort(),
     );
   });
@@ -143,6 +173,8 @@ describe("GIVEN the docker-mode example", () => {
   it("THEN nothing of ECS mode is synthesized and the file system keeps the host-only policy", () => {
     expect(docker.all("compute", "aws_ecs_cluster")).toEqual([]);
     expect(docker.all("compute", "aws_iam_policy")).toEqual([]);
+    expect(docker.all("compute", "aws_route53_zone")).toEqual([]);
+    expect(docker.one("compute", "aws_iam_role_policy", (p) => p.name === "host").policy).not.toContain("route53:");
     expect(docker.all("network", "aws_security_group").map((g) => g.name)).not.toContain("openhands-prod-sandboxes");
     expect(docker.all("data", "aws_efs_access_point")).toEqual([]);
     const policy = docker.one("data", "aws_efs_file_system_policy").policy as string;

@@ -40,6 +40,7 @@ const RESOLVED: Record<string, string> = {
   "ecs.hostAccessPointId": "fsap-0123456789abcdef0",
   "ecs.sandboxRoleBoundaryArn": `arn:aws:iam::${ACCOUNT}:policy/openhands-prod-sandbox-boundary`,
   "ecs.taskLogGroup": "/openhands/prod/tasks",
+  "ecs.sandboxZoneId": "Z08123456ABCDEFGHIJKL",
   // the private subnets' CIDRs, read by the aws_subnet data sources (inside the example's VPC, 10.0.0.0/16)
   "ecs.subnetCidrs.0": "10.0.128.0/20",
   "ecs.subnetCidrs.1": "10.0.144.0/20",
@@ -121,6 +122,7 @@ if (!ready) console.warn(`\n!!! SKIPPING the host configuration contract: ${jq ?
     expect(ecs.appTaskRoleArn).toBe(compute("aws_iam_role", "arn", "openhands-prod-app-task"));
     expect(ecs.sandboxRoleBoundaryArn).toBe(compute("aws_iam_policy", "arn", "openhands-prod-sandbox-boundary"));
     expect(ecs.taskLogGroup).toBe(compute("aws_cloudwatch_log_group", "name", "/openhands/prod/tasks"));
+    expect(ecs.sandboxZoneId).toBe(synth.ref("compute", "aws_route53_zone", "zone_id", () => true));
     // the network and data stacks' resources, through their cross-stack outputs
     expect(ecs.appSecurityGroup).toMatch(
       /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-network\..*task-security-groups_apps_/,
@@ -151,6 +153,11 @@ if (!ready) console.warn(`\n!!! SKIPPING the host configuration contract: ${jq ?
   it("WHEN the host access point id is not one THEN the installer's checks name it (the check can fail)", () => {
     const result = check({ ...config, ecs: { ...config.ecs, hostAccessPointId: "fsap-1,nosuid" } });
     expect(result.stdout).toContain('ecs.hostAccessPointId: "fsap-1,nosuid" is not an EFS access point id');
+  });
+
+  it("WHEN the sandbox zone id is not a Route 53 zone id THEN the installer's checks name it (the check can fail)", () => {
+    const result = check({ ...config, ecs: { ...config.ecs, sandboxZoneId: "/hostedzone/Z08123456ABCDEFGHIJKL" } });
+    expect(result.stdout).toContain('ecs.sandboxZoneId: "/hostedzone/Z08123456ABCDEFGHIJKL" is not a Route 53 zone id');
   });
 
   it("WHEN AWS answers a subnet CIDR outside the VPC THEN the installer's checks name it (the check can fail)", () => {

@@ -35,6 +35,7 @@ describeTf("GIVEN the ECS-mode example synthesized", () => {
         "aws_iam_policy.task-roles_sandbox-boundary",
         "aws_iam_role.task-roles_execution-role",
         "aws_iam_role.task-roles_app-task-role",
+        "aws_route53_zone.sandbox-zone",
       ],
     ],
   ])("THEN stack %s plans offline, with the resources of ECS mode", (id, expected) => {

@@ -1,7 +1,8 @@
 /**
  * The policy suite over the ECS-mode example (config/example-ecs.yaml): it passes, and each attack on a copy of its
  * stacks (a sandbox group opened to another source, the spawner's role creation or role passing unguarded, a wider
- * sandbox boundary, an EFS policy missing one of its three denies) is caught by its check.
+ * sandbox boundary, an EFS policy missing one of its three denies, the host's sandbox-zone record change unguarded) is
+ * caught by its check.
  */
 import { checkDeployment, type PolicyReport } from "../../src/policy";
 import { ecsExampleConfig, Template, type Json } from "../support/template";
@@ -39,7 +40,7 @@ describe("GIVEN the ECS-mode example deployment", () => {
   it("THEN the suite finds no failure, and the new checks looked at its resources", () => {
     const report = template.policy();
     expect(report.failures.map((f) => `${f.checkId} ${f.resource}: ${f.message}`)).toEqual([]);
-    for (const id of ["OHT_SG_005", "OHT_EFS_005", "OHT_IAM_007", "OHT_IAM_008", "OHT_IAM_009"]) {
+    for (const id of ["OHT_SG_005", "OHT_EFS_005", "OHT_IAM_007", "OHT_IAM_008", "OHT_IAM_009", "OHT_IAM_010"]) {
       expect(report.findings.filter((f) => f.checkId === id && f.status === "pass").length).toBeGreaterThan(0);
     }
   });
@@ -130,6 +131,66 @@ describe("GIVEN the ECS-mode deployment broken on purpose", () => {
       (s) => editPolicy(hostPolicy(s), (st) => delete bySid(st, "EcsListUserTasks").Condition),
       /EcsListUserTasks allows ecs:ListTasks on "\*" without a ecs:cluster condition/,
     ],
+    [
+      "OHT_IAM_010",
+      "the host may change any record of the sandbox zone (no condition)",
+      (s) => editPolicy(hostPolicy(s), (st) => delete bySid(st, "SandboxZoneHostRecord").Condition),
+      /SandboxZoneHostRecord allows route53:ChangeResourceRecordSets without pinning .*NormalizedRecordNames/,
+    ],
+    [
+      "OHT_IAM_010",
+      "the host may repoint records of every zone of the account (the app's public names too)",
+      (s) => editPolicy(hostPolicy(s), (st) => (bySid(st, "SandboxZoneHostRecord").Resource = "arn:aws:route53:::hostedzone/*")),
+      /SandboxZoneHostRecord allows route53:ChangeResourceRecordSets on zones it does not name/,
+    ],
+    [
+      "OHT_IAM_010",
+      "the record name matches any name (StringLike *)",
+      (s) =>
+        editPolicy(hostPolicy(s), (st) => {
+          const condition = bySid(st, "SandboxZoneHostRecord").Condition;
+          const names = "route53:ChangeResourceRecordSetsNormalizedRecordNames";
+          delete condition["ForAllValues:StringEquals"][names];
+          condition["ForAllValues:StringLike"] = { [names]: ["*"] };
+        }),
+      /without pinning route53:ChangeResourceRecordSetsNormalizedRecordNames \(ForAllValues/,
+    ],
+    [
+      "OHT_IAM_010",
+      "a plain StringEquals on a multivalued key (one change of the batch pinned, the others free)",
+      (s) =>
+        editPolicy(hostPolicy(s), (st) => {
+          const condition = bySid(st, "SandboxZoneHostRecord").Condition;
+          condition.StringEquals = condition["ForAllValues:StringEquals"];
+          delete condition["ForAllValues:StringEquals"];
+        }),
+      /without pinning route53:ChangeResourceRecordSetsNormalizedRecordNames, .*RecordTypes, .*Actions/,
+    ],
+    [
+      "OHT_IAM_010",
+      "a request without changes of that key passes ForAllValues vacuously (Null guard removed)",
+      (s) => editPolicy(hostPolicy(s), (st) => delete bySid(st, "SandboxZoneHostRecord").Condition.Null),
+      /without a Null "false" condition on route53:ChangeResourceRecordSetsNormalizedRecordNames/,
+    ],
+    [
+      "OHT_IAM_010",
+      "the host may delete the record (sandbox names stop resolving)",
+      (s) =>
+        editPolicy(hostPolicy(s), (st) => {
+          const keys = bySid(st, "SandboxZoneHostRecord").Condition["ForAllValues:StringEquals"];
+          keys["route53:ChangeResourceRecordSetsActions"] = ["UPSERT", "DELETE"];
+        }),
+      /SandboxZoneHostRecord allows route53:ChangeResourceRecordSets with DELETE among the allowed actions/,
+    ],
+    [
+      "OHT_IAM_010",
+      "a second statement grants the change with no guard at all",
+      (s) =>
+        editPolicy(hostPolicy(s), (st) =>
+          st.push({ Sid: "LooseDns", Effect: "Allow", Action: "Route53:ChangeResourceRecordSets", Resource: "*" }),
+        ),
+      /LooseDns allows Route53:ChangeResourceRecordSets on zones it does not name/,
+    ],
     ["OHT_EFS_005", "plain NFS mounts are no longer denied", withoutSid("DenyUnencryptedTransport"), /does not deny mounts without TLS$/],
     ["OHT_EFS_005", "anonymous mounts are no longer denied", withoutSid("DenyMountsWithoutIam"), /mounts without IAM authorisation$/],
     [
@@ -156,6 +217,6 @@ describe("GIVEN the ECS-mode deployment broken on purpose", () => {
 
   it("THEN every check made for ECS mode is tried by at least one attack", () => {
     const tried = new Set(attacks.map(([id]) => id));
-    for (const id of ["OHT_SG_005", "OHT_EFS_005", "OHT_IAM_007", "OHT_IAM_008", "OHT_IAM_009"]) expect(tried).toContain(id);
+    for (const id of ["OHT_SG_005", "OHT_EFS_005", "OHT_IAM_007", "OHT_IAM_008", "OHT_IAM_009", "OHT_IAM_010"]) expect(tried).toContain(id);
   });
 });

@@ -14,7 +14,7 @@ const broken = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-main.tf.
 const brokenEdge = JSON.parse(readFileSync(join(__dirname, "fixtures/broken-edge.tf.json"), "utf8")) as Json;
 
 /** ECS mode's checks, each attacked on a copy of the ECS-mode example in ecs-checks.test.ts. */
-const ECS_MODE_CHECKS = new Set(["OHT_SG_005", "OHT_EFS_005", "OHT_IAM_007", "OHT_IAM_008", "OHT_IAM_009"]);
+const ECS_MODE_CHECKS = new Set(["OHT_SG_005", "OHT_EFS_005", "OHT_IAM_007", "OHT_IAM_008", "OHT_IAM_009", "OHT_IAM_010"]);
 
 /** Checks whose failure the broken main-region fixture shows; the edge-side ones are attacked in edge-checks.test.ts. */
 const MAIN_SERVICE_CHECKS = ALL_CHECKS.filter(

@@ -37,17 +37,41 @@ const GUARDED_ESCALATIONS: Readonly<Record<string, string>> = {
 /** Exact-match operators: a guard written with a wildcard or an IfExists operator guards nothing. */
 const EXACT_OPERATORS = new Set(["StringEquals", "ArnEquals"]);
 
-/** Whether a statement pins `key` to literal values without wildcards. */
-function pinned(s: Statement, key: string): boolean {
+/** Whether a statement pins `key` to literal values without wildcards, with one of `operators`. */
+function pinned(s: Statement, key: string, operators: ReadonlySet<string> = EXACT_OPERATORS): boolean {
   return Object.entries(s.Condition ?? {}).some(
     ([operator, keys]) =>
-      EXACT_OPERATORS.has(operator) &&
+      operators.has(operator) &&
       keys !== null &&
       typeof keys === "object" &&
       key in keys &&
       strings((keys as Record<string, unknown>)[key]).length > 0 &&
       strings((keys as Record<string, unknown>)[key]).every((v) => v && !v.includes("*")),
   );
+}
+
+/**
+ * Route 53 record changes: the multivalued keys (one value per change of the batch) that must pin every change, with
+ * ForAllValues:StringEquals, plus a Null condition on each (ForAllValues holds vacuously when a key is absent).
+ */
+const RECORD_CHANGE_KEYS = [
+  "route53:ChangeResourceRecordSetsNormalizedRecordNames",
+  "route53:ChangeResourceRecordSetsRecordTypes",
+  "route53:ChangeResourceRecordSetsActions",
+] as const;
+const FOR_ALL_EXACT = new Set(["ForAllValues:StringEquals"]);
+
+/** What a route53:ChangeResourceRecordSets statement lacks of its guard, or undefined when it is guarded. */
+function recordChangeGap(s: Statement): string | undefined {
+  if (strings(s.Resource).length === 0 || strings(s.Resource).some((r) => r.includes("*"))) return "on zones it does not name";
+  const loose = RECORD_CHANGE_KEYS.filter((key) => !pinned(s, key, FOR_ALL_EXACT));
+  if (loose.length) return `without pinning ${loose.join(", ")} (ForAllValues:StringEquals, literal values)`;
+  const present = (s.Condition?.Null ?? {}) as Record<string, unknown>;
+  const unchecked = RECORD_CHANGE_KEYS.filter((key) => present[key] !== "false");
+  if (unchecked.length) return `without a Null "false" condition on ${unchecked.join(", ")}`;
+  const actions = (s.Condition?.["ForAllValues:StringEquals"] as Record<string, unknown>)["route53:ChangeResourceRecordSetsActions"];
+  if (strings(actions).includes("DELETE")) return "with DELETE among the allowed actions";
+  return undefined;
 }
 
 /** Whether a statement names its resources (no "*" alone). */
@@ -238,6 +262,23 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
               .map((a) => `${label(s, i)} allows ${a}`),
       );
       return bad.length ? `the permissions boundary allows more than ${[...allowed].join(" and ")}: ${bad.join("; ")}` : undefined;
+    },
+  },
+  {
+    id: "OHT_IAM_010",
+    title: "route53:ChangeResourceRecordSets only on named zones, every change pinned to names, record types and actions",
+    resourceTypes: [...POLICY_HOLDERS, "aws_iam_role"],
+    evaluate(r) {
+      // DNS hijacking: an unconditioned grant repoints any name of any zone (the app's public records among them).
+      const bad = (allowStatements(r) ?? []).flatMap((s, i) =>
+        strings(s.Action)
+          .filter((a) => a.toLowerCase() === "route53:changeresourcerecordsets")
+          .flatMap((a) => {
+            const gap = recordChangeGap(s);
+            return gap ? [`${label(s, i)} allows ${a} ${gap}`] : [];
+          }),
+      );
+      return bad.length ? bad.join("; ") : undefined;
     },
   },
 ];
