@@ -24,6 +24,8 @@ function assetDir(name: string): string {
 
 export const DEFAULT_LUA_DIR = assetDir("lua");
 const TEMPLATE = join(assetDir("conf"), "nginx.conf.template");
+/** ECS mode's internal listener (`internalListen`), a server of its own put in at `{{internalServer}}`. */
+const INTERNAL_TEMPLATE = join(assetDir("conf"), "internal-server.conf.template");
 
 /** What the Lua side reads at init_by_lua (everything it needs, nothing else). */
 function luaSettings(s: ProxySettings): string {
@@ -45,6 +47,7 @@ function luaSettings(s: ProxySettings): string {
     userSubnetPrefix: s.userSubnetPrefix,
     appPort: s.appPort,
     taskSubnets: s.taskSubnets,
+    sandboxDomain: s.sandboxDomain,
     lookupsPerClientPerMinute: s.lookupsPerClientPerMinute,
   });
   // Validated fields hold no ']' at all; this guards the Lua long string against any later change.
@@ -63,8 +66,31 @@ function clientAddressMap(hops: 0 | 1 | 2): string {
   return `map $http_x_forwarded_for $oh_client {\n    "${pattern}" $oh_c;\n    default $binary_remote_addr;\n  }`;
 }
 
+function fill(template: string, name: string, values: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`${name}: unknown placeholder {{${key}}}`);
+    return value;
+  });
+}
+
+/** The internal listener's server (ECS mode), or nothing when `internalListen` is not set. */
+function internalServer(s: ProxySettings, template: string): string {
+  if (!s.internalListen || !s.sandboxDomain) return "";
+  return fill(template, "internal-server.conf.template", {
+    internalListen: `${s.internalListen.address}:${s.internalListen.port}`,
+    sandboxDomain: s.sandboxDomain,
+    connectionsPerClient: String(s.connectionsPerClient),
+    errorLog: s.errorLog === "off" ? "/dev/null" : s.errorLog,
+  });
+}
+
 /** Renders nginx.conf text from validated settings. */
-export function renderNginxConf(s: ProxySettings, template = readFileSync(TEMPLATE, "utf8")): string {
+export function renderNginxConf(
+  s: ProxySettings,
+  template = readFileSync(TEMPLATE, "utf8"),
+  internalTemplate = s.internalListen ? readFileSync(INTERNAL_TEMPLATE, "utf8") : "",
+): string {
   const values: Record<string, string> = {
     loadModules: s.modules.map((m) => `load_module ${m};`).join("\n"),
     userDirective: s.user ? `user ${s.user};` : "",
@@ -93,12 +119,9 @@ export function renderNginxConf(s: ProxySettings, template = readFileSync(TEMPLA
     clientHeaderSeconds: String(s.clientHeaderSeconds),
     clientBodySeconds: String(s.clientBodySeconds),
     sendSeconds: String(s.sendSeconds),
+    internalServer: internalServer(s, internalTemplate),
   };
-  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`nginx.conf.template: unknown placeholder {{${name}}}`);
-    return value;
-  });
+  return fill(template, "nginx.conf.template", values);
 }
 
 /** Reads and validates a settings file, renders it, writes <outDir>/nginx.conf; returns its path. */

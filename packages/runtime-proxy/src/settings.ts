@@ -87,6 +87,18 @@ export interface ProxySettings {
    */
   readonly taskSubnets: readonly string[];
   /**
+   * ECS mode: the internal domain of the sandbox URLs the users' apps are given (`http://<p>-<slug>.<sandboxDomain>`,
+   * docs/ecs.md "Runtime URLs"). Given, the app's answers are rewritten from those names too, and `internalListen`
+   * serves the agent-server names to the apps. Only with `internalListen` and `taskSubnets`. @default undefined
+   */
+  readonly sandboxDomain?: string;
+  /**
+   * ECS mode: where the apps reach their sandboxes' agent-servers (`"<IPv4>:<port>"`, the host's private address and
+   * port 80). Serves only `<p>-<slug>.<sandboxDomain>`, with the sandbox's session key. Only with `sandboxDomain`.
+   * @default undefined
+   */
+  readonly internalListen?: { readonly address: string; readonly port: number };
+  /**
    * How many trusted proxies append to `X-Forwarded-For` in front of nginx (CloudFront, then the ALB: 2).
    * The per-client limits key on the entry that many places from the right; 0 keys on the TCP peer. @default 2
    */
@@ -152,6 +164,8 @@ const KNOWN = new Set([
   "userSubnetPrefix",
   "appPort",
   "taskSubnets",
+  "sandboxDomain",
+  "internalListen",
   "clientAddressHops",
   "connectionsPerClient",
   "lookupsPerClientPerMinute",
@@ -282,6 +296,7 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
         `(expected like ["10.0.1.0/24"]; within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, on a network boundary)`,
     );
   }
+  const internal = internalSettings(input, problems, { appHost, runtimeDomain, listen, taskSubnets });
   const userSubnetPrefix = input.userSubnetPrefix ?? "10.240";
   const prefixMatch = typeof userSubnetPrefix === "string" ? /^(\d{1,3})\.(\d{1,3})$/.exec(userSubnetPrefix) : null;
   const [first, second] = prefixMatch ? [Number(prefixMatch[1]), Number(prefixMatch[2])] : [NaN, NaN];
@@ -344,6 +359,7 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
     userSubnetPrefix: userSubnetPrefix as string,
     appPort: number("appPort", 3000, 1, 65535),
     taskSubnets: taskSubnets as string[],
+    ...internal,
     clientAddressHops: clientAddressHops as 0 | 1 | 2,
     connectionsPerClient: number("connectionsPerClient", 200, 1, 100_000),
     lookupsPerClientPerMinute: number("lookupsPerClientPerMinute", 120, 1, 100_000),
@@ -353,6 +369,70 @@ export function parseSettings(raw: unknown, defaultLuaDir: string): ProxySetting
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/**
+ * ECS mode's `sandboxDomain` and `internalListen`: both or neither, and only with task subnets (the internal names
+ * resolve to task addresses only). Problems are pushed onto `problems`.
+ */
+function internalSettings(
+  input: Record<string, unknown>,
+  problems: string[],
+  known: { appHost: string; runtimeDomain: string; listen: { address: string; port: number }; taskSubnets: unknown },
+): Pick<ProxySettings, "sandboxDomain" | "internalListen"> {
+  const { sandboxDomain, internalListen } = input;
+  if (sandboxDomain === undefined && internalListen === undefined) return {};
+  const result: { sandboxDomain?: string; internalListen?: { address: string; port: number } } = {};
+  if (sandboxDomain === undefined || internalListen === undefined) {
+    const missing = sandboxDomain === undefined ? "sandboxDomain" : "internalListen";
+    const given = sandboxDomain === undefined ? "internalListen" : "sandboxDomain";
+    problems.push(
+      `settings.${missing}: required with settings.${given} (ECS mode sets both: the apps' sandbox names and where they are served)`,
+    );
+  }
+  if (!Array.isArray(known.taskSubnets) || known.taskSubnets.length === 0) {
+    problems.push(
+      `settings.${sandboxDomain === undefined ? "internalListen" : "sandboxDomain"}: only valid in ECS mode, with a non-empty ` +
+        `settings.taskSubnets (the internal sandbox names lead to task addresses only)`,
+    );
+  }
+  if (sandboxDomain !== undefined) {
+    if (typeof sandboxDomain !== "string" || !DNS_NAME.test(sandboxDomain)) {
+      problems.push(
+        `settings.sandboxDomain: ${show(sandboxDomain)} is not a lower-case DNS name (expected like sandboxes.openhands-prod.internal)`,
+      );
+    } else if ([known.appHost, known.runtimeDomain].some((d) => d && overlaps(sandboxDomain, d))) {
+      // An internal name that is also a public one (or under it) would blur which listener and which checks apply.
+      problems.push(`settings.sandboxDomain: ${show(sandboxDomain)} overlaps appHost or runtimeDomain; use a separate internal domain`);
+    } else {
+      result.sandboxDomain = sandboxDomain;
+    }
+  }
+  if (internalListen !== undefined) {
+    const match = typeof internalListen === "string" ? /^([0-9.]+):([1-9]\d{0,4})$/.exec(internalListen) : null;
+    const address = match?.[1] ?? "";
+    const port = Number(match?.[2]);
+    if (!match || !IPV4.test(address) || port > 65535) {
+      problems.push(`settings.internalListen: ${show(internalListen)} is not "<IPv4>:<port>" (expected like "10.0.1.10:80")`);
+    } else if (address === "0.0.0.0" || Number(address.split(".")[0]) >= 224) {
+      // The wildcard would serve the internal names on every interface of the host, not only where the apps reach it.
+      problems.push(`settings.internalListen: ${show(internalListen)} is not one address of the host (expected its private IPv4)`);
+    } else if (port === known.listen.port && (known.listen.address === "0.0.0.0" || known.listen.address === address)) {
+      // Same socket as the public listener: the ALB's traffic would meet the internal server, or the reverse.
+      problems.push(
+        `settings.internalListen: ${show(internalListen)} shares its port with settings.listen ` +
+          `(${known.listen.address}:${known.listen.port}); use another port (80)`,
+      );
+    } else {
+      result.internalListen = { address, port };
+    }
+  }
+  return result;
+}
+
+/** Whether one DNS name equals the other or lies under it. */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
 }
 
 /**

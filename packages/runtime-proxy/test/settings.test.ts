@@ -65,6 +65,46 @@ describe("parseSettings", () => {
     expect(problemsOf(raw).join("\n")).toContain(expected);
   });
 
+  const ecs = {
+    ...minimal,
+    taskSubnets: ["10.0.1.0/24"],
+    sandboxDomain: "sandboxes.openhands-prod.internal",
+    internalListen: "10.0.1.10:80",
+  };
+  it("GIVEN ECS mode's sandboxDomain and internalListen THEN both are kept", () => {
+    const s = parseSettings(ecs, "/lua");
+    expect(s.sandboxDomain).toBe("sandboxes.openhands-prod.internal");
+    expect(s.internalListen).toEqual({ address: "10.0.1.10", port: 80 });
+    expect(parseSettings(minimal, "/lua").internalListen).toBeUndefined();
+  });
+
+  it.each([
+    // Both or neither: names the apps are given with nobody serving them, or a listener for no names.
+    [{ ...ecs, internalListen: undefined }, "settings.internalListen: required with settings.sandboxDomain"],
+    [{ ...ecs, sandboxDomain: undefined }, "settings.sandboxDomain: required with settings.internalListen"],
+    // Docker mode has no task subnets: the internal names would lead nowhere the proxy may go.
+    [{ ...ecs, taskSubnets: [] }, "settings.sandboxDomain: only valid in ECS mode, with a non-empty settings.taskSubnets"],
+    [{ ...minimal, internalListen: "10.0.1.10:80" }, "settings.internalListen: only valid in ECS mode"],
+    [{ ...ecs, sandboxDomain: "Sandboxes.internal" }, "settings.sandboxDomain"],
+    [{ ...ecs, sandboxDomain: "sandboxes.internal]==]" }, "settings.sandboxDomain"],
+    // An internal domain that is a public one (or under it) blurs which listener and which checks apply.
+    [{ ...ecs, sandboxDomain: "runtime.example.com" }, "overlaps appHost or runtimeDomain"],
+    [{ ...ecs, sandboxDomain: "x.runtime.example.com" }, "overlaps appHost or runtimeDomain"],
+    [{ ...ecs, sandboxDomain: "example.com" }, "overlaps appHost or runtimeDomain"],
+    [{ ...ecs, internalListen: "10.0.1.10" }, 'settings.internalListen: "10.0.1.10" is not "<IPv4>:<port>"'],
+    [{ ...ecs, internalListen: { address: "10.0.1.10", port: 80 } }, "settings.internalListen"],
+    [{ ...ecs, internalListen: "10.0.1.300:80" }, "settings.internalListen"],
+    [{ ...ecs, internalListen: "10.0.1.10:65536" }, "settings.internalListen"],
+    [{ ...ecs, internalListen: "10.0.1.10:080" }, "settings.internalListen"],
+    [{ ...ecs, internalListen: "10.0.1.10:80; include /etc/passwd" }, "settings.internalListen"],
+    // The wildcard would serve the internal names on every interface, not only where the apps reach the host.
+    [{ ...ecs, internalListen: "0.0.0.0:80" }, "is not one address of the host"],
+    // The public listener's socket: the ALB's traffic would meet the internal server.
+    [{ ...ecs, internalListen: "10.0.1.10:8080" }, "shares its port with settings.listen (0.0.0.0:8080)"],
+  ])("GIVEN a bad ECS internal setting THEN the problem names it (%#)", (raw, expected) => {
+    expect(problemsOf(raw).join("\n")).toContain(expected);
+  });
+
   it("GIVEN several bad fields THEN every one is listed", () => {
     expect(problemsOf({ appHost: 1, runtimeDomain: null })).toHaveLength(3);
     expect(problemsOf("not an object")).toHaveLength(1);
@@ -85,6 +125,23 @@ describe("renderNginxConf", () => {
     const s = parseSettings({ ...minimal, taskSubnets: ["10.0.1.0/24", "172.16.32.0/20", "192.168.4.0/28"] }, "/lua");
     expect(s.taskSubnets).toEqual(["10.0.1.0/24", "172.16.32.0/20", "192.168.4.0/28"]);
     expect(renderNginxConf(s)).toContain('"taskSubnets":["10.0.1.0/24","172.16.32.0/20","192.168.4.0/28"]');
+  });
+
+  it("GIVEN internalListen THEN a default server on that address runs internal_access, and sandboxDomain reaches the Lua side", () => {
+    const s = parseSettings(
+      { ...minimal, taskSubnets: ["10.0.1.0/24"], sandboxDomain: "sandboxes.openhands-prod.internal", internalListen: "10.0.1.10:80" },
+      "/lua",
+    );
+    const conf = renderNginxConf(s);
+    expect(conf).not.toMatch(/\{\{\w+\}\}/);
+    expect(conf).toContain("listen 10.0.1.10:80 default_server;");
+    expect(conf).toContain('require("oh.proxy").internal_access()');
+    expect(conf).toContain('require("oh.proxy").upstream_failed("internal")');
+    expect(conf).toContain("limit_conn_zone $binary_remote_addr zone=oh_internal_conn:1m;");
+    expect(conf).toContain('"sandboxDomain":"sandboxes.openhands-prod.internal"');
+    const plain = renderNginxConf(parseSettings(minimal, "/lua"));
+    expect(plain).not.toContain("internal_access");
+    expect(plain).not.toContain("sandboxDomain");
   });
 
   it("GIVEN the defaults THEN the hardening directives are in place", () => {

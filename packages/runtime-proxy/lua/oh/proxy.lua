@@ -34,6 +34,8 @@ local IDENTITIES, PARSED_ROUTES, PARSED_PEERS
 -- Per worker: runtime host names that parsed (keyed by the exact name), and session keys that hashed to
 -- a route's sessionKeySha256 (keyed by that hash and the exact key presented).
 local PARSED_HOSTS, GOOD_SESSION_KEYS
+-- Per worker (ECS mode): internal sandbox names that parsed, with the public runtime host each stands for.
+local PARSED_INTERNAL
 
 local function read_key(path)
   local file, err = io.open(path, "rb")
@@ -69,6 +71,7 @@ function M.init_worker()
   PARSED_PEERS = assert(lrucache.new(1024))
   PARSED_HOSTS = assert(lrucache.new(1024))
   GOOD_SESSION_KEYS = assert(lrucache.new(1024))
+  PARSED_INTERNAL = assert(lrucache.new(1024))
   activity.init("oh_activity")
   limits.init("oh_limits")
   activity.start(S.activityFlushSeconds)
@@ -267,7 +270,7 @@ function M.app_access(rewrite)
   -- App API answers that carry sandbox URLs (README, "URL rewriting"): nginx sends /api/v1/sandboxes* and
   -- /api/v1/app-conversations* to a location that calls this with rewrite = true.
   if rewrite then
-    ngx.ctx.rewriter = url_rewrite.new(who.slug, S.runtimeDomain)
+    ngx.ctx.rewriter = url_rewrite.new(who.slug, S.runtimeDomain, S.sandboxDomain)
     -- The body is rewritten on the way back, so it must arrive uncompressed.
     ngx.req.clear_header("Accept-Encoding")
   end
@@ -366,8 +369,9 @@ local function lookup(host, route_key)
 end
 
 --- @param anonymous the caller has no signed identity: a cache miss costs it one lookup of its budget
+--- @param client the budget's key; default $oh_client (the internal listener passes the TCP peer)
 --- @return route, or false (no such route), or nil, err, or nil, "limited"
-local function resolve(host, route_key, anonymous)
+local function resolve(host, route_key, anonymous, client)
   local cached = routes.get(route_key)
   if cached == "-" then return false end
   if cached then
@@ -378,7 +382,7 @@ local function resolve(host, route_key, anonymous)
     routes.forget(route_key)
   end
   -- Port enumeration and spawner load from callers without an identity: lookups are bounded per client.
-  if anonymous and not limits.take_lookup(ngx.var.oh_client or "", S.lookupsPerClientPerMinute) then
+  if anonymous and not limits.take_lookup(client or ngx.var.oh_client or "", S.lookupsPerClientPerMinute) then
     return nil, "limited"
   end
   return lookup(host, route_key)
@@ -555,6 +559,91 @@ function M.runtime_access()
   strip_credentials(headers)
 end
 
+------------------------------------------------------------------------------------------------
+-- Internal listener (ECS mode, internalListen): a user's OpenHands calling its sandbox's agent-server by the name it
+-- was given, http://<p>-<slug>.<sandboxDomain>. The same route as the public <p>-<slug>.<runtimeDomain>.
+
+-- "<p>-<slug>.<sandbox domain>" -> { slug, public (the runtime host), route_key }, or nil. Remembered per worker.
+local function parse_internal_host(host)
+  if host == nil then return nil end
+  local parsed = PARSED_INTERNAL:get(host)
+  if parsed then return parsed end
+  -- runtime_host.parse is strict: one label "<port>-<16-character slug>", lower case, no leading zero, so the
+  -- derived names (vscode-, work-1-, work-2-) and anything with more labels or another suffix are refused.
+  local name = runtime_host.parse(host, S.sandboxDomain)
+  -- A first route port whose four would pass 65535 was never given out (docs/ecs.md, "Departures").
+  if not name or name.port + 3 > 65535 then return nil end
+  local public = name.port .. "-" .. name.slug .. "." .. S.runtimeDomain
+  parsed = { slug = name.slug, public = public, route_key = "rt:" .. public }
+  PARSED_INTERNAL:set(host, parsed)
+  return parsed
+end
+
+-- What OpenHands polls without a key while a sandbox starts (wait_for_sandbox_running: GET <url>/alive), and the
+-- agent-server's health: the whole request target, byte for byte.
+local KEYLESS = { ["/alive"] = true, ["/health"] = true }
+local AGENT_SERVER_PORT = 60000
+
+local function internal_not_found()
+  return respond.error(404, "sandbox_not_found", "No running sandbox answers at this address.")
+end
+
+function M.internal_access()
+  local headers = all_headers()
+  -- Host confusion: Host must be exactly the name nginx routed on (a port, upper case or an absolute-form target
+  -- naming another host differ from $host), and only an agent-server name of the sandbox domain is served: the
+  -- public runtime names, vscode-/work-N- names (browsers open those through the public hosts) and the rest get 404.
+  local parsed = parse_internal_host(exact_host(headers))
+  if not parsed then
+    log_refusal("internal request", "not an agent-server name of the sandbox domain")
+    return internal_not_found()
+  end
+  local method = ngx.req.get_method()
+  -- API calls smuggled past the key as a health poll (/alive/../api, /alive?x, //alive): only the exact targets.
+  local keyless = method == "GET" and KEYLESS[ngx.var.request_uri] == true
+  local key = presented_session_key(headers)
+  -- Anonymous enumeration of sandboxes (and spawner load): without a key nothing else is looked up.
+  if not keyless and not key then
+    log_refusal("internal request", key == false and "malformed session key" or "no session key")
+    return respond.error(401, "unauthenticated", "This sandbox needs its session key (X-Session-API-Key).")
+  end
+  -- Lookup flooding with made-up names: bounded per TCP peer (X-Forwarded-For is the caller's own claim here).
+  local route, err = resolve(parsed.public, parsed.route_key, true, ngx.var.binary_remote_addr)
+  if route == nil then
+    if err == "limited" then
+      log_refusal("internal request", "lookup budget spent")
+      return respond.error(429, "too_many_lookups", "Too many sandbox addresses asked for; wait a minute.", 60)
+    end
+    -- Also a spawner answer naming an upstream outside the task subnets or off the sandbox ports (SSRF): lookup refuses it.
+    write_log(ngx.ERR, "spawner resolve for ", parsed.public, " (internal) failed: ", tostring(err))
+    return respond.error(503, "spawner_unavailable", "The workspace service is not answering.", S.spawnerRetryAfterSeconds)
+  end
+  if route == false then return internal_not_found() end
+  -- Another user's sandbox port put under one's own slug (route crossing users): the slug must own the port.
+  if route.owner ~= parsed.slug then
+    log_refusal("internal request", "name slug is not the route owner")
+    return internal_not_found()
+  end
+  -- A VS Code or worker port (p+1..p+3) asked for by its number as an agent-server name: agent-server routes only.
+  if route.kind ~= "agent-server" then
+    log_refusal("internal request", "route is a " .. route.kind .. ", not an agent-server")
+    return internal_not_found()
+  end
+  -- A route steered at another service of a task (the task subnets were checked by lookup): the agent-server's port only.
+  if route.port ~= AGENT_SERVER_PORT then
+    log_refusal("internal request", "route port " .. route.port .. " is not the agent-server's")
+    return internal_not_found()
+  end
+  -- Another user's key, a wrong or guessed key: compared with the spawner's hash of this sandbox's key.
+  if not keyless and not session_key_matches(key, route.hash) then
+    log_refusal("internal request", "session key mismatch")
+    return internal_not_found()
+  end
+  use_peer(route.ip, route.port, method, headers)
+  -- Identity spoofing toward the agent-server (x-oh-* names) and our cookies: removed, as on every server.
+  strip_credentials(headers)
+end
+
 -- Cache-Control: no-store, Referrer-Policy and the CSP's frame-ancestors (clickjacking) are set by nginx
 -- (proxy_hide_header and add_header in the runtime server), so this filter reads one header per answer.
 function M.runtime_header_filter()
@@ -587,16 +676,19 @@ end
 --- error_page for 502/504 from the upstream: the route is forgotten and the spawner asked again at once,
 --- so a stopped, killed or paused container gets a clear answer now (starting page, no such sandbox)
 --- rather than on the next request.
---- @param server "app" or "runtime", the server whose request failed (nginx.conf.template)
+--- @param server "app", "runtime" or "internal", the server whose request failed (nginx.conf.template)
 function M.upstream_failed(server)
   local status = tostring(ngx.var.upstream_status)
   local timed_out = find(status, "504", 1, true) ~= nil
   -- The request passed app_access or runtime_access before it was proxied, so the signed slug or the
   -- runtime host names its route (kept out of an nginx variable: a variable write on every request).
   local headers = all_headers()
-  local route_key
+  local route_key, internal
   if server == "app" then
     route_key = "app:" .. tostring(headers["x-oh-user-slug"])
+  elseif server == "internal" then
+    internal = parse_internal_host(headers.host)
+    route_key = internal and internal.route_key or "rt:-"
   else
     route_key = "rt:" .. tostring(headers.host)
   end
@@ -615,7 +707,7 @@ function M.upstream_failed(server)
     -- Running (the spawner has not seen the failure yet) or no answer: the next request asks again.
     return upstream_error(timed_out, 3)
   end
-  local host = headers.host
+  local host = internal and internal.public or headers.host
   local parsed = parse_runtime_host(host)
   local route = parsed and resolve(host, parsed.route_key, false)
   if route == false then

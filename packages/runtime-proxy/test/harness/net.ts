@@ -25,14 +25,16 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string | string[]>;
   body?: string;
+  /** The address to connect to. @default "127.0.0.1" */
+  address?: string;
 }
 
-/** One request on a fresh connection to 127.0.0.1:<port>, with the Host header given. */
+/** One request on a fresh connection to 127.0.0.1:<port> (or options.address), with the Host header given. */
 export function send(port: number, host: string, path: string, options: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        host: "127.0.0.1",
+        host: options.address ?? "127.0.0.1",
         port,
         path,
         method: options.method ?? "GET",
