@@ -110,6 +110,13 @@ const without = (key: string, inner?: string): Json => {
     ["userSecretPrefix", "oh/test/users", "a Secrets Manager name prefix ending in /"],
     ["sandboxDomain", "Sandboxes.Example", "a lower-case DNS name"],
     ["fileSystemId", "fs-0123456789abcdef1", "is not efsFileSystemId"],
+    // the zone id reaches the aws command line of the host's DNS record (80-proxy-config.sh)
+    ["sandboxZoneId", "/hostedzone/Z0123456789ABCDEFGHIJ", "a Route 53 zone id"],
+    ["sandboxZoneId", "Z0123456789abcdefghij", "a Route 53 zone id"],
+    ["sandboxZoneId", "Z0123456789ABCDEFGHIJ --endpoint-url https://evil.example.com", "a Route 53 zone id"],
+    ["sandboxZoneId", "Z0123456789ABCDEFGHIJ\n", "a Route 53 zone id"],
+    ["sandboxZoneId", `Z${"A".repeat(32)}`, "a Route 53 zone id"],
+    ["sandboxZoneId", "Z", "a Route 53 zone id"],
     // the task subnets' CIDRs open the host firewall's task doors and bound the proxy's upstreams
     ["subnetCidrs", ["10.0.128.0/20"], "is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, in order)"],
     ["subnetCidrs", ["10.0.128.0/20", "10.0.144.0/20 -j ACCEPT"], "is not a private IPv4 CIDR from /16 to /28"],

@@ -4,7 +4,8 @@
  * and their order, the files and their modes, that a second run changes nothing, that a replacement
  * host reaches the same state from the same parameters and secrets, and how bad input is refused. ECS mode (the host
  * configuration's ecs section) in one more dry run: the spawner's ecs configuration, EFS through the host's access point,
- * the runtime proxy's taskSubnets (checked with the proxy's own settings parser) and the firewall's task subnets.
+ * the runtime proxy's taskSubnets, sandboxDomain and internalListen (checked with the proxy's own settings parser), the
+ * firewall's task subnets, and the record `*.<sandbox domain>` the host UPSERTs in the private zone (a failure stops it).
  */
 import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -317,6 +318,7 @@ describe("install.sh on a bare host (dry run)", () => {
 
   it("THEN in docker mode nothing of ECS mode is there: no metadata lookup, no sandbox API key, no backend in the spawner's file", () => {
     expect(first.calls.filter((c) => c.includes("169.254.169.254"))).toEqual([]);
+    expect(first.calls.filter((c) => c.startsWith("aws route53"))).toEqual([]);
     expect(host.exists("run/openhands-team/secrets/sandbox-api-key-secret")).toBe(false);
     const spawner = JSON.parse(host.file("run/openhands-team/spawner.json")) as Record<string, unknown>;
     expect(spawner.backend).toBeUndefined();
@@ -375,7 +377,7 @@ describe("install.sh on a bare host (dry run)", () => {
 });
 
 describe("install.sh in ECS mode (dry run)", () => {
-  type Ecs = Record<string, string> & { subnets: string[]; subnetCidrs: string[] };
+  type Ecs = Record<string, string> & { subnets: string[]; subnetCidrs: string[]; sandboxZoneId: string };
   const hostConfig = sampleEcsHostConfig();
   const ecs = hostConfig.ecs as Ecs;
   const host = new DryRunHost({ hostConfig });
@@ -429,6 +431,7 @@ describe("install.sh in ECS mode (dry run)", () => {
       hostPrivateAddress: "10.0.37.201",
       sandboxApiPort: 8082,
       sandboxDomain: ecs.sandboxDomain,
+      taskLogGroup: ecs.taskLogGroup,
       userResources: {
         deployment: ecs.deployment,
         sandboxRoleBoundaryArn: ecs.sandboxRoleBoundaryArn,
@@ -468,25 +471,55 @@ describe("install.sh in ECS mode (dry run)", () => {
     const raw = JSON.parse(host.file("etc/openhands-team/proxy-settings.json")) as Record<string, unknown>;
     const settings = parseProxySettings(raw, "/opt/openhands-team/runtime-proxy/lua");
     expect(settings.taskSubnets).toEqual(ecs.subnetCidrs);
+    // the internal sandbox names, served on the host's private address (the metadata service's answer), port 80
+    expect(raw).toMatchObject({ sandboxDomain: ecs.sandboxDomain, internalListen: "10.0.37.201:80" });
     expect(ecs.subnetCidrs).toHaveLength(ecs.subnets.length);
     // the renderer (run for real by the docker stub) carried them into nginx.conf
     expect(host.file("etc/openhands-team/proxy/nginx.conf")).toContain(`"taskSubnets":${JSON.stringify(ecs.subnetCidrs)}`);
     // apart from taskSubnets, the settings docker mode renders
-    expect(Object.keys(raw).sort()).toEqual([
-      "accessLog",
-      "appHost",
-      "appPort",
-      "errorLog",
-      "identityKeyFile",
-      "listen",
-      "luaDir",
-      "runDir",
-      "runtimeDomain",
-      "spawnerUrl",
-      "taskSubnets",
-      "userSubnetPrefix",
-    ]);
+    expect(Object.keys(raw).sort()).toEqual(
+      [
+        "accessLog",
+        "appHost",
+        "appPort",
+        "errorLog",
+        "identityKeyFile",
+        "listen",
+        "luaDir",
+        "runDir",
+        "runtimeDomain",
+        "spawnerUrl",
+        "taskSubnets",
+        "userSubnetPrefix",
+        "internalListen",
+        "sandboxDomain",
+      ].sort(),
+    );
   });
+
+  it(
+    "THEN it UPSERTs *.<sandbox domain> A <its private address> TTL 60 in the sandbox zone, after the proxy's configuration and " +
+      "before the stack starts",
+    () => {
+      const route53 = first.calls.filter((c) => c.startsWith("aws route53"));
+      expect(route53).toHaveLength(1);
+      expect(route53[0]).toMatch(
+        new RegExp(`^aws route53 change-resource-record-sets --hosted-zone-id ${ecs.sandboxZoneId} --change-batch `),
+      );
+      expect(ecs.sandboxZoneId).toMatch(/^Z[A-Z0-9]+$/);
+      const batch = JSON.parse(readFileSync(join(host.state, "route53", ecs.sandboxZoneId), "utf8")) as { Changes: unknown[] };
+      expect(batch.Changes).toEqual([
+        {
+          Action: "UPSERT",
+          ResourceRecordSet: { Name: `*.${ecs.sandboxDomain}`, Type: "A", TTL: 60, ResourceRecords: [{ Value: "10.0.37.201" }] },
+        },
+      ]);
+      const record = firstIndex(first.calls, /^aws route53 change-resource-record-sets /);
+      expect(firstIndex(first.calls, /^docker run --rm --network none .*render\.js/)).toBeLessThan(record);
+      expect(record).toBeLessThan(firstIndex(first.calls, /^systemctl start openhands-team\.service$/));
+      expect(first.stderr).toContain(`*.${ecs.sandboxDomain} -> 10.0.37.201 (zone ${ecs.sandboxZoneId})`);
+    },
+  );
 
   it("THEN the firewall gets the task subnets' CIDRs and loads the task doors (3000, 4000, 8082, 80) for them alone", () => {
     expect(host.file("etc/openhands-team/firewall.env")).toBe(
@@ -520,6 +553,20 @@ describe("install.sh in ECS mode (dry run)", () => {
     expect(boot.stderr).not.toContain("wrote");
     expect([host.file(SPAWNER_JSON), host.file(KEY_FILE)]).toEqual(before);
   });
+
+  it("GIVEN the host role may not change the record WHEN install.sh runs THEN it stops naming the record and starts nothing", () => {
+    host.touchState("route53/deny");
+    const run = host.run();
+    rmSync(join(host.state, "route53/deny"));
+    expect(run.code).not.toBe(0);
+    // the retry helper tried five times, then the install stopped before the services step
+    expect(run.calls.filter((c) => c.startsWith("aws route53 change-resource-record-sets"))).toHaveLength(5);
+    expect(run.stderr).toContain(
+      `cannot point *.${ecs.sandboxDomain} at this host (10.0.37.201) in the private hosted zone ${ecs.sandboxZoneId}`,
+    );
+    expect(run.stderr).not.toContain("done:");
+    expect(run.calls.filter((c) => /^systemctl (start|restart) openhands-team\.service$/.test(c))).toEqual([]);
+  }, 320_000);
 
   it("GIVEN the metadata service answers a public address WHEN oh-secrets runs THEN it stops and keeps the spawner's file", () => {
     const before = host.file(SPAWNER_JSON);

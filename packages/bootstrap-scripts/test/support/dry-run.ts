@@ -217,6 +217,7 @@ export function mutatingCalls(calls: readonly string[]): string[] {
     /^mount /,
     /^aws secretsmanager put-secret-value/,
     /^aws ssm put-parameter/,
+    /^aws route53 change-resource-record-sets/,
     /^docker (pull|tag|run|image rm)/,
     /^systemctl (enable|start|restart|daemon-reload)/,
     /^sysctl .*(-w|--system)/,

@@ -13,6 +13,7 @@
 #   iptables, ip6tables  rules added with -N/-I (one per line); iptables-restore input is appended too
 #   health-down        present: the health endpoint does not answer
 #   imds/local-ipv4    the instance's private IPv4 address the metadata service answers (default 10.0.1.23)
+#   route53/<zone id>  the last change batch sent to that hosted zone; route53/deny: access denied on every change
 # Failures mimic the real tools' exit codes and messages where the scripts look at them.
 # Contract sources: AWS CLI v2 (exit code 254 and "An error occurred (<Code>)" on service errors), the EC2 user
 # guide's IMDSv2 (PUT /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds, then X-aws-ec2-metadata-token),
@@ -104,6 +105,18 @@ fake_aws() {
       mkdir -p "$state/secrets"
       value_of "$(arg --secret-string "$@")" >"$file"
       printf '%s' "$token" >"$file.token"
+      ;;
+    "route53 change-resource-record-sets")
+      local zone
+      zone="$(arg --hosted-zone-id "$@")" || { echo "aws: error: the following arguments are required: --hosted-zone-id" >&2 && exit 252; }
+      [ -f "$state/route53/deny" ] && aws_error AccessDenied ChangeResourceRecordSets \
+        "User: arn:aws:sts::123456789012:assumed-role/oh-test-host/i-0 is not authorized to perform: route53:ChangeResourceRecordSets"
+      jq -e '.Changes | length > 0' >/dev/null 2>&1 <<<"$(value_of "$(arg --change-batch "$@")")" ||
+        aws_error InvalidInput ChangeResourceRecordSets "Invalid change batch"
+      mkdir -p "$state/route53"
+      value_of "$(arg --change-batch "$@")" >"$state/route53/$(key "$zone")"
+      # what --query ChangeInfo.Id --output text prints
+      echo "/change/C0123456789ABCDEFGHIJK"
       ;;
     "ecr get-login-password") echo "ecr-token" ;;
     "cloudwatch put-metric-data") ;;

@@ -111,7 +111,9 @@ HOST_CONFIG_CHECKS='
     check(["ecs", "userSecretPrefix"]; "\\A[A-Za-z0-9_+=.@-][A-Za-z0-9/_+=.@-]{0,398}/\\z"; "a Secrets Manager name prefix ending in /"),
     check(["ecs", "deployment"]; "\\A[a-z][a-z0-9-]{1,38}[a-z0-9]\\z"; "<name>-<environment> of the deployment"),
     check(["ecs", "taskLogGroup"]; loggroup; "a CloudWatch log group name"),
-    check(["ecs", "sandboxDomain"]; dns; "a lower-case DNS name")
+    check(["ecs", "sandboxDomain"]; dns; "a lower-case DNS name"),
+    # reaches an aws command line: the bare id Route 53 returns, without its /hostedzone/ prefix
+    check(["ecs", "sandboxZoneId"]; "\\AZ[A-Z0-9]{1,31}\\z"; "a Route 53 zone id (Z and up to 31 upper-case letters or digits)")
   end)
 '
 

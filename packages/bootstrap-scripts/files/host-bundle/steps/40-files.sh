@@ -137,13 +137,20 @@ render_llm_gateway_config() {
 
 # Settings of the runtime proxy's renderer (packages/runtime-proxy); paths are the same inside the
 # OpenResty container, which mounts them at the same places. In ECS mode the proxy also gets taskSubnets (the task
-# subnets' CIDRs): it then routes to app and sandbox tasks only inside them. Docker mode renders no such key.
+# subnets' CIDRs): it then routes to app and sandbox tasks only inside them; and sandboxDomain with internalListen (the
+# host's private address, port 80), where it serves the apps the internal sandbox names that the private zone resolves
+# to this host (80-proxy-config.sh writes the record). Docker mode renders none of these keys.
 render_proxy_settings() {
-  local task_subnets=null
-  if ecs_mode; then task_subnets="$(jq -c '.ecs.subnetCidrs' "$(host_path "$HOST_CONFIG_FILE")")"; fi
+  local task_subnets=null internal=null
+  if ecs_mode; then
+    task_subnets="$(jq -c '.ecs.subnetCidrs' "$(host_path "$HOST_CONFIG_FILE")")"
+    internal="$(jq -cn --arg domain "$(cfg .ecs.sandboxDomain)" --arg address "$(instance_private_ipv4)" \
+      '{sandboxDomain: $domain, internalListen: ($address + ":80")}')"
+  fi
   jq -n --arg appHost "$(cfg .appHost)" --arg runtimeDomain "$(cfg .runtimeDomain)" \
     --arg key "$SECRETS_DIR/identity-signing-key" --arg lua "$OH_HOME/runtime-proxy/lua" --arg run "$PROXY_RUN_DIR" \
-    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" --argjson taskSubnets "$task_subnets" '{
+    --arg subnetPrefix "$USER_SUBNET_PREFIX" --argjson appPort "$APP_PORT" --argjson taskSubnets "$task_subnets" \
+    --argjson internal "$internal" '{
     appHost: $appHost,
     runtimeDomain: $runtimeDomain,
     userSubnetPrefix: $subnetPrefix,
@@ -155,7 +162,8 @@ render_proxy_settings() {
     runDir: $run,
     errorLog: "stderr",
     accessLog: "/dev/stdout"
-  } + (if $taskSubnets == null then {} else {taskSubnets: $taskSubnets} end)' | write_file 0644 "$OH_ETC/proxy-settings.json"
+  } + (if $taskSubnets == null then {} else {taskSubnets: $taskSubnets} end) + ($internal // {})' |
+    write_file 0644 "$OH_ETC/proxy-settings.json"
 }
 
 # Host logs, and the memory and disk figures the monitoring stack's alarms watch (namespace CWAgent,

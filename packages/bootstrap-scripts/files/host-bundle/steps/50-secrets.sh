@@ -218,7 +218,8 @@ sys.stdout.write(base64.urlsafe_b64encode(mac).decode().rstrip("="))
 }
 
 # The spawner's configuration (packages/spawner): every secret by reference to its file above. In ECS mode it also
-# gets backend "ecs" and the ecs section (the host configuration's ecs values, the host's address, the key secret);
+# gets backend "ecs" and the ecs section (the host configuration's ecs values, the host's address, the key secret, the
+# task log group its task definitions send logs to);
 # the sandbox API listens on 8082, the port the infra's apps security group may reach on the host.
 render_spawner_config() {
   local host_address=""
@@ -264,6 +265,7 @@ render_spawner_config() {
       sandboxApiPort: 8082,
       sandboxApiKeySecret: {file: ($secrets + "/sandbox-api-key-secret")},
       sandboxDomain: .ecs.sandboxDomain,
+      taskLogGroup: .ecs.taskLogGroup,
       userResources: {
         deployment: .ecs.deployment,
         sandboxRoleBoundaryArn: .ecs.sandboxRoleBoundaryArn,
