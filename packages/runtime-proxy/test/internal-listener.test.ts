@@ -163,6 +163,22 @@ describe("the app reaching its sandbox's agent-server", () => {
   });
 });
 
+describe("a sandbox task that went away", () => {
+  it("GIVEN nothing answering at the route THEN 502 and the spawner is asked again; once it forgets the route, 404", async () => {
+    const name = internalName(40024, ada.slug);
+    spawner.routes.set(publicName(40024, ada.slug), route(ada.slug, `http://${task(40)}:60000`, "agent-server", ADA_KEY));
+    spawner.resetCounts();
+    const down = await internal(name, "/api/conversations", { "X-Session-API-Key": ADA_KEY });
+    expect(down.status).toBe(502);
+    expect(down.json.error).toBe("upstream_unreachable");
+    expect(spawner.counts.resolve).toBe(2);
+    spawner.routes.delete(publicName(40024, ada.slug));
+    const gone = await internal(name, "/api/conversations", { "X-Session-API-Key": ADA_KEY });
+    expect(gone.status).toBe(404);
+    expect(gone.json.error).toBe("sandbox_not_found");
+  });
+});
+
 describe("attacks on the internal listener", () => {
   it.each([
     ["no key on an API path", "GET", "/api/conversations", {}],
