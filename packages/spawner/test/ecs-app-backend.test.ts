@@ -274,16 +274,34 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     expect(calls("RegisterTaskDefinition")).toHaveLength(registered);
   });
 
-  test("GIVEN a changed configuration WHEN the app starts next THEN a new revision is registered and runs", async () => {
-    await backend.stop(alice.slug);
-    const bigger = newBackend({ appCpu: 512, appMemoryMiB: 1024 });
-    await start(bigger, alice.slug);
-    const task = await describeTask(alice.slug);
-    expect(task.taskDefinitionArn).toMatch(new RegExp(`task-definition/oh-app-${alice.slug}:2$`));
-    const definition = (await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }))).taskDefinition!;
-    expect(definition).toMatchObject({ cpu: "512", memory: "1024" });
-    await bigger.stop(alice.slug);
-  });
+  test(
+    "GIVEN a changed configuration WHEN the app starts next THEN a new revision is registered and runs, the replaced one " +
+      "deregistered, and its output goes to the task log group",
+    async () => {
+      await backend.stop(alice.slug);
+      const bigger = newBackend({ appCpu: 512, appMemoryMiB: 1024, taskLogGroup: "/openhands/test/tasks" });
+      await start(bigger, alice.slug);
+      const task = await describeTask(alice.slug);
+      expect(task.taskDefinitionArn).toMatch(new RegExp(`task-definition/oh-app-${alice.slug}:2$`));
+      const describe = async (arn: string) =>
+        (await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition!;
+      const definition = await describe(task.taskDefinitionArn!);
+      expect(definition).toMatchObject({ cpu: "512", memory: "1024", status: "ACTIVE" });
+      // Fargate's awslogs: group, region and the stream prefix (streams <prefix>/<container>/<task id>).
+      expect(definition.containerDefinitions![0]!.logConfiguration).toEqual({
+        logDriver: "awslogs",
+        options: { "awslogs-group": "/openhands/test/tasks", "awslogs-region": ecs.region, "awslogs-stream-prefix": "app" },
+      });
+      // One ACTIVE revision per family: the one replaced is INACTIVE (a task still running on it would keep running).
+      expect((await describe(task.taskDefinitionArn!.replace(/:2$/, ":1"))).status).toBe("INACTIVE");
+      expect(
+        calls("DeregisterTaskDefinition").map(
+          (call) => (call.body as { taskDefinition: { taskDefinitionArn: string } }).taskDefinition.taskDefinitionArn,
+        ),
+      ).toEqual([task.taskDefinitionArn!.replace(/:2$/, ":1")]);
+      await bigger.stop(alice.slug);
+    },
+  );
 
   test("GIVEN an app whose container exits WHEN the view refreshes THEN it is stopped and the next start runs a new task", async () => {
     const first = await start(backend, bob.slug);

@@ -4,27 +4,12 @@
  * get/list is rebuilt from ListTasks and DescribeTasks, at first use and every `viewRefreshIntervalMs`, so a
  * restarted spawner (or a second one) sees what ECS runs and nothing else.
  */
-import {
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  RegisterTaskDefinitionCommand,
-  RunTaskCommand,
-  StopTaskCommand,
-  type Task,
-} from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, type ECSClient, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import type { AppBackend, AppInstance, AppStartRequest, UserPlacement } from "../backends";
 import type { EcsConfig, SpawnerConfig } from "../config";
 import type { Logger } from "../log";
-import { listAllTaskArns } from "./client";
-import {
-  APP_CONTAINER,
-  APP_SPEC_LABEL,
-  APP_STOP_TIMEOUT_SECONDS,
-  appFamily,
-  type AppTaskResources,
-  appTaskDefinition,
-} from "./app-task-definition";
+import { APP_CONTAINER, APP_SPEC_LABEL, APP_STOP_TIMEOUT_SECONDS, type AppTaskResources, appTaskDefinition } from "./app-task-definition";
+import { currentTaskDefinition, EcsCallError, listAllTaskArns } from "./client";
 
 export const APP_GROUP = "apps";
 const FAMILY_PREFIX = "oh-app-";
@@ -41,17 +26,6 @@ export interface EcsAppBackendOptions {
 }
 
 /** An ECS call failed: the operation and ECS's own error name and message. */
-export class EcsCallError extends Error {
-  override name = "EcsCallError";
-  constructor(
-    readonly operation: string,
-    readonly type: string,
-    message: string,
-  ) {
-    super(`ECS ${operation} failed: ${type}: ${message}`);
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `arn:…:task-definition/<family>:<revision>` → family. */
@@ -245,31 +219,11 @@ export class EcsAppBackend implements AppBackend {
     return instance;
   }
 
-  /** The latest ACTIVE revision of `oh-app-<slug>` when its spec label matches, else a new revision. */
+  /** The latest ACTIVE revision of `oh-app-<slug>` when its spec label matches, else a new revision (the old one deregistered). */
   private async taskDefinition(request: AppStartRequest, resources: AppTaskResources): Promise<string> {
     const { input, spec } = appTaskDefinition(this.config, this.ecs, request.slug, request.database, resources);
-    const family = appFamily(request.slug);
-    let latest: { arn?: string; spec?: string } | undefined;
-    try {
-      const answer = await this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: family }));
-      const definition = answer.taskDefinition;
-      if (definition?.status === "ACTIVE") {
-        const app = definition.containerDefinitions?.find((c) => c.name === APP_CONTAINER);
-        latest = { arn: definition.taskDefinitionArn, spec: app?.dockerLabels?.[APP_SPEC_LABEL] };
-      }
-    } catch (error) {
-      // A family with no ACTIVE revision (the user's first start): ECS answers ClientException.
-      if ((error as Error).name !== "ClientException") throw this.wrap("DescribeTaskDefinition", error);
-    }
-    if (latest?.arn && latest.spec === spec) return latest.arn;
-    const registered = await this.call("RegisterTaskDefinition", () => this.client.send(new RegisterTaskDefinitionCommand(input)));
-    const arn = registered.taskDefinition?.taskDefinitionArn;
-    if (!arn) throw new Error(`ECS RegisterTaskDefinition of ${family} answered no task definition ARN`);
-    this.log.info(latest ? "app task definition changed; new revision" : "app task definition registered", {
-      slug: request.slug,
-      arn,
-      spec,
-    });
+    const marker = { container: APP_CONTAINER, label: APP_SPEC_LABEL, hash: spec };
+    const { arn } = await currentTaskDefinition(this.client, input, marker, this.log.child({ slug: request.slug }));
     return arn;
   }
 

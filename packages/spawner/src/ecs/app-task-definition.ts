@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import { awsLogs } from "./client";
 import { APP_STATE_DIR, appEnvironment, openhandsVersion, userJwtSecret } from "../app-environment";
 import type { EcsConfig, SpawnerConfig } from "../config";
 import type { UserDatabase } from "../database";
@@ -128,6 +129,7 @@ export function appTaskDefinition(
         stopTimeout: APP_STOP_TIMEOUT_SECONDS,
         // The docker backend runs the app with an init process (Init: true) as well.
         linuxParameters: { initProcessEnabled: true },
+        ...(ecs.taskLogGroup ? { logConfiguration: awsLogs(ecs.region, ecs.taskLogGroup, "app") } : {}),
         dockerLabels: labels,
       },
     ],

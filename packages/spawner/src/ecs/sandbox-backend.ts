@@ -10,10 +10,9 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   type ECSClient,
-  RegisterTaskDefinitionCommand,
+  type LogConfiguration,
   RunTaskCommand,
   StopTaskCommand,
   type Task,
@@ -23,7 +22,7 @@ import type { SandboxBackend, SandboxRoute, UserPlacement } from "../backends";
 import type { Logger } from "../log";
 import { isUserSlug } from "../slug";
 import type { UserPaths } from "../user-directories";
-import { type EcsPlacement, listAllTaskArns } from "./client";
+import { currentTaskDefinition, type EcsPlacement, listAllTaskArns } from "./client";
 import { type RuntimeObject, SandboxApiServer } from "./sandbox-api";
 import { sandboxRuntimeUrl } from "./sandbox-hosts";
 import { verifySandboxApiKey } from "./sandbox-api-key";
@@ -38,7 +37,6 @@ import {
   SANDBOX_PORTS,
   type RuntimeStatus,
   SESSION_KEY_VARIABLE,
-  sandboxFamily,
   sandboxGroup,
   sandboxStartedBy,
   sandboxTaskDefinition,
@@ -89,6 +87,8 @@ export interface EcsSandboxBackendOptions {
   readonly freshnessMs?: number;
   /** @default "FARGATE_SPOT" */
   readonly capacityProvider?: "FARGATE" | "FARGATE_SPOT";
+  /** Where the sandbox container's output goes (client.ts `awsLogs`); absent: nowhere. */
+  readonly logConfiguration?: LogConfiguration;
   readonly log: Logger;
 }
 
@@ -422,35 +422,17 @@ export class EcsSandboxBackend implements SandboxBackend {
       ...resources,
       executionRoleArn: this.options.placement.executionRoleArn,
       stopTimeoutSeconds: this.options.stopTimeoutSeconds ?? 10,
+      ...(this.options.logConfiguration ? { logConfiguration: this.options.logConfiguration } : {}),
     });
     const cached = this.definitions.get(slug);
     if (cached?.hash === hash) return cached.arn;
-    const { ecs } = this.options;
     try {
-      const latest = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: sandboxFamily(slug) }));
-      const definition = latest.taskDefinition;
-      if (
-        definition?.status === "ACTIVE" &&
-        definition.taskDefinitionArn &&
-        definition.containerDefinitions?.[0]?.dockerLabels?.[SPEC_HASH_LABEL] === hash
-      ) {
-        this.definitions.set(slug, { hash, arn: definition.taskDefinitionArn });
-        return definition.taskDefinitionArn;
-      }
-    } catch (error) {
-      // ClientException "Unable to describe task definition." for a family never registered: register it below.
-      if (ecsErrorName(error) !== "ClientException")
-        throw new SandboxApiError(502, `ECS DescribeTaskDefinition failed: ${ecsErrorText(error)}`);
-    }
-    try {
-      const registered = await ecs.send(new RegisterTaskDefinitionCommand(input));
-      const arn = registered.taskDefinition?.taskDefinitionArn;
-      if (!arn) throw new Error("no taskDefinitionArn in the answer");
+      const marker = { container: SANDBOX_CONTAINER, label: SPEC_HASH_LABEL, hash };
+      const { arn } = await currentTaskDefinition(this.options.ecs, input, marker, this.log.child({ slug }));
       this.definitions.set(slug, { hash, arn });
-      this.log.info("sandbox task definition registered", { slug, arn });
       return arn;
     } catch (error) {
-      throw new SandboxApiError(502, `ECS RegisterTaskDefinition failed: ${ecsErrorText(error)}`);
+      throw new SandboxApiError(502, (error as Error).message);
     }
   }
 

@@ -4,7 +4,7 @@
  * Pure functions; the backend (sandbox-backend.ts) makes the calls.
  */
 import { createHash } from "node:crypto";
-import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
+import type { LogConfiguration, RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
 import type { RouteKind } from "../backends";
 
 /** The one container of a sandbox task. */
@@ -166,6 +166,8 @@ export interface SandboxDefinitionSpec {
   sandboxTaskRoleArn: string;
   executionRoleArn: string;
   stopTimeoutSeconds: number;
+  /** The container's log configuration (awslogs), if any. */
+  logConfiguration?: LogConfiguration;
 }
 
 /**
@@ -205,6 +207,7 @@ export function sandboxTaskDefinition(spec: SandboxDefinitionSpec): { input: Reg
         mountPoints: [{ sourceVolume: "workspace", containerPath: "/workspace", readOnly: false }],
         stopTimeout: spec.stopTimeoutSeconds,
         linuxParameters: { initProcessEnabled: true },
+        ...(spec.logConfiguration ? { logConfiguration: spec.logConfiguration } : {}),
       },
     ],
   };

@@ -13,7 +13,7 @@ import type { ServiceDatabases, ServiceParts } from "../service";
 import { userPaths } from "../user-directories";
 import { EcsAppBackend } from "./app-backend";
 import type { AppTaskResources } from "./app-task-definition";
-import { ecsClient } from "./client";
+import { awsLogs, ecsClient } from "./client";
 import { SandboxCallerIndex } from "./relay-callers";
 import { SharedWebhookRelay } from "./relay-shared-listener";
 import { EcsSandboxBackend, type EcsSandboxBackendOptions, type SandboxUserResources } from "./sandbox-backend";
@@ -71,6 +71,7 @@ export async function ecsServiceParts(
     recordsPerUser,
     relayPort: config.network.relayPort,
     routePortBase: ECS_ROUTE_PORT_BASE,
+    ...(ecs.taskLogGroup ? { logConfiguration: awsLogs(ecs.region, ecs.taskLogGroup, "sandbox") } : {}),
     ...context.sandboxTuning,
     log,
   });
