@@ -314,7 +314,8 @@ beforeAll(async () => {
     },
     // The EFS file system is the spawner's efsRoot (the host mounts it through its own access point in ECS mode).
     efs: { fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } }, accessPoints: {} },
-    iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT } },
+    // IAM's propagation delay: a task placed on a sandbox role younger than this fails to start (the spawner waits it out).
+    iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT }, propagationMs: 1_500 },
     accessPointReadyMs: 300,
   });
   lap("standInStartMs");
@@ -376,6 +377,7 @@ beforeAll(async () => {
             userSecretPrefix: "openhands/e2e/users/",
             endpoints: { efs: standIn.endpoint, iam: standIn.endpoint, secretsManager: standIn.endpoint },
             accessPointWaitMs: 10_000,
+            roleSettleMs: 1_700,
           },
         },
       },

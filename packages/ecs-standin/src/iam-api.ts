@@ -42,6 +42,12 @@ export interface IamApiSetting {
   readonly accountId: string;
   /** Managed policies that exist (ARN to document): the permissions boundaries roles may name. */
   readonly policies: Readonly<Record<string, string>>;
+  /**
+   * IAM is eventually consistent ("Changes that I make are not always immediately visible", IAM User Guide,
+   * troubleshooting): for this long after CreateRole, ECS cannot assume the role yet and a task given it fails to
+   * start. @default 0
+   */
+  readonly propagationMs?: number;
 }
 
 interface Role {
@@ -56,6 +62,8 @@ interface Role {
   readonly boundaryArn?: string;
   readonly tags: { Key: string; Value: string }[];
   readonly inlinePolicies: Map<string, string>;
+  /** When CreateRole made it (epoch ms; CreateDate has whole seconds only). */
+  readonly createdMs: number;
 }
 
 const validation = (message: string) => new AwsServiceError("ValidationError", message, 400);
@@ -123,9 +131,11 @@ export class IamApi {
    * Whether ECS may assume `roleArn` for a task: the role exists and its trust policy allows ecs-tasks.amazonaws.com
    * `sts:AssumeRole` under the context ECS gives (aws:SourceAccount, aws:SourceArn = the task's ARN).
    */
-  ecsMayAssume(roleArn: string, taskArn: string): boolean {
+  ecsMayAssume(roleArn: string, taskArn: string, placedAtMs = Date.now()): boolean {
     const role = [...this.roles.values()].find((item) => item.arn === roleArn);
     if (!role) return false;
+    // A role ECS did not see yet when it placed the task (IAM propagation) cannot be assumed either.
+    if (placedAtMs - role.createdMs < (this.setting.propagationMs ?? 0)) return false;
     const request: PolicyRequest = {
       action: "sts:AssumeRole",
       resource: role.arn,
@@ -273,6 +283,7 @@ export class IamApi {
       ...(boundaryArn ? { boundaryArn } : {}),
       tags,
       inlinePolicies: new Map(),
+      createdMs: Date.now(),
     };
     this.roles.set(name.toLowerCase(), role);
     return role;

@@ -60,9 +60,10 @@ export interface EcsStandInOptions {
    * Evaluate task roles as IAM would: every task role must be a role made through the IAM API with a trust policy
    * admitting ecs-tasks.amazonaws.com, and an IAM-authorised EFS mount needs its policies (and permissions boundary) to
    * allow elasticfilesystem:ClientMount (ClientWrite to write). `policies`: the managed policies that exist (ARN to
-   * document), such as a permissions boundary. Absent: task roles are taken as given and may mount anything.
+   * document), such as a permissions boundary; `propagationMs`: how long a new role stays unassumable (IAM's eventual
+   * consistency; default 0). Absent: task roles are taken as given and may mount anything.
    */
-  readonly iam?: { readonly policies?: Readonly<Record<string, string>> };
+  readonly iam?: { readonly policies?: Readonly<Record<string, string>>; readonly propagationMs?: number };
   /** How long an access point made through the EFS API stays `creating`. @default 300 */
   readonly accessPointReadyMs?: number;
 }
@@ -114,7 +115,11 @@ export class EcsStandIn {
       readyAfterMs: options.accessPointReadyMs ?? 300,
       limitPerFileSystem: 10_000,
     });
-    this.iam = new IamApi({ accountId: this.accountId, policies: options.iam?.policies ?? {} });
+    this.iam = new IamApi({
+      accountId: this.accountId,
+      policies: options.iam?.policies ?? {},
+      ...(options.iam?.propagationMs ? { propagationMs: options.iam.propagationMs } : {}),
+    });
     this.secretsManager = new SecretsManagerApi({ region: this.region, accountId: this.accountId, store: secretStore });
     const subnets = new Map(
       options.subnets.map((subnet) => [subnet.id, { ...subnet, network: `ecs-standin-${this.instance}-${subnet.id}` }]),
@@ -199,7 +204,7 @@ export class EcsStandIn {
 
   private roleAuthority(): TaskRoleAuthority {
     return {
-      mayAssume: (roleArn, taskArn) => this.iam.ecsMayAssume(roleArn, taskArn),
+      mayAssume: (roleArn, taskArn, placedAtMs) => this.iam.ecsMayAssume(roleArn, taskArn, placedAtMs),
       efsAccess: (roleArn, fileSystemId, accessPointId) => {
         const resource = `arn:aws:elasticfilesystem:${this.region}:${this.accountId}:file-system/${fileSystemId}`;
         // The request context EFS gives IAM for a mount through a mount target over TLS (EFS User Guide, "Using IAM to

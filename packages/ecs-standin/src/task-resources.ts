@@ -33,7 +33,8 @@ export interface EfsStandIn {
  * the role's policies allow an IAM-authorised EFS mount (ClientMount to mount at all, ClientWrite to write).
  */
 export interface TaskRoleAuthority {
-  mayAssume(roleArn: string, taskArn: string): boolean;
+  /** `placedAtMs`: when RunTask placed the task (a role IAM had not propagated by then cannot be assumed). */
+  mayAssume(roleArn: string, taskArn: string, placedAtMs: number): boolean;
   efsAccess(roleArn: string, fileSystemId: string, accessPointId: string | undefined): { mount: boolean; write: boolean };
 }
 

@@ -354,7 +354,7 @@ export class TaskStore {
     // Secrets and volumes come before the images (a TaskStartFailure here stops the task as ECS would).
     const taskRoleArn = optionalString(task.overrides, "taskRoleArn") ?? task.definition.taskRoleArn;
     // A role whose trust policy does not let ECS tasks assume it (or that does not exist) gives the task no credentials.
-    if (taskRoleArn && this.setting.stores.iam && !this.setting.stores.iam.mayAssume(taskRoleArn, task.arn)) {
+    if (taskRoleArn && this.setting.stores.iam && !this.setting.stores.iam.mayAssume(taskRoleArn, task.arn, task.createdAt * 1000)) {
       throw new Error(
         `ResourceInitializationError: ECS was unable to assume the role '${taskRoleArn}' that was provided for this task. ` +
           "Please verify that the role being passed has the proper trust relationship and permissions.",

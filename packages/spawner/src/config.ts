@@ -76,6 +76,11 @@ const userResourcesSchema = z
     endpoints: z.object({ efs: awsEndpoint, iam: awsEndpoint, secretsManager: awsEndpoint }).strict().optional(),
     /** How long a first start waits for a new access point to become available (EFS creates them asynchronously). */
     accessPointWaitMs: z.number().int().min(1_000).max(600_000).default(60_000),
+    /**
+     * IAM is eventually consistent: for seconds after CreateRole, ECS may be unable to assume a new sandbox role and
+     * the task fails to start. A sandbox is not run on a role younger than this (its CreateDate, so a restart keeps it).
+     */
+    roleSettleMs: z.number().int().min(0).max(120_000).default(10_000),
   })
   .strict();
 
@@ -122,6 +127,11 @@ const ecsSchema = z
     sandboxApiKeySecret: secretSchema,
     /** Internal domain of sandbox URLs (`<route port>-<slug>.<sandbox domain>`), resolved to the host inside the VPC. */
     sandboxDomain: hostName,
+    /** CloudWatch log group the tasks' output goes to (awslogs; the infra's `/<name>/<env>/tasks`). Absent: no task logs. */
+    taskLogGroup: z
+      .string()
+      .regex(/^[A-Za-z0-9._/#-]{1,512}$/, "must be a CloudWatch log group name (letters, digits, '.', '_', '/', '#', '-')")
+      .optional(),
     /** How long a start waits for its task to be RUNNING (Fargate starts take tens of seconds, more with a cold image). */
     taskStartTimeoutMs: z.number().int().min(1_000).max(900_000).default(240_000),
     /** Interval of DescribeTasks while waiting for a task (ECS throttles DescribeTasks per account). */

@@ -57,7 +57,9 @@ const BOUNDARY_DOCUMENT = JSON.stringify({
   ],
 });
 
-const [alice, bob, carol, dave, erin, frank] = [91, 92, 93, 94, 95, 96].map((n) => user(n).slug) as [
+const [alice, bob, carol, dave, erin, frank, grace, heidi] = [91, 92, 93, 94, 95, 96, 101, 102].map((n) => user(n).slug) as [
+  string,
+  string,
   string,
   string,
   string,
@@ -65,6 +67,9 @@ const [alice, bob, carol, dave, erin, frank] = [91, 92, 93, 94, 95, 96].map((n) 
   string,
   string,
 ];
+/** IAM's propagation delay as the stand-in models it, and the spawner's wait for it. */
+const PROPAGATION_MS = 2_000;
+const ROLE_SETTLE_MS = 2_200;
 const quiet = createLogger({ level: "error", write: () => undefined });
 
 describeWithEngine("ECS user resources: access points, database secret and sandbox role through the stand-in's AWS APIs", () => {
@@ -79,10 +84,10 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
   let setUpCalls = 0;
 
   const password = (slug: string) => userDatabasePassword(config.secrets.dbPasswordKey, slug);
-  const resources = () =>
+  const resources = (userResources: Partial<NonNullable<EcsConfig["userResources"]>> = {}) =>
     new EcsUserResources({
       config,
-      ecs,
+      ecs: { ...ecs, userResources: { ...ecs.userResources!, ...userResources } },
       ...clients,
       log: quiet,
       database: (slug) => ({ host: "db.internal", port: 5432, database: `oh_${slug}`, user: `oh_${slug}`, password: password(slug) }),
@@ -110,7 +115,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
         command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"],
       },
       efs: { fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } }, accessPoints: {} },
-      iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT } },
+      iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT }, propagationMs: PROPAGATION_MS },
       accessPointReadyMs: 300,
     });
     config = parseConfig({
@@ -133,6 +138,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
           sandboxRoleBoundaryArn: BOUNDARY,
           userSecretPrefix: "openhands/test/users/",
           endpoints: { efs: standIn.endpoint, iam: standIn.endpoint, secretsManager: standIn.endpoint },
+          roleSettleMs: ROLE_SETTLE_MS,
         },
       },
     });
@@ -417,6 +423,41 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     expect(appTask.containers?.[0]?.exitCode).toBe(0);
     expect(readFileSync(join(efsRoot, "users", alice, "openhands", "pass.txt"), "utf8")).toBe(password(alice));
   });
+
+  test(
+    "GIVEN IAM's propagation delay WHEN a sandbox role is new THEN a task placed on it at once fails to start, and the " +
+      "resources answer only once the role is roleSettleMs old, when its task starts",
+    async () => {
+      const write = "require('fs').writeFileSync('/workspace/settled.txt', 'ok')";
+      // Without the wait: ECS cannot assume a role IAM has not propagated, and the sandbox would fail (as on AWS).
+      const unsettled = await resources({ roleSettleMs: 0 }).sandbox(grace);
+      const early = await runOnce(
+        "oh-sbx-unsettled",
+        write,
+        { accessPointId: unsettled.workspaceAccessPointId, path: "/workspace" },
+        { taskRoleArn: unsettled.sandboxTaskRoleArn },
+      );
+      expect(early.stopCode).toBe("TaskFailedToStart");
+      expect(early.stoppedReason).toMatch(/ECS was unable to assume the role/);
+
+      const began = Date.now();
+      const settled = await resources().sandbox(heidi);
+      expect(Date.now() - began).toBeGreaterThanOrEqual(ROLE_SETTLE_MS - 50);
+      const task = await runOnce(
+        "oh-sbx-settled",
+        write,
+        { accessPointId: settled.workspaceAccessPointId, path: "/workspace" },
+        { taskRoleArn: settled.sandboxTaskRoleArn },
+      );
+      expect(task.stopCode).toBe("EssentialContainerExited");
+      expect(readFileSync(join(efsRoot, "users", heidi, "workspace", "settled.txt"), "utf8")).toBe("ok");
+
+      // A restarted spawner meeting the role again waits no longer: the role's CreateDate says it has settled.
+      const again = Date.now();
+      await resources().sandbox(heidi);
+      expect(Date.now() - again).toBeLessThan(ROLE_SETTLE_MS);
+    },
+  );
 
   test("GIVEN a user's resources WHEN removed THEN role, access points and secret are gone, and can be made again", async () => {
     const subject = resources();

@@ -77,6 +77,7 @@ export class EcsUserResources {
   private readonly naming: UserResourceNaming;
   private readonly boundaryArn: string;
   private readonly waitMs: number;
+  private readonly settleMs: number;
   private readonly apps = new Map<string, Promise<AppTaskResources>>();
   private readonly sandboxes = new Map<string, Promise<SandboxUserResources>>();
 
@@ -90,6 +91,7 @@ export class EcsUserResources {
     }
     this.boundaryArn = settings.sandboxRoleBoundaryArn;
     this.waitMs = settings.accessPointWaitMs;
+    this.settleMs = settings.roleSettleMs;
     this.naming = {
       deployment: settings.deployment,
       region: options.ecs.region,
@@ -356,6 +358,14 @@ export class EcsUserResources {
         }),
       ),
     );
+    // IAM propagation: ECS cannot assume a role it does not see yet; wait until the role is roleSettleMs old.
+    // CreateDate has whole seconds: the role may be up to a second younger than it says.
+    const created = role.CreateDate instanceof Date ? role.CreateDate.getTime() + 1000 : Date.now();
+    const wait = created + this.settleMs - Date.now();
+    if (wait > 0) {
+      log.info("sandbox role is new: waiting for IAM to propagate it", { slug, role: name, ms: Math.min(wait, this.settleMs) });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, this.settleMs)));
+    }
     return role.Arn!;
   }
 
