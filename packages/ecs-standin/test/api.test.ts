@@ -290,4 +290,3 @@ describeWithEngine("ECS stand-in: errors, failures and filters", () => {
     expect(res.headers.get("x-amzn-requestid")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
-
