@@ -58,9 +58,9 @@ const clients = () => ({
 });
 
 describe("ecs.userResources", () => {
-  it("GIVEN the infra's names THEN they parse, with the sandbox role path and the access point wait defaulted", () => {
+  it("GIVEN the infra's names THEN they parse, with the sandbox role path, the access point wait and the role settle time defaulted", () => {
     const ecs = parseConfig(document(valid)).ecs!;
-    expect(ecs.userResources).toEqual({ ...valid, sandboxRolePath: "/oh-sandbox/", accessPointWaitMs: 60_000 });
+    expect(ecs.userResources).toEqual({ ...valid, sandboxRolePath: "/oh-sandbox/", accessPointWaitMs: 60_000, roleSettleMs: 10_000 });
   });
 
   it("GIVEN no userResources THEN ECS mode still parses, and EcsUserResources refuses to start, naming the field", () => {
