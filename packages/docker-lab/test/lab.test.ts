@@ -6,7 +6,7 @@ import { llmUserKey } from "@openhands-team/contracts";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeWithEngine, docker, ensureImage, labEngine, STAND_IN } from "../src";
+import { describeWithEngine, docker, dockerAsync, ensureImage, labEngine, STAND_IN } from "../src";
 
 describeWithEngine("docker-lab engine", () => {
   test("runs in a network namespace of its own, not the machine's", () => {
@@ -43,6 +43,22 @@ describeWithEngine("docker-lab engine", () => {
     const before = docker(["image", "inspect", "--format", "{{.Id}}", reference]).stdout;
     await ensureImage(STAND_IN.node);
     expect(docker(["image", "inspect", "--format", "{{.Id}}", reference]).stdout).toBe(before);
+  });
+
+  test("dockerAsync runs a command while this process's timers keep running, and reports a failure as docker does", async () => {
+    const reference = await ensureImage(STAND_IN.node);
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 20);
+    try {
+      const slow = await dockerAsync(["run", "--rm", reference, "node", "-e", "setTimeout(() => console.log('done'), 1000)"]);
+      expect(slow).toEqual({ status: 0, stdout: "done\n", stderr: "" });
+    } finally {
+      clearInterval(timer);
+    }
+    // A blocking call would have let no tick through during the container's second.
+    expect(ticks).toBeGreaterThan(10);
+    await expect(dockerAsync(["run", "--rm", reference, "sh", "-c", "echo no >&2; exit 3"])).rejects.toThrow(/exit 3: no$/);
+    expect(await dockerAsync(["run", "--rm", reference, "sh", "-c", "exit 4"], { allowFailure: true })).toMatchObject({ status: 4 });
   });
 
   test("a pull of a stand-in name fails at once: no registry is reachable", () => {

@@ -17,7 +17,9 @@
  *
  * The proxy runs with `taskSubnets` (ECS mode): it routes to app and sandbox tasks at any usable address of the task
  * subnet, and notes which person holds each address (tasks of all people share the subnet), instead of docker mode's
- * per-person /24 plan.
+ * per-person /24 plan. Its internal listener (`internalListen` on the host's address, port 80) serves the sandbox names
+ * apps are given (`http://<p>-<slug>.<sandbox domain>`); in AWS a private Route 53 zone resolves them to the host, here an
+ * /etc/hosts line in the app task's container stands for that record.
  *
  * Tests run in order on one stack; screenshots and logs go to artifacts/ecs-mode/ (git-ignored).
  */
@@ -28,7 +30,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { identitySignature } from "@openhands-team/contracts";
 import { EcsStandIn } from "@openhands-team/ecs-standin";
-import { docker, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
+import { docker, dockerAsync, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
 import { openBrowser, type UserBrowser } from "../src/browser";
 import { inspectContainer } from "../src/engine";
 import { stopAll } from "../src/processes";
@@ -46,6 +48,8 @@ const SUBNET = { id: "subnet-0e2e0e2e0e2e0e2e0", cidr: "10.240.7.0/24", availabi
 const HOST = "10.240.7.1";
 const SANDBOX_API_PORT = 8082;
 const RELAY_PORT = 3000;
+/** The sandbox domain of the private zone (apps/infra: `sandboxes.<name>-<env>.internal`). */
+const SANDBOX_DOMAIN = "sandboxes.openhands-e2e.internal";
 const APP_SG = "sg-0e2e0e2e0e2e00001";
 const SANDBOX_SG = "sg-0e2e0e2e0e2e00002";
 const FILE_SYSTEM = "fs-0e2e0e2e0e2e0e2e0";
@@ -260,14 +264,35 @@ function proxyGet(host: string, path: string, headers: Record<string, string>): 
   });
 }
 
-/** An HTTP request made inside a task's container (so from the task's own address); the answer as JSON. */
-function callFromTask(container: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string }) {
+type TaskCall = { url: string; method?: string; headers?: Record<string, string>; body?: string };
+
+/**
+ * HTTP requests made one after another inside a task's container (so from the task's own address), in one `docker
+ * exec`; the answers as JSON. Async: the ECS stand-in serves from this process and must keep answering (and closing
+ * idle connections) meanwhile.
+ */
+async function callsFromTask(container: string, calls: TaskCall[]): Promise<{ status: number; body: string }[]> {
   const script =
-    `fetch(${JSON.stringify(url)}, ${JSON.stringify({ method: "GET", ...init })})` +
-    ".then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })))" +
-    ".catch((e) => console.log(JSON.stringify({ status: 0, body: String(e) })))";
-  const { stdout } = docker(["exec", container, "node", "-e", script]);
-  return JSON.parse(stdout.trim().split("\n").pop()!) as { status: number; body: string };
+    `(async () => { const answers = []; for (const { url, ...init } of ${JSON.stringify(calls)}) {` +
+    ' try { const r = await fetch(url, { method: "GET", ...init }); answers.push({ status: r.status, body: await r.text() }); }' +
+    " catch (e) { answers.push({ status: 0, body: String(e) }); } } console.log(JSON.stringify(answers)); })()";
+  const { stdout } = await dockerAsync(["exec", container, "node", "-e", script]);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as { status: number; body: string }[];
+}
+
+/** One HTTP request made inside a task's container; see callsFromTask. */
+async function callFromTask(container: string, url: string, init: Omit<TaskCall, "url">) {
+  return (await callsFromTask(container, [{ url, ...init }]))[0]!;
+}
+
+/** The public runtime host of an internal sandbox URL: `http://<p>-<slug>.<sandbox domain>` → `<p>-<slug>.<runtime domain>`. */
+function publicHost(internalUrl: string): string {
+  return `${new URL(internalUrl).hostname.slice(0, -SANDBOX_DOMAIN.length)}${RUNTIME_DOMAIN}`;
+}
+
+/** Points the sandbox domain's names at the host inside a task's container, as the private zone's wildcard record does. */
+function resolveSandboxNamesIn(container: string, names: string[]): void {
+  docker(["exec", container, "sh", "-c", `echo '${HOST} ${names.join(" ")}' >> /etc/hosts`]);
 }
 
 /** An X-Access-Token as the app signs it (HS256 with its JWT_SECRET), for GET /api/v1/webhooks/secrets. */
@@ -345,7 +370,7 @@ beforeAll(async () => {
   stack = await startStack({
     artifactsDir: ARTIFACTS,
     idleMinutes: 10,
-    proxy: { taskSubnets: [SUBNET.cidr] },
+    proxy: { taskSubnets: [SUBNET.cidr], sandboxDomain: SANDBOX_DOMAIN, internalListen: `${HOST}:80` },
     spawner: {
       images: { app: APP_IMAGE, agentServer: AGENT_SERVER_IMAGE },
       env: CREDENTIALS,
@@ -367,7 +392,7 @@ beforeAll(async () => {
           hostPrivateAddress: HOST,
           sandboxApiPort: SANDBOX_API_PORT,
           sandboxApiKeySecret: randomBytes(32).toString("base64url"),
-          sandboxDomain: RUNTIME_DOMAIN,
+          sandboxDomain: SANDBOX_DOMAIN,
           taskStartTimeoutMs: 60_000,
           taskPollIntervalMs: 200,
           viewRefreshIntervalMs: 2_000,
@@ -496,9 +521,10 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
       lap("twoSandboxesStartToRunningMs");
       for (const person of Object.values(people)) {
         const { runtime, ip } = person.sandbox!;
-        // Its url names the person: <route port>-<slug>.<sandbox domain>, and the spawner resolves it to the task's address.
-        expect(runtime.url).toMatch(new RegExp(`^http://\\d+-${person.user.slug}\\.${RUNTIME_DOMAIN.replace(/\./g, "\\.")}$`));
-        const host = new URL(runtime.url).hostname;
+        // Its url names the person: <route port>-<slug>.<sandbox domain>; the same route port and slug under the runtime
+        // domain is the public host the spawner resolves to the task's address.
+        expect(runtime.url).toMatch(new RegExp(`^http://\\d+-${person.user.slug}\\.${SANDBOX_DOMAIN.replace(/\./g, "\\.")}$`));
+        const host = publicHost(runtime.url);
         const route = await fetch(`${stack.spawnerUrl}/v1/routes/resolve?host=${host}`).then((res) => res.json());
         expect(route).toMatchObject({ owner: person.user.slug, upstream: `http://${ip}:60000`, kind: "agent-server" });
         // Once RUNNING, OpenHands waits for the agent-server's /alive (wait_for_sandbox_running); then its API answers at the
@@ -514,6 +540,42 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
         });
         expect(alive.status).toBe(200);
       }
+    },
+  );
+
+  test(
+    "GIVEN the sandboxes running WHEN each app calls its sandbox's url (the proxy's internal listener) THEN its agent-server " +
+      "answers with the session key; another person's key, no key, or a vscode- name do not pass",
+    async () => {
+      const [alice, bob] = [people.alice, people.bob];
+      const [aliceApp, bobsApp] = [alice, bob].map((person) => person.app!.task.containers![0]!.runtimeId!) as [string, string];
+      const aliceUrl = alice.sandbox!.runtime.url;
+      const aliceName = new URL(aliceUrl).hostname;
+      resolveSandboxNamesIn(aliceApp, [aliceName, `vscode-${aliceName}`, publicHost(aliceUrl)]);
+      resolveSandboxNamesIn(bobsApp, [new URL(bob.sandbox!.runtime.url).hostname, aliceName]);
+      const searchOf = (person: Person, key?: string): TaskCall => ({
+        url: `${person.sandbox!.runtime.url}/api/conversations/search`,
+        headers: key ? { "X-Session-API-Key": key } : {},
+      });
+      for (const person of [alice, bob]) {
+        const { url, session_api_key: key } = person.sandbox!.runtime;
+        const app = person === alice ? aliceApp : bobsApp;
+        // OpenHands' wait_for_sandbox_running: GET <url>/alive, no key; then its API with the session key. No key: the
+        // agent-server's API is not opened by the name alone.
+        const answers = await callsFromTask(app, [{ url: `${url}/alive` }, searchOf(person, key!), searchOf(person)]);
+        expect(answers.map((answer) => answer.status)).toEqual([200, 200, 401]);
+      }
+      // Bob's app with his own sandbox's key on alice's sandbox name: refused (the key is checked against alice's sandbox).
+      const [crossed] = await callsFromTask(bobsApp, [searchOf(alice, bob.sandbox!.runtime.session_api_key!)]);
+      expect(crossed!.status).toBe(404);
+      // The names only browsers open (VS Code, the workers) and the public names are not served to apps.
+      const vscode = new URL(aliceUrl);
+      vscode.hostname = `vscode-${aliceName}`;
+      const refused = await callsFromTask(aliceApp, [{ url: `${vscode.origin}/` }, { url: `http://${publicHost(aliceUrl)}/alive` }]);
+      expect(refused.map((answer) => answer.status)).toEqual([404, 404]);
+      // Each call went through nginx's internal listener to the sandbox task's agent-server.
+      const access = readFileSync(join(stack.logDir, "nginx-access.log"), "utf8");
+      expect(access).toContain(`"GET ${aliceName} /api/conversations/search`);
     },
   );
 
@@ -578,7 +640,7 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
 
   test("GIVEN alice's sandbox WHEN bob tries to reach it THEN the edge and the proxy refuse him, and his key cannot see it", async () => {
     const [alice, bob] = [people.alice, people.bob];
-    const aliceHost = new URL(alice.sandbox!.runtime.url).hostname;
+    const aliceHost = publicHost(alice.sandbox!.runtime.url);
     // The edge: no runtime ticket for another person's runtime host.
     const minted = await bob.browser.page.goto(`${stack.appOrigin}/_auth/runtime?host=${aliceHost}&path=/`);
     expect(minted?.status()).toBe(403);
@@ -601,7 +663,7 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
 
   test("GIVEN alice's running sandbox WHEN her page calls its agent-server on her runtime host THEN it answers", async () => {
     const alice = people.alice;
-    const url = `https://${new URL(alice.sandbox!.runtime.url).hostname}/server_info`;
+    const url = `https://${publicHost(alice.sandbox!.runtime.url)}/server_info`;
     const answer = await alice.browser.page.evaluate(
       async ([target, key]) => {
         const res = await fetch(target!, { headers: { "X-Session-API-Key": key! } });
@@ -622,12 +684,12 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     const stats = async () => (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { relayForwarded: number };
     const before = (await stats()).relayForwarded;
     // Her app answers a token signed with her app's JWT secret: "no such provider", not "unauthorized".
-    const secrets = callFromTask(alice.sandbox!.container, `${base}/secrets`, {
+    const secrets = await callFromTask(alice.sandbox!.container, `${base}/secrets`, {
       headers: { "X-Access-Token": accessToken(alice.app!.env.JWT_SECRET!) },
     });
     expect(secrets).toEqual({ status: 404, body: JSON.stringify({ detail: "No such provider" }) });
     // Her agent's MCP call with her session key reaches her app's MCP server.
-    const mcp = callFromTask(alice.sandbox!.container, `http://${HOST}:${RELAY_PORT}/mcp/mcp`, {
+    const mcp = await callFromTask(alice.sandbox!.container, `http://${HOST}:${RELAY_PORT}/mcp/mcp`, {
       method: "POST",
       headers: {
         "X-Session-API-Key": alice.sandbox!.runtime.session_api_key!,
@@ -640,13 +702,13 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(mcp.body).toMatch(/"jsonrpc":"2.0","id":1,/);
     expect((await stats()).relayForwarded).toBe(before + 2);
     // Bob's sandbox presenting alice's session key is refused by the relay; his own app does not know her token.
-    const stolen = callFromTask(bob.sandbox!.container, `${base}/conversations`, {
+    const stolen = await callFromTask(bob.sandbox!.container, `${base}/conversations`, {
       method: "POST",
       headers: { "X-Session-API-Key": alice.sandbox!.runtime.session_api_key!, "content-type": "application/json" },
       body: "{}",
     });
     expect(stolen.status).toBe(403);
-    const foreign = callFromTask(bob.sandbox!.container, `${base}/secrets`, {
+    const foreign = await callFromTask(bob.sandbox!.container, `${base}/secrets`, {
       headers: { "X-Access-Token": accessToken(alice.app!.env.JWT_SECRET!) },
     });
     expect(foreign).toEqual({ status: 401, body: JSON.stringify({ detail: "Unauthorized" }) });
@@ -675,15 +737,16 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     for (const task of stopped) expect(task).toMatchObject({ desiredStatus: "STOPPED", stopCode: "UserInitiated" });
     expect(await tasksStartedBy(people.alice.user.slug)).toEqual([]);
     expect(await tasksStartedBy(`sbx/${people.alice.user.slug}`)).toEqual([]);
-    // The spawner counts a cull once its stops are answered; ECS may show STOPPED a moment before.
+    // The spawner counts a cull once its stops and closes are answered: ECS shows STOPPED, and the app leaves the
+    // running count, a moment before.
     const after = await eventually(
-      "the spawner's view without running users",
+      "the spawner's view without running users, both culls counted",
       async () => {
         const now = (await fetch(`${stack.spawnerUrl}/v1/stats`).then((res) => res.json())) as { runningUsers: number; culls: number };
-        return now.runningUsers === 0 ? now : undefined;
+        return now.runningUsers === 0 && now.culls >= stats.culls + 2 ? now : undefined;
       },
       10_000,
     );
-    expect(after.culls).toBeGreaterThanOrEqual(stats.culls + 2);
+    expect(after).toMatchObject({ runningUsers: 0 });
   }, 90_000);
 });
