@@ -452,14 +452,21 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
       OH_WEB_URL: `https://${APP_HOST}`,
     });
     expect(env.OH_SANDBOX_API_KEY).toMatch(/.{32,}/);
-    // Her database password came from the secret the spawner wrote through Secrets Manager, not from the definition.
+    // Her database password, JWT secret and sandbox API key came from the secret the spawner wrote through Secrets
+    // Manager, not from the definition (whoever may describe it would read them).
     const definition = (await ecs("DescribeTaskDefinition", { taskDefinition: task.taskDefinitionArn })).taskDefinition;
     const container = definition.containerDefinitions[0];
-    expect(container.environment.map((e: { name: string }) => e.name)).not.toContain("DB_PASS");
-    expect(container.secrets).toEqual([
-      { name: "DB_PASS", valueFrom: expect.stringContaining(`openhands/e2e/users/${alice.user.slug}/database`) },
-    ]);
+    const keys = ["DB_PASS", "JWT_SECRET", "OH_SANDBOX_API_KEY"];
+    for (const name of keys) expect(container.environment.map((e: { name: string }) => e.name)).not.toContain(name);
+    expect(container.secrets).toEqual(
+      keys.map((name) => ({
+        name,
+        valueFrom: expect.stringMatching(new RegExp(`:secret:openhands/e2e/users/${alice.user.slug}/app-.{6}:${name}::$`)),
+      })),
+    );
+    expect(JSON.stringify(definition)).not.toContain(env.JWT_SECRET!);
     expect(env.DB_PASS).toMatch(/.{16,}/);
+    expect(env.JWT_SECRET).toMatch(/.{32,}/);
     // Her app mounts her own access point, made through the EFS API, tagged with her slug.
     const efs = definition.volumes[0].efsVolumeConfiguration;
     const points = await fetch(`${standIn.endpoint}/2015-02-01/access-points?FileSystemId=${FILE_SYSTEM}`, {

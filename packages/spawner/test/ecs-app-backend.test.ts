@@ -18,7 +18,7 @@ import { ecsClient } from "../src/ecs/client";
 import { sandboxApiKey, verifySandboxApiKey } from "../src/ecs/sandbox-api-key";
 import { createLogger } from "../src/log";
 import { user } from "./helpers/harness";
-import { minimalConfigDocument } from "./helpers/minimal-config";
+import { minimalConfigAppSecret, minimalConfigDocument } from "./helpers/minimal-config";
 
 jest.setTimeout(60_000);
 
@@ -33,7 +33,7 @@ const APP_TASK_ROLE = "arn:aws:iam::123456789012:role/openhands-app";
 const alice = user(81);
 const bob = user(82);
 const carol = user(83);
-/** A user whose database secret the store does not hold: their task cannot start. */
+/** A user whose app secret the store does not hold: their task cannot start. */
 const dave = user(84);
 
 const secretArn = (slug: string) => `arn:aws:secretsmanager:eu-central-1:123456789012:secret:openhands/db/${slug}-AbCdEf`;
@@ -64,7 +64,7 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
       log: quiet,
       resources: async (slug) => ({
         appAccessPointId: accessPoint([alice, bob, carol, dave].findIndex((u) => u.slug === slug) + 81),
-        databasePasswordSecret: secretArn(slug),
+        appSecretArn: secretArn(slug),
       }),
     });
   const start = (b: EcsAppBackend, slug: string) =>
@@ -111,7 +111,9 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
         image: STAND_IN.node,
         command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"],
       },
-      secrets: Object.fromEntries([alice, bob, carol].map((u) => [secretArn(u.slug), database(u.slug).password])),
+      secrets: Object.fromEntries(
+        [alice, bob, carol].map((u) => [secretArn(u.slug), minimalConfigAppSecret(u.slug, database(u.slug).password, SANDBOX_SECRET)]),
+      ),
       efs: {
         fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } },
         accessPoints: Object.fromEntries(
@@ -214,9 +216,12 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
     );
     expect(mount).toMatchObject({ Source: join(efsRoot, "users", alice.slug, "openhands"), RW: true });
 
-    // Secrets in task definitions: whoever may describe the definition must not read the password there.
+    // Secrets in task definitions: whoever may describe the definition must not read the password, the JWT secret (to
+    // sign the app's tokens) or the sandbox API key (to act as the app on the sandbox API) there.
     const definition = (await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }))).taskDefinition!;
-    expect(JSON.stringify(definition)).not.toContain(database(alice.slug).password);
+    for (const value of [database(alice.slug).password, env.JWT_SECRET!, env.OH_SANDBOX_API_KEY!]) {
+      expect(JSON.stringify(definition)).not.toContain(value);
+    }
     expect(definition).toMatchObject({
       cpu: "256",
       memory: "512",
@@ -233,7 +238,9 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
         },
       ],
     });
-    expect(definition.containerDefinitions?.[0]?.secrets).toEqual([{ name: "DB_PASS", valueFrom: secretArn(alice.slug) }]);
+    expect(definition.containerDefinitions?.[0]?.secrets).toEqual(
+      ["DB_PASS", "JWT_SECRET", "OH_SANDBOX_API_KEY"].map((name) => ({ name, valueFrom: `${secretArn(alice.slug)}:${name}::` })),
+    );
   });
 
   test("GIVEN the running app WHEN it starts again THEN the same task is returned and no task is run", async () => {

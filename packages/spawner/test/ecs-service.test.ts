@@ -30,7 +30,7 @@ import { createLogger } from "../src/log";
 import { type EcsSpawnerService, startEcsSpawnerService } from "../src/service";
 import { base62Id, eventually, RemoteSandboxCalls } from "./ecs-sandbox-support";
 import { fakeDatabases, http, user } from "./helpers/harness";
-import { minimalConfigDocument } from "./helpers/minimal-config";
+import { minimalConfigAppSecret, minimalConfigDocument } from "./helpers/minimal-config";
 
 jest.setTimeout(60_000);
 
@@ -56,7 +56,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 /** The resolvers EcsUserResources will provide, over the stand-in's access points and secrets. */
 const resources: EcsUserResourceResolvers = {
-  app: async (slug) => ({ appAccessPointId: appAccessPoint(slug), databasePasswordSecret: secretArn(slug) }),
+  app: async (slug) => ({ appAccessPointId: appAccessPoint(slug), appSecretArn: secretArn(slug) }),
   sandbox: async (slug) => ({
     workspaceAccessPointId: workspaceAccessPoint(slug),
     fileSystemId: FILE_SYSTEM,
@@ -139,7 +139,9 @@ describeWithEngine("spawner service in ECS mode against the ECS stand-in (real c
         image: STAND_IN.node,
         command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"],
       },
-      secrets: Object.fromEntries(users.map((slug) => [secretArn(slug), databases.describe(slug).password])),
+      secrets: Object.fromEntries(
+        users.map((slug) => [secretArn(slug), minimalConfigAppSecret(slug, databases.describe(slug).password, SANDBOX_SECRET)]),
+      ),
       efs: {
         fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } },
         accessPoints: Object.fromEntries(

@@ -58,7 +58,7 @@ const clients = () => ({
 });
 
 describe("ecs.userResources", () => {
-  it("GIVEN the infra's names THEN they parse, with the sandbox role path, the access point wait and the role settle time defaulted", () => {
+  it("GIVEN the infra's names THEN they parse, with the sandbox role path, access point wait and role settle time defaulted", () => {
     const ecs = parseConfig(document(valid)).ecs!;
     expect(ecs.userResources).toEqual({ ...valid, sandboxRolePath: "/oh-sandbox/", accessPointWaitMs: 60_000, roleSettleMs: 10_000 });
   });

@@ -19,7 +19,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { type AccessPointDescription, DescribeAccessPointsCommand } from "@aws-sdk/client-efs";
 import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
-import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { describeWithEngine, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
 import { EcsStandIn } from "@openhands-team/ecs-standin";
 import { type EcsConfig, parseConfig, type SpawnerConfig } from "../src/config";
@@ -29,7 +29,7 @@ import { EcsUserResources } from "../src/ecs/user-resources";
 import { type UserResourceClients, UserResourceError, userResourceClients } from "../src/ecs/user-resources-clients";
 import { createLogger } from "../src/log";
 import { user } from "./helpers/harness";
-import { minimalConfigDocument } from "./helpers/minimal-config";
+import { minimalConfigAppSecret, minimalConfigDocument } from "./helpers/minimal-config";
 
 jest.setTimeout(60_000);
 
@@ -84,6 +84,9 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
   let setUpCalls = 0;
 
   const password = (slug: string) => userDatabasePassword(config.secrets.dbPasswordKey, slug);
+  /** The user's app secret (a JSON object) with this database password. */
+  const appSecret = (slug: string, databasePassword = password(slug)) =>
+    minimalConfigAppSecret(slug, databasePassword, config.ecs!.sandboxApiKeySecret);
   const resources = (userResources: Partial<NonNullable<EcsConfig["userResources"]>> = {}) =>
     new EcsUserResources({
       config,
@@ -211,7 +214,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
           essential: true,
           command: ["node", "-e", script],
           mountPoints: [{ sourceVolume: "efs", containerPath: volume.path }],
-          ...(roles.secretArn ? { secrets: [{ name: "DB_PASS", valueFrom: roles.secretArn }] } : {}),
+          ...(roles.secretArn ? { secrets: [{ name: "DB_PASS", valueFrom: `${roles.secretArn}:DB_PASS::` }] } : {}),
         },
       ],
     };
@@ -264,10 +267,10 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
       );
     }
 
-    const secret = await clients.secrets.send(new DescribeSecretCommand({ SecretId: app.databasePasswordSecret }));
-    expect(secret.Name).toBe(`openhands/test/users/${alice}/database`);
-    const value = await clients.secrets.send(new GetSecretValueCommand({ SecretId: app.databasePasswordSecret }));
-    expect(value.SecretString).toBe(password(alice));
+    const secret = await clients.secrets.send(new DescribeSecretCommand({ SecretId: app.appSecretArn }));
+    expect(secret.Name).toBe(`openhands/test/users/${alice}/app`);
+    const value = await clients.secrets.send(new GetSecretValueCommand({ SecretId: app.appSecretArn }));
+    expect(value.SecretString).toBe(appSecret(alice));
 
     const roleName = `oh-sbx-${DEPLOYMENT}-${alice}`;
     const role = (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!;
@@ -350,12 +353,12 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     await expect(resources().app(dave)).rejects.toMatchObject({ operation: "CreateSecret", errorName: "AccessDeniedException" });
     const app = await resources().app(dave);
     expect(await ofUser(dave)).toHaveLength(2);
-    expect(standIn.secretsManager.secret(`openhands/test/users/${dave}/database`)?.current).toBe(password(dave));
+    expect(standIn.secretsManager.secret(`openhands/test/users/${dave}/app`)?.current).toBe(appSecret(dave));
     expect(app.appAccessPointId).not.toBe(completed.workspaceAccessPointId);
   });
 
   test("GIVEN a secret holding another value (another db password key) THEN PutSecretValue makes this value current, once", async () => {
-    const name = `openhands/test/users/${erin}/database`;
+    const name = `openhands/test/users/${erin}/app`;
     // What a spawner with another dbPasswordKey writes.
     const withOldKey = () =>
       new EcsUserResources({
@@ -366,15 +369,15 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
         database: (slug) => ({ host: "h", port: 5432, database: "d", user: "u", password: `old-password-of-${slug}` }),
       });
     await withOldKey().app(erin);
-    expect(standIn.secretsManager.secret(name)?.current).toBe(`old-password-of-${erin}`);
+    expect(standIn.secretsManager.secret(name)?.current).toBe(appSecret(erin, `old-password-of-${erin}`));
     const puts = count("PutSecretValue");
     await resources().app(erin);
     await resources().app(erin);
-    expect(standIn.secretsManager.secret(name)?.current).toBe(password(erin));
+    expect(standIn.secretsManager.secret(name)?.current).toBe(appSecret(erin));
     expect(count("PutSecretValue")).toBe(puts + 1);
     // The old key back (a rollback): its value returns as a new version, current again.
     await withOldKey().app(erin);
-    expect(standIn.secretsManager.secret(name)?.current).toBe(`old-password-of-${erin}`);
+    expect(standIn.secretsManager.secret(name)?.current).toBe(appSecret(erin, `old-password-of-${erin}`));
     expect(standIn.secretsManager.secret(name)?.versions).toHaveLength(3);
     expect(count("PutSecretValue")).toBe(puts + 2);
   });
@@ -417,7 +420,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
       { accessPointId: app.appAccessPointId, path: "/.openhands" },
       {
         taskRoleArn: appTaskRoleArn,
-        secretArn: app.databasePasswordSecret,
+        secretArn: app.appSecretArn,
       },
     );
     expect(appTask.containers?.[0]?.exitCode).toBe(0);
@@ -459,20 +462,23 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     },
   );
 
-  test("GIVEN a user's resources WHEN removed THEN role, access points and secret are gone, and can be made again", async () => {
+  test("GIVEN a user's resources WHEN removed THEN role, access points, secrets (the legacy one too) go; made again", async () => {
     const subject = resources();
     await subject.app(frank);
     await subject.sandbox(frank);
     expect(await ofUser(frank)).toHaveLength(2);
+    // Earlier versions kept the database password alone, in <prefix><slug>/database.
+    const legacy = `openhands/test/users/${frank}/database`;
+    await clients.secrets.send(new CreateSecretCommand({ Name: legacy, SecretString: password(frank) }));
 
     await subject.remove(frank);
     expect(await ofUser(frank)).toHaveLength(0);
     expect(standIn.iam.role(`oh-sbx-${DEPLOYMENT}-${frank}`)).toBeUndefined();
-    await expect(
-      clients.secrets.send(new DescribeSecretCommand({ SecretId: `openhands/test/users/${frank}/database` })),
-    ).rejects.toMatchObject({
-      name: "ResourceNotFoundException",
-    });
+    for (const name of [`openhands/test/users/${frank}/app`, legacy]) {
+      await expect(clients.secrets.send(new DescribeSecretCommand({ SecretId: name }))).rejects.toMatchObject({
+        name: "ResourceNotFoundException",
+      });
+    }
     // Removing again finds nothing to remove; asking again makes everything anew.
     await subject.remove(frank);
     await subject.sandbox(frank);

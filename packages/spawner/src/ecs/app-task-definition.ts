@@ -1,9 +1,10 @@
 /**
  * A user's app as an ECS task definition `oh-app-<slug>` (docs/ecs.md, section 3): the environment the docker backend
- * gives the app (app-environment.ts) turned to OpenHands' remote sandbox service, the database password as an ECS
- * secret (never in the definition itself), the user's app EFS access point where the docker backend binds the user's
- * `.openhands` folder, ARM64 Fargate. A content hash kept as a Docker label of the app container says whether the
- * family's latest revision already is this definition.
+ * gives the app (app-environment.ts) turned to OpenHands' remote sandbox service, the app's keys (database password,
+ * JWT secret, sandbox API key) as ECS secrets from the user's Secrets Manager secret (never in the definition itself),
+ * the user's app EFS access point where the docker backend binds the user's `.openhands` folder, ARM64 Fargate. A
+ * content hash kept as a Docker label of the app container says whether the family's latest revision already is this
+ * definition.
  */
 import { createHash } from "node:crypto";
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
@@ -26,17 +27,29 @@ export const appFamily = (slug: string): string => `oh-app-${slug}`;
 export interface AppTaskResources {
   /** The user's app access point on `ecs.efsFileSystemId` (root `/users/<slug>/openhands`, POSIX user 0:0). */
   appAccessPointId: string;
-  /** `valueFrom` of the database password: the user's Secrets Manager secret ARN (or `<arn>:<json key>::`). */
-  databasePasswordSecret: string;
+  /** The ARN of the user's Secrets Manager secret holding `appSecretString` of the user's values. */
+  appSecretArn: string;
+}
+
+/**
+ * The app's values kept in the user's secret and handed to the task as ECS secrets, never as environment values of
+ * the definition: whoever may call DescribeTaskDefinition would read them there, and with them log in to the user's
+ * database, sign the user's app tokens (X-Access-Token), or act as the user's app on the sandbox API.
+ */
+export const APP_SECRET_NAMES = ["DB_PASS", "JWT_SECRET", "OH_SANDBOX_API_KEY"] as const;
+export type AppSecretValues = Record<(typeof APP_SECRET_NAMES)[number], string>;
+
+/** The user's secret's value: a JSON object of `APP_SECRET_NAMES`, in that order (its hash names the version). */
+export function appSecretString(values: AppSecretValues): string {
+  return JSON.stringify(Object.fromEntries(APP_SECRET_NAMES.map((name) => [name, values[name]])));
 }
 
 /**
  * Variables of the docker environment that have no meaning in a task: the Docker sandbox service's settings (the
  * remote sandbox service has none of these fields: api_url, api_key, polling_interval, resource_factor,
- * runtime_class, start_sandbox_timeout, max_num_sandboxes), the Docker API, and the password (an ECS secret instead).
+ * runtime_class, start_sandbox_timeout, max_num_sandboxes) and the Docker API.
  */
 const DOCKER_ONLY = new Set([
-  "DB_PASS",
   "OH_SANDBOX_CONTAINER_NAME_PREFIX",
   "OH_SANDBOX_STARTUP_GRACE_SECONDS",
   "OH_SANDBOX_CONTAINER_URL_PATTERN",
@@ -45,8 +58,8 @@ const DOCKER_ONLY = new Set([
   "DOCKER_HOST",
 ]);
 
-/** The app task's environment (the database password is not in it: see `appTaskDefinition`'s secrets). */
-export function appTaskEnvironment(config: SpawnerConfig, ecs: EcsConfig, slug: string, database: UserDatabase): Array<[string, string]> {
+/** The app task's environment values (APP_SECRET_NAMES among them) before they are split into environment and secrets. */
+function appTaskValues(config: SpawnerConfig, ecs: EcsConfig, slug: string, database: UserDatabase): Array<[string, string]> {
   const docker = appEnvironment({
     slug,
     database,
@@ -80,6 +93,21 @@ export function appTaskEnvironment(config: SpawnerConfig, ecs: EcsConfig, slug: 
     env.push(["OH_WEB_URL", `https://${config.appHost}`]);
   }
   return env;
+}
+
+const isSecretName = (name: string): name is (typeof APP_SECRET_NAMES)[number] => (APP_SECRET_NAMES as readonly string[]).includes(name);
+
+/** The app task's environment, without APP_SECRET_NAMES (see `appTaskDefinition`'s secrets). */
+export function appTaskEnvironment(config: SpawnerConfig, ecs: EcsConfig, slug: string, database: UserDatabase): Array<[string, string]> {
+  return appTaskValues(config, ecs, slug, database).filter(([name]) => !isSecretName(name));
+}
+
+/** The values of the user's secret, the same the docker backend gives its app as environment. */
+export function appSecretValues(config: SpawnerConfig, ecs: EcsConfig, slug: string, database: UserDatabase): AppSecretValues {
+  const values = new Map(appTaskValues(config, ecs, slug, database));
+  const missing = APP_SECRET_NAMES.filter((name) => !values.get(name));
+  if (missing.length > 0) throw new Error(`app secret of ${slug}: no value for ${missing.join(", ")}`);
+  return Object.fromEntries(APP_SECRET_NAMES.map((name) => [name, values.get(name)!])) as AppSecretValues;
 }
 
 export interface AppTaskDefinition {
@@ -123,8 +151,8 @@ export function appTaskDefinition(
         essential: true,
         portMappings: [{ containerPort: config.network.appPort, protocol: "tcp" }],
         environment: appTaskEnvironment(config, ecs, slug, database).map(([name, value]) => ({ name, value })),
-        // Secrets in task definitions: anyone allowed DescribeTaskDefinition would read a password kept in environment.
-        secrets: [{ name: "DB_PASS", valueFrom: resources.databasePasswordSecret }],
+        // Secrets in task definitions: anyone allowed DescribeTaskDefinition would read keys kept in environment.
+        secrets: APP_SECRET_NAMES.map((name) => ({ name, valueFrom: `${resources.appSecretArn}:${name}::` })),
         mountPoints: [{ sourceVolume: STATE_VOLUME, containerPath: APP_STATE_DIR, readOnly: false }],
         stopTimeout: APP_STOP_TIMEOUT_SECONDS,
         // The docker backend runs the app with an init process (Init: true) as well.

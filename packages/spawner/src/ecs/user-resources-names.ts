@@ -56,7 +56,14 @@ export function sandboxRoleName(naming: UserResourceNaming, slug: string): strin
   return name;
 }
 
+/** The user's app secret (AppSecretValues as JSON), which the app task definition names key by key. */
 export function userSecretName(naming: UserResourceNaming, slug: string): string {
+  checkSlug(slug);
+  return `${naming.userSecretPrefix}${slug}/app`;
+}
+
+/** The secret earlier versions kept the database password alone in; removed with the user's other resources. */
+export function legacyUserSecretName(naming: UserResourceNaming, slug: string): string {
   checkSlug(slug);
   return `${naming.userSecretPrefix}${slug}/database`;
 }
@@ -97,10 +104,10 @@ export function accessPointRequest(naming: UserResourceNaming, slug: string, pur
  * DescribeSecret's VersionIdsToStages tells whether the current version holds the value without reading the secret (the
  * host role has no GetSecretValue: the current version's ID must be this token of the AWSPREVIOUS one), a repeated
  * PutSecretValue of the same value is a no-op, and a value that returns later gets a new version (IDs cannot be
- * reused). A one-way hash of a 256-bit HMAC output reveals nothing of it.
+ * reused). A one-way hash of HMAC outputs (256 bits each) reveals nothing of them.
  */
 export function secretVersionToken(value: string, previousId = ""): string {
-  const hex = createHash("sha256").update(`openhands-team user database secret\0${previousId}\0${value}`).digest("hex");
+  const hex = createHash("sha256").update(`openhands-team user app secret\0${previousId}\0${value}`).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -1,8 +1,8 @@
 /**
  * Each user's AWS resources in ECS mode (docs/ecs.md, sections 3 and 4), made at the user's first start and found again
- * afterwards: the app's EFS access point (root `/users/<slug>/openhands`, uid 0) and database password secret, which
- * the app task definition names (AppTaskResources), and the workspace access point (root `/users/<slug>/workspace`,
- * uid 10001) with the sandbox task role allowed to mount only it (SandboxUserResources).
+ * afterwards: the app's EFS access point (root `/users/<slug>/openhands`, uid 0) and app secret (database password, JWT
+ * secret and sandbox API key), which the app task definition names (AppTaskResources), and the workspace access point
+ * (root `/users/<slug>/workspace`, uid 10001) with the sandbox task role allowed to mount only it (SandboxUserResources).
  *
  * Every step looks before it creates, and names, tokens and version IDs are derived from the user, so a crash between
  * two steps leaves what the next call completes, and concurrent calls for one user share one creation. The calls are
@@ -38,7 +38,7 @@ import {
 import { ConfigError, type EcsConfig, type SpawnerConfig } from "../config";
 import type { UserDatabase } from "../database";
 import type { Logger } from "../log";
-import type { AppTaskResources } from "./app-task-definition";
+import { type AppTaskResources, appSecretString, appSecretValues } from "./app-task-definition";
 import type { SandboxUserResources } from "./sandbox-backend";
 import { awsCall, UserResourceError } from "./user-resources-clients";
 import {
@@ -50,6 +50,7 @@ import {
   sandboxTrustPolicy,
   secretVersionToken,
   type UserResourceNaming,
+  legacyUserSecretName,
   userSecretName,
   WORKSPACE_POLICY_NAME,
   workspaceMountPolicy,
@@ -62,7 +63,7 @@ export interface EcsUserResourcesOptions {
   readonly iam: IAMClient;
   readonly secrets: SecretsManagerClient;
   readonly log: Logger;
-  /** The user's database settings; `password` is what the secret holds (database.ts derives it from the slug). */
+  /** The user's database settings; `password` goes into the app secret (database.ts derives it from the slug). */
   readonly database: (slug: string) => UserDatabase;
   /** Interval of DescribeAccessPoints while a new access point is `creating`. @default 1000 */
   readonly pollIntervalMs?: number;
@@ -103,11 +104,11 @@ export class EcsUserResources {
     };
   }
 
-  /** The app's access point and database secret: made on the first call, found again afterwards. */
+  /** The app's access point and app secret: made on the first call, found again afterwards. */
   app(slug: string): Promise<AppTaskResources> {
     return this.once(this.apps, slug, async () => {
-      const [accessPoint, secretArn] = await Promise.all([this.accessPoint(slug, "app"), this.databaseSecret(slug)]);
-      return { appAccessPointId: accessPoint.AccessPointId!, databasePasswordSecret: secretArn };
+      const [accessPoint, secretArn] = await Promise.all([this.accessPoint(slug, "app"), this.appSecret(slug)]);
+      return { appAccessPointId: accessPoint.AccessPointId!, appSecretArn: secretArn };
     });
   }
 
@@ -122,8 +123,9 @@ export class EcsUserResources {
 
   /**
    * Removes what a user has outside ECS: the sandbox role (its inline policy first), both access points (their files
-   * stay on the file system) and the database secret (at once, without a recovery window: its value derives from the
-   * slug). Whatever is already gone is skipped. Creations in flight for the user finish first.
+   * stay on the file system) and the app secret, with the database secret of earlier versions (at once, without a
+   * recovery window: their values derive from the slug). Whatever is already gone is skipped. Creations in flight for
+   * the user finish first.
    */
   async remove(slug: string): Promise<void> {
     checkSlug(slug);
@@ -146,11 +148,11 @@ export class EcsUserResources {
       );
     }
     const secretName = userSecretName(this.naming, slug);
-    await this.unlessGone("ResourceNotFoundException", () =>
-      awsCall("DeleteSecret", slug, () =>
-        secrets.send(new DeleteSecretCommand({ SecretId: secretName, ForceDeleteWithoutRecovery: true })),
-      ),
-    );
+    for (const name of [secretName, legacyUserSecretName(this.naming, slug)]) {
+      await this.unlessGone("ResourceNotFoundException", () =>
+        awsCall("DeleteSecret", slug, () => secrets.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }))),
+      );
+    }
     this.options.log.info("user resources removed", { slug, role: roleName, secret: secretName });
   }
 
@@ -256,11 +258,11 @@ export class EcsUserResources {
 
   // --- Secrets Manager -----------------------------------------------------------------------------------------
 
-  /** The ARN of the user's database secret, holding the password database.ts derives. */
-  private async databaseSecret(slug: string): Promise<string> {
-    const { secrets, log } = this.options;
+  /** The ARN of the user's app secret, holding the values `appSecretValues` derives for the user. */
+  private async appSecret(slug: string): Promise<string> {
+    const { secrets, log, config, ecs } = this.options;
     const name = userSecretName(this.naming, slug);
-    const value = this.options.database(slug).password;
+    const value = appSecretString(appSecretValues(config, ecs, slug, this.options.database(slug)));
     let described = await this.describeSecret(slug, name);
     if (!described) {
       try {
@@ -270,11 +272,11 @@ export class EcsUserResources {
               Name: name,
               ClientRequestToken: secretVersionToken(value),
               SecretString: value,
-              Description: `Database password of OpenHands user ${slug} (${this.naming.deployment})`,
+              Description: `Database password, JWT secret and sandbox API key of OpenHands user ${slug} (${this.naming.deployment})`,
             }),
           ),
         );
-        log.info("database secret created", { slug, secret: name });
+        log.info("app secret created", { slug, secret: name });
         return created.ARN!;
       } catch (error) {
         if (!isAwsError(error, "ResourceExistsException")) throw error;
@@ -299,7 +301,7 @@ export class EcsUserResources {
     if (!put.VersionStages?.includes("AWSCURRENT")) {
       throw new Error(`secret ${name} of user ${slug}: PutSecretValue left version ${version} without AWSCURRENT`);
     }
-    log.info("database secret updated", { slug, secret: name });
+    log.info("app secret updated", { slug, secret: name });
     return described.ARN!;
   }
 

@@ -1,3 +1,6 @@
+import { userJwtSecret } from "../../src/app-environment";
+import { sandboxApiKey } from "../../src/ecs/sandbox-api-key";
+
 /** The smallest spawner configuration document the schema accepts (test/config.test.ts shows its defaults). */
 export function minimalConfigDocument(
   secrets: { adminPassword?: string; dbPasswordKey?: string; openhandsJwtSecret?: string; llmGatewayKey?: string } = {},
@@ -17,4 +20,17 @@ export function minimalConfigDocument(
     },
     llm: { model: "litellm_proxy/claude" },
   };
+}
+
+/**
+ * A user's app secret in ECS mode as the spawner writes it under `minimalConfigDocument()`'s JWT secret: a JSON object
+ * whose keys the app task definition names one by one. Written out here, not through the spawner's own function, so
+ * a test holds the spawner to this shape.
+ */
+export function minimalConfigAppSecret(slug: string, databasePassword: string, sandboxApiKeySecret: string): string {
+  return JSON.stringify({
+    DB_PASS: databasePassword,
+    JWT_SECRET: userJwtSecret(minimalConfigDocument().secrets.openhandsJwtSecret, slug),
+    OH_SANDBOX_API_KEY: sandboxApiKey(sandboxApiKeySecret, slug),
+  });
 }
