@@ -67,7 +67,7 @@ export interface HostEcsConfiguration {
   readonly subnetCidrs: readonly string[];
   readonly appSecurityGroup: string;
   readonly sandboxSecurityGroup: string;
-  /** The role Fargate pulls images, writes logs and reads users' database secrets with. */
+  /** The role Fargate pulls images, writes logs and reads users' app secrets with. */
   readonly executionRoleArn: string;
   /** The users' apps' task role. */
   readonly appTaskRoleArn: string;
@@ -79,7 +79,7 @@ export interface HostEcsConfiguration {
   readonly sandboxRoleBoundaryArn: string;
   /** IAM path of the per-user sandbox roles, such as `/oh-sandbox/`. */
   readonly sandboxRolePath: string;
-  /** Secrets Manager name prefix of the users' database secrets, ending in `/`. */
+  /** Secrets Manager name prefix of the users' app secrets, ending in `/`. */
   readonly userSecretPrefix: string;
   /** `<name>-<environment>`: the tag of the users' access points and part of every sandbox role name. */
   readonly deployment: string;

@@ -138,7 +138,7 @@ const ecsSchema = z
     taskPollIntervalMs: z.number().int().min(50).max(60_000).default(2_000),
     /** Interval of the view's refresh from ECS (a task that stopped on its own is seen within this). */
     viewRefreshIntervalMs: z.number().int().min(1_000).max(600_000).default(15_000),
-    /** Each user's EFS access points, database secret and sandbox role (src/ecs/user-resources.ts); needed to serve users. */
+    /** Each user's EFS access points, app secret and sandbox role (src/ecs/user-resources.ts); needed to serve users. */
     userResources: userResourcesSchema.optional(),
   })
   .strict()

@@ -69,7 +69,7 @@ export interface SpawnerServiceOptions {
 
 export interface EcsSpawnerServiceOptions extends SpawnerServiceOptions {
   /**
-   * The users' ECS-side resources (access points, database secret, sandbox task role), made before a user's first task.
+   * The users' ECS-side resources (access points, app secret, sandbox task role), made before a user's first task.
    * Default: EcsUserResources (src/ecs/user-resources.ts) over EFS, IAM and Secrets Manager (`config.ecs.userResources`).
    */
   resources?: EcsUserResourceResolvers;

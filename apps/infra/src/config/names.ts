@@ -104,7 +104,7 @@ export class DeploymentNames {
   }
 
   /**
-   * ECS mode: Secrets Manager name prefix of the users' database secrets (`<name>/<environment>/users/<slug>/...`), under the
+   * ECS mode: Secrets Manager name prefix of the users' app secrets (`<name>/<environment>/users/<slug>/...`), under the
    * deployment's secret prefix but apart from the host's own secrets, which the task execution role must not read.
    */
   get userSecretPrefix(): string {

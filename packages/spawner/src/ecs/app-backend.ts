@@ -14,7 +14,7 @@ import { currentTaskDefinition, EcsCallError, listAllTaskArns } from "./client";
 export const APP_GROUP = "apps";
 const FAMILY_PREFIX = "oh-app-";
 
-/** The user's ECS-side resources (EFS access point, database secret), made elsewhere before the first start. */
+/** The user's ECS-side resources (EFS access point, app secret), made elsewhere before the first start. */
 export type AppTaskResourceResolver = (slug: string) => Promise<AppTaskResources>;
 
 export interface EcsAppBackendOptions {

@@ -23,7 +23,7 @@ export interface EcsPlacement {
   appSecurityGroup: string;
   /** Security group of sandboxes (ingress 60000, 60001, 12000, 12001 from the host only; no route to the database). */
   sandboxSecurityGroup: string;
-  /** Task execution role (pulls images, writes logs, reads the users' database secrets). */
+  /** Task execution role (pulls images, writes logs, reads the users' app secrets). */
   executionRoleArn: string;
   /** Another ECS endpoint than the region's (the stand-in in tests). */
   endpoint?: string;

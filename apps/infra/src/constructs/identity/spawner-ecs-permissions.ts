@@ -30,7 +30,7 @@ export interface SpawnerEcsPermissionsProps {
   readonly appTaskRoleArn: string;
   readonly sandboxBoundaryArn: string;
   readonly fileSystemArn: string;
-  /** Secrets Manager name prefix of the users' database secrets, ending in `/`. */
+  /** Secrets Manager name prefix of the users' app secrets, ending in `/`. */
   readonly userSecretPrefix: string;
 }
 
@@ -38,7 +38,7 @@ export interface SpawnerEcsPermissionsProps {
  * ECS mode: what the spawner on the host adds to the host role. It runs users' tasks in one cluster from the `oh-app-*`
  * and `oh-sbx-*` families, creates per-user sandbox roles that can never exceed the sandbox boundary, passes only the
  * task roles and only to ECS tasks, manages the users' EFS access points of this deployment, and writes the users'
- * database secrets that the execution role hands to their apps.
+ * app secrets that the execution role hands to their apps.
  */
 export function spawnerEcsStatements(p: SpawnerEcsPermissionsProps): PolicyStatement[] {
   const ecs = (resource: string) => `arn:${p.partition}:ecs:${p.region}:${p.account}:${resource}`;

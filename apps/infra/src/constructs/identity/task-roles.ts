@@ -19,7 +19,7 @@ export interface TaskRolesProps {
   readonly eventsBucketArn: string;
   /** ARN of the task log group. */
   readonly logGroupArn: string;
-  /** Secrets Manager name prefix of the users' database secrets, ending in `/`. */
+  /** Secrets Manager name prefix of the users' app secrets, ending in `/`. */
   readonly userSecretPrefix: string;
 }
 
@@ -30,7 +30,7 @@ const trustEcsTasks = JSON.stringify({
 
 /**
  * ECS mode: the roles of users' tasks. The execution role (used by Fargate, not by the containers) pulls images, writes
- * to the task log group and reads the users' database secrets under their own prefix. The app task role gives the app
+ * to the task log group and reads the users' app secrets under their own prefix. The app task role gives the app
  * what the docker-mode app has through the host: its events under `users/` and EFS through an access point. Sandboxes
  * get per-user roles made by the spawner under `/oh-sandbox/`, each bound by the permissions boundary made here, which
  * allows the two EFS client actions on this file system and nothing else (docs/ecs.md, section 4).
@@ -45,7 +45,7 @@ export class TaskRoles extends Construct {
     const partition = new DataAwsPartition(this, "partition").partition;
     const execution = new IamRole(this, "execution-role", {
       name: `${props.namePrefix}-task-execution`,
-      description: "Fargate for users' tasks: image pulls, task logs, the users' database secrets",
+      description: "Fargate for users' tasks: image pulls, task logs, the users' app secrets",
       assumeRolePolicy: trustEcsTasks,
     });
     // The account, from the role's own ARN: no data source that would call AWS at plan time.
@@ -65,7 +65,7 @@ export class TaskRoles extends Construct {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
         Resource: [props.logGroupArn, `${props.logGroupArn}:*`],
       },
-      // Secret sprawl: the users' database secrets only, never the host's keys under the same deployment prefix.
+      // Secret sprawl: the users' app secrets only, never the host's keys under the same deployment prefix.
       {
         Sid: "UserDatabaseSecrets",
         Effect: "Allow",
