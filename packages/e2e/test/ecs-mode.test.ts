@@ -182,7 +182,10 @@ async function environmentOf(container: string): Promise<Record<string, string>>
   return Object.fromEntries(view.env.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
 }
 
-/** A call of OpenHands' RemoteSandboxService: `api_url + path` with `X-API-Key` (`_send_runtime_api_request`). */
+/**
+ * A call of OpenHands' RemoteSandboxService: `api_url + path` with `X-API-Key` (`_send_runtime_api_request`), made from
+ * this process for speed; the start of each sandbox is made from inside the app's task (see callsFromTask).
+ */
 async function sandboxApi(
   app: Record<string, string>,
   method: string,
@@ -513,9 +516,17 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
           const person = people[login];
           const app = person.app!.env;
           const id = base62Id();
-          const started = await sandboxApi(app, "POST", "/start", startRequest(app, id));
-          expect(started.status).toBe(200);
-          expect(started.body).toMatchObject({ session_id: id, status: "starting" });
+          // The start is made from inside the app's task (its address in the task subnet), as OpenHands makes it.
+          const [started] = await callsFromTask(person.app!.task.containers![0]!.runtimeId!, [
+            {
+              url: `${app.OH_SANDBOX_API_URL}/start`,
+              method: "POST",
+              headers: { "X-API-Key": app.OH_SANDBOX_API_KEY!, "content-type": "application/json" },
+              body: JSON.stringify(startRequest(app, id)),
+            },
+          ]);
+          expect(started!.status).toBe(200);
+          expect(JSON.parse(started!.body)).toMatchObject({ session_id: id, status: "starting" });
           const runtime = await eventually(`the sandbox of ${login} running`, async () => {
             const answer = await sandboxApi(app, "GET", `/sessions/${id}`);
             return answer.status === 200 && answer.body.status === "running" ? (answer.body as Runtime) : undefined;
