@@ -42,9 +42,21 @@ const awsEndpoint = z.url({ protocol: /^https?$/, error: "must be an http(s) URL
 
 /**
  * ECS mode's per-user AWS resources, named as the infra's compute stack output `ecs` names them (docs/ecs.md,
- * section 4): the host role may create sandbox roles only under `sandboxRolePath` with `sandboxRoleBoundaryArn`, access
- * points only tagged with `deployment`, and secrets only under `userSecretPrefix`.
+ * section 4): the host role may create sandbox roles only under `sandboxRolePath` with `sandboxRoleBoundaryArn`, app
+ * roles only under `appRolePath` with `appRoleBoundaryArn`, access points only tagged with `deployment`, and secrets only
+ * under `userSecretPrefix`.
  */
+const iamPolicyArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:iam::\d{12}:policy\/[A-Za-z0-9+=,.@_/-]{1,512}$/,
+    "must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)",
+  );
+const iamPath = z
+  .string()
+  .max(512)
+  .regex(/^(\/|\/[\u0021-\u007E]+\/)$/, "must be an IAM path: / or /<path>/");
+
 const userResourcesSchema = z
   .object({
     /** `<name>-<environment>` of the deployment: the access points' tag, and part of every sandbox role name. */
@@ -55,18 +67,13 @@ const userResourcesSchema = z
         "must be the deployment's <name>-<environment> (3-40 lower-case letters, digits or hyphens; a sandbox role name holds it)",
       ),
     /** `sandbox_role_boundary_arn`: the permissions boundary every sandbox role is created with. */
-    sandboxRoleBoundaryArn: z
-      .string()
-      .regex(
-        /^arn:aws(-[a-z]+)*:iam::\d{12}:policy\/[A-Za-z0-9+=,.@_/-]{1,512}$/,
-        "must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)",
-      ),
+    sandboxRoleBoundaryArn: iamPolicyArn,
     /** `sandbox_role_path`: the IAM path of the sandbox roles. */
-    sandboxRolePath: z
-      .string()
-      .max(512)
-      .regex(/^(\/|\/[\u0021-\u007E]+\/)$/, "must be an IAM path: / or /<path>/")
-      .default("/oh-sandbox/"),
+    sandboxRolePath: iamPath.default("/oh-sandbox/"),
+    /** `app_role_boundary_arn`: the permissions boundary every app role is created with. */
+    appRoleBoundaryArn: iamPolicyArn,
+    /** `app_role_path`: the IAM path of the app roles. */
+    appRolePath: iamPath.default("/oh-app/"),
     /** `user_secret_prefix`: the Secrets Manager name prefix the execution role may read, ending in "/". */
     userSecretPrefix: z
       .string()
@@ -77,8 +84,8 @@ const userResourcesSchema = z
     /** How long a first start waits for a new access point to become available (EFS creates them asynchronously). */
     accessPointWaitMs: z.number().int().min(1_000).max(600_000).default(60_000),
     /**
-     * IAM is eventually consistent: for seconds after CreateRole, ECS may be unable to assume a new sandbox role and
-     * the task fails to start. A sandbox is not run on a role younger than this (its CreateDate, so a restart keeps it).
+     * IAM is eventually consistent: for seconds after CreateRole, ECS may be unable to assume a new role and the task
+     * fails to start. No app or sandbox is run on a role younger than this (its CreateDate, so a restart keeps it).
      */
     roleSettleMs: z.number().int().min(0).max(120_000).default(10_000),
   })
@@ -110,8 +117,6 @@ const ecsSchema = z
     executionRoleArn: iamRoleArn,
     /** Another ECS endpoint than the region's (the stand-in in tests). */
     endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-    /** The users' apps' task role: nothing beyond what the app has on the host (its S3 events prefix). */
-    appTaskRoleArn: iamRoleArn,
     /** The app image as ECS pulls it (ECR). Default: `images.app`. */
     appImage: imageRef.optional(),
     /** Task size, a pair from the Fargate size table (checked below). */
@@ -138,7 +143,7 @@ const ecsSchema = z
     taskPollIntervalMs: z.number().int().min(50).max(60_000).default(2_000),
     /** Interval of the view's refresh from ECS (a task that stopped on its own is seen within this). */
     viewRefreshIntervalMs: z.number().int().min(1_000).max(600_000).default(15_000),
-    /** Each user's EFS access points, app secret and sandbox role (src/ecs/user-resources.ts); needed to serve users. */
+    /** Each user's EFS access points, app secret, app role and sandbox role (src/ecs/user-resources.ts); needed to serve users. */
     userResources: userResourcesSchema.optional(),
   })
   .strict()
@@ -146,16 +151,18 @@ const ecsSchema = z
     const problem = fargateSizeProblem(ecs.appCpu, ecs.appMemoryMiB);
     if (problem) ctx.addIssue({ code: "custom", path: ["appMemoryMiB"], message: `with appCpu ${ecs.appCpu}: ${problem}` });
     const account = (arn: string) => arn.split(":")[4];
-    const boundary = ecs.userResources?.sandboxRoleBoundaryArn;
-    // A boundary from another account cannot be attached: IAM would refuse every sandbox role at its creation.
-    if (boundary && account(boundary) !== account(ecs.executionRoleArn)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["userResources", "sandboxRoleBoundaryArn"],
-        message:
-          `is in account ${account(boundary)}, the execution role in ${account(ecs.executionRoleArn)}: ` +
-          "both must be the deployment's account",
-      });
+    // A boundary from another account cannot be attached: IAM would refuse every such role at its creation.
+    for (const field of ["sandboxRoleBoundaryArn", "appRoleBoundaryArn"] as const) {
+      const boundary = ecs.userResources?.[field];
+      if (boundary && account(boundary) !== account(ecs.executionRoleArn)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["userResources", field],
+          message:
+            `is in account ${account(boundary)}, the execution role in ${account(ecs.executionRoleArn)}: ` +
+            "both must be the deployment's account",
+        });
+      }
     }
   });
 

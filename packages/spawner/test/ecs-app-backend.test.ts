@@ -65,6 +65,7 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
       resources: async (slug) => ({
         appAccessPointId: accessPoint([alice, bob, carol, dave].findIndex((u) => u.slug === slug) + 81),
         appSecretArn: secretArn(slug),
+        appTaskRoleArn: APP_TASK_ROLE,
       }),
     });
   const start = (b: EcsAppBackend, slug: string) =>
@@ -140,7 +141,6 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
         // Unknown to the stand-in (it refuses unknown groups as EC2 does): an app task given it would not start.
         sandboxSecurityGroup: "sg-0fffffffffffffff1",
         executionRoleArn: "arn:aws:iam::123456789012:role/openhands-ecs-execution",
-        appTaskRoleArn: APP_TASK_ROLE,
         appCpu: 256,
         appMemoryMiB: 512,
         efsFileSystemId: FILE_SYSTEM,

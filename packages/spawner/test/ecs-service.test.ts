@@ -56,7 +56,11 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 /** The resolvers EcsUserResources will provide, over the stand-in's access points and secrets. */
 const resources: EcsUserResourceResolvers = {
-  app: async (slug) => ({ appAccessPointId: appAccessPoint(slug), appSecretArn: secretArn(slug) }),
+  app: async (slug) => ({
+    appAccessPointId: appAccessPoint(slug),
+    appSecretArn: secretArn(slug),
+    appTaskRoleArn: `arn:aws:iam::123456789012:role/oh-app/oh-app-test-${slug}`,
+  }),
   sandbox: async (slug) => ({
     workspaceAccessPointId: workspaceAccessPoint(slug),
     fileSystemId: FILE_SYSTEM,
@@ -182,7 +186,6 @@ describeWithEngine("spawner service in ECS mode against the ECS stand-in (real c
         appSecurityGroup: APP_SG,
         sandboxSecurityGroup: SANDBOX_SG,
         executionRoleArn: "arn:aws:iam::123456789012:role/oh-task-execution",
-        appTaskRoleArn: "arn:aws:iam::123456789012:role/oh-app-task",
         appCpu: 256,
         appMemoryMiB: 512,
         efsFileSystemId: FILE_SYSTEM,
@@ -421,7 +424,6 @@ describe("ECS relay checks that need no engine (loopback stands for the host's a
           appSecurityGroup: APP_SG,
           sandboxSecurityGroup: SANDBOX_SG,
           executionRoleArn: "arn:aws:iam::123456789012:role/oh-task-execution",
-          appTaskRoleArn: "arn:aws:iam::123456789012:role/oh-app-task",
           efsFileSystemId: FILE_SYSTEM,
           hostPrivateAddress: HOST,
           sandboxApiKeySecret: SANDBOX_SECRET,

@@ -12,6 +12,8 @@ import {
   accessPointToken,
   MAX_ROLE_NAME_LENGTH,
   sandboxRoleName,
+  appAccessPolicy,
+  appRoleName,
   secretVersionToken,
   type UserResourceNaming,
 } from "../src/ecs/user-resources-names";
@@ -30,7 +32,6 @@ const document = (userResources?: Record<string, unknown>) => ({
     appSecurityGroup: "sg-0123456789abcdef0",
     sandboxSecurityGroup: "sg-0123456789abcdef1",
     executionRoleArn: "arn:aws:iam::123456789012:role/openhands-prod-task-execution",
-    appTaskRoleArn: "arn:aws:iam::123456789012:role/openhands-prod-app-task",
     efsFileSystemId: "fs-0123456789abcdef0",
     hostPrivateAddress: "10.0.1.17",
     sandboxApiKeySecret: "sandbox-api-key-secret-0123456789abcdef",
@@ -39,7 +40,13 @@ const document = (userResources?: Record<string, unknown>) => ({
   },
 });
 
-const valid = { deployment: "openhands-prod", sandboxRoleBoundaryArn: BOUNDARY, userSecretPrefix: "openhands/prod/users/" };
+const APP_BOUNDARY = "arn:aws:iam::123456789012:policy/openhands-prod-app-boundary";
+const valid = {
+  deployment: "openhands-prod",
+  sandboxRoleBoundaryArn: BOUNDARY,
+  appRoleBoundaryArn: APP_BOUNDARY,
+  userSecretPrefix: "openhands/prod/users/",
+};
 
 function messageOf(input: unknown): string {
   try {
@@ -58,9 +65,15 @@ const clients = () => ({
 });
 
 describe("ecs.userResources", () => {
-  it("GIVEN the infra's names THEN they parse, with the sandbox role path, access point wait and role settle time defaulted", () => {
+  it("GIVEN the infra's names THEN they parse, with the role paths, access point wait and role settle time defaulted", () => {
     const ecs = parseConfig(document(valid)).ecs!;
-    expect(ecs.userResources).toEqual({ ...valid, sandboxRolePath: "/oh-sandbox/", accessPointWaitMs: 60_000, roleSettleMs: 10_000 });
+    expect(ecs.userResources).toEqual({
+      ...valid,
+      sandboxRolePath: "/oh-sandbox/",
+      appRolePath: "/oh-app/",
+      accessPointWaitMs: 60_000,
+      roleSettleMs: 10_000,
+    });
   });
 
   it("GIVEN no userResources THEN ECS mode still parses, and EcsUserResources refuses to start, naming the field", () => {
@@ -83,6 +96,9 @@ describe("ecs.userResources", () => {
     [{ deployment: `a${"b".repeat(40)}` }, "config.ecs.userResources.deployment"],
     [{ sandboxRoleBoundaryArn: "arn:aws:iam::123456789012:role/boundary" }, "config.ecs.userResources.sandboxRoleBoundaryArn"],
     [{ sandboxRolePath: "oh-sandbox" }, "config.ecs.userResources.sandboxRolePath"],
+    [{ appRoleBoundaryArn: "arn:aws:iam::123456789012:role/boundary" }, "config.ecs.userResources.appRoleBoundaryArn"],
+    [{ appRoleBoundaryArn: undefined }, "config.ecs.userResources.appRoleBoundaryArn"],
+    [{ appRolePath: "/oh app/" }, "config.ecs.userResources.appRolePath"],
     [{ userSecretPrefix: "openhands/prod/users" }, "config.ecs.userResources.userSecretPrefix"],
     [{ userSecretPrefix: "openhands prod/" }, "config.ecs.userResources.userSecretPrefix"],
     [{ endpoints: { iam: "ftp://iam" } }, "config.ecs.userResources.endpoints.iam"],
@@ -92,9 +108,12 @@ describe("ecs.userResources", () => {
     expect(messageOf(document({ ...valid, ...change }))).toContain(field);
   });
 
-  it("GIVEN a boundary in another account than the execution role THEN it is refused (IAM could not attach it)", () => {
-    const message = messageOf(document({ ...valid, sandboxRoleBoundaryArn: "arn:aws:iam::999999999999:policy/boundary" }));
-    expect(message).toContain("config.ecs.userResources.sandboxRoleBoundaryArn");
+  it.each([
+    "sandboxRoleBoundaryArn",
+    "appRoleBoundaryArn",
+  ])("GIVEN a %s in another account than the execution role THEN it is refused (IAM could not attach it)", (field) => {
+    const message = messageOf(document({ ...valid, [field]: "arn:aws:iam::999999999999:policy/boundary" }));
+    expect(message).toContain(`config.ecs.userResources.${field}`);
     expect(message).toContain("is in account 999999999999, the execution role in 123456789012");
   });
 });
@@ -105,16 +124,36 @@ describe("user resource names", () => {
     region: "eu-central-1",
     fileSystemId: "fs-0123456789abcdef0",
     sandboxRolePath: "/oh-sandbox/",
+    appRolePath: "/oh-app/",
     userSecretPrefix: "openhands/prod/users/",
     sandboxRoleBoundaryArn: BOUNDARY,
+    eventsBucket: "oh-events",
     workspaceUid: 10001,
   });
   const slug = user(1).slug;
 
-  it("GIVEN the longest deployment the schema allows THEN the sandbox role name still fits IAM's 64 characters", () => {
-    const name = sandboxRoleName(naming(`a${"b".repeat(38)}c`), slug);
-    expect(name).toHaveLength(MAX_ROLE_NAME_LENGTH);
-    expect(() => sandboxRoleName(naming(`a${"b".repeat(39)}c`), slug)).toThrow(/longer than IAM's 64 characters/);
+  it("GIVEN the longest deployment the schema allows THEN the sandbox and app role names still fit IAM's 64 characters", () => {
+    for (const roleName of [sandboxRoleName, appRoleName]) {
+      const name = roleName(naming(`a${"b".repeat(38)}c`), slug);
+      expect(name).toHaveLength(MAX_ROLE_NAME_LENGTH);
+      expect(() => roleName(naming(`a${"b".repeat(39)}c`), slug)).toThrow(/longer than IAM's 64 characters/);
+    }
+    expect(appRoleName(naming("openhands-prod"), slug)).toBe(`oh-app-openhands-prod-${slug}`);
+  });
+
+  it("GIVEN a user THEN the app role's policy opens only their events prefix and their app access point", () => {
+    const point = "arn:aws:elasticfilesystem:eu-central-1:123456789012:access-point/fsap-0123456789abcdef0";
+    const policy = JSON.parse(appAccessPolicy(naming("openhands-prod"), slug, point));
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({ Resource: `arn:aws:s3:::oh-events/users/${slug}/*` }),
+      expect.objectContaining({ Resource: "arn:aws:s3:::oh-events", Condition: { StringLike: { "s3:prefix": [`users/${slug}/*`] } } }),
+      expect.objectContaining({
+        Resource: "arn:aws:elasticfilesystem:eu-central-1:123456789012:file-system/fs-0123456789abcdef0",
+        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": point } },
+      }),
+    ]);
+    // Path traversal into another user's prefix: a bad slug makes no policy.
+    expect(() => appAccessPolicy(naming("openhands-prod"), "../other", point)).toThrow(/not a user slug/);
   });
 
   it("GIVEN two users, two purposes or two deployments THEN the access point tokens differ, and fit EFS's 64 characters", () => {

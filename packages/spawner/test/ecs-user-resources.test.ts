@@ -18,7 +18,7 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import { type AccessPointDescription, DescribeAccessPointsCommand } from "@aws-sdk/client-efs";
-import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { GetRoleCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { describeWithEngine, ensureImage, labEngine, STAND_IN } from "@openhands-team/docker-lab";
 import { EcsStandIn } from "@openhands-team/ecs-standin";
@@ -40,6 +40,7 @@ const FILE_SYSTEM = "fs-0123456789abcdef0";
 const ACCOUNT = "123456789012";
 const FS_ARN = `arn:aws:elasticfilesystem:eu-central-1:${ACCOUNT}:file-system/${FILE_SYSTEM}`;
 const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/openhands-test-sandbox-boundary`;
+const APP_BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/openhands-test-app-boundary`;
 const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/openhands-test-task-execution`;
 const DEPLOYMENT = "openhands-test";
 const CREDENTIALS = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "stand-in-does-not-check" };
@@ -51,6 +52,26 @@ const BOUNDARY_DOCUMENT = JSON.stringify({
       Sid: "WorkspaceMountOnly",
       Effect: "Allow",
       Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+      Resource: FS_ARN,
+      Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+    },
+  ],
+});
+
+/** The infra's app boundary (apps/infra task-roles.ts): events under users/, EFS client actions through a mount target. */
+const APP_BOUNDARY_DOCUMENT = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::oh-events/users/*" },
+    {
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: "arn:aws:s3:::oh-events",
+      Condition: { StringLike: { "s3:prefix": ["users/*"] } },
+    },
+    {
+      Effect: "Allow",
+      Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
       Resource: FS_ARN,
       Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
     },
@@ -79,8 +100,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
   let ecs: EcsConfig;
   let clients: UserResourceClients;
   let ecsApi: ECSClient;
-  let appTaskRoleArn: string;
-  /** Calls made by the test's own set-up (the app task role), left out of the counts. */
+  /** Calls made by the test's own set-up, left out of the counts. */
   let setUpCalls = 0;
 
   const password = (slug: string) => userDatabasePassword(config.secrets.dbPasswordKey, slug);
@@ -118,7 +138,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
         command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30)"],
       },
       efs: { fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } }, accessPoints: {} },
-      iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT }, propagationMs: PROPAGATION_MS },
+      iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT, [APP_BOUNDARY]: APP_BOUNDARY_DOCUMENT }, propagationMs: PROPAGATION_MS },
       accessPointReadyMs: 300,
     });
     config = parseConfig({
@@ -131,7 +151,6 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
         appSecurityGroup: SECURITY_GROUP,
         sandboxSecurityGroup: SECURITY_GROUP,
         executionRoleArn: EXECUTION_ROLE,
-        appTaskRoleArn: `arn:aws:iam::${ACCOUNT}:role/openhands-test-app-task`,
         efsFileSystemId: FILE_SYSTEM,
         hostPrivateAddress: "10.251.9.1",
         sandboxApiKeySecret: "sandbox-api-key-secret-for-the-tests-0123456789",
@@ -139,6 +158,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
         userResources: {
           deployment: DEPLOYMENT,
           sandboxRoleBoundaryArn: BOUNDARY,
+          appRoleBoundaryArn: APP_BOUNDARY,
           userSecretPrefix: "openhands/test/users/",
           endpoints: { efs: standIn.endpoint, iam: standIn.endpoint, secretsManager: standIn.endpoint },
           roleSettleMs: ROLE_SETTLE_MS,
@@ -148,33 +168,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     ecs = config.ecs!;
     clients = userResourceClients(ecs, { credentials: CREDENTIALS });
     ecsApi = ecsClient(ecs, { credentials: CREDENTIALS });
-    // The app task role is the infra's (one for every app); made here through the stand-in's IAM so tasks may assume it.
-    const appRole = await clients.iam.send(
-      new CreateRoleCommand({
-        RoleName: "openhands-test-app-task",
-        AssumeRolePolicyDocument: JSON.stringify({
-          Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-      }),
-    );
-    appTaskRoleArn = appRole.Role!.Arn!;
-    setUpCalls = standIn.calls.length + 1;
-    await clients.iam.send(
-      new PutRolePolicyCommand({
-        RoleName: "openhands-test-app-task",
-        PolicyName: "app-task",
-        PolicyDocument: JSON.stringify({
-          Statement: [
-            {
-              Effect: "Allow",
-              Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
-              Resource: FS_ARN,
-              Condition: { Null: { "elasticfilesystem:AccessPointArn": "false" } },
-            },
-          ],
-        }),
-      }),
-    );
+    setUpCalls = standIn.calls.length;
   });
 
   afterAll(async () => {
@@ -295,7 +289,23 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
         Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": workspace.AccessPointArn } },
       },
     ]);
-    expect(creations()).toEqual([2, 1, 0, 1]);
+
+    // The app's own role: its boundary, its path, and a policy naming only alice's events and app access point.
+    const appRoleName = `oh-app-${DEPLOYMENT}-${alice}`;
+    const appRole = (await clients.iam.send(new GetRoleCommand({ RoleName: appRoleName }))).Role!;
+    expect(app.appTaskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/oh-app/${appRoleName}`);
+    expect(appRole).toMatchObject({ Arn: app.appTaskRoleArn, Path: "/oh-app/" });
+    expect(appRole.PermissionsBoundary?.PermissionsBoundaryArn).toBe(APP_BOUNDARY);
+    expect(JSON.parse(decodeURIComponent(appRole.AssumeRolePolicyDocument!)).Statement).toEqual(trust.Statement);
+    const appPolicy = await clients.iam.send(new GetRolePolicyCommand({ RoleName: appRoleName, PolicyName: "app-access" }));
+    const appStatements = JSON.parse(decodeURIComponent(appPolicy.PolicyDocument!)).Statement;
+    expect(appStatements.map((statement: { Resource: string }) => statement.Resource)).toEqual([
+      `arn:aws:s3:::oh-events/users/${alice}/*`,
+      "arn:aws:s3:::oh-events",
+      FS_ARN,
+    ]);
+    expect(appStatements[2].Condition).toEqual({ StringEquals: { "elasticfilesystem:AccessPointArn": appPoint.AccessPointArn } });
+    expect(creations()).toEqual([2, 1, 0, 2]);
   });
 
   test("GIVEN a user's resources WHEN asked again, or by a restarted spawner THEN nothing is created again", async () => {
@@ -308,8 +318,8 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     expect(standIn.calls.length).toBe(afterRestart);
     // A restarted spawner only looks (and puts the role's one policy again, which it cannot read back).
     const made = standIn.calls.slice(before).filter((call) => call.service && !/^(Describe|Get)/.test(call.operation));
-    expect(made.map((call) => call.operation)).toEqual(["PutRolePolicy"]);
-    expect(creations()).toEqual([2, 1, 0, 1]);
+    expect(made.map((call) => call.operation)).toEqual(["PutRolePolicy", "PutRolePolicy"]);
+    expect(creations()).toEqual([2, 1, 0, 2]);
   });
 
   test("GIVEN concurrent first calls, in one process and in two THEN each resource is created once", async () => {
@@ -317,7 +327,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     const answers = await Promise.all([...[1, 2, 3].map(() => subject.app(bob)), ...[1, 2, 3].map(() => subject.sandbox(bob))]);
     expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(2);
     expect(await ofUser(bob)).toHaveLength(2);
-    expect(creations()).toEqual([4, 2, 0, 2]);
+    expect(creations()).toEqual([4, 2, 0, 4]);
 
     // Two spawners racing: both look, both create; the loser is answered AccessPointAlreadyExists or
     // ResourceExistsException or EntityAlreadyExists and takes what the winner made.
@@ -382,7 +392,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     expect(count("PutSecretValue")).toBe(puts + 2);
   });
 
-  test("GIVEN two users THEN B's sandbox role cannot mount A's workspace, A's role can, and A's app task reads its secret", async () => {
+  test("GIVEN two users THEN B's sandbox and app roles cannot mount A's folders, A's can, and A's app task reads its secret", async () => {
     const a = await resources().sandbox(alice);
     const b = await resources().sandbox(bob);
     const write = "require('fs').writeFileSync('/workspace/proof.txt', 'written by the sandbox')";
@@ -419,12 +429,23 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
       copy,
       { accessPointId: app.appAccessPointId, path: "/.openhands" },
       {
-        taskRoleArn: appTaskRoleArn,
+        taskRoleArn: app.appTaskRoleArn,
         secretArn: app.appSecretArn,
       },
     );
     expect(appTask.containers?.[0]?.exitCode).toBe(0);
     expect(readFileSync(join(efsRoot, "users", alice, "openhands", "pass.txt"), "utf8")).toBe(password(alice));
+
+    // Cross-user reads: bob's app role mounting alice's app folder (her settings and secrets) is refused by IAM.
+    const bobsApp = await resources().app(bob);
+    const crossed = await runOnce(
+      "oh-app-cross-user",
+      "require('fs').readdirSync('/.openhands')",
+      { accessPointId: app.appAccessPointId, path: "/.openhands" },
+      { taskRoleArn: bobsApp.appTaskRoleArn },
+    );
+    expect(crossed.stopCode).toBe("TaskFailedToStart");
+    expect(crossed.stoppedReason).toMatch(/not allowed elasticfilesystem:ClientMount/);
   });
 
   test(

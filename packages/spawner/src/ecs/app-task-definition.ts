@@ -29,6 +29,8 @@ export interface AppTaskResources {
   appAccessPointId: string;
   /** The ARN of the user's Secrets Manager secret holding `appSecretString` of the user's values. */
   appSecretArn: string;
+  /** The user's app task role: their events under `users/<slug>/` and their app access point, nothing of other users. */
+  appTaskRoleArn: string;
 }
 
 /**
@@ -131,7 +133,7 @@ export function appTaskDefinition(
     runtimePlatform: { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" },
     cpu: String(ecs.appCpu),
     memory: String(ecs.appMemoryMiB),
-    taskRoleArn: ecs.appTaskRoleArn,
+    taskRoleArn: resources.appTaskRoleArn,
     executionRoleArn: ecs.executionRoleArn,
     volumes: [
       {

@@ -1,7 +1,7 @@
 /**
  * The names, tokens and documents of a user's ECS-mode resources (docs/ecs.md, sections 3 and 4), as pure functions:
  * what user-resources.ts creates and looks for, and what the infra's grants to the host role expect (access points
- * tagged `openhands-team:deployment=<deployment>`, sandbox roles under the sandbox role path with the boundary, database
+ * tagged `openhands-team:deployment=<deployment>`, sandbox and app roles under their paths with their boundaries, app
  * secrets under the user secret prefix).
  */
 import { createHash } from "node:crypto";
@@ -14,6 +14,8 @@ export const USER_TAG = "openhands-team:user";
 export const PURPOSE_TAG = "openhands-team:purpose";
 /** The sandbox role's one inline policy. */
 export const WORKSPACE_POLICY_NAME = "workspace-mount";
+/** The app role's one inline policy. */
+export const APP_POLICY_NAME = "app-access";
 export const ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com";
 /** IAM's limit on role names. */
 export const MAX_ROLE_NAME_LENGTH = 64;
@@ -25,9 +27,12 @@ export interface UserResourceNaming {
   readonly region: string;
   readonly fileSystemId: string;
   readonly sandboxRolePath: string;
+  readonly appRolePath: string;
   readonly userSecretPrefix: string;
   /** The permissions boundary's ARN: its partition and account are the deployment's. */
   readonly sandboxRoleBoundaryArn: string;
+  /** The events bucket's name (the app's OpenHands events, under `users/<slug>/`). */
+  readonly eventsBucket: string;
   /** uid and gid of the sandbox user (the agent-server image's `openhands`, 10001). */
   readonly workspaceUid: number;
 }
@@ -48,13 +53,16 @@ export function fileSystemArn(naming: UserResourceNaming): string {
   return `arn:${partition}:elasticfilesystem:${naming.region}:${account}:file-system/${naming.fileSystemId}`;
 }
 
-export function sandboxRoleName(naming: UserResourceNaming, slug: string): string {
+function roleName(naming: UserResourceNaming, slug: string, kind: "app" | "sandbox"): string {
   checkSlug(slug);
-  const name = `oh-sbx-${naming.deployment}-${slug}`;
+  const name = `oh-${kind === "app" ? "app" : "sbx"}-${naming.deployment}-${slug}`;
   if (name.length > MAX_ROLE_NAME_LENGTH)
-    throw new Error(`sandbox role name ${name} is longer than IAM's ${MAX_ROLE_NAME_LENGTH} characters`);
+    throw new Error(`${kind} role name ${name} is longer than IAM's ${MAX_ROLE_NAME_LENGTH} characters`);
   return name;
 }
+
+export const sandboxRoleName = (naming: UserResourceNaming, slug: string): string => roleName(naming, slug, "sandbox");
+export const appRoleName = (naming: UserResourceNaming, slug: string): string => roleName(naming, slug, "app");
 
 /** The user's app secret (AppSecretValues as JSON), which the app task definition names key by key. */
 export function userSecretName(naming: UserResourceNaming, slug: string): string {
@@ -111,8 +119,8 @@ export function secretVersionToken(value: string, previousId = ""): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Confused deputy: only ECS tasks of this account (on its behalf) may assume a sandbox role. */
-export function sandboxTrustPolicy(naming: UserResourceNaming): string {
+/** Confused deputy: only ECS tasks of this account (on its behalf) may assume a sandbox or app role. */
+export function taskTrustPolicy(naming: UserResourceNaming): string {
   const { partition, account } = partitionAndAccount(naming.sandboxRoleBoundaryArn);
   return JSON.stringify({
     Version: "2012-10-17",
@@ -141,6 +149,41 @@ export function workspaceMountPolicy(naming: UserResourceNaming, workspaceAccess
         Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
         Resource: fileSystemArn(naming),
         Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": workspaceAccessPointArn } },
+      },
+    ],
+  });
+}
+
+/**
+ * Cross-user reads: the role reads and writes only this user's events (`users/<slug>/`, the app's OH_EVENT_PREFIX) and
+ * mounts the file system only through this user's app access point.
+ */
+export function appAccessPolicy(naming: UserResourceNaming, slug: string, appAccessPointArn: string): string {
+  checkSlug(slug);
+  const { partition } = partitionAndAccount(naming.sandboxRoleBoundaryArn);
+  const bucket = `arn:${partition}:s3:::${naming.eventsBucket}`;
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "OwnEvents",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        Resource: `${bucket}/users/${slug}/*`,
+      },
+      {
+        Sid: "OwnEventsList",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: bucket,
+        Condition: { StringLike: { "s3:prefix": [`users/${slug}/*`] } },
+      },
+      {
+        Sid: "OwnAppFolder",
+        Effect: "Allow",
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+        Resource: fileSystemArn(naming),
+        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": appAccessPointArn } },
       },
     ],
   });

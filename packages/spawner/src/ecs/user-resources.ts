@@ -1,15 +1,16 @@
 /**
  * Each user's AWS resources in ECS mode (docs/ecs.md, sections 3 and 4), made at the user's first start and found again
- * afterwards: the app's EFS access point (root `/users/<slug>/openhands`, uid 0) and app secret (database password, JWT
- * secret and sandbox API key), which the app task definition names (AppTaskResources), and the workspace access point
- * (root `/users/<slug>/workspace`, uid 10001) with the sandbox task role allowed to mount only it (SandboxUserResources).
+ * afterwards: the app's EFS access point (root `/users/<slug>/openhands`, uid 0), app secret (database password, JWT
+ * secret and sandbox API key) and app task role (the user's events and app access point only), which the app task
+ * definition names (AppTaskResources), and the workspace access point (root `/users/<slug>/workspace`, uid 10001) with
+ * the sandbox task role allowed to mount only it (SandboxUserResources).
  *
  * Every step looks before it creates, and names, tokens and version IDs are derived from the user, so a crash between
  * two steps leaves what the next call completes, and concurrent calls for one user share one creation. The calls are
  * the ones the host role is granted (apps/infra spawner-ecs-permissions.ts): DescribeAccessPoints by file system only,
  * CreateAccessPoint tagged with the deployment, no GetSecretValue (the secret's version ID says whether it holds the
- * value), roles under the sandbox path with the boundary and without tags (no iam:TagRole), one inline policy put by
- * name (no GetRolePolicy or ListRolePolicies).
+ * value), roles under the sandbox and app paths with their boundaries and without tags (no iam:TagRole), one inline
+ * policy each, put by name (no GetRolePolicy or ListRolePolicies).
  */
 import {
   type AccessPointDescription,
@@ -46,8 +47,11 @@ import {
   accessPointRequest,
   checkSlug,
   DEPLOYMENT_TAG,
+  appAccessPolicy,
+  appRoleName,
+  APP_POLICY_NAME,
   sandboxRoleName,
-  sandboxTrustPolicy,
+  taskTrustPolicy,
   secretVersionToken,
   type UserResourceNaming,
   legacyUserSecretName,
@@ -74,9 +78,31 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const bare = (name: string) => name.replace(/Exception$/, "");
 const isAwsError = (error: unknown, name: string) => error instanceof UserResourceError && bare(error.errorName) === bare(name);
 
+type TaskRoleKind = "app" | "sandbox";
+/** The two per-user task roles: their names, inline policy names and descriptions. */
+const TASK_ROLES: Record<
+  TaskRoleKind,
+  {
+    name: (naming: UserResourceNaming, slug: string) => string;
+    policyName: string;
+    description: (slug: string, deployment: string) => string;
+  }
+> = {
+  sandbox: {
+    name: sandboxRoleName,
+    policyName: WORKSPACE_POLICY_NAME,
+    description: (slug, deployment) => `OpenHands sandboxes of user ${slug} (${deployment}): EFS mount of their workspace only`,
+  },
+  app: {
+    name: appRoleName,
+    policyName: APP_POLICY_NAME,
+    description: (slug, deployment) => `OpenHands app of user ${slug} (${deployment}): their events and app folder only`,
+  },
+};
+
 export class EcsUserResources {
   private readonly naming: UserResourceNaming;
-  private readonly boundaryArn: string;
+  private readonly roles: Record<TaskRoleKind, { path: string; boundaryArn: string }>;
   private readonly waitMs: number;
   private readonly settleMs: number;
   private readonly apps = new Map<string, Promise<AppTaskResources>>();
@@ -90,7 +116,10 @@ export class EcsUserResources {
           "(deployment, sandboxRoleBoundaryArn and userSecretPrefix from the infra's ecs output)",
       );
     }
-    this.boundaryArn = settings.sandboxRoleBoundaryArn;
+    this.roles = {
+      sandbox: { path: settings.sandboxRolePath, boundaryArn: settings.sandboxRoleBoundaryArn },
+      app: { path: settings.appRolePath, boundaryArn: settings.appRoleBoundaryArn },
+    };
     this.waitMs = settings.accessPointWaitMs;
     this.settleMs = settings.roleSettleMs;
     this.naming = {
@@ -98,17 +127,20 @@ export class EcsUserResources {
       region: options.ecs.region,
       fileSystemId: options.ecs.efsFileSystemId,
       sandboxRolePath: settings.sandboxRolePath,
+      appRolePath: settings.appRolePath,
       userSecretPrefix: settings.userSecretPrefix,
       sandboxRoleBoundaryArn: settings.sandboxRoleBoundaryArn,
+      eventsBucket: options.config.eventsBucket,
       workspaceUid: options.config.workspaceUid,
     };
   }
 
-  /** The app's access point and app secret: made on the first call, found again afterwards. */
+  /** The app's access point, app secret and the app task role that may use only them: made on the first call. */
   app(slug: string): Promise<AppTaskResources> {
     return this.once(this.apps, slug, async () => {
       const [accessPoint, secretArn] = await Promise.all([this.accessPoint(slug, "app"), this.appSecret(slug)]);
-      return { appAccessPointId: accessPoint.AccessPointId!, appSecretArn: secretArn };
+      const roleArn = await this.taskRole(slug, "app", appAccessPolicy(this.naming, slug, accessPoint.AccessPointArn!));
+      return { appAccessPointId: accessPoint.AccessPointId!, appSecretArn: secretArn, appTaskRoleArn: roleArn };
     });
   }
 
@@ -116,13 +148,13 @@ export class EcsUserResources {
   sandbox(slug: string): Promise<SandboxUserResources> {
     return this.once(this.sandboxes, slug, async () => {
       const accessPoint = await this.accessPoint(slug, "workspace");
-      const roleArn = await this.sandboxRole(slug, accessPoint.AccessPointArn!);
+      const roleArn = await this.taskRole(slug, "sandbox", workspaceMountPolicy(this.naming, accessPoint.AccessPointArn!));
       return { workspaceAccessPointId: accessPoint.AccessPointId!, fileSystemId: this.naming.fileSystemId, sandboxTaskRoleArn: roleArn };
     });
   }
 
   /**
-   * Removes what a user has outside ECS: the sandbox role (its inline policy first), both access points (their files
+   * Removes what a user has outside ECS: the sandbox and app roles (inline policies first), both access points (their files
    * stay on the file system) and the app secret, with the database secret of earlier versions (at once, without a
    * recovery window: their values derive from the slug). Whatever is already gone is skipped. Creations in flight for
    * the user finish first.
@@ -133,13 +165,16 @@ export class EcsUserResources {
     this.apps.delete(slug);
     this.sandboxes.delete(slug);
     const { efs, iam, secrets } = this.options;
-    const roleName = sandboxRoleName(this.naming, slug);
-    await this.unlessGone("NoSuchEntity", () =>
-      awsCall("DeleteRolePolicy", slug, () =>
-        iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: WORKSPACE_POLICY_NAME })),
-      ),
-    );
-    await this.unlessGone("NoSuchEntity", () => awsCall("DeleteRole", slug, () => iam.send(new DeleteRoleCommand({ RoleName: roleName }))));
+    const roleNames = (["sandbox", "app"] as const).map((kind) => TASK_ROLES[kind].name(this.naming, slug));
+    for (const kind of ["sandbox", "app"] as const) {
+      const RoleName = TASK_ROLES[kind].name(this.naming, slug);
+      await this.unlessGone("NoSuchEntity", () =>
+        awsCall("DeleteRolePolicy", slug, () =>
+          iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: TASK_ROLES[kind].policyName })),
+        ),
+      );
+      await this.unlessGone("NoSuchEntity", () => awsCall("DeleteRole", slug, () => iam.send(new DeleteRoleCommand({ RoleName }))));
+    }
     for (const purpose of ["workspace", "app"] as const) {
       const found = await this.findAccessPoint(slug, accessPointRequest(this.naming, slug, purpose).ClientToken!);
       if (!found) continue;
@@ -153,7 +188,7 @@ export class EcsUserResources {
         awsCall("DeleteSecret", slug, () => secrets.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }))),
       );
     }
-    this.options.log.info("user resources removed", { slug, role: roleName, secret: secretName });
+    this.options.log.info("user resources removed", { slug, roles: roleNames, secret: secretName });
   }
 
   /** One creation per user at a time; a failure is forgotten, so the next call tries again. */
@@ -316,10 +351,14 @@ export class EcsUserResources {
 
   // --- IAM -----------------------------------------------------------------------------------------------------
 
-  /** The user's sandbox task role, with the boundary, trusted by ECS tasks, allowed to mount only `workspaceArn`. */
-  private async sandboxRole(slug: string, workspaceArn: string): Promise<string> {
+  /**
+   * The user's task role of one kind, with its boundary, trusted by ECS tasks, with `policy` as its one inline policy
+   * (the sandbox's: mount the workspace only; the app's: the user's events and app folder only).
+   */
+  private async taskRole(slug: string, kind: TaskRoleKind, policy: string): Promise<string> {
     const { iam, log } = this.options;
-    const name = sandboxRoleName(this.naming, slug);
+    const { path, boundaryArn } = this.roles[kind];
+    const name = TASK_ROLES[kind].name(this.naming, slug);
     let role = await this.getRole(slug, name);
     if (!role) {
       try {
@@ -327,15 +366,15 @@ export class EcsUserResources {
           iam.send(
             new CreateRoleCommand({
               RoleName: name,
-              Path: this.naming.sandboxRolePath,
-              AssumeRolePolicyDocument: sandboxTrustPolicy(this.naming),
-              PermissionsBoundary: this.boundaryArn,
-              Description: `OpenHands sandboxes of user ${slug} (${this.naming.deployment}): EFS mount of their workspace only`,
+              Path: path,
+              AssumeRolePolicyDocument: taskTrustPolicy(this.naming),
+              PermissionsBoundary: boundaryArn,
+              Description: TASK_ROLES[kind].description(slug, this.naming.deployment),
             }),
           ),
         );
         role = created.Role;
-        log.info("sandbox role created", { slug, role: name });
+        log.info(`${kind} role created`, { slug, role: name });
       } catch (error) {
         if (!isAwsError(error, "EntityAlreadyExists")) throw error;
         role = await this.getRole(slug, name);
@@ -343,29 +382,23 @@ export class EcsUserResources {
       }
     }
     // Privilege escalation through a same-named role: only a role at our path with our boundary is handed to tasks.
-    if (role?.Path !== this.naming.sandboxRolePath || role.PermissionsBoundary?.PermissionsBoundaryArn !== this.boundaryArn) {
+    if (role?.Path !== path || role.PermissionsBoundary?.PermissionsBoundaryArn !== boundaryArn) {
       throw new Error(
         `role ${name} exists with path ${role?.Path} and boundary ${role?.PermissionsBoundary?.PermissionsBoundaryArn ?? "none"}, ` +
-          `not ${this.naming.sandboxRolePath} and ${this.boundaryArn}: it is not a sandbox role of this deployment`,
+          `not ${path} and ${boundaryArn}: it is not ${kind === "app" ? "an app" : "a sandbox"} role of this deployment`,
       );
     }
     // Put whenever the role is first resolved in this process: the host role cannot read the policy back, and putting
     // the same document again changes nothing.
     await awsCall("PutRolePolicy", slug, () =>
-      iam.send(
-        new PutRolePolicyCommand({
-          RoleName: name,
-          PolicyName: WORKSPACE_POLICY_NAME,
-          PolicyDocument: workspaceMountPolicy(this.naming, workspaceArn),
-        }),
-      ),
+      iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: TASK_ROLES[kind].policyName, PolicyDocument: policy })),
     );
     // IAM propagation: ECS cannot assume a role it does not see yet; wait until the role is roleSettleMs old.
     // CreateDate has whole seconds: the role may be up to a second younger than it says.
     const created = role.CreateDate instanceof Date ? role.CreateDate.getTime() + 1000 : Date.now();
     const wait = created + this.settleMs - Date.now();
     if (wait > 0) {
-      log.info("sandbox role is new: waiting for IAM to propagate it", { slug, role: name, ms: Math.min(wait, this.settleMs) });
+      log.info(`${kind} role is new: waiting for IAM to propagate it`, { slug, role: name, ms: Math.min(wait, this.settleMs) });
       await new Promise((resolve) => setTimeout(resolve, Math.min(wait, this.settleMs)));
     }
     return role.Arn!;
