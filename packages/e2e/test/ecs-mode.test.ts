@@ -57,7 +57,7 @@ const ACCOUNT = "123456789012";
 const FS_ARN = `arn:aws:elasticfilesystem:eu-central-1:${ACCOUNT}:file-system/${FILE_SYSTEM}`;
 const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/openhands-e2e-sandbox-boundary`;
 const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/openhands-e2e-task-execution`;
-const APP_TASK_ROLE = "openhands-e2e-app-task";
+const APP_BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/openhands-e2e-app-boundary`;
 /** 6 s: long enough to read the rebuilt view after the restart, short enough for the time budget. */
 const CULL_IDLE_MINUTES = 0.1;
 /** The stand-in checks that a request is signed, not the signature (it has no credentials to check it against). */
@@ -76,6 +76,21 @@ const BOUNDARY_DOCUMENT = JSON.stringify({
     {
       Effect: "Allow",
       Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+      Resource: FS_ARN,
+      Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+    },
+  ],
+});
+
+/** The permissions boundary the infra gives every app role (apps/infra task-roles.ts): events under users/, EFS client actions. */
+const APP_BOUNDARY_DOCUMENT = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::*/users/*" },
+    { Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::*", Condition: { StringLike: { "s3:prefix": ["users/*"] } } },
+    {
+      Effect: "Allow",
+      Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
       Resource: FS_ARN,
       Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
     },
@@ -139,17 +154,6 @@ async function ecs(operation: string, body: Record<string, unknown>): Promise<an
   const answer = await awsJson(`AmazonEC2ContainerServiceV20141113.${operation}`, { cluster: CLUSTER, ...body });
   if (answer.status !== 200) throw new Error(`ECS ${operation}: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body;
-}
-
-async function iam(params: Record<string, string>): Promise<string> {
-  const res = await fetch(`${standIn.endpoint}/`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", authorization: AUTHORIZATION },
-    body: new URLSearchParams({ Version: "2010-05-08", ...params }).toString(),
-  });
-  const xml = await res.text();
-  if (res.status !== 200) throw new Error(`IAM ${params.Action}: ${res.status} ${xml}`);
-  return xml;
 }
 
 /** ListTasks(startedBy) then DescribeTasks, as the spawner's backends read ECS. */
@@ -343,33 +347,10 @@ beforeAll(async () => {
     // The EFS file system is the spawner's efsRoot (the host mounts it through its own access point in ECS mode).
     efs: { fileSystems: { [FILE_SYSTEM]: { path: efsRoot, requireIam: true } }, accessPoints: {} },
     // IAM's propagation delay: a task placed on a sandbox role younger than this fails to start (the spawner waits it out).
-    iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT }, propagationMs: 1_500 },
+    iam: { policies: { [BOUNDARY]: BOUNDARY_DOCUMENT, [APP_BOUNDARY]: APP_BOUNDARY_DOCUMENT }, propagationMs: 1_500 },
     accessPointReadyMs: 300,
   });
   lap("standInStartMs");
-  // The app task role is the infra's (one for every app): trusted by ECS tasks, mounting through an access point.
-  await iam({
-    Action: "CreateRole",
-    RoleName: APP_TASK_ROLE,
-    AssumeRolePolicyDocument: JSON.stringify({
-      Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-    }),
-  });
-  await iam({
-    Action: "PutRolePolicy",
-    RoleName: APP_TASK_ROLE,
-    PolicyName: "app-task",
-    PolicyDocument: JSON.stringify({
-      Statement: [
-        {
-          Effect: "Allow",
-          Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
-          Resource: FS_ARN,
-          Condition: { Null: { "elasticfilesystem:AccessPointArn": "false" } },
-        },
-      ],
-    }),
-  });
   stack = await startStack({
     artifactsDir: ARTIFACTS,
     idleMinutes: 10,
@@ -388,7 +369,6 @@ beforeAll(async () => {
           appSecurityGroup: APP_SG,
           sandboxSecurityGroup: SANDBOX_SG,
           executionRoleArn: EXECUTION_ROLE,
-          appTaskRoleArn: `arn:aws:iam::${ACCOUNT}:role/${APP_TASK_ROLE}`,
           appCpu: 256,
           appMemoryMiB: 512,
           efsFileSystemId: FILE_SYSTEM,
@@ -402,6 +382,7 @@ beforeAll(async () => {
           userResources: {
             deployment: "openhands-e2e",
             sandboxRoleBoundaryArn: BOUNDARY,
+            appRoleBoundaryArn: APP_BOUNDARY,
             userSecretPrefix: "openhands/e2e/users/",
             endpoints: { efs: standIn.endpoint, iam: standIn.endpoint, secretsManager: standIn.endpoint },
             accessPointWaitMs: 10_000,
@@ -470,6 +451,8 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(JSON.stringify(definition)).not.toContain(env.JWT_SECRET!);
     expect(env.DB_PASS).toMatch(/.{16,}/);
     expect(env.JWT_SECRET).toMatch(/.{32,}/);
+    // Her app runs with her own role (her events and app folder only), made by the spawner with the app boundary.
+    expect(definition.taskRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/oh-app/oh-app-openhands-e2e-${alice.user.slug}`);
     // Her app mounts her own access point, made through the EFS API, tagged with her slug.
     const efs = definition.volumes[0].efsVolumeConfiguration;
     const points = await fetch(`${standIn.endpoint}/2015-02-01/access-points?FileSystemId=${FILE_SYSTEM}`, {
