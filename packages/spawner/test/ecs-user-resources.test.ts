@@ -488,6 +488,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     await subject.app(frank);
     await subject.sandbox(frank);
     expect(await ofUser(frank)).toHaveLength(2);
+    expect(standIn.iam.role(`oh-app-${DEPLOYMENT}-${frank}`)?.path).toBe("/oh-app/");
     // Earlier versions kept the database password alone, in <prefix><slug>/database.
     const legacy = `openhands/test/users/${frank}/database`;
     await clients.secrets.send(new CreateSecretCommand({ Name: legacy, SecretString: password(frank) }));
@@ -495,6 +496,7 @@ describeWithEngine("ECS user resources: access points, database secret and sandb
     await subject.remove(frank);
     expect(await ofUser(frank)).toHaveLength(0);
     expect(standIn.iam.role(`oh-sbx-${DEPLOYMENT}-${frank}`)).toBeUndefined();
+    expect(standIn.iam.role(`oh-app-${DEPLOYMENT}-${frank}`)).toBeUndefined();
     for (const name of [`openhands/test/users/${frank}/app`, legacy]) {
       await expect(clients.secrets.send(new DescribeSecretCommand({ SecretId: name }))).rejects.toMatchObject({
         name: "ResourceNotFoundException",
