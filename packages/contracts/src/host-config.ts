@@ -69,19 +69,21 @@ export interface HostEcsConfiguration {
   readonly sandboxSecurityGroup: string;
   /** The role Fargate pulls images, writes logs and reads users' app secrets with. */
   readonly executionRoleArn: string;
-  /** The users' apps' task role. */
-  readonly appTaskRoleArn: string;
   /** The EFS file system of the users' access points: the same as `efsFileSystemId`. */
   readonly fileSystemId: string;
   /** The host's own access point (root `/`): the file system policy refuses mounts without one. */
   readonly hostAccessPointId: string;
+  /** The permissions boundary every per-user app role is created with. */
+  readonly appRoleBoundaryArn: string;
+  /** IAM path of the per-user app roles, such as `/oh-app/`. */
+  readonly appRolePath: string;
   /** The permissions boundary every per-user sandbox role is created with. */
   readonly sandboxRoleBoundaryArn: string;
   /** IAM path of the per-user sandbox roles, such as `/oh-sandbox/`. */
   readonly sandboxRolePath: string;
   /** Secrets Manager name prefix of the users' app secrets, ending in `/`. */
   readonly userSecretPrefix: string;
-  /** `<name>-<environment>`: the tag of the users' access points and part of every sandbox role name. */
+  /** `<name>-<environment>`: the tag of the users' access points and part of every app and sandbox role name. */
   readonly deployment: string;
   /** The log group of users' tasks. */
   readonly taskLogGroup: string;
@@ -131,9 +133,10 @@ export const HOST_ECS_KEYS = [
   "appSecurityGroup",
   "sandboxSecurityGroup",
   "executionRoleArn",
-  "appTaskRoleArn",
   "fileSystemId",
   "hostAccessPointId",
+  "appRoleBoundaryArn",
+  "appRolePath",
   "sandboxRoleBoundaryArn",
   "sandboxRolePath",
   "userSecretPrefix",
