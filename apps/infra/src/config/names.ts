@@ -20,6 +20,9 @@ export type { HostLogGroupKey, HostSecretKey };
 /** ECS mode: IAM path of the per-user sandbox task roles the spawner creates (docs/ecs.md, section 4). */
 export const SANDBOX_ROLE_PATH = "/oh-sandbox/";
 
+/** ECS mode: IAM path of the per-user app task roles the spawner creates (docs/ecs.md, section 4). */
+export const APP_ROLE_PATH = "/oh-app/";
+
 /** ECS mode: task definition families the spawner registers, `oh-app-<slug>` and `oh-sbx-<slug>` (docs/ecs.md, section 3). */
 export const TASK_FAMILY_PREFIXES = { app: "oh-app-", sandbox: "oh-sbx-" } as const;
 

@@ -3,7 +3,7 @@ import type { Construct } from "constructs";
 import { HOST_BUNDLE_DIR, renderUserData } from "@openhands-team/bootstrap-scripts";
 import type { HostEcsConfiguration } from "@openhands-team/contracts";
 import type { DeploymentConfig } from "../config/schema";
-import { EDGE_REGION, SANDBOX_ROLE_PATH, type HostLogGroupKey, type HostSecretKey } from "../config/names";
+import { APP_ROLE_PATH, EDGE_REGION, SANDBOX_ROLE_PATH, type HostLogGroupKey, type HostSecretKey } from "../config/names";
 import { HostBundle } from "../constructs/compute/host-bundle";
 import { HostConfigParameter } from "../constructs/compute/host-config-parameter";
 import { HostFleet } from "../constructs/compute/host-fleet";
@@ -226,9 +226,10 @@ export class ComputeStack extends DeploymentStack {
       appSecurityGroup: tasks.apps,
       sandboxSecurityGroup: tasks.sandboxes,
       executionRoleArn: roles.executionRoleArn,
-      appTaskRoleArn: roles.appTaskRoleArn,
       fileSystemId: props.data.fileSystemId,
       hostAccessPointId,
+      appRoleBoundaryArn: roles.appRoleBoundaryArn,
+      appRolePath: APP_ROLE_PATH,
       sandboxRoleBoundaryArn: roles.sandboxBoundaryArn,
       sandboxRolePath: SANDBOX_ROLE_PATH,
       userSecretPrefix: this.names.userSecretPrefix,
@@ -246,7 +247,7 @@ export class ComputeStack extends DeploymentStack {
         clusterArn: cluster.clusterArn,
         clusterName: cluster.clusterName,
         executionRoleArn: roles.executionRoleArn,
-        appTaskRoleArn: roles.appTaskRoleArn,
+        appRoleBoundaryArn: roles.appRoleBoundaryArn,
         sandboxBoundaryArn: roles.sandboxBoundaryArn,
         fileSystemArn: props.data.fileSystemArn,
         userSecretPrefix: this.names.userSecretPrefix,
@@ -258,7 +259,8 @@ export class ComputeStack extends DeploymentStack {
         app_security_group: tasks.apps,
         sandbox_security_group: tasks.sandboxes,
         execution_role_arn: roles.executionRoleArn,
-        app_task_role_arn: roles.appTaskRoleArn,
+        app_role_boundary_arn: roles.appRoleBoundaryArn,
+        app_role_path: APP_ROLE_PATH,
         sandbox_role_boundary_arn: roles.sandboxBoundaryArn,
         sandbox_role_path: SANDBOX_ROLE_PATH,
         task_log_group: cluster.logGroupName,

@@ -1,6 +1,6 @@
 /**
  * ECS mode (config/example-ecs.yaml), synthesized once: the cluster and its capacity providers, the task security
- * groups, the task roles and the sandbox boundary, the access-point-only EFS policy and the spawner's part of the host
+ * groups, the execution role and the app and sandbox boundaries, the access-point-only EFS policy and the spawner's part of the host
  * role, the sandbox domain's private zone and the host's one permission in it; and the docker-mode example, which has
  * none of it.
  */
@@ -86,10 +86,27 @@ describe("GIVEN the ECS-mode example", () => {
     expect(statement(exec, "TaskLogs").Resource.join(" ")).toContain("aws_cloudwatch_log_group.user-tasks_task-logs");
   });
 
-  it("THEN the app task role has the docker app's S3 prefix and EFS only through an access point", () => {
-    const app = ecs.one("compute", "aws_iam_role_policy", (p) => p.name === "app-task").policy as string;
-    expect(statements(app).map((s) => s.Sid)).toEqual(["EventsReadWrite", "EventsList", "WorkspacesThroughAccessPoint"]);
-    expect(statement(app, "WorkspacesThroughAccessPoint").Condition.Null).toEqual({ "elasticfilesystem:AccessPointArn": "false" });
+  it("THEN there is no shared app task role: the app boundary allows the docker app's S3 prefix and EFS through an access point", () => {
+    expect(
+      ecs
+        .all("compute", "aws_iam_role")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["openhands-prod-host", "openhands-prod-task-execution"]);
+    const boundary = byName("compute", "aws_iam_policy", "openhands-prod-app-boundary");
+    expect(statements(boundary.policy).map((s) => s.Sid)).toEqual(["EventsReadWrite", "EventsList", "WorkspacesThroughAccessPoint"]);
+    expect(statement(boundary.policy, "EventsReadWrite").Action).toEqual(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]);
+    expect(statement(boundary.policy, "EventsReadWrite").Resource).toMatch(/\/users\/\*$/);
+    expect(statement(boundary.policy, "EventsList").Condition).toEqual({ StringLike: { "s3:prefix": ["users/*"] } });
+    expect(statement(boundary.policy, "WorkspacesThroughAccessPoint").Action).toEqual([
+      "elasticfilesystem:ClientMount",
+      "elasticfilesystem:ClientWrite",
+      "elasticfilesystem:ClientRootAccess",
+    ]);
+    expect(statement(boundary.policy, "WorkspacesThroughAccessPoint").Condition).toEqual({
+      Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
+      Null: { "elasticfilesystem:AccessPointArn": "false" },
+    });
   });
 
   it("THEN the sandbox boundary allows the two EFS client actions and nothing else", () => {
@@ -100,15 +117,24 @@ describe("GIVEN the ECS-mode example", () => {
     ]);
   });
 
-  it("THEN the spawner creates only bounded roles under /oh-sandbox/ and passes only task roles, only to ECS tasks", () => {
+  it("THEN the spawner creates only bounded roles under /oh-app/ and /oh-sandbox/ and passes only task roles, only to ECS tasks", () => {
     const host = ecs.one("compute", "aws_iam_role_policy", (p) => p.name === "host").policy as string;
-    const bounded = statement(host, "SandboxRolesBounded");
-    expect(bounded.Action).toEqual(["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"]);
-    expect(bounded.Resource).toMatch(/:role\/oh-sandbox\/\*$/);
-    expect(bounded.Condition.StringEquals["iam:PermissionsBoundary"]).toContain("aws_iam_policy.task-roles_sandbox-boundary");
+    for (const [sid, path, boundary] of [
+      ["AppRolesBounded", "oh-app", "app-boundary"],
+      ["SandboxRolesBounded", "oh-sandbox", "sandbox-boundary"],
+    ] as const) {
+      const bounded = statement(host, sid);
+      expect(bounded.Action).toEqual(["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"]);
+      expect(bounded.Resource).toMatch(new RegExp(`:role/${path}/\\*$`));
+      expect(bounded.Condition.StringEquals["iam:PermissionsBoundary"]).toContain(`aws_iam_policy.task-roles_${boundary}`);
+    }
+    expect(statement(host, "AppRolesLifecycle").Action).toEqual(["iam:DeleteRole", "iam:GetRole"]);
+    expect(statement(host, "AppRolesLifecycle").Resource).toMatch(/:role\/oh-app\/\*$/);
     const pass = statement(host, "PassTaskRoles");
     expect(pass.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
     expect(pass.Resource).toHaveLength(3);
+    expect(pass.Resource[0]).toContain("aws_iam_role.task-roles_execution-role");
+    expect(pass.Resource.slice(1).map((r: string) => r.replace(/^.*:role/, ""))).toEqual(["/oh-app/*", "/oh-sandbox/*"]);
     expect(statement(host, "EcsRunUserTasks").Resource.map((r: string) => r.replace(/^.*task-definition\//, ""))).toEqual([
       "oh-app-*:*",
       "oh-sbx-*:*",
@@ -149,7 +175,8 @@ describe("GIVEN the ECS-mode example", () => {
     expect(Object.keys(output).sort()).toEqual(
       [
         "app_security_group",
-        "app_task_role_arn",
+        "app_role_boundary_arn",
+        "app_role_path",
         "cluster",
         "cluster_arn",
         "execution_role_arn",

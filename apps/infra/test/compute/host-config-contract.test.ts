@@ -35,9 +35,9 @@ const RESOLVED: Record<string, string> = {
   "ecs.appSecurityGroup": "sg-0a1b2c3d4e5f60718",
   "ecs.sandboxSecurityGroup": "sg-08f7e6d5c4b3a2918",
   "ecs.executionRoleArn": `arn:aws:iam::${ACCOUNT}:role/openhands-prod-task-execution`,
-  "ecs.appTaskRoleArn": `arn:aws:iam::${ACCOUNT}:role/openhands-prod-app-task`,
   "ecs.fileSystemId": "fs-0123456789abcdef0",
   "ecs.hostAccessPointId": "fsap-0123456789abcdef0",
+  "ecs.appRoleBoundaryArn": `arn:aws:iam::${ACCOUNT}:policy/openhands-prod-app-boundary`,
   "ecs.sandboxRoleBoundaryArn": `arn:aws:iam::${ACCOUNT}:policy/openhands-prod-sandbox-boundary`,
   "ecs.taskLogGroup": "/openhands/prod/tasks",
   "ecs.sandboxZoneId": "Z08123456ABCDEFGHIJKL",
@@ -119,7 +119,7 @@ if (!ready) console.warn(`\n!!! SKIPPING the host configuration contract: ${jq ?
     const compute = (type: string, attribute: string, name: string) => synth.ref("compute", type, attribute, (b) => b.name === name);
     expect(ecs.cluster).toBe(compute("aws_ecs_cluster", "name", "openhands-prod-users"));
     expect(ecs.executionRoleArn).toBe(compute("aws_iam_role", "arn", "openhands-prod-task-execution"));
-    expect(ecs.appTaskRoleArn).toBe(compute("aws_iam_role", "arn", "openhands-prod-app-task"));
+    expect(ecs.appRoleBoundaryArn).toBe(compute("aws_iam_policy", "arn", "openhands-prod-app-boundary"));
     expect(ecs.sandboxRoleBoundaryArn).toBe(compute("aws_iam_policy", "arn", "openhands-prod-sandbox-boundary"));
     expect(ecs.taskLogGroup).toBe(compute("aws_cloudwatch_log_group", "name", "/openhands/prod/tasks"));
     expect(ecs.sandboxZoneId).toBe(synth.ref("compute", "aws_route53_zone", "zone_id", () => true));
@@ -143,6 +143,7 @@ if (!ready) console.warn(`\n!!! SKIPPING the host configuration contract: ${jq ?
     expect(ecs).toMatchObject({
       region: "eu-central-1",
       subnets: ecsExampleConfig().network.privateSubnetIds,
+      appRolePath: "/oh-app/",
       sandboxRolePath: "/oh-sandbox/",
       userSecretPrefix: "openhands/prod/users/",
       deployment: "openhands-prod",

@@ -32,9 +32,9 @@ describeTf("GIVEN the ECS-mode example synthesized", () => {
       [
         "aws_ecs_cluster.user-tasks_cluster",
         "aws_ecs_cluster_capacity_providers.user-tasks_capacity-providers",
+        "aws_iam_policy.task-roles_app-boundary",
         "aws_iam_policy.task-roles_sandbox-boundary",
         "aws_iam_role.task-roles_execution-role",
-        "aws_iam_role.task-roles_app-task-role",
         "aws_route53_zone.sandbox-zone",
       ],
     ],

@@ -1,8 +1,8 @@
 /**
  * The policy suite over the ECS-mode example (config/example-ecs.yaml): it passes, and each attack on a copy of its
- * stacks (a sandbox group opened to another source, the spawner's role creation or role passing unguarded, a wider
- * sandbox boundary, an EFS policy missing one of its three denies, the host's sandbox-zone record change unguarded) is
- * caught by its check.
+ * stacks (a sandbox group opened to another source, the spawner's app or sandbox role creation or role passing
+ * unguarded, a wider app or sandbox boundary, an EFS policy missing one of its three denies, the host's sandbox-zone
+ * record change unguarded) is caught by its check.
  */
 import { checkDeployment, type PolicyReport } from "../../src/policy";
 import { ecsExampleConfig, Template, type Json } from "../support/template";
@@ -31,7 +31,13 @@ const editPolicy = (body: Json, edit: (statements: Json[]) => void) => {
   body.policy = JSON.stringify(doc);
 };
 const hostPolicy = (s: Stacks) => resources(s, "compute", "aws_iam_role_policy").find(([, b]) => b.name === "host")![1];
-const boundary = (s: Stacks) => resources(s, "compute", "aws_iam_policy")[0]![1];
+const policyNamed = (s: Stacks, name: string) => resources(s, "compute", "aws_iam_policy").find(([, b]) => b.name === name)!;
+const boundary = (s: Stacks) => policyNamed(s, "openhands-prod-sandbox-boundary")[1];
+const appBoundary = (s: Stacks) => policyNamed(s, "openhands-prod-app-boundary")[1];
+const appBoundaryRef = (s: Stacks) => `\${aws_iam_policy.${policyNamed(s, "openhands-prod-app-boundary")[0]}.arn}`;
+/** The host role's resource of the spawner's app roles, `arn:...:role/oh-app/*`. */
+const appRoles = (s: Stacks) =>
+  bySid((JSON.parse(hostPolicy(s).policy as string) as Json).Statement as Json[], "AppRolesLifecycle").Resource;
 const fileSystemPolicy = (s: Stacks) => resources(s, "data", "aws_efs_file_system_policy")[0]![1];
 const bySid = (statements: Json[], sid: string) => statements.find((st) => st.Sid === sid)!;
 const withoutSid = (sid: string) => (s: Stacks) => editPolicy(fileSystemPolicy(s), (st) => st.splice(st.indexOf(bySid(st, sid)), 1));
@@ -102,6 +108,30 @@ describe("GIVEN the ECS-mode deployment broken on purpose", () => {
       /iam:PutRolePolicy without pinning iam:PermissionsBoundary/,
     ],
     [
+      "OHT_IAM_007",
+      "the spawner creates /oh-app/ roles without the boundary (any permission in an app's credentials)",
+      (s) => editPolicy(hostPolicy(s), (st) => delete bySid(st, "AppRolesBounded").Condition),
+      /AppRolesBounded allows iam:CreateRole without pinning iam:PermissionsBoundary/,
+    ],
+    [
+      "OHT_IAM_007",
+      "a second statement lets the spawner write /oh-app/ role policies unguarded",
+      (s) => {
+        const roles = appRoles(s);
+        editPolicy(hostPolicy(s), (st) => st.push({ Sid: "LooseAppRoles", Effect: "Allow", Action: "iam:PutRolePolicy", Resource: roles }));
+      },
+      /LooseAppRoles allows iam:PutRolePolicy without pinning iam:PermissionsBoundary/,
+    ],
+    [
+      "OHT_IAM_008",
+      "the /oh-app/ roles can be passed to any service (an app's events read from an EC2 instance or a Lambda)",
+      (s) => {
+        const roles = appRoles(s);
+        editPolicy(hostPolicy(s), (st) => st.push({ Sid: "PassAppRoles", Effect: "Allow", Action: "iam:PassRole", Resource: roles }));
+      },
+      /PassAppRoles allows iam:PassRole without pinning iam:PassedToService/,
+    ],
+    [
       "OHT_IAM_008",
       "the task roles can be passed to any service",
       (s) => editPolicy(hostPolicy(s), (st) => delete bySid(st, "PassTaskRoles").Condition),
@@ -124,6 +154,60 @@ describe("GIVEN the ECS-mode deployment broken on purpose", () => {
       "the sandbox boundary allows root access on EFS",
       (s) => editPolicy(boundary(s), (st) => st.push({ Effect: "Allow", Action: "elasticfilesystem:ClientRootAccess", Resource: "*" })),
       /allows elasticfilesystem:ClientRootAccess/,
+    ],
+    [
+      "OHT_IAM_009",
+      "the app boundary allows every S3 action",
+      (s) => editPolicy(appBoundary(s), (st) => (bySid(st, "EventsReadWrite").Action = "s3:*")),
+      /the app roles' permissions boundary allows more than .*: EventsReadWrite allows s3:\*/,
+    ],
+    [
+      "OHT_IAM_009",
+      "the app boundary lets an app read the deployment's secrets",
+      (s) =>
+        editPolicy(appBoundary(s), (st) =>
+          st.push({ Sid: "Secrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:*" }),
+        ),
+      /Secrets allows secretsmanager:GetSecretValue/,
+    ],
+    [
+      "OHT_IAM_009",
+      "the app boundary allows the events actions on every bucket and object",
+      (s) => editPolicy(appBoundary(s), (st) => (bySid(st, "EventsReadWrite").Resource = "*")),
+      /EventsReadWrite allows s3:GetObject outside <events bucket>\/users\/\*/,
+    ],
+    [
+      "OHT_IAM_009",
+      "the app boundary allows the events actions on the whole bucket (the host's objects too)",
+      (s) => editPolicy(appBoundary(s), (st) => (bySid(st, "EventsReadWrite").Resource = `${bySid(st, "EventsList").Resource}/*`)),
+      /EventsReadWrite allows s3:PutObject outside <events bucket>\/users\/\*/,
+    ],
+    [
+      "OHT_IAM_009",
+      "the app boundary lists every key of the bucket (no prefix condition)",
+      (s) => editPolicy(appBoundary(s), (st) => delete bySid(st, "EventsList").Condition),
+      /EventsList allows s3:ListBucket without an s3:prefix condition under users\//,
+    ],
+    [
+      "OHT_IAM_009",
+      "the app boundary allows EFS on every file system of the account",
+      (s) => editPolicy(appBoundary(s), (st) => (bySid(st, "WorkspacesThroughAccessPoint").Resource = "*")),
+      /WorkspacesThroughAccessPoint allows elasticfilesystem:ClientRootAccess on a wildcard resource/,
+    ],
+    [
+      "OHT_IAM_009",
+      "sandbox roles are created with the app boundary (a sandbox's credentials read the events)",
+      (s) => {
+        const ref = appBoundaryRef(s);
+        editPolicy(hostPolicy(s), (st) => (bySid(st, "SandboxRolesBounded").Condition.StringEquals["iam:PermissionsBoundary"] = ref));
+      },
+      /the permissions boundary allows more than elasticfilesystem:ClientMount and elasticfilesystem:ClientWrite: .*s3:GetObject/,
+    ],
+    [
+      "OHT_IAM_009",
+      "the sandbox boundary allows EFS on every file system of the account",
+      (s) => editPolicy(boundary(s), (st) => (st[0]!.Resource = "*")),
+      /WorkspaceMountOnly names a wildcard resource/,
     ],
     [
       "OHT_IAM_003",

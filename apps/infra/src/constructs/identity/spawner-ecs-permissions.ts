@@ -1,4 +1,4 @@
-import { SANDBOX_ROLE_PATH, TASK_FAMILY_PREFIXES } from "../../config/names";
+import { APP_ROLE_PATH, SANDBOX_ROLE_PATH, TASK_FAMILY_PREFIXES } from "../../config/names";
 import type { PolicyStatement } from "./host-role";
 import { ECS_TASKS_SERVICE } from "./task-roles";
 
@@ -27,7 +27,9 @@ export interface SpawnerEcsPermissionsProps {
   readonly clusterArn: string;
   readonly clusterName: string;
   readonly executionRoleArn: string;
-  readonly appTaskRoleArn: string;
+  /** The permissions boundary the spawner must give every app role it creates under `/oh-app/`. */
+  readonly appRoleBoundaryArn: string;
+  /** The permissions boundary the spawner must give every sandbox role it creates under `/oh-sandbox/`. */
   readonly sandboxBoundaryArn: string;
   readonly fileSystemArn: string;
   /** Secrets Manager name prefix of the users' app secrets, ending in `/`. */
@@ -36,13 +38,14 @@ export interface SpawnerEcsPermissionsProps {
 
 /**
  * ECS mode: what the spawner on the host adds to the host role. It runs users' tasks in one cluster from the `oh-app-*`
- * and `oh-sbx-*` families, creates per-user sandbox roles that can never exceed the sandbox boundary, passes only the
- * task roles and only to ECS tasks, manages the users' EFS access points of this deployment, and writes the users'
- * app secrets that the execution role hands to their apps.
+ * and `oh-sbx-*` families, creates per-user app and sandbox roles that can never exceed the app and sandbox boundaries,
+ * passes only the task roles and only to ECS tasks, manages the users' EFS access points of this deployment, and
+ * writes the users' app secrets that the execution role hands to their apps.
  */
 export function spawnerEcsStatements(p: SpawnerEcsPermissionsProps): PolicyStatement[] {
   const ecs = (resource: string) => `arn:${p.partition}:ecs:${p.region}:${p.account}:${resource}`;
   const onCluster = { ArnEquals: { "ecs:cluster": p.clusterArn } };
+  const appRoles = `arn:${p.partition}:iam::${p.account}:role${APP_ROLE_PATH}*`;
   const sandboxRoles = `arn:${p.partition}:iam::${p.account}:role${SANDBOX_ROLE_PATH}*`;
   const accessPoints = `arn:${p.partition}:elasticfilesystem:${p.region}:${p.account}:access-point/*`;
   return [
@@ -71,8 +74,17 @@ export function spawnerEcsStatements(p: SpawnerEcsPermissionsProps): PolicyState
     },
     { Sid: "EcsListUserTasks", Effect: "Allow", Action: [...ECS_CLUSTER_CONDITIONED_ACTIONS], Resource: "*", Condition: onCluster },
     { Sid: "EcsTaskDefinitions", Effect: "Allow", Action: [...ECS_RESOURCELESS_ACTIONS], Resource: "*" },
-    // Privilege escalation through a new role: any role the spawner creates or edits carries the sandbox boundary, which
-    // allows two EFS client actions; it cannot remove the boundary (no PutRolePermissionsBoundary, no DeleteRolePermissionsBoundary).
+    // Privilege escalation through a new role: any role the spawner creates or edits under /oh-app/ carries the app
+    // boundary (events under users/, EFS through an access point), under /oh-sandbox/ the sandbox boundary (two EFS client
+    // actions); it cannot remove a boundary (no PutRolePermissionsBoundary, no DeleteRolePermissionsBoundary).
+    {
+      Sid: "AppRolesBounded",
+      Effect: "Allow",
+      Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+      Resource: appRoles,
+      Condition: { StringEquals: { "iam:PermissionsBoundary": p.appRoleBoundaryArn } },
+    },
+    { Sid: "AppRolesLifecycle", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole"], Resource: appRoles },
     {
       Sid: "SandboxRolesBounded",
       Effect: "Allow",
@@ -86,7 +98,7 @@ export function spawnerEcsStatements(p: SpawnerEcsPermissionsProps): PolicyState
       Sid: "PassTaskRoles",
       Effect: "Allow",
       Action: "iam:PassRole",
-      Resource: [p.executionRoleArn, p.appTaskRoleArn, sandboxRoles],
+      Resource: [p.executionRoleArn, appRoles, sandboxRoles],
       Condition: { StringEquals: { "iam:PassedToService": ECS_TASKS_SERVICE } },
     },
     // Cross-deployment tampering: access points are created tagged with this deployment and deleted only when so tagged.

@@ -2,7 +2,13 @@ import type { PolicyCheck, PolicyResource } from "../../types";
 import { blocks, parsePolicy, referenceTo, resourcesOf, strings } from "../../graph";
 import { SSM_CORE_ACTIONS } from "../../../constructs/identity/host-role";
 import { ECS_CLUSTER_CONDITIONED_ACTIONS, ECS_RESOURCELESS_ACTIONS } from "../../../constructs/identity/spawner-ecs-permissions";
-import { SANDBOX_BOUNDARY_ACTIONS } from "../../../constructs/identity/task-roles";
+import {
+  APP_BOUNDARY_EFS_ACTIONS,
+  APP_BOUNDARY_OBJECT_ACTIONS,
+  APP_EVENTS_PREFIX,
+  SANDBOX_BOUNDARY_ACTIONS,
+} from "../../../constructs/identity/task-roles";
+import { APP_ROLE_PATH } from "../../../config/names";
 
 interface Statement {
   readonly Sid?: string;
@@ -92,12 +98,9 @@ function stackAllowStatements(r: PolicyResource): Statement[] {
   );
 }
 
-/** Whether an aws_iam_policy serves as a permissions boundary: a role names it, or a condition pins roles to it. */
-function isBoundary(r: PolicyResource): boolean {
-  const needle = referenceTo(r);
-  const roles = Object.values(resourcesOf(r.stackJson, "aws_iam_role"));
-  if (roles.some((role) => String(role.permissions_boundary ?? "").includes(needle))) return true;
-  return stackAllowStatements(r).some((s) =>
+/** Statements that pin `iam:PermissionsBoundary` to a value containing `needle`. */
+function pinningStatements(r: PolicyResource, needle: string): Statement[] {
+  return stackAllowStatements(r).filter((s) =>
     Object.values(s.Condition ?? {}).some(
       (keys) =>
         keys !== null &&
@@ -105,6 +108,67 @@ function isBoundary(r: PolicyResource): boolean {
         strings((keys as Record<string, unknown>)["iam:PermissionsBoundary"]).some((v) => v.includes(needle)),
     ),
   );
+}
+
+/**
+ * Which roles an aws_iam_policy bounds: undefined when it is no permissions boundary; "app" when it bounds only the roles
+ * the spawner creates under `/oh-app/`; "sandbox" otherwise (the sandbox roles, a role that names it, or roles anywhere:
+ * the strictest rules).
+ */
+function boundaryKind(r: PolicyResource): "app" | "sandbox" | undefined {
+  const needle = referenceTo(r);
+  const roles = Object.values(resourcesOf(r.stackJson, "aws_iam_role"));
+  const namedByRole = roles.some((role) => String(role.permissions_boundary ?? "").includes(needle));
+  const pinning = pinningStatements(r, needle);
+  if (!namedByRole && pinning.length === 0) return undefined;
+  const appRoles = `:role${APP_ROLE_PATH}`;
+  const onlyAppRoles = pinning.every((s) => strings(s.Resource).length > 0 && strings(s.Resource).every((res) => res.includes(appRoles)));
+  return !namedByRole && onlyAppRoles ? "app" : "sandbox";
+}
+
+/** Whether every resource of a statement is named without a wildcard. */
+const exactResources = (s: Statement) => strings(s.Resource).length > 0 && strings(s.Resource).every((res) => !res.includes("*"));
+
+/** Whether every resource of a statement is `<one bucket>/users/*`. */
+const eventsPrefixResources = (s: Statement) =>
+  strings(s.Resource).length > 0 &&
+  strings(s.Resource).every((res) => res.endsWith(`/${APP_EVENTS_PREFIX}*`) && !res.slice(0, -1).includes("*") && !res.startsWith("/"));
+
+/** Whether s3:ListBucket is conditioned on a key prefix under users/ (without it, it lists every key of the bucket). */
+function listsUsersPrefixOnly(s: Statement): boolean {
+  return Object.entries(s.Condition ?? {}).some(([operator, keys]) => {
+    if (!["StringLike", "StringEquals"].includes(operator) || keys === null || typeof keys !== "object") return false;
+    const prefixes = strings((keys as Record<string, unknown>)["s3:prefix"]);
+    return prefixes.length > 0 && prefixes.every((v) => v.startsWith(APP_EVENTS_PREFIX));
+  });
+}
+
+/** What an app boundary's statement allows beyond the docker app's events and EFS client actions, as findings. */
+function appBoundaryExcess(s: Statement, i: number): string[] {
+  if (s.NotAction !== undefined) return [`${label(s, i)} uses NotAction`];
+  if (s.NotResource !== undefined) return [`${label(s, i)} uses NotResource`];
+  const objects = new Set<string>(APP_BOUNDARY_OBJECT_ACTIONS);
+  const efs = new Set<string>(APP_BOUNDARY_EFS_ACTIONS);
+  return strings(s.Action).flatMap((a) => {
+    if (objects.has(a)) return eventsPrefixResources(s) ? [] : [`${label(s, i)} allows ${a} outside <events bucket>/${APP_EVENTS_PREFIX}*`];
+    if (a === "s3:ListBucket") {
+      if (!exactResources(s)) return [`${label(s, i)} allows ${a} on a wildcard resource`];
+      return listsUsersPrefixOnly(s) ? [] : [`${label(s, i)} allows ${a} without an s3:prefix condition under ${APP_EVENTS_PREFIX}`];
+    }
+    if (efs.has(a)) return exactResources(s) ? [] : [`${label(s, i)} allows ${a} on a wildcard resource`];
+    return [`${label(s, i)} allows ${a}`];
+  });
+}
+
+/** What a sandbox boundary's statement allows beyond the two EFS client actions on a named file system, as findings. */
+function sandboxBoundaryExcess(s: Statement, i: number): string[] {
+  if (s.NotAction !== undefined) return [`${label(s, i)} uses NotAction`];
+  if (s.NotResource !== undefined) return [`${label(s, i)} uses NotResource`];
+  const allowed = new Set<string>(SANDBOX_BOUNDARY_ACTIONS);
+  const excess = strings(s.Action)
+    .filter((a) => !allowed.has(a))
+    .map((a) => `${label(s, i)} allows ${a}`);
+  return exactResources(s) ? excess : [...excess, `${label(s, i)} names a wildcard resource`];
 }
 
 /** Actions that let a principal grant itself more than it was given. */
@@ -246,22 +310,29 @@ export const IAM_CHECKS: readonly PolicyCheck[] = [
   },
   {
     id: "OHT_IAM_009",
-    title: "The sandbox roles' permissions boundary allows elasticfilesystem:ClientMount and ClientWrite and nothing else",
+    title:
+      "The per-user task roles' permissions boundaries: sandboxes EFS ClientMount and ClientWrite only; " +
+      "apps their S3 events under users/ and the three EFS client actions only",
     resourceTypes: ["aws_iam_policy"],
     evaluate(r) {
-      if (!isBoundary(r)) return undefined;
+      const kind = boundaryKind(r);
+      if (!kind) return undefined;
       const statements = allowStatements(r);
       if (!statements) return "the boundary is not literal JSON";
+      if (kind === "app") {
+        // Credential abuse from an app: its role's credentials sit in the app's task, so the boundary is what they can do.
+        const bad = statements.flatMap(appBoundaryExcess);
+        const allowed = [...APP_BOUNDARY_OBJECT_ACTIONS, "s3:ListBucket"].join(", ");
+        return bad.length
+          ? `the app roles' permissions boundary allows more than ${allowed} under ${APP_EVENTS_PREFIX} and ` +
+              `${APP_BOUNDARY_EFS_ACTIONS.join(", ")} on the file system: ${bad.join("; ")}`
+          : undefined;
+      }
       // Credential abuse from a sandbox: its role's credentials sit in the sandbox, so the boundary is what they can do.
-      const allowed = new Set<string>(SANDBOX_BOUNDARY_ACTIONS);
-      const bad = statements.flatMap((s, i) =>
-        s.NotAction !== undefined
-          ? [`${label(s, i)} uses NotAction`]
-          : strings(s.Action)
-              .filter((a) => !allowed.has(a))
-              .map((a) => `${label(s, i)} allows ${a}`),
-      );
-      return bad.length ? `the permissions boundary allows more than ${[...allowed].join(" and ")}: ${bad.join("; ")}` : undefined;
+      const bad = statements.flatMap(sandboxBoundaryExcess);
+      return bad.length
+        ? `the permissions boundary allows more than ${SANDBOX_BOUNDARY_ACTIONS.join(" and ")}: ${bad.join("; ")}`
+        : undefined;
     },
   },
   {
