@@ -107,6 +107,13 @@ const without = (key: string, inner?: string): Json => {
     ["subnets", ["subnet-0123456789abcdef0", "subnet-x; reboot"], "a subnet id"],
     ["executionRoleArn", "arn:aws:iam::123456789012:policy/not-a-role", "an IAM role ARN"],
     ["sandboxRolePath", "oh-sandbox", "an IAM path"],
+    // the app roles' boundary and path reach the spawner, which creates every user's app role with them
+    ["appRoleBoundaryArn", "arn:aws:iam::123456789012:role/oh-test-app-task", "an IAM policy ARN"],
+    ["appRoleBoundaryArn", "arn:aws:iam::123456789012:policy/oh-test-app-boundary\nother", "an IAM policy ARN"],
+    ["appRoleBoundaryArn", "", "an IAM policy ARN"],
+    ["appRolePath", "oh-app", "an IAM path"],
+    ["appRolePath", "/oh-app", "an IAM path"],
+    ["appRolePath", "/oh app/", "an IAM path"],
     ["userSecretPrefix", "oh/test/users", "a Secrets Manager name prefix ending in /"],
     ["sandboxDomain", "Sandboxes.Example", "a lower-case DNS name"],
     ["fileSystemId", "fs-0123456789abcdef1", "is not efsFileSystemId"],

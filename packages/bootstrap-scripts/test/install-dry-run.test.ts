@@ -426,7 +426,6 @@ describe("install.sh in ECS mode (dry run)", () => {
       appSecurityGroup: ecs.appSecurityGroup,
       sandboxSecurityGroup: ecs.sandboxSecurityGroup,
       executionRoleArn: ecs.executionRoleArn,
-      appTaskRoleArn: ecs.appTaskRoleArn,
       efsFileSystemId: ecs.fileSystemId,
       hostPrivateAddress: "10.0.37.201",
       sandboxApiPort: 8082,
@@ -434,6 +433,8 @@ describe("install.sh in ECS mode (dry run)", () => {
       taskLogGroup: ecs.taskLogGroup,
       userResources: {
         deployment: ecs.deployment,
+        appRoleBoundaryArn: ecs.appRoleBoundaryArn,
+        appRolePath: ecs.appRolePath,
         sandboxRoleBoundaryArn: ecs.sandboxRoleBoundaryArn,
         sandboxRolePath: ecs.sandboxRolePath,
         userSecretPrefix: ecs.userSecretPrefix,
@@ -444,6 +445,8 @@ describe("install.sh in ECS mode (dry run)", () => {
     const derived = createHmac("sha256", host.secret(secretArn("db-password-key"))!)
       .update("oh-sandbox-api-key-secret:v1")
       .digest("base64url");
+    // no shared app task role: the spawner creates each user's app role under appRolePath, bound by appRoleBoundaryArn
+    expect(JSON.parse(host.file(SPAWNER_JSON)).ecs).not.toHaveProperty("appTaskRoleArn");
     expect(config.ecs.sandboxApiKeySecret).toBe(derived);
     expect(derived).toMatch(BASE64URL_32_BYTES);
     expect(derived).not.toBe(host.secret(secretArn("db-password-key")));

@@ -101,12 +101,14 @@ HOST_CONFIG_CHECKS='
          else empty end
      else "ecs.subnetCidrs: \(.ecs.subnetCidrs | tojson) is not the list of the IPv4 CIDRs of ecs.subnets (one per subnet, in order)" end),
     (("appSecurityGroup", "sandboxSecurityGroup") as $k | check(["ecs", $k]; "\\Asg-[0-9a-f]{8,17}\\z"; "a security group id")),
-    (("executionRoleArn", "appTaskRoleArn") as $k | check(["ecs", $k]; role; "an IAM role ARN")),
+    check(["ecs", "executionRoleArn"]; role; "an IAM role ARN"),
     check(["ecs", "fileSystemId"]; "\\Afs-[0-9a-f]{8,17}\\z"; "an EFS file system id"),
     (select(.ecs.fileSystemId != .efsFileSystemId)
      | "ecs.fileSystemId: \"\(.ecs.fileSystemId)\" is not efsFileSystemId \"\(.efsFileSystemId)\" (the host mounts one file system)"),
     check(["ecs", "hostAccessPointId"]; "\\Afsap-[0-9a-f]{8,17}\\z"; "an EFS access point id (fsap- and 8 to 17 hex digits)"),
-    check(["ecs", "sandboxRoleBoundaryArn"]; "\\Aarn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,512}\\z"; "an IAM policy ARN"),
+    (("appRoleBoundaryArn", "sandboxRoleBoundaryArn") as $k
+     | check(["ecs", $k]; "\\Aarn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,512}\\z"; "an IAM policy ARN")),
+    check(["ecs", "appRolePath"]; "\\A/([A-Za-z0-9+=,.@_-]+/)*\\z"; "an IAM path such as /oh-app/"),
     check(["ecs", "sandboxRolePath"]; "\\A/([A-Za-z0-9+=,.@_-]+/)*\\z"; "an IAM path such as /oh-sandbox/"),
     check(["ecs", "userSecretPrefix"]; "\\A[A-Za-z0-9_+=.@-][A-Za-z0-9/_+=.@-]{0,398}/\\z"; "a Secrets Manager name prefix ending in /"),
     check(["ecs", "deployment"]; "\\A[a-z][a-z0-9-]{1,38}[a-z0-9]\\z"; "<name>-<environment> of the deployment"),

@@ -259,7 +259,6 @@ render_spawner_config() {
       appSecurityGroup: .ecs.appSecurityGroup,
       sandboxSecurityGroup: .ecs.sandboxSecurityGroup,
       executionRoleArn: .ecs.executionRoleArn,
-      appTaskRoleArn: .ecs.appTaskRoleArn,
       efsFileSystemId: .ecs.fileSystemId,
       hostPrivateAddress: $hostAddress,
       sandboxApiPort: 8082,
@@ -268,6 +267,8 @@ render_spawner_config() {
       taskLogGroup: .ecs.taskLogGroup,
       userResources: {
         deployment: .ecs.deployment,
+        appRoleBoundaryArn: .ecs.appRoleBoundaryArn,
+        appRolePath: .ecs.appRolePath,
         sandboxRoleBoundaryArn: .ecs.sandboxRoleBoundaryArn,
         sandboxRolePath: .ecs.sandboxRolePath,
         userSecretPrefix: .ecs.userSecretPrefix
