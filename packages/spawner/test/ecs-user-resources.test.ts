@@ -73,7 +73,7 @@ const APP_BOUNDARY_DOCUMENT = JSON.stringify({
       Effect: "Allow",
       Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
       Resource: FS_ARN,
-      Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+      Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" }, Null: { "elasticfilesystem:AccessPointArn": "false" } },
     },
   ],
 });
