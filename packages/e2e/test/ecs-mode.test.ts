@@ -188,7 +188,7 @@ async function environmentOf(container: string): Promise<Record<string, string>>
 
 /**
  * A call of OpenHands' RemoteSandboxService: `api_url + path` with `X-API-Key` (`_send_runtime_api_request`), made from
- * this process for speed; the start of each sandbox is made from inside the app's task (see callsFromTask).
+ * this process to look at what the app sees and to try another person's key; the sandboxes are started by the apps.
  */
 async function sandboxApi(
   app: Record<string, string>,
@@ -207,43 +207,6 @@ async function sandboxApi(
   } catch {
     return { status: res.status, body: text };
   }
-}
-
-/** `base62.encodebytes(os.urandom(16))`: how start_sandbox names a sandbox. */
-function base62Id(): string {
-  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  let value = BigInt(`0x${randomBytes(16).toString("hex")}`);
-  let text = "";
-  while (value > 0n) {
-    text = alphabet[Number(value % 62n)] + text;
-    value /= 62n;
-  }
-  return text;
-}
-
-/** `start_sandbox` with the default remote spec (remote_sandbox_spec_service.py) and `_init_environment`, web_url set. */
-function startRequest(app: Record<string, string>, sessionId: string): Record<string, unknown> {
-  return {
-    image: `${app.AGENT_SERVER_IMAGE_REPOSITORY}:${app.AGENT_SERVER_IMAGE_TAG}`,
-    command: ["/usr/local/bin/openhands-agent-server", "--port", "60000"],
-    working_dir: "/workspace",
-    environment: {
-      OH_VSCODE_PORT: "60001",
-      OH_CONVERSATIONS_PATH: "/workspace/conversations",
-      OH_BASH_EVENTS_DIR: "/workspace/bash_events",
-      OH_ENABLE_VNC: "0",
-      LOG_JSON: "true",
-      OH_WEBHOOKS_0_BASE_URL: `${app.OH_WEB_URL}/api/v1/webhooks`,
-      OH_ALLOW_CORS_ORIGINS_0: app.OH_WEB_URL,
-      WORKER_1: "12000",
-      WORKER_2: "12001",
-    },
-    session_id: sessionId,
-    resource_factor: 1,
-    run_as_user: 10001,
-    run_as_group: 10001,
-    fs_group: 10001,
-  };
 }
 
 /** The identity headers the edge adds for `user` on `host`, signed with the stack's key. */
@@ -490,30 +453,44 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
   });
 
   test(
-    "WHEN each person's OpenHands starts a sandbox through the remote sandbox API (key from its task's environment) THEN it runs as " +
-      "a FARGATE_SPOT task of theirs, with their own workspace",
+    "WHEN each person's browser asks their OpenHands for a sandbox THEN the app starts it through the remote sandbox API (key " +
+      "from its task's environment), and it runs as a FARGATE_SPOT task of theirs, with their own workspace",
     async () => {
       clock = Date.now();
       await Promise.all(
         (["alice", "bob"] as const).map(async (login) => {
           const person = people[login];
           const app = person.app!.env;
-          const id = base62Id();
-          // The start is made from inside the app's task (its address in the task subnet), as OpenHands makes it.
-          const [started] = await callsFromTask(person.app!.task.containers![0]!.runtimeId!, [
-            {
-              url: `${app.OH_SANDBOX_API_URL}/start`,
-              method: "POST",
-              headers: { "X-API-Key": app.OH_SANDBOX_API_KEY!, "content-type": "application/json" },
-              body: JSON.stringify(startRequest(app, id)),
-            },
-          ]);
-          expect(started!.status).toBe(200);
-          expect(JSON.parse(started!.body)).toMatchObject({ session_id: id, status: "starting" });
-          const runtime = await eventually(`the sandbox of ${login} running`, async () => {
-            const answer = await sandboxApi(app, "GET", `/sessions/${id}`);
-            return answer.status === 200 && answer.body.status === "running" ? (answer.body as Runtime) : undefined;
+          // The browser calls its app (POST /api/v1/sandboxes, through the edge and the proxy); the app fake's
+          // RemoteSandboxService makes the POST /start from its task's address, as OpenHands 1.11.0 does.
+          const fromApp = (path: string, method = "GET") =>
+            person.browser.page.evaluate(
+              async ([target, verb]) => {
+                const res = await fetch(target!, { method: verb! });
+                return { status: res.status, body: await res.json() };
+              },
+              [path, method],
+            );
+          const started = await fromApp("/api/v1/sandboxes", "POST");
+          expect(started).toMatchObject({ status: 200, body: { status: "STARTING", exposed_urls: null } });
+          const id = started.body.id as string;
+          const running = await eventually(`the sandbox of ${login} running, as the app sees it`, async () => {
+            const answer = await fromApp(`/api/v1/sandboxes?id=${encodeURIComponent(id)}`);
+            return answer.body?.[0]?.status === "RUNNING" ? answer.body[0] : undefined;
           });
+          const runtime = (await sandboxApi(app, "GET", `/sessions/${id}`)).body as Runtime;
+          expect(runtime).toMatchObject({ session_id: id, status: "running", session_api_key: running.session_api_key });
+          // The app derives the four service URLs from the runtime's url (subdomain mode, _build_service_url): the sandbox
+          // names `[vscode-|work-1-|work-2-]<p>-<slug>.<sandbox domain>`. The proxy rewrites them in the app's answer into
+          // the public runtime hosts of route ports p to p+3, the only names a browser is given.
+          const port = Number(/^(\d+)-/.exec(new URL(runtime.url).hostname)![1]);
+          expect(running.exposed_urls.map((url: { name: string; url: string }) => [url.name, new URL(url.url).origin])).toEqual(
+            ["AGENT_SERVER", "VSCODE", "WORKER_1", "WORKER_2"].map((service, offset) => [
+              service,
+              `https://${port + offset}-${person.user.slug}.${RUNTIME_DOMAIN}`,
+            ]),
+          );
+          expect(JSON.stringify(running)).not.toContain(SANDBOX_DOMAIN);
           const [task] = await tasksStartedBy(`sbx/${person.user.slug}`);
           expect(task).toMatchObject({ group: `sbx:${id}`, capacityProviderName: "FARGATE_SPOT", lastStatus: "RUNNING" });
           person.sandbox = { id, runtime, task: task!, ip: privateIp(task!), container: task!.containers![0]!.runtimeId! };

@@ -3,8 +3,10 @@
  * OpenAI-compatible LLM gateway, one of each, plus the docker-py 7.1.0 replay the app uses. See README.md.
  */
 export { startOpenHandsApp, type OpenHandsAppOptions, type RunningOpenHandsApp } from "./app/server";
-export { readAppConfig, DEFAULT_EXPOSED_PORTS, type AppConfig } from "./app/config";
+export { readAppConfig, DEFAULT_EXPOSED_PORTS, REMOTE_SPEC_INITIAL_ENV, type AppConfig } from "./app/config";
+export { buildServiceUrl, RemoteSandboxService, REMOTE_AGENT_SERVER_COMMAND, remoteStatusOf } from "./app/remote-sandboxes";
 export {
+  base62,
   sandboxStatusOf,
   DockerSandboxService,
   SandboxError,

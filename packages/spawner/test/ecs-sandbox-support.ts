@@ -4,6 +4,7 @@
  * request for what no well-behaved client sends (oversized and malformed bodies).
  */
 import { request } from "node:http";
+import { base62, REMOTE_AGENT_SERVER_COMMAND, REMOTE_SPEC_INITIAL_ENV } from "@openhands-team/openhands-fakes";
 
 /** What `_send_runtime_api_request` gets back: the status and the JSON body (or the text when not JSON). */
 export interface ApiAnswer {
@@ -12,16 +13,7 @@ export interface ApiAnswer {
 }
 
 /** `remote_sandbox_spec_service.py`'s default spec (command and initial_env), the agent-server image aside. */
-export const DEFAULT_SPEC = {
-  command: ["/usr/local/bin/openhands-agent-server", "--port", "60000"],
-  initialEnv: {
-    OH_VSCODE_PORT: "60001",
-    OH_CONVERSATIONS_PATH: "/workspace/conversations",
-    OH_BASH_EVENTS_DIR: "/workspace/bash_events",
-    OH_ENABLE_VNC: "0",
-    LOG_JSON: "true",
-  },
-};
+export const DEFAULT_SPEC = { command: REMOTE_AGENT_SERVER_COMMAND, initialEnv: REMOTE_SPEC_INITIAL_ENV };
 
 /** One user's app as the remote sandbox service sees it: `api_url`, `api_key` and `web_url`. */
 export class RemoteSandboxCalls {
@@ -109,29 +101,11 @@ export class RemoteSandboxCalls {
   }
 }
 
-/**
- * `_build_service_url` of remote_sandbox_service.py: path mode when the url's path starts with `/<runtime_id>`,
- * otherwise subdomain mode, `<scheme>://<name>-<netloc><path>`.
- */
-export function buildServiceUrl(url: string, serviceName: string, runtimeId: string): string {
-  const match = /^([a-z]+):\/\/([^/]+)(\/.*)?$/.exec(url);
-  if (!match) throw new Error(`not a url: ${url}`);
-  const [, scheme, netloc, path = "/"] = match;
-  if (path.startsWith(`/${runtimeId}`)) return `${scheme}://${netloc}/${runtimeId}/${serviceName}`;
-  return `${scheme}://${serviceName}-${netloc}${path}`;
-}
+/** `_build_service_url` of remote_sandbox_service.py (the app fake's, which follows it). */
+export { buildServiceUrl } from "@openhands-team/openhands-fakes";
 
 /** `base62.encodebytes(os.urandom(16))`, as start_sandbox names a sandbox. */
-export function base62Id(): string {
-  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  let value = BigInt(`0x${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex")}`);
-  let text = "";
-  while (value > 0n) {
-    text = alphabet[Number(value % 62n)] + text;
-    value /= 62n;
-  }
-  return text || "0";
-}
+export const base62Id = (): string => base62(16);
 
 /** A request as written, for bodies a client library would not send; resolves with the answer (or the socket's end). */
 export function rawRequest(

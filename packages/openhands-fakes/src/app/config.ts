@@ -41,7 +41,29 @@ export interface AppConfig {
   readonly jwtSecret: string;
   readonly sandboxStartupTimeoutSeconds: number;
   readonly sandboxStartupPollSeconds: number;
+  /** RemoteSandboxServiceInjector's fields (`OH_SANDBOX_API_URL`, ...); set only when that injector is the KIND. */
+  readonly remote?: RemoteSandboxSettings;
 }
+
+export interface RemoteSandboxSettings {
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly resourceFactor: number;
+  readonly runtimeClass: string;
+}
+
+/** remote_sandbox_spec_service.py: the default spec's initial_env (the agent-server on 60000, VS Code on 60001). */
+export const REMOTE_SPEC_INITIAL_ENV: Readonly<Record<string, string>> = {
+  OPENVSCODE_SERVER_ROOT: "/openhands/.openvscode-server",
+  OH_VSCODE_PORT: "60001",
+  OH_ENABLE_VNC: "0",
+  LOG_JSON: "true",
+  OH_CONVERSATIONS_PATH: "/workspace/conversations",
+  OH_BASH_EVENTS_DIR: "/workspace/bash_events",
+};
+
+/** `OH_SANDBOX_KIND` names RemoteSandboxServiceInjector (its class name or dotted path, as env_parser accepts). */
+export const isRemoteKind = (kind: string | undefined): boolean => !!kind && /RemoteSandboxServiceInjector$/.test(kind);
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -107,11 +129,17 @@ function agentServerImage(env: Env, version: AppVersion): string {
   return `${repository}:${tag}`;
 }
 
-/** `docker_sandbox_spec_service.get_default_sandbox_specs` initial_env (L40-49) and `get_agent_server_env` (L72-100). */
+/**
+ * `docker_sandbox_spec_service.get_default_sandbox_specs` initial_env (L40-49) and `get_agent_server_env` (L72-100);
+ * with `OH_SANDBOX_SPEC_KIND=RemoteSandboxSpecServiceInjector`, remote_sandbox_spec_service.py's initial_env instead.
+ */
 function sandboxSpecEnv(env: Env): Record<string, string> {
   const forwarded = Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => /^(LLM_|LMNR_)/.test(entry[0]) && entry[1] !== undefined),
   );
+  if (/RemoteSandboxSpecServiceInjector$/.test(env.OH_SANDBOX_SPEC_KIND ?? "")) {
+    return { ...REMOTE_SPEC_INITIAL_ENV, ...forwarded, ...(jsonObject(env, "OH_AGENT_SERVER_ENV") ?? {}) };
+  }
   return {
     OPENVSCODE_SERVER_ROOT: "/openhands/.openvscode-server",
     OH_ENABLE_VNC: "0",
@@ -159,7 +187,8 @@ export function readAppConfig(version: AppVersion, env: Env): AppConfig {
     containerNamePrefix: sandboxEnv.OH_SANDBOX_CONTAINER_NAME_PREFIX ?? "oh-agent-server-",
     containerUrlPattern: pattern,
     hostPort: integer(sandboxEnv, "OH_SANDBOX_HOST_PORT", 3000, 1),
-    maxNumSandboxes: integer(sandboxEnv, "OH_SANDBOX_MAX_NUM_SANDBOXES", 5),
+    // The Docker injector's default is 5, the remote one's 10.
+    maxNumSandboxes: integer(sandboxEnv, "OH_SANDBOX_MAX_NUM_SANDBOXES", isRemoteKind(kind) ? 10 : 5),
     startupGraceSeconds: integer(sandboxEnv, "OH_SANDBOX_STARTUP_GRACE_SECONDS", 15),
     extraHosts: jsonObject(sandboxEnv, "OH_SANDBOX_EXTRA_HOSTS") ?? { "host.docker.internal": "host-gateway" },
     mounts,
@@ -179,5 +208,18 @@ export function readAppConfig(version: AppVersion, env: Env): AppConfig {
     jwtSecret: env.JWT_SECRET || randomBytes(32).toString("base64url"),
     sandboxStartupTimeoutSeconds: integer(env, "OH_APP_CONVERSATION_SANDBOX_STARTUP_TIMEOUT", 120, 1),
     sandboxStartupPollSeconds: integer(env, "OH_APP_CONVERSATION_SANDBOX_STARTUP_POLL_FREQUENCY", 2, 0),
+    ...(isRemoteKind(kind) ? { remote: remoteSettings(sandboxEnv) } : {}),
   };
+}
+
+/** RemoteSandboxServiceInjector: `api_url` and `api_key` are required (pydantic refuses the injector without them). */
+function remoteSettings(env: Env): RemoteSandboxSettings {
+  const apiUrl = env.OH_SANDBOX_API_URL?.trim();
+  const apiKey = env.OH_SANDBOX_API_KEY?.trim();
+  if (!apiUrl || !/^https?:\/\//.test(apiUrl))
+    throw new Error(`OH_SANDBOX_API_URL: "${apiUrl ?? ""}" is required and must be an http(s) URL`);
+  if (!apiKey) throw new Error("OH_SANDBOX_API_KEY: required by RemoteSandboxServiceInjector");
+  const factor = Number(env.OH_SANDBOX_RESOURCE_FACTOR ?? "1");
+  if (!(factor > 0)) throw new Error(`OH_SANDBOX_RESOURCE_FACTOR: "${env.OH_SANDBOX_RESOURCE_FACTOR}" is not a positive number`);
+  return { apiUrl, apiKey, resourceFactor: factor, runtimeClass: env.OH_SANDBOX_RUNTIME_CLASS?.trim() || "gvisor" };
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { call } from "../http";
 import type { AppConfig } from "./config";
-import { SandboxError, type DockerSandboxService, type SandboxInfo } from "./sandboxes";
+import { SandboxError, type SandboxInfo, type SandboxService } from "./sandboxes";
 import { storedLlm, type SettingsStore } from "./settings";
 import { signToken } from "./tokens";
 
@@ -65,7 +65,7 @@ export class ConversationService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly sandboxes: DockerSandboxService,
+    private readonly sandboxes: SandboxService,
     private readonly settings: SettingsStore,
   ) {}
 

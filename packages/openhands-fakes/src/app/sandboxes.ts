@@ -102,6 +102,19 @@ function envOf(container: DockerContainer): Record<string, string | null> {
   return out;
 }
 
+/** What the routers and the conversation service use of a sandbox service (sandbox_service.py's SandboxService). */
+export type SandboxService = Pick<
+  DockerSandboxService,
+  | "searchSandboxes"
+  | "getSandbox"
+  | "getSandboxBySessionApiKey"
+  | "startSandbox"
+  | "resumeSandbox"
+  | "pauseSandbox"
+  | "deleteSandbox"
+  | "waitForSandboxRunning"
+>;
+
 export class DockerSandboxService {
   readonly docker: DockerPy;
   private imageChecked = false;
@@ -347,27 +360,36 @@ export class DockerSandboxService {
     }
   }
 
-  /**
-   * sandbox_service.py L95-125 `wait_for_sandbox_running`: poll until RUNNING and `/alive` answers; ERROR or a
-   * vanished sandbox fail at once; the timeout fails too.
-   */
-  async waitForSandboxRunning(sandboxId: string, timeoutSeconds: number, pollSeconds: number): Promise<SandboxInfo> {
-    const start = Date.now();
-    while (Date.now() - start <= timeoutSeconds * 1000) {
-      const sandbox = await this.getSandbox(sandboxId);
-      if (!sandbox) throw new SandboxError(`Sandbox not found: ${sandboxId}`);
-      if (sandbox.status === "ERROR") throw new SandboxError(`Sandbox entered error state: ${sandboxId}`);
-      if (sandbox.status === "RUNNING") {
-        const agentUrl = sandbox.exposed_urls?.find((url) => url.name === "AGENT_SERVER")?.url;
-        if (!agentUrl) return sandbox;
-        const alive = await call({ method: "GET", url: `${agentUrl.replace(/\/$/, "")}/alive`, timeoutMs: 5000 }).then(
-          (reply) => reply.status < 300,
-          () => false,
-        );
-        if (alive) return sandbox;
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.max(pollSeconds * 1000, 100)));
-    }
-    throw new SandboxError(`Sandbox failed to start within ${timeoutSeconds}s: ${sandboxId}`);
+  waitForSandboxRunning(sandboxId: string, timeoutSeconds: number, pollSeconds: number): Promise<SandboxInfo> {
+    return waitForSandboxRunning((id) => this.getSandbox(id), sandboxId, timeoutSeconds, pollSeconds);
   }
+}
+
+/**
+ * sandbox_service.py L95-125 `wait_for_sandbox_running` (the base class's, for every sandbox service): poll until
+ * RUNNING and `/alive` answers; ERROR or a vanished sandbox fail at once; the timeout fails too.
+ */
+export async function waitForSandboxRunning(
+  getSandbox: (id: string) => Promise<SandboxInfo | null>,
+  sandboxId: string,
+  timeoutSeconds: number,
+  pollSeconds: number,
+): Promise<SandboxInfo> {
+  const start = Date.now();
+  while (Date.now() - start <= timeoutSeconds * 1000) {
+    const sandbox = await getSandbox(sandboxId);
+    if (!sandbox) throw new SandboxError(`Sandbox not found: ${sandboxId}`);
+    if (sandbox.status === "ERROR") throw new SandboxError(`Sandbox entered error state: ${sandboxId}`);
+    if (sandbox.status === "RUNNING") {
+      const agentUrl = sandbox.exposed_urls?.find((url) => url.name === "AGENT_SERVER")?.url;
+      if (!agentUrl) return sandbox;
+      const alive = await call({ method: "GET", url: `${agentUrl.replace(/\/$/, "")}/alive`, timeoutMs: 5000 }).then(
+        (reply) => reply.status < 300,
+        () => false,
+      );
+      if (alive) return sandbox;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(pollSeconds * 1000, 100)));
+  }
+  throw new SandboxError(`Sandbox failed to start within ${timeoutSeconds}s: ${sandboxId}`);
 }

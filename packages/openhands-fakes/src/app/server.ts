@@ -22,7 +22,8 @@ import type { AppVersion } from "../versions";
 import { readAppConfig, type AppConfig } from "./config";
 import { ConversationService, uuidHex } from "./conversations";
 import { handleMcp } from "./mcp";
-import { DockerSandboxService, SandboxError, type SandboxInfo } from "./sandboxes";
+import { RemoteSandboxService } from "./remote-sandboxes";
+import { DockerSandboxService, SandboxError, type SandboxInfo, type SandboxService } from "./sandboxes";
 import { loadSettings, SettingsStore, storeSettings, type Settings } from "./settings";
 import { APP_JS, INDEX_HTML } from "./spa";
 import { verifyToken } from "./tokens";
@@ -63,7 +64,7 @@ export interface RunningOpenHandsApp {
   readonly webhooks: string[];
   /** X-OpenHands-ServerConversation-ID of each MCP call. */
   readonly mcpCalls: string[];
-  readonly sandboxes: DockerSandboxService;
+  readonly sandboxes: SandboxService;
   readonly conversations: ConversationService;
   settings: Settings | undefined;
   close(): Promise<void>;
@@ -83,7 +84,7 @@ export async function startOpenHandsApp(options: OpenHandsAppOptions): Promise<R
     options.stateDir ?? (options.version === "1.7.0" ? env.FILE_STORE_PATH : (env.OH_PERSISTENCE_DIR ?? env.FILE_STORE_PATH));
   const settingsStore = new SettingsStore(stateDir);
   if (options.settings) settingsStore.store(options.settings);
-  const sandboxes = new DockerSandboxService(config, options.docker);
+  const sandboxes: SandboxService = config.remote ? new RemoteSandboxService(config) : new DockerSandboxService(config, options.docker);
   const conversations = new ConversationService(config, sandboxes, settingsStore);
   for (const [provider, token] of Object.entries(options.providerTokens ?? {})) conversations.providerTokens.set(provider, token);
   const requests: SeenRequest[] = [];
