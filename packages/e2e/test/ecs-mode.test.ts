@@ -396,7 +396,7 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     expect(env).toMatchObject({
       OH_SANDBOX_KIND: "RemoteSandboxServiceInjector",
       OH_SANDBOX_API_URL: `http://${HOST}:${SANDBOX_API_PORT}`,
-      OH_WEB_URL: `https://${APP_HOST}`,
+      OH_WEB_URL: `http://${HOST}:${RELAY_PORT}`,
     });
     expect(env.OH_SANDBOX_API_KEY).toMatch(/.{32,}/);
     // Her database password, JWT secret and sandbox API key came from the secret the spawner wrote through Secrets
@@ -691,6 +691,51 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
     });
     expect(foreign).toEqual({ status: 401, body: JSON.stringify({ detail: "Unauthorized" }) });
   });
+
+  test(
+    "GIVEN alice's app WHEN her browser starts a conversation THEN her OpenHands starts a sandbox through the remote API and " +
+      "creates the conversation on its agent-server through the proxy's internal listener",
+    async () => {
+      const alice = people.alice;
+      const app = alice.app!.task.containers![0]!.runtimeId!;
+      // A person's sandbox n takes the route ports 40000 + 4n to + 3: her second is named 40004-<slug>. The private zone's
+      // wildcard record resolves any such name; /etc/hosts has no wildcard, so the name is written in beforehand.
+      const name = `40004-${alice.user.slug}.${SANDBOX_DOMAIN}`;
+      resolveSandboxNamesIn(app, [name]);
+      const fromApp = (path: string, init: { method?: string; body?: string } = {}) =>
+        alice.browser.page.evaluate(
+          async ([target, method, body]) => {
+            const res = await fetch(target!, {
+              method: method!,
+              ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
+            });
+            return { status: res.status, body: await res.json() };
+          },
+          [path, init.method ?? "GET", init.body ?? ""],
+        );
+      const started = await fromApp("/api/v1/app-conversations", { method: "POST", body: "{}" });
+      expect(started).toMatchObject({ status: 200, body: { status: "WORKING" } });
+      const task = await eventually(
+        "alice's conversation ready",
+        async () => {
+          const [answer] = (await fromApp(`/api/v1/app-conversations/start-tasks?ids=${started.body.id}`)).body;
+          if (answer?.status === "ERROR") throw new Error(`the conversation failed to start: ${answer.detail}`);
+          return answer?.status === "READY" ? answer : undefined;
+        },
+        60_000,
+      );
+      // The agent-server's URL the app used is the sandbox name; the browser is given its public runtime host.
+      expect(task.agent_server_url).toBe(`https://40004-${alice.user.slug}.${RUNTIME_DOMAIN}`);
+      const runtime = (await sandboxApi(alice.app!.env, "GET", `/sessions/${task.sandbox_id}`)).body as Runtime;
+      expect(runtime).toMatchObject({ status: "running", url: `http://${name}` });
+      // The app's calls went through nginx's internal listener: its /alive wait and the conversation's creation, whose
+      // agent connected to the MCP server at the app's web_url: the relay, not the login-gated public app host.
+      const access = readFileSync(join(stack.logDir, "nginx-access.log"), "utf8");
+      expect(access).toContain(`"GET ${name} /alive`);
+      expect(access).toContain(`"POST ${name} /api/conversations`);
+      expect(await tasksStartedBy(`sbx/${alice.user.slug}`)).toHaveLength(2);
+    },
+  );
 
   test("GIVEN the spawner restarted with a 6 s idle limit WHEN nobody works THEN the cull stops every app and sandbox task", async () => {
     // Nobody works: the browsers close (alice's page polled her app through the proxy, which counts as activity).

@@ -194,7 +194,8 @@ describeWithEngine("ECS app backend: users' apps as tasks of the ECS stand-in on
       OH_SANDBOX_SPEC_KIND: "RemoteSandboxSpecServiceInjector",
       OH_SANDBOX_API_URL: `http://${HOST_ADDRESS}:8082`,
       OH_SANDBOX_API_KEY: sandboxApiKey(SANDBOX_SECRET, alice.slug),
-      OH_WEB_URL: "https://openhands.example.com",
+      // The relay, not the public app host: sandboxes get <web_url>/mcp/mcp and the secrets lookup from it.
+      OH_WEB_URL: `http://${HOST_ADDRESS}:3000`,
       OH_SANDBOX_MAX_NUM_SANDBOXES: "3",
       OH_EVENT_PREFIX: `users/${alice.slug}`,
       OH_PERSISTENCE_DIR: "/.openhands",

@@ -39,6 +39,8 @@ const SANDBOX_SG = "sg-0b0b0b0b0b0b0b0b0";
 const FILE_SYSTEM = "fs-0c0c0c0c0c0c0c0c0";
 const CALLBACK = "10.253.0.1";
 const RELAY_PORT = 3000;
+/** The app host's origin: the one the sandboxes' agent-servers admit (the spawner sets it, whatever an app asks). */
+const APP_ORIGIN = "https://openhands.example.com";
 const DOMAIN = "sandboxes.internal";
 const slug = (n: number) => slugForSub(`00000000-0000-4000-8000-${String(n).padStart(12, "0")}`);
 const accessPoint = (who: string) => `fsap-${createHash("sha256").update(who).digest("hex").slice(0, 17)}`;
@@ -80,6 +82,7 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
       }),
       sandboxesPerUser: 2,
       relayPort: RELAY_PORT,
+      corsOrigins: [APP_ORIGIN],
       taskSize: { cpu: "512", memory: "1024" },
       stopTimeoutSeconds: 2,
       refreshIntervalMs: 500,
@@ -227,7 +230,8 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
     expect(env).toMatchObject({
       OH_SESSION_API_KEYS_0: a1First.key,
       OH_WEBHOOKS_0_BASE_URL: `http://${CALLBACK}:${RELAY_PORT}/api/v1/webhooks`,
-      OH_ALLOW_CORS_ORIGINS_0: `https://${alice}.oh.example.com`,
+      // The app asked for its web_url; the agent-server admits the app host's origin alone.
+      OH_ALLOW_CORS_ORIGINS_0: APP_ORIGIN,
       OH_VSCODE_PORT: "60001",
       WORKER_1: "12000",
     });
@@ -574,6 +578,7 @@ describe("ECS sandbox service: the rules that need no engine", () => {
       userResources: async () => ({ workspaceAccessPointId: "", fileSystemId: "", sandboxTaskRoleArn: "" }),
       sandboxesPerUser: 2,
       relayPort: 3000,
+      corsOrigins: [APP_ORIGIN],
       log: createLogger({ level: "error" }),
     };
     expect(() => new EcsSandboxBackend({ ...options, sandboxesPerUser: 1 })).toThrow(/sandboxesPerUser 1 is too small/);

@@ -91,8 +91,10 @@ function appTaskValues(config: SpawnerConfig, ecs: EcsConfig, slug: string, data
     env.push(["OH_SANDBOX_API_URL", `http://${ecs.hostPrivateAddress}:${ecs.sandboxApiPort}`]);
     // The key names the user: the sandbox API answers only for this user's sandboxes.
     env.push(["OH_SANDBOX_API_KEY", sandboxApiKey(ecs.sandboxApiKeySecret, slug)]);
-    // Set: CORS names the app host and no /list poller runs; the sandbox API points webhooks at the relay instead.
-    env.push(["OH_WEB_URL", `https://${config.appHost}`]);
+    // The relay on the host, never the public app host: OpenHands gives sandboxes <web_url>/mcp/mcp and
+    // <web_url>/api/v1/webhooks/secrets, and through the login-gated edge an agent's MCP connection fails and with it
+    // the conversation. Set, no /list poller runs; CORS still names the app host (OH_PERMITTED_CORS_ORIGINS_0).
+    env.push(["OH_WEB_URL", `http://${ecs.hostPrivateAddress}:${config.network.relayPort}`]);
   }
   return env;
 }

@@ -75,6 +75,11 @@ export interface EcsSandboxBackendOptions {
   readonly recordsPerUser?: number;
   /** Port the webhook relay listens on at the placement's callback address. */
   readonly relayPort: number;
+  /**
+   * The origins a sandbox's agent-server admits (`OH_ALLOW_CORS_ORIGINS_n`): the app host's, whatever the app asks
+   * (OpenHands sends its web_url, which in ECS mode is the relay on the host, not the origin browsers call from).
+   */
+  readonly corsOrigins: readonly string[];
   /** Fargate task size. @default { cpu: "1024", memory: "4096" } */
   readonly taskSize?: { readonly cpu: string; readonly memory: string };
   /** First route port of every user; sandbox n of a user takes `routePortBase + 4n .. + 3`. @default 40000 */
@@ -363,7 +368,12 @@ export class EcsSandboxBackend implements SandboxBackend {
     const { placement, ecs } = this.options;
     const record = sandbox.record;
     const sessionKey = randomBytes(32).toString("base64url");
-    const environment = { ...record.environment, [SESSION_KEY_VARIABLE]: sessionKey, [WEBHOOK_BASE_VARIABLE]: this.webhookBase(user) };
+    const environment = {
+      ...record.environment,
+      ...Object.fromEntries(this.options.corsOrigins.map((origin, index) => [`OH_ALLOW_CORS_ORIGINS_${index}`, origin])),
+      [SESSION_KEY_VARIABLE]: sessionKey,
+      [WEBHOOK_BASE_VARIABLE]: this.webhookBase(user),
+    };
     const overrides = {
       containerOverrides: [{ name: SANDBOX_CONTAINER, environment: Object.entries(environment).map(([name, value]) => ({ name, value })) }],
     };
@@ -642,12 +652,14 @@ export class EcsSandboxBackend implements SandboxBackend {
   }
 }
 
-/** The app's environment without what the spawner sets: the session key (ours, per task) and other webhook targets. */
+/** The app's environment without what the spawner sets: the session key (ours, per task), webhook targets and CORS. */
 function withoutOurVariables(environment: Record<string, string>): Record<string, string> {
   const kept: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(environment)) {
     // Key fixation: the session key is always ours; callbacks elsewhere than the user's relay are dropped.
     if (/^OH_SESSION_API_KEYS_\d+$/.test(name) || /^OH_WEBHOOKS_\d+_BASE_URL$/.test(name)) continue;
+    // Cross-origin reads of the agent-server: only the spawner's origins are admitted, never one an app adds.
+    if (/^OH_ALLOW_CORS_ORIGINS_\d+$/.test(name)) continue;
     kept[name] = value;
   }
   return kept;

@@ -70,6 +70,7 @@ export async function ecsServiceParts(
     sandboxesPerUser: config.users.sandboxesPerUser,
     recordsPerUser,
     relayPort: config.network.relayPort,
+    corsOrigins: [`https://${config.appHost}`],
     routePortBase: ECS_ROUTE_PORT_BASE,
     ...(ecs.taskLogGroup ? { logConfiguration: awsLogs(ecs.region, ecs.taskLogGroup, "sandbox") } : {}),
     ...context.sandboxTuning,
