@@ -169,9 +169,13 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
   });
 
   test("POST /start answers at once (starting, task id, url, a session key of ours); the task runs as designed", async () => {
-    // GIVEN Alice's app, WHEN it starts a sandbox as start_sandbox does (trying to choose the session key itself)
+    // GIVEN Alice's app, WHEN it starts a sandbox as start_sandbox does (trying to choose the session key itself, and
+    // to admit another origin to the agent-server)
     const started = Date.now();
-    const answer = await asAlice.start(image, a1, { OH_SESSION_API_KEYS_0: "chosen-by-the-app" });
+    const answer = await asAlice.start(image, a1, {
+      OH_SESSION_API_KEYS_0: "chosen-by-the-app",
+      OH_ALLOW_CORS_ORIGINS_1: "https://attacker.example",
+    });
     figures.startAnswerMs = Date.now() - started;
 
     // THEN the answer is immediate, the key is a new random one, the url a route host of Alice
@@ -235,6 +239,8 @@ describeWithEngine("ECS sandbox service: OpenHands' remote sandbox calls against
       OH_VSCODE_PORT: "60001",
       WORKER_1: "12000",
     });
+    // CORS widening by an app: only the spawner's origins reach the agent-server.
+    expect(Object.keys(env).filter((name) => name.startsWith("OH_ALLOW_CORS_ORIGINS_"))).toEqual(["OH_ALLOW_CORS_ORIGINS_0"]);
     expect(inspected.Config.User).toBe("10001:10001");
   });
 
