@@ -156,6 +156,17 @@ async function ecs(operation: string, body: Record<string, unknown>): Promise<an
   return answer.body;
 }
 
+/** A call of the person's own app from their page (through the edge and the proxy); the status and the JSON answer. */
+function fromApp(person: Person, path: string, init: { method?: string; body?: string } = {}): Promise<{ status: number; body: any }> {
+  return person.browser.page.evaluate(
+    async ([target, method, body]) => {
+      const res = await fetch(target!, { method: method!, ...(body ? { body, headers: { "content-type": "application/json" } } : {}) });
+      return { status: res.status, body: await res.json() };
+    },
+    [path, init.method ?? "GET", init.body ?? ""],
+  );
+}
+
 /** ListTasks(startedBy) then DescribeTasks, as the spawner's backends read ECS. */
 async function tasksStartedBy(startedBy: string, desiredStatus = "RUNNING"): Promise<EcsTask[]> {
   const { taskArns } = await ecs("ListTasks", { startedBy, desiredStatus });
@@ -463,19 +474,11 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
           const app = person.app!.env;
           // The browser calls its app (POST /api/v1/sandboxes, through the edge and the proxy); the app fake's
           // RemoteSandboxService makes the POST /start from its task's address, as OpenHands 1.11.0 does.
-          const fromApp = (path: string, method = "GET") =>
-            person.browser.page.evaluate(
-              async ([target, verb]) => {
-                const res = await fetch(target!, { method: verb! });
-                return { status: res.status, body: await res.json() };
-              },
-              [path, method],
-            );
-          const started = await fromApp("/api/v1/sandboxes", "POST");
+          const started = await fromApp(person, "/api/v1/sandboxes", { method: "POST" });
           expect(started).toMatchObject({ status: 200, body: { status: "STARTING", exposed_urls: null } });
           const id = started.body.id as string;
           const running = await eventually(`the sandbox of ${login} running, as the app sees it`, async () => {
-            const answer = await fromApp(`/api/v1/sandboxes?id=${encodeURIComponent(id)}`);
+            const answer = await fromApp(person, `/api/v1/sandboxes?id=${encodeURIComponent(id)}`);
             return answer.body?.[0]?.status === "RUNNING" ? answer.body[0] : undefined;
           });
           const runtime = (await sandboxApi(app, "GET", `/sessions/${id}`)).body as Runtime;
@@ -702,23 +705,12 @@ describe("ECS mode: apps and sandboxes as tasks, through the edge and the proxy"
       // wildcard record resolves any such name; /etc/hosts has no wildcard, so the name is written in beforehand.
       const name = `40004-${alice.user.slug}.${SANDBOX_DOMAIN}`;
       resolveSandboxNamesIn(app, [name]);
-      const fromApp = (path: string, init: { method?: string; body?: string } = {}) =>
-        alice.browser.page.evaluate(
-          async ([target, method, body]) => {
-            const res = await fetch(target!, {
-              method: method!,
-              ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
-            });
-            return { status: res.status, body: await res.json() };
-          },
-          [path, init.method ?? "GET", init.body ?? ""],
-        );
-      const started = await fromApp("/api/v1/app-conversations", { method: "POST", body: "{}" });
+      const started = await fromApp(alice, "/api/v1/app-conversations", { method: "POST", body: "{}" });
       expect(started).toMatchObject({ status: 200, body: { status: "WORKING" } });
       const task = await eventually(
         "alice's conversation ready",
         async () => {
-          const [answer] = (await fromApp(`/api/v1/app-conversations/start-tasks?ids=${started.body.id}`)).body;
+          const [answer] = (await fromApp(alice, `/api/v1/app-conversations/start-tasks?ids=${started.body.id}`)).body;
           if (answer?.status === "ERROR") throw new Error(`the conversation failed to start: ${answer.detail}`);
           return answer?.status === "READY" ? answer : undefined;
         },

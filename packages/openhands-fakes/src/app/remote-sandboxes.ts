@@ -6,7 +6,7 @@
  * the keys. Selected by `OH_SANDBOX_KIND=RemoteSandboxServiceInjector` (see server.ts).
  */
 import { createHash } from "node:crypto";
-import { call, isObject, type OutgoingReply } from "../http";
+import { call, isObject, type OutgoingReply, parseJson } from "../http";
 import type { AppConfig } from "./config";
 import { base62, type ExposedUrl, SandboxError, type SandboxInfo, type SandboxStatus, waitForSandboxRunning } from "./sandboxes";
 
@@ -66,12 +66,8 @@ export class RemoteSandboxService {
   }
 
   private static runtimeOf(reply: OutgoingReply): Runtime | undefined {
-    try {
-      const parsed = JSON.parse(reply.body) as unknown;
-      return isObject(parsed) ? (parsed as Runtime) : undefined;
-    } catch {
-      return undefined;
-    }
+    const parsed = parseJson(reply.body);
+    return isObject(parsed) ? (parsed as Runtime) : undefined;
   }
 
   /** RSS `_to_sandbox_info`: exposed URLs only for a RUNNING runtime with a url. */
@@ -115,12 +111,7 @@ export class RemoteSandboxService {
     if (page.length > 0) {
       const query = page.map((record) => `ids=${encodeURIComponent(record.id)}`).join("&");
       const reply = await this.send("GET", `/sessions/batch?${query}`).catch(() => undefined);
-      let list: unknown;
-      try {
-        list = reply && reply.status < 300 ? JSON.parse(reply.body) : undefined;
-      } catch {
-        list = undefined;
-      }
+      const list = reply && reply.status < 300 ? parseJson(reply.body) : undefined;
       for (const runtime of Array.isArray(list) ? list : []) {
         if (isObject(runtime) && typeof runtime.session_id === "string") byId.set(runtime.session_id, runtime as Runtime);
       }

@@ -165,9 +165,10 @@ export class EcsUserResources {
     this.apps.delete(slug);
     this.sandboxes.delete(slug);
     const { efs, iam, secrets } = this.options;
-    const roleNames = (["sandbox", "app"] as const).map((kind) => TASK_ROLES[kind].name(this.naming, slug));
+    const roleNames: string[] = [];
     for (const kind of ["sandbox", "app"] as const) {
       const RoleName = TASK_ROLES[kind].name(this.naming, slug);
+      roleNames.push(RoleName);
       await this.unlessGone("NoSuchEntity", () =>
         awsCall("DeleteRolePolicy", slug, () =>
           iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName: TASK_ROLES[kind].policyName })),

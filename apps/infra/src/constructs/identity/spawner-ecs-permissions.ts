@@ -42,6 +42,20 @@ export interface SpawnerEcsPermissionsProps {
  * passes only the task roles and only to ECS tasks, manages the users' EFS access points of this deployment, and
  * writes the users' app secrets that the execution role hands to their apps.
  */
+/** `<name>RolesBounded` (create and edit only with `boundaryArn` pinned) and `<name>RolesLifecycle` (read, delete) on `roles`. */
+function boundedRoles(name: "App" | "Sandbox", roles: string, boundaryArn: string): PolicyStatement[] {
+  return [
+    {
+      Sid: `${name}RolesBounded`,
+      Effect: "Allow",
+      Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+      Resource: roles,
+      Condition: { StringEquals: { "iam:PermissionsBoundary": boundaryArn } },
+    },
+    { Sid: `${name}RolesLifecycle`, Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole"], Resource: roles },
+  ];
+}
+
 export function spawnerEcsStatements(p: SpawnerEcsPermissionsProps): PolicyStatement[] {
   const ecs = (resource: string) => `arn:${p.partition}:ecs:${p.region}:${p.account}:${resource}`;
   const onCluster = { ArnEquals: { "ecs:cluster": p.clusterArn } };
@@ -77,22 +91,8 @@ export function spawnerEcsStatements(p: SpawnerEcsPermissionsProps): PolicyState
     // Privilege escalation through a new role: any role the spawner creates or edits under /oh-app/ carries the app
     // boundary (events under users/, EFS through an access point), under /oh-sandbox/ the sandbox boundary (two EFS client
     // actions); it cannot remove a boundary (no PutRolePermissionsBoundary, no DeleteRolePermissionsBoundary).
-    {
-      Sid: "AppRolesBounded",
-      Effect: "Allow",
-      Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
-      Resource: appRoles,
-      Condition: { StringEquals: { "iam:PermissionsBoundary": p.appRoleBoundaryArn } },
-    },
-    { Sid: "AppRolesLifecycle", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole"], Resource: appRoles },
-    {
-      Sid: "SandboxRolesBounded",
-      Effect: "Allow",
-      Action: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
-      Resource: sandboxRoles,
-      Condition: { StringEquals: { "iam:PermissionsBoundary": p.sandboxBoundaryArn } },
-    },
-    { Sid: "SandboxRolesLifecycle", Effect: "Allow", Action: ["iam:DeleteRole", "iam:GetRole"], Resource: sandboxRoles },
+    ...boundedRoles("App", appRoles, p.appRoleBoundaryArn),
+    ...boundedRoles("Sandbox", sandboxRoles, p.sandboxBoundaryArn),
     // Role hijacking: only the task roles, and only to ECS tasks (not to EC2, Lambda or anything that runs the spawner's code).
     {
       Sid: "PassTaskRoles",
